@@ -1,0 +1,781 @@
+/* cache.c: nodes, pods, reservations; usage = sum of contributions. */
+#include "k8s/cache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s/hmap.h"
+#include "policy/codec.h"
+#include "policy/err.h"
+#include "policy/mem.h"
+
+#define INTERN_MAX 4096
+
+enum pod_state { POD_OBSERVED, POD_RESERVED, POD_COMMITTED };
+
+/* One GPU's share of one pod. */
+struct contrib {
+    int32_t dev;
+    struct policy_usage u;
+};
+
+struct cnode;
+
+struct cpod {
+    char *uid, *ns, *name, *node, *devices; /* owned; devices may be NULL */
+    int32_t ninit;
+    int64_t cpu, mem;
+    enum pod_state state;
+    bool bad_devices;
+    double expires;
+    struct cnode *on;           /* NULL: the node is unknown (an orphan) */
+    struct cpod *prev, *next;   /* on on->pods, or on the orphan list */
+    struct cpod *rprev, *rnext; /* on the reservation list, when RESERVED */
+    int32_t ncontrib;
+    struct contrib *contrib;
+};
+
+struct cnode {
+    struct model_inventory *inv;
+    struct policy_usage *use; /* inv->ndev */
+    struct policy_node view;
+    struct cpod *pods;
+};
+
+/* A pod not placed yet: its spec, for bind. */
+struct pend {
+    char *uid;
+    char *json;
+    double expires; /* 0 = until placed or deleted */
+};
+
+struct cache {
+    pthread_rwlock_t lock;
+    struct hmap *pending; /* uid -> pend */
+    struct hmap *nodes;   /* name -> cnode */
+    struct hmap *pods;    /* uid -> cpod */
+    struct hmap *intern;  /* string -> the same string */
+    struct cpod *orphans;
+    struct cpod *resv;
+    size_t nresv, norphans, nbad;
+    bool ready;
+};
+
+struct cache *cache_create(void)
+{
+    struct cache *c = mem_zalloc(sizeof *c);
+    pthread_rwlock_init(&c->lock, NULL);
+    c->nodes = hmap_create();
+    c->pods = hmap_create();
+    c->intern = hmap_create();
+    c->pending = hmap_create();
+    return c;
+}
+
+static void pend_free(struct pend *p)
+{
+    if (!p)
+        return;
+    free(p->uid);
+    free(p->json);
+    free(p);
+}
+
+static void pend_drop(struct cache *c, const char *uid)
+{
+    pend_free(hmap_del(c->pending, uid));
+}
+
+static void pod_free(struct cpod *p)
+{
+    if (!p)
+        return;
+    free(p->uid);
+    free(p->ns);
+    free(p->name);
+    free(p->node);
+    free(p->devices);
+    free(p->contrib);
+    free(p);
+}
+
+static void node_free(struct cnode *n)
+{
+    if (!n)
+        return;
+    model_inventory_free(n->inv);
+    free(n->use);
+    free(n);
+}
+
+void cache_destroy(struct cache *c)
+{
+    if (!c)
+        return;
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(c->pods, &it, &k, &v))
+        pod_free(v);
+    it = 0;
+    while (hmap_next(c->nodes, &it, &k, &v))
+        node_free(v);
+    it = 0;
+    while (hmap_next(c->intern, &it, &k, &v))
+        free(v);
+    it = 0;
+    while (hmap_next(c->pending, &it, &k, &v))
+        pend_free(v);
+    hmap_destroy(c->pending);
+    hmap_destroy(c->pods);
+    hmap_destroy(c->nodes);
+    hmap_destroy(c->intern);
+    pthread_rwlock_destroy(&c->lock);
+    free(c);
+}
+
+static void wrlock(struct cache *c)
+{
+    pthread_rwlock_wrlock(&c->lock);
+}
+
+void cache_rdlock(struct cache *c)
+{
+    pthread_rwlock_rdlock(&c->lock);
+}
+
+void cache_unlock(struct cache *c)
+{
+    pthread_rwlock_unlock(&c->lock);
+}
+
+static const char *intern(struct cache *c, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *have = hmap_get(c->intern, s);
+    if (have || hmap_count(c->intern) >= INTERN_MAX)
+        return have ? have : s;
+    have = mem_strdup(s);
+    hmap_put(c->intern, have, have);
+    return have;
+}
+
+/* ---- lists ---- */
+
+static void list_add(struct cpod **head, struct cpod *p)
+{
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+static void list_del(struct cpod **head, struct cpod *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        *head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+}
+
+static void resv_add(struct cache *c, struct cpod *p)
+{
+    p->rprev = NULL;
+    p->rnext = c->resv;
+    if (c->resv)
+        c->resv->rprev = p;
+    c->resv = p;
+    c->nresv++;
+}
+
+static void resv_del(struct cache *c, struct cpod *p)
+{
+    if (p->rprev)
+        p->rprev->rnext = p->rnext;
+    else
+        c->resv = p->rnext;
+    if (p->rnext)
+        p->rnext->rprev = p->rprev;
+    p->rprev = p->rnext = NULL;
+    c->nresv--;
+}
+
+/* ---- contributions ---- */
+
+static void apply(struct cnode *n, const struct cpod *p, int sign)
+{
+    for (int i = 0; i < p->ncontrib; i++) {
+        struct policy_usage *u = &n->use[p->contrib[i].dev];
+        u->used += sign * p->contrib[i].u.used;
+        u->cores += sign * p->contrib[i].u.cores;
+        u->mem += sign * p->contrib[i].u.mem;
+    }
+    n->view.cpu_used_milli += sign * p->cpu;
+    n->view.mem_used_mib += sign * p->mem;
+}
+
+/* Decode the pod's devices against node n into p->contrib. */
+static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p)
+{
+    struct codec_devices *d = mem_alloc(sizeof *d);
+    struct policy_usage u[POLICY_MAX_DEVICES];
+    char err[160];
+    int k = 0;
+
+    free(p->contrib);
+    p->contrib = NULL;
+    p->ncontrib = 0;
+    if (!p->devices || !n->inv->ndev)
+        goto out;
+    if (codec_decode(p->devices, d, err, sizeof err) != 0) {
+        if (!p->bad_devices)
+            c->nbad++;
+        p->bad_devices = true;
+        goto out;
+    }
+    codec_usage(&n->view, d, p->ninit, u);
+    for (int i = 0; i < n->inv->ndev; i++)
+        k += u[i].used || u[i].mem || u[i].cores;
+    p->contrib = mem_alloc(sizeof *p->contrib * (size_t)(k ? k : 1));
+    for (int i = 0; i < n->inv->ndev; i++)
+        if (u[i].used || u[i].mem || u[i].cores)
+            p->contrib[p->ncontrib++] = (struct contrib){i, u[i]};
+out:
+    free(d);
+}
+
+static void attach(struct cache *c, struct cpod *p)
+{
+    struct cnode *n = p->node ? hmap_get(c->nodes, p->node) : NULL;
+    p->on = n;
+    if (!n) {
+        list_add(&c->orphans, p);
+        c->norphans++;
+        return;
+    }
+    contrib_build(c, n, p);
+    apply(n, p, +1);
+    list_add(&n->pods, p);
+}
+
+static void detach(struct cache *c, struct cpod *p)
+{
+    if (p->on) {
+        apply(p->on, p, -1);
+        list_del(&p->on->pods, p);
+        p->on = NULL;
+    } else {
+        list_del(&c->orphans, p);
+        c->norphans--;
+    }
+    if (p->state == POD_RESERVED)
+        resv_del(c, p);
+    if (p->bad_devices)
+        c->nbad--;
+}
+
+static void pod_remove(struct cache *c, struct cpod *p)
+{
+    detach(c, p);
+    hmap_del(c->pods, p->uid);
+    pod_free(p);
+}
+
+/* ---- nodes ---- */
+
+static void node_rebuild(struct cache *c, struct cnode *n)
+{
+    struct model_inventory *inv = n->inv;
+    free(n->use);
+    n->use = mem_zalloc(sizeof *n->use * (size_t)(inv->ndev ? inv->ndev : 1));
+    n->view = (struct policy_node){
+        .name = inv->name,
+        .ndev = inv->ndev,
+        .dev = inv->dev,
+        .use = n->use,
+        .pair = inv->pair,
+        .cpu_milli = inv->cpu_milli,
+        .mem_mib = inv->mem_mib,
+    };
+    for (struct cpod *p = n->pods; p; p = p->next) {
+        contrib_build(c, n, p);
+        apply(n, p, +1);
+    }
+}
+
+void cache_node_put(struct cache *c, struct model_inventory *inv)
+{
+    wrlock(c);
+    for (int i = 0; i < inv->ndev; i++) {
+        inv->dev[i].type = intern(c, inv->dev[i].type);
+        inv->dev[i].mode = intern(c, inv->dev[i].mode);
+    }
+    struct cnode *n = hmap_get(c->nodes, inv->name);
+    if (n) {
+        hmap_del(c->nodes, n->inv->name); /* the key lives in the old inventory */
+        model_inventory_free(n->inv);
+    } else {
+        n = mem_zalloc(sizeof *n);
+    }
+    n->inv = inv;
+    hmap_put(c->nodes, inv->name, n);
+    node_rebuild(c, n);
+    /* Pods that named this node before it was known. */
+    for (struct cpod *p = c->orphans, *next; p; p = next) {
+        next = p->next;
+        if (p->node && strcmp(p->node, inv->name) == 0) {
+            list_del(&c->orphans, p);
+            c->norphans--;
+            attach(c, p);
+        }
+    }
+    cache_unlock(c);
+}
+
+void cache_node_del(struct cache *c, const char *name)
+{
+    wrlock(c);
+    struct cnode *n = hmap_del(c->nodes, name);
+    if (n) {
+        for (struct cpod *p = n->pods, *next; p; p = next) {
+            next = p->next;
+            p->on = NULL;
+            free(p->contrib);
+            p->contrib = NULL;
+            p->ncontrib = 0;
+            list_add(&c->orphans, p);
+            c->norphans++;
+        }
+        node_free(n);
+    }
+    cache_unlock(c);
+}
+
+/* ---- pods ---- */
+
+static struct cpod *pod_new(const char *uid, const char *ns, const char *name)
+{
+    struct cpod *p = mem_zalloc(sizeof *p);
+    p->uid = mem_strdup(uid);
+    p->ns = mem_strdup(ns ? ns : "");
+    p->name = mem_strdup(name ? name : "");
+    return p;
+}
+
+int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, size_t cap)
+{
+    const char *node = pi->vgpu_node ? pi->vgpu_node : pi->node_name;
+    int rc = 0;
+    if (!pi->uid || !*pi->uid) {
+        snprintf(err, cap, "pod %s/%s has no metadata.uid", pi->ns ? pi->ns : "",
+                 pi->name ? pi->name : "");
+        return ERR_INVAL;
+    }
+    wrlock(c);
+    struct cpod *p = hmap_get(c->pods, pi->uid);
+    bool placed = node != NULL && *node;
+    if (p && p->state != POD_OBSERVED && !placed && !pi->terminal)
+        goto out; /* our reservation stands until the API shows a placement */
+    if (p)
+        pod_remove(c, p);
+    if (pi->terminal || placed)
+        pend_drop(c, pi->uid);
+    if (pi->terminal || !placed)
+        goto out;
+    p = pod_new(pi->uid, pi->ns, pi->name);
+    p->node = mem_strdup(node);
+    p->devices = pi->vgpu_node ? mem_strdup(pi->devices) : NULL;
+    p->ninit = pi->ninit;
+    p->cpu = pi->cpu_milli;
+    p->mem = pi->mem_mib;
+    p->state = POD_OBSERVED;
+    hmap_put(c->pods, p->uid, p);
+    attach(c, p);
+    if (p->bad_devices) {
+        snprintf(err, cap, "pod %s/%s: malformed %s; counted with no GPU", p->ns, p->name,
+                 MODEL_ANN_ALLOCATED);
+        rc = ERR_INVAL;
+    }
+out:
+    cache_unlock(c);
+    return rc;
+}
+
+void cache_pod_del(struct cache *c, const char *uid)
+{
+    wrlock(c);
+    struct cpod *p = hmap_get(c->pods, uid);
+    if (p)
+        pod_remove(c, p);
+    pend_drop(c, uid);
+    cache_unlock(c);
+}
+
+void cache_set_ready(struct cache *c, bool ready)
+{
+    wrlock(c);
+    c->ready = ready;
+    cache_unlock(c);
+}
+
+bool cache_ready(struct cache *c)
+{
+    cache_rdlock(c);
+    bool r = c->ready;
+    cache_unlock(c);
+    return r;
+}
+
+const struct policy_node *cache_view(struct cache *c, const char *name)
+{
+    struct cnode *n = hmap_get(c->nodes, name);
+    return n ? &n->view : NULL;
+}
+
+bool cache_node_current(struct cache *c, const char *name, const char *rv)
+{
+    bool same = false;
+    if (!rv || !*rv)
+        return false;
+    cache_rdlock(c);
+    const struct cnode *n = hmap_get(c->nodes, name);
+    same = n && n->inv->resource_version && strcmp(n->inv->resource_version, rv) == 0;
+    cache_unlock(c);
+    return same;
+}
+
+/* ---- reservations ---- */
+
+void cache_assumed_free(struct cache_assumed *a)
+{
+    if (!a)
+        return;
+    free(a->node);
+    free(a->devices);
+    a->node = a->devices = NULL;
+}
+
+static int fit_and_encode(const struct policy_pod *pod, const struct cnode *n,
+                          const struct policy_opts *opts, char **devices, char *err, size_t cap)
+{
+    struct policy_placement *pl = mem_alloc(sizeof *pl);
+    struct policy_reasons why;
+    size_t len = 64 * (size_t)POLICY_MAX_PICKS + 2 * POLICY_MAX_CONTAINERS + 1;
+    char *buf = NULL;
+    int rc = 0;
+
+    if (!policy_fit(pod, &n->view, opts, pl, &why)) {
+        size_t k = (size_t)snprintf(err, cap, "node %s: ", n->inv->name);
+        policy_reasons_format(&why, err + (k < cap ? k : cap - 1), k < cap ? cap - k : 1);
+        rc = ERR_NOFIT;
+        goto out;
+    }
+    buf = mem_alloc(len);
+    rc = codec_encode(pod, &n->view, pl, buf, len);
+    if (rc < 0) {
+        snprintf(err, cap, "the device annotation would exceed %zu bytes", len);
+        goto out;
+    }
+    rc = 0;
+    *devices = buf;
+    buf = NULL;
+out:
+    free(buf);
+    free(pl);
+    return rc;
+}
+
+static void copy_out(const struct cpod *p, struct cache_assumed *out)
+{
+    out->node = mem_strdup(p->node);
+    out->devices = mem_strdup(p->devices);
+    out->expires = p->expires;
+}
+
+int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node,
+                 const struct policy_opts *opts, double now, double ttl, struct cache_assumed *out,
+                 char *err, size_t cap)
+{
+    char *devices = NULL;
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    wrlock(c);
+    struct cpod *old = hmap_get(c->pods, pod->uid);
+    if (old)
+        pod_remove(c, old); /* its own old share must not count against it */
+    struct cnode *n = hmap_get(c->nodes, node);
+    if (!n) {
+        snprintf(err, cap, "node %s is not in the scheduler's cache", node);
+        rc = ERR_NOTFOUND;
+        goto out;
+    }
+    rc = fit_and_encode(pod, n, opts, &devices, err, cap);
+    if (rc)
+        goto out;
+    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name);
+    p->node = mem_strdup(node);
+    p->devices = devices;
+    devices = NULL;
+    p->ninit = pod->ninit;
+    p->cpu = pod->cpu_milli;
+    p->mem = pod->mem_mib;
+    p->state = POD_RESERVED;
+    p->expires = now + ttl;
+    hmap_put(c->pods, p->uid, p);
+    attach(c, p);
+    resv_add(c, p);
+    copy_out(p, out);
+out:
+    cache_unlock(c);
+    free(devices);
+    return rc;
+}
+
+bool cache_forget(struct cache *c, const char *uid)
+{
+    bool had = false;
+    wrlock(c);
+    struct cpod *p = hmap_get(c->pods, uid);
+    if (p && p->state != POD_OBSERVED) {
+        pod_remove(c, p);
+        had = true;
+    }
+    cache_unlock(c);
+    return had;
+}
+
+int cache_reservation(struct cache *c, const char *uid, double now, struct cache_assumed *out)
+{
+    int rc = ERR_NOTFOUND;
+    memset(out, 0, sizeof *out);
+    cache_rdlock(c);
+    struct cpod *p = hmap_get(c->pods, uid);
+    if (p && p->state != POD_OBSERVED && (p->state == POD_COMMITTED || p->expires > now)) {
+        copy_out(p, out);
+        rc = 0;
+    }
+    cache_unlock(c);
+    return rc;
+}
+
+int cache_commit(struct cache *c, const char *uid)
+{
+    int rc = ERR_NOTFOUND;
+    wrlock(c);
+    struct cpod *p = hmap_get(c->pods, uid);
+    if (p && p->state == POD_RESERVED) {
+        resv_del(c, p);
+        p->state = POD_COMMITTED;
+        rc = 0;
+    }
+    cache_unlock(c);
+    return rc;
+}
+
+int cache_expire(struct cache *c, double now)
+{
+    int n = 0;
+    wrlock(c);
+    for (struct cpod *p = c->resv, *next; p; p = next) {
+        next = p->rnext;
+        if (p->expires <= now) {
+            pod_remove(c, p);
+            n++;
+        }
+    }
+    cache_unlock(c);
+    return n;
+}
+
+/* ---- pending pods ---- */
+
+static void pend_sweep(struct cache *c, double now)
+{
+    size_t it = 0, n = 0;
+    const char *k;
+    void *v;
+    struct pend **dead = mem_alloc(sizeof *dead * (hmap_count(c->pending) + 1));
+    while (hmap_next(c->pending, &it, &k, &v))
+        if (((struct pend *)v)->expires > 0 && ((struct pend *)v)->expires <= now)
+            dead[n++] = v;
+    for (size_t i = 0; i < n; i++)
+        pend_drop(c, dead[i]->uid);
+    free(dead);
+}
+
+int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
+                      double ttl)
+{
+    double expires = ttl > 0 ? now + ttl : 0;
+    int rc = 0;
+    wrlock(c);
+    struct pend *p = hmap_get(c->pending, uid);
+    if (!p && hmap_count(c->pending) >= CACHE_PENDING_MAX)
+        pend_sweep(c, now);
+    if (!p && hmap_count(c->pending) >= CACHE_PENDING_MAX) {
+        rc = ERR_TOOBIG;
+        goto out;
+    }
+    if (!p) {
+        p = mem_zalloc(sizeof *p);
+        p->uid = mem_strdup(uid);
+        p->expires = expires;
+        hmap_put(c->pending, p->uid, p);
+    } else if (p->expires != 0) {
+        /* Kept as long as the longer of the two asks; 0 (forever) wins. */
+        p->expires = expires == 0 || expires > p->expires ? expires : p->expires;
+    }
+    free(p->json);
+    p->json = mem_strdup(pod_json);
+out:
+    cache_unlock(c);
+    return rc;
+}
+
+char *cache_pending_get(struct cache *c, const char *uid, double now)
+{
+    char *json = NULL;
+    cache_rdlock(c);
+    const struct pend *p = hmap_get(c->pending, uid);
+    if (p && (p->expires == 0 || p->expires > now))
+        json = mem_strdup(p->json);
+    cache_unlock(c);
+    return json;
+}
+
+/* ---- for operators ---- */
+
+static const char *state_name(enum pod_state s)
+{
+    return s == POD_RESERVED ? "reserved" : s == POD_COMMITTED ? "bound" : "running";
+}
+
+static cJSON *gpu_json(const struct cnode *n, int i, double now)
+{
+    const struct policy_device *d = &n->inv->dev[i];
+    const struct policy_usage *u = &n->use[i];
+    cJSON *g = cJSON_CreateObject(), *pods = cJSON_CreateArray();
+    cJSON_AddStringToObject(g, "uuid", d->uuid);
+    cJSON_AddNumberToObject(g, "index", d->index);
+    cJSON_AddStringToObject(g, "type", d->type ? d->type : "");
+    cJSON_AddStringToObject(g, "mode", d->mode ? d->mode : "");
+    cJSON_AddNumberToObject(g, "numa", d->numa);
+    cJSON_AddBoolToObject(g, "health", d->health);
+    cJSON_AddBoolToObject(g, "cordoned", d->cordoned);
+    cJSON_AddNumberToObject(g, "slots", d->count);
+    cJSON_AddNumberToObject(g, "slotsUsed", u->used);
+    cJSON_AddNumberToObject(g, "memMiB", (double)d->devmem);
+    cJSON_AddNumberToObject(g, "memUsedMiB", (double)u->mem);
+    cJSON_AddNumberToObject(g, "cores", d->devcore);
+    cJSON_AddNumberToObject(g, "coresUsed", u->cores);
+    for (const struct cpod *p = n->pods; p; p = p->next) {
+        for (int k = 0; k < p->ncontrib; k++) {
+            if (p->contrib[k].dev != i)
+                continue;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "namespace", p->ns);
+            cJSON_AddStringToObject(o, "name", p->name);
+            cJSON_AddStringToObject(o, "uid", p->uid);
+            cJSON_AddStringToObject(o, "state", state_name(p->state));
+            cJSON_AddNumberToObject(o, "memMiB", (double)p->contrib[k].u.mem);
+            cJSON_AddNumberToObject(o, "cores", p->contrib[k].u.cores);
+            cJSON_AddNumberToObject(o, "slots", p->contrib[k].u.used);
+            if (p->state == POD_RESERVED)
+                cJSON_AddNumberToObject(o, "expiresInSeconds", p->expires - now);
+            cJSON_AddItemToArray(pods, o);
+        }
+    }
+    cJSON_AddItemToObject(g, "pods", pods);
+    return g;
+}
+
+cJSON *cache_inspect(struct cache *c, double now)
+{
+    cJSON *root = cJSON_CreateObject(), *nodes = cJSON_CreateArray();
+    size_t it = 0;
+    const char *k;
+    void *v;
+    cache_rdlock(c);
+    while (hmap_next(c->nodes, &it, &k, &v)) {
+        const struct cnode *n = v;
+        cJSON *o = cJSON_CreateObject(), *gpus = cJSON_CreateArray();
+        cJSON_AddStringToObject(o, "name", n->inv->name);
+        cJSON_AddNumberToObject(o, "cpuMilli", (double)n->view.cpu_milli);
+        cJSON_AddNumberToObject(o, "cpuUsedMilli", (double)n->view.cpu_used_milli);
+        cJSON_AddNumberToObject(o, "memMiB", (double)n->view.mem_mib);
+        cJSON_AddNumberToObject(o, "memUsedMiB", (double)n->view.mem_used_mib);
+        for (int i = 0; i < n->inv->ndev; i++)
+            cJSON_AddItemToArray(gpus, gpu_json(n, i, now));
+        cJSON_AddItemToObject(o, "gpus", gpus);
+        cJSON_AddItemToArray(nodes, o);
+    }
+    cJSON_AddNumberToObject(root, "pods", (double)hmap_count(c->pods));
+    cJSON_AddNumberToObject(root, "reservations", (double)c->nresv);
+    cJSON_AddNumberToObject(root, "podsOnUnknownNodes", (double)c->norphans);
+    cJSON_AddBoolToObject(root, "ready", c->ready);
+    cache_unlock(c);
+    cJSON_AddItemToObject(root, "nodes", nodes);
+    return root;
+}
+
+void cache_foreach_gpu(struct cache *c,
+                       void (*fn)(void *ctx, const char *node, const struct policy_device *d,
+                                  const struct policy_usage *u),
+                       void *ctx)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    cache_rdlock(c);
+    while (hmap_next(c->nodes, &it, &k, &v)) {
+        const struct cnode *n = v;
+        for (int i = 0; i < n->inv->ndev; i++)
+            fn(ctx, n->inv->name, &n->inv->dev[i], &n->use[i]);
+    }
+    cache_unlock(c);
+}
+
+char **cache_node_names(struct cache *c, size_t *n)
+{
+    size_t it = 0, k = 0;
+    const char *key;
+    void *v;
+    cache_rdlock(c);
+    char **names = mem_alloc(sizeof *names * (hmap_count(c->nodes) + 1));
+    while (hmap_next(c->nodes, &it, &key, &v))
+        names[k++] = mem_strdup(key);
+    cache_unlock(c);
+    names[k] = NULL;
+    *n = k;
+    return names;
+}
+
+void cache_stats(struct cache *c, struct cache_stats *out)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    memset(out, 0, sizeof *out);
+    cache_rdlock(c);
+    while (hmap_next(c->nodes, &it, &k, &v)) {
+        const struct cnode *n = v;
+        out->gpus += (size_t)n->inv->ndev;
+        for (int i = 0; i < n->inv->ndev; i++)
+            if (n->inv->dev[i].health && n->inv->dev[i].devmem > out->max_gpu_mem)
+                out->max_gpu_mem = n->inv->dev[i].devmem;
+    }
+    out->nodes = hmap_count(c->nodes);
+    out->pods = hmap_count(c->pods);
+    out->reservations = c->nresv;
+    out->orphans = c->norphans;
+    out->bad_pods = c->nbad;
+    out->pending = hmap_count(c->pending);
+    cache_unlock(c);
+}

@@ -1,0 +1,119 @@
+/* cache: the cluster as the scheduler sees it.
+ *
+ * Per node: its inventory (hami.io/node-nvidia-register), the usage of each
+ * GPU and the pods on it. Usage is always the sum of the contributions of
+ * the pods the cache holds for that node, each decoded from the pod's
+ * hami.io/vgpu-devices-allocated with HAMi's collapse rule, plus in-memory
+ * reservations ("assumed" pods) made at filter, which expire unless bound.
+ *
+ * Fed by one source: a snapshot file (snapshot.h) or the API watch.
+ *
+ * Thread-safe. Lock discipline: one rwlock over all of it. Readers (filter
+ * evaluation, /inspect, metrics) hold it shared; writers (source events,
+ * reservations, expiry) hold it exclusively for short in-memory work only,
+ * never across I/O. */
+#ifndef VS_CACHE_H
+#define VS_CACHE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "k8s/model.h"
+#include "policy/policy.h"
+
+struct cache;
+
+/* Returns a new empty cache; free with cache_destroy. */
+struct cache *cache_create(void);
+void cache_destroy(struct cache *c);
+
+/* ---- the source side; each takes the write lock ---- */
+
+/* Insert or replace a node; takes ownership of inv (the cache may point its
+ * devices' type and mode strings at shared copies). GPU usage is rebuilt
+ * from the pods held for the node. */
+void cache_node_put(struct cache *c, struct model_inventory *inv);
+void cache_node_del(struct cache *c, const char *name);
+/* Record a pod as the API shows it. A placed pod (hami.io/vgpu-node, else
+ * spec.nodeName) counts its devices there; a terminal pod is dropped. When
+ * the cache holds a reservation for the pod, a placed or terminal version
+ * replaces it (the API is authoritative) and any other version leaves it.
+ * Returns 0, or ERR_INVAL when the devices annotation is malformed (the pod
+ * then counts no GPU; detail in err). */
+int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, size_t cap);
+void cache_pod_del(struct cache *c, const char *uid);
+/* The first full load is done: filter may answer. */
+void cache_set_ready(struct cache *c, bool ready);
+bool cache_ready(struct cache *c);
+
+/* ---- readers ---- */
+
+void cache_rdlock(struct cache *c);
+void cache_unlock(struct cache *c);
+/* Under the read lock: the node's view, or NULL. Borrowed until unlock. */
+const struct policy_node *cache_view(struct cache *c, const char *name);
+/* True when the cache holds node `name` at resourceVersion rv (non-empty). */
+bool cache_node_current(struct cache *c, const char *name, const char *rv);
+
+/* ---- reservations ---- */
+
+struct cache_assumed {
+    char *node;    /* new; free with cache_assumed_free */
+    char *devices; /* the encoded hami.io/vgpu-devices-allocated; new */
+    double expires;
+};
+void cache_assumed_free(struct cache_assumed *a);
+
+/* Reserve pod (by pod->uid) on node until now+ttl: fit it again on the
+ * node's current usage, so concurrent filters never overbook. Replaces any
+ * reservation the pod had. Returns 0 and fills out; ERR_NOTFOUND when the
+ * node is unknown; ERR_NOFIT with HAMi's reasons in err. */
+int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node,
+                 const struct policy_opts *opts, double now, double ttl, struct cache_assumed *out,
+                 char *err, size_t cap);
+/* Drop the pod's reservation, if any; true if there was one. */
+bool cache_forget(struct cache *c, const char *uid);
+/* Copy out the pod's live reservation; ERR_NOTFOUND if none or expired. */
+int cache_reservation(struct cache *c, const char *uid, double now, struct cache_assumed *out);
+/* The bind succeeded: the reservation no longer expires and stays until the
+ * API's version of the pod replaces it. ERR_NOTFOUND if none. */
+int cache_commit(struct cache *c, const char *uid);
+/* Drop reservations whose time is up; returns how many. */
+int cache_expire(struct cache *c, double now);
+
+/* ---- pending pods ----
+ * The spec of pods not placed yet, so that bind can fit a pod again on the
+ * node kube-scheduler names (filter --filter-mode=all, a reservation that
+ * expired, a restart). Fed by the source (unplaced pods) and by filter.
+ * Dropped when the pod is placed, ends or is deleted, or when its time is up
+ * (expires 0: never). At most CACHE_PENDING_MAX entries: past that, expired
+ * ones are swept and a new entry that still does not fit is refused. */
+#define CACHE_PENDING_MAX 200000
+/* Store a copy of pod_json until now+ttl (ttl 0: until placed or deleted).
+ * Returns 0 or ERR_TOOBIG (store full). */
+int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
+                      double ttl);
+/* A new copy of the pod's JSON (caller frees), or NULL. */
+char *cache_pending_get(struct cache *c, const char *uid, double now);
+
+/* ---- for operators ---- */
+
+/* Every node, its GPUs (totals and usage) and the pods on each GPU,
+ * reservations included. Returns a new tree; caller frees (cJSON_Delete). */
+cJSON *cache_inspect(struct cache *c, double now);
+/* Call fn for every GPU of every node, under the read lock. */
+void cache_foreach_gpu(struct cache *c,
+                       void (*fn)(void *ctx, const char *node, const struct policy_device *d,
+                                  const struct policy_usage *u),
+                       void *ctx);
+/* The names of every node: a new array of new strings (caller frees each
+ * and the array); *n gets the count. */
+char **cache_node_names(struct cache *c, size_t *n);
+struct cache_stats {
+    size_t nodes, gpus, pods, reservations, orphans, bad_pods, pending;
+    int64_t max_gpu_mem; /* MiB of the largest healthy GPU; 0 when none */
+};
+void cache_stats(struct cache *c, struct cache_stats *out);
+
+#endif

@@ -1,0 +1,126 @@
+/* model: Kubernetes API objects (cJSON trees) -> policy values.
+ *
+ * Node JSON -> inventory (hami.io/node-nvidia-register in both encodings,
+ * pair scores, cordons, allocatable). Pod JSON -> the GPU request with
+ * HAMi's defaults, and the facts the cache needs about a placed pod.
+ * Every error names the field and the bad value in `err`. */
+#ifndef VS_MODEL_H
+#define VS_MODEL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../policy/policy.h"
+
+#define MODEL_ANN_REGISTER   "hami.io/node-nvidia-register"
+#define MODEL_ANN_HANDSHAKE  "hami.io/node-handshake"
+#define MODEL_ANN_SCORE      "hami.io/node-nvidia-score"
+#define MODEL_ANN_CORDON     "hami.io/device-cordon"
+#define MODEL_ANN_LOCK       "hami.io/mutex.lock"
+#define MODEL_ANN_VGPU_NODE  "hami.io/vgpu-node"
+#define MODEL_ANN_VGPU_TIME  "hami.io/vgpu-time"
+#define MODEL_ANN_ALLOCATED  "hami.io/vgpu-devices-allocated"
+#define MODEL_ANN_TO_ALLOC   "hami.io/vgpu-devices-to-allocate"
+#define MODEL_ANN_BIND_PHASE "hami.io/bind-phase"
+#define MODEL_ANN_BIND_TIME  "hami.io/bind-time"
+#define MODEL_ANN_NODE_POL   "hami.io/node-scheduler-policy"
+#define MODEL_ANN_GPU_POL    "hami.io/gpu-scheduler-policy"
+#define MODEL_ANN_WEIGHTS    "hami.io/device-scoring-weights"
+#define MODEL_ANN_USE_TYPE   "nvidia.com/use-gputype"
+#define MODEL_ANN_NOUSE_TYPE "nvidia.com/nouse-gputype"
+#define MODEL_ANN_USE_UUID   "nvidia.com/use-gpuuuid"
+#define MODEL_ANN_NOUSE_UUID "nvidia.com/nouse-gpuuuid"
+#define MODEL_ANN_NUMA_BIND  "nvidia.com/numa-bind"
+#define MODEL_ANN_VGPU_MODE  "nvidia.com/vgpu-mode"
+
+#define MODEL_RES_GPU      "nvidia.com/gpu"
+#define MODEL_RES_MEM      "nvidia.com/gpumem"
+#define MODEL_RES_MEM_PCT  "nvidia.com/gpumem-percentage"
+#define MODEL_RES_CORES    "nvidia.com/gpucores"
+#define MODEL_RES_PRIORITY "nvidia.com/priority"
+
+/* Limits on what the network sends. Going over one is ERR_TOOBIG. */
+#define MODEL_NODE_ANN_MAX (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
+#define MODEL_POD_ANN_MAX  (64 * 1024)  /* a pod annotation value this module reads */
+#define MODEL_NAME_MAX     253          /* object, container and node names */
+
+/* HAMi's device config defaults (defaultMemory, defaultCores, memoryFactor). */
+struct model_defaults {
+    int32_t default_mem;   /* MiB; 0 = whole card by percentage */
+    int32_t default_cores; /* % */
+    int32_t mem_factor;    /* >= 1 */
+};
+
+/* A node's inventory. Open struct; owns everything it points to; free with
+ * model_inventory_free(). dev[i].uuid/type/mode point into `strings`; equal
+ * type (and mode) strings of one node share one pointer. */
+struct model_inventory {
+    char *name;
+    char *resource_version;
+    int32_t ndev;
+    struct policy_device *dev;
+    char *strings;      /* owns the device strings */
+    uint16_t *pair;     /* ndev*ndev, row = the entry's "uuid", as given (not
+                           symmetrised); unknown UUIDs ignored; 0..65535;
+                           NULL when no score annotation */
+    int64_t cpu_milli;  /* status.allocatable.cpu */
+    int64_t mem_mib;    /* status.allocatable.memory */
+    int64_t alloc_gpus; /* status.allocatable["nvidia.com/gpu"], 0 if absent */
+    char *handshake;    /* hami.io/node-handshake or NULL */
+    char *lock;         /* hami.io/mutex.lock or NULL */
+    bool has_register;  /* the node carries a register annotation at all */
+};
+
+/* Parse a register annotation value (JSON array or legacy string) into
+ * devices. Returns 0 or ERR_INVAL/ERR_TOOBIG/ERR_RANGE; on success *dev is a
+ * new array of *ndev entries whose strings live in *strings (caller frees
+ * both with free(); both NULL when there are no devices). Legacy devices with
+ * 7 fields get index 0 and mode "hami-core", as HAMi does. */
+int model_register_parse(const char *value, struct policy_device **dev, int32_t *ndev,
+                         char **strings, char *err, size_t cap);
+
+/* Parse a Node object. On success *out is new (caller frees with
+ * model_inventory_free). A node without a register annotation parses to
+ * zero devices (has_register false); a malformed one is an error. */
+int model_node_parse(const cJSON *node, struct model_inventory **out, char *err, size_t cap);
+void model_inventory_free(struct model_inventory *inv);
+
+/* Parse a Pod into its request (hami-protocol.md 2). Strings in *out borrow
+ * from `pod`. d NULL = HAMi's defaults {0, 0, 1}. Per container, each
+ * resource is read from limits, then requests; a container without
+ * nvidia.com/gpu asks for nothing (HAMi's GenerateResourceRequests).
+ * Messages name the container or annotation, not the pod. Policy
+ * annotations with unknown names are errors naming the annotation and value.
+ * Errors: ERR_INVAL (wrong shape, fractional count, no containers),
+ * ERR_RANGE (absurd numbers), ERR_TOOBIG (too many containers, values past
+ * their limit). */
+int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
+                    char *err, size_t cap);
+
+/* What the cache needs to know about a pod. Strings borrow from the JSON;
+ * absent ones are NULL. model_pod_info fails only on a wrong shape (messages
+ * start with `pod "ns/name"`); a cpu or memory quantity that does not parse
+ * counts 0 rather than dropping a pod that may hold GPUs. */
+struct model_pod_info {
+    const char *uid, *ns, *name;
+    const char *resource_version;
+    const char *node_name; /* spec.nodeName */
+    const char *vgpu_node; /* hami.io/vgpu-node */
+    const char *devices;   /* hami.io/vgpu-devices-allocated */
+    const char *bind_phase;
+    const char *scheduler_name;
+    bool terminal; /* phase Succeeded or Failed, or metadata.deletionTimestamp set */
+    int32_t ninit;
+    int64_t cpu_milli; /* host resources requested */
+    int64_t mem_mib;
+};
+int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap);
+
+/* Case-insensitive lookup of a key in a JSON object (extender keys arrive in
+ * any case). Borrowed result or NULL. */
+const cJSON *model_get(const cJSON *obj, const char *key);
+/* obj.a.b...: string at a dotted path of exact keys, or NULL. Borrowed. */
+const char *model_str(const cJSON *obj, const char *k1, const char *k2, const char *k3);
+
+#endif

@@ -1,0 +1,29 @@
+#include "k8s/placement.h"
+
+#include <stdio.h>
+
+#include "k8s/model.h"
+
+cJSON *placement_annotations(const char *node, const char *devices, long long now)
+{
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", now);
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, MODEL_ANN_VGPU_NODE, node);
+    cJSON_AddStringToObject(a, MODEL_ANN_VGPU_TIME, ts);
+    cJSON_AddStringToObject(a, MODEL_ANN_TO_ALLOC, devices);
+    cJSON_AddStringToObject(a, MODEL_ANN_ALLOCATED, devices);
+    cJSON_AddStringToObject(a, MODEL_ANN_BIND_PHASE, "allocating");
+    cJSON_AddStringToObject(a, MODEL_ANN_BIND_TIME, ts);
+    return a;
+}
+
+cJSON *placement_patch(const char *node, const char *devices, long long now)
+{
+    cJSON *patch = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(patch, "metadata");
+    cJSON_AddItemToObject(meta, "annotations", placement_annotations(node, devices, now));
+    cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
+    cJSON_AddStringToObject(labels, MODEL_ANN_VGPU_NODE, node);
+    return patch;
+}

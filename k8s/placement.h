@@ -1,0 +1,18 @@
+/* placement: what the scheduler writes on a pod it places (hami-protocol.md
+ * section 3), in one place for every writer: bind (in memory or through the
+ * API) and simulate. */
+#ifndef VS_PLACEMENT_H
+#define VS_PLACEMENT_H
+
+#include <cjson/cJSON.h>
+
+/* A new object (caller frees) of every annotation bind writes:
+ * hami.io/vgpu-node, hami.io/vgpu-time, both device annotations,
+ * hami.io/bind-phase "allocating" and hami.io/bind-time. `now` is unix
+ * seconds. */
+cJSON *placement_annotations(const char *node, const char *devices, long long now);
+/* A new merge patch for the pod: {"metadata":{"annotations":{...},
+ * "labels":{"hami.io/vgpu-node":node}}}. Caller frees. */
+cJSON *placement_patch(const char *node, const char *devices, long long now);
+
+#endif

@@ -1,0 +1,140 @@
+#include "k8s/snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s/log.h"
+#include "policy/err.h"
+#include "policy/mem.h"
+
+int snapshot_read_file(const char *path, long max, char **out, size_t *len, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    long size = 0;
+    int rc = 0;
+
+    if (!f) {
+        snprintf(err, cap, "%s: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        snprintf(err, cap, "%s: cannot determine its size", path);
+        rc = ERR_IO;
+        goto out;
+    }
+    if (size > max) {
+        snprintf(err, cap, "%s: %ld bytes, over the limit of %ld", path, size, max);
+        rc = ERR_TOOBIG;
+        goto out;
+    }
+    data = mem_alloc((size_t)size + 1);
+    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
+        snprintf(err, cap, "%s: short read", path);
+        rc = ERR_IO;
+        goto out;
+    }
+    data[size] = '\0';
+    *out = data;
+    *len = (size_t)size;
+    data = NULL;
+out:
+    free(data);
+    fclose(f);
+    return rc;
+}
+
+static void load_node(struct cache *c, const cJSON *item, struct snapshot_stats *st)
+{
+    struct model_inventory *inv = NULL;
+    char err[512];
+    if (model_node_parse(item, &inv, err, sizeof err) != 0) {
+        LOG_WARN("snapshot: node left out: %s", err);
+        st->skipped_nodes++;
+        return;
+    }
+    cache_node_put(c, inv);
+    st->nodes++;
+}
+
+static void load_pod(struct cache *c, const cJSON *item, struct snapshot_stats *st)
+{
+    struct model_pod_info pi;
+    char err[512];
+    if (model_pod_info(item, &pi, err, sizeof err) != 0) {
+        LOG_WARN("snapshot: pod left out: %s", err);
+        st->skipped_pods++;
+        return;
+    }
+    if (cache_pod_put(c, &pi, err, sizeof err) != 0)
+        LOG_WARN("snapshot: %s", err);
+    if (!pi.terminal && !pi.vgpu_node && !pi.node_name && pi.uid) {
+        char *json = cJSON_PrintUnformatted(item); /* bind may fit it later */
+        if (json && cache_pending_put(c, pi.uid, json, 0, 0) != 0)
+            LOG_WARN("snapshot: pending pod %s/%s not kept: store full", pi.ns, pi.name);
+        free(json);
+    }
+    st->pods++;
+}
+
+int snapshot_load_json(struct cache *c, const char *json, size_t len, struct snapshot_stats *st,
+                       char *err, size_t cap)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *items, *item;
+    int rc = 0;
+
+    memset(st, 0, sizeof *st);
+    if (!root) {
+        snprintf(err, cap, "not JSON (near byte %ld)", (long)(cJSON_GetErrorPtr() - json));
+        return ERR_INVAL;
+    }
+    items = cJSON_GetObjectItemCaseSensitive(root, "items");
+    if (!cJSON_IsArray(items)) {
+        snprintf(err, cap, "not a List: want {\"kind\":\"List\",\"items\":[...]}");
+        rc = ERR_INVAL;
+        goto out;
+    }
+    /* Items of a NodeList or PodList from the API carry no kind. */
+    const char *list = model_str(root, "kind", NULL, NULL);
+    const char *dflt = list && strcmp(list, "NodeList") == 0  ? "Node"
+                       : list && strcmp(list, "PodList") == 0 ? "Pod"
+                                                              : NULL;
+    /* Nodes first, so pods find their node. */
+    cJSON_ArrayForEach(item, items)
+    {
+        const char *kind = model_str(item, "kind", NULL, NULL);
+        if (!kind)
+            kind = dflt;
+        if (kind && strcmp(kind, "Node") == 0)
+            load_node(c, item, st);
+    }
+    cJSON_ArrayForEach(item, items)
+    {
+        const char *kind = model_str(item, "kind", NULL, NULL);
+        if (!kind)
+            kind = dflt;
+        if (kind && strcmp(kind, "Pod") == 0)
+            load_pod(c, item, st);
+        else if (!kind || strcmp(kind, "Node") != 0)
+            st->other++;
+    }
+    cache_set_ready(c, true);
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int snapshot_load(struct cache *c, const char *path, struct snapshot_stats *st, char *err,
+                  size_t cap)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = snapshot_read_file(path, SNAPSHOT_MAX_BYTES, &data, &len, err, cap);
+    if (!rc)
+        rc = snapshot_load_json(c, data, len, st, err, cap);
+    free(data);
+    return rc;
+}

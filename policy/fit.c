@@ -1,0 +1,562 @@
+/* fit.c: fitting a pod on a node (HAMi's checks, in HAMi's order) and
+ * choosing among nodes. No allocation: every buffer is on the stack or the
+ * caller's. */
+#include "policy.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define TOPOLOGY_MAX_COMBOS 20000 /* past this, topology-aware goes greedy */
+
+/* Type checks memoised per type string, for one pod across many nodes:
+ * nodes share model names (the cache interns them). */
+struct typememo {
+    const char *type[8];
+    bool ok[8];
+    int n;
+};
+
+/* Per-call state shared by the containers of one pod on one node. */
+struct fitctx {
+    const struct policy_pod *pod;
+    const struct policy_node *node;
+    struct policy_gpu_policy gpu;
+    struct policy_weights w;
+    int64_t pod_mem, pod_cores; /* taken so far, for the quota check */
+    struct typememo *memo;
+};
+
+/* Does `list` (comma-separated) name `id` exactly (elements trimmed)? */
+static bool list_has_exact(const char *list, const char *id)
+{
+    size_t idlen = strlen(id);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t m = n;
+        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+        if (m == idlen && memcmp(p, id, m) == 0)
+            return true;
+        p += n + (e ? 1 : 0);
+    }
+    return false;
+}
+
+/* Case-insensitive: does `type` contain any non-empty element of `list`? */
+static bool list_has_substr(const char *list, const char *type)
+{
+    char tok[128];
+    size_t tlen = strlen(type);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t m = n < sizeof tok ? n : sizeof tok - 1;
+        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+        memcpy(tok, p, m);
+        tok[m] = '\0';
+        for (size_t i = 0; m && i + m <= tlen; i++)
+            if (strncasecmp(type + i, tok, m) == 0)
+                return true;
+        p += n + (e ? 1 : 0);
+    }
+    return false;
+}
+
+static bool blank(const char *s)
+{
+    if (!s)
+        return true;
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != ',')
+            return false;
+    return true;
+}
+
+static bool type_allowed(struct fitctx *fc, const struct policy_device *d)
+{
+    const struct policy_pod *pod = fc->pod;
+    struct typememo *m = fc->memo;
+    for (int i = 0; i < m->n; i++)
+        if (m->type[i] == d->type)
+            return m->ok[i];
+    const char *type = d->type ? d->type : "";
+    bool ok = true;
+    if (!blank(pod->use_type) && !list_has_substr(pod->use_type, type))
+        ok = false;
+    if (ok && !blank(pod->nouse_type) && list_has_substr(pod->nouse_type, type))
+        ok = false;
+    if (m->n < 8) {
+        m->type[m->n] = d->type;
+        m->ok[m->n++] = ok;
+    }
+    return ok;
+}
+
+static bool mode_allowed(const struct policy_pod *pod, const struct policy_device *d)
+{
+    return !pod->vgpu_mode || strstr(pod->vgpu_mode, d->mode ? d->mode : "") != NULL;
+}
+
+static bool uuid_allowed(const struct policy_pod *pod, const struct policy_device *d)
+{
+    const char *id = d->uuid ? d->uuid : "";
+    if (!blank(pod->use_uuid) && !list_has_exact(pod->use_uuid, id))
+        return false;
+    if (!blank(pod->nouse_uuid) && list_has_exact(pod->nouse_uuid, id))
+        return false;
+    return true;
+}
+
+/* HAMi's checks for one device, in HAMi's order. Returns -1 when the device
+ * fits, else the reason. */
+static int check_device(struct fitctx *fc, const struct policy_ctr *c,
+                        const struct policy_device *d, const struct policy_usage *u)
+{
+    const struct policy_pod *pod = fc->pod;
+    if (!d->health)
+        return POLICY_R_CARD_NOT_HEALTH;
+    if (d->cordoned)
+        return POLICY_R_CARD_CORDONED;
+    if (!type_allowed(fc, d) || !mode_allowed(pod, d))
+        return POLICY_R_CARD_TYPE_MISMATCH;
+    if (!uuid_allowed(pod, d))
+        return POLICY_R_CARD_UUID_MISMATCH;
+    if (d->count <= u->used)
+        return POLICY_R_CARD_TIME_SLICING_EXHAUSTED;
+    if (fc->gpu.mutex && u->used > 0)
+        return POLICY_R_EXCLUSIVE_CONFLICT;
+    int64_t mem = policy_ctr_mem(c, d);
+    if ((pod->quota_mem >= 0 && fc->pod_mem + mem > pod->quota_mem) ||
+        (pod->quota_cores >= 0 && fc->pod_cores + c->cores > pod->quota_cores))
+        return POLICY_R_QUOTA_NOT_FIT;
+    if (d->devmem - u->mem < mem)
+        return POLICY_R_CARD_INSUFFICIENT_MEMORY;
+    if (d->devcore - u->cores < c->cores)
+        return POLICY_R_CARD_INSUFFICIENT_CORE;
+    if (d->devcore == 100 && c->cores == 100 && u->used > 0)
+        return POLICY_R_EXCLUSIVE_CONFLICT;
+    if (d->devcore != 0 && u->cores == d->devcore && c->cores == 0)
+        return POLICY_R_CARD_COMPUTE_UNITS_EXHAUSTED;
+    return -1;
+}
+
+/* Is device a preferred to device b under the GPU policy's key chain? */
+static inline bool prefer(const struct fitctx *fc, const double *score, int a, int b)
+{
+    const struct policy_device *da = &fc->node->dev[a], *db = &fc->node->dev[b];
+    int k = 0;
+    if (fc->gpu.nkeys &&
+        fc->gpu.keys[0] != POLICY_KEY_NUMA) { /* the common head, without the loop */
+        if (score[a] != score[b])
+            return (fc->gpu.keys[0] == POLICY_KEY_BINPACK) == (score[a] > score[b]);
+        k = 1;
+    }
+    for (; k < fc->gpu.nkeys; k++) {
+        switch (fc->gpu.keys[k]) {
+        case POLICY_KEY_BINPACK:
+            if (score[a] != score[b])
+                return score[a] > score[b];
+            break;
+        case POLICY_KEY_SPREAD:
+            if (score[a] != score[b])
+                return score[a] < score[b];
+            break;
+        case POLICY_KEY_NUMA:
+            if (da->numa != db->numa)
+                return da->numa < db->numa;
+            break;
+        }
+    }
+    if (da->numa != db->numa)
+        return da->numa < db->numa;
+    if (da->index != db->index)
+        return da->index < db->index;
+    return a < b;
+}
+
+/* Order the fitting devices best first: fully (insertion sort; nodes have
+ * few GPUs) when the whole order matters, else only the first k places. */
+static void order_devices(const struct fitctx *fc, const double *score, uint8_t *fit, int n, int k)
+{
+    if (k < n) {
+        for (int m = 0; m < k; m++) {
+            int b = m;
+            for (int i = m + 1; i < n; i++)
+                if (prefer(fc, score, fit[i], fit[b]))
+                    b = i;
+            uint8_t t = fit[m];
+            fit[m] = fit[b];
+            fit[b] = t;
+        }
+        return;
+    }
+    for (int i = 1; i < n; i++) {
+        uint8_t v = fit[i];
+        int j = i;
+        while (j > 0 && prefer(fc, score, v, fit[j - 1])) {
+            fit[j] = fit[j - 1];
+            j--;
+        }
+        fit[j] = v;
+    }
+}
+
+static int pair(const struct policy_node *n, int a, int b)
+{
+    return n->pair ? n->pair[a * n->ndev + b] : 0;
+}
+
+/* topology-aware, one GPU: the fitting card least connected to the others. */
+static void topo_single(const struct policy_node *n, const uint8_t *fit, int nfit, uint8_t *out)
+{
+    long best = 0;
+    for (int i = 0; i < nfit; i++) {
+        long sum = 0;
+        for (int j = 0; j < nfit; j++)
+            if (j != i)
+                sum += pair(n, fit[i], fit[j]);
+        if (i == 0 || sum < best) {
+            best = sum;
+            out[0] = fit[i];
+        }
+    }
+}
+
+static long set_score(const struct policy_node *n, const uint8_t *set, int k)
+{
+    long s = 0;
+    for (int i = 0; i < k; i++)
+        for (int j = i + 1; j < k; j++)
+            s += pair(n, set[i], set[j]);
+    return s;
+}
+
+/* Enumerate k-subsets of fit[] in order; keep the first with the highest
+ * summed pair score. */
+static void topo_search(const struct policy_node *n, const uint8_t *fit, int nfit, int k, int start,
+                        uint8_t *cur, int depth, long *best, uint8_t *out)
+{
+    if (depth == k) {
+        long s = set_score(n, cur, k);
+        if (*best < 0 || s > *best) {
+            *best = s;
+            memcpy(out, cur, (size_t)k);
+        }
+        return;
+    }
+    for (int i = start; i <= nfit - (k - depth); i++) {
+        cur[depth] = fit[i];
+        topo_search(n, fit, nfit, k, i + 1, cur, depth + 1, best, out);
+    }
+}
+
+static double combinations(int n, int k)
+{
+    double c = 1;
+    for (int i = 1; i <= k; i++)
+        c = c * (n - k + i) / i;
+    return c;
+}
+
+/* Greedy fallback for huge searches: the best pair, then the card adding most. */
+static void topo_greedy(const struct policy_node *n, const uint8_t *fit, int nfit, int k,
+                        uint8_t *out)
+{
+    bool used[POLICY_MAX_DEVICES] = {false};
+    for (int m = 0; m < k; m++) {
+        long best = -1;
+        int bi = 0;
+        for (int i = 0; i < nfit; i++) {
+            if (used[i])
+                continue;
+            long s = 0;
+            for (int j = 0; j < m; j++)
+                s += pair(n, fit[i], out[j]);
+            if (s > best) {
+                best = s;
+                bi = i;
+            }
+        }
+        used[bi] = true;
+        out[m] = fit[bi];
+    }
+}
+
+static void topo_multi(const struct policy_node *n, const uint8_t *fit, int nfit, int k,
+                       uint8_t *out)
+{
+    if (combinations(nfit, k) > TOPOLOGY_MAX_COMBOS) {
+        topo_greedy(n, fit, nfit, k, out);
+        return;
+    }
+    uint8_t cur[POLICY_MAX_GPUS];
+    long best = -1;
+    topo_search(n, fit, nfit, k, 0, cur, 0, &best, out);
+}
+
+/* numa-bind: the first NUMA node, in preference order, to gather k fitting
+ * devices; writes them to out. Returns false when none does. */
+static bool numa_pick(const struct policy_node *n, const uint8_t *fit, int nfit, int k,
+                      uint8_t *out)
+{
+    for (int i = 0; i < nfit; i++) {
+        int numa = n->dev[fit[i]].numa, m = 0;
+        for (int j = 0; j <= i; j++)
+            if (n->dev[fit[j]].numa == numa)
+                out[m++] = fit[j];
+        if (m == k)
+            return true;
+    }
+    return false;
+}
+
+/* Fit one container on usage u. Picks are appended to pl. */
+static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *u,
+                          struct policy_placement *pl, struct policy_reasons *why)
+{
+    const struct policy_node *node = fc->node;
+    const struct policy_ctr *c = &fc->pod->ctr[ci];
+    int k = c->nums, n = node->ndev, nfit = 0;
+    double score[POLICY_MAX_DEVICES];
+    uint8_t fit[POLICY_MAX_DEVICES], chosen[POLICY_MAX_GPUS];
+
+    if (k > n || k > POLICY_MAX_GPUS || pl->npick + k > POLICY_MAX_PICKS) {
+        why->cnt[POLICY_R_NODE_INSUFFICIENT_DEVICE]++;
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        int r = check_device(fc, c, &node->dev[i], &u[i]);
+        if (r >= 0) {
+            why->cnt[r]++;
+            continue;
+        }
+        score[i] = policy_device_score(&node->dev[i], &u[i], c, &fc->w);
+        fit[nfit++] = (uint8_t)i;
+    }
+    if (nfit < k) {
+        if (nfit > 0)
+            why->cnt[POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = (uint16_t)nfit;
+        return false;
+    }
+    bool need_all = fc->gpu.topology || fc->pod->numa_bind;
+    order_devices(fc, score, fit, nfit, need_all ? nfit : k);
+    if (fc->pod->numa_bind) {
+        if (!numa_pick(node, fit, nfit, k, chosen)) {
+            why->cnt[POLICY_R_NUMA_NOT_FIT] += (uint16_t)nfit;
+            return false;
+        }
+    } else if (fc->gpu.topology && nfit > k) {
+        if (k == 1)
+            topo_single(node, fit, nfit, chosen);
+        else
+            topo_multi(node, fit, nfit, k, chosen);
+    } else {
+        memcpy(chosen, fit, (size_t)k);
+    }
+    for (int i = 0; i < k; i++) {
+        struct policy_pick *p = &pl->pick[pl->npick++];
+        p->ctr = (uint8_t)ci;
+        p->dev = chosen[i];
+        p->cores = c->cores;
+        p->mem = policy_ctr_mem(c, &node->dev[chosen[i]]);
+        fc->pod_mem += p->mem;
+        fc->pod_cores += p->cores;
+    }
+    return true;
+}
+
+static void add_picks(struct policy_usage *u, const struct policy_placement *pl, int from)
+{
+    for (int i = from; i < pl->npick; i++) {
+        const struct policy_pick *p = &pl->pick[i];
+        u[p->dev].used++;
+        u[p->dev].cores += p->cores;
+        u[p->dev].mem += p->mem;
+    }
+}
+
+static void take_max(struct policy_usage *dst, const struct policy_usage *src, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (src[i].used > dst[i].used)
+            dst[i].used = src[i].used;
+        if (src[i].cores > dst[i].cores)
+            dst[i].cores = src[i].cores;
+        if (src[i].mem > dst[i].mem)
+            dst[i].mem = src[i].mem;
+    }
+}
+
+static bool host_fits(const struct policy_pod *pod, const struct policy_node *node,
+                      struct policy_reasons *why)
+{
+    if (node->cpu_milli > 0 && node->cpu_milli - node->cpu_used_milli < pod->cpu_milli)
+        why->cnt[POLICY_R_NODE_INSUFFICIENT_CPU]++;
+    else if (node->mem_mib > 0 && node->mem_mib - node->mem_used_mib < pod->mem_mib)
+        why->cnt[POLICY_R_NODE_INSUFFICIENT_MEMORY]++;
+    else
+        return true;
+    return false;
+}
+
+static const struct policy_node_policy *node_policy_of(const struct policy_pod *pod,
+                                                       const struct policy_opts *opts)
+{
+    return pod->node_policy ? pod->node_policy : opts->node_policy;
+}
+
+/* Fit every container on usage `base`; fills pl->pick and pl->after. */
+static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
+                   const struct policy_opts *opts, const struct policy_usage *base,
+                   struct typememo *memo, struct policy_placement *pl, struct policy_reasons *why)
+{
+    struct fitctx fc = {
+        .memo = memo,
+        .pod = pod,
+        .node = node,
+        .gpu = pod->gpu_set ? pod->gpu : opts->gpu,
+        .w = pod->w,
+    };
+    struct policy_usage work[POLICY_MAX_DEVICES];
+    size_t bytes = (size_t)node->ndev * sizeof work[0];
+
+    memset(why, 0, sizeof *why);
+    why->ndev = (uint16_t)node->ndev;
+    pl->npick = 0;
+    if (fc.w.slot == 0 && fc.w.core == 0 && fc.w.mem == 0)
+        fc.w = (struct policy_weights){1, 1, 1};
+    if (opts->check_host && !host_fits(pod, node, why))
+        return false;
+    if (pod->ninit > 0)
+        memcpy(pl->after, base, bytes);
+    for (int i = 0; i < pod->ninit && i < pod->nctr; i++) {
+        if (pod->ctr[i].nums == 0)
+            continue;
+        int from = pl->npick;
+        memcpy(work, base, bytes);
+        if (!fit_container(&fc, i, work, pl, why))
+            return false;
+        add_picks(work, pl, from);
+        take_max(pl->after, work, node->ndev);
+    }
+    memcpy(work, base, bytes);
+    for (int i = pod->ninit; i < pod->nctr; i++) {
+        if (pod->ctr[i].nums == 0)
+            continue;
+        int from = pl->npick;
+        if (!fit_container(&fc, i, work, pl, why))
+            return false;
+        add_picks(work, pl, from);
+    }
+    if (pod->ninit > 0)
+        take_max(pl->after, work, node->ndev);
+    else
+        memcpy(pl->after, work, bytes);
+    return true;
+}
+
+static bool fit_scored(const struct policy_pod *pod, const struct policy_node *node,
+                       const struct policy_opts *opts, struct typememo *memo,
+                       struct policy_placement *out, struct policy_reasons *why)
+{
+    if (node->ndev > POLICY_MAX_DEVICES || node->ndev < 0) {
+        memset(why, 0, sizeof *why);
+        why->cnt[POLICY_R_NODE_INSUFFICIENT_DEVICE] = 1;
+        return false;
+    }
+    if (!fit_on(pod, node, opts, node->use, memo, out, why))
+        return false;
+    const struct policy_node_policy *np = node_policy_of(pod, opts);
+    out->score = np->score(node, out, pod, opts->state);
+    return true;
+}
+
+bool policy_fit(const struct policy_pod *pod, const struct policy_node *node,
+                const struct policy_opts *opts, struct policy_placement *out,
+                struct policy_reasons *why)
+{
+    struct typememo memo = {.n = 0};
+    return fit_scored(pod, node, opts, &memo, out, why);
+}
+
+bool policy_unresolvable(const struct policy_pod *pod, const struct policy_node *node,
+                         const struct policy_opts *opts)
+{
+    static const struct policy_usage zero[POLICY_MAX_DEVICES];
+    struct policy_placement pl;
+    struct policy_reasons why;
+    struct typememo memo = {.n = 0};
+    struct policy_pod p = *pod;
+    p.quota_mem = p.quota_cores = -1; /* evicting pods frees quota too */
+    if (node->ndev > POLICY_MAX_DEVICES || node->ndev < 0)
+        return true;
+    return !fit_on(&p, node, opts, zero, &memo, &pl, &why);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t tie_key(const char *name, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = name ? name : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return mix(h ^ seed);
+}
+
+static void copy_placement(struct policy_placement *dst, const struct policy_placement *src,
+                           int ndev)
+{
+    dst->npick = src->npick;
+    dst->score = src->score;
+    memcpy(dst->pick, src->pick, (size_t)src->npick * sizeof src->pick[0]);
+    memcpy(dst->after, src->after, (size_t)ndev * sizeof src->after[0]);
+}
+
+int policy_choose(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
+                  const struct policy_opts *opts, struct policy_verdict *verdicts,
+                  struct policy_placement *best)
+{
+    const struct policy_node_policy *np = node_policy_of(pod, opts);
+    struct policy_placement cur;
+    struct typememo memo = {.n = 0};
+    int bi = -1;
+    uint64_t bkey = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct policy_verdict *v = &verdicts[i];
+        v->fits = fit_scored(pod, nodes[i], opts, &memo, &cur, &v->why);
+        if (!v->fits)
+            continue;
+        v->score = cur.score;
+        bool better = bi < 0;
+        if (!better && cur.score != best->score)
+            better = np->prefer_low ? cur.score < best->score : cur.score > best->score;
+        else if (!better) {
+            uint64_t key = tie_key(nodes[i]->name, opts->seed);
+            better = key < bkey;
+        }
+        if (better) {
+            bi = i;
+            bkey = tie_key(nodes[i]->name, opts->seed);
+            copy_placement(best, &cur, nodes[i]->ndev);
+        }
+    }
+    return bi;
+}
+
+int policy_priority(const struct policy_pod *pod, const struct policy_opts *opts, double score)
+{
+    return node_policy_of(pod, opts)->priority(score);
+}

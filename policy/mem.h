@@ -1,0 +1,21 @@
+/* mem: allocation with the project's one out-of-memory policy.
+ *
+ * The service runs as a pod that Kubernetes restarts, and a restart loses
+ * nothing (usage is rebuilt from pods). So running out of memory is not
+ * handled locally: these functions print one line to stderr and abort().
+ * Every allocation in the project goes through them. */
+#ifndef VS_MEM_H
+#define VS_MEM_H
+
+#include <stddef.h>
+
+/* Return new memory; caller frees with free(). Never return NULL. */
+void *mem_alloc(size_t n);
+void *mem_zalloc(size_t n);
+void *mem_realloc(void *p, size_t n);
+/* Return a new copy of s (NULL for NULL); caller frees. */
+char *mem_strdup(const char *s);
+/* Return a new NUL-terminated copy of the first n bytes of s; caller frees. */
+char *mem_strndup(const char *s, size_t n);
+
+#endif

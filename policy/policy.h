@@ -1,0 +1,217 @@
+/* policy: pure placement math over plain values.
+ *
+ * No I/O, no clock, no globals, no allocation. A caller describes nodes
+ * (inventory + usage) and a pod's request with the open value structs below,
+ * and gets back a decision: which node, which devices per container, or per
+ * node the reasons it could not.
+ *
+ * Strings in these structs are borrowed: they must outlive the call. */
+#ifndef VS_POLICY_H
+#define VS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_MAX_DEVICES    64  /* GPUs on one node */
+#define POLICY_MAX_CONTAINERS 64  /* init + app containers in one pod */
+#define POLICY_MAX_PICKS      256 /* device assignments in one pod */
+#define POLICY_MAX_GPUS       16  /* GPUs one container may ask */
+
+/* One GPU as the device plugin registered it. Open value struct. */
+struct policy_device {
+    const char *uuid;
+    const char *type; /* model, "NVIDIA-A100" */
+    const char *mode; /* "hami-core", "mig", "mps" */
+    int32_t index;
+    int32_t numa;
+    int32_t count;   /* slots: how many pods may share it */
+    int32_t devcore; /* 100 = the whole card */
+    int64_t devmem;  /* MiB */
+    bool health;
+    bool cordoned;
+};
+
+/* What is in use on one GPU. Open value struct. */
+struct policy_usage {
+    int32_t used;  /* slots */
+    int32_t cores; /* percent */
+    int64_t mem;   /* MiB */
+};
+
+/* A node as the engine sees it. Open value struct; every pointer borrowed. */
+struct policy_node {
+    const char *name;
+    int32_t ndev;
+    const struct policy_device *dev; /* ndev entries */
+    const struct policy_usage *use;  /* ndev entries: usage before this pod */
+    const uint16_t *pair;            /* ndev*ndev topology scores, row-major, or NULL */
+    int64_t cpu_milli;               /* allocatable; 0 = unknown */
+    int64_t mem_mib;
+    int64_t cpu_used_milli; /* requested by the pods already on it */
+    int64_t mem_used_mib;
+};
+
+/* One container's GPU request, HAMi's defaults already applied. */
+struct policy_ctr {
+    const char *name; /* borrowed, for messages */
+    int32_t nums;     /* GPUs; 0 = asks none */
+    int32_t mem;      /* MiB per GPU; 0 = use mem_pct */
+    int32_t mem_pct;  /* 1..100 % of each GPU's memory; 0 = use mem */
+    int32_t cores;    /* 0..100 % of each GPU's compute */
+    int32_t priority; /* nvidia.com/priority, -1 = unset (passed through only) */
+};
+
+/* GPU policy: sort keys in the order given, plus two selectors. */
+enum policy_gpu_key { POLICY_KEY_BINPACK, POLICY_KEY_SPREAD, POLICY_KEY_NUMA };
+
+struct policy_gpu_policy {
+    uint8_t nkeys;
+    uint8_t keys[3]; /* enum policy_gpu_key, no repeats */
+    bool mutex;      /* only devices nobody uses */
+    bool topology;   /* topology-aware choice among the fitting devices */
+};
+
+struct policy_weights {
+    int32_t slot, core, mem;
+};
+
+struct policy_node_policy;
+
+/* A pod's whole request. Containers: init containers first, then app
+ * containers, in spec order (the order of the device annotation). */
+struct policy_pod {
+    const char *ns, *name, *uid;
+    int32_t nctr;
+    int32_t ninit;
+    struct policy_ctr ctr[POLICY_MAX_CONTAINERS];
+    const char *use_type, *nouse_type; /* comma lists, NULL = no constraint */
+    const char *use_uuid, *nouse_uuid;
+    const char *vgpu_mode; /* a device's mode must be a substring; NULL = any */
+    bool numa_bind;
+    const struct policy_node_policy *node_policy; /* NULL = the options' default */
+    bool gpu_set;                                 /* false = the options' default */
+    struct policy_gpu_policy gpu;
+    struct policy_weights w;
+    int64_t cpu_milli; /* host resources asked (max of init, sum of app) */
+    int64_t mem_mib;
+    int64_t quota_mem;   /* namespace GPU memory quota left, MiB; < 0 = none */
+    int64_t quota_cores; /* likewise for cores */
+};
+
+/* Why a node did not fit, in HAMi's words. */
+enum policy_reason {
+    POLICY_R_CARD_NOT_HEALTH,
+    POLICY_R_CARD_CORDONED,
+    POLICY_R_CARD_TYPE_MISMATCH,
+    POLICY_R_NUMA_NOT_FIT,
+    POLICY_R_CARD_UUID_MISMATCH,
+    POLICY_R_CARD_TIME_SLICING_EXHAUSTED,
+    POLICY_R_EXCLUSIVE_CONFLICT,
+    POLICY_R_QUOTA_NOT_FIT,
+    POLICY_R_CARD_INSUFFICIENT_MEMORY,
+    POLICY_R_CARD_INSUFFICIENT_CORE,
+    POLICY_R_CARD_COMPUTE_UNITS_EXHAUSTED,
+    POLICY_R_ALLOCATED_CARDS_INSUFFICIENT,
+    POLICY_R_NODE_INSUFFICIENT_DEVICE,
+    POLICY_R_NODE_INSUFFICIENT_CPU,
+    POLICY_R_NODE_INSUFFICIENT_MEMORY,
+    POLICY_R_COUNT
+};
+
+struct policy_reasons {
+    uint16_t cnt[POLICY_R_COUNT];
+    uint16_t ndev; /* the denominator: the node's device count */
+};
+
+/* One device given to one container. */
+struct policy_pick {
+    uint8_t ctr; /* index into pod->ctr */
+    uint8_t dev; /* index into node->dev */
+    int32_t cores;
+    int64_t mem; /* MiB, percentages resolved */
+};
+
+/* The outcome of fitting a pod on a node. */
+struct policy_placement {
+    int32_t npick;
+    struct policy_pick pick[POLICY_MAX_PICKS];     /* grouped by container, in order */
+    struct policy_usage after[POLICY_MAX_DEVICES]; /* node usage with this pod */
+    double score;                                  /* the node policy's score */
+};
+
+/* The outcome per candidate node of policy_choose(). */
+struct policy_verdict {
+    bool fits;
+    double score;              /* when fits */
+    struct policy_reasons why; /* when not */
+};
+
+/* A node policy: a row of the table in policy.c, one file each. */
+struct policy_node_policy {
+    const char *name;
+    bool prefer_low; /* the lowest score wins (spread) */
+    /* The node's score with this pod placed; usage before is node->use,
+     * after is pl->after. `state` is policy_opts.state. */
+    double (*score)(const struct policy_node *node, const struct policy_placement *pl,
+                    const struct policy_pod *pod, const void *state);
+    /* Map a score to kube-scheduler's 0..10, higher = more preferred. */
+    int (*priority)(double score);
+};
+
+struct policy_opts {
+    const struct policy_node_policy *node_policy; /* default for pods naming none */
+    struct policy_gpu_policy gpu;                 /* default for pods naming none */
+    uint64_t seed;                                /* tie-break among equal nodes */
+    bool check_host;   /* also require cpu/memory to fit (replay; kube-scheduler does it live) */
+    const void *state; /* handed to node policies that learn */
+};
+
+/* The node policy named `name` (exact), or NULL. */
+const struct policy_node_policy *policy_node_policy_find(const char *name);
+/* Names of every node policy, NULL-terminated; static. */
+const char *const *policy_node_policy_names(void);
+
+/* Parse a GPU policy ("spread", "binpack,numa", "mutex,topology-aware").
+ * Returns 0 or ERR_INVAL naming the bad element in err. */
+int policy_gpu_policy_parse(const char *s, struct policy_gpu_policy *out, char *err, size_t cap);
+/* Parse "slot=1,core=1,memory=3": all three keys, ints >= 0, one > 0. */
+int policy_weights_parse(const char *s, struct policy_weights *out, char *err, size_t cap);
+
+/* HAMi's device score with this container's request included (NULL = none):
+ * 10*(ws*(req+used)/count + wc*(cores+used)/devcore + wm*(mem+used)/devmem);
+ * 0 for a device with a zero capacity. */
+double policy_device_score(const struct policy_device *d, const struct policy_usage *u,
+                           const struct policy_ctr *req, const struct policy_weights *w);
+/* HAMi's node score on usage u (not node->use): 10*(sum used/sum count +
+ * sum cores/sum devcore + sum mem/sum devmem); 0 if any total is 0. */
+double policy_node_usage_score(const struct policy_node *node, const struct policy_usage *u);
+/* Memory in MiB a container takes on device d. */
+int64_t policy_ctr_mem(const struct policy_ctr *c, const struct policy_device *d);
+/* True when some container asks for a GPU. */
+bool policy_pod_wants_gpu(const struct policy_pod *pod);
+
+/* Fit pod on node. Returns true and fills *out, or false and fills *why. */
+bool policy_fit(const struct policy_pod *pod, const struct policy_node *node,
+                const struct policy_opts *opts, struct policy_placement *out,
+                struct policy_reasons *why);
+/* True when the pod would not fit even on the node emptied of every pod:
+ * evicting pods could never help (wrong model, too few GPUs, unhealthy). */
+bool policy_unresolvable(const struct policy_pod *pod, const struct policy_node *node,
+                         const struct policy_opts *opts);
+
+/* Evaluate nodes[0..n): verdicts[i] for each; the best placement in *best.
+ * Returns the index of the chosen node, or -1 when none fits. */
+int policy_choose(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
+                  const struct policy_opts *opts, struct policy_verdict *verdicts,
+                  struct policy_placement *best);
+/* kube-scheduler's 0..10 for a verdict's score under the pod's node policy. */
+int policy_priority(const struct policy_pod *pod, const struct policy_opts *opts, double score);
+
+/* The reason word ("CardInsufficientMemory"); static. */
+const char *policy_reason_word(enum policy_reason r);
+/* Write "k/n Reason, ..." sorted as HAMi does into buf (always
+ * NUL-terminated, truncated to cap). Returns the length it needed. */
+size_t policy_reasons_format(const struct policy_reasons *r, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,411 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../policy/err.h"
+#include "../policy/policy.h"
+#include "http.h"
+
+enum type { T_STR, T_INT, T_U64, T_BOOL, T_DURATION, T_ENUM, T_ADDR };
+
+#define NONEMPTY 1u /* a string that may not be "" */
+
+/* One flag. Defaults are text parsed like a command-line value, so a default
+ * obeys the same bounds. min/max bound T_INT values and T_DURATION ms. */
+struct option {
+    const char *name;
+    enum type type;
+    unsigned scope;
+    size_t off, size;
+    const char *def;
+    long long min, max;
+    unsigned flags;
+    const char *const *choices;        /* T_ENUM, NULL-terminated */
+    const char *const *(*names)(void); /* T_STR: the valid values, for --help */
+    int (*check)(const char *value, char *err, size_t cap);
+    const char *arg; /* placeholder in --help */
+    const char *help;
+};
+
+#define FIELD(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+#define BOTH     (CONFIG_SERVE | CONFIG_SIMULATE)
+#define SEC      1000LL
+#define HOUR     (3600 * SEC)
+
+static int check_node_policy(const char *v, char *err, size_t cap);
+static int check_gpu_policy(const char *v, char *err, size_t cap);
+
+static const char *const filter_modes[] = {"single", "all", NULL};
+
+/* clang-format off */
+static const struct option options[] = {
+    {.name = "http_bind", .type = T_ADDR, .scope = CONFIG_SERVE, FIELD(http_bind),
+     .def = "127.0.0.1:8888", .flags = NONEMPTY, .arg = "HOST:PORT",
+     .help = "Address to serve the extender on; port 0 picks a free port."},
+    {.name = "scheduler-name", .type = T_STR, .scope = CONFIG_SERVE, FIELD(scheduler_name),
+     .def = "vgpu-scheduler", .flags = NONEMPTY, .arg = "NAME",
+     .help = "spec.schedulerName of the pods this scheduler places."},
+    {.name = "node-scheduler-policy", .type = T_STR, .scope = BOTH, FIELD(node_policy),
+     .def = "binpack", .flags = NONEMPTY, .check = check_node_policy,
+     .names = policy_node_policy_names, .arg = "POLICY",
+     .help = "How to choose among nodes, for pods that name no policy."},
+    {.name = "gpu-scheduler-policy", .type = T_STR, .scope = BOTH, FIELD(gpu_policy),
+     .def = "spread", .flags = NONEMPTY, .check = check_gpu_policy, .arg = "POLICY",
+     .help = "How to choose GPUs on a node, for pods that name no policy: a comma list of "
+             "binpack, spread, numa, mutex, topology-aware."},
+    {.name = "metrics-bind-address", .type = T_ADDR, .scope = CONFIG_SERVE, FIELD(metrics_bind),
+     .def = "", .arg = "HOST:PORT",
+     .help = "Serve /metrics on this address too; empty: only on the main port."},
+    {.name = "node-lock-timeout", .type = T_DURATION, .scope = CONFIG_SERVE,
+     FIELD(node_lock_timeout_ms), .def = "5m", .min = 100, .max = 24 * HOUR, .arg = "DURATION",
+     .help = "Age after which a node lock counts as stale."},
+    {.name = "debug", .type = T_BOOL, .scope = BOTH, FIELD(debug), .def = "false",
+     .help = "Log at debug level."},
+    {.name = "snapshot", .type = T_STR, .scope = BOTH, FIELD(snapshot), .def = "", .arg = "FILE",
+     .help = "Load the cluster from this file (kubectl get nodes,pods -A -o json) instead of "
+             "the API server."},
+    {.name = "filter-mode", .type = T_ENUM, .scope = CONFIG_SERVE, FIELD(filter_mode),
+     .def = "single", .choices = filter_modes, .arg = "MODE",
+     .help = "single: filter answers the one node it chose (HAMi's way); all: every node that "
+             "fits, ranked by prioritize."},
+    {.name = "reservation-ttl", .type = T_DURATION, .scope = CONFIG_SERVE,
+     FIELD(reservation_ttl_ms), .def = "60s", .min = 100, .max = 24 * HOUR, .arg = "DURATION",
+     .help = "How long a filter's choice is held for the bind that should follow."},
+    {.name = "threads", .type = T_INT, .scope = CONFIG_SERVE, FIELD(threads), .def = "0",
+     .min = 0, .max = 256, .arg = "N", .help = "HTTP worker threads; 0: one per online core."},
+    {.name = "seed", .type = T_U64, .scope = BOTH, FIELD(seed), .def = "0", .arg = "N",
+     .help = "Seed for breaking ties between equally good nodes."},
+    {.name = "pod", .type = T_STR, .scope = CONFIG_SIMULATE, FIELD(pod), .def = "",
+     .arg = "FILE", .help = "The pod to place, as JSON."},
+    {.name = "nodes", .type = T_STR, .scope = CONFIG_SIMULATE, FIELD(nodes), .def = "",
+     .arg = "A,B,...", .help = "Only consider these nodes; empty: every node."},
+    {.name = "help", .type = T_BOOL, .scope = BOTH, FIELD(help), .def = "false",
+     .help = "Print this help and exit."},
+};
+/* clang-format on */
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+/* "one of a, b, c" into buf. */
+static void list(const char *const *names, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "one of");
+    for (int i = 0; names[i] && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s %s", i ? "," : "", names[i]);
+}
+
+static int check_node_policy(const char *v, char *err, size_t cap)
+{
+    char want[256];
+    if (policy_node_policy_find(v))
+        return 0;
+    list(policy_node_policy_names(), want, sizeof want);
+    snprintf(err, cap, "\"%.80s\" is not %s", v, want);
+    return ERR_INVAL;
+}
+
+static int check_gpu_policy(const char *v, char *err, size_t cap)
+{
+    struct policy_gpu_policy g;
+    return policy_gpu_policy_parse(v, &g, err, cap);
+}
+
+void config_duration_format(int64_t ms, char *buf, size_t cap)
+{
+    if (ms != 0 && ms % HOUR == 0)
+        snprintf(buf, cap, "%lldh", (long long)(ms / HOUR));
+    else if (ms != 0 && ms % (60 * SEC) == 0)
+        snprintf(buf, cap, "%lldm", (long long)(ms / (60 * SEC)));
+    else if (ms != 0 && ms % SEC == 0)
+        snprintf(buf, cap, "%llds", (long long)(ms / SEC));
+    else
+        snprintf(buf, cap, "%lldms", (long long)ms);
+}
+
+/* Go-style durations of whole numbers: "60s", "5m", "1500ms", "1h30m", "0".
+ * Returns 0 or ERR_INVAL. */
+static int parse_duration(const char *s, int64_t *ms)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", SEC}, {"m", 60 * SEC}, {"h", HOUR}};
+    int64_t total = 0;
+    if (strcmp(s, "0") == 0)
+        s = ""; /* Go's one unitless duration */
+    else if (*s == '\0')
+        return ERR_INVAL;
+    while (*s) {
+        if (*s < '0' || *s > '9')
+            return ERR_INVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        size_t i = 0, len = 0;
+        for (; i < sizeof units / sizeof units[0]; i++) {
+            len = strlen(units[i].unit);
+            if (strncmp(end, units[i].unit, len) == 0) /* "ms" is tried before "m" */
+                break;
+        }
+        if (i == sizeof units / sizeof units[0] || errno || v > (unsigned long long)1e12)
+            return ERR_INVAL;
+        total += (int64_t)v * units[i].ms;
+        if (total > 1000 * 24 * HOUR)
+            return ERR_INVAL; /* past any sane bound; also keeps the sum from overflowing */
+        s = end + len;
+    }
+    *ms = total;
+    return 0;
+}
+
+static int parse_bool(const char *s, bool *b)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+        *b = true;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+        *b = false;
+    else
+        return ERR_INVAL;
+    return 0;
+}
+
+static int parse_int(const struct option *o, const char *v, void *dst, char *err, size_t cap)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*v == '\0' || *end || errno == ERANGE) {
+        snprintf(err, cap, "--%s: \"%.80s\" is not an integer (%lld..%lld)", o->name, v, o->min,
+                 o->max);
+        return ERR_INVAL;
+    }
+    if (x < o->min || x > o->max) {
+        snprintf(err, cap, "--%s: \"%.80s\" is out of range (%lld..%lld)", o->name, v, o->min,
+                 o->max);
+        return ERR_RANGE;
+    }
+    *(int *)dst = (int)x;
+    return 0;
+}
+
+static int parse_u64(const struct option *o, const char *v, void *dst, char *err, size_t cap)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || errno == ERANGE) {
+        snprintf(err, cap, "--%s: \"%.80s\" is not an unsigned 64-bit integer", o->name, v);
+        return ERR_INVAL;
+    }
+    *(uint64_t *)dst = (uint64_t)x;
+    return 0;
+}
+
+static int parse_dur(const struct option *o, const char *v, void *dst, char *err, size_t cap)
+{
+    int64_t ms;
+    char lo[32], hi[32];
+    config_duration_format(o->min, lo, sizeof lo);
+    config_duration_format(o->max, hi, sizeof hi);
+    if (parse_duration(v, &ms)) {
+        snprintf(err, cap, "--%s: \"%.80s\" is not a duration like 60s, 5m or 1500ms (%s..%s)",
+                 o->name, v, lo, hi);
+        return ERR_INVAL;
+    }
+    if (ms < o->min || ms > o->max) {
+        snprintf(err, cap, "--%s: \"%.80s\" is out of range (%s..%s)", o->name, v, lo, hi);
+        return ERR_RANGE;
+    }
+    *(int64_t *)dst = ms;
+    return 0;
+}
+
+static int parse_enum(const struct option *o, const char *v, void *dst, char *err, size_t cap)
+{
+    for (int i = 0; o->choices[i]; i++)
+        if (strcmp(o->choices[i], v) == 0) {
+            *(int *)dst = i;
+            return 0;
+        }
+    char want[256];
+    list(o->choices, want, sizeof want);
+    snprintf(err, cap, "--%s: \"%.80s\" is not %s", o->name, v, want);
+    return ERR_INVAL;
+}
+
+/* Strings and addresses: length, emptiness, syntax, the row's own check. */
+static int parse_str(const struct option *o, const char *v, void *dst, char *err, size_t cap)
+{
+    char why[256], host[CONFIG_ADDR_MAX];
+    int port;
+    if (strlen(v) >= o->size) {
+        snprintf(err, cap, "--%s: value is too long (at most %zu bytes)", o->name, o->size - 1);
+        return ERR_TOOBIG;
+    }
+    if (*v == '\0' && (o->flags & NONEMPTY)) {
+        snprintf(err, cap, "--%s: must not be empty", o->name);
+        return ERR_INVAL;
+    }
+    if (o->type == T_ADDR && *v && http_split_hostport(v, host, sizeof host, &port)) {
+        snprintf(err, cap, "--%s: \"%.80s\" is not HOST:PORT with a port in 0..65535", o->name, v);
+        return ERR_INVAL;
+    }
+    if (o->check && o->check(v, why, sizeof why)) {
+        snprintf(err, cap, "--%s: %s", o->name, why);
+        return ERR_INVAL;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int set_value(struct config *c, const struct option *o, const char *v, char *err, size_t cap)
+{
+    void *dst = (char *)c + o->off;
+    switch (o->type) {
+    case T_INT:
+        return parse_int(o, v, dst, err, cap);
+    case T_U64:
+        return parse_u64(o, v, dst, err, cap);
+    case T_DURATION:
+        return parse_dur(o, v, dst, err, cap);
+    case T_ENUM:
+        return parse_enum(o, v, dst, err, cap);
+    case T_BOOL:
+        if (parse_bool(v, dst)) {
+            snprintf(err, cap, "--%s: \"%.80s\" is not a boolean (true or false)", o->name, v);
+            return ERR_INVAL;
+        }
+        return 0;
+    case T_STR:
+    case T_ADDR:
+        return parse_str(o, v, dst, err, cap);
+    }
+    return ERR_INVAL;
+}
+
+void config_defaults(struct config *c)
+{
+    char err[256];
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (set_value(c, &options[i], options[i].def, err, sizeof err))
+            abort(); /* a default that fails its own row: a bug in the table */
+}
+
+static const struct option *find(const char *name, size_t len, unsigned scope)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if ((options[i].scope & scope) && strlen(options[i].name) == len &&
+            strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* Parse argv[*i] (and maybe argv[*i + 1]); advance *i past what it used. */
+static int parse_arg(struct config *c, unsigned scope, int argc, char **argv, int *i, char *err,
+                     size_t cap)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+        snprintf(err, cap, "\"%.80s\": unexpected argument (flags start with --)", a);
+        return ERR_INVAL;
+    }
+    const char *name = a + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const struct option *o = find(name, len, scope);
+    if (o == NULL) {
+        snprintf(err, cap, "--%.*s: unknown flag (see --help)", (int)(len > 80 ? 80 : len), name);
+        return ERR_INVAL;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (v == NULL && o->type == T_BOOL)
+        v = "true";
+    if (v == NULL) {
+        if (*i + 1 >= argc) {
+            snprintf(err, cap, "--%s: needs a value", o->name);
+            return ERR_INVAL;
+        }
+        v = argv[++*i];
+    }
+    ++*i;
+    return set_value(c, o, v, err, cap);
+}
+
+int config_parse(struct config *c, enum config_scope scope, int argc, char **argv, char *err,
+                 size_t cap)
+{
+    int rc = 0;
+    config_defaults(c);
+    for (int i = 1; i < argc && !c->help;) {
+        rc = parse_arg(c, scope, argc, argv, &i, err, cap);
+        if (rc)
+            goto out;
+    }
+    if (c->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->threads = n < 1 ? 1 : n > 256 ? 256 : (int)n;
+    }
+out:
+    return rc;
+}
+
+/* The type column of --help. */
+static void describe(const struct option *o, char *buf, size_t cap)
+{
+    char lo[32], hi[32];
+    switch (o->type) {
+    case T_INT:
+        snprintf(buf, cap, "integer %lld..%lld", o->min, o->max);
+        break;
+    case T_U64:
+        snprintf(buf, cap, "unsigned integer");
+        break;
+    case T_BOOL:
+        snprintf(buf, cap, "boolean");
+        break;
+    case T_DURATION:
+        config_duration_format(o->min, lo, sizeof lo);
+        config_duration_format(o->max, hi, sizeof hi);
+        snprintf(buf, cap, "duration %s..%s", lo, hi);
+        break;
+    case T_ENUM:
+        list(o->choices, buf, cap);
+        break;
+    case T_ADDR:
+        snprintf(buf, cap, "host:port");
+        break;
+    case T_STR:
+        if (o->names)
+            list(o->names(), buf, cap);
+        else
+            snprintf(buf, cap, "string");
+        break;
+    }
+}
+
+void config_usage(FILE *out, enum config_scope scope)
+{
+    if (scope == CONFIG_SIMULATE)
+        fprintf(out, "usage: vgpu-scheduler simulate --snapshot FILE --pod FILE [flags]\n\n"
+                     "Place one pod on a cluster read from a file and print the decision "
+                     "as JSON.\n\nflags:\n");
+    else
+        fprintf(out, "usage: vgpu-scheduler [flags]\n"
+                     "       vgpu-scheduler simulate --help\n\n"
+                     "A Kubernetes scheduler extender for fractional GPUs (HAMi-compatible).\n\n"
+                     "flags:\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        if (!(o->scope & scope))
+            continue;
+        char type[128];
+        describe(o, type, sizeof type);
+        fprintf(out, "  --%s%s%s  (%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "", type);
+        if (o->type != T_BOOL)
+            fprintf(out, "; default \"%s\"", o->def);
+        fprintf(out, ")\n        %s\n", o->help);
+    }
+}

@@ -1,0 +1,68 @@
+/* config: the command line, validated, in one read-only struct.
+ *
+ * Every flag is one row of the table in config.c (name, type, bounds,
+ * default, help text, where it goes in struct config), like redis's
+ * static_configs[]. Parsing, defaults, error messages and --help all come
+ * from that table. Flags are written `--name=value` or `--name value`;
+ * booleans `--name` or `--name=true|false`. The last occurrence wins.
+ *
+ * A row belongs to one or more scopes: the service (CONFIG_SERVE) and the
+ * `simulate` subcommand (CONFIG_SIMULATE) share the flags they have in
+ * common; a flag of another scope is unknown. */
+#ifndef VS_CONFIG_H
+#define VS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum config_scope { CONFIG_SERVE = 1, CONFIG_SIMULATE = 2 };
+
+enum config_filter_mode { CONFIG_FILTER_SINGLE, CONFIG_FILTER_ALL };
+
+#define CONFIG_ADDR_MAX  256
+#define CONFIG_NAME_MAX  254 /* a DNS subdomain, NUL included */
+#define CONFIG_PATH_MAX  4096
+#define CONFIG_NODES_MAX 65536
+
+/* Open value struct, filled by config_parse and read-only after. Strings are
+ * NUL-terminated arrays; durations are milliseconds. */
+struct config {
+    char http_bind[CONFIG_ADDR_MAX]; /* "host:port"; port 0 = any free port */
+    char scheduler_name[CONFIG_NAME_MAX];
+    char node_policy[64];               /* a name policy_node_policy_find() knows */
+    char gpu_policy[128];               /* accepted by policy_gpu_policy_parse() */
+    char metrics_bind[CONFIG_ADDR_MAX]; /* "" = /metrics on the main port */
+    int64_t node_lock_timeout_ms;
+    bool debug;
+    char snapshot[CONFIG_PATH_MAX]; /* "" = none */
+    int filter_mode;                /* enum config_filter_mode */
+    int64_t reservation_ttl_ms;
+    int threads; /* 1..256; "0" on the command line becomes the online cores */
+    uint64_t seed;
+    char pod[CONFIG_PATH_MAX];    /* simulate: the pod's JSON file */
+    char nodes[CONFIG_NODES_MAX]; /* simulate: "a,b,c"; "" = every node */
+    bool help;                    /* --help was given: print config_usage, exit 0 */
+};
+
+/* Fill c with every default (all scopes). */
+void config_defaults(struct config *c);
+
+/* Fill c from defaults, then from argv[1..argc) with the flags of `scope`
+ * (argv[0] is the program or subcommand name and is skipped). Returns 0, or
+ * ERR_INVAL / ERR_RANGE / ERR_TOOBIG with one line in err naming the flag and
+ * the bad value ("--threads: \"abc\" is not an integer (0..256)"); the
+ * caller prints it and exits 2. When --help is given, parsing stops, c->help
+ * is true and 0 is returned. */
+int config_parse(struct config *c, enum config_scope scope, int argc, char **argv, char *err,
+                 size_t cap);
+
+/* Write the usage text of `scope`: every flag with its type, default and
+ * help, generated from the table. */
+void config_usage(FILE *out, enum config_scope scope);
+
+/* Format a duration the way flags take it ("5m", "1500ms") into buf. */
+void config_duration_format(int64_t ms, char *buf, size_t cap);
+
+#endif

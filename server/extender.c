@@ -1,0 +1,618 @@
+/* extender.c: filter, prioritize, bind and the dry run. */
+#include "server/extender.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s/log.h"
+#include "k8s/placement.h"
+#include "policy/codec.h"
+#include "policy/err.h"
+#include "policy/mem.h"
+#include "server/config.h"
+
+#define FILTER_TRIES  3 /* choose again when a concurrent filter took the room */
+#define DEVICES_MAX   (64 * POLICY_MAX_PICKS + 2 * POLICY_MAX_CONTAINERS + 1)
+#define CANDIDATE_MAX 100000 /* nodes in one request */
+
+struct extender {
+    struct cache *cache;
+    struct extender_opts o;
+    struct extender_binder binder;
+    struct metrics *m;
+};
+
+static const char *const error_reasons[] = {
+    "bad_body", "bad_request",  "bad_pod",     "not_synced",  "no_fit",
+    "retry",    "bind_unknown", "bind_no_fit", "bind_failed", NULL,
+};
+
+void extender_register_metrics(struct metrics *m)
+{
+    for (int i = 0; error_reasons[i]; i++)
+        metrics_reason_add(m, error_reasons[i]);
+}
+
+int extender_opts_from_config(const struct config *c, struct extender_opts *o, char *err,
+                              size_t cap)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = c->filter_mode == CONFIG_FILTER_ALL ? EXTENDER_ALL : EXTENDER_SINGLE;
+    o->policy.node_policy = policy_node_policy_find(c->node_policy);
+    o->policy.seed = c->seed;
+    o->defaults = (struct model_defaults){.mem_factor = 1};
+    o->ttl = (double)c->reservation_ttl_ms / 1000.0;
+    if (!o->policy.node_policy) {
+        snprintf(err, cap, "--node-scheduler-policy: unknown policy \"%s\"", c->node_policy);
+        return ERR_INVAL;
+    }
+    return policy_gpu_policy_parse(c->gpu_policy, &o->policy.gpu, err, cap);
+}
+
+struct extender *extender_create(struct cache *cache, const struct extender_opts *opts,
+                                 const struct extender_binder *binder, struct metrics *metrics)
+{
+    struct extender *x = mem_zalloc(sizeof *x);
+    x->cache = cache;
+    x->o = *opts;
+    if (binder)
+        x->binder = *binder;
+    x->m = metrics;
+    return x;
+}
+
+void extender_destroy(struct extender *x)
+{
+    free(x);
+}
+
+static void count_error(struct extender *x, const char *reason)
+{
+    if (x->m)
+        metrics_error(x->m, reason);
+}
+
+/* Append s as a JSON string literal. */
+static void put_str(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    buf_append(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        buf_append(b, run, (size_t)(s - run));
+        char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+        if (ch == '"' || ch == '\\')
+            buf_append(b, (char[]){'\\', (char)ch}, 2);
+        else
+            buf_append(b, esc, 6);
+        run = s + 1;
+    }
+    buf_append(b, run, (size_t)(s - run));
+    buf_append(b, "\"", 1);
+}
+
+/* ---- requests ---- */
+
+enum cand_state { C_NONE, C_UNKNOWN, C_FITS, C_FAILS, C_UNRESOLVABLE, C_BAD };
+
+struct cand {
+    const char *name;
+    const cJSON *item; /* the Node, in full-Nodes mode */
+    uint8_t state;
+    double score;
+    size_t why; /* offset of a NUL-terminated reason in the request's reasons */
+};
+
+struct req {
+    cJSON *root;
+    const cJSON *pod_json;
+    const cJSON *nodes; /* the Nodes object, full-Nodes mode */
+    cJSON *dropped;     /* Node items left out of the answer; names point into them */
+    struct policy_pod pod;
+    bool pod_ok;
+    struct cand *c;
+    size_t n;
+    struct buf why; /* reasons, NUL-separated */
+    char err[512];  /* what is wrong with the request's content */
+};
+
+static void req_free(struct req *r)
+{
+    cJSON_Delete(r->dropped);
+    cJSON_Delete(r->root);
+    free(r->c);
+    buf_free(&r->why);
+}
+
+static void add_reason(struct req *r, struct cand *c, const char *text)
+{
+    c->why = r->why.len;
+    buf_append(&r->why, text, strlen(text) + 1);
+}
+
+static const char *reason_of(const struct req *r, const struct cand *c)
+{
+    return c->why < r->why.len ? r->why.data + c->why : "";
+}
+
+/* Candidates from NodeNames or Nodes.items. Returns 0 or ERR_PROTO (r->err). */
+static int read_candidates(struct req *r)
+{
+    const cJSON *names = model_get(r->root, "NodeNames"), *nodes = model_get(r->root, "Nodes");
+    const cJSON *items = cJSON_IsObject(nodes) ? model_get(nodes, "items") : NULL, *it;
+    const cJSON *list = cJSON_IsArray(names) ? names : items;
+    size_t i = 0;
+
+    if (!cJSON_IsArray(list)) {
+        snprintf(r->err, sizeof r->err, "request has neither NodeNames nor Nodes.items");
+        return ERR_PROTO;
+    }
+    r->n = (size_t)cJSON_GetArraySize(list);
+    if (r->n > CANDIDATE_MAX) {
+        snprintf(r->err, sizeof r->err, "request offers %zu nodes, over the limit of %d", r->n,
+                 CANDIDATE_MAX);
+        return ERR_PROTO;
+    }
+    r->nodes = list == items ? nodes : NULL;
+    r->c = mem_zalloc(sizeof *r->c * (r->n ? r->n : 1));
+    cJSON_ArrayForEach(it, list)
+    {
+        const char *name =
+            list == names ? cJSON_GetStringValue(it) : model_str(it, "metadata", "name", NULL);
+        if (!name || !*name) {
+            snprintf(r->err, sizeof r->err, "%s[%zu] has no node name",
+                     list == names ? "NodeNames" : "Nodes.items", i);
+            return ERR_PROTO;
+        }
+        r->c[i].name = name;
+        r->c[i++].item = list == items ? it : NULL;
+    }
+    return 0;
+}
+
+/* Parse an ExtenderArgs body. Returns 0; ERR_INVAL when the body is not a
+ * JSON object; ERR_PROTO when its content is wrong (r->err says how). */
+static int read_args(struct extender *x, const char *body, size_t len, struct req *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->why, (size_t)64 << 20);
+    r->root = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(r->root))
+        return ERR_INVAL;
+    r->pod_json = model_get(r->root, "Pod");
+    if (!cJSON_IsObject(r->pod_json)) {
+        snprintf(r->err, sizeof r->err, "request has no Pod object");
+        return ERR_PROTO;
+    }
+    int rc = read_candidates(r);
+    if (rc)
+        return rc;
+    rc = model_pod_parse(r->pod_json, &x->o.defaults, &r->pod, r->err, sizeof r->err);
+    if (rc)
+        return ERR_PROTO;
+    r->pod_ok = true;
+    return 0;
+}
+
+/* Full-Nodes mode: a node the cache lacks, or holds at another
+ * resourceVersion, is taken from the request. */
+static void refresh_nodes(struct extender *x, struct req *r)
+{
+    char err[512];
+    for (size_t i = 0; i < r->n; i++) {
+        const char *rv = model_str(r->c[i].item, "metadata", "resourceVersion", NULL);
+        struct model_inventory *inv = NULL;
+        if (cache_node_current(x->cache, r->c[i].name, rv))
+            continue;
+        if (model_node_parse(r->c[i].item, &inv, err, sizeof err) != 0) {
+            r->c[i].state = C_BAD;
+            add_reason(r, &r->c[i], err);
+            continue;
+        }
+        cache_node_put(x->cache, inv);
+    }
+}
+
+/* Place r->pod among the candidates (under the read lock). Fills each
+ * candidate's state, score and reason; returns the chosen index or -1.
+ * When devices is not NULL, also encodes the chosen placement there. */
+static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap)
+{
+    const struct policy_node **views = mem_alloc(sizeof *views * (r->n + 1));
+    struct policy_verdict *v = mem_alloc(sizeof *v * (r->n + 1));
+    size_t *map = mem_alloc(sizeof *map * (r->n + 1));
+    struct policy_placement *best = mem_alloc(sizeof *best);
+    char text[1024];
+    size_t m = 0;
+    int k, chosen = -1;
+
+    cache_rdlock(x->cache);
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->c[i].state == C_BAD)
+            continue;
+        views[m] = cache_view(x->cache, r->c[i].name);
+        if (!views[m]) {
+            r->c[i].state = C_UNKNOWN;
+            add_reason(r, &r->c[i], "node is not in the scheduler's cache");
+            continue;
+        }
+        map[m++] = i;
+    }
+    k = policy_choose(&r->pod, views, (int)m, &x->o.policy, v, best);
+    for (size_t j = 0; j < m; j++) {
+        struct cand *c = &r->c[map[j]];
+        if (v[j].fits) {
+            c->state = C_FITS;
+            c->score = v[j].score;
+            continue;
+        }
+        c->state = policy_unresolvable(&r->pod, views[j], &x->o.policy) ? C_UNRESOLVABLE : C_FAILS;
+        policy_reasons_format(&v[j].why, text, sizeof text);
+        add_reason(r, c, text);
+    }
+    if (k >= 0) {
+        chosen = (int)map[k];
+        if (devices && codec_encode(&r->pod, views[k], best, devices, cap) < 0)
+            devices[0] = '\0';
+    }
+    cache_unlock(x->cache);
+    free(views);
+    free(v);
+    free(map);
+    free(best);
+    return chosen;
+}
+
+/* ---- filter ---- */
+
+static bool included(const struct req *r, size_t i, int chosen, enum extender_mode mode)
+{
+    return mode == EXTENDER_ALL ? r->c[i].state == C_FITS : (int)i == chosen;
+}
+
+static void write_failed(struct buf *out, const struct req *r, bool unresolvable)
+{
+    bool first = true;
+    buf_puts(out, "{");
+    for (size_t i = 0; i < r->n; i++) {
+        uint8_t s = r->c[i].state;
+        bool hard = s == C_UNRESOLVABLE || s == C_UNKNOWN || s == C_BAD;
+        if (s == C_NONE || s == C_FITS || hard != unresolvable)
+            continue;
+        if (!first)
+            buf_puts(out, ",");
+        first = false;
+        put_str(out, r->c[i].name);
+        buf_puts(out, ":");
+        put_str(out, reason_of(r, &r->c[i]));
+    }
+    buf_puts(out, "}");
+}
+
+/* Keep only the included items in Nodes.items and print Nodes once. The
+ * others move to r->dropped: candidate names still point into them. */
+static void write_nodes(struct buf *out, struct req *r, int chosen, enum extender_mode mode)
+{
+    cJSON *items = (cJSON *)model_get(r->nodes, "items");
+    if (!r->dropped)
+        r->dropped = cJSON_CreateArray();
+    for (size_t i = r->n; i-- > 0;)
+        if (!included(r, i, chosen, mode))
+            cJSON_AddItemToArray(r->dropped,
+                                 cJSON_DetachItemViaPointer(items, (cJSON *)r->c[i].item));
+    char *text = cJSON_PrintUnformatted(r->nodes);
+    buf_puts(out, text ? text : "null");
+    free(text);
+}
+
+static void write_filter(struct buf *out, struct req *r, int chosen, enum extender_mode mode,
+                         const char *error)
+{
+    bool ok = !error || !*error;
+    buf_puts(out, "{\"Nodes\":");
+    if (ok && r->nodes)
+        write_nodes(out, r, chosen, mode);
+    else
+        buf_puts(out, "null");
+    buf_puts(out, ",\"NodeNames\":");
+    if (ok && !r->nodes) {
+        bool first = true;
+        buf_puts(out, "[");
+        for (size_t i = 0; i < r->n; i++) {
+            if (!included(r, i, chosen, mode))
+                continue;
+            if (!first)
+                buf_puts(out, ",");
+            first = false;
+            put_str(out, r->c[i].name);
+        }
+        buf_puts(out, "]");
+    } else {
+        buf_puts(out, "null");
+    }
+    buf_puts(out, ",\"FailedNodes\":");
+    write_failed(out, r, false);
+    buf_puts(out, ",\"FailedAndUnresolvableNodes\":");
+    write_failed(out, r, true);
+    buf_puts(out, ",\"Error\":");
+    put_str(out, ok ? "" : error);
+    buf_puts(out, "}");
+}
+
+static void remember_pod(struct extender *x, const struct req *r, double now)
+{
+    char *json = cJSON_PrintUnformatted(r->pod_json);
+    if (json && cache_pending_put(x->cache, r->pod.uid, json, now, 2 * x->o.ttl) != 0)
+        LOG_WARN("pending pod store full; %s/%s can only bind where it was reserved", r->pod.ns,
+                 r->pod.name);
+    free(json);
+}
+
+/* Choose, then reserve on the chosen node; choose again when a concurrent
+ * filter took the room first. Returns the chosen index or -1. */
+static int choose_and_reserve(struct extender *x, struct req *r, double now)
+{
+    char err[1024];
+    for (int t = 0; t < FILTER_TRIES; t++) {
+        buf_reset(&r->why);
+        int k = evaluate(x, r, NULL, 0);
+        if (k < 0 || x->o.mode == EXTENDER_ALL)
+            return k;
+        struct cache_assumed a;
+        int rc = cache_assume(x->cache, &r->pod, r->c[k].name, &x->o.policy, now, x->o.ttl, &a, err,
+                              sizeof err);
+        cache_assumed_free(&a);
+        if (rc == 0)
+            return k;
+        count_error(x, "retry");
+        LOG_DEBUG("filter %s/%s: reservation on %s lost a race (%s); choosing again", r->pod.ns,
+                  r->pod.name, r->c[k].name, err);
+    }
+    return -1;
+}
+
+int extender_filter(struct extender *x, const char *body, size_t len, double now, struct buf *out)
+{
+    struct req r;
+    int rc = read_args(x, body, len, &r), chosen = -1;
+    if (rc == ERR_INVAL) {
+        count_error(x, "bad_body");
+        buf_puts(out, "filter: the request body is not a JSON object\n");
+        goto out;
+    }
+    if (rc) {
+        count_error(x, r.pod_ok ? "bad_request" : "bad_pod");
+        write_filter(out, &r, -1, x->o.mode, r.err);
+        rc = 0;
+        goto out;
+    }
+    if (!policy_pod_wants_gpu(&r.pod)) {
+        for (size_t i = 0; i < r.n; i++)
+            r.c[i].state = C_FITS;
+        write_filter(out, &r, -1, EXTENDER_ALL, NULL);
+        goto out;
+    }
+    if (!cache_ready(x->cache)) {
+        count_error(x, "not_synced");
+        write_filter(out, &r, -1, x->o.mode,
+                     "cache not synced: the scheduler is still loading "
+                     "the cluster; retry shortly");
+        goto out;
+    }
+    cache_expire(x->cache, now);
+    if (r.nodes)
+        refresh_nodes(x, &r);
+    cache_forget(x->cache, r.pod.uid); /* a new filter replaces the old reservation */
+    remember_pod(x, &r, now);
+    chosen = choose_and_reserve(x, &r, now);
+    if (chosen < 0)
+        count_error(x, "no_fit");
+    write_filter(out, &r, chosen, x->o.mode, NULL);
+    LOG_DEBUG("filter %s/%s: %zu nodes offered, chose %s", r.pod.ns, r.pod.name, r.n,
+              chosen >= 0 ? r.c[chosen].name : "none");
+out:
+    req_free(&r);
+    return rc;
+}
+
+/* ---- prioritize ---- */
+
+int extender_prioritize(struct extender *x, const char *body, size_t len, double now,
+                        struct buf *out)
+{
+    struct req r;
+    (void)now;
+    int rc = read_args(x, body, len, &r);
+    if (rc == ERR_INVAL) {
+        count_error(x, "bad_body");
+        buf_puts(out, "prioritize: the request body is not a JSON object\n");
+        goto out;
+    }
+    if (rc) {
+        count_error(x, r.pod_ok ? "bad_request" : "bad_pod");
+        LOG_WARN("prioritize: %s; every node scores 0", r.err);
+        rc = 0;
+    } else if (policy_pod_wants_gpu(&r.pod)) {
+        if (r.nodes)
+            refresh_nodes(x, &r);
+        evaluate(x, &r, NULL, 0);
+    }
+    buf_puts(out, "[");
+    for (size_t i = 0; i < r.n; i++) {
+        int score =
+            r.c[i].state == C_FITS ? policy_priority(&r.pod, &x->o.policy, r.c[i].score) : 0;
+        buf_puts(out, i ? ",{\"Host\":" : "{\"Host\":");
+        put_str(out, r.c[i].name);
+        buf_printf(out, ",\"Score\":%d}", score);
+    }
+    buf_puts(out, "]");
+out:
+    req_free(&r);
+    return rc;
+}
+
+/* ---- bind ---- */
+
+static void write_bind(struct buf *out, const char *error)
+{
+    buf_puts(out, "{\"Error\":");
+    put_str(out, error ? error : "");
+    buf_puts(out, "}");
+}
+
+/* No live reservation on this node: fit the pod again there. */
+static int reserve_on(struct extender *x, const char *uid, const char *ns, const char *name,
+                      const char *node, double now, char *err, size_t cap)
+{
+    char *json = cache_pending_get(x->cache, uid, now);
+    cJSON *pod_json = NULL;
+    struct policy_pod *pod = NULL;
+    struct cache_assumed a = {0};
+    int rc;
+
+    if (!json) {
+        count_error(x, "bind_unknown");
+        snprintf(err, cap,
+                 "pod %s/%s (uid %s) has no reservation and its spec is unknown to this "
+                 "scheduler: it was never filtered here, or long ago; filter it again",
+                 ns, name, uid);
+        return ERR_NOTFOUND;
+    }
+    pod_json = cJSON_Parse(json);
+    pod = mem_alloc(sizeof *pod);
+    rc = model_pod_parse(pod_json, &x->o.defaults, pod, err, cap);
+    if (rc)
+        goto out;
+    rc = cache_assume(x->cache, pod, node, &x->o.policy, now, x->o.ttl, &a, err, cap);
+    if (rc)
+        count_error(x, "bind_no_fit");
+out:
+    cache_assumed_free(&a);
+    free(pod);
+    cJSON_Delete(pod_json);
+    free(json);
+    return rc;
+}
+
+int extender_bind(struct extender *x, const char *body, size_t len, double now, struct buf *out)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    struct cache_assumed a = {0};
+    char err[1024] = "";
+    int rc = 0;
+
+    if (!cJSON_IsObject(root)) {
+        count_error(x, "bad_body");
+        buf_puts(out, "bind: the request body is not a JSON object\n");
+        rc = ERR_INVAL;
+        goto out;
+    }
+    const char *name = cJSON_GetStringValue(model_get(root, "PodName"));
+    const char *ns = cJSON_GetStringValue(model_get(root, "PodNamespace"));
+    const char *uid = cJSON_GetStringValue(model_get(root, "PodUID"));
+    const char *node = cJSON_GetStringValue(model_get(root, "Node"));
+    if (!name || !ns || !uid || !node || !*uid || !*node) {
+        count_error(x, "bad_request");
+        write_bind(out, "bind request needs string PodName, PodNamespace, PodUID and Node");
+        goto out;
+    }
+    if (cache_reservation(x->cache, uid, now, &a) != 0 || strcmp(a.node, node) != 0) {
+        cache_assumed_free(&a);
+        if (reserve_on(x, uid, ns, name, node, now, err, sizeof err) != 0 ||
+            cache_reservation(x->cache, uid, now, &a) != 0) {
+            write_bind(out, err);
+            goto out;
+        }
+    }
+    if (x->binder.bind && x->binder.bind(x->binder.ctx, ns, name, uid, node, a.devices,
+                                         (long long)now, err, sizeof err) != 0) {
+        count_error(x, "bind_failed");
+        cache_forget(x->cache, uid);
+        write_bind(out, err);
+        goto out;
+    }
+    cache_commit(x->cache, uid);
+    LOG_INFO("bound %s/%s to %s: %s", ns, name, node, a.devices);
+    write_bind(out, NULL);
+out:
+    cache_assumed_free(&a);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- simulate ---- */
+
+int extender_simulate(struct extender *x, const char *pod_json, size_t len,
+                      const char *const *names, size_t nnames, double now, struct buf *out)
+{
+    struct req r;
+    char **all = NULL;
+    size_t nall = 0;
+    char *devices = mem_alloc(DEVICES_MAX);
+    int rc = 0;
+
+    memset(&r, 0, sizeof r);
+    buf_init(&r.why, (size_t)64 << 20);
+    r.root = cJSON_ParseWithLength(pod_json, len);
+    if (!cJSON_IsObject(r.root) ||
+        model_pod_parse(r.root, &x->o.defaults, &r.pod, r.err, sizeof r.err) != 0) {
+        buf_printf(out, "simulate: bad pod: %s\n", r.root ? r.err : "not a JSON object");
+        rc = ERR_INVAL;
+        goto out;
+    }
+    if (!names) {
+        all = cache_node_names(x->cache, &nall);
+        names = (const char *const *)all;
+        nnames = nall;
+    }
+    r.n = nnames;
+    r.c = mem_zalloc(sizeof *r.c * (nnames + 1));
+    for (size_t i = 0; i < nnames; i++)
+        r.c[i].name = names[i];
+    int k = evaluate(x, &r, devices, DEVICES_MAX);
+    bool gpu = policy_pod_wants_gpu(&r.pod);
+
+    buf_puts(out, "{\"node\":");
+    if (k >= 0)
+        put_str(out, r.c[k].name);
+    else
+        buf_puts(out, "null");
+    buf_puts(out, ",\"annotations\":");
+    cJSON *ann = k >= 0 && gpu ? placement_annotations(r.c[k].name, devices, (long long)now)
+                               : cJSON_CreateObject();
+    char *text = cJSON_PrintUnformatted(ann);
+    buf_puts(out, text);
+    free(text);
+    cJSON_Delete(ann);
+    buf_puts(out, ",\"failedNodes\":{");
+    for (size_t i = 0, first = 1; i < r.n; i++) {
+        if (r.c[i].state == C_FITS || r.c[i].state == C_NONE)
+            continue;
+        buf_puts(out, first ? "" : ",");
+        first = 0;
+        put_str(out, r.c[i].name);
+        buf_puts(out, ":");
+        put_str(out, reason_of(&r, &r.c[i]));
+    }
+    buf_puts(out, "},\"scores\":{");
+    for (size_t i = 0, first = 1; i < r.n; i++) {
+        if (r.c[i].state != C_FITS)
+            continue;
+        buf_puts(out, first ? "" : ",");
+        first = 0;
+        put_str(out, r.c[i].name);
+        buf_printf(out, ":%.4f", r.c[i].score);
+    }
+    buf_puts(out, "}}\n");
+out:
+    for (size_t i = 0; i < nall; i++)
+        free(all[i]);
+    free(all);
+    free(devices);
+    req_free(&r);
+    return rc;
+}

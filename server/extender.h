@@ -1,0 +1,69 @@
+/* extender: kube-scheduler's extender verbs (filter, prioritize, bind) over
+ * the cache and the policies, and the dry run behind `simulate`.
+ *
+ * Each verb takes the request body and writes the JSON answer into out.
+ * A verb returns 0 when out holds an answer for HTTP 200, failures of the
+ * request's content included (they go in the answer's Error); ERR_INVAL
+ * when the body is not a JSON object at all (out holds a one-line message
+ * for HTTP 400). Thread-safe: the state is the cache's. */
+#ifndef VS_EXTENDER_H
+#define VS_EXTENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "k8s/cache.h"
+#include "k8s/model.h"
+#include "policy/policy.h"
+#include "server/buf.h"
+#include "server/metrics.h"
+
+enum extender_mode {
+    EXTENDER_SINGLE, /* filter chooses node and devices and reserves them (HAMi) */
+    EXTENDER_ALL     /* filter answers every fitting node; devices chosen at bind */
+};
+
+/* How a bind reaches the cluster. NULL bind: in memory (snapshot mode). */
+struct extender_binder {
+    /* Write the placement on the pod and bind it. Returns 0, or an error
+     * with a reason a person can act on in err. */
+    int (*bind)(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
+                const char *devices, long long now, char *err, size_t cap);
+    void *ctx;
+};
+
+struct extender_opts {
+    enum extender_mode mode;
+    struct policy_opts policy;      /* default policies, seed */
+    struct model_defaults defaults; /* HAMi's device defaults */
+    double ttl;                     /* seconds a reservation waits for its bind */
+};
+
+struct extender;
+struct config;
+
+/* Fill o from the validated command line. Returns 0 or ERR_INVAL (err). */
+int extender_opts_from_config(const struct config *c, struct extender_opts *o, char *err,
+                              size_t cap);
+
+/* Returns a new extender. cache, metrics (may be NULL) and binder (may be
+ * NULL) are borrowed and must outlive it; opts is copied. */
+struct extender *extender_create(struct cache *cache, const struct extender_opts *opts,
+                                 const struct extender_binder *binder, struct metrics *metrics);
+void extender_destroy(struct extender *x);
+
+/* Register the error reasons the verbs count (metrics_reason_add). */
+void extender_register_metrics(struct metrics *m);
+
+int extender_filter(struct extender *x, const char *body, size_t len, double now, struct buf *out);
+int extender_prioritize(struct extender *x, const char *body, size_t len, double now,
+                        struct buf *out);
+int extender_bind(struct extender *x, const char *body, size_t len, double now, struct buf *out);
+
+/* The dry run: place pod_json (a Pod) among `names` (NULL: every node) and
+ * write {"node","annotations","failedNodes","scores"} into out. Reserves
+ * nothing. Returns 0, or ERR_INVAL with a message in out for a bad pod. */
+int extender_simulate(struct extender *x, const char *pod_json, size_t len,
+                      const char *const *names, size_t nnames, double now, struct buf *out);
+
+#endif

@@ -1,0 +1,482 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../k8s/log.h"
+#include "../policy/err.h"
+#include "../policy/mem.h"
+
+#define STOP_WAIT_MS    4000      /* how long stop waits for requests in flight */
+#define KEEP_BUF_MAX    (1 << 20) /* larger per-connection buffers are freed after use */
+#define CONN_MEMORY     (128u << 10)
+#define TEXT_PLAIN      "text/plain; charset=utf-8"
+#define REASON_TOOBIG   "body_too_large"
+#define REASON_HANDLER  "handler_failed"
+#define ROUTE_UNMATCHED "unmatched"
+
+struct route {
+    char method[16];
+    char path[128];
+    size_t body_max;
+    http_handler fn;
+    void *ctx;
+    int metric; /* route id in the metrics, -1 without */
+};
+
+/* Per connection, reused by each of its requests in turn (MHD runs one
+ * request of a connection at a time, on one thread). */
+struct conn {
+    char peer[INET6_ADDRSTRLEN + 10];
+    /* The current request. */
+    const struct route *route; /* NULL: answer `miss` (404 or 405) */
+    int miss;
+    char allow[64]; /* methods of the path, for a 405 */
+    int metric;
+    int status; /* what was queued; 0 = nothing yet */
+    bool toobig;
+    size_t dropped; /* body bytes read, once over the limit or answered */
+    struct timespec t0;
+    struct buf body;           /* max = the request's body limit */
+    struct http_response resp; /* every answer is written here */
+};
+
+struct http_server {
+    char bind[256];
+    struct http_options opt;
+    struct metrics *metrics;
+    int metric_unmatched;
+    int nroutes;
+    struct route routes[HTTP_MAX_ROUTES];
+    struct MHD_Daemon *daemon;
+    int port;
+    atomic_int inflight;
+    atomic_bool stopping;
+};
+
+int http_split_hostport(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon, *h = s;
+    size_t hlen;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return ERR_INVAL;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t)(colon - s)))
+            return ERR_INVAL; /* none, or a bare IPv6 address */
+        hlen = (size_t)(colon - s);
+    }
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (hlen >= cap || plen == 0 || plen > 5 || strspn(p, "0123456789") != plen)
+        return ERR_INVAL;
+    int v = atoi(p);
+    if (v > 65535)
+        return ERR_INVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = v;
+    return 0;
+}
+
+struct http_server *http_server_create(const struct http_options *o, struct metrics *metrics,
+                                       char *err, size_t cap)
+{
+    char host[256];
+    int port;
+    if (strlen(o->bind) >= sizeof((struct http_server *)0)->bind ||
+        http_split_hostport(o->bind, host, sizeof host, &port)) {
+        snprintf(err, cap, "\"%.80s\" is not HOST:PORT", o->bind);
+        return NULL;
+    }
+    struct http_server *s = mem_zalloc(sizeof *s);
+    strcpy(s->bind, o->bind);
+    s->opt = *o;
+    s->opt.bind = s->bind;
+    if (s->opt.threads < 1)
+        s->opt.threads = 1;
+    s->metrics = metrics;
+    s->metric_unmatched = metrics ? metrics_route_add(metrics, ROUTE_UNMATCHED) : -1;
+    if (metrics) {
+        metrics_reason_add(metrics, REASON_TOOBIG);
+        metrics_reason_add(metrics, REASON_HANDLER);
+    }
+    return s;
+}
+
+int http_route_add(struct http_server *s, const char *method, const char *path, size_t body_max,
+                   http_handler fn, void *ctx)
+{
+    if (s->daemon || path[0] != '/' || strlen(path) >= sizeof s->routes[0].path ||
+        strlen(method) >= sizeof s->routes[0].method)
+        return ERR_INVAL;
+    for (int i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].path, path) == 0 && strcmp(s->routes[i].method, method) == 0)
+            return ERR_INVAL;
+    if (s->nroutes == HTTP_MAX_ROUTES)
+        return ERR_TOOBIG;
+    struct route *r = &s->routes[s->nroutes++];
+    strcpy(r->method, method);
+    strcpy(r->path, path);
+    r->body_max = body_max ? body_max : HTTP_BODY_MAX_DEFAULT;
+    r->fn = fn;
+    r->ctx = ctx;
+    r->metric = s->metrics ? metrics_route_add(s->metrics, path) : -1;
+    return 0;
+}
+
+/* Find the route for method + path. On a miss, set c->miss to 404 or 405
+ * (with c->allow listing the path's methods). */
+static const struct route *match(struct http_server *s, struct conn *c, const char *method,
+                                 const char *path)
+{
+    const struct route *found = NULL;
+    size_t n = 0;
+    c->miss = 404;
+    c->allow[0] = '\0';
+    for (int i = 0; i < s->nroutes; i++) {
+        const struct route *r = &s->routes[i];
+        if (strcmp(r->path, path) != 0)
+            continue;
+        if (strcmp(r->method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
+            return r;
+        if (!found)
+            found = r;
+        c->miss = 405;
+        if (n < sizeof c->allow)
+            n += (size_t)snprintf(c->allow + n, sizeof c->allow - n, "%s%s", n ? ", " : "",
+                                  r->method);
+    }
+    c->metric = found ? found->metric : s->metric_unmatched;
+    return NULL;
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Queue c->resp as the answer. */
+static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                                 bool close)
+{
+    struct buf *b = &c->resp.body;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(b->len, (void *)buf_str(b), MHD_RESPMEM_PERSISTENT);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            c->resp.content_type ? c->resp.content_type : TEXT_PLAIN);
+    if (c->resp.status == 405)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, c->allow);
+    if (close || atomic_load(&s->stopping))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(mc, (unsigned)c->resp.status, r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES)
+        c->status = c->resp.status;
+    return ok;
+}
+
+/* Answer with a short plain-text message. */
+static enum MHD_Result send_text(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                                 int status, bool close, const char *msg)
+{
+    c->resp.status = status;
+    c->resp.content_type = TEXT_PLAIN;
+    buf_reset(&c->resp.body);
+    buf_puts(&c->resp.body, msg);
+    return send_resp(s, c, mc, close);
+}
+
+static enum MHD_Result send_toobig(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                                   const char *method, const char *path)
+{
+    char msg[128];
+    LOG_WARN("413 %s %s from %s: body over %zu bytes", method, path, c->peer, c->body.max);
+    metrics_error(s->metrics, REASON_TOOBIG);
+    buf_free(&c->body);
+    snprintf(msg, sizeof msg, "request body too large: the limit is %zu bytes\n", c->body.max);
+    return send_text(s, c, mc, 413, true, msg);
+}
+
+/* First call of a request: headers are in, no body yet. */
+static enum MHD_Result begin(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                             const char *method, const char *path)
+{
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    atomic_fetch_add(&s->inflight, 1);
+    c->status = 0;
+    c->toobig = false;
+    c->dropped = 0;
+    c->route = match(s, c, method, path);
+    if (c->route)
+        c->metric = c->route->metric;
+    c->body.max = c->route ? c->route->body_max : HTTP_BODY_MAX_DEFAULT;
+
+    const char *cl =
+        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl == NULL)
+        return MHD_YES; /* chunked or no body: checked as it streams */
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno || *end || n > c->body.max)
+        return send_toobig(s, c, mc, method, path);
+    if (n)
+        buf_reserve(&c->body, (size_t)n);
+    return MHD_YES;
+}
+
+/* Last call: the whole body is in c->body. */
+static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                              const char *method, const char *path)
+{
+    if (c->route == NULL)
+        return send_text(s, c, mc, c->miss, false,
+                         c->miss == 404 ? "404 page not found\n" : "405 method not allowed\n");
+    struct http_request req = {
+        .method = method,
+        .path = path,
+        .body = buf_str(&c->body),
+        .body_len = c->body.len,
+        .content_type =
+            MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .peer = c->peer,
+        .conn = mc,
+    };
+    c->resp.status = 200;
+    c->resp.content_type = TEXT_PLAIN;
+    buf_reset(&c->resp.body);
+    int rc = c->route->fn(c->route->ctx, &req, &c->resp);
+    if (rc == 0 && c->resp.body.toobig)
+        rc = ERR_TOOBIG;
+    if (rc == 0 && (c->resp.status < 100 || c->resp.status > 599))
+        rc = ERR_RANGE;
+    if (rc) {
+        char msg[128];
+        LOG_ERROR("%s %s from %s: handler failed: %s", method, path, c->peer, err_name(rc));
+        metrics_error(s->metrics, REASON_HANDLER);
+        snprintf(msg, sizeof msg, "internal error: %s\n", err_name(rc));
+        return send_text(s, c, mc, 500, false, msg);
+    }
+    LOG_DEBUG("%s %s from %s: %d, %zu bytes in, %zu out", method, path, c->peer, c->resp.status,
+              c->body.len, c->resp.body.len);
+    return send_resp(s, c, mc, false);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **req_cls)
+{
+    struct http_server *s = cls;
+    struct conn *c = *req_cls;
+    (void)version;
+    if (c == NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci == NULL || ci->socket_context == NULL)
+            return MHD_NO;
+        *req_cls = c = ci->socket_context;
+        return begin(s, c, mc, method, url);
+    }
+    if (*size) {
+        size_t n = *size;
+        *size = 0;
+        if (!c->toobig && !c->status) {
+            if (buf_append(&c->body, data, n) == 0)
+                return MHD_YES;
+            c->toobig = true; /* answered at the end: libmicrohttpd cannot mid-body */
+            c->dropped = c->body.len;
+            buf_free(&c->body);
+        }
+        c->dropped += n;
+        if (c->dropped / 2 > c->body.max) {
+            LOG_WARN("%s %s from %s: body past twice the limit, closing", method, url, c->peer);
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (c->status)
+        return MHD_YES; /* answered early */
+    if (c->toobig)
+        return send_toobig(s, c, mc, method, url);
+    return finish(s, c, mc, method, url);
+}
+
+/* Keep small buffers for the connection's next request, free big ones. */
+static void recycle(struct buf *b)
+{
+    if (b->cap > KEEP_BUF_MAX)
+        buf_free(b);
+    else
+        buf_reset(b);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct conn *c = *req_cls;
+    (void)mc;
+    if (c == NULL)
+        return;
+    *req_cls = NULL;
+    if (c->status)
+        metrics_observe(s->metrics, c->metric, c->status, since(&c->t0));
+    else
+        LOG_DEBUG("request from %s ended unanswered (code %d)", c->peer, (int)toe);
+    recycle(&c->body);
+    recycle(&c->resp.body);
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* "ip:port" or "[ip6]:port" of the peer into buf. */
+static void peer_name(struct MHD_Connection *mc, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN], port[8];
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    socklen_t len =
+        sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (sa == NULL || getnameinfo(sa, len, host, sizeof host, port, sizeof port,
+                                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    snprintf(buf, cap, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct conn *c = *socket_ctx;
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = mem_zalloc(sizeof *c);
+        buf_init(&c->body, HTTP_BODY_MAX_DEFAULT);
+        buf_init(&c->resp.body, HTTP_RESPONSE_MAX);
+        peer_name(mc, c->peer, sizeof c->peer);
+        *socket_ctx = c;
+        return;
+    }
+    if (c) {
+        buf_free(&c->body);
+        buf_free(&c->resp.body);
+        free(c);
+    }
+    *socket_ctx = NULL;
+}
+
+/* libmicrohttpd's own complaints go to our log. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char text[512];
+    (void)cls;
+    vsnprintf(text, sizeof text, fmt, ap);
+    size_t n = strlen(text);
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    LOG_WARN("microhttpd: %s", text);
+}
+
+int http_server_start(struct http_server *s, char *err, size_t cap)
+{
+    char host[256], port[8];
+    int p, rc = ERR_IO;
+    struct addrinfo *ai = NULL;
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+                             .ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM};
+    http_split_hostport(s->bind, host, sizeof host, &p); /* checked by create */
+    snprintf(port, sizeof port, "%d", p);
+    int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+    if (gai) {
+        snprintf(err, cap, "cannot resolve \"%s\": %s", host, gai_strerror(gai));
+        goto out;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* TLS (issue 5): add MHD_USE_TLS here and MHD_OPTION_HTTPS_MEM_KEY/CERT below. */
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(s->opt.idle_timeout_s > 0 ? s->opt.idle_timeout_s : 60),
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(s->opt.max_connections > 0 ? s->opt.max_connections : 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        snprintf(err, cap, "cannot listen on %s (address in use or not local?)", s->bind);
+        goto out;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : 0;
+    rc = 0;
+out:
+    if (ai)
+        freeaddrinfo(ai);
+    return rc;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+static void wait_idle(struct http_server *s, int ms)
+{
+    struct timespec t0, nap = {0, 5 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (atomic_load(&s->inflight) > 0 && since(&t0) * 1000 < ms)
+        nanosleep(&nap, NULL);
+    int left = atomic_load(&s->inflight);
+    if (left > 0)
+        LOG_WARN("%d requests still running after %d ms; closing them", left, ms);
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (s == NULL || s->daemon == NULL)
+        return;
+    atomic_store(&s->stopping, true); /* answers from now on close their connection */
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    wait_idle(s, STOP_WAIT_MS);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+}
+
+void http_server_destroy(struct http_server *s)
+{
+    http_server_stop(s);
+    free(s);
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}

@@ -1,0 +1,107 @@
+/* http: the HTTP server under every route, over libmicrohttpd.
+ *
+ * A thread pool (epoll where available, else poll) serves HTTP/1.1 with
+ * keep-alive. Routes are exact method + path pairs registered before start.
+ * The server reads each request body into a buffer kept per connection
+ * (reused across its requests, grown by doubling) and enforces the route's
+ * body limit: a Content-Length over it is answered 413 at once, before any
+ * body is read; a chunked body that streams past it is dropped as it comes
+ * and answered 413 at its end (libmicrohttpd cannot answer mid-body), or
+ * cut off if it runs past twice the limit. A 413 closes the connection.
+ * Unknown paths get 404, a known path with another method 405; for those,
+ * and for routes registered with body_max 0, the limit is
+ * HTTP_BODY_MAX_DEFAULT.
+ *
+ * The server counts every answered request (route, status, latency) in the
+ * metrics given at creation, so handlers do not. Handlers run on the pool's
+ * threads, several at once: whatever their ctx points to must be
+ * thread-safe. A worker thread serves many connections, so a handler that
+ * blocks (on I/O, a lock) delays the others of its thread. */
+#ifndef VS_HTTP_H
+#define VS_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "metrics.h"
+
+#define HTTP_BODY_MAX_DEFAULT  (64u << 10)  /* unknown routes, GET routes */
+#define HTTP_BODY_MAX_EXTENDER (64u << 20)  /* filter, prioritize, bind: full NodeLists */
+#define HTTP_BODY_MAX_WEBHOOK  (8u << 20)   /* admission reviews */
+#define HTTP_RESPONSE_MAX      (256u << 20) /* cap of a response body */
+
+/* One request as a handler sees it. Everything is borrowed and valid until
+ * the handler returns. */
+struct http_request {
+    const char *method;
+    const char *path;         /* without the query string */
+    const char *body;         /* NUL-terminated copy; "" when there is none */
+    size_t body_len;          /* bytes, the NUL not counted */
+    const char *content_type; /* NULL when absent */
+    const char *peer;         /* "127.0.0.1:51234", "[::1]:51234" */
+    void *conn;               /* private to http.c */
+};
+
+/* The answer a handler fills in. On entry: status 200, content_type
+ * "text/plain; charset=utf-8", body empty (capped at HTTP_RESPONSE_MAX). */
+struct http_response {
+    int status;               /* 100..599 */
+    const char *content_type; /* static, or owned by ctx: read after the handler returns */
+    struct buf body;          /* owned by the server; reused */
+};
+
+/* A route's handler. Returns 0 to send *resp, or a negative error code: the
+ * client then gets 500 naming the error, and the error is logged. A response
+ * body over its cap (body.toobig) is a 500 too. */
+typedef int (*http_handler)(void *ctx, const struct http_request *req, struct http_response *resp);
+
+struct http_options {
+    const char *bind;    /* "host:port", "[v6]:port", ":port"; port 0 = any free port */
+    int threads;         /* worker threads, >= 1 */
+    int idle_timeout_s;  /* close a connection idle this long; 0 = 60 */
+    int max_connections; /* 0 = 1024 */
+    /* TLS (issue 5): certificate and key files go here; http_server_start
+     * then adds MHD_USE_TLS with MHD_OPTION_HTTPS_MEM_CERT/KEY. */
+};
+
+struct http_server;
+
+/* Returns a new server that does not listen yet, or NULL with err filled
+ * when o->bind is not a valid address. metrics is borrowed (may be NULL)
+ * and must outlive the server. Caller frees with http_server_destroy. */
+struct http_server *http_server_create(const struct http_options *o, struct metrics *metrics,
+                                       char *err, size_t cap);
+
+#define HTTP_MAX_ROUTES 32
+
+/* Add a route: `method` ("GET", "POST") on the exact `path`; HEAD is served
+ * by GET routes. body_max 0 means HTTP_BODY_MAX_DEFAULT. Strings are copied;
+ * ctx is borrowed. Only before http_server_start. Returns 0, ERR_INVAL for a
+ * duplicate, a path not starting with '/' or a call after start, ERR_TOOBIG
+ * past HTTP_MAX_ROUTES. */
+int http_route_add(struct http_server *s, const char *method, const char *path, size_t body_max,
+                   http_handler fn, void *ctx);
+
+/* Bind and start serving. Returns 0, or ERR_IO with err filled (address in
+ * use, cannot resolve the host, ...). */
+int http_server_start(struct http_server *s, char *err, size_t cap);
+
+/* The port bound (useful after binding port 0); 0 before start. */
+int http_server_port(const struct http_server *s);
+
+/* Stop accepting, let requests in flight finish (up to 4 s), close every
+ * connection and join the threads. Idempotent; accepts NULL. */
+void http_server_stop(struct http_server *s);
+
+/* Stop if needed and free. Accepts NULL. */
+void http_server_destroy(struct http_server *s);
+
+/* A request header's value (case-insensitive name), or NULL. Borrowed,
+ * valid until the handler returns. */
+const char *http_request_header(const struct http_request *req, const char *name);
+
+/* Split "host:port", "[v6]:port" or ":port" into host (brackets removed;
+ * "" for any address) and a port 0..65535. Returns 0 or ERR_INVAL. */
+int http_split_hostport(const char *s, char *host, size_t cap, int *port);
+
+#endif

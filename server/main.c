@@ -1,0 +1,112 @@
+/* vgpu-scheduler: parse the command line, then serve (or run a subcommand).
+ * Exit codes: 0 done, 1 failed, 2 bad command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../k8s/cache.h"
+#include "../k8s/log.h"
+#include "../k8s/snapshot.h"
+#include "../policy/mem.h"
+#include "config.h"
+#include "extender.h"
+#include "service.h"
+
+/* Split "a,b,c" in place into a NULL-terminated array (caller frees the
+ * array; the strings live in s). *n gets the count. */
+static const char **split_names(char *s, size_t *n)
+{
+    size_t k = 1;
+    for (const char *p = s; *p; p++)
+        k += *p == ',';
+    const char **v = mem_alloc(sizeof *v * (k + 1));
+    *n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+        v[(*n)++] = tok;
+    v[*n] = NULL;
+    return v;
+}
+
+/* `simulate`: one placement, printed as JSON; exit 0 whether it fits or
+ * not, 2 for bad input. */
+static int simulate(struct config *c)
+{
+    char err[512], *pod = NULL;
+    size_t len = 0, nnames = 0;
+    const char **names = NULL;
+    struct cache *cache = cache_create();
+    struct extender *x = NULL;
+    struct extender_opts eo;
+    struct snapshot_stats st;
+    struct buf out = BUF_INIT((size_t)256 << 20);
+    int rc = 2;
+
+    if (!c->snapshot[0] || !c->pod[0]) {
+        fprintf(stderr, "vgpu-scheduler simulate: --snapshot FILE and --pod FILE are required\n");
+        goto out;
+    }
+    if (extender_opts_from_config(c, &eo, err, sizeof err) ||
+        snapshot_load(cache, c->snapshot, &st, err, sizeof err) ||
+        snapshot_read_file(c->pod, 8L << 20, &pod, &len, err, sizeof err)) {
+        fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
+        goto out;
+    }
+    if (c->nodes[0])
+        names = split_names(c->nodes, &nnames);
+    x = extender_create(cache, &eo, NULL, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (extender_simulate(x, pod, len, names, nnames, (double)ts.tv_sec, &out) != 0) {
+        fprintf(stderr, "vgpu-scheduler %s", buf_str(&out));
+        goto out;
+    }
+    fputs(buf_str(&out), stdout);
+    rc = 0;
+out:
+    buf_free(&out);
+    extender_destroy(x);
+    cache_destroy(cache);
+    free(names);
+    free(pod);
+    return rc;
+}
+
+static int serve(const struct config *c)
+{
+    char err[512] = "";
+    struct service *s = NULL;
+    int rc = service_create(c, &s, err, sizeof err);
+    if (rc == 0)
+        rc = service_run(s, err, sizeof err);
+    if (rc)
+        LOG_ERROR("%s", err);
+    service_destroy(s);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct config cfg; /* large (path buffers): not on the stack */
+    char err[512];
+    enum config_scope scope = CONFIG_SERVE;
+
+    /* Subcommands come first; their flags follow them. */
+    if (argc > 1 && strcmp(argv[1], "simulate") == 0) {
+        scope = CONFIG_SIMULATE;
+        argc--;
+        argv++;
+    }
+    if (config_parse(&cfg, scope, argc, argv, err, sizeof err)) {
+        fprintf(stderr, "vgpu-scheduler: %s\n", err);
+        return 2;
+    }
+    if (cfg.help) {
+        config_usage(stdout, scope);
+        return 0;
+    }
+    log_set_level(cfg.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+    if (scope == CONFIG_SIMULATE)
+        return simulate(&cfg);
+    return serve(&cfg);
+}

@@ -1,0 +1,313 @@
+#include "service.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <time.h>
+
+#include "../k8s/cache.h"
+#include "../k8s/log.h"
+#include "../k8s/snapshot.h"
+#include "../policy/err.h"
+#include "../policy/mem.h"
+#include "extender.h"
+#include "http.h"
+#include "metrics.h"
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct service {
+    struct config cfg;
+    struct metrics *metrics;
+    struct http_server *http;
+    struct http_server *metrics_http; /* NULL unless --metrics-bind-address */
+    struct cache *cache;
+    struct extender *ext;
+    atomic_bool ready;
+    sigset_t stop_signals;
+};
+
+static int on_healthz(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    return buf_puts(&resp->body, "ok");
+}
+
+static int on_readyz(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct service *s = ctx;
+    (void)req;
+    if (atomic_load(&s->ready) && cache_ready(s->cache))
+        return buf_puts(&resp->body, "ready");
+    resp->status = 503;
+    return buf_puts(&resp->body, "not ready");
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(struct buf *b, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            buf_printf(b, "\\%c", *v);
+        else if (*v == '\n')
+            buf_puts(b, "\\n");
+        else
+            buf_append(b, v, 1);
+    }
+}
+
+/* HAMi's per-GPU gauges, one family at a time. */
+enum gauge { G_MEM_LIMIT, G_MEM_ALLOC, G_CORE_LIMIT, G_CORE_ALLOC, G_SHARED, G_COUNT };
+
+static const struct {
+    const char *name, *help;
+} gauges[G_COUNT] = {
+    {"hami_gpu_memory_limit_bytes", "Device memory limit for a certain GPU"},
+    {"hami_gpu_memory_allocated_bytes", "Device memory allocated for a certain GPU"},
+    {"hami_gpu_core_limit_ratio", "Device core limit for a certain GPU"},
+    {"hami_gpu_core_allocated_ratio", "Device core allocated for a certain GPU"},
+    {"hami_gpu_shared_count", "Number of containers sharing this GPU"},
+};
+
+struct gauge_ctx {
+    struct buf *out;
+    enum gauge g;
+};
+
+static void gauge_line(void *ctx, const char *node, const struct policy_device *d,
+                       const struct policy_usage *u)
+{
+    struct gauge_ctx *gc = ctx;
+    struct buf *b = gc->out;
+    double v = gc->g == G_MEM_LIMIT    ? (double)d->devmem * 1048576.0
+               : gc->g == G_MEM_ALLOC  ? (double)u->mem * 1048576.0
+               : gc->g == G_CORE_LIMIT ? d->devcore
+               : gc->g == G_CORE_ALLOC ? u->cores
+                                       : u->used;
+    buf_printf(b, "%s{node=\"", gauges[gc->g].name);
+    label(b, node);
+    buf_puts(b, "\",device_uuid=\"");
+    label(b, d->uuid);
+    buf_printf(b, "\",device_index=\"%d\",device_type=\"", d->index);
+    label(b, d->type);
+    buf_printf(b, "\"} %.0f\n", v);
+}
+
+static void gpu_gauges(void *ctx, struct buf *out)
+{
+    struct service *s = ctx;
+    for (int g = 0; g < G_COUNT; g++) {
+        struct gauge_ctx gc = {out, (enum gauge)g};
+        buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
+                   gauges[g].name);
+        cache_foreach_gpu(s->cache, gauge_line, &gc);
+    }
+}
+
+static int on_metrics(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct service *s = ctx;
+    (void)req;
+    resp->content_type = METRICS_CONTENT_TYPE;
+    return metrics_render(s->metrics, &resp->body, gpu_gauges, s);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int on_inspect(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct service *s = ctx;
+    (void)req;
+    double now = now_s();
+    cache_expire(s->cache, now);
+    cJSON *j = cache_inspect(s->cache, now);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    resp->content_type = "application/json";
+    int rc = text ? buf_puts(&resp->body, text) : ERR_TOOBIG;
+    free(text);
+    return rc;
+}
+
+typedef int (*verb_fn)(struct extender *, const char *, size_t, double, struct buf *);
+
+/* Run an extender verb; a body that is not a request at all is a 400. */
+static int run_verb(struct service *s, verb_fn fn, const struct http_request *req,
+                    struct http_response *resp)
+{
+    resp->content_type = "application/json";
+    int rc = fn(s->ext, req->body, req->body_len, now_s(), &resp->body);
+    if (rc == ERR_INVAL) {
+        resp->status = 400;
+        resp->content_type = "text/plain; charset=utf-8";
+        rc = 0;
+    }
+    return rc;
+}
+
+static int on_filter(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    return run_verb(ctx, extender_filter, req, resp);
+}
+
+static int on_prioritize(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    return run_verb(ctx, extender_prioritize, req, resp);
+}
+
+static int on_bind(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    return run_verb(ctx, extender_bind, req, resp);
+}
+
+/* Every route of the service. */
+static int add_routes(struct service *s)
+{
+    static const struct {
+        const char *method, *path;
+        size_t body_max;
+        http_handler fn;
+    } routes[] = {
+        {"GET", "/healthz", 0, on_healthz},
+        {"GET", "/readyz", 0, on_readyz},
+        {"GET", "/metrics", 0, on_metrics},
+        {"GET", "/inspect", 0, on_inspect},
+        {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter},
+        {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize},
+        {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind},
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof routes / sizeof routes[0]; i++)
+        rc = http_route_add(s->http, routes[i].method, routes[i].path, routes[i].body_max,
+                            routes[i].fn, s);
+    if (rc == 0 && s->metrics_http)
+        rc = http_route_add(s->metrics_http, "GET", "/metrics", 0, on_metrics, s);
+    return rc;
+}
+
+/* The cluster source. Only the snapshot file exists so far. */
+static int load_cluster(struct service *s, char *err, size_t cap)
+{
+    struct snapshot_stats st;
+    if (!s->cfg.snapshot[0]) {
+        snprintf(err, cap,
+                 "no cluster source: give --snapshot FILE (the API server source "
+                 "is not built yet)");
+        return ERR_INVAL;
+    }
+    int rc = snapshot_load(s->cache, s->cfg.snapshot, &st, err, cap);
+    if (rc)
+        return rc;
+    LOG_INFO("snapshot %s: %d nodes, %d pods loaded; %d nodes and %d pods left out",
+             s->cfg.snapshot, st.nodes, st.pods, st.skipped_nodes, st.skipped_pods);
+    return 0;
+}
+
+int service_create(const struct config *c, struct service **out, char *err, size_t cap)
+{
+    struct extender_opts eo;
+    int rc;
+    struct service *s = mem_zalloc(sizeof *s);
+    s->cfg = *c;
+    sigemptyset(&s->stop_signals);
+    sigaddset(&s->stop_signals, SIGTERM);
+    sigaddset(&s->stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &s->stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return, not a death */
+
+    s->metrics = metrics_create();
+    extender_register_metrics(s->metrics);
+    s->cache = cache_create();
+    rc = extender_opts_from_config(c, &eo, err, cap);
+    if (rc)
+        goto out;
+    rc = load_cluster(s, err, cap);
+    if (rc)
+        goto out;
+    s->ext = extender_create(s->cache, &eo, NULL, s->metrics);
+    rc = ERR_INVAL;
+    struct http_options o = {.bind = c->http_bind, .threads = c->threads};
+    s->http = http_server_create(&o, s->metrics, err, cap);
+    if (s->http == NULL)
+        goto out;
+    if (c->metrics_bind[0]) {
+        struct http_options mo = {.bind = c->metrics_bind, .threads = 1};
+        s->metrics_http = http_server_create(&mo, s->metrics, err, cap);
+        if (s->metrics_http == NULL)
+            goto out;
+    }
+    rc = add_routes(s);
+    if (rc)
+        snprintf(err, cap, "cannot register routes: %s", err_name(rc));
+out:
+    if (rc) {
+        service_destroy(s);
+        s = NULL;
+    }
+    *out = s;
+    return rc;
+}
+
+/* Log "<what> HOST:PORT" with the port actually bound. */
+static void log_bound(const char *what, const char *bind, const struct http_server *h)
+{
+    char host[CONFIG_ADDR_MAX];
+    int port;
+    http_split_hostport(bind, host, sizeof host, &port);
+    LOG_INFO("%s %s%s%s:%d", what, strchr(host, ':') ? "[" : "", host[0] ? host : "*",
+             strchr(host, ':') ? "]" : "", http_server_port(h));
+}
+
+int service_run(struct service *s, char *err, size_t cap)
+{
+    /* No cache yet: ready from the start. The cache will set this once the
+     * cluster is loaded. */
+    service_set_ready(s, true);
+    int rc = http_server_start(s->http, err, cap);
+    if (rc)
+        goto out;
+    log_bound("listening on", s->cfg.http_bind, s->http);
+    if (s->metrics_http) {
+        rc = http_server_start(s->metrics_http, err, cap);
+        if (rc)
+            goto out;
+        log_bound("serving /metrics on", s->cfg.metrics_bind, s->metrics_http);
+    }
+    int sig = SIGTERM;
+    sigwait(&s->stop_signals, &sig); /* fails only for a bad set: then stop at once */
+    LOG_INFO("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    service_set_ready(s, false);
+out:
+    http_server_stop(s->metrics_http);
+    http_server_stop(s->http);
+    if (rc == 0)
+        LOG_INFO("stopped");
+    return rc;
+}
+
+void service_set_ready(struct service *s, bool ready)
+{
+    atomic_store(&s->ready, ready);
+}
+
+void service_destroy(struct service *s)
+{
+    if (s == NULL)
+        return;
+    http_server_destroy(s->metrics_http);
+    http_server_destroy(s->http);
+    extender_destroy(s->ext);
+    cache_destroy(s->cache);
+    metrics_destroy(s->metrics);
+    free(s);
+}

@@ -1,0 +1,391 @@
+/* http: an in-process server on 127.0.0.1:0 with test routes. */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "k8s/log.h"
+#include "policy/err.h"
+#include "server/http.h"
+#include "tests/support/harness.h"
+
+#define ECHO_MAX 1024
+
+static struct http_server *srv;
+static struct metrics *met;
+static int port;
+
+/* POST /echo: the body back, with the content type it came with. */
+static int on_echo(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    if (strlen(req->body) != req->body_len)
+        return ERR_INVAL; /* the body must arrive NUL-terminated, no NUL inside */
+    resp->content_type = "application/octet-stream";
+    return buf_append(&resp->body, req->body, req->body_len);
+}
+
+static int on_fail(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    (void)resp;
+    return ERR_IO;
+}
+
+/* GET /info: what the handler saw of the request. */
+static int on_info(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const char *x = http_request_header(req, "X-Test");
+    (void)ctx;
+    return buf_printf(&resp->body, "%s %s peer=%s x=%s", req->method, req->path, req->peer,
+                      x ? x : "-");
+}
+
+/* GET /slow: answers after 300 ms, to be in flight during a stop. */
+static atomic_int slow_entered;
+
+static int on_slow(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct timespec t = {0, 300 * 1000 * 1000};
+    (void)ctx;
+    (void)req;
+    atomic_store(&slow_entered, 1);
+    nanosleep(&t, NULL);
+    return buf_puts(&resp->body, "done");
+}
+
+static void setup(void)
+{
+    char err[256];
+    struct http_options o = {.bind = "127.0.0.1:0", .threads = 4};
+    log_set_level(LOG_LEVEL_ERROR); /* the 413 warnings are expected */
+    met = metrics_create();
+    srv = http_server_create(&o, met, err, sizeof err);
+    ck_assert_ptr_nonnull(srv);
+    ck_assert_int_eq(http_route_add(srv, "POST", "/echo", ECHO_MAX, on_echo, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "GET", "/fail", 0, on_fail, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "GET", "/info", 0, on_info, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "GET", "/slow", 0, on_slow, NULL), 0);
+    ck_assert_int_eq(http_server_start(srv, err, sizeof err), 0);
+    port = http_server_port(srv);
+    ck_assert_int_gt(port, 0);
+}
+
+static void teardown(void)
+{
+    http_server_destroy(srv);
+    metrics_destroy(met);
+}
+
+/* Requests through libcurl and the status each must get. */
+static const struct {
+    const char *method, *path;
+    size_t body; /* bytes of body; 0 = none */
+    long status;
+} cases[] = {
+    {"POST", "/echo", 1, 200},
+    {"POST", "/echo", ECHO_MAX, 200},
+    {"POST", "/echo", ECHO_MAX + 1, 413},
+    {"GET", "/echo", 0, 405},
+    {"POST", "/nope", 10, 404},
+    {"GET", "/nope", 0, 404},
+    {"POST", "/nope", HTTP_BODY_MAX_DEFAULT + 1, 413}, /* unknown path: the default limit */
+    {"POST", "/info", HTTP_BODY_MAX_DEFAULT + 1, 413}, /* wrong method too */
+    {"GET", "/fail", 0, 500},
+    {"GET", "/info", 0, 200},
+    {"HEAD", "/info", 0, 200},
+    {"DELETE", "/info", 0, 405},
+};
+
+START_TEST(test_status)
+{
+    char *body = NULL;
+    struct harness_reply r;
+    if (cases[_i].body) {
+        body = malloc(cases[_i].body);
+        memset(body, 'a', cases[_i].body);
+    }
+    struct harness_client *c = harness_client_new();
+    int rc =
+        harness_client_send(c, cases[_i].method, port, cases[_i].path, body, cases[_i].body, &r);
+    ck_assert_msg(rc == 0, "%s %s: %s", cases[_i].method, cases[_i].path, r.error);
+    ck_assert_int_eq(r.status, cases[_i].status);
+    if (r.status == 200 && body)
+        ck_assert(r.body.len == cases[_i].body && memcmp(r.body.data, body, r.body.len) == 0);
+    if (r.status == 413)
+        ck_assert_ptr_nonnull(strstr(buf_str(&r.body), "too large"));
+    harness_reply_free(&r);
+    harness_client_free(c);
+    free(body);
+}
+END_TEST
+
+START_TEST(test_request_fields)
+{
+    struct harness_reply r;
+    ck_assert_int_eq(harness_get(port, "/info?a=b", &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strncmp(buf_str(&r.body), "GET /info peer=127.0.0.1:", 25) == 0, "%s",
+                  buf_str(&r.body));
+    harness_reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_keepalive)
+{
+    struct harness_client *c = harness_client_new();
+    struct harness_reply r;
+    ck_assert_int_eq(harness_client_send(c, "POST", port, "/echo", "x", 1, &r), 0);
+    ck_assert_int_eq(r.connects, 1);
+    harness_reply_free(&r);
+    ck_assert_int_eq(harness_client_send(c, "GET", port, "/info", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.connects, 0); /* the same connection */
+    harness_reply_free(&r);
+    harness_client_free(c);
+}
+END_TEST
+
+/* After a 413 the server closes: the next request needs a new connection. */
+START_TEST(test_toobig_closes)
+{
+    static char body[ECHO_MAX + 1];
+    struct harness_client *c = harness_client_new();
+    struct harness_reply r;
+    ck_assert_int_eq(harness_client_send(c, "POST", port, "/echo", body, sizeof body, &r), 0);
+    ck_assert_int_eq(r.status, 413);
+    harness_reply_free(&r);
+    ck_assert_int_eq(harness_client_send(c, "GET", port, "/info", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.connects, 1);
+    harness_reply_free(&r);
+    harness_client_free(c);
+}
+END_TEST
+
+/* Raw requests: the limit decided from Content-Length before any body, and
+ * while a chunked body streams in. */
+static const struct {
+    const char *req;
+    const char *want; /* status line prefix */
+    int closed;       /* harness_raw: 0 = the server closed the connection */
+} raw[] = {
+    {"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n", "HTTP/1.1 413", 0},
+    {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "400\r\n%1024s\r\n400\r\n%1024s\r\n0\r\n\r\n",
+     "HTTP/1.1 413", 0},
+    {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+     "HTTP/1.1 200", 1},
+    {"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 404", 1},
+    /* past twice the limit: cut off without an answer */
+    {"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "800\r\n%2048s\r\n800\r\n%2048s\r\n0\r\n\r\n",
+     "", 0},
+};
+
+START_TEST(test_raw)
+{
+    char req[8192];
+    struct buf resp = BUF_INIT(1 << 20);
+    snprintf(req, sizeof req, raw[_i].req, "", "");
+    int rc = harness_raw(port, req, strlen(req), &resp, 1000);
+    ck_assert_msg(strncmp(buf_str(&resp), raw[_i].want, strlen(raw[_i].want)) == 0, "got: %s",
+                  buf_str(&resp));
+    if (raw[_i].want[0] == '\0')
+        ck_assert_msg(resp.len == 0, "got: %s", buf_str(&resp));
+    ck_assert_int_eq(rc, raw[_i].closed);
+    if (strstr(raw[_i].req, "abc"))
+        ck_assert_ptr_nonnull(strstr(buf_str(&resp), "\r\n\r\nabcde"));
+    buf_free(&resp);
+}
+END_TEST
+
+#define NTHREADS 4
+#define NREQ     50
+
+static void *client_loop(void *arg)
+{
+    long id = (long)arg, bad = 0;
+    struct harness_client *c = harness_client_new();
+    for (int i = 0; i < NREQ; i++) {
+        char body[64];
+        struct harness_reply r;
+        int n = snprintf(body, sizeof body, "thread %ld request %d", id, i);
+        if (harness_client_send(c, "POST", port, "/echo", body, (size_t)n, &r) || r.status != 200 ||
+            strcmp(buf_str(&r.body), body) != 0)
+            bad++;
+        harness_reply_free(&r);
+    }
+    harness_client_free(c);
+    return (void *)bad;
+}
+
+START_TEST(test_concurrent)
+{
+    pthread_t t[NTHREADS];
+    for (long i = 0; i < NTHREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, client_loop, (void *)i), 0);
+    long bad = 0;
+    for (int i = 0; i < NTHREADS; i++) {
+        void *v;
+        pthread_join(t[i], &v);
+        bad += (long)v;
+    }
+    ck_assert_int_eq(bad, 0);
+
+    /* Every request was counted, under its route and status. */
+    struct buf out = BUF_INIT(1 << 20);
+    char want[128];
+    ck_assert_int_eq(metrics_render(met, &out, NULL, NULL), 0);
+    snprintf(want, sizeof want, "vgpu_scheduler_requests_total{route=\"/echo\",code=\"200\"} %d\n",
+             NTHREADS * NREQ);
+    ck_assert_msg(strstr(buf_str(&out), want), "%s", buf_str(&out));
+    buf_free(&out);
+}
+END_TEST
+
+struct slow_call {
+    long status;
+    char body[16];
+};
+
+static void *slow_client(void *arg)
+{
+    struct slow_call *s = arg;
+    struct harness_reply r;
+    harness_get(port, "/slow", &r);
+    s->status = r.status;
+    snprintf(s->body, sizeof s->body, "%s", buf_str(&r.body));
+    harness_reply_free(&r);
+    return NULL;
+}
+
+/* A request in flight when stop begins still gets its answer; after stop,
+ * nobody is listening. */
+START_TEST(test_stop_finishes_inflight)
+{
+    pthread_t t;
+    struct slow_call call = {0};
+    struct harness_reply r;
+    ck_assert_int_eq(pthread_create(&t, NULL, slow_client, &call), 0);
+    for (int i = 0; i < 2000 && !atomic_load(&slow_entered); i++) {
+        struct timespec nap = {0, 5 * 1000 * 1000};
+        nanosleep(&nap, NULL); /* bounded: at most 10 s */
+    }
+    ck_assert(atomic_load(&slow_entered));
+    http_server_stop(srv);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(call.status, 200);
+    ck_assert_str_eq(call.body, "done");
+    ck_assert_int_ne(harness_get(port, "/info", &r), 0);
+    harness_reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_routes_refused)
+{
+    ck_assert_int_eq(http_route_add(srv, "GET", "/late", 0, on_info, NULL), ERR_INVAL);
+}
+END_TEST
+
+START_TEST(test_route_add_errors)
+{
+    char err[128];
+    struct http_options o = {.bind = "127.0.0.1:0", .threads = 1};
+    struct http_server *s = http_server_create(&o, NULL, err, sizeof err);
+    ck_assert_int_eq(http_route_add(s, "GET", "/a", 0, on_info, NULL), 0);
+    ck_assert_int_eq(http_route_add(s, "POST", "/a", 0, on_info, NULL), 0);
+    ck_assert_int_eq(http_route_add(s, "GET", "/a", 0, on_info, NULL), ERR_INVAL);
+    ck_assert_int_eq(http_route_add(s, "GET", "a", 0, on_info, NULL), ERR_INVAL);
+    for (int i = 2; i < HTTP_MAX_ROUTES; i++) {
+        char path[16];
+        snprintf(path, sizeof path, "/r%d", i);
+        ck_assert_int_eq(http_route_add(s, "GET", path, 0, on_info, NULL), 0);
+    }
+    ck_assert_int_eq(http_route_add(s, "GET", "/full", 0, on_info, NULL), ERR_TOOBIG);
+    http_server_destroy(s);
+    o.bind = "nonsense";
+    ck_assert_ptr_null(http_server_create(&o, NULL, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "nonsense"));
+}
+END_TEST
+
+START_TEST(test_bind_in_use)
+{
+    char err[256], bind[32];
+    snprintf(bind, sizeof bind, "127.0.0.1:%d", port);
+    struct http_options o = {.bind = bind, .threads = 1};
+    struct http_server *s = http_server_create(&o, NULL, err, sizeof err);
+    ck_assert_int_eq(http_server_start(s, err, sizeof err), ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err, bind));
+    http_server_destroy(s);
+}
+END_TEST
+
+static const struct {
+    const char *in;
+    int rc;
+    const char *host;
+    int port;
+} hostports[] = {
+    {"127.0.0.1:8888", 0, "127.0.0.1", 8888},
+    {"localhost:0", 0, "localhost", 0},
+    {":9443", 0, "", 9443},
+    {"[::1]:80", 0, "::1", 80},
+    {"[::]:65535", 0, "::", 65535},
+    {"host:65536", ERR_INVAL, NULL, 0},
+    {"host:", ERR_INVAL, NULL, 0},
+    {"host", ERR_INVAL, NULL, 0},
+    {"::1:80", ERR_INVAL, NULL, 0},
+    {"[::1]80", ERR_INVAL, NULL, 0},
+    {"h:-1", ERR_INVAL, NULL, 0},
+    {"h:123456", ERR_INVAL, NULL, 0},
+    {"", ERR_INVAL, NULL, 0},
+};
+
+START_TEST(test_split_hostport)
+{
+    char host[64] = "";
+    int p = -1;
+    ck_assert_int_eq(http_split_hostport(hostports[_i].in, host, sizeof host, &p),
+                     hostports[_i].rc);
+    if (hostports[_i].rc == 0) {
+        ck_assert_str_eq(host, hostports[_i].host);
+        ck_assert_int_eq(p, hostports[_i].port);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http");
+    TCase *tc = tcase_create("server");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_status, 0, sizeof cases / sizeof cases[0]);
+    tcase_add_test(tc, test_request_fields);
+    tcase_add_test(tc, test_keepalive);
+    tcase_add_test(tc, test_toobig_closes);
+    tcase_add_loop_test(tc, test_raw, 0, sizeof raw / sizeof raw[0]);
+    tcase_add_test(tc, test_concurrent);
+    tcase_add_test(tc, test_stop_finishes_inflight);
+    tcase_add_test(tc, test_routes_refused);
+    tcase_add_test(tc, test_bind_in_use);
+    suite_add_tcase(s, tc);
+
+    TCase *tp = tcase_create("parts");
+    tcase_add_test(tp, test_route_add_errors);
+    tcase_add_loop_test(tp, test_split_hostport, 0, sizeof hostports / sizeof hostports[0]);
+    suite_add_tcase(s, tp);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

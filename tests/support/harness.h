@@ -1,0 +1,98 @@
+/* harness: run the real binary and talk to it over HTTP, for e2e tests.
+ *
+ *     const char *args[] = {"--snapshot", path, NULL};
+ *     struct harness *h = harness_start(args);       // NULL: see stderr
+ *     struct harness_reply r;
+ *     harness_get(harness_port(h), "/healthz", &r);   // r.status, r.body
+ *     harness_reply_free(&r);
+ *     ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+ *     harness_free(h);
+ *
+ * The binary is $VS_BIN. Every wait is bounded; nothing here asserts: the
+ * functions return what happened and the test decides. */
+#ifndef VS_HARNESS_H
+#define VS_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/buf.h"
+
+#define HARNESS_START_MS 10000 /* longest wait for the "listening on" line */
+
+struct harness;
+
+/* Start $VS_BIN with args (NULL-terminated; NULL = none) followed by
+ * --http_bind 127.0.0.1:0, capture its stderr (and stdout), and wait for
+ * the "listening on HOST:PORT" line. Returns the running process, or NULL
+ * when it could not start or exited first (what it printed is copied to our
+ * stderr). Caller frees with harness_free. */
+struct harness *harness_start(const char *const *args);
+
+/* The port from the "listening on" line. */
+int harness_port(const struct harness *h);
+
+/* Wait until a line of the process's output contains `prefix` followed by
+ * HOST:PORT; returns the port, or -1 after timeout_ms or at its exit. */
+int harness_log_port(struct harness *h, const char *prefix, int timeout_ms);
+
+/* Wait until the output contains `needle`: true, or false after timeout_ms
+ * or when the process exited without printing it. */
+bool harness_wait_log(struct harness *h, const char *needle, int timeout_ms);
+
+/* Everything the process printed so far. New string; caller frees. */
+char *harness_output(struct harness *h);
+
+/* Send sig and wait up to timeout_ms for the exit; past that, SIGKILL.
+ * Returns the exit code, 128 + n when killed by signal n, or -1 when it had
+ * to be killed after the timeout. Only the first call waits; later ones
+ * return the same value. */
+int harness_stop(struct harness *h, int sig, int timeout_ms);
+
+/* Kill the process if it still runs, reap it, free. Accepts NULL. */
+void harness_free(struct harness *h);
+
+/* Run $VS_BIN with args (nothing added) to completion, at most timeout_ms
+ * (then SIGKILL). status as harness_stop returns it; out/err hold what it
+ * printed. Free with harness_result_free. Returns 0, or -1 when it could
+ * not run at all. */
+struct harness_result {
+    int status;
+    struct buf out, err;
+};
+int harness_run(const char *const *args, int timeout_ms, struct harness_result *r);
+void harness_result_free(struct harness_result *r);
+
+/* HTTP through libcurl. A reply holds the status (0 on a transport error,
+ * described in `error`), the body, and how many new connections the request
+ * opened (0 when it reused a kept-alive one). */
+struct harness_reply {
+    long status;
+    struct buf body;
+    long connects;
+    char error[256];
+};
+
+/* One libcurl handle: consecutive requests reuse its connection. */
+struct harness_client;
+struct harness_client *harness_client_new(void);
+void harness_client_free(struct harness_client *c);
+
+/* Send method to http://127.0.0.1:port/path with body (len bytes; NULL for
+ * none) as application/json. Fills r (free with harness_reply_free).
+ * Returns 0, or -1 on a transport error. Waits at most 60 s. */
+int harness_client_send(struct harness_client *c, const char *method, int port, const char *path,
+                        const void *body, size_t len, struct harness_reply *r);
+
+/* One-shot GET and POST on a fresh client. */
+int harness_get(int port, const char *path, struct harness_reply *r);
+int harness_post(int port, const char *path, const void *body, size_t len, struct harness_reply *r);
+void harness_reply_free(struct harness_reply *r);
+
+/* Write `req` as is on a new connection to 127.0.0.1:port, then read until
+ * the server closes it or timeout_ms passes; what came back goes to resp.
+ * Returns 0 when the server closed the connection, 1 when it was still open
+ * at the timeout, -1 when it could not connect. */
+int harness_raw(int port, const void *req, size_t len, struct buf *resp, int timeout_ms);
+
+#endif
