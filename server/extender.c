@@ -116,8 +116,9 @@ struct req {
     bool pod_ok;
     struct cand *c;
     size_t n;
-    struct buf why; /* reasons, NUL-separated */
-    char err[512];  /* what is wrong with the request's content */
+    struct buf why;               /* reasons, NUL-separated */
+    char err[512];                /* what is wrong with the request's content */
+    struct policy_reasons *tally; /* when set: sum the reasons here, write no text */
 };
 
 static void req_free(struct req *r)
@@ -248,6 +249,12 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
         if (v[j].fits) {
             c->state = C_FITS;
             c->score = v[j].score;
+            continue;
+        }
+        if (r->tally) {
+            c->state = C_FAILS;
+            for (int w = 0; w < POLICY_R_COUNT; w++)
+                r->tally->cnt[w] += v[j].why.cnt[w];
             continue;
         }
         c->state = policy_unresolvable(&r->pod, views[j], &x->o.policy) ? C_UNRESOLVABLE : C_FAILS;

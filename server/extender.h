@@ -60,6 +60,15 @@ int extender_prioritize(struct extender *x, const char *body, size_t len, double
                         struct buf *out);
 int extender_bind(struct extender *x, const char *body, size_t len, double now, struct buf *out);
 
+/* Place a parsed pod among `names` exactly as filter does (choose, then
+ * reserve under the cache's write lock) and, in single mode, commit the
+ * reservation as a successful bind would. For programs that drive the
+ * engine without HTTP (the trace replay). Returns the chosen index or -1;
+ * when tally is not NULL, the reasons of every node that did not fit are
+ * added to it. */
+int extender_place(struct extender *x, const struct policy_pod *pod, const char *const *names,
+                   size_t n, double now, struct policy_reasons *tally);
+
 /* The dry run: place pod_json (a Pod) among `names` (NULL: every node) and
  * write {"node","annotations","failedNodes","scores"} into out. Reserves
  * nothing. Returns 0, or ERR_INVAL with a message in out for a bad pod. */
