@@ -2,8 +2,8 @@
 BUILD ?= build
 SANITIZE ?= OFF
 JOBS ?= $(shell nproc)
-PKGS := libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libssl-dev libyaml-dev check \
-        pkg-config cmake gcc make
+PKGS := libmicrohttpd-dev libgnutls28-dev libcjson-dev libcurl4-openssl-dev libssl-dev libyaml-dev \
+        check pkg-config cmake gcc make
 ARGS ?=
 
 .PHONY: all deps build test run bench clean format

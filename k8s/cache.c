@@ -24,7 +24,7 @@ struct contrib {
 struct cnode;
 
 struct cpod {
-    char *uid, *ns, *name, *node, *devices; /* owned; devices may be NULL */
+    const char *uid, *ns, *name, *node, *devices; /* in the same allocation; devices may be NULL */
     int32_t ninit;
     int64_t cpu, mem;
     enum pod_state state;
@@ -34,13 +34,14 @@ struct cpod {
     struct cpod *prev, *next;   /* on on->pods, or on the orphan list */
     struct cpod *rprev, *rnext; /* on the reservation list, when RESERVED */
     int32_t ncontrib;
-    struct contrib *contrib;
+    struct contrib *contrib; /* &one, or owned when more than one */
+    struct contrib one;      /* most pods use one GPU */
 };
 
 struct cnode {
+    struct policy_node view; /* first: cache_view_lock finds the node from it */
     struct model_inventory *inv;
     struct policy_usage *use; /* inv->ndev */
-    struct policy_node view;
     struct cpod *pods;
 };
 
@@ -60,6 +61,8 @@ struct cache {
     struct cpod *orphans;
     struct cpod *resv;
     size_t nresv, norphans, nbad;
+    uint64_t gens;                     /* the last version stamp given to a node view */
+    int32_t *free_ids, nfree, next_id; /* dense node ids, reused */
     bool ready;
 };
 
@@ -72,6 +75,14 @@ struct cache *cache_create(void)
     c->intern = hmap_create();
     c->pending = hmap_create();
     return c;
+}
+
+static void contrib_drop(struct cpod *p)
+{
+    if (p->contrib != &p->one)
+        free(p->contrib);
+    p->contrib = NULL;
+    p->ncontrib = 0;
 }
 
 static void pend_free(struct pend *p)
@@ -92,12 +103,7 @@ static void pod_free(struct cpod *p)
 {
     if (!p)
         return;
-    free(p->uid);
-    free(p->ns);
-    free(p->name);
-    free(p->node);
-    free(p->devices);
-    free(p->contrib);
+    contrib_drop(p);
     free(p);
 }
 
@@ -129,6 +135,7 @@ void cache_destroy(struct cache *c)
     while (hmap_next(c->pending, &it, &k, &v))
         pend_free(v);
     hmap_destroy(c->pending);
+    free(c->free_ids);
     hmap_destroy(c->pods);
     hmap_destroy(c->nodes);
     hmap_destroy(c->intern);
@@ -209,8 +216,16 @@ static void resv_del(struct cache *c, struct cpod *p)
 
 /* ---- contributions ---- */
 
-static void apply(struct cnode *n, const struct cpod *p, int sign)
+/* Every change to a node's view gets a new stamp (under the write lock):
+ * verdicts memoised against the old one no longer match. */
+static void stamp(struct cache *c, struct cnode *n)
 {
+    n->view.gen = ++c->gens;
+}
+
+static void apply(struct cache *c, struct cnode *n, const struct cpod *p, int sign)
+{
+    stamp(c, n);
     for (int i = 0; i < p->ncontrib; i++) {
         struct policy_usage *u = &n->use[p->contrib[i].dev];
         u->used += sign * p->contrib[i].u.used;
@@ -229,9 +244,7 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p)
     char err[160];
     int k = 0;
 
-    free(p->contrib);
-    p->contrib = NULL;
-    p->ncontrib = 0;
+    contrib_drop(p);
     if (!p->devices || !n->inv->ndev)
         goto out;
     if (codec_decode(p->devices, d, err, sizeof err) != 0) {
@@ -243,7 +256,7 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p)
     codec_usage(&n->view, d, p->ninit, u);
     for (int i = 0; i < n->inv->ndev; i++)
         k += u[i].used || u[i].mem || u[i].cores;
-    p->contrib = mem_alloc(sizeof *p->contrib * (size_t)(k ? k : 1));
+    p->contrib = k <= 1 ? &p->one : mem_alloc(sizeof *p->contrib * (size_t)k);
     for (int i = 0; i < n->inv->ndev; i++)
         if (u[i].used || u[i].mem || u[i].cores)
             p->contrib[p->ncontrib++] = (struct contrib){i, u[i]};
@@ -261,14 +274,14 @@ static void attach(struct cache *c, struct cpod *p)
         return;
     }
     contrib_build(c, n, p);
-    apply(n, p, +1);
+    apply(c, n, p, +1);
     list_add(&n->pods, p);
 }
 
 static void detach(struct cache *c, struct cpod *p)
 {
     if (p->on) {
-        apply(p->on, p, -1);
+        apply(c, p->on, p, -1);
         list_del(&p->on->pods, p);
         p->on = NULL;
     } else {
@@ -293,6 +306,7 @@ static void pod_remove(struct cache *c, struct cpod *p)
 static void node_rebuild(struct cache *c, struct cnode *n)
 {
     struct model_inventory *inv = n->inv;
+    int32_t id = n->view.id;
     free(n->use);
     n->use = mem_zalloc(sizeof *n->use * (size_t)(inv->ndev ? inv->ndev : 1));
     n->view = (struct policy_node){
@@ -303,10 +317,12 @@ static void node_rebuild(struct cache *c, struct cnode *n)
         .pair = inv->pair,
         .cpu_milli = inv->cpu_milli,
         .mem_mib = inv->mem_mib,
+        .id = id,
     };
+    stamp(c, n);
     for (struct cpod *p = n->pods; p; p = p->next) {
         contrib_build(c, n, p);
-        apply(n, p, +1);
+        apply(c, n, p, +1);
     }
 }
 
@@ -323,6 +339,7 @@ void cache_node_put(struct cache *c, struct model_inventory *inv)
         model_inventory_free(n->inv);
     } else {
         n = mem_zalloc(sizeof *n);
+        n->view.id = c->nfree ? c->free_ids[--c->nfree] : c->next_id++;
     }
     n->inv = inv;
     hmap_put(c->nodes, inv->name, n);
@@ -347,12 +364,13 @@ void cache_node_del(struct cache *c, const char *name)
         for (struct cpod *p = n->pods, *next; p; p = next) {
             next = p->next;
             p->on = NULL;
-            free(p->contrib);
-            p->contrib = NULL;
+            contrib_drop(p);
             p->ncontrib = 0;
             list_add(&c->orphans, p);
             c->norphans++;
         }
+        c->free_ids = mem_realloc(c->free_ids, sizeof *c->free_ids * (size_t)(c->nfree + 1));
+        c->free_ids[c->nfree++] = n->view.id;
         node_free(n);
     }
     cache_unlock(c);
@@ -360,12 +378,31 @@ void cache_node_del(struct cache *c, const char *name)
 
 /* ---- pods ---- */
 
-static struct cpod *pod_new(const char *uid, const char *ns, const char *name)
+/* Append s to the block at *at; returns where it went. */
+static const char *put(char **at, const char *s)
 {
-    struct cpod *p = mem_zalloc(sizeof *p);
-    p->uid = mem_strdup(uid);
-    p->ns = mem_strdup(ns ? ns : "");
-    p->name = mem_strdup(name ? name : "");
+    char *d = *at;
+    size_t n = strlen(s) + 1;
+    memcpy(d, s, n);
+    *at += n;
+    return d;
+}
+
+/* A pod record and its strings in one allocation. */
+static struct cpod *pod_new(const char *uid, const char *ns, const char *name, const char *node,
+                            const char *devices)
+{
+    ns = ns ? ns : "";
+    name = name ? name : "";
+    size_t len = strlen(uid) + strlen(ns) + strlen(name) + strlen(node) + 4 +
+                 (devices ? strlen(devices) + 1 : 0);
+    struct cpod *p = mem_zalloc(sizeof *p + len);
+    char *at = (char *)(p + 1);
+    p->uid = put(&at, uid);
+    p->ns = put(&at, ns);
+    p->name = put(&at, name);
+    p->node = put(&at, node);
+    p->devices = devices ? put(&at, devices) : NULL;
     return p;
 }
 
@@ -389,9 +426,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
         pend_drop(c, pi->uid);
     if (pi->terminal || !placed)
         goto out;
-    p = pod_new(pi->uid, pi->ns, pi->name);
-    p->node = mem_strdup(node);
-    p->devices = pi->vgpu_node ? mem_strdup(pi->devices) : NULL;
+    p = pod_new(pi->uid, pi->ns, pi->name, node, pi->vgpu_node ? pi->devices : NULL);
     p->ninit = pi->ninit;
     p->cpu = pi->cpu_milli;
     p->mem = pi->mem_mib;
@@ -437,6 +472,17 @@ const struct policy_node *cache_view(struct cache *c, const char *name)
 {
     struct cnode *n = hmap_get(c->nodes, name);
     return n ? &n->view : NULL;
+}
+
+const char *cache_view_lock(const struct policy_node *view)
+{
+    return ((const struct cnode *)(const void *)view)->inv->lock;
+}
+
+const char *cache_node_lock(struct cache *c, const char *name)
+{
+    struct cnode *n = hmap_get(c->nodes, name);
+    return n ? n->inv->lock : NULL;
 }
 
 bool cache_node_current(struct cache *c, const char *name, const char *rv)
@@ -519,10 +565,7 @@ int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node
     rc = fit_and_encode(pod, n, opts, &devices, err, cap);
     if (rc)
         goto out;
-    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name);
-    p->node = mem_strdup(node);
-    p->devices = devices;
-    devices = NULL;
+    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, node, devices);
     p->ninit = pod->ninit;
     p->cpu = pod->cpu_milli;
     p->mem = pod->mem_mib;
@@ -723,6 +766,21 @@ cJSON *cache_inspect(struct cache *c, double now)
     cache_unlock(c);
     cJSON_AddItemToObject(root, "nodes", nodes);
     return root;
+}
+
+void cache_with_views(struct cache *c,
+                      void (*fn)(void *ctx, const struct policy_node *const *v, int n), void *ctx)
+{
+    size_t it = 0, k = 0;
+    const char *key;
+    void *v;
+    cache_rdlock(c);
+    const struct policy_node **views = mem_alloc(sizeof *views * (hmap_count(c->nodes) + 1));
+    while (hmap_next(c->nodes, &it, &key, &v))
+        views[k++] = &((struct cnode *)v)->view;
+    fn(ctx, views, (int)k);
+    cache_unlock(c);
+    free(views);
 }
 
 void cache_foreach_gpu(struct cache *c,

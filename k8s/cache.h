@@ -53,6 +53,12 @@ void cache_rdlock(struct cache *c);
 void cache_unlock(struct cache *c);
 /* Under the read lock: the node's view, or NULL. Borrowed until unlock. */
 const struct policy_node *cache_view(struct cache *c, const char *name);
+/* Under the read lock: the hami.io/mutex.lock value of a node given by its
+ * view (from cache_view), or NULL. */
+const char *cache_view_lock(const struct policy_node *view);
+/* Under the read lock: the node's hami.io/mutex.lock value, or NULL (no
+ * such node, no lock). Borrowed until unlock. */
+const char *cache_node_lock(struct cache *c, const char *name);
 /* True when the cache holds node `name` at resourceVersion rv (non-empty). */
 bool cache_node_current(struct cache *c, const char *name, const char *rv);
 
@@ -102,6 +108,9 @@ char *cache_pending_get(struct cache *c, const char *uid, double now);
 /* Every node, its GPUs (totals and usage) and the pods on each GPU,
  * reservations included. Returns a new tree; caller frees (cJSON_Delete). */
 cJSON *cache_inspect(struct cache *c, double now);
+/* Call fn once with the views of every node, under the read lock. */
+void cache_with_views(struct cache *c,
+                      void (*fn)(void *ctx, const struct policy_node *const *v, int n), void *ctx);
 /* Call fn for every GPU of every node, under the read lock. */
 void cache_foreach_gpu(struct cache *c,
                        void (*fn)(void *ctx, const char *node, const struct policy_device *d,

@@ -74,7 +74,7 @@ static void load_pod(struct cache *c, const cJSON *item, struct snapshot_stats *
         char *json = cJSON_PrintUnformatted(item); /* bind may fit it later */
         if (json && cache_pending_put(c, pi.uid, json, 0, 0) != 0)
             LOG_WARN("snapshot: pending pod %s/%s not kept: store full", pi.ns, pi.name);
-        free(json);
+        cJSON_free(json);
     }
     st->pods++;
 }

@@ -24,6 +24,8 @@ struct fitctx {
     struct policy_weights w;
     int64_t pod_mem, pod_cores; /* taken so far, for the quota check */
     struct typememo *memo;
+    const struct policy_opts *opts;
+    const struct policy_node_policy *np;
 };
 
 /* Does `list` (comma-separated) name `id` exactly (elements trimmed)? */
@@ -344,7 +346,7 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
             why->cnt[POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = (uint16_t)nfit;
         return false;
     }
-    bool need_all = fc->gpu.topology || fc->pod->numa_bind;
+    bool need_all = fc->gpu.topology || fc->pod->numa_bind || fc->np->pick;
     order_devices(fc, score, fit, nfit, need_all ? nfit : k);
     if (fc->pod->numa_bind) {
         if (!numa_pick(node, fit, nfit, k, chosen)) {
@@ -356,6 +358,8 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
             topo_single(node, fit, nfit, chosen);
         else
             topo_multi(node, fit, nfit, k, chosen);
+    } else if (fc->np->pick && nfit > k) {
+        fc->np->pick(node, u, fc->pod, ci, fit, nfit, k, chosen, fc->opts);
     } else {
         memcpy(chosen, fit, (size_t)k);
     }
@@ -418,6 +422,8 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
 {
     struct fitctx fc = {
         .memo = memo,
+        .opts = opts,
+        .np = node_policy_of(pod, opts),
         .pod = pod,
         .node = node,
         .gpu = pod->gpu_set ? pod->gpu : opts->gpu,
@@ -473,7 +479,7 @@ static bool fit_scored(const struct policy_pod *pod, const struct policy_node *n
     if (!fit_on(pod, node, opts, node->use, memo, out, why))
         return false;
     const struct policy_node_policy *np = node_policy_of(pod, opts);
-    out->score = np->score(node, out, pod, opts->state);
+    out->score = np->score(node, out, pod, opts);
     return true;
 }
 
@@ -515,45 +521,85 @@ static uint64_t tie_key(const char *name, uint64_t seed)
     return mix(h ^ seed);
 }
 
-static void copy_placement(struct policy_placement *dst, const struct policy_placement *src,
-                           int ndev)
+int policy_pick_best(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
+                     const struct policy_opts *opts, const struct policy_verdict *verdicts)
 {
-    dst->npick = src->npick;
-    dst->score = src->score;
-    memcpy(dst->pick, src->pick, (size_t)src->npick * sizeof src->pick[0]);
-    memcpy(dst->after, src->after, (size_t)ndev * sizeof src->after[0]);
+    const struct policy_node_policy *np = node_policy_of(pod, opts);
+    int bi = -1;
+    uint64_t bkey = 0;
+    for (int i = 0; i < n; i++) {
+        const struct policy_verdict *v = &verdicts[i];
+        if (!v->fits)
+            continue;
+        double bs = bi >= 0 ? verdicts[bi].score : 0;
+        bool better = bi < 0;
+        uint64_t key = 0;
+        if (!better && v->score != bs)
+            better = np->prefer_low ? v->score < bs : v->score > bs;
+        else if (!better)
+            better = (key = tie_key(nodes[i]->name, opts->seed)) < bkey;
+        if (better) {
+            bi = i;
+            bkey = key ? key : tie_key(nodes[i]->name, opts->seed);
+        }
+    }
+    return bi;
 }
 
 int policy_choose(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
                   const struct policy_opts *opts, struct policy_verdict *verdicts,
                   struct policy_placement *best)
 {
-    const struct policy_node_policy *np = node_policy_of(pod, opts);
-    struct policy_placement cur;
     struct typememo memo = {.n = 0};
-    int bi = -1;
-    uint64_t bkey = 0;
-
     for (int i = 0; i < n; i++) {
         struct policy_verdict *v = &verdicts[i];
-        v->fits = fit_scored(pod, nodes[i], opts, &memo, &cur, &v->why);
-        if (!v->fits)
-            continue;
-        v->score = cur.score;
-        bool better = bi < 0;
-        if (!better && cur.score != best->score)
-            better = np->prefer_low ? cur.score < best->score : cur.score > best->score;
-        else if (!better) {
-            uint64_t key = tie_key(nodes[i]->name, opts->seed);
-            better = key < bkey;
-        }
-        if (better) {
-            bi = i;
-            bkey = tie_key(nodes[i]->name, opts->seed);
-            copy_placement(best, &cur, nodes[i]->ndev);
-        }
+        v->fits = fit_scored(pod, nodes[i], opts, &memo, best, &v->why);
+        v->score = v->fits ? best->score : 0;
     }
-    return bi;
+    int k = policy_pick_best(pod, nodes, n, opts, verdicts);
+    if (k >= 0) /* the placement of the chosen node, again */
+        fit_scored(pod, nodes[k], opts, &memo, best, &verdicts[k].why);
+    return k;
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+    return s ? hash_bytes(h, s, strlen(s) + 1) : hash_bytes(h, "\xff", 1);
+}
+
+uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_opts *opts)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++) {
+        const struct policy_ctr *c = &pod->ctr[i];
+        int32_t v[4] = {c->nums, c->mem, c->mem_pct, c->cores};
+        h = hash_bytes(h, v, sizeof v);
+    }
+    int64_t nums[6] = {pod->nctr,    pod->ninit,     pod->cpu_milli,
+                       pod->mem_mib, pod->quota_mem, pod->quota_cores};
+    h = hash_bytes(h, nums, sizeof nums);
+    h = hash_str(h, pod->use_type);
+    h = hash_str(h, pod->nouse_type);
+    h = hash_str(h, pod->use_uuid);
+    h = hash_str(h, pod->nouse_uuid);
+    h = hash_str(h, pod->vgpu_mode);
+    const struct policy_gpu_policy *g = pod->gpu_set ? &pod->gpu : &opts->gpu;
+    uint8_t flags[7] = {pod->numa_bind, g->nkeys, g->keys[0], g->keys[1],
+                        g->keys[2],     g->mutex, g->topology};
+    h = hash_bytes(h, flags, sizeof flags);
+    h = hash_bytes(h, &pod->w, sizeof pod->w);
+    const void *np = node_policy_of(pod, opts);
+    h = hash_bytes(h, &np, sizeof np);
+    uint64_t tail[2] = {opts->state_epoch, opts->check_host};
+    return mix(hash_bytes(h, tail, sizeof tail));
 }
 
 int policy_priority(const struct policy_pod *pod, const struct policy_opts *opts, double score)

@@ -3,11 +3,11 @@
 #include "policy.h"
 
 static double score(const struct policy_node *node, const struct policy_placement *pl,
-                    const struct policy_pod *pod, const void *state)
+                    const struct policy_pod *pod, const struct policy_opts *opts)
 {
     (void)pl;
     (void)pod;
-    (void)state;
+    (void)opts;
     return policy_node_usage_score(node, node->use);
 }
 

@@ -11,11 +11,13 @@
 
 extern const struct policy_node_policy policy_binpack;
 extern const struct policy_node_policy policy_spread;
+extern const struct policy_node_policy policy_fragment;
 
 /* Every node policy; a new policy is one new file and one row here. */
 static const struct policy_node_policy *const node_policies[] = {
     &policy_binpack,
     &policy_spread,
+    &policy_fragment,
 };
 
 #define NPOLICIES (sizeof node_policies / sizeof node_policies[0])

@@ -50,6 +50,8 @@ struct policy_node {
     int64_t mem_mib;
     int64_t cpu_used_milli; /* requested by the pods already on it */
     int64_t mem_used_mib;
+    uint64_t gen; /* changes whenever anything above does; 0 = unknown */
+    int32_t id;   /* small, dense, unique among live nodes (for callers' tables); -1 none */
 };
 
 /* One container's GPU request, HAMi's defaults already applied. */
@@ -77,6 +79,7 @@ struct policy_weights {
 };
 
 struct policy_node_policy;
+struct policy_opts;
 
 /* A pod's whole request. Containers: init containers first, then app
  * containers, in spec order (the order of the device annotation). */
@@ -151,20 +154,30 @@ struct policy_verdict {
 struct policy_node_policy {
     const char *name;
     bool prefer_low; /* the lowest score wins (spread) */
+    bool cpu_pods;   /* also places pods that ask no GPU (they matter to it) */
     /* The node's score with this pod placed; usage before is node->use,
-     * after is pl->after. `state` is policy_opts.state. */
+     * after is pl->after. */
     double (*score)(const struct policy_node *node, const struct policy_placement *pl,
-                    const struct policy_pod *pod, const void *state);
+                    const struct policy_pod *pod, const struct policy_opts *opts);
     /* Map a score to kube-scheduler's 0..10, higher = more preferred. */
     int (*priority)(double score);
+    /* Optional: choose k of the nfit devices that fit container ci (given in
+     * the GPU policy's order, best first) on usage u; write their indexes to
+     * out. NULL: the first k. Not used when the pod asks numa-bind or
+     * topology-aware: the pod's own ask wins. */
+    void (*pick)(const struct policy_node *node, const struct policy_usage *u,
+                 const struct policy_pod *pod, int ci, const uint8_t *fit, int nfit, int k,
+                 uint8_t *out, const struct policy_opts *opts);
 };
 
 struct policy_opts {
     const struct policy_node_policy *node_policy; /* default for pods naming none */
     struct policy_gpu_policy gpu;                 /* default for pods naming none */
     uint64_t seed;                                /* tie-break among equal nodes */
-    bool check_host;   /* also require cpu/memory to fit (replay; kube-scheduler does it live) */
-    const void *state; /* handed to node policies that learn */
+    bool check_host;      /* also require cpu/memory to fit (replay; kube-scheduler does it live) */
+    const void *state;    /* read-only data of node policies that learn (a workload) */
+    uint64_t state_epoch; /* changes whenever *state does */
+    void *scratch;        /* mutable space of the calling thread (a workload memo), or NULL */
 };
 
 /* The node policy named `name` (exact), or NULL. */
@@ -205,6 +218,14 @@ bool policy_unresolvable(const struct policy_pod *pod, const struct policy_node 
 int policy_choose(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
                   const struct policy_opts *opts, struct policy_verdict *verdicts,
                   struct policy_placement *best);
+/* Among verdicts already made for nodes[0..n), the node to choose (the
+ * node policy's preference, then the seeded tie-break), or -1. */
+int policy_pick_best(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
+                     const struct policy_opts *opts, const struct policy_verdict *verdicts);
+/* A hash of everything in pod and opts a verdict depends on: equal
+ * signatures on a node of equal gen give equal verdicts. */
+uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_opts *opts);
+
 /* kube-scheduler's 0..10 for a verdict's score under the pod's node policy. */
 int policy_priority(const struct policy_pod *pod, const struct policy_opts *opts, double score);
 

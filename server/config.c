@@ -37,6 +37,7 @@ struct option {
 
 static int check_node_policy(const char *v, char *err, size_t cap);
 static int check_gpu_policy(const char *v, char *err, size_t cap);
+static int check_dns_label(const char *v, char *err, size_t cap);
 
 static const char *const filter_modes[] = {"single", "all", NULL};
 
@@ -78,11 +79,58 @@ static const struct option options[] = {
      .min = 0, .max = 256, .arg = "N", .help = "HTTP worker threads; 0: one per online core."},
     {.name = "seed", .type = T_U64, .scope = BOTH, FIELD(seed), .def = "0", .arg = "N",
      .help = "Seed for breaking ties between equally good nodes."},
+    {.name = "kubeconfig", .type = T_STR, .scope = CONFIG_SERVE, FIELD(kubeconfig), .def = "",
+     .arg = "FILE",
+     .help = "Without --snapshot: the API server from this kubeconfig (current context; a "
+             "colon list merges like kubectl); empty: $KUBECONFIG, else the pod's service "
+             "account."},
+    {.name = "kube-qps", .type = T_INT, .scope = CONFIG_SERVE, FIELD(kube_qps), .def = "50",
+     .min = 1, .max = 100000, .arg = "N",
+     .help = "Requests per second to the API server, sustained (all requests share it)."},
+    {.name = "kube-burst", .type = T_INT, .scope = CONFIG_SERVE, FIELD(kube_burst), .def = "100",
+     .min = 1, .max = 100000, .arg = "N",
+     .help = "Requests to the API server allowed at once above --kube-qps."},
+    {.name = "kube-timeout", .type = T_DURATION, .scope = CONFIG_SERVE, FIELD(kube_timeout_ms),
+     .def = "10s", .min = 100, .max = 10 * 60 * SEC, .arg = "DURATION",
+     .help = "Timeout of one API request (watches excepted)."},
+    {.name = "node-label-selector", .type = T_STR, .scope = CONFIG_SERVE, FIELD(node_selector),
+     .def = "", .arg = "SELECTOR",
+     .help = "Only nodes matching this label selector (k=v,k!=v,k,!k) are watched and "
+             "considered; empty: every node."},
     {.name = "pod", .type = T_STR, .scope = CONFIG_SIMULATE, FIELD(pod), .def = "",
      .arg = "FILE", .help = "The pod to place, as JSON."},
     {.name = "nodes", .type = T_STR, .scope = CONFIG_SIMULATE, FIELD(nodes), .def = "",
      .arg = "A,B,...", .help = "Only consider these nodes; empty: every node."},
-    {.name = "help", .type = T_BOOL, .scope = BOTH, FIELD(help), .def = "false",
+    {.name = "cert_file", .type = T_STR, .scope = CONFIG_SERVE, FIELD(cert_file), .def = "",
+     .arg = "FILE",
+     .help = "Serve every route over HTTPS (TLS 1.2+) with this PEM certificate (then any "
+             "intermediates); reloaded when the file changes. Needs --key_file."},
+    {.name = "key_file", .type = T_STR, .scope = CONFIG_SERVE, FIELD(key_file), .def = "",
+     .arg = "FILE", .help = "The PEM private key of --cert_file (not encrypted)."},
+    {.name = "client-ca-file", .type = T_STR, .scope = CONFIG_SERVE, FIELD(client_ca_file),
+     .def = "", .arg = "FILE",
+     .help = "Require a client certificate signed by this PEM CA on /filter, /prioritize, "
+             "/bind and /inspect (not on /webhook, /healthz, /readyz, /metrics). Needs "
+             "--cert_file."},
+    {.name = "force-overwrite-default-scheduler", .type = T_BOOL, .scope = CONFIG_SERVE,
+     FIELD(force_overwrite_default), .def = "true",
+     .help = "The webhook gives GPU pods that name default-scheduler this scheduler too (pods "
+             "naming another scheduler are always left alone)."},
+    {.name = "service", .type = T_STR, .scope = CONFIG_GENCERT, FIELD(gen_service), .def = "",
+     .check = check_dns_label, .arg = "NAME",
+     .help = "The Service's name: the certificate is for NAME, NAME.NS, NAME.NS.svc, "
+             "NAME.NS.svc.cluster.local, localhost and 127.0.0.1."},
+    {.name = "namespace", .type = T_STR, .scope = CONFIG_GENCERT, FIELD(gen_namespace),
+     .def = "", .check = check_dns_label, .arg = "NS", .help = "The Service's namespace."},
+    {.name = "out", .type = T_STR, .scope = CONFIG_GENCERT, FIELD(gen_out), .def = "",
+     .arg = "DIR", .help = "Write ca.crt, tls.crt and tls.key here (created if missing)."},
+    {.name = "days", .type = T_INT, .scope = CONFIG_GENCERT, FIELD(gen_days), .def = "3650",
+     .min = 1, .max = 36500, .arg = "N", .help = "Validity of the CA and the certificate."},
+    {.name = "ca-bundle-patch", .type = T_STR, .scope = CONFIG_GENCERT, FIELD(gen_patch),
+     .def = "", .arg = "FILE",
+     .help = "Also write a JSON Patch setting webhooks[0].clientConfig.caBundle, for "
+             "kubectl patch --type=json --patch-file FILE."},
+    {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
 };
 /* clang-format on */
@@ -105,6 +153,23 @@ static int check_node_policy(const char *v, char *err, size_t cap)
     list(policy_node_policy_names(), want, sizeof want);
     snprintf(err, cap, "\"%.80s\" is not %s", v, want);
     return ERR_INVAL;
+}
+
+/* A DNS-1123 label: 1..63 of [a-z0-9-], starting and ending alphanumeric. */
+static int check_dns_label(const char *v, char *err, size_t cap)
+{
+    size_t n = strlen(v);
+    if (n == 0)
+        return 0; /* required-ness is the subcommand's to check */
+    if (n > 63 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || v[0] == '-' ||
+        v[n - 1] == '-') {
+        snprintf(err, cap,
+                 "\"%.80s\" is not a DNS label (1 to 63 of a-z, 0-9 and '-', starting and "
+                 "ending with a letter or digit)",
+                 v);
+        return ERR_INVAL;
+    }
+    return 0;
 }
 
 static int check_gpu_policy(const char *v, char *err, size_t cap)
@@ -348,6 +413,14 @@ int config_parse(struct config *c, enum config_scope scope, int argc, char **arg
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->threads = n < 1 ? 1 : n > 256 ? 256 : (int)n;
     }
+    if (!c->help && (!c->cert_file[0] != !c->key_file[0])) {
+        snprintf(err, cap, "--%s: needs --%s too", c->cert_file[0] ? "cert_file" : "key_file",
+                 c->cert_file[0] ? "key_file" : "cert_file");
+        rc = ERR_INVAL;
+    } else if (!c->help && c->client_ca_file[0] && !c->cert_file[0]) {
+        snprintf(err, cap, "--client-ca-file: needs --cert_file and --key_file (TLS)");
+        rc = ERR_INVAL;
+    }
 out:
     return rc;
 }
@@ -392,9 +465,15 @@ void config_usage(FILE *out, enum config_scope scope)
         fprintf(out, "usage: vgpu-scheduler simulate --snapshot FILE --pod FILE [flags]\n\n"
                      "Place one pod on a cluster read from a file and print the decision "
                      "as JSON.\n\nflags:\n");
+    else if (scope == CONFIG_GENCERT)
+        fprintf(out, "usage: vgpu-scheduler gen-cert --service NAME --namespace NS --out DIR "
+                     "[flags]\n\n"
+                     "Make a CA and a serving certificate for the Service (ca.crt, tls.crt, "
+                     "tls.key) and print the caBundle (base64 of ca.crt).\n\nflags:\n");
     else
         fprintf(out, "usage: vgpu-scheduler [flags]\n"
-                     "       vgpu-scheduler simulate --help\n\n"
+                     "       vgpu-scheduler simulate --help\n"
+                     "       vgpu-scheduler gen-cert --help\n\n"
                      "A Kubernetes scheduler extender for fractional GPUs (HAMi-compatible).\n\n"
                      "flags:\n");
     for (size_t i = 0; i < NOPTIONS; i++) {

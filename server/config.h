@@ -8,7 +8,8 @@
  *
  * A row belongs to one or more scopes: the service (CONFIG_SERVE) and the
  * `simulate` subcommand (CONFIG_SIMULATE) share the flags they have in
- * common; a flag of another scope is unknown. */
+ * common; a flag of another scope is unknown. `gen-cert` (CONFIG_GENCERT) has
+ * flags of its own. */
 #ifndef VS_CONFIG_H
 #define VS_CONFIG_H
 
@@ -17,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum config_scope { CONFIG_SERVE = 1, CONFIG_SIMULATE = 2 };
+enum config_scope { CONFIG_SERVE = 1, CONFIG_SIMULATE = 2, CONFIG_GENCERT = 4 };
 
 enum config_filter_mode { CONFIG_FILTER_SINGLE, CONFIG_FILTER_ALL };
 
@@ -44,6 +45,23 @@ struct config {
     char pod[CONFIG_PATH_MAX];    /* simulate: the pod's JSON file */
     char nodes[CONFIG_NODES_MAX]; /* simulate: "a,b,c"; "" = every node */
     bool help;                    /* --help was given: print config_usage, exit 0 */
+    /* TLS (server/tls.h) and the admission webhook (webhook/) */
+    char cert_file[CONFIG_PATH_MAX];      /* "" = plain HTTP; set with key_file */
+    char key_file[CONFIG_PATH_MAX];       /* "" = plain HTTP */
+    char client_ca_file[CONFIG_PATH_MAX]; /* "" = no client certificates; needs cert_file */
+    bool force_overwrite_default;         /* the webhook replaces "default-scheduler" */
+    /* gen-cert */
+    char gen_service[64];   /* a DNS label */
+    char gen_namespace[64]; /* a DNS label */
+    char gen_out[CONFIG_PATH_MAX];
+    int gen_days;
+    char gen_patch[CONFIG_PATH_MAX]; /* "" = no caBundle JSON patch file */
+    /* the API server (k8s/kube.h, k8s/watch.h), when there is no --snapshot */
+    char kubeconfig[CONFIG_PATH_MAX]; /* "" = $KUBECONFIG, else the pod's service account */
+    int kube_qps;                     /* requests per second to the API server */
+    int kube_burst;
+    int64_t kube_timeout_ms;  /* per API request */
+    char node_selector[1024]; /* labelSelector of the nodes considered; "" = all */
 };
 
 /* Fill c with every default (all scopes). */

@@ -1,26 +1,58 @@
 /* extender.c: filter, prioritize, bind and the dry run. */
 #include "server/extender.h"
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "k8s/log.h"
+#include "k8s/nodelock.h"
 #include "k8s/placement.h"
 #include "policy/codec.h"
 #include "policy/err.h"
 #include "policy/mem.h"
+#include "policy/workload.h"
 #include "server/config.h"
 
-#define FILTER_TRIES  3 /* choose again when a concurrent filter took the room */
-#define DEVICES_MAX   (64 * POLICY_MAX_PICKS + 2 * POLICY_MAX_CONTAINERS + 1)
-#define CANDIDATE_MAX 100000 /* nodes in one request */
+#define FILTER_TRIES     3 /* choose again when a concurrent filter took the room */
+#define DEVICES_MAX      (64 * POLICY_MAX_PICKS + 2 * POLICY_MAX_CONTAINERS + 1)
+#define CANDIDATE_MAX    100000  /* nodes in one request */
+#define WORKLOAD_THREADS 512     /* threads that may keep a memo */
+#define LEARN_DECAY      0.999   /* the online histogram forgets with a ~700-pod half-life */
+#define LEARN_EVERY      64      /* observations between snapshots readers see */
+#define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
+
+/* A verdict remembered for (pod signature, node, node version). */
+struct vslot {
+    uint64_t key;
+    struct policy_verdict v;
+    int8_t unres; /* -1 unknown, else policy_unresolvable() */
+};
+
+/* What one HTTP worker thread keeps between requests. */
+struct tstate {
+    struct workload_memo *frag; /* made on first use */
+    struct vslot *slot;         /* indexed by node id */
+    int nslot;
+};
 
 struct extender {
     struct cache *cache;
     struct extender_opts o;
     struct extender_binder binder;
     struct metrics *m;
+    /* The workload fragment-aware measures against: swapped under the
+     * write side, read for the length of one placement. */
+    pthread_rwlock_t state_lock;
+    struct workload *state;
+    pthread_mutex_t learn_lock; /* the learner and the memo list */
+    struct workload *learner;
+    int since; /* observations since the last snapshot */
+    pthread_key_t tkey;
+    struct tstate *tstates[WORKLOAD_THREADS];
+    int ntstates;
 };
 
 static const char *const error_reasons[] = {
@@ -43,6 +75,7 @@ int extender_opts_from_config(const struct config *c, struct extender_opts *o, c
     o->policy.seed = c->seed;
     o->defaults = (struct model_defaults){.mem_factor = 1};
     o->ttl = (double)c->reservation_ttl_ms / 1000.0;
+    o->lock_timeout = (double)c->node_lock_timeout_ms / 1000.0;
     if (!o->policy.node_policy) {
         snprintf(err, cap, "--node-scheduler-policy: unknown policy \"%s\"", c->node_policy);
         return ERR_INVAL;
@@ -59,12 +92,115 @@ struct extender *extender_create(struct cache *cache, const struct extender_opts
     if (binder)
         x->binder = *binder;
     x->m = metrics;
+    pthread_rwlock_init(&x->state_lock, NULL);
+    pthread_mutex_init(&x->learn_lock, NULL);
+    pthread_key_create(&x->tkey, NULL);
+    x->learner = workload_create(LEARN_DECAY);
     return x;
 }
 
 void extender_destroy(struct extender *x)
 {
+    if (!x)
+        return;
+    for (int i = 0; i < x->ntstates; i++) {
+        workload_memo_destroy(x->tstates[i]->frag);
+        free(x->tstates[i]->slot);
+        free(x->tstates[i]);
+    }
+    pthread_key_delete(x->tkey);
+    workload_destroy(x->state);
+    workload_destroy(x->learner);
+    pthread_mutex_destroy(&x->learn_lock);
+    pthread_rwlock_destroy(&x->state_lock);
     free(x);
+}
+
+/* ---- the workload fragment-aware learns ---- */
+
+void extender_set_state(struct extender *x, struct workload *w)
+{
+    pthread_rwlock_wrlock(&x->state_lock);
+    struct workload *old = x->state;
+    x->state = w;
+    pthread_rwlock_unlock(&x->state_lock);
+    workload_destroy(old);
+}
+
+void extender_seed(struct extender *x, const struct workload_shape *s, double weight)
+{
+    pthread_mutex_lock(&x->learn_lock);
+    workload_add(x->learner, s, weight);
+    x->since = LEARN_EVERY; /* publish at the next observation */
+    pthread_mutex_unlock(&x->learn_lock);
+}
+
+static void scarcity(void *ctx, const struct policy_node *const *v, int n)
+{
+    workload_set_scarcity(ctx, v, n);
+}
+
+/* Count one pod into the learned workload; every LEARN_EVERY pods readers
+ * get a fresh copy, its scarcity measured on the nodes of now. */
+static void observe(struct extender *x, const struct policy_pod *pod)
+{
+    struct workload *snap = NULL;
+    pthread_mutex_lock(&x->learn_lock);
+    workload_observe(x->learner, pod);
+    if (++x->since >= LEARN_EVERY) {
+        x->since = 0;
+        snap = workload_copy(x->learner);
+    }
+    pthread_mutex_unlock(&x->learn_lock);
+    if (!snap)
+        return;
+    cache_with_views(x->cache, scarcity, snap);
+    extender_set_state(x, snap);
+}
+
+/* Does the pod's node policy place pods that ask no GPU? */
+static bool cpu_pods_matter(const struct extender *x, const struct policy_pod *pod)
+{
+    const struct policy_node_policy *np =
+        pod->node_policy ? pod->node_policy : x->o.policy.node_policy;
+    return np && np->cpu_pods;
+}
+
+/* This thread's memos (NULL past WORKLOAD_THREADS threads: no memo). */
+static struct tstate *thread_state(struct extender *x)
+{
+    struct tstate *t = pthread_getspecific(x->tkey);
+    if (t)
+        return t;
+    pthread_mutex_lock(&x->learn_lock);
+    if (x->ntstates < WORKLOAD_THREADS) {
+        t = mem_zalloc(sizeof *t);
+        x->tstates[x->ntstates++] = t;
+        pthread_setspecific(x->tkey, t);
+    }
+    pthread_mutex_unlock(&x->learn_lock);
+    return t;
+}
+
+/* The options of one placement: the workload, read-locked until
+ * opts_release, and this thread's memo. */
+static void opts_acquire(struct extender *x, struct policy_opts *o)
+{
+    pthread_rwlock_rdlock(&x->state_lock);
+    *o = x->o.policy;
+    o->state = x->state;
+    o->state_epoch = x->state ? workload_epoch(x->state) : 0;
+    o->scratch = NULL;
+    struct tstate *t = x->state ? thread_state(x) : NULL;
+    if (t && !t->frag)
+        t->frag = workload_memo_create();
+    if (t)
+        o->scratch = t->frag;
+}
+
+static void opts_release(struct extender *x)
+{
+    pthread_rwlock_unlock(&x->state_lock);
 }
 
 static void count_error(struct extender *x, const char *reason)
@@ -119,6 +255,7 @@ struct req {
     struct buf why;               /* reasons, NUL-separated */
     char err[512];                /* what is wrong with the request's content */
     struct policy_reasons *tally; /* when set: sum the reasons here, write no text */
+    double lock_now;              /* > 0: pass over nodes locked by another pod (node_locked) */
 };
 
 static void req_free(struct req *r)
@@ -218,6 +355,73 @@ static void refresh_nodes(struct extender *x, struct req *r)
     }
 }
 
+/* ---- node locks (single filter mode) ---- */
+
+/* A node whose hami.io/mutex.lock another pod holds, younger than the lock
+ * timeout, is passed over with reason NodeLocked: its bind could only wait
+ * for the lock or fail. Under the cache's read lock. */
+static bool node_locked(struct extender *x, struct req *r, struct cand *c,
+                        const struct policy_node *view)
+{
+    if (r->lock_now <= 0 || x->o.lock_timeout <= 0)
+        return false;
+    const char *lock = cache_view_lock(view);
+    if (!lock || !nodelock_blocks(lock, r->pod.ns ? r->pod.ns : "", r->pod.name ? r->pod.name : "",
+                                  r->lock_now, x->o.lock_timeout))
+        return false;
+    c->state = C_UNRESOLVABLE;
+    add_reason(r, c, "NodeLocked");
+    return true;
+}
+
+/* The thread's memo slot of a node: one per node id, the table grown on
+ * demand (up to VERDICT_NODES). */
+static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
+{
+    if (!t || n->id < 0 || n->id >= VERDICT_NODES)
+        return NULL;
+    if (n->id >= t->nslot) {
+        int want = n->id + 1 > 2 * t->nslot ? n->id + 1 : 2 * t->nslot;
+        t->slot = mem_realloc(t->slot, sizeof *t->slot * (size_t)want);
+        memset(t->slot + t->nslot, 0, sizeof *t->slot * (size_t)(want - t->nslot));
+        t->nslot = want;
+    }
+    return &t->slot[n->id];
+}
+
+/* Verdicts for views[0..m), from this thread's memo where the pod's
+ * signature and the node's version match what was judged before (only the
+ * nodes that changed since are fitted again); then the chosen node, whose
+ * placement is left in *best. Under the cache's read lock. */
+static int judge(struct extender *x, struct req *r, const struct policy_node **views, size_t m,
+                 const struct policy_opts *o, struct policy_verdict *v, bool *unres,
+                 struct policy_placement *best)
+{
+    struct tstate *t = thread_state(x);
+    uint64_t sig = policy_pod_signature(&r->pod, o);
+    for (size_t j = 0; j < m; j++) {
+        const struct policy_node *n = views[j];
+        struct vslot *sl = n->gen ? slot_of(t, n) : NULL;
+        uint64_t key = sig ^ n->gen * 0xff51afd7ed558ccdULL;
+        if (sl && sl->key == key && (sl->unres >= 0 || r->tally || sl->v.fits)) {
+            v[j] = sl->v;
+            unres[j] = sl->unres > 0;
+            continue;
+        }
+        v[j].fits = policy_fit(&r->pod, n, o, best, &v[j].why);
+        v[j].score = v[j].fits ? best->score : 0;
+        int8_t u = v[j].fits ? 0 : r->tally ? -1 : policy_unresolvable(&r->pod, n, o);
+        unres[j] = u > 0;
+        if (sl)
+            *sl = (struct vslot){key, v[j], u};
+    }
+    int k = policy_pick_best(&r->pod, views, (int)m, o, v);
+    struct policy_reasons why;
+    if (k >= 0 && !policy_fit(&r->pod, views[k], o, best, &why))
+        k = -1; /* cannot happen: the memo matched this very state */
+    return k;
+}
+
 /* Place r->pod among the candidates (under the read lock). Fills each
  * candidate's state, score and reason; returns the chosen index or -1.
  * When devices is not NULL, also encodes the chosen placement there. */
@@ -226,6 +430,7 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
     const struct policy_node **views = mem_alloc(sizeof *views * (r->n + 1));
     struct policy_verdict *v = mem_alloc(sizeof *v * (r->n + 1));
     size_t *map = mem_alloc(sizeof *map * (r->n + 1));
+    bool *unres = mem_alloc(sizeof *unres * (r->n + 1));
     struct policy_placement *best = mem_alloc(sizeof *best);
     char text[1024];
     size_t m = 0;
@@ -241,9 +446,13 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
             add_reason(r, &r->c[i], "node is not in the scheduler's cache");
             continue;
         }
+        if (node_locked(x, r, &r->c[i], views[m]))
+            continue;
         map[m++] = i;
     }
-    k = policy_choose(&r->pod, views, (int)m, &x->o.policy, v, best);
+    struct policy_opts o;
+    opts_acquire(x, &o);
+    k = judge(x, r, views, m, &o, v, unres, best);
     for (size_t j = 0; j < m; j++) {
         struct cand *c = &r->c[map[j]];
         if (v[j].fits) {
@@ -257,7 +466,7 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
                 r->tally->cnt[w] += v[j].why.cnt[w];
             continue;
         }
-        c->state = policy_unresolvable(&r->pod, views[j], &x->o.policy) ? C_UNRESOLVABLE : C_FAILS;
+        c->state = unres[j] ? C_UNRESOLVABLE : C_FAILS;
         policy_reasons_format(&v[j].why, text, sizeof text);
         add_reason(r, c, text);
     }
@@ -266,12 +475,112 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
         if (devices && codec_encode(&r->pod, views[k], best, devices, cap) < 0)
             devices[0] = '\0';
     }
+    opts_release(x);
     cache_unlock(x->cache);
     free(views);
     free(v);
     free(map);
+    free(unres);
     free(best);
     return chosen;
+}
+
+/* ---- events (HAMi's: FilteringSucceed/Failed, BindingSucceed/Failed) ---- */
+
+#define EVENT_MSG_MAX 1024
+
+static void event(struct extender *x, const char *ns, const char *name, const char *uid,
+                  bool warning, const char *reason, const char *message)
+{
+    if (x->binder.event && name)
+        x->binder.event(x->binder.ctx, ns ? ns : "default", name, uid, warning, reason, message);
+}
+
+/* Append to msg (cap EVENT_MSG_MAX), cutting at the end. */
+static void msg_add(char *msg, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void msg_add(char *msg, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    if (*len >= EVENT_MSG_MAX - 1)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg + *len, EVENT_MSG_MAX - *len, fmt, ap);
+    va_end(ap);
+    *len = n < 0 ? *len : *len + (size_t)n >= EVENT_MSG_MAX ? EVENT_MSG_MAX - 1 : *len + (size_t)n;
+}
+
+/* HAMi's messages: "find fit node(N), k nodes not fit, m nodes fit(a:1.00,...)";
+ * on failure the number of nodes per reason word ("2 CardInsufficientMemory"). */
+static void event_filter(struct extender *x, const struct req *r, int chosen)
+{
+    struct {
+        char word[64];
+        int n;
+    } t[16];
+    int nt = 0, fit = 0;
+    char msg[EVENT_MSG_MAX] = "";
+    size_t len = 0;
+    if (!x->binder.event)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        fit += r->c[i].state == C_FITS;
+    if (chosen >= 0 || (x->o.mode == EXTENDER_ALL && fit > 0)) {
+        msg_add(msg, &len, "find fit node(%s), %zu nodes not fit, %d nodes fit(",
+                chosen >= 0 ? r->c[chosen].name : "any", r->n - (size_t)fit, fit);
+        for (size_t i = 0, first = 1; i < r->n; i++) {
+            if (r->c[i].state != C_FITS)
+                continue;
+            msg_add(msg, &len, "%s%s:%.2f", first ? "" : ",", r->c[i].name, r->c[i].score);
+            first = 0;
+        }
+        msg_add(msg, &len, ")");
+        event(x, r->pod.ns, r->pod.name, r->pod.uid, false, "FilteringSucceed", msg);
+        return;
+    }
+    /* Count nodes per reason: "1/8 A, 7/8 B" gives one A and one B. */
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->c[i].state == C_FITS || r->c[i].state == C_NONE)
+            continue;
+        const char *p = reason_of(r, &r->c[i]);
+        while (*p) {
+            size_t n = strcspn(p, ",");
+            const char *w = p, *sp = memchr(p, ' ', n), *sl = memchr(p, '/', n);
+            if (sl && sp && sl < sp)
+                w = sp + 1; /* drop "k/n " */
+            size_t wl = (size_t)(p + n - w);
+            int k = 0;
+            while (k < nt && (strlen(t[k].word) != wl || strncmp(t[k].word, w, wl) != 0))
+                k++;
+            if (k == nt && nt < 16) {
+                snprintf(t[nt].word, sizeof t[nt].word, "%.*s", (int)wl, w);
+                t[nt++].n = 0;
+            }
+            if (k < nt)
+                t[k].n++;
+            p += n;
+            while (*p == ',' || *p == ' ')
+                p++;
+        }
+    }
+    msg_add(msg, &len, "no available node, %zu nodes do not meet", r->n);
+    for (int k = 0; k < nt; k++)
+        msg_add(msg, &len, "%s%d %s", k ? ", " : ": ", t[k].n, t[k].word);
+    event(x, r->pod.ns, r->pod.name, r->pod.uid, true, "FilteringFailed", msg);
+}
+
+static void event_bind(struct extender *x, const char *ns, const char *name, const char *uid,
+                       const char *node, const char *error)
+{
+    char msg[EVENT_MSG_MAX];
+    if (!x->binder.event)
+        return;
+    if (error) {
+        event(x, ns, name, uid, true, "BindingFailed", error);
+        return;
+    }
+    snprintf(msg, sizeof msg, "Successfully binding node [%s] to %s/%s", node, ns, name);
+    event(x, ns, name, uid, false, "BindingSucceed", msg);
 }
 
 /* ---- filter ---- */
@@ -313,7 +622,7 @@ static void write_nodes(struct buf *out, struct req *r, int chosen, enum extende
                                  cJSON_DetachItemViaPointer(items, (cJSON *)r->c[i].item));
     char *text = cJSON_PrintUnformatted(r->nodes);
     buf_puts(out, text ? text : "null");
-    free(text);
+    cJSON_free(text);
 }
 
 static void write_filter(struct buf *out, struct req *r, int chosen, enum extender_mode mode,
@@ -356,7 +665,7 @@ static void remember_pod(struct extender *x, const struct req *r, double now)
     if (json && cache_pending_put(x->cache, r->pod.uid, json, now, 2 * x->o.ttl) != 0)
         LOG_WARN("pending pod store full; %s/%s can only bind where it was reserved", r->pod.ns,
                  r->pod.name);
-    free(json);
+    cJSON_free(json);
 }
 
 /* Choose, then reserve on the chosen node; choose again when a concurrent
@@ -370,8 +679,11 @@ static int choose_and_reserve(struct extender *x, struct req *r, double now)
         if (k < 0 || x->o.mode == EXTENDER_ALL)
             return k;
         struct cache_assumed a;
-        int rc = cache_assume(x->cache, &r->pod, r->c[k].name, &x->o.policy, now, x->o.ttl, &a, err,
-                              sizeof err);
+        struct policy_opts o;
+        opts_acquire(x, &o);
+        int rc =
+            cache_assume(x->cache, &r->pod, r->c[k].name, &o, now, x->o.ttl, &a, err, sizeof err);
+        opts_release(x);
         cache_assumed_free(&a);
         if (rc == 0)
             return k;
@@ -380,6 +692,26 @@ static int choose_and_reserve(struct extender *x, struct req *r, double now)
                   r->pod.name, r->c[k].name, err);
     }
     return -1;
+}
+
+int extender_place(struct extender *x, const struct policy_pod *pod, const char *const *names,
+                   size_t n, double now, struct policy_reasons *tally)
+{
+    struct req r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.why, 1);
+    r.pod = *pod;
+    r.tally = tally;
+    r.n = n;
+    r.c = mem_zalloc(sizeof *r.c * (n + 1));
+    for (size_t i = 0; i < n; i++)
+        r.c[i].name = names[i];
+    cache_forget(x->cache, pod->uid);
+    int k = choose_and_reserve(x, &r, now);
+    if (k >= 0 && x->o.mode == EXTENDER_SINGLE)
+        cache_commit(x->cache, pod->uid);
+    req_free(&r);
+    return k;
 }
 
 int extender_filter(struct extender *x, const char *body, size_t len, double now, struct buf *out)
@@ -398,6 +730,8 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         goto out;
     }
     if (!policy_pod_wants_gpu(&r.pod)) {
+        if (cpu_pods_matter(x, &r.pod))
+            observe(x, &r.pod);
         for (size_t i = 0; i < r.n; i++)
             r.c[i].state = C_FITS;
         write_filter(out, &r, -1, EXTENDER_ALL, NULL);
@@ -415,10 +749,13 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         refresh_nodes(x, &r);
     cache_forget(x->cache, r.pod.uid); /* a new filter replaces the old reservation */
     remember_pod(x, &r, now);
+    observe(x, &r.pod);
+    r.lock_now = x->o.mode == EXTENDER_SINGLE ? now : 0;
     chosen = choose_and_reserve(x, &r, now);
     if (chosen < 0)
         count_error(x, "no_fit");
     write_filter(out, &r, chosen, x->o.mode, NULL);
+    event_filter(x, &r, chosen);
     LOG_DEBUG("filter %s/%s: %zu nodes offered, chose %s", r.pod.ns, r.pod.name, r.n,
               chosen >= 0 ? r.c[chosen].name : "none");
 out:
@@ -443,7 +780,9 @@ int extender_prioritize(struct extender *x, const char *body, size_t len, double
         count_error(x, r.pod_ok ? "bad_request" : "bad_pod");
         LOG_WARN("prioritize: %s; every node scores 0", r.err);
         rc = 0;
-    } else if (policy_pod_wants_gpu(&r.pod)) {
+    } else if (policy_pod_wants_gpu(&r.pod) || cpu_pods_matter(x, &r.pod)) {
+        /* A pod without GPUs reaches us only when managedResources is empty;
+         * a policy that places CPU-only pods steers it here. */
         if (r.nodes)
             refresh_nodes(x, &r);
         evaluate(x, &r, NULL, 0);
@@ -494,7 +833,10 @@ static int reserve_on(struct extender *x, const char *uid, const char *ns, const
     rc = model_pod_parse(pod_json, &x->o.defaults, pod, err, cap);
     if (rc)
         goto out;
-    rc = cache_assume(x->cache, pod, node, &x->o.policy, now, x->o.ttl, &a, err, cap);
+    struct policy_opts o;
+    opts_acquire(x, &o);
+    rc = cache_assume(x->cache, pod, node, &o, now, x->o.ttl, &a, err, cap);
+    opts_release(x);
     if (rc)
         count_error(x, "bind_no_fit");
 out:
@@ -532,6 +874,7 @@ int extender_bind(struct extender *x, const char *body, size_t len, double now, 
         if (reserve_on(x, uid, ns, name, node, now, err, sizeof err) != 0 ||
             cache_reservation(x->cache, uid, now, &a) != 0) {
             write_bind(out, err);
+            event_bind(x, ns, name, uid, node, err);
             goto out;
         }
     }
@@ -540,11 +883,13 @@ int extender_bind(struct extender *x, const char *body, size_t len, double now, 
         count_error(x, "bind_failed");
         cache_forget(x->cache, uid);
         write_bind(out, err);
+        event_bind(x, ns, name, uid, node, err);
         goto out;
     }
     cache_commit(x->cache, uid);
     LOG_INFO("bound %s/%s to %s: %s", ns, name, node, a.devices);
     write_bind(out, NULL);
+    event_bind(x, ns, name, uid, node, NULL);
 out:
     cache_assumed_free(&a);
     cJSON_Delete(root);
@@ -593,7 +938,7 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
                                : cJSON_CreateObject();
     char *text = cJSON_PrintUnformatted(ann);
     buf_puts(out, text);
-    free(text);
+    cJSON_free(text);
     cJSON_Delete(ann);
     buf_puts(out, ",\"failedNodes\":{");
     for (size_t i = 0, first = 1; i < r.n; i++) {

@@ -29,6 +29,11 @@ struct extender_binder {
      * with a reason a person can act on in err. */
     int (*bind)(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
                 const char *devices, long long now, char *err, size_t cap);
+    /* Optional (NULL: none): record a Kubernetes Event on the pod
+     * (FilteringSucceed, FilteringFailed, BindingSucceed, BindingFailed, as
+     * HAMi does). Must not block: the callee queues it. */
+    void (*event)(void *ctx, const char *ns, const char *name, const char *uid, bool warning,
+                  const char *reason, const char *message);
     void *ctx;
 };
 
@@ -37,6 +42,9 @@ struct extender_opts {
     struct policy_opts policy;      /* default policies, seed */
     struct model_defaults defaults; /* HAMi's device defaults */
     double ttl;                     /* seconds a reservation waits for its bind */
+    double lock_timeout;            /* seconds; single mode: filter passes over nodes whose
+                                       hami.io/mutex.lock another pod took less than this
+                                       ago (NodeLocked); 0: locks are not looked at */
 };
 
 struct extender;
@@ -68,6 +76,17 @@ int extender_bind(struct extender *x, const char *body, size_t len, double now, 
  * added to it. */
 int extender_place(struct extender *x, const struct policy_pod *pod, const char *const *names,
                    size_t n, double now, struct policy_reasons *tally);
+
+/* The workload the fragment-aware policy measures against. The extender
+ * learns it from every pod it filters; readers see a copy refreshed every
+ * few dozen pods. extender_set_state replaces the copy now (takes ownership
+ * of w; for programs that bring their own distribution, like the replay);
+ * extender_seed adds weight to a shape of the learned histogram (from
+ * --workload-file). Thread-safe. */
+struct workload;
+struct workload_shape;
+void extender_set_state(struct extender *x, struct workload *w);
+void extender_seed(struct extender *x, const struct workload_shape *s, double weight);
 
 /* The dry run: place pod_json (a Pod) among `names` (NULL: every node) and
  * write {"node","annotations","failedNodes","scores"} into out. Reserves

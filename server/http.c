@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include "../k8s/log.h"
 #include "../policy/err.h"
 #include "../policy/mem.h"
+#include "tls.h"
 
 #define STOP_WAIT_MS    4000      /* how long stop waits for requests in flight */
 #define KEEP_BUF_MAX    (1 << 20) /* larger per-connection buffers are freed after use */
@@ -23,6 +25,8 @@
 #define TEXT_PLAIN      "text/plain; charset=utf-8"
 #define REASON_TOOBIG   "body_too_large"
 #define REASON_HANDLER  "handler_failed"
+#define REASON_CERT     "client_cert_refused"
+#define TLS_RELOAD_MS   1000
 #define ROUTE_UNMATCHED "unmatched"
 
 struct route {
@@ -31,13 +35,21 @@ struct route {
     size_t body_max;
     http_handler fn;
     void *ctx;
-    int metric; /* route id in the metrics, -1 without */
+    int metric;       /* route id in the metrics, -1 without */
+    bool client_cert; /* needs a client certificate signed by the client CA */
 };
 
 /* Per connection, reused by each of its requests in turn (MHD runs one
  * request of a connection at a time, on one thread). */
 struct conn {
+    struct http_server *srv;
     char peer[INET6_ADDRSTRLEN + 10];
+    /* TLS: the pair this connection's handshake used (one reference), and
+     * whether its client certificate verified: 0 not checked yet, 1 yes,
+     * -1 no (why in cert_why). A connection has one handshake. */
+    struct tls_pair *pair;
+    int cert_ok;
+    char cert_why[192];
     /* The current request. */
     const struct route *route; /* NULL: answer `miss` (404 or 405) */
     int miss;
@@ -59,6 +71,7 @@ struct http_server {
     int nroutes;
     struct route routes[HTTP_MAX_ROUTES];
     struct MHD_Daemon *daemon;
+    struct tls_store *tls; /* NULL: plain HTTP */
     int port;
     atomic_int inflight;
     atomic_bool stopping;
@@ -104,10 +117,23 @@ struct http_server *http_server_create(const struct http_options *o, struct metr
         snprintf(err, cap, "\"%.80s\" is not HOST:PORT", o->bind);
         return NULL;
     }
+    bool cert = o->cert_file && o->cert_file[0], key = o->key_file && o->key_file[0];
+    bool ca = o->client_ca_file && o->client_ca_file[0];
+    if (cert != key || (ca && !cert)) {
+        snprintf(err, cap, "TLS needs both a certificate and a key file%s",
+                 ca ? " (a client CA needs them too)" : "");
+        return NULL;
+    }
+    struct tls_store *tls = NULL;
+    if (cert && (tls = tls_store_create(o->cert_file, o->key_file, ca ? o->client_ca_file : NULL,
+                                        err, cap)) == NULL)
+        return NULL;
     struct http_server *s = mem_zalloc(sizeof *s);
     strcpy(s->bind, o->bind);
     s->opt = *o;
     s->opt.bind = s->bind;
+    s->opt.cert_file = s->opt.key_file = s->opt.client_ca_file = NULL; /* not kept: borrowed */
+    s->tls = tls;
     if (s->opt.threads < 1)
         s->opt.threads = 1;
     s->metrics = metrics;
@@ -115,6 +141,8 @@ struct http_server *http_server_create(const struct http_options *o, struct metr
     if (metrics) {
         metrics_reason_add(metrics, REASON_TOOBIG);
         metrics_reason_add(metrics, REASON_HANDLER);
+        if (ca)
+            metrics_reason_add(metrics, REASON_CERT);
     }
     return s;
 }
@@ -138,6 +166,18 @@ int http_route_add(struct http_server *s, const char *method, const char *path, 
     r->ctx = ctx;
     r->metric = s->metrics ? metrics_route_add(s->metrics, path) : -1;
     return 0;
+}
+
+int http_route_require_client_cert(struct http_server *s, const char *method, const char *path)
+{
+    if (s->daemon)
+        return ERR_INVAL;
+    for (int i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].path, path) == 0 && strcmp(s->routes[i].method, method) == 0) {
+            s->routes[i].client_cert = true;
+            return 0;
+        }
+    return ERR_NOTFOUND;
 }
 
 /* Find the route for method + path. On a miss, set c->miss to 404 or 405
@@ -246,6 +286,22 @@ static enum MHD_Result begin(struct http_server *s, struct conn *c, struct MHD_C
     return MHD_YES;
 }
 
+/* For a route that needs a client certificate: true when the connection's
+ * certificate verified (checked once per connection). */
+static bool client_cert_ok(struct http_server *s, struct conn *c, struct MHD_Connection *mc)
+{
+    if (s->tls == NULL || tls_store_client_ca(s->tls) == NULL)
+        return true;
+    if (c->cert_ok == 0) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        c->cert_ok = tls_verify_client(ci ? ci->tls_session : NULL, c->cert_why, sizeof c->cert_why)
+                         ? -1
+                         : 1;
+    }
+    return c->cert_ok > 0;
+}
+
 /* Last call: the whole body is in c->body. */
 static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
                               const char *method, const char *path)
@@ -253,6 +309,16 @@ static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_
     if (c->route == NULL)
         return send_text(s, c, mc, c->miss, false,
                          c->miss == 404 ? "404 page not found\n" : "405 method not allowed\n");
+    if (c->route->client_cert && !client_cert_ok(s, c, mc)) {
+        char msg[320];
+        LOG_WARN("403 %s %s from %s: %s", method, path, c->peer, c->cert_why);
+        metrics_error(s->metrics, REASON_CERT);
+        snprintf(msg, sizeof msg,
+                 "403 client certificate required: %s needs a certificate signed by the "
+                 "server's client CA (--client-ca-file): %s\n",
+                 path, c->cert_why);
+        return send_text(s, c, mc, 403, false, msg);
+    }
     struct http_request req = {
         .method = method,
         .path = path,
@@ -370,9 +436,9 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_ct
                           enum MHD_ConnectionNotificationCode code)
 {
     struct conn *c = *socket_ctx;
-    (void)cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         c = mem_zalloc(sizeof *c);
+        c->srv = cls;
         buf_init(&c->body, HTTP_BODY_MAX_DEFAULT);
         buf_init(&c->resp.body, HTTP_RESPONSE_MAX);
         peer_name(mc, c->peer, sizeof c->peer);
@@ -380,11 +446,35 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_ct
         return;
     }
     if (c) {
+        tls_pair_release(c->pair); /* libmicrohttpd closed the TLS session already */
         buf_free(&c->body);
         buf_free(&c->resp.body);
         free(c);
     }
     *socket_ctx = NULL;
+}
+
+/* GnuTLS asks, during each handshake, which certificate to present: the
+ * store's current pair, held by the connection until it closes. */
+static int on_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                   const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                   gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *key)
+{
+    struct MHD_Connection *mc = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        mc ? MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    struct conn *c = ci ? ci->socket_context : NULL;
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)pk_algos;
+    (void)pk_algos_length;
+    if (c == NULL || c->srv == NULL || c->srv->tls == NULL)
+        return -1; /* fails the handshake */
+    struct tls_pair *p = tls_store_acquire(c->srv->tls);
+    tls_pair_release(c->pair);
+    c->pair = p;
+    tls_pair_credentials(p, pcert, pcert_length, key);
+    return 0;
 }
 
 /* libmicrohttpd's own complaints go to our log. */
@@ -418,7 +508,23 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    /* TLS (issue 5): add MHD_USE_TLS here and MHD_OPTION_HTTPS_MEM_KEY/CERT below. */
+    struct MHD_OptionItem tls_opts[4];
+    int k = 0;
+    if (s->tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+            MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+            snprintf(err, cap, "this libmicrohttpd has no TLS certificate callbacks");
+            goto out;
+        }
+        flags |= MHD_USE_TLS;
+        tls_opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)on_cert};
+        tls_opts[k++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+        if (tls_store_client_ca(s->tls))
+            tls_opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                                    (void *)tls_store_client_ca(s->tls)};
+    }
+    tls_opts[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
@@ -427,18 +533,31 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(s->opt.max_connections > 0 ? s->opt.max_connections : 1024),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, cap, "cannot listen on %s (address in use or not local?)", s->bind);
         goto out;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : 0;
+    if (s->tls && tls_store_watch(s->tls, s->opt.tls_reload_ms > 0 ? s->opt.tls_reload_ms
+                                                                   : TLS_RELOAD_MS) != 0) {
+        snprintf(err, cap, "cannot start the certificate watch thread");
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+        goto out;
+    }
     rc = 0;
 out:
     if (ai)
         freeaddrinfo(ai);
     return rc;
+}
+
+struct tls_store *http_server_tls(const struct http_server *s)
+{
+    return s ? s->tls : NULL;
 }
 
 int http_server_port(const struct http_server *s)
@@ -461,6 +580,7 @@ void http_server_stop(struct http_server *s)
 {
     if (s == NULL || s->daemon == NULL)
         return;
+    tls_store_unwatch(s->tls);
     atomic_store(&s->stopping, true); /* answers from now on close their connection */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
@@ -473,6 +593,8 @@ void http_server_stop(struct http_server *s)
 void http_server_destroy(struct http_server *s)
 {
     http_server_stop(s);
+    if (s)
+        tls_store_destroy(s->tls); /* after stop: every connection gave its pair back */
     free(s);
 }
 

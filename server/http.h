@@ -25,6 +25,8 @@
 #include "buf.h"
 #include "metrics.h"
 
+struct tls_store;
+
 #define HTTP_BODY_MAX_DEFAULT  (64u << 10)  /* unknown routes, GET routes */
 #define HTTP_BODY_MAX_EXTENDER (64u << 20)  /* filter, prioritize, bind: full NodeLists */
 #define HTTP_BODY_MAX_WEBHOOK  (8u << 20)   /* admission reviews */
@@ -60,15 +62,24 @@ struct http_options {
     int threads;         /* worker threads, >= 1 */
     int idle_timeout_s;  /* close a connection idle this long; 0 = 60 */
     int max_connections; /* 0 = 1024 */
-    /* TLS (issue 5): certificate and key files go here; http_server_start
-     * then adds MHD_USE_TLS with MHD_OPTION_HTTPS_MEM_CERT/KEY. */
+    /* TLS. With cert_file and key_file, every route is served over HTTPS
+     * (TLS 1.2 or 1.3 only), and the pair is reloaded when the files change
+     * without dropping a connection (tls.h). With client_ca_file too, the
+     * TLS handshake asks for a client certificate (optional), and the routes
+     * marked with http_route_require_client_cert answer 403 unless the
+     * client presented a valid one signed by that CA. */
+    const char *cert_file;      /* PEM, leaf then intermediates; NULL or "" = plain HTTP */
+    const char *key_file;       /* PEM: its private key, not encrypted */
+    const char *client_ca_file; /* PEM; NULL/"" = no client certificates */
+    int tls_reload_ms;          /* how often the files are looked at; 0 = 1000 */
 };
 
 struct http_server;
 
 /* Returns a new server that does not listen yet, or NULL with err filled
- * when o->bind is not a valid address. metrics is borrowed (may be NULL)
- * and must outlive the server. Caller frees with http_server_destroy. */
+ * when o->bind is not a valid address, or when TLS files are given and the
+ * pair does not load (tls_store_create: the message names file and problem). metrics is borrowed
+ * (may be NULL) and must outlive the server. Caller frees with http_server_destroy. */
 struct http_server *http_server_create(const struct http_options *o, struct metrics *metrics,
                                        char *err, size_t cap);
 
@@ -82,9 +93,20 @@ struct http_server *http_server_create(const struct http_options *o, struct metr
 int http_route_add(struct http_server *s, const char *method, const char *path, size_t body_max,
                    http_handler fn, void *ctx);
 
+/* Mark a route as needing a client certificate signed by the client CA:
+ * without one (or with one that does not verify) it answers 403 and its
+ * handler does not run. Without a client CA the mark has no effect. Only
+ * before http_server_start. Returns 0, ERR_NOTFOUND for an unknown route,
+ * ERR_INVAL after start. */
+int http_route_require_client_cert(struct http_server *s, const char *method, const char *path);
+
 /* Bind and start serving. Returns 0, or ERR_IO with err filled (address in
  * use, cannot resolve the host, ...). */
 int http_server_start(struct http_server *s, char *err, size_t cap);
+
+/* The server's certificate store (for its metrics), or NULL when it serves
+ * plain HTTP. Borrowed: valid until http_server_destroy. */
+struct tls_store *http_server_tls(const struct http_server *s);
 
 /* The port bound (useful after binding port 0); 0 before start. */
 int http_server_port(const struct http_server *s);

@@ -8,7 +8,10 @@
 #include "../k8s/cache.h"
 #include "../k8s/log.h"
 #include "../k8s/snapshot.h"
+#include "../policy/err.h"
 #include "../policy/mem.h"
+#include "certgen.h"
+#include "arena.h"
 #include "config.h"
 #include "extender.h"
 #include "service.h"
@@ -72,6 +75,35 @@ out:
     return rc;
 }
 
+/* `gen-cert`: a CA and a serving certificate; prints the caBundle. Exit 0,
+ * 1 when it cannot write, 2 for missing flags. */
+static int gen_cert(const struct config *c)
+{
+    char err[512], *bundle = NULL;
+    if (!c->gen_service[0] || !c->gen_namespace[0] || !c->gen_out[0]) {
+        fprintf(stderr, "vgpu-scheduler gen-cert: --service NAME, --namespace NS and --out DIR "
+                        "are required (see gen-cert --help)\n");
+        return 2;
+    }
+    struct certgen_opts o = {.service = c->gen_service,
+                             .ns = c->gen_namespace,
+                             .out_dir = c->gen_out,
+                             .days = c->gen_days,
+                             .patch_file = c->gen_patch};
+    int rc = certgen_write(&o, &bundle, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "vgpu-scheduler gen-cert: %s\n", err);
+        return rc == ERR_INVAL ? 2 : 1;
+    }
+    fprintf(stderr,
+            "vgpu-scheduler gen-cert: wrote ca.crt, tls.crt and tls.key to %s for %s.%s.svc "
+            "(valid %d days); the caBundle follows on stdout\n",
+            c->gen_out, c->gen_service, c->gen_namespace, c->gen_days);
+    printf("%s\n", bundle);
+    free(bundle);
+    return 0;
+}
+
 static int serve(const struct config *c)
 {
     char err[512] = "";
@@ -89,11 +121,17 @@ int main(int argc, char **argv)
 {
     static struct config cfg; /* large (path buffers): not on the stack */
     char err[512];
+
+    arena_install(); /* cJSON allocates from per-request arenas (server/arena.h) */
     enum config_scope scope = CONFIG_SERVE;
 
     /* Subcommands come first; their flags follow them. */
     if (argc > 1 && strcmp(argv[1], "simulate") == 0) {
         scope = CONFIG_SIMULATE;
+        argc--;
+        argv++;
+    } else if (argc > 1 && strcmp(argv[1], "gen-cert") == 0) {
+        scope = CONFIG_GENCERT;
         argc--;
         argv++;
     }
@@ -108,5 +146,7 @@ int main(int argc, char **argv)
     log_set_level(cfg.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     if (scope == CONFIG_SIMULATE)
         return simulate(&cfg);
+    if (scope == CONFIG_GENCERT)
+        return gen_cert(&cfg);
     return serve(&cfg);
 }

@@ -14,9 +14,13 @@
 #include "../k8s/snapshot.h"
 #include "../policy/err.h"
 #include "../policy/mem.h"
+#include "../webhook/webhook.h"
+#include "arena.h"
 #include "extender.h"
 #include "http.h"
+#include "live.h"
 #include "metrics.h"
+#include "tls.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -27,6 +31,8 @@ struct service {
     struct http_server *metrics_http; /* NULL unless --metrics-bind-address */
     struct cache *cache;
     struct extender *ext;
+    struct webhook *webhook;
+    struct live *live; /* the API server source; NULL with --snapshot */
     atomic_bool ready;
     sigset_t stop_signals;
 };
@@ -109,12 +115,20 @@ static void gpu_gauges(void *ctx, struct buf *out)
     }
 }
 
+/* Everything after the metrics module's own: the GPU gauges, then TLS. */
+static void extra_metrics(void *ctx, struct buf *out)
+{
+    struct service *s = ctx;
+    gpu_gauges(ctx, out);
+    tls_store_render_metrics(http_server_tls(s->http), out);
+}
+
 static int on_metrics(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct service *s = ctx;
     (void)req;
     resp->content_type = METRICS_CONTENT_TYPE;
-    return metrics_render(s->metrics, &resp->body, gpu_gauges, s);
+    return metrics_render(s->metrics, &resp->body, extra_metrics, s);
 }
 
 static double now_s(void)
@@ -135,7 +149,7 @@ static int on_inspect(void *ctx, const struct http_request *req, struct http_res
     cJSON_Delete(j);
     resp->content_type = "application/json";
     int rc = text ? buf_puts(&resp->body, text) : ERR_TOOBIG;
-    free(text);
+    cJSON_free(text);
     return rc;
 }
 
@@ -146,7 +160,9 @@ static int run_verb(struct service *s, verb_fn fn, const struct http_request *re
                     struct http_response *resp)
 {
     resp->content_type = "application/json";
+    arena_open(); /* the verb's JSON lives until its answer is written */
     int rc = fn(s->ext, req->body, req->body_len, now_s(), &resp->body);
+    arena_close();
     if (rc == ERR_INVAL) {
         resp->status = 400;
         resp->content_type = "text/plain; charset=utf-8";
@@ -170,6 +186,24 @@ static int on_bind(void *ctx, const struct http_request *req, struct http_respon
     return run_verb(ctx, extender_bind, req, resp);
 }
 
+/* The admission review: 200 with a review, or 400 for a body that is not
+ * one (webhook.h says why). */
+static int on_webhook(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct service *s = ctx;
+    enum webhook_result res;
+    char *out = NULL;
+    resp->status = webhook_review_handle(s->webhook, req->body, req->body_len, &out, &res);
+    resp->content_type = resp->status == 200 ? "application/json" : "text/plain; charset=utf-8";
+    if (res == WEBHOOK_DENIED)
+        metrics_error(s->metrics, "webhook_denied");
+    else if (res == WEBHOOK_BAD_REQUEST)
+        metrics_error(s->metrics, "webhook_bad_review");
+    int rc = buf_puts(&resp->body, out);
+    free(out);
+    return rc;
+}
+
 /* Every route of the service. */
 static int add_routes(struct service *s)
 {
@@ -177,35 +211,40 @@ static int add_routes(struct service *s)
         const char *method, *path;
         size_t body_max;
         http_handler fn;
+        bool client_cert; /* needs a client certificate when --client-ca-file is set */
     } routes[] = {
         {"GET", "/healthz", 0, on_healthz},
         {"GET", "/readyz", 0, on_readyz},
         {"GET", "/metrics", 0, on_metrics},
-        {"GET", "/inspect", 0, on_inspect},
-        {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter},
-        {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize},
-        {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind},
+        {"GET", "/inspect", 0, on_inspect, true},
+        {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter, true},
+        {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize, true},
+        {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind, true},
+        {"POST", "/webhook", HTTP_BODY_MAX_WEBHOOK, on_webhook},
     };
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof routes / sizeof routes[0]; i++)
+    for (size_t i = 0; rc == 0 && i < sizeof routes / sizeof routes[0]; i++) {
         rc = http_route_add(s->http, routes[i].method, routes[i].path, routes[i].body_max,
                             routes[i].fn, s);
+        if (rc == 0 && routes[i].client_cert)
+            rc = http_route_require_client_cert(s->http, routes[i].method, routes[i].path);
+    }
     if (rc == 0 && s->metrics_http)
         rc = http_route_add(s->metrics_http, "GET", "/metrics", 0, on_metrics, s);
     return rc;
 }
 
-/* The cluster source. Only the snapshot file exists so far. */
+/* The cluster source: the snapshot file, else the API server (server/live.h). */
 static int load_cluster(struct service *s, char *err, size_t cap)
 {
     struct snapshot_stats st;
     if (!s->cfg.snapshot[0]) {
-        snprintf(err, cap,
-                 "no cluster source: give --snapshot FILE (the API server source "
-                 "is not built yet)");
-        return ERR_INVAL;
+        live_register_metrics(s->metrics);
+        return live_start(&s->cfg, s->cache, s->metrics, &s->live, err, cap);
     }
+    arena_open(); /* the file's JSON tree goes back in one piece */
     int rc = snapshot_load(s->cache, s->cfg.snapshot, &st, err, cap);
+    arena_close();
     if (rc)
         return rc;
     LOG_INFO("snapshot %s: %d nodes, %d pods loaded; %d nodes and %d pods left out",
@@ -234,9 +273,18 @@ int service_create(const struct config *c, struct service **out, char *err, size
     rc = load_cluster(s, err, cap);
     if (rc)
         goto out;
-    s->ext = extender_create(s->cache, &eo, NULL, s->metrics);
+    s->ext = extender_create(s->cache, &eo, s->live ? live_binder(s->live) : NULL, s->metrics);
+    struct webhook_opts wo = {.scheduler_name = c->scheduler_name,
+                              .force_overwrite_default = c->force_overwrite_default};
+    s->webhook = webhook_create(&wo, s->cache);
+    metrics_reason_add(s->metrics, "webhook_denied");
+    metrics_reason_add(s->metrics, "webhook_bad_review");
     rc = ERR_INVAL;
-    struct http_options o = {.bind = c->http_bind, .threads = c->threads};
+    struct http_options o = {.bind = c->http_bind,
+                             .threads = c->threads,
+                             .cert_file = c->cert_file,
+                             .key_file = c->key_file,
+                             .client_ca_file = c->client_ca_file};
     s->http = http_server_create(&o, s->metrics, err, cap);
     if (s->http == NULL)
         goto out;
@@ -306,6 +354,8 @@ void service_destroy(struct service *s)
         return;
     http_server_destroy(s->metrics_http);
     http_server_destroy(s->http);
+    live_stop(s->live); /* no verb runs any more: stop the watch, binder and events */
+    webhook_destroy(s->webhook);
     extender_destroy(s->ext);
     cache_destroy(s->cache);
     metrics_destroy(s->metrics);

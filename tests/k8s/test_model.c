@@ -462,7 +462,7 @@ static const struct pod_case pod_cases[] = {
     {"priority-range.json", DEF_HAMI, .rc = ERR_RANGE, .err_has = "nvidia.com/priority 2 is not 0"},
     {"unknown-policy.json", DEF_HAMI, .rc = ERR_INVAL,
      .err_has = "annotation hami.io/node-scheduler-policy: unknown policy \"foo\" (known: binpack, "
-                "spread)"},
+                "spread, fragment-aware)"},
     {"unknown-gpu-policy.json", DEF_HAMI, .rc = ERR_INVAL,
      .err_has = "annotation hami.io/gpu-scheduler-policy: \"spread,fastest\": unknown GPU policy "
                 "\"fastest\""},

@@ -51,12 +51,13 @@ END_TEST
 START_TEST(test_growth)
 {
     struct buf b = BUF_INIT(1 << 20);
-    int grew = 0;
+    int grew = 0, failed = 0;
     for (int i = 0; i < (1 << 20); i++) {
         size_t cap = b.cap;
-        ck_assert_int_eq(buf_append(&b, "y", 1), 0);
+        failed += buf_append(&b, "y", 1) != 0;
         grew += b.cap != cap;
     }
+    ck_assert_int_eq(failed, 0); /* one assertion: a million are slow under ASan */
     ck_assert_int_le(grew, 16);
     ck_assert_uint_eq(b.len, 1 << 20);
     ck_assert_int_eq(buf_append(&b, "y", 1), ERR_TOOBIG);

@@ -44,6 +44,16 @@ static const char *show(const struct config *c, const char *field, char *out, si
         return c->pod;
     else if (strcmp(field, "nodes") == 0)
         return c->nodes;
+    else if (strcmp(field, "cert_file") == 0)
+        return c->cert_file;
+    else if (strcmp(field, "client_ca_file") == 0)
+        return c->client_ca_file;
+    else if (strcmp(field, "force_overwrite_default") == 0)
+        snprintf(out, cap, "%d", c->force_overwrite_default);
+    else if (strcmp(field, "gen_service") == 0)
+        return c->gen_service;
+    else if (strcmp(field, "gen_days") == 0)
+        snprintf(out, cap, "%d", c->gen_days);
     else
         ck_abort_msg("unknown field %s", field);
     return out;
@@ -180,7 +190,7 @@ static const struct {
      {"--node-scheduler-policy=best"},
      ERR_INVAL,
      NULL,
-     "--node-scheduler-policy: \"best\" is not one of binpack, spread"},
+     "--node-scheduler-policy: \"best\" is not one of binpack, spread, fragment-aware"},
     {CONFIG_SERVE, {"--gpu-scheduler-policy=binpack,numa"}, 0, "gpu_policy", "binpack,numa"},
     {CONFIG_SERVE,
      {"--gpu-scheduler-policy=mutex,topology-aware"},
@@ -217,6 +227,47 @@ static const struct {
     /* --help stops parsing: what follows is not looked at */
     {CONFIG_SERVE, {"--help", "--threads", "abc"}, 0, "help", "1"},
     {CONFIG_SIMULATE, {"--help"}, 0, "help", "1"},
+    /* TLS and the webhook: the pair goes together; a client CA needs TLS */
+    {CONFIG_SERVE, {NULL}, 0, "force_overwrite_default", "1"},
+    {CONFIG_SERVE,
+     {"--force-overwrite-default-scheduler=false"},
+     0,
+     "force_overwrite_default",
+     "0"},
+    {CONFIG_SERVE, {"--cert_file", "c.crt", "--key_file=k.key"}, 0, "cert_file", "c.crt"},
+    {CONFIG_SERVE,
+     {"--cert_file=c", "--key_file=k", "--client-ca-file=ca"},
+     0,
+     "client_ca_file",
+     "ca"},
+    {CONFIG_SERVE, {"--cert_file", "c.crt"}, ERR_INVAL, NULL, "--cert_file: needs --key_file too"},
+    {CONFIG_SERVE, {"--key_file", "k.key"}, ERR_INVAL, NULL, "--key_file: needs --cert_file too"},
+    {CONFIG_SERVE,
+     {"--client-ca-file", "ca"},
+     ERR_INVAL,
+     NULL,
+     "--client-ca-file: needs --cert_file and --key_file (TLS)"},
+    {CONFIG_SIMULATE,
+     {"--cert_file", "c"},
+     ERR_INVAL,
+     NULL,
+     "--cert_file: unknown flag (see --help)"},
+    /* gen-cert */
+    {CONFIG_GENCERT, {NULL}, 0, "gen_days", "3650"},
+    {CONFIG_GENCERT, {"--service", "vgpu-scheduler"}, 0, "gen_service", "vgpu-scheduler"},
+    {CONFIG_GENCERT,
+     {"--service", "-x"},
+     ERR_INVAL,
+     NULL,
+     "--service: \"-x\" is not a DNS label (1 to 63 of a-z, 0-9 and '-', starting and ending "
+     "with a letter or digit)"},
+    {CONFIG_GENCERT,
+     {"--days", "36501"},
+     ERR_RANGE,
+     NULL,
+     "--days: \"36501\" is out of range (1..36500)"},
+    {CONFIG_GENCERT, {"--snapshot", "s"}, ERR_INVAL, NULL, "--snapshot: unknown flag (see --help)"},
+    {CONFIG_GENCERT, {"--help"}, 0, "help", "1"},
 };
 
 START_TEST(test_parse)
@@ -297,12 +348,22 @@ static const struct {
     {CONFIG_SERVE, "default \"127.0.0.1:8888\"", 1},
     {CONFIG_SERVE, "one of single, all; default \"single\"", 1},
     {CONFIG_SERVE, "duration 100ms..24h; default \"60s\"", 1},
-    {CONFIG_SERVE, "one of binpack, spread; default \"binpack\"", 1},
+    {CONFIG_SERVE, "one of binpack, spread, fragment-aware; default \"binpack\"", 1},
     {CONFIG_SIMULATE, "--pod FILE", 1},
     {CONFIG_SIMULATE, "--nodes", 1},
     {CONFIG_SIMULATE, "--node-scheduler-policy", 1},
     {CONFIG_SIMULATE, "--threads", 0},
     {CONFIG_SIMULATE, "--http_bind", 0},
+    {CONFIG_SERVE, "--cert_file FILE", 1},
+    {CONFIG_SERVE, "--key_file FILE", 1},
+    {CONFIG_SERVE, "--client-ca-file FILE", 1},
+    {CONFIG_SERVE, "--force-overwrite-default-scheduler", 1},
+    {CONFIG_SERVE, "vgpu-scheduler gen-cert --help", 1},
+    {CONFIG_SERVE, "--days", 0},
+    {CONFIG_GENCERT, "usage: vgpu-scheduler gen-cert --service NAME --namespace NS --out DIR", 1},
+    {CONFIG_GENCERT, "--ca-bundle-patch FILE", 1},
+    {CONFIG_GENCERT, "--days N  (integer 1..36500; default \"3650\")", 1},
+    {CONFIG_GENCERT, "--cert_file", 0},
 };
 
 START_TEST(test_usage)

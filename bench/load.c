@@ -1,0 +1,603 @@
+/* vgpu-bench: the service's speed under load, with its floors.
+ *
+ * Writes a synthetic cluster (N nodes x G GPUs: mixed models, 2 NUMA
+ * nodes, NVLink pair scores, about half the GPUs partly used), starts
+ * vgpu-scheduler on it (or targets --url), and drives filter+bind cycles
+ * for new pods from C concurrent keep-alive clients, bounded in count and
+ * time. Measured in the same run: the /healthz round trip (HTTP floor), the
+ * time cJSON alone takes to parse the same filter body (JSON floor), and
+ * the engine's choice in-process (policy time). The last line is
+ * `RESULT {json}`.
+ *
+ * A program that prints figures; never a test. */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "k8s/cache.h"
+#include "k8s/log.h"
+#include "k8s/snapshot.h"
+#include "policy/mem.h"
+#include "server/buf.h"
+
+#define MAX_CLIENTS 64
+#define START_MS    120000 /* loading 100,000 pods takes a while */
+
+struct args {
+    int nodes, gpus, clients, pods, seconds, existing, threads;
+    const char *mode, *url, *bin, *policy;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(double *v, int n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    int i = (int)(p * (n - 1) + 0.5);
+    return v[i];
+}
+
+/* ---- the cluster ---- */
+
+static const struct {
+    const char *type;
+    int mem;
+} models[] = {
+    {"NVIDIA-A100-SXM4-80GB", 81920}, {"NVIDIA-H100-80GB-HBM3", 81920}, {"NVIDIA-L4", 23034}};
+
+static void node_json(struct buf *b, int i, int g)
+{
+    int m = i % 3;
+    buf_printf(b,
+               "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%05d\","
+               "\"resourceVersion\":\"1\",\"labels\":{\"kubernetes.io/hostname\":\"node-%05d\"},"
+               "\"annotations\":{\"hami.io/node-handshake\":\"Requesting_2026-11-22 00:00:00\","
+               "\"hami.io/node-nvidia-register\":\"[",
+               i, i);
+    for (int d = 0; d < g; d++)
+        buf_printf(b,
+                   "%s{\\\"id\\\":\\\"GPU-%05d-%02d\\\",\\\"count\\\":10,\\\"devmem\\\":%d,"
+                   "\\\"devcore\\\":100,\\\"type\\\":\\\"%s\\\",\\\"numa\\\":%d,"
+                   "\\\"health\\\":true,\\\"index\\\":%d,\\\"mode\\\":\\\"hami-core\\\"}",
+                   d ? "," : "", i, d, models[m].mem, models[m].type, d * 2 / g, d);
+    buf_puts(b, "]\",\"hami.io/node-nvidia-score\":\"[");
+    for (int d = 0; d < g; d++) {
+        buf_printf(b, "%s{\\\"uuid\\\":\\\"GPU-%05d-%02d\\\",\\\"score\\\":{", d ? "," : "", i, d);
+        for (int e = 0; e < g; e++)
+            if (e != d)
+                buf_printf(b, "%s\\\"GPU-%05d-%02d\\\":%d",
+                           (e == 0 || (d == 0 && e == 1)) ? "" : ",", i, e,
+                           (d / 2 == e / 2)           ? 600
+                           : (d * 2 / g == e * 2 / g) ? 20
+                                                      : 10);
+        buf_puts(b, "}}");
+    }
+    buf_printf(b,
+               "]\"}},\"status\":{\"allocatable\":{\"cpu\":\"128\",\"memory\":\"1024Gi\","
+               "\"nvidia.com/gpu\":\"%d\"}}}",
+               g * 10);
+}
+
+/* The snapshot: nodes, then `existing` running pods, each on one GPU of
+ * the first half of each node's GPUs (so about half the GPUs are used). */
+static int write_cluster(const char *path, const struct args *a, struct buf *items)
+{
+    FILE *f = fopen(path, "w");
+    struct buf b = BUF_INIT((size_t)1 << 30);
+    unsigned seed = 42;
+    if (!f)
+        return -1;
+    fputs("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[", f);
+    for (int i = 0; i < a->nodes; i++) {
+        buf_reset(&b);
+        node_json(&b, i, a->gpus);
+        fprintf(f, "%s%s", i ? "," : "", buf_str(&b));
+        if (items) {
+            buf_puts(items, i ? "," : "");
+            buf_append(items, b.data, b.len);
+        }
+    }
+    int per = a->gpus / 2 > 0 ? a->gpus / 2 : 1;
+    for (int k = 0; k < a->existing; k++) {
+        int n = k % a->nodes, d = (k / a->nodes) % per;
+        int mem = 1024 * (1 + (int)(rand_r(&seed) % 4)), cores = 5 * (1 + (int)(rand_r(&seed) % 4));
+        fprintf(f,
+                ",{\"kind\":\"Pod\",\"metadata\":{\"name\":\"run-%d\",\"namespace\":\"bench\","
+                "\"uid\":\"run-uid-%d\",\"annotations\":{\"hami.io/vgpu-node\":\"node-%05d\","
+                "\"hami.io/vgpu-devices-allocated\":\"GPU-%05d-%02d,NVIDIA,%d,%d:;\","
+                "\"hami.io/bind-phase\":\"success\"}},\"spec\":{\"nodeName\":\"node-%05d\","
+                "\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":"
+                "\"1\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}}}]},"
+                "\"status\":{\"phase\":\"Running\"}}",
+                k, k, n, n, d, mem, cores, n);
+    }
+    fputs("]}\n", f);
+    buf_free(&b);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ---- the server ---- */
+
+static pid_t start_server(const struct args *a, const char *snap, const char *log, int *port)
+{
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", a->threads);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stderr);
+        (void)f;
+        execl(a->bin, a->bin, "--snapshot", snap, "--http_bind", "127.0.0.1:0", "--threads",
+              threads, "--node-scheduler-policy", a->policy, (char *)NULL);
+        _exit(127);
+    }
+    for (double t0 = now_ms(); pid > 0 && now_ms() - t0 < START_MS;) {
+        char line[512];
+        FILE *f = fopen(log, "r");
+        while (f && fgets(line, sizeof line, f)) {
+            char *p = strstr(line, "listening on ");
+            if (p && (p = strrchr(p, ':')) && (*port = atoi(p + 1)) > 0) {
+                fclose(f);
+                return pid;
+            }
+        }
+        if (f)
+            fclose(f);
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        usleep(50 * 1000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* CPU seconds (user + system) a process has used so far. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the command name */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* VmHWM and VmRSS of a process, in MiB. */
+static void rss(pid_t pid, double *peak, double *cur)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    *peak = *cur = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            *peak = atof(line + 6) / 1024;
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            *cur = atof(line + 6) / 1024;
+    }
+    if (f)
+        fclose(f);
+}
+
+/* ---- clients ---- */
+
+struct shared {
+    const struct args *a;
+    const char *base;  /* http://127.0.0.1:PORT */
+    const char *nodes; /* ,"NodeNames":[...] or ,"Nodes":{"items":[...]} */
+    pthread_mutex_t lock;
+    int next, done_pods;
+    double t_end;
+};
+
+struct client {
+    struct shared *sh;
+    int id;
+    double *filter_ms, *bind_ms;
+    int nf, nb, errors, refused;
+};
+
+static size_t sink(char *p, size_t s, size_t n, void *ud)
+{
+    buf_append(ud, p, s * n);
+    return s * n;
+}
+
+static int post(CURL *c, const char *url, const char *body, size_t len, struct buf *out, double *ms)
+{
+    long code = 0;
+    buf_reset(out);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    double t0 = now_ms();
+    CURLcode rc = curl_easy_perform(c);
+    *ms = now_ms() - t0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    return rc == CURLE_OK && code == 200 ? 0 : -1;
+}
+
+static int claim(struct shared *sh)
+{
+    pthread_mutex_lock(&sh->lock);
+    int k = sh->next < sh->a->pods && now_ms() < sh->t_end ? sh->next++ : -1;
+    pthread_mutex_unlock(&sh->lock);
+    return k;
+}
+
+/* The chosen node of a filter answer, in either mode. */
+static const char *chosen(const cJSON *j)
+{
+    const cJSON *n = cJSON_GetObjectItem(j, "NodeNames");
+    if (cJSON_GetArraySize(n) > 0)
+        return cJSON_GetStringValue(cJSON_GetArrayItem(n, 0));
+    const cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Nodes"), "items");
+    const cJSON *meta = cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "metadata");
+    return cJSON_GetStringValue(cJSON_GetObjectItem(meta, "name"));
+}
+
+static void pod_body(struct buf *b, const struct shared *sh, int k)
+{
+    buf_reset(b);
+    buf_printf(b,
+               "{\"Pod\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+               "\"bench-%d\",\"namespace\":\"bench\",\"uid\":\"bench-uid-%d\"},\"spec\":{"
+               "\"schedulerName\":\"vgpu-scheduler\",\"containers\":[{\"name\":\"main\","
+               "\"image\":\"inference:1\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\","
+               "\"nvidia.com/gpumem\":\"4096\",\"nvidia.com/gpucores\":\"10\"}}}]}}",
+               k, k);
+    buf_puts(b, sh->nodes);
+    buf_puts(b, "}");
+}
+
+static void *client_main(void *arg)
+{
+    struct client *cl = arg;
+    struct shared *sh = cl->sh;
+    CURL *c = curl_easy_init();
+    struct buf body = BUF_INIT((size_t)1 << 30), out = BUF_INIT((size_t)1 << 30);
+    char url[256], burl[256], bind[512];
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    snprintf(url, sizeof url, "%s/filter", sh->base);
+    snprintf(burl, sizeof burl, "%s/bind", sh->base);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    for (int k; (k = claim(sh)) >= 0;) {
+        double ms;
+        pod_body(&body, sh, k);
+        if (post(c, url, body.data, body.len, &out, &ms) != 0) {
+            cl->errors++;
+            continue;
+        }
+        cl->filter_ms[cl->nf++] = ms;
+        cJSON *j = cJSON_Parse(buf_str(&out));
+        const char *node = chosen(j);
+        if (!node) {
+            cl->refused++;
+            cJSON_Delete(j);
+            continue;
+        }
+        int n = snprintf(bind, sizeof bind,
+                         "{\"PodName\":\"bench-%d\",\"PodNamespace\":\"bench\",\"PodUID\":"
+                         "\"bench-uid-%d\",\"Node\":\"%s\"}",
+                         k, k, node);
+        cJSON_Delete(j);
+        if (post(c, burl, bind, (size_t)n, &out, &ms) != 0 ||
+            !strstr(buf_str(&out), "\"Error\":\"\"")) {
+            cl->errors++;
+            continue;
+        }
+        cl->bind_ms[cl->nb++] = ms;
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    buf_free(&body);
+    buf_free(&out);
+    return NULL;
+}
+
+/* ---- floors ---- */
+
+static double healthz_p50(const char *base, int n)
+{
+    CURL *c = curl_easy_init();
+    struct buf out = BUF_INIT(1 << 20);
+    char url[256];
+    double *t = mem_alloc(sizeof *t * (size_t)n);
+    snprintf(url, sizeof url, "%s/healthz", base);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    for (int i = 0; i < n; i++) {
+        buf_reset(&out);
+        double t0 = now_ms();
+        curl_easy_perform(c);
+        t[i] = now_ms() - t0;
+    }
+    double p = pct(t, n, 0.5);
+    free(t);
+    buf_free(&out);
+    curl_easy_cleanup(c);
+    return p;
+}
+
+static double parse_p50(const struct shared *sh, int n)
+{
+    struct buf body = BUF_INIT((size_t)1 << 30);
+    double *t = mem_alloc(sizeof *t * (size_t)n);
+    pod_body(&body, sh, 0);
+    for (int i = 0; i < n; i++) {
+        double t0 = now_ms();
+        cJSON_Delete(cJSON_ParseWithLength(body.data, body.len));
+        t[i] = now_ms() - t0;
+    }
+    double p = pct(t, n, 0.5);
+    free(t);
+    buf_free(&body);
+    return p;
+}
+
+struct policy_run {
+    int n;
+    double *t;
+};
+
+static void choose_all(void *ctx, const struct policy_node *const *v, int n)
+{
+    struct policy_run *r = ctx;
+    struct policy_pod p;
+    struct policy_verdict *verdicts = mem_alloc(sizeof *verdicts * (size_t)(n + 1));
+    struct policy_placement *best = mem_alloc(sizeof *best);
+    struct policy_opts o = {.node_policy = policy_node_policy_find("binpack"),
+                            .gpu = {.nkeys = 1, .keys = {POLICY_KEY_SPREAD}}};
+    memset(&p, 0, sizeof p);
+    p.nctr = 1;
+    p.ctr[0] = (struct policy_ctr){.name = "main", .nums = 1, .mem = 4096, .cores = 10};
+    p.w = (struct policy_weights){1, 1, 1};
+    p.quota_mem = p.quota_cores = -1;
+    for (int i = 0; i < r->n; i++) {
+        double t0 = now_ms();
+        policy_choose(&p, v, n, &o, verdicts, best);
+        r->t[i] = now_ms() - t0;
+    }
+    free(verdicts);
+    free(best);
+}
+
+/* The engine alone on the same cluster, loaded in-process. */
+static double policy_p50(const char *snap, int n)
+{
+    struct cache *c = cache_create();
+    struct snapshot_stats st;
+    char err[256];
+    struct policy_run r = {n, mem_alloc(sizeof(double) * (size_t)n)};
+    double p = -1;
+    if (snapshot_load(c, snap, &st, err, sizeof err) == 0) {
+        cache_with_views(c, choose_all, &r);
+        p = pct(r.t, n, 0.5);
+    }
+    free(r.t);
+    cache_destroy(c);
+    return p;
+}
+
+/* ---- main ---- */
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
+                    "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
+                    "         [--policy binpack] [--url URL] [--bin PATH]\n");
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static char bin[PATH_MAX];
+    char self[PATH_MAX];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    snprintf(bin, sizeof bin, "%s/vgpu-scheduler", dirname(self));
+    *a = (struct args){.nodes = 1000,
+                       .gpus = 8,
+                       .clients = 4,
+                       .pods = 2000,
+                       .seconds = 60,
+                       .existing = -1,
+                       .threads = 2,
+                       .mode = "names",
+                       .bin = bin,
+                       .policy = "binpack"};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--nodes"))
+            a->nodes = atoi(v);
+        else if (!strcmp(k, "--gpus"))
+            a->gpus = atoi(v);
+        else if (!strcmp(k, "--mode"))
+            a->mode = v;
+        else if (!strcmp(k, "--clients"))
+            a->clients = atoi(v);
+        else if (!strcmp(k, "--pods"))
+            a->pods = atoi(v);
+        else if (!strcmp(k, "--seconds"))
+            a->seconds = atoi(v);
+        else if (!strcmp(k, "--existing-pods"))
+            a->existing = atoi(v);
+        else if (!strcmp(k, "--threads"))
+            a->threads = atoi(v);
+        else if (!strcmp(k, "--policy"))
+            a->policy = v;
+        else if (!strcmp(k, "--url"))
+            a->url = v;
+        else if (!strcmp(k, "--bin"))
+            a->bin = v;
+        else
+            return usage();
+    }
+    if (a->existing < 0)
+        a->existing = a->nodes * a->gpus / 4;
+    if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
+        a->clients < 1 || a->clients > MAX_CLIENTS || a->pods < 1 || a->pods > 10000000 ||
+        a->seconds < 1 || a->seconds > 3600 || a->threads < 1 || a->threads > 256 ||
+        (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")))
+        return usage();
+    return 0;
+}
+
+static void node_list(struct shared *sh, const struct args *a, struct buf *items, struct buf *out)
+{
+    if (!strcmp(a->mode, "nodes")) {
+        buf_puts(out, ",\"Nodes\":{\"apiVersion\":\"v1\",\"kind\":\"NodeList\",\"items\":[");
+        buf_append(out, items->data, items->len);
+        buf_puts(out, "]}");
+    } else {
+        buf_puts(out, ",\"NodeNames\":[");
+        for (int i = 0; i < a->nodes; i++)
+            buf_printf(out, "%s\"node-%05d\"", i ? "," : "", i);
+        buf_puts(out, "]");
+    }
+    sh->nodes = buf_str(out);
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    char dir[] = "/tmp/vgpu-bench-XXXXXX", snap[256], log[256], base[128];
+    struct buf items = BUF_INIT((size_t)1 << 31), nodes = BUF_INIT((size_t)1 << 31);
+    struct shared sh = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    pid_t pid = -1;
+    int port = 0, rc = 1;
+
+    if (parse_args(argc, argv, &a))
+        return 2;
+    log_set_level(LOG_LEVEL_WARN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(snap, sizeof snap, "%s/cluster.json", dir);
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    if (write_cluster(snap, &a, &items) != 0) {
+        fprintf(stderr, "vgpu-bench: cannot write %s\n", snap);
+        goto out;
+    }
+    if (a.url) {
+        snprintf(base, sizeof base, "%s", a.url);
+    } else {
+        double t0 = now_ms();
+        pid = start_server(&a, snap, log, &port);
+        if (pid < 0) {
+            fprintf(stderr, "vgpu-bench: %s did not start; see %s\n", a.bin, log);
+            goto out;
+        }
+        printf("server: %s, %d nodes x %d GPUs, %d running pods, loaded in %.1f s\n", a.bin,
+               a.nodes, a.gpus, a.existing, (now_ms() - t0) / 1e3);
+        snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    }
+    sh.a = &a;
+    sh.base = base;
+    node_list(&sh, &a, &items, &nodes);
+    double healthz = healthz_p50(base, 2000), parse = parse_p50(&sh, 20);
+    double policy = policy_p50(snap, 20);
+
+    struct client cl[MAX_CLIENTS];
+    pthread_t th[MAX_CLIENTS];
+    double cpu0 = pid > 0 ? cpu_seconds(pid) : 0;
+    double t0 = now_ms();
+    sh.t_end = t0 + a.seconds * 1e3;
+    for (int i = 0; i < a.clients; i++) {
+        cl[i] = (struct client){.sh = &sh, .id = i};
+        cl[i].filter_ms = mem_alloc(sizeof(double) * (size_t)a.pods);
+        cl[i].bind_ms = mem_alloc(sizeof(double) * (size_t)a.pods);
+        pthread_create(&th[i], NULL, client_main, &cl[i]);
+    }
+    double *f = mem_alloc(sizeof(double) * (size_t)a.pods),
+           *b = mem_alloc(sizeof(double) * (size_t)a.pods);
+    int nf = 0, nb = 0, errors = 0, refused = 0;
+    for (int i = 0; i < a.clients; i++) {
+        pthread_join(th[i], NULL);
+        memcpy(f + nf, cl[i].filter_ms, sizeof(double) * (size_t)cl[i].nf);
+        memcpy(b + nb, cl[i].bind_ms, sizeof(double) * (size_t)cl[i].nb);
+        nf += cl[i].nf;
+        nb += cl[i].nb;
+        errors += cl[i].errors;
+        refused += cl[i].refused;
+        free(cl[i].filter_ms);
+        free(cl[i].bind_ms);
+    }
+    double secs = (now_ms() - t0) / 1e3, peak = 0, cur = 0;
+    double cpu = pid > 0 ? cpu_seconds(pid) - cpu0 : 0;
+    if (pid > 0)
+        rss(pid, &peak, &cur);
+    double f50 = pct(f, nf, 0.5), f90 = pct(f, nf, 0.9), f99 = pct(f, nf, 0.99),
+           fmax = pct(f, nf, 1);
+    double b50 = pct(b, nb, 0.5), b90 = pct(b, nb, 0.9), b99 = pct(b, nb, 0.99),
+           bmax = pct(b, nb, 1);
+    printf("mode %s, %d clients, %d pods in %.2f s: %.0f filter+bind pods/s; %d refused, %d "
+           "errors\n",
+           a.mode, a.clients, nb, secs, nb / secs, refused, errors);
+    printf("filter  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms  (%.0f/s)\n", f50, f90, f99, fmax,
+           nf / secs);
+    printf("bind    p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms  (%.0f/s)\n", b50, b90, b99, bmax,
+           nb / secs);
+    printf("floors: healthz p50 %.3f ms; cJSON parse of the filter body (%zu bytes) p50 %.3f ms; "
+           "engine choice in-process p50 %.3f ms\n",
+           healthz, nodes.len + 400, parse, policy);
+    printf("ratios: filter p50 / healthz %.1fx; filter p50 / parse floor %.1fx\n",
+           healthz > 0 ? f50 / healthz : 0, parse > 0 ? f50 / parse : 0);
+    printf("server RSS: peak %.1f MiB, now %.1f MiB; server CPU %.3f ms per filter+bind "
+           "(%.0f%% of %.2f s on %ld cores)\n",
+           peak, cur, nb ? 1e3 * cpu / nb : 0, 100 * cpu / secs, secs,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("RESULT {\"nodes\":%d,\"mode\":\"%s\",\"clients\":%d,\"pods\":%d,\"pods_per_s\":%.1f,"
+           "\"filter_p50_ms\":%.3f,\"filter_p99_ms\":%.3f,\"bind_p99_ms\":%.3f,"
+           "\"healthz_p50_ms\":%.3f,\"parse_floor_ms\":%.3f,\"policy_ms\":%.3f,"
+           "\"rss_mib\":%.1f}\n",
+           a.nodes, a.mode, a.clients, nb, nb / secs, f50, f99, b99, healthz, parse, policy, cur);
+    free(f);
+    free(b);
+    rc = errors ? 1 : 0;
+out:
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    unlink(snap);
+    unlink(log);
+    rmdir(dir);
+    buf_free(&items);
+    buf_free(&nodes);
+    curl_global_cleanup();
+    return rc;
+}

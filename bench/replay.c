@@ -1,0 +1,629 @@
+/* vgpu-replay: placement quality on the openb production trace.
+ *
+ * The experiment of ../shared/data/openb/README.md (Weng et al., ATC '23):
+ * the trace's tasks plus tasks drawn from it until the GPU demand would pass
+ * tune x the capacity, shuffled; arrivals only; each task placed or dropped;
+ * the share of GPU capacity allocated when the arrived demand reaches
+ * 80/90/100/110/120 % of it, averaged over seeds.
+ *
+ * GPU tasks go through extender_place(): the cache, the engine and the
+ * choose-and-reserve path /filter uses. CPU-only tasks are placed the way
+ * kube-scheduler's default scoring would (NodeResourcesFit, LeastAllocated
+ * over cpu and memory), since they never reach a GPU extender.
+ *
+ * A program that prints figures; never a test. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "k8s/cache.h"
+#include "k8s/log.h"
+#include "policy/err.h"
+#include "policy/mem.h"
+#include "policy/workload.h"
+#include "server/extender.h"
+
+#define NPOINTS      5
+#define LINE_MAX_    4096
+#define MAX_TASKS    1000000
+#define GPU_MEM      1000 /* MiB per GPU: a percentage of it is the task's milli-GPU */
+#define GPU_SLOTS    100  /* shares per GPU: never the binding limit (gpu_milli >= 10) */
+#define CURVE_STEPS  1000
+#define ONLINE_DECAY 0.9995 /* the learned histogram's memory: ~1,400 arrivals */
+#define ONLINE_EVERY 100    /* arrivals between refreshed copies of it */
+
+static const int points[NPOINTS] = {80, 90, 100, 110, 120};
+
+struct node_row {
+    char name[64], model[32];
+    int64_t cpu, mem;
+    int gpus;
+};
+
+struct task {
+    int64_t cpu, mem;
+    int num_gpu, milli;
+    char spec[96]; /* comma list of models; "" = any */
+};
+
+struct trace {
+    struct node_row *nodes;
+    int nnodes;
+    struct task *tasks;
+    int ntasks;
+    int64_t capacity; /* milli-GPU */
+};
+
+enum source { SRC_TRACE, SRC_ONLINE };
+
+struct args {
+    const char *nodes, *pods, *policy, *gpu_policy, *curve;
+    enum workload_measure measure;
+    enum source source;
+    bool dump;
+    int seeds;
+    uint64_t seed;
+    double tune;
+};
+
+/* ---- input ---- */
+
+/* Split line at commas into at most max fields (in place). */
+static int split(char *line, char **f, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        p = strchr(p, ',');
+        if (!p)
+            break;
+        *p++ = '\0';
+    }
+    return n;
+}
+
+static int column(char **hdr, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(hdr[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Open path and map the wanted columns. Returns the file or NULL. */
+static FILE *open_csv(const char *path, const char *const *want, int nwant, int *col)
+{
+    static char line[LINE_MAX_];
+    char *hdr[64];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vgpu-replay: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    int n = fgets(line, sizeof line, f) ? split(line, hdr, 64) : 0;
+    for (int i = 0; i < nwant; i++) {
+        col[i] = column(hdr, n, want[i]);
+        if (col[i] < 0 && i < 5) {
+            fprintf(stderr, "vgpu-replay: %s: no column \"%s\"\n", path, want[i]);
+            fclose(f);
+            return NULL;
+        }
+    }
+    return f;
+}
+
+static int load_nodes(const char *path, struct trace *t)
+{
+    static const char *const want[] = {"sn", "cpu_milli", "memory_mib", "gpu", "model"};
+    char line[LINE_MAX_], *f[64];
+    int col[5], cap = 0;
+    FILE *fp = open_csv(path, want, 5, col);
+    if (!fp)
+        return ERR_IO;
+    while (fgets(line, sizeof line, fp)) {
+        int n = split(line, f, 64);
+        if (n <= col[4])
+            continue;
+        if (t->nnodes == cap) {
+            cap = cap ? 2 * cap : 1024;
+            t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)cap);
+        }
+        struct node_row *r = &t->nodes[t->nnodes++];
+        snprintf(r->name, sizeof r->name, "%s", f[col[0]]);
+        snprintf(r->model, sizeof r->model, "%s", f[col[4]]);
+        r->cpu = atoll(f[col[1]]);
+        r->mem = atoll(f[col[2]]);
+        r->gpus = atoi(f[col[3]]);
+        if (r->gpus < 0 || r->gpus > POLICY_MAX_DEVICES)
+            r->gpus = 0;
+        t->capacity += (int64_t)r->gpus * 1000;
+    }
+    fclose(fp);
+    return t->nnodes ? 0 : ERR_INVAL;
+}
+
+static int load_tasks(const char *path, struct trace *t)
+{
+    static const char *const want[] = {"name",    "cpu_milli", "memory_mib",
+                                       "num_gpu", "gpu_milli", "gpu_spec"};
+    char line[LINE_MAX_], *f[64];
+    int col[6], cap = 0;
+    FILE *fp = open_csv(path, want, 6, col);
+    if (!fp)
+        return ERR_IO;
+    while (fgets(line, sizeof line, fp) && t->ntasks < MAX_TASKS) {
+        int n = split(line, f, 64);
+        if (n <= col[4])
+            continue;
+        if (t->ntasks == cap) {
+            cap = cap ? 2 * cap : 4096;
+            t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)cap);
+        }
+        struct task *k = &t->tasks[t->ntasks++];
+        k->cpu = atoll(f[col[1]]);
+        k->mem = atoll(f[col[2]]);
+        k->num_gpu = atoi(f[col[3]]);
+        k->milli = k->num_gpu > 0 ? atoi(f[col[4]]) : 0;
+        if (k->num_gpu > 1 || k->milli > 1000 || k->milli <= 0)
+            k->milli = k->num_gpu > 0 ? 1000 : 0;
+        k->spec[0] = '\0';
+        if (col[5] >= 0 && n > col[5]) {
+            snprintf(k->spec, sizeof k->spec, "%s", f[col[5]]);
+            for (char *p = k->spec; *p; p++)
+                if (*p == '|')
+                    *p = ',';
+        }
+    }
+    fclose(fp);
+    return t->ntasks ? 0 : ERR_INVAL;
+}
+
+/* ---- the workload of one seed ---- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static int64_t demand(const struct task *k)
+{
+    return (int64_t)k->num_gpu * k->milli;
+}
+
+/* The trace's tasks, plus draws until the demand would pass tune x the
+ * capacity, shuffled. Returns a new array of indexes into t->tasks. */
+static int *workload(const struct trace *t, double tune, uint64_t seed, int *n)
+{
+    uint64_t s = seed * 7919 + 1;
+    int cap = t->ntasks * 2 + 16, k = 0;
+    int *w = mem_alloc(sizeof *w * (size_t)cap);
+    int64_t total = 0, limit = (int64_t)(tune * (double)t->capacity);
+    for (int i = 0; i < t->ntasks; i++) {
+        w[k++] = i;
+        total += demand(&t->tasks[i]);
+    }
+    for (int tries = 0; tries < 10 * MAX_TASKS && k < MAX_TASKS; tries++) {
+        int i = (int)(rng_next(&s) % (uint64_t)t->ntasks);
+        if (total + demand(&t->tasks[i]) > limit)
+            break;
+        if (k == cap) {
+            cap *= 2;
+            w = mem_realloc(w, sizeof *w * (size_t)cap);
+        }
+        w[k++] = i;
+        total += demand(&t->tasks[i]);
+    }
+    for (int i = k - 1; i > 0; i--) {
+        int j = (int)(rng_next(&s) % (uint64_t)(i + 1)), x = w[i];
+        w[i] = w[j];
+        w[j] = x;
+    }
+    *n = k;
+    return w;
+}
+
+/* ---- the cluster ---- */
+
+static struct model_inventory *inventory(const struct node_row *r)
+{
+    struct model_inventory *inv = mem_zalloc(sizeof *inv);
+    size_t per = strlen(r->name) + 8, need = (size_t)r->gpus * per + strlen(r->model) + 16;
+    char *s = inv->strings = mem_zalloc(need);
+    inv->name = mem_strdup(r->name);
+    inv->ndev = r->gpus;
+    inv->dev = mem_zalloc(sizeof *inv->dev * (size_t)(r->gpus ? r->gpus : 1));
+    inv->cpu_milli = r->cpu;
+    inv->mem_mib = r->mem;
+    inv->has_register = true;
+    char *type = s;
+    s += sprintf(s, "%s", r->model) + 1;
+    char *mode = s;
+    s += sprintf(s, "hami-core") + 1;
+    for (int i = 0; i < r->gpus; i++) {
+        inv->dev[i] = (struct policy_device){.uuid = s,
+                                             .type = type,
+                                             .mode = mode,
+                                             .index = i,
+                                             .count = GPU_SLOTS,
+                                             .devcore = 100,
+                                             .devmem = GPU_MEM,
+                                             .health = true};
+        s += sprintf(s, "%s-%d", r->name, i) + 1;
+    }
+    return inv;
+}
+
+/* A GPU task as the pod the README maps it to. */
+static void task_pod(const struct task *k, const char *uid, struct policy_pod *p)
+{
+    memset(p, 0, sizeof *p);
+    p->uid = p->name = uid;
+    p->ns = "openb";
+    p->nctr = 1;
+    int pct = k->num_gpu == 1 ? k->milli / 10 : 100;
+    p->ctr[0] = (struct policy_ctr){
+        .name = "task", .nums = k->num_gpu, .mem_pct = pct, .cores = pct, .priority = -1};
+    p->use_type = k->spec[0] ? k->spec : NULL;
+    p->w = (struct policy_weights){1, 1, 1};
+    p->cpu_milli = k->cpu;
+    p->mem_mib = k->mem;
+    p->quota_mem = p->quota_cores = -1;
+}
+
+/* The shape of a task as the workload counts it. */
+static void task_shape(const struct task *k, struct workload_shape *s)
+{
+    struct policy_pod p;
+    task_pod(k, "", &p);
+    if (k->num_gpu == 0)
+        p.nctr = 0;
+    workload_shape_of(&p, s);
+}
+
+/* The trace's own distribution, as the paper's FGD uses: every task of the
+ * trace file, weight 1. */
+static struct workload *trace_workload(const struct trace *t, enum workload_measure m)
+{
+    struct workload *w = workload_create(1.0);
+    struct workload_shape s;
+    workload_set_measure(w, m);
+    for (int i = 0; i < t->ntasks; i++) {
+        task_shape(&t->tasks[i], &s);
+        workload_add(w, &s, 1.0);
+    }
+    return w;
+}
+
+/* Scarcity is measured against the cluster's own nodes. */
+static void set_scarcity(struct workload *w, struct cache *c, const struct trace *t)
+{
+    const struct policy_node **v = mem_alloc(sizeof *v * (size_t)t->nnodes);
+    cache_rdlock(c);
+    for (int i = 0; i < t->nnodes; i++)
+        v[i] = cache_view(c, t->nodes[i].name);
+    workload_set_scarcity(w, v, t->nnodes);
+    cache_unlock(c);
+    free(v);
+}
+
+/* kube-scheduler's LeastAllocated for a CPU-only task; returns the node
+ * index or -1. Ties go to the lowest seeded hash, like a random pick. */
+static int least_allocated(struct cache *c, const struct trace *t, const struct task *k,
+                           uint64_t seed)
+{
+    double best = -1;
+    uint64_t bkey = 0;
+    int bi = -1;
+    cache_rdlock(c);
+    for (int i = 0; i < t->nnodes; i++) {
+        const struct policy_node *v = cache_view(c, t->nodes[i].name);
+        int64_t cpu = v->cpu_milli - v->cpu_used_milli - k->cpu;
+        int64_t mem = v->mem_mib - v->mem_used_mib - k->mem;
+        if (cpu < 0 || mem < 0)
+            continue;
+        double s = ((double)cpu / (double)v->cpu_milli + (double)mem / (double)v->mem_mib) / 2;
+        s = floor(s * 100); /* kube-scheduler scores are integers 0..100 */
+        uint64_t key = rng_next(&(uint64_t){seed ^ (uint64_t)i * 0x9e3779b97f4a7c15ULL});
+        if (s > best || (s == best && key < bkey)) {
+            best = s;
+            bkey = key;
+            bi = i;
+        }
+    }
+    cache_unlock(c);
+    return bi;
+}
+
+/* Diagnostics: where the free GPU capacity sits at the end, by model. */
+static void dump_state(struct cache *c, const struct trace *t)
+{
+    double free_by[16] = {0}, cpu_by[16] = {0}, starved[16] = {0};
+    const char *models[16];
+    int nm = 0;
+    cache_rdlock(c);
+    for (int i = 0; i < t->nnodes; i++) {
+        const struct policy_node *v = cache_view(c, t->nodes[i].name);
+        int m = 0;
+        while (m < nm && strcmp(models[m], t->nodes[i].model) != 0)
+            m++;
+        if (m == nm && nm < 16)
+            models[nm++] = t->nodes[i].model;
+        double f = 0;
+        for (int g = 0; g < v->ndev; g++)
+            f += 1000 - (double)v->use[g].mem;
+        free_by[m] += f;
+        cpu_by[m] += (double)(v->cpu_milli - v->cpu_used_milli);
+        if (f > 0 && v->cpu_milli - v->cpu_used_milli < 4000)
+            starved[m] += f;
+    }
+    cache_unlock(c);
+    for (int m = 0; m < nm; m++)
+        fprintf(stderr,
+                "%-8s free GPU %7.1f  on nodes with < 4 cores free %7.1f  free cores %8.1f\n",
+                models[m], free_by[m] / 1000, starved[m] / 1000, cpu_by[m] / 1000);
+}
+
+/* ---- one seed ---- */
+
+struct outcome {
+    double at[NPOINTS];
+    double curve[CURVE_STEPS + 1]; /* allocation when arrival reaches i/10 % */
+    int failed_gpu, failed_cpu, placed;
+    int why[POLICY_R_COUNT]; /* failed GPU tasks that some node refused for this reason */
+};
+
+static void run_seed(const struct trace *t, const struct args *a, uint64_t seed, struct outcome *o)
+{
+    struct cache *c = cache_create();
+    struct extender_opts eo = {.mode = EXTENDER_SINGLE, .ttl = 1e12, .defaults = {.mem_factor = 1}};
+    char err[256];
+    int n = 0, *w = workload(t, a->tune, seed, &n), next = 0, step = 0;
+    const char **names = mem_alloc(sizeof *names * (size_t)t->nnodes);
+    int64_t arrived = 0, allocated = 0;
+
+    memset(o, 0, sizeof *o);
+    eo.policy.node_policy = policy_node_policy_find(a->policy);
+    eo.policy.seed = seed;
+    eo.policy.check_host = true;
+    policy_gpu_policy_parse(a->gpu_policy, &eo.policy.gpu, err, sizeof err);
+    for (int i = 0; i < t->nnodes; i++) {
+        cache_node_put(c, inventory(&t->nodes[i]));
+        names[i] = t->nodes[i].name;
+    }
+    cache_set_ready(c, true);
+    /* Online: learn from the arrivals themselves, starting from nothing;
+     * readers see a copy refreshed every ONLINE_EVERY arrivals. */
+    struct workload *learner = workload_create(ONLINE_DECAY), *wl = NULL;
+    workload_set_measure(learner, a->measure);
+    struct extender *x = extender_create(c, &eo, NULL, NULL);
+    if (a->source == SRC_TRACE) {
+        wl = trace_workload(t, a->measure);
+        set_scarcity(wl, c, t);
+        extender_set_state(x, wl); /* the extender owns it now */
+        wl = NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct task *k = &t->tasks[w[i]];
+        char uid[32];
+        if (a->source == SRC_ONLINE) {
+            struct policy_pod op;
+            task_pod(k, "", &op);
+            if (k->num_gpu == 0)
+                op.nctr = 0;
+            workload_observe(learner, &op);
+            if (i % ONLINE_EVERY == 0) {
+                wl = workload_copy(learner);
+                set_scarcity(wl, c, t);
+                extender_set_state(x, wl);
+            }
+        }
+        snprintf(uid, sizeof uid, "task-%d", i);
+        bool ok;
+        if (k->num_gpu > 0 || eo.policy.node_policy->cpu_pods) {
+            struct policy_pod p;
+            struct policy_reasons why = {{0}};
+            task_pod(k, uid, &p);
+            if (k->num_gpu == 0)
+                p.nctr = 0;
+            ok = extender_place(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
+            if (!ok && k->num_gpu == 0) {
+                o->failed_cpu++;
+            } else if (!ok) {
+                o->failed_gpu++;
+                for (int r = 0; r < POLICY_R_COUNT; r++)
+                    o->why[r] += why.cnt[r] ? 1 : 0;
+            }
+        } else {
+            int ni = least_allocated(c, t, k, seed ^ (uint64_t)i);
+            ok = ni >= 0;
+            if (ok) {
+                struct model_pod_info pi = {.uid = uid,
+                                            .ns = "openb",
+                                            .name = uid,
+                                            .node_name = t->nodes[ni].name,
+                                            .cpu_milli = k->cpu,
+                                            .mem_mib = k->mem};
+                cache_pod_put(c, &pi, err, sizeof err);
+            } else {
+                o->failed_cpu++;
+            }
+        }
+        o->placed += ok;
+        arrived += demand(k);
+        allocated += ok ? demand(k) : 0;
+        double arr = 100.0 * (double)arrived / (double)t->capacity;
+        double alloc = 100.0 * (double)allocated / (double)t->capacity;
+        while (next < NPOINTS && arr >= points[next])
+            o->at[next++] = alloc;
+        while (step <= CURVE_STEPS && arr >= step / 10.0)
+            o->curve[step++] = alloc;
+    }
+    for (; step <= CURVE_STEPS; step++)
+        o->curve[step] = NAN;
+    for (; next < NPOINTS; next++)
+        o->at[next] = NAN;
+    if (a->dump)
+        dump_state(c, t);
+    extender_destroy(x);
+    cache_destroy(c);
+    workload_destroy(learner);
+    free(names);
+    free(w);
+}
+
+/* ---- main ---- */
+
+static const char *trace_name(const char *path, char *buf, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *p = strstr(b, "pod_list_");
+    snprintf(buf, cap, "%s", p ? p + 9 : b);
+    char *dot = strrchr(buf, '.');
+    if (dot)
+        *dot = '\0';
+    return buf;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
+                    "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
+                    "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
+                    "policies: every node policy of the engine; GPU policy default: binpack.\n"
+                    "fragment-aware measures against the trace's own distribution (trace,\n"
+                    "as the paper does) or one learned from the arrivals (online).\n");
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    *a = (struct args){.policy = "binpack", .gpu_policy = "binpack", .seeds = 1, .tune = 1.3};
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(k, "--dump") == 0) {
+            a->dump = true;
+            continue;
+        }
+        if (!v)
+            return usage();
+        i++;
+        if (strcmp(k, "--nodes") == 0)
+            a->nodes = v;
+        else if (strcmp(k, "--pods") == 0)
+            a->pods = v;
+        else if (strcmp(k, "--policy") == 0)
+            a->policy = v;
+        else if (strcmp(k, "--gpu-policy") == 0)
+            a->gpu_policy = v;
+        else if (strcmp(k, "--curve") == 0)
+            a->curve = v;
+        else if (strcmp(k, "--seeds") == 0)
+            a->seeds = atoi(v);
+        else if (strcmp(k, "--seed") == 0)
+            a->seed = strtoull(v, NULL, 10);
+        else if (strcmp(k, "--tune") == 0)
+            a->tune = atof(v);
+        else if (strcmp(k, "--measure") == 0 && strcmp(v, "one-copy") == 0)
+            a->measure = WORKLOAD_ONE_COPY;
+        else if (strcmp(k, "--measure") == 0 && strcmp(v, "copies") == 0)
+            a->measure = WORKLOAD_COPIES;
+        else if (strcmp(k, "--measure") == 0 && strcmp(v, "both") == 0)
+            a->measure = WORKLOAD_BOTH;
+        else if (strcmp(k, "--workload") == 0 && strcmp(v, "trace") == 0)
+            a->source = SRC_TRACE;
+        else if (strcmp(k, "--workload") == 0 && strcmp(v, "online") == 0)
+            a->source = SRC_ONLINE;
+        else
+            return usage();
+    }
+    char err[256];
+    struct policy_gpu_policy g;
+    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10)
+        return usage();
+    if (!policy_node_policy_find(a->policy)) {
+        fprintf(stderr, "vgpu-replay: unknown policy \"%s\"\n", a->policy);
+        return 2;
+    }
+    if (policy_gpu_policy_parse(a->gpu_policy, &g, err, sizeof err)) {
+        fprintf(stderr, "vgpu-replay: --gpu-policy: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+static void write_curve(const char *path, const double *sum, int seeds)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "vgpu-replay: %s: %s\n", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "arrived_pct,alloc_pct\n");
+    for (int i = 0; i <= CURVE_STEPS; i++)
+        if (!isnan(sum[i]))
+            fprintf(f, "%.1f,%.4f\n", i / 10.0, sum[i] / seeds);
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    struct trace t = {0};
+    char name[128];
+    if (parse_args(argc, argv, &a))
+        return 2;
+    log_set_level(LOG_LEVEL_WARN);
+    if (load_nodes(a.nodes, &t) || load_tasks(a.pods, &t)) {
+        fprintf(stderr, "vgpu-replay: no nodes or no tasks read\n");
+        return 2;
+    }
+    struct outcome *o = mem_alloc(sizeof *o);
+    double mean[NPOINTS] = {0}, *curve = mem_zalloc(sizeof *curve * (CURVE_STEPS + 1));
+    int failed_gpu = 0, failed_cpu = 0, placed = 0;
+    int why[POLICY_R_COUNT] = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int s = 0; s < a.seeds; s++) {
+        run_seed(&t, &a, a.seed + (uint64_t)s, o);
+        for (int i = 0; i < NPOINTS; i++)
+            mean[i] += o->at[i] / a.seeds;
+        for (int i = 0; i <= CURVE_STEPS; i++)
+            curve[i] += o->curve[i];
+        failed_gpu += o->failed_gpu;
+        failed_cpu += o->failed_cpu;
+        placed += o->placed;
+        for (int r = 0; r < POLICY_R_COUNT; r++)
+            why[r] += o->why[r];
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120\n");
+    printf("%s,%s%s,%d", trace_name(a.pods, name, sizeof name), a.policy,
+           a.source == SRC_ONLINE ? "-online" : "", a.seeds);
+    for (int i = 0; i < NPOINTS; i++)
+        printf(",%.2f", mean[i]);
+    printf("\n# %d seeds in %.2f s (%.2f s per seed); gpu policy %s\n", a.seeds, secs,
+           secs / a.seeds, a.gpu_policy);
+    printf("# per seed: %.1f tasks placed, %.1f GPU tasks and %.1f CPU tasks failed\n",
+           (double)placed / a.seeds, (double)failed_gpu / a.seeds, (double)failed_cpu / a.seeds);
+    printf("# failed GPU tasks by reason (a task counts once per reason some node gave):");
+    for (int r = 0; r < POLICY_R_COUNT; r++)
+        if (why[r])
+            printf(" %s %.1f", policy_reason_word(r), (double)why[r] / a.seeds);
+    printf("\n");
+    if (a.curve)
+        write_curve(a.curve, curve, a.seeds);
+    free(curve);
+    free(o);
+    free(t.nodes);
+    free(t.tasks);
+    return 0;
+}

@@ -1,0 +1,936 @@
+/* watch.c: list + watch of nodes and pods into the cache; the handshake
+ * writer. Lock discipline: w->lock guards the tracking maps and the job
+ * queues, held for in-memory work only; w->apply serializes node updates
+ * (the node thread and the worker's rechecks), held across cache calls
+ * but never across I/O. The cache has its own lock and never calls back. */
+#include "k8s/watch.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "k8s/handshake.h"
+#include "k8s/hmap.h"
+#include "k8s/log.h"
+#include "k8s/model.h"
+#include "k8s/nodelock.h"
+#include "policy/err.h"
+#include "policy/mem.h"
+
+enum kind { NODES, PODS };
+
+static const char *const kind_path[2] = {"/api/v1/nodes", "/api/v1/pods"};
+static const char *const kind_word[2] = {"nodes", "pods"};
+
+static const char *const reasons[] = {
+    "node_malformed", "node_unhealthy",   "pod_malformed",        "watch_error",
+    "watch_relist",   "handshake_failed", "lock_orphan_released", NULL,
+};
+
+/* A node as the watch last saw it. */
+struct tnode {
+    char *name;  /* the key */
+    char *owner; /* "ns/name" of its lock's owner, or NULL */
+    char *lock;  /* the lock value, or NULL */
+    char *bad;   /* the reason it was left out, or NULL */
+    bool unhealthy, seen;
+};
+
+/* A pod as the watch last saw it. */
+struct tpod {
+    char *uid;  /* the key of pods */
+    char *key;  /* "ns/name": the key of pod_keys */
+    char *node; /* spec.nodeName, or NULL */
+    bool ended; /* Succeeded, Failed or being deleted */
+    bool seen;
+};
+
+/* A node whose handshake verdict changes with time: its JSON, looked at
+ * again at `at`. */
+struct recheck {
+    char *name;
+    char *json;
+    double at;
+};
+
+/* A lock to release because its owner is gone. */
+struct orphan {
+    char *name;
+    char *lock;
+};
+
+struct watch {
+    struct kube *k;
+    struct cache *c;
+    struct watch_options o;
+    char *selector; /* escaped, or NULL */
+    pthread_t th[3];
+    int nth;
+    atomic_bool stop;
+
+    pthread_mutex_t lock; /* guards everything below; wake signals the threads */
+    pthread_cond_t wake;
+    struct hmap *nodes;    /* name -> tnode */
+    struct hmap *owners;   /* lock owner "ns/name" -> tnode */
+    struct hmap *pods;     /* uid -> tpod */
+    struct hmap *pod_keys; /* "ns/name" -> tpod */
+    struct hmap *shake;    /* name -> name: handshake to write */
+    struct hmap *orphans;  /* name -> orphan */
+    struct hmap *rechecks; /* name -> recheck */
+    bool synced[2], ready;
+
+    pthread_mutex_t apply; /* serializes node updates */
+
+    atomic_ulong lists, watches, events, relists, errors, handshakes, orphans_released;
+};
+
+const char *const *watch_reasons(void)
+{
+    return reasons;
+}
+
+static void count(struct watch *w, const char *reason)
+{
+    if (w->o.count)
+        w->o.count(w->o.count_ctx, reason);
+}
+
+static double wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Sleep up to s seconds; false when asked to stop. */
+static bool doze(struct watch *w, double s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double t = (double)until.tv_sec + (double)until.tv_nsec / 1e9 + s;
+    until.tv_sec = (time_t)t;
+    until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
+    pthread_mutex_lock(&w->lock);
+    while (!atomic_load(&w->stop)) {
+        if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return !atomic_load(&w->stop);
+}
+
+static double jitter(double s)
+{
+    return s * (0.75 + (double)(rand() % 500) / 1000.0);
+}
+
+/* ---- tracking (w->lock held) ---- */
+
+static void tnode_free(struct tnode *t)
+{
+    if (!t)
+        return;
+    free(t->name);
+    free(t->owner);
+    free(t->lock);
+    free(t->bad);
+    free(t);
+}
+
+static void tpod_free(struct tpod *t)
+{
+    if (!t)
+        return;
+    free(t->uid);
+    free(t->key);
+    free(t->node);
+    free(t);
+}
+
+static void recheck_free(struct recheck *r)
+{
+    if (!r)
+        return;
+    free(r->name);
+    free(r->json);
+    free(r);
+}
+
+static void orphan_free(struct orphan *o)
+{
+    if (!o)
+        return;
+    free(o->name);
+    free(o->lock);
+    free(o);
+}
+
+static void set_owner(struct watch *w, struct tnode *t, const char *lock)
+{
+    struct nodelock l;
+    if (t->owner && hmap_get(w->owners, t->owner) == t)
+        hmap_del(w->owners, t->owner);
+    free(t->owner);
+    free(t->lock);
+    t->owner = t->lock = NULL;
+    if (!lock)
+        return;
+    t->lock = mem_strdup(lock);
+    if (nodelock_parse(lock, &l) != 0 || l.legacy)
+        return;
+    size_t n = strlen(l.ns) + strlen(l.name) + 2;
+    t->owner = mem_alloc(n);
+    snprintf(t->owner, n, "%s/%s", l.ns, l.name);
+    hmap_put(w->owners, t->owner, t);
+}
+
+static void queue_orphan(struct watch *w, const struct tnode *t)
+{
+    if (!t->lock || hmap_get(w->orphans, t->name) || hmap_count(w->orphans) >= WATCH_SHAKE_MAX)
+        return;
+    struct orphan *o = mem_zalloc(sizeof *o);
+    o->name = mem_strdup(t->name);
+    o->lock = mem_strdup(t->lock);
+    hmap_put(w->orphans, o->name, o);
+    pthread_cond_broadcast(&w->wake);
+}
+
+/* True when node t's lock serves nobody: its owner pod is not known (once
+ * the pods are listed), is bound to another node, or has ended. */
+static bool lock_useless(struct watch *w, const struct tnode *t)
+{
+    if (!t->owner)
+        return false;
+    const struct tpod *p = hmap_get(w->pod_keys, t->owner);
+    if (!p)
+        return w->synced[PODS];
+    return p->ended || (p->node && strcmp(p->node, t->name) != 0);
+}
+
+/* After the pods are known: the locks that serve nobody. */
+static void scan_orphans(struct watch *w)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    if (!w->synced[PODS])
+        return;
+    while (hmap_next(w->nodes, &it, &k, &v))
+        if (lock_useless(w, v))
+            queue_orphan(w, v);
+}
+
+static void recheck_set(struct watch *w, const char *name, const cJSON *item, double at)
+{
+    struct recheck *r = hmap_get(w->rechecks, name);
+    if (at <= 0) {
+        if (r) {
+            hmap_del(w->rechecks, name);
+            recheck_free(r);
+        }
+        return;
+    }
+    if (!r) {
+        r = mem_zalloc(sizeof *r);
+        r->name = mem_strdup(name);
+        hmap_put(w->rechecks, r->name, r);
+    }
+    free(r->json);
+    r->json = cJSON_PrintUnformatted(item);
+    r->at = at;
+    pthread_cond_broadcast(&w->wake);
+}
+
+/* ---- nodes ---- */
+
+static void node_apply(struct watch *w, const cJSON *item)
+{
+    struct model_inventory *inv = NULL;
+    char err[512];
+    const char *name = model_str(item, "metadata", "name", NULL);
+    if (!name || !*name || strlen(name) > MODEL_NAME_MAX) {
+        count(w, "node_malformed");
+        LOG_WARN("watch: a node without a usable metadata.name left out");
+        return;
+    }
+    pthread_mutex_lock(&w->apply);
+    int rc = model_node_parse(item, &inv, err, sizeof err);
+    pthread_mutex_lock(&w->lock);
+    struct tnode *t = hmap_get(w->nodes, name);
+    if (!t) {
+        t = mem_zalloc(sizeof *t);
+        t->name = mem_strdup(name);
+        hmap_put(w->nodes, t->name, t);
+    }
+    t->seen = true;
+    if (rc) {
+        if (!t->bad || strcmp(t->bad, err) != 0) {
+            LOG_WARN("node %s left out: %s", name, err);
+            count(w, "node_malformed");
+            free(t->bad);
+            t->bad = mem_strdup(err);
+        }
+        set_owner(w, t, NULL);
+        recheck_set(w, name, NULL, 0);
+        pthread_mutex_unlock(&w->lock);
+        cache_node_del(w->c, name);
+        pthread_mutex_unlock(&w->apply);
+        return;
+    }
+    if (t->bad) {
+        LOG_INFO("node %s is usable again", name);
+        free(t->bad);
+        t->bad = NULL;
+    }
+    struct handshake_verdict v = {.healthy = true};
+    if (inv->has_register && w->o.handshake) {
+        handshake_check(inv->handshake, inv->alloc_gpus, wall(), &v);
+        if (v.write && !hmap_get(w->shake, name) && hmap_count(w->shake) < WATCH_SHAKE_MAX) {
+            char *key = mem_strdup(name);
+            hmap_put(w->shake, key, key);
+            pthread_cond_broadcast(&w->wake);
+        }
+    }
+    recheck_set(w, name, item, v.until > 0 ? v.until + 0.5 : 0);
+    if (!v.healthy) {
+        if (!t->unhealthy) {
+            LOG_WARN("node %s: handshake %s is stale and nothing is allocatable: its %d GPUs are "
+                     "left out until the device plugin reports",
+                     name, inv->handshake ? inv->handshake : "(none)", inv->ndev);
+            count(w, "node_unhealthy");
+        }
+        t->unhealthy = true;
+        inv->ndev = 0;
+    } else if (t->unhealthy) {
+        LOG_INFO("node %s: healthy again", name);
+        t->unhealthy = false;
+    }
+    set_owner(w, t, inv->lock);
+    if (lock_useless(w, t))
+        queue_orphan(w, t);
+    pthread_mutex_unlock(&w->lock);
+    cache_node_put(w->c, inv);
+    pthread_mutex_unlock(&w->apply);
+}
+
+static void node_forget_locked(struct watch *w, struct tnode *t)
+{
+    recheck_set(w, t->name, NULL, 0);
+    set_owner(w, t, NULL);
+    hmap_del(w->nodes, t->name);
+    tnode_free(t);
+}
+
+static void node_delete(struct watch *w, const cJSON *item)
+{
+    const char *name = model_str(item, "metadata", "name", NULL);
+    if (!name)
+        return;
+    pthread_mutex_lock(&w->apply);
+    pthread_mutex_lock(&w->lock);
+    struct tnode *t = hmap_get(w->nodes, name);
+    if (t)
+        node_forget_locked(w, t);
+    pthread_mutex_unlock(&w->lock);
+    cache_node_del(w->c, name);
+    pthread_mutex_unlock(&w->apply);
+}
+
+/* ---- pods ---- */
+
+static void pod_apply(struct watch *w, const cJSON *item)
+{
+    struct model_pod_info pi;
+    char err[512];
+    if (model_pod_info(item, &pi, err, sizeof err) != 0 || !pi.uid || !*pi.uid || !pi.ns ||
+        !pi.name) {
+        LOG_WARN("watch: pod left out: %s", err);
+        count(w, "pod_malformed");
+        return;
+    }
+    if (cache_pod_put(w->c, &pi, err, sizeof err) != 0)
+        LOG_WARN("watch: %s", err);
+    if (!pi.terminal && !pi.vgpu_node && !pi.node_name) {
+        struct policy_pod *pp = mem_alloc(sizeof *pp);
+        if (model_pod_parse(item, NULL, pp, err, sizeof err) == 0 && policy_pod_wants_gpu(pp)) {
+            char *json = cJSON_PrintUnformatted(item);
+            if (json && cache_pending_put(w->c, pi.uid, json, 0, 0) != 0)
+                LOG_WARN("pending pod store full: %s/%s not kept", pi.ns, pi.name);
+            free(json);
+        }
+        free(pp);
+    }
+    pthread_mutex_lock(&w->lock);
+    struct tpod *t = hmap_get(w->pods, pi.uid);
+    if (!t) {
+        t = mem_zalloc(sizeof *t);
+        t->uid = mem_strdup(pi.uid);
+        size_t n = strlen(pi.ns) + strlen(pi.name) + 2;
+        t->key = mem_alloc(n);
+        snprintf(t->key, n, "%s/%s", pi.ns, pi.name);
+        hmap_put(w->pods, t->uid, t);
+        hmap_put(w->pod_keys, t->key, t);
+    }
+    t->seen = true;
+    t->ended = pi.terminal;
+    if (!t->node || !pi.node_name || strcmp(t->node, pi.node_name) != 0) {
+        free(t->node);
+        t->node = pi.node_name && *pi.node_name ? mem_strdup(pi.node_name) : NULL;
+    }
+    /* A lock this pod holds on a node it is not bound to, or after it
+     * ended, serves nobody (a bind cut short, e.g. by a restart). */
+    struct tnode *locked = hmap_get(w->owners, t->key);
+    if (locked && lock_useless(w, locked))
+        queue_orphan(w, locked);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void pod_forget_locked(struct watch *w, struct tpod *t)
+{
+    if (hmap_get(w->pod_keys, t->key) == t)
+        hmap_del(w->pod_keys, t->key);
+    struct tnode *n = hmap_get(w->owners, t->key);
+    if (n && w->synced[PODS])
+        queue_orphan(w, n); /* its owner is gone: release it */
+    hmap_del(w->pods, t->uid);
+    tpod_free(t);
+}
+
+static void pod_delete(struct watch *w, const cJSON *item)
+{
+    const char *uid = model_str(item, "metadata", "uid", NULL);
+    if (!uid)
+        return;
+    cache_pod_del(w->c, uid);
+    pthread_mutex_lock(&w->lock);
+    struct tpod *t = hmap_get(w->pods, uid);
+    if (t)
+        pod_forget_locked(w, t);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- list ---- */
+
+static void mark_unseen(struct watch *w, int kind)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&w->lock);
+    while (hmap_next(kind == NODES ? w->nodes : w->pods, &it, &k, &v)) {
+        if (kind == NODES)
+            ((struct tnode *)v)->seen = false;
+        else
+            ((struct tpod *)v)->seen = false;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Delete what the last list did not show. */
+static void reconcile(struct watch *w, int kind)
+{
+    size_t it = 0, n = 0;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&w->lock);
+    struct hmap *m = kind == NODES ? w->nodes : w->pods;
+    char **gone = mem_alloc(sizeof *gone * (hmap_count(m) + 1));
+    while (hmap_next(m, &it, &k, &v))
+        if (!(kind == NODES ? ((struct tnode *)v)->seen : ((struct tpod *)v)->seen))
+            gone[n++] = mem_strdup(k);
+    for (size_t i = 0; i < n; i++) {
+        if (kind == NODES)
+            node_forget_locked(w, hmap_get(w->nodes, gone[i]));
+        else
+            pod_forget_locked(w, hmap_get(w->pods, gone[i]));
+    }
+    pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (kind == NODES)
+            cache_node_del(w->c, gone[i]);
+        else
+            cache_pod_del(w->c, gone[i]);
+        free(gone[i]);
+    }
+    if (n)
+        LOG_INFO("watch: %zu %s gone since the last list, removed", n, kind_word[kind]);
+    free(gone);
+}
+
+static void apply(struct watch *w, int kind, const cJSON *item)
+{
+    if (kind == NODES)
+        node_apply(w, item);
+    else
+        pod_apply(w, item);
+}
+
+/* One full paged list. Returns 0 with the list's resourceVersion in rv. */
+static int list(struct watch *w, int kind, char *rv, size_t cap)
+{
+    char path[KUBE_PATH_MAX], cont[4096] = "", msg[768];
+    int restarts = 0, rc = 0, pages = 0;
+    size_t items = 0;
+    mark_unseen(w, kind);
+    rv[0] = '\0';
+    for (;;) {
+        struct kube_resp r;
+        int n = snprintf(path, sizeof path, "%s?limit=%d", kind_path[kind],
+                         w->o.page_size > 0 ? w->o.page_size : WATCH_PAGE_DEFAULT);
+        if (kind == NODES && w->selector)
+            n += snprintf(path + n, sizeof path - (size_t)n, "&labelSelector=%s", w->selector);
+        if (cont[0])
+            snprintf(path + n, sizeof path - (size_t)n, "&continue=%s", cont);
+        rc = kube_call(w->k, "GET", path, NULL, NULL, &r);
+        if (rc && r.status == 410 && cont[0] && restarts++ < 3) {
+            LOG_INFO("watch: list of %s: continue token expired; listing again", kind_word[kind]);
+            count(w, "watch_relist");
+            kube_resp_free(&r);
+            cont[0] = '\0';
+            rv[0] = '\0';
+            items = 0;
+            pages = 0;
+            mark_unseen(w, kind);
+            continue;
+        }
+        if (rc) {
+            kube_describe(&r, rc, "list", msg, sizeof msg);
+            LOG_WARN("watch: %s %s", kind_word[kind], msg);
+            kube_resp_free(&r);
+            return rc;
+        }
+        cJSON *root = cJSON_ParseWithLength(r.body, r.len);
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "items"), *it;
+        const char *lrv = model_str(root, "metadata", "resourceVersion", NULL);
+        const char *next = model_str(root, "metadata", "continue", NULL);
+        if (!cJSON_IsArray(arr) || !lrv || strlen(lrv) >= cap) {
+            LOG_WARN("watch: list of %s: the answer is not a list", kind_word[kind]);
+            cJSON_Delete(root);
+            kube_resp_free(&r);
+            return ERR_PROTO;
+        }
+        if (!rv[0])
+            snprintf(rv, cap, "%s", lrv);
+        cJSON_ArrayForEach(it, arr)
+        {
+            apply(w, kind, it);
+            items++;
+        }
+        pages++;
+        rc = 0;
+        if (next && *next && kube_escape(next, cont, sizeof cont) != 0) {
+            LOG_WARN("watch: list of %s: continue token too long", kind_word[kind]);
+            rc = ERR_TOOBIG;
+        }
+        bool more = next && *next && rc == 0;
+        cJSON_Delete(root);
+        kube_resp_free(&r);
+        if (rc)
+            return rc;
+        if (!more)
+            break;
+        if (atomic_load(&w->stop))
+            return ERR_IO;
+    }
+    reconcile(w, kind);
+    atomic_fetch_add(&w->lists, 1);
+    LOG_INFO("watch: listed %zu %s in %d page%s at resourceVersion %s", items, kind_word[kind],
+             pages, pages == 1 ? "" : "s", rv);
+    pthread_mutex_lock(&w->lock);
+    w->synced[kind] = true;
+    bool now_ready = !w->ready && w->synced[NODES] && w->synced[PODS];
+    w->ready = w->ready || now_ready;
+    scan_orphans(w);
+    pthread_mutex_unlock(&w->lock);
+    if (now_ready) {
+        cache_set_ready(w->c, true);
+        LOG_INFO("cache synced with the API server: ready");
+    }
+    return 0;
+}
+
+/* ---- watch ---- */
+
+struct stream {
+    struct watch *w;
+    int kind;
+    char *rv;
+    size_t cap;
+    bool gone;
+    unsigned long events;
+};
+
+static int on_line(void *ctx, char *line, size_t len)
+{
+    struct stream *s = ctx;
+    cJSON *e = cJSON_ParseWithLength(line, len);
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(e, "object");
+    int stop = 0;
+    if (!type || !cJSON_IsObject(obj)) {
+        LOG_WARN("watch: %s: an event that is not {type, object}; reconnecting",
+                 kind_word[s->kind]);
+        count(s->w, "watch_error");
+        stop = 1;
+        goto out;
+    }
+    if (strcmp(type, "ERROR") == 0) {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "message"));
+        s->gone = cJSON_IsNumber(code) && code->valueint == 410;
+        if (!s->gone) {
+            LOG_WARN("watch: %s: ERROR event: %.200s", kind_word[s->kind], m ? m : "");
+            count(s->w, "watch_error");
+        }
+        stop = 1;
+        goto out;
+    }
+    const char *rv = model_str(obj, "metadata", "resourceVersion", NULL);
+    if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0)
+        apply(s->w, s->kind, obj);
+    else if (strcmp(type, "DELETED") == 0)
+        s->kind == NODES ? node_delete(s->w, obj) : pod_delete(s->w, obj);
+    else if (strcmp(type, "BOOKMARK") != 0)
+        LOG_DEBUG("watch: %s: event type %.20s ignored", kind_word[s->kind], type);
+    if (rv && strlen(rv) < s->cap)
+        snprintf(s->rv, s->cap, "%s", rv);
+    s->events++;
+    atomic_fetch_add(&s->w->events, 1);
+    stop = atomic_load(&s->w->stop) ? 1 : 0;
+out:
+    cJSON_Delete(e);
+    return stop;
+}
+
+/* Watch from rv until the stream ends. Returns 0 (ended, rv advanced),
+ * ERR_NOTFOUND standing for 410 Gone (list again), or an error. */
+static int watch_once(struct watch *w, int kind, char *rv, size_t cap, unsigned long *events)
+{
+    char path[KUBE_PATH_MAX], msg[768];
+    struct kube_resp r;
+    int timeout = w->o.watch_timeout_s > 0 ? w->o.watch_timeout_s : 300 + rand() % 300;
+    int n = snprintf(path, sizeof path,
+                     "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
+                     kind_path[kind], rv, timeout);
+    if (kind == NODES && w->selector)
+        snprintf(path + n, sizeof path - (size_t)n, "&labelSelector=%s", w->selector);
+    struct stream s = {.w = w, .kind = kind, .rv = rv, .cap = cap};
+    atomic_fetch_add(&w->watches, 1);
+    int rc = kube_stream(w->k, path, on_line, &s, &w->stop, (timeout + 30) * 1000L, &r);
+    *events = s.events;
+    if (s.gone || r.status == 410) {
+        kube_resp_free(&r);
+        return ERR_NOTFOUND;
+    }
+    if (rc && !atomic_load(&w->stop)) {
+        kube_describe(&r, rc, "watch", msg, sizeof msg);
+        LOG_WARN("watch: %s %s", kind_word[kind], msg);
+        count(w, "watch_error");
+    }
+    kube_resp_free(&r);
+    return rc;
+}
+
+struct runner {
+    struct watch *w;
+    int kind;
+};
+
+static void *run(void *arg)
+{
+    struct runner *ru = arg;
+    struct watch *w = ru->w;
+    int kind = ru->kind;
+    char rv[128] = "";
+    double backoff = WATCH_BACKOFF_MIN;
+    free(ru);
+    while (!atomic_load(&w->stop)) {
+        if (!rv[0]) {
+            if (list(w, kind, rv, sizeof rv) != 0) {
+                rv[0] = '\0';
+                atomic_fetch_add(&w->errors, 1);
+                doze(w, jitter(backoff));
+                backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : backoff * 2;
+                continue;
+            }
+            backoff = WATCH_BACKOFF_MIN;
+        }
+        unsigned long events = 0;
+        int rc = watch_once(w, kind, rv, sizeof rv, &events);
+        if (atomic_load(&w->stop))
+            break;
+        if (rc == ERR_NOTFOUND) {
+            LOG_INFO("watch: %s: resourceVersion %s is gone (410); listing again", kind_word[kind],
+                     rv);
+            count(w, "watch_relist");
+            atomic_fetch_add(&w->relists, 1);
+            rv[0] = '\0';
+            continue;
+        }
+        if (rc == 0 && events > 0) {
+            backoff = WATCH_BACKOFF_MIN; /* a healthy stream that ended: go on at once */
+            continue;
+        }
+        if (rc)
+            atomic_fetch_add(&w->errors, 1);
+        doze(w, jitter(backoff));
+        backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : backoff * 2;
+    }
+    return NULL;
+}
+
+/* ---- the worker: handshakes, orphaned locks, rechecks ---- */
+
+static void write_handshake(struct watch *w, const char *name)
+{
+    char value[64], esc[1024], path[1200], body[256], msg[768];
+    struct kube_resp r;
+    handshake_value(wall(), value, sizeof value);
+    if (kube_escape(name, esc, sizeof esc) != 0)
+        return;
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
+    snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}}}",
+             MODEL_ANN_HANDSHAKE, value);
+    int rc = kube_call(w->k, "PATCH", path, "application/merge-patch+json", body, &r);
+    if (rc) {
+        kube_describe(&r, rc, "handshake", msg, sizeof msg);
+        LOG_WARN("node %s: %s", name, msg);
+        count(w, "handshake_failed");
+    } else {
+        atomic_fetch_add(&w->handshakes, 1);
+        LOG_DEBUG("node %s: handshake %s written", name, value);
+    }
+    kube_resp_free(&r);
+}
+
+/* Release o->lock on its node if it is still there and its owner pod is
+ * gone according to the API server. */
+static void release_orphan(struct watch *w, const struct orphan *o)
+{
+    char esc[1024], path[2048], msg[768], body[512];
+    struct kube_resp r;
+    struct nodelock l;
+    if (kube_escape(o->name, esc, sizeof esc) != 0 || nodelock_parse(o->lock, &l) != 0)
+        return;
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
+    int rc = kube_call(w->k, "GET", path, NULL, NULL, &r);
+    cJSON *node = rc ? NULL : cJSON_ParseWithLength(r.body, r.len);
+    kube_resp_free(&r);
+    const cJSON *anns = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(node, "metadata"), "annotations");
+    const char *now = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(anns, MODEL_ANN_LOCK));
+    const char *rv = model_str(node, "metadata", "resourceVersion", NULL);
+    if (!now || strcmp(now, o->lock) != 0 || !rv || strlen(rv) > 64)
+        goto out;
+    char ns[768], name[768];
+    if (kube_escape(l.ns, ns, sizeof ns) || kube_escape(l.name, name, sizeof name))
+        goto out;
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
+    rc = kube_call(w->k, "GET", path, NULL, NULL, &r);
+    cJSON *pod = rc ? NULL : cJSON_ParseWithLength(r.body, r.len);
+    kube_resp_free(&r);
+    const char *at = model_str(pod, "spec", "nodeName", NULL);
+    const char *phase = model_str(pod, "status", "phase", NULL);
+    bool ended = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+    const char *why = rc == ERR_NOTFOUND                            ? "is gone"
+                      : rc == 0 && at && *at && strcmp(at, o->name) ? "is bound to another node"
+                      : rc == 0 && ended                            ? "has ended"
+                                                                    : NULL;
+    cJSON_Delete(pod);
+    if (!why)
+        goto out; /* the owner may still need it, or we cannot tell */
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
+    snprintf(body, sizeof body,
+             "{\"metadata\":{\"annotations\":{\"%s\":null},\"resourceVersion\":\"%s\"}}",
+             MODEL_ANN_LOCK, rv);
+    rc = kube_call(w->k, "PATCH", path, "application/merge-patch+json", body, &r);
+    if (rc == 0) {
+        LOG_INFO("node %s: released lock %s: its pod %s/%s %s", o->name, o->lock, l.ns, l.name,
+                 why);
+        count(w, "lock_orphan_released");
+        atomic_fetch_add(&w->orphans_released, 1);
+    } else {
+        kube_describe(&r, rc, "release orphaned lock", msg, sizeof msg);
+        LOG_DEBUG("node %s: %s", o->name, msg);
+    }
+    kube_resp_free(&r);
+out:
+    cJSON_Delete(node);
+}
+
+/* Take one job (w->lock held). */
+static bool take_job(struct watch *w, char **shake, struct orphan **orphan, struct recheck **rc,
+                     double *next)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    double now = wall();
+    *next = now + 1.0;
+    if (hmap_next(w->shake, &it, &k, &v)) {
+        *shake = hmap_del(w->shake, k);
+        return true;
+    }
+    it = 0;
+    if (hmap_next(w->orphans, &it, &k, &v)) {
+        *orphan = hmap_del(w->orphans, k);
+        return true;
+    }
+    it = 0;
+    while (hmap_next(w->rechecks, &it, &k, &v)) {
+        struct recheck *r = v;
+        if (r->at <= now) {
+            *rc = hmap_del(w->rechecks, k);
+            return true;
+        }
+        if (r->at < *next)
+            *next = r->at;
+    }
+    return false;
+}
+
+static void *worker(void *arg)
+{
+    struct watch *w = arg;
+    while (!atomic_load(&w->stop)) {
+        char *shake = NULL;
+        struct orphan *orphan = NULL;
+        struct recheck *re = NULL;
+        double next;
+        pthread_mutex_lock(&w->lock);
+        bool got = take_job(w, &shake, &orphan, &re, &next);
+        if (!got && !atomic_load(&w->stop)) {
+            struct timespec until = {(time_t)next, (long)((next - (double)(time_t)next) * 1e9)};
+            pthread_cond_timedwait(&w->wake, &w->lock, &until);
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (shake)
+            write_handshake(w, shake);
+        if (orphan)
+            release_orphan(w, orphan);
+        if (re) {
+            cJSON *item = cJSON_Parse(re->json);
+            if (item)
+                node_apply(w, item);
+            cJSON_Delete(item);
+        }
+        free(shake);
+        orphan_free(orphan);
+        recheck_free(re);
+    }
+    return NULL;
+}
+
+/* ---- start, stop ---- */
+
+static void free_all(struct watch *w)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(w->nodes, &it, &k, &v))
+        tnode_free(v);
+    it = 0;
+    while (hmap_next(w->pods, &it, &k, &v))
+        tpod_free(v);
+    it = 0;
+    while (hmap_next(w->shake, &it, &k, &v))
+        free(v);
+    it = 0;
+    while (hmap_next(w->orphans, &it, &k, &v))
+        orphan_free(v);
+    it = 0;
+    while (hmap_next(w->rechecks, &it, &k, &v))
+        recheck_free(v);
+    hmap_destroy(w->nodes);
+    hmap_destroy(w->owners);
+    hmap_destroy(w->pods);
+    hmap_destroy(w->pod_keys);
+    hmap_destroy(w->shake);
+    hmap_destroy(w->orphans);
+    hmap_destroy(w->rechecks);
+    pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->apply);
+    pthread_cond_destroy(&w->wake);
+    free(w->selector);
+    free(w);
+}
+
+int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, struct watch **out,
+                char *err, size_t cap)
+{
+    struct watch *w = mem_zalloc(sizeof *w);
+    *out = NULL;
+    w->k = k;
+    w->c = c;
+    w->o = *o;
+    w->o.node_selector = NULL;
+    if (o->node_selector && *o->node_selector) {
+        size_t n = strlen(o->node_selector) * 3 + 1;
+        w->selector = mem_alloc(n);
+        if (kube_escape(o->node_selector, w->selector, n) != 0 || n > 4096) {
+            snprintf(err, cap, "node label selector too long");
+            free(w->selector);
+            free(w);
+            return ERR_INVAL;
+        }
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->apply, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    w->nodes = hmap_create();
+    w->owners = hmap_create();
+    w->pods = hmap_create();
+    w->pod_keys = hmap_create();
+    w->shake = hmap_create();
+    w->orphans = hmap_create();
+    w->rechecks = hmap_create();
+    for (int kind = NODES; kind <= PODS; kind++) {
+        struct runner *ru = mem_alloc(sizeof *ru);
+        *ru = (struct runner){w, kind};
+        if (pthread_create(&w->th[w->nth], NULL, run, ru) != 0) {
+            free(ru);
+            snprintf(err, cap, "cannot start the watch threads");
+            watch_stop(w);
+            return ERR_IO;
+        }
+        w->nth++;
+    }
+    if (pthread_create(&w->th[w->nth], NULL, worker, w) != 0) {
+        snprintf(err, cap, "cannot start the watch threads");
+        watch_stop(w);
+        return ERR_IO;
+    }
+    w->nth++;
+    *out = w;
+    return 0;
+}
+
+void watch_stop(struct watch *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    atomic_store(&w->stop, true);
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < w->nth; i++)
+        pthread_join(w->th[i], NULL);
+    free_all(w);
+}
+
+void watch_stats(struct watch *w, struct watch_stats *out)
+{
+    out->lists = atomic_load(&w->lists);
+    out->watches = atomic_load(&w->watches);
+    out->events = atomic_load(&w->events);
+    out->relists = atomic_load(&w->relists);
+    out->errors = atomic_load(&w->errors);
+    out->handshakes = atomic_load(&w->handshakes);
+    out->orphans_released = atomic_load(&w->orphans_released);
+    pthread_mutex_lock(&w->lock);
+    out->synced = w->ready;
+    pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,76 @@
+/* watch: keep the cache current from the API server.
+ *
+ * For nodes and for pods, one thread each: a paged list (limit/continue),
+ * then a watch from the list's resourceVersion with bookmarks, resumed
+ * from the last resourceVersion seen when the stream ends, reconnecting
+ * with a capped, jittered backoff after errors. 410 Gone (an ERROR event,
+ * an HTTP 410, an expired continue token) means list again; after every
+ * list, what the cache holds from an earlier list but the new one lacks is
+ * deleted (nodes and pods that vanished while the watch was down). The
+ * cache turns ready (cache_set_ready) after the first full list of both.
+ *
+ * Nodes: parsed by model_node_parse. A node whose annotations do not parse
+ * is left out of the cache (deleted if it was there), with its reason
+ * logged once per distinct reason and counted ("node_malformed"). Nodes
+ * with a register annotation get HAMi's handshake (handshake.h): the
+ * Requesting_<time> write is done by a third thread, so writes never stall
+ * the streams; an unhealthy node stays in the cache with zero devices
+ * ("node_unhealthy"); a verdict that changes with time alone (a fresh
+ * request on a node with nothing allocatable) is looked at again then.
+ * A node lock whose owner pod is gone (the pod was deleted, or the lists
+ * show no such pod), is bound to another node or has ended is released by
+ * the same thread, after checking with the API server, so that filter does
+ * not pass the node over for the whole lock timeout.
+ *
+ * Pods: model_pod_info + cache_pod_put; an unplaced pod that asks for a GPU
+ * is kept as pending (cache_pending_put), so bind can fit it after a
+ * restart. Every network input is capped (kube.h: bodies and lines).
+ *
+ * Thread-safe; watch_stop ends and joins every thread. */
+#ifndef VS_WATCH_H
+#define VS_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "k8s/cache.h"
+#include "k8s/kube.h"
+
+#define WATCH_PAGE_DEFAULT 500
+#define WATCH_BACKOFF_MIN  0.2    /* seconds */
+#define WATCH_BACKOFF_MAX  10.0   /* seconds */
+#define WATCH_SHAKE_MAX    100000 /* nodes waiting for a handshake write */
+
+/* Counts an error reason (a metrics label); ctx is the caller's. */
+typedef void (*watch_count_fn)(void *ctx, const char *reason);
+
+struct watch_options {
+    const char *node_selector; /* labelSelector of the nodes; NULL or "": every node */
+    int page_size;             /* list limit; 0: WATCH_PAGE_DEFAULT */
+    int watch_timeout_s;       /* the server ends a watch after this; 0: 300..600 at random */
+    bool handshake;            /* write the node handshake */
+    watch_count_fn count;      /* may be NULL */
+    void *count_ctx;
+};
+
+struct watch;
+
+/* Start the threads. k and c are borrowed and must outlive the watch; o is
+ * copied (strings too). Returns 0 and *out, or ERR_INVAL (bad selector)
+ * with err filled. */
+int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, struct watch **out,
+                char *err, size_t cap);
+/* Stop every thread (within about a second), join them, free. Accepts
+ * NULL. */
+void watch_stop(struct watch *w);
+
+struct watch_stats {
+    unsigned long lists, watches, events, relists, errors, handshakes, orphans_released;
+    bool synced;
+};
+void watch_stats(struct watch *w, struct watch_stats *out);
+
+/* The reasons this module counts, NULL-terminated, for registering them. */
+const char *const *watch_reasons(void);
+
+#endif

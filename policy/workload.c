@@ -1,0 +1,427 @@
+/* workload.c: the shape histogram and the fragmentation measure. */
+#include "workload.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mem.h"
+
+#define TYPE_CACHE 16 /* device model strings remembered per memo */
+#define MASK_WORDS (WORKLOAD_MAX_SHAPES / 64)
+
+/* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
+struct wclass {
+    int32_t nums, mem, mem_pct, cores;
+    bool any_model;
+    char models[WORKLOAD_MODELS_MAX];
+};
+
+struct entry {
+    struct workload_shape s;
+    double w;      /* true weight = w * scale */
+    double scarce; /* scarcity multiplier, >= 1 */
+    int cls;
+};
+
+struct workload {
+    double decay, scale;
+    enum workload_measure measure;
+    int n, ncls;
+    uint64_t epoch;
+    struct entry e[WORKLOAD_MAX_SHAPES];
+    struct wclass cls[WORKLOAD_MAX_SHAPES];
+};
+
+struct workload *workload_create(double decay)
+{
+    struct workload *w = mem_zalloc(sizeof *w);
+    w->decay = decay > 0 && decay <= 1 ? decay : 1;
+    w->scale = 1;
+    w->epoch = 1;
+    return w;
+}
+
+void workload_destroy(struct workload *w)
+{
+    free(w);
+}
+
+struct workload *workload_copy(const struct workload *w)
+{
+    struct workload *c = mem_alloc(sizeof *c);
+    memcpy(c, w, sizeof *c);
+    return c;
+}
+
+void workload_set_measure(struct workload *w, enum workload_measure m)
+{
+    w->measure = m;
+    w->epoch++;
+}
+
+size_t workload_size(const struct workload *w)
+{
+    return (size_t)w->n;
+}
+
+uint64_t workload_epoch(const struct workload *w)
+{
+    return w->epoch;
+}
+
+static bool same_class(const struct wclass *c, const struct workload_shape *s)
+{
+    return c->nums == s->nums && c->mem == s->mem && c->mem_pct == s->mem_pct &&
+           c->cores == s->cores && strcmp(c->models, s->models) == 0;
+}
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != ',')
+            return false;
+    return true;
+}
+
+/* Group the shapes into classes again (after a shape came or went). */
+static void classify(struct workload *w)
+{
+    w->ncls = 0;
+    for (int i = 0; i < w->n; i++) {
+        const struct workload_shape *s = &w->e[i].s;
+        int k = 0;
+        while (k < w->ncls && !same_class(&w->cls[k], s))
+            k++;
+        if (k == w->ncls) {
+            struct wclass *c = &w->cls[w->ncls++];
+            *c = (struct wclass){.nums = s->nums,
+                                 .mem = s->mem,
+                                 .mem_pct = s->mem_pct,
+                                 .cores = s->cores,
+                                 .any_model = blank(s->models)};
+            memcpy(c->models, s->models, sizeof c->models);
+        }
+        w->e[i].cls = k;
+    }
+}
+
+static bool same_shape(const struct workload_shape *a, const struct workload_shape *b)
+{
+    return a->cpu_milli == b->cpu_milli && a->mem_mib == b->mem_mib && a->nums == b->nums &&
+           a->mem == b->mem && a->mem_pct == b->mem_pct && a->cores == b->cores &&
+           strcmp(a->models, b->models) == 0;
+}
+
+void workload_add(struct workload *w, const struct workload_shape *s, double weight)
+{
+    int i = 0;
+    while (i < w->n && !same_shape(&w->e[i].s, s))
+        i++;
+    if (i == w->n) {
+        if (w->n == WORKLOAD_MAX_SHAPES) { /* the lightest makes room */
+            i = 0;
+            for (int k = 1; k < w->n; k++)
+                if (w->e[k].w < w->e[i].w)
+                    i = k;
+        } else {
+            w->n++;
+        }
+        w->e[i] = (struct entry){.s = *s, .scarce = 1};
+        w->e[i].s.models[WORKLOAD_MODELS_MAX - 1] = '\0';
+        classify(w);
+    }
+    w->e[i].w += weight / w->scale;
+    w->epoch++;
+}
+
+void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    s->cpu_milli = pod->cpu_milli;
+    s->mem_mib = pod->mem_mib;
+    for (int i = pod->ninit; i < pod->nctr; i++) {
+        const struct policy_ctr *c = &pod->ctr[i];
+        if (c->nums == 0)
+            continue;
+        s->nums = c->nums;
+        s->mem = c->mem;
+        s->mem_pct = c->mem_pct;
+        s->cores = c->cores;
+        break;
+    }
+    if (pod->use_type)
+        strncpy(s->models, pod->use_type, sizeof s->models - 1);
+}
+
+void workload_observe(struct workload *w, const struct policy_pod *pod)
+{
+    struct workload_shape s;
+    workload_shape_of(pod, &s);
+    w->scale *= w->decay; /* every old weight decays at once */
+    if (w->scale < 1e-200) {
+        for (int i = 0; i < w->n; i++)
+            w->e[i].w *= w->scale;
+        w->scale = 1;
+    }
+    workload_add(w, &s, 1.0);
+}
+
+/* ---- the measure ---- */
+
+/* Case-insensitive: does `type` contain an element of the comma list? */
+static bool model_allowed(const char *list, const char *type)
+{
+    char tok[WORKLOAD_MODELS_MAX];
+    size_t tlen = strlen(type);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        for (size_t i = 0; n && i + n <= tlen; i++)
+            if (strncasecmp(type + i, tok, n) == 0)
+                return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
+/* Per model string: which classes may use it. Lives in the memo. */
+struct typemask {
+    const char *type;
+    uint64_t epoch;
+    uint64_t bits[MASK_WORDS];
+};
+
+struct slot {
+    uint64_t key;
+    double f;
+};
+
+struct workload_memo {
+    struct typemask types[TYPE_CACHE];
+    int next_type;
+    struct slot s[WORKLOAD_MEMO_SLOTS];
+};
+
+struct workload_memo *workload_memo_create(void)
+{
+    return mem_zalloc(sizeof(struct workload_memo));
+}
+
+void workload_memo_destroy(struct workload_memo *m)
+{
+    free(m);
+}
+
+static const struct typemask *type_mask(const struct workload *w, struct workload_memo *m,
+                                        const char *type, struct typemask *tmp)
+{
+    for (int i = 0; m && i < TYPE_CACHE; i++)
+        if (m->types[i].type == type && m->types[i].epoch == w->epoch)
+            return &m->types[i];
+    struct typemask *t = m ? &m->types[m->next_type++ % TYPE_CACHE] : tmp;
+    memset(t, 0, sizeof *t);
+    t->type = type;
+    t->epoch = w->epoch;
+    for (int k = 0; k < w->ncls; k++)
+        if (w->cls[k].any_model || model_allowed(w->cls[k].models, type ? type : ""))
+            t->bits[k / 64] |= 1ULL << (k % 64);
+    return t;
+}
+
+/* The free share of a GPU in milli-GPU: the smaller of memory and cores. */
+static double free_share(const struct policy_device *d, const struct policy_usage *u)
+{
+    if (!d->health || d->cordoned || u->used >= d->count || d->devmem <= 0 || d->devcore <= 0)
+        return 0;
+    double m = (double)(d->devmem - u->mem) / (double)d->devmem;
+    double c = (double)(d->devcore - u->cores) / (double)d->devcore;
+    double f = 1000.0 * (m < c ? m : c);
+    return f > 0 ? f : 0;
+}
+
+/* Can one GPU of class c go on this device? */
+static bool gpu_fits(const struct wclass *c, const struct policy_device *d,
+                     const struct policy_usage *u)
+{
+    if (c->nums > 1 || (c->cores >= 100 && (c->mem_pct >= 100 || c->mem >= d->devmem)))
+        return u->used == 0 && u->mem == 0 && u->cores == 0; /* a whole card */
+    int64_t need = c->mem ? c->mem : d->devmem * c->mem_pct / 100;
+    if (d->devmem - u->mem < need || d->devcore - u->cores < c->cores)
+        return false;
+    return !(d->devcore == 100 && c->cores == 100 && u->used > 0);
+}
+
+/* How many copies of a one-GPU class fit on this GPU, and the capacity they
+ * take (its share of the card each). */
+static void copies_on(const struct wclass *c, const struct policy_device *d,
+                      const struct policy_usage *u, double share, double *copies, double *cap)
+{
+    if (c->nums > 1)
+        return;
+    double need_mem = c->mem ? (double)c->mem : (double)d->devmem * c->mem_pct / 100.0;
+    double per = 1000.0 * need_mem / (double)d->devmem;
+    double per_core = 10.0 * c->cores * 100.0 / (double)d->devcore;
+    if (per_core > per)
+        per = per_core;
+    double n = per > 0 ? (double)(int64_t)(share / per) : (double)(d->count - u->used);
+    if (n > d->count - u->used)
+        n = d->count - u->used;
+    if (c->cores >= 100 || per >= 1000)
+        n = n > 0 ? 1 : 0;
+    *copies += n;
+    *cap += n * (per < share ? per : share);
+}
+
+/* WORKLOAD_COPIES: the free capacity the shape's copies cannot consume when
+ * GPUs, CPU and memory all bound how many fit. */
+static double copies_waste(const struct workload_shape *s, double gcopies, double gcap,
+                           double total, int64_t cpu_free, int64_t mem_free)
+{
+    double n = gcopies;
+    if (s->cpu_milli > 0 && (double)(cpu_free / s->cpu_milli) < n)
+        n = (double)(cpu_free / s->cpu_milli);
+    if (s->mem_mib > 0 && (double)(mem_free / s->mem_mib) < n)
+        n = (double)(mem_free / s->mem_mib);
+    double used = gcopies > 0 ? gcap * n / gcopies : 0;
+    return total - used > 0 ? total - used : 0;
+}
+
+/* Could node n, empty, host one copy of shape s? */
+static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n)
+{
+    static const struct policy_usage idle;
+    int usable = 0;
+    if ((n->cpu_milli && n->cpu_milli < e->s.cpu_milli) ||
+        (n->mem_mib && n->mem_mib < e->s.mem_mib))
+        return false;
+    for (int g = 0; g < n->ndev; g++) {
+        const char *type = n->dev[g].type ? n->dev[g].type : "";
+        const struct wclass *c = &w->cls[e->cls];
+        if (n->dev[g].health && (c->any_model || model_allowed(c->models, type)) &&
+            gpu_fits(c, &n->dev[g], &idle))
+            usable++;
+    }
+    return usable >= e->s.nums;
+}
+
+void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    for (int i = 0; i < w->n; i++) {
+        struct entry *e = &w->e[i];
+        int k = 0;
+        for (int j = 0; j < n; j++)
+            k += eligible(w, e, nodes[j]);
+        e->scarce = k > 0 ? sqrt((double)n / k) : 1;
+    }
+    w->epoch++;
+}
+
+double workload_fragment(const struct workload *w, const struct policy_node *node,
+                         const struct policy_usage *u, int64_t cpu_used, int64_t mem_used)
+{
+    return workload_fragment_memo(w, NULL, node, u, cpu_used, mem_used);
+}
+
+/* F itself. */
+static double measure(const struct workload *w, struct workload_memo *m,
+                      const struct policy_node *node, const struct policy_usage *u,
+                      int64_t cpu_used, int64_t mem_used)
+{
+    double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0;
+    double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
+    bool gok[WORKLOAD_MAX_SHAPES];
+    const struct typemask *tm[POLICY_MAX_DEVICES];
+    struct typemask tmp[POLICY_MAX_DEVICES];
+    int nd = node->ndev;
+
+    for (int g = 0; g < nd; g++) {
+        share[g] = free_share(&node->dev[g], &u[g]);
+        total += share[g];
+        tm[g] = share[g] > 0 ? type_mask(w, m, node->dev[g].type, &tmp[g]) : NULL;
+    }
+    for (int k = 0; k < w->ncls; k++) {
+        int usable = 0;
+        gfrag[k] = 0;
+        gcopies[k] = 0;
+        gcap[k] = 0;
+        for (int g = 0; g < nd; g++) {
+            if (share[g] <= 0)
+                continue;
+            if ((tm[g]->bits[k / 64] >> (k % 64) & 1) &&
+                gpu_fits(&w->cls[k], &node->dev[g], &u[g])) {
+                usable++;
+                copies_on(&w->cls[k], &node->dev[g], &u[g], share[g], &gcopies[k], &gcap[k]);
+            } else {
+                gfrag[k] += share[g];
+            }
+        }
+        gok[k] = usable >= w->cls[k].nums;
+        if (w->cls[k].nums > 1) { /* whole cards, nums at a time */
+            gcopies[k] = (double)(usable / w->cls[k].nums);
+            gcap[k] = gcopies[k] * w->cls[k].nums * 1000.0;
+        }
+    }
+    int64_t cpu_free = node->cpu_milli > 0 ? node->cpu_milli - cpu_used : INT64_MAX;
+    int64_t mem_free = node->mem_mib > 0 ? node->mem_mib - mem_used : INT64_MAX;
+    for (int i = 0; i < w->n; i++) {
+        const struct entry *e = &w->e[i];
+        bool host = e->s.cpu_milli <= cpu_free && e->s.mem_mib <= mem_free && gok[e->cls];
+        double waste = !host ? total : !e->s.nums ? 0 : gfrag[e->cls];
+        if (host && e->s.nums && w->measure != WORKLOAD_ONE_COPY) {
+            double cw =
+                copies_waste(&e->s, gcopies[e->cls], gcap[e->cls], total, cpu_free, mem_free);
+            waste = w->measure == WORKLOAD_COPIES ? cw : (waste + cw) / 2;
+        }
+        f += e->w * e->scarce * waste;
+        wsum += e->w * e->scarce;
+    }
+    return wsum > 0 ? f / wsum : 0;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+/* Everything F depends on, hashed. */
+static uint64_t state_key(const struct workload *w, const struct policy_node *node,
+                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used)
+{
+    uint64_t h = mix(w->epoch, (uint64_t)(node->cpu_milli - cpu_used));
+    h = mix(h, (uint64_t)(node->mem_mib - mem_used));
+    for (int g = 0; g < node->ndev; g++) {
+        const struct policy_device *d = &node->dev[g];
+        h = mix(h, (uint64_t)(uintptr_t)d->type);
+        h = mix(h, (uint64_t)d->devmem << 20 ^ (uint64_t)d->devcore << 4 ^
+                       (uint64_t)d->health << 1 ^ (uint64_t)d->cordoned);
+        h = mix(h, (uint64_t)u[g].mem << 32 ^ (uint64_t)(uint32_t)u[g].cores);
+        h = mix(h, (uint64_t)(uint32_t)u[g].used << 32 ^ (uint64_t)(uint32_t)d->count);
+    }
+    return h | 1; /* 0 marks an empty slot */
+}
+
+double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
+                              const struct policy_node *node, const struct policy_usage *u,
+                              int64_t cpu_used, int64_t mem_used)
+{
+    if (!m)
+        return measure(w, NULL, node, u, cpu_used, mem_used);
+    uint64_t key = state_key(w, node, u, cpu_used, mem_used);
+    struct slot *s = &m->s[key & (WORKLOAD_MEMO_SLOTS - 1)];
+    if (s->key != key) {
+        s->f = measure(w, m, node, u, cpu_used, mem_used);
+        s->key = key;
+    }
+    return s->f;
+}

@@ -1,0 +1,95 @@
+/* workload: the request shapes a cluster expects, with weights, and the
+ * fragmentation of a node measured against them (what the fragment-aware
+ * policy minimises).
+ *
+ * A node's fragmentation F is the GPU capacity on it that a request drawn
+ * from the workload could not use, weighted by the workload: for each
+ * shape, when the node cannot host it at all (too little CPU or memory, no
+ * allowed model, too few usable GPUs) all its free GPU capacity counts;
+ * when it can, the free capacity of the GPUs that shape cannot use counts.
+ * Capacity is in milli-GPU: a GPU's free share is the smaller of its free
+ * memory and free cores, as fractions of the card.
+ *
+ * The weights come from a list (a trace's own distribution) or are learned
+ * online: a bounded histogram (WORKLOAD_MAX_SHAPES) whose old observations
+ * decay, so the distribution follows what the cluster sees now.
+ *
+ * Pure: no I/O, no clock. Not thread-safe: one writer; readers share a
+ * prepared copy (workload_copy) that nobody changes. */
+#ifndef VS_WORKLOAD_H
+#define VS_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define WORKLOAD_MAX_SHAPES 512
+#define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
+#define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
+
+/* One request shape. Open value struct. */
+struct workload_shape {
+    int64_t cpu_milli, mem_mib;       /* host resources */
+    int32_t nums;                     /* GPUs; 0 = CPU only */
+    int32_t mem;                      /* MiB per GPU; 0 = mem_pct */
+    int32_t mem_pct;                  /* % of each GPU's memory */
+    int32_t cores;                    /* % of each GPU's compute; 100 = the card alone */
+    char models[WORKLOAD_MODELS_MAX]; /* use-gputype list; "" = any model */
+};
+
+struct workload;
+
+/* Returns a new empty workload; decay in (0, 1] multiplies every weight at
+ * each observation (1: never forget). Free with workload_destroy. */
+struct workload *workload_create(double decay);
+void workload_destroy(struct workload *w);
+/* A new copy (caller frees), ready for readers. */
+struct workload *workload_copy(const struct workload *w);
+
+/* Add weight to a shape (after decaying the others when observing). When
+ * the table is full the lightest shape makes room. */
+void workload_add(struct workload *w, const struct workload_shape *s, double weight);
+/* Observe one pod: its shape gains weight 1, every other one decays. */
+void workload_observe(struct workload *w, const struct policy_pod *pod);
+/* The shape of a pod: host resources, and the first GPU container's ask. */
+void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s);
+/* How a shape's unusable capacity is counted. */
+enum workload_measure {
+    /* Both below, half each: the default, measured best on the openb trace. */
+    WORKLOAD_BOTH,
+    /* FGD's: a node that can host one copy wastes the GPUs too small for it. */
+    WORKLOAD_ONE_COPY,
+    /* Copies: as many copies as GPUs, CPU and memory allow together; the free
+     * capacity they cannot consume is wasted (remainders on each GPU, and
+     * GPUs whose node lacks the CPU or memory to use them). */
+    WORKLOAD_COPIES,
+};
+void workload_set_measure(struct workload *w, enum workload_measure m);
+
+/* Scarcity: a shape few nodes could ever host weighs more, by
+ * (nodes / eligible nodes)^0.5, so its few hosts are kept for it. A node is
+ * eligible when, empty, it could host one copy. Call again when the nodes
+ * change; without a call every shape weighs its popularity alone. */
+void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n);
+
+size_t workload_size(const struct workload *w);
+/* Changes whenever a weight does; memo entries carry it. */
+uint64_t workload_epoch(const struct workload *w);
+
+/* F of `node` with GPU usage u and host usage cpu_used/mem_used. */
+double workload_fragment(const struct workload *w, const struct policy_node *node,
+                         const struct policy_usage *u, int64_t cpu_used, int64_t mem_used);
+
+/* A memo of F by node state: nodes in equal states share one evaluation.
+ * Direct-mapped, WORKLOAD_MEMO_SLOTS entries, owned by one thread. */
+struct workload_memo;
+struct workload_memo *workload_memo_create(void);
+void workload_memo_destroy(struct workload_memo *m);
+/* workload_fragment through the memo (m may be NULL). */
+double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
+                              const struct policy_node *node, const struct policy_usage *u,
+                              int64_t cpu_used, int64_t mem_used);
+
+#endif

@@ -1,0 +1,39 @@
+/* live: the service's source and binder on a real API server.
+ *
+ * Wires k8s/ for the service: the client (kube.h) from --kubeconfig,
+ * $KUBECONFIG or the pod's service account; the watch (watch.h) that feeds
+ * the cache; the binder (bind.h) and the event sender (events.h) behind
+ * the extender's struct extender_binder. Their error reasons are counted
+ * in the service's metrics (vgpu_scheduler_errors_total{reason}). */
+#ifndef VS_LIVE_H
+#define VS_LIVE_H
+
+#include <stddef.h>
+
+#include "../k8s/cache.h"
+#include "config.h"
+#include "extender.h"
+#include "metrics.h"
+
+struct live;
+
+/* Register the error reasons of the live modules (metrics_reason_add). */
+void live_register_metrics(struct metrics *m);
+
+/* Connect (the client checks its credentials' files) and start the watch
+ * threads. cache and metrics are borrowed and must outlive it. Returns 0
+ * and *out; ERR_NOTFOUND when there is no API server to use (no
+ * --kubeconfig, no $KUBECONFIG, not in a pod); ERR_UNSUPPORTED for a
+ * kubeconfig that needs a credential plugin; other errors for files that
+ * cannot be read; err says which. */
+int live_start(const struct config *c, struct cache *cache, struct metrics *metrics,
+               struct live **out, char *err, size_t cap);
+
+/* The binder for extender_create; borrowed, valid until live_stop. */
+const struct extender_binder *live_binder(const struct live *l);
+
+/* Stop the threads (about a second) and free. No verb may be running.
+ * Accepts NULL. */
+void live_stop(struct live *l);
+
+#endif

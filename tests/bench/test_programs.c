@@ -1,0 +1,106 @@
+/* Smoke tests of the measurement programs: each runs on a tiny input and its
+ * output must parse. Their figures are never checked: timing is not a test. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define PAPER_HEADER                                                                               \
+    "trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120"
+
+static char out[1 << 16];
+
+/* Run a command line; capture stdout into out. Returns the exit status. */
+static int run(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *env(const char *k)
+{
+    const char *v = getenv(k);
+    ck_assert_msg(v != NULL, "%s is not set", k);
+    return v;
+}
+
+static const char *const replay_args[] = {
+    "--policy binpack",
+    "--policy spread --seeds 2",
+    "--policy fragment-aware",
+    "--policy fragment-aware --workload online",
+    "--policy fragment-aware --measure one-copy --gpu-policy spread",
+};
+
+START_TEST(replay_output_parses)
+{
+    char cmd[2048], curve[256];
+    snprintf(curve, sizeof curve, "/tmp/vs-curve-%d.csv", (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv %s "
+             "--curve %s",
+             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"), replay_args[_i], curve);
+    ck_assert_int_eq(run(cmd), 0);
+    /* The paper's header, then one row of five allocations. */
+    ck_assert_msg(strncmp(out, PAPER_HEADER "\n", strlen(PAPER_HEADER) + 1) == 0, "%s", out);
+    const char *row = out + strlen(PAPER_HEADER) + 1;
+    char trace[64], policy[64];
+    int seeds;
+    double at[5];
+    ck_assert_int_eq(sscanf(row, "%63[^,],%63[^,],%d,%lf,%lf,%lf,%lf,%lf", trace, policy, &seeds,
+                            &at[0], &at[1], &at[2], &at[3], &at[4]),
+                     8);
+    ck_assert_str_eq(trace, "pods");
+    ck_assert(strstr(replay_args[_i], policy) != NULL || strstr(policy, "online"));
+    for (int i = 0; i < 5; i++) {
+        ck_assert(at[i] >= 0 && at[i] <= 100); /* a share of the capacity */
+        if (i)
+            ck_assert(at[i] >= at[i - 1]); /* arrivals only: allocation never falls */
+    }
+    ck_assert_ptr_nonnull(strstr(row, "\n# "));
+    ck_assert_ptr_nonnull(strstr(row, "seeds in"));
+    FILE *f = fopen(curve, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[128];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "arrived_pct,alloc_pct\n");
+    fclose(f);
+    remove(curve);
+}
+END_TEST
+
+START_TEST(replay_bad_input)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/vgpu-replay --nodes /nonexistent.csv --pods x 2>&1",
+             env("VS_BUILD"));
+    ck_assert_int_eq(run(cmd), 2);
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+             "--policy packbin 2>&1",
+             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"));
+    ck_assert_int_eq(run(cmd), 2);
+    ck_assert_ptr_nonnull(strstr(out, "packbin"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("bench-programs");
+    TCase *tc = tcase_create("smoke");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
+    tcase_add_test(tc, replay_bad_input);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

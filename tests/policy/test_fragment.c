@@ -1,0 +1,324 @@
+/* The workload, its fragmentation measure (hand-computed tables) and the
+ * fragment-aware node policy's choices. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy.h"
+#include "policy/workload.h"
+
+/* Cards of 1000 MiB and 100 cores, 100 slots: a share of 500 = 50 %. */
+struct tnode {
+    struct policy_node n;
+    struct policy_device dev[4];
+    struct policy_usage use[4];
+};
+
+static const char *const A100 = "NVIDIA-A100";
+
+/* free[i]: the free share (0..1000) of GPU i; cpu_free of 16000. */
+static void node(struct tnode *t, const char *name, const int *free, int nd, int64_t cpu_free)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < nd; i++) {
+        t->dev[i] = (struct policy_device){.uuid = name,
+                                           .type = A100,
+                                           .mode = "hami-core",
+                                           .index = i,
+                                           .count = 100,
+                                           .devcore = 100,
+                                           .devmem = 1000,
+                                           .health = true};
+        int used = 1000 - free[i];
+        t->use[i] = (struct policy_usage){used ? 1 : 0, used / 10, used};
+    }
+    t->n = (struct policy_node){.name = name,
+                                .ndev = nd,
+                                .dev = t->dev,
+                                .use = t->use,
+                                .cpu_milli = 16000,
+                                .cpu_used_milli = 16000 - cpu_free,
+                                .mem_mib = 64000};
+}
+
+static struct workload_shape shape(int nums, int pct, int64_t cpu, const char *models)
+{
+    struct workload_shape s = {.cpu_milli = cpu, .nums = nums, .mem_pct = pct, .cores = pct};
+    snprintf(s.models, sizeof s.models, "%s", models ? models : "");
+    return s;
+}
+
+/* Shapes: a half card (4 cores) and a whole card (4 cores), weight 1 each. */
+static struct workload *two_shapes(enum workload_measure m, const char *models)
+{
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, m);
+    struct workload_shape half = shape(1, 50, 4000, models), whole = shape(1, 100, 4000, NULL);
+    workload_add(w, &half, 1);
+    workload_add(w, &whole, 1);
+    return w;
+}
+
+/* F by hand. GPUs free {400, 1000}: total 1400.
+ * one-copy: half -> hostable, the 400 GPU too small: 400; whole -> the full
+ *   GPU takes it, the 400 one is waste: 400. F = 400.
+ * copies: half -> 0 + 2 copies (1000 used), CPU allows 4: waste 400; whole
+ *   -> 1 copy: waste 400. F = 400.
+ * With 4000 CPU free: one-copy unchanged (400); copies: half -> CPU allows 1
+ *   copy of 2: 500 used, waste 900; whole 400. F = 650; both = 525.
+ * With 3000 CPU free: nothing fits: every shape wastes 1400. */
+static const struct {
+    enum workload_measure m;
+    int64_t cpu_free;
+    const char *models;
+    double want;
+} frag_cases[] = {
+    {WORKLOAD_ONE_COPY, 16000, NULL, 400},
+    {WORKLOAD_COPIES, 16000, NULL, 400},
+    {WORKLOAD_BOTH, 16000, NULL, 400},
+    {WORKLOAD_ONE_COPY, 4000, NULL, 400},
+    {WORKLOAD_COPIES, 4000, NULL, 650},
+    {WORKLOAD_BOTH, 4000, NULL, 525},
+    {WORKLOAD_ONE_COPY, 3000, NULL, 1400},
+    {WORKLOAD_COPIES, 3000, NULL, 1400},
+    {WORKLOAD_BOTH, 3000, NULL, 1400},
+    /* The half card wants an H100: it wastes everything here (1400). */
+    {WORKLOAD_ONE_COPY, 16000, "H100", 900},
+    {WORKLOAD_ONE_COPY, 16000, "a100, h100", 400},
+};
+
+START_TEST(fragment_by_hand)
+{
+    struct tnode t;
+    const int free[] = {400, 1000};
+    node(&t, "n", free, 2, frag_cases[_i].cpu_free);
+    struct workload *w = two_shapes(frag_cases[_i].m, frag_cases[_i].models);
+    double f = workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0);
+    ck_assert_msg(fabs(f - frag_cases[_i].want) < 1e-9, "case %d: F = %f, want %f", _i, f,
+                  frag_cases[_i].want);
+    /* The memo answers the same, twice. */
+    struct workload_memo *m = workload_memo_create();
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - f) < 1e-9);
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - f) < 1e-9);
+    workload_memo_destroy(m);
+    workload_destroy(w);
+}
+END_TEST
+
+/* A whole-card shape needs 2 idle cards: one idle card wastes all. */
+START_TEST(multi_gpu_shape)
+{
+    struct tnode t;
+    const int free[] = {1000, 1000, 300};
+    node(&t, "n", free, 3, 16000);
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape two = shape(2, 100, 1000, NULL);
+    workload_add(w, &two, 1);
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0) - 300) < 1e-9);
+    t.use[1] = (struct policy_usage){1, 10, 100}; /* one idle card left */
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0) - 2200) < 1e-9);
+    workload_destroy(w);
+}
+END_TEST
+
+/* The memo must never confuse states: a different usage, CPU, or workload
+ * epoch gives a different answer. */
+START_TEST(memo_keys)
+{
+    struct tnode t;
+    const int free[] = {400, 1000};
+    node(&t, "n", free, 2, 16000);
+    struct workload *w = two_shapes(WORKLOAD_COPIES, NULL);
+    struct workload_memo *m = workload_memo_create();
+    double a = workload_fragment_memo(w, m, &t.n, t.use, 0, 0);
+    double b = workload_fragment_memo(w, m, &t.n, t.use, 12000, 0);
+    ck_assert(fabs(a - 400) < 1e-9 && fabs(b - 650) < 1e-9);
+    struct workload_shape tiny = shape(1, 10, 100, NULL);
+    workload_add(w, &tiny, 1); /* a new epoch */
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, 0, 0) -
+                   workload_fragment(w, &t.n, t.use, 0, 0)) < 1e-9);
+    workload_memo_destroy(m);
+    workload_destroy(w);
+}
+END_TEST
+
+START_TEST(learning)
+{
+    struct workload *w = workload_create(0.5);
+    struct policy_pod p;
+    memset(&p, 0, sizeof p);
+    p.nctr = 1;
+    p.ctr[0] = (struct policy_ctr){.nums = 1, .mem_pct = 50, .cores = 50};
+    uint64_t e0 = workload_epoch(w);
+    workload_observe(w, &p);
+    workload_observe(w, &p);
+    ck_assert_uint_eq(workload_size(w), 1);
+    ck_assert_uint_gt(workload_epoch(w), e0);
+    /* Old shapes decay: with decay 0.5 the newest dominates the measure. */
+    p.ctr[0].mem_pct = p.ctr[0].cores = 100;
+    for (int i = 0; i < 20; i++)
+        workload_observe(w, &p);
+    ck_assert_uint_eq(workload_size(w), 2);
+    struct tnode t;
+    const int free[] = {600};
+    node(&t, "n", free, 1, 16000);
+    /* Whole-card shapes alone would call all 600 waste. */
+    ck_assert(workload_fragment(w, &t.n, t.use, 0, 0) > 599);
+    /* Bounded: past WORKLOAD_MAX_SHAPES the lightest goes. */
+    struct workload *b = workload_create(1.0);
+    for (int i = 0; i < WORKLOAD_MAX_SHAPES + 50; i++) {
+        struct workload_shape s = shape(1, 50, 1000 + i, NULL);
+        workload_add(b, &s, 1 + i);
+    }
+    ck_assert_uint_eq(workload_size(b), WORKLOAD_MAX_SHAPES);
+    workload_destroy(b);
+    workload_destroy(w);
+}
+END_TEST
+
+START_TEST(scarcity)
+{
+    struct tnode small, big;
+    const int free[] = {1000};
+    node(&small, "small", free, 1, 16000);
+    node(&big, "big", free, 1, 16000);
+    big.n.cpu_milli = 64000;
+    big.n.cpu_used_milli = 0;
+    const struct policy_node *nodes[] = {&small.n, &big.n};
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape cheap = shape(1, 50, 1000, NULL), hungry = shape(1, 50, 32000, NULL);
+    workload_add(w, &cheap, 1);
+    workload_add(w, &hungry, 1);
+    /* On the small node the hungry shape wastes all 1000: F = (0 + 1000)/2. */
+    ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - 500) < 1e-9);
+    /* Only one of two nodes can host it: it weighs sqrt(2). */
+    workload_set_scarcity(w, nodes, 2);
+    double want = 1000 * sqrt(2) / (1 + sqrt(2));
+    ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - want) < 1e-9);
+    workload_destroy(w);
+}
+END_TEST
+
+/* ---- the node policy ---- */
+
+static struct policy_pod pod(int pct, int64_t cpu)
+{
+    struct policy_pod p;
+    memset(&p, 0, sizeof p);
+    p.uid = p.name = "p";
+    p.nctr = pct ? 1 : 0;
+    p.ctr[0] = (struct policy_ctr){.name = "c", .nums = 1, .mem_pct = pct, .cores = pct};
+    p.w = (struct policy_weights){1, 1, 1};
+    p.cpu_milli = cpu;
+    p.quota_mem = p.quota_cores = -1;
+    return p;
+}
+
+static struct policy_opts opts(const char *node_policy, struct workload *w)
+{
+    struct policy_opts o = {.node_policy = policy_node_policy_find(node_policy),
+                            .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}},
+                            .state = w};
+    return o;
+}
+
+/* Shapes of a half and of 40 %: a 40 % pod on the busier node would leave
+ * 150 that neither can use; on the idle node it leaves 600 both can. */
+START_TEST(fragment_beats_binpack)
+{
+    struct tnode x, y;
+    const int fx[] = {550}, fy[] = {1000};
+    node(&x, "busy", fx, 1, 16000);
+    node(&y, "idle", fy, 1, 16000);
+    const struct policy_node *nodes[] = {&x.n, &y.n};
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape half = shape(1, 50, 1000, NULL), forty = shape(1, 40, 1000, NULL);
+    workload_add(w, &half, 1);
+    workload_add(w, &forty, 1);
+    struct policy_pod p = pod(40, 1000);
+    struct policy_verdict v[2];
+    struct policy_placement best;
+    struct policy_opts bp = opts("binpack", w), fa = opts("fragment-aware", w);
+    ck_assert_int_eq(policy_choose(&p, nodes, 2, &bp, v, &best), 0);
+    ck_assert_int_eq(policy_choose(&p, nodes, 2, &fa, v, &best), 1);
+    ck_assert(fabs(v[0].score - 150) < 1e-3); /* busy: 0 -> 150 */
+    ck_assert(fabs(v[1].score) < 1e-3);       /* idle: 0 -> 0 */
+    ck_assert_int_eq(policy_priority(&p, &fa, 0), 10);
+    ck_assert_int_eq(policy_priority(&p, &fa, -300), 10); /* filling a fragment */
+    ck_assert_int_eq(policy_priority(&p, &fa, 250), 7);
+    ck_assert_int_eq(policy_priority(&p, &fa, 5000), 0);
+    workload_destroy(w);
+}
+END_TEST
+
+/* On one node: GPUs free {550, 400}; a 40 % pod fits the 400 exactly. */
+START_TEST(fragment_picks_the_gpu)
+{
+    struct tnode t;
+    const int free[] = {550, 400};
+    node(&t, "n", free, 2, 16000);
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape half = shape(1, 50, 1000, NULL), forty = shape(1, 40, 1000, NULL);
+    workload_add(w, &half, 1);
+    workload_add(w, &forty, 1);
+    struct policy_pod p = pod(40, 1000);
+    struct policy_opts o = opts("fragment-aware", w);
+    struct policy_placement pl;
+    struct policy_reasons why;
+    ck_assert(policy_fit(&p, &t.n, &o, &pl, &why));
+    ck_assert_int_eq(pl.npick, 1);
+    ck_assert_int_eq(pl.pick[0].dev, 1);
+    o = opts("binpack", w); /* GPU binpack alone takes the fuller card too */
+    o.gpu.keys[0] = POLICY_KEY_SPREAD;
+    ck_assert(policy_fit(&p, &t.n, &o, &pl, &why));
+    ck_assert_int_eq(pl.pick[0].dev, 0);
+    workload_destroy(w);
+}
+END_TEST
+
+/* A CPU-only pod goes where its CPU strands no GPU: the full node. */
+START_TEST(cpu_pods_steered)
+{
+    struct tnode gpus, full;
+    const int fg[] = {1000, 1000}, ff[] = {0, 0};
+    node(&gpus, "free-gpus", fg, 2, 8000);
+    node(&full, "full-gpus", ff, 2, 8000);
+    const struct policy_node *nodes[] = {&gpus.n, &full.n};
+    struct workload *w = workload_create(1.0);
+    struct workload_shape needs_cpu = shape(1, 50, 4000, NULL);
+    workload_add(w, &needs_cpu, 1);
+    struct policy_pod p = pod(0, 6000);
+    struct policy_verdict v[2];
+    struct policy_placement best;
+    struct policy_opts o = opts("fragment-aware", w);
+    ck_assert(policy_node_policy_find("fragment-aware")->cpu_pods);
+    ck_assert_int_eq(policy_choose(&p, nodes, 2, &o, v, &best), 1);
+    ck_assert(v[0].score > 1000); /* 2000 stranded */
+    workload_destroy(w);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("fragment");
+    TCase *tc = tcase_create("core");
+    tcase_add_loop_test(tc, fragment_by_hand, 0, sizeof frag_cases / sizeof frag_cases[0]);
+    tcase_add_test(tc, multi_gpu_shape);
+    tcase_add_test(tc, memo_keys);
+    tcase_add_test(tc, learning);
+    tcase_add_test(tc, scarcity);
+    tcase_add_test(tc, fragment_beats_binpack);
+    tcase_add_test(tc, fragment_picks_the_gpu);
+    tcase_add_test(tc, cpu_pods_steered);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,485 @@
+/* pod.c: the webhook's rules for a Pod: route, default, deny, warn. */
+#include "pod.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../k8s/model.h"
+#include "../k8s/quantity.h"
+#include "../policy/err.h"
+#include "../policy/mem.h"
+#include "../policy/policy.h"
+
+#define SHOW_MAX 64 /* bytes of a value from the pod quoted in a message */
+#define QTY_MAX  64 /* a quantity's text */
+
+static const char *const lists[2] = {"initContainers", "containers"};
+
+/* The resources the webhook reads, and which of them make a GPU pod. */
+enum res { R_GPU, R_MEM, R_PCT, R_CORES, R_PRIO, R_COUNT };
+static const char *const res_names[R_COUNT] = {MODEL_RES_GPU, MODEL_RES_MEM, MODEL_RES_MEM_PCT,
+                                               MODEL_RES_CORES, MODEL_RES_PRIORITY};
+
+/* ---- JSON access: exact keys, wrong types read as absent ---- */
+
+static cJSON *member(const cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+    return cJSON_IsNull(v) ? NULL : v;
+}
+
+static cJSON *obj(const cJSON *o, const char *k)
+{
+    cJSON *v = member(o, k);
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    cJSON *v = member(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- messages ---- */
+
+/* Messages go back to people through kube-apiserver (and its Warning
+ * headers): printable ASCII only. */
+static void clean(char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s >= 0x7f)
+            *s = '?';
+}
+
+__attribute__((format(printf, 3, 4))) static void deny(struct webhook_pod_verdict *v, int code,
+                                                       const char *fmt, ...)
+{
+    va_list ap;
+    v->outcome = WEBHOOK_POD_DENIED;
+    v->code = code;
+    va_start(ap, fmt);
+    vsnprintf(v->message, sizeof v->message, fmt, ap);
+    va_end(ap);
+    clean(v->message);
+}
+
+__attribute__((format(printf, 2, 3))) static void warn(struct webhook_pod_verdict *v,
+                                                       const char *fmt, ...)
+{
+    va_list ap;
+    if (v->nwarn >= WEBHOOK_WARN_MAX)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(v->warn[v->nwarn], WEBHOOK_WARN_LEN, fmt, ap);
+    va_end(ap);
+    clean(v->warn[v->nwarn++]);
+}
+
+/* A value from the pod made safe to quote: printable ASCII, at most
+ * SHOW_MAX bytes, "..." when cut. */
+static const char *show(const char *s, char *buf, size_t cap)
+{
+    size_t k = 0, i = 0;
+    for (; s && s[i] && k + 4 < cap && i < SHOW_MAX; i++)
+        buf[k++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    if (s && s[i])
+        k += (size_t)snprintf(buf + k, cap - k, "...");
+    buf[k < cap ? k : cap - 1] = '\0';
+    return buf;
+}
+
+/* ---- containers ---- */
+
+/* One container as the rules see it. */
+struct ctr {
+    cJSON *c;
+    const char *list; /* "initContainers" or "containers" */
+    int index;
+    char name[SHOW_MAX + 8];
+    bool has[R_COUNT];
+    bool in_limits[R_COUNT];
+    const char *text[R_COUNT]; /* the quantity's text (a JSON string); NULL for a number */
+    double num[R_COUNT];       /* a JSON number's value */
+};
+
+/* Where resource r of a container is: limits first, then requests (HAMi). */
+static void ctr_scan(struct ctr *x)
+{
+    cJSON *res = obj(x->c, "resources");
+    cJSON *lists2[2] = {obj(res, "limits"), obj(res, "requests")};
+    char buf[SHOW_MAX + 8];
+    snprintf(x->name, sizeof x->name, "%s", show(str(x->c, "name"), buf, sizeof buf));
+    for (int r = 0; r < R_COUNT; r++)
+        for (int k = 0; k < 2 && !x->has[r]; k++) {
+            cJSON *v = member(lists2[k], res_names[r]);
+            if (v == NULL)
+                continue;
+            x->has[r] = true;
+            x->in_limits[r] = k == 0;
+            x->text[r] = cJSON_IsString(v) ? v->valuestring : NULL;
+            x->num[r] = cJSON_IsNumber(v) ? v->valuedouble : 0;
+            if (!cJSON_IsString(v) && !cJSON_IsNumber(v))
+                x->text[r] = ""; /* neither: reads as a bad quantity */
+        }
+}
+
+static bool ctr_gpu(const struct ctr *x)
+{
+    return x->has[R_GPU] || x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES];
+}
+
+/* The whole-number value of resource r. Returns 0, or ERR_INVAL/ERR_RANGE
+ * with a denial message. */
+static int ctr_int(const struct ctr *x, enum res r, int64_t *out, struct webhook_pod_verdict *v)
+{
+    char text[QTY_MAX + 1], shown[SHOW_MAX + 8];
+    if (x->text[r] == NULL) {
+        double d = x->num[r];
+        if (d >= -1e15 && d <= 1e15 && (double)(int64_t)d == d) {
+            *out = (int64_t)d;
+            return 0;
+        }
+        snprintf(text, sizeof text, "%g", d);
+    } else {
+        const char *s = x->text[r];
+        size_t n = strlen(s);
+        while (n && (*s == ' ' || *s == '\t')) /* Go's Quantity trims spaces */
+            s++, n--;
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        if (n > QTY_MAX)
+            n = QTY_MAX + 1; /* too long: fails below */
+        snprintf(text, sizeof text, "%.*s", (int)(n > QTY_MAX ? QTY_MAX : n), s);
+        if (n > QTY_MAX)
+            text[0] = '!';
+    }
+    int rc = quantity_int(text, out);
+    if (rc) {
+        int64_t milli;
+        deny(v, 400, "container \"%s\": %s \"%s\" is %s", x->name, res_names[r],
+             show(text, shown, sizeof shown),
+             rc == ERR_RANGE                     ? "out of range"
+             : quantity_milli(text, &milli) == 0 ? "not a whole number"
+                                                 : "not a valid quantity");
+    }
+    return rc;
+}
+
+/* The pointer /spec/<list>/<index>/<a>/<b>/<c> (unused tails NULL). */
+static void ctr_ptr(const struct ctr *x, char *out, size_t cap, const char *a, const char *b,
+                    const char *c)
+{
+    char idx[16];
+    snprintf(idx, sizeof idx, "%d", x->index);
+    const char *tokens[] = {"spec", x->list, idx, a, b, c, NULL};
+    if (webhook_patch_pointer(out, cap, tokens))
+        out[0] = '\0'; /* cannot happen with these lengths; an empty pointer fails to apply */
+}
+
+/* Add resource `name` = value to the container's limits and requests. */
+static int ctr_add_resource(const struct ctr *x, struct webhook_patch *p, const char *name,
+                            const char *value)
+{
+    char ptr[WEBHOOK_POINTER_MAX];
+    cJSON *res = obj(x->c, "resources");
+    int rc = 0;
+    if (res == NULL) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "limits"), name, value);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "requests"), name, value);
+        ctr_ptr(x, ptr, sizeof ptr, "resources", NULL, NULL);
+        return webhook_patch_add(p, ptr, r);
+    }
+    static const char *const kinds[2] = {"limits", "requests"};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        cJSON *m = obj(res, kinds[k]);
+        if (m == NULL) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, name, value);
+            ctr_ptr(x, ptr, sizeof ptr, "resources", kinds[k], NULL);
+            rc = webhook_patch_add(p, ptr, o);
+        } else if (member(m, name) == NULL) {
+            ctr_ptr(x, ptr, sizeof ptr, "resources", kinds[k], name);
+            rc = webhook_patch_add(p, ptr, cJSON_CreateString(value));
+        }
+    }
+    return rc;
+}
+
+/* Give HAMi-core the priority as CUDA_TASK_PRIORITY, unless the container
+ * sets that variable itself. */
+static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_t prio)
+{
+    char ptr[WEBHOOK_POINTER_MAX], val[24];
+    cJSON *env = member(x->c, "env"), *e;
+    if (env && !cJSON_IsArray(env))
+        return 0; /* malformed: the API server's validation says so */
+    cJSON_ArrayForEach(e, env)
+    {
+        const char *n = str(e, "name");
+        if (n && strcmp(n, WEBHOOK_PRIORITY_ENV) == 0)
+            return 0;
+    }
+    snprintf(val, sizeof val, "%lld", (long long)prio);
+    cJSON *var = cJSON_CreateObject();
+    cJSON_AddStringToObject(var, "name", WEBHOOK_PRIORITY_ENV);
+    cJSON_AddStringToObject(var, "value", val);
+    if (env == NULL) {
+        cJSON *a = cJSON_CreateArray();
+        cJSON_AddItemToArray(a, var);
+        ctr_ptr(x, ptr, sizeof ptr, "env", NULL, NULL);
+        return webhook_patch_add(p, ptr, a);
+    }
+    ctr_ptr(x, ptr, sizeof ptr, "env", "-", NULL);
+    return webhook_patch_add(p, ptr, var);
+}
+
+/* ---- the rules ---- */
+
+/* Checks on one container of a GPU pod that need no cluster knowledge. */
+static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
+{
+    int64_t n;
+    cJSON *sc = obj(x->c, "securityContext");
+    if (cJSON_IsTrue(member(sc, "privileged"))) {
+        deny(v, 403,
+             "container \"%s\" is privileged and the pod asks for GPUs: a privileged container "
+             "sees every GPU of its node, so its GPU share cannot be enforced. Remove "
+             "securityContext.privileged, or the nvidia.com/* resources",
+             x->name);
+        return ERR_INVAL;
+    }
+    if (x->has[R_PCT]) {
+        if (ctr_int(x, R_PCT, &n, v))
+            return ERR_INVAL;
+        if (n < 0 || n > 100) {
+            deny(v, 403,
+                 "container \"%s\": %s %lld is outside 0..100 (a percentage of each GPU's "
+                 "memory)",
+                 x->name, MODEL_RES_MEM_PCT, (long long)n);
+            return ERR_RANGE;
+        }
+    }
+    if (x->has[R_CORES]) {
+        if (ctr_int(x, R_CORES, &n, v))
+            return ERR_INVAL;
+        if (n < 0 || n > 100) {
+            deny(v, 403,
+                 "container \"%s\": %s %lld is outside 0..100 (a percentage of each GPU's "
+                 "compute; 100 = a whole GPU)",
+                 x->name, MODEL_RES_CORES, (long long)n);
+            return ERR_RANGE;
+        }
+    }
+    for (int r = R_GPU; r <= R_MEM; r++)
+        if (x->has[r] && ctr_int(x, (enum res)r, &n, v))
+            return ERR_INVAL;
+    return 0;
+}
+
+/* HAMi's defaults for one container, then the priority variable. */
+static int ctr_mutate(struct ctr *x, struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    int64_t gpus = 1, pct = 0, prio;
+    int rc = 0;
+    if (!x->has[R_GPU] && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES])) {
+        if ((rc = ctr_add_resource(x, p, MODEL_RES_GPU, "1")))
+            return rc;
+        x->has[R_GPU] = true;
+    } else if (x->has[R_GPU] && (rc = ctr_int(x, R_GPU, &gpus, v))) {
+        return rc;
+    }
+    if (x->has[R_PCT] && (rc = ctr_int(x, R_PCT, &pct, v)))
+        return rc;
+    bool exclusive = x->has[R_PCT] ? pct == 100 : !x->has[R_MEM];
+    if (x->has[R_GPU] && gpus > 0 && !x->has[R_CORES] && exclusive) {
+        if ((rc = ctr_add_resource(x, p, MODEL_RES_CORES, "100")))
+            return rc;
+        x->has[R_CORES] = true;
+    }
+    if (x->has[R_PRIO] && x->in_limits[R_PRIO]) {
+        if ((rc = ctr_int(x, R_PRIO, &prio, v)))
+            return rc;
+        rc = ctr_add_priority(x, p, prio);
+    }
+    return rc;
+}
+
+/* Warn about our annotations with values the scheduler will refuse; list
+ * them in bad (NULL-terminated) so the request can be read without them. */
+static void check_annotations(const cJSON *anns, struct webhook_pod_verdict *v, const char **bad)
+{
+    char why[256], shown[SHOW_MAX + 8];
+    const char *s;
+    int nbad = 0;
+    struct policy_gpu_policy g;
+    struct policy_weights w;
+    bad[0] = NULL;
+    if ((s = str(anns, MODEL_ANN_NODE_POL)) && *s && !policy_node_policy_find(s)) {
+        char known[128] = "";
+        size_t k = 0;
+        for (const char *const *n = policy_node_policy_names(); *n && k < sizeof known; n++)
+            k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *n);
+        warn(v,
+             "annotation %s: unknown policy \"%s\" (want %s); the scheduler will not place "
+             "this pod until it is fixed",
+             MODEL_ANN_NODE_POL, show(s, shown, sizeof shown), known);
+        bad[nbad++] = MODEL_ANN_NODE_POL;
+    }
+    if ((s = str(anns, MODEL_ANN_GPU_POL)) && *s &&
+        policy_gpu_policy_parse(s, &g, why, sizeof why)) {
+        warn(v, "annotation %s: %s; the scheduler will not place this pod until it is fixed",
+             MODEL_ANN_GPU_POL, why);
+        bad[nbad++] = MODEL_ANN_GPU_POL;
+    }
+    if ((s = str(anns, MODEL_ANN_WEIGHTS)) && policy_weights_parse(s, &w, why, sizeof why)) {
+        warn(v,
+             "annotation %s: \"%s\": %s; the scheduler will not place this pod until it is "
+             "fixed",
+             MODEL_ANN_WEIGHTS, show(s, shown, sizeof shown), why);
+        bad[nbad++] = MODEL_ANN_WEIGHTS;
+    }
+    bad[nbad] = NULL;
+}
+
+/* Read the request as the extender will (model_pod_parse) and check the
+ * memory per GPU against the largest GPU. */
+static void check_request(const struct webhook_pod_opts *o, cJSON *pod, const char *const *bad,
+                          struct webhook_pod_verdict *v)
+{
+    struct policy_pod *pp = mem_zalloc(sizeof *pp); /* ~2 KiB: not on a worker's stack */
+    char err[512];
+    cJSON *copy = NULL, *target = pod;
+    if (bad[0]) { /* warned about already: read the rest without them */
+        copy = cJSON_Duplicate(pod, 1);
+        cJSON *anns = obj(obj(copy, "metadata"), "annotations");
+        for (int i = 0; bad[i]; i++)
+            cJSON_DeleteItemFromObjectCaseSensitive(anns, bad[i]);
+        target = copy;
+    }
+    err[0] = '\0';
+    if (target == NULL || model_pod_parse(target, NULL, pp, err, sizeof err)) {
+        deny(v, 400, "the pod's GPU request cannot be read: %s", err[0] ? err : "out of memory");
+        goto out;
+    }
+    int64_t max = o->max_gpu_mem_fn ? o->max_gpu_mem_fn(o->ctx) : o->max_gpu_mem;
+    for (int i = 0; max > 0 && i < pp->nctr; i++) {
+        const struct policy_ctr *c = &pp->ctr[i];
+        if (c->nums > 0 && c->mem > max) {
+            deny(v, 403,
+                 "container \"%.64s\" asks for %d MiB of memory per GPU (%s), but the largest "
+                 "GPU in the cluster has %lld MiB: the pod could never run. Ask for at most "
+                 "%lld MiB, or for a share with %s",
+                 c->name, (int)c->mem, MODEL_RES_MEM, (long long)max, (long long)max,
+                 MODEL_RES_MEM_PCT);
+            goto out;
+        }
+    }
+out:
+    cJSON_Delete(copy);
+    free(pp);
+}
+
+void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
+                       struct webhook_pod_verdict *v)
+{
+    char ptr[WEBHOOK_POINTER_MAX], shown[SHOW_MAX + 8];
+    const char *bad[4];
+    struct ctr x;
+    memset(v, 0, sizeof *v);
+    v->outcome = WEBHOOK_POD_NOT_GPU;
+
+    cJSON *spec = obj(pod, "spec");
+    bool gpu = false;
+    for (int l = 0; l < 2 && !gpu; l++) {
+        cJSON *arr = member(spec, lists[l]), *c;
+        if (!cJSON_IsArray(arr))
+            continue;
+        cJSON_ArrayForEach(c, arr)
+        {
+            memset(&x, 0, sizeof x);
+            x.c = c;
+            ctr_scan(&x);
+            if (ctr_gpu(&x)) {
+                gpu = true;
+                break;
+            }
+        }
+    }
+    if (!gpu)
+        return;
+
+    const char *sched = str(spec, "schedulerName");
+    if (sched && *sched && strcmp(sched, o->scheduler_name) != 0 &&
+        (strcmp(sched, WEBHOOK_DEFAULT_SCHEDULER) != 0 || !o->force_overwrite_default)) {
+        v->outcome = WEBHOOK_POD_OTHER_SCHED;
+        return;
+    }
+    v->outcome = WEBHOOK_POD_ADMITTED;
+
+    const char *node = str(spec, "nodeName");
+    if (node && *node) {
+        deny(v, 403,
+             "spec.nodeName is already \"%s\": a GPU pod must be placed by the scheduler \"%s\", "
+             "which allocates its GPUs. Remove spec.nodeName (choose nodes with a nodeSelector "
+             "or node affinity)",
+             show(node, shown, sizeof shown), o->scheduler_name);
+        return;
+    }
+    /* Every container: privileged ones see all GPUs, whichever asks for them. */
+    for (int l = 0; l < 2; l++) {
+        cJSON *arr = member(spec, lists[l]), *c;
+        int i = 0;
+        if (!cJSON_IsArray(arr))
+            continue;
+        cJSON_ArrayForEach(c, arr)
+        {
+            memset(&x, 0, sizeof x);
+            x.c = c;
+            x.list = lists[l];
+            x.index = i++;
+            ctr_scan(&x);
+            if (ctr_check(&x, v))
+                return;
+        }
+    }
+
+    if (!sched || strcmp(sched, o->scheduler_name) != 0) {
+        const char *tokens[] = {"spec", "schedulerName", NULL};
+        webhook_patch_pointer(ptr, sizeof ptr, tokens);
+        cJSON *name = cJSON_CreateString(o->scheduler_name);
+        int rc = sched ? webhook_patch_replace(p, ptr, name) : webhook_patch_add(p, ptr, name);
+        if (rc) {
+            deny(v, 400, "cannot set spec.schedulerName: %s", err_name(rc));
+            return;
+        }
+    }
+    for (int l = 0; l < 2; l++) {
+        cJSON *arr = member(spec, lists[l]), *c;
+        int i = 0;
+        if (!cJSON_IsArray(arr))
+            continue;
+        cJSON_ArrayForEach(c, arr)
+        {
+            memset(&x, 0, sizeof x);
+            x.c = c;
+            x.list = lists[l];
+            x.index = i++;
+            ctr_scan(&x);
+            if (!cJSON_IsObject(c) || !ctr_gpu(&x))
+                continue;
+            int rc = ctr_mutate(&x, p, v);
+            if (v->outcome == WEBHOOK_POD_DENIED)
+                return;
+            if (rc) {
+                deny(v, 400, "container \"%s\": cannot apply the GPU defaults: %s", x.name,
+                     err_name(rc));
+                return;
+            }
+        }
+    }
+    check_annotations(obj(obj(pod, "metadata"), "annotations"), v, bad);
+    check_request(o, pod, bad, v);
+}

@@ -1,0 +1,261 @@
+/* webhook.c: AdmissionReview in, AdmissionReview out. */
+#include "webhook.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../k8s/log.h"
+#include "../policy/err.h"
+#include "../policy/mem.h"
+#include "patch.h"
+#include "pod.h"
+
+#define API_V1      "admission.k8s.io/v1"
+#define API_V1BETA1 "admission.k8s.io/v1beta1"
+#define REVIEW      "AdmissionReview"
+#define MAX_MEM_TTL 1.0 /* seconds the largest GPU size is reused */
+#define NAME_SHOW   128 /* bytes of a pod name in a log line */
+
+struct webhook {
+    char *scheduler_name;
+    bool force;
+    struct cache *cache; /* borrowed */
+    /* The largest GPU, read from the cache at most once a second. Guarded
+     * by lock (held for the copy only; cache_stats runs outside it). */
+    pthread_mutex_t lock;
+    double max_mem_at; /* monotonic seconds; 0 = never */
+    int64_t max_mem;
+};
+
+struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache)
+{
+    struct webhook *w = mem_zalloc(sizeof *w);
+    w->scheduler_name = mem_strdup(o->scheduler_name);
+    w->force = o->force_overwrite_default;
+    w->cache = cache;
+    pthread_mutex_init(&w->lock, NULL);
+    return w;
+}
+
+void webhook_destroy(struct webhook *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_destroy(&w->lock);
+    free(w->scheduler_name);
+    free(w);
+}
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* MiB of the largest healthy GPU; 0 = unknown (no cache, not synced). */
+static int64_t max_gpu_mem(void *ctx)
+{
+    struct webhook *w = ctx;
+    if (w->cache == NULL || !cache_ready(w->cache))
+        return 0;
+    double now = mono_s();
+    pthread_mutex_lock(&w->lock);
+    bool fresh = w->max_mem_at > 0 && now - w->max_mem_at < MAX_MEM_TTL;
+    int64_t v = w->max_mem;
+    pthread_mutex_unlock(&w->lock);
+    if (fresh)
+        return v;
+    struct cache_stats st;
+    cache_stats(w->cache, &st);
+    pthread_mutex_lock(&w->lock);
+    w->max_mem = st.max_gpu_mem;
+    w->max_mem_at = now;
+    pthread_mutex_unlock(&w->lock);
+    return st.max_gpu_mem;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *obj(const cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+/* One line of text for an HTTP 400; new. */
+__attribute__((format(printf, 1, 2))) static char *text(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(line);
+    char *s = mem_alloc(n + 2);
+    memcpy(s, line, n);
+    s[n] = '\n';
+    s[n + 1] = '\0';
+    return s;
+}
+
+static char *print(cJSON *j)
+{
+    char *s = cJSON_PrintUnformatted(j);
+    if (s == NULL) {
+        fputs("webhook: out of memory\n", stderr);
+        abort(); /* policy/mem.h */
+    }
+    return s;
+}
+
+/* "ns/name" of the pod for logs (generateName + "*" before it has a name). */
+static void pod_label(const cJSON *req, const cJSON *pod, char *buf, size_t cap)
+{
+    const cJSON *meta = obj(pod, "metadata");
+    const char *ns = str(req, "namespace"), *name = str(meta, "name");
+    const char *gen = str(meta, "generateName");
+    if (!ns)
+        ns = str(meta, "namespace");
+    snprintf(buf, cap, "%.64s/%.*s%s", ns ? ns : "", NAME_SHOW,
+             name && *name ? name
+             : gen         ? gen
+                           : "?",
+             name && *name ? "" : "*");
+}
+
+/* The review answer: allowed (with the patch when it holds operations),
+ * or denied with a Status. */
+static char *answer(const char *api, const char *uid, const struct webhook_pod_verdict *v,
+                    const struct webhook_patch *p)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "apiVersion", api);
+    cJSON_AddStringToObject(r, "kind", REVIEW);
+    cJSON *resp = cJSON_AddObjectToObject(r, "response");
+    cJSON_AddStringToObject(resp, "uid", uid);
+    bool denied = v && v->outcome == WEBHOOK_POD_DENIED;
+    cJSON_AddBoolToObject(resp, "allowed", !denied);
+    if (denied) {
+        cJSON *st = cJSON_AddObjectToObject(resp, "status");
+        cJSON_AddObjectToObject(st, "metadata");
+        cJSON_AddStringToObject(st, "status", "Failure");
+        cJSON_AddStringToObject(st, "message", v->message);
+        cJSON_AddStringToObject(st, "reason", v->code == 400 ? "BadRequest" : "Forbidden");
+        cJSON_AddNumberToObject(st, "code", v->code);
+    } else if (p && webhook_patch_count(p) > 0) {
+        char *json = webhook_patch_json(p);
+        char *b64 = webhook_patch_base64(json, strlen(json));
+        cJSON_AddStringToObject(resp, "patchType", "JSONPatch");
+        cJSON_AddStringToObject(resp, "patch", b64);
+        free(b64);
+        free(json);
+    }
+    if (v && v->nwarn > 0) {
+        cJSON *warns = cJSON_AddArrayToObject(resp, "warnings");
+        for (int i = 0; i < v->nwarn; i++)
+            cJSON_AddItemToArray(warns, cJSON_CreateString(v->warn[i]));
+    }
+    char *s = print(r);
+    cJSON_Delete(r);
+    return s;
+}
+
+int webhook_review_handle(struct webhook *w, const char *body, size_t len, char **out,
+                          enum webhook_result *result)
+{
+    char who[NAME_SHOW + 80];
+    enum webhook_result res = WEBHOOK_BAD_REQUEST;
+    int status = 400;
+    struct webhook_patch *p = NULL;
+    struct webhook_pod_verdict v;
+    cJSON *review = cJSON_ParseWithLength(body, len);
+
+    *out = NULL;
+    if (!cJSON_IsObject(review)) {
+        *out = text("not an AdmissionReview: the body is not a JSON object");
+        goto out;
+    }
+    const char *api = str(review, "apiVersion"), *kind = str(review, "kind");
+    if (!kind || strcmp(kind, REVIEW) != 0) {
+        *out = text("not an AdmissionReview: kind is \"%.64s\"", kind ? kind : "");
+        goto out;
+    }
+    if (!api || (strcmp(api, API_V1) != 0 && strcmp(api, API_V1BETA1) != 0)) {
+        *out = text("apiVersion \"%.64s\" is not %s or %s", api ? api : "", API_V1, API_V1BETA1);
+        goto out;
+    }
+    cJSON *req = obj(review, "request");
+    const char *uid = str(req, "uid");
+    if (req == NULL) {
+        *out = text("the AdmissionReview has no request");
+        goto out;
+    }
+    if (!uid || !*uid || strlen(uid) > WEBHOOK_UID_MAX) {
+        *out = text("the AdmissionReview's request has no uid (a string of 1..%d bytes)",
+                    WEBHOOK_UID_MAX);
+        goto out;
+    }
+    status = 200;
+
+    const char *rkind = str(obj(req, "kind"), "kind"),
+               *resource = str(obj(req, "resource"), "resource");
+    const char *sub = str(req, "subResource"), *op = str(req, "operation");
+    if ((rkind && strcmp(rkind, "Pod") != 0) || (resource && strcmp(resource, "pods") != 0) ||
+        (sub && *sub) || (op && strcmp(op, "CREATE") != 0)) {
+        LOG_DEBUG("webhook: review %s of %s %s/%s: not a pod creation, allowed as is", uid,
+                  op ? op : "?", resource ? resource : "?", sub ? sub : "");
+        res = WEBHOOK_ALLOWED;
+        *out = answer(api, uid, NULL, NULL);
+        goto out;
+    }
+    cJSON *pod = obj(req, "object");
+    pod_label(req, pod, who, sizeof who);
+    if (pod == NULL) {
+        memset(&v, 0, sizeof v);
+        v.outcome = WEBHOOK_POD_DENIED;
+        v.code = 400;
+        snprintf(v.message, sizeof v.message, "the review's request has no Pod object");
+    } else {
+        struct webhook_pod_opts po = {.scheduler_name = w->scheduler_name,
+                                      .force_overwrite_default = w->force,
+                                      .max_gpu_mem_fn = max_gpu_mem,
+                                      .ctx = w};
+        p = webhook_patch_create(pod);
+        webhook_pod_admit(&po, pod, p, &v);
+    }
+    switch (v.outcome) {
+    case WEBHOOK_POD_NOT_GPU:
+        LOG_DEBUG("webhook: pod %s asks for no GPU: allowed as is", who);
+        res = WEBHOOK_ALLOWED;
+        break;
+    case WEBHOOK_POD_OTHER_SCHED:
+        LOG_INFO("webhook: pod %s names another scheduler: allowed as is", who);
+        res = WEBHOOK_ALLOWED;
+        break;
+    case WEBHOOK_POD_ADMITTED:
+        res = p && webhook_patch_count(p) ? WEBHOOK_PATCHED : WEBHOOK_ALLOWED;
+        LOG_INFO("webhook: pod %s allowed, %d changes, %d warnings", who,
+                 p ? webhook_patch_count(p) : 0, v.nwarn);
+        break;
+    case WEBHOOK_POD_DENIED:
+        res = WEBHOOK_DENIED;
+        LOG_INFO("webhook: pod %s denied (%d): %s", who, v.code, v.message);
+        break;
+    }
+    *out = answer(api, uid, &v, res == WEBHOOK_PATCHED ? p : NULL);
+out:
+    webhook_patch_destroy(p);
+    cJSON_Delete(review);
+    if (result)
+        *result = res;
+    return status;
+}

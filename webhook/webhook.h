@@ -1,0 +1,62 @@
+/* webhook: kube-apiserver's mutating admission review, POST /webhook.
+ *
+ * Takes an AdmissionReview (admission.k8s.io/v1 or v1beta1) and answers one
+ * in the same version with the request's uid. The pod rules are pod.h's;
+ * the changes go back as a base64 JSON Patch (patchType JSONPatch), a denial
+ * as allowed false with a Status (code 403 for a rule, 400 for a request
+ * that cannot be read) whose message says what to change, and warnings for
+ * annotations the scheduler will refuse.
+ *
+ * Reviews of anything but the creation of a Pod (another kind, another
+ * operation, a subresource) are allowed untouched: the webhook's rules in
+ * the cluster should not send them, and refusing them would block work
+ * that is not ours.
+ *
+ * A body that is not an AdmissionReview with a request and a uid gets HTTP
+ * 400 with one line of text, not a review: without a uid no answer can be
+ * valid, and kube-apiserver treats a non-200 as a failed call, so the
+ * webhook's failurePolicy decides and its log shows our text. (Only a
+ * misconfigured client sends such a body; kube-apiserver never does.)
+ *
+ * The largest GPU (for the memory rule) comes from the cache, read at most
+ * once a second, and only once the cache is ready: before that, unknown.
+ *
+ * Thread-safe: reviews may run on many threads at once. */
+#ifndef VS_WEBHOOK_H
+#define VS_WEBHOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "k8s/cache.h"
+
+#define WEBHOOK_UID_MAX 128 /* bytes of a request uid */
+
+struct webhook_opts {
+    const char *scheduler_name;   /* copied */
+    bool force_overwrite_default; /* HAMi's --force-overwrite-default-scheduler */
+};
+
+/* What a review came to, for metrics and logs. */
+enum webhook_result {
+    WEBHOOK_ALLOWED,    /* allowed, nothing to change */
+    WEBHOOK_PATCHED,    /* allowed with a patch */
+    WEBHOOK_DENIED,     /* allowed false */
+    WEBHOOK_BAD_REQUEST /* HTTP 400: not a review */
+};
+
+struct webhook;
+
+/* A new webhook. cache is borrowed (may be NULL: the largest GPU is then
+ * unknown) and must outlive it. Free with webhook_destroy. */
+struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache);
+/* Accepts NULL. */
+void webhook_destroy(struct webhook *w);
+
+/* Answer the review in body (len bytes). Returns the HTTP status: 200 with
+ * the AdmissionReview answer as JSON in *out, or 400 with one line of text.
+ * *out is new; caller frees. result may be NULL. */
+int webhook_review_handle(struct webhook *w, const char *body, size_t len, char **out,
+                          enum webhook_result *result);
+
+#endif
