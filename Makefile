@@ -32,8 +32,20 @@ run: build
 	@echo "  curl -s 127.0.0.1:8888/inspect | head -40"
 	$(BUILD)/vgpu-scheduler --snapshot examples/demo-cluster.json $(ARGS)
 
+OPENB ?= ../shared/data/openb
+
+# A short run of every measurement program (under 2 minutes on 2 cores);
+# bench/README.md has the full tables and how they were made.
 bench: build
-	$(BUILD)/bench/policy_bench
+	$(BUILD)/bench/policy_bench 5000 8 100
+	$(BUILD)/vgpu-bench --nodes 1000 --pods 2000 --clients 2
+	$(BUILD)/vgpu-bench --nodes 1000 --pods 300 --clients 2 --mode nodes
+	@if [ -f $(OPENB)/openb_pod_list_default.csv ]; then \
+	  for p in binpack fragment-aware; do \
+	    $(BUILD)/vgpu-replay --nodes $(OPENB)/openb_node_list_gpu_node.csv \
+	      --pods $(OPENB)/openb_pod_list_default.csv --policy $$p; \
+	  done; \
+	else echo "vgpu-replay: $(OPENB) not found; skipped"; fi
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

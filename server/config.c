@@ -68,6 +68,10 @@ static const struct option options[] = {
     {.name = "snapshot", .type = T_STR, .scope = BOTH, FIELD(snapshot), .def = "", .arg = "FILE",
      .help = "Load the cluster from this file (kubectl get nodes,pods -A -o json) instead of "
              "the API server."},
+    {.name = "workload-file", .type = T_STR, .scope = BOTH, FIELD(workload_file), .def = "",
+     .arg = "FILE",
+     .help = "Seed the workload fragment-aware measures against: a JSON list of "
+             "{\"weight\": N, \"pod\": <Pod>}. It keeps learning from the pods it sees."},
     {.name = "filter-mode", .type = T_ENUM, .scope = CONFIG_SERVE, FIELD(filter_mode),
      .def = "single", .choices = filter_modes, .arg = "MODE",
      .help = "single: filter answers the one node it chose (HAMi's way); all: every node that "

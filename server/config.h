@@ -38,6 +38,7 @@ struct config {
     int64_t node_lock_timeout_ms;
     bool debug;
     char snapshot[CONFIG_PATH_MAX]; /* "" = none */
+    char workload_file[CONFIG_PATH_MAX]; /* "" = none: learn from pods alone */
     int filter_mode;                /* enum config_filter_mode */
     int64_t reservation_ttl_ms;
     int threads; /* 1..256; "0" on the command line becomes the online cores */

@@ -10,6 +10,7 @@
 #include "k8s/log.h"
 #include "k8s/nodelock.h"
 #include "k8s/placement.h"
+#include "k8s/snapshot.h"
 #include "policy/codec.h"
 #include "policy/err.h"
 #include "policy/mem.h"
@@ -21,7 +22,7 @@
 #define CANDIDATE_MAX    100000  /* nodes in one request */
 #define WORKLOAD_THREADS 512     /* threads that may keep a memo */
 #define LEARN_DECAY      0.999   /* the online histogram forgets with a ~700-pod half-life */
-#define LEARN_EVERY      64      /* observations between snapshots readers see */
+#define LEARN_EVERY      512     /* observations between snapshots readers see */
 #define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
 
 /* A verdict remembered for (pod signature, node, node version). */
@@ -138,6 +139,61 @@ void extender_seed(struct extender *x, const struct workload_shape *s, double we
 static void scarcity(void *ctx, const struct policy_node *const *v, int n)
 {
     workload_set_scarcity(ctx, v, n);
+}
+
+/* Readers get a copy of the learner now, its scarcity measured on the
+ * nodes of now. */
+static void publish(struct extender *x)
+{
+    pthread_mutex_lock(&x->learn_lock);
+    struct workload *snap = workload_copy(x->learner);
+    x->since = 0;
+    pthread_mutex_unlock(&x->learn_lock);
+    cache_with_views(x->cache, scarcity, snap);
+    extender_set_state(x, snap);
+}
+
+#define SEED_FILE_MAX (16L << 20)
+
+int extender_seed_file(struct extender *x, const char *path, char *err, size_t cap)
+{
+    char *text = NULL, msg[256];
+    size_t len = 0, i = 0;
+    cJSON *root = NULL, *e;
+    struct policy_pod *pod = mem_alloc(sizeof *pod);
+    int rc = snapshot_read_file(path, SEED_FILE_MAX, &text, &len, err, cap);
+    if (rc)
+        goto out;
+    root = cJSON_ParseWithLength(text, len);
+    rc = ERR_INVAL;
+    if (!cJSON_IsArray(root)) {
+        snprintf(err, cap, "%s: not a JSON list of {\"weight\": N, \"pod\": <Pod>}", path);
+        goto out;
+    }
+    cJSON_ArrayForEach(e, root)
+    {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "weight");
+        struct workload_shape s;
+        if (!cJSON_IsNumber(w) || !(w->valuedouble > 0 && w->valuedouble <= 1e9)) {
+            snprintf(err, cap, "%s: entry %zu: \"weight\" must be a number in (0, 1e9]", path, i);
+            goto out;
+        }
+        if (model_pod_parse(cJSON_GetObjectItemCaseSensitive(e, "pod"), &x->o.defaults, pod, msg,
+                            sizeof msg) != 0) {
+            snprintf(err, cap, "%s: entry %zu: %s", path, i, msg);
+            goto out;
+        }
+        workload_shape_of(pod, &s);
+        extender_seed(x, &s, w->valuedouble);
+        i++;
+    }
+    publish(x);
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    free(text);
+    free(pod);
+    return rc;
 }
 
 /* Count one pod into the learned workload; every LEARN_EVERY pods readers

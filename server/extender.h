@@ -87,6 +87,10 @@ struct workload;
 struct workload_shape;
 void extender_set_state(struct extender *x, struct workload *w);
 void extender_seed(struct extender *x, const struct workload_shape *s, double weight);
+/* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape
+ * of each pod, with HAMi's defaults). Published at once. Returns 0, or
+ * ERR_IO / ERR_INVAL / ERR_TOOBIG naming the entry in err. */
+int extender_seed_file(struct extender *x, const char *path, char *err, size_t cap);
 
 /* The dry run: place pod_json (a Pod) among `names` (NULL: every node) and
  * write {"node","annotations","failedNodes","scores"} into out. Reserves

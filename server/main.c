@@ -58,6 +58,10 @@ static int simulate(struct config *c)
     if (c->nodes[0])
         names = split_names(c->nodes, &nnames);
     x = extender_create(cache, &eo, NULL, NULL);
+    if (c->workload_file[0] && extender_seed_file(x, c->workload_file, err, sizeof err)) {
+        fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
+        goto out;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (extender_simulate(x, pod, len, names, nnames, (double)ts.tv_sec, &out) != 0) {

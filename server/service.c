@@ -274,6 +274,8 @@ int service_create(const struct config *c, struct service **out, char *err, size
     if (rc)
         goto out;
     s->ext = extender_create(s->cache, &eo, s->live ? live_binder(s->live) : NULL, s->metrics);
+    if (c->workload_file[0] && (rc = extender_seed_file(s->ext, c->workload_file, err, cap)))
+        goto out;
     struct webhook_opts wo = {.scheduler_name = c->scheduler_name,
                               .force_overwrite_default = c->force_overwrite_default};
     s->webhook = webhook_create(&wo, s->cache);

@@ -580,6 +580,37 @@ START_TEST(concurrent_filter_bind)
 }
 END_TEST
 
+/* fragment-aware, seeded from a workload file: the 40 % pod goes where it
+ * fills a gap (GPU-a-0 has 10,000 MiB and 50 % cores left) rather than
+ * breaking a whole card, and binds. */
+START_TEST(fragment_aware_serves)
+{
+    char wl[4096];
+    const char *src = getenv("VS_SOURCE");
+    snprintf(wl, sizeof wl, "%s/examples/workload.json", src ? src : ".");
+    const char *args[] = {
+        "--snapshot", cluster, "--node-scheduler-policy", "fragment-aware", "--workload-file",
+        wl,           NULL};
+    struct harness *h = harness_start(args);
+    ck_assert_ptr_nonnull(h);
+    int port = harness_port(h);
+    cJSON *f = filter(port, "frag", "u-frag", 1, 10000, 40);
+    ck_assert_str_eq(err_of(f), "");
+    ck_assert_str_eq(chosen(f), "gpu-a");
+    cJSON_Delete(f);
+    char *e = bind(port, "frag", "u-frag", "gpu-a");
+    ck_assert_str_eq(e, "");
+    free(e);
+    char state[32];
+    cJSON *ins = inspect(port);
+    ck_assert_int_eq(gpu_mem(ins, "GPU-a-0", "u-frag", state), 40000);
+    ck_assert_str_eq(state, "bound");
+    cJSON_Delete(ins);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    harness_free(h);
+}
+END_TEST
+
 START_TEST(metrics_and_demo)
 {
     struct harness *h = start(NULL, NULL);
@@ -616,6 +647,7 @@ int main(void)
     tcase_add_test(tc, gpuless_pod_passes);
     tcase_add_test(tc, concurrent_filter_bind);
     tcase_add_test(tc, metrics_and_demo);
+    tcase_add_test(tc, fragment_aware_serves);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("bad-input");
     tcase_set_timeout(bad, 60);

@@ -126,6 +126,9 @@ static const struct {
     {{"SNAPSHOT", "--http_bind", "192.0.2.1:1"}, 1, "cannot listen on 192.0.2.1:1"},
     {{"--threads", "2"}, 1, "no cluster source: give --snapshot FILE"},
     {{"--snapshot", "/nonexistent.json"}, 1, "/nonexistent.json"},
+    {{"SNAPSHOT", "--workload-file", "/nonexistent-workload.json"},
+     1,
+     "/nonexistent-workload.json"},
     {{"simulate", "--threads", "4"}, 2, "--threads: unknown flag"},
 };
 
