@@ -96,6 +96,14 @@ static void arena_free(void *p)
         free(p);
 }
 
+void arena_json_delete(void *json)
+{
+    pthread_once(&once, make_key); /* callers need not have installed the hooks */
+    struct arena *a = pthread_getspecific(key);
+    if (!(a && a->open && inside(a, json)))
+        cJSON_Delete(json);
+}
+
 void arena_install(void)
 {
     pthread_once(&once, make_key);

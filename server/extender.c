@@ -15,6 +15,7 @@
 #include "policy/err.h"
 #include "policy/mem.h"
 #include "policy/workload.h"
+#include "server/arena.h"
 #include "server/config.h"
 
 #define FILTER_TRIES     3 /* choose again when a concurrent filter took the room */
@@ -316,8 +317,8 @@ struct req {
 
 static void req_free(struct req *r)
 {
-    cJSON_Delete(r->dropped);
-    cJSON_Delete(r->root);
+    arena_json_delete(r->dropped);
+    arena_json_delete(r->root);
     free(r->c);
     buf_free(&r->why);
 }
