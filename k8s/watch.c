@@ -31,10 +31,11 @@ static const char *const reasons[] = {
 
 /* A node as the watch last saw it. */
 struct tnode {
-    char *name;  /* the key */
-    char *owner; /* "ns/name" of its lock's owner, or NULL */
-    char *lock;  /* the lock value, or NULL */
-    char *bad;   /* the reason it was left out, or NULL */
+    char *name;               /* the key */
+    char *owner;              /* "ns/name" of its lock's owner, or NULL */
+    char *lock;               /* the lock value, or NULL */
+    char *bad;                /* the reason it was left out, or NULL */
+    struct tnode *next_owned; /* the next node locked by the same owner */
     bool unhealthy, seen;
 };
 
@@ -73,7 +74,7 @@ struct watch {
     pthread_mutex_t lock; /* guards everything below; wake signals the threads */
     pthread_cond_t wake;
     struct hmap *nodes;    /* name -> tnode */
-    struct hmap *owners;   /* lock owner "ns/name" -> tnode */
+    struct hmap *owners;   /* lock owner "ns/name" -> the tnodes it locks (a list) */
     struct hmap *pods;     /* uid -> tpod */
     struct hmap *pod_keys; /* "ns/name" -> tpod */
     struct hmap *shake;    /* name -> name: handshake to write */
@@ -167,11 +168,28 @@ static void orphan_free(struct orphan *o)
     free(o);
 }
 
+/* Take t off its owner's list in owners (the key lives in the head). */
+static void owner_unlink(struct watch *w, struct tnode *t)
+{
+    struct tnode *head = t->owner ? hmap_get(w->owners, t->owner) : NULL;
+    if (head == t) {
+        hmap_del(w->owners, t->owner);
+        if (t->next_owned)
+            hmap_put(w->owners, t->next_owned->owner, t->next_owned);
+    } else {
+        for (struct tnode *p = head; p; p = p->next_owned)
+            if (p->next_owned == t) {
+                p->next_owned = t->next_owned;
+                break;
+            }
+    }
+    t->next_owned = NULL;
+}
+
 static void set_owner(struct watch *w, struct tnode *t, const char *lock)
 {
     struct nodelock l;
-    if (t->owner && hmap_get(w->owners, t->owner) == t)
-        hmap_del(w->owners, t->owner);
+    owner_unlink(w, t);
     free(t->owner);
     free(t->lock);
     t->owner = t->lock = NULL;
@@ -183,6 +201,7 @@ static void set_owner(struct watch *w, struct tnode *t, const char *lock)
     size_t n = strlen(l.ns) + strlen(l.name) + 2;
     t->owner = mem_alloc(n);
     snprintf(t->owner, n, "%s/%s", l.ns, l.name);
+    t->next_owned = hmap_get(w->owners, t->owner);
     hmap_put(w->owners, t->owner, t);
 }
 
@@ -381,9 +400,9 @@ static void pod_apply(struct watch *w, const cJSON *item)
     }
     /* A lock this pod holds on a node it is not bound to, or after it
      * ended, serves nobody (a bind cut short, e.g. by a restart). */
-    struct tnode *locked = hmap_get(w->owners, t->key);
-    if (locked && lock_useless(w, locked))
-        queue_orphan(w, locked);
+    for (struct tnode *n = hmap_get(w->owners, t->key); n; n = n->next_owned)
+        if (lock_useless(w, n))
+            queue_orphan(w, n);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -391,8 +410,7 @@ static void pod_forget_locked(struct watch *w, struct tpod *t)
 {
     if (hmap_get(w->pod_keys, t->key) == t)
         hmap_del(w->pod_keys, t->key);
-    struct tnode *n = hmap_get(w->owners, t->key);
-    if (n && w->synced[PODS])
+    for (struct tnode *n = hmap_get(w->owners, t->key); n && w->synced[PODS]; n = n->next_owned)
         queue_orphan(w, n); /* its owner is gone: release it */
     hmap_del(w->pods, t->uid);
     tpod_free(t);
@@ -806,7 +824,11 @@ static void *worker(void *arg)
             pthread_cond_timedwait(&w->wake, &w->lock, &until);
         }
         pthread_mutex_unlock(&w->lock);
-        if (shake)
+        /* Handshakes wait for spare rate: thousands of nodes at a first
+         * start must not take what binds need. */
+        for (int i = 0; shake && i < 3000 && !kube_spare(w->k, 0.5) && doze(w, 0.02); i++)
+            ;
+        if (shake && !atomic_load(&w->stop))
             write_handshake(w, shake);
         if (orphan)
             release_orphan(w, orphan);

@@ -14,7 +14,9 @@
  * logged once per distinct reason and counted ("node_malformed"). Nodes
  * with a register annotation get HAMi's handshake (handshake.h): the
  * Requesting_<time> write is done by a third thread, so writes never stall
- * the streams; an unhealthy node stays in the cache with zero devices
+ * the streams, and only while the client's rate bucket is at least half
+ * full, so they never take the rate binds need; an unhealthy node stays in the cache with zero
+ * devices
  * ("node_unhealthy"); a verdict that changes with time alone (a fresh
  * request on a node with nothing allocatable) is looked at again then.
  * A node lock whose owner pod is gone (the pod was deleted, or the lists

@@ -401,7 +401,7 @@ START_TEST(test_events)
     fakeapi_set_faults(f, &x);
     for (int i = 0; i < 50; i++)
         queued += events_post(e, "default", "p", "u-1", true, "BindingFailed", "flood");
-    ck_assert_int_le(queued, 5);
+    ck_assert_int_le(queued, 8); /* 4 queued, a few sent meanwhile */
     ck_assert_int_eq(drops, 50 - queued);
     events_stop(e); /* sends what it can for about a second, drops the rest */
     kube_destroy(k);
