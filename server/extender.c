@@ -25,6 +25,7 @@
 #define LEARN_DECAY      0.999   /* the online histogram forgets with a ~700-pod half-life */
 #define LEARN_EVERY      512     /* observations between snapshots readers see */
 #define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
+#define SEEN_SLOTS       8192    /* recent pods remembered so re-filters do not count again */
 
 /* A verdict remembered for (pod signature, node, node version). */
 struct vslot {
@@ -51,7 +52,8 @@ struct extender {
     struct workload *state;
     pthread_mutex_t learn_lock; /* the learner and the memo list */
     struct workload *learner;
-    int since; /* observations since the last snapshot */
+    int since;                 /* observations since the last snapshot */
+    uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
     pthread_key_t tkey;
     struct tstate *tstates[WORKLOAD_THREADS];
     int ntstates;
@@ -133,7 +135,6 @@ void extender_seed(struct extender *x, const struct workload_shape *s, double we
 {
     pthread_mutex_lock(&x->learn_lock);
     workload_add(x->learner, s, weight);
-    x->since = LEARN_EVERY; /* publish at the next observation */
     pthread_mutex_unlock(&x->learn_lock);
 }
 
@@ -197,22 +198,24 @@ out:
     return rc;
 }
 
-/* Count one pod into the learned workload; every LEARN_EVERY pods readers
- * get a fresh copy, its scarcity measured on the nodes of now. */
+/* Count one pod into the learned workload, once however often
+ * kube-scheduler filters it; every LEARN_EVERY pods, publish. */
 static void observe(struct extender *x, const struct policy_pod *pod)
 {
-    struct workload *snap = NULL;
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = pod->uid ? pod->uid : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h |= 1;
     pthread_mutex_lock(&x->learn_lock);
-    workload_observe(x->learner, pod);
-    if (++x->since >= LEARN_EVERY) {
-        x->since = 0;
-        snap = workload_copy(x->learner);
+    bool counted = x->seen[h % SEEN_SLOTS] == h;
+    if (!counted) {
+        x->seen[h % SEEN_SLOTS] = h;
+        workload_observe(x->learner, pod);
     }
+    bool due = !counted && ++x->since >= LEARN_EVERY;
     pthread_mutex_unlock(&x->learn_lock);
-    if (!snap)
-        return;
-    cache_with_views(x->cache, scarcity, snap);
-    extender_set_state(x, snap);
+    if (due)
+        publish(x);
 }
 
 /* Does the pod's node policy place pods that ask no GPU? */
