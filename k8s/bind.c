@@ -1,5 +1,6 @@
 /* bind.c: lock, patch, bind, and undo on failure. */
 #include "k8s/bind.h"
+#include "k8s/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -58,28 +59,6 @@ static void count(struct bind *b, const char *reason)
 {
     if (b->o.count)
         b->o.count(b->o.count_ctx, reason);
-}
-
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static double mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&t, NULL);
 }
 
 /* HAMi's retry backoff: 100 ms doubling, jitter up to +50 %. */
@@ -162,7 +141,7 @@ static void nlock_put(struct bind *b, struct nlock *n)
 /* Wait for n->m until the monotonic deadline. */
 static bool nlock_enter(struct nlock *n, double deadline)
 {
-    double left = deadline - mono();
+    double left = deadline - clock_mono_s();
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     double t = (double)until.tv_sec + (double)until.tv_nsec / 1e9 + (left > 0 ? left : 0);
@@ -234,7 +213,7 @@ static cJSON *get_pod(struct bind *b, const char *ns, const char *name, int *rc,
 static int wants_lock(struct bind *b, const char *ns, const char *name, const char *uid, char *err,
                       size_t cap)
 {
-    char *json = cache_pending_get(b->c, uid, wall());
+    char *json = cache_pending_get(b->c, uid, clock_wall_s());
     cJSON *pod = json ? cJSON_Parse(json) : NULL;
     struct policy_pod *pp = NULL;
     int rc = 0;
@@ -332,10 +311,10 @@ static int patch_lock(struct bind *b, const char *node, const char *value, const
  * passed, or the deadline. */
 static void wait_release(struct bind *b, const char *node, const char *seen, double deadline)
 {
-    double until = mono() + 1.0;
+    double until = clock_mono_s() + 1.0;
     if (until > deadline)
         until = deadline;
-    while (mono() < until) {
+    while (clock_mono_s() < until) {
         cache_rdlock(b->c);
         bool known = cache_view(b->c, node) != NULL;
         const char *l = cache_node_lock(b->c, node);
@@ -343,7 +322,7 @@ static void wait_release(struct bind *b, const char *node, const char *seen, dou
         cache_unlock(b->c);
         if (known && !same)
             return;
-        nap(known ? 0.01 : 0.1);
+        clock_sleep_s(known ? 0.01 : 0.1);
     }
 }
 
@@ -366,13 +345,13 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
     int conflicts = 0, rc;
     struct node_state st;
     bool waited = false;
-    double t0 = mono();
+    double t0 = clock_mono_s();
 
     for (;;) {
         if ((rc = read_node(b, node, &st, err, cap)) != 0)
             return rc;
         struct nodelock l = {0};
-        double now = wall();
+        double now = clock_wall_s();
         enum nodelock_state s = st.lock_toobig
                                     ? NODELOCK_MALFORMED
                                     : nodelock_state(st.lock, ns, name, now, b->o.lock_timeout, &l);
@@ -385,14 +364,14 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
             gone = owner_gone(b, &l);
         }
         if (s == NODELOCK_HELD && !gone) {
-            if (mono() >= deadline) {
+            if (clock_mono_s() >= deadline) {
                 char age[32];
                 snprintf(age, sizeof age, "%.0fs", now - l.time);
                 snprintf(err, cap,
                          "node %s has been locked within %.0fs: node lock contention (held by "
                          "%s%s%s for %s; waited %.1fs)",
                          node, b->o.lock_timeout, l.legacy ? "a legacy lock" : l.ns,
-                         l.legacy ? "" : "/", l.legacy ? "" : l.name, age, mono() - t0);
+                         l.legacy ? "" : "/", l.legacy ? "" : l.name, age, clock_mono_s() - t0);
                 count(b, "lock_contention");
                 return ERR_CONFLICT;
             }
@@ -417,14 +396,14 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
                 atomic_fetch_add(&b->taken_over, 1);
             }
             if (waited)
-                atomic_fetch_add(&b->wait_us, (unsigned long)((mono() - t0) * 1e6));
+                atomic_fetch_add(&b->wait_us, (unsigned long)((clock_mono_s() - t0) * 1e6));
             return 0;
         }
         if (rc == ERR_CONFLICT && ++conflicts < BIND_CONFLICT_STEPS) {
             kube_resp_free(&r);
             count(b, "lock_conflict");
             atomic_fetch_add(&b->lock_conflicts, 1);
-            nap(backoff(conflicts - 1));
+            clock_sleep_s(backoff(conflicts - 1));
             continue;
         }
         kube_describe(&r, rc, "lock node", err, cap);
@@ -444,10 +423,10 @@ static void lock_release(struct bind *b, const char *node, const char *ns, const
     struct node_state st;
     for (int i = 0; i < RELEASE_TRIES; i++) {
         if (i)
-            nap(backoff(i - 1));
+            clock_sleep_s(backoff(i - 1));
         if (read_node(b, node, &st, err, sizeof err) != 0)
             continue;
-        if (nodelock_state(st.lock, ns, name, wall(), 1e12, NULL) != NODELOCK_OURS)
+        if (nodelock_state(st.lock, ns, name, clock_wall_s(), 1e12, NULL) != NODELOCK_OURS)
             return; /* gone, or not ours: nothing to do */
         struct kube_resp r;
         int rc = patch_lock(b, node, NULL, st.rv, &r);
@@ -493,7 +472,7 @@ static void undo_patch(struct bind *b, const char *ns, const char *name, const c
     int rc = 0;
     for (int i = 0; i < UNDO_TRIES; i++) {
         if (i)
-            nap(backoff(i - 1));
+            clock_sleep_s(backoff(i - 1));
         cJSON *p = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(p, "metadata");
         cJSON *anns = cJSON_AddObjectToObject(meta, "annotations");
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
@@ -562,7 +541,7 @@ int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const
     struct nlock *nl = NULL;
     cJSON *patch = NULL;
     bool locked = false, patched = false;
-    double t0 = mono(), deadline = t0 + b->o.lock_wait;
+    double t0 = clock_mono_s(), deadline = t0 + b->o.lock_wait;
     int rc = 0;
 
     if (!dns_name(ns) || !dns_name(name) || !dns_name(node) || !uid_ok(uid)) {
@@ -582,7 +561,7 @@ int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const
             snprintf(err, cap,
                      "node %s has been locked within %.0fs: node lock contention (other binds "
                      "to this node waited ahead of this one for %.1fs)",
-                     node, b->o.lock_timeout, mono() - t0);
+                     node, b->o.lock_timeout, clock_mono_s() - t0);
             count(b, "lock_contention");
             rc = ERR_CONFLICT;
             goto out;
@@ -611,11 +590,11 @@ out:
         atomic_fetch_add(&b->failures, 1);
         if (rc != ERR_CONFLICT && rc != ERR_INVAL)
             count(b, "bind_api_error");
-        LOG_WARN("bind %s/%s to %s failed after %.0f ms: %s", ns, name, node, (mono() - t0) * 1000,
-                 err);
+        LOG_WARN("bind %s/%s to %s failed after %.0f ms: %s", ns, name, node,
+                 (clock_mono_s() - t0) * 1000, err);
     } else {
         atomic_fetch_add(&b->binds, 1);
-        LOG_DEBUG("bind %s/%s to %s: %.1f ms", ns, name, node, (mono() - t0) * 1000);
+        LOG_DEBUG("bind %s/%s to %s: %.1f ms", ns, name, node, (clock_mono_s() - t0) * 1000);
     }
     return rc;
 }

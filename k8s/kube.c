@@ -1,6 +1,7 @@
 /* kube.c: the API client: a pool of libcurl easy handles, a token bucket,
  * the bearer token, Status bodies. */
 #include "k8s/kube.h"
+#include "k8s/clock.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -69,21 +70,6 @@ static int dbuf_add(struct dbuf *b, const char *p, size_t n)
     return 0;
 }
 
-static double mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-    if (s <= 0)
-        return;
-    struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&t, NULL);
-}
-
 void kube_resp_free(struct kube_resp *r)
 {
     if (!r)
@@ -101,7 +87,7 @@ static void token_refresh(struct kube *k, bool force)
     struct stat st;
     char *data = NULL, err[256];
     size_t len = 0;
-    double now = mono();
+    double now = clock_mono_s();
     if (!k->cfg.token_file || (!force && now - k->token_checked < TOKEN_CHECK_S && k->token))
         return;
     k->token_checked = now;
@@ -146,7 +132,7 @@ static char *auth_header(struct kube *k, bool force)
 static void throttle(struct kube *k)
 {
     pthread_mutex_lock(&k->rate_lock);
-    double now = mono();
+    double now = clock_mono_s();
     k->tokens += (now - k->last) * k->o.qps;
     if (k->tokens > k->o.burst)
         k->tokens = k->o.burst;
@@ -156,14 +142,14 @@ static void throttle(struct kube *k)
     pthread_mutex_unlock(&k->rate_lock);
     if (wait > 0) {
         atomic_fetch_add(&k->throttled_ms, (unsigned long)(wait * 1000));
-        nap(wait);
+        clock_sleep_s(wait);
     }
 }
 
 bool kube_spare(struct kube *k, double fraction)
 {
     pthread_mutex_lock(&k->rate_lock);
-    double now = mono();
+    double now = clock_mono_s();
     k->tokens += (now - k->last) * k->o.qps;
     if (k->tokens > k->o.burst)
         k->tokens = k->o.burst;
@@ -325,7 +311,7 @@ int kube_create(const struct kubeconfig *cfg, const struct kube_options *o, stru
     pthread_mutex_init(&k->rate_lock, NULL);
     pthread_mutex_init(&k->token_lock, NULL);
     k->tokens = o->burst;
-    k->last = mono();
+    k->last = clock_mono_s();
     k->token = mem_strdup(cfg->token);
     if (k->cfg.token_file) {
         free(k->token);
@@ -534,7 +520,7 @@ int kube_call(struct kube *k, const char *method, const char *path, const char *
     for (int i = 0; i <= KUBE_RETRIES; i++) {
         if (i > 0) {
             atomic_fetch_add(&k->retries, 1);
-            nap(0.05 * (double)(1 << (i - 1)) * (1.0 + (double)(rand() % 500) / 1000.0));
+            clock_sleep_s(0.05 * (double)(1 << (i - 1)) * (1.0 + (double)(rand() % 500) / 1000.0));
         }
         kube_resp_free(r);
         rc = attempt(k, method, path, content_type, body, reauth, r);

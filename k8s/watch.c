@@ -4,6 +4,7 @@
  * (the node thread and the worker's rechecks), held across cache calls
  * but never across I/O. The cache has its own lock and never calls back. */
 #include "k8s/watch.h"
+#include "k8s/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -96,13 +97,6 @@ static void count(struct watch *w, const char *reason)
 {
     if (w->o.count)
         w->o.count(w->o.count_ctx, reason);
-}
-
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* Sleep up to s seconds; false when asked to stop. */
@@ -305,7 +299,7 @@ static void node_apply(struct watch *w, const cJSON *item)
     }
     struct handshake_verdict v = {.healthy = true};
     if (inv->has_register && w->o.handshake) {
-        handshake_check(inv->handshake, inv->alloc_gpus, wall(), &v);
+        handshake_check(inv->handshake, inv->alloc_gpus, clock_wall_s(), &v);
         if (v.write && !hmap_get(w->shake, name) && hmap_count(w->shake) < WATCH_SHAKE_MAX) {
             char *key = mem_strdup(name);
             hmap_put(w->shake, key, key);
@@ -705,7 +699,7 @@ static void write_handshake(struct watch *w, const char *name)
 {
     char value[64], esc[1024], path[1200], body[256], msg[768];
     struct kube_resp r;
-    handshake_value(wall(), value, sizeof value);
+    handshake_value(clock_wall_s(), value, sizeof value);
     if (kube_escape(name, esc, sizeof esc) != 0)
         return;
     snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
@@ -785,7 +779,7 @@ static bool take_job(struct watch *w, char **shake, struct orphan **orphan, stru
     size_t it = 0;
     const char *k;
     void *v;
-    double now = wall();
+    double now = clock_wall_s();
     *next = now + 1.0;
     if (hmap_next(w->shake, &it, &k, &v)) {
         *shake = hmap_del(w->shake, k);

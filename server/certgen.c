@@ -1,5 +1,6 @@
 /* certgen.c: CA + serving certificate with OpenSSL 3. */
 #include "certgen.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,17 +30,6 @@ struct ext {
     int nid;
     const char *value;
 };
-
-static const char *ssl_error(char *buf, size_t cap)
-{
-    unsigned long e = ERR_peek_error();
-    if (e == 0)
-        snprintf(buf, cap, "no detail");
-    else
-        ERR_error_string_n(e, buf, cap);
-    ERR_clear_error();
-    return buf;
-}
 
 /* A new certificate for `cn` with public key `pub`, signed by `sign` as
  * `issuer` (NULL: self-signed). NULL on failure. */
@@ -207,21 +197,21 @@ int certgen_write(const struct certgen_opts *o, char **ca_bundle, char *err, siz
     ca_key = EVP_EC_gen("P-256");
     key = EVP_EC_gen("P-256");
     if (ca_key == NULL || key == NULL) {
-        snprintf(err, cap, "cannot make ECDSA keys: %s", ssl_error(why, sizeof why));
+        snprintf(err, cap, "cannot make ECDSA keys: %s", tls_ssl_error(why, sizeof why));
         goto out;
     }
     ca = make_cert(ca_cn, ca_key, NULL, ca_key, o->days, ca_exts, sizeof ca_exts / sizeof *ca_exts);
     crt = ca ? make_cert(cn, key, ca, ca_key, o->days, crt_exts, sizeof crt_exts / sizeof *crt_exts)
              : NULL;
     if (crt == NULL) {
-        snprintf(err, cap, "cannot make the certificates: %s", ssl_error(why, sizeof why));
+        snprintf(err, cap, "cannot make the certificates: %s", tls_ssl_error(why, sizeof why));
         goto out;
     }
     ca_pem = pem(ca, NULL, &ca_len);
     crt_pem = pem(crt, NULL, &crt_len);
     key_pem = pem(NULL, key, &key_len);
     if (!ca_pem || !crt_pem || !key_pem) {
-        snprintf(err, cap, "cannot write PEM: %s", ssl_error(why, sizeof why));
+        snprintf(err, cap, "cannot write PEM: %s", tls_ssl_error(why, sizeof why));
         goto out;
     }
     bundle = base64(ca_pem, ca_len);

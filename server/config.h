@@ -37,9 +37,9 @@ struct config {
     char metrics_bind[CONFIG_ADDR_MAX]; /* "" = /metrics on the main port */
     int64_t node_lock_timeout_ms;
     bool debug;
-    char snapshot[CONFIG_PATH_MAX]; /* "" = none */
+    char snapshot[CONFIG_PATH_MAX];      /* "" = none */
     char workload_file[CONFIG_PATH_MAX]; /* "" = none: learn from pods alone */
-    int filter_mode;                /* enum config_filter_mode */
+    int filter_mode;                     /* enum config_filter_mode */
     int64_t reservation_ttl_ms;
     int threads; /* 1..256; "0" on the command line becomes the online cores */
     uint64_t seed;

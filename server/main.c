@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../k8s/cache.h"
+#include "../k8s/clock.h"
 #include "../k8s/log.h"
 #include "../k8s/snapshot.h"
 #include "../policy/err.h"
@@ -62,9 +63,7 @@ static int simulate(struct config *c)
         fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
         goto out;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (extender_simulate(x, pod, len, names, nnames, (double)ts.tv_sec, &out) != 0) {
+    if (extender_simulate(x, pod, len, names, nnames, clock_wall_s(), &out) != 0) {
         fprintf(stderr, "vgpu-scheduler %s", buf_str(&out));
         goto out;
     }

@@ -1,4 +1,5 @@
 #include "service.h"
+#include "../k8s/clock.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -131,18 +132,11 @@ static int on_metrics(void *ctx, const struct http_request *req, struct http_res
     return metrics_render(s->metrics, &resp->body, extra_metrics, s);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int on_inspect(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct service *s = ctx;
     (void)req;
-    double now = now_s();
+    double now = clock_wall_s();
     cache_expire(s->cache, now);
     cJSON *j = cache_inspect(s->cache, now);
     char *text = cJSON_Print(j);
@@ -161,7 +155,7 @@ static int run_verb(struct service *s, verb_fn fn, const struct http_request *re
 {
     resp->content_type = "application/json";
     arena_open(); /* the verb's JSON lives until its answer is written */
-    int rc = fn(s->ext, req->body, req->body_len, now_s(), &resp->body);
+    int rc = fn(s->ext, req->body, req->body_len, clock_wall_s(), &resp->body);
     arena_close();
     if (rc == ERR_INVAL) {
         resp->status = 400;

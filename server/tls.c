@@ -1,5 +1,6 @@
 /* tls.c: certificate pairs checked with OpenSSL, served with GnuTLS. */
 #include "tls.h"
+#include "../k8s/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,13 +67,6 @@ struct tls_store {
 
 /* ---- helpers ---- */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* "2027-01-31T12:00:00Z" into buf. */
 static void rfc3339(double t, char *buf, size_t cap)
 {
@@ -83,7 +77,7 @@ static void rfc3339(double t, char *buf, size_t cap)
 }
 
 /* The oldest OpenSSL error as text, and clear the queue. */
-static const char *ssl_error(char *buf, size_t cap)
+const char *tls_ssl_error(char *buf, size_t cap)
 {
     unsigned long e = ERR_peek_error();
     if (e == 0)
@@ -201,13 +195,13 @@ int tls_check_pair(const char *cert_pem, size_t cert_len, const char *key_pem, s
     leaf = PEM_read_bio_X509(cb, NULL, no_password, NULL);
     if (leaf == NULL) {
         snprintf(err, cap, "the certificate file holds no PEM certificate (%s)",
-                 ssl_error(why, sizeof why));
+                 tls_ssl_error(why, sizeof why));
         goto out;
     }
     key = PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL);
     if (key == NULL) {
         snprintf(err, cap, "the key file holds no PEM private key, or an encrypted one (%s)",
-                 ssl_error(why, sizeof why));
+                 tls_ssl_error(why, sizeof why));
         goto out;
     }
     if (X509_check_private_key(leaf, key) != 1) {
@@ -268,7 +262,7 @@ static int pair_load(const char *cert_file, const char *key_file, struct tls_pai
         goto out;
     p = mem_zalloc(sizeof *p);
     atomic_init(&p->refs, 1);
-    rc = tls_check_pair(cert, clen, key, klen, now_s(), &p->facts, why, sizeof why);
+    rc = tls_check_pair(cert, clen, key, klen, clock_wall_s(), &p->facts, why, sizeof why);
     if (rc) {
         snprintf(err, cap, "%s + %s: %s", cert_file, key_file, why);
         goto out;
@@ -366,7 +360,7 @@ static void log_pair(const char *what, const char *file, const struct tls_pair *
     rfc3339(p->facts.not_after, until, sizeof until);
     LOG_INFO("TLS: %s %s: %s (sha256 %s), valid until %s", what, file, p->facts.subject,
              p->facts.sha256, until);
-    if (p->facts.not_before > now_s())
+    if (p->facts.not_before > clock_wall_s())
         LOG_WARN("TLS: %s is not valid yet (notBefore in the future): is the clock right?", file);
 }
 
@@ -381,9 +375,9 @@ static int load_client_ca(const char *path, char **out, char *err, size_t cap)
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     X509 *x = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
     if (x == NULL) {
-        snprintf(err, cap, "%s: no PEM certificate (%s)", path, ssl_error(why, sizeof why));
+        snprintf(err, cap, "%s: no PEM certificate (%s)", path, tls_ssl_error(why, sizeof why));
         rc = ERR_INVAL;
-    } else if (asn1_time(X509_get0_notAfter(x)) <= now_s()) {
+    } else if (asn1_time(X509_get0_notAfter(x)) <= clock_wall_s()) {
         LOG_WARN("TLS: the client CA in %s has expired: no client certificate will verify", path);
     }
     X509_free(x);
@@ -420,7 +414,7 @@ struct tls_store *tls_store_create(const char *cert_file, const char *key_file,
     if (client_ca_file && client_ca_file[0] &&
         load_client_ca(client_ca_file, &s->client_ca, err, cap))
         goto fail;
-    s->loaded_at = now_s();
+    s->loaded_at = clock_wall_s();
     log_pair("serving", cert_file, s->cur);
     if (s->client_ca)
         LOG_INFO("TLS: extender routes need a client certificate signed by %s", client_ca_file);
@@ -481,7 +475,7 @@ int tls_store_poll(struct tls_store *s)
     bool same = memcmp(old->digest, p->digest, sizeof p->digest) == 0;
     if (!same) {
         s->cur = p;
-        s->loaded_at = now_s();
+        s->loaded_at = clock_wall_s();
     }
     pthread_mutex_unlock(&s->lock);
     if (same) {

@@ -118,4 +118,8 @@ void tls_store_render_metrics(struct tls_store *s, struct buf *out);
  * why. */
 int tls_verify_client(void *session, char *why, size_t cap);
 
+/* The oldest OpenSSL error as text in buf (returned), and clear OpenSSL's
+ * error queue. */
+const char *tls_ssl_error(char *buf, size_t cap);
+
 #endif

@@ -1,5 +1,6 @@
 /* webhook.c: AdmissionReview in, AdmissionReview out. */
 #include "webhook.h"
+#include "../k8s/clock.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -50,20 +51,13 @@ void webhook_destroy(struct webhook *w)
     free(w);
 }
 
-static double mono_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* MiB of the largest healthy GPU; 0 = unknown (no cache, not synced). */
 static int64_t max_gpu_mem(void *ctx)
 {
     struct webhook *w = ctx;
     if (w->cache == NULL || !cache_ready(w->cache))
         return 0;
-    double now = mono_s();
+    double now = clock_mono_s();
     pthread_mutex_lock(&w->lock);
     bool fresh = w->max_mem_at > 0 && now - w->max_mem_at < MAX_MEM_TTL;
     int64_t v = w->max_mem;
