@@ -497,7 +497,8 @@ static int usage(void)
     fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
-                    "policies: every node policy of the engine; GPU policy default: binpack.\n"
+                    "policies: every node policy of the engine; the GPU policy follows it\n"
+                    "(spread for spread, binpack otherwise) unless --gpu-policy is given.\n"
                     "fragment-aware measures against the trace's own distribution (trace,\n"
                     "as the paper does) or one learned from the arrivals (online).\n");
     return 2;
@@ -505,7 +506,7 @@ static int usage(void)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){.policy = "binpack", .gpu_policy = "binpack", .seeds = 1, .tune = 1.3};
+    *a = (struct args){.policy = "binpack", .seeds = 1, .tune = 1.3};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(k, "--dump") == 0) {
@@ -546,6 +547,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     char err[256];
     struct policy_gpu_policy g;
+    if (!a->gpu_policy) /* each node policy with its own GPU policy */
+        a->gpu_policy = strcmp(a->policy, "spread") == 0 ? "spread" : "binpack";
     if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10)
         return usage();
     if (!policy_node_policy_find(a->policy)) {
