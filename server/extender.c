@@ -451,11 +451,13 @@ static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
 
 /* Verdicts for views[0..m), from this thread's memo where the pod's
  * signature and the node's version match what was judged before (only the
- * nodes that changed since are fitted again); then the chosen node, whose
- * placement is left in *best. Under the cache's read lock. */
+ * nodes that changed since are fitted again); then the chosen node. Its
+ * placement is left in *best only when `placement` asks for it (simulate:
+ * filter reserves by fitting again under the write lock). Under the
+ * cache's read lock. */
 static int judge(struct extender *x, struct req *r, const struct policy_node **views, size_t m,
                  const struct policy_opts *o, struct policy_verdict *v, bool *unres,
-                 struct policy_placement *best)
+                 struct policy_placement *best, bool placement)
 {
     struct tstate *t = thread_state(x);
     uint64_t sig = policy_pod_signature(&r->pod, o);
@@ -477,7 +479,7 @@ static int judge(struct extender *x, struct req *r, const struct policy_node **v
     }
     int k = policy_pick_best(&r->pod, views, (int)m, o, v);
     struct policy_reasons why;
-    if (k >= 0 && !policy_fit(&r->pod, views[k], o, best, &why))
+    if (k >= 0 && placement && !policy_fit(&r->pod, views[k], o, best, &why))
         k = -1; /* cannot happen: the memo matched this very state */
     return k;
 }
@@ -512,7 +514,7 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
     }
     struct policy_opts o;
     opts_acquire(x, &o);
-    k = judge(x, r, views, m, &o, v, unres, best);
+    k = judge(x, r, views, m, &o, v, unres, best, devices != NULL);
     for (size_t j = 0; j < m; j++) {
         struct cand *c = &r->c[map[j]];
         if (v[j].fits) {
