@@ -2,15 +2,6 @@
  * score as binpack, lowest first. */
 #include "policy.h"
 
-static double score(const struct policy_node *node, const struct policy_placement *pl,
-                    const struct policy_pod *pod, const struct policy_opts *opts)
-{
-    (void)pl;
-    (void)pod;
-    (void)opts;
-    return policy_node_usage_score(node, node->use);
-}
-
 static int priority(double s)
 {
     int p = 10 - (int)(s / 3.0 + 0.5);
@@ -20,6 +11,6 @@ static int priority(double s)
 const struct policy_node_policy policy_spread = {
     .name = "spread",
     .prefer_low = true,
-    .score = score,
+    .score = policy_score_before,
     .priority = priority,
 };

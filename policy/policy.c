@@ -192,6 +192,15 @@ double policy_node_usage_score(const struct policy_node *node, const struct poli
                    (double)mem / (double)devmem);
 }
 
+double policy_score_before(const struct policy_node *node, const struct policy_placement *pl,
+                           const struct policy_pod *pod, const struct policy_opts *opts)
+{
+    (void)pl;
+    (void)pod;
+    (void)opts;
+    return policy_node_usage_score(node, node->use);
+}
+
 static const char *const reason_words[POLICY_R_COUNT] = {
     [POLICY_R_CARD_NOT_HEALTH] = "CardNotHealth",
     [POLICY_R_CARD_CORDONED] = "CardCordoned",

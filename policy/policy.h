@@ -199,6 +199,10 @@ double policy_device_score(const struct policy_device *d, const struct policy_us
 /* HAMi's node score on usage u (not node->use): 10*(sum used/sum count +
  * sum cores/sum devcore + sum mem/sum devmem); 0 if any total is 0. */
 double policy_node_usage_score(const struct policy_node *node, const struct policy_usage *u);
+/* HAMi's node score on the usage before this pod, as a node policy's
+ * score (binpack and spread share it; they differ in direction). */
+double policy_score_before(const struct policy_node *node, const struct policy_placement *pl,
+                           const struct policy_pod *pod, const struct policy_opts *opts);
 /* Memory in MiB a container takes on device d. */
 int64_t policy_ctr_mem(const struct policy_ctr *c, const struct policy_device *d);
 /* True when some container asks for a GPU. */
