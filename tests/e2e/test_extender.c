@@ -116,11 +116,7 @@ static char *bind(int port, const char *name, const char *uid, const char *node)
 
 static cJSON *inspect(int port)
 {
-    struct harness_reply r;
-    ck_assert_int_eq(harness_get(port, "/inspect", &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    harness_reply_free(&r);
+    cJSON *j = harness_get_json(port, "/inspect");
     ck_assert_ptr_nonnull(j);
     return j;
 }

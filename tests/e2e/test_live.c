@@ -256,11 +256,7 @@ static bool do_bind(struct harness_client *c, struct env *e, const char *pod, co
 
 static cJSON *inspect(int port)
 {
-    struct harness_reply r;
-    ck_assert_int_eq(harness_get(port, "/inspect", &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    harness_reply_free(&r);
+    cJSON *j = harness_get_json(port, "/inspect");
     ck_assert_ptr_nonnull(j);
     return j;
 }
@@ -749,7 +745,9 @@ START_TEST(live_lock_cases)
     ck_assert_msg(node[0], "b: %s", why);
     ck_assert(do_bind(NULL, &e, "b", "c1", err, sizeof err));
     ck_assert_msg(!err[0], "bind b: %s", err);
-    ck_assert_int_eq(error_count(e.port, "lock_conflict"), 3);
+    /* The three injected 409s, plus any real one: a background node patch
+     * (handshake, lock cleanup) may change the resourceVersion in between. */
+    ck_assert_int_ge(error_count(e.port, "lock_conflict"), 3);
     x.conflict_next = 0;
 
     /* The binding fails: the pod patch is undone, the lock released, the

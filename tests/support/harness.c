@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <cjson/cJSON.h>
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -427,4 +429,14 @@ out:
     if (fd >= 0)
         close(fd);
     return rc;
+}
+
+struct cJSON *harness_get_json(int port, const char *path)
+{
+    struct harness_reply r;
+    cJSON *j = NULL;
+    if (harness_get(port, path, &r) == 0 && r.status == 200)
+        j = cJSON_Parse(buf_str(&r.body));
+    harness_reply_free(&r);
+    return j;
 }

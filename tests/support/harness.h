@@ -88,6 +88,10 @@ int harness_client_send(struct harness_client *c, const char *method, int port, 
 int harness_get(int port, const char *path, struct harness_reply *r);
 int harness_post(int port, const char *path, const void *body, size_t len, struct harness_reply *r);
 void harness_reply_free(struct harness_reply *r);
+/* GET path and parse the answer: a new cJSON tree (caller frees with
+ * cJSON_Delete) when the status is 200 and the body is JSON, else NULL. */
+struct cJSON;
+struct cJSON *harness_get_json(int port, const char *path);
 
 /* Write `req` as is on a new connection to 127.0.0.1:port, then read until
  * the server closes it or timeout_ms passes; what came back goes to resp.
