@@ -382,33 +382,73 @@ out:
     free(pp);
 }
 
-void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
-                       struct webhook_pod_verdict *v)
+/* Call step on every container (init containers first), its resources
+ * scanned, until a step returns true; returns whether one did. */
+static bool walk(cJSON *spec, bool (*step)(struct ctr *x, void *ctx), void *ctx)
 {
-    char ptr[WEBHOOK_POINTER_MAX], shown[SHOW_MAX + 8];
-    const char *bad[4];
     struct ctr x;
-    memset(v, 0, sizeof *v);
-    v->outcome = WEBHOOK_POD_NOT_GPU;
-
-    cJSON *spec = obj(pod, "spec");
-    bool gpu = false;
-    for (int l = 0; l < 2 && !gpu; l++) {
+    for (int l = 0; l < 2; l++) {
         cJSON *arr = member(spec, lists[l]), *c;
+        int i = 0;
         if (!cJSON_IsArray(arr))
             continue;
         cJSON_ArrayForEach(c, arr)
         {
             memset(&x, 0, sizeof x);
             x.c = c;
+            x.list = lists[l];
+            x.index = i++;
             ctr_scan(&x);
-            if (ctr_gpu(&x)) {
-                gpu = true;
-                break;
-            }
+            if (step(&x, ctx))
+                return true;
         }
     }
-    if (!gpu)
+    return false;
+}
+
+static bool any_gpu(struct ctr *x, void *ctx)
+{
+    (void)ctx;
+    return ctr_gpu(x);
+}
+
+static bool check(struct ctr *x, void *verdict)
+{
+    return ctr_check(x, verdict) != 0;
+}
+
+struct mutation {
+    struct webhook_patch *p;
+    struct webhook_pod_verdict *v;
+};
+
+/* HAMi's defaults on a GPU container; true (stop) once the pod is denied. */
+static bool mutate(struct ctr *x, void *ctx)
+{
+    struct mutation *m = ctx;
+    if (!cJSON_IsObject(x->c) || !ctr_gpu(x))
+        return false;
+    int rc = ctr_mutate(x, m->p, m->v);
+    if (m->v->outcome == WEBHOOK_POD_DENIED)
+        return true;
+    if (rc) {
+        deny(m->v, 400, "container \"%s\": cannot apply the GPU defaults: %s", x->name,
+             err_name(rc));
+        return true;
+    }
+    return false;
+}
+
+void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
+                       struct webhook_pod_verdict *v)
+{
+    char ptr[WEBHOOK_POINTER_MAX], shown[SHOW_MAX + 8];
+    const char *bad[4];
+    memset(v, 0, sizeof *v);
+    v->outcome = WEBHOOK_POD_NOT_GPU;
+
+    cJSON *spec = obj(pod, "spec");
+    if (!walk(spec, any_gpu, NULL))
         return;
 
     const char *sched = str(spec, "schedulerName");
@@ -429,22 +469,8 @@ void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webh
         return;
     }
     /* Every container: privileged ones see all GPUs, whichever asks for them. */
-    for (int l = 0; l < 2; l++) {
-        cJSON *arr = member(spec, lists[l]), *c;
-        int i = 0;
-        if (!cJSON_IsArray(arr))
-            continue;
-        cJSON_ArrayForEach(c, arr)
-        {
-            memset(&x, 0, sizeof x);
-            x.c = c;
-            x.list = lists[l];
-            x.index = i++;
-            ctr_scan(&x);
-            if (ctr_check(&x, v))
-                return;
-        }
-    }
+    if (walk(spec, check, v))
+        return;
 
     if (!sched || strcmp(sched, o->scheduler_name) != 0) {
         const char *tokens[] = {"spec", "schedulerName", NULL};
@@ -456,30 +482,9 @@ void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webh
             return;
         }
     }
-    for (int l = 0; l < 2; l++) {
-        cJSON *arr = member(spec, lists[l]), *c;
-        int i = 0;
-        if (!cJSON_IsArray(arr))
-            continue;
-        cJSON_ArrayForEach(c, arr)
-        {
-            memset(&x, 0, sizeof x);
-            x.c = c;
-            x.list = lists[l];
-            x.index = i++;
-            ctr_scan(&x);
-            if (!cJSON_IsObject(c) || !ctr_gpu(&x))
-                continue;
-            int rc = ctr_mutate(&x, p, v);
-            if (v->outcome == WEBHOOK_POD_DENIED)
-                return;
-            if (rc) {
-                deny(v, 400, "container \"%s\": cannot apply the GPU defaults: %s", x.name,
-                     err_name(rc));
-                return;
-            }
-        }
-    }
+    struct mutation m = {p, v};
+    if (walk(spec, mutate, &m))
+        return;
     check_annotations(obj(obj(pod, "metadata"), "annotations"), v, bad);
     check_request(o, pod, bad, v);
 }
