@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "k8s/cache.h"
+#include "k8s/clock.h"
 #include "k8s/log.h"
 #include "k8s/snapshot.h"
 #include "policy/mem.h"
@@ -41,9 +42,7 @@ struct args {
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return clock_mono_s() * 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
