@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bound.h"
 #include "k8s/cache.h"
 #include "k8s/log.h"
 #include "policy/err.h"
@@ -63,7 +64,7 @@ struct args {
     const char *nodes, *pods, *policy, *gpu_policy, *curve;
     enum workload_measure measure;
     enum source source;
-    bool dump;
+    bool dump, bound;
     int seeds;
     uint64_t seed;
     double tune;
@@ -478,6 +479,39 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     free(w);
 }
 
+/* ---- the upper bound ---- */
+
+/* Instead of placing: at each point, the bound (bench/bound.h) on what any
+ * placement of the tasks arrived by then could allocate. */
+static void bound_seed(const struct trace *t, double tune, uint64_t seed, struct outcome *o)
+{
+    int n = 0, *w = workload(t, tune, seed, &n), next = 0;
+    struct bound_node *nodes = mem_alloc(sizeof *nodes * (size_t)t->nnodes);
+    struct bound_task *tasks = mem_alloc(sizeof *tasks * (size_t)t->ntasks);
+    int64_t arrived = 0;
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < t->nnodes; i++) {
+        const struct node_row *r = &t->nodes[i];
+        nodes[i] = (struct bound_node){r->model, r->cpu, r->mem, r->gpus};
+    }
+    for (int i = 0; i < t->ntasks; i++) {
+        const struct task *k = &t->tasks[i];
+        tasks[i] = (struct bound_task){k->cpu, k->mem, k->num_gpu, k->milli, k->spec, 0};
+    }
+    for (int i = 0; i < n && next < NPOINTS; i++) {
+        tasks[w[i]].count++;
+        arrived += demand(&t->tasks[w[i]]);
+        while (next < NPOINTS && 100.0 * (double)arrived / (double)t->capacity >= points[next])
+            o->at[next++] =
+                100.0 * bound_allocation(nodes, t->nnodes, tasks, t->ntasks) / (double)t->capacity;
+    }
+    for (; next < NPOINTS; next++)
+        o->at[next] = NAN;
+    free(nodes);
+    free(tasks);
+    free(w);
+}
+
 /* ---- main ---- */
 
 static const char *trace_name(const char *path, char *buf, size_t cap)
@@ -497,10 +531,13 @@ static int usage(void)
     fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
+                    "         [--bound]\n"
                     "policies: every node policy of the engine; the GPU policy follows it\n"
                     "(spread for spread, binpack otherwise) unless --gpu-policy is given.\n"
                     "fragment-aware measures against the trace's own distribution (trace,\n"
-                    "as the paper does) or one learned from the arrivals (online).\n");
+                    "as the paper does) or one learned from the arrivals (online).\n"
+                    "--bound: no placing; what no placement of the arrived tasks could\n"
+                    "exceed (a linear relaxation, see bench/bound.h).\n");
     return 2;
 }
 
@@ -509,8 +546,9 @@ static int parse_args(int argc, char **argv, struct args *a)
     *a = (struct args){.policy = "binpack", .seeds = 1, .tune = 1.3};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(k, "--dump") == 0) {
-            a->dump = true;
+        if (strcmp(k, "--dump") == 0 || strcmp(k, "--bound") == 0) {
+            a->dump |= strcmp(k, "--dump") == 0;
+            a->bound |= strcmp(k, "--bound") == 0;
             continue;
         }
         if (!v)
@@ -595,7 +633,10 @@ int main(int argc, char **argv)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int s = 0; s < a.seeds; s++) {
-        run_seed(&t, &a, a.seed + (uint64_t)s, o);
+        if (a.bound)
+            bound_seed(&t, a.tune, a.seed + (uint64_t)s, o);
+        else
+            run_seed(&t, &a, a.seed + (uint64_t)s, o);
         for (int i = 0; i < NPOINTS; i++)
             mean[i] += o->at[i] / a.seeds;
         for (int i = 0; i <= CURVE_STEPS; i++)
@@ -609,8 +650,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120\n");
-    printf("%s,%s%s,%d", trace_name(a.pods, name, sizeof name), a.policy,
-           a.source == SRC_ONLINE ? "-online" : "", a.seeds);
+    printf("%s,%s%s,%d", trace_name(a.pods, name, sizeof name), a.bound ? "upper-bound" : a.policy,
+           a.source == SRC_ONLINE && !a.bound ? "-online" : "", a.seeds);
     for (int i = 0; i < NPOINTS; i++)
         printf(",%.2f", mean[i]);
     printf("\n# %d seeds in %.2f s (%.2f s per seed); gpu policy %s\n", a.seeds, secs,

@@ -30,6 +30,21 @@ static const char *env(const char *k)
     return v;
 }
 
+/* The first row of vgpu-replay's output: the paper's header, then trace,
+ * policy, seeds and five allocations. Returns a pointer past the row. */
+static const char *parse_row(const char *text, char *policy, double *at)
+{
+    char trace[64];
+    int seeds;
+    ck_assert_msg(strncmp(text, PAPER_HEADER "\n", strlen(PAPER_HEADER) + 1) == 0, "%s", text);
+    const char *row = text + strlen(PAPER_HEADER) + 1;
+    ck_assert_int_eq(sscanf(row, "%63[^,],%63[^,],%d,%lf,%lf,%lf,%lf,%lf", trace, policy, &seeds,
+                            &at[0], &at[1], &at[2], &at[3], &at[4]),
+                     8);
+    ck_assert_str_eq(trace, "pods");
+    return row;
+}
+
 static const char *const replay_args[] = {
     "--policy binpack",
     "--policy spread --seeds 2",
@@ -47,16 +62,9 @@ START_TEST(replay_output_parses)
              "--curve %s",
              env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"), replay_args[_i], curve);
     ck_assert_int_eq(run(cmd), 0);
-    /* The paper's header, then one row of five allocations. */
-    ck_assert_msg(strncmp(out, PAPER_HEADER "\n", strlen(PAPER_HEADER) + 1) == 0, "%s", out);
-    const char *row = out + strlen(PAPER_HEADER) + 1;
-    char trace[64], policy[64];
-    int seeds;
+    char policy[64];
     double at[5];
-    ck_assert_int_eq(sscanf(row, "%63[^,],%63[^,],%d,%lf,%lf,%lf,%lf,%lf", trace, policy, &seeds,
-                            &at[0], &at[1], &at[2], &at[3], &at[4]),
-                     8);
-    ck_assert_str_eq(trace, "pods");
+    const char *row = parse_row(out, policy, at);
     ck_assert(strstr(replay_args[_i], policy) != NULL || strstr(policy, "online"));
     for (int i = 0; i < 5; i++) {
         ck_assert(at[i] >= 0 && at[i] <= 100); /* a share of the capacity */
@@ -72,6 +80,33 @@ START_TEST(replay_output_parses)
     ck_assert_str_eq(line, "arrived_pct,alloc_pct\n");
     fclose(f);
     remove(curve);
+}
+END_TEST
+
+/* No placement can beat the upper bound: every policy, every point. */
+START_TEST(replay_bound_holds)
+{
+    static const char *const policies[] = {"binpack", "spread", "fragment-aware"};
+    char cmd[2048], policy[64];
+    double bound[5], at[5];
+    const char *fmt = "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+                      "--seeds 3 --tune 1.6 %s %s";
+    snprintf(cmd, sizeof cmd, fmt, env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"),
+             "--bound", "");
+    ck_assert_int_eq(run(cmd), 0);
+    parse_row(out, policy, bound);
+    ck_assert_str_eq(policy, "upper-bound");
+    for (int i = 0; i < 5; i++)
+        ck_assert(bound[i] > 0 && bound[i] <= 100.0001);
+    for (size_t p = 0; p < sizeof policies / sizeof policies[0]; p++) {
+        snprintf(cmd, sizeof cmd, fmt, env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"),
+                 "--policy", policies[p]);
+        ck_assert_int_eq(run(cmd), 0);
+        parse_row(out, policy, at);
+        for (int i = 0; i < 5; i++)
+            ck_assert_msg(at[i] <= bound[i] + 0.005, "%s at point %d: %.2f above the bound %.2f",
+                          policies[p], i, at[i], bound[i]);
+    }
 }
 END_TEST
 
@@ -96,6 +131,7 @@ int main(void)
     TCase *tc = tcase_create("smoke");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
+    tcase_add_test(tc, replay_bound_holds);
     tcase_add_test(tc, replay_bad_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

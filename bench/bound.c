@@ -1,0 +1,186 @@
+/* bound.c: the linear relaxation of bound.h, built and solved. */
+#include "bound.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lp.h"
+#include "policy/mem.h"
+
+#define MAX_CLASSES 64
+#define NFUNCS      11 /* U_e for e = 0, 0.05, ..., 0.5 (U_0 is the size) */
+#define PER_SET     (NFUNCS + 2)
+#define MAX_PIVOTS  200000
+
+struct cls {
+    const char *model;
+    int64_t cpu, mem;
+    int gpus;
+    double count;
+};
+
+struct kind {
+    struct bound_task t;
+    uint64_t hosts; /* classes that, empty, could host one */
+};
+
+/* Does the comma or bar separated list name a model the node's model
+ * contains (the engine's use-gputype rule)? */
+static bool allowed(const char *spec, const char *model)
+{
+    char tok[64];
+    if (!spec || !*spec)
+        return true;
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ",|");
+        if (n > 0 && n < sizeof tok) {
+            memcpy(tok, p, n);
+            tok[n] = '\0';
+            if (strcasestr(model, tok))
+                return true;
+        }
+        p += n + (p[n] != '\0');
+    }
+    return false;
+}
+
+static int classes(const struct bound_node *nodes, int n, struct cls *c)
+{
+    int nc = 0;
+    for (int i = 0; i < n; i++) {
+        const struct bound_node *x = &nodes[i];
+        int k = 0;
+        while (k < nc && !(strcmp(c[k].model, x->model) == 0 && c[k].cpu == x->cpu_milli &&
+                           c[k].mem == x->mem_mib && c[k].gpus == x->gpus))
+            k++;
+        if (k == MAX_CLASSES)
+            return -1;
+        if (k == nc)
+            c[nc++] = (struct cls){x->model, x->cpu_milli, x->mem_mib, x->gpus, 0};
+        c[k].count++;
+    }
+    return nc;
+}
+
+static bool same_task(const struct bound_task *a, const struct bound_task *b)
+{
+    return a->cpu_milli == b->cpu_milli && a->mem_mib == b->mem_mib && a->num_gpu == b->num_gpu &&
+           a->milli == b->milli && strcmp(a->spec ? a->spec : "", b->spec ? b->spec : "") == 0;
+}
+
+/* Group the GPU tasks into kinds with their host classes; kinds no class
+ * can host are left out (they are never placed). */
+static int kinds(const struct bound_task *tasks, int n, const struct cls *c, int nc,
+                 struct kind *out)
+{
+    int nk = 0;
+    for (int i = 0; i < n; i++) {
+        struct bound_task t = tasks[i];
+        if (t.num_gpu <= 0 || t.count <= 0)
+            continue;
+        if (t.num_gpu > 1 || t.milli <= 0 || t.milli > 1000)
+            t.milli = 1000;
+        int k = 0;
+        while (k < nk && !same_task(&out[k].t, &t))
+            k++;
+        if (k < nk) {
+            out[k].t.count += t.count;
+            continue;
+        }
+        uint64_t hosts = 0;
+        for (int j = 0; j < nc; j++)
+            if (c[j].gpus >= t.num_gpu && c[j].cpu >= t.cpu_milli && c[j].mem >= t.mem_mib &&
+                allowed(t.spec, c[j].model))
+                hosts |= 1ULL << j;
+        if (hosts)
+            out[nk++] = (struct kind){t, hosts};
+    }
+    return nk;
+}
+
+/* U_e of one task, in GPUs. */
+static double dff(const struct bound_task *t, int f)
+{
+    if (t->num_gpu > 1 || t->milli >= 1000)
+        return t->num_gpu;
+    double s = t->milli / 1000.0, e = 0.05 * f;
+    return f == 0 ? s : s > 1 - e ? 1 : s < e ? 0 : s;
+}
+
+/* The distinct host sets, and the set of every class. */
+static int host_sets(const struct kind *k, int nk, uint64_t *sets)
+{
+    int ns = 0;
+    uint64_t all = 0;
+    for (int i = 0; i <= nk; i++) {
+        uint64_t h = i < nk ? k[i].hosts : all;
+        all |= h;
+        int s = 0;
+        while (s < ns && sets[s] != h)
+            s++;
+        if (s == ns)
+            sets[ns++] = h;
+    }
+    return ns;
+}
+
+/* Rows PER_SET at a time: tasks that only fit in the set, against its
+ * GPUs (under each U_e), CPU and memory; each row scaled to capacity 1. */
+static void fill_rows(const struct kind *k, int nk, const struct cls *c, int nc, uint64_t set,
+                      double *a)
+{
+    double gpus = 0, cpu = 0, mem = 0;
+    for (int j = 0; j < nc; j++)
+        if (set >> j & 1) {
+            gpus += c[j].count * c[j].gpus;
+            cpu += c[j].count * (double)c[j].cpu;
+            mem += c[j].count * (double)c[j].mem;
+        }
+    for (int i = 0; i < nk; i++) {
+        if ((k[i].hosts & ~set) != 0)
+            continue;
+        for (int f = 0; f < NFUNCS; f++)
+            a[(size_t)f * nk + i] = dff(&k[i].t, f) / gpus;
+        a[(size_t)NFUNCS * nk + i] = cpu > 0 ? (double)k[i].t.cpu_milli / cpu : 0;
+        a[(size_t)(NFUNCS + 1) * nk + i] = mem > 0 ? (double)k[i].t.mem_mib / mem : 0;
+    }
+}
+
+double bound_allocation(const struct bound_node *nodes, int nnodes, const struct bound_task *tasks,
+                        int ntasks)
+{
+    struct cls c[MAX_CLASSES];
+    int nc = nnodes > 0 ? classes(nodes, nnodes, c) : -1;
+    if (nc < 0 || ntasks < 0)
+        return -1;
+    struct kind *k = mem_alloc(sizeof *k * (size_t)(ntasks + 1));
+    uint64_t *sets = mem_alloc(sizeof *sets * (size_t)(ntasks + 2));
+    int nk = kinds(tasks, ntasks, c, nc, k), ns = host_sets(k, nk, sets);
+    double result = 0;
+    if (nk > 0) {
+        int rows = ns * PER_SET;
+        double *a = mem_zalloc(sizeof *a * (size_t)rows * (size_t)nk);
+        double *b = mem_alloc(sizeof *b * (size_t)rows), *y = mem_alloc(sizeof *y * (size_t)rows);
+        double *cost = mem_alloc(sizeof *cost * (size_t)nk), *u = mem_alloc(sizeof *u * (size_t)nk);
+        for (int s = 0; s < ns; s++)
+            fill_rows(k, nk, c, nc, sets[s], &a[(size_t)s * PER_SET * nk]);
+        for (int r = 0; r < rows; r++)
+            b[r] = 1;
+        for (int i = 0; i < nk; i++) {
+            cost[i] = k[i].t.num_gpu * k[i].t.milli / 1000.0;
+            u[i] = k[i].t.count;
+        }
+        struct lp p = {rows, nk, a, b, cost, u};
+        lp_solve(&p, y, MAX_PIVOTS);
+        result = 1000.0 * lp_dual_bound(&p, y);
+        free(a);
+        free(b);
+        free(y);
+        free(cost);
+        free(u);
+    }
+    free(k);
+    free(sets);
+    return result;
+}

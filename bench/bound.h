@@ -1,0 +1,50 @@
+/* bound: what no placement of a set of arrived tasks could exceed.
+ *
+ * An upper bound on the GPU capacity (milli-GPU) that any placement of the
+ * given tasks onto the given nodes can allocate, under the rules of the
+ * openb experiment (../shared/data/openb/README.md): a shared task takes
+ * gpu_milli of one GPU, an N-GPU task N whole GPUs of one node, CPU and
+ * memory fit the node, the node's model is in gpu_spec when set.
+ *
+ * It is the optimum of a linear relaxation (bench/lp.h, certified by weak
+ * duality). Every task may be placed in part (x between 0 and its count);
+ * for each set H of node classes that is the exact host set of some task,
+ * the tasks that can only go to H must fit in H's
+ *   - GPUs, counted by sizes and by the dual feasible functions U_e of
+ *     Fekete and Schepers for e in 0.05..0.5 (a share s counts 1 when
+ *     s > 1 - e, 0 when s < e, s otherwise; a whole GPU counts 1): no GPU
+ *     holds shares whose U_e sum past 1, which is what makes two 0.6 shares
+ *     need two GPUs;
+ *   - CPU and memory, in total.
+ * Per-node CPU against GPU (a node whose CPU runs out before its GPUs) is
+ * not modelled, so the bound is loose where that is what strands GPUs.
+ *
+ * Pure: no I/O. */
+#ifndef VS_BENCH_BOUND_H
+#define VS_BENCH_BOUND_H
+
+#include <stdint.h>
+
+/* One node. Strings are borrowed for the call. */
+struct bound_node {
+    const char *model;
+    int64_t cpu_milli, mem_mib;
+    int gpus;
+};
+
+/* One kind of task and how many of it arrived. milli: the share of one GPU
+ * when num_gpu == 1 (1000 = the whole card); ignored otherwise. spec: ""
+ * or NULL for any model, else models separated by ',' or '|'. */
+struct bound_task {
+    int64_t cpu_milli, mem_mib;
+    int num_gpu, milli;
+    const char *spec;
+    double count;
+};
+
+/* The bound in milli-GPU, or -1 on bad input (no nodes, more than 64 node
+ * classes). Tasks asking no GPU do not count (they can always be left out). */
+double bound_allocation(const struct bound_node *nodes, int nnodes, const struct bound_task *tasks,
+                        int ntasks);
+
+#endif

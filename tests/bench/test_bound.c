@@ -1,0 +1,150 @@
+/* The upper bound of vgpu-replay --bound: the LP solver against optima
+ * worked out by hand and against random feasible points, and the bound on
+ * small clusters whose best placement is known. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "bench/bound.h"
+#include "bench/lp.h"
+
+#define NEAR(a, b) (fabs((a) - (b)) < 1e-6)
+
+/* maximise c.x, A x <= b, 0 <= x <= u; two variables, optimum by hand. */
+static const struct {
+    double a[4], b[2], c[2], u[2], best;
+} lps[] = {
+    {{1, 1, 1, 3}, {4, 6}, {3, 2}, {3, 10}, 11},     /* x=3 (its bound), y=1 */
+    {{1, 1, 1, 3}, {4, 6}, {1, 1}, {10, 10}, 4},     /* degenerate: a whole edge */
+    {{2, 1, 1, 2}, {0, 5}, {1, 1}, {10, 10}, 0},     /* b = 0 pins x = 0 */
+    {{1, 0, 0, 1}, {10, 10}, {1, -1}, {2, 5}, 2},    /* a cost below 0 stays at 0 */
+    {{1, 2, 3, 1}, {14, 12}, {2, 3}, {100, 100}, 22} /* vertex x=2, y=6 */
+};
+
+START_TEST(lp_hand_optima)
+{
+    struct lp p = {2, 2, lps[_i].a, lps[_i].b, lps[_i].c, lps[_i].u};
+    double y[2];
+    double v = lp_solve(&p, y, 1000);
+    ck_assert_msg(NEAR(v, lps[_i].best), "case %d: %g, want %g", _i, v, lps[_i].best);
+    ck_assert(y[0] >= 0 && y[1] >= 0);
+    /* At the optimum the certificate is tight. */
+    ck_assert_msg(NEAR(lp_dual_bound(&p, y), lps[_i].best), "bound %g", lp_dual_bound(&p, y));
+}
+END_TEST
+
+START_TEST(lp_bad_input)
+{
+    double a[1] = {1}, b[1] = {-1}, c[1] = {1}, u[1] = {1}, y[1];
+    struct lp p = {1, 1, a, b, c, u};
+    ck_assert(lp_solve(&p, y, 10) < 0); /* b < 0: x = 0 not feasible */
+    p.rows = 0;
+    ck_assert(lp_solve(&p, y, 10) < 0);
+}
+END_TEST
+
+/* Random small problems: no random feasible point beats the bound, and the
+ * bound equals the value the simplex reached (it solved them). */
+START_TEST(lp_random_problems)
+{
+    unsigned seed = 7;
+    for (int t = 0; t < 200; t++) {
+        int m = 1 + rand_r(&seed) % 5, n = 1 + rand_r(&seed) % 6;
+        double a[30], b[5], c[6], u[6], y[5], x[6];
+        for (int i = 0; i < m * n; i++)
+            a[i] = (rand_r(&seed) % 5) * 0.5;
+        for (int i = 0; i < m; i++)
+            b[i] = rand_r(&seed) % 10;
+        for (int j = 0; j < n; j++) {
+            c[j] = rand_r(&seed) % 7 - 1;
+            u[j] = rand_r(&seed) % 5;
+        }
+        struct lp p = {m, n, a, b, c, u};
+        double v = lp_solve(&p, y, 1000), bound = lp_dual_bound(&p, y);
+        ck_assert_msg(NEAR(v, bound), "problem %d: solved %g, certified %g", t, v, bound);
+        for (int s = 0; s < 2000; s++) {
+            double val = 0;
+            int ok = 1;
+            for (int j = 0; j < n; j++) {
+                x[j] = u[j] * rand_r(&seed) / RAND_MAX;
+                val += c[j] * x[j];
+            }
+            for (int i = 0; i < m && ok; i++) {
+                double lhs = 0;
+                for (int j = 0; j < n; j++)
+                    lhs += a[i * n + j] * x[j];
+                ok = lhs <= b[i];
+            }
+            ck_assert_msg(!ok || val <= bound + 1e-9, "problem %d: %g above %g", t, val, bound);
+        }
+    }
+}
+END_TEST
+
+/* Small clusters; the relaxation's value worked out by hand (milli-GPU),
+ * and where it is above the best placement, that one too. */
+static const struct bound_node g2[] = {{"G2", 96000, 393216, 8}};
+static const struct bound_node mixed[] = {{"T4", 104000, 524288, 2}, {"G2", 96000, 393216, 8}};
+static const struct bound_node p100[] = {{"P100", 16000, 122880, 2}, {"P100", 16000, 122880, 2}};
+
+static const struct {
+    const char *why;
+    const struct bound_node *nodes;
+    int nnodes;
+    struct bound_task tasks[3];
+    int ntasks;
+    double best;
+} cases[] = {
+    {"everything fits", g2, 1, {{1000, 1000, 1, 500, "", 4}, {1000, 1000, 2, 0, "", 3}}, 2, 8000},
+    /* 0.6 + 0.6 > 1: each needs its own GPU, 10 asked, 8 GPUs */
+    {"two 0.6 shares never share", g2, 1, {{1000, 1000, 1, 600, "", 10}}, 1, 4800},
+    /* 0.81 leaves 0.19 that only 0.1 can use. Best placement 7,460
+     * (6 x {0.81, 0.1}, 2 x {0.3, 0.3, 0.3, 0.1}); the relaxation: all 0.1
+     * and 0.3, and 0.81 up to U_0.2 (0.81 counts 1, 0.3 counts 0.3): 5.6 */
+    {"slivers only small shares fill",
+     g2,
+     1,
+     {{1000, 1000, 1, 810, "", 8}, {1000, 1000, 1, 300, "", 8}, {1000, 1000, 1, 100, "", 8}},
+     3,
+     7736},
+    {"too much CPU for any node", g2, 1, {{120000, 1000, 8, 0, "", 1}}, 1, 0},
+    /* whole T4 tasks only on the T4 node's 2 GPUs */
+    {"models", mixed, 2, {{1000, 1000, 1, 1000, "T4", 5}, {1000, 1000, 1, 1000, "", 1}}, 2, 3000},
+    {"spec with bars", mixed, 2, {{1000, 1000, 1, 1000, "A10|T4", 3}}, 1, 2000},
+    /* 16 cores per node, 11 per task: CPU allows 32/11 = 2.9 tasks in
+     * total (the relaxation does not see that 2 is the truth) */
+    {"CPU in total", p100, 2, {{11000, 1000, 1, 1000, "", 4}}, 1, 32000.0 / 11},
+    {"no GPU tasks", g2, 1, {{1000, 1000, 0, 0, "", 5}}, 1, 0},
+};
+
+START_TEST(bound_small_clusters)
+{
+    double b =
+        bound_allocation(cases[_i].nodes, cases[_i].nnodes, cases[_i].tasks, cases[_i].ntasks);
+    ck_assert_msg(NEAR(b, cases[_i].best), "%s: %g, want %g", cases[_i].why, b, cases[_i].best);
+}
+END_TEST
+
+START_TEST(bound_bad_input)
+{
+    struct bound_task t = {1000, 1000, 1, 500, "", 1};
+    ck_assert(bound_allocation(g2, 0, &t, 1) < 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("bound");
+    TCase *tc = tcase_create("lp");
+    tcase_add_loop_test(tc, lp_hand_optima, 0, sizeof lps / sizeof lps[0]);
+    tcase_add_test(tc, lp_bad_input);
+    tcase_add_test(tc, lp_random_problems);
+    tcase_add_loop_test(tc, bound_small_clusters, 0, sizeof cases / sizeof cases[0]);
+    tcase_add_test(tc, bound_bad_input);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
