@@ -45,6 +45,8 @@ bench: build
 	    $(BUILD)/vgpu-replay --nodes $(OPENB)/openb_node_list_gpu_node.csv \
 	      --pods $(OPENB)/openb_pod_list_default.csv --policy $$p; \
 	  done; \
+	  $(BUILD)/vgpu-replay --nodes $(OPENB)/openb_node_list_gpu_node.csv \
+	    --pods $(OPENB)/openb_pod_list_default.csv --bound; \
 	else echo "vgpu-replay: $(OPENB) not found; skipped"; fi
 
 format:

@@ -600,6 +600,17 @@ static int parse_args(int argc, char **argv, struct args *a)
     return 0;
 }
 
+static void print_failures(int placed, int failed_gpu, int failed_cpu, const int *why, int seeds)
+{
+    printf("# per seed: %.1f tasks placed, %.1f GPU tasks and %.1f CPU tasks failed\n",
+           (double)placed / seeds, (double)failed_gpu / seeds, (double)failed_cpu / seeds);
+    printf("# failed GPU tasks by reason (a task counts once per reason some node gave):");
+    for (int r = 0; r < POLICY_R_COUNT; r++)
+        if (why[r])
+            printf(" %s %.1f", policy_reason_word(r), (double)why[r] / seeds);
+    printf("\n");
+}
+
 static void write_curve(const char *path, const double *sum, int seeds)
 {
     FILE *f = fopen(path, "w");
@@ -654,15 +665,13 @@ int main(int argc, char **argv)
            a.source == SRC_ONLINE && !a.bound ? "-online" : "", a.seeds);
     for (int i = 0; i < NPOINTS; i++)
         printf(",%.2f", mean[i]);
-    printf("\n# %d seeds in %.2f s (%.2f s per seed); gpu policy %s\n", a.seeds, secs,
-           secs / a.seeds, a.gpu_policy);
-    printf("# per seed: %.1f tasks placed, %.1f GPU tasks and %.1f CPU tasks failed\n",
-           (double)placed / a.seeds, (double)failed_gpu / a.seeds, (double)failed_cpu / a.seeds);
-    printf("# failed GPU tasks by reason (a task counts once per reason some node gave):");
-    for (int r = 0; r < POLICY_R_COUNT; r++)
-        if (why[r])
-            printf(" %s %.1f", policy_reason_word(r), (double)why[r] / a.seeds);
-    printf("\n");
+    printf("\n# %d seeds in %.2f s (%.2f s per seed)", a.seeds, secs, secs / a.seeds);
+    if (a.bound) {
+        printf("; a linear relaxation, bench/bound.h\n");
+    } else {
+        printf("; gpu policy %s\n", a.gpu_policy);
+        print_failures(placed, failed_gpu, failed_cpu, why, a.seeds);
+    }
     if (a.curve)
         write_curve(a.curve, curve, a.seeds);
     free(curve);
