@@ -501,12 +501,15 @@ static void bound_seed(const struct trace *t, double tune, uint64_t seed, struct
     for (int i = 0; i < n && next < NPOINTS; i++) {
         tasks[w[i]].count++;
         arrived += demand(&t->tasks[w[i]]);
-        while (next < NPOINTS && 100.0 * (double)arrived / (double)t->capacity >= points[next])
-            o->at[next++] =
-                100.0 * bound_allocation(nodes, t->nnodes, tasks, t->ntasks) / (double)t->capacity;
+        while (next < NPOINTS && 100.0 * (double)arrived / (double)t->capacity >= points[next]) {
+            double b = bound_allocation(nodes, t->nnodes, tasks, t->ntasks);
+            o->at[next++] = b < 0 ? NAN : 100.0 * b / (double)t->capacity;
+        }
     }
     for (; next < NPOINTS; next++)
         o->at[next] = NAN;
+    for (int s = 0; s <= CURVE_STEPS; s++)
+        o->curve[s] = NAN; /* the bound has points, not a curve */
     free(nodes);
     free(tasks);
     free(w);
