@@ -7,6 +7,7 @@
 
 #include "lp.h"
 #include "policy/mem.h"
+#include "policy/policy.h"
 
 #define MAX_CLASSES 64
 #define NFUNCS      11 /* U_e for e = 0, 0.05, ..., 0.5 (U_0 is the size) */
@@ -25,24 +26,10 @@ struct kind {
     uint64_t hosts; /* classes that, empty, could host one */
 };
 
-/* Does the comma or bar separated list name a model the node's model
- * contains (the engine's use-gputype rule)? */
+/* Any model, or one the engine's use-gputype rule allows. */
 static bool allowed(const char *spec, const char *model)
 {
-    char tok[64];
-    if (!spec || !*spec)
-        return true;
-    for (const char *p = spec; *p;) {
-        size_t n = strcspn(p, ",|");
-        if (n > 0 && n < sizeof tok) {
-            memcpy(tok, p, n);
-            tok[n] = '\0';
-            if (strcasestr(model, tok))
-                return true;
-        }
-        p += n + (p[n] != '\0');
-    }
-    return false;
+    return !spec || !*spec || policy_type_listed(spec, model);
 }
 
 static int classes(const struct bound_node *nodes, int n, struct cls *c)

@@ -47,8 +47,7 @@ static bool list_has_exact(const char *list, const char *id)
     return false;
 }
 
-/* Case-insensitive: does `type` contain any non-empty element of `list`? */
-static bool list_has_substr(const char *list, const char *type)
+bool policy_type_listed(const char *list, const char *type)
 {
     char tok[128];
     size_t tlen = strlen(type);
@@ -89,9 +88,9 @@ static bool type_allowed(struct fitctx *fc, const struct policy_device *d)
             return m->ok[i];
     const char *type = d->type ? d->type : "";
     bool ok = true;
-    if (!blank(pod->use_type) && !list_has_substr(pod->use_type, type))
+    if (!blank(pod->use_type) && !policy_type_listed(pod->use_type, type))
         ok = false;
-    if (ok && !blank(pod->nouse_type) && list_has_substr(pod->nouse_type, type))
+    if (ok && !blank(pod->nouse_type) && policy_type_listed(pod->nouse_type, type))
         ok = false;
     if (m->n < 8) {
         m->type[m->n] = d->type;

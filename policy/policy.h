@@ -207,6 +207,9 @@ double policy_score_before(const struct policy_node *node, const struct policy_p
 int64_t policy_ctr_mem(const struct policy_ctr *c, const struct policy_device *d);
 /* True when some container asks for a GPU. */
 bool policy_pod_wants_gpu(const struct policy_pod *pod);
+/* use-gputype's rule, case-insensitive: does `type` contain a non-empty
+ * element of the comma list `list`? */
+bool policy_type_listed(const char *list, const char *type);
 
 /* Fit pod on node. Returns true and fills *out, or false and fills *why. */
 bool policy_fit(const struct policy_pod *pod, const struct policy_node *node,

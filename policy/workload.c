@@ -170,30 +170,6 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
 
 /* ---- the measure ---- */
 
-/* Case-insensitive: does `type` contain an element of the comma list? */
-static bool model_allowed(const char *list, const char *type)
-{
-    char tok[WORKLOAD_MODELS_MAX];
-    size_t tlen = strlen(type);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        while (n && *p == ' ')
-            p++, n--;
-        while (n && p[n - 1] == ' ')
-            n--;
-        memcpy(tok, p, n);
-        tok[n] = '\0';
-        for (size_t i = 0; n && i + n <= tlen; i++)
-            if (strncasecmp(type + i, tok, n) == 0)
-                return true;
-        if (!e)
-            break;
-        p = e + 1;
-    }
-    return false;
-}
-
 /* Per model string: which classes may use it. Lives in the memo. */
 struct typemask {
     const char *type;
@@ -233,7 +209,7 @@ static const struct typemask *type_mask(const struct workload *w, struct workloa
     t->type = type;
     t->epoch = w->epoch;
     for (int k = 0; k < w->ncls; k++)
-        if (w->cls[k].any_model || model_allowed(w->cls[k].models, type ? type : ""))
+        if (w->cls[k].any_model || policy_type_listed(w->cls[k].models, type ? type : ""))
             t->bits[k / 64] |= 1ULL << (k % 64);
     return t;
 }
@@ -307,7 +283,7 @@ static bool eligible(const struct workload *w, const struct entry *e, const stru
     for (int g = 0; g < n->ndev; g++) {
         const char *type = n->dev[g].type ? n->dev[g].type : "";
         const struct wclass *c = &w->cls[e->cls];
-        if (n->dev[g].health && (c->any_model || model_allowed(c->models, type)) &&
+        if (n->dev[g].health && (c->any_model || policy_type_listed(c->models, type)) &&
             gpu_fits(c, &n->dev[g], &idle))
             usable++;
     }

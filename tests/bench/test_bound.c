@@ -110,7 +110,7 @@ static const struct {
     {"too much CPU for any node", g2, 1, {{120000, 1000, 8, 0, "", 1}}, 1, 0},
     /* whole T4 tasks only on the T4 node's 2 GPUs */
     {"models", mixed, 2, {{1000, 1000, 1, 1000, "T4", 5}, {1000, 1000, 1, 1000, "", 1}}, 2, 3000},
-    {"spec with bars", mixed, 2, {{1000, 1000, 1, 1000, "A10|T4", 3}}, 1, 2000},
+    {"model list", mixed, 2, {{1000, 1000, 1, 1000, "A10,t4", 3}}, 1, 2000},
     /* 16 cores per node, 11 per task: CPU allows 32/11 = 2.9 tasks in
      * total (the relaxation does not see that 2 is the truth) */
     {"CPU in total", p100, 2, {{11000, 1000, 1, 1000, "", 4}}, 1, 32000.0 / 11},
