@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <check.h>
 #include <cjson/cJSON.h>
 
 #include <arpa/inet.h>
@@ -439,4 +440,21 @@ struct cJSON *harness_get_json(int port, const char *path)
         j = cJSON_Parse(buf_str(&r.body));
     harness_reply_free(&r);
     return j;
+}
+
+char *harness_slurp(const char *rel)
+{
+    char path[4096];
+    const char *d = getenv("VS_TEST_DATA");
+    snprintf(path, sizeof path, "%s/%s", d ? d : "tests/data", rel);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(s, 1, (size_t)n, f), n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
 }

@@ -93,6 +93,10 @@ void harness_reply_free(struct harness_reply *r);
 struct cJSON;
 struct cJSON *harness_get_json(int port, const char *path);
 
+/* A fixture file under VS_TEST_DATA (or tests/data), whole and
+ * NUL-terminated; fails the test when it cannot be read. Caller frees. */
+char *harness_slurp(const char *rel);
+
 /* Write `req` as is on a new connection to 127.0.0.1:port, then read until
  * the server closes it or timeout_ms passes; what came back goes to resp.
  * Returns 0 when the server closed the connection, 1 when it was still open

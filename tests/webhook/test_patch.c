@@ -7,28 +7,12 @@
 #include <string.h>
 
 #include "policy/err.h"
+#include "tests/support/harness.h"
 #include "webhook/patch.h"
-
-static char *slurp(const char *rel)
-{
-    char path[4096];
-    const char *d = getenv("VS_TEST_DATA");
-    snprintf(path, sizeof path, "%s/%s", d ? d : "tests/data", rel);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
 
 static cJSON *doc(void)
 {
-    char *text = slurp("webhook/patch/doc.json");
+    char *text = harness_slurp("webhook/patch/doc.json");
     cJSON *d = cJSON_Parse(text);
     free(text);
     ck_assert_ptr_nonnull(d);

@@ -7,22 +7,14 @@
 #include <string.h>
 
 #include "webhook/patch.h"
+#include "tests/support/harness.h"
 #include "webhook/pod.h"
 
 static cJSON *load(const char *name)
 {
-    char path[4096];
-    const char *d = getenv("VS_TEST_DATA");
-    snprintf(path, sizeof path, "%s/webhook/pods/%s.json", d ? d : "tests/data", name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), n);
-    s[n] = '\0';
-    fclose(f);
+    char rel[256];
+    snprintf(rel, sizeof rel, "webhook/pods/%s.json", name);
+    char *s = harness_slurp(rel);
     cJSON *j = cJSON_Parse(s);
     free(s);
     ck_assert_ptr_nonnull(j);
