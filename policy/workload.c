@@ -9,7 +9,6 @@
 #include "mem.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
-#define MASK_WORDS (WORKLOAD_MAX_SHAPES / 64)
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
 struct wclass {
@@ -22,6 +21,7 @@ struct entry {
     struct workload_shape s;
     double w;      /* true weight = w * scale */
     double scarce; /* scarcity multiplier, >= 1 */
+    double press;  /* pressure multiplier, >= 1 (workload_set_pressed) */
     int cls;
 };
 
@@ -128,7 +128,7 @@ void workload_add(struct workload *w, const struct workload_shape *s, double wei
         } else {
             w->n++;
         }
-        w->e[i] = (struct entry){.s = *s, .scarce = 1};
+        w->e[i] = (struct entry){.s = *s, .scarce = 1, .press = 1};
         w->e[i].s.models[WORKLOAD_MODELS_MAX - 1] = '\0';
         classify(w);
     }
@@ -174,7 +174,7 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
 struct typemask {
     const char *type;
     uint64_t epoch;
-    uint64_t bits[MASK_WORDS];
+    uint64_t bits[WORKLOAD_MASK_WORDS];
 };
 
 struct slot {
@@ -302,6 +302,95 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
     w->epoch++;
 }
 
+/* ---- pressure ---- */
+
+/* Copies of multi-GPU shape e that fit node n as it is now. */
+static int copies_now(const struct workload *w, const struct entry *e, const struct policy_node *n)
+{
+    const struct wclass *c = &w->cls[e->cls];
+    int usable = 0;
+    for (int g = 0; g < n->ndev; g++) {
+        const struct policy_device *d = &n->dev[g];
+        if (d->health && !d->cordoned &&
+            (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
+            gpu_fits(c, d, &n->use[g]))
+            usable++;
+    }
+    int64_t k = usable / e->s.nums;
+    if (n->cpu_milli && e->s.cpu_milli > 0 &&
+        (n->cpu_milli - n->cpu_used_milli) / e->s.cpu_milli < k)
+        k = (n->cpu_milli - n->cpu_used_milli) / e->s.cpu_milli;
+    if (n->mem_mib && e->s.mem_mib > 0 && (n->mem_mib - n->mem_used_mib) / e->s.mem_mib < k)
+        k = (n->mem_mib - n->mem_used_mib) / e->s.mem_mib;
+    return k > 0 ? (int)k : 0;
+}
+
+/* Milli-GPU one pod of shape s takes; devmem converts a MiB ask. */
+static double demand(const struct workload_shape *s, double devmem)
+{
+    if (s->nums != 1)
+        return 1000.0 * s->nums;
+    double share = s->mem ? 1000.0 * s->mem / devmem : 10.0 * s->mem_pct;
+    if (share < 10.0 * s->cores)
+        share = 10.0 * s->cores;
+    return share < 1000 ? share : 1000;
+}
+
+void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
+                      uint64_t mask[WORKLOAD_MASK_WORDS])
+{
+    int copies[WORKLOAD_MAX_SHAPES] = {0}, multi[WORKLOAD_MAX_SHAPES], nmulti = 0;
+    double free = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
+    for (int i = 0; i < w->n; i++)
+        if (w->e[i].s.nums > 1)
+            multi[nmulti++] = i;
+    for (int j = 0; j < n; j++) {
+        const struct policy_node *v = nodes[j];
+        int whole = 0;
+        for (int g = 0; g < v->ndev; g++) {
+            double f = free_share(&v->dev[g], &v->use[g]);
+            free += f;
+            whole += f >= 1000;
+            devmem += (double)v->dev[g].devmem;
+        }
+        ndev += v->ndev;
+        for (int k = 0; k < nmulti; k++)
+            if (w->e[multi[k]].s.nums <= whole)
+                copies[multi[k]] += copies_now(w, &w->e[multi[k]], v);
+    }
+    for (int i = 0; i < w->n; i++) {
+        wsum += w->e[i].w;
+        dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
+    }
+    double pods = dsum > 0 ? free * wsum / dsum : 0; /* arrivals until the GPUs are full */
+    memset(mask, 0, sizeof(uint64_t) * WORKLOAD_MASK_WORDS);
+    for (int k = 0; k < nmulti; k++) {
+        int i = multi[k];
+        double expect = pods * w->e[i].w / wsum;
+        if (copies[i] > 0 && copies[i] < WORKLOAD_PRESSURE_HORIZON * expect + 1)
+            mask[i / 64] |= 1ULL << (i % 64);
+    }
+}
+
+bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS])
+{
+    double wsum = 0;
+    bool changed = false;
+    for (int i = 0; i < w->n; i++)
+        wsum += w->e[i].w;
+    for (int i = 0; i < w->n; i++) {
+        struct entry *e = &w->e[i];
+        bool p = mask[i / 64] >> (i % 64) & 1;
+        double m = p && e->w > 0 ? WORKLOAD_PRESSURE_FLOOR * wsum / e->w : 1;
+        m = m > 1 ? m : 1;
+        changed |= m != e->press;
+        e->press = m;
+    }
+    if (changed)
+        w->epoch++;
+    return changed;
+}
+
 double workload_fragment(const struct workload *w, const struct policy_node *node,
                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used)
 {
@@ -358,8 +447,8 @@ static double measure(const struct workload *w, struct workload_memo *m,
                 copies_waste(&e->s, gcopies[e->cls], gcap[e->cls], total, cpu_free, mem_free);
             waste = w->measure == WORKLOAD_COPIES ? cw : (waste + cw) / 2;
         }
-        f += e->w * e->scarce * waste;
-        wsum += e->w * e->scarce;
+        f += e->w * e->scarce * e->press * waste;
+        wsum += e->w * e->scarce * e->press;
     }
     return wsum > 0 ? f / wsum : 0;
 }

@@ -74,6 +74,26 @@ void workload_set_measure(struct workload *w, enum workload_measure m);
  * change; without a call every shape weighs its popularity alone. */
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n);
 
+/* Pressure: a multi-GPU shape whose hosts run short of its expected
+ * arrivals has its weight raised to at least WORKLOAD_PRESSURE_FLOOR of the
+ * total (scarcity still multiplies it), so the last whole nodes it needs
+ * are kept for it. Expected arrivals: its share
+ * of the pods that would fill the cluster's free GPU capacity now. Short:
+ * fewer copies fit the nodes as they are now than WORKLOAD_PRESSURE_HORIZON
+ * times that, plus one (and at least one still fits: none left, nothing to
+ * keep). Measured on the openb trace (bench/README.md). */
+#define WORKLOAD_PRESSURE_HORIZON 20
+#define WORKLOAD_PRESSURE_FLOOR   0.02
+#define WORKLOAD_MASK_WORDS       (WORKLOAD_MAX_SHAPES / 64)
+/* Which shapes of w are short of hosts on `nodes` (their usage now): a bit
+ * per shape in mask. Reads w only. */
+void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
+                      uint64_t mask[WORKLOAD_MASK_WORDS]);
+/* Give the shapes in mask the floor (and the others none). Returns true
+ * when that changed anything (and only then moves the epoch). Call again
+ * after adding weight. */
+bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS]);
+
 size_t workload_size(const struct workload *w);
 /* Changes whenever a weight does; memo entries carry it. */
 uint64_t workload_epoch(const struct workload *w);

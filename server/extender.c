@@ -26,6 +26,7 @@
 #define LEARN_EVERY      512     /* observations between snapshots readers see */
 #define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
 #define SEEN_SLOTS       8192    /* recent pods remembered so re-filters do not count again */
+#define PRESS_EVERY      16 /* placements between looks at the hosts multi-GPU shapes have left */
 
 /* A verdict remembered for (pod signature, node, node version). */
 struct vslot {
@@ -50,9 +51,11 @@ struct extender {
      * write side, read for the length of one placement. */
     pthread_rwlock_t state_lock;
     struct workload *state;
-    pthread_mutex_t learn_lock; /* the learner and the memo list */
+    pthread_mutex_t learn_lock; /* the learner, the counters and the memo list */
+    pthread_mutex_t pub_lock;   /* one writer of the state at a time */
     struct workload *learner;
     int since;                 /* observations since the last snapshot */
+    unsigned placed;           /* placements, for PRESS_EVERY */
     uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
     pthread_key_t tkey;
     struct tstate *tstates[WORKLOAD_THREADS];
@@ -98,6 +101,7 @@ struct extender *extender_create(struct cache *cache, const struct extender_opts
     x->m = metrics;
     pthread_rwlock_init(&x->state_lock, NULL);
     pthread_mutex_init(&x->learn_lock, NULL);
+    pthread_mutex_init(&x->pub_lock, NULL);
     pthread_key_create(&x->tkey, NULL);
     x->learner = workload_create(LEARN_DECAY);
     return x;
@@ -116,19 +120,28 @@ void extender_destroy(struct extender *x)
     workload_destroy(x->state);
     workload_destroy(x->learner);
     pthread_mutex_destroy(&x->learn_lock);
+    pthread_mutex_destroy(&x->pub_lock);
     pthread_rwlock_destroy(&x->state_lock);
     free(x);
 }
 
 /* ---- the workload fragment-aware learns ---- */
 
-void extender_set_state(struct extender *x, struct workload *w)
+/* Swap the state readers see; the caller holds pub_lock. */
+static void install(struct extender *x, struct workload *w)
 {
     pthread_rwlock_wrlock(&x->state_lock);
     struct workload *old = x->state;
     x->state = w;
     pthread_rwlock_unlock(&x->state_lock);
     workload_destroy(old);
+}
+
+void extender_set_state(struct extender *x, struct workload *w)
+{
+    pthread_mutex_lock(&x->pub_lock);
+    install(x, w);
+    pthread_mutex_unlock(&x->pub_lock);
 }
 
 void extender_seed(struct extender *x, const struct workload_shape *s, double weight)
@@ -140,19 +153,61 @@ void extender_seed(struct extender *x, const struct workload_shape *s, double we
 
 static void scarcity(void *ctx, const struct policy_node *const *v, int n)
 {
+    uint64_t mask[WORKLOAD_MASK_WORDS];
     workload_set_scarcity(ctx, v, n);
+    workload_pressed(ctx, v, n, mask);
+    workload_set_pressed(ctx, mask);
 }
 
-/* Readers get a copy of the learner now, its scarcity measured on the
- * nodes of now. */
+/* Readers get a copy of the learner now, its scarcity and pressure
+ * measured on the nodes of now. */
 static void publish(struct extender *x)
 {
     pthread_mutex_lock(&x->learn_lock);
     struct workload *snap = workload_copy(x->learner);
     x->since = 0;
     pthread_mutex_unlock(&x->learn_lock);
+    pthread_mutex_lock(&x->pub_lock);
     cache_with_views(x->cache, scarcity, snap);
-    extender_set_state(x, snap);
+    install(x, snap);
+    pthread_mutex_unlock(&x->pub_lock);
+}
+
+struct press {
+    const struct workload *w;
+    uint64_t mask[WORKLOAD_MASK_WORDS];
+};
+
+static void pressed(void *ctx, const struct policy_node *const *v, int n)
+{
+    struct press *p = ctx;
+    workload_pressed(p->w, v, n, p->mask);
+}
+
+/* Every PRESS_EVERY placements: which multi-GPU shapes run short of hosts
+ * now. A new copy of the state only when that changed, so the memos of F
+ * stay valid otherwise. */
+static void placed(struct extender *x)
+{
+    pthread_mutex_lock(&x->learn_lock);
+    bool due = ++x->placed % PRESS_EVERY == 0;
+    pthread_mutex_unlock(&x->learn_lock);
+    if (!due)
+        return;
+    pthread_mutex_lock(&x->pub_lock);
+    struct press p = {.w = x->state};
+    struct workload *next = NULL;
+    if (p.w) { /* only pub_lock's holder replaces the state */
+        cache_with_views(x->cache, pressed, &p);
+        next = workload_copy(p.w);
+        if (!workload_set_pressed(next, p.mask)) {
+            workload_destroy(next);
+            next = NULL;
+        }
+    }
+    if (next)
+        install(x, next);
+    pthread_mutex_unlock(&x->pub_lock);
 }
 
 #define SEED_FILE_MAX (16L << 20)
@@ -772,6 +827,8 @@ int extender_place(struct extender *x, const struct policy_pod *pod, const char 
     int k = choose_and_reserve(x, &r, now);
     if (k >= 0 && x->o.mode == EXTENDER_SINGLE)
         cache_commit(x->cache, pod->uid);
+    if (k >= 0)
+        placed(x);
     req_free(&r);
     return k;
 }
@@ -949,6 +1006,7 @@ int extender_bind(struct extender *x, const char *body, size_t len, double now, 
         goto out;
     }
     cache_commit(x->cache, uid);
+    placed(x);
     LOG_INFO("bound %s/%s to %s: %s", ns, name, node, a.devices);
     write_bind(out, NULL);
     event_bind(x, ns, name, uid, node, NULL);

@@ -202,6 +202,78 @@ START_TEST(scarcity)
 }
 END_TEST
 
+/* Pressure on four 4-GPU nodes: a whole-card shape (weight 999) and a
+ * 4-GPU shape (weight w4), 1 core each. Pods until the GPUs are full =
+ * free x wsum / (sum of weight x demand); the 4-GPU shape expects its share
+ * of them and is short when fewer than 20 x that + 1 copies fit.
+ * - 4 idle nodes, w4 1: 16000 x 1000 / 1003000 = 15.95 pods, 0.016 of the
+ *   4-GPU shape, limit 1.32; 4 copies fit: not short.
+ * - 3 nodes with a GPU taken: 13000 free, 12.96 pods, limit 1.26; 1 copy:
+ *   short.
+ * - all 4 with a GPU taken: no copy fits, nothing to keep: not short.
+ * - 4 idle, w4 50: 16000 x 1049 / 1199000 = 14.0 pods, 0.667 of them
+ *   4-GPU, limit 14.3; 4 copies: short.
+ * - 4 idle, w4 50 but 16 cores per copy and 8 free per node: no copy. */
+static const struct {
+    int taken; /* nodes with one GPU in use */
+    double w4;
+    int64_t cpu4;
+    bool want;
+} press_cases[] = {
+    {0, 1, 1000, false}, {3, 1, 1000, true},    {4, 1, 1000, false},
+    {0, 50, 1000, true}, {0, 50, 16000, false},
+};
+
+START_TEST(pressure_by_hand)
+{
+    struct tnode t[4];
+    const struct policy_node *nodes[4];
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000};
+    for (int i = 0; i < 4; i++) {
+        node(&t[i], "n", i < press_cases[_i].taken ? one : idle, 4, 8000);
+        nodes[i] = &t[i].n;
+    }
+    struct workload *w = workload_create(1.0);
+    struct workload_shape whole = shape(1, 100, 1000, NULL),
+                          four = shape(4, 100, press_cases[_i].cpu4, NULL);
+    workload_add(w, &whole, 999);
+    workload_add(w, &four, press_cases[_i].w4);
+    uint64_t mask[WORKLOAD_MASK_WORDS];
+    workload_pressed(w, nodes, 4, mask);
+    ck_assert_int_eq((int)(mask[0] & 1), 0); /* 1-GPU shapes are never pressed */
+    ck_assert_int_eq((int)(mask[0] >> 1 & 1), press_cases[_i].want);
+    workload_destroy(w);
+}
+END_TEST
+
+/* A pressed shape weighs 2 % of the total: on {0, 1000, 1000, 1000}, one-copy
+ * measure, the 4-GPU shape wastes 3000: F = 3000 x 1/1000 = 3 unpressed,
+ * 3000 x 20 / (999 + 20) pressed (weight 1 raised to 0.02 x 1000). */
+START_TEST(pressure_weighs)
+{
+    struct tnode t;
+    const int one[] = {0, 1000, 1000, 1000};
+    node(&t, "n", one, 4, 8000);
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
+    workload_add(w, &whole, 999);
+    workload_add(w, &four, 1);
+    uint64_t none[WORKLOAD_MASK_WORDS] = {0}, second[WORKLOAD_MASK_WORDS] = {2};
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 3) < 1e-9);
+    uint64_t epoch = workload_epoch(w);
+    ck_assert(workload_set_pressed(w, second));
+    ck_assert(workload_epoch(w) != epoch);
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 60000.0 / 1019) < 1e-9);
+    epoch = workload_epoch(w);
+    ck_assert(!workload_set_pressed(w, second)); /* no change: memos stay valid */
+    ck_assert(workload_epoch(w) == epoch);
+    ck_assert(workload_set_pressed(w, none));
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 3) < 1e-9);
+    workload_destroy(w);
+}
+END_TEST
+
 /* ---- the node policy ---- */
 
 static struct policy_pod pod(int pct, int64_t cpu)
@@ -312,6 +384,8 @@ int main(void)
     tcase_add_test(tc, memo_keys);
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
+    tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
+    tcase_add_test(tc, pressure_weighs);
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
