@@ -77,11 +77,11 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
 /* Pressure: a multi-GPU shape whose hosts run short of its expected
  * arrivals has its weight raised to at least WORKLOAD_PRESSURE_FLOOR of the
  * total (scarcity still multiplies it), so the last whole nodes it needs
- * are kept for it. Expected arrivals: its share
- * of the pods that would fill the cluster's free GPU capacity now. Short:
- * fewer copies fit the nodes as they are now than WORKLOAD_PRESSURE_HORIZON
- * times that, plus one (and at least one still fits: none left, nothing to
- * keep). Measured on the openb trace (bench/README.md). */
+ * are kept for it. Expected arrivals: the shape's share of the pods that
+ * would fill the free GPU capacity now. Short: fewer copies fit the nodes
+ * as they are now than WORKLOAD_PRESSURE_HORIZON times that, plus one, and
+ * at least one still fits (none left: nothing to keep). The constants were
+ * chosen on the openb trace (bench/README.md). */
 #define WORKLOAD_PRESSURE_HORIZON 20
 #define WORKLOAD_PRESSURE_FLOOR   0.02
 #define WORKLOAD_MASK_WORDS       (WORKLOAD_MAX_SHAPES / 64)
