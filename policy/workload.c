@@ -397,6 +397,30 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
     return workload_fragment_memo(w, NULL, node, u, cpu_used, mem_used);
 }
 
+/* The free capacity that the node's free CPU and memory could not feed if
+ * every GPU went to the workload's mean ask (CPU and memory per milli-GPU,
+ * weighted by popularity; CPU-only shapes add CPU and no GPU). */
+static double stranded(const struct workload *w, const struct policy_node *node, double total,
+                       int64_t cpu_free, int64_t mem_free)
+{
+    double cpu = 0, mem = 0, gpu = 0, devmem = 0;
+    for (int g = 0; g < node->ndev; g++)
+        devmem += (double)node->dev[g].devmem / node->ndev;
+    for (int i = 0; i < w->n; i++) {
+        cpu += w->e[i].w * (double)w->e[i].s.cpu_milli;
+        mem += w->e[i].w * (double)w->e[i].s.mem_mib;
+        gpu += w->e[i].w * demand(&w->e[i].s, devmem > 0 ? devmem : 1);
+    }
+    if (gpu <= 0)
+        return 0;
+    double fed = total;
+    if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free * gpu / cpu < fed)
+        fed = (double)cpu_free * gpu / cpu;
+    if (node->mem_mib > 0 && mem > 0 && (double)mem_free * gpu / mem < fed)
+        fed = (double)mem_free * gpu / mem;
+    return total - (fed > 0 ? fed : 0);
+}
+
 /* F itself. */
 static double measure(const struct workload *w, struct workload_memo *m,
                       const struct policy_node *node, const struct policy_usage *u,
@@ -450,7 +474,8 @@ static double measure(const struct workload *w, struct workload_memo *m,
         f += e->w * e->scarce * e->press * waste;
         wsum += e->w * e->scarce * e->press;
     }
-    return wsum > 0 ? f / wsum : 0;
+    return wsum > 0 ? f / wsum + WORKLOAD_BALANCE * stranded(w, node, total, cpu_free, mem_free)
+                    : 0;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)

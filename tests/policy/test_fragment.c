@@ -67,7 +67,11 @@ static struct workload *two_shapes(enum workload_measure m, const char *models)
  *   -> 1 copy: waste 400. F = 400.
  * With 4000 CPU free: one-copy unchanged (400); copies: half -> CPU allows 1
  *   copy of 2: 500 used, waste 900; whole 400. F = 650; both = 525.
- * With 3000 CPU free: nothing fits: every shape wastes 1400. */
+ * With 3000 CPU free: nothing fits: every shape wastes 1400.
+ * Balance: the mean ask is 8000 CPU per 1500 milli-GPU; 16000 free feeds
+ * 3000 (nothing stranded), 4000 feeds 750 (650 stranded), 3000 feeds 562.5
+ * (837.5 stranded); F gains WORKLOAD_BALANCE x stranded. */
+#define B WORKLOAD_BALANCE
 static const struct {
     enum workload_measure m;
     int64_t cpu_free;
@@ -77,12 +81,12 @@ static const struct {
     {WORKLOAD_ONE_COPY, 16000, NULL, 400},
     {WORKLOAD_COPIES, 16000, NULL, 400},
     {WORKLOAD_BOTH, 16000, NULL, 400},
-    {WORKLOAD_ONE_COPY, 4000, NULL, 400},
-    {WORKLOAD_COPIES, 4000, NULL, 650},
-    {WORKLOAD_BOTH, 4000, NULL, 525},
-    {WORKLOAD_ONE_COPY, 3000, NULL, 1400},
-    {WORKLOAD_COPIES, 3000, NULL, 1400},
-    {WORKLOAD_BOTH, 3000, NULL, 1400},
+    {WORKLOAD_ONE_COPY, 4000, NULL, 400 + B * 650},
+    {WORKLOAD_COPIES, 4000, NULL, 650 + B * 650},
+    {WORKLOAD_BOTH, 4000, NULL, 525 + B * 650},
+    {WORKLOAD_ONE_COPY, 3000, NULL, 1400 + B * 837.5},
+    {WORKLOAD_COPIES, 3000, NULL, 1400 + B * 837.5},
+    {WORKLOAD_BOTH, 3000, NULL, 1400 + B * 837.5},
     /* The half card wants an H100: it wastes everything here (1400). */
     {WORKLOAD_ONE_COPY, 16000, "H100", 900},
     {WORKLOAD_ONE_COPY, 16000, "a100, h100", 400},
@@ -134,7 +138,7 @@ START_TEST(memo_keys)
     struct workload_memo *m = workload_memo_create();
     double a = workload_fragment_memo(w, m, &t.n, t.use, 0, 0);
     double b = workload_fragment_memo(w, m, &t.n, t.use, 12000, 0);
-    ck_assert(fabs(a - 400) < 1e-9 && fabs(b - 650) < 1e-9);
+    ck_assert(fabs(a - 400) < 1e-9 && fabs(b - (650 + B * 650)) < 1e-9);
     struct workload_shape tiny = shape(1, 10, 100, NULL);
     workload_add(w, &tiny, 1); /* a new epoch */
     ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, 0, 0) -
@@ -192,12 +196,50 @@ START_TEST(scarcity)
     struct workload_shape cheap = shape(1, 50, 1000, NULL), hungry = shape(1, 50, 32000, NULL);
     workload_add(w, &cheap, 1);
     workload_add(w, &hungry, 1);
-    /* On the small node the hungry shape wastes all 1000: F = (0 + 1000)/2. */
-    ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - 500) < 1e-9);
-    /* Only one of two nodes can host it: it weighs sqrt(2). */
+    /* On the small node the hungry shape wastes all 1000: F = (0 + 1000)/2,
+     * plus the balance: 16000 CPU feeds 16000 x 1000 / 33000 milli-GPU. */
+    double bal = B * (1000 - 16000.0 * 1000 / 33000);
+    ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - (500 + bal)) < 1e-9);
+    /* Only one of two nodes can host it: it weighs sqrt(2) (the balance
+     * weighs shapes by popularity alone). */
     workload_set_scarcity(w, nodes, 2);
-    double want = 1000 * sqrt(2) / (1 + sqrt(2));
+    double want = 1000 * sqrt(2) / (1 + sqrt(2)) + bal;
     ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - want) < 1e-9);
+    workload_destroy(w);
+}
+END_TEST
+
+/* Balance by hand: two idle cards (2000 free); a half card asking 2000 CPU
+ * and 8000 MiB, and a CPU-only shape asking 4000 CPU, weight 1 each. Mean
+ * ask per milli-GPU: 12 CPU, 16 MiB. Both shapes fit in every case (one-copy
+ * waste 0), so F is WORKLOAD_BALANCE x what CPU or memory cannot feed. */
+static const struct {
+    int64_t cpu, cpu_free, mem, mem_free; /* 0 = unknown */
+    double stranded;
+} balance_cases[] = {
+    {64000, 24000, 64000, 32000, 0},    /* feeds 2000 and 2000 */
+    {64000, 12000, 64000, 64000, 1000}, /* CPU feeds 1000 */
+    {64000, 24000, 64000, 8000, 1500},  /* memory feeds 500 */
+    {0, 0, 0, 0, 0},                    /* unknown host: nothing stranded */
+};
+
+START_TEST(balance_by_hand)
+{
+    struct tnode t;
+    const int free[] = {1000, 1000};
+    node(&t, "n", free, 2, 0);
+    t.n.cpu_milli = balance_cases[_i].cpu;
+    t.n.mem_mib = balance_cases[_i].mem;
+    int64_t cpu_used = balance_cases[_i].cpu - balance_cases[_i].cpu_free;
+    int64_t mem_used = balance_cases[_i].mem - balance_cases[_i].mem_free;
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape half = shape(1, 50, 2000, NULL), cpu_only = {.cpu_milli = 4000};
+    half.mem_mib = 8000;
+    workload_add(w, &half, 1);
+    workload_add(w, &cpu_only, 1);
+    double f = workload_fragment(w, &t.n, t.use, cpu_used, mem_used);
+    ck_assert_msg(fabs(f - B * balance_cases[_i].stranded) < 1e-9, "case %d: F = %f", _i, f);
     workload_destroy(w);
 }
 END_TEST
@@ -384,6 +426,7 @@ int main(void)
     tcase_add_test(tc, memo_keys);
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
+    tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_test(tc, pressure_weighs);
     tcase_add_test(tc, fragment_beats_binpack);
