@@ -182,9 +182,17 @@ struct slot {
     double f;
 };
 
+/* The workload's mean ask: CPU and memory per milli-GPU. */
+struct ask {
+    uint64_t epoch;
+    double devmem; /* converts MiB asks to milli-GPU */
+    double cpu, mem;
+};
+
 struct workload_memo {
     struct typemask types[TYPE_CACHE];
     int next_type;
+    struct ask ask; /* the last one computed */
     struct slot s[WORKLOAD_MEMO_SLOTS];
 };
 
@@ -400,24 +408,36 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
 /* The free capacity that the node's free CPU and memory could not feed if
  * every GPU went to the workload's mean ask (CPU and memory per milli-GPU,
  * weighted by popularity; CPU-only shapes add CPU and no GPU). */
-static double stranded(const struct workload *w, const struct policy_node *node, double total,
-                       int64_t cpu_free, int64_t mem_free)
+static const struct ask *mean_ask(const struct workload *w, struct workload_memo *m, double devmem,
+                                  struct ask *tmp)
 {
-    double cpu = 0, mem = 0, gpu = 0, devmem = 0;
-    for (int g = 0; g < node->ndev; g++)
-        devmem += (double)node->dev[g].devmem / node->ndev;
+    if (m && m->ask.epoch == w->epoch && m->ask.devmem == devmem)
+        return &m->ask;
+    struct ask *a = m ? &m->ask : tmp;
+    double cpu = 0, mem = 0, gpu = 0;
     for (int i = 0; i < w->n; i++) {
         cpu += w->e[i].w * (double)w->e[i].s.cpu_milli;
         mem += w->e[i].w * (double)w->e[i].s.mem_mib;
-        gpu += w->e[i].w * demand(&w->e[i].s, devmem > 0 ? devmem : 1);
+        gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    if (gpu <= 0)
-        return 0;
+    *a = (struct ask){w->epoch, devmem, gpu > 0 ? cpu / gpu : 0, gpu > 0 ? mem / gpu : 0};
+    return a;
+}
+
+static double stranded(const struct workload *w, struct workload_memo *m,
+                       const struct policy_node *node, double total, int64_t cpu_free,
+                       int64_t mem_free)
+{
+    double devmem = 0;
+    struct ask tmp;
+    for (int g = 0; g < node->ndev; g++)
+        devmem += (double)node->dev[g].devmem / node->ndev;
+    const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, &tmp);
     double fed = total;
-    if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free * gpu / cpu < fed)
-        fed = (double)cpu_free * gpu / cpu;
-    if (node->mem_mib > 0 && mem > 0 && (double)mem_free * gpu / mem < fed)
-        fed = (double)mem_free * gpu / mem;
+    if (node->cpu_milli > 0 && a->cpu > 0 && (double)cpu_free / a->cpu < fed)
+        fed = (double)cpu_free / a->cpu;
+    if (node->mem_mib > 0 && a->mem > 0 && (double)mem_free / a->mem < fed)
+        fed = (double)mem_free / a->mem;
     return total - (fed > 0 ? fed : 0);
 }
 
@@ -474,7 +494,7 @@ static double measure(const struct workload *w, struct workload_memo *m,
         f += e->w * e->scarce * e->press * waste;
         wsum += e->w * e->scarce * e->press;
     }
-    return wsum > 0 ? f / wsum + WORKLOAD_BALANCE * stranded(w, node, total, cpu_free, mem_free)
+    return wsum > 0 ? f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, total, cpu_free, mem_free)
                     : 0;
 }
 
