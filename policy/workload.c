@@ -405,9 +405,8 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
     return workload_fragment_memo(w, NULL, node, u, cpu_used, mem_used);
 }
 
-/* The free capacity that the node's free CPU and memory could not feed if
- * every GPU went to the workload's mean ask (CPU and memory per milli-GPU,
- * weighted by popularity; CPU-only shapes add CPU and no GPU). */
+/* The workload's mean ask (weighted by popularity; CPU-only shapes add CPU
+ * and no GPU), kept in the memo when there is one. */
 static const struct ask *mean_ask(const struct workload *w, struct workload_memo *m, double devmem,
                                   struct ask *tmp)
 {
@@ -424,6 +423,8 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
     return a;
 }
 
+/* The free capacity that the node's free CPU and memory could not feed if
+ * every GPU went to the mean ask. */
 static double stranded(const struct workload *w, struct workload_memo *m,
                        const struct policy_node *node, double total, int64_t cpu_free,
                        int64_t mem_free)

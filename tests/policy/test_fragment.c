@@ -143,6 +143,10 @@ START_TEST(memo_keys)
     workload_add(w, &tiny, 1); /* a new epoch */
     ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, 0, 0) -
                    workload_fragment(w, &t.n, t.use, 0, 0)) < 1e-9);
+    /* The memo's mean ask follows the epoch too: the tiny shape asks
+     * little CPU, so less is stranded at 4000 CPU free than before. */
+    double c = workload_fragment_memo(w, m, &t.n, t.use, 12000, 0);
+    ck_assert(fabs(c - workload_fragment(w, &t.n, t.use, 12000, 0)) < 1e-9 && c < b);
     workload_memo_destroy(m);
     workload_destroy(w);
 }
