@@ -7,6 +7,7 @@
 
 #include "bench/bound.h"
 #include "bench/lp.h"
+#include "tests/support/harness.h"
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-6)
 
@@ -142,9 +143,5 @@ int main(void)
     tcase_add_loop_test(tc, bound_small_clusters, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, bound_bad_input);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, true);
 }

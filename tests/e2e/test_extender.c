@@ -650,10 +650,5 @@ int main(void)
     tcase_add_unchecked_fixture(bad, NULL, bad_teardown);
     tcase_add_loop_test(bad, bad_input, 0, sizeof bad_cases / sizeof bad_cases[0]);
     suite_add_tcase(s, bad);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, false);
 }

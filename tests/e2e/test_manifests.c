@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "webhook/patch.h"
+#include "tests/support/harness.h"
 
 #define OUT_MAX (4 << 20)
 
@@ -454,9 +455,5 @@ int main(void)
     tcase_add_test(tc, test_scheduler_config);
     tcase_add_loop_test(tc, test_cert_manager, 0, sizeof cm_fields / sizeof cm_fields[0]);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

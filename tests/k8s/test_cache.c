@@ -9,6 +9,7 @@
 #include "k8s/hmap.h"
 #include "k8s/snapshot.h"
 #include "policy/err.h"
+#include "tests/support/harness.h"
 
 /* A node with n GPUs "<name>-g<i>" of 10 slots, 10000 MiB, 100 cores. */
 static struct model_inventory *node(const char *name, const char *rv, int n)
@@ -374,9 +375,5 @@ int main(void)
     tcase_add_loop_test(tc, snapshot_json, 0, sizeof snapshot_cases / sizeof snapshot_cases[0]);
     tcase_add_test(tc, snapshot_missing_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, true);
 }

@@ -9,6 +9,7 @@
 #include "k8s/model.h"
 #include "policy/codec.h"
 #include "policy/err.h"
+#include "tests/support/harness.h"
 
 #define DEMO_NODES     7
 #define DEMO_GPU_NODES 6
@@ -252,9 +253,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(suite(), true);
 }

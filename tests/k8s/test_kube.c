@@ -19,6 +19,7 @@
 #include "policy/err.h"
 #include "server/certgen.h"
 #include "tests/support/fakeapi.h"
+#include "tests/support/harness.h"
 
 static struct fakeapi *f;
 static char dir[64], path[128];
@@ -500,10 +501,5 @@ int main(void)
     tcase_add_test(tc, test_tls);
     tcase_add_test(tc, test_events);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, false);
 }

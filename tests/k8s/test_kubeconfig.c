@@ -8,6 +8,7 @@
 
 #include "k8s/kubeconfig.h"
 #include "policy/err.h"
+#include "tests/support/harness.h"
 
 static char dir[64];
 
@@ -274,9 +275,5 @@ int main(void)
     tcase_add_test(tc, test_resolve);
     tcase_add_loop_test(tc, test_base64, 0, sizeof b64 / sizeof b64[0]);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, true);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "k8s/log.h"
+#include "tests/support/harness.h"
 
 static int fds[2];
 
@@ -133,9 +134,5 @@ int main(void)
     tcase_add_test(tc, test_long_line);
     tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

@@ -9,6 +9,7 @@
 #include "k8s/handshake.h"
 #include "k8s/nodelock.h"
 #include "policy/err.h"
+#include "tests/support/harness.h"
 
 /* 2026-01-02T03:04:05Z */
 #define T0 1767323045.0
@@ -185,9 +186,5 @@ int main(void)
     tcase_add_loop_test(tc, test_handshake, 0, sizeof shake_cases / sizeof shake_cases[0]);
     tcase_add_test(tc, test_handshake_value);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, true);
 }

@@ -5,6 +5,7 @@
 
 #include "k8s/quantity.h"
 #include "policy/err.h"
+#include "tests/support/harness.h"
 
 #define NA 0 /* value not checked: the call fails */
 
@@ -214,9 +215,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(suite(), true);
 }

@@ -7,6 +7,7 @@
 
 #include "policy/policy.h"
 #include "policy/workload.h"
+#include "tests/support/harness.h"
 
 /* Cards of 1000 MiB and 100 cores, 100 slots: a share of 500 = 50 %. */
 struct tnode {
@@ -437,9 +438,5 @@ int main(void)
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(s, true);
 }

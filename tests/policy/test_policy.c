@@ -7,6 +7,7 @@
 #include "policy/codec.h"
 #include "policy/err.h"
 #include "policy/policy.h"
+#include "tests/support/harness.h"
 
 /* A device row: inventory then usage. */
 struct tdev {
@@ -708,9 +709,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return harness_run_suite(suite(), true);
 }

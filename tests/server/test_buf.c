@@ -5,6 +5,7 @@
 
 #include "policy/err.h"
 #include "server/buf.h"
+#include "tests/support/harness.h"
 
 START_TEST(test_empty)
 {
@@ -115,9 +116,5 @@ int main(void)
     tcase_add_test(tc, test_printf);
     tcase_add_test(tc, test_reserve_reset);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

@@ -7,6 +7,7 @@
 
 #include "policy/err.h"
 #include "server/config.h"
+#include "tests/support/harness.h"
 
 static struct config cfg; /* large: not on the stack */
 
@@ -405,9 +406,5 @@ int main(void)
     tcase_add_loop_test(tc, test_usage, 0, sizeof usage_flags / sizeof usage_flags[0]);
     tcase_add_loop_test(tc, test_duration_format, 0, sizeof durations / sizeof durations[0]);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

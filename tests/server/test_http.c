@@ -383,9 +383,5 @@ int main(void)
     tcase_add_loop_test(tp, test_split_hostport, 0, sizeof hostports / sizeof hostports[0]);
     suite_add_tcase(s, tp);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

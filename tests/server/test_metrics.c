@@ -7,6 +7,7 @@
 
 #include "policy/err.h"
 #include "server/metrics.h"
+#include "tests/support/harness.h"
 
 static struct metrics *m;
 static struct buf out;
@@ -188,9 +189,5 @@ int main(void)
     tcase_add_test(tc, test_extra_and_cap);
     tcase_add_test(tc, test_concurrent);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

@@ -17,6 +17,7 @@
 #include "policy/err.h"
 #include "server/certgen.h"
 #include "server/tls.h"
+#include "tests/support/harness.h"
 
 static char dir[64];
 
@@ -395,9 +396,5 @@ int main(void)
     tcase_add_test(tc, test_certgen);
     tcase_add_test(tc, test_certgen_bad);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

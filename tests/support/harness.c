@@ -442,6 +442,17 @@ struct cJSON *harness_get_json(int port, const char *path)
     return j;
 }
 
+int harness_run_suite(Suite *s, bool fork)
+{
+    SRunner *sr = srunner_create(s);
+    if (!fork)
+        srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 char *harness_slurp(const char *rel)
 {
     char path[4096];

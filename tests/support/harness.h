@@ -13,6 +13,7 @@
 #ifndef VS_HARNESS_H
 #define VS_HARNESS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -96,6 +97,11 @@ struct cJSON *harness_get_json(int port, const char *path);
 /* A fixture file under VS_TEST_DATA (or tests/data), whole and
  * NUL-terminated; fails the test when it cannot be read. Caller frees. */
 char *harness_slurp(const char *rel);
+
+/* Run suite s (taking it) and return the process exit status: EXIT_SUCCESS
+ * when every test passed. fork false: every test runs in this process
+ * (Check's CK_NOFORK). */
+int harness_run_suite(Suite *s, bool fork);
 
 /* Write `req` as is on a new connection to 127.0.0.1:port, then read until
  * the server closes it or timeout_ms passes; what came back goes to resp.

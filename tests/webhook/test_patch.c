@@ -243,9 +243,5 @@ int main(void)
     tcase_add_test(tc, test_ops_max);
     tcase_add_loop_test(tc, test_base64, 0, sizeof b64 / sizeof b64[0]);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

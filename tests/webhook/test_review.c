@@ -11,6 +11,7 @@
 #include "k8s/snapshot.h"
 #include "tests/webhook/review_cases.h"
 #include "webhook/webhook.h"
+#include "tests/support/harness.h"
 
 static struct cache *cache;
 
@@ -181,9 +182,5 @@ int main(void)
     tcase_add_loop_test(tc, test_truncated, 0, REVIEW_CASES);
     tcase_add_test(tc, test_limits);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }
