@@ -9,6 +9,8 @@
 #include "mem.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
+#define GAP_CACHE  4  /* device sizes whose gap table a memo keeps */
+#define GAP_MAX    1000
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
 struct wclass {
@@ -189,10 +191,19 @@ struct ask {
     double cpu, mem;
 };
 
+/* What of a free share of x milli-GPU the common shares leave: left[x]. */
+struct gaps {
+    uint64_t epoch;
+    double devmem; /* converts MiB asks to milli-GPU */
+    int16_t left[GAP_MAX + 1];
+};
+
 struct workload_memo {
     struct typemask types[TYPE_CACHE];
     int next_type;
     struct ask ask; /* the last one computed */
+    struct gaps gaps[GAP_CACHE];
+    int next_gaps;
     struct slot s[WORKLOAD_MEMO_SLOTS];
 };
 
@@ -442,6 +453,53 @@ static double stranded(const struct workload *w, struct workload_memo *m,
     return total - (fed > 0 ? fed : 0);
 }
 
+/* The gap table for cards of devmem MiB, kept in the memo when there is
+ * one: which sums of common one-GPU shares (repeats allowed) reach each
+ * size, and what is left of a free share below the largest such sum. */
+static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
+                                    double devmem, struct gaps *tmp)
+{
+    for (int i = 0; m && i < GAP_CACHE; i++)
+        if (m->gaps[i].epoch == w->epoch && m->gaps[i].devmem == devmem)
+            return &m->gaps[i];
+    struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
+    bool reach[GAP_MAX + 1] = {true};
+    double wsum = 0;
+    for (int i = 0; i < w->n; i++)
+        wsum += w->e[i].w;
+    for (int i = 0; i < w->n; i++) {
+        int d = (int)(demand(&w->e[i].s, devmem) + 0.5);
+        if (w->e[i].s.nums != 1 || w->e[i].w < WORKLOAD_GAP_COMMON * wsum || d <= 0)
+            continue;
+        for (int x = d; x <= GAP_MAX; x++)
+            reach[x] |= reach[x - d];
+    }
+    for (int x = 0, best = 0; x <= GAP_MAX; x++) {
+        best = reach[x] ? x : best;
+        g->left[x] = (int16_t)(x - best);
+    }
+    g->epoch = w->epoch;
+    g->devmem = devmem;
+    return g;
+}
+
+/* The gap term's sum over the partly used GPUs (shares in milli-GPU). */
+static double gaps_left(const struct workload *w, struct workload_memo *m,
+                        const struct policy_node *node, const double *share)
+{
+    const struct gaps *g = NULL;
+    struct gaps tmp;
+    double left = 0;
+    for (int i = 0; i < node->ndev; i++) {
+        if (share[i] <= 0 || share[i] >= GAP_MAX)
+            continue;
+        if (!g || g->devmem != (double)node->dev[i].devmem)
+            g = gap_table(w, m, (double)node->dev[i].devmem, &tmp);
+        left += g->left[(int)(share[i] + 0.5)];
+    }
+    return left;
+}
+
 /* F itself. */
 static double measure(const struct workload *w, struct workload_memo *m,
                       const struct policy_node *node, const struct policy_usage *u,
@@ -495,8 +553,10 @@ static double measure(const struct workload *w, struct workload_memo *m,
         f += e->w * e->scarce * e->press * waste;
         wsum += e->w * e->scarce * e->press;
     }
-    return wsum > 0 ? f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, total, cpu_free, mem_free)
-                    : 0;
+    if (wsum <= 0)
+        return 0;
+    return f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, total, cpu_free, mem_free) +
+           WORKLOAD_GAP_WEIGHT * gaps_left(w, m, node, share);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)

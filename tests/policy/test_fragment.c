@@ -71,26 +71,29 @@ static struct workload *two_shapes(enum workload_measure m, const char *models)
  * With 3000 CPU free: nothing fits: every shape wastes 1400.
  * Balance: the mean ask is 8000 CPU per 1500 milli-GPU; 16000 free feeds
  * 3000 (nothing stranded), 4000 feeds 750 (650 stranded), 3000 feeds 562.5
- * (837.5 stranded); F gains WORKLOAD_BALANCE x stranded. */
+ * (837.5 stranded); F gains WORKLOAD_BALANCE x stranded.
+ * Gap term: no sum of 500s and 1000s fits in 400, so all 400 is left:
+ * F gains WORKLOAD_GAP_WEIGHT x 400 in every case. */
 #define B WORKLOAD_BALANCE
+#define G WORKLOAD_GAP_WEIGHT
 static const struct {
     enum workload_measure m;
     int64_t cpu_free;
     const char *models;
     double want;
 } frag_cases[] = {
-    {WORKLOAD_ONE_COPY, 16000, NULL, 400},
-    {WORKLOAD_COPIES, 16000, NULL, 400},
-    {WORKLOAD_BOTH, 16000, NULL, 400},
-    {WORKLOAD_ONE_COPY, 4000, NULL, 400 + B * 650},
-    {WORKLOAD_COPIES, 4000, NULL, 650 + B * 650},
-    {WORKLOAD_BOTH, 4000, NULL, 525 + B * 650},
-    {WORKLOAD_ONE_COPY, 3000, NULL, 1400 + B * 837.5},
-    {WORKLOAD_COPIES, 3000, NULL, 1400 + B * 837.5},
-    {WORKLOAD_BOTH, 3000, NULL, 1400 + B * 837.5},
+    {WORKLOAD_ONE_COPY, 16000, NULL, 400 + G * 400},
+    {WORKLOAD_COPIES, 16000, NULL, 400 + G * 400},
+    {WORKLOAD_BOTH, 16000, NULL, 400 + G * 400},
+    {WORKLOAD_ONE_COPY, 4000, NULL, 400 + B * 650 + G * 400},
+    {WORKLOAD_COPIES, 4000, NULL, 650 + B * 650 + G * 400},
+    {WORKLOAD_BOTH, 4000, NULL, 525 + B * 650 + G * 400},
+    {WORKLOAD_ONE_COPY, 3000, NULL, 1400 + B * 837.5 + G * 400},
+    {WORKLOAD_COPIES, 3000, NULL, 1400 + B * 837.5 + G * 400},
+    {WORKLOAD_BOTH, 3000, NULL, 1400 + B * 837.5 + G * 400},
     /* The half card wants an H100: it wastes everything here (1400). */
-    {WORKLOAD_ONE_COPY, 16000, "H100", 900},
-    {WORKLOAD_ONE_COPY, 16000, "a100, h100", 400},
+    {WORKLOAD_ONE_COPY, 16000, "H100", 900 + G * 400},
+    {WORKLOAD_ONE_COPY, 16000, "a100, h100", 400 + G * 400},
 };
 
 START_TEST(fragment_by_hand)
@@ -111,7 +114,8 @@ START_TEST(fragment_by_hand)
 }
 END_TEST
 
-/* A whole-card shape needs 2 idle cards: one idle card wastes all. */
+/* A whole-card shape needs 2 idle cards: one idle card wastes all. No
+ * one-GPU shape: what is free on a used card is all left (gap term). */
 START_TEST(multi_gpu_shape)
 {
     struct tnode t;
@@ -121,9 +125,11 @@ START_TEST(multi_gpu_shape)
     workload_set_measure(w, WORKLOAD_ONE_COPY);
     struct workload_shape two = shape(2, 100, 1000, NULL);
     workload_add(w, &two, 1);
-    ck_assert(fabs(workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0) - 300) < 1e-9);
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0) - (300 + G * 300)) <
+              1e-9);
     t.use[1] = (struct policy_usage){1, 10, 100}; /* one idle card left */
-    ck_assert(fabs(workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0) - 2200) < 1e-9);
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0) - (2200 + G * 1200)) <
+              1e-9);
     workload_destroy(w);
 }
 END_TEST
@@ -139,7 +145,7 @@ START_TEST(memo_keys)
     struct workload_memo *m = workload_memo_create();
     double a = workload_fragment_memo(w, m, &t.n, t.use, 0, 0);
     double b = workload_fragment_memo(w, m, &t.n, t.use, 12000, 0);
-    ck_assert(fabs(a - 400) < 1e-9 && fabs(b - (650 + B * 650)) < 1e-9);
+    ck_assert(fabs(a - (400 + G * 400)) < 1e-9 && fabs(b - (650 + B * 650 + G * 400)) < 1e-9);
     struct workload_shape tiny = shape(1, 10, 100, NULL);
     workload_add(w, &tiny, 1); /* a new epoch */
     ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, 0, 0) -
@@ -249,6 +255,47 @@ START_TEST(balance_by_hand)
 }
 END_TEST
 
+/* Gap term by hand: one card with `free` milli-GPU free; shares of 470 and
+ * 320 (weight 10 each) and of 160 (weight w160; common from 1 % of all
+ * weight), 1 core each, so nothing is stranded. F = one-copy waste (every
+ * shape that does not fit wastes the card) + WORKLOAD_GAP_WEIGHT x left,
+ * left = free - the largest sum of common shares that fits in it. */
+static const struct {
+    double w160;
+    int free;
+    double fgd, left;
+} gap_cases[] = {
+    {0.1, 530, 0, 60},            /* 470 */
+    {0.1, 210, 4200 / 20.1, 210}, /* 160 is 0.5 %: not counted */
+    {1, 210, 4200 / 21.0, 50},    /* 160 is 4.8 %: 160 */
+    {1, 530, 0, 50},              /* 320 + 160 */
+    {0.1, 1000, 0, 0},            /* an idle card is not a gap */
+    {0.1, 0, 0, 0},               /* nor a full one (nothing to waste) */
+};
+
+START_TEST(gap_by_hand)
+{
+    struct tnode t;
+    const int free[] = {gap_cases[_i].free};
+    node(&t, "n", free, 1, 16000);
+    struct workload *w = workload_create(1.0);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape a = shape(1, 47, 1000, NULL), b = shape(1, 32, 1000, NULL),
+                          c = shape(1, 16, 1000, NULL);
+    workload_add(w, &a, 10);
+    workload_add(w, &b, 10);
+    workload_add(w, &c, gap_cases[_i].w160);
+    double want = gap_cases[_i].fgd + G * gap_cases[_i].left;
+    double f = workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0);
+    ck_assert_msg(fabs(f - want) < 1e-9, "case %d: F = %f, want %f", _i, f, want);
+    /* Through a memo (its table cached), the same. */
+    struct workload_memo *m = workload_memo_create();
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - f) < 1e-9);
+    workload_memo_destroy(m);
+    workload_destroy(w);
+}
+END_TEST
+
 /* Pressure on four 4-GPU nodes: a whole-card shape (weight 999) and a
  * 4-GPU shape (weight w4), 1 core each. Pods until the GPUs are full =
  * free x wsum / (sum of weight x demand); the 4-GPU shape expects its share
@@ -345,7 +392,8 @@ static struct policy_opts opts(const char *node_policy, struct workload *w)
 }
 
 /* Shapes of a half and of 40 %: a 40 % pod on the busier node would leave
- * 150 that neither can use; on the idle node it leaves 600 both can. */
+ * 150 that neither can use; on the idle node it leaves 600 both can. Gap
+ * term: 550 keeps 50 beside a 500; 150 keeps 150; 600 keeps 100. */
 START_TEST(fragment_beats_binpack)
 {
     struct tnode x, y;
@@ -364,8 +412,8 @@ START_TEST(fragment_beats_binpack)
     struct policy_opts bp = opts("binpack", w), fa = opts("fragment-aware", w);
     ck_assert_int_eq(policy_choose(&p, nodes, 2, &bp, v, &best), 0);
     ck_assert_int_eq(policy_choose(&p, nodes, 2, &fa, v, &best), 1);
-    ck_assert(fabs(v[0].score - 150) < 1e-3); /* busy: 0 -> 150 */
-    ck_assert(fabs(v[1].score) < 1e-3);       /* idle: 0 -> 0 */
+    ck_assert(fabs(v[0].score - (150 + G * 100)) < 1e-3); /* busy: 0 -> 150 */
+    ck_assert(fabs(v[1].score - G * 100) < 1e-3);         /* idle: 0 -> 0 */
     ck_assert_int_eq(policy_priority(&p, &fa, 0), 10);
     ck_assert_int_eq(policy_priority(&p, &fa, -300), 10); /* filling a fragment */
     ck_assert_int_eq(policy_priority(&p, &fa, 250), 7);
@@ -432,6 +480,7 @@ int main(void)
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
+    tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_test(tc, pressure_weighs);
     tcase_add_test(tc, fragment_beats_binpack);
