@@ -321,6 +321,15 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
     w->epoch++;
 }
 
+/* The sum of the shapes' weights (in the scaled units of e->w). */
+static double weight_sum(const struct workload *w)
+{
+    double sum = 0;
+    for (int i = 0; i < w->n; i++)
+        sum += w->e[i].w;
+    return sum;
+}
+
 /* ---- pressure ---- */
 
 /* Copies of multi-GPU shape e that fit node n as it is now. */
@@ -377,10 +386,9 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
             if (w->e[multi[k]].s.nums <= whole)
                 copies[multi[k]] += copies_now(w, &w->e[multi[k]], v);
     }
-    for (int i = 0; i < w->n; i++) {
-        wsum += w->e[i].w;
+    wsum = weight_sum(w);
+    for (int i = 0; i < w->n; i++)
         dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
-    }
     double pods = dsum > 0 ? free * wsum / dsum : 0; /* arrivals until the GPUs are full */
     memset(mask, 0, sizeof(uint64_t) * WORKLOAD_MASK_WORDS);
     for (int k = 0; k < nmulti; k++) {
@@ -393,10 +401,8 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
 
 bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS])
 {
-    double wsum = 0;
+    double wsum = weight_sum(w);
     bool changed = false;
-    for (int i = 0; i < w->n; i++)
-        wsum += w->e[i].w;
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         bool p = mask[i / 64] >> (i % 64) & 1;
@@ -464,12 +470,12 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
             return &m->gaps[i];
     struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
     bool reach[GAP_MAX + 1] = {true};
-    double wsum = 0;
-    for (int i = 0; i < w->n; i++)
-        wsum += w->e[i].w;
+    double common = WORKLOAD_GAP_COMMON * weight_sum(w);
     for (int i = 0; i < w->n; i++) {
+        if (w->e[i].s.nums != 1 || w->e[i].w < common)
+            continue;
         int d = (int)(demand(&w->e[i].s, devmem) + 0.5);
-        if (w->e[i].s.nums != 1 || w->e[i].w < WORKLOAD_GAP_COMMON * wsum || d <= 0)
+        if (d <= 0)
             continue;
         for (int x = d; x <= GAP_MAX; x++)
             reach[x] |= reach[x - d];
