@@ -470,16 +470,16 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
             return &m->gaps[i];
     struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
     bool reach[GAP_MAX + 1] = {true};
-    double common = WORKLOAD_GAP_COMMON * weight_sum(w);
+    double size_w[GAP_MAX + 1] = {0}; /* weight of the one-GPU shapes asking each share */
     for (int i = 0; i < w->n; i++) {
-        if (w->e[i].s.nums != 1 || w->e[i].w < common)
-            continue;
         int d = (int)(demand(&w->e[i].s, devmem) + 0.5);
-        if (d <= 0)
-            continue;
-        for (int x = d; x <= GAP_MAX; x++)
-            reach[x] |= reach[x - d];
+        if (w->e[i].s.nums == 1 && d > 0 && d <= GAP_MAX)
+            size_w[d] += w->e[i].w;
     }
+    double common = WORKLOAD_GAP_COMMON * weight_sum(w);
+    for (int d = 1; d <= GAP_MAX; d++)
+        for (int x = d; size_w[d] >= common && x <= GAP_MAX; x++)
+            reach[x] |= reach[x - d];
     for (int x = 0, best = 0; x <= GAP_MAX; x++) {
         best = reach[x] ? x : best;
         g->left[x] = (int16_t)(x - best);

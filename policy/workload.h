@@ -18,8 +18,9 @@
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can
- * fill (repeats allowed; common: at least WORKLOAD_GAP_COMMON of all
- * weight; model lists not consulted). A 530 gap beside common 470 shares
+ * fill (repeats allowed; common: a share size that one-GPU shapes asking
+ * it, whatever their CPU and memory, hold at least WORKLOAD_GAP_COMMON of
+ * all weight; model lists not consulted). A 530 gap beside common 470 shares
  * keeps 60; a 210 gap keeps 210 when no common share is that small. It
  * looks past the next arrival: FGD alone fills a 530 gap with a 320 share
  * (F falls now) and leaves 210 nobody takes.
@@ -42,7 +43,7 @@
 #define WORKLOAD_MAX_SHAPES 512
 #define WORKLOAD_BALANCE    0.7   /* chosen on the openb trace (bench/README.md) */
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
-#define WORKLOAD_GAP_COMMON 0.01  /* the same */
+#define WORKLOAD_GAP_COMMON 0.015 /* the same */
 #define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
 

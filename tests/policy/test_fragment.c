@@ -256,21 +256,26 @@ START_TEST(balance_by_hand)
 END_TEST
 
 /* Gap term by hand: one card with `free` milli-GPU free; shares of 470 and
- * 320 (weight 10 each) and of 160 (weight w160; common from 1 % of all
- * weight), 1 core each, so nothing is stranded. F = one-copy waste (every
- * shape that does not fit wastes the card) + WORKLOAD_GAP_WEIGHT x left,
- * left = free - the largest sum of common shares that fits in it. */
+ * 320 (weight 10 each) and of 160 (weight w160; common from 1.5 % of all
+ * weight), 1 core each, so nothing is stranded. With `split` the 160 share
+ * comes as two shapes of w160 / 2 (1 and 2 cores): a share size is common
+ * by the weight of all shapes asking it. F = one-copy waste (every shape
+ * that does not fit wastes the card) + WORKLOAD_GAP_WEIGHT x left, left =
+ * free - the largest sum of common shares that fits in it. */
 static const struct {
     double w160;
+    bool split;
     int free;
     double fgd, left;
 } gap_cases[] = {
-    {0.1, 530, 0, 60},            /* 470 */
-    {0.1, 210, 4200 / 20.1, 210}, /* 160 is 0.5 %: not counted */
-    {1, 210, 4200 / 21.0, 50},    /* 160 is 4.8 %: 160 */
-    {1, 530, 0, 50},              /* 320 + 160 */
-    {0.1, 1000, 0, 0},            /* an idle card is not a gap */
-    {0.1, 0, 0, 0},               /* nor a full one (nothing to waste) */
+    {0.1, false, 530, 0, 60},              /* 470 */
+    {0.1, false, 210, 4200 / 20.1, 210},   /* 160 is 0.5 %: not counted */
+    {0.25, false, 210, 4200 / 20.25, 210}, /* 1.2 %: still not */
+    {1, false, 210, 4200 / 21.0, 50},      /* 160 is 4.8 %: 160 */
+    {0.4, true, 210, 4200 / 20.4, 50},     /* two shapes of 0.98 %, 1.96 % in all */
+    {1, false, 530, 0, 50},                /* 320 + 160 */
+    {0.1, false, 1000, 0, 0},              /* an idle card is not a gap */
+    {0.1, false, 0, 0, 0},                 /* nor a full one (nothing to waste) */
 };
 
 START_TEST(gap_by_hand)
@@ -281,10 +286,15 @@ START_TEST(gap_by_hand)
     struct workload *w = workload_create(1.0);
     workload_set_measure(w, WORKLOAD_ONE_COPY);
     struct workload_shape a = shape(1, 47, 1000, NULL), b = shape(1, 32, 1000, NULL),
-                          c = shape(1, 16, 1000, NULL);
+                          c = shape(1, 16, 1000, NULL), c2 = shape(1, 16, 2000, NULL);
     workload_add(w, &a, 10);
     workload_add(w, &b, 10);
-    workload_add(w, &c, gap_cases[_i].w160);
+    if (gap_cases[_i].split) {
+        workload_add(w, &c, gap_cases[_i].w160 / 2);
+        workload_add(w, &c2, gap_cases[_i].w160 / 2);
+    } else {
+        workload_add(w, &c, gap_cases[_i].w160);
+    }
     double want = gap_cases[_i].fgd + G * gap_cases[_i].left;
     double f = workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0);
     ck_assert_msg(fabs(f - want) < 1e-9, "case %d: F = %f, want %f", _i, f, want);
