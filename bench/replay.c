@@ -27,14 +27,12 @@
 #include "policy/workload.h"
 #include "server/extender.h"
 
-#define NPOINTS      5
-#define LINE_MAX_    4096
-#define MAX_TASKS    1000000
-#define GPU_MEM      1000 /* MiB per GPU: a percentage of it is the task's milli-GPU */
-#define GPU_SLOTS    100  /* shares per GPU: never the binding limit (gpu_milli >= 10) */
-#define CURVE_STEPS  1000
-#define ONLINE_DECAY 0.9995 /* the learned histogram's memory: ~1,400 arrivals */
-#define ONLINE_EVERY 100    /* arrivals between refreshed copies of it */
+#define NPOINTS     5
+#define LINE_MAX_   4096
+#define MAX_TASKS   1000000
+#define GPU_MEM     1000 /* MiB per GPU: a percentage of it is the task's milli-GPU */
+#define GPU_SLOTS   100  /* shares per GPU: never the binding limit (gpu_milli >= 10) */
+#define CURVE_STEPS 1000
 
 static const int points[NPOINTS] = {80, 90, 100, 110, 120};
 
@@ -63,6 +61,7 @@ enum source { SRC_TRACE, SRC_ONLINE };
 struct args {
     const char *nodes, *pods, *policy, *gpu_policy, *curve;
     enum workload_measure measure;
+    bool measure_set; /* --measure given: the trace's distribution only */
     enum source source;
     bool dump, bound;
     int seeds;
@@ -399,40 +398,25 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         names[i] = t->nodes[i].name;
     }
     cache_set_ready(c, true);
-    /* Online: learn from the arrivals themselves, starting from nothing;
-     * readers see a copy refreshed every ONLINE_EVERY arrivals. */
-    struct workload *learner = workload_create(ONLINE_DECAY), *wl = NULL;
-    workload_set_measure(learner, a->measure);
     struct extender *x = extender_create(c, &eo, NULL, NULL);
     if (a->source == SRC_TRACE) {
-        wl = trace_workload(t, a->measure);
+        struct workload *wl = trace_workload(t, a->measure);
         set_scarcity(wl, c, t);
         extender_set_state(x, wl); /* the extender owns it now */
-        wl = NULL;
     }
     for (int i = 0; i < n; i++) {
         const struct task *k = &t->tasks[w[i]];
         char uid[32];
-        if (a->source == SRC_ONLINE) {
-            struct policy_pod op;
-            task_pod(k, "", &op);
-            if (k->num_gpu == 0)
-                op.nctr = 0;
-            workload_observe(learner, &op);
-            if (i % ONLINE_EVERY == 0) {
-                wl = workload_copy(learner);
-                set_scarcity(wl, c, t);
-                extender_set_state(x, wl);
-            }
-        }
+        struct policy_pod p;
         snprintf(uid, sizeof uid, "task-%d", i);
+        task_pod(k, uid, &p);
+        if (k->num_gpu == 0)
+            p.nctr = 0;
+        if (a->source == SRC_ONLINE) /* learn as filter does, from nothing */
+            extender_observe(x, &p);
         bool ok;
         if (k->num_gpu > 0 || eo.policy.node_policy->cpu_pods) {
-            struct policy_pod p;
             struct policy_reasons why = {{0}};
-            task_pod(k, uid, &p);
-            if (k->num_gpu == 0)
-                p.nctr = 0;
             ok = extender_place(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
             if (!ok && k->num_gpu == 0) {
                 o->failed_cpu++;
@@ -474,7 +458,6 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         dump_state(c, t);
     extender_destroy(x);
     cache_destroy(c);
-    workload_destroy(learner);
     free(names);
     free(w);
 }
@@ -538,7 +521,8 @@ static int usage(void)
                     "policies: every node policy of the engine; the GPU policy follows it\n"
                     "(spread for spread, binpack otherwise) unless --gpu-policy is given.\n"
                     "fragment-aware measures against the trace's own distribution (trace,\n"
-                    "as the paper does) or one learned from the arrivals (online).\n"
+                    "as the paper does) or learns it from the arrivals as the service does\n"
+                    "(online; --measure is for trace only).\n"
                     "--bound: no placing; what no placement of the arrived tasks could\n"
                     "exceed (a linear relaxation, see bench/bound.h).\n");
     return 2;
@@ -574,11 +558,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         else if (strcmp(k, "--tune") == 0)
             a->tune = atof(v);
         else if (strcmp(k, "--measure") == 0 && strcmp(v, "one-copy") == 0)
-            a->measure = WORKLOAD_ONE_COPY;
+            a->measure = WORKLOAD_ONE_COPY, a->measure_set = true;
         else if (strcmp(k, "--measure") == 0 && strcmp(v, "copies") == 0)
-            a->measure = WORKLOAD_COPIES;
+            a->measure = WORKLOAD_COPIES, a->measure_set = true;
         else if (strcmp(k, "--measure") == 0 && strcmp(v, "both") == 0)
-            a->measure = WORKLOAD_BOTH;
+            a->measure = WORKLOAD_BOTH, a->measure_set = true;
         else if (strcmp(k, "--workload") == 0 && strcmp(v, "trace") == 0)
             a->source = SRC_TRACE;
         else if (strcmp(k, "--workload") == 0 && strcmp(v, "online") == 0)
@@ -592,6 +576,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         a->gpu_policy = strcmp(a->policy, "spread") == 0 ? "spread" : "binpack";
     if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10)
         return usage();
+    if (a->measure_set && a->source == SRC_ONLINE) {
+        fprintf(stderr, "vgpu-replay: --measure applies to --workload trace; online learns "
+                        "with the service's own measure\n");
+        return 2;
+    }
     if (!policy_node_policy_find(a->policy)) {
         fprintf(stderr, "vgpu-replay: unknown policy \"%s\"\n", a->policy);
         return 2;

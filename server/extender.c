@@ -24,6 +24,7 @@
 #define WORKLOAD_THREADS 512     /* threads that may keep a memo */
 #define LEARN_DECAY      0.999   /* the online histogram forgets with a ~700-pod half-life */
 #define LEARN_EVERY      512     /* observations between snapshots readers see */
+#define LEARN_FIRST      16      /* ... the first time; the gap doubles up to LEARN_EVERY */
 #define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
 #define SEEN_SLOTS       8192    /* recent pods remembered so re-filters do not count again */
 #define PRESS_EVERY      16 /* placements between looks at the hosts multi-GPU shapes have left */
@@ -55,6 +56,7 @@ struct extender {
     pthread_mutex_t pub_lock;   /* one writer of the state at a time */
     struct workload *learner;
     int since;                 /* observations since the last snapshot */
+    int publish_at;            /* ... at which the next one is taken */
     unsigned placed;           /* placements, for PRESS_EVERY */
     uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
     pthread_key_t tkey;
@@ -104,6 +106,7 @@ struct extender *extender_create(struct cache *cache, const struct extender_opts
     pthread_mutex_init(&x->pub_lock, NULL);
     pthread_key_create(&x->tkey, NULL);
     x->learner = workload_create(LEARN_DECAY);
+    x->publish_at = LEARN_FIRST;
     return x;
 }
 
@@ -166,6 +169,7 @@ static void publish(struct extender *x)
     pthread_mutex_lock(&x->learn_lock);
     struct workload *snap = workload_copy(x->learner);
     x->since = 0;
+    x->publish_at = x->publish_at * 2 < LEARN_EVERY ? x->publish_at * 2 : LEARN_EVERY;
     pthread_mutex_unlock(&x->learn_lock);
     pthread_mutex_lock(&x->pub_lock);
     cache_with_views(x->cache, scarcity, snap);
@@ -253,9 +257,7 @@ out:
     return rc;
 }
 
-/* Count one pod into the learned workload, once however often
- * kube-scheduler filters it; every LEARN_EVERY pods, publish. */
-static void observe(struct extender *x, const struct policy_pod *pod)
+void extender_observe(struct extender *x, const struct policy_pod *pod)
 {
     uint64_t h = 1469598103934665603ULL;
     for (const char *p = pod->uid ? pod->uid : ""; *p; p++)
@@ -267,10 +269,18 @@ static void observe(struct extender *x, const struct policy_pod *pod)
         x->seen[h % SEEN_SLOTS] = h;
         workload_observe(x->learner, pod);
     }
-    bool due = !counted && ++x->since >= LEARN_EVERY;
+    bool due = !counted && ++x->since >= x->publish_at;
     pthread_mutex_unlock(&x->learn_lock);
     if (due)
         publish(x);
+}
+
+size_t extender_workload_shapes(struct extender *x)
+{
+    pthread_rwlock_rdlock(&x->state_lock);
+    size_t n = x->state ? workload_size(x->state) : 0;
+    pthread_rwlock_unlock(&x->state_lock);
+    return n;
 }
 
 /* Does the pod's node policy place pods that ask no GPU? */
@@ -850,7 +860,7 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
     }
     if (!policy_pod_wants_gpu(&r.pod)) {
         if (cpu_pods_matter(x, &r.pod))
-            observe(x, &r.pod);
+            extender_observe(x, &r.pod);
         for (size_t i = 0; i < r.n; i++)
             r.c[i].state = C_FITS;
         write_filter(out, &r, -1, EXTENDER_ALL, NULL);
@@ -868,7 +878,7 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         refresh_nodes(x, &r);
     cache_forget(x->cache, r.pod.uid); /* a new filter replaces the old reservation */
     remember_pod(x, &r, now);
-    observe(x, &r.pod);
+    extender_observe(x, &r.pod);
     r.lock_now = x->o.mode == EXTENDER_SINGLE ? now : 0;
     chosen = choose_and_reserve(x, &r, now);
     if (chosen < 0)

@@ -79,7 +79,7 @@ int extender_place(struct extender *x, const struct policy_pod *pod, const char 
 
 /* The workload the fragment-aware policy measures against. The extender
  * learns it from every pod it filters; readers see a copy refreshed every
- * few dozen pods. extender_set_state replaces the copy now (takes ownership
+ * LEARN_EVERY (512) pods. extender_set_state replaces the copy now (takes ownership
  * of w; for programs that bring their own distribution, like the replay);
  * extender_seed adds weight to a shape of the learned histogram (from
  * --workload-file). Thread-safe. */
@@ -87,6 +87,12 @@ struct workload;
 struct workload_shape;
 void extender_set_state(struct extender *x, struct workload *w);
 void extender_seed(struct extender *x, const struct workload_shape *s, double weight);
+/* Count a pod into the learned workload as filter does: once per pod uid
+ * however often it comes, publishing a new copy every LEARN_EVERY pods
+ * (for programs that drive the engine without HTTP, like the replay). */
+void extender_observe(struct extender *x, const struct policy_pod *pod);
+/* Shapes in the workload readers see now: 0 before the first copy. */
+size_t extender_workload_shapes(struct extender *x);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape
  * of each pod, with HAMi's defaults). Published at once. Returns 0, or
  * ERR_IO / ERR_INVAL / ERR_TOOBIG naming the entry in err. */

@@ -116,11 +116,18 @@ static void gpu_gauges(void *ctx, struct buf *out)
     }
 }
 
-/* Everything after the metrics module's own: the GPU gauges, then TLS. */
+/* Everything after the metrics module's own: the GPU gauges, the workload
+ * gauge, then TLS. */
 static void extra_metrics(void *ctx, struct buf *out)
 {
     struct service *s = ctx;
     gpu_gauges(ctx, out);
+    buf_printf(out,
+               "# HELP vgpu_scheduler_workload_shapes Request shapes in the workload "
+               "fragment-aware measures against (0 until the first is learned or seeded).\n"
+               "# TYPE vgpu_scheduler_workload_shapes gauge\n"
+               "vgpu_scheduler_workload_shapes %zu\n",
+               extender_workload_shapes(s->ext));
     tls_store_render_metrics(http_server_tls(s->http), out);
 }
 

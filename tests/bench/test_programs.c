@@ -123,6 +123,13 @@ START_TEST(replay_bad_input)
              env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"));
     ck_assert_int_eq(run(cmd), 2);
     ck_assert_ptr_nonnull(strstr(out, "packbin"));
+    /* online learns with the service's own measure: --measure is refused */
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+             "--policy fragment-aware --measure one-copy --workload online 2>&1",
+             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"));
+    ck_assert_int_eq(run(cmd), 2);
+    ck_assert_ptr_nonnull(strstr(out, "--measure applies to --workload trace"));
 }
 END_TEST
 

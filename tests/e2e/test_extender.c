@@ -627,6 +627,41 @@ START_TEST(metrics_and_demo)
 }
 END_TEST
 
+/* The gauge line's value, -1 when absent. */
+static long workload_shapes(int port)
+{
+    struct harness_reply r;
+    ck_assert_int_eq(harness_get(port, "/metrics", &r), 0);
+    const char *m = strstr(buf_str(&r.body), "\nvgpu_scheduler_workload_shapes ");
+    long v = m ? strtol(m + strlen("\nvgpu_scheduler_workload_shapes "), NULL, 10) : -1;
+    harness_reply_free(&r);
+    return v;
+}
+
+/* The learned workload is first published after 16 pods (then after 32
+ * more, doubling): 15 pods of two shapes, one of them filtered three
+ * times, leave it empty; the 16th publishes both shapes. */
+START_TEST(learned_workload_published)
+{
+    struct harness *h = start(NULL, NULL);
+    int port = harness_port(h);
+    char name[32], uid[32];
+    ck_assert_int_eq(workload_shapes(port), 0);
+    for (int i = 0; i < 15; i++) {
+        snprintf(name, sizeof name, "w%d", i);
+        snprintf(uid, sizeof uid, "u-w%d", i);
+        cJSON_Delete(filter(port, name, uid, 1, i % 2 ? 1000 : 2000, 10));
+    }
+    cJSON_Delete(filter(port, "w0", "u-w0", 1, 2000, 10)); /* the same pod again */
+    cJSON_Delete(filter(port, "w1", "u-w1", 1, 1000, 10));
+    ck_assert_int_eq(workload_shapes(port), 0);
+    cJSON_Delete(filter(port, "w15", "u-w15", 1, 1000, 10));
+    ck_assert_int_eq(workload_shapes(port), 2);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    harness_free(h);
+}
+END_TEST
+
 int main(void)
 {
     setup();
@@ -644,6 +679,7 @@ int main(void)
     tcase_add_test(tc, concurrent_filter_bind);
     tcase_add_test(tc, metrics_and_demo);
     tcase_add_test(tc, fragment_aware_serves);
+    tcase_add_test(tc, learned_workload_published);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("bad-input");
     tcase_set_timeout(bad, 60);
