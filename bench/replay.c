@@ -528,6 +528,21 @@ static int usage(void)
     return 2;
 }
 
+static bool parse_measure(const char *v, enum workload_measure *m)
+{
+    static const struct {
+        const char *name;
+        enum workload_measure m;
+    } names[] = {
+        {"both", WORKLOAD_BOTH}, {"one-copy", WORKLOAD_ONE_COPY}, {"copies", WORKLOAD_COPIES}};
+    for (size_t i = 0; v && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(v, names[i].name) == 0) {
+            *m = names[i].m;
+            return true;
+        }
+    return false;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
     *a = (struct args){.policy = "binpack", .seeds = 1, .tune = 1.3};
@@ -557,12 +572,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->seed = strtoull(v, NULL, 10);
         else if (strcmp(k, "--tune") == 0)
             a->tune = atof(v);
-        else if (strcmp(k, "--measure") == 0 && strcmp(v, "one-copy") == 0)
-            a->measure = WORKLOAD_ONE_COPY, a->measure_set = true;
-        else if (strcmp(k, "--measure") == 0 && strcmp(v, "copies") == 0)
-            a->measure = WORKLOAD_COPIES, a->measure_set = true;
-        else if (strcmp(k, "--measure") == 0 && strcmp(v, "both") == 0)
-            a->measure = WORKLOAD_BOTH, a->measure_set = true;
+        else if (strcmp(k, "--measure") == 0 && parse_measure(v, &a->measure))
+            a->measure_set = true;
         else if (strcmp(k, "--workload") == 0 && strcmp(v, "trace") == 0)
             a->source = SRC_TRACE;
         else if (strcmp(k, "--workload") == 0 && strcmp(v, "online") == 0)

@@ -78,18 +78,19 @@ int extender_place(struct extender *x, const struct policy_pod *pod, const char 
                    size_t n, double now, struct policy_reasons *tally);
 
 /* The workload the fragment-aware policy measures against. The extender
- * learns it from every pod it filters; readers see a copy refreshed every
- * LEARN_EVERY (512) pods. extender_set_state replaces the copy now (takes ownership
- * of w; for programs that bring their own distribution, like the replay);
- * extender_seed adds weight to a shape of the learned histogram (from
- * --workload-file). Thread-safe. */
+ * learns it from every pod it filters; readers see a copy refreshed as
+ * extender_observe says. extender_set_state replaces the copy now (takes
+ * ownership of w; for programs that bring their own distribution, like the
+ * replay); extender_seed adds weight to a shape of the learned histogram
+ * (from --workload-file). Thread-safe. */
 struct workload;
 struct workload_shape;
 void extender_set_state(struct extender *x, struct workload *w);
 void extender_seed(struct extender *x, const struct workload_shape *s, double weight);
 /* Count a pod into the learned workload as filter does: once per pod uid
- * however often it comes, publishing a new copy every LEARN_EVERY pods
- * (for programs that drive the engine without HTTP, like the replay). */
+ * however often it comes; a new copy is published after the first 16 pods,
+ * then at gaps that double up to 512 (for programs that drive the engine
+ * without HTTP, like the replay). */
 void extender_observe(struct extender *x, const struct policy_pod *pod);
 /* Shapes in the workload readers see now: 0 before the first copy. */
 size_t extender_workload_shapes(struct extender *x);

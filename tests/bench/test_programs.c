@@ -111,25 +111,27 @@ START_TEST(replay_bound_holds)
 }
 END_TEST
 
+/* vgpu-replay on the small sample with `args` exits 2 naming `want`. */
+static void replay_refuses(const char *args, const char *want)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv %s 2>&1",
+             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"), args);
+    ck_assert_int_eq(run(cmd), 2);
+    ck_assert_msg(strstr(out, want) != NULL, "%s: %s", args, out);
+}
+
 START_TEST(replay_bad_input)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s/vgpu-replay --nodes /nonexistent.csv --pods x 2>&1",
              env("VS_BUILD"));
     ck_assert_int_eq(run(cmd), 2);
-    snprintf(cmd, sizeof cmd,
-             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
-             "--policy packbin 2>&1",
-             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"));
-    ck_assert_int_eq(run(cmd), 2);
-    ck_assert_ptr_nonnull(strstr(out, "packbin"));
+    replay_refuses("--policy packbin", "packbin");
     /* online learns with the service's own measure: --measure is refused */
-    snprintf(cmd, sizeof cmd,
-             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
-             "--policy fragment-aware --measure one-copy --workload online 2>&1",
-             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"));
-    ck_assert_int_eq(run(cmd), 2);
-    ck_assert_ptr_nonnull(strstr(out, "--measure applies to --workload trace"));
+    replay_refuses("--policy fragment-aware --measure one-copy --workload online",
+                   "--measure applies to --workload trace");
 }
 END_TEST
 
