@@ -460,8 +460,8 @@ static double stranded(const struct workload *w, struct workload_memo *m,
 }
 
 /* The gap table for cards of devmem MiB, kept in the memo when there is
- * one: which sums of common one-GPU shares (repeats allowed) reach each
- * size, and what is left of a free share below the largest such sum. */
+ * one: which sums of common share sizes (repeats allowed) reach each size,
+ * and what is left of a free share below the largest such sum. */
 static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
                                     double devmem, struct gaps *tmp)
 {
@@ -477,9 +477,12 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
             size_w[d] += w->e[i].w;
     }
     double common = WORKLOAD_GAP_COMMON * weight_sum(w);
-    for (int d = 1; d <= GAP_MAX; d++)
-        for (int x = d; size_w[d] >= common && x <= GAP_MAX; x++)
+    for (int d = 1; d <= GAP_MAX; d++) {
+        if (size_w[d] < common)
+            continue;
+        for (int x = d; x <= GAP_MAX; x++)
             reach[x] |= reach[x - d];
+    }
     for (int x = 0, best = 0; x <= GAP_MAX; x++) {
         best = reach[x] ? x : best;
         g->left[x] = (int16_t)(x - best);

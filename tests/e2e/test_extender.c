@@ -639,8 +639,8 @@ static long workload_shapes(int port)
 }
 
 /* The learned workload is first published after 16 pods (then after 32
- * more, doubling): 15 pods of two shapes, one of them filtered three
- * times, leave it empty; the 16th publishes both shapes. */
+ * more, doubling): 15 pods of two shapes, two of them filtered again
+ * (counted once), leave it empty; the 16th publishes both shapes. */
 START_TEST(learned_workload_published)
 {
     struct harness *h = start(NULL, NULL);
