@@ -69,6 +69,8 @@ static void grow(struct hmap *m)
 
 void *hmap_get(const struct hmap *m, const char *key)
 {
+    if (!key)
+        return NULL;
     return m->s[find(m, key, hash_str(key))].val;
 }
 
@@ -87,6 +89,8 @@ void *hmap_put(struct hmap *m, const char *key, void *val)
 
 void *hmap_del(struct hmap *m, const char *key)
 {
+    if (!key)
+        return NULL;
     size_t i = find(m, key, hash_str(key));
     if (!m->s[i].key)
         return NULL;

@@ -13,11 +13,12 @@ struct hmap;
 /* Returns a new empty map; free with hmap_destroy (values are not freed). */
 struct hmap *hmap_create(void);
 void hmap_destroy(struct hmap *m);
-/* The value under key, or NULL. */
+/* The value under key, or NULL (also for a NULL key). */
 void *hmap_get(const struct hmap *m, const char *key);
-/* Insert or replace; returns the value replaced, or NULL. */
+/* Insert or replace; returns the value replaced, or NULL. key must not be
+ * NULL (callers check what they take from the network). */
 void *hmap_put(struct hmap *m, const char *key, void *val);
-/* Remove; returns the value removed, or NULL. */
+/* Remove; returns the value removed, or NULL (also for a NULL key). */
 void *hmap_del(struct hmap *m, const char *key);
 size_t hmap_count(const struct hmap *m);
 /* Iterate: start with *it = 0; returns false at the end. The map must not

@@ -414,14 +414,13 @@ static int read_candidates(struct req *r)
         snprintf(r->err, sizeof r->err, "request has neither NodeNames nor Nodes.items");
         return ERR_PROTO;
     }
-    r->n = (size_t)cJSON_GetArraySize(list);
-    if (r->n > CANDIDATE_MAX) {
-        snprintf(r->err, sizeof r->err, "request offers %zu nodes, over the limit of %d", r->n,
+    size_t n = (size_t)cJSON_GetArraySize(list);
+    if (n > CANDIDATE_MAX) {
+        snprintf(r->err, sizeof r->err, "request offers %zu nodes, over the limit of %d", n,
                  CANDIDATE_MAX);
         return ERR_PROTO;
     }
-    r->nodes = list == items ? nodes : NULL;
-    r->c = mem_zalloc(sizeof *r->c * (r->n ? r->n : 1));
+    r->c = mem_zalloc(sizeof *r->c * (n ? n : 1));
     cJSON_ArrayForEach(it, list)
     {
         const char *name =
@@ -434,6 +433,9 @@ static int read_candidates(struct req *r)
         r->c[i].name = name;
         r->c[i++].item = list == items ? it : NULL;
     }
+    /* Only now: answers walk r->c[0..n), every one named. */
+    r->n = n;
+    r->nodes = list == items ? nodes : NULL;
     return 0;
 }
 
@@ -457,6 +459,11 @@ static int read_args(struct extender *x, const char *body, size_t len, struct re
     rc = model_pod_parse(r->pod_json, &x->o.defaults, &r->pod, r->err, sizeof r->err);
     if (rc)
         return ERR_PROTO;
+    if (!r->pod.uid || !*r->pod.uid) {
+        /* Reservations, pending specs and binds are keyed by the uid. */
+        snprintf(r->err, sizeof r->err, "pod has no metadata.uid");
+        return ERR_PROTO;
+    }
     r->pod_ok = true;
     return 0;
 }
