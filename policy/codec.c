@@ -90,6 +90,24 @@ static int decode_entry(const char *s, const char *e, struct codec_entry *out, c
     return 0;
 }
 
+/* The pod's totals must fit an int32 usage (summed in int64, so the check
+ * itself cannot overflow): per device they are at most these. */
+static int check_sums(const struct codec_devices *d, char *err, size_t cap)
+{
+    int64_t cores = 0, mem = 0;
+    for (int i = 0; i < d->n; i++) {
+        cores += d->e[i].cores;
+        mem += d->e[i].mem;
+    }
+    if (cores > INT32_MAX || mem > INT32_MAX) {
+        bool c = cores > INT32_MAX;
+        snprintf(err, cap, "the devices' %s add up to %lld, over %d", c ? "cores" : "memory",
+                 (long long)(c ? cores : mem), INT32_MAX);
+        return ERR_RANGE;
+    }
+    return 0;
+}
+
 int codec_decode(const char *s, struct codec_devices *out, char *err, size_t cap)
 {
     out->nctr = 0;
@@ -130,7 +148,7 @@ int codec_decode(const char *s, struct codec_devices *out, char *err, size_t cap
             break;
         p = end + 1;
     }
-    return 0;
+    return check_sums(out, err, cap);
 }
 
 static int find_device(const struct policy_node *node, const struct codec_entry *e)
@@ -141,6 +159,14 @@ static int find_device(const struct policy_node *node, const struct codec_entry 
             return i;
     }
     return -1;
+}
+
+/* a + b for cores, capped at INT32_MAX (b >= 0): a codec_devices not from
+ * codec_decode may sum past it. */
+static int32_t cores_add(int32_t a, int32_t b)
+{
+    int64_t v = (int64_t)a + b;
+    return v > INT32_MAX ? INT32_MAX : (int32_t)v;
 }
 
 int codec_usage(const struct policy_node *node, const struct codec_devices *d, int32_t ninit,
@@ -166,7 +192,7 @@ int codec_usage(const struct policy_node *node, const struct codec_devices *d, i
                 init[k].mem = e->mem;
         } else {
             out[k].used++;
-            out[k].cores += e->cores;
+            out[k].cores = cores_add(out[k].cores, e->cores);
             out[k].mem += e->mem;
         }
     }

@@ -30,14 +30,16 @@ int codec_encode(const struct policy_pod *pod, const struct policy_node *node,
                  const struct policy_placement *pl, char *buf, size_t cap);
 
 /* Decode an annotation value. Entries borrow from s, which must outlive
- * out. Returns 0, or ERR_INVAL / ERR_TOOBIG / ERR_RANGE with detail in err. */
+ * out. Returns 0, or ERR_INVAL / ERR_TOOBIG / ERR_RANGE with detail in err.
+ * ERR_RANGE: a value outside 0..INT32_MAX, or the cores (or memory) of all
+ * entries adding up past INT32_MAX (err names the sum). */
 int codec_decode(const char *s, struct codec_devices *out, char *err, size_t cap);
 
 /* The usage a decoded pod with `ninit` init containers puts on `node`: per
  * device, memory and cores = max(peak of init containers, sum of app
  * containers), slots = app containers on it (at least 1). Writes node->ndev
- * entries into out (zeroed first). Returns how many entries named a UUID the
- * node does not have (those are skipped). */
+ * entries into out (zeroed first); cores are capped at INT32_MAX. Returns
+ * how many entries named a UUID the node does not have (those are skipped). */
 int codec_usage(const struct policy_node *node, const struct codec_devices *d, int32_t ninit,
                 struct policy_usage *out);
 

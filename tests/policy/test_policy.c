@@ -676,6 +676,35 @@ START_TEST(usage_collapse)
 }
 END_TEST
 
+/* Cores near INT32_MAX: each entry is in range, their sum is not. Decode
+ * refuses the annotation naming the sum; usage built by hand caps the sum
+ * (before: an int32 overflow, fatal under UBSan). */
+START_TEST(codec_sums_in_range)
+{
+    struct tnode t;
+    struct tdev d[] = {{"GPU-x", 10, 40000, 100}};
+    build(&t, "n", d, 1);
+    struct codec_devices cd;
+    struct policy_usage u[1];
+    char err[128] = "";
+    const char *two = "GPU-x,NVIDIA,1,2147483647:GPU-x,NVIDIA,1,2147483647:;";
+    ck_assert_int_eq(codec_decode(two, &cd, err, sizeof err), ERR_RANGE);
+    ck_assert_msg(strstr(err, "cores") && strstr(err, "4294967294"), "%s", err);
+    ck_assert_int_eq(
+        codec_decode("GPU-x,NVIDIA,2147483647,1:;GPU-x,NVIDIA,1,1:;", &cd, err, sizeof err),
+        ERR_RANGE);
+    ck_assert_msg(strstr(err, "memory") && strstr(err, "2147483648"), "%s", err);
+    ck_assert_int_eq(
+        codec_decode("GPU-x,NVIDIA,1,2147483646:GPU-x,NVIDIA,1,1:;", &cd, err, sizeof err), 0);
+    ck_assert_int_eq(codec_usage(&t.n, &cd, 0, u), 0);
+    ck_assert_int_eq(u[0].cores, INT32_MAX);
+    cd.e[1].cores = INT32_MAX; /* as no decode makes it */
+    ck_assert_int_eq(codec_usage(&t.n, &cd, 0, u), 0);
+    ck_assert_int_eq(u[0].cores, INT32_MAX);
+    ck_assert_int_eq(u[0].used, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("policy");
@@ -700,6 +729,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, weights_parse, 0, sizeof weight_cases / sizeof weight_cases[0]);
     tcase_add_test(tc, node_policy_table);
     tcase_add_test(tc, codec_roundtrip);
+    tcase_add_test(tc, codec_sums_in_range);
     tcase_add_loop_test(tc, codec_decode_table, 0, sizeof decode_cases / sizeof decode_cases[0]);
     tcase_add_test(tc, codec_decode_limits);
     tcase_add_test(tc, usage_collapse);
