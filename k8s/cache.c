@@ -1,6 +1,7 @@
 /* cache.c: nodes, pods, reservations; usage = sum of contributions. */
 #include "k8s/cache.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct cnode {
     struct policy_node view; /* first: cache_view_lock finds the node from it */
     struct model_inventory *inv;
     struct policy_usage *use; /* inv->ndev */
+    int64_t *cores;           /* inv->ndev exact sums; use[i].cores is this capped at INT32_MAX */
     struct cpod *pods;
 };
 
@@ -49,15 +51,20 @@ struct cnode {
 struct pend {
     char *uid;
     char *json;
+    size_t bytes;   /* pend_bytes(uid, json) */
     double expires; /* 0 = until placed or deleted */
 };
 
 struct cache {
     pthread_rwlock_t lock;
     struct hmap *pending; /* uid -> pend */
-    struct hmap *nodes;   /* name -> cnode */
-    struct hmap *pods;    /* uid -> cpod */
-    struct hmap *intern;  /* string -> the same string */
+    size_t pend_bytes;    /* the sum of their bytes */
+    size_t pend_max, pend_bytes_max;
+    double pend_first;   /* no entry expires before this (a lower bound) */
+    double pend_swept;   /* when the last sweep ran */
+    struct hmap *nodes;  /* name -> cnode */
+    struct hmap *pods;   /* uid -> cpod */
+    struct hmap *intern; /* string -> the same string */
     struct cpod *orphans;
     struct cpod *resv;
     size_t nresv, norphans, nbad;
@@ -74,6 +81,9 @@ struct cache *cache_create(void)
     c->pods = hmap_create();
     c->intern = hmap_create();
     c->pending = hmap_create();
+    c->pend_max = CACHE_PENDING_MAX;
+    c->pend_bytes_max = CACHE_PENDING_BYTES_MAX;
+    c->pend_first = HUGE_VAL;
     return c;
 }
 
@@ -96,7 +106,10 @@ static void pend_free(struct pend *p)
 
 static void pend_drop(struct cache *c, const char *uid)
 {
-    pend_free(hmap_del(c->pending, uid));
+    struct pend *p = hmap_del(c->pending, uid);
+    if (p)
+        c->pend_bytes -= p->bytes;
+    pend_free(p);
 }
 
 static void pod_free(struct cpod *p)
@@ -113,6 +126,7 @@ static void node_free(struct cnode *n)
         return;
     model_inventory_free(n->inv);
     free(n->use);
+    free(n->cores);
     free(n);
 }
 
@@ -227,9 +241,12 @@ static void apply(struct cache *c, struct cnode *n, const struct cpod *p, int si
 {
     stamp(c, n);
     for (int i = 0; i < p->ncontrib; i++) {
-        struct policy_usage *u = &n->use[p->contrib[i].dev];
+        int32_t d = p->contrib[i].dev;
+        struct policy_usage *u = &n->use[d];
         u->used += sign * p->contrib[i].u.used;
-        u->cores += sign * p->contrib[i].u.cores;
+        /* Each pod's cores fit an int32 (codec_decode); their sum may not. */
+        n->cores[d] += sign * (int64_t)p->contrib[i].u.cores;
+        u->cores = n->cores[d] > INT32_MAX ? INT32_MAX : (int32_t)n->cores[d];
         u->mem += sign * p->contrib[i].u.mem;
     }
     n->view.cpu_used_milli += sign * p->cpu;
@@ -308,7 +325,9 @@ static void node_rebuild(struct cache *c, struct cnode *n)
     struct model_inventory *inv = n->inv;
     int32_t id = n->view.id;
     free(n->use);
+    free(n->cores);
     n->use = mem_zalloc(sizeof *n->use * (size_t)(inv->ndev ? inv->ndev : 1));
+    n->cores = mem_zalloc(sizeof *n->cores * (size_t)(inv->ndev ? inv->ndev : 1));
     n->view = (struct policy_node){
         .name = inv->name,
         .ndev = inv->ndev,
@@ -622,6 +641,8 @@ int cache_commit(struct cache *c, const char *uid)
     return rc;
 }
 
+static void pend_maybe_sweep(struct cache *c, double now, bool full);
+
 int cache_expire(struct cache *c, double now)
 {
     int n = 0;
@@ -633,24 +654,59 @@ int cache_expire(struct cache *c, double now)
             n++;
         }
     }
+    pend_maybe_sweep(c, now, false);
     cache_unlock(c);
     return n;
 }
 
 /* ---- pending pods ---- */
 
+#define PEND_SWEEP_GAP 1.0 /* seconds between sweeps on time (a full store sweeps at once) */
+
+/* The bytes an entry holds: its two strings with their NULs. */
+static size_t pend_size(const char *uid, const char *json)
+{
+    return strlen(uid) + 1 + strlen(json) + 1;
+}
+
+/* Drop the entries whose time is up; pend_first becomes the earliest
+ * expiry left. Under the write lock. */
 static void pend_sweep(struct cache *c, double now)
 {
     size_t it = 0, n = 0;
     const char *k;
     void *v;
+    double first = HUGE_VAL;
     struct pend **dead = mem_alloc(sizeof *dead * (hmap_count(c->pending) + 1));
-    while (hmap_next(c->pending, &it, &k, &v))
-        if (((struct pend *)v)->expires > 0 && ((struct pend *)v)->expires <= now)
+    while (hmap_next(c->pending, &it, &k, &v)) {
+        const struct pend *p = v;
+        if (p->expires > 0 && p->expires <= now)
             dead[n++] = v;
+        else if (p->expires > 0 && p->expires < first)
+            first = p->expires;
+    }
     for (size_t i = 0; i < n; i++)
         pend_drop(c, dead[i]->uid);
     free(dead);
+    c->pend_first = first;
+    c->pend_swept = now;
+}
+
+/* Sweep when an entry may have expired: at most every PEND_SWEEP_GAP as
+ * time passes, at once when the store is full. */
+static void pend_maybe_sweep(struct cache *c, double now, bool full)
+{
+    if (now < c->pend_first || (!full && now - c->pend_swept < PEND_SWEEP_GAP))
+        return;
+    pend_sweep(c, now);
+}
+
+/* Would storing `bytes` for uid go over a limit? */
+static bool pend_full(const struct cache *c, const struct pend *p, size_t bytes)
+{
+    size_t others = c->pend_bytes - (p ? p->bytes : 0);
+    return (!p && hmap_count(c->pending) >= c->pend_max) || bytes > c->pend_bytes_max ||
+           others > c->pend_bytes_max - bytes;
 }
 
 int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
@@ -658,11 +714,17 @@ int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, do
 {
     double expires = ttl > 0 ? now + ttl : 0;
     int rc = 0;
+    if (!uid || !*uid || !pod_json)
+        return ERR_INVAL;
+    size_t bytes = pend_size(uid, pod_json);
     wrlock(c);
+    pend_maybe_sweep(c, now, false);
     struct pend *p = hmap_get(c->pending, uid);
-    if (!p && hmap_count(c->pending) >= CACHE_PENDING_MAX)
-        pend_sweep(c, now);
-    if (!p && hmap_count(c->pending) >= CACHE_PENDING_MAX) {
+    if (pend_full(c, p, bytes)) {
+        pend_maybe_sweep(c, now, true);
+        p = hmap_get(c->pending, uid);
+    }
+    if (pend_full(c, p, bytes)) {
         rc = ERR_TOOBIG;
         goto out;
     }
@@ -675,11 +737,23 @@ int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, do
         /* Kept as long as the longer of the two asks; 0 (forever) wins. */
         p->expires = expires == 0 || expires > p->expires ? expires : p->expires;
     }
+    if (p->expires > 0 && p->expires < c->pend_first)
+        c->pend_first = p->expires;
+    c->pend_bytes = c->pend_bytes - p->bytes + bytes;
+    p->bytes = bytes;
     free(p->json);
     p->json = mem_strdup(pod_json);
 out:
     cache_unlock(c);
     return rc;
+}
+
+void cache_pending_limits(struct cache *c, size_t entries, size_t bytes)
+{
+    wrlock(c);
+    c->pend_max = entries;
+    c->pend_bytes_max = bytes;
+    cache_unlock(c);
 }
 
 char *cache_pending_get(struct cache *c, const char *uid, double now)
@@ -835,5 +909,6 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     out->orphans = c->norphans;
     out->bad_pods = c->nbad;
     out->pending = hmap_count(c->pending);
+    out->pending_bytes = c->pend_bytes;
     cache_unlock(c);
 }

@@ -93,13 +93,21 @@ int cache_expire(struct cache *c, double now);
  * node kube-scheduler names (filter --filter-mode=all, a reservation that
  * expired, a restart). Fed by the source (unplaced pods) and by filter.
  * Dropped when the pod is placed, ends or is deleted, or when its time is up
- * (expires 0: never). At most CACHE_PENDING_MAX entries: past that, expired
- * ones are swept and a new entry that still does not fit is refused. */
-#define CACHE_PENDING_MAX 200000
+ * (expires 0: never): expired entries are swept as time passes (by puts
+ * and cache_expire, about once a second) and at once when the store is
+ * full. At most CACHE_PENDING_MAX entries holding CACHE_PENDING_BYTES_MAX
+ * bytes (an entry holds strlen(uid) + 1 + strlen(json) + 1): a new entry
+ * that still does not fit after the sweep is refused. */
+#define CACHE_PENDING_MAX       200000
+#define CACHE_PENDING_BYTES_MAX ((size_t)64 << 20)
 /* Store a copy of pod_json until now+ttl (ttl 0: until placed or deleted).
- * Returns 0 or ERR_TOOBIG (store full). */
+ * Returns 0, ERR_TOOBIG (store full; an older copy for uid stays) or
+ * ERR_INVAL (no uid). */
 int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
                       double ttl);
+/* Set the limits (default CACHE_PENDING_MAX, CACHE_PENDING_BYTES_MAX);
+ * entries already held stay. For tests. */
+void cache_pending_limits(struct cache *c, size_t entries, size_t bytes);
 /* A new copy of the pod's JSON (caller frees), or NULL. */
 char *cache_pending_get(struct cache *c, const char *uid, double now);
 
@@ -121,7 +129,8 @@ void cache_foreach_gpu(struct cache *c,
 char **cache_node_names(struct cache *c, size_t *n);
 struct cache_stats {
     size_t nodes, gpus, pods, reservations, orphans, bad_pods, pending;
-    int64_t max_gpu_mem; /* MiB of the largest healthy GPU; 0 when none */
+    size_t pending_bytes; /* held by the pending entries (see above) */
+    int64_t max_gpu_mem;  /* MiB of the largest healthy GPU; 0 when none */
 };
 void cache_stats(struct cache *c, struct cache_stats *out);
 

@@ -1,0 +1,233 @@
+/* The cache against hostile values: core sums near INT32_MAX, NULL uids,
+ * and the pending-pod store bounded in entries and bytes, swept on time. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s/cache.h"
+#include "k8s/hmap.h"
+#include "policy/err.h"
+#include "tests/support/harness.h"
+
+/* A node "n1" with one GPU "n1-g0": 10 slots, 10000 MiB, 100 cores. */
+static struct model_inventory *node1(void)
+{
+    const char *json =
+        "{\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\",\"resourceVersion\":\"1\","
+        "\"annotations\":{\"hami.io/node-nvidia-register\":\"[{\\\"id\\\":\\\"n1-g0\\\","
+        "\\\"count\\\":10,\\\"devmem\\\":10000,\\\"devcore\\\":100,\\\"type\\\":\\\"T4\\\","
+        "\\\"health\\\":true,\\\"index\\\":0}]\"}},"
+        "\"status\":{\"allocatable\":{\"cpu\":\"8\",\"memory\":\"32Gi\"}}}";
+    char err[256];
+    cJSON *j = cJSON_Parse(json);
+    struct model_inventory *inv = NULL;
+    ck_assert_msg(model_node_parse(j, &inv, err, sizeof err) == 0, "%s", err);
+    cJSON_Delete(j);
+    return inv;
+}
+
+/* A pod bound to n1 with the given devices annotation. */
+static struct model_pod_info bound(const char *uid, const char *devices)
+{
+    return (struct model_pod_info){.uid = uid,
+                                   .ns = "default",
+                                   .name = uid,
+                                   .vgpu_node = "n1",
+                                   .node_name = "n1",
+                                   .devices = devices,
+                                   .bind_phase = "success"};
+}
+
+static int32_t cores0(struct cache *c)
+{
+    cache_rdlock(c);
+    const struct policy_node *v = cache_view(c, "n1");
+    ck_assert_ptr_nonnull(v);
+    int32_t cores = v->use[0].cores;
+    cache_unlock(c);
+    return cores;
+}
+
+/* Two pods of INT32_MAX cores each on one GPU: the sum saturates in the
+ * view and stays exact underneath (before: an int32 overflow, fatal under
+ * UBSan). */
+START_TEST(core_sums_across_pods)
+{
+    struct cache *c = cache_create();
+    char err[256];
+    cache_node_put(c, node1());
+    struct model_pod_info a = bound("a", "n1-g0,NVIDIA,1,2147483647:;");
+    struct model_pod_info b = bound("b", "n1-g0,NVIDIA,1,2147483647:;");
+    struct model_pod_info s = bound("s", "n1-g0,NVIDIA,1,5:;");
+    ck_assert_int_eq(cache_pod_put(c, &a, err, sizeof err), 0);
+    ck_assert_int_eq(cache_pod_put(c, &b, err, sizeof err), 0);
+    ck_assert_int_eq(cores0(c), INT32_MAX);
+    ck_assert_int_eq(cache_pod_put(c, &s, err, sizeof err), 0);
+    cache_pod_del(c, "a");
+    ck_assert_int_eq(cores0(c), INT32_MAX);
+    cache_pod_del(c, "b");
+    ck_assert_int_eq(cores0(c), 5);
+    cache_pod_del(c, "s");
+    ck_assert_int_eq(cores0(c), 0);
+    cache_destroy(c);
+}
+END_TEST
+
+/* An annotation whose cores add up past INT32_MAX is a range error. */
+START_TEST(core_sum_annotation_refused)
+{
+    struct cache *c = cache_create();
+    char err[256] = "";
+    cache_node_put(c, node1());
+    struct model_pod_info a = bound("a", "n1-g0,NVIDIA,1,2147483647:n1-g0,NVIDIA,1,1:;");
+    cache_pod_put(c, &a, err, sizeof err);
+    struct cache_stats st;
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.bad_pods, 1);
+    cache_destroy(c);
+}
+END_TEST
+
+/* NULL keys are absent, not a crash. */
+START_TEST(null_uid)
+{
+    struct cache *c = cache_create();
+    struct cache_assumed a;
+    ck_assert(!cache_forget(c, NULL));
+    ck_assert_int_eq(cache_reservation(c, NULL, 0, &a), ERR_NOTFOUND);
+    ck_assert_int_eq(cache_commit(c, NULL), ERR_NOTFOUND);
+    cache_pod_del(c, NULL);
+    ck_assert_ptr_null(cache_pending_get(c, NULL, 0));
+    ck_assert_int_eq(cache_pending_put(c, NULL, "{}", 0, 10), ERR_INVAL);
+    struct hmap *m = hmap_create();
+    ck_assert_ptr_null(hmap_get(m, NULL));
+    ck_assert_ptr_null(hmap_del(m, NULL));
+    hmap_destroy(m);
+    cache_destroy(c);
+}
+END_TEST
+
+static size_t pending(struct cache *c)
+{
+    struct cache_stats st;
+    cache_stats(c, &st);
+    return st.pending;
+}
+
+static size_t pending_bytes(struct cache *c)
+{
+    struct cache_stats st;
+    cache_stats(c, &st);
+    return st.pending_bytes;
+}
+
+/* The byte count is exact: each entry holds uid and JSON with their NULs;
+ * a replacement counts its new size, a drop gives its bytes back. A put
+ * past the byte cap sweeps first and is refused when still over. */
+START_TEST(pending_bytes_capped)
+{
+    struct cache *c = cache_create();
+    cache_pending_limits(c, 100, 30);
+    ck_assert_int_eq(cache_pending_put(c, "u1", "{\"a\":1}", 0, 10), 0); /* 3 + 8 */
+    ck_assert_uint_eq(pending_bytes(c), 11);
+    ck_assert_int_eq(cache_pending_put(c, "u1", "{\"a\":12}", 0, 10), 0); /* replaced */
+    ck_assert_uint_eq(pending_bytes(c), 12);
+    ck_assert_int_eq(cache_pending_put(c, "u2", "{\"b\":2}", 0, 0), 0);
+    ck_assert_uint_eq(pending_bytes(c), 23);
+    /* 23 + 16 > 30: refused, nothing has expired at 5 */
+    ck_assert_int_eq(cache_pending_put(c, "u3", "{\"c\":123456}", 5, 10), ERR_TOOBIG);
+    ck_assert_uint_eq(pending_bytes(c), 23);
+    ck_assert_uint_eq(pending(c), 2);
+    /* too big even alone */
+    ck_assert_int_eq(
+        cache_pending_put(c, "u4", "{\"d\":\"0123456789012345678901234567890\"}", 5, 10),
+        ERR_TOOBIG);
+    /* at 10 u1 has expired: swept, then u3 fits */
+    ck_assert_int_eq(cache_pending_put(c, "u3", "{\"c\":123456}", 10, 10), 0);
+    ck_assert_uint_eq(pending(c), 2);
+    ck_assert_uint_eq(pending_bytes(c), 11 + 16);
+    /* a replacement that would pass the cap keeps the old copy */
+    ck_assert_int_eq(cache_pending_put(c, "u2", "{\"b\":\"01234567890123\"}", 11, 0), ERR_TOOBIG);
+    char *s = cache_pending_get(c, "u2", 11);
+    ck_assert_str_eq(s, "{\"b\":2}");
+    free(s);
+    cache_pod_del(c, "u2");
+    ck_assert_uint_eq(pending_bytes(c), 16);
+    cache_expire(c, 100);
+    ck_assert_uint_eq(pending(c), 0);
+    ck_assert_uint_eq(pending_bytes(c), 0);
+    /* the entry count cap still holds */
+    cache_pending_limits(c, 1, 1000);
+    ck_assert_int_eq(cache_pending_put(c, "u5", "{}", 100, 0), 0);
+    ck_assert_int_eq(cache_pending_put(c, "u6", "{}", 100, 0), ERR_TOOBIG);
+    cache_destroy(c);
+}
+END_TEST
+
+/* Entries past their time go as time passes, long before the count cap. */
+START_TEST(pending_swept_on_time)
+{
+    struct cache *c = cache_create();
+    char uid[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(uid, sizeof uid, "u%d", i);
+        ck_assert_int_eq(cache_pending_put(c, uid, "{}", 0, 10), 0);
+    }
+    ck_assert_int_eq(cache_pending_put(c, "forever", "{}", 0, 0), 0);
+    ck_assert_uint_eq(pending(c), 101);
+    ck_assert_uint_eq(pending_bytes(c), 10 * 6 + 90 * 7 + 8 + 3);
+    ck_assert_int_eq(cache_pending_put(c, "late", "{}", 100, 10), 0); /* a put sweeps */
+    ck_assert_uint_eq(pending(c), 2);
+    ck_assert_uint_eq(pending_bytes(c), 8 + 3 + 5 + 3);
+    cache_expire(c, 200); /* so does the expiry of reservations */
+    ck_assert_uint_eq(pending(c), 1);
+    char *s = cache_pending_get(c, "forever", 1e9);
+    ck_assert_str_eq(s, "{}");
+    free(s);
+    cache_destroy(c);
+}
+END_TEST
+
+/* Eight 16 MiB pods filtered, then expired: nothing left behind. */
+START_TEST(pending_big_pods_expire)
+{
+    struct cache *c = cache_create();
+    size_t len = (size_t)16 << 20;
+    char *json = malloc(len + 1), uid[32];
+    memset(json, ' ', len);
+    json[0] = '{';
+    json[len - 1] = '}';
+    json[len] = '\0';
+    int refused = 0;
+    for (int i = 0; i < 8; i++) {
+        snprintf(uid, sizeof uid, "big%d", i);
+        int rc = cache_pending_put(c, uid, json, i, 60);
+        ck_assert(rc == 0 || rc == ERR_TOOBIG);
+        refused += rc == ERR_TOOBIG;
+    }
+    ck_assert_int_gt(refused, 0); /* 128 MiB does not fit the byte cap */
+    ck_assert_uint_eq(pending_bytes(c), (size_t)(8 - refused) * (5 + len + 1));
+    cache_expire(c, 1000);
+    ck_assert_uint_eq(pending(c), 0);
+    ck_assert_uint_eq(pending_bytes(c), 0);
+    free(json);
+    cache_destroy(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cache-limits");
+    TCase *tc = tcase_create("limits");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, core_sums_across_pods);
+    tcase_add_test(tc, core_sum_annotation_refused);
+    tcase_add_test(tc, null_uid);
+    tcase_add_test(tc, pending_swept_on_time);
+    tcase_add_test(tc, pending_bytes_capped);
+    tcase_add_test(tc, pending_big_pods_expire);
+    suite_add_tcase(s, tc);
+    return harness_run_suite(s, true);
+}
