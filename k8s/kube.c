@@ -287,6 +287,9 @@ int kube_create(const struct kubeconfig *cfg, const struct kube_options *o, stru
         (rc = readable(cfg->cert_file, "client-certificate", err, cap)) ||
         (rc = readable(cfg->key_file, "client-key", err, cap)))
         return rc;
+    char warning[512];
+    for (int i = 0; kubeconfig_warning(cfg, i, warning, sizeof warning); i++)
+        LOG_WARN("%s", warning);
     pthread_once(&curl_once, curl_init);
     struct kube *k = mem_zalloc(sizeof *k);
     k->cfg = (struct kubeconfig){

@@ -27,6 +27,36 @@ struct files {
     int n;
 };
 
+bool kubeconfig_warning(const struct kubeconfig *c, int i, char *buf, size_t cap)
+{
+    bool http = c->server && strncmp(c->server, "http://", 7) == 0;
+    bool token = c->token || c->token_file, cert = c->cert_file || c->cert_data;
+    const char *server = c->server ? c->server : "";
+    if (c->insecure && i-- == 0) {
+        snprintf(buf, cap,
+                 "API server %.200s: insecure-skip-tls-verify is set: its certificate is not "
+                 "checked, so anyone on the network path can pose as the API server and take "
+                 "this scheduler's credentials",
+                 server);
+        return true;
+    }
+    if (http && token && i-- == 0) {
+        snprintf(buf, cap,
+                 "API server %.200s is plain http://: the bearer token goes over the network "
+                 "unencrypted; use https://",
+                 server);
+        return true;
+    }
+    if (http && cert && i-- == 0) {
+        snprintf(buf, cap,
+                 "API server %.200s is plain http://: the client certificate is never presented "
+                 "(no TLS) and nothing is encrypted; use https://",
+                 server);
+        return true;
+    }
+    return false;
+}
+
 void kubeconfig_free(struct kubeconfig *c)
 {
     if (!c)

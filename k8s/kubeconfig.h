@@ -64,6 +64,12 @@ int kubeconfig_in_cluster(const char *sa_dir, struct kubeconfig *out, char *err,
  * when set, else the in-pod config. ERR_NOTFOUND when there is none. */
 int kubeconfig_resolve(const char *flag_path, struct kubeconfig *out, char *err, size_t cap);
 
+/* The risks of how c reaches the API server, one sentence each, never a
+ * credential: insecure-skip-tls-verify; a bearer token or a client
+ * certificate given for a plain http:// server. Writes the i-th (from 0)
+ * into buf and returns true; false past the last. */
+bool kubeconfig_warning(const struct kubeconfig *c, int i, char *buf, size_t cap);
+
 /* Free what c owns and zero it. Accepts NULL. */
 void kubeconfig_free(struct kubeconfig *c);
 

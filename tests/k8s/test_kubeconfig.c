@@ -1,12 +1,15 @@
 /* kubeconfig files, the in-pod config and base64, as tables. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "k8s/kube.h"
 #include "k8s/kubeconfig.h"
+#include "k8s/log.h"
 #include "policy/err.h"
 #include "tests/support/harness.h"
 
@@ -263,6 +266,59 @@ START_TEST(test_base64)
 }
 END_TEST
 
+/* Risky ways to reach the API server: one WARN line each when the client
+ * is made, naming the risk and never the token. */
+static const struct {
+    const char *server;
+    bool insecure;
+    const char *token, *cert;
+    const char *want[2]; /* in the log; NULL: no warning */
+} warn_cases[] = {
+    {"https://10.0.0.1:6443", true, "s3cr3t-token", NULL, {"insecure-skip-tls-verify", NULL}},
+    {"http://10.0.0.1:8080", false, "s3cr3t-token", NULL, {"http://", "bearer token"}},
+    {"http://10.0.0.1:8080", false, NULL, "PEM", {"http://", "client certificate"}},
+    {"https://10.0.0.1:6443", false, "s3cr3t-token", NULL, {NULL, NULL}},
+    {"http://127.0.0.1:8080", false, NULL, NULL, {NULL, NULL}}, /* no credentials to leak */
+};
+
+START_TEST(test_warnings)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    log_set_fd(fds[1]);
+    struct kubeconfig kc = {
+        .server = (char *)warn_cases[_i].server,
+        .insecure = warn_cases[_i].insecure,
+        .token = (char *)warn_cases[_i].token,
+        .cert_data = (char *)warn_cases[_i].cert,
+        .cert_len = warn_cases[_i].cert ? 3 : 0,
+        .key_data = (char *)warn_cases[_i].cert,
+        .key_len = warn_cases[_i].cert ? 3 : 0,
+        .source = (char *)"test",
+    };
+    struct kube_options o = {.qps = 10, .burst = 10, .timeout_ms = 1000};
+    struct kube *k = NULL;
+    char err[256], text[8192];
+    ck_assert_msg(kube_create(&kc, &o, &k, err, sizeof err) == 0, "%s", err);
+    kube_destroy(k);
+    log_set_fd(2);
+    ssize_t n = read(fds[0], text, sizeof text - 1);
+    text[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    close(fds[1]);
+    ck_assert_msg(strstr(text, "s3cr3t") == NULL, "the token was logged: %s", text);
+    if (!warn_cases[_i].want[0]) {
+        ck_assert_msg(strstr(text, " WARN ") == NULL, "unexpected: %s", text);
+        return;
+    }
+    ck_assert_msg(strstr(text, " WARN ") != NULL, "no warning: \"%s\"", text);
+    for (int i = 0; i < 2 && warn_cases[_i].want[i]; i++)
+        ck_assert_msg(strstr(text, warn_cases[_i].want[i]) != NULL, "\"%s\" lacks %s", text,
+                      warn_cases[_i].want[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kubeconfig");
@@ -274,6 +330,7 @@ int main(void)
     tcase_add_test(tc, test_in_cluster);
     tcase_add_test(tc, test_resolve);
     tcase_add_loop_test(tc, test_base64, 0, sizeof b64 / sizeof b64[0]);
+    tcase_add_loop_test(tc, test_warnings, 0, sizeof warn_cases / sizeof warn_cases[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
