@@ -43,6 +43,18 @@ struct tstate {
     int nslot;
 };
 
+/* Locks, in the only order one may be taken while holding another:
+ *
+ *     pub_lock  ->  state_lock  ->  the cache's lock  ->  learn_lock
+ *
+ * A thread holding one of them takes only locks to its right. So a
+ * placement takes state_lock (opts_acquire) before the cache's read lock
+ * (evaluate) or write lock (cache_assume), never after; learn_lock is a
+ * leaf (the learner, counters, the memo list: nothing is taken under it);
+ * publish and placed hold pub_lock, read the cache (cache_with_views) and
+ * release it before install takes state_lock for writing. The cache never
+ * calls back into the extender under its lock except through
+ * cache_with_views' callback, which takes no lock. */
 struct extender {
     struct cache *cache;
     struct extender_opts o;
@@ -569,7 +581,9 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
     char text[1024];
     size_t m = 0;
     int k, chosen = -1;
+    struct policy_opts o;
 
+    opts_acquire(x, &o); /* state_lock before the cache's lock: see struct extender */
     cache_rdlock(x->cache);
     for (size_t i = 0; i < r->n; i++) {
         if (r->c[i].state == C_BAD)
@@ -584,8 +598,6 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
             continue;
         map[m++] = i;
     }
-    struct policy_opts o;
-    opts_acquire(x, &o);
     k = judge(x, r, views, m, &o, v, unres, best, devices != NULL);
     for (size_t j = 0; j < m; j++) {
         struct cand *c = &r->c[map[j]];
@@ -609,8 +621,8 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
         if (devices && codec_encode(&r->pod, views[k], best, devices, cap) < 0)
             devices[0] = '\0';
     }
-    opts_release(x);
     cache_unlock(x->cache);
+    opts_release(x);
     free(views);
     free(v);
     free(map);
