@@ -51,26 +51,28 @@ struct cnode {
 struct pend {
     char *uid;
     char *json;
-    size_t bytes;   /* pend_bytes(uid, json) */
+    size_t bytes;   /* pend_size(uid, json) */
     double expires; /* 0 = until placed or deleted */
 };
 
 struct cache {
     pthread_rwlock_t lock;
     struct hmap *pending; /* uid -> pend */
-    size_t pend_bytes;    /* the sum of their bytes */
-    size_t pend_max, pend_bytes_max;
-    double pend_first;   /* no entry expires before this (a lower bound) */
-    double pend_swept;   /* when the last sweep ran */
-    struct hmap *nodes;  /* name -> cnode */
-    struct hmap *pods;   /* uid -> cpod */
-    struct hmap *intern; /* string -> the same string */
+    struct hmap *nodes;   /* name -> cnode */
+    struct hmap *pods;    /* uid -> cpod */
+    struct hmap *intern;  /* string -> the same string */
     struct cpod *orphans;
     struct cpod *resv;
     size_t nresv, norphans, nbad;
     uint64_t gens;                     /* the last version stamp given to a node view */
     int32_t *free_ids, nfree, next_id; /* dense node ids, reused */
     bool ready;
+
+    /* The pending store's limits and bookkeeping. */
+    size_t pend_bytes; /* the sum of the entries' bytes */
+    size_t pend_max, pend_bytes_max;
+    double pend_first; /* no entry expires before this (a lower bound) */
+    double pend_swept; /* when the last sweep ran */
 };
 
 struct cache *cache_create(void)
