@@ -141,13 +141,16 @@ cJSON *webhook_patch_get(cJSON *doc, const char *ptr)
 
 static int record(struct webhook_patch *p, const char *op, const char *ptr, const cJSON *value)
 {
-    cJSON *o = cJSON_CreateObject(), *v = cJSON_Duplicate(value, 1);
+    cJSON *o = cJSON_CreateObject(), *v = value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull();
     if (o == NULL || v == NULL || !cJSON_AddStringToObject(o, "op", op) ||
         !cJSON_AddStringToObject(o, "path", ptr)) {
         fputs("webhook_patch: out of memory\n", stderr);
         abort();
     }
-    cJSON_AddItemToObject(o, "value", v);
+    if (value == NULL)
+        cJSON_Delete(v); /* "remove" has no value */
+    else
+        cJSON_AddItemToObject(o, "value", v);
     cJSON_AddItemToArray(p->ops, o);
     p->n++;
     return 0;
@@ -207,6 +210,30 @@ int webhook_patch_add(struct webhook_patch *p, const char *ptr, cJSON *value)
 int webhook_patch_replace(struct webhook_patch *p, const char *ptr, cJSON *value)
 {
     return apply(p, false, ptr, value);
+}
+
+int webhook_patch_remove(struct webhook_patch *p, const char *ptr)
+{
+    char last[WEBHOOK_POINTER_MAX];
+    cJSON *parent = NULL, *gone = NULL;
+    int rc;
+    if (p->n >= WEBHOOK_PATCH_OPS_MAX)
+        return ERR_TOOBIG;
+    if ((rc = locate(p->doc, ptr, &parent, last, sizeof last)))
+        return rc;
+    if (cJSON_IsObject(parent)) {
+        gone = cJSON_DetachItemFromObjectCaseSensitive(parent, last);
+    } else if (cJSON_IsArray(parent)) {
+        int size = cJSON_GetArraySize(parent);
+        int i = array_index(last, size, false, size - 1);
+        gone = i < 0 ? NULL : cJSON_DetachItemFromArray(parent, i);
+    } else {
+        return ERR_INVAL;
+    }
+    if (gone == NULL)
+        return ERR_NOTFOUND;
+    cJSON_Delete(gone);
+    return record(p, "remove", ptr, NULL);
 }
 
 int webhook_patch_count(const struct webhook_patch *p)

@@ -3,8 +3,8 @@
  * Every operation is applied to the document (a cJSON tree the caller owns)
  * as it is recorded, so later operations see what earlier ones made (an
  * "add" of resources.limits, then an "add" inside it), and the recorded
- * patch turns the original document into the current one. Only "add" and
- * "replace": what an admission webhook needs. Debian's cJSON has no
+ * patch turns the original document into the current one. Only "add",
+ * "replace" and "remove": what an admission webhook needs. Debian's cJSON has no
  * cJSON_Utils, so this is the small subset written out.
  *
  * Paths are RFC 6901 JSON Pointers. webhook_patch_pointer builds one from
@@ -47,6 +47,11 @@ int webhook_patch_add(struct webhook_patch *p, const char *pointer, cJSON *value
 /* Replace the existing value at pointer ("replace"); value is taken.
  * Returns 0, ERR_NOTFOUND when there is no such value, ERR_INVAL, ERR_TOOBIG. */
 int webhook_patch_replace(struct webhook_patch *p, const char *pointer, cJSON *value);
+
+/* Remove the existing value at pointer ("remove"); from an array the later
+ * items move down one. Returns 0, ERR_NOTFOUND when there is no such value,
+ * ERR_INVAL, ERR_TOOBIG. */
+int webhook_patch_remove(struct webhook_patch *p, const char *pointer);
 
 /* Operations recorded so far. */
 int webhook_patch_count(const struct webhook_patch *p);

@@ -1,4 +1,4 @@
-/* webhook/patch: JSON Pointer escaping, add/replace as RFC 6902 says, the
+/* webhook/patch: JSON Pointer escaping, add/replace/remove as RFC 6902 says, the
  * recorded patch, base64. */
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -95,7 +95,7 @@ END_TEST
 /* One operation on doc.json: its result code, then the value found at
  * `check` (NULL: not checked) and the recorded patch. */
 static const struct {
-    const char *op; /* "add" or "replace" */
+    const char *op; /* "add", "replace" or "remove" (value unused) */
     const char *ptr;
     const char *value;
     int rc;
@@ -134,6 +134,18 @@ static const struct {
     {"replace", "/spec/nodeName", "\"n\"", ERR_NOTFOUND, "/spec/nodeName", NULL, NULL},
     {"replace", "/spec/containers/-", "{}", ERR_NOTFOUND, NULL, NULL, NULL},
     {"replace", "/spec/containers/2", "{}", ERR_NOTFOUND, "/spec/containers/2", NULL, NULL},
+    /* remove: no value recorded; from an array the later items move down */
+    {"remove", "/spec/containers/0", "0", 0, "/spec/containers/0/name", "\"two\"",
+     "[{\"op\":\"remove\",\"path\":\"/spec/containers/0\"}]"},
+    {"remove", "/spec/containers/0/env/0", "0", 0, "/spec/containers/0/env", "[]",
+     "[{\"op\":\"remove\",\"path\":\"/spec/containers/0/env/0\"}]"},
+    {"remove", "/metadata/annotations/a~1b", "0", 0, "/metadata/annotations/a~1b", NULL,
+     "[{\"op\":\"remove\",\"path\":\"/metadata/annotations/a~1b\"}]"},
+    {"remove", "/spec/containers/2", "0", ERR_NOTFOUND, "/spec/containers/1/name", "\"two\"", NULL},
+    {"remove", "/spec/containers/-", "0", ERR_NOTFOUND, NULL, NULL, NULL},
+    {"remove", "/spec/nodeName", "0", ERR_NOTFOUND, NULL, NULL, NULL},
+    {"remove", "/metadata/name/x", "0", ERR_INVAL, "/metadata/name", "\"p\"", NULL},
+    {"remove", "", "0", ERR_INVAL, NULL, NULL, NULL},
 };
 
 START_TEST(test_ops)
@@ -142,8 +154,14 @@ START_TEST(test_ops)
     struct webhook_patch *p = webhook_patch_create(d);
     cJSON *v = cJSON_Parse(ops[_i].value);
     ck_assert_ptr_nonnull(v);
-    int rc = strcmp(ops[_i].op, "add") == 0 ? webhook_patch_add(p, ops[_i].ptr, v)
+    int rc;
+    if (strcmp(ops[_i].op, "remove") == 0) {
+        rc = webhook_patch_remove(p, ops[_i].ptr);
+        cJSON_Delete(v);
+    } else {
+        rc = strcmp(ops[_i].op, "add") == 0 ? webhook_patch_add(p, ops[_i].ptr, v)
                                             : webhook_patch_replace(p, ops[_i].ptr, v);
+    }
     ck_assert_int_eq(rc, ops[_i].rc);
     if (ops[_i].check) {
         cJSON *got = webhook_patch_get(d, ops[_i].check);
