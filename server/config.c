@@ -7,6 +7,7 @@
 
 #include "../policy/err.h"
 #include "../policy/policy.h"
+#include "../webhook/trust.h"
 #include "http.h"
 
 enum type { T_STR, T_INT, T_U64, T_BOOL, T_DURATION, T_ENUM, T_ADDR };
@@ -120,6 +121,20 @@ static const struct option options[] = {
      FIELD(force_overwrite_default), .def = "true",
      .help = "The webhook gives GPU pods that name default-scheduler this scheduler too (pods "
              "naming another scheduler are always left alone)."},
+    {.name = "overwrite-env", .type = T_BOOL, .scope = CONFIG_SERVE, FIELD(overwrite_env),
+     .def = "true",
+     .help = "The webhook gives containers that ask for no nvidia.com/ resource "
+             "NVIDIA_VISIBLE_DEVICES=none (replacing theirs) and removes the variable from those "
+             "that do (the device plugin sets it): HAMi's overwriteEnv."},
+    {.name = "trusted-annotation-writers", .type = T_STR, .scope = CONFIG_SERVE,
+     FIELD(trusted_writers), .flags = NONEMPTY, .check = webhook_trust_validate,
+     .def = "system:serviceaccount:vgpu-system:vgpu-scheduler,"
+            "system:serviceaccount:kube-system:hami-device-plugin",
+     .arg = "USER,...",
+     .help = "The only users (kube-apiserver usernames) the webhook lets set, change or remove "
+             "a pod's hami.io/vgpu-* and hami.io/bind-* annotations and hami.io/vgpu-node label: "
+             "the scheduler's and the device plugin's service accounts. Pods running as one "
+             "keep their NVIDIA_VISIBLE_DEVICES."},
     {.name = "service", .type = T_STR, .scope = CONFIG_GENCERT, FIELD(gen_service), .def = "",
      .check = check_dns_label, .arg = "NAME",
      .help = "The Service's name: the certificate is for NAME, NAME.NS, NAME.NS.svc, "

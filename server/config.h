@@ -51,6 +51,8 @@ struct config {
     char key_file[CONFIG_PATH_MAX];       /* "" = plain HTTP */
     char client_ca_file[CONFIG_PATH_MAX]; /* "" = no client certificates; needs cert_file */
     bool force_overwrite_default;         /* the webhook replaces "default-scheduler" */
+    bool overwrite_env;                   /* webhook/pod.h: NVIDIA_VISIBLE_DEVICES */
+    char trusted_writers[2048];           /* usernames, comma list (webhook/trust.h) */
     /* gen-cert */
     char gen_service[64];   /* a DNS label */
     char gen_namespace[64]; /* a DNS label */

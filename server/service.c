@@ -278,7 +278,9 @@ int service_create(const struct config *c, struct service **out, char *err, size
     if (c->workload_file[0] && (rc = extender_seed_file(s->ext, c->workload_file, err, cap)))
         goto out;
     struct webhook_opts wo = {.scheduler_name = c->scheduler_name,
-                              .force_overwrite_default = c->force_overwrite_default};
+                              .force_overwrite_default = c->force_overwrite_default,
+                              .overwrite_env = c->overwrite_env,
+                              .trusted_writers = c->trusted_writers};
     s->webhook = webhook_create(&wo, s->cache);
     metrics_reason_add(s->metrics, "webhook_denied");
     metrics_reason_add(s->metrics, "webhook_bad_review");

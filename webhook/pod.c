@@ -236,6 +236,104 @@ static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_
     return webhook_patch_add(p, ptr, var);
 }
 
+/* ---- GPU visibility ---- */
+
+/* Whether the container asks for any nvidia.com/ resource but the priority:
+ * a device plugin then sets its NVIDIA_VISIBLE_DEVICES. */
+static bool ctr_device(const struct ctr *x)
+{
+    static const char prefix[] = "nvidia.com/";
+    cJSON *res = obj(x->c, "resources"), *e;
+    const char *kinds[2] = {"limits", "requests"};
+    for (int k = 0; k < 2; k++)
+        cJSON_ArrayForEach(e, obj(res, kinds[k]))
+        {
+            if (e->string && strncmp(e->string, prefix, sizeof prefix - 1) == 0 &&
+                strcmp(e->string, MODEL_RES_PRIORITY) != 0)
+                return true;
+        }
+    return false;
+}
+
+/* A value that shows no GPU: "none", "void", "". */
+static bool visible_none(const cJSON *e)
+{
+    const char *v = str(e, "value");
+    if (member(e, "valueFrom"))
+        return false;
+    return v == NULL || *v == '\0' || strcmp(v, WEBHOOK_VISIBLE_NONE) == 0 ||
+           strcmp(v, "void") == 0;
+}
+
+/* The entry's value for a message: "\"all\"" or "(valueFrom)". */
+static const char *visible_shown(const cJSON *e, char *buf, size_t cap)
+{
+    char shown[SHOW_MAX + 8];
+    if (member(e, "valueFrom"))
+        return "(valueFrom)";
+    snprintf(buf, cap, "\"%s\"", show(str(e, "value"), shown, sizeof shown));
+    return buf;
+}
+
+static cJSON *visible_var(void)
+{
+    cJSON *var = cJSON_CreateObject();
+    cJSON_AddStringToObject(var, "name", WEBHOOK_VISIBLE_ENV);
+    cJSON_AddStringToObject(var, "value", WEBHOOK_VISIBLE_NONE);
+    return var;
+}
+
+/* Append NVIDIA_VISIBLE_DEVICES=none to the container's env (made when
+ * absent). */
+static int ctr_add_visible(const struct ctr *x, cJSON *env, struct webhook_patch *p)
+{
+    char ptr[WEBHOOK_POINTER_MAX];
+    if (env == NULL) {
+        cJSON *a = cJSON_CreateArray();
+        cJSON_AddItemToArray(a, visible_var());
+        ctr_ptr(x, ptr, sizeof ptr, "env", NULL, NULL);
+        return webhook_patch_add(p, ptr, a);
+    }
+    ctr_ptr(x, ptr, sizeof ptr, "env", "-", NULL);
+    return webhook_patch_add(p, ptr, visible_var());
+}
+
+/* The visibility rule on one container (pod.h). Entries are walked from the
+ * last, so a removal leaves the indices still to come valid; one warning
+ * per container, naming the value that was in effect (the last). */
+static int ctr_visible(const struct ctr *x, struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    char ptr[WEBHOOK_POINTER_MAX], idx[16], val[SHOW_MAX + 16];
+    cJSON *env = member(x->c, "env");
+    bool device = ctr_device(x), warned = false;
+    int found = 0, rc = 0;
+    if (env && !cJSON_IsArray(env))
+        return 0; /* malformed: the API server's validation says so */
+    for (int i = cJSON_GetArraySize(env) - 1; i >= 0 && rc == 0; i--) {
+        cJSON *e = cJSON_GetArrayItem(env, i);
+        const char *n = str(e, "name");
+        if (n == NULL || strcmp(n, WEBHOOK_VISIBLE_ENV) != 0)
+            continue;
+        found++;
+        if (!device && visible_none(e))
+            continue;
+        if (!warned)
+            warn(v,
+                 device ? "container \"%s\": " WEBHOOK_VISIBLE_ENV " %s removed: the device "
+                          "plugin sets it to the GPUs it allocates"
+                        : "container \"%s\": " WEBHOOK_VISIBLE_ENV " %s replaced by \"none\": "
+                          "the container asks for no GPU (nvidia.com/*)",
+                 x->name, visible_shown(e, val, sizeof val));
+        warned = true;
+        snprintf(idx, sizeof idx, "%d", i);
+        ctr_ptr(x, ptr, sizeof ptr, "env", idx, NULL);
+        rc = device ? webhook_patch_remove(p, ptr) : webhook_patch_replace(p, ptr, visible_var());
+    }
+    if (rc == 0 && !device && found == 0)
+        rc = ctr_add_visible(x, env, p);
+    return rc;
+}
+
 /* ---- the rules ---- */
 
 /* Checks on one container of a GPU pod that need no cluster knowledge. */
@@ -439,12 +537,26 @@ static bool mutate(struct ctr *x, void *ctx)
     return false;
 }
 
-void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
-                       struct webhook_pod_verdict *v)
+/* The visibility rule on every container; true (stop) once denied. */
+static bool visible(struct ctr *x, void *ctx)
+{
+    struct mutation *m = ctx;
+    if (!cJSON_IsObject(x->c))
+        return false;
+    int rc = ctr_visible(x, m->p, m->v);
+    if (rc)
+        deny(m->v, 400, "container \"%s\": cannot set %s: %s", x->name, WEBHOOK_VISIBLE_ENV,
+             err_name(rc));
+    return rc != 0;
+}
+
+/* Routing, defaults and denials for a GPU pod (pod.h), before the
+ * visibility rule. */
+static void route(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
+                  struct webhook_pod_verdict *v)
 {
     char ptr[WEBHOOK_POINTER_MAX], shown[SHOW_MAX + 8];
     const char *bad[4];
-    memset(v, 0, sizeof *v);
     v->outcome = WEBHOOK_POD_NOT_GPU;
 
     cJSON *spec = obj(pod, "spec");
@@ -487,4 +599,100 @@ void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webh
         return;
     check_annotations(obj(obj(pod, "metadata"), "annotations"), v, bad);
     check_request(o, pod, bad, v);
+}
+
+void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
+                       struct webhook_pod_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    route(o, pod, p, v);
+    if (v->outcome == WEBHOOK_POD_DENIED || !o->overwrite_env)
+        return;
+    struct mutation m = {p, v};
+    walk(obj(pod, "spec"), visible, &m);
+}
+
+/* ---- ephemeral containers ---- */
+
+/* Whether an ephemeral container of this name was there before. */
+static bool existed(const cJSON *old, const char *name)
+{
+    cJSON *list = member(obj(old, "spec"), "ephemeralContainers"), *e;
+    if (!cJSON_IsArray(list))
+        return false;
+    cJSON_ArrayForEach(e, list)
+    {
+        const char *n = str(e, "name");
+        if (n && name && strcmp(n, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The rules on one new ephemeral container (pod.h). */
+static void ephemeral_one(const struct webhook_pod_opts *o, bool gpu_pod, struct ctr *x,
+                          struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    char val[SHOW_MAX + 16];
+    cJSON *env = member(x->c, "env"), *e;
+    bool found = false;
+    if (gpu_pod && cJSON_IsTrue(member(obj(x->c, "securityContext"), "privileged"))) {
+        deny(v, 403,
+             "ephemeral container \"%s\" is privileged and the pod uses GPUs: a privileged "
+             "container sees every GPU of its node, past the pod's share. Debug without "
+             "securityContext.privileged",
+             x->name);
+        return;
+    }
+    if (env && !cJSON_IsArray(env))
+        return; /* malformed: the API server's validation says so */
+    cJSON_ArrayForEach(e, env)
+    {
+        const char *n = str(e, "name");
+        if (n == NULL || strcmp(n, WEBHOOK_VISIBLE_ENV) != 0)
+            continue;
+        found = true;
+        if (visible_none(e) || !(gpu_pod || o->overwrite_env))
+            continue;
+        deny(v, 403,
+             "ephemeral container \"%s\" sets %s to %s: an ephemeral container has no GPU of "
+             "its own, and this would show it GPUs of the node outside any pod's share. Remove "
+             "the variable (or set it to \"none\")",
+             x->name, WEBHOOK_VISIBLE_ENV, visible_shown(e, val, sizeof val));
+        return;
+    }
+    if (!found && o->overwrite_env) {
+        int rc = ctr_add_visible(x, env, p);
+        if (rc)
+            deny(v, 400, "ephemeral container \"%s\": cannot set %s: %s", x->name,
+                 WEBHOOK_VISIBLE_ENV, err_name(rc));
+    }
+}
+
+void webhook_pod_ephemeral(const struct webhook_pod_opts *o, cJSON *pod, const cJSON *old,
+                           struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    struct ctr x;
+    cJSON *spec = obj(pod, "spec"), *list = member(spec, "ephemeralContainers"), *c;
+    const char *sched = str(spec, "schedulerName");
+    memset(v, 0, sizeof *v);
+    v->outcome = WEBHOOK_POD_ADMITTED;
+    bool gpu_pod = walk(spec, any_gpu, NULL) || (sched && strcmp(sched, o->scheduler_name) == 0);
+    int i = 0;
+    if (!cJSON_IsArray(list))
+        return;
+    cJSON_ArrayForEach(c, list)
+    {
+        int index = i++;
+        if (!cJSON_IsObject(c) || existed(old, str(c, "name")))
+            continue;
+        memset(&x, 0, sizeof x);
+        x.c = c;
+        x.list = "ephemeralContainers";
+        x.index = index;
+        ctr_scan(&x);
+        ephemeral_one(o, gpu_pod, &x, p, v);
+        if (v->outcome == WEBHOOK_POD_DENIED)
+            return;
+    }
 }

@@ -1,9 +1,10 @@
-/* pod: what the admission webhook does to a Pod being created.
+/* pod: what the admission webhook does to a Pod being created, and to the
+ * ephemeral containers added to one.
  *
  * A pod "asks for a GPU" when any container or init container names
  * nvidia.com/gpu, nvidia.com/gpumem, nvidia.com/gpumem-percentage or
- * nvidia.com/gpucores in its limits or requests. Other pods are allowed
- * untouched. So is a GPU pod that names another scheduler in
+ * nvidia.com/gpucores in its limits or requests. Other pods are allowed,
+ * only the visibility rule below applies. So is a GPU pod that names another scheduler in
  * spec.schedulerName (default-scheduler counts as "none" unless
  * force_overwrite_default is false), as HAMi does.
  *
@@ -29,6 +30,24 @@
  * hami.io/gpu-scheduler-policy and hami.io/device-scoring-weights are
  * warnings, not denials.
  *
+ * GPU visibility (overwrite_env, HAMi's overwriteEnv; every pod, whatever
+ * its scheduler, unless denied): the NVIDIA container runtime shows a
+ * container the GPUs NVIDIA_VISIBLE_DEVICES names, "all" included, and the
+ * CUDA images set "all" themselves. So:
+ *   - a container that asks for no nvidia.com/ resource (nvidia.com/priority
+ *     alone does not count) gets NVIDIA_VISIBLE_DEVICES=none: appended to its
+ *     env, or replacing every entry of that name whose value is not already
+ *     "none", "void" or "" (valueFrom included). An explicit entry also wins
+ *     over envFrom and the image's ENV;
+ *   - a container that asks for one loses every NVIDIA_VISIBLE_DEVICES entry
+ *     of its own: the device plugin sets the variable to the GPUs it
+ *     allocated, and a later entry of the pod's would win over it.
+ * Each change to a value the user wrote comes back as a warning. (A
+ * ConfigMap or Secret behind envFrom cannot be read here: the container's
+ * own value wins over it for the first kind; for the second it is the
+ * node's runtime setting accept-nvidia-visible-devices-envvar-when-
+ * unprivileged = false that closes it.)
+ *
  * Pure: no I/O, no clock, no globals. */
 #ifndef VS_WEBHOOK_POD_H
 #define VS_WEBHOOK_POD_H
@@ -41,6 +60,8 @@
 
 #define WEBHOOK_DEFAULT_SCHEDULER "default-scheduler"
 #define WEBHOOK_PRIORITY_ENV      "CUDA_TASK_PRIORITY"
+#define WEBHOOK_VISIBLE_ENV       "NVIDIA_VISIBLE_DEVICES"
+#define WEBHOOK_VISIBLE_NONE      "none"
 #define WEBHOOK_WARN_MAX          8   /* warnings kept per pod */
 #define WEBHOOK_WARN_LEN          256 /* bytes per warning, NUL included (kube-apiserver's cap) */
 #define WEBHOOK_MSG_LEN           640
@@ -53,11 +74,12 @@ struct webhook_pod_opts {
      * that passed every other rule (so other pods cost nothing). */
     int64_t (*max_gpu_mem_fn)(void *ctx);
     void *ctx;
+    bool overwrite_env; /* the GPU visibility rule above */
 };
 
 enum webhook_pod_outcome {
-    WEBHOOK_POD_NOT_GPU,     /* asks for no GPU: allowed, untouched */
-    WEBHOOK_POD_OTHER_SCHED, /* names another scheduler: allowed, untouched */
+    WEBHOOK_POD_NOT_GPU,     /* asks for no GPU: allowed; only the visibility rule applies */
+    WEBHOOK_POD_OTHER_SCHED, /* names another scheduler: as NOT_GPU */
     WEBHOOK_POD_ADMITTED,    /* allowed; the patch holds the changes (maybe none) */
     WEBHOOK_POD_DENIED,      /* code and message say why */
 };
@@ -77,5 +99,19 @@ struct webhook_pod_verdict {
  * pod that asks for no GPU, no concern of ours. */
 void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
                        struct webhook_pod_verdict *v);
+
+/* Decide on the ephemeral containers added by an update of the pod's
+ * ephemeralcontainers subresource: those of pod (the whole Pod after the
+ * update; p = webhook_patch_create(pod)) whose names old (the Pod before;
+ * NULL: none) does not have. Existing ones cannot change and are not looked
+ * at. An ephemeral container asks for no resources, so it has no GPU of its
+ * own. On a pod that asks for GPUs or names scheduler_name, a new one is
+ * denied (403) when it is privileged (it would see every GPU of the node) or
+ * sets NVIDIA_VISIBLE_DEVICES to anything but "none", "void" or "" (or
+ * through valueFrom); with overwrite_env the latter holds on every pod, and
+ * one that does not set it gets NVIDIA_VISIBLE_DEVICES=none through p.
+ * Outcome ADMITTED or DENIED. */
+void webhook_pod_ephemeral(const struct webhook_pod_opts *o, cJSON *pod, const cJSON *old,
+                           struct webhook_patch *p, struct webhook_pod_verdict *v);
 
 #endif

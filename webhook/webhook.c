@@ -14,16 +14,20 @@
 #include "../policy/mem.h"
 #include "patch.h"
 #include "pod.h"
+#include "trust.h"
 
 #define API_V1      "admission.k8s.io/v1"
 #define API_V1BETA1 "admission.k8s.io/v1beta1"
 #define REVIEW      "AdmissionReview"
 #define MAX_MEM_TTL 1.0 /* seconds the largest GPU size is reused */
 #define NAME_SHOW   128 /* bytes of a pod name in a log line */
+#define SA_PREFIX   "system:serviceaccount:"
 
 struct webhook {
     char *scheduler_name;
     bool force;
+    bool overwrite_env;
+    struct webhook_trust *trust;
     struct cache *cache; /* borrowed */
     /* The largest GPU, read from the cache at most once a second. Guarded
      * by lock (held for the copy only; cache_stats runs outside it). */
@@ -37,6 +41,8 @@ struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache
     struct webhook *w = mem_zalloc(sizeof *w);
     w->scheduler_name = mem_strdup(o->scheduler_name);
     w->force = o->force_overwrite_default;
+    w->overwrite_env = o->overwrite_env;
+    w->trust = webhook_trust_create(o->trusted_writers);
     w->cache = cache;
     pthread_mutex_init(&w->lock, NULL);
     return w;
@@ -47,6 +53,7 @@ void webhook_destroy(struct webhook *w)
     if (w == NULL)
         return;
     pthread_mutex_destroy(&w->lock);
+    webhook_trust_destroy(w->trust);
     free(w->scheduler_name);
     free(w);
 }
@@ -163,6 +170,73 @@ static char *answer(const char *api, const char *uid, const struct webhook_pod_v
     return s;
 }
 
+/* What a review asks about. */
+enum review { REVIEW_CREATE, REVIEW_UPDATE, REVIEW_EPHEMERAL, REVIEW_OTHER };
+static const char *const review_names[] = {"creation", "update", "ephemeral containers", "other"};
+
+/* A missing kind, resource or operation reads as a pod's creation (as
+ * before the webhook reviewed anything else). */
+static enum review review_kind(const char *rkind, const char *resource, const char *sub,
+                               const char *op)
+{
+    if ((rkind && strcmp(rkind, "Pod") != 0) || (resource && strcmp(resource, "pods") != 0))
+        return REVIEW_OTHER;
+    bool update = op && strcmp(op, "UPDATE") == 0;
+    if (sub && *sub)
+        return update && strcmp(sub, "ephemeralcontainers") == 0 ? REVIEW_EPHEMERAL : REVIEW_OTHER;
+    if (update)
+        return REVIEW_UPDATE;
+    return !op || strcmp(op, "CREATE") == 0 ? REVIEW_CREATE : REVIEW_OTHER;
+}
+
+/* Whether the pod runs as a trusted service account (trust.h): its own
+ * visibility variables are then left alone. */
+static bool runs_trusted(const struct webhook *w, const cJSON *req, const cJSON *pod)
+{
+    char user[WEBHOOK_TRUST_USER_MAX];
+    const char *ns = str(req, "namespace"), *sa = str(obj(pod, "spec"), "serviceAccountName");
+    if (!ns || !*ns)
+        ns = str(obj(pod, "metadata"), "namespace");
+    if (!ns || !*ns)
+        return false;
+    int n = snprintf(user, sizeof user, SA_PREFIX "%s:%s", ns, sa && *sa ? sa : "default");
+    return n > 0 && (size_t)n < sizeof user && webhook_trust_has(w->trust, user);
+}
+
+/* The verdict on a pod review; changes go through p. An update is only
+ * allowed or denied: spec.schedulerName and the containers cannot change
+ * after the creation, so a patch would fail it. */
+static void review_pod(struct webhook *w, enum review what, const cJSON *req, cJSON *pod,
+                       struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    const char *user = str(obj(req, "userInfo"), "username");
+    const cJSON *old = obj(req, "oldObject");
+    struct webhook_pod_opts po = {.scheduler_name = w->scheduler_name,
+                                  .force_overwrite_default = w->force,
+                                  .max_gpu_mem_fn = max_gpu_mem,
+                                  .ctx = w,
+                                  .overwrite_env = w->overwrite_env && !runs_trusted(w, req, pod)};
+    v->outcome = WEBHOOK_POD_ADMITTED;
+    switch (what) {
+    case REVIEW_CREATE:
+        if (!webhook_trust_allows(w->trust, user, pod, NULL, v->message, sizeof v->message))
+            break;
+        webhook_pod_admit(&po, pod, p, v);
+        return;
+    case REVIEW_UPDATE:
+        if (!webhook_trust_allows(w->trust, user, pod, old, v->message, sizeof v->message))
+            break;
+        return;
+    case REVIEW_EPHEMERAL:
+        webhook_pod_ephemeral(&po, pod, old, p, v);
+        return;
+    case REVIEW_OTHER:
+        return;
+    }
+    v->outcome = WEBHOOK_POD_DENIED;
+    v->code = 403;
+}
+
 int webhook_review_handle(struct webhook *w, const char *body, size_t len, char **out,
                           enum webhook_result *result)
 {
@@ -203,48 +277,38 @@ int webhook_review_handle(struct webhook *w, const char *body, size_t len, char 
     const char *rkind = str(obj(req, "kind"), "kind"),
                *resource = str(obj(req, "resource"), "resource");
     const char *sub = str(req, "subResource"), *op = str(req, "operation");
-    if ((rkind && strcmp(rkind, "Pod") != 0) || (resource && strcmp(resource, "pods") != 0) ||
-        (sub && *sub) || (op && strcmp(op, "CREATE") != 0)) {
-        LOG_DEBUG("webhook: review %s of %s %s/%s: not a pod creation, allowed as is", uid,
-                  op ? op : "?", resource ? resource : "?", sub ? sub : "");
+    enum review what = review_kind(rkind, resource, sub, op);
+    if (what == REVIEW_OTHER) {
+        LOG_DEBUG("webhook: review %s of %s %s/%s: not ours, allowed as is", uid, op ? op : "?",
+                  resource ? resource : "?", sub ? sub : "");
         res = WEBHOOK_ALLOWED;
         *out = answer(api, uid, NULL, NULL);
         goto out;
     }
     cJSON *pod = obj(req, "object");
     pod_label(req, pod, who, sizeof who);
+    memset(&v, 0, sizeof v);
     if (pod == NULL) {
-        memset(&v, 0, sizeof v);
         v.outcome = WEBHOOK_POD_DENIED;
         v.code = 400;
         snprintf(v.message, sizeof v.message, "the review's request has no Pod object");
     } else {
-        struct webhook_pod_opts po = {.scheduler_name = w->scheduler_name,
-                                      .force_overwrite_default = w->force,
-                                      .max_gpu_mem_fn = max_gpu_mem,
-                                      .ctx = w};
         p = webhook_patch_create(pod);
-        webhook_pod_admit(&po, pod, p, &v);
+        review_pod(w, what, req, pod, p, &v);
     }
-    switch (v.outcome) {
-    case WEBHOOK_POD_NOT_GPU:
-        LOG_DEBUG("webhook: pod %s asks for no GPU: allowed as is", who);
-        res = WEBHOOK_ALLOWED;
-        break;
-    case WEBHOOK_POD_OTHER_SCHED:
-        LOG_INFO("webhook: pod %s names another scheduler: allowed as is", who);
-        res = WEBHOOK_ALLOWED;
-        break;
-    case WEBHOOK_POD_ADMITTED:
-        res = p && webhook_patch_count(p) ? WEBHOOK_PATCHED : WEBHOOK_ALLOWED;
-        LOG_INFO("webhook: pod %s allowed, %d changes, %d warnings", who,
-                 p ? webhook_patch_count(p) : 0, v.nwarn);
-        break;
-    case WEBHOOK_POD_DENIED:
-        res = WEBHOOK_DENIED;
-        LOG_INFO("webhook: pod %s denied (%d): %s", who, v.code, v.message);
-        break;
-    }
+    int nops = p ? webhook_patch_count(p) : 0;
+    res = v.outcome == WEBHOOK_POD_DENIED ? WEBHOOK_DENIED
+          : nops > 0                      ? WEBHOOK_PATCHED
+                                          : WEBHOOK_ALLOWED;
+    if (res == WEBHOOK_DENIED)
+        LOG_INFO("webhook: %s of pod %s denied (%d): %s", review_names[what], who, v.code,
+                 v.message);
+    else if (v.nwarn == 0 && (what == REVIEW_UPDATE || v.outcome == WEBHOOK_POD_NOT_GPU))
+        LOG_DEBUG("webhook: %s of pod %s allowed, %d changes", review_names[what], who, nops);
+    else
+        LOG_INFO("webhook: %s of pod %s allowed%s, %d changes, %d warnings", review_names[what],
+                 who, v.outcome == WEBHOOK_POD_OTHER_SCHED ? " (another scheduler's)" : "", nops,
+                 v.nwarn);
     *out = answer(api, uid, &v, res == WEBHOOK_PATCHED ? p : NULL);
 out:
     webhook_patch_destroy(p);

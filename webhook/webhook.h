@@ -7,10 +7,22 @@
  * that cannot be read) whose message says what to change, and warnings for
  * annotations the scheduler will refuse.
  *
- * Reviews of anything but the creation of a Pod (another kind, another
- * operation, a subresource) are allowed untouched: the webhook's rules in
- * the cluster should not send them, and refusing them would block work
- * that is not ours.
+ * What is reviewed (manifests/base/webhook.yaml sends exactly these):
+ *   - CREATE of a Pod: the accounting keys (trust.h), then pod.h's rules:
+ *     routing, HAMi's defaults, denials, GPU visibility;
+ *   - UPDATE of a Pod: only the accounting keys, compared with oldObject.
+ *     Allowed or denied, never patched: spec.schedulerName and the
+ *     containers cannot change after the creation, so a patch would fail
+ *     the update;
+ *   - UPDATE of its ephemeralcontainers subresource: the new ephemeral
+ *     containers (pod.h); the one patch an update can get, on them only.
+ * Anything else (another kind, operation or subresource) is allowed
+ * untouched: refusing it would block work that is not ours.
+ *
+ * GPU visibility is not changed in the pods that run as a trusted service
+ * account (system:serviceaccount:<namespace>:<spec.serviceAccountName>, in
+ * trusted_writers): the device plugin's own DaemonSet needs every GPU, and
+ * only who may create pods in its namespace can run one as it.
  *
  * A body that is not an AdmissionReview with a request and a uid gets HTTP
  * 400 with one line of text, not a review: without a uid no answer can be
@@ -35,6 +47,10 @@
 struct webhook_opts {
     const char *scheduler_name;   /* copied */
     bool force_overwrite_default; /* HAMi's --force-overwrite-default-scheduler */
+    bool overwrite_env;           /* HAMi's overwriteEnv: NVIDIA_VISIBLE_DEVICES=none (pod.h) */
+    /* Comma list of the usernames that may write the accounting annotations
+     * (trust.h); copied. NULL or "": nobody. */
+    const char *trusted_writers;
 };
 
 /* What a review came to, for metrics and logs. */

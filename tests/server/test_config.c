@@ -51,6 +51,10 @@ static const char *show(const struct config *c, const char *field, char *out, si
         return c->client_ca_file;
     else if (strcmp(field, "force_overwrite_default") == 0)
         snprintf(out, cap, "%d", c->force_overwrite_default);
+    else if (strcmp(field, "overwrite_env") == 0)
+        snprintf(out, cap, "%d", c->overwrite_env);
+    else if (strcmp(field, "trusted_writers") == 0)
+        return c->trusted_writers;
     else if (strcmp(field, "gen_service") == 0)
         return c->gen_service;
     else if (strcmp(field, "gen_days") == 0)
@@ -235,6 +239,28 @@ static const struct {
      0,
      "force_overwrite_default",
      "0"},
+    /* the webhook's trust in pods: GPU visibility, who writes the accounting */
+    {CONFIG_SERVE, {NULL}, 0, "overwrite_env", "1"},
+    {CONFIG_SERVE, {"--overwrite-env=false"}, 0, "overwrite_env", "0"},
+    {CONFIG_SERVE,
+     {NULL},
+     0,
+     "trusted_writers",
+     "system:serviceaccount:vgpu-system:vgpu-scheduler,"
+     "system:serviceaccount:kube-system:hami-device-plugin"},
+    {CONFIG_SERVE, {"--trusted-annotation-writers", "a, b"}, 0, "trusted_writers", "a, b"},
+    {CONFIG_SERVE,
+     {"--trusted-annotation-writers=a,,b"},
+     ERR_INVAL,
+     NULL,
+     "--trusted-annotation-writers: \"a,,b\" is not a comma list of usernames (entry 2: 1 to "
+     "255 printable bytes, no spaces)"},
+    {CONFIG_SERVE,
+     {"--trusted-annotation-writers= , "},
+     ERR_INVAL,
+     NULL,
+     "--trusted-annotation-writers: \" , \" is not a comma list of usernames (entry 1: 1 to 255 "
+     "printable bytes, no spaces)"},
     {CONFIG_SERVE, {"--cert_file", "c.crt", "--key_file=k.key"}, 0, "cert_file", "c.crt"},
     {CONFIG_SERVE,
      {"--cert_file=c", "--key_file=k", "--client-ca-file=ca"},
@@ -359,6 +385,8 @@ static const struct {
     {CONFIG_SERVE, "--key_file FILE", 1},
     {CONFIG_SERVE, "--client-ca-file FILE", 1},
     {CONFIG_SERVE, "--force-overwrite-default-scheduler", 1},
+    {CONFIG_SERVE, "--overwrite-env", 1},
+    {CONFIG_SERVE, "--trusted-annotation-writers USER,...", 1},
     {CONFIG_SERVE, "vgpu-scheduler gen-cert --help", 1},
     {CONFIG_SERVE, "--days", 0},
     {CONFIG_GENCERT, "usage: vgpu-scheduler gen-cert --service NAME --namespace NS --out DIR", 1},

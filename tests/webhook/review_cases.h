@@ -32,6 +32,30 @@ static const struct review_case review_cases[] = {
     {"v1-priority", 200, true, true, 0, NULL, {NULL}},
     {"v1-priority-set", 200, true, true, 0, NULL, {NULL}},
     {"v1-mem-largest", 200, true, true, 0, NULL, {NULL}},
+    /* the pod label hami.io/webhook=ignore is no opt-out: routed all the same */
+    {"v1-labelled-ignore", 200, true, true, 0, NULL, {NULL}},
+    /* GPU visibility: none for containers without GPUs, the device plugin's for the others */
+    {"v1-no-gpu", 200, true, true, 0, NULL, {NULL}},
+    {"v1-no-gpu-env-all",
+     200,
+     true,
+     true,
+     0,
+     NULL,
+     {"container \"nginx\": NVIDIA_VISIBLE_DEVICES \"all\" replaced by \"none\""}},
+    {"v1-gpu-env-set",
+     200,
+     true,
+     true,
+     0,
+     NULL,
+     {"container \"main\": NVIDIA_VISIBLE_DEVICES \"all\" removed",
+      "container \"log\": NVIDIA_VISIBLE_DEVICES (valueFrom) replaced by \"none\""}},
+    /* accounting annotations from the scheduler; steering ones from anyone */
+    {"v1-trusted-create", 200, true, true, 0, NULL, {NULL}},
+    {"v1-steering-create", 200, true, true, 0, NULL, {NULL}},
+    /* a new debugging container on a GPU pod sees no GPU */
+    {"v1-ephemeral-debug", 200, true, true, 0, NULL, {NULL}},
     {"v1-warnings",
      200,
      true,
@@ -43,11 +67,15 @@ static const struct review_case review_cases[] = {
       "hami.io/device-scoring-weights: \"slot=1\""}},
     /* allowed as they are */
     {"v1-ours-already", 200, true, false, 0, NULL, {NULL}},
-    {"v1-no-gpu", 200, true, false, 0, NULL, {NULL}},
     {"v1-other-scheduler", 200, true, false, 0, NULL, {NULL}},
     {"v1-update", 200, true, false, 0, NULL, {NULL}},
     {"v1-not-a-pod", 200, true, false, 0, NULL, {NULL}},
     {"v1-ephemeral", 200, true, false, 0, NULL, {NULL}},
+    {"v1-ephemeral-plain-privileged", 200, true, false, 0, NULL, {NULL}},
+    /* updates are allowed or denied, never patched */
+    {"v1-update-owner-label", 200, true, false, 0, NULL, {NULL}},
+    {"v1-update-plugin-bind-phase", 200, true, false, 0, NULL, {NULL}},
+    {"v1-update-scheduler-places", 200, true, false, 0, NULL, {NULL}},
     /* denied */
     {"v1-privileged",
      200,
@@ -88,6 +116,58 @@ static const struct review_case review_cases[] = {
      "nvidia.com/gpu \"1.5\" is not a whole number",
      {NULL}},
     {"v1-no-object", 200, false, false, 400, "has no Pod object", {NULL}},
+    /* accounting annotations written by a pod owner */
+    {"v1-forged-create",
+     200,
+     false,
+     false,
+     403,
+     "annotation hami.io/vgpu-node is set by \"alice\": only the scheduler and the device plugin "
+     "may write it",
+     {NULL}},
+    {"v1-forged-label",
+     200,
+     false,
+     false,
+     403,
+     "label hami.io/vgpu-node is set by \"alice\"",
+     {NULL}},
+    {"v1-update-owner-allocated",
+     200,
+     false,
+     false,
+     403,
+     "annotation hami.io/vgpu-devices-allocated is changed by \"alice\"",
+     {NULL}},
+    {"v1-update-owner-removes",
+     200,
+     false,
+     false,
+     403,
+     "annotation hami.io/bind-phase is removed by \"alice\"",
+     {NULL}},
+    {"v1-update-owner-node-label",
+     200,
+     false,
+     false,
+     403,
+     "label hami.io/vgpu-node is changed by \"alice\"",
+     {NULL}},
+    /* ephemeral containers that would see every GPU */
+    {"v1-ephemeral-privileged",
+     200,
+     false,
+     false,
+     403,
+     "ephemeral container \"debugger\" is privileged",
+     {NULL}},
+    {"v1-ephemeral-env",
+     200,
+     false,
+     false,
+     403,
+     "ephemeral container \"debugger\" sets NVIDIA_VISIBLE_DEVICES to \"all\"",
+     {NULL}},
     /* not reviews: HTTP 400 with a line of text */
     {"bad-not-json",
      400,
@@ -191,8 +271,11 @@ static void review_check(const struct review_case *c, long status, const char *b
             const char *kind = cJSON_GetObjectItem(op, "op")->valuestring;
             const char *path = cJSON_GetObjectItem(op, "path")->valuestring;
             cJSON *v = cJSON_Duplicate(cJSON_GetObjectItem(op, "value"), 1);
-            int rc = strcmp(kind, "add") == 0 ? webhook_patch_add(p, path, v)
-                                              : webhook_patch_replace(p, path, v);
+            int rc = strcmp(kind, "add") == 0       ? webhook_patch_add(p, path, v)
+                     : strcmp(kind, "replace") == 0 ? webhook_patch_replace(p, path, v)
+                                                    : webhook_patch_remove(p, path);
+            if (strcmp(kind, "remove") == 0)
+                cJSON_Delete(v);
             ck_assert_msg(rc == 0, "%s: %s %s does not apply", c->name, kind, path);
         }
         webhook_patch_destroy(p);

@@ -1,5 +1,6 @@
 /* webhook/pod: the rules on Pods from tests/data/webhook/pods/: which pods
- * are ours, the defaults, each denial, the warnings. */
+ * are ours, the defaults, each denial, the warnings, GPU visibility, the
+ * ephemeral containers. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -107,6 +108,169 @@ START_TEST(test_rules)
 }
 END_TEST
 
+/* The visibility rule (overwrite_env on): the whole patch, exactly, and
+ * how many warnings. */
+#define NONE  "{\"name\":\"NVIDIA_VISIBLE_DEVICES\",\"value\":\"none\"}"
+#define SCHED "{\"op\":\"replace\",\"path\":\"/spec/schedulerName\",\"value\":\"vgpu-scheduler\"}"
+static const struct {
+    const char *pod;
+    const char *patch;
+    int nwarn;
+} envs[] = {
+    /* no env list: one is made */
+    {"env-absent", "[{\"op\":\"add\",\"path\":\"/spec/containers/0/env\",\"value\":[" NONE "]}]",
+     0},
+    /* the variable twice: both replaced, from the last; one warning */
+    {"env-twice",
+     "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/env/2\",\"value\":" NONE "},"
+     "{\"op\":\"replace\",\"path\":\"/spec/containers/0/env/0\",\"value\":" NONE "}]",
+     1},
+    /* valueFrom: the whole entry is replaced, so no valueFrom is left */
+    {"env-value-from",
+     "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/env/0\",\"value\":" NONE "}]", 1},
+    /* "none" and "void" show no GPU already */
+    {"env-none-already", "[]", 0},
+    /* a GPU container loses its own entries, from the last, so indices hold */
+    {"env-gpu-twice",
+     "[{\"op\":\"remove\",\"path\":\"/spec/containers/0/env/2\"},"
+     "{\"op\":\"remove\",\"path\":\"/spec/containers/0/env/0\"}]",
+     1},
+    /* an init container with an env list: appended */
+    {"env-init", "[{\"op\":\"add\",\"path\":\"/spec/initContainers/0/env/-\",\"value\":" NONE "}]",
+     0},
+    /* another device plugin's nvidia.com/ resource: its plugin sets the variable */
+    {"env-mig", "[{\"op\":\"remove\",\"path\":\"/spec/containers/0/env/0\"}]", 1},
+    /* nvidia.com/priority alone asks for no GPU */
+    {"env-priority-only",
+     "[{\"op\":\"add\",\"path\":\"/spec/containers/0/env\",\"value\":[" NONE "]}]", 0},
+    /* whatever the scheduler */
+    {"env-other-scheduler",
+     "[{\"op\":\"replace\",\"path\":\"/spec/containers/1/env/0\",\"value\":" NONE "}]", 1},
+    /* malformed env: left to the API server's validation */
+    {"env-not-array", "[" SCHED "]", 0},
+    /* with HAMi's defaults: escaped resource paths, then the variable */
+    {"no-resources-then-gpu",
+     "[" SCHED ",{\"op\":\"add\",\"path\":\"/spec/containers/1/resources/limits/"
+     "nvidia.com~1gpu\",\"value\":\"1\"},{\"op\":\"add\",\"path\":\"/spec/containers/1/"
+     "resources/requests\",\"value\":{\"nvidia.com/gpu\":\"1\"}},{\"op\":\"add\",\"path\":"
+     "\"/spec/containers/0/env\",\"value\":[" NONE "]}]",
+     0},
+    /* denied pods get no patch at all */
+    {"privileged-init", NULL, 0},
+};
+
+START_TEST(test_visible)
+{
+    cJSON *pod = load(envs[_i].pod);
+    cJSON *orig = cJSON_Duplicate(pod, 1);
+    struct webhook_patch *p = webhook_patch_create(pod);
+    struct webhook_pod_verdict v;
+    struct webhook_pod_opts o = {
+        .scheduler_name = "vgpu-scheduler", .force_overwrite_default = true, .overwrite_env = true};
+    webhook_pod_admit(&o, pod, p, &v);
+    char *json = webhook_patch_json(p);
+    if (envs[_i].patch == NULL) {
+        ck_assert_int_eq(v.outcome, DENY);
+    } else {
+        ck_assert_msg(v.outcome != DENY, "%s: %s", envs[_i].pod, v.message);
+        ck_assert_msg(strcmp(json, envs[_i].patch) == 0, "%s: patch\n%s\nwant\n%s", envs[_i].pod,
+                      json, envs[_i].patch);
+        ck_assert_msg(v.nwarn == envs[_i].nwarn, "%s: %d warnings", envs[_i].pod, v.nwarn);
+        /* the patch turns the pod as sent into the pod as mutated */
+        cJSON *ops = cJSON_Parse(json), *op;
+        struct webhook_patch *again = webhook_patch_create(orig);
+        cJSON_ArrayForEach(op, ops)
+        {
+            const char *kind = cJSON_GetObjectItem(op, "op")->valuestring;
+            const char *path = cJSON_GetObjectItem(op, "path")->valuestring;
+            cJSON *val = cJSON_Duplicate(cJSON_GetObjectItem(op, "value"), 1);
+            int rc = strcmp(kind, "remove") == 0 ? webhook_patch_remove(again, path)
+                     : strcmp(kind, "add") == 0  ? webhook_patch_add(again, path, val)
+                                                 : webhook_patch_replace(again, path, val);
+            if (strcmp(kind, "remove") == 0)
+                cJSON_Delete(val);
+            ck_assert_msg(rc == 0, "%s: %s %s", envs[_i].pod, kind, path);
+        }
+        ck_assert(cJSON_Compare(orig, pod, 1));
+        webhook_patch_destroy(again);
+        cJSON_Delete(ops);
+    }
+    free(json);
+    webhook_patch_destroy(p);
+    cJSON_Delete(orig);
+    cJSON_Delete(pod);
+}
+END_TEST
+
+/* Ephemeral containers: the rule, by pod kind and overwrite_env. The pod
+ * gets spec.ephemeralContainers = [old..., new]; "old" ones existed. */
+static const struct {
+    const char *pod;     /* a pod of pods/ */
+    const char *eph;     /* the new ephemeral container, JSON */
+    bool overwrite;      /* overwrite_env */
+    bool old_privileged; /* an existing privileged one before it */
+    enum webhook_pod_outcome outcome;
+    const char *has; /* in the denial, else the patch */
+} ephs[] = {
+    {"numbers", "{\"name\":\"d\",\"securityContext\":{\"privileged\":true}}", true, false, DENY,
+     "ephemeral container \"d\" is privileged"},
+    {"numbers", "{\"name\":\"d\",\"securityContext\":{\"privileged\":true}}", false, false, DENY,
+     "is privileged"},
+    /* a privileged one that existed is not looked at again */
+    {"numbers", "{\"name\":\"d\"}", false, true, ADMIT, "[]"},
+    {"numbers", "{\"name\":\"d\"}", true, true, ADMIT,
+     "[{\"op\":\"add\",\"path\":\"/spec/ephemeralContainers/1/env\",\"value\":[" NONE "]}]"},
+    {"numbers", "{\"name\":\"d\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}]}", true, false, ADMIT,
+     "[{\"op\":\"add\",\"path\":\"/spec/ephemeralContainers/0/env/-\",\"value\":" NONE "}]"},
+    {"numbers", "{\"name\":\"d\",\"env\":[{\"name\":\"NVIDIA_VISIBLE_DEVICES\",\"valueFrom\":{}}]}",
+     false, false, DENY, "sets NVIDIA_VISIBLE_DEVICES to (valueFrom)"},
+    {"numbers",
+     "{\"name\":\"d\",\"env\":[{\"name\":\"NVIDIA_VISIBLE_DEVICES\",\"value\":\"void\"}]}", true,
+     false, ADMIT, "[]"},
+    /* a pod without GPUs: privileged is not ours to refuse; the variable is, with overwrite_env */
+    {"env-absent", "{\"name\":\"d\",\"securityContext\":{\"privileged\":true}}", false, false,
+     ADMIT, "[]"},
+    {"env-absent",
+     "{\"name\":\"d\",\"env\":[{\"name\":\"NVIDIA_VISIBLE_DEVICES\",\"value\":\"all\"}]}", true,
+     false, DENY, "sets NVIDIA_VISIBLE_DEVICES to \"all\""},
+    {"env-absent",
+     "{\"name\":\"d\",\"env\":[{\"name\":\"NVIDIA_VISIBLE_DEVICES\",\"value\":\"all\"}]}", false,
+     false, ADMIT, "[]"},
+    /* a pod of this scheduler without a GPU request yet: ours */
+    {"env-priority-only", "{\"name\":\"d\",\"securityContext\":{\"privileged\":true}}", false,
+     false, ADMIT, "[]"},
+};
+
+START_TEST(test_ephemeral)
+{
+    cJSON *pod = load(ephs[_i].pod);
+    cJSON *spec = cJSON_GetObjectItem(pod, "spec");
+    cJSON *list = cJSON_AddArrayToObject(spec, "ephemeralContainers");
+    if (ephs[_i].old_privileged)
+        cJSON_AddItemToArray(list, cJSON_Parse("{\"name\":\"old\",\"securityContext\":{"
+                                               "\"privileged\":true}}"));
+    cJSON *old = cJSON_Duplicate(pod, 1);
+    cJSON_AddItemToArray(list, cJSON_Parse(ephs[_i].eph));
+    struct webhook_patch *p = webhook_patch_create(pod);
+    struct webhook_pod_verdict v;
+    struct webhook_pod_opts o = {.scheduler_name = "vgpu-scheduler",
+                                 .force_overwrite_default = true,
+                                 .overwrite_env = ephs[_i].overwrite};
+    webhook_pod_ephemeral(&o, pod, old, p, &v);
+    char *json = webhook_patch_json(p);
+    ck_assert_msg(v.outcome == ephs[_i].outcome, "%d: outcome %d (%s) %s", _i, v.outcome, v.message,
+                  json);
+    if (v.outcome == DENY)
+        ck_assert_msg(strstr(v.message, ephs[_i].has), "%d: %s", _i, v.message);
+    else
+        ck_assert_msg(strcmp(json, ephs[_i].has) == 0, "%d: %s", _i, json);
+    free(json);
+    webhook_patch_destroy(p);
+    cJSON_Delete(old);
+    cJSON_Delete(pod);
+}
+END_TEST
+
 static int calls;
 
 static int64_t count_max(void *ctx)
@@ -151,6 +315,8 @@ int main(void)
     TCase *tc = tcase_create("rules");
     tcase_add_loop_test(tc, test_rules, 0, sizeof cases / sizeof cases[0]);
     tcase_add_loop_test(tc, test_lazy_max, 0, sizeof lazy / sizeof lazy[0]);
+    tcase_add_loop_test(tc, test_visible, 0, sizeof envs / sizeof envs[0]);
+    tcase_add_loop_test(tc, test_ephemeral, 0, sizeof ephs / sizeof ephs[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }

@@ -13,6 +13,11 @@
 #include "webhook/webhook.h"
 #include "tests/support/harness.h"
 
+/* The service's default --trusted-annotation-writers. */
+#define TRUSTED                                                                                    \
+    "system:serviceaccount:vgpu-system:vgpu-scheduler,"                                            \
+    "system:serviceaccount:kube-system:hami-device-plugin"
+
 static struct cache *cache;
 
 static void setup(void)
@@ -33,7 +38,10 @@ static void teardown(void)
 
 static struct webhook *make(bool force, struct cache *c)
 {
-    struct webhook_opts o = {.scheduler_name = "vgpu-scheduler", .force_overwrite_default = force};
+    struct webhook_opts o = {.scheduler_name = "vgpu-scheduler",
+                             .force_overwrite_default = force,
+                             .overwrite_env = true,
+                             .trusted_writers = TRUSTED};
     return webhook_create(&o, c);
 }
 
