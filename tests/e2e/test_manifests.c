@@ -238,10 +238,6 @@ static const struct {
     {"Service", "vgpu-scheduler", "/spec/ports/0/targetPort", "https"},
     {"Service", "vgpu-scheduler", "/spec/selector/app.kubernetes.io~1name", "vgpu-scheduler"},
     /* the webhook */
-    {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/rules/0/operations/0",
-     "CREATE"},
-    {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/rules/0/operations/1", NULL},
-    {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/rules/0/resources/0", "pods"},
     {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/failurePolicy", "Ignore"},
     {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/sideEffects", "None"},
     {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/timeoutSeconds", "10"},
@@ -255,12 +251,6 @@ static const struct {
      "/webhooks/0/namespaceSelector/matchExpressions/0/operator", "NotIn"},
     {"MutatingWebhookConfiguration", "vgpu-scheduler",
      "/webhooks/0/namespaceSelector/matchExpressions/0/values/0", "ignore"},
-    {"MutatingWebhookConfiguration", "vgpu-scheduler",
-     "/webhooks/0/objectSelector/matchExpressions/0/key", "hami.io/webhook"},
-    {"MutatingWebhookConfiguration", "vgpu-scheduler",
-     "/webhooks/0/objectSelector/matchExpressions/0/operator", "NotIn"},
-    {"MutatingWebhookConfiguration", "vgpu-scheduler",
-     "/webhooks/0/objectSelector/matchExpressions/0/values/0", "ignore"},
     {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/clientConfig/service/name",
      "vgpu-scheduler"},
     {"MutatingWebhookConfiguration", "vgpu-scheduler", "/webhooks/0/clientConfig/service/namespace",
@@ -413,6 +403,84 @@ START_TEST(test_scheduler_config)
 }
 END_TEST
 
+/* The webhook reviews what a pod owner could use to get past it (the
+ * rules: webhook/webhook.h), and only a namespace label opts out: no
+ * objectSelector, which any pod owner could satisfy. In the overlay too. */
+START_TEST(test_webhook_scope)
+{
+    if (skipped())
+        return;
+    cJSON *bundles[2] = {base, certmgr};
+    for (int b = 0; b < 2; b++) {
+        cJSON *w = find(bundles[b], "MutatingWebhookConfiguration", "vgpu-scheduler");
+        ck_assert_ptr_nonnull(w);
+        ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(w, "webhooks")), 1);
+        ck_assert_msg(webhook_patch_get(w, "/webhooks/0/objectSelector") == NULL,
+                      "the webhook has an objectSelector: a pod label would skip it");
+        cJSON *list = webhook_patch_get(w, "/webhooks/0/rules");
+        ck_assert_int_eq(cJSON_GetArraySize(list), 1);
+        ck_assert_str_eq(joined(webhook_patch_get(w, "/webhooks/0/rules/0/operations")),
+                         "CREATE,UPDATE");
+        ck_assert_str_eq(joined(webhook_patch_get(w, "/webhooks/0/rules/0/resources")),
+                         "pods,pods/ephemeralcontainers");
+        ck_assert_str_eq(joined(webhook_patch_get(w, "/webhooks/0/rules/0/apiGroups")), "");
+        cJSON *ns = webhook_patch_get(w, "/webhooks/0/namespaceSelector/matchExpressions");
+        ck_assert_int_eq(cJSON_GetArraySize(ns), 1);
+        ck_assert_str_eq(webhook_patch_get(ns, "/0/key")->valuestring, "hami.io/webhook");
+        ck_assert_str_eq(webhook_patch_get(ns, "/0/operator")->valuestring, "NotIn");
+        ck_assert_str_eq(joined(webhook_patch_get(ns, "/0/values")), "ignore");
+    }
+}
+END_TEST
+
+/* The NetworkPolicy lets in the webhook's port from anywhere and the
+ * metrics port from labelled namespaces, nothing else, on the scheduler's
+ * pod. */
+START_TEST(test_network_policy)
+{
+    if (skipped())
+        return;
+    cJSON *np = find(base, "NetworkPolicy", "vgpu-scheduler"), *rule;
+    ck_assert_msg(np != NULL, "no NetworkPolicy vgpu-scheduler");
+    ck_assert_str_eq(webhook_patch_get(np, "/metadata/namespace")->valuestring, "vgpu-system");
+    cJSON *dep = find(base, "Deployment", "vgpu-scheduler");
+    ck_assert_str_eq(
+        webhook_patch_get(np, "/spec/podSelector/matchLabels/app.kubernetes.io~1name")->valuestring,
+        webhook_patch_get(dep, "/spec/template/metadata/labels/app.kubernetes.io~1name")
+            ->valuestring);
+    ck_assert_int_eq(cJSON_GetArraySize(webhook_patch_get(np, "/spec/podSelector/matchLabels")), 1);
+    ck_assert_str_eq(joined(webhook_patch_get(np, "/spec/policyTypes")), "Ingress");
+    cJSON *ingress = webhook_patch_get(np, "/spec/ingress");
+    ck_assert_int_eq(cJSON_GetArraySize(ingress), 2);
+    bool webhook = false, metrics = false;
+    cJSON_ArrayForEach(rule, ingress)
+    {
+        cJSON *ports = cJSON_GetObjectItem(rule, "ports");
+        ck_assert_msg(cJSON_GetArraySize(ports) == 1, "a rule without exactly one port");
+        const char *port = webhook_patch_get(ports, "/0/port")->valuestring;
+        ck_assert_str_eq(webhook_patch_get(ports, "/0/protocol")->valuestring, "TCP");
+        cJSON *from = cJSON_GetObjectItem(rule, "from");
+        if (strcmp(port, "9443") == 0) {
+            ck_assert_msg(from == NULL, "9443: kube-apiserver's addresses differ per cluster");
+            webhook = true;
+        } else if (strcmp(port, "9395") == 0) {
+            ck_assert_int_eq(cJSON_GetArraySize(from), 1);
+            cJSON *sel = webhook_patch_get(from, "/0/namespaceSelector/matchLabels");
+            ck_assert_int_eq(cJSON_GetArraySize(sel), 1);
+            ck_assert_str_eq(
+                cJSON_GetStringValue(cJSON_GetObjectItem(sel, "vgpu-scheduler/metrics")),
+                "allowed");
+            ck_assert_ptr_null(webhook_patch_get(from, "/0/podSelector"));
+            metrics = true;
+        } else {
+            ck_abort_msg("port %s is open", port);
+        }
+    }
+    ck_assert(webhook && metrics);
+    ck_assert_ptr_nonnull(find(certmgr, "NetworkPolicy", "vgpu-scheduler"));
+}
+END_TEST
+
 /* The cert-manager overlay: certificates instead of the Job, the CA
  * injected into the webhook, the same Secret and names. */
 static const struct {
@@ -454,6 +522,8 @@ int main(void)
     tcase_add_test(tc, test_cluster_role);
     tcase_add_test(tc, test_scheduler_config);
     tcase_add_loop_test(tc, test_cert_manager, 0, sizeof cm_fields / sizeof cm_fields[0]);
+    tcase_add_test(tc, test_webhook_scope);
+    tcase_add_test(tc, test_network_policy);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
