@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "k8s/clock.h"
 #include "k8s/hmap.h"
+#include "k8s/nodelock.h"
 #include "policy/codec.h"
 #include "policy/err.h"
 #include "policy/mem.h"
@@ -15,6 +17,9 @@
 #define INTERN_MAX 4096
 
 enum pod_state { POD_OBSERVED, POD_RESERVED, POD_COMMITTED };
+
+/* Why a pod counts its request (conservatively) instead of its annotation. */
+enum bad { BAD_NONE, BAD_MISSING, BAD_TOOBIG, BAD_DECODE, BAD_SPEC, BAD_UUID };
 
 /* One GPU's share of one pod. */
 struct contrib {
@@ -26,14 +31,19 @@ struct cnode;
 
 struct cpod {
     const char *uid, *ns, *name, *node, *devices; /* in the same allocation; devices may be NULL */
-    int32_t ninit;
+    struct model_gpu_ask *ask;                    /* nask entries, in the same allocation */
+    int32_t ninit, nctr, nask;
     int64_t cpu, mem;
     enum pod_state state;
-    bool bad_devices;
-    double expires;
-    struct cnode *on;           /* NULL: the node is unknown (an orphan) */
+    bool bound;       /* OBSERVED: spec.nodeName set (else a bind-window candidate) */
+    bool open;        /* OBSERVED candidate whose bind window is open: it counts (on c->win) */
+    bool devices_bad; /* the annotation was too long to read */
+    uint8_t bad;      /* enum bad: counted by its request; then counted in c->nbad */
+    double expires;   /* RESERVED */
+    double bind_time; /* OBSERVED candidate: hami.io/bind-time */
+    struct cnode *on; /* NULL: the node is unknown (an orphan) */
     struct cpod *prev, *next;   /* on on->pods, or on the orphan list */
-    struct cpod *rprev, *rnext; /* on the reservation list, when RESERVED */
+    struct cpod *rprev, *rnext; /* on c->resv when RESERVED, on c->win when open */
     int32_t ncontrib;
     struct contrib *contrib; /* &one, or owned when more than one */
     struct contrib one;      /* most pods use one GPU */
@@ -63,8 +73,11 @@ struct cache {
     struct hmap *intern;  /* string -> the same string */
     struct cpod *orphans;
     struct cpod *resv;
-    size_t nresv, norphans, nbad;
-    uint64_t gens;                     /* the last version stamp given to a node view */
+    struct cpod *win; /* candidates counted in their bind window: at most one per node lock */
+    size_t nresv, norphans, nbad, nwin;
+    double lock_timeout;   /* seconds: a node lock or bind-time older than this is stale */
+    double (*clock)(void); /* wall-clock seconds, for sources that pass no time */
+    uint64_t gens;         /* the last version stamp given to a node view */
     int32_t *free_ids, nfree, next_id; /* dense node ids, reused */
     bool ready;
 
@@ -74,6 +87,8 @@ struct cache {
     double pend_first; /* no entry expires before this (a lower bound) */
     double pend_swept; /* when the last sweep ran */
 };
+
+static void wrlock(struct cache *c);
 
 struct cache *cache_create(void)
 {
@@ -86,7 +101,23 @@ struct cache *cache_create(void)
     c->pend_max = CACHE_PENDING_MAX;
     c->pend_bytes_max = CACHE_PENDING_BYTES_MAX;
     c->pend_first = HUGE_VAL;
+    c->lock_timeout = CACHE_LOCK_TIMEOUT_DEFAULT;
+    c->clock = clock_wall_s;
     return c;
+}
+
+void cache_set_lock_timeout(struct cache *c, double seconds)
+{
+    wrlock(c);
+    c->lock_timeout = seconds > 0 ? seconds : CACHE_LOCK_TIMEOUT_DEFAULT;
+    cache_unlock(c);
+}
+
+void cache_set_clock(struct cache *c, double (*clock)(void))
+{
+    wrlock(c);
+    c->clock = clock ? clock : clock_wall_s;
+    cache_unlock(c);
 }
 
 static void contrib_drop(struct cpod *p)
@@ -230,6 +261,40 @@ static void resv_del(struct cache *c, struct cpod *p)
     c->nresv--;
 }
 
+/* Put p on or off the list of open bind windows. */
+static void win_set(struct cache *c, struct cpod *p, bool open)
+{
+    if (p->open == open)
+        return;
+    p->open = open;
+    if (open) {
+        p->rprev = NULL;
+        p->rnext = c->win;
+        if (c->win)
+            c->win->rprev = p;
+        c->win = p;
+        c->nwin++;
+        return;
+    }
+    if (p->rprev)
+        p->rprev->rnext = p->rnext;
+    else
+        c->win = p->rnext;
+    if (p->rnext)
+        p->rnext->rprev = p->rprev;
+    p->rprev = p->rnext = NULL;
+    c->nwin--;
+}
+
+static void bad_set(struct cache *c, struct cpod *p, enum bad why)
+{
+    if (p->bad && !why)
+        c->nbad--;
+    else if (!p->bad && why)
+        c->nbad++;
+    p->bad = (uint8_t)why;
+}
+
 /* ---- contributions ---- */
 
 /* Every change to a node's view gets a new stamp (under the write lock):
@@ -255,8 +320,138 @@ static void apply(struct cache *c, struct cnode *n, const struct cpod *p, int si
     n->view.mem_used_mib += sign * p->mem;
 }
 
-/* Decode the pod's devices against node n into p->contrib. */
-static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p)
+/* ---- what a pod counts ---- */
+
+/* A candidate (not bound) counts only in its bind window: node lock `lock`
+ * names it and is fresh, and so is its bind time. */
+static bool window_open(const struct cache *c, const char *lock, const char *ns, const char *name,
+                        double bind_time, double now)
+{
+    return bind_time > 0 && now - bind_time <= c->lock_timeout &&
+           nodelock_state(lock, ns, name, now, c->lock_timeout, NULL) == NODELOCK_OURS;
+}
+
+/* Does the annotation agree with the spec: no entry past the pod's
+ * containers, and per container exactly the GPUs it asks? */
+static bool matches_spec(const struct cpod *p, const struct codec_devices *d)
+{
+    int per[POLICY_MAX_CONTAINERS] = {0}, asked = 0;
+    for (int i = 0; i < d->n; i++) {
+        if (d->e[i].ctr >= p->nctr)
+            return false;
+        per[d->e[i].ctr]++;
+    }
+    for (int k = 0; k < p->nask; k++) {
+        if (per[p->ask[k].ctr] != p->ask[k].nums)
+            return false;
+        asked += p->ask[k].nums;
+    }
+    return asked == d->n;
+}
+
+/* The usage the pod's annotation puts on n, into u; or why it cannot be
+ * trusted. */
+static enum bad annotation_usage(const struct cnode *n, const struct cpod *p,
+                                 struct codec_devices *d, struct policy_usage *u)
+{
+    char err[160];
+    if (p->devices_bad)
+        return BAD_TOOBIG;
+    if (!p->devices)
+        return BAD_MISSING;
+    if (codec_decode(p->devices, d, err, sizeof err) != 0)
+        return BAD_DECODE;
+    if (!matches_spec(p, d))
+        return BAD_SPEC;
+    if (codec_usage(&n->view, d, p->ninit, u) != 0)
+        return BAD_UUID;
+    return BAD_NONE;
+}
+
+/* The pod's request rebuilt from what the cache keeps. */
+static void request_of(const struct cpod *p, struct policy_pod *pod)
+{
+    memset(pod, 0, sizeof *pod);
+    pod->uid = p->uid;
+    pod->ns = p->ns;
+    pod->name = p->name;
+    pod->nctr = p->nctr;
+    pod->ninit = p->ninit;
+    pod->w = (struct policy_weights){1, 1, 1};
+    pod->quota_mem = pod->quota_cores = -1;
+    for (int i = 0; i < p->nctr; i++)
+        pod->ctr[i] = (struct policy_ctr){.name = "", .priority = -1};
+    for (int k = 0; k < p->nask; k++) {
+        const struct model_gpu_ask *a = &p->ask[k];
+        pod->ctr[a->ctr] = (struct policy_ctr){.name = "",
+                                               .nums = a->nums,
+                                               .mem = a->mem,
+                                               .mem_pct = a->mem_pct,
+                                               .cores = a->cores,
+                                               .priority = -1};
+    }
+}
+
+/* No room for the request: put it on the least used GPUs anyway (per
+ * container, its GPUs on distinct devices, by memory in use). */
+static void least_used(const struct policy_node *v, const struct policy_pod *pod,
+                       struct codec_devices *d)
+{
+    int64_t load[POLICY_MAX_DEVICES];
+    int nd = v->ndev < POLICY_MAX_DEVICES ? v->ndev : POLICY_MAX_DEVICES;
+    for (int i = 0; i < nd; i++)
+        load[i] = v->use[i].mem;
+    for (int ci = 0; ci < pod->nctr; ci++) {
+        const struct policy_ctr *r = &pod->ctr[ci];
+        bool taken[POLICY_MAX_DEVICES] = {false};
+        for (int k = 0; k < r->nums && k < nd && d->n < POLICY_MAX_PICKS; k++) {
+            int best = -1;
+            for (int i = 0; i < nd; i++)
+                if (!taken[i] && (best < 0 || load[i] < load[best]))
+                    best = i;
+            taken[best] = true;
+            int64_t mem = policy_ctr_mem(r, &v->dev[best]);
+            load[best] += mem;
+            d->e[d->n++] =
+                (struct codec_entry){v->dev[best].uuid, (uint16_t)strlen(v->dev[best].uuid),
+                                     (uint16_t)ci, r->cores, mem};
+        }
+    }
+}
+
+/* What a pod whose annotation cannot be trusted counts on n: its request
+ * as binpack fits it on the node's usage; when it does not fit, on the
+ * least used GPUs regardless, so that nothing it may hold is freed. */
+static void conservative_usage(const struct cnode *n, const struct cpod *p, struct codec_devices *d,
+                               struct policy_usage *u)
+{
+    struct policy_pod *pod = mem_alloc(sizeof *pod);
+    struct policy_placement *pl = mem_alloc(sizeof *pl);
+    struct policy_reasons why;
+    struct policy_opts o = {.node_policy = policy_node_policy_find("binpack"),
+                            .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}};
+    request_of(p, pod);
+    d->n = 0;
+    d->nctr = p->nctr;
+    if (o.node_policy && policy_fit(pod, &n->view, &o, pl, &why)) {
+        for (int i = 0; i < pl->npick; i++) {
+            const struct policy_pick *k = &pl->pick[i];
+            const char *uuid = n->view.dev[k->dev].uuid;
+            d->e[d->n++] =
+                (struct codec_entry){uuid, (uint16_t)strlen(uuid), k->ctr, k->cores, k->mem};
+        }
+    } else {
+        least_used(&n->view, pod, d);
+    }
+    codec_usage(&n->view, d, p->ninit, u);
+    free(pod);
+    free(pl);
+}
+
+/* Work out what p counts on node n at time now into p->contrib (reservations
+ * decode what filter encoded; pods from the source follow the rules of
+ * cache.h). */
+static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, double now)
 {
     struct codec_devices *d = mem_alloc(sizeof *d);
     struct policy_usage u[POLICY_MAX_DEVICES];
@@ -264,15 +459,21 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p)
     int k = 0;
 
     contrib_drop(p);
-    if (!p->devices || !n->inv->ndev)
+    bad_set(c, p, BAD_NONE);
+    if (p->state == POD_OBSERVED && !p->bound)
+        win_set(c, p, window_open(c, n->inv->lock, p->ns, p->name, p->bind_time, now));
+    if (!n->inv->ndev || (p->state == POD_OBSERVED && ((!p->bound && !p->open) || !p->nask)))
         goto out;
-    if (codec_decode(p->devices, d, err, sizeof err) != 0) {
-        if (!p->bad_devices)
-            c->nbad++;
-        p->bad_devices = true;
-        goto out;
+    if (p->state != POD_OBSERVED) {
+        if (!p->devices || codec_decode(p->devices, d, err, sizeof err) != 0)
+            goto out;
+        codec_usage(&n->view, d, p->ninit, u);
+    } else {
+        enum bad why = annotation_usage(n, p, d, u);
+        bad_set(c, p, why);
+        if (why)
+            conservative_usage(n, p, d, u);
     }
-    codec_usage(&n->view, d, p->ninit, u);
     for (int i = 0; i < n->inv->ndev; i++)
         k += u[i].used || u[i].mem || u[i].cores;
     p->contrib = k <= 1 ? &p->one : mem_alloc(sizeof *p->contrib * (size_t)k);
@@ -283,7 +484,15 @@ out:
     free(d);
 }
 
-static void attach(struct cache *c, struct cpod *p)
+/* p counts nothing (its node went away): no share, no window, not bad. */
+static void uncount(struct cache *c, struct cpod *p)
+{
+    contrib_drop(p);
+    bad_set(c, p, BAD_NONE);
+    win_set(c, p, false);
+}
+
+static void attach(struct cache *c, struct cpod *p, double now)
 {
     struct cnode *n = p->node ? hmap_get(c->nodes, p->node) : NULL;
     p->on = n;
@@ -292,7 +501,7 @@ static void attach(struct cache *c, struct cpod *p)
         c->norphans++;
         return;
     }
-    contrib_build(c, n, p);
+    contrib_build(c, n, p, now);
     apply(c, n, p, +1);
     list_add(&n->pods, p);
 }
@@ -309,8 +518,7 @@ static void detach(struct cache *c, struct cpod *p)
     }
     if (p->state == POD_RESERVED)
         resv_del(c, p);
-    if (p->bad_devices)
-        c->nbad--;
+    uncount(c, p);
 }
 
 static void pod_remove(struct cache *c, struct cpod *p)
@@ -320,9 +528,17 @@ static void pod_remove(struct cache *c, struct cpod *p)
     pod_free(p);
 }
 
+/* Count p again on its node at time now (its window may have closed). */
+static void recount(struct cache *c, struct cpod *p, double now)
+{
+    apply(c, p->on, p, -1);
+    contrib_build(c, p->on, p, now);
+    apply(c, p->on, p, +1);
+}
+
 /* ---- nodes ---- */
 
-static void node_rebuild(struct cache *c, struct cnode *n)
+static void node_rebuild(struct cache *c, struct cnode *n, double now)
 {
     struct model_inventory *inv = n->inv;
     int32_t id = n->view.id;
@@ -342,7 +558,7 @@ static void node_rebuild(struct cache *c, struct cnode *n)
     };
     stamp(c, n);
     for (struct cpod *p = n->pods; p; p = p->next) {
-        contrib_build(c, n, p);
+        contrib_build(c, n, p, now);
         apply(c, n, p, +1);
     }
 }
@@ -350,6 +566,7 @@ static void node_rebuild(struct cache *c, struct cnode *n)
 void cache_node_put(struct cache *c, struct model_inventory *inv)
 {
     wrlock(c);
+    double now = c->clock();
     for (int i = 0; i < inv->ndev; i++) {
         inv->dev[i].type = intern(c, inv->dev[i].type);
         inv->dev[i].mode = intern(c, inv->dev[i].mode);
@@ -364,14 +581,14 @@ void cache_node_put(struct cache *c, struct model_inventory *inv)
     }
     n->inv = inv;
     hmap_put(c->nodes, inv->name, n);
-    node_rebuild(c, n);
+    node_rebuild(c, n, now);
     /* Pods that named this node before it was known. */
     for (struct cpod *p = c->orphans, *next; p; p = next) {
         next = p->next;
         if (p->node && strcmp(p->node, inv->name) == 0) {
             list_del(&c->orphans, p);
             c->norphans--;
-            attach(c, p);
+            attach(c, p, now);
         }
     }
     cache_unlock(c);
@@ -385,8 +602,7 @@ void cache_node_del(struct cache *c, const char *name)
         for (struct cpod *p = n->pods, *next; p; p = next) {
             next = p->next;
             p->on = NULL;
-            contrib_drop(p);
-            p->ncontrib = 0;
+            uncount(c, p);
             list_add(&c->orphans, p);
             c->norphans++;
         }
@@ -409,16 +625,22 @@ static const char *put(char **at, const char *s)
     return d;
 }
 
-/* A pod record and its strings in one allocation. */
+/* A pod record, its GPU request (nask entries of ask) and its strings in
+ * one allocation. */
 static struct cpod *pod_new(const char *uid, const char *ns, const char *name, const char *node,
-                            const char *devices)
+                            const char *devices, const struct model_gpu_ask *ask, int32_t nask)
 {
     ns = ns ? ns : "";
     name = name ? name : "";
+    size_t asks = sizeof *ask * (size_t)nask;
     size_t len = strlen(uid) + strlen(ns) + strlen(name) + strlen(node) + 4 +
                  (devices ? strlen(devices) + 1 : 0);
-    struct cpod *p = mem_zalloc(sizeof *p + len);
-    char *at = (char *)(p + 1);
+    struct cpod *p = mem_zalloc(sizeof *p + asks + len);
+    char *at = (char *)(p + 1) + asks;
+    p->ask = (struct model_gpu_ask *)(void *)(p + 1);
+    if (nask)
+        memcpy(p->ask, ask, asks);
+    p->nask = nask;
     p->uid = put(&at, uid);
     p->ns = put(&at, ns);
     p->name = put(&at, name);
@@ -427,9 +649,44 @@ static struct cpod *pod_new(const char *uid, const char *ns, const char *name, c
     return p;
 }
 
+static const char *bad_text(enum bad why)
+{
+    switch (why) {
+    case BAD_MISSING:
+        return "it has no " MODEL_ANN_ALLOCATED;
+    case BAD_TOOBIG:
+        return MODEL_ANN_ALLOCATED " is too long to read";
+    case BAD_DECODE:
+        return MODEL_ANN_ALLOCATED " does not parse";
+    case BAD_SPEC:
+        return MODEL_ANN_ALLOCATED " disagrees with the pod's spec (containers or GPU counts)";
+    case BAD_UUID:
+        return MODEL_ANN_ALLOCATED " names GPUs the node does not have";
+    default:
+        return "";
+    }
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Does this version of the pod count now: bound, or in its bind window? */
+static bool counts_now(struct cache *c, const struct model_pod_info *pi, double now)
+{
+    if (pi->node_name && *pi->node_name)
+        return true;
+    const struct cnode *n = pi->vgpu_node ? hmap_get(c->nodes, pi->vgpu_node) : NULL;
+    return n && window_open(c, n->inv->lock, pi->ns ? pi->ns : "", pi->name ? pi->name : "",
+                            pi->bind_time, now);
+}
+
 int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, size_t cap)
 {
-    const char *node = pi->vgpu_node ? pi->vgpu_node : pi->node_name;
+    bool bound = pi->node_name && *pi->node_name;
+    bool candidate = !bound && pi->vgpu_node && *pi->vgpu_node;
+    const char *node = bound ? pi->node_name : pi->vgpu_node;
     int rc = 0;
     if (!pi->uid || !*pi->uid) {
         snprintf(err, cap, "pod %s/%s has no metadata.uid", pi->ns ? pi->ns : "",
@@ -437,26 +694,37 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
         return ERR_INVAL;
     }
     wrlock(c);
+    double now = c->clock();
     struct cpod *p = hmap_get(c->pods, pi->uid);
-    bool placed = node != NULL && *node;
-    if (p && p->state != POD_OBSERVED && !placed && !pi->terminal)
-        goto out; /* our reservation stands until the API shows a placement */
+    if (p && p->state != POD_OBSERVED && !pi->terminal && !counts_now(c, pi, now))
+        goto out; /* our reservation stands until the API shows a version that counts */
+    /* A pod counted by its request is reported once, not at every update. */
+    uint8_t told = p && p->state == POD_OBSERVED && p->devices_bad == pi->devices_bad &&
+                           same_str(p->devices, pi->devices) &&
+                           strcmp(p->node, node ? node : "") == 0
+                       ? p->bad
+                       : BAD_NONE;
     if (p)
         pod_remove(c, p);
-    if (pi->terminal || placed)
+    if (pi->terminal || bound || candidate)
         pend_drop(c, pi->uid);
-    if (pi->terminal || !placed)
+    if (pi->terminal || (!bound && !candidate))
         goto out;
-    p = pod_new(pi->uid, pi->ns, pi->name, node, pi->vgpu_node ? pi->devices : NULL);
+    p = pod_new(pi->uid, pi->ns, pi->name, node, pi->devices, pi->ask,
+                pi->nask < POLICY_MAX_CONTAINERS ? pi->nask : POLICY_MAX_CONTAINERS);
     p->ninit = pi->ninit;
+    p->nctr = pi->nctr < POLICY_MAX_CONTAINERS ? pi->nctr : POLICY_MAX_CONTAINERS;
     p->cpu = pi->cpu_milli;
     p->mem = pi->mem_mib;
     p->state = POD_OBSERVED;
+    p->bound = bound;
+    p->devices_bad = pi->devices_bad;
+    p->bind_time = pi->bind_time;
     hmap_put(c->pods, p->uid, p);
-    attach(c, p);
-    if (p->bad_devices) {
-        snprintf(err, cap, "pod %s/%s: malformed %s; counted with no GPU", p->ns, p->name,
-                 MODEL_ANN_ALLOCATED);
+    attach(c, p, now);
+    if (p->bad && p->bad != told) {
+        snprintf(err, cap, "pod %s/%s on node %s: %s; its GPU request is counted there instead",
+                 p->ns, p->name, p->node, bad_text(p->bad));
         rc = ERR_INVAL;
     }
 out:
@@ -559,6 +827,12 @@ out:
     return rc;
 }
 
+/* Bound per the API, or bound by us: its uid is taken. */
+static bool placed(const struct cpod *p)
+{
+    return p->state == POD_COMMITTED || (p->state == POD_OBSERVED && p->bound);
+}
+
 static void copy_out(const struct cpod *p, struct cache_assumed *out)
 {
     out->node = mem_strdup(p->node);
@@ -575,6 +849,13 @@ int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node
     memset(out, 0, sizeof *out);
     wrlock(c);
     struct cpod *old = hmap_get(c->pods, pod->uid);
+    if (old && placed(old)) {
+        snprintf(err, cap,
+                 "pod uid %s is already placed on node %s; a filter or bind cannot take it over",
+                 pod->uid, old->node);
+        rc = ERR_CONFLICT;
+        goto out;
+    }
     if (old)
         pod_remove(c, old); /* its own old share must not count against it */
     struct cnode *n = hmap_get(c->nodes, node);
@@ -586,14 +867,15 @@ int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node
     rc = fit_and_encode(pod, n, opts, &devices, err, cap);
     if (rc)
         goto out;
-    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, node, devices);
+    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, node, devices, NULL, 0);
     p->ninit = pod->ninit;
+    p->nctr = pod->nctr;
     p->cpu = pod->cpu_milli;
     p->mem = pod->mem_mib;
     p->state = POD_RESERVED;
     p->expires = now + ttl;
     hmap_put(c->pods, p->uid, p);
-    attach(c, p);
+    attach(c, p, now);
     resv_add(c, p);
     copy_out(p, out);
 out:
@@ -607,7 +889,7 @@ bool cache_forget(struct cache *c, const char *uid)
     bool had = false;
     wrlock(c);
     struct cpod *p = hmap_get(c->pods, uid);
-    if (p && p->state != POD_OBSERVED) {
+    if (p && p->state == POD_RESERVED) {
         pod_remove(c, p);
         had = true;
     }
@@ -657,6 +939,11 @@ int cache_expire(struct cache *c, double now)
         }
     }
     pend_maybe_sweep(c, now, false);
+    for (struct cpod *p = c->win, *next; p; p = next) {
+        next = p->rnext;
+        if (!window_open(c, p->on->inv->lock, p->ns, p->name, p->bind_time, now))
+            recount(c, p, now);
+    }
     cache_unlock(c);
     return n;
 }
@@ -771,9 +1058,12 @@ char *cache_pending_get(struct cache *c, const char *uid, double now)
 
 /* ---- for operators ---- */
 
-static const char *state_name(enum pod_state s)
+static const char *state_name(const struct cpod *p)
 {
-    return s == POD_RESERVED ? "reserved" : s == POD_COMMITTED ? "bound" : "running";
+    return p->state == POD_RESERVED    ? "reserved"
+           : p->state == POD_COMMITTED ? "bound"
+           : p->bound                  ? "running"
+                                       : "binding";
 }
 
 static cJSON *gpu_json(const struct cnode *n, int i, double now)
@@ -802,7 +1092,9 @@ static cJSON *gpu_json(const struct cnode *n, int i, double now)
             cJSON_AddStringToObject(o, "namespace", p->ns);
             cJSON_AddStringToObject(o, "name", p->name);
             cJSON_AddStringToObject(o, "uid", p->uid);
-            cJSON_AddStringToObject(o, "state", state_name(p->state));
+            cJSON_AddStringToObject(o, "state", state_name(p));
+            if (p->bad)
+                cJSON_AddStringToObject(o, "countedByRequest", bad_text(p->bad));
             cJSON_AddNumberToObject(o, "memMiB", (double)p->contrib[k].u.mem);
             cJSON_AddNumberToObject(o, "cores", p->contrib[k].u.cores);
             cJSON_AddNumberToObject(o, "slots", p->contrib[k].u.used);
@@ -838,6 +1130,8 @@ cJSON *cache_inspect(struct cache *c, double now)
     cJSON_AddNumberToObject(root, "pods", (double)hmap_count(c->pods));
     cJSON_AddNumberToObject(root, "reservations", (double)c->nresv);
     cJSON_AddNumberToObject(root, "podsOnUnknownNodes", (double)c->norphans);
+    cJSON_AddNumberToObject(root, "podsCountedByRequest", (double)c->nbad);
+    cJSON_AddNumberToObject(root, "podsInBindWindow", (double)c->nwin);
     cJSON_AddBoolToObject(root, "ready", c->ready);
     cache_unlock(c);
     cJSON_AddItemToObject(root, "nodes", nodes);
@@ -910,6 +1204,7 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     out->reservations = c->nresv;
     out->orphans = c->norphans;
     out->bad_pods = c->nbad;
+    out->windows = c->nwin;
     out->pending = hmap_count(c->pending);
     out->pending_bytes = c->pend_bytes;
     cache_unlock(c);

@@ -2,9 +2,36 @@
  *
  * Per node: its inventory (hami.io/node-nvidia-register), the usage of each
  * GPU and the pods on it. Usage is always the sum of the contributions of
- * the pods the cache holds for that node, each decoded from the pod's
- * hami.io/vgpu-devices-allocated with HAMi's collapse rule, plus in-memory
- * reservations ("assumed" pods) made at filter, which expire unless bound.
+ * the pods the cache holds for that node, plus in-memory reservations
+ * ("assumed" pods) made at filter, which expire unless bound.
+ *
+ * What a pod from the source counts. Accounting trusts only what the
+ * scheduler and the device plugin write, never what a pod owner can:
+ *  - A pod counts where it is bound: spec.nodeName (hami.io/vgpu-node is
+ *    not looked at for a bound pod).
+ *  - A pod not bound yet counts only in its bind window: its
+ *    hami.io/vgpu-node names node N, N's hami.io/mutex.lock names this pod
+ *    (namespace and name) and is younger than the lock timeout, and its
+ *    hami.io/bind-time is younger than the lock timeout too. Our own bind
+ *    takes the lock before it patches the pod, so its pods pass; a pod
+ *    owner cannot write a node's lock. Any other unbound pod counts
+ *    nothing, whatever its annotations say. Windows only close with time:
+ *    cache_expire looks at the open ones (at most one per node lock), and
+ *    every change of a node (its lock) looks at its candidates again.
+ *  - A pod that asks no GPU in its spec (no container with nvidia.com/gpu,
+ *    model_pod_parse's rule) counts no GPU, whatever its annotations say.
+ *  - A counted pod that asks GPUs counts its decoded
+ *    hami.io/vgpu-devices-allocated with HAMi's collapse rule, when that
+ *    annotation agrees with the spec (no entry past the pod's containers;
+ *    per container exactly the GPUs it asks) and names only GPUs of the
+ *    node. Otherwise (missing, too long, unparsable, disagreeing, unknown
+ *    GPUs) it counts its request instead: binpack's fit of it on the
+ *    node's usage, or, when it does not fit, its GPUs on the node's least
+ *    used devices anyway, so that a pod's GPUs are never freed by what its
+ *    owner writes. Such pods are counted in cache_stats.bad_pods, shown on
+ *    /inspect, and reported by cache_pod_put.
+ *  - Every counted pod counts its cpu and memory requests on its node.
+ *  - Terminal pods count nothing.
  *
  * Fed by one source: a snapshot file (snapshot.h) or the API watch.
  *
@@ -24,9 +51,17 @@
 
 struct cache;
 
+#define CACHE_LOCK_TIMEOUT_DEFAULT 300.0 /* seconds, HAMi's node lock timeout */
+
 /* Returns a new empty cache; free with cache_destroy. */
 struct cache *cache_create(void);
 void cache_destroy(struct cache *c);
+/* The node lock timeout (--node-lock-timeout) that bounds bind windows;
+ * <= 0: CACHE_LOCK_TIMEOUT_DEFAULT. */
+void cache_set_lock_timeout(struct cache *c, double seconds);
+/* The wall clock (unix seconds) the source side reads bind windows with;
+ * NULL: clock_wall_s. For tests. */
+void cache_set_clock(struct cache *c, double (*clock)(void));
 
 /* ---- the source side; each takes the write lock ---- */
 
@@ -35,12 +70,14 @@ void cache_destroy(struct cache *c);
  * from the pods held for the node. */
 void cache_node_put(struct cache *c, struct model_inventory *inv);
 void cache_node_del(struct cache *c, const char *name);
-/* Record a pod as the API shows it. A placed pod (hami.io/vgpu-node, else
- * spec.nodeName) counts its devices there; a terminal pod is dropped. When
- * the cache holds a reservation for the pod, a placed or terminal version
- * replaces it (the API is authoritative) and any other version leaves it.
- * Returns 0, or ERR_INVAL when the devices annotation is malformed (the pod
- * then counts no GPU; detail in err). */
+/* Record a pod as the API shows it; it counts as the header says. A bound
+ * pod and an unbound one with hami.io/vgpu-node (a bind-window candidate)
+ * are held; a terminal pod and any other are dropped. When the cache holds
+ * a reservation for the pod, a version that counts now (bound, or in its
+ * window) or a terminal one replaces it (the API is authoritative) and any
+ * other version leaves it. Returns 0, or ERR_INVAL when the pod is counted
+ * by its request rather than its annotation (detail in err, once per
+ * distinct annotation: later versions with the same one return 0). */
 int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, size_t cap);
 void cache_pod_del(struct cache *c, const char *uid);
 /* The first full load is done: filter may answer. */
@@ -73,19 +110,23 @@ void cache_assumed_free(struct cache_assumed *a);
 
 /* Reserve pod (by pod->uid) on node until now+ttl: fit it again on the
  * node's current usage, so concurrent filters never overbook. Replaces any
- * reservation the pod had. Returns 0 and fills out; ERR_NOTFOUND when the
- * node is unknown; ERR_NOFIT with HAMi's reasons in err. */
+ * reservation the pod had, and an unbound candidate of the source. Returns
+ * 0 and fills out; ERR_CONFLICT when the uid is already placed (bound per
+ * the source, or a committed reservation: its usage stays); ERR_NOTFOUND
+ * when the node is unknown; ERR_NOFIT with HAMi's reasons in err. */
 int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node,
                  const struct policy_opts *opts, double now, double ttl, struct cache_assumed *out,
                  char *err, size_t cap);
-/* Drop the pod's reservation, if any; true if there was one. */
+/* Drop the pod's uncommitted reservation, if any; true if there was one. A
+ * committed one stays until the source's version replaces it. */
 bool cache_forget(struct cache *c, const char *uid);
 /* Copy out the pod's live reservation; ERR_NOTFOUND if none or expired. */
 int cache_reservation(struct cache *c, const char *uid, double now, struct cache_assumed *out);
 /* The bind succeeded: the reservation no longer expires and stays until the
  * API's version of the pod replaces it. ERR_NOTFOUND if none. */
 int cache_commit(struct cache *c, const char *uid);
-/* Drop reservations whose time is up; returns how many. */
+/* Drop reservations whose time is up and stop counting pods whose bind
+ * window has closed; returns how many reservations were dropped. */
 int cache_expire(struct cache *c, double now);
 
 /* ---- pending pods ----
@@ -128,8 +169,10 @@ void cache_foreach_gpu(struct cache *c,
  * and the array); *n gets the count. */
 char **cache_node_names(struct cache *c, size_t *n);
 struct cache_stats {
-    size_t nodes, gpus, pods, reservations, orphans, bad_pods, pending;
+    size_t nodes, gpus, pods, reservations, orphans, pending;
     size_t pending_bytes; /* held by the pending entries (see above) */
+    size_t bad_pods;      /* counted by their request: the annotation cannot be trusted */
+    size_t windows;       /* unbound pods counted in their bind window */
     int64_t max_gpu_mem;  /* MiB of the largest healthy GPU; 0 when none */
 };
 void cache_stats(struct cache *c, struct cache_stats *out);

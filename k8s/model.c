@@ -22,6 +22,7 @@
 #define NS_MAX    253
 #define RV_MAX    64
 #define PHASE_MAX 64
+#define TIME_MAX  32 /* hami.io/bind-time: unix seconds */
 #define QTY_MAX   64 /* a quantity's text */
 
 #define DEV_COUNT_MAX   10000
@@ -1154,10 +1155,62 @@ int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct pol
     return 0;
 }
 
+/* An annotation a pod owner may write: as ann_str, but a value over max
+ * reads as absent and sets *toolong (when not NULL) instead of failing. */
+static int ann_owned(const cJSON *anns, const char *key, size_t max, const char **out,
+                     bool *toolong, char *err, size_t cap)
+{
+    int rc = ann_str(anns, key, max, out, err, cap);
+    if (rc != ERR_TOOBIG)
+        return rc;
+    *out = NULL;
+    if (toolong)
+        *toolong = true;
+    seterr(err, cap, "%s", "");
+    return 0;
+}
+
+/* hami.io/bind-time: unix seconds; 0 when absent or not a whole number. */
+static double bind_time(const char *v)
+{
+    int64_t t;
+    if (!v || parse_int(v, strlen(v), 1, INT64_C(1) << 40, &t) != 0)
+        return 0;
+    return (double)t;
+}
+
+/* Container i's GPU request into out->ask, when it asks any. A request
+ * that does not parse asks whole GPUs, as many as it names (1..max). */
+static void pod_ask(const cJSON *c, int i, struct model_pod_info *out)
+{
+    struct policy_ctr pc;
+    char err[256];
+    memset(&pc, 0, sizeof pc);
+    if (ctr_parse(c, &hami_defaults, &pc, err, sizeof err) != 0) {
+        const cJSON *res = NULL, *limits = NULL, *requests = NULL;
+        int64_t nums = 0;
+        bool has = false;
+        if (get_obj(c, "resources", "resources", &res, err, sizeof err) == 0 &&
+            get_obj(res, "limits", "limits", &limits, err, sizeof err) == 0 &&
+            get_obj(res, "requests", "requests", &requests, err, sizeof err) == 0)
+            ctr_int(limits, requests, MODEL_RES_GPU, &nums, &has, err, sizeof err);
+        if (!has)
+            return;
+        pc.nums = nums < 1 ? 1 : nums > POLICY_MAX_GPUS ? POLICY_MAX_GPUS : (int32_t)nums;
+        pc.mem = 0;
+        pc.mem_pct = 100;
+        pc.cores = 100;
+    }
+    if (pc.nums <= 0)
+        return;
+    out->ask[out->nask++] = (struct model_gpu_ask){(uint8_t)i, (uint8_t)pc.nums,
+                                                   (uint8_t)pc.mem_pct, (uint8_t)pc.cores, pc.mem};
+}
+
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap)
 {
     const cJSON *meta = NULL, *anns, *spec, *status, *init, *app;
-    const char *phase;
+    const char *phase, *bt;
     int ninit, napp, rc;
 
     memset(out, 0, sizeof *out);
@@ -1170,15 +1223,25 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
                       cap)) ||
         (rc = get_str(spec, "schedulerName", MODEL_NAME_MAX, "spec.schedulerName",
                       &out->scheduler_name, err, cap)) ||
-        (rc = ann_str(anns, MODEL_ANN_VGPU_NODE, MODEL_NAME_MAX, &out->vgpu_node, err, cap)) ||
-        (rc = ann_str(anns, MODEL_ANN_ALLOCATED, MODEL_POD_ANN_MAX, &out->devices, err, cap)) ||
-        (rc = ann_str(anns, MODEL_ANN_BIND_PHASE, PHASE_MAX, &out->bind_phase, err, cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_VGPU_NODE, MODEL_NAME_MAX, &out->vgpu_node, NULL, err,
+                        cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_ALLOCATED, MODEL_POD_ANN_MAX, &out->devices,
+                        &out->devices_bad, err, cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_BIND_PHASE, PHASE_MAX, &out->bind_phase, NULL, err, cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_BIND_TIME, TIME_MAX, &bt, NULL, err, cap)) ||
         (rc = get_obj(pod, "status", "status", &status, err, cap)) ||
         (rc = get_str(status, "phase", PHASE_MAX, "status.phase", &phase, err, cap)) ||
         (rc = pod_containers(pod, &init, &app, &ninit, &napp, err, cap)) ||
         (rc = pod_host(init, app, false, &out->cpu_milli, &out->mem_mib, err, cap)))
         goto out;
     out->ninit = ninit;
+    out->nctr = ninit + napp;
+    out->bind_time = bind_time(bt);
+    int i = 0;
+    for (const cJSON *c = init ? init->child : NULL; c; c = c->next)
+        pod_ask(c, i++, out);
+    for (const cJSON *c = app ? app->child : NULL; c; c = c->next)
+        pod_ask(c, i++, out);
     out->terminal = field(meta, "deletionTimestamp") != NULL ||
                     (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0));
 out:

@@ -98,10 +98,23 @@ void model_inventory_free(struct model_inventory *inv);
 int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
                     char *err, size_t cap);
 
+/* One container's GPU request, as the cache keeps it for a pod that asks
+ * any (HAMi's defaults applied, model_pod_parse's rules). Open value struct. */
+struct model_gpu_ask {
+    uint8_t ctr;     /* container index: init containers first */
+    uint8_t nums;    /* GPUs, 1..POLICY_MAX_GPUS */
+    uint8_t mem_pct; /* 0..100: percentage of each GPU's memory when mem is 0 */
+    uint8_t cores;   /* 0..100 */
+    int32_t mem;     /* MiB per GPU; 0: use mem_pct */
+};
+
 /* What the cache needs to know about a pod. Strings borrow from the JSON;
  * absent ones are NULL. model_pod_info fails only on a wrong shape (messages
  * start with `pod "ns/name"`); a cpu or memory quantity that does not parse
- * counts 0 rather than dropping a pod that may hold GPUs. */
+ * counts 0 rather than dropping a pod that may hold GPUs. The annotations a
+ * pod owner can write never fail it: a vgpu-node, bind-phase or bind-time
+ * too long to be real reads as absent, a devices annotation too long to
+ * read sets devices_bad. */
 struct model_pod_info {
     const char *uid, *ns, *name;
     const char *resource_version;
@@ -110,10 +123,18 @@ struct model_pod_info {
     const char *devices;   /* hami.io/vgpu-devices-allocated */
     const char *bind_phase;
     const char *scheduler_name;
-    bool terminal; /* phase Succeeded or Failed, or metadata.deletionTimestamp set */
+    bool terminal;    /* phase Succeeded or Failed, or metadata.deletionTimestamp set */
+    bool devices_bad; /* the devices annotation is there but over MODEL_POD_ANN_MAX */
+    double bind_time; /* hami.io/bind-time, unix seconds; 0 when absent or not a number */
     int32_t ninit;
+    int32_t nctr;      /* init + app containers */
     int64_t cpu_milli; /* host resources requested */
     int64_t mem_mib;
+    /* The GPU request: one entry per container that asks GPUs (none: the
+     * pod asks no GPU). A container whose GPU request does not parse asks
+     * its GPU count (at least 1, at most POLICY_MAX_GPUS) of whole GPUs. */
+    int32_t nask;
+    struct model_gpu_ask ask[POLICY_MAX_CONTAINERS];
 };
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap);
 

@@ -26,8 +26,9 @@ static const char *const kind_path[2] = {"/api/v1/nodes", "/api/v1/pods"};
 static const char *const kind_word[2] = {"nodes", "pods"};
 
 static const char *const reasons[] = {
-    "node_malformed", "node_unhealthy",   "pod_malformed",        "watch_error",
-    "watch_relist",   "handshake_failed", "lock_orphan_released", NULL,
+    "node_malformed",       "node_unhealthy",         "pod_malformed",
+    "watch_error",          "watch_relist",           "handshake_failed",
+    "lock_orphan_released", "pod_counted_by_request", NULL,
 };
 
 /* A node as the watch last saw it. */
@@ -363,8 +364,12 @@ static void pod_apply(struct watch *w, const cJSON *item)
         count(w, "pod_malformed");
         return;
     }
-    if (cache_pod_put(w->c, &pi, err, sizeof err) != 0)
+    if (cache_pod_put(w->c, &pi, err, sizeof err) != 0) {
         LOG_WARN("watch: %s", err);
+        count(w, "pod_counted_by_request");
+        if (w->o.warn)
+            w->o.warn(w->o.warn_ctx, pi.ns, pi.name, pi.uid, WATCH_REASON_BY_REQUEST, err);
+    }
     if (!pi.terminal && !pi.vgpu_node && !pi.node_name) {
         struct policy_pod *pp = mem_alloc(sizeof *pp);
         if (model_pod_parse(item, NULL, pp, err, sizeof err) == 0 && policy_pod_wants_gpu(pp)) {

@@ -26,7 +26,11 @@
  *
  * Pods: model_pod_info + cache_pod_put; an unplaced pod that asks for a GPU
  * is kept as pending (cache_pending_put), so bind can fit it after a
- * restart. Every network input is capped (kube.h: bodies and lines).
+ * restart. A pod the cache counts by its request because its allocation
+ * annotation cannot be trusted (cache.h) is logged, counted
+ * ("pod_counted_by_request") and reported through options.warn, once per
+ * distinct annotation. Every network input is capped (kube.h: bodies and
+ * lines).
  *
  * Thread-safe; watch_stop ends and joins every thread. */
 #ifndef VS_WATCH_H
@@ -45,6 +49,12 @@
 
 /* Counts an error reason (a metrics label); ctx is the caller's. */
 typedef void (*watch_count_fn)(void *ctx, const char *reason);
+/* A Warning about pod ns/name (uid) for its owner, e.g. as an Event: reason
+ * is a CamelCase word, message one line. Must not block on I/O. */
+typedef void (*watch_warn_fn)(void *ctx, const char *ns, const char *name, const char *uid,
+                              const char *reason, const char *message);
+
+#define WATCH_REASON_BY_REQUEST "GPUAllocationNotTrusted"
 
 struct watch_options {
     const char *node_selector; /* labelSelector of the nodes; NULL or "": every node */
@@ -53,6 +63,8 @@ struct watch_options {
     bool handshake;            /* write the node handshake */
     watch_count_fn count;      /* may be NULL */
     void *count_ctx;
+    watch_warn_fn warn; /* may be NULL */
+    void *warn_ctx;
 };
 
 struct watch;

@@ -52,6 +52,13 @@ static void event(void *ctx, const char *ns, const char *name, const char *uid, 
     events_post(l->events, ns, name, uid, warning, reason, message);
 }
 
+/* The watch's warnings about pods become Warning events on them. */
+static void warn(void *ctx, const char *ns, const char *name, const char *uid, const char *reason,
+                 const char *message)
+{
+    event(ctx, ns, name, uid, true, reason, message);
+}
+
 int live_start(const struct config *c, struct cache *cache, struct metrics *metrics,
                struct live **out, char *err, size_t cap)
 {
@@ -88,8 +95,12 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
         .lock_timeout = (double)c->node_lock_timeout_ms / 1000.0, .count = count, .count_ctx = l};
     l->bind = bind_create(l->kube, cache, &bo);
     l->binder = (struct extender_binder){.bind = bind, .event = event, .ctx = l};
-    struct watch_options wo = {
-        .node_selector = c->node_selector, .handshake = true, .count = count, .count_ctx = l};
+    struct watch_options wo = {.node_selector = c->node_selector,
+                               .handshake = true,
+                               .count = count,
+                               .count_ctx = l,
+                               .warn = warn,
+                               .warn_ctx = l};
     rc = watch_start(l->kube, cache, &wo, &l->watch, err, cap);
 out:
     kubeconfig_free(&kc);

@@ -268,6 +268,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
     s->metrics = metrics_create();
     extender_register_metrics(s->metrics);
     s->cache = cache_create();
+    cache_set_lock_timeout(s->cache, (double)c->node_lock_timeout_ms / 1000.0);
     rc = extender_opts_from_config(c, &eo, err, cap);
     if (rc)
         goto out;

@@ -640,7 +640,9 @@ START_TEST(live_watch)
                                  "{\"metadata\":{\"name\":\"running\",\"namespace\":\"default\","
                                  "\"annotations\":{\"hami.io/vgpu-node\":\"n5\","
                                  "\"hami.io/vgpu-devices-allocated\":\"n5-g0,NVIDIA,1000,10:;\"}},"
-                                 "\"spec\":{\"nodeName\":\"n5\",\"containers\":[{\"name\":\"c\"}]},"
+                                 "\"spec\":{\"nodeName\":\"n5\",\"containers\":[{\"name\":\"c\","
+                                 "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\","
+                                 "\"nvidia.com/gpumem\":\"1000\"}}}]},"
                                  "\"status\":{\"phase\":\"Running\"}}"),
                      0);
     const char *const flags[] = {"--node-label-selector", "pool=a", NULL};

@@ -8,6 +8,7 @@
 #include "k8s/cache.h"
 #include "k8s/hmap.h"
 #include "k8s/snapshot.h"
+#include "policy/codec.h"
 #include "policy/err.h"
 #include "tests/support/harness.h"
 
@@ -37,16 +38,40 @@ static struct model_inventory *node(const char *name, const char *rv, int n)
     return inv;
 }
 
+/* A pod bound to node_name (NULL: pending) whose spec asks what its
+ * devices annotation gives it: per container, as many GPUs as it names, of
+ * the first one's memory and cores (a malformed annotation: one GPU). */
 static struct model_pod_info pod(const char *uid, const char *node_name, const char *devices)
 {
-    return (struct model_pod_info){.uid = uid,
-                                   .ns = "default",
-                                   .name = uid,
-                                   .vgpu_node = devices ? node_name : NULL,
-                                   .node_name = node_name,
-                                   .devices = devices,
-                                   .cpu_milli = 1000,
-                                   .mem_mib = 512};
+    struct model_pod_info pi = {.uid = uid,
+                                .ns = "default",
+                                .name = uid,
+                                .vgpu_node = devices ? node_name : NULL,
+                                .node_name = node_name,
+                                .devices = devices,
+                                .nctr = 1,
+                                .cpu_milli = 1000,
+                                .mem_mib = 512};
+    struct codec_devices *d = malloc(sizeof *d);
+    char err[128];
+    if (devices && codec_decode(devices, d, err, sizeof err) == 0) {
+        pi.nctr = d->nctr > 0 ? d->nctr : 1;
+        for (int i = 0; i < d->n; i++) {
+            struct model_gpu_ask *a = pi.nask ? &pi.ask[pi.nask - 1] : NULL;
+            if (!a || a->ctr != d->e[i].ctr) {
+                a = &pi.ask[pi.nask++];
+                *a = (struct model_gpu_ask){.ctr = (uint8_t)d->e[i].ctr,
+                                            .mem = (int32_t)d->e[i].mem,
+                                            .cores = (uint8_t)d->e[i].cores};
+            }
+            a->nums++;
+        }
+    } else if (devices) {
+        pi.nask = 1;
+        pi.ask[0] = (struct model_gpu_ask){.nums = 1, .mem = 500, .cores = 5};
+    }
+    free(d);
+    return pi;
 }
 
 /* A request for one GPU with mem MiB and cores %. */
@@ -137,11 +162,11 @@ START_TEST(usage_from_pods)
     cache_pod_del(c, "b");
     ck_assert_int_eq(usage(c, "n1", 0, &used, NULL), 0);
     ck_assert_int_eq(used, 0);
-    /* A malformed annotation counts nothing, and says so. */
+    /* A malformed annotation counts the pod's request instead, and says so. */
     struct model_pod_info bad = pod("bad", "n1", "n1-g0,NVIDIA,x,1:;");
     ck_assert_int_eq(cache_pod_put(c, &bad, err, sizeof err), ERR_INVAL);
-    ck_assert(strstr(err, "malformed") != NULL);
-    ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 0);
+    ck_assert(strstr(err, "does not parse") != NULL);
+    ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL) + usage(c, "n1", 1, NULL, NULL), 500);
     struct cache_stats st;
     cache_stats(c, &st);
     ck_assert_uint_eq(st.bad_pods, 1);
@@ -188,10 +213,19 @@ START_TEST(reservations)
     ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
     ck_assert_int_eq(cache_reservation(c, "p2", 1e9, &a), 0);
     cache_assumed_free(&a);
-    /* Forget drops a reservation and nothing else. */
-    ck_assert(cache_forget(c, "p2"));
+    /* Forget drops an uncommitted reservation and nothing else: the bound
+     * p2 stays until the API's version replaces it. */
     ck_assert(!cache_forget(c, "p2"));
-    ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 0);
+    ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
+    /* ... and its uid cannot be reserved again. */
+    ck_assert_int_eq(cache_assume(c, &q, "n1", &o, 300, 60, &a, err, sizeof err), ERR_CONFLICT);
+    ck_assert_msg(strstr(err, "uid p2 is already placed on node n1"), "%s", err);
+    ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
+    ck_assert_int_eq(cache_assume(c, &r, "n1", &o, 300, 60, &a, err, sizeof err), 0);
+    cache_assumed_free(&a);
+    ck_assert(cache_forget(c, "p3"));
+    ck_assert(!cache_forget(c, "p3"));
+    ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
     cache_destroy(c);
 }
 END_TEST

@@ -28,16 +28,21 @@ static struct model_inventory *node1(void)
     return inv;
 }
 
-/* A pod bound to n1 with the given devices annotation. */
-static struct model_pod_info bound(const char *uid, const char *devices)
+/* A pod bound to n1 with the given devices annotation; its one container
+ * asks `gpus` GPUs (the cache counts only pods whose spec asks GPUs). */
+static struct model_pod_info bound(const char *uid, const char *devices, int gpus)
 {
-    return (struct model_pod_info){.uid = uid,
-                                   .ns = "default",
-                                   .name = uid,
-                                   .vgpu_node = "n1",
-                                   .node_name = "n1",
-                                   .devices = devices,
-                                   .bind_phase = "success"};
+    struct model_pod_info pi = {.uid = uid,
+                                .ns = "default",
+                                .name = uid,
+                                .vgpu_node = "n1",
+                                .node_name = "n1",
+                                .devices = devices,
+                                .bind_phase = "success",
+                                .nctr = 1,
+                                .nask = 1};
+    pi.ask[0] = (struct model_gpu_ask){.ctr = 0, .nums = (uint8_t)gpus, .mem = 1};
+    return pi;
 }
 
 static int32_t cores0(struct cache *c)
@@ -58,9 +63,9 @@ START_TEST(core_sums_across_pods)
     struct cache *c = cache_create();
     char err[256];
     cache_node_put(c, node1());
-    struct model_pod_info a = bound("a", "n1-g0,NVIDIA,1,2147483647:;");
-    struct model_pod_info b = bound("b", "n1-g0,NVIDIA,1,2147483647:;");
-    struct model_pod_info s = bound("s", "n1-g0,NVIDIA,1,5:;");
+    struct model_pod_info a = bound("a", "n1-g0,NVIDIA,1,2147483647:;", 1);
+    struct model_pod_info b = bound("b", "n1-g0,NVIDIA,1,2147483647:;", 1);
+    struct model_pod_info s = bound("s", "n1-g0,NVIDIA,1,5:;", 1);
     ck_assert_int_eq(cache_pod_put(c, &a, err, sizeof err), 0);
     ck_assert_int_eq(cache_pod_put(c, &b, err, sizeof err), 0);
     ck_assert_int_eq(cores0(c), INT32_MAX);
@@ -81,7 +86,7 @@ START_TEST(core_sum_annotation_refused)
     struct cache *c = cache_create();
     char err[256] = "";
     cache_node_put(c, node1());
-    struct model_pod_info a = bound("a", "n1-g0,NVIDIA,1,2147483647:n1-g0,NVIDIA,1,1:;");
+    struct model_pod_info a = bound("a", "n1-g0,NVIDIA,1,2147483647:n1-g0,NVIDIA,1,1:;", 2);
     cache_pod_put(c, &a, err, sizeof err);
     struct cache_stats st;
     cache_stats(c, &st);
