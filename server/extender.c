@@ -77,8 +77,8 @@ struct extender {
 };
 
 static const char *const error_reasons[] = {
-    "bad_body", "bad_request",  "bad_pod",     "not_synced",  "no_fit",
-    "retry",    "bind_unknown", "bind_no_fit", "bind_failed", NULL,
+    "bad_body",     "bad_request", "bad_pod",     "not_synced", "no_fit", "retry",
+    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", NULL,
 };
 
 void extender_register_metrics(struct metrics *m)
@@ -370,11 +370,11 @@ static void put_str(struct buf *b, const char *s)
 
 /* ---- requests ---- */
 
-enum cand_state { C_NONE, C_UNKNOWN, C_FITS, C_FAILS, C_UNRESOLVABLE, C_BAD };
+enum cand_state { C_NONE, C_UNKNOWN, C_FITS, C_FAILS, C_UNRESOLVABLE };
 
 struct cand {
     const char *name;
-    const cJSON *item; /* the Node, in full-Nodes mode */
+    const cJSON *item; /* the Node, in full-Nodes mode: only echoed back, never read */
     uint8_t state;
     double score;
     size_t why; /* offset of a NUL-terminated reason in the request's reasons */
@@ -480,25 +480,6 @@ static int read_args(struct extender *x, const char *body, size_t len, struct re
     return 0;
 }
 
-/* Full-Nodes mode: a node the cache lacks, or holds at another
- * resourceVersion, is taken from the request. */
-static void refresh_nodes(struct extender *x, struct req *r)
-{
-    char err[512];
-    for (size_t i = 0; i < r->n; i++) {
-        const char *rv = model_str(r->c[i].item, "metadata", "resourceVersion", NULL);
-        struct model_inventory *inv = NULL;
-        if (cache_node_current(x->cache, r->c[i].name, rv))
-            continue;
-        if (model_node_parse(r->c[i].item, &inv, err, sizeof err) != 0) {
-            r->c[i].state = C_BAD;
-            add_reason(r, &r->c[i], err);
-            continue;
-        }
-        cache_node_put(x->cache, inv);
-    }
-}
-
 /* ---- node locks (single filter mode) ---- */
 
 /* A node whose hami.io/mutex.lock another pod holds, younger than the lock
@@ -586,12 +567,13 @@ static int evaluate(struct extender *x, struct req *r, char *devices, size_t cap
     opts_acquire(x, &o); /* state_lock before the cache's lock: see struct extender */
     cache_rdlock(x->cache);
     for (size_t i = 0; i < r->n; i++) {
-        if (r->c[i].state == C_BAD)
-            continue;
+        /* Candidates are names only, also in full-Nodes mode: the cluster
+         * source alone says what a node has. */
         views[m] = cache_view(x->cache, r->c[i].name);
         if (!views[m]) {
             r->c[i].state = C_UNKNOWN;
-            add_reason(r, &r->c[i], "node is not in the scheduler's cache");
+            add_reason(r, &r->c[i],
+                       "node is not in the scheduler's cache: unknown to its cluster view");
             continue;
         }
         if (node_locked(x, r, &r->c[i], views[m]))
@@ -742,7 +724,7 @@ static void write_failed(struct buf *out, const struct req *r, bool unresolvable
     buf_puts(out, "{");
     for (size_t i = 0; i < r->n; i++) {
         uint8_t s = r->c[i].state;
-        bool hard = s == C_UNRESOLVABLE || s == C_UNKNOWN || s == C_BAD;
+        bool hard = s == C_UNRESOLVABLE || s == C_UNKNOWN;
         if (s == C_NONE || s == C_FITS || hard != unresolvable)
             continue;
         if (!first)
@@ -815,7 +797,8 @@ static void remember_pod(struct extender *x, const struct req *r, double now)
 }
 
 /* Choose, then reserve on the chosen node; choose again when a concurrent
- * filter took the room first. Returns the chosen index or -1. */
+ * filter took the room first. Returns the chosen index or -1 (with r->err
+ * set when the pod's uid is already placed). */
 static int choose_and_reserve(struct extender *x, struct req *r, double now)
 {
     char err[1024];
@@ -833,6 +816,13 @@ static int choose_and_reserve(struct extender *x, struct req *r, double now)
         cache_assumed_free(&a);
         if (rc == 0)
             return k;
+        if (rc == ERR_CONFLICT) {
+            count_error(x, "uid_placed");
+            snprintf(r->err, sizeof r->err, "%.500s", err);
+            LOG_WARN("filter %s/%s: %s", r->pod.ns ? r->pod.ns : "", r->pod.name ? r->pod.name : "",
+                     err);
+            return -1;
+        }
         count_error(x, "retry");
         LOG_DEBUG("filter %s/%s: reservation on %s lost a race (%s); choosing again", r->pod.ns,
                   r->pod.name, r->c[k].name, err);
@@ -893,13 +883,15 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         goto out;
     }
     cache_expire(x->cache, now);
-    if (r.nodes)
-        refresh_nodes(x, &r);
     cache_forget(x->cache, r.pod.uid); /* a new filter replaces the old reservation */
     remember_pod(x, &r, now);
     extender_observe(x, &r.pod);
     r.lock_now = x->o.mode == EXTENDER_SINGLE ? now : 0;
     chosen = choose_and_reserve(x, &r, now);
+    if (r.err[0]) {
+        write_filter(out, &r, -1, x->o.mode, r.err);
+        goto out;
+    }
     if (chosen < 0)
         count_error(x, "no_fit");
     write_filter(out, &r, chosen, x->o.mode, NULL);
@@ -931,8 +923,6 @@ int extender_prioritize(struct extender *x, const char *body, size_t len, double
     } else if (policy_pod_wants_gpu(&r.pod) || cpu_pods_matter(x, &r.pod)) {
         /* A pod without GPUs reaches us only when managedResources is empty;
          * a policy that places CPU-only pods steers it here. */
-        if (r.nodes)
-            refresh_nodes(x, &r);
         evaluate(x, &r, NULL, 0);
     }
     buf_puts(out, "[");
