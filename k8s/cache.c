@@ -37,6 +37,8 @@ struct cpod {
     enum pod_state state;
     bool bound;       /* OBSERVED: spec.nodeName set (else a bind-window candidate) */
     bool open;        /* OBSERVED candidate whose bind window is open: it counts (on c->win) */
+    bool seen_open;   /* ... and was open once for this node and bind time: it stays open
+                         until the bind time is stale, whatever the lock does next */
     bool devices_bad; /* the annotation was too long to read */
     uint8_t bad;      /* enum bad: counted by its request; then counted in c->nbad */
     double expires;   /* RESERVED */
@@ -331,6 +333,18 @@ static bool window_open(const struct cache *c, const char *lock, const char *ns,
            nodelock_state(lock, ns, name, now, c->lock_timeout, NULL) == NODELOCK_OURS;
 }
 
+/* Is p's window open at now? Once its lock was seen naming it, only its
+ * bind time closes it: the node watch may bring the next pod's lock (the
+ * device plugin released this one) before the pod watch brings the bound
+ * version, and the pod must not stop counting in between. */
+static bool window_still(const struct cache *c, const struct cnode *n, const struct cpod *p,
+                         double now)
+{
+    if (p->seen_open)
+        return p->bind_time > 0 && now - p->bind_time <= c->lock_timeout;
+    return window_open(c, n->inv->lock, p->ns, p->name, p->bind_time, now);
+}
+
 /* Does the annotation agree with the spec: no entry past the pod's
  * containers, and per container exactly the GPUs it asks? */
 static bool matches_spec(const struct cpod *p, const struct codec_devices *d)
@@ -460,8 +474,10 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
 
     contrib_drop(p);
     bad_set(c, p, BAD_NONE);
-    if (p->state == POD_OBSERVED && !p->bound)
-        win_set(c, p, window_open(c, n->inv->lock, p->ns, p->name, p->bind_time, now));
+    if (p->state == POD_OBSERVED && !p->bound) {
+        win_set(c, p, window_still(c, n, p, now));
+        p->seen_open = p->seen_open || p->open;
+    }
     if (!n->inv->ndev || (p->state == POD_OBSERVED && ((!p->bound && !p->open) || !p->nask)))
         goto out;
     if (p->state != POD_OBSERVED) {
@@ -704,6 +720,9 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
                            strcmp(p->node, node ? node : "") == 0
                        ? p->bad
                        : BAD_NONE;
+    /* A window seen open stays open for the same bind (cache.h). */
+    bool seen_open = p && p->state == POD_OBSERVED && p->seen_open && candidate &&
+                     strcmp(p->node, node) == 0 && p->bind_time == pi->bind_time;
     if (p)
         pod_remove(c, p);
     if (pi->terminal || bound || candidate)
@@ -720,6 +739,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     p->bound = bound;
     p->devices_bad = pi->devices_bad;
     p->bind_time = pi->bind_time;
+    p->seen_open = seen_open;
     hmap_put(c->pods, p->uid, p);
     attach(c, p, now);
     if (p->bad && p->bad != told) {
@@ -941,7 +961,7 @@ int cache_expire(struct cache *c, double now)
     pend_maybe_sweep(c, now, false);
     for (struct cpod *p = c->win, *next; p; p = next) {
         next = p->rnext;
-        if (!window_open(c, p->on->inv->lock, p->ns, p->name, p->bind_time, now))
+        if (!window_still(c, p->on, p, now))
             recount(c, p, now);
     }
     cache_unlock(c);

@@ -15,9 +15,13 @@
  *    hami.io/bind-time is younger than the lock timeout too. Our own bind
  *    takes the lock before it patches the pod, so its pods pass; a pod
  *    owner cannot write a node's lock. Any other unbound pod counts
- *    nothing, whatever its annotations say. Windows only close with time:
- *    cache_expire looks at the open ones (at most one per node lock), and
- *    every change of a node (its lock) looks at its candidates again.
+ *    nothing, whatever its annotations say. Every change of a node (its
+ *    lock) looks at its candidates again. A window once seen open stays
+ *    open for that bind (same node, same bind-time) until the bind-time is
+ *    stale, whatever the lock does next: the device plugin releases the
+ *    lock and the next bind takes it, possibly before the pod watch brings
+ *    the bound version. cache_expire closes windows whose time is up (at
+ *    most one opens per node lock).
  *  - A pod that asks no GPU in its spec (no container with nvidia.com/gpu,
  *    model_pod_parse's rule) counts no GPU, whatever its annotations say.
  *  - A counted pod that asks GPUs counts its decoded
