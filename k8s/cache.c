@@ -41,6 +41,7 @@ struct cpod {
                          until the bind time is stale, whatever the lock does next */
     bool devices_bad; /* the annotation was too long to read */
     uint8_t bad;      /* enum bad: counted by its request; then counted in c->nbad */
+    uint8_t told;     /* enum bad: what cache_pod_put reported for this annotation */
     double expires;   /* RESERVED */
     double bind_time; /* OBSERVED candidate: hami.io/bind-time */
     struct cnode *on; /* NULL: the node is unknown (an orphan) */
@@ -363,10 +364,9 @@ static bool matches_spec(const struct cpod *p, const struct codec_devices *d)
     return asked == d->n;
 }
 
-/* The usage the pod's annotation puts on n, into u; or why it cannot be
- * trusted. */
-static enum bad annotation_usage(const struct cnode *n, const struct cpod *p,
-                                 struct codec_devices *d, struct policy_usage *u)
+/* What is wrong with the pod's annotation whatever its node; decoded into
+ * d when nothing. */
+static enum bad annotation_check(const struct cpod *p, struct codec_devices *d)
 {
     char err[160];
     if (p->devices_bad)
@@ -377,9 +377,30 @@ static enum bad annotation_usage(const struct cnode *n, const struct cpod *p,
         return BAD_DECODE;
     if (!matches_spec(p, d))
         return BAD_SPEC;
-    if (codec_usage(&n->view, d, p->ninit, u) != 0)
-        return BAD_UUID;
     return BAD_NONE;
+}
+
+/* The usage the pod's annotation puts on n, into u; or why it cannot be
+ * trusted. */
+static enum bad annotation_usage(const struct cnode *n, const struct cpod *p,
+                                 struct codec_devices *d, struct policy_usage *u)
+{
+    enum bad why = annotation_check(p, d);
+    if (!why && codec_usage(&n->view, d, p->ninit, u) != 0)
+        why = BAD_UUID;
+    return why;
+}
+
+/* Why a bound pod asking GPUs is (or, on a node not known yet, will be)
+ * counted by its request; BAD_NONE when it is not. */
+static enum bad untrusted(const struct cpod *p)
+{
+    if (p->on || !p->bound || !p->nask)
+        return (enum bad)p->bad;
+    struct codec_devices *d = mem_alloc(sizeof *d);
+    enum bad why = annotation_check(p, d);
+    free(d);
+    return why;
 }
 
 /* The pod's request rebuilt from what the cache keeps. */
@@ -718,7 +739,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     uint8_t told = p && p->state == POD_OBSERVED && p->devices_bad == pi->devices_bad &&
                            same_str(p->devices, pi->devices) &&
                            strcmp(p->node, node ? node : "") == 0
-                       ? p->bad
+                       ? p->told
                        : BAD_NONE;
     /* A window seen open stays open for the same bind (cache.h). */
     bool seen_open = p && p->state == POD_OBSERVED && p->seen_open && candidate &&
@@ -742,9 +763,11 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     p->seen_open = seen_open;
     hmap_put(c->pods, p->uid, p);
     attach(c, p, now);
-    if (p->bad && p->bad != told) {
+    enum bad why = untrusted(p);
+    p->told = (uint8_t)why;
+    if (why && why != told) {
         snprintf(err, cap, "pod %s/%s on node %s: %s; its GPU request is counted there instead",
-                 p->ns, p->name, p->node, bad_text(p->bad));
+                 p->ns, p->name, p->node, bad_text(why));
         rc = ERR_INVAL;
     }
 out:

@@ -1195,6 +1195,52 @@ START_TEST(live_not_synced)
 }
 END_TEST
 
+/* ---- what pod owners write ---- */
+
+/* A bound pod whose owner wrote garbage into its allocation keeps its GPUs
+ * (counted by its request), and its owner hears of it (a Warning event,
+ * pod_counted_by_request); a Pending pod with a forged placement and no
+ * GPU request fills nothing. */
+START_TEST(live_untrusted_annotations)
+{
+    struct env e;
+    char node[64], why[2048], msg[1100];
+    env_start(&e);
+    put_node(e.f, "n1", 2, 10, 24000, NULL, "", 2);
+    put_node(e.f, "n2", 2, 10, 24000, NULL, "", 2);
+    ck_assert_int_gt(
+        fakeapi_put(e.f, "pods",
+                    "{\"metadata\":{\"name\":\"garbled\",\"namespace\":\"default\","
+                    "\"annotations\":{\"hami.io/vgpu-node\":\"n1\","
+                    "\"hami.io/vgpu-devices-allocated\":\"garbage\"}},\"spec\":{\"nodeName\":"
+                    "\"n1\",\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+                    "\"nvidia.com/gpu\":\"2\",\"nvidia.com/gpumem\":\"24000\"}}}]},"
+                    "\"status\":{\"phase\":\"Running\"}}"),
+        0);
+    ck_assert_int_gt(
+        fakeapi_put(e.f, "pods",
+                    "{\"metadata\":{\"name\":\"forger\",\"namespace\":\"default\","
+                    "\"annotations\":{\"hami.io/vgpu-node\":\"n2\",\"hami.io/bind-time\":"
+                    "\"9999999999\",\"hami.io/vgpu-devices-allocated\":"
+                    "\"n2-g0,NVIDIA,24000,100:n2-g1,NVIDIA,24000,100:;\"}},\"spec\":{"
+                    "\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Pending\"}}"),
+        0);
+    put_pod(e.f, "p1", 8000, 20);
+    env_run(&e, NULL);
+    if (wait_events(e.f, "garbled", "GPUAllocationNotTrusted", msg, sizeof msg) < 1)
+        dump(e.h);
+    ck_assert_int_ge(events_for(e.f, "garbled", "GPUAllocationNotTrusted", msg, sizeof msg), 1);
+    ck_assert_msg(strstr(msg, "counted there instead"), "%s", msg);
+    ck_assert_int_ge(error_count(e.port, "pod_counted_by_request"), 1);
+    const char *const n1[] = {"n1"}, *const n2[] = {"n2"};
+    ck_assert(do_filter(NULL, &e, "p1", n1, 1, node, sizeof node, why, sizeof why));
+    ck_assert_msg(!node[0], "p1 got a GPU of the garbled pod");
+    ck_assert(do_filter(NULL, &e, "p1", n2, 1, node, sizeof node, why, sizeof why));
+    ck_assert_msg(node[0], "the forged placement filled n2: %s", why);
+    env_stop(&e);
+}
+END_TEST
+
 /* ---- the command line ---- */
 
 START_TEST(live_bad_source)
@@ -1226,10 +1272,15 @@ int main(void)
         const char *name;
         const TTest *test;
     } cases[] = {
-        {"basic", live_filter_bind},    {"watch", live_watch},
-        {"locks", live_lock_cases},     {"not-synced", live_not_synced},
-        {"source", live_bad_source},    {"contention", live_contention},
-        {"restart", live_kill_restart}, {"faults", live_faults},
+        {"basic", live_filter_bind},
+        {"watch", live_watch},
+        {"locks", live_lock_cases},
+        {"not-synced", live_not_synced},
+        {"source", live_bad_source},
+        {"contention", live_contention},
+        {"restart", live_kill_restart},
+        {"faults", live_faults},
+        {"untrusted", live_untrusted_annotations},
     };
     Suite *s = suite_create("e2e-live");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

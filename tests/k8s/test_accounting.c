@@ -221,6 +221,26 @@ START_TEST(window_follows_lock_and_time)
 }
 END_TEST
 
+/* A pod listed before its node: reported at once, counted when the node
+ * comes. */
+START_TEST(reported_before_its_node)
+{
+    struct cache *c = cache_create();
+    char err[512] = "";
+    cache_set_clock(c, fake_clock);
+    struct model_pod_info pi = pod("n1", "n1", "garbage!!", 0, 1, one_gpu);
+    ck_assert_int_eq(cache_pod_put(c, &pi, err, sizeof err), ERR_INVAL);
+    ck_assert_msg(strstr(err, "pod default/p on node n1: "), "%s", err);
+    ck_assert_int_eq(cache_pod_put(c, &pi, err, sizeof err), 0); /* once */
+    cache_node_put(c, node(NULL, 0));
+    ck_assert_int_eq(used(c), 3000);
+    struct cache_stats st;
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.bad_pods, 1);
+    cache_destroy(c);
+}
+END_TEST
+
 static struct policy_pod request(const char *uid)
 {
     struct policy_pod p;
@@ -368,6 +388,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, what_counts, 0, NCASES);
     tcase_add_test(tc, window_follows_lock_and_time);
+    tcase_add_test(tc, reported_before_its_node);
     tcase_add_test(tc, reservation_until_a_counting_version);
     tcase_add_test(tc, placed_uid_is_not_reassumed);
     tcase_add_loop_test(tc, pod_info_owner_annotations, 0,
