@@ -60,7 +60,28 @@ static const struct option options[] = {
              "binpack, spread, numa, mutex, topology-aware."},
     {.name = "metrics-bind-address", .type = T_ADDR, .scope = CONFIG_SERVE, FIELD(metrics_bind),
      .def = "", .arg = "HOST:PORT",
-     .help = "Serve /metrics on this address too; empty: only on the main port."},
+     .help = "Serve /metrics on this address too (plain HTTP, no client certificate); empty: "
+             "only on the main port."},
+    {.name = "webhook-bind", .type = T_ADDR, .scope = CONFIG_SERVE, FIELD(webhook_bind),
+     .def = "", .arg = "HOST:PORT",
+     .help = "Serve /webhook (and /healthz, /readyz) on this address, with the same TLS pair "
+             "and no client certificate, and no longer on --http_bind; empty: /webhook is on "
+             "--http_bind."},
+    {.name = "max-connections", .type = T_INT, .scope = CONFIG_SERVE, FIELD(max_connections),
+     .def = "4096", .min = 16, .max = 1000000, .arg = "N",
+     .help = "Connections each listener holds at once; more wait in the accept queue."},
+    {.name = "max-connections-per-ip", .type = T_INT, .scope = CONFIG_SERVE, FIELD(max_per_ip),
+     .def = "64", .min = 0, .max = 1000000, .arg = "N",
+     .help = "Connections from one client address on each listener; more are closed at once. "
+             "Not applied on --http_bind when it is a loopback address (every client there is "
+             "127.0.0.1: --max-connections bounds it). 0: no limit."},
+    {.name = "read-timeout", .type = T_DURATION, .scope = CONFIG_SERVE, FIELD(read_timeout_ms),
+     .def = "10s", .min = 100, .max = 10 * 60 * SEC, .arg = "DURATION",
+     .help = "A request's headers and body must be in within this of its first byte (of "
+             "connecting, for a connection's first request); slow senders cannot extend it."},
+    {.name = "idle-timeout", .type = T_DURATION, .scope = CONFIG_SERVE, FIELD(idle_timeout_ms),
+     .def = "60s", .min = SEC, .max = HOUR, .arg = "DURATION",
+     .help = "Close a keep-alive connection idle this long between requests."},
     {.name = "node-lock-timeout", .type = T_DURATION, .scope = CONFIG_SERVE,
      FIELD(node_lock_timeout_ms), .def = "5m", .min = 100, .max = 24 * HOUR, .arg = "DURATION",
      .help = "Age after which a node lock counts as stale."},
@@ -115,8 +136,8 @@ static const struct option options[] = {
     {.name = "client-ca-file", .type = T_STR, .scope = CONFIG_SERVE, FIELD(client_ca_file),
      .def = "", .arg = "FILE",
      .help = "Require a client certificate signed by this PEM CA on /filter, /prioritize, "
-             "/bind and /inspect (not on /webhook, /healthz, /readyz, /metrics). Needs "
-             "--cert_file."},
+             "/bind, /inspect and /metrics of --http_bind (not on /webhook, /healthz, /readyz, "
+             "nor on --metrics-bind-address). Needs --cert_file."},
     {.name = "force-overwrite-default-scheduler", .type = T_BOOL, .scope = CONFIG_SERVE,
      FIELD(force_overwrite_default), .def = "true",
      .help = "The webhook gives GPU pods that name default-scheduler this scheduler too (pods "

@@ -35,6 +35,11 @@ struct config {
     char node_policy[64];               /* a name policy_node_policy_find() knows */
     char gpu_policy[128];               /* accepted by policy_gpu_policy_parse() */
     char metrics_bind[CONFIG_ADDR_MAX]; /* "" = /metrics on the main port */
+    char webhook_bind[CONFIG_ADDR_MAX]; /* "" = /webhook on the main port */
+    int max_connections;                /* per listener */
+    int max_per_ip;                     /* per client address and listener; 0 = none */
+    int64_t read_timeout_ms;            /* a request's headers and body */
+    int64_t idle_timeout_ms;            /* between requests */
     int64_t node_lock_timeout_ms;
     bool debug;
     char snapshot[CONFIG_PATH_MAX];      /* "" = none */

@@ -5,6 +5,9 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,8 +29,13 @@
 #define REASON_TOOBIG   "body_too_large"
 #define REASON_HANDLER  "handler_failed"
 #define REASON_CERT     "client_cert_refused"
+#define REASON_DEADLINE "request_deadline"
 #define TLS_RELOAD_MS   1000
 #define ROUTE_UNMATCHED "unmatched"
+#define IDLE_TIMEOUT_S  60
+#define READ_TIMEOUT_MS 10000
+#define WATCH_TICK_MS   200 /* how often the watchdog looks at the connections */
+#define MHD_LOG_PER_S   20  /* microhttpd lines logged per second at most */
 
 struct route {
     char method[16];
@@ -39,11 +47,28 @@ struct route {
     bool client_cert; /* needs a client certificate signed by the client CA */
 };
 
+/* Where a connection is, for the watchdog (http_server.lock guards it). */
+enum phase {
+    PH_READING, /* a request is coming in: deadline = its first byte + read timeout */
+    PH_BUSY,    /* the request is in: the handler runs or the answer is sent */
+    PH_IDLE,    /* between requests: deadline = the last answer + idle timeout */
+};
+
 /* Per connection, reused by each of its requests in turn (MHD runs one
  * request of a connection at a time, on one thread). */
 struct conn {
     struct http_server *srv;
     char peer[INET6_ADDRSTRLEN + 10];
+    /* The watchdog's view, under srv->lock: the socket (valid until the
+     * close notification, which unlinks the connection first), the phase,
+     * its deadline (monotonic ms; 0 = none), the bytes received when it
+     * went idle, and whether it was cut already. */
+    struct conn *prev, *next;
+    int fd;
+    enum phase phase;
+    long long deadline;
+    unsigned long long rx_mark;
+    bool cut;
     /* TLS: the pair this connection's handshake used (one reference), and
      * whether its client certificate verified: 0 not checked yet, 1 yes,
      * -1 no (why in cert_why). A connection has one handshake. */
@@ -57,6 +82,7 @@ struct conn {
     int metric;
     int status; /* what was queued; 0 = nothing yet */
     bool toobig;
+    size_t limit;   /* the route's body limit (body.max may be lower: the Content-Length) */
     size_t dropped; /* body bytes read, once over the limit or answered */
     struct timespec t0;
     struct buf body;           /* max = the request's body limit */
@@ -75,6 +101,13 @@ struct http_server {
     int port;
     atomic_int inflight;
     atomic_bool stopping;
+    /* Every open connection, for the watchdog thread. Lock order: this
+     * lock is a leaf (nothing else is taken while it is held). */
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* signalled to stop the watchdog */
+    struct conn *conns;
+    bool watching, unwatch;
+    pthread_t watchdog;
 };
 
 int http_split_hostport(const char *s, char *host, size_t cap, int *port)
@@ -107,6 +140,21 @@ int http_split_hostport(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
+bool http_bind_is_loopback(const char *bind)
+{
+    char host[256];
+    int port;
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (http_split_hostport(bind, host, sizeof host, &port))
+        return false;
+    if (strcmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 struct http_server *http_server_create(const struct http_options *o, struct metrics *metrics,
                                        char *err, size_t cap)
 {
@@ -136,11 +184,24 @@ struct http_server *http_server_create(const struct http_options *o, struct metr
     s->tls = tls;
     if (s->opt.threads < 1)
         s->opt.threads = 1;
+    if (s->opt.idle_timeout_s <= 0)
+        s->opt.idle_timeout_s = IDLE_TIMEOUT_S;
+    if (s->opt.read_timeout_ms <= 0)
+        s->opt.read_timeout_ms = READ_TIMEOUT_MS;
+    if (s->opt.max_connections <= 0)
+        s->opt.max_connections = HTTP_MAX_CONNECTIONS;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca_attr;
+    pthread_condattr_init(&ca_attr);
+    pthread_condattr_setclock(&ca_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca_attr);
+    pthread_condattr_destroy(&ca_attr);
     s->metrics = metrics;
     s->metric_unmatched = metrics ? metrics_route_add(metrics, ROUTE_UNMATCHED) : -1;
     if (metrics) {
         metrics_reason_add(metrics, REASON_TOOBIG);
         metrics_reason_add(metrics, REASON_HANDLER);
+        metrics_reason_add(metrics, REASON_DEADLINE);
         if (ca)
             metrics_reason_add(metrics, REASON_CERT);
     }
@@ -214,6 +275,86 @@ static double since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Bytes the kernel has received on the socket so far (0 when it cannot
+ * tell: then an idle connection keeps its idle deadline). */
+static unsigned long long rx_bytes(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0;
+    return (unsigned long long)ti.tcpi_bytes_received;
+}
+
+/* Move c to phase p; a request starting now gets the read deadline, an idle
+ * connection the idle one. Takes the server's lock. */
+static void set_phase(struct http_server *s, struct conn *c, enum phase p)
+{
+    pthread_mutex_lock(&s->lock);
+    if (p == PH_READING && c->phase != PH_READING)
+        c->deadline = now_ms() + s->opt.read_timeout_ms;
+    else if (p == PH_BUSY)
+        c->deadline = 0;
+    else if (p == PH_IDLE) {
+        c->deadline = now_ms() + (long long)s->opt.idle_timeout_s * 1000;
+        c->rx_mark = rx_bytes(c->fd);
+    }
+    c->phase = p;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* One look at every connection: an idle one that received bytes is reading
+ * a request from now on; one past its deadline is shut down (libmicrohttpd
+ * then reads the end of the stream and closes it). Returns how many were
+ * cut. Called with the lock held. */
+static int watch_once(struct http_server *s)
+{
+    long long now = now_ms();
+    int cut = 0;
+    for (struct conn *c = s->conns; c; c = c->next) {
+        if (c->phase == PH_IDLE && rx_bytes(c->fd) > c->rx_mark) {
+            c->phase = PH_READING;
+            c->deadline = now + s->opt.read_timeout_ms;
+        }
+        if (c->cut || c->deadline == 0 || now < c->deadline)
+            continue;
+        LOG_DEBUG("closing the connection from %s: %s", c->peer,
+                  c->phase == PH_IDLE ? "idle too long" : "request not complete in time");
+        shutdown(c->fd, SHUT_RDWR);
+        c->cut = true;
+        cut += c->phase != PH_IDLE;
+    }
+    return cut;
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->unwatch) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_nsec += WATCH_TICK_MS * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->wake, &s->lock, &t);
+        for (int n = s->unwatch ? 0 : watch_once(s); n > 0; n--)
+            metrics_error(s->metrics, REASON_DEADLINE);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 /* Queue c->resp as the answer. */
 static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
                                  bool close)
@@ -231,8 +372,10 @@ static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct M
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(mc, (unsigned)c->resp.status, r);
     MHD_destroy_response(r);
-    if (ok == MHD_YES)
+    if (ok == MHD_YES) {
         c->status = c->resp.status;
+        set_phase(s, c, PH_BUSY);
+    }
     return ok;
 }
 
@@ -251,39 +394,11 @@ static enum MHD_Result send_toobig(struct http_server *s, struct conn *c, struct
                                    const char *method, const char *path)
 {
     char msg[128];
-    LOG_WARN("413 %s %s from %s: body over %zu bytes", method, path, c->peer, c->body.max);
+    LOG_WARN("413 %s %s from %s: body over %zu bytes", method, path, c->peer, c->limit);
     metrics_error(s->metrics, REASON_TOOBIG);
     buf_free(&c->body);
-    snprintf(msg, sizeof msg, "request body too large: the limit is %zu bytes\n", c->body.max);
+    snprintf(msg, sizeof msg, "request body too large: the limit is %zu bytes\n", c->limit);
     return send_text(s, c, mc, 413, true, msg);
-}
-
-/* First call of a request: headers are in, no body yet. */
-static enum MHD_Result begin(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
-                             const char *method, const char *path)
-{
-    clock_gettime(CLOCK_MONOTONIC, &c->t0);
-    atomic_fetch_add(&s->inflight, 1);
-    c->status = 0;
-    c->toobig = false;
-    c->dropped = 0;
-    c->route = match(s, c, method, path);
-    if (c->route)
-        c->metric = c->route->metric;
-    c->body.max = c->route ? c->route->body_max : HTTP_BODY_MAX_DEFAULT;
-
-    const char *cl =
-        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl == NULL)
-        return MHD_YES; /* chunked or no body: checked as it streams */
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(cl, &end, 10);
-    if (errno || *end || n > c->body.max)
-        return send_toobig(s, c, mc, method, path);
-    if (n)
-        buf_reserve(&c->body, (size_t)n);
-    return MHD_YES;
 }
 
 /* For a route that needs a client certificate: true when the connection's
@@ -302,6 +417,56 @@ static bool client_cert_ok(struct http_server *s, struct conn *c, struct MHD_Con
     return c->cert_ok > 0;
 }
 
+/* 403 for a route that needs a client certificate the connection lacks.
+ * Answered from the headers: libmicrohttpd then reads no body and closes. */
+static enum MHD_Result send_cert_refused(struct http_server *s, struct conn *c,
+                                         struct MHD_Connection *mc, const char *method,
+                                         const char *path)
+{
+    char msg[320];
+    LOG_WARN("403 %s %s from %s: %s", method, path, c->peer, c->cert_why);
+    metrics_error(s->metrics, REASON_CERT);
+    snprintf(msg, sizeof msg,
+             "403 client certificate required: %s needs a certificate signed by the "
+             "server's client CA (--client-ca-file): %s\n",
+             path, c->cert_why);
+    return send_text(s, c, mc, 403, true, msg);
+}
+
+/* First call of a request: headers are in, no body yet. The client is
+ * checked before any body is read, and nothing is reserved for the body:
+ * its buffer grows as the body arrives, up to the Content-Length (when
+ * given) and never past the route's limit. */
+static enum MHD_Result begin(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                             const char *method, const char *path)
+{
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    atomic_fetch_add(&s->inflight, 1);
+    set_phase(s, c, PH_READING); /* keeps the deadline of a request already started */
+    c->status = 0;
+    c->toobig = false;
+    c->dropped = 0;
+    c->route = match(s, c, method, path);
+    if (c->route)
+        c->metric = c->route->metric;
+    c->limit = c->route ? c->route->body_max : HTTP_BODY_MAX_DEFAULT;
+    c->body.max = c->limit;
+    if (c->route && c->route->client_cert && !client_cert_ok(s, c, mc))
+        return send_cert_refused(s, c, mc, method, path);
+
+    const char *cl =
+        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl == NULL)
+        return MHD_YES; /* chunked or no body: checked as it streams */
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno || *end || n > c->limit)
+        return send_toobig(s, c, mc, method, path);
+    c->body.max = (size_t)n; /* libmicrohttpd reads no more than this */
+    return MHD_YES;
+}
+
 /* Last call: the whole body is in c->body. */
 static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
                               const char *method, const char *path)
@@ -309,16 +474,6 @@ static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_
     if (c->route == NULL)
         return send_text(s, c, mc, c->miss, false,
                          c->miss == 404 ? "404 page not found\n" : "405 method not allowed\n");
-    if (c->route->client_cert && !client_cert_ok(s, c, mc)) {
-        char msg[320];
-        LOG_WARN("403 %s %s from %s: %s", method, path, c->peer, c->cert_why);
-        metrics_error(s->metrics, REASON_CERT);
-        snprintf(msg, sizeof msg,
-                 "403 client certificate required: %s needs a certificate signed by the "
-                 "server's client CA (--client-ca-file): %s\n",
-                 path, c->cert_why);
-        return send_text(s, c, mc, 403, false, msg);
-    }
     struct http_request req = {
         .method = method,
         .path = path,
@@ -375,14 +530,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             buf_free(&c->body);
         }
         c->dropped += n;
-        if (c->dropped / 2 > c->body.max) {
+        if (c->dropped / 2 > c->limit) {
             LOG_WARN("%s %s from %s: body past twice the limit, closing", method, url, c->peer);
             return MHD_NO;
         }
         return MHD_YES;
     }
     if (c->status)
-        return MHD_YES; /* answered early */
+        return MHD_YES;       /* answered early */
+    set_phase(s, c, PH_BUSY); /* the request is in: no deadline while it is served */
     if (c->toobig)
         return send_toobig(s, c, mc, method, url);
     return finish(s, c, mc, method, url);
@@ -412,6 +568,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
         LOG_DEBUG("request from %s ended unanswered (code %d)", c->peer, (int)toe);
     recycle(&c->body);
     recycle(&c->resp.body);
+    set_phase(s, c, PH_IDLE);
     atomic_fetch_sub(&s->inflight, 1);
 }
 
@@ -432,20 +589,52 @@ static void peer_name(struct MHD_Connection *mc, char *buf, size_t cap)
     snprintf(buf, cap, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
+/* Put c on the watchdog's list (reading its first request from now on), or
+ * take it off. libmicrohttpd closes the socket only after the close
+ * notification, so a connection on the list always has an open socket. */
+static void watch(struct http_server *s, struct conn *c, bool on)
+{
+    pthread_mutex_lock(&s->lock);
+    if (on) {
+        c->phase = PH_READING;
+        c->deadline = now_ms() + s->opt.read_timeout_ms;
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+    } else {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            s->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
+    struct http_server *s = cls;
     struct conn *c = *socket_ctx;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
         c = mem_zalloc(sizeof *c);
-        c->srv = cls;
+        c->srv = s;
+        c->fd = fi ? fi->connect_fd : -1;
         buf_init(&c->body, HTTP_BODY_MAX_DEFAULT);
         buf_init(&c->resp.body, HTTP_RESPONSE_MAX);
         peer_name(mc, c->peer, sizeof c->peer);
         *socket_ctx = c;
+        if (c->fd >= 0)
+            watch(s, c, true);
         return;
     }
     if (c) {
+        if (c->fd >= 0)
+            watch(s, c, false);
         tls_pair_release(c->pair); /* libmicrohttpd closed the TLS session already */
         buf_free(&c->body);
         buf_free(&c->resp.body);
@@ -477,11 +666,39 @@ static int on_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, in
     return 0;
 }
 
+/* Whether a microhttpd line may be logged now: at most MHD_LOG_PER_S a
+ * second (a flood of connections must not become a flood of log lines);
+ * *dropped gets the lines held back in the previous second, once. */
+static bool mhd_log_allowed(long *dropped)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static long long second;
+    static long count, held;
+    long long now = now_ms() / 1000;
+    pthread_mutex_lock(&lock);
+    *dropped = 0;
+    if (now != second) {
+        *dropped = held;
+        second = now;
+        count = held = 0;
+    }
+    bool ok = count++ < MHD_LOG_PER_S;
+    held += !ok;
+    pthread_mutex_unlock(&lock);
+    return ok;
+}
+
 /* libmicrohttpd's own complaints go to our log. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char text[512];
+    long dropped;
     (void)cls;
+    bool ok = mhd_log_allowed(&dropped);
+    if (dropped)
+        LOG_WARN("microhttpd: %ld more messages were not logged", dropped);
+    if (!ok)
+        return;
     vsnprintf(text, sizeof text, fmt, ap);
     size_t n = strlen(text);
     while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
@@ -504,8 +721,14 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
         snprintf(err, cap, "cannot resolve \"%s\": %s", host, gai_strerror(gai));
         goto out;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+    /* poll, not epoll: libmicrohttpd's epoll mode is edge-triggered and takes
+     * a short read as "nothing more to read", so a connection whose request
+     * and FIN both arrived before it was accepted never sees the FIN: it
+     * stayed open until the idle timeout, and a few thousand of them held
+     * every connection slot (the port looked dead for minutes). poll is
+     * level-triggered: the end of stream is read on the next turn. */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_POLL;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem tls_opts[4];
@@ -528,10 +751,9 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
-        MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(s->opt.idle_timeout_s > 0 ? s->opt.idle_timeout_s : 60),
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(s->opt.max_connections > 0 ? s->opt.max_connections : 1024),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opt.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)s->opt.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(s->opt.max_per_ip > 0 ? s->opt.max_per_ip : 0),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
@@ -541,6 +763,13 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : 0;
+    if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
+        snprintf(err, cap, "cannot start the connection watchdog thread");
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+        goto out;
+    }
+    s->watching = true;
     if (s->tls && tls_store_watch(s->tls, s->opt.tls_reload_ms > 0 ? s->opt.tls_reload_ms
                                                                    : TLS_RELOAD_MS) != 0) {
         snprintf(err, cap, "cannot start the certificate watch thread");
@@ -588,13 +817,24 @@ void http_server_stop(struct http_server *s)
     wait_idle(s, STOP_WAIT_MS);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    if (s->watching) {
+        pthread_mutex_lock(&s->lock);
+        s->unwatch = true;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->watchdog, NULL);
+        s->watching = false;
+    }
 }
 
 void http_server_destroy(struct http_server *s)
 {
     http_server_stop(s);
-    if (s)
-        tls_store_destroy(s->tls); /* after stop: every connection gave its pair back */
+    if (s == NULL)
+        return;
+    tls_store_destroy(s->tls); /* after stop: every connection gave its pair back */
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 

@@ -12,6 +12,19 @@
  * and for routes registered with body_max 0, the limit is
  * HTTP_BODY_MAX_DEFAULT.
  *
+ * Connections. Each server is one listener with its own worker threads, so a
+ * flood on one listener cannot take the threads or connection slots of
+ * another. It holds at most max_connections at once (more wait in the
+ * kernel's accept queue) and at most max_per_ip from one client address
+ * (more are closed at once). A request must be complete, headers and body,
+ * within read_timeout_ms of its first byte (for the first request of a
+ * connection: of connecting, the TLS handshake included); bytes that
+ * trickle in do not extend it. A connection idle between requests is closed
+ * after idle_timeout_s. A watchdog thread enforces both by shutting the
+ * socket down. A route that needs a client certificate answers 403 from the
+ * headers alone: no body of an unauthenticated client is read or reserved,
+ * and a body buffer grows only as the body arrives.
+ *
  * The server counts every answered request (route, status, latency) in the
  * metrics given at creation, so handlers do not. Handlers run on the pool's
  * threads, several at once: whatever their ctx points to must be
@@ -20,6 +33,7 @@
 #ifndef VS_HTTP_H
 #define VS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -31,6 +45,7 @@ struct tls_store;
 #define HTTP_BODY_MAX_EXTENDER (64u << 20)  /* filter, prioritize, bind: full NodeLists */
 #define HTTP_BODY_MAX_WEBHOOK  (8u << 20)   /* admission reviews */
 #define HTTP_RESPONSE_MAX      (256u << 20) /* cap of a response body */
+#define HTTP_MAX_CONNECTIONS   4096         /* default connections per listener */
 
 /* One request as a handler sees it. Everything is borrowed and valid until
  * the handler returns. */
@@ -60,8 +75,10 @@ typedef int (*http_handler)(void *ctx, const struct http_request *req, struct ht
 struct http_options {
     const char *bind;    /* "host:port", "[v6]:port", ":port"; port 0 = any free port */
     int threads;         /* worker threads, >= 1 */
-    int idle_timeout_s;  /* close a connection idle this long; 0 = 60 */
-    int max_connections; /* 0 = 1024 */
+    int idle_timeout_s;  /* close a connection idle this long between requests; 0 = 60 */
+    int read_timeout_ms; /* a request's headers and body must be in within this; 0 = 10000 */
+    int max_connections; /* connections at once; 0 = HTTP_MAX_CONNECTIONS */
+    int max_per_ip;      /* connections at once from one client address; 0 = no limit */
     /* TLS. With cert_file and key_file, every route is served over HTTPS
      * (TLS 1.2 or 1.3 only), and the pair is reloaded when the files change
      * without dropping a connection (tls.h). With client_ca_file too, the
@@ -121,6 +138,10 @@ void http_server_destroy(struct http_server *s);
 /* A request header's value (case-insensitive name), or NULL. Borrowed,
  * valid until the handler returns. */
 const char *http_request_header(const struct http_request *req, const char *name);
+
+/* True when the host of "host:port" is a loopback address (127.0.0.0/8,
+ * ::1, "localhost"); false for any address ("" or 0.0.0.0) and others. */
+bool http_bind_is_loopback(const char *bind);
 
 /* Split "host:port", "[v6]:port" or ":port" into host (brackets removed;
  * "" for any address) and a port 0..65535. Returns 0 or ERR_INVAL. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <time.h>
 
@@ -24,12 +25,15 @@
 #include "tls.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define WEBHOOK_THREADS      2  /* admission reviews are short: no lock waits, no I/O */
+#define FD_SPARE             64 /* open files besides the listeners' connections */
 
 struct service {
     struct config cfg;
     struct metrics *metrics;
     struct http_server *http;
     struct http_server *metrics_http; /* NULL unless --metrics-bind-address */
+    struct http_server *webhook_http; /* NULL unless --webhook-bind */
     struct cache *cache;
     struct extender *ext;
     struct webhook *webhook;
@@ -213,18 +217,25 @@ static int add_routes(struct service *s)
         size_t body_max;
         http_handler fn;
         bool client_cert; /* needs a client certificate when --client-ca-file is set */
+        bool webhook;     /* on --webhook-bind when it is set, and then not on the main port */
+        bool probe;       /* on --webhook-bind too: the kubelet's probes reach that port */
     } routes[] = {
-        {"GET", "/healthz", 0, on_healthz},
-        {"GET", "/readyz", 0, on_readyz},
-        {"GET", "/metrics", 0, on_metrics},
+        {"GET", "/healthz", 0, on_healthz, false, false, true},
+        {"GET", "/readyz", 0, on_readyz, false, false, true},
+        {"GET", "/metrics", 0, on_metrics, true},
         {"GET", "/inspect", 0, on_inspect, true},
         {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter, true},
         {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize, true},
         {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind, true},
-        {"POST", "/webhook", HTTP_BODY_MAX_WEBHOOK, on_webhook},
+        {"POST", "/webhook", HTTP_BODY_MAX_WEBHOOK, on_webhook, false, true},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof routes / sizeof routes[0]; i++) {
+        if (s->webhook_http && (routes[i].webhook || routes[i].probe))
+            rc = http_route_add(s->webhook_http, routes[i].method, routes[i].path,
+                                routes[i].body_max, routes[i].fn, s);
+        if (rc || (s->webhook_http && routes[i].webhook))
+            continue;
         rc = http_route_add(s->http, routes[i].method, routes[i].path, routes[i].body_max,
                             routes[i].fn, s);
         if (rc == 0 && routes[i].client_cert)
@@ -233,6 +244,69 @@ static int add_routes(struct service *s)
     if (rc == 0 && s->metrics_http)
         rc = http_route_add(s->metrics_http, "GET", "/metrics", 0, on_metrics, s);
     return rc;
+}
+
+/* One listener's options: the limits every listener shares. */
+static struct http_options listener(const struct config *c, const char *bind, int threads)
+{
+    return (struct http_options){.bind = bind,
+                                 .threads = threads,
+                                 .max_connections = c->max_connections,
+                                 .max_per_ip = c->max_per_ip,
+                                 .read_timeout_ms = (int)c->read_timeout_ms,
+                                 .idle_timeout_s = (int)((c->idle_timeout_ms + 999) / 1000)};
+}
+
+/* The main listener (the extender), and the webhook and metrics listeners
+ * when asked for. Each has its own threads and connection slots. */
+static int create_listeners(struct service *s, const struct config *c, char *err, size_t cap)
+{
+    struct http_options o = listener(c, c->http_bind, c->threads);
+    o.cert_file = c->cert_file;
+    o.key_file = c->key_file;
+    o.client_ca_file = c->client_ca_file;
+    if (http_bind_is_loopback(c->http_bind))
+        o.max_per_ip = 0; /* every client has the same address: only the total applies */
+    s->http = http_server_create(&o, s->metrics, err, cap);
+    if (s->http == NULL)
+        return ERR_INVAL;
+    if (c->webhook_bind[0]) {
+        struct http_options wo = listener(c, c->webhook_bind, WEBHOOK_THREADS);
+        wo.cert_file = c->cert_file; /* the same pair; never a client certificate */
+        wo.key_file = c->key_file;
+        s->webhook_http = http_server_create(&wo, s->metrics, err, cap);
+        if (s->webhook_http == NULL)
+            return ERR_INVAL;
+    }
+    if (c->metrics_bind[0]) {
+        struct http_options mo = listener(c, c->metrics_bind, 1);
+        s->metrics_http = http_server_create(&mo, s->metrics, err, cap);
+        if (s->metrics_http == NULL)
+            return ERR_INVAL;
+    }
+    return 0;
+}
+
+/* Raise the soft open-files limit to the hard one: every connection is a
+ * file, and each listener may hold --max-connections. */
+static void raise_fd_limit(const struct config *c)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+        return;
+    rlim_t was = r.rlim_cur;
+    r.rlim_cur = r.rlim_max;
+    if (was != r.rlim_max && setrlimit(RLIMIT_NOFILE, &r) != 0)
+        r.rlim_cur = was;
+    int listeners = 1 + (c->webhook_bind[0] != 0) + (c->metrics_bind[0] != 0);
+    unsigned long long need =
+        (unsigned long long)listeners * (unsigned)c->max_connections + FD_SPARE;
+    LOG_INFO("open files: limit %llu (was %llu)", (unsigned long long)r.rlim_cur,
+             (unsigned long long)was);
+    if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < need)
+        LOG_WARN("open files limit %llu is below the %llu that %d listeners of "
+                 "--max-connections=%d may need: accepting pauses at the limit",
+                 (unsigned long long)r.rlim_cur, need, listeners, c->max_connections);
 }
 
 /* The cluster source: the snapshot file, else the API server (server/live.h). */
@@ -264,6 +338,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
     sigaddset(&s->stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &s->stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return, not a death */
+    raise_fd_limit(c);
 
     s->metrics = metrics_create();
     extender_register_metrics(s->metrics);
@@ -285,21 +360,9 @@ int service_create(const struct config *c, struct service **out, char *err, size
     s->webhook = webhook_create(&wo, s->cache);
     metrics_reason_add(s->metrics, "webhook_denied");
     metrics_reason_add(s->metrics, "webhook_bad_review");
-    rc = ERR_INVAL;
-    struct http_options o = {.bind = c->http_bind,
-                             .threads = c->threads,
-                             .cert_file = c->cert_file,
-                             .key_file = c->key_file,
-                             .client_ca_file = c->client_ca_file};
-    s->http = http_server_create(&o, s->metrics, err, cap);
-    if (s->http == NULL)
+    rc = create_listeners(s, c, err, cap);
+    if (rc)
         goto out;
-    if (c->metrics_bind[0]) {
-        struct http_options mo = {.bind = c->metrics_bind, .threads = 1};
-        s->metrics_http = http_server_create(&mo, s->metrics, err, cap);
-        if (s->metrics_http == NULL)
-            goto out;
-    }
     rc = add_routes(s);
     if (rc)
         snprintf(err, cap, "cannot register routes: %s", err_name(rc));
@@ -337,11 +400,18 @@ int service_run(struct service *s, char *err, size_t cap)
             goto out;
         log_bound("serving /metrics on", s->cfg.metrics_bind, s->metrics_http);
     }
+    if (s->webhook_http) {
+        rc = http_server_start(s->webhook_http, err, cap);
+        if (rc)
+            goto out;
+        log_bound("serving /webhook on", s->cfg.webhook_bind, s->webhook_http);
+    }
     int sig = SIGTERM;
     sigwait(&s->stop_signals, &sig); /* fails only for a bad set: then stop at once */
     LOG_INFO("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     service_set_ready(s, false);
 out:
+    http_server_stop(s->webhook_http);
     http_server_stop(s->metrics_http);
     http_server_stop(s->http);
     if (rc == 0)
@@ -358,6 +428,7 @@ void service_destroy(struct service *s)
 {
     if (s == NULL)
         return;
+    http_server_destroy(s->webhook_http);
     http_server_destroy(s->metrics_http);
     http_server_destroy(s->http);
     live_stop(s->live); /* no verb runs any more: stop the watch, binder and events */

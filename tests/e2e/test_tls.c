@@ -527,10 +527,13 @@ END_TEST
 
 START_TEST(test_client_ca)
 {
-    const char *extra[] = {"--client-ca-file", at("a", "ca.crt"),
-                           "--force-overwrite-default-scheduler=false", NULL};
+    const char *extra[] = {
+        "--client-ca-file",       at("a", "ca.crt"), "--force-overwrite-default-scheduler=false",
+        "--metrics-bind-address", "127.0.0.1:0",     NULL};
     struct harness *h = start(extra);
     int port = harness_port(h);
+    int mport = harness_log_port(h, "serving /metrics on ", 5000);
+    ck_assert_int_gt(mport, 0);
     const char *ca = at("a", "ca.crt"), *crt = at("a", "tls.crt"), *key = at("a", "tls.key");
     char *body = NULL;
 
@@ -543,9 +546,10 @@ START_TEST(test_client_ca)
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/prioritize", FILTER_POD, NULL), 403);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/bind", "{}", NULL), 403);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/inspect", NULL, NULL), 403);
+    /* node names and GPU UUIDs: only for the client CA on the main port */
+    ck_assert_int_eq(once(ca, NULL, NULL, port, "/metrics", NULL, NULL), 403);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/healthz", NULL, NULL), 200);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/readyz", NULL, NULL), 200);
-    ck_assert_int_eq(once(ca, NULL, NULL, port, "/metrics", NULL, NULL), 200);
     /* the webhook needs none; with force off a default-scheduler pod is not ours */
     char *review = review_fixture("v1-gpu-mem", ".json");
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/webhook", review, &body), 200);
@@ -574,9 +578,50 @@ START_TEST(test_client_ca)
     harness_reply_free(&r);
     client_free(&c);
 
-    ck_assert_int_eq(once(ca, NULL, NULL, port, "/metrics", NULL, &body), 200);
-    ck_assert_msg(strstr(body, "errors_total{reason=\"client_cert_refused\"} 5"), "%s", body);
+    ck_assert_int_eq(once(ca, crt, key, port, "/metrics", NULL, &body), 200);
+    ck_assert_msg(strstr(body, "errors_total{reason=\"client_cert_refused\"} 6") &&
+                      strstr(body, "hami_gpu_memory_limit_bytes{node=\"gpu-a\""),
+                  "%s", body);
     free(body);
+    /* the dedicated metrics listener stays plain HTTP, for Prometheus */
+    struct harness_reply mr;
+    ck_assert_int_eq(harness_get(mport, "/metrics", &mr), 0);
+    ck_assert_msg(mr.status == 200 && strstr(buf_str(&mr.body), "hami_gpu_memory_limit_bytes"),
+                  "%ld", mr.status);
+    harness_reply_free(&mr);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    harness_free(h);
+}
+END_TEST
+
+/* ---- the webhook on its own listener ---- */
+
+START_TEST(test_webhook_listener)
+{
+    const char *extra[] = {
+        "--client-ca-file", at("a", "ca.crt"), "--force-overwrite-default-scheduler=false",
+        "--webhook-bind",   "127.0.0.1:0",     NULL};
+    struct harness *h = start(extra);
+    int port = harness_port(h), wport = harness_log_port(h, "serving /webhook on ", 5000);
+    const char *ca = at("a", "ca.crt"), *crt = at("a", "tls.crt"), *key = at("a", "tls.key");
+    char *review = review_fixture("v1-gpu-mem", ".json"), *body = NULL;
+    ck_assert_int_gt(wport, 0);
+    ck_assert_int_ne(wport, port);
+
+    /* the webhook port: reviews and probes, over the same TLS pair, no client certificate */
+    ck_assert_int_eq(once(ca, NULL, NULL, wport, "/webhook", review, &body), 200);
+    ck_assert_msg(strstr(body, "\"allowed\":true"), "%s", body);
+    free(body);
+    ck_assert_int_eq(once(ca, NULL, NULL, wport, "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(once(ca, NULL, NULL, wport, "/readyz", NULL, NULL), 200);
+    /* ... and nothing of the extender, even with the client certificate */
+    ck_assert_int_eq(once(ca, crt, key, wport, "/filter", FILTER_POD, NULL), 404);
+    ck_assert_int_eq(once(ca, crt, key, wport, "/inspect", NULL, NULL), 404);
+    ck_assert_int_eq(once(ca, crt, key, wport, "/metrics", NULL, NULL), 404);
+    /* the main port no longer reviews */
+    ck_assert_int_eq(once(ca, crt, key, port, "/webhook", review, NULL), 404);
+    ck_assert_int_eq(once(ca, crt, key, port, "/filter", FILTER_POD, NULL), 200);
+    free(review);
     ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
     harness_free(h);
 }
@@ -594,6 +639,7 @@ int main(void)
     tcase_add_test(tc, test_https);
     tcase_add_test(tc, test_rotation);
     tcase_add_test(tc, test_client_ca);
+    tcase_add_test(tc, test_webhook_listener);
     suite_add_tcase(s, tc);
 
     TCase *tr = tcase_create("reviews");
