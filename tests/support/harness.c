@@ -219,6 +219,11 @@ struct harness *harness_start(const char *const *args)
     return h;
 }
 
+int harness_pid(const struct harness *h)
+{
+    return (int)h->pid;
+}
+
 int harness_port(const struct harness *h)
 {
     return h->port;

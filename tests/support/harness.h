@@ -30,6 +30,9 @@ struct harness;
  * stderr). Caller frees with harness_free. */
 struct harness *harness_start(const char *const *args);
 
+/* The process id of the running binary (to read /proc/<pid>/status). */
+int harness_pid(const struct harness *h);
+
 /* The port from the "listening on" line. */
 int harness_port(const struct harness *h);
 
