@@ -40,6 +40,8 @@
 #define CLAIMED      (64u << 20) /* the Content-Length of the unauthenticated bodies */
 #define SENT         (48u << 20) /* what each of them tries to send */
 #define NO_CERT_CONN 6
+#define PER_IP       "8"
+#define PER_IP_TRY   20
 #define CLUSTER      "e2e/cluster.json"
 #define FILTER_POD                                                                                 \
     "{\"Pod\":{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"slow-1\"},"        \
@@ -317,6 +319,40 @@ START_TEST(test_slow_clients)
 }
 END_TEST
 
+/* ---- the per-client limit ---- */
+
+/* Of n silent connections to port, how many the server still holds. */
+static int held_of(int port, int n)
+{
+    struct slow v[PER_IP_TRY];
+    for (int i = 0; i < n; i++)
+        v[i] = (struct slow){open_slow(port, S_SILENT), S_SILENT};
+    nap_ms(500);
+    int open = 0;
+    for (int i = 0; i < n; i++)
+        open += v[i].fd >= 0 && !closed_by_server(v[i].fd);
+    close_all(v, n);
+    return open;
+}
+
+START_TEST(test_per_ip)
+{
+    const char *args[] = {"--snapshot", cluster,          "--max-connections-per-ip",
+                          PER_IP,       "--webhook-bind", "127.0.0.1:0",
+                          NULL};
+    struct harness *h = harness_start(args);
+    ck_assert_ptr_nonnull(h);
+    int wport = harness_log_port(h, "serving /webhook on ", 5000);
+    ck_assert_int_gt(wport, 0);
+    /* The webhook listener holds PER_IP connections from 127.0.0.1 ... */
+    ck_assert_int_eq(held_of(wport, PER_IP_TRY), atoi(PER_IP));
+    /* ... the extender on loopback, where every client is 127.0.0.1, all. */
+    ck_assert_int_eq(held_of(harness_port(h), PER_IP_TRY), PER_IP_TRY);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 10000), 0);
+    harness_free(h);
+}
+END_TEST
+
 /* ---- a client without a certificate that claims a large body ---- */
 
 static char dir[64];
@@ -454,6 +490,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_slow_clients);
     tcase_add_test(tc, test_no_cert_no_body);
+    tcase_add_test(tc, test_per_ip);
     suite_add_tcase(s, tc);
     int rc = harness_run_suite(s, true);
     gnutls_global_deinit();

@@ -55,6 +55,16 @@ static const char *show(const struct config *c, const char *field, char *out, si
         snprintf(out, cap, "%d", c->overwrite_env);
     else if (strcmp(field, "trusted_writers") == 0)
         return c->trusted_writers;
+    else if (strcmp(field, "webhook_bind") == 0)
+        return c->webhook_bind;
+    else if (strcmp(field, "max_connections") == 0)
+        snprintf(out, cap, "%d", c->max_connections);
+    else if (strcmp(field, "max_per_ip") == 0)
+        snprintf(out, cap, "%d", c->max_per_ip);
+    else if (strcmp(field, "read_timeout_ms") == 0)
+        snprintf(out, cap, "%lld", (long long)c->read_timeout_ms);
+    else if (strcmp(field, "idle_timeout_ms") == 0)
+        snprintf(out, cap, "%lld", (long long)c->idle_timeout_ms);
     else if (strcmp(field, "gen_service") == 0)
         return c->gen_service;
     else if (strcmp(field, "gen_days") == 0)
@@ -91,6 +101,20 @@ static const struct {
     {CONFIG_SERVE, {"--scheduler-name", "a", "--scheduler-name=b"}, 0, "scheduler_name", "b"},
     {CONFIG_SERVE, {"--snapshot", "x.json"}, 0, "snapshot", "x.json"},
     {CONFIG_SERVE, {"--metrics-bind-address=:9395"}, 0, "metrics_bind", ":9395"},
+    /* listeners and connections */
+    {CONFIG_SERVE, {NULL}, 0, "webhook_bind", ""},
+    {CONFIG_SERVE, {NULL}, 0, "max_connections", "4096"},
+    {CONFIG_SERVE, {NULL}, 0, "max_per_ip", "64"},
+    {CONFIG_SERVE, {NULL}, 0, "read_timeout_ms", "10000"},
+    {CONFIG_SERVE, {NULL}, 0, "idle_timeout_ms", "60000"},
+    {CONFIG_SERVE, {"--webhook-bind=0.0.0.0:9443"}, 0, "webhook_bind", "0.0.0.0:9443"},
+    {CONFIG_SERVE, {"--max-connections-per-ip=0"}, 0, "max_per_ip", "0"},
+    {CONFIG_SERVE, {"--read-timeout", "2500ms"}, 0, "read_timeout_ms", "2500"},
+    {CONFIG_SERVE,
+     {"--webhook-bind", "9443"},
+     ERR_INVAL,
+     NULL,
+     "--webhook-bind: \"9443\" is not HOST:PORT with a port in 0..65535"},
     /* booleans */
     {CONFIG_SERVE, {"--debug"}, 0, "debug", "1"},
     {CONFIG_SERVE, {"--debug=true"}, 0, "debug", "1"},
