@@ -31,6 +31,6 @@ RUN apt-get update \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --shell /usr/sbin/nologin vgpu
 COPY --from=build /vgpu-scheduler /usr/local/bin/vgpu-scheduler
 USER 65532:65532
-EXPOSE 8443 9395
+EXPOSE 8443 9443 9395
 ENTRYPOINT ["/usr/local/bin/vgpu-scheduler"]
 CMD ["--help"]
