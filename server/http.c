@@ -34,8 +34,9 @@
 #define ROUTE_UNMATCHED "unmatched"
 #define IDLE_TIMEOUT_S  60
 #define READ_TIMEOUT_MS 10000
-#define WATCH_TICK_MS   200 /* how often the watchdog looks at the connections */
-#define MHD_LOG_PER_S   20  /* microhttpd lines logged per second at most */
+#define WATCH_TICK_MS   200  /* how often the watchdog looks at the connections */
+#define PRESSURE_MS     1000 /* the read deadline when a listener is 3/4 full */
+#define MHD_LOG_PER_S   20   /* microhttpd lines logged per second at most */
 
 struct route {
     char method[16];
@@ -106,6 +107,7 @@ struct http_server {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* signalled to stop the watchdog */
     struct conn *conns;
+    int nconns;
     bool watching, unwatch;
     pthread_t watchdog;
 };
@@ -313,18 +315,27 @@ static void set_phase(struct http_server *s, struct conn *c, enum phase p)
 
 /* One look at every connection: an idle one that received bytes is reading
  * a request from now on; one past its deadline is shut down (libmicrohttpd
- * then reads the end of the stream and closes it). Returns how many were
- * cut. Called with the lock held. */
+ * then reads the end of the stream and closes it). When the listener is
+ * over 3/4 full, a request gets PRESSURE_MS instead of the read timeout: a
+ * client that sends its request at once (kube-scheduler, kube-apiserver)
+ * is not affected, slow ones make room sooner. Returns how many requests
+ * were cut. Called with the lock held. */
 static int watch_once(struct http_server *s)
 {
     long long now = now_ms();
+    long long early =
+        s->opt.read_timeout_ms > PRESSURE_MS ? s->opt.read_timeout_ms - PRESSURE_MS : 0;
+    bool pressure = s->nconns > s->opt.max_connections / 4 * 3;
     int cut = 0;
     for (struct conn *c = s->conns; c; c = c->next) {
         if (c->phase == PH_IDLE && rx_bytes(c->fd) > c->rx_mark) {
             c->phase = PH_READING;
             c->deadline = now + s->opt.read_timeout_ms;
         }
-        if (c->cut || c->deadline == 0 || now < c->deadline)
+        long long due = c->deadline;
+        if (pressure && c->phase == PH_READING)
+            due -= early;
+        if (c->cut || c->deadline == 0 || now < due)
             continue;
         LOG_DEBUG("closing the connection from %s: %s", c->peer,
                   c->phase == PH_IDLE ? "idle too long" : "request not complete in time");
@@ -602,7 +613,9 @@ static void watch(struct http_server *s, struct conn *c, bool on)
         if (s->conns)
             s->conns->prev = c;
         s->conns = c;
+        s->nconns++;
     } else {
+        s->nconns--;
         if (c->prev)
             c->prev->next = c->next;
         else

@@ -1,6 +1,6 @@
 /* http: the HTTP server under every route, over libmicrohttpd.
  *
- * A thread pool (epoll where available, else poll) serves HTTP/1.1 with
+ * A thread pool (poll: see http_server_start for why not epoll) serves HTTP/1.1 with
  * keep-alive. Routes are exact method + path pairs registered before start.
  * The server reads each request body into a buffer kept per connection
  * (reused across its requests, grown by doubling) and enforces the route's
@@ -19,8 +19,9 @@
  * (more are closed at once). A request must be complete, headers and body,
  * within read_timeout_ms of its first byte (for the first request of a
  * connection: of connecting, the TLS handshake included); bytes that
- * trickle in do not extend it. A connection idle between requests is closed
- * after idle_timeout_s. A watchdog thread enforces both by shutting the
+ * trickle in do not extend it (and when the listener is over 3/4 full, the
+ * deadline is 1 s, so slow clients make room sooner). A connection idle
+ * between requests is closed after idle_timeout_s. A watchdog thread enforces both by shutting the
  * socket down. A route that needs a client certificate answers 403 from the
  * headers alone: no body of an unauthenticated client is read or reserved,
  * and a body buffer grows only as the body arrives.
