@@ -243,8 +243,6 @@ static int add_routes(struct service *s)
     }
     if (rc == 0 && s->metrics_http)
         rc = http_route_add(s->metrics_http, "GET", "/metrics", 0, on_metrics, s);
-    if (rc == 0 && s->metrics_http)
-        rc = http_route_add(s->metrics_http, "GET", "/healthz", 0, on_healthz, s);
     return rc;
 }
 

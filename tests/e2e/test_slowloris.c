@@ -4,7 +4,7 @@
  * webhook, the metrics port), while a client keeps filtering. Every filter
  * answers; the server cuts the slow connections at the request deadline
  * however they trickle; its memory stays bounded; and once a wave of
- * half-open connections closes, every port answers /healthz again. A client
+ * half-open connections closes, every port answers again at once. A client
  * without a certificate that claims a 64 MiB body on a client-certificate
  * route gets 403 from its headers, and the server buffers none of it. */
 #include <check.h>
@@ -236,13 +236,13 @@ static void *filter_main(void *arg)
     return NULL;
 }
 
-/* /healthz on port answers 200 within CLIENT_MS. */
-static void assert_healthy(int port, const char *what)
+/* path on port answers 200 within CLIENT_MS. */
+static void assert_answers(int port, const char *path, const char *what)
 {
     char err[CURL_ERROR_SIZE];
-    struct buf out = BUF_INIT(4096);
-    long st = request(port, "/healthz", NULL, &out, err);
-    ck_assert_msg(st == 200, "/healthz on the %s port (%d): %s", what, port,
+    struct buf out = BUF_INIT(1u << 20);
+    long st = request(port, path, NULL, &out, err);
+    ck_assert_msg(st == 200, "%s on the %s port (%d): %s", path, what, port,
                   st ? buf_str(&out) : err);
     buf_free(&out);
 }
@@ -297,8 +297,8 @@ START_TEST(test_slow_clients)
         v[i].fd = open_slow(ports[i % 3], S_BODY);
     nap_ms(200);
     close_all(v, WAVE);
-    for (int p = 0; p < 3; p++)
-        assert_healthy(ports[p], names[p]);
+    for (int p = 0; p < 3; p++) /* the metrics listener serves /metrics alone */
+        assert_answers(ports[p], p == 2 ? "/metrics" : "/healthz", names[p]);
 
     atomic_store(&f.stop, true);
     pthread_join(th, NULL);
