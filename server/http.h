@@ -112,8 +112,9 @@ int http_route_add(struct http_server *s, const char *method, const char *path, 
                    http_handler fn, void *ctx);
 
 /* Mark a route as needing a client certificate signed by the client CA:
- * without one (or with one that does not verify) it answers 403 and its
- * handler does not run. Without a client CA the mark has no effect. Only
+ * without one (or with one that does not verify) it answers 403 from the
+ * request's headers, reads none of its body, closes the connection, and
+ * its handler does not run. Without a client CA the mark has no effect. Only
  * before http_server_start. Returns 0, ERR_NOTFOUND for an unknown route,
  * ERR_INVAL after start. */
 int http_route_require_client_cert(struct http_server *s, const char *method, const char *path);
