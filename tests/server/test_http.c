@@ -1,5 +1,10 @@
 /* http: an in-process server on 127.0.0.1:0 with test routes. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -361,6 +366,113 @@ START_TEST(test_split_hostport)
 }
 END_TEST
 
+/* ---- the request deadline ---- */
+
+#define DEADLINE_MS 400
+#define GIVE_UP_MS  3000 /* the client's patience: far past the deadline */
+
+static struct http_server *dl_srv;
+static int dl_port;
+
+static void dl_setup(void)
+{
+    char err[256];
+    struct http_options o = {
+        .bind = "127.0.0.1:0", .threads = 2, .read_timeout_ms = DEADLINE_MS, .idle_timeout_s = 1};
+    log_set_level(LOG_LEVEL_ERROR);
+    dl_srv = http_server_create(&o, NULL, err, sizeof err);
+    ck_assert_ptr_nonnull(dl_srv);
+    ck_assert_int_eq(http_route_add(dl_srv, "POST", "/echo", ECHO_MAX, on_echo, NULL), 0);
+    ck_assert_int_eq(http_route_add(dl_srv, "GET", "/info", 0, on_info, NULL), 0);
+    ck_assert_int_eq(http_server_start(dl_srv, err, sizeof err), 0);
+    dl_port = http_server_port(dl_srv);
+}
+
+static void dl_teardown(void)
+{
+    http_server_destroy(dl_srv);
+}
+
+/* A client script: what it sends first, then one byte of `drip` every 50 ms
+ * (or, with `again`, the whole first request again every 100 ms). */
+static const struct {
+    const char *name, *first, *drip;
+    bool again, cut; /* cut: the server must close it before GIVE_UP_MS */
+} scripts[] = {
+    {"silent", "", NULL, false, true},
+    {"headers one byte at a time", "GET /info HTTP/1.1\r\n",
+     "X-Test: "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     false, true},
+    {"body one byte at a time", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n",
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+     false, true},
+    {"a request, then the next one byte at a time", "GET /info HTTP/1.1\r\nHost: x\r\n\r\n",
+     "GET /info HTTP/1.1\r\nX-Test: "
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     false, true},
+    {"whole requests on one connection", "GET /info HTTP/1.1\r\nHost: x\r\n\r\n", NULL, true,
+     false},
+};
+
+static long ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+START_TEST(test_deadline)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)dl_port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *first = scripts[_i].first, *drip = scripts[_i].drip;
+    size_t k = 0;
+    int answers = 0;
+    bool closed = false;
+    long t0 = ms_now(), last = t0;
+    (void)!send(fd, first, strlen(first), MSG_NOSIGNAL);
+    while (!closed && ms_now() - t0 < GIVE_UP_MS) {
+        struct pollfd p = {fd, POLLIN, 0};
+        char got[4096];
+        if (poll(&p, 1, 50) == 1) {
+            ssize_t n = recv(fd, got, sizeof got, 0);
+            closed = n <= 0;
+            answers += n > 0 && strncmp(got, "HTTP/1.1 200", 12) == 0;
+        }
+        if (scripts[_i].again && ms_now() - last >= 100) {
+            (void)!send(fd, first, strlen(first), MSG_NOSIGNAL);
+            last = ms_now();
+        } else if (drip && drip[k] && ms_now() - last >= 50) {
+            (void)!send(fd, drip + k++, 1, MSG_NOSIGNAL);
+            last = ms_now();
+        }
+    }
+    close(fd);
+    ck_assert_msg(closed == scripts[_i].cut, "%s: %s after %ld ms", scripts[_i].name,
+                  closed ? "closed" : "still open", ms_now() - t0);
+    if (!scripts[_i].cut)
+        ck_assert_int_gt(answers, GIVE_UP_MS / 100 / 2);
+}
+END_TEST
+
+static const struct {
+    const char *bind;
+    bool loopback;
+} binds[] = {
+    {"127.0.0.1:8443", true}, {"127.9.9.9:1", true},   {"[::1]:80", true},
+    {"localhost:0", true},    {"0.0.0.0:9443", false}, {":9443", false},
+    {"10.0.0.1:80", false},   {"[::]:80", false},      {"bad", false},
+};
+
+START_TEST(test_loopback)
+{
+    ck_assert_int_eq(http_bind_is_loopback(binds[_i].bind), binds[_i].loopback);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http");
@@ -382,6 +494,13 @@ int main(void)
     tcase_add_test(tp, test_route_add_errors);
     tcase_add_loop_test(tp, test_split_hostport, 0, sizeof hostports / sizeof hostports[0]);
     suite_add_tcase(s, tp);
+
+    TCase *td = tcase_create("deadline");
+    tcase_set_timeout(td, 60);
+    tcase_add_checked_fixture(td, dl_setup, dl_teardown);
+    tcase_add_loop_test(td, test_deadline, 0, sizeof scripts / sizeof scripts[0]);
+    tcase_add_loop_test(td, test_loopback, 0, sizeof binds / sizeof binds[0]);
+    suite_add_tcase(s, td);
 
     return harness_run_suite(s, true);
 }
