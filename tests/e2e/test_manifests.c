@@ -194,7 +194,6 @@ static const struct {
      "system:kube-scheduler"},
     /* the Deployment: two containers, TLS from the Secret, probes, non-root */
     {"Deployment", "vgpu-scheduler", "/metadata/namespace", "vgpu-system"},
-    {"Deployment", "vgpu-scheduler", "/spec/template/metadata/labels/hami.io~1webhook", "ignore"},
     {"Deployment", "vgpu-scheduler", "/spec/template/spec/serviceAccountName", "vgpu-scheduler"},
     {"Deployment", "vgpu-scheduler", "/spec/template/spec/securityContext/runAsNonRoot", "true"},
     {"Deployment", "vgpu-scheduler", "/spec/template/spec/containers/0/name", "kube-scheduler"},
@@ -295,7 +294,6 @@ static const struct {
     /* the certificate Job */
     {"Job", "vgpu-scheduler-certgen", "/spec/template/spec/serviceAccountName",
      "vgpu-scheduler-certgen"},
-    {"Job", "vgpu-scheduler-certgen", "/spec/template/metadata/labels/hami.io~1webhook", "ignore"},
     {"Job", "vgpu-scheduler-certgen", "/spec/template/spec/initContainers/0/args/0", "gen-cert"},
     {"Job", "vgpu-scheduler-certgen", "/spec/template/spec/initContainers/0/args/1",
      "--service=vgpu-scheduler"},
