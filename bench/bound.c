@@ -1,12 +1,12 @@
 /* bound.c: the linear relaxation of bound.h, built and solved. */
-#include "bound.h"
+#include "bench/bound.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lp.h"
-#include "policy/mem.h"
+#include "bench/lp.h"
+#include "base/mem.h"
 #include "policy/policy.h"
 
 #define MAX_CLASSES 64

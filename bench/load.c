@@ -25,12 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/init.h"
 #include "k8s/cache.h"
-#include "k8s/clock.h"
-#include "k8s/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "k8s/snapshot.h"
-#include "policy/mem.h"
-#include "server/buf.h"
+#include "base/mem.h"
+#include "base/buf.h"
 
 #define MAX_CLIENTS 64
 #define START_MS    120000 /* loading 100,000 pods takes a while */
@@ -492,6 +493,7 @@ static void node_list(struct shared *sh, const struct args *a, struct buf *items
 
 int main(int argc, char **argv)
 {
+    base_init();
     struct args a;
     char dir[] = "/tmp/vgpu-bench-XXXXXX", snap[256], log[256], base[128];
     struct buf items = BUF_INIT((size_t)1 << 31), nodes = BUF_INIT((size_t)1 << 31);

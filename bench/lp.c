@@ -1,12 +1,12 @@
 /* lp.c: bounded-variable primal simplex on a dense tableau. */
-#include "lp.h"
+#include "bench/lp.h"
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/mem.h"
+#include "base/mem.h"
 
 #define EPS        1e-9
 #define BLAND_FROM 50 /* degenerate pivots in a row before Bland's rule */

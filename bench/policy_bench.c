@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy/mem.h"
+#include "base/init.h"
+#include "base/mem.h"
 #include "policy/policy.h"
 
 static const char *const models[] = {"NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB",
@@ -121,6 +122,7 @@ static void run(const char *label, struct cluster *c, const struct policy_pod *p
 
 int main(int argc, char **argv)
 {
+    base_init();
     int n = argc > 1 ? atoi(argv[1]) : 5000;
     int g = argc > 2 ? atoi(argv[2]) : 8;
     int reps = argc > 3 ? atoi(argv[3]) : 200;

@@ -19,11 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/init.h"
 #include "bench/bound.h"
 #include "k8s/cache.h"
-#include "k8s/log.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/log.h"
+#include "base/err.h"
+#include "base/mem.h"
 #include "policy/workload.h"
 #include "server/extender.h"
 
@@ -630,6 +631,7 @@ static void write_curve(const char *path, const double *sum, int seeds)
 
 int main(int argc, char **argv)
 {
+    base_init();
     struct args a;
     struct trace t = {0};
     char name[128];

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/init.h"
+
 #define SLOW_MAX   18000
 #define FILTER_MAX 100000
 #define CLIENT_MS  10000L
@@ -266,6 +268,7 @@ static int parse(int argc, char **argv, struct args *a)
 
 int main(int argc, char **argv)
 {
+    base_init();
     struct args a = {.bin = "build/vgpu-scheduler",
                      .snapshot = "examples/demo-cluster.json",
                      .request = "examples/requests/filter-small.json",

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/clock.h"
-#include "k8s/hmap.h"
+#include "base/clock.h"
+#include "base/hmap.h"
 #include "k8s/nodelock.h"
 #include "policy/codec.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 #define INTERN_MAX 4096
 

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "k8s/log.h"
-#include "policy/mem.h"
+#include "base/log.h"
+#include "base/mem.h"
 
 static const char *const reasons[] = {"event_dropped", "event_failed", NULL};
 

@@ -1,7 +1,7 @@
 /* kube.c: the API client: a pool of libcurl easy handles, a token bucket,
  * the bearer token, Status bodies. */
 #include "k8s/kube.h"
-#include "k8s/clock.h"
+#include "base/clock.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "k8s/log.h"
+#include "base/log.h"
 #include "k8s/snapshot.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 #define TOKEN_CHECK_S 5.0 /* how often the token file's mtime is looked at */
 
@@ -165,11 +165,7 @@ static struct conn *conn_new(struct kube *k)
 {
     struct conn *c = mem_zalloc(sizeof *c);
     const struct kubeconfig *g = &k->cfg;
-    c->h = curl_easy_init();
-    if (!c->h) {
-        fprintf(stderr, "vgpu-scheduler: curl_easy_init failed (out of memory)\n");
-        abort();
-    }
+    c->h = mem_check(curl_easy_init(), "curl_easy_init");
     CURL *h = c->h;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);

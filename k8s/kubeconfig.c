@@ -10,8 +10,8 @@
 #include <yaml.h>
 
 #include "k8s/snapshot.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 /* One loaded file of the list. */
 struct kfile {

@@ -3,16 +3,16 @@
  * Every string and number read here comes from the network: each has a
  * limit, and anything malformed is an error naming the object, the field and
  * the bad value (values are cut to SHOW_MAX bytes in messages). */
-#include "model.h"
+#include "k8s/model.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../policy/err.h"
-#include "../policy/mem.h"
-#include "quantity.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "k8s/quantity.h"
 
 #define SHOW_MAX  64  /* bytes of a bad value quoted in a message */
 #define UUID_MAX  255 /* as the pod device codec allows */

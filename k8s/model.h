@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../policy/policy.h"
+#include "policy/policy.h"
 
 #define MODEL_ANN_REGISTER   "hami.io/node-nvidia-register"
 #define MODEL_ANN_HANDSHAKE  "hami.io/node-handshake"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy/err.h"
+#include "base/err.h"
 
 /* n decimal digits at s into *v; false when any is not a digit. */
 static bool digits(const char *s, int n, int *v)

@@ -3,11 +3,11 @@
  * A parsed quantity is sign * d * 10^e10 * 2^e2 with d the significant
  * digits (leading and trailing zeros stripped, at most 19 of them, so d fits
  * a uint64). Scaling it to an integer unit is one 128-bit division. */
-#include "quantity.h"
+#include "k8s/quantity.h"
 
 #include <string.h>
 
-#include "../policy/err.h"
+#include "base/err.h"
 
 #define SIG_DIGITS_MAX 19
 #define EXP_SATURATE   1000000000LL /* exponents past this are all "huge" */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/log.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/log.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 int snapshot_read_file(const char *path, long max, char **out, size_t *len, char *err, size_t cap)
 {

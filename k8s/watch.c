@@ -4,7 +4,7 @@
  * (the node thread and the worker's rechecks), held across cache calls
  * but never across I/O. The cache has its own lock and never calls back. */
 #include "k8s/watch.h"
-#include "k8s/clock.h"
+#include "base/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -13,12 +13,12 @@
 #include <time.h>
 
 #include "k8s/handshake.h"
-#include "k8s/hmap.h"
-#include "k8s/log.h"
+#include "base/hmap.h"
+#include "base/log.h"
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 enum kind { NODES, PODS };
 

@@ -1,12 +1,12 @@
 /* codec.c: HAMi's pod device annotation, exactly. */
-#include "codec.h"
+#include "policy/codec.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
 
 #define UUID_MAX 255
 

@@ -5,7 +5,7 @@
 #ifndef VS_CODEC_H
 #define VS_CODEC_H
 
-#include "policy.h"
+#include "policy/policy.h"
 
 /* One device of one container, as written in the annotation. */
 struct codec_entry {

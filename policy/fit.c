@@ -1,7 +1,7 @@
 /* fit.c: fitting a pod on a node (HAMi's checks, in HAMi's order) and
  * choosing among nodes. No allocation: every buffer is on the stack or the
  * caller's. */
-#include "policy.h"
+#include "policy/policy.h"
 
 #include <string.h>
 #include <strings.h>

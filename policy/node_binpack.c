@@ -1,6 +1,6 @@
 /* node_binpack.c: HAMi's binpack node policy: the fullest node wins. The
  * score is HAMi's node score on the usage before this pod (0..30). */
-#include "policy.h"
+#include "policy/policy.h"
 
 static int priority(double s)
 {

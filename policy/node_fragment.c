@@ -9,8 +9,8 @@
  * unusable for the shapes that need that CPU.
  *
  * opts->scratch, when set, is the calling thread's workload memo. */
-#include "policy.h"
-#include "workload.h"
+#include "policy/policy.h"
+#include "policy/workload.h"
 
 #include <string.h>
 

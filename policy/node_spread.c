@@ -1,6 +1,6 @@
 /* node_spread.c: HAMi's spread node policy: the emptiest node wins. Same
  * score as binpack, lowest first. */
-#include "policy.h"
+#include "policy/policy.h"
 
 static int priority(double s)
 {

@@ -1,13 +1,13 @@
 /* policy.c: the policy tables, annotation value parsers, HAMi's scores and
  * the reason words. */
-#include "policy.h"
+#include "policy/policy.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
 
 extern const struct policy_node_policy policy_binpack;
 extern const struct policy_node_policy policy_spread;

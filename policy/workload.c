@@ -1,12 +1,12 @@
 /* workload.c: the shape histogram and the fragmentation measure. */
-#include "workload.h"
+#include "policy/workload.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "mem.h"
+#include "base/mem.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
 #define GAP_CACHE  4  /* device sizes whose gap table a memo keeps */

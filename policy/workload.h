@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 #define WORKLOAD_MAX_SHAPES 512
 #define WORKLOAD_BALANCE    0.7   /* chosen on the openb trace (bench/README.md) */

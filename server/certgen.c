@@ -1,6 +1,6 @@
 /* certgen.c: CA + serving certificate with OpenSSL 3. */
-#include "certgen.h"
-#include "tls.h"
+#include "server/certgen.h"
+#include "server/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 #define SKEW_S    300 /* validity starts this long before now */
 #define NAME_MAX_ 63  /* a DNS label */

@@ -1,14 +1,15 @@
-#include "config.h"
+#include "server/config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../policy/err.h"
-#include "../policy/policy.h"
-#include "../webhook/trust.h"
-#include "http.h"
+#include "base/assert.h"
+#include "base/err.h"
+#include "policy/policy.h"
+#include "webhook/trust.h"
+#include "server/http.h"
 
 enum type { T_STR, T_INT, T_U64, T_BOOL, T_DURATION, T_ENUM, T_ADDR };
 
@@ -395,9 +396,10 @@ void config_defaults(struct config *c)
 {
     char err[256];
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < NOPTIONS; i++)
-        if (set_value(c, &options[i], options[i].def, err, sizeof err))
-            abort(); /* a default that fails its own row: a bug in the table */
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        int rc = set_value(c, &options[i], options[i].def, err, sizeof err);
+        VS_ASSERT(rc == 0); /* a default that fails its own row: a bug in the table */
+    }
 }
 
 static const struct option *find(const char *name, size_t len, unsigned scope)

@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/log.h"
+#include "base/log.h"
 #include "k8s/nodelock.h"
 #include "k8s/placement.h"
 #include "k8s/snapshot.h"
 #include "policy/codec.h"
-#include "policy/err.h"
-#include "policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 #include "policy/workload.h"
-#include "server/arena.h"
+#include "base/arena.h"
 #include "server/config.h"
 
 #define FILTER_TRIES     3 /* choose again when a concurrent filter took the room */

@@ -15,7 +15,7 @@
 #include "k8s/cache.h"
 #include "k8s/model.h"
 #include "policy/policy.h"
-#include "server/buf.h"
+#include "base/buf.h"
 #include "server/metrics.h"
 
 enum extender_mode {

@@ -1,4 +1,4 @@
-#include "http.h"
+#include "server/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../k8s/log.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
-#include "tls.h"
+#include "base/log.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "server/tls.h"
 
 #define STOP_WAIT_MS    4000      /* how long stop waits for requests in flight */
 #define KEEP_BUF_MAX    (1 << 20) /* larger per-connection buffers are freed after use */

@@ -37,8 +37,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
-#include "metrics.h"
+#include "base/buf.h"
+#include "server/metrics.h"
 
 struct tls_store;
 

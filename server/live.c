@@ -1,18 +1,18 @@
 /* live.c: the API server source, wired. */
-#include "live.h"
+#include "server/live.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../k8s/bind.h"
-#include "../k8s/events.h"
-#include "../k8s/kube.h"
-#include "../k8s/kubeconfig.h"
-#include "../k8s/log.h"
-#include "../k8s/watch.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "k8s/bind.h"
+#include "k8s/events.h"
+#include "k8s/kube.h"
+#include "k8s/kubeconfig.h"
+#include "base/log.h"
+#include "k8s/watch.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 struct live {
     struct kube *kube;

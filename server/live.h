@@ -10,10 +10,10 @@
 
 #include <stddef.h>
 
-#include "../k8s/cache.h"
-#include "config.h"
-#include "extender.h"
-#include "metrics.h"
+#include "k8s/cache.h"
+#include "server/config.h"
+#include "server/extender.h"
+#include "server/metrics.h"
 
 struct live;
 

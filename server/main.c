@@ -5,17 +5,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "../k8s/cache.h"
-#include "../k8s/clock.h"
-#include "../k8s/log.h"
-#include "../k8s/snapshot.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
-#include "certgen.h"
-#include "arena.h"
-#include "config.h"
-#include "extender.h"
-#include "service.h"
+#include "k8s/cache.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "k8s/snapshot.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "server/certgen.h"
+#include "base/init.h"
+#include "server/config.h"
+#include "server/extender.h"
+#include "server/service.h"
 
 /* Split "a,b,c" in place into a NULL-terminated array (caller frees the
  * array; the strings live in s). *n gets the count. */
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     static struct config cfg; /* large (path buffers): not on the stack */
     char err[512];
 
-    arena_install(); /* cJSON allocates from per-request arenas (server/arena.h) */
+    base_init(); /* cJSON allocates from per-request arenas (base/arena.h) */
     enum config_scope scope = CONFIG_SERVE;
 
     /* Subcommands come first; their flags follow them. */

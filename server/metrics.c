@@ -1,12 +1,12 @@
-#include "metrics.h"
+#include "server/metrics.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 /* Upper bounds of the latency buckets in seconds; +Inf follows. */
 static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,

@@ -17,7 +17,7 @@
 #ifndef VS_METRICS_H
 #define VS_METRICS_H
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define METRICS_MAX_LABELS 64 /* routes; likewise reasons */
 #define METRICS_LABEL_MAX  64 /* bytes in a label value, NUL included */

@@ -1,5 +1,5 @@
-#include "service.h"
-#include "../k8s/clock.h"
+#include "server/service.h"
+#include "base/clock.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -11,18 +11,18 @@
 
 #include <time.h>
 
-#include "../k8s/cache.h"
-#include "../k8s/log.h"
-#include "../k8s/snapshot.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
-#include "../webhook/webhook.h"
-#include "arena.h"
-#include "extender.h"
-#include "http.h"
-#include "live.h"
-#include "metrics.h"
-#include "tls.h"
+#include "k8s/cache.h"
+#include "base/log.h"
+#include "k8s/snapshot.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "webhook/webhook.h"
+#include "base/arena.h"
+#include "server/extender.h"
+#include "server/http.h"
+#include "server/live.h"
+#include "server/metrics.h"
+#include "server/tls.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEBHOOK_THREADS      2  /* admission reviews are short: no lock waits, no I/O */

@@ -1,6 +1,6 @@
 /* tls.c: certificate pairs checked with OpenSSL, served with GnuTLS. */
-#include "tls.h"
-#include "../k8s/clock.h"
+#include "server/tls.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../k8s/log.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "base/log.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 struct tls_pair {
     atomic_int refs;

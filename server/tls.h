@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "base/buf.h"
 
 #define TLS_FILE_MAX  (1u << 20) /* bytes of a certificate, key or CA file */
 #define TLS_CHAIN_MAX 16         /* certificates in the served chain */

@@ -1,14 +1,14 @@
 /* patch.c: JSON Patch (RFC 6902) add/replace over cJSON, JSON Pointer
  * (RFC 6901), base64 (RFC 4648). */
-#include "patch.h"
+#include "webhook/patch.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 struct webhook_patch {
     cJSON *doc; /* borrowed */
@@ -20,11 +20,7 @@ struct webhook_patch *webhook_patch_create(cJSON *doc)
 {
     struct webhook_patch *p = mem_zalloc(sizeof *p);
     p->doc = doc;
-    p->ops = cJSON_CreateArray();
-    if (p->ops == NULL) {
-        fputs("webhook_patch: out of memory\n", stderr);
-        abort(); /* the project's one policy: policy/mem.h */
-    }
+    p->ops = mem_check(cJSON_CreateArray(), "JSON patch");
     return p;
 }
 
@@ -141,12 +137,10 @@ cJSON *webhook_patch_get(cJSON *doc, const char *ptr)
 
 static int record(struct webhook_patch *p, const char *op, const char *ptr, const cJSON *value)
 {
-    cJSON *o = cJSON_CreateObject(), *v = value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull();
-    if (o == NULL || v == NULL || !cJSON_AddStringToObject(o, "op", op) ||
-        !cJSON_AddStringToObject(o, "path", ptr)) {
-        fputs("webhook_patch: out of memory\n", stderr);
-        abort();
-    }
+    cJSON *o = mem_check(cJSON_CreateObject(), "JSON patch");
+    cJSON *v = mem_check(value ? cJSON_Duplicate(value, 1) : cJSON_CreateNull(), "JSON patch");
+    mem_check(cJSON_AddStringToObject(o, "op", op), "JSON patch");
+    mem_check(cJSON_AddStringToObject(o, "path", ptr), "JSON patch");
     if (value == NULL)
         cJSON_Delete(v); /* "remove" has no value */
     else
@@ -243,12 +237,7 @@ int webhook_patch_count(const struct webhook_patch *p)
 
 char *webhook_patch_json(const struct webhook_patch *p)
 {
-    char *s = cJSON_PrintUnformatted(p->ops);
-    if (s == NULL) {
-        fputs("webhook_patch: out of memory\n", stderr);
-        abort();
-    }
-    return s;
+    return mem_check(cJSON_PrintUnformatted(p->ops), "JSON patch");
 }
 
 char *webhook_patch_base64(const void *data, size_t n)

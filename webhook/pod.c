@@ -1,16 +1,16 @@
 /* pod.c: the webhook's rules for a Pod: route, default, deny, warn. */
-#include "pod.h"
+#include "webhook/pod.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../k8s/model.h"
-#include "../k8s/quantity.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
-#include "../policy/policy.h"
+#include "k8s/model.h"
+#include "k8s/quantity.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "policy/policy.h"
 
 #define SHOW_MAX 64 /* bytes of a value from the pod quoted in a message */
 #define QTY_MAX  64 /* a quantity's text */

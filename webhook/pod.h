@@ -56,7 +56,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "patch.h"
+#include "webhook/patch.h"
 
 #define WEBHOOK_DEFAULT_SCHEDULER "default-scheduler"
 #define WEBHOOK_PRIORITY_ENV      "CUDA_TASK_PRIORITY"

@@ -1,13 +1,13 @@
 /* trust.c: the accounting keys and the users who may write them. */
-#include "trust.h"
+#include "webhook/trust.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../k8s/model.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "k8s/model.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 #define SHOW_MAX 64 /* bytes of a username quoted in a message */
 

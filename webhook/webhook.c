@@ -1,6 +1,6 @@
 /* webhook.c: AdmissionReview in, AdmissionReview out. */
-#include "webhook.h"
-#include "../k8s/clock.h"
+#include "webhook/webhook.h"
+#include "base/clock.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "../k8s/log.h"
-#include "../policy/err.h"
-#include "../policy/mem.h"
-#include "patch.h"
-#include "pod.h"
-#include "trust.h"
+#include "base/log.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "webhook/patch.h"
+#include "webhook/pod.h"
+#include "webhook/trust.h"
 
 #define API_V1      "admission.k8s.io/v1"
 #define API_V1BETA1 "admission.k8s.io/v1beta1"
@@ -110,12 +110,7 @@ __attribute__((format(printf, 1, 2))) static char *text(const char *fmt, ...)
 
 static char *print(cJSON *j)
 {
-    char *s = cJSON_PrintUnformatted(j);
-    if (s == NULL) {
-        fputs("webhook: out of memory\n", stderr);
-        abort(); /* policy/mem.h */
-    }
-    return s;
+    return mem_check(cJSON_PrintUnformatted(j), "webhook answer");
 }
 
 /* "ns/name" of the pod for logs (generateName + "*" before it has a name). */

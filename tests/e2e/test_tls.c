@@ -418,8 +418,7 @@ START_TEST(test_review_metrics)
         denied += review_cases[i].status == 200 && !review_cases[i].allowed;
     snprintf(want, sizeof want, "errors_total{reason=\"webhook_denied\"} %d\n", denied);
     ck_assert_int_eq(once(at("a", "ca.crt"), NULL, NULL, review_port, "/metrics", NULL, &m), 200);
-    ck_assert_msg(strstr(m, want) &&
-                      strstr(m, "errors_total{reason=\"webhook_bad_review\"} 6\n"),
+    ck_assert_msg(strstr(m, want) && strstr(m, "errors_total{reason=\"webhook_bad_review\"} 6\n"),
                   "%s", m);
     ck_assert_ptr_nonnull(strstr(m, "requests_total{route=\"/webhook\",code=\"400\"} 6\n"));
     free(m);

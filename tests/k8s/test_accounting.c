@@ -10,7 +10,7 @@
 
 #include "k8s/cache.h"
 #include "k8s/nodelock.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 #define T0      1800000000.0 /* the fake wall clock */

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "k8s/cache.h"
-#include "k8s/hmap.h"
+#include "base/hmap.h"
 #include "k8s/snapshot.h"
 #include "policy/codec.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 /* A node with n GPUs "<name>-g<i>" of 10 slots, 10000 MiB, 100 cores. */

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "k8s/cache.h"
-#include "k8s/hmap.h"
-#include "policy/err.h"
+#include "base/hmap.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 /* A node "n1" with one GPU "n1-g0": 10 slots, 10000 MiB, 100 cores. */

@@ -8,7 +8,7 @@
 
 #include "k8s/model.h"
 #include "policy/codec.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 #define DEMO_NODES     7

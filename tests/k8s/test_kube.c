@@ -16,7 +16,7 @@
 #include "k8s/events.h"
 #include "k8s/kube.h"
 #include "k8s/watch.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "server/certgen.h"
 #include "tests/support/fakeapi.h"
 #include "tests/support/harness.h"

@@ -9,8 +9,8 @@
 
 #include "k8s/kube.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/log.h"
-#include "policy/err.h"
+#include "base/log.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 static char dir[64];

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "k8s/log.h"
+#include "base/log.h"
 #include "tests/support/harness.h"
 
 static int fds[2];

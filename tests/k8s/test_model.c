@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "k8s/model.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 /* ---- helpers ---- */

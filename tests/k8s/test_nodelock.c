@@ -8,7 +8,7 @@
 
 #include "k8s/handshake.h"
 #include "k8s/nodelock.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 /* 2026-01-02T03:04:05Z */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "k8s/quantity.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 #define NA 0 /* value not checked: the call fails */

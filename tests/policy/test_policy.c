@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "policy/codec.h"
-#include "policy/err.h"
+#include "base/err.h"
 #include "policy/policy.h"
 #include "tests/support/harness.h"
 

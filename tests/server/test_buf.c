@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/err.h"
-#include "server/buf.h"
+#include "base/err.h"
+#include "base/buf.h"
 #include "tests/support/harness.h"
 
 START_TEST(test_empty)

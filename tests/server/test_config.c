@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/err.h"
+#include "base/err.h"
 #include "server/config.h"
 #include "tests/support/harness.h"
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "k8s/log.h"
-#include "policy/err.h"
+#include "base/log.h"
+#include "base/err.h"
 #include "server/http.h"
 #include "tests/support/harness.h"
 

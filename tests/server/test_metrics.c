@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/err.h"
+#include "base/err.h"
 #include "server/metrics.h"
 #include "tests/support/harness.h"
 

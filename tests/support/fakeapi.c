@@ -1,7 +1,7 @@
 /* fakeapi.c: a kube-apiserver stand-in for tests (see fakeapi.h). One
  * mutex guards the whole state; one thread per connection (watches block
  * in their content callback, waiting on a condition variable). */
-#include "fakeapi.h"
+#include "tests/support/fakeapi.h"
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "k8s/hmap.h"
+#include "base/hmap.h"
 #include "k8s/nodelock.h"
-#include "policy/mem.h"
-#include "server/buf.h"
+#include "base/mem.h"
+#include "base/buf.h"
 
 #define HIST_MAX     400000    /* events kept for watches */
 #define EVENTS_MAX   200000    /* Event objects kept */

@@ -1,4 +1,6 @@
-#include "harness.h"
+#include "tests/support/harness.h"
+
+#include "base/init.h"
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -19,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/mem.h"
+#include "base/mem.h"
 
 #define OUTPUT_MAX (64u << 20) /* what we keep of a process's output */
 #define REPLY_MAX  (256u << 20)
@@ -449,6 +451,7 @@ struct cJSON *harness_get_json(int port, const char *path)
 
 int harness_run_suite(Suite *s, bool fork)
 {
+    base_init(); /* as every binary does */
     SRunner *sr = srunner_create(s);
     if (!fork)
         srunner_set_fork_status(sr, CK_NOFORK);

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server/buf.h"
+#include "base/buf.h"
 
 #define HARNESS_START_MS 10000 /* longest wait for the "listening on" line */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/err.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 #include "webhook/patch.h"
 

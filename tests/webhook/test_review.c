@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "k8s/cache.h"
-#include "k8s/log.h"
+#include "base/log.h"
 #include "k8s/snapshot.h"
 #include "tests/webhook/review_cases.h"
 #include "webhook/webhook.h"

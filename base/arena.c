@@ -1,4 +1,4 @@
-#include "arena.h"
+#include "base/arena.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../policy/mem.h"
+#include "base/mem.h"
 
 #define CHUNK_MIN ((size_t)64 << 10)
 

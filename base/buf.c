@@ -1,12 +1,12 @@
-#include "buf.h"
+#include "base/buf.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../policy/err.h"
-#include "../policy/mem.h"
+#include "base/err.h"
+#include "base/mem.h"
 
 #define MIN_CAP 256
 

@@ -1,4 +1,4 @@
-#include "mem.h"
+#include "base/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,15 @@ void *mem_zalloc(size_t n)
 void *mem_realloc(void *p, size_t n)
 {
     return check(realloc(p, n ? n : 1), n ? n : 1);
+}
+
+void *mem_check(void *p, const char *what)
+{
+    if (p == NULL) {
+        fprintf(stderr, "fatal: out of memory: %s\n", what);
+        abort();
+    }
+    return p;
 }
 
 char *mem_strdup(const char *s)

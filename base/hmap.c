@@ -1,10 +1,10 @@
-#include "hmap.h"
+#include "base/hmap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/mem.h"
+#include "base/mem.h"
 
 struct slot {
     const char *key; /* NULL = empty */

@@ -1,4 +1,4 @@
-#include "k8s/clock.h"
+#include "base/clock.h"
 
 #include <time.h>
 

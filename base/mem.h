@@ -17,5 +17,8 @@ void *mem_realloc(void *p, size_t n);
 char *mem_strdup(const char *s);
 /* Return a new NUL-terminated copy of the first n bytes of s; caller frees. */
 char *mem_strndup(const char *s, size_t n);
+/* For what a library allocated (cJSON, curl): return p; when p is NULL,
+ * print "fatal: out of memory: <what>" and abort. */
+void *mem_check(void *p, const char *what);
 
 #endif
