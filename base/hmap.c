@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/mem.h"
 
 struct slot {
@@ -20,9 +21,7 @@ struct hmap {
 
 static uint64_t hash_str(const char *k)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    uint64_t h = hash_fnv_str(HASH_FNV_INIT, k);
     return h ^ (h >> 29);
 }
 

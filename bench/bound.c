@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/lp.h"
 #include "base/mem.h"
+#include "bench/lp.h"
 #include "policy/policy.h"
 
 #define MAX_CLASSES 64

@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/init.h"
-#include "k8s/cache.h"
-#include "base/clock.h"
-#include "base/log.h"
-#include "k8s/snapshot.h"
-#include "base/mem.h"
 #include "base/buf.h"
+#include "base/clock.h"
+#include "base/init.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/cache.h"
+#include "k8s/snapshot.h"
 
 #define MAX_CLIENTS 64
 #define START_MS    120000 /* loading 100,000 pods takes a while */

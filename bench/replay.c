@@ -19,12 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
 #include "base/init.h"
+#include "base/log.h"
+#include "base/mem.h"
 #include "bench/bound.h"
 #include "k8s/cache.h"
-#include "base/log.h"
-#include "base/err.h"
-#include "base/mem.h"
 #include "policy/workload.h"
 #include "server/extender.h"
 

@@ -1,6 +1,6 @@
 /* bind.c: lock, patch, bind, and undo on failure. */
-#include "k8s/bind.h"
 #include "base/clock.h"
+#include "k8s/bind.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -10,13 +10,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
 #include "base/hmap.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
 #include "k8s/placement.h"
-#include "base/err.h"
-#include "base/mem.h"
 
 #define MERGE_PATCH   "application/merge-patch+json"
 #define OWNER_CHECK_S 1.0 /* a lock younger than this is not checked for a gone owner */

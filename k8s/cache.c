@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/err.h"
 #include "base/hmap.h"
+#include "base/mem.h"
 #include "k8s/nodelock.h"
 #include "policy/codec.h"
-#include "base/err.h"
-#include "base/mem.h"
 
 #define INTERN_MAX 4096
 

@@ -1,7 +1,7 @@
 /* kube.c: the API client: a pool of libcurl easy handles, a token bucket,
  * the bearer token, Status bodies. */
-#include "k8s/kube.h"
 #include "base/clock.h"
+#include "k8s/kube.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "base/log.h"
-#include "k8s/snapshot.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
+#include "k8s/snapshot.h"
 
 #define TOKEN_CHECK_S 5.0 /* how often the token file's mtime is looked at */
 

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-#include "k8s/snapshot.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "k8s/snapshot.h"
 
 /* One loaded file of the list. */
 struct kfile {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 
 int snapshot_read_file(const char *path, long max, char **out, size_t *len, char *err, size_t cap)

@@ -3,8 +3,8 @@
  * queues, held for in-memory work only; w->apply serializes node updates
  * (the node thread and the worker's rechecks), held across cache calls
  * but never across I/O. The cache has its own lock and never calls back. */
-#include "k8s/watch.h"
 #include "base/clock.h"
+#include "k8s/watch.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -12,13 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "k8s/handshake.h"
+#include "base/err.h"
 #include "base/hmap.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "k8s/handshake.h"
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
-#include "base/err.h"
-#include "base/mem.h"
 
 enum kind { NODES, PODS };
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hash.h"
+
 #define TOPOLOGY_MAX_COMBOS 20000 /* past this, topology-aware goes greedy */
 
 /* Type checks memoised per type string, for one pod across many nodes:
@@ -504,20 +506,9 @@ bool policy_unresolvable(const struct policy_pod *pod, const struct policy_node 
     return !fit_on(&p, node, opts, zero, &memo, &pl, &why);
 }
 
-static uint64_t mix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 static uint64_t tie_key(const char *name, uint64_t seed)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = name ? name : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return mix(h ^ seed);
+    return hash_mix(hash_fnv_str(HASH_FNV_INIT, name) ^ seed);
 }
 
 int policy_pick_best(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
@@ -561,30 +552,23 @@ int policy_choose(const struct policy_pod *pod, const struct policy_node *const 
     return k;
 }
 
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ c[i]) * 1099511628211ULL;
-    return h;
-}
-
+/* The string and its NUL, so "ab","c" and "a","bc" differ; NULL differs from "". */
 static uint64_t hash_str(uint64_t h, const char *s)
 {
-    return s ? hash_bytes(h, s, strlen(s) + 1) : hash_bytes(h, "\xff", 1);
+    return s ? hash_fnv(h, s, strlen(s) + 1) : hash_fnv(h, "\xff", 1);
 }
 
 uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_opts *opts)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = HASH_FNV_INIT;
     for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++) {
         const struct policy_ctr *c = &pod->ctr[i];
         int32_t v[4] = {c->nums, c->mem, c->mem_pct, c->cores};
-        h = hash_bytes(h, v, sizeof v);
+        h = hash_fnv(h, v, sizeof v);
     }
     int64_t nums[6] = {pod->nctr,    pod->ninit,     pod->cpu_milli,
                        pod->mem_mib, pod->quota_mem, pod->quota_cores};
-    h = hash_bytes(h, nums, sizeof nums);
+    h = hash_fnv(h, nums, sizeof nums);
     h = hash_str(h, pod->use_type);
     h = hash_str(h, pod->nouse_type);
     h = hash_str(h, pod->use_uuid);
@@ -593,12 +577,12 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
     const struct policy_gpu_policy *g = pod->gpu_set ? &pod->gpu : &opts->gpu;
     uint8_t flags[7] = {pod->numa_bind, g->nkeys, g->keys[0], g->keys[1],
                         g->keys[2],     g->mutex, g->topology};
-    h = hash_bytes(h, flags, sizeof flags);
-    h = hash_bytes(h, &pod->w, sizeof pod->w);
+    h = hash_fnv(h, flags, sizeof flags);
+    h = hash_fnv(h, &pod->w, sizeof pod->w);
     const void *np = node_policy_of(pod, opts);
-    h = hash_bytes(h, &np, sizeof np);
+    h = hash_fnv(h, &np, sizeof np);
     uint64_t tail[2] = {opts->state_epoch, opts->check_host};
-    return mix(hash_bytes(h, tail, sizeof tail));
+    return hash_mix(hash_fnv(h, tail, sizeof tail));
 }
 
 int policy_priority(const struct policy_pod *pod, const struct policy_opts *opts, double score)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hash.h"
 #include "base/mem.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
@@ -570,8 +571,7 @@ static double measure(const struct workload *w, struct workload_memo *m,
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
-    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdULL;
+    return hash_mix(h ^ hash_mix(v));
 }
 
 /* Everything F depends on, hashed. */

@@ -8,8 +8,8 @@
 #include "base/assert.h"
 #include "base/err.h"
 #include "policy/policy.h"
-#include "webhook/trust.h"
 #include "server/http.h"
+#include "webhook/trust.h"
 
 enum type { T_STR, T_INT, T_U64, T_BOOL, T_DURATION, T_ENUM, T_ADDR };
 

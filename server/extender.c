@@ -7,15 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/hash.h"
 #include "base/log.h"
+#include "base/mem.h"
 #include "k8s/nodelock.h"
 #include "k8s/placement.h"
 #include "k8s/snapshot.h"
 #include "policy/codec.h"
-#include "base/err.h"
-#include "base/mem.h"
 #include "policy/workload.h"
-#include "base/arena.h"
 #include "server/config.h"
 
 #define FILTER_TRIES     3 /* choose again when a concurrent filter took the room */
@@ -271,10 +272,7 @@ out:
 
 void extender_observe(struct extender *x, const struct policy_pod *pod)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = pod->uid ? pod->uid : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h |= 1;
+    uint64_t h = hash_fnv_str(HASH_FNV_INIT, pod->uid) | 1;
     pthread_mutex_lock(&x->learn_lock);
     bool counted = x->seen[h % SEEN_SLOTS] == h;
     if (!counted) {

@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "k8s/cache.h"
 #include "k8s/model.h"
 #include "policy/policy.h"
-#include "base/buf.h"
 #include "server/metrics.h"
 
 enum extender_mode {

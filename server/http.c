@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "server/tls.h"
 

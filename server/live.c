@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
 #include "k8s/bind.h"
 #include "k8s/events.h"
 #include "k8s/kube.h"
 #include "k8s/kubeconfig.h"
-#include "base/log.h"
 #include "k8s/watch.h"
-#include "base/err.h"
-#include "base/mem.h"
 
 struct live {
     struct kube *kube;

@@ -5,14 +5,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "k8s/cache.h"
 #include "base/clock.h"
-#include "base/log.h"
-#include "k8s/snapshot.h"
 #include "base/err.h"
-#include "base/mem.h"
-#include "server/certgen.h"
 #include "base/init.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/cache.h"
+#include "k8s/snapshot.h"
+#include "server/certgen.h"
 #include "server/config.h"
 #include "server/extender.h"
 #include "server/service.h"

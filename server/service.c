@@ -1,5 +1,5 @@
-#include "server/service.h"
 #include "base/clock.h"
+#include "server/service.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -11,18 +11,18 @@
 
 #include <time.h>
 
-#include "k8s/cache.h"
-#include "base/log.h"
-#include "k8s/snapshot.h"
-#include "base/err.h"
-#include "base/mem.h"
-#include "webhook/webhook.h"
 #include "base/arena.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/cache.h"
+#include "k8s/snapshot.h"
 #include "server/extender.h"
 #include "server/http.h"
 #include "server/live.h"
 #include "server/metrics.h"
 #include "server/tls.h"
+#include "webhook/webhook.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEBHOOK_THREADS      2  /* admission reviews are short: no lock waits, no I/O */

@@ -1,6 +1,6 @@
 /* tls.c: certificate pairs checked with OpenSSL, served with GnuTLS. */
-#include "server/tls.h"
 #include "base/clock.h"
+#include "server/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 
 struct tls_pair {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/model.h"
-#include "k8s/quantity.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "k8s/model.h"
+#include "k8s/quantity.h"
 #include "policy/policy.h"
 
 #define SHOW_MAX 64 /* bytes of a value from the pod quoted in a message */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/model.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "k8s/model.h"
 
 #define SHOW_MAX 64 /* bytes of a username quoted in a message */
 

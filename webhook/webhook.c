@@ -1,6 +1,6 @@
 /* webhook.c: AdmissionReview in, AdmissionReview out. */
-#include "webhook/webhook.h"
 #include "base/clock.h"
+#include "webhook/webhook.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/log.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "webhook/patch.h"
 #include "webhook/pod.h"

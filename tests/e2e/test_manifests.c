@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <yaml.h>
 
-#include "webhook/patch.h"
 #include "tests/support/harness.h"
+#include "webhook/patch.h"
 
 #define OUT_MAX (4 << 20)
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "k8s/cache.h"
 #include "k8s/nodelock.h"
-#include "base/err.h"
 #include "tests/support/harness.h"
 
 #define T0      1800000000.0 /* the fake wall clock */

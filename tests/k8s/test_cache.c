@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/cache.h"
+#include "base/err.h"
 #include "base/hmap.h"
+#include "k8s/cache.h"
 #include "k8s/snapshot.h"
 #include "policy/codec.h"
-#include "base/err.h"
 #include "tests/support/harness.h"
 
 /* A node with n GPUs "<name>-g<i>" of 10 slots, 10000 MiB, 100 cores. */

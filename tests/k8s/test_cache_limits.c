@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/cache.h"
-#include "base/hmap.h"
 #include "base/err.h"
+#include "base/hmap.h"
+#include "k8s/cache.h"
 #include "tests/support/harness.h"
 
 /* A node "n1" with one GPU "n1-g0": 10 slots, 10000 MiB, 100 cores. */

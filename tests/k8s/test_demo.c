@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "k8s/model.h"
 #include "policy/codec.h"
-#include "base/err.h"
 #include "tests/support/harness.h"
 
 #define DEMO_NODES     7

@@ -12,11 +12,11 @@
 
 #include <openssl/evp.h>
 
+#include "base/err.h"
 #include "k8s/cache.h"
 #include "k8s/events.h"
 #include "k8s/kube.h"
 #include "k8s/watch.h"
-#include "base/err.h"
 #include "server/certgen.h"
 #include "tests/support/fakeapi.h"
 #include "tests/support/harness.h"

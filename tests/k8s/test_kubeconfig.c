@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/log.h"
 #include "k8s/kube.h"
 #include "k8s/kubeconfig.h"
-#include "base/log.h"
-#include "base/err.h"
 #include "tests/support/harness.h"
 
 static char dir[64];

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/model.h"
 #include "base/err.h"
+#include "k8s/model.h"
 #include "tests/support/harness.h"
 
 /* ---- helpers ---- */

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
 #include "k8s/handshake.h"
 #include "k8s/nodelock.h"
-#include "base/err.h"
 #include "tests/support/harness.h"
 
 /* 2026-01-02T03:04:05Z */

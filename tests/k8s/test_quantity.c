@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "k8s/quantity.h"
 #include "base/err.h"
+#include "k8s/quantity.h"
 #include "tests/support/harness.h"
 
 #define NA 0 /* value not checked: the call fails */

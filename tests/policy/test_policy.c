@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy/codec.h"
 #include "base/err.h"
+#include "policy/codec.h"
 #include "policy/policy.h"
 #include "tests/support/harness.h"
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/err.h"
 #include "base/buf.h"
+#include "base/err.h"
 #include "tests/support/harness.h"
 
 START_TEST(test_empty)

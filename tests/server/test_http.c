@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/log.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "server/http.h"
 #include "tests/support/harness.h"
 

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "server/certgen.h"
 #include "server/tls.h"
 #include "tests/support/harness.h"

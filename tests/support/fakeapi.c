@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/hmap.h"
-#include "k8s/nodelock.h"
-#include "base/mem.h"
 #include "base/buf.h"
+#include "base/hmap.h"
+#include "base/mem.h"
+#include "k8s/nodelock.h"
 
 #define HIST_MAX     400000    /* events kept for watches */
 #define EVENTS_MAX   200000    /* Event objects kept */

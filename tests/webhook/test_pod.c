@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "webhook/patch.h"
 #include "tests/support/harness.h"
+#include "webhook/patch.h"
 #include "webhook/pod.h"
 
 static cJSON *load(const char *name)

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s/cache.h"
 #include "base/log.h"
+#include "k8s/cache.h"
 #include "k8s/snapshot.h"
+#include "tests/support/harness.h"
 #include "tests/webhook/review_cases.h"
 #include "webhook/webhook.h"
-#include "tests/support/harness.h"
 
 /* The service's default --trusted-annotation-writers. */
 #define TRUSTED                                                                                    \
