@@ -1,9 +1,6 @@
-/* watch.c: list + watch of nodes and pods into the cache; the handshake
- * writer. Lock discipline: w->lock guards the tracking maps and the job
- * queues, held for in-memory work only; w->apply serializes node updates
- * (the node thread and the worker's rechecks), held across cache calls
- * but never across I/O. The cache has its own lock and never calls back. */
-#include "base/clock.h"
+/* watch.c: list + watch of nodes and pods into the cache; what needs a
+ * write goes to the upkeep. Lock discipline (watch.h): w->apply, then
+ * w->lock, then the upkeep's or the cache's lock. */
 #include "k8s/watch.h"
 
 #include <pthread.h>
@@ -12,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/hmap.h"
 #include "base/log.h"
@@ -26,9 +24,13 @@ static const char *const kind_path[2] = {"/api/v1/nodes", "/api/v1/pods"};
 static const char *const kind_word[2] = {"nodes", "pods"};
 
 static const char *const reasons[] = {
-    "node_malformed",       "node_unhealthy",         "pod_malformed",
-    "watch_error",          "watch_relist",           "handshake_failed",
-    "lock_orphan_released", "pod_counted_by_request", NULL,
+    "node_malformed",
+    "node_unhealthy",
+    "pod_malformed",
+    "watch_error",
+    "watch_relist",
+    "pod_counted_by_request",
+    NULL,
 };
 
 /* A node as the watch last saw it. */
@@ -58,20 +60,16 @@ struct recheck {
     double at;
 };
 
-/* A lock to release because its owner is gone. */
-struct orphan {
-    char *name;
-    char *lock;
-};
-
 struct watch {
     struct kube *k;
     struct cache *c;
     struct watch_options o;
-    char *selector; /* escaped, or NULL */
-    pthread_t th[3];
+    char *selector;  /* escaped, or NULL */
+    pthread_t th[3]; /* nodes, pods, rechecks */
     int nth;
     atomic_bool stop;
+
+    pthread_mutex_t apply; /* serializes node updates; taken before lock */
 
     pthread_mutex_t lock; /* guards everything below; wake signals the threads */
     pthread_cond_t wake;
@@ -79,14 +77,10 @@ struct watch {
     struct hmap *owners;   /* lock owner "ns/name" -> the tnodes it locks (a list) */
     struct hmap *pods;     /* uid -> tpod */
     struct hmap *pod_keys; /* "ns/name" -> tpod */
-    struct hmap *shake;    /* name -> name: handshake to write */
-    struct hmap *orphans;  /* name -> orphan */
     struct hmap *rechecks; /* name -> recheck */
     bool synced[2], ready;
 
-    pthread_mutex_t apply; /* serializes node updates */
-
-    atomic_ulong lists, watches, events, relists, errors, handshakes, orphans_released;
+    atomic_ulong lists, watches, events, relists, errors;
 };
 
 const char *const *watch_reasons(void)
@@ -154,15 +148,6 @@ static void recheck_free(struct recheck *r)
     free(r);
 }
 
-static void orphan_free(struct orphan *o)
-{
-    if (!o)
-        return;
-    free(o->name);
-    free(o->lock);
-    free(o);
-}
-
 /* Take t off its owner's list in owners (the key lives in the head). */
 static void owner_unlink(struct watch *w, struct tnode *t)
 {
@@ -200,15 +185,11 @@ static void set_owner(struct watch *w, struct tnode *t, const char *lock)
     hmap_put(w->owners, t->owner, t);
 }
 
+/* Hand t's lock to the upkeep to release. */
 static void queue_orphan(struct watch *w, const struct tnode *t)
 {
-    if (!t->lock || hmap_get(w->orphans, t->name) || hmap_count(w->orphans) >= WATCH_SHAKE_MAX)
-        return;
-    struct orphan *o = mem_zalloc(sizeof *o);
-    o->name = mem_strdup(t->name);
-    o->lock = mem_strdup(t->lock);
-    hmap_put(w->orphans, o->name, o);
-    pthread_cond_broadcast(&w->wake);
+    if (t->lock)
+        upkeep_orphan(w->o.upkeep, t->name, t->lock);
 }
 
 /* True when node t's lock serves nobody: its owner pod is not known (once
@@ -301,11 +282,8 @@ static void node_apply(struct watch *w, const cJSON *item)
     struct handshake_verdict v = {.healthy = true};
     if (inv->has_register && w->o.handshake) {
         handshake_check(inv->handshake, inv->alloc_gpus, clock_wall_s(), &v);
-        if (v.write && !hmap_get(w->shake, name) && hmap_count(w->shake) < WATCH_SHAKE_MAX) {
-            char *key = mem_strdup(name);
-            hmap_put(w->shake, key, key);
-            pthread_cond_broadcast(&w->wake);
-        }
+        if (v.write)
+            upkeep_handshake(w->o.upkeep, name);
     }
     recheck_set(w, name, item, v.until > 0 ? v.until + 0.5 : 0);
     if (!v.healthy) {
@@ -698,147 +676,45 @@ static void *run(void *arg)
     return NULL;
 }
 
-/* ---- the worker: handshakes, orphaned locks, rechecks ---- */
+/* ---- rechecks: a verdict that changes with time ---- */
 
-static void write_handshake(struct watch *w, const char *name)
-{
-    char value[64], esc[1024], path[1200], body[256], msg[768];
-    struct kube_resp r;
-    handshake_value(clock_wall_s(), value, sizeof value);
-    if (kube_escape(name, esc, sizeof esc) != 0)
-        return;
-    snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
-    snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}}}",
-             MODEL_ANN_HANDSHAKE, value);
-    int rc = kube_call(w->k, "PATCH", path, "application/merge-patch+json", body, &r);
-    if (rc) {
-        kube_describe(&r, rc, "handshake", msg, sizeof msg);
-        LOG_WARN("node %s: %s", name, msg);
-        count(w, "handshake_failed");
-    } else {
-        atomic_fetch_add(&w->handshakes, 1);
-        LOG_DEBUG("node %s: handshake %s written", name, value);
-    }
-    kube_resp_free(&r);
-}
-
-/* Release o->lock on its node if it is still there and its owner pod is
- * gone according to the API server. */
-static void release_orphan(struct watch *w, const struct orphan *o)
-{
-    char esc[1024], path[2048], msg[768], body[512];
-    struct kube_resp r;
-    struct nodelock l;
-    if (kube_escape(o->name, esc, sizeof esc) != 0 || nodelock_parse(o->lock, &l) != 0)
-        return;
-    snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
-    int rc = kube_call(w->k, "GET", path, NULL, NULL, &r);
-    cJSON *node = rc ? NULL : cJSON_ParseWithLength(r.body, r.len);
-    kube_resp_free(&r);
-    const cJSON *anns = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(node, "metadata"), "annotations");
-    const char *now = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(anns, MODEL_ANN_LOCK));
-    const char *rv = model_str(node, "metadata", "resourceVersion", NULL);
-    if (!now || strcmp(now, o->lock) != 0 || !rv || strlen(rv) > 64)
-        goto out;
-    char ns[768], name[768];
-    if (kube_escape(l.ns, ns, sizeof ns) || kube_escape(l.name, name, sizeof name))
-        goto out;
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
-    rc = kube_call(w->k, "GET", path, NULL, NULL, &r);
-    cJSON *pod = rc ? NULL : cJSON_ParseWithLength(r.body, r.len);
-    kube_resp_free(&r);
-    const char *at = model_str(pod, "spec", "nodeName", NULL);
-    const char *phase = model_str(pod, "status", "phase", NULL);
-    bool ended = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
-    const char *why = rc == ERR_NOTFOUND                            ? "is gone"
-                      : rc == 0 && at && *at && strcmp(at, o->name) ? "is bound to another node"
-                      : rc == 0 && ended                            ? "has ended"
-                                                                    : NULL;
-    cJSON_Delete(pod);
-    if (!why)
-        goto out; /* the owner may still need it, or we cannot tell */
-    snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
-    snprintf(body, sizeof body,
-             "{\"metadata\":{\"annotations\":{\"%s\":null},\"resourceVersion\":\"%s\"}}",
-             MODEL_ANN_LOCK, rv);
-    rc = kube_call(w->k, "PATCH", path, "application/merge-patch+json", body, &r);
-    if (rc == 0) {
-        LOG_INFO("node %s: released lock %s: its pod %s/%s %s", o->name, o->lock, l.ns, l.name,
-                 why);
-        count(w, "lock_orphan_released");
-        atomic_fetch_add(&w->orphans_released, 1);
-    } else {
-        kube_describe(&r, rc, "release orphaned lock", msg, sizeof msg);
-        LOG_DEBUG("node %s: %s", o->name, msg);
-    }
-    kube_resp_free(&r);
-out:
-    cJSON_Delete(node);
-}
-
-/* Take one job (w->lock held). */
-static bool take_job(struct watch *w, char **shake, struct orphan **orphan, struct recheck **rc,
-                     double *next)
+/* Take the recheck that is due (w->lock held); NULL when none is, with
+ * *next the time to look again. */
+static struct recheck *take_due(struct watch *w, double *next)
 {
     size_t it = 0;
     const char *k;
     void *v;
     double now = clock_wall_s();
     *next = now + 1.0;
-    if (hmap_next(w->shake, &it, &k, &v)) {
-        *shake = hmap_del(w->shake, k);
-        return true;
-    }
-    it = 0;
-    if (hmap_next(w->orphans, &it, &k, &v)) {
-        *orphan = hmap_del(w->orphans, k);
-        return true;
-    }
-    it = 0;
     while (hmap_next(w->rechecks, &it, &k, &v)) {
         struct recheck *r = v;
-        if (r->at <= now) {
-            *rc = hmap_del(w->rechecks, k);
-            return true;
-        }
+        if (r->at <= now)
+            return hmap_del(w->rechecks, k);
         if (r->at < *next)
             *next = r->at;
     }
-    return false;
+    return NULL;
 }
 
-static void *worker(void *arg)
+static void *rechecker(void *arg)
 {
     struct watch *w = arg;
     while (!atomic_load(&w->stop)) {
-        char *shake = NULL;
-        struct orphan *orphan = NULL;
-        struct recheck *re = NULL;
         double next;
         pthread_mutex_lock(&w->lock);
-        bool got = take_job(w, &shake, &orphan, &re, &next);
-        if (!got && !atomic_load(&w->stop)) {
+        struct recheck *re = take_due(w, &next);
+        if (!re && !atomic_load(&w->stop)) {
             struct timespec until = {(time_t)next, (long)((next - (double)(time_t)next) * 1e9)};
             pthread_cond_timedwait(&w->wake, &w->lock, &until);
         }
         pthread_mutex_unlock(&w->lock);
-        /* Handshakes wait for spare rate: thousands of nodes at a first
-         * start must not take what binds need. */
-        for (int i = 0; shake && i < 3000 && !kube_spare(w->k, 0.5) && doze(w, 0.02); i++)
-            ;
-        if (shake && !atomic_load(&w->stop))
-            write_handshake(w, shake);
-        if (orphan)
-            release_orphan(w, orphan);
         if (re) {
             cJSON *item = cJSON_Parse(re->json);
             if (item)
                 node_apply(w, item);
             cJSON_Delete(item);
         }
-        free(shake);
-        orphan_free(orphan);
         recheck_free(re);
     }
     return NULL;
@@ -857,20 +733,12 @@ static void free_all(struct watch *w)
     while (hmap_next(w->pods, &it, &k, &v))
         tpod_free(v);
     it = 0;
-    while (hmap_next(w->shake, &it, &k, &v))
-        free(v);
-    it = 0;
-    while (hmap_next(w->orphans, &it, &k, &v))
-        orphan_free(v);
-    it = 0;
     while (hmap_next(w->rechecks, &it, &k, &v))
         recheck_free(v);
     hmap_destroy(w->nodes);
     hmap_destroy(w->owners);
     hmap_destroy(w->pods);
     hmap_destroy(w->pod_keys);
-    hmap_destroy(w->shake);
-    hmap_destroy(w->orphans);
     hmap_destroy(w->rechecks);
     pthread_mutex_destroy(&w->lock);
     pthread_mutex_destroy(&w->apply);
@@ -905,8 +773,6 @@ int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, 
     w->owners = hmap_create();
     w->pods = hmap_create();
     w->pod_keys = hmap_create();
-    w->shake = hmap_create();
-    w->orphans = hmap_create();
     w->rechecks = hmap_create();
     for (int kind = NODES; kind <= PODS; kind++) {
         struct runner *ru = mem_alloc(sizeof *ru);
@@ -919,7 +785,7 @@ int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, 
         }
         w->nth++;
     }
-    if (pthread_create(&w->th[w->nth], NULL, worker, w) != 0) {
+    if (pthread_create(&w->th[w->nth], NULL, rechecker, w) != 0) {
         snprintf(err, cap, "cannot start the watch threads");
         watch_stop(w);
         return ERR_IO;
@@ -949,8 +815,6 @@ void watch_stats(struct watch *w, struct watch_stats *out)
     out->events = atomic_load(&w->events);
     out->relists = atomic_load(&w->relists);
     out->errors = atomic_load(&w->errors);
-    out->handshakes = atomic_load(&w->handshakes);
-    out->orphans_released = atomic_load(&w->orphans_released);
     pthread_mutex_lock(&w->lock);
     out->synced = w->ready;
     pthread_mutex_unlock(&w->lock);

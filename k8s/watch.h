@@ -1,4 +1,5 @@
-/* watch: keep the cache current from the API server.
+/* watch: keep the cache current from the API server. It only reads:
+ * every write it finds needed goes to the upkeep (upkeep.h).
  *
  * For nodes and for pods, one thread each: a paged list (limit/continue),
  * then a watch from the list's resourceVersion with bookmarks, resumed
@@ -12,17 +13,16 @@
  * Nodes: parsed by model_node_parse. A node whose annotations do not parse
  * is left out of the cache (deleted if it was there), with its reason
  * logged once per distinct reason and counted ("node_malformed"). Nodes
- * with a register annotation get HAMi's handshake (handshake.h): the
- * Requesting_<time> write is done by a third thread, so writes never stall
- * the streams, and only while the client's rate bucket is at least half
- * full, so they never take the rate binds need; an unhealthy node stays in the cache with zero
- * devices
- * ("node_unhealthy"); a verdict that changes with time alone (a fresh
- * request on a node with nothing allocatable) is looked at again then.
- * A node lock whose owner pod is gone (the pod was deleted, or the lists
- * show no such pod), is bound to another node or has ended is released by
- * the same thread, after checking with the API server, so that filter does
- * not pass the node over for the whole lock timeout.
+ * with a register annotation get HAMi's handshake verdict (handshake.h):
+ * an unhealthy node stays in the cache with zero devices
+ * ("node_unhealthy"); a node that needs a Requesting_<time> written is
+ * handed to upkeep_handshake; a verdict that changes with time alone (a
+ * fresh request on a node with nothing allocatable) is looked at again
+ * then, by a third thread. A node lock whose owner pod is gone (the pod
+ * was deleted, or the lists show no such pod), is bound to another node or
+ * has ended is handed to upkeep_orphan, which releases it after checking
+ * with the API server, so that filter does not pass the node over for the
+ * whole lock timeout.
  *
  * Pods: model_pod_info + cache_pod_put; an unplaced pod that asks for a GPU
  * is kept as pending (cache_pending_put), so bind can fit it after a
@@ -31,6 +31,19 @@
  * ("pod_counted_by_request") and reported through options.warn, once per
  * distinct annotation. Every network input is capped (kube.h: bodies and
  * lines).
+ *
+ * Threads and locks. Three threads: nodes, pods (list + watch each) and
+ * rechecks (re-applies a node's last JSON when its verdict is due).
+ * w->apply serializes node updates (the node thread and the rechecks); it
+ * is held across cache calls but never across I/O. w->lock guards the
+ * tracking of nodes (lock owners, health, what the last list showed), of
+ * pods (their node, ended) and the rechecks, held for in-memory work only.
+ * Lock order: w->apply, then w->lock, then the cache's lock (cache calls
+ * are made with w->apply held, with w->lock released) or the upkeep's
+ * (upkeep_handshake and upkeep_orphan are called with w->lock held; the
+ * upkeep's lock is a leaf). Neither the cache nor the upkeep calls back.
+ * The options' count (any of the three threads, at times with w->lock
+ * held) and warn (the pod thread) must not block on I/O nor call the watch.
  *
  * Thread-safe; watch_stop ends and joins every thread. */
 #ifndef VS_WATCH_H
@@ -41,11 +54,11 @@
 
 #include "k8s/cache.h"
 #include "k8s/kube.h"
+#include "k8s/upkeep.h"
 
 #define WATCH_PAGE_DEFAULT 500
-#define WATCH_BACKOFF_MIN  0.2    /* seconds */
-#define WATCH_BACKOFF_MAX  10.0   /* seconds */
-#define WATCH_SHAKE_MAX    100000 /* nodes waiting for a handshake write */
+#define WATCH_BACKOFF_MIN  0.2  /* seconds */
+#define WATCH_BACKOFF_MAX  10.0 /* seconds */
 
 /* Counts an error reason (a metrics label); ctx is the caller's. */
 typedef void (*watch_count_fn)(void *ctx, const char *reason);
@@ -60,7 +73,9 @@ struct watch_options {
     const char *node_selector; /* labelSelector of the nodes; NULL or "": every node */
     int page_size;             /* list limit; 0: WATCH_PAGE_DEFAULT */
     int watch_timeout_s;       /* the server ends a watch after this; 0: 300..600 at random */
-    bool handshake;            /* write the node handshake */
+    bool handshake;            /* judge node health by HAMi's handshake */
+    struct upkeep *upkeep;     /* borrowed, outlives the watch: gets the handshakes
+                                  and orphaned locks to write; NULL: none are */
     watch_count_fn count;      /* may be NULL */
     void *count_ctx;
     watch_warn_fn warn; /* may be NULL */
@@ -74,12 +89,12 @@ struct watch;
  * with err filled. */
 int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, struct watch **out,
                 char *err, size_t cap);
-/* Stop every thread (within about a second), join them, free. Accepts
- * NULL. */
+/* Stop every thread (within about a second), join them, free. After it,
+ * the watch calls neither the cache nor the upkeep. Accepts NULL. */
 void watch_stop(struct watch *w);
 
 struct watch_stats {
-    unsigned long lists, watches, events, relists, errors, handshakes, orphans_released;
+    unsigned long lists, watches, events, relists, errors;
     bool synced;
 };
 void watch_stats(struct watch *w, struct watch_stats *out);

@@ -1,4 +1,6 @@
-/* live.c: the API server source, wired. */
+/* live.c: the API server source, wired. The upkeep starts before the
+ * watch that feeds it; live_stop joins the watch, then the upkeep, then
+ * the events, before anything they use (client, cache) is freed. */
 #include "server/live.h"
 
 #include <stdio.h>
@@ -12,10 +14,12 @@
 #include "k8s/events.h"
 #include "k8s/kube.h"
 #include "k8s/kubeconfig.h"
+#include "k8s/upkeep.h"
 #include "k8s/watch.h"
 
 struct live {
     struct kube *kube;
+    struct upkeep *upkeep;
     struct watch *watch;
     struct bind *bind;
     struct events *events;
@@ -25,7 +29,8 @@ struct live {
 
 void live_register_metrics(struct metrics *m)
 {
-    const char *const *lists[] = {watch_reasons(), bind_reasons(), events_reasons()};
+    const char *const *lists[] = {watch_reasons(), upkeep_reasons(), bind_reasons(),
+                                  events_reasons()};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         for (int k = 0; lists[i][k]; k++)
             metrics_reason_add(m, lists[i][k]);
@@ -95,8 +100,16 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
         .lock_timeout = (double)c->node_lock_timeout_ms / 1000.0, .count = count, .count_ctx = l};
     l->bind = bind_create(l->kube, cache, &bo);
     l->binder = (struct extender_binder){.bind = bind, .event = event, .ctx = l};
+    struct upkeep_options uo = {.count = count, .count_ctx = l};
+    l->upkeep = upkeep_start(l->kube, &uo);
+    if (!l->upkeep) {
+        snprintf(err, cap, "cannot start the upkeep thread");
+        rc = ERR_IO;
+        goto out;
+    }
     struct watch_options wo = {.node_selector = c->node_selector,
                                .handshake = true,
+                               .upkeep = l->upkeep,
                                .count = count,
                                .count_ctx = l,
                                .warn = warn,
@@ -121,7 +134,8 @@ void live_stop(struct live *l)
 {
     if (!l)
         return;
-    watch_stop(l->watch);
+    watch_stop(l->watch); /* first: it feeds the upkeep */
+    upkeep_stop(l->upkeep);
     events_stop(l->events);
     bind_destroy(l->bind);
     kube_destroy(l->kube);

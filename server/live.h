@@ -2,9 +2,11 @@
  *
  * Wires k8s/ for the service: the client (kube.h) from --kubeconfig,
  * $KUBECONFIG or the pod's service account; the watch (watch.h) that feeds
- * the cache; the binder (bind.h) and the event sender (events.h) behind
- * the extender's struct extender_binder. Their error reasons are counted
- * in the service's metrics (vgpu_scheduler_errors_total{reason}). */
+ * the cache and hands node writes to the upkeep (upkeep.h), which leads
+ * (writes) from the start; the binder (bind.h) and the event sender
+ * (events.h) behind the extender's struct extender_binder. Their error
+ * reasons are counted in the service's metrics
+ * (vgpu_scheduler_errors_total{reason}). */
 #ifndef VS_LIVE_H
 #define VS_LIVE_H
 
@@ -20,8 +22,8 @@ struct live;
 /* Register the error reasons of the live modules (metrics_reason_add). */
 void live_register_metrics(struct metrics *m);
 
-/* Connect (the client checks its credentials' files) and start the watch
- * threads. cache and metrics are borrowed and must outlive it. Returns 0
+/* Connect (the client checks its credentials' files) and start the
+ * upkeep and watch threads. cache and metrics are borrowed and must outlive it. Returns 0
  * and *out; ERR_NOTFOUND when there is no API server to use (no
  * --kubeconfig, no $KUBECONFIG, not in a pod); ERR_UNSUPPORTED for a
  * kubeconfig that needs a credential plugin; other errors for files that

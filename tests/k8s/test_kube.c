@@ -1,7 +1,7 @@
 /* The API client against the fake API server, in process: Status bodies,
  * retries, the token (and its rotation), the rate limit, streams; and the
  * watch: paging, an expired continue token, reconcile after a relist,
- * malformed nodes, pending pods. */
+ * malformed nodes, pending pods; the upkeep's leader switch. */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +16,9 @@
 #include "k8s/cache.h"
 #include "k8s/events.h"
 #include "k8s/kube.h"
+#include "k8s/model.h"
+#include "k8s/nodelock.h"
+#include "k8s/upkeep.h"
 #include "k8s/watch.h"
 #include "server/certgen.h"
 #include "tests/support/fakeapi.h"
@@ -485,6 +488,103 @@ START_TEST(test_watch)
 }
 END_TEST
 
+/* ---- the upkeep: the leader switch ---- */
+
+/* Node name's annotation key, as a new string (caller frees), or NULL. */
+static char *node_ann(const char *name, const char *key)
+{
+    cJSON *n = fakeapi_get(f, "nodes", NULL, name);
+    const cJSON *anns = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "metadata"), "annotations");
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(anns, key));
+    char *out = v ? strdup(v) : NULL;
+    cJSON_Delete(n);
+    return out;
+}
+
+static bool wait_writes(long handshakes, long releases)
+{
+    struct fakeapi_counts fc;
+    for (int i = 0; i < 250; i++, nap_ms(20)) {
+        fakeapi_counts(f, &fc);
+        if (fc.handshakes >= handshakes && fc.lock_releases >= releases)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(test_upkeep_leading)
+{
+    struct kube *k = client(1000, 1000);
+    struct cache *c = cache_create();
+    struct watch *w = NULL;
+    struct upkeep_stats us;
+    struct fakeapi_counts fc;
+    char err[256], lock[NODELOCK_VALUE_MAX], json[1024];
+    /* Two nodes without a handshake; one more locked by a pod that does
+     * not exist; an unplaced GPU pod. */
+    put_node("h1", GOOD_REG);
+    put_node("h2", GOOD_REG);
+    ck_assert_int_gt(nodelock_format((double)time(NULL), "default", "ghost", lock, sizeof lock), 0);
+    snprintf(json, sizeof json,
+             "{\"metadata\":{\"name\":\"locked\",\"annotations\":{\"%s\":\"%s\","
+             "\"hami.io/node-nvidia-register\":\"%s\"}},\"status\":{\"allocatable\":{"
+             "\"nvidia.com/gpu\":\"1\"}}}",
+             MODEL_ANN_LOCK, lock, GOOD_REG);
+    ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
+    ck_assert_int_gt(
+        fakeapi_put(f, "pods",
+                    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u-p\"},"
+                    "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+                    "\"nvidia.com/gpu\":\"1\"}}}]}}"),
+        0);
+    struct upkeep_options uo = {0};
+    struct upkeep *u = upkeep_start(k, &uo);
+    ck_assert_ptr_nonnull(u);
+    upkeep_stats(u, &us);
+    ck_assert(us.leading); /* a new upkeep leads */
+    upkeep_set_leading(u, false);
+    struct watch_options o = {.handshake = true, .upkeep = u};
+    ck_assert_int_eq(watch_start(k, c, &o, &w, err, sizeof err), 0);
+    /* Following: the cache fills, the jobs arrive (3 handshakes, 1 lock)
+     * and wait; nothing is written. */
+    ck_assert(wait_nodes(c, 3));
+    char *pending = cache_pending_get(c, "u-p", 0);
+    ck_assert_ptr_nonnull(pending);
+    free(pending);
+    for (int i = 0; i < 250 && (upkeep_stats(u, &us), us.queued < 4); i++)
+        nap_ms(20);
+    ck_assert_int_eq(us.queued, 4);
+    ck_assert(!us.leading);
+    nap_ms(300); /* time for a write that should not happen */
+    fakeapi_counts(f, &fc);
+    ck_assert_int_eq(fc.node_patches, 0);
+    ck_assert_int_eq(fc.handshakes, 0);
+    ck_assert_int_eq(fc.lock_releases, 0);
+    upkeep_stats(u, &us);
+    ck_assert_int_eq(us.handshakes + us.orphans_released, 0);
+    char *v = node_ann("locked", MODEL_ANN_LOCK);
+    ck_assert_str_eq(v, lock);
+    free(v);
+    ck_assert_ptr_null(node_ann("h1", MODEL_ANN_HANDSHAKE));
+    /* Leading: the waiting jobs are done. */
+    upkeep_set_leading(u, true);
+    ck_assert(wait_writes(3, 1));
+    ck_assert_ptr_null(node_ann("locked", MODEL_ANN_LOCK));
+    v = node_ann("h2", MODEL_ANN_HANDSHAKE);
+    ck_assert_msg(v && strncmp(v, "Requesting_", 11) == 0, "h2 handshake %s", v);
+    free(v);
+    upkeep_stats(u, &us);
+    ck_assert_int_eq(us.handshakes, 3);
+    ck_assert_int_eq(us.orphans_released, 1);
+    ck_assert(wait_nodes(c, 3)); /* the cache went on through the writes */
+    watch_stop(w);               /* first: it feeds the upkeep */
+    upkeep_stop(u);
+    cache_destroy(c);
+    kube_destroy(k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kube");
@@ -498,6 +598,7 @@ int main(void)
     tcase_add_test(tc, test_stream);
     tcase_add_loop_test(tc, test_escape, 0, sizeof esc / sizeof esc[0]);
     tcase_add_test(tc, test_watch);
+    tcase_add_test(tc, test_upkeep_leading);
     tcase_add_test(tc, test_tls);
     tcase_add_test(tc, test_events);
     suite_add_tcase(s, tc);
