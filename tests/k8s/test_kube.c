@@ -420,15 +420,36 @@ static void count(void *ctx, const char *reason)
         (*(int *)ctx)++;
 }
 
-static bool wait_nodes(struct cache *c, size_t want)
+/* Poll done(ctx, want) every 20 ms for up to 5 s: true once it holds. */
+static bool wait_for(bool (*done)(void *ctx, long want), void *ctx, long want)
+{
+    for (int i = 0; i < 250; i++, nap_ms(20))
+        if (done(ctx, want))
+            return true;
+    return false;
+}
+
+static bool nodes_are(void *ctx, long want)
 {
     struct cache_stats st;
-    for (int i = 0; i < 250; i++, nap_ms(20)) {
-        cache_stats(c, &st);
-        if (cache_ready(c) && st.nodes == want)
-            return true;
-    }
-    return false;
+    cache_stats(ctx, &st);
+    return cache_ready(ctx) && st.nodes == (size_t)want;
+}
+
+static bool wait_nodes(struct cache *c, size_t want)
+{
+    return wait_for(nodes_are, c, (long)want);
+}
+
+/* An unplaced pod default/p (uid u-p) that asks for a GPU. */
+static void put_gpu_pod(void)
+{
+    ck_assert_int_gt(
+        fakeapi_put(f, "pods",
+                    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u-p\"},"
+                    "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+                    "\"nvidia.com/gpu\":\"1\"}}}]}}"),
+        0);
 }
 
 START_TEST(test_watch)
@@ -443,12 +464,7 @@ START_TEST(test_watch)
         put_node(name, GOOD_REG);
     }
     put_node("bad", "nonsense");
-    ck_assert_int_gt(
-        fakeapi_put(f, "pods",
-                    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u-p\"},"
-                    "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
-                    "\"nvidia.com/gpu\":\"1\"}}}]}}"),
-        0);
+    put_gpu_pod();
     /* Pages of 2; the first continue token is refused as expired. */
     struct fakeapi_faults x = {.expire_next = 1};
     fakeapi_set_faults(f, &x);
@@ -502,15 +518,19 @@ static char *node_ann(const char *name, const char *key)
     return out;
 }
 
-static bool wait_writes(long handshakes, long releases)
+/* want: handshakes written, with at least one lock released. */
+static bool written(void *ctx, long want)
 {
     struct fakeapi_counts fc;
-    for (int i = 0; i < 250; i++, nap_ms(20)) {
-        fakeapi_counts(f, &fc);
-        if (fc.handshakes >= handshakes && fc.lock_releases >= releases)
-            return true;
-    }
-    return false;
+    fakeapi_counts(ctx, &fc);
+    return fc.handshakes >= want && fc.lock_releases >= 1;
+}
+
+static bool queued(void *ctx, long want)
+{
+    struct upkeep_stats us;
+    upkeep_stats(ctx, &us);
+    return us.queued >= (unsigned long)want;
 }
 
 START_TEST(test_upkeep_leading)
@@ -532,12 +552,7 @@ START_TEST(test_upkeep_leading)
              "\"nvidia.com/gpu\":\"1\"}}}",
              MODEL_ANN_LOCK, lock, GOOD_REG);
     ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
-    ck_assert_int_gt(
-        fakeapi_put(f, "pods",
-                    "{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\",\"uid\":\"u-p\"},"
-                    "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
-                    "\"nvidia.com/gpu\":\"1\"}}}]}}"),
-        0);
+    put_gpu_pod();
     struct upkeep_options uo = {0};
     struct upkeep *u = upkeep_start(k, &uo);
     ck_assert_ptr_nonnull(u);
@@ -552,8 +567,8 @@ START_TEST(test_upkeep_leading)
     char *pending = cache_pending_get(c, "u-p", 0);
     ck_assert_ptr_nonnull(pending);
     free(pending);
-    for (int i = 0; i < 250 && (upkeep_stats(u, &us), us.queued < 4); i++)
-        nap_ms(20);
+    ck_assert(wait_for(queued, u, 4));
+    upkeep_stats(u, &us);
     ck_assert_int_eq(us.queued, 4);
     ck_assert(!us.leading);
     nap_ms(300); /* time for a write that should not happen */
@@ -569,7 +584,7 @@ START_TEST(test_upkeep_leading)
     ck_assert_ptr_null(node_ann("h1", MODEL_ANN_HANDSHAKE));
     /* Leading: the waiting jobs are done. */
     upkeep_set_leading(u, true);
-    ck_assert(wait_writes(3, 1));
+    ck_assert(wait_for(written, f, 3));
     ck_assert_ptr_null(node_ann("locked", MODEL_ANN_LOCK));
     v = node_ann("h2", MODEL_ANN_HANDSHAKE);
     ck_assert_msg(v && strncmp(v, "Requesting_", 11) == 0, "h2 handshake %s", v);
