@@ -23,15 +23,13 @@ enum kind { NODES, PODS };
 static const char *const kind_path[2] = {"/api/v1/nodes", "/api/v1/pods"};
 static const char *const kind_word[2] = {"nodes", "pods"};
 
-static const char *const reasons[] = {
-    "node_malformed",
-    "node_unhealthy",
-    "pod_malformed",
-    "watch_error",
-    "watch_relist",
-    "pod_counted_by_request",
-    NULL,
-};
+static const char *const reasons[] = {"node_malformed",
+                                      "node_unhealthy",
+                                      "pod_malformed",
+                                      "watch_error",
+                                      "watch_relist",
+                                      "pod_counted_by_request",
+                                      NULL};
 
 /* A node as the watch last saw it. */
 struct tnode {
