@@ -6,7 +6,7 @@
  * the share of GPU capacity allocated when the arrived demand reaches
  * 80/90/100/110/120 % of it, averaged over seeds.
  *
- * GPU tasks go through extender_place(): the cache, the engine and the
+ * GPU tasks go through place_pod(): the cache, the engine and the
  * choose-and-reserve path /filter uses. CPU-only tasks are placed the way
  * kube-scheduler's default scoring would (NodeResourcesFit, LeastAllocated
  * over cpu and memory), since they never reach a GPU extender.
@@ -25,8 +25,8 @@
 #include "base/mem.h"
 #include "bench/bound.h"
 #include "k8s/cache.h"
+#include "place/place.h"
 #include "policy/workload.h"
-#include "server/extender.h"
 
 #define NPOINTS     5
 #define LINE_MAX_   4096
@@ -383,7 +383,7 @@ struct outcome {
 static void run_seed(const struct trace *t, const struct args *a, uint64_t seed, struct outcome *o)
 {
     struct cache *c = cache_create();
-    struct extender_opts eo = {.mode = EXTENDER_SINGLE, .ttl = 1e12, .defaults = {.mem_factor = 1}};
+    struct place_opts eo = {.mode = PLACE_SINGLE, .ttl = 1e12, .defaults = {.mem_factor = 1}};
     char err[256];
     int n = 0, *w = workload(t, a->tune, seed, &n), next = 0, step = 0;
     const char **names = mem_alloc(sizeof *names * (size_t)t->nnodes);
@@ -399,11 +399,11 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         names[i] = t->nodes[i].name;
     }
     cache_set_ready(c, true);
-    struct extender *x = extender_create(c, &eo, NULL, NULL);
+    struct place *x = place_create(c, &eo);
     if (a->source == SRC_TRACE) {
         struct workload *wl = trace_workload(t, a->measure);
         set_scarcity(wl, c, t);
-        extender_set_state(x, wl); /* the extender owns it now */
+        place_set_state(x, wl); /* the placer owns it now */
     }
     for (int i = 0; i < n; i++) {
         const struct task *k = &t->tasks[w[i]];
@@ -414,11 +414,11 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         if (k->num_gpu == 0)
             p.nctr = 0;
         if (a->source == SRC_ONLINE) /* learn as filter does, from nothing */
-            extender_observe(x, &p);
+            place_observe(x, &p);
         bool ok;
         if (k->num_gpu > 0 || eo.policy.node_policy->cpu_pods) {
             struct policy_reasons why = {{0}};
-            ok = extender_place(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
+            ok = place_pod(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
             if (!ok && k->num_gpu == 0) {
                 o->failed_cpu++;
             } else if (!ok) {
@@ -457,7 +457,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         o->at[next] = NAN;
     if (a->dump)
         dump_state(c, t);
-    extender_destroy(x);
+    place_destroy(x);
     cache_destroy(c);
     free(names);
     free(w);

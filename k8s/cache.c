@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,12 @@ struct pend {
 };
 
 struct cache {
-    pthread_rwlock_t lock;
-    struct hmap *pending; /* uid -> pend */
-    struct hmap *nodes;   /* name -> cnode */
-    struct hmap *pods;    /* uid -> cpod */
-    struct hmap *intern;  /* string -> the same string */
+    pthread_rwlock_t lock; /* writer-preferring: readers never starve the source */
+    atomic_ulong wrlocks;  /* times the write lock was taken (cache_write_locks) */
+    struct hmap *pending;  /* uid -> pend */
+    struct hmap *nodes;    /* name -> cnode */
+    struct hmap *pods;     /* uid -> cpod */
+    struct hmap *intern;   /* string -> the same string */
     struct cpod *orphans;
     struct cpod *resv;
     struct cpod *win; /* candidates counted in their bind window: at most one per node lock */
@@ -96,7 +98,14 @@ static void wrlock(struct cache *c);
 struct cache *cache_create(void)
 {
     struct cache *c = mem_zalloc(sizeof *c);
-    pthread_rwlock_init(&c->lock, NULL);
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* glibc's default lets a steady stream of filters starve the watch's
+     * writes; with writer preference a waiting writer holds new readers
+     * back, so no thread may take the read lock twice (cache.h). */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     c->nodes = hmap_create();
     c->pods = hmap_create();
     c->intern = hmap_create();
@@ -196,6 +205,12 @@ void cache_destroy(struct cache *c)
 static void wrlock(struct cache *c)
 {
     pthread_rwlock_wrlock(&c->lock);
+    atomic_fetch_add_explicit(&c->wrlocks, 1, memory_order_relaxed);
+}
+
+unsigned long cache_write_locks(struct cache *c)
+{
+    return atomic_load_explicit(&c->wrlocks, memory_order_relaxed);
 }
 
 void cache_rdlock(struct cache *c)
@@ -840,36 +855,6 @@ void cache_assumed_free(struct cache_assumed *a)
     a->node = a->devices = NULL;
 }
 
-static int fit_and_encode(const struct policy_pod *pod, const struct cnode *n,
-                          const struct policy_opts *opts, char **devices, char *err, size_t cap)
-{
-    struct policy_placement *pl = mem_alloc(sizeof *pl);
-    struct policy_reasons why;
-    size_t len = 64 * (size_t)POLICY_MAX_PICKS + 2 * POLICY_MAX_CONTAINERS + 1;
-    char *buf = NULL;
-    int rc = 0;
-
-    if (!policy_fit(pod, &n->view, opts, pl, &why)) {
-        size_t k = (size_t)snprintf(err, cap, "node %s: ", n->inv->name);
-        policy_reasons_format(&why, err + (k < cap ? k : cap - 1), k < cap ? cap - k : 1);
-        rc = ERR_NOFIT;
-        goto out;
-    }
-    buf = mem_alloc(len);
-    rc = codec_encode(pod, &n->view, pl, buf, len);
-    if (rc < 0) {
-        snprintf(err, cap, "the device annotation would exceed %zu bytes", len);
-        goto out;
-    }
-    rc = 0;
-    *devices = buf;
-    buf = NULL;
-out:
-    free(buf);
-    free(pl);
-    return rc;
-}
-
 /* Bound per the API, or bound by us: its uid is taken. */
 static bool placed(const struct cpod *p)
 {
@@ -883,14 +868,24 @@ static void copy_out(const struct cpod *p, struct cache_assumed *out)
     out->expires = p->expires;
 }
 
-int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node,
-                 const struct policy_opts *opts, double now, double ttl, struct cache_assumed *out,
-                 char *err, size_t cap)
+/* Drop the pod's uncommitted reservation; true if there was one. Under the
+ * write lock. */
+static bool forget(struct cache *c, const char *uid)
 {
+    struct cpod *p = hmap_get(c->pods, uid);
+    if (!p || p->state != POD_RESERVED)
+        return false;
+    pod_remove(c, p);
+    return true;
+}
+
+/* Reserve rq->pod on rq->node (see cache_reserve). Under the write lock. */
+static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
+                  char *err, size_t cap)
+{
+    const struct policy_pod *pod = rq->pod;
     char *devices = NULL;
     int rc = 0;
-    memset(out, 0, sizeof *out);
-    wrlock(c);
     struct cpod *old = hmap_get(c->pods, pod->uid);
     if (old && placed(old)) {
         snprintf(err, cap,
@@ -901,41 +896,76 @@ int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node
     }
     if (old)
         pod_remove(c, old); /* its own old share must not count against it */
-    struct cnode *n = hmap_get(c->nodes, node);
+    struct cnode *n = hmap_get(c->nodes, rq->node);
     if (!n) {
-        snprintf(err, cap, "node %s is not in the scheduler's cache", node);
+        snprintf(err, cap, "node %s is not in the scheduler's cache", rq->node);
         rc = ERR_NOTFOUND;
         goto out;
     }
-    rc = fit_and_encode(pod, n, opts, &devices, err, cap);
+    rc = rq->fit(rq->ctx, pod, &n->view, &devices, err, cap);
     if (rc)
         goto out;
-    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, node, devices, NULL, 0);
+    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, NULL, 0);
     p->ninit = pod->ninit;
     p->nctr = pod->nctr;
     p->cpu = pod->cpu_milli;
     p->mem = pod->mem_mib;
     p->state = POD_RESERVED;
-    p->expires = now + ttl;
+    p->expires = rq->now + rq->ttl;
     hmap_put(c->pods, p->uid, p);
-    attach(c, p, now);
+    attach(c, p, rq->now);
     resv_add(c, p);
     copy_out(p, out);
 out:
-    cache_unlock(c);
     free(devices);
     return rc;
 }
 
+static int pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
+                       double ttl);
+static void expire(struct cache *c, double now, int *dropped);
+
+int cache_reserve(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
+                  char *err, size_t cap)
+{
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    if (rq->pending_rc)
+        *rq->pending_rc = 0;
+    wrlock(c);
+    if (rq->expire)
+        expire(c, rq->now, NULL);
+    if (rq->forget)
+        forget(c, rq->pod->uid);
+    if (rq->pending_json) {
+        int prc = pending_put(c, rq->pod->uid, rq->pending_json, rq->now, rq->pending_ttl);
+        if (rq->pending_rc)
+            *rq->pending_rc = prc;
+    }
+    if (rq->node)
+        rc = assume(c, rq, out, err, cap);
+    cache_unlock(c);
+    return rc;
+}
+
+bool cache_due(struct cache *c, const char *uid, double now)
+{
+    bool due = false;
+    cache_rdlock(c);
+    const struct cpod *p = uid ? hmap_get(c->pods, uid) : NULL;
+    due = p && p->state == POD_RESERVED;
+    for (p = c->resv; p && !due; p = p->rnext)
+        due = p->expires <= now;
+    for (p = c->win; p && !due; p = p->rnext)
+        due = !window_still(c, p->on, p, now);
+    cache_unlock(c);
+    return due;
+}
+
 bool cache_forget(struct cache *c, const char *uid)
 {
-    bool had = false;
     wrlock(c);
-    struct cpod *p = hmap_get(c->pods, uid);
-    if (p && p->state == POD_RESERVED) {
-        pod_remove(c, p);
-        had = true;
-    }
+    bool had = forget(c, uid);
     cache_unlock(c);
     return had;
 }
@@ -970,10 +1000,11 @@ int cache_commit(struct cache *c, const char *uid)
 
 static void pend_maybe_sweep(struct cache *c, double now, bool full);
 
-int cache_expire(struct cache *c, double now)
+/* Drop reservations whose time is up, sweep the pending store, close the
+ * bind windows whose time is up. Under the write lock. */
+static void expire(struct cache *c, double now, int *dropped)
 {
     int n = 0;
-    wrlock(c);
     for (struct cpod *p = c->resv, *next; p; p = next) {
         next = p->rnext;
         if (p->expires <= now) {
@@ -987,6 +1018,15 @@ int cache_expire(struct cache *c, double now)
         if (!window_still(c, p->on, p, now))
             recount(c, p, now);
     }
+    if (dropped)
+        *dropped = n;
+}
+
+int cache_expire(struct cache *c, double now)
+{
+    int n = 0;
+    wrlock(c);
+    expire(c, now, &n);
     cache_unlock(c);
     return n;
 }
@@ -1044,12 +1084,23 @@ static bool pend_full(const struct cache *c, const struct pend *p, size_t bytes)
 int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
                       double ttl)
 {
+    if (!uid || !*uid || !pod_json)
+        return ERR_INVAL;
+    wrlock(c);
+    int rc = pending_put(c, uid, pod_json, now, ttl);
+    cache_unlock(c);
+    return rc;
+}
+
+/* cache_pending_put under the write lock. */
+static int pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
+                       double ttl)
+{
     double expires = ttl > 0 ? now + ttl : 0;
     int rc = 0;
     if (!uid || !*uid || !pod_json)
         return ERR_INVAL;
     size_t bytes = pend_size(uid, pod_json);
-    wrlock(c);
     pend_maybe_sweep(c, now, false);
     struct pend *p = hmap_get(c->pending, uid);
     if (pend_full(c, p, bytes)) {
@@ -1076,7 +1127,6 @@ int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, do
     free(p->json);
     p->json = mem_strdup(pod_json);
 out:
-    cache_unlock(c);
     return rc;
 }
 

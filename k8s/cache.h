@@ -39,10 +39,15 @@
  *
  * Fed by one source: a snapshot file (snapshot.h) or the API watch.
  *
- * Thread-safe. Lock discipline: one rwlock over all of it. Readers (filter
- * evaluation, /inspect, metrics) hold it shared; writers (source events,
- * reservations, expiry) hold it exclusively for short in-memory work only,
- * never across I/O. */
+ * Thread-safe. Lock discipline: one rwlock over all of it, preferring
+ * writers (a waiting writer holds new readers back, so the source is never
+ * starved). Readers (filter evaluation, /inspect, metrics) hold it shared;
+ * writers (source events, reservations, expiry) hold it exclusively for
+ * short in-memory work only, never across I/O. No thread takes it twice:
+ * with writer preference a second read lock behind a waiting writer
+ * deadlocks. Callbacks run under it (cache_with_views, cache_reserve's
+ * fit) take no lock of the cache. Placement (place/place.h) takes the
+ * write lock once per filter: cache_reserve. */
 #ifndef VS_CACHE_H
 #define VS_CACHE_H
 
@@ -112,15 +117,41 @@ struct cache_assumed {
 };
 void cache_assumed_free(struct cache_assumed *a);
 
-/* Reserve pod (by pod->uid) on node until now+ttl: fit it again on the
- * node's current usage, so concurrent filters never overbook. Replaces any
- * reservation the pod had, and an unbound candidate of the source. Returns
- * 0 and fills out; ERR_CONFLICT when the uid is already placed (bound per
- * the source, or a committed reservation: its usage stays); ERR_NOTFOUND
- * when the node is unknown; ERR_NOFIT with HAMi's reasons in err. */
-int cache_assume(struct cache *c, const struct policy_pod *pod, const char *node,
-                 const struct policy_opts *opts, double now, double ttl, struct cache_assumed *out,
-                 char *err, size_t cap);
+/* Refit the pod on the node's current view and encode the placement:
+ * called by cache_reserve under the write lock; it must take no lock.
+ * Returns 0 with *devices set to a new string (the cache frees it), or an
+ * error with HAMi's reasons in err (ERR_NOFIT). */
+typedef int (*cache_fit_fn)(void *ctx, const struct policy_pod *pod, const struct policy_node *view,
+                            char **devices, char *err, size_t cap);
+
+/* What one cache_reserve does, in this order, under one write lock. */
+struct cache_reserve {
+    const struct policy_pod *pod; /* by pod->uid; borrowed */
+    double now;
+    bool expire;              /* first cache_expire(now) */
+    bool forget;              /* drop the pod's uncommitted reservation (cache_forget) */
+    const char *pending_json; /* not NULL: cache_pending_put(uid, json, now, pending_ttl) */
+    double pending_ttl;
+    int *pending_rc;  /* not NULL: gets that put's result */
+    const char *node; /* not NULL: reserve the pod there until now+ttl, fitted by fit */
+    double ttl;
+    cache_fit_fn fit;
+    void *ctx;
+};
+
+/* The one write of a placement. When rq->node is set, reserve the pod on it:
+ * fit it again (rq->fit) on the node's current usage, so concurrent
+ * filters never overbook; this replaces any reservation the pod had, and an
+ * unbound candidate of the source. Returns 0 (out filled when a node was
+ * given); ERR_CONFLICT when the uid is already placed (bound per the
+ * source, or a committed reservation: its usage stays); ERR_NOTFOUND when
+ * the node is unknown; the fit's error (ERR_NOFIT) with reasons in err. */
+int cache_reserve(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
+                  char *err, size_t cap);
+/* Would a placement at `now` see something a write must settle first: the
+ * pod `uid` (may be NULL) holds an uncommitted reservation, a reservation
+ * is past its time, or a bind window has closed? Takes the read lock. */
+bool cache_due(struct cache *c, const char *uid, double now);
 /* Drop the pod's uncommitted reservation, if any; true if there was one. A
  * committed one stays until the source's version replaces it. */
 bool cache_forget(struct cache *c, const char *uid);
@@ -130,8 +161,11 @@ int cache_reservation(struct cache *c, const char *uid, double now, struct cache
  * API's version of the pod replaces it. ERR_NOTFOUND if none. */
 int cache_commit(struct cache *c, const char *uid);
 /* Drop reservations whose time is up and stop counting pods whose bind
- * window has closed; returns how many reservations were dropped. */
+ * window has closed; returns how many reservations were dropped. Run on a
+ * timer (server/service.c) and by placements that find it due (cache_due). */
 int cache_expire(struct cache *c, double now);
+/* How many times the write lock was taken since cache_create. For tests. */
+unsigned long cache_write_locks(struct cache *c);
 
 /* ---- pending pods ----
  * The spec of pods not placed yet, so that bind can fit a pod again on the

@@ -40,8 +40,9 @@ static int simulate(struct config *c)
     size_t len = 0, nnames = 0;
     const char **names = NULL;
     struct cache *cache = cache_create();
+    struct place *pl = NULL;
     struct extender *x = NULL;
-    struct extender_opts eo;
+    struct place_opts eo;
     struct snapshot_stats st;
     struct buf out = BUF_INIT((size_t)256 << 20);
     int rc = 2;
@@ -58,8 +59,9 @@ static int simulate(struct config *c)
     }
     if (c->nodes[0])
         names = split_names(c->nodes, &nnames);
-    x = extender_create(cache, &eo, NULL, NULL);
-    if (c->workload_file[0] && extender_seed_file(x, c->workload_file, err, sizeof err)) {
+    pl = place_create(cache, &eo);
+    x = extender_create(pl, NULL, NULL);
+    if (c->workload_file[0] && place_seed_file(pl, c->workload_file, err, sizeof err)) {
         fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
         goto out;
     }
@@ -72,6 +74,7 @@ static int simulate(struct config *c)
 out:
     buf_free(&out);
     extender_destroy(x);
+    place_destroy(pl);
     cache_destroy(cache);
     free(names);
     free(pod);

@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
+#include "place/place.h"
 #include "server/extender.h"
 #include "server/http.h"
 #include "server/live.h"
@@ -27,6 +28,7 @@
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEBHOOK_THREADS      2  /* admission reviews are short: no lock waits, no I/O */
 #define FD_SPARE             64 /* open files besides the listeners' connections */
+#define EXPIRE_EVERY_S       1  /* reservations and bind windows are expired this often */
 
 struct service {
     struct config cfg;
@@ -35,12 +37,61 @@ struct service {
     struct http_server *metrics_http; /* NULL unless --metrics-bind-address */
     struct http_server *webhook_http; /* NULL unless --webhook-bind */
     struct cache *cache;
+    struct place *place;
     struct extender *ext;
     struct webhook *webhook;
     struct live *live; /* the API server source; NULL with --snapshot */
     atomic_bool ready;
     sigset_t stop_signals;
+    /* The expiry timer: off the request path (filter expires only when it
+     * finds expiry due, cache_due). */
+    pthread_t expirer;
+    bool expiring;
+    pthread_mutex_t expire_mu;
+    pthread_cond_t expire_cv;
+    bool expire_stop; /* under expire_mu */
 };
+
+/* Expire reservations and bind windows every EXPIRE_EVERY_S until told to
+ * stop. Takes the cache's write lock, nothing else while holding it. */
+static void *expire_loop(void *arg)
+{
+    struct service *s = arg;
+    pthread_mutex_lock(&s->expire_mu);
+    while (!s->expire_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += EXPIRE_EVERY_S;
+        pthread_cond_timedwait(&s->expire_cv, &s->expire_mu, &until);
+        if (s->expire_stop)
+            break;
+        pthread_mutex_unlock(&s->expire_mu);
+        cache_expire(s->cache, clock_wall_s());
+        pthread_mutex_lock(&s->expire_mu);
+    }
+    pthread_mutex_unlock(&s->expire_mu);
+    return NULL;
+}
+
+static void expirer_start(struct service *s)
+{
+    s->expire_stop = false;
+    s->expiring = pthread_create(&s->expirer, NULL, expire_loop, s) == 0;
+    if (!s->expiring)
+        LOG_WARN("cannot start the expiry timer: reservations expire only at filter");
+}
+
+static void expirer_stop(struct service *s)
+{
+    if (!s->expiring)
+        return;
+    pthread_mutex_lock(&s->expire_mu);
+    s->expire_stop = true;
+    pthread_cond_signal(&s->expire_cv);
+    pthread_mutex_unlock(&s->expire_mu);
+    pthread_join(s->expirer, NULL);
+    s->expiring = false;
+}
 
 static int on_healthz(void *ctx, const struct http_request *req, struct http_response *resp)
 {
@@ -131,7 +182,7 @@ static void extra_metrics(void *ctx, struct buf *out)
                "fragment-aware measures against (0 until the first is learned or seeded).\n"
                "# TYPE vgpu_scheduler_workload_shapes gauge\n"
                "vgpu_scheduler_workload_shapes %zu\n",
-               extender_workload_shapes(s->ext));
+               place_workload_shapes(s->place));
     tls_store_render_metrics(http_server_tls(s->http), out);
 }
 
@@ -329,10 +380,12 @@ static int load_cluster(struct service *s, char *err, size_t cap)
 
 int service_create(const struct config *c, struct service **out, char *err, size_t cap)
 {
-    struct extender_opts eo;
+    struct place_opts eo;
     int rc;
     struct service *s = mem_zalloc(sizeof *s);
     s->cfg = *c;
+    pthread_mutex_init(&s->expire_mu, NULL);
+    pthread_cond_init(&s->expire_cv, NULL);
     sigemptyset(&s->stop_signals);
     sigaddset(&s->stop_signals, SIGTERM);
     sigaddset(&s->stop_signals, SIGINT);
@@ -350,8 +403,9 @@ int service_create(const struct config *c, struct service **out, char *err, size
     rc = load_cluster(s, err, cap);
     if (rc)
         goto out;
-    s->ext = extender_create(s->cache, &eo, s->live ? live_binder(s->live) : NULL, s->metrics);
-    if (c->workload_file[0] && (rc = extender_seed_file(s->ext, c->workload_file, err, cap)))
+    s->place = place_create(s->cache, &eo);
+    s->ext = extender_create(s->place, s->live ? live_binder(s->live) : NULL, s->metrics);
+    if (c->workload_file[0] && (rc = place_seed_file(s->place, c->workload_file, err, cap)))
         goto out;
     struct webhook_opts wo = {.scheduler_name = c->scheduler_name,
                               .force_overwrite_default = c->force_overwrite_default,
@@ -390,6 +444,7 @@ int service_run(struct service *s, char *err, size_t cap)
     /* No cache yet: ready from the start. The cache will set this once the
      * cluster is loaded. */
     service_set_ready(s, true);
+    expirer_start(s);
     int rc = http_server_start(s->http, err, cap);
     if (rc)
         goto out;
@@ -414,6 +469,7 @@ out:
     http_server_stop(s->webhook_http);
     http_server_stop(s->metrics_http);
     http_server_stop(s->http);
+    expirer_stop(s);
     if (rc == 0)
         LOG_INFO("stopped");
     return rc;
@@ -434,7 +490,10 @@ void service_destroy(struct service *s)
     live_stop(s->live); /* no verb runs any more: stop the watch, binder and events */
     webhook_destroy(s->webhook);
     extender_destroy(s->ext);
+    place_destroy(s->place);
     cache_destroy(s->cache);
     metrics_destroy(s->metrics);
+    pthread_cond_destroy(&s->expire_cv);
+    pthread_mutex_destroy(&s->expire_mu);
     free(s);
 }

@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "k8s/cache.h"
 #include "k8s/nodelock.h"
+#include "place/place.h"
 #include "tests/support/harness.h"
 
 #define T0      1800000000.0 /* the fake wall clock */
@@ -269,7 +270,7 @@ START_TEST(reservation_until_a_counting_version)
     struct policy_opts o = opts();
     struct cache_assumed a;
     char err[256];
-    ck_assert_int_eq(cache_assume(c, &rq, "n1", &o, T0, 30, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &rq, "n1", &o, T0, 30, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
     ck_assert_int_eq(cache_commit(c, "uid-p"), 0);
     /* The pod patch arrives before the node's lock: not counting yet, the
@@ -304,14 +305,14 @@ START_TEST(placed_uid_is_not_reassumed)
      * take it over. */
     struct model_pod_info pi = pod(NULL, "n1", DEV1, FRESH, 1, one_gpu);
     ck_assert_int_eq(cache_pod_put(c, &pi, err, sizeof err), 0);
-    ck_assert_int_eq(cache_assume(c, &rq, "n1", &o, T0, 30, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &rq, "n1", &o, T0, 30, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
     ck_assert_int_eq(used(c), 3000);
     /* Bound: refused, and its usage stays. */
     pi.node_name = "n1";
     ck_assert_int_eq(cache_pod_put(c, &pi, err, sizeof err), 0);
     ck_assert(!cache_forget(c, "uid-p"));
-    ck_assert_int_eq(cache_assume(c, &rq, "n1", &o, T0, 30, &a, err, sizeof err), ERR_CONFLICT);
+    ck_assert_int_eq(place_assume(c, &rq, "n1", &o, T0, 30, &a, err, sizeof err), ERR_CONFLICT);
     ck_assert_msg(strstr(err, "pod uid uid-p is already placed on node n1"), "%s", err);
     ck_assert_int_eq(used(c), 3000);
     cache_destroy(c);

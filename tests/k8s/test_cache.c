@@ -9,6 +9,7 @@
 #include "base/hmap.h"
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
+#include "place/place.h"
 #include "policy/codec.h"
 #include "tests/support/harness.h"
 
@@ -186,22 +187,22 @@ START_TEST(reservations)
     cache_node_put(c, node("n1", "1", 1));
     struct policy_pod p = req("p1", 4000, 40);
 
-    ck_assert_int_eq(cache_assume(c, &p, "n1", &o, 100, 60, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 100, 60, &a, err, sizeof err), 0);
     ck_assert_str_eq(a.node, "n1");
     ck_assert_str_eq(a.devices, "n1-g0,NVIDIA,4000,40:;");
     cache_assumed_free(&a);
     ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
     /* A second filter of the same pod replaces, never adds. */
-    ck_assert_int_eq(cache_assume(c, &p, "n1", &o, 101, 60, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 101, 60, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
     ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
     /* Others cannot overbook: 4000 + 4000 fits, a third does not. */
     struct policy_pod q = req("p2", 4000, 40), r = req("p3", 4000, 10);
-    ck_assert_int_eq(cache_assume(c, &q, "n1", &o, 101, 60, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &q, "n1", &o, 101, 60, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
-    ck_assert_int_eq(cache_assume(c, &r, "n1", &o, 101, 60, &a, err, sizeof err), ERR_NOFIT);
+    ck_assert_int_eq(place_assume(c, &r, "n1", &o, 101, 60, &a, err, sizeof err), ERR_NOFIT);
     ck_assert(strstr(err, "CardInsufficientMemory") != NULL);
-    ck_assert_int_eq(cache_assume(c, &r, "nx", &o, 101, 60, &a, err, sizeof err), ERR_NOTFOUND);
+    ck_assert_int_eq(place_assume(c, &r, "nx", &o, 101, 60, &a, err, sizeof err), ERR_NOTFOUND);
     /* Lookups honour the time. */
     ck_assert_int_eq(cache_reservation(c, "p1", 150, &a), 0);
     ck_assert_str_eq(a.node, "n1");
@@ -218,10 +219,10 @@ START_TEST(reservations)
     ck_assert(!cache_forget(c, "p2"));
     ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
     /* ... and its uid cannot be reserved again. */
-    ck_assert_int_eq(cache_assume(c, &q, "n1", &o, 300, 60, &a, err, sizeof err), ERR_CONFLICT);
+    ck_assert_int_eq(place_assume(c, &q, "n1", &o, 300, 60, &a, err, sizeof err), ERR_CONFLICT);
     ck_assert_msg(strstr(err, "uid p2 is already placed on node n1"), "%s", err);
     ck_assert_int_eq(usage(c, "n1", 0, NULL, NULL), 4000);
-    ck_assert_int_eq(cache_assume(c, &r, "n1", &o, 300, 60, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &r, "n1", &o, 300, 60, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
     ck_assert(cache_forget(c, "p3"));
     ck_assert(!cache_forget(c, "p3"));
@@ -238,7 +239,7 @@ START_TEST(api_version_is_authoritative)
     char err[256];
     cache_node_put(c, node("n1", "1", 2));
     struct policy_pod p = req("p1", 2000, 20);
-    ck_assert_int_eq(cache_assume(c, &p, "n1", &o, 0, 60, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 0, 60, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
     /* An update that shows no placement yet leaves the reservation. */
     struct model_pod_info pending = pod("p1", NULL, NULL);
@@ -321,7 +322,7 @@ START_TEST(inspect_shows_pods_per_gpu)
     struct model_pod_info run = pod("run", "n1", "n1-g0,NVIDIA,1000,10:;");
     ck_assert_int_eq(cache_pod_put(c, &run, err, sizeof err), 0);
     struct policy_pod p = req("res", 2000, 20);
-    ck_assert_int_eq(cache_assume(c, &p, "n1", &o, 0, 60, &a, err, sizeof err), 0);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 0, 60, &a, err, sizeof err), 0);
     cache_assumed_free(&a);
     cJSON *j = cache_inspect(c, 10);
     const cJSON *g = cJSON_GetArrayItem(

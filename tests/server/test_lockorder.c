@@ -1,9 +1,10 @@
-/* The extender's lock order (written next to struct extender): state_lock
- * before the cache's lock, never the other way. This program wraps the
+/* The placement layer's lock order (written next to struct place):
+ * state_lock before the cache's lock, never the other way. This program wraps the
  * rwlock calls (its definitions win over libc's for the code linked into
  * it), names the two locks when they are made, and records every time one
- * is taken while a lock to its right is held. Filter, prioritize, bind and
- * the replay's place then run on the test cluster. */
+ * is taken while a lock to its right is held. Filter, prioritize, bind (the
+ * extender over the placer) and the replay's place_pod then run on the
+ * test cluster. */
 #include <check.h>
 #include <dlfcn.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "k8s/snapshot.h"
+#include "place/place.h"
 #include "server/extender.h"
 #include "tests/support/harness.h"
 
@@ -133,17 +135,18 @@ START_TEST(state_before_cache)
     ck_assert_int_eq(nranked, 1);
     struct snapshot_stats st;
     ck_assert_msg(snapshot_load(c, path, &st, err, sizeof err) == 0, "%s", err);
-    struct extender_opts o = {
-        .mode = EXTENDER_SINGLE,
+    struct place_opts o = {
+        .mode = PLACE_SINGLE,
         .policy = {.node_policy = policy_node_policy_find("binpack"),
                    .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}},
         .defaults = {.mem_factor = 1},
         .ttl = 30,
     };
     naming = R_STATE;
-    struct extender *x = extender_create(c, &o, NULL, NULL);
+    struct place *pl = place_create(c, &o);
     ck_assert_int_eq(nranked, 2);
     naming = R_NONE;
+    struct extender *x = extender_create(pl, NULL, NULL);
     verb(x, extender_filter, ARGS("u-1"));
     verb(x, extender_prioritize, ARGS("u-1"));
     verb(
@@ -158,12 +161,13 @@ START_TEST(state_before_cache)
     struct policy_pod *p = calloc(1, sizeof *p);
     cJSON *j = cJSON_Parse(POD("u-3"));
     ck_assert_int_eq(model_pod_parse(j, &o.defaults, p, err, sizeof err), 0);
-    ck_assert_int_ge(extender_place(x, p, names, 2, 100, NULL), 0);
+    ck_assert_int_ge(place_pod(pl, p, names, 2, 100, NULL), 0);
     ck_assert_msg(inversions == 0, "%d inversions, the first: %s", inversions, first_inversion);
     ck_assert_int_gt(nested, 0); /* the wrapper saw the locks nest the right way */
     cJSON_Delete(j);
     free(p);
     extender_destroy(x);
+    place_destroy(pl);
     cache_destroy(c);
 }
 END_TEST

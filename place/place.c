@@ -1,0 +1,687 @@
+/* place.c: choose and reserve, the verdict memo, the workload learner. */
+#include "place/place.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "k8s/nodelock.h"
+#include "k8s/snapshot.h"
+#include "policy/codec.h"
+#include "policy/workload.h"
+
+#define FILTER_TRIES     3       /* choose again when a concurrent filter took the room */
+#define WORKLOAD_THREADS 512     /* threads that may keep a memo */
+#define LEARN_DECAY      0.999   /* the online histogram forgets with a ~700-pod half-life */
+#define LEARN_EVERY      512     /* observations between snapshots readers see */
+#define LEARN_FIRST      16      /* ... the first time; the gap doubles up to LEARN_EVERY */
+#define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
+#define SEEN_SLOTS       8192    /* recent pods remembered so re-filters do not count again */
+#define PRESS_EVERY      16 /* placements between looks at the hosts multi-GPU shapes have left */
+
+/* A verdict remembered for (pod signature, node, node version). */
+struct vslot {
+    uint64_t key;
+    struct policy_verdict v;
+    int8_t unres; /* -1 unknown, else policy_unresolvable() */
+};
+
+/* What one thread (an HTTP worker) keeps between placements. */
+struct tstate {
+    struct workload_memo *frag; /* made on first use */
+    struct vslot *slot;         /* indexed by node id */
+    int nslot;
+};
+
+/* Locks, in the only order one may be taken while holding another:
+ *
+ *     pub_lock  ->  state_lock  ->  the cache's lock  ->  learn_lock
+ *
+ * A thread holding one of them takes only locks to its right, and none
+ * twice (the cache's rwlock prefers writers: a second read lock behind a
+ * waiting writer would deadlock). So a placement takes state_lock
+ * (opts_acquire) before the cache's read lock (evaluate) or write lock
+ * (cache_reserve), never after; learn_lock is a leaf (the learner,
+ * counters, the memo list: nothing is taken under it); publish and placed
+ * hold pub_lock, read the cache (cache_with_views) and release it before
+ * install takes state_lock for writing. The cache calls back into this
+ * layer under its lock only through cache_with_views' callback and
+ * cache_reserve's fit, which take no lock.
+ *
+ * One filter (place_filter), against the cache:
+ *  1. cache_due (read lock): only when the pod holds a reservation of its
+ *     own or an expiry is due, one cache_reserve that expires, forgets the
+ *     old reservation and stores the pending spec (write lock), so that
+ *     evaluation sees what it saw when filter expired and forgot first;
+ *  2. evaluate (read lock, state_lock around it);
+ *  3. one cache_reserve (write lock): forget, pending spec, reserve on the
+ *     chosen node, refitted there (fit_encode). A reservation that lost
+ *     the room to a concurrent filter goes back to 2 (FILTER_TRIES).
+ * Expiry otherwise runs on a timer (server/service.c). */
+struct place {
+    struct cache *cache;
+    struct place_opts o;
+    /* The workload fragment-aware measures against: swapped under the
+     * write side, read for the length of one placement. */
+    pthread_rwlock_t state_lock;
+    struct workload *state;
+    pthread_mutex_t learn_lock; /* the learner, the counters and the memo list */
+    pthread_mutex_t pub_lock;   /* one writer of the state at a time */
+    struct workload *learner;
+    int since;                 /* observations since the last snapshot */
+    int publish_at;            /* ... at which the next one is taken */
+    unsigned placed;           /* placements, for PRESS_EVERY */
+    uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
+    pthread_key_t tkey;
+    struct tstate *tstates[WORKLOAD_THREADS];
+    int ntstates;
+};
+
+struct place *place_create(struct cache *cache, const struct place_opts *opts)
+{
+    struct place *pl = mem_zalloc(sizeof *pl);
+    pl->cache = cache;
+    pl->o = *opts;
+    pthread_rwlock_init(&pl->state_lock, NULL);
+    pthread_mutex_init(&pl->learn_lock, NULL);
+    pthread_mutex_init(&pl->pub_lock, NULL);
+    pthread_key_create(&pl->tkey, NULL);
+    pl->learner = workload_create(LEARN_DECAY);
+    pl->publish_at = LEARN_FIRST;
+    return pl;
+}
+
+void place_destroy(struct place *pl)
+{
+    if (!pl)
+        return;
+    for (int i = 0; i < pl->ntstates; i++) {
+        workload_memo_destroy(pl->tstates[i]->frag);
+        free(pl->tstates[i]->slot);
+        free(pl->tstates[i]);
+    }
+    pthread_key_delete(pl->tkey);
+    workload_destroy(pl->state);
+    workload_destroy(pl->learner);
+    pthread_mutex_destroy(&pl->learn_lock);
+    pthread_mutex_destroy(&pl->pub_lock);
+    pthread_rwlock_destroy(&pl->state_lock);
+    free(pl);
+}
+
+/* ---- the workload fragment-aware learns ---- */
+
+/* Swap the state readers see; the caller holds pub_lock. */
+static void install(struct place *pl, struct workload *w)
+{
+    pthread_rwlock_wrlock(&pl->state_lock);
+    struct workload *old = pl->state;
+    pl->state = w;
+    pthread_rwlock_unlock(&pl->state_lock);
+    workload_destroy(old);
+}
+
+void place_set_state(struct place *pl, struct workload *w)
+{
+    pthread_mutex_lock(&pl->pub_lock);
+    install(pl, w);
+    pthread_mutex_unlock(&pl->pub_lock);
+}
+
+void place_seed(struct place *pl, const struct workload_shape *s, double weight)
+{
+    pthread_mutex_lock(&pl->learn_lock);
+    workload_add(pl->learner, s, weight);
+    pthread_mutex_unlock(&pl->learn_lock);
+}
+
+static void scarcity(void *ctx, const struct policy_node *const *v, int n)
+{
+    uint64_t mask[WORKLOAD_MASK_WORDS];
+    workload_set_scarcity(ctx, v, n);
+    workload_pressed(ctx, v, n, mask);
+    workload_set_pressed(ctx, mask);
+}
+
+/* Readers get a copy of the learner now, its scarcity and pressure
+ * measured on the nodes of now. */
+static void publish(struct place *pl)
+{
+    pthread_mutex_lock(&pl->learn_lock);
+    struct workload *snap = workload_copy(pl->learner);
+    pl->since = 0;
+    pl->publish_at = pl->publish_at * 2 < LEARN_EVERY ? pl->publish_at * 2 : LEARN_EVERY;
+    pthread_mutex_unlock(&pl->learn_lock);
+    pthread_mutex_lock(&pl->pub_lock);
+    cache_with_views(pl->cache, scarcity, snap);
+    install(pl, snap);
+    pthread_mutex_unlock(&pl->pub_lock);
+}
+
+struct press {
+    const struct workload *w;
+    uint64_t mask[WORKLOAD_MASK_WORDS];
+};
+
+static void pressed(void *ctx, const struct policy_node *const *v, int n)
+{
+    struct press *p = ctx;
+    workload_pressed(p->w, v, n, p->mask);
+}
+
+/* Every PRESS_EVERY placements: which multi-GPU shapes run short of hosts
+ * now. A new copy of the state only when that changed, so the memos of F
+ * stay valid otherwise. */
+static void placed(struct place *pl)
+{
+    pthread_mutex_lock(&pl->learn_lock);
+    bool due = ++pl->placed % PRESS_EVERY == 0;
+    pthread_mutex_unlock(&pl->learn_lock);
+    if (!due)
+        return;
+    pthread_mutex_lock(&pl->pub_lock);
+    struct press p = {.w = pl->state};
+    struct workload *next = NULL;
+    if (p.w) { /* only pub_lock's holder replaces the state */
+        cache_with_views(pl->cache, pressed, &p);
+        next = workload_copy(p.w);
+        if (!workload_set_pressed(next, p.mask)) {
+            workload_destroy(next);
+            next = NULL;
+        }
+    }
+    if (next)
+        install(pl, next);
+    pthread_mutex_unlock(&pl->pub_lock);
+}
+
+#define SEED_FILE_MAX (16L << 20)
+
+int place_seed_file(struct place *pl, const char *path, char *err, size_t cap)
+{
+    char *text = NULL, msg[256];
+    size_t len = 0, i = 0;
+    cJSON *root = NULL, *e;
+    struct policy_pod *pod = mem_alloc(sizeof *pod);
+    int rc = snapshot_read_file(path, SEED_FILE_MAX, &text, &len, err, cap);
+    if (rc)
+        goto out;
+    root = cJSON_ParseWithLength(text, len);
+    rc = ERR_INVAL;
+    if (!cJSON_IsArray(root)) {
+        snprintf(err, cap, "%s: not a JSON list of {\"weight\": N, \"pod\": <Pod>}", path);
+        goto out;
+    }
+    cJSON_ArrayForEach(e, root)
+    {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "weight");
+        struct workload_shape s;
+        if (!cJSON_IsNumber(w) || !(w->valuedouble > 0 && w->valuedouble <= 1e9)) {
+            snprintf(err, cap, "%s: entry %zu: \"weight\" must be a number in (0, 1e9]", path, i);
+            goto out;
+        }
+        if (model_pod_parse(cJSON_GetObjectItemCaseSensitive(e, "pod"), &pl->o.defaults, pod, msg,
+                            sizeof msg) != 0) {
+            snprintf(err, cap, "%s: entry %zu: %s", path, i, msg);
+            goto out;
+        }
+        workload_shape_of(pod, &s);
+        place_seed(pl, &s, w->valuedouble);
+        i++;
+    }
+    publish(pl);
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    free(text);
+    free(pod);
+    return rc;
+}
+
+void place_observe(struct place *pl, const struct policy_pod *pod)
+{
+    uint64_t h = hash_fnv_str(HASH_FNV_INIT, pod->uid) | 1;
+    pthread_mutex_lock(&pl->learn_lock);
+    bool counted = pl->seen[h % SEEN_SLOTS] == h;
+    if (!counted) {
+        pl->seen[h % SEEN_SLOTS] = h;
+        workload_observe(pl->learner, pod);
+    }
+    bool due = !counted && ++pl->since >= pl->publish_at;
+    pthread_mutex_unlock(&pl->learn_lock);
+    if (due)
+        publish(pl);
+}
+
+size_t place_workload_shapes(struct place *pl)
+{
+    pthread_rwlock_rdlock(&pl->state_lock);
+    size_t n = pl->state ? workload_size(pl->state) : 0;
+    pthread_rwlock_unlock(&pl->state_lock);
+    return n;
+}
+
+const struct place_opts *place_options(const struct place *pl)
+{
+    return &pl->o;
+}
+
+bool place_ready(struct place *pl)
+{
+    return cache_ready(pl->cache);
+}
+
+char **place_node_names(struct place *pl, size_t *n)
+{
+    return cache_node_names(pl->cache, n);
+}
+
+bool place_cpu_pods_matter(const struct place *pl, const struct policy_pod *pod)
+{
+    const struct policy_node_policy *np =
+        pod->node_policy ? pod->node_policy : pl->o.policy.node_policy;
+    return np && np->cpu_pods;
+}
+
+/* This thread's memos (NULL past WORKLOAD_THREADS threads: no memo). */
+static struct tstate *thread_state(struct place *pl)
+{
+    struct tstate *t = pthread_getspecific(pl->tkey);
+    if (t)
+        return t;
+    pthread_mutex_lock(&pl->learn_lock);
+    if (pl->ntstates < WORKLOAD_THREADS) {
+        t = mem_zalloc(sizeof *t);
+        pl->tstates[pl->ntstates++] = t;
+        pthread_setspecific(pl->tkey, t);
+    }
+    pthread_mutex_unlock(&pl->learn_lock);
+    return t;
+}
+
+/* The options of one placement: the workload, read-locked until
+ * opts_release, and this thread's memo. */
+static void opts_acquire(struct place *pl, struct policy_opts *o)
+{
+    pthread_rwlock_rdlock(&pl->state_lock);
+    *o = pl->o.policy;
+    o->state = pl->state;
+    o->state_epoch = pl->state ? workload_epoch(pl->state) : 0;
+    o->scratch = NULL;
+    struct tstate *t = pl->state ? thread_state(pl) : NULL;
+    if (t && !t->frag)
+        t->frag = workload_memo_create();
+    if (t)
+        o->scratch = t->frag;
+}
+
+static void opts_release(struct place *pl)
+{
+    pthread_rwlock_unlock(&pl->state_lock);
+}
+
+static void add_reason(struct place_req *r, struct place_cand *c, const char *text)
+{
+    c->why = r->why.len;
+    buf_append(&r->why, text, strlen(text) + 1);
+}
+
+const char *place_reason(const struct place_req *r, const struct place_cand *c)
+{
+    return c->why < r->why.len ? r->why.data + c->why : "";
+}
+
+void place_req_init(struct place_req *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->why, (size_t)64 << 20);
+}
+
+void place_req_free(struct place_req *r)
+{
+    if (r)
+        buf_free(&r->why);
+}
+
+/* A node whose hami.io/mutex.lock another pod holds, younger than the lock
+ * timeout, is passed over with reason NodeLocked: its bind could only wait
+ * for the lock or fail. Under the cache's read lock. */
+static bool node_locked(struct place *pl, struct place_req *r, struct place_cand *c,
+                        const struct policy_node *view, double lock_now)
+{
+    if (lock_now <= 0 || pl->o.lock_timeout <= 0)
+        return false;
+    const char *lock = cache_view_lock(view);
+    if (!lock || !nodelock_blocks(lock, r->pod.ns ? r->pod.ns : "", r->pod.name ? r->pod.name : "",
+                                  lock_now, pl->o.lock_timeout))
+        return false;
+    c->state = PLACE_UNRESOLVABLE;
+    add_reason(r, c, "NodeLocked");
+    return true;
+}
+
+/* The thread's memo slot of a node: one per node id, the table grown on
+ * demand (up to VERDICT_NODES). */
+static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
+{
+    if (!t || n->id < 0 || n->id >= VERDICT_NODES)
+        return NULL;
+    if (n->id >= t->nslot) {
+        int want = n->id + 1 > 2 * t->nslot ? n->id + 1 : 2 * t->nslot;
+        t->slot = mem_realloc(t->slot, sizeof *t->slot * (size_t)want);
+        memset(t->slot + t->nslot, 0, sizeof *t->slot * (size_t)(want - t->nslot));
+        t->nslot = want;
+    }
+    return &t->slot[n->id];
+}
+
+/* Verdicts for views[0..m), from this thread's memo where the pod's
+ * signature and the node's version match what was judged before (only the
+ * nodes that changed since are fitted again); then the chosen node. Its
+ * placement is left in *best only when `placement` asks for it (simulate:
+ * filter reserves by fitting again under the write lock). Under the
+ * cache's read lock. */
+static int judge(struct place *pl, struct place_req *r, const struct policy_node **views, size_t m,
+                 const struct policy_opts *o, struct policy_verdict *v, bool *unres,
+                 struct policy_placement *best, bool placement)
+{
+    struct tstate *t = thread_state(pl);
+    uint64_t sig = policy_pod_signature(&r->pod, o);
+    for (size_t j = 0; j < m; j++) {
+        const struct policy_node *n = views[j];
+        struct vslot *sl = n->gen ? slot_of(t, n) : NULL;
+        uint64_t key = sig ^ n->gen * 0xff51afd7ed558ccdULL;
+        if (sl && sl->key == key && (sl->unres >= 0 || r->tally || sl->v.fits)) {
+            v[j] = sl->v;
+            unres[j] = sl->unres > 0;
+            continue;
+        }
+        v[j].fits = policy_fit(&r->pod, n, o, best, &v[j].why);
+        v[j].score = v[j].fits ? best->score : 0;
+        int8_t u = v[j].fits ? 0 : r->tally ? -1 : policy_unresolvable(&r->pod, n, o);
+        unres[j] = u > 0;
+        if (sl)
+            *sl = (struct vslot){key, v[j], u};
+    }
+    int k = policy_pick_best(&r->pod, views, (int)m, o, v);
+    struct policy_reasons why;
+    if (k >= 0 && placement && !policy_fit(&r->pod, views[k], o, best, &why))
+        k = -1; /* cannot happen: the memo matched this very state */
+    return k;
+}
+
+/* Place r->pod among the candidates (under the read lock). Fills each
+ * candidate's state, score and reason; returns the chosen index or -1.
+ * When devices is not NULL, also encodes the chosen placement there. */
+static int evaluate(struct place *pl, struct place_req *r, double lock_now, char *devices,
+                    size_t cap)
+{
+    const struct policy_node **views = mem_alloc(sizeof *views * (r->n + 1));
+    struct policy_verdict *v = mem_alloc(sizeof *v * (r->n + 1));
+    size_t *map = mem_alloc(sizeof *map * (r->n + 1));
+    bool *unres = mem_alloc(sizeof *unres * (r->n + 1));
+    struct policy_placement *best = mem_alloc(sizeof *best);
+    char text[1024];
+    size_t m = 0;
+    int k, chosen = -1;
+    struct policy_opts o;
+
+    opts_acquire(pl, &o); /* state_lock before the cache's lock: see struct place */
+    cache_rdlock(pl->cache);
+    for (size_t i = 0; i < r->n; i++) {
+        /* Candidates are names only, also in full-Nodes mode: the cluster
+         * source alone says what a node has. */
+        views[m] = cache_view(pl->cache, r->c[i].name);
+        if (!views[m]) {
+            r->c[i].state = PLACE_UNKNOWN;
+            add_reason(r, &r->c[i],
+                       "node is not in the scheduler's cache: unknown to its cluster view");
+            continue;
+        }
+        if (node_locked(pl, r, &r->c[i], views[m], lock_now))
+            continue;
+        map[m++] = i;
+    }
+    k = judge(pl, r, views, m, &o, v, unres, best, devices != NULL);
+    for (size_t j = 0; j < m; j++) {
+        struct place_cand *c = &r->c[map[j]];
+        if (v[j].fits) {
+            c->state = PLACE_FITS;
+            c->score = v[j].score;
+            continue;
+        }
+        if (r->tally) {
+            c->state = PLACE_FAILS;
+            for (int w = 0; w < POLICY_R_COUNT; w++)
+                r->tally->cnt[w] += v[j].why.cnt[w];
+            continue;
+        }
+        c->state = unres[j] ? PLACE_UNRESOLVABLE : PLACE_FAILS;
+        policy_reasons_format(&v[j].why, text, sizeof text);
+        add_reason(r, c, text);
+    }
+    if (k >= 0) {
+        chosen = (int)map[k];
+        if (devices && codec_encode(&r->pod, views[k], best, devices, cap) < 0)
+            devices[0] = '\0';
+    }
+    cache_unlock(pl->cache);
+    opts_release(pl);
+    free(views);
+    free(v);
+    free(map);
+    free(unres);
+    free(best);
+    return chosen;
+}
+
+/* ---- choose and reserve ---- */
+
+/* cache_fit_fn: fit the pod on the node's view of now and encode the
+ * placement (HAMi's device annotation). ctx: the placement's policy_opts.
+ * Under the cache's write lock; takes no lock. */
+static int fit_encode(void *ctx, const struct policy_pod *pod, const struct policy_node *view,
+                      char **devices, char *err, size_t cap)
+{
+    const struct policy_opts *opts = ctx;
+    struct policy_placement *best = mem_alloc(sizeof *best);
+    struct policy_reasons why;
+    char *buf = NULL;
+    int rc = 0;
+
+    if (!policy_fit(pod, view, opts, best, &why)) {
+        size_t k = (size_t)snprintf(err, cap, "node %s: ", view->name);
+        policy_reasons_format(&why, err + (k < cap ? k : cap - 1), k < cap ? cap - k : 1);
+        rc = ERR_NOFIT;
+        goto out;
+    }
+    buf = mem_alloc(PLACE_DEVICES_MAX);
+    rc = codec_encode(pod, view, best, buf, PLACE_DEVICES_MAX);
+    if (rc < 0) {
+        snprintf(err, cap, "the device annotation would exceed %d bytes", PLACE_DEVICES_MAX);
+        goto out;
+    }
+    rc = 0;
+    *devices = buf;
+    buf = NULL;
+out:
+    free(buf);
+    free(best);
+    return rc;
+}
+
+int place_assume(struct cache *c, const struct policy_pod *pod, const char *node,
+                 const struct policy_opts *o, double now, double ttl, struct cache_assumed *out,
+                 char *err, size_t cap)
+{
+    struct cache_reserve rq = {
+        .pod = pod, .now = now, .node = node, .ttl = ttl, .fit = fit_encode, .ctx = (void *)o};
+    return cache_reserve(c, &rq, out, err, cap);
+}
+
+/* One cache_reserve with the placement's options (state_lock around it). */
+static int reserve(struct place *pl, const struct cache_reserve *rq, char *err, size_t cap)
+{
+    struct cache_reserve with = *rq;
+    struct cache_assumed a;
+    struct policy_opts o;
+    opts_acquire(pl, &o);
+    with.fit = fit_encode;
+    with.ctx = &o;
+    int rc = cache_reserve(pl->cache, &with, &a, err, cap);
+    opts_release(pl);
+    cache_assumed_free(&a);
+    return rc;
+}
+
+/* Choose, then reserve on the chosen node (single mode) in the one write of
+ * the filter, which also forgets the pod's old reservation and stores
+ * pending_json; choose again when a concurrent filter took the room first.
+ * The lock sequence is the one written at struct place. Returns the
+ * chosen index or -1 (with r->err set when the pod's uid is already
+ * placed). */
+static int choose_and_reserve(struct place *pl, struct place_req *r, const char *pending_json,
+                              double lock_now, double now)
+{
+    char err[1024] = "";
+    int prc = 0, k = -1;
+    struct cache_reserve rq = {.pod = &r->pod,
+                               .now = now,
+                               .forget = true,
+                               .pending_json = pending_json,
+                               .pending_ttl = 2 * pl->o.ttl,
+                               .pending_rc = &prc,
+                               .ttl = pl->o.ttl};
+    if (cache_due(pl->cache, r->pod.uid, now)) {
+        /* Evaluate on what filter saw when it expired and forgot first. */
+        rq.expire = true;
+        reserve(pl, &rq, err, sizeof err);
+        rq.expire = rq.forget = false;
+        rq.pending_json = NULL;
+    }
+    for (int t = 0; t < FILTER_TRIES; t++) {
+        buf_reset(&r->why);
+        k = evaluate(pl, r, lock_now, NULL, 0);
+        rq.node = k >= 0 && pl->o.mode == PLACE_SINGLE ? r->c[k].name : NULL;
+        if (!rq.node && !rq.forget && !rq.pending_json)
+            break;
+        int rc = reserve(pl, &rq, err, sizeof err);
+        if (rq.pending_json && prc != 0) {
+            r->pending_full = true;
+            LOG_WARN("pending pod store full; %s/%s can only bind where it was reserved", r->pod.ns,
+                     r->pod.name);
+        }
+        rq.forget = false;
+        rq.pending_json = NULL;
+        if (!rq.node || rc == 0)
+            break;
+        k = -1;
+        if (rc == ERR_CONFLICT) {
+            snprintf(r->err, sizeof r->err, "%.500s", err);
+            LOG_WARN("filter %s/%s: %s", r->pod.ns ? r->pod.ns : "", r->pod.name ? r->pod.name : "",
+                     err);
+            break;
+        }
+        r->retries++;
+        LOG_DEBUG("filter %s/%s: reservation on %s lost a race (%s); choosing again", r->pod.ns,
+                  r->pod.name, rq.node, err);
+    }
+    return k;
+}
+
+int place_filter(struct place *pl, struct place_req *r, const char *pod_json, double now)
+{
+    place_observe(pl, &r->pod);
+    return choose_and_reserve(pl, r, pod_json, pl->o.mode == PLACE_SINGLE ? now : 0, now);
+}
+
+int place_evaluate(struct place *pl, struct place_req *r, char *devices, size_t cap)
+{
+    return evaluate(pl, r, 0, devices, cap);
+}
+
+int place_pod(struct place *pl, const struct policy_pod *pod, const char *const *names, size_t n,
+              double now, struct policy_reasons *tally)
+{
+    struct place_req r;
+    place_req_init(&r);
+    r.pod = *pod;
+    r.tally = tally;
+    r.n = n;
+    r.c = mem_zalloc(sizeof *r.c * (n + 1));
+    for (size_t i = 0; i < n; i++)
+        r.c[i].name = names[i];
+    int k = choose_and_reserve(pl, &r, NULL, 0, now);
+    if (k >= 0 && pl->o.mode == PLACE_SINGLE)
+        cache_commit(pl->cache, pod->uid);
+    if (k >= 0)
+        placed(pl);
+    free(r.c);
+    place_req_free(&r);
+    return k;
+}
+
+/* ---- bind ---- */
+
+/* No live reservation on this node: fit the pod again there. */
+static int reserve_on(struct place *pl, const char *uid, const char *ns, const char *name,
+                      const char *node, double now, char *err, size_t cap, const char **what)
+{
+    char *json = cache_pending_get(pl->cache, uid, now);
+    cJSON *pod_json = NULL;
+    struct policy_pod *pod = NULL;
+    int rc;
+
+    if (!json) {
+        *what = "bind_unknown";
+        snprintf(err, cap,
+                 "pod %s/%s (uid %s) has no reservation and its spec is unknown to this "
+                 "scheduler: it was never filtered here, or long ago; filter it again",
+                 ns, name, uid);
+        return ERR_NOTFOUND;
+    }
+    pod_json = cJSON_Parse(json);
+    pod = mem_alloc(sizeof *pod);
+    rc = model_pod_parse(pod_json, &pl->o.defaults, pod, err, cap);
+    if (rc)
+        goto out;
+    struct cache_reserve rq = {.pod = pod, .now = now, .node = node, .ttl = pl->o.ttl};
+    rc = reserve(pl, &rq, err, cap);
+    if (rc)
+        *what = "bind_no_fit";
+out:
+    free(pod);
+    cJSON_Delete(pod_json);
+    free(json);
+    return rc;
+}
+
+int place_bind_reserve(struct place *pl, const char *uid, const char *ns, const char *name,
+                       const char *node, double now, struct cache_assumed *out, char *err,
+                       size_t cap, const char **what)
+{
+    *what = NULL;
+    if (cache_reservation(pl->cache, uid, now, out) == 0 && strcmp(out->node, node) == 0)
+        return 0;
+    cache_assumed_free(out);
+    int rc = reserve_on(pl, uid, ns, name, node, now, err, cap, what);
+    if (rc == 0)
+        rc = cache_reservation(pl->cache, uid, now, out);
+    return rc;
+}
+
+void place_forget(struct place *pl, const char *uid)
+{
+    cache_forget(pl->cache, uid);
+}
+
+void place_bound(struct place *pl, const char *uid)
+{
+    cache_commit(pl->cache, uid);
+    placed(pl);
+}

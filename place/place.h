@@ -1,0 +1,147 @@
+/* place: the placement layer between the cluster view (k8s/cache) and
+ * HTTP (server/). It takes a parsed pod and a plain candidate list (node
+ * names), chooses a node and its GPUs (policy/), reserves them in the
+ * cache, and encodes the result (HAMi's device annotation). It owns the
+ * lock sequence against the cache, the per-thread verdict memo and the
+ * online workload learner that fragment-aware measures against.
+ *
+ * Callers: server/extender.c (the wire: parse, call, answer), the
+ * `simulate` command and bench/replay.c (no HTTP). Thread-safe. */
+#ifndef VS_PLACE_H
+#define VS_PLACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "k8s/cache.h"
+#include "k8s/model.h"
+#include "policy/policy.h"
+
+/* Bytes of the longest device annotation a placement encodes. */
+#define PLACE_DEVICES_MAX (64 * POLICY_MAX_PICKS + 2 * POLICY_MAX_CONTAINERS + 1)
+
+enum place_mode {
+    PLACE_SINGLE, /* filter chooses node and devices and reserves them (HAMi) */
+    PLACE_ALL     /* filter answers every fitting node; devices chosen at bind */
+};
+
+/* Open value struct. */
+struct place_opts {
+    enum place_mode mode;
+    struct policy_opts policy;      /* default policies, seed */
+    struct model_defaults defaults; /* HAMi's device defaults */
+    double ttl;                     /* seconds a reservation waits for its bind */
+    double lock_timeout;            /* seconds; single mode: filter passes over nodes whose
+                                       hami.io/mutex.lock another pod took less than this
+                                       ago (NodeLocked); 0: locks are not looked at */
+};
+
+/* What became of one candidate. */
+enum place_state { PLACE_NONE, PLACE_UNKNOWN, PLACE_FITS, PLACE_FAILS, PLACE_UNRESOLVABLE };
+
+/* One candidate node. Open value struct: the caller sets name (borrowed)
+ * and tag (the caller's, never read here); place_* fill the rest. */
+struct place_cand {
+    const char *name;
+    const void *tag;
+    uint8_t state; /* enum place_state */
+    double score;
+    size_t why; /* offset of a NUL-terminated reason in the request's why */
+};
+
+/* One placement request. Open value struct: the caller fills pod, c, n,
+ * and tally (optional), and owns them; place_req_init/free manage why. */
+struct place_req {
+    struct policy_pod pod;
+    struct place_cand *c;
+    size_t n;
+    struct buf why;               /* reasons, NUL-separated */
+    struct policy_reasons *tally; /* when set: sum the reasons here, write no text */
+    char err[512];                /* filter: the pod's uid is already placed */
+    int retries;                  /* filter: reservations that lost a race */
+    bool pending_full;            /* filter: the pending store refused the pod's spec */
+};
+
+void place_req_init(struct place_req *r);
+/* Frees why, not c. */
+void place_req_free(struct place_req *r);
+/* A candidate's reason ("" when none). Borrowed from r. */
+const char *place_reason(const struct place_req *r, const struct place_cand *c);
+
+struct place;
+
+/* Returns a new placer over cache (borrowed, must outlive it); opts is
+ * copied. Free with place_destroy. */
+struct place *place_create(struct cache *cache, const struct place_opts *opts);
+void place_destroy(struct place *p);
+/* The options it was made with. Borrowed. */
+const struct place_opts *place_options(const struct place *p);
+/* Does the pod's node policy place pods that ask no GPU? */
+bool place_cpu_pods_matter(const struct place *p, const struct policy_pod *pod);
+/* The cache holds the whole cluster (cache_ready). */
+bool place_ready(struct place *p);
+/* The names of every node, as cache_node_names (caller frees). */
+char **place_node_names(struct place *p, size_t *n);
+
+/* Filter: place r->pod among r->c, keep pod_json (the Pod, may be NULL)
+ * as a pending spec for bind, learn the pod, and in single mode reserve
+ * the chosen node's devices for opts.ttl. Fills each candidate's state,
+ * score and reason. Returns the chosen index, or -1 (r->err set when the
+ * uid is already placed). Takes the cache's write lock once (more only
+ * when a reservation of its own or an expiry is due, or a concurrent
+ * filter took the room: see struct place). */
+int place_filter(struct place *p, struct place_req *r, const char *pod_json, double now);
+/* Place r->pod among r->c without reserving anything (prioritize,
+ * simulate). Returns the chosen index or -1. When devices is not NULL, the
+ * chosen placement is encoded there (HAMi's device annotation). */
+int place_evaluate(struct place *p, struct place_req *r, char *devices, size_t cap);
+/* Place a parsed pod among `names` exactly as filter does and, in single
+ * mode, commit the reservation as a successful bind would (the replay).
+ * Returns the chosen index or -1; the reasons of every node that did not
+ * fit are added to tally when not NULL. */
+int place_pod(struct place *p, const struct policy_pod *pod, const char *const *names, size_t n,
+              double now, struct policy_reasons *tally);
+
+/* Bind's reservation for uid on node: the live one when it is for node,
+ * else the pod fitted again there from its pending spec. Returns 0 with
+ * out filled (free with cache_assumed_free); else an error with a reason
+ * a person can act on in err, and *what the metric's reason
+ * ("bind_unknown", "bind_no_fit"; NULL when none). */
+int place_bind_reserve(struct place *p, const char *uid, const char *ns, const char *name,
+                       const char *node, double now, struct cache_assumed *out, char *err,
+                       size_t cap, const char **what);
+/* The bind succeeded: commit the reservation. */
+void place_bound(struct place *p, const char *uid);
+/* The bind failed: drop the pod's uncommitted reservation. */
+void place_forget(struct place *p, const char *uid);
+/* Refit pod on node and reserve it until now+ttl, as filter does (one
+ * cache_reserve with this layer's fit and encoding). Returns as
+ * cache_reserve. */
+int place_assume(struct cache *c, const struct policy_pod *pod, const char *node,
+                 const struct policy_opts *o, double now, double ttl, struct cache_assumed *out,
+                 char *err, size_t cap);
+
+/* The workload the fragment-aware policy measures against. The placer
+ * learns it from every pod it filters; readers see a copy refreshed as
+ * place_observe says. place_set_state replaces the copy now (takes
+ * ownership of w; for programs that bring their own distribution, like the
+ * replay); place_seed adds weight to a shape of the learned histogram
+ * (from --workload-file). Thread-safe. */
+struct workload;
+struct workload_shape;
+void place_set_state(struct place *p, struct workload *w);
+void place_seed(struct place *p, const struct workload_shape *s, double weight);
+/* Count a pod into the learned workload as filter does: once per pod uid
+ * however often it comes; a new copy is published after the first 16 pods,
+ * then at gaps that double up to 512. */
+void place_observe(struct place *p, const struct policy_pod *pod);
+/* Shapes in the workload readers see now: 0 before the first copy. */
+size_t place_workload_shapes(struct place *p);
+/* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape
+ * of each pod, with HAMi's defaults). Published at once. Returns 0, or
+ * ERR_IO / ERR_INVAL / ERR_TOOBIG naming the entry in err. */
+int place_seed_file(struct place *p, const char *path, char *err, size_t cap);
+
+#endif
