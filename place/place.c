@@ -2,6 +2,7 @@
 #include "place/place.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ struct tstate {
     struct workload_memo *frag; /* made on first use */
     struct vslot *slot;         /* indexed by node id */
     int nslot;
+    /* Verdicts fitted and taken from the memo: written by this thread
+     * only, read by place_stats. */
+    atomic_ulong fitted, reused;
 };
 
 /* Locks, in the only order one may be taken while holding another:
@@ -258,6 +262,17 @@ void place_observe(struct place *pl, const struct policy_pod *pod)
         publish(pl);
 }
 
+void place_stats(struct place *pl, struct place_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&pl->learn_lock);
+    for (int i = 0; i < pl->ntstates; i++) {
+        out->fitted += atomic_load_explicit(&pl->tstates[i]->fitted, memory_order_relaxed);
+        out->reused += atomic_load_explicit(&pl->tstates[i]->reused, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&pl->learn_lock);
+}
+
 size_t place_workload_shapes(struct place *pl)
 {
     pthread_rwlock_rdlock(&pl->state_lock);
@@ -392,6 +407,7 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
 {
     struct tstate *t = thread_state(pl);
     uint64_t sig = policy_pod_signature(&r->pod, o);
+    unsigned long reused = 0;
     for (size_t j = 0; j < m; j++) {
         const struct policy_node *n = views[j];
         struct vslot *sl = n->gen ? slot_of(t, n) : NULL;
@@ -399,6 +415,7 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
         if (sl && sl->key == key && (sl->unres >= 0 || r->tally || sl->v.fits)) {
             v[j] = sl->v;
             unres[j] = sl->unres > 0;
+            reused++;
             continue;
         }
         v[j].fits = policy_fit(&r->pod, n, o, best, &v[j].why);
@@ -407,6 +424,10 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
         unres[j] = u > 0;
         if (sl)
             *sl = (struct vslot){key, v[j], u};
+    }
+    if (t) {
+        atomic_fetch_add_explicit(&t->reused, reused, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->fitted, m - reused, memory_order_relaxed);
     }
     int k = policy_pick_best(&r->pod, views, (int)m, o, v);
     struct policy_reasons why;

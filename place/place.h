@@ -139,6 +139,13 @@ void place_seed(struct place *p, const struct workload_shape *s, double weight);
 void place_observe(struct place *p, const struct policy_pod *pod);
 /* Shapes in the workload readers see now: 0 before the first copy. */
 size_t place_workload_shapes(struct place *p);
+/* Verdicts judged so far over every thread: fitted (policy_fit ran) and
+ * reused from a thread's memo (the pod's signature and the node's version
+ * matched an earlier verdict). For tests. */
+struct place_stats {
+    unsigned long fitted, reused;
+};
+void place_stats(struct place *p, struct place_stats *out);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape
  * of each pod, with HAMi's defaults). Published at once. Returns 0, or
  * ERR_IO / ERR_INVAL / ERR_TOOBIG naming the entry in err. */

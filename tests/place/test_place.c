@@ -1,0 +1,356 @@
+/* The placement layer on a small cache in memory (tests/data/e2e/cluster.json:
+ * gpu-a with two 40000 MiB A100s, gpu-b with two 16000 MiB T4s, cpu-1
+ * without GPUs): choose and reserve, refusals with reasons, the cache's
+ * write lock taken once per filter, the verdict memo, the learner. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "k8s/cache.h"
+#include "k8s/snapshot.h"
+#include "place/place.h"
+#include "tests/support/harness.h"
+
+#define NOW 100.0
+#define TTL 30.0
+
+static const char *const names[] = {"gpu-a", "gpu-b", "cpu-1", "ghost"};
+#define NNAMES (sizeof names / sizeof *names)
+
+static struct cache *cluster(void)
+{
+    char path[4096], err[512];
+    const char *d = getenv("VS_TEST_DATA");
+    snprintf(path, sizeof path, "%s/e2e/cluster.json", d ? d : "tests/data");
+    struct cache *c = cache_create();
+    struct snapshot_stats st;
+    ck_assert_msg(snapshot_load(c, path, &st, err, sizeof err) == 0, "%s", err);
+    return c;
+}
+
+static struct place *placer(struct cache *c, enum place_mode mode)
+{
+    struct place_opts o = {
+        .mode = mode,
+        .policy = {.node_policy = policy_node_policy_find("binpack"),
+                   .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}},
+        .defaults = {.mem_factor = 1},
+        .ttl = TTL,
+    };
+    return place_create(c, &o);
+}
+
+/* The Pod JSON of one container asking one GPU with mem MiB. */
+static void pod_json(char *out, size_t cap, const char *uid, int mem)
+{
+    snprintf(out, cap,
+             "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\",\"uid\":\"%s\"},"
+             "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+             "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"%d\"}}}]}}",
+             uid, uid, mem);
+}
+
+static cJSON *tree; /* the parsed pod of the request being made: its strings */
+
+/* A request for pod uid asking mem MiB among `names`; the caller frees with
+ * req_done. The pod's JSON goes to json. */
+static void req_make(struct place_req *r, const char *uid, int mem, char *json, size_t cap)
+{
+    char err[256];
+    place_req_init(r);
+    pod_json(json, cap, uid, mem);
+    tree = cJSON_Parse(json);
+    struct model_defaults def = {.mem_factor = 1};
+    ck_assert_int_eq(model_pod_parse(tree, &def, &r->pod, err, sizeof err), 0);
+    r->n = NNAMES;
+    r->c = calloc(NNAMES, sizeof *r->c);
+    for (size_t i = 0; i < NNAMES; i++)
+        r->c[i].name = names[i];
+}
+
+static void req_done(struct place_req *r)
+{
+    cJSON_Delete(tree);
+    tree = NULL;
+    free(r->c);
+    place_req_free(r);
+}
+
+/* ---- choose, reserve, refuse: one filter per case ---- */
+
+static const struct {
+    const char *what;
+    int mem;                    /* MiB the pod asks on one GPU */
+    int chosen;                 /* index into names, -1 none */
+    uint8_t state[NNAMES];      /* expected per candidate */
+    const char *reason[NNAMES]; /* a word the candidate's reason holds (NULL: none) */
+} cases[] = {
+    {"binpack takes the fuller node",
+     1000,
+     0,
+     {PLACE_FITS, PLACE_FITS, PLACE_UNRESOLVABLE, PLACE_UNKNOWN},
+     {NULL, NULL, "NodeInsufficientDevice", "not in the scheduler's cache"}},
+    {"a card too small for the T4s leaves the A100s",
+     20000,
+     0,
+     {PLACE_FITS, PLACE_UNRESOLVABLE, PLACE_UNRESOLVABLE, PLACE_UNKNOWN},
+     {NULL, "CardInsufficientMemory", "NodeInsufficientDevice", NULL}},
+    {"larger than every card: refused everywhere with reasons",
+     50000,
+     -1,
+     {PLACE_UNRESOLVABLE, PLACE_UNRESOLVABLE, PLACE_UNRESOLVABLE, PLACE_UNKNOWN},
+     {"CardInsufficientMemory", "CardInsufficientMemory", "NodeInsufficientDevice", NULL}},
+};
+
+START_TEST(filter_cases)
+{
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_SINGLE);
+    struct place_req r;
+    char json[1024];
+    req_make(&r, "p-case", cases[_i].mem, json, sizeof json);
+
+    int k = place_filter(pl, &r, json, NOW);
+    ck_assert_msg(k == cases[_i].chosen, "%s: chose %d", cases[_i].what, k);
+    ck_assert_str_eq(r.err, "");
+    for (size_t i = 0; i < NNAMES; i++) {
+        ck_assert_msg(r.c[i].state == cases[_i].state[i], "%s: %s is %d", cases[_i].what, names[i],
+                      r.c[i].state);
+        const char *why = place_reason(&r, &r.c[i]);
+        if (cases[_i].reason[i])
+            ck_assert_msg(strstr(why, cases[_i].reason[i]), "%s: %s: \"%s\"", cases[_i].what,
+                          names[i], why);
+    }
+    struct cache_assumed a;
+    int rc = cache_reservation(c, "p-case", NOW, &a);
+    if (k >= 0) {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(a.node, names[k]);
+        ck_assert_ptr_nonnull(strstr(a.devices, ",NVIDIA,")); /* HAMi's device annotation */
+    } else {
+        ck_assert_int_eq(rc, ERR_NOTFOUND);
+    }
+    cache_assumed_free(&a);
+    /* bind's view of it: the pending spec was kept either way */
+    char *kept = cache_pending_get(c, "p-case", NOW);
+    ck_assert_str_eq(kept, json);
+    free(kept);
+    req_done(&r);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
+/* ---- the cache's write lock, per filter ---- */
+
+START_TEST(one_write_per_filter)
+{
+    static const enum place_mode modes[] = {PLACE_SINGLE, PLACE_ALL};
+    for (size_t m = 0; m < 2; m++) {
+        struct cache *c = cluster();
+        struct place *pl = placer(c, modes[m]);
+        char json[1024], uid[16];
+        for (int i = 0; i < 6; i++) {
+            struct place_req r;
+            snprintf(uid, sizeof uid, "w-%d", i);
+            req_make(&r, uid, i == 5 ? 50000 : 1000, json, sizeof json); /* the last fits nowhere */
+            unsigned long before = cache_write_locks(c);
+            place_filter(pl, &r, json, NOW);
+            ck_assert_uint_eq(cache_write_locks(c) - before, 1);
+            req_done(&r);
+        }
+        place_destroy(pl);
+        cache_destroy(c);
+    }
+}
+END_TEST
+
+/* A filter again of a pod that holds a reservation drops it first, and a
+ * reservation past its time is expired first: evaluation sees neither. */
+START_TEST(refilter_and_expiry)
+{
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_SINGLE);
+    struct place_req r;
+    char json[1024];
+    struct cache_stats st;
+
+    /* 20000 MiB: two fit GPU-a-1, none fits elsewhere (the busy pod leaves
+     * 10000 on GPU-a-0, the T4s have 16000) */
+    req_make(&r, "big-1", 20000, json, sizeof json);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW), 0);
+    req_done(&r);
+    req_make(&r, "big-2", 20000, json, sizeof json);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW), 0);
+    req_done(&r);
+    req_make(&r, "big-3", 20000, json, sizeof json);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW), -1); /* GPU-a-1 full */
+    req_done(&r);
+
+    /* big-1 again: its own reservation does not count against it */
+    req_make(&r, "big-1", 20000, json, sizeof json);
+    unsigned long before = cache_write_locks(c);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW + 1), 0);
+    ck_assert_uint_eq(cache_write_locks(c) - before, 2); /* forget first, then reserve */
+    req_done(&r);
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.reservations, 2);
+
+    /* past the TTL: both expire before big-3 is judged, with no timer */
+    req_make(&r, "big-3", 20000, json, sizeof json);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW + 2 * TTL), 0);
+    req_done(&r);
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.reservations, 1);
+    ck_assert_int_eq(cache_expire(c, NOW + 4 * TTL), 1); /* the explicit call stays */
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
+/* ---- bind's reservation ---- */
+
+START_TEST(bind_reserve)
+{
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_SINGLE);
+    struct place_req r;
+    struct cache_assumed a;
+    char json[1024], err[512];
+    const char *what;
+
+    req_make(&r, "b-1", 1000, json, sizeof json);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW), 0);
+    req_done(&r);
+    /* the reserved node */
+    ck_assert_int_eq(
+        place_bind_reserve(pl, "b-1", "default", "b-1", "gpu-a", NOW, &a, err, sizeof err, &what),
+        0);
+    ck_assert_str_eq(a.node, "gpu-a");
+    cache_assumed_free(&a);
+    /* another node: fitted again there from the pending spec */
+    ck_assert_int_eq(
+        place_bind_reserve(pl, "b-1", "default", "b-1", "gpu-b", NOW, &a, err, sizeof err, &what),
+        0);
+    ck_assert_str_eq(a.node, "gpu-b");
+    cache_assumed_free(&a);
+    place_bound(pl, "b-1");
+    ck_assert_int_eq(cache_reservation(c, "b-1", NOW + 10 * TTL, &a), 0); /* committed */
+    cache_assumed_free(&a);
+    /* a node without GPUs, a pod never filtered */
+    ck_assert_int_eq(
+        place_bind_reserve(pl, "b-2", "default", "b-2", "gpu-a", NOW, &a, err, sizeof err, &what),
+        ERR_NOTFOUND);
+    ck_assert_str_eq(what, "bind_unknown");
+    req_make(&r, "b-3", 1000, json, sizeof json);
+    place_filter(pl, &r, json, NOW);
+    req_done(&r);
+    ck_assert_int_ne(
+        place_bind_reserve(pl, "b-3", "default", "b-3", "cpu-1", NOW, &a, err, sizeof err, &what),
+        0);
+    ck_assert_str_eq(what, "bind_no_fit");
+    /* a filter of a placed uid is refused with the reason */
+    req_make(&r, "b-1", 1000, json, sizeof json);
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW), -1);
+    ck_assert_ptr_nonnull(strstr(r.err, "already placed"));
+    req_done(&r);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
+/* ---- the memo and the learner ---- */
+
+START_TEST(memo_reuse)
+{
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_ALL); /* reserves nothing: no node changes */
+    struct place_req r;
+    struct place_stats st;
+    char json[1024];
+
+    req_make(&r, "m-1", 1000, json, sizeof json);
+    place_filter(pl, &r, json, NOW);
+    req_done(&r);
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.fitted, 3); /* gpu-a, gpu-b, cpu-1; ghost is unknown */
+    ck_assert_uint_eq(st.reused, 0);
+    /* the same shape again: every verdict from the memo */
+    req_make(&r, "m-2", 1000, json, sizeof json);
+    place_filter(pl, &r, json, NOW);
+    ck_assert_int_eq(r.c[0].state, PLACE_FITS);
+    req_done(&r);
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.fitted, 3);
+    ck_assert_uint_eq(st.reused, 3);
+    /* another shape: judged afresh */
+    req_make(&r, "m-3", 2000, json, sizeof json);
+    place_filter(pl, &r, json, NOW);
+    req_done(&r);
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.fitted, 6);
+    /* a node that changed is judged again, the others not (each node's
+     * slot holds the last shape judged there: 2000 MiB) */
+    struct place_opts o = *place_options(pl);
+    struct cache_assumed a;
+    char err[256];
+    req_make(&r, "m-4", 1000, json, sizeof json);
+    ck_assert_int_eq(place_assume(c, &r.pod, "gpu-a", &o.policy, NOW, TTL, &a, err, sizeof err), 0);
+    cache_assumed_free(&a);
+    req_done(&r);
+    req_make(&r, "m-5", 2000, json, sizeof json);
+    place_filter(pl, &r, json, NOW);
+    req_done(&r);
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.fitted, 7);
+    ck_assert_uint_eq(st.reused, 5);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
+START_TEST(learner)
+{
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_ALL);
+    struct place_req r;
+    char json[1024], uid[16];
+
+    ck_assert_uint_eq(place_workload_shapes(pl), 0);
+    for (int i = 0; i < 15; i++) {
+        snprintf(uid, sizeof uid, "l-%d", i);
+        req_make(&r, uid, 1000 * (1 + i % 3), json, sizeof json);
+        place_filter(pl, &r, json, NOW);
+        req_done(&r);
+    }
+    /* the same pod again counts once: still no copy after 15 */
+    for (int i = 0; i < 5; i++) {
+        req_make(&r, "l-0", 1000, json, sizeof json);
+        place_filter(pl, &r, json, NOW);
+        req_done(&r);
+    }
+    ck_assert_uint_eq(place_workload_shapes(pl), 0);
+    req_make(&r, "l-15", 1000, json, sizeof json);
+    place_filter(pl, &r, json, NOW); /* the 16th pod: the first copy */
+    req_done(&r);
+    ck_assert_uint_eq(place_workload_shapes(pl), 3);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("place");
+    TCase *tc = tcase_create("place");
+    tcase_add_loop_test(tc, filter_cases, 0, (int)(sizeof cases / sizeof *cases));
+    tcase_add_test(tc, one_write_per_filter);
+    tcase_add_test(tc, refilter_and_expiry);
+    tcase_add_test(tc, bind_reserve);
+    tcase_add_test(tc, memo_reuse);
+    tcase_add_test(tc, learner);
+    suite_add_tcase(s, tc);
+    return harness_run_suite(s, false);
+}
