@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "policy/device.h"
 
 #define UUID_MAX 255
 
@@ -18,8 +19,9 @@ int codec_encode(const struct policy_pod *pod, const struct policy_node *node,
     for (int c = 0; c < pod->nctr; c++) {
         for (; k < pl->npick && pl->pick[k].ctr == c; k++) {
             const struct policy_pick *p = &pl->pick[k];
-            int w = snprintf(buf + len, cap - len, "%s,NVIDIA,%lld,%d:", node->dev[p->dev].uuid,
-                             (long long)p->mem, p->cores);
+            const struct policy_device *d = &node->dev[p->dev];
+            int w = snprintf(buf + len, cap - len, "%s,%s,%lld,%d:", d->uuid,
+                             policy_device_backend_of(d)->vendor_word, (long long)p->mem, p->cores);
             if (w < 0 || (size_t)w >= cap - len)
                 return ERR_TOOBIG;
             len += (size_t)w;
@@ -151,16 +153,6 @@ int codec_decode(const char *s, struct codec_devices *out, char *err, size_t cap
     return check_sums(out, err, cap);
 }
 
-static int find_device(const struct policy_node *node, const struct codec_entry *e)
-{
-    for (int i = 0; i < node->ndev; i++) {
-        const char *u = node->dev[i].uuid;
-        if (u && strncmp(u, e->uuid, e->uuid_len) == 0 && u[e->uuid_len] == '\0')
-            return i;
-    }
-    return -1;
-}
-
 /* a + b for cores, capped at INT32_MAX (b >= 0): a codec_devices not from
  * codec_decode may sum past it. */
 static int32_t cores_add(int32_t a, int32_t b)
@@ -179,7 +171,7 @@ int codec_usage(const struct policy_node *node, const struct codec_devices *d, i
     memset(out, 0, (size_t)nd * sizeof *out);
     for (int i = 0; i < d->n; i++) {
         const struct codec_entry *e = &d->e[i];
-        int k = find_device(node, e);
+        int k = policy_device_find(node->dev, node->ndev, e->uuid, e->uuid_len, 0);
         if (k < 0 || k >= nd) {
             unknown++;
             continue;

@@ -24,7 +24,8 @@ struct codec_devices {
 };
 
 /* Encode a placement: containers in pod order, each device
- * "UUID,NVIDIA,<mem>,<cores>:", each container closed by ";". Writes a
+ * "UUID,<vendor word>,<mem>,<cores>:" (the device's backend's word, e.g.
+ * NVIDIA), each container closed by ";". Writes a
  * NUL-terminated string into buf. Returns its length, or ERR_TOOBIG. */
 int codec_encode(const struct policy_pod *pod, const struct policy_node *node,
                  const struct policy_placement *pl, char *buf, size_t cap);

@@ -18,10 +18,12 @@
 #define POLICY_MAX_PICKS      256 /* device assignments in one pod */
 #define POLICY_MAX_GPUS       16  /* GPUs one container may ask */
 
+struct policy_device_backend;
+
 /* One GPU as the device plugin registered it. Open value struct. */
 struct policy_device {
     const char *uuid;
-    const char *type; /* model, "NVIDIA-A100" */
+    const char *type; /* model, as the device plugin names it */
     const char *mode; /* "hami-core", "mig", "mps" */
     int32_t index;
     int32_t numa;
@@ -30,6 +32,7 @@ struct policy_device {
     int64_t devmem;  /* MiB */
     bool health;
     bool cordoned;
+    const struct policy_device_backend *backend; /* its vendor (device.h); NULL = the first */
 };
 
 /* What is in use on one GPU. Open value struct. */
@@ -61,7 +64,8 @@ struct policy_ctr {
     int32_t mem;      /* MiB per GPU; 0 = use mem_pct */
     int32_t mem_pct;  /* 1..100 % of each GPU's memory; 0 = use mem */
     int32_t cores;    /* 0..100 % of each GPU's compute */
-    int32_t priority; /* nvidia.com/priority, -1 = unset (passed through only) */
+    int32_t priority; /* POLICY_RES_PRIORITY, -1 = unset (passed through only) */
+    const struct policy_device_backend *backend; /* whose resources it asks; NULL = the first */
 };
 
 /* GPU policy: sort keys in the order given, plus two selectors. */

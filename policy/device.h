@@ -1,0 +1,82 @@
+/* device: the device backends, one row per vendor, one file per row (like
+ * the node policies). A row holds everything of one vendor's part of HAMi's
+ * protocol: the resource names a container asks with, the node annotations
+ * its device plugin writes (inventory, handshake, pair scores), the pod
+ * annotations that steer placement, the environment the webhook manages,
+ * the vendor word of the allocation annotation, and the decoders of its
+ * node annotations. Code above policy/ asks a row; it never names one.
+ *
+ * Today's rule while one row exists: a node belongs to the first row whose
+ * register annotation it carries; a container to the first row whose
+ * resources it names; anything that names none (a CPU pod, a hand-built
+ * device) to the first row. Pure: no I/O, no clock. */
+#ifndef VS_DEVICE_H
+#define VS_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+/* A container's device resources, read from limits, then requests. */
+enum policy_res {
+    POLICY_RES_COUNT,    /* devices; a container without it asks none */
+    POLICY_RES_MEM,      /* MiB per device */
+    POLICY_RES_MEM_PCT,  /* % of each device's memory */
+    POLICY_RES_CORES,    /* % of each device's compute */
+    POLICY_RES_PRIORITY, /* 0 high, 1 low; passed to the runtime only */
+    POLICY_RES_N
+};
+
+/* Limits on what a node's device plugin sends. Going over one is ERR_TOOBIG. */
+#define POLICY_DEVICE_ANN_MAX (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
+
+/* One vendor. Every string is static; NULL where the vendor has none. */
+struct policy_device_backend {
+    const char *name;        /* lower case, for logs: "nvidia" */
+    const char *vendor_word; /* the type field of each allocation entry */
+    const char *res[POLICY_RES_N];
+    const char *res_prefix; /* every resource of the vendor starts with it */
+    /* Container environment the webhook manages. */
+    const char *env_visible;  /* which devices the runtime shows */
+    const char *env_priority; /* the runtime's priority variable */
+    /* Node annotations. */
+    const char *ann_register;  /* the inventory, read by register_parse */
+    const char *ann_handshake; /* the liveness handshake (k8s/handshake.h) */
+    const char *ann_score;     /* pair scores, read by score_parse */
+    /* Pod annotations that steer placement (hami-protocol.md 2.2). */
+    const char *ann_use_type, *ann_nouse_type;
+    const char *ann_use_uuid, *ann_nouse_uuid;
+    const char *ann_numa_bind, *ann_vgpu_mode;
+    /* Parse a register annotation value into devices. Returns 0 or
+     * ERR_INVAL/ERR_TOOBIG/ERR_RANGE naming the device and field in err; on
+     * success *dev is a new array of *ndev entries (each with .backend set)
+     * whose strings live in *strings (caller frees both with free(); both
+     * NULL when there are no devices). Equal type (and mode) strings share
+     * one pointer. */
+    int (*register_parse)(const char *value, struct policy_device **dev, int32_t *ndev,
+                          char **strings, char *err, size_t cap);
+    /* Parse a pair score annotation value against dev[0..ndev): *pair is a
+     * new ndev*ndev matrix (caller frees; NULL when ndev is 0), row = the
+     * entry's device. Unknown devices are ignored. Returns 0 or ERR_INVAL
+     * (then *pair is NULL). */
+    int (*score_parse)(const char *value, const struct policy_device *dev, int32_t ndev,
+                       uint16_t **pair, char *err, size_t cap);
+};
+
+/* Every backend, NULL-terminated; a new vendor is one new file and one row. */
+extern const struct policy_device_backend *const policy_device_backends[];
+
+/* The backend named `name` (exact), or NULL. */
+const struct policy_device_backend *policy_device_backend_find(const char *name);
+/* The first row: the backend of whatever names no vendor. Never NULL. */
+const struct policy_device_backend *policy_device_backend_default(void);
+/* The backend of a device (its .backend, else the first row). */
+const struct policy_device_backend *policy_device_backend_of(const struct policy_device *d);
+
+/* Index among dev[0..ndev) of the device whose UUID is the n bytes at uuid,
+ * trying index hint % ndev first (hint >= 0); -1 if none. */
+int policy_device_find(const struct policy_device *dev, int32_t ndev, const char *uuid, size_t n,
+                       int hint);
+
+#endif
