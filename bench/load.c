@@ -32,6 +32,7 @@
 #include "base/mem.h"
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
+#include "policy/device.h"
 
 #define MAX_CLIENTS 64
 #define START_MS    120000 /* loading 100,000 pods takes a while */
@@ -71,20 +72,21 @@ static const struct {
 
 static void node_json(struct buf *b, int i, int g)
 {
+    const struct policy_device_backend *dv = policy_device_backend_default();
     int m = i % 3;
     buf_printf(b,
                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%05d\","
                "\"resourceVersion\":\"1\",\"labels\":{\"kubernetes.io/hostname\":\"node-%05d\"},"
-               "\"annotations\":{\"hami.io/node-handshake\":\"Requesting_2026-11-22 00:00:00\","
-               "\"hami.io/node-nvidia-register\":\"[",
-               i, i);
+               "\"annotations\":{\"%s\":\"Requesting_2026-11-22 00:00:00\","
+               "\"%s\":\"[",
+               i, i, dv->ann_handshake, dv->ann_register);
     for (int d = 0; d < g; d++)
         buf_printf(b,
                    "%s{\\\"id\\\":\\\"GPU-%05d-%02d\\\",\\\"count\\\":10,\\\"devmem\\\":%d,"
                    "\\\"devcore\\\":100,\\\"type\\\":\\\"%s\\\",\\\"numa\\\":%d,"
                    "\\\"health\\\":true,\\\"index\\\":%d,\\\"mode\\\":\\\"hami-core\\\"}",
                    d ? "," : "", i, d, models[m].mem, models[m].type, d * 2 / g, d);
-    buf_puts(b, "]\",\"hami.io/node-nvidia-score\":\"[");
+    buf_printf(b, "]\",\"%s\":\"[", dv->ann_score);
     for (int d = 0; d < g; d++) {
         buf_printf(b, "%s{\\\"uuid\\\":\\\"GPU-%05d-%02d\\\",\\\"score\\\":{", d ? "," : "", i, d);
         for (int e = 0; e < g; e++)
@@ -98,8 +100,8 @@ static void node_json(struct buf *b, int i, int g)
     }
     buf_printf(b,
                "]\"}},\"status\":{\"allocatable\":{\"cpu\":\"128\",\"memory\":\"1024Gi\","
-               "\"nvidia.com/gpu\":\"%d\"}}}",
-               g * 10);
+               "\"%s\":\"%d\"}}}",
+               dv->res[POLICY_RES_COUNT], g * 10);
 }
 
 /* The snapshot: nodes, then `existing` running pods, each on one GPU of
@@ -121,6 +123,7 @@ static int write_cluster(const char *path, const struct args *a, struct buf *ite
             buf_append(items, b.data, b.len);
         }
     }
+    const struct policy_device_backend *dv = policy_device_backend_default();
     int per = a->gpus / 2 > 0 ? a->gpus / 2 : 1;
     for (int k = 0; k < a->existing; k++) {
         int n = k % a->nodes, d = (k / a->nodes) % per;
@@ -128,12 +131,12 @@ static int write_cluster(const char *path, const struct args *a, struct buf *ite
         fprintf(f,
                 ",{\"kind\":\"Pod\",\"metadata\":{\"name\":\"run-%d\",\"namespace\":\"bench\","
                 "\"uid\":\"run-uid-%d\",\"annotations\":{\"hami.io/vgpu-node\":\"node-%05d\","
-                "\"hami.io/vgpu-devices-allocated\":\"GPU-%05d-%02d,NVIDIA,%d,%d:;\","
+                "\"hami.io/vgpu-devices-allocated\":\"GPU-%05d-%02d,%s,%d,%d:;\","
                 "\"hami.io/bind-phase\":\"success\"}},\"spec\":{\"nodeName\":\"node-%05d\","
-                "\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":"
+                "\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"%s\":"
                 "\"1\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}}}]},"
                 "\"status\":{\"phase\":\"Running\"}}",
-                k, k, n, n, d, mem, cores, n);
+                k, k, n, n, d, dv->vendor_word, mem, cores, n, dv->res[POLICY_RES_COUNT]);
     }
     fputs("]}\n", f);
     buf_free(&b);
@@ -268,14 +271,15 @@ static const char *chosen(const cJSON *j)
 
 static void pod_body(struct buf *b, const struct shared *sh, int k)
 {
+    const struct policy_device_backend *dv = policy_device_backend_default();
     buf_reset(b);
     buf_printf(b,
                "{\"Pod\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
                "\"bench-%d\",\"namespace\":\"bench\",\"uid\":\"bench-uid-%d\"},\"spec\":{"
                "\"schedulerName\":\"vgpu-scheduler\",\"containers\":[{\"name\":\"main\","
-               "\"image\":\"inference:1\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\","
-               "\"nvidia.com/gpumem\":\"4096\",\"nvidia.com/gpucores\":\"10\"}}}]}}",
-               k, k);
+               "\"image\":\"inference:1\",\"resources\":{\"limits\":{\"%s\":\"1\","
+               "\"%s\":\"4096\",\"%s\":\"10\"}}}]}}",
+               k, k, dv->res[POLICY_RES_COUNT], dv->res[POLICY_RES_MEM], dv->res[POLICY_RES_CORES]);
     buf_puts(b, sh->nodes);
     buf_puts(b, "}");
 }

@@ -1,9 +1,12 @@
 /* model: Kubernetes API objects (cJSON trees) -> policy values.
  *
- * Node JSON -> inventory (hami.io/node-nvidia-register in both encodings,
- * pair scores, cordons, allocatable). Pod JSON -> the GPU request with
- * HAMi's defaults, and the facts the cache needs about a placed pod.
- * Every error names the field and the bad value in `err`. */
+ * One header, three files: k8s/node.c (Node JSON -> inventory: the device
+ * backend's register and pair score annotations, cordons, allocatable),
+ * k8s/pod.c (Pod JSON -> the device request with HAMi's defaults, and the
+ * facts the cache needs about a placed pod), k8s/json.c (safe JSON reads,
+ * and model_get/model_str). Vendor names (resources, device annotations)
+ * are the device backend's (policy/device.h); the hami.io/ keys below are
+ * every vendor's. Every error names the field and the bad value in `err`. */
 #ifndef VS_MODEL_H
 #define VS_MODEL_H
 
@@ -11,11 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "policy/device.h"
 #include "policy/policy.h"
 
-#define MODEL_ANN_REGISTER   "hami.io/node-nvidia-register"
-#define MODEL_ANN_HANDSHAKE  "hami.io/node-handshake"
-#define MODEL_ANN_SCORE      "hami.io/node-nvidia-score"
 #define MODEL_ANN_CORDON     "hami.io/device-cordon"
 #define MODEL_ANN_LOCK       "hami.io/mutex.lock"
 #define MODEL_ANN_VGPU_NODE  "hami.io/vgpu-node"
@@ -27,23 +28,11 @@
 #define MODEL_ANN_NODE_POL   "hami.io/node-scheduler-policy"
 #define MODEL_ANN_GPU_POL    "hami.io/gpu-scheduler-policy"
 #define MODEL_ANN_WEIGHTS    "hami.io/device-scoring-weights"
-#define MODEL_ANN_USE_TYPE   "nvidia.com/use-gputype"
-#define MODEL_ANN_NOUSE_TYPE "nvidia.com/nouse-gputype"
-#define MODEL_ANN_USE_UUID   "nvidia.com/use-gpuuuid"
-#define MODEL_ANN_NOUSE_UUID "nvidia.com/nouse-gpuuuid"
-#define MODEL_ANN_NUMA_BIND  "nvidia.com/numa-bind"
-#define MODEL_ANN_VGPU_MODE  "nvidia.com/vgpu-mode"
-
-#define MODEL_RES_GPU      "nvidia.com/gpu"
-#define MODEL_RES_MEM      "nvidia.com/gpumem"
-#define MODEL_RES_MEM_PCT  "nvidia.com/gpumem-percentage"
-#define MODEL_RES_CORES    "nvidia.com/gpucores"
-#define MODEL_RES_PRIORITY "nvidia.com/priority"
 
 /* Limits on what the network sends. Going over one is ERR_TOOBIG. */
-#define MODEL_NODE_ANN_MAX (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
-#define MODEL_POD_ANN_MAX  (64 * 1024)  /* a pod annotation value this module reads */
-#define MODEL_NAME_MAX     253          /* object, container and node names */
+#define MODEL_NODE_ANN_MAX POLICY_DEVICE_ANN_MAX /* a node annotation value */
+#define MODEL_POD_ANN_MAX  (64 * 1024)           /* a pod annotation value this module reads */
+#define MODEL_NAME_MAX     253                   /* object, container and node names */
 
 /* HAMi's device config defaults (defaultMemory, defaultCores, memoryFactor). */
 struct model_defaults {
@@ -66,19 +55,13 @@ struct model_inventory {
                            NULL when no score annotation */
     int64_t cpu_milli;  /* status.allocatable.cpu */
     int64_t mem_mib;    /* status.allocatable.memory */
-    int64_t alloc_gpus; /* status.allocatable["nvidia.com/gpu"], 0 if absent */
-    char *handshake;    /* hami.io/node-handshake or NULL */
+    int64_t alloc_gpus; /* status.allocatable[the backend's device count], 0 if absent */
+    char *handshake;    /* the backend's handshake annotation or NULL */
     char *lock;         /* hami.io/mutex.lock or NULL */
     bool has_register;  /* the node carries a register annotation at all */
+    const struct policy_device_backend *backend; /* whose register it carries (else the first
+                                                    row); static */
 };
-
-/* Parse a register annotation value (JSON array or legacy string) into
- * devices. Returns 0 or ERR_INVAL/ERR_TOOBIG/ERR_RANGE; on success *dev is a
- * new array of *ndev entries whose strings live in *strings (caller frees
- * both with free(); both NULL when there are no devices). Legacy devices with
- * 7 fields get index 0 and mode "hami-core", as HAMi does. */
-int model_register_parse(const char *value, struct policy_device **dev, int32_t *ndev,
-                         char **strings, char *err, size_t cap);
 
 /* Parse a Node object. On success *out is new (caller frees with
  * model_inventory_free). A node without a register annotation parses to
@@ -89,7 +72,9 @@ void model_inventory_free(struct model_inventory *inv);
 /* Parse a Pod into its request (hami-protocol.md 2). Strings in *out borrow
  * from `pod`. d NULL = HAMi's defaults {0, 0, 1}. Per container, each
  * resource is read from limits, then requests; a container without
- * nvidia.com/gpu asks for nothing (HAMi's GenerateResourceRequests).
+ * its backend's device count asks for nothing (HAMi's GenerateResourceRequests).
+ * A container asks devices of the first backend whose count it names; the
+ * pod's steering annotations are its first such container's backend's.
  * Messages name the container or annotation, not the pod. Policy
  * annotations with unknown names are errors naming the annotation and value.
  * Errors: ERR_INVAL (wrong shape, fractional count, no containers),

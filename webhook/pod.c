@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "k8s/model.h"
 #include "k8s/quantity.h"
+#include "policy/device.h"
 #include "policy/policy.h"
 
 #define SHOW_MAX 64 /* bytes of a value from the pod quoted in a message */
@@ -17,10 +18,16 @@
 
 static const char *const lists[2] = {"initContainers", "containers"};
 
-/* The resources the webhook reads, and which of them make a GPU pod. */
-enum res { R_GPU, R_MEM, R_PCT, R_CORES, R_PRIO, R_COUNT };
-static const char *const res_names[R_COUNT] = {MODEL_RES_GPU, MODEL_RES_MEM, MODEL_RES_MEM_PCT,
-                                               MODEL_RES_CORES, MODEL_RES_PRIORITY};
+/* The resources the webhook reads (the container's device backend names
+ * them), and which of them make a GPU pod. */
+enum res {
+    R_GPU = POLICY_RES_COUNT,
+    R_MEM = POLICY_RES_MEM,
+    R_PCT = POLICY_RES_MEM_PCT,
+    R_CORES = POLICY_RES_CORES,
+    R_PRIO = POLICY_RES_PRIORITY,
+    R_COUNT = POLICY_RES_N
+};
 
 /* ---- JSON access: exact keys, wrong types read as absent ---- */
 
@@ -95,7 +102,8 @@ static const char *show(const char *s, char *buf, size_t cap)
 /* One container as the rules see it. */
 struct ctr {
     cJSON *c;
-    const char *list; /* "initContainers" or "containers" */
+    const struct policy_device_backend *b; /* whose resources it names (else the first row) */
+    const char *list;                      /* "initContainers" or "containers" */
     int index;
     char name[SHOW_MAX + 8];
     bool has[R_COUNT];
@@ -104,6 +112,18 @@ struct ctr {
     double num[R_COUNT];       /* a JSON number's value */
 };
 
+/* The first backend any of whose resources is in the lists, else the
+ * first row. */
+static const struct policy_device_backend *lists_backend(cJSON *const lists2[2])
+{
+    for (const struct policy_device_backend *const *b = policy_device_backends; *b; b++)
+        for (int r = 0; r < R_COUNT; r++)
+            for (int k = 0; k < 2; k++)
+                if ((*b)->res[r] && member(lists2[k], (*b)->res[r]))
+                    return *b;
+    return policy_device_backend_default();
+}
+
 /* Where resource r of a container is: limits first, then requests (HAMi). */
 static void ctr_scan(struct ctr *x)
 {
@@ -111,9 +131,10 @@ static void ctr_scan(struct ctr *x)
     cJSON *lists2[2] = {obj(res, "limits"), obj(res, "requests")};
     char buf[SHOW_MAX + 8];
     snprintf(x->name, sizeof x->name, "%s", show(str(x->c, "name"), buf, sizeof buf));
+    x->b = lists_backend(lists2);
     for (int r = 0; r < R_COUNT; r++)
-        for (int k = 0; k < 2 && !x->has[r]; k++) {
-            cJSON *v = member(lists2[k], res_names[r]);
+        for (int k = 0; k < 2 && !x->has[r] && x->b->res[r]; k++) {
+            cJSON *v = member(lists2[k], x->b->res[r]);
             if (v == NULL)
                 continue;
             x->has[r] = true;
@@ -158,7 +179,7 @@ static int ctr_int(const struct ctr *x, enum res r, int64_t *out, struct webhook
     int rc = quantity_int(text, out);
     if (rc) {
         int64_t milli;
-        deny(v, 400, "container \"%s\": %s \"%s\" is %s", x->name, res_names[r],
+        deny(v, 400, "container \"%s\": %s \"%s\" is %s", x->name, x->b->res[r],
              show(text, shown, sizeof shown),
              rc == ERR_RANGE                     ? "out of range"
              : quantity_milli(text, &milli) == 0 ? "not a whole number"
@@ -208,8 +229,8 @@ static int ctr_add_resource(const struct ctr *x, struct webhook_patch *p, const 
     return rc;
 }
 
-/* Give HAMi-core the priority as CUDA_TASK_PRIORITY, unless the container
- * sets that variable itself. */
+/* Give HAMi-core the priority in the backend's variable (env_priority),
+ * unless the container sets that variable itself. */
 static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_t prio)
 {
     char ptr[WEBHOOK_POINTER_MAX], val[24];
@@ -219,12 +240,12 @@ static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_
     cJSON_ArrayForEach(e, env)
     {
         const char *n = str(e, "name");
-        if (n && strcmp(n, WEBHOOK_PRIORITY_ENV) == 0)
+        if (n && strcmp(n, x->b->env_priority) == 0)
             return 0;
     }
     snprintf(val, sizeof val, "%lld", (long long)prio);
     cJSON *var = cJSON_CreateObject();
-    cJSON_AddStringToObject(var, "name", WEBHOOK_PRIORITY_ENV);
+    cJSON_AddStringToObject(var, "name", x->b->env_priority);
     cJSON_AddStringToObject(var, "value", val);
     if (env == NULL) {
         cJSON *a = cJSON_CreateArray();
@@ -238,18 +259,19 @@ static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_
 
 /* ---- GPU visibility ---- */
 
-/* Whether the container asks for any nvidia.com/ resource but the priority:
- * a device plugin then sets its NVIDIA_VISIBLE_DEVICES. */
+/* Whether the container asks for any resource of its backend (res_prefix,
+ * e.g. nvidia.com/) but the priority: a device plugin then sets its
+ * visibility variable (env_visible, e.g. NVIDIA_VISIBLE_DEVICES). */
 static bool ctr_device(const struct ctr *x)
 {
-    static const char prefix[] = "nvidia.com/";
+    const char *prefix = x->b->res_prefix, *prio = x->b->res[R_PRIO];
     cJSON *res = obj(x->c, "resources"), *e;
     const char *kinds[2] = {"limits", "requests"};
     for (int k = 0; k < 2; k++)
         cJSON_ArrayForEach(e, obj(res, kinds[k]))
         {
-            if (e->string && strncmp(e->string, prefix, sizeof prefix - 1) == 0 &&
-                strcmp(e->string, MODEL_RES_PRIORITY) != 0)
+            if (e->string && strncmp(e->string, prefix, strlen(prefix)) == 0 &&
+                !(prio && strcmp(e->string, prio) == 0))
                 return true;
         }
     return false;
@@ -275,27 +297,26 @@ static const char *visible_shown(const cJSON *e, char *buf, size_t cap)
     return buf;
 }
 
-static cJSON *visible_var(void)
+static cJSON *visible_var(const struct ctr *x)
 {
     cJSON *var = cJSON_CreateObject();
-    cJSON_AddStringToObject(var, "name", WEBHOOK_VISIBLE_ENV);
+    cJSON_AddStringToObject(var, "name", x->b->env_visible);
     cJSON_AddStringToObject(var, "value", WEBHOOK_VISIBLE_NONE);
     return var;
 }
 
-/* Append NVIDIA_VISIBLE_DEVICES=none to the container's env (made when
- * absent). */
+/* Append <env_visible>=none to the container's env (made when absent). */
 static int ctr_add_visible(const struct ctr *x, cJSON *env, struct webhook_patch *p)
 {
     char ptr[WEBHOOK_POINTER_MAX];
     if (env == NULL) {
         cJSON *a = cJSON_CreateArray();
-        cJSON_AddItemToArray(a, visible_var());
+        cJSON_AddItemToArray(a, visible_var(x));
         ctr_ptr(x, ptr, sizeof ptr, "env", NULL, NULL);
         return webhook_patch_add(p, ptr, a);
     }
     ctr_ptr(x, ptr, sizeof ptr, "env", "-", NULL);
-    return webhook_patch_add(p, ptr, visible_var());
+    return webhook_patch_add(p, ptr, visible_var(x));
 }
 
 /* The visibility rule on one container (pod.h). Entries are walked from the
@@ -312,22 +333,25 @@ static int ctr_visible(const struct ctr *x, struct webhook_patch *p, struct webh
     for (int i = cJSON_GetArraySize(env) - 1; i >= 0 && rc == 0; i--) {
         cJSON *e = cJSON_GetArrayItem(env, i);
         const char *n = str(e, "name");
-        if (n == NULL || strcmp(n, WEBHOOK_VISIBLE_ENV) != 0)
+        if (n == NULL || strcmp(n, x->b->env_visible) != 0)
             continue;
         found++;
         if (!device && visible_none(e))
             continue;
-        if (!warned)
+        if (!warned && device)
             warn(v,
-                 device ? "container \"%s\": " WEBHOOK_VISIBLE_ENV " %s removed: the device "
-                          "plugin sets it to the GPUs it allocates"
-                        : "container \"%s\": " WEBHOOK_VISIBLE_ENV " %s replaced by \"none\": "
-                          "the container asks for no GPU (nvidia.com/*)",
-                 x->name, visible_shown(e, val, sizeof val));
+                 "container \"%s\": %s %s removed: the device plugin sets it to the GPUs it "
+                 "allocates",
+                 x->name, x->b->env_visible, visible_shown(e, val, sizeof val));
+        else if (!warned)
+            warn(v,
+                 "container \"%s\": %s %s replaced by \"none\": the container asks for no GPU "
+                 "(%s*)",
+                 x->name, x->b->env_visible, visible_shown(e, val, sizeof val), x->b->res_prefix);
         warned = true;
         snprintf(idx, sizeof idx, "%d", i);
         ctr_ptr(x, ptr, sizeof ptr, "env", idx, NULL);
-        rc = device ? webhook_patch_remove(p, ptr) : webhook_patch_replace(p, ptr, visible_var());
+        rc = device ? webhook_patch_remove(p, ptr) : webhook_patch_replace(p, ptr, visible_var(x));
     }
     if (rc == 0 && !device && found == 0)
         rc = ctr_add_visible(x, env, p);
@@ -345,8 +369,8 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
         deny(v, 403,
              "container \"%s\" is privileged and the pod asks for GPUs: a privileged container "
              "sees every GPU of its node, so its GPU share cannot be enforced. Remove "
-             "securityContext.privileged, or the nvidia.com/* resources",
-             x->name);
+             "securityContext.privileged, or the %s* resources",
+             x->name, x->b->res_prefix);
         return ERR_INVAL;
     }
     if (x->has[R_PCT]) {
@@ -356,7 +380,7 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
             deny(v, 403,
                  "container \"%s\": %s %lld is outside 0..100 (a percentage of each GPU's "
                  "memory)",
-                 x->name, MODEL_RES_MEM_PCT, (long long)n);
+                 x->name, x->b->res[R_PCT], (long long)n);
             return ERR_RANGE;
         }
     }
@@ -367,7 +391,7 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
             deny(v, 403,
                  "container \"%s\": %s %lld is outside 0..100 (a percentage of each GPU's "
                  "compute; 100 = a whole GPU)",
-                 x->name, MODEL_RES_CORES, (long long)n);
+                 x->name, x->b->res[R_CORES], (long long)n);
             return ERR_RANGE;
         }
     }
@@ -383,7 +407,7 @@ static int ctr_mutate(struct ctr *x, struct webhook_patch *p, struct webhook_pod
     int64_t gpus = 1, pct = 0, prio;
     int rc = 0;
     if (!x->has[R_GPU] && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES])) {
-        if ((rc = ctr_add_resource(x, p, MODEL_RES_GPU, "1")))
+        if ((rc = ctr_add_resource(x, p, x->b->res[R_GPU], "1")))
             return rc;
         x->has[R_GPU] = true;
     } else if (x->has[R_GPU] && (rc = ctr_int(x, R_GPU, &gpus, v))) {
@@ -393,7 +417,7 @@ static int ctr_mutate(struct ctr *x, struct webhook_patch *p, struct webhook_pod
         return rc;
     bool exclusive = x->has[R_PCT] ? pct == 100 : !x->has[R_MEM];
     if (x->has[R_GPU] && gpus > 0 && !x->has[R_CORES] && exclusive) {
-        if ((rc = ctr_add_resource(x, p, MODEL_RES_CORES, "100")))
+        if ((rc = ctr_add_resource(x, p, x->b->res[R_CORES], "100")))
             return rc;
         x->has[R_CORES] = true;
     }
@@ -465,13 +489,15 @@ static void check_request(const struct webhook_pod_opts *o, cJSON *pod, const ch
     int64_t max = o->max_gpu_mem_fn ? o->max_gpu_mem_fn(o->ctx) : o->max_gpu_mem;
     for (int i = 0; max > 0 && i < pp->nctr; i++) {
         const struct policy_ctr *c = &pp->ctr[i];
+        const struct policy_device_backend *b =
+            c->backend ? c->backend : policy_device_backend_default();
         if (c->nums > 0 && c->mem > max) {
             deny(v, 403,
                  "container \"%.64s\" asks for %d MiB of memory per GPU (%s), but the largest "
                  "GPU in the cluster has %lld MiB: the pod could never run. Ask for at most "
                  "%lld MiB, or for a share with %s",
-                 c->name, (int)c->mem, MODEL_RES_MEM, (long long)max, (long long)max,
-                 MODEL_RES_MEM_PCT);
+                 c->name, (int)c->mem, b->res[R_MEM], (long long)max, (long long)max,
+                 b->res[R_PCT]);
             goto out;
         }
     }
@@ -545,7 +571,7 @@ static bool visible(struct ctr *x, void *ctx)
         return false;
     int rc = ctr_visible(x, m->p, m->v);
     if (rc)
-        deny(m->v, 400, "container \"%s\": cannot set %s: %s", x->name, WEBHOOK_VISIBLE_ENV,
+        deny(m->v, 400, "container \"%s\": cannot set %s: %s", x->name, x->b->env_visible,
              err_name(rc));
     return rc != 0;
 }
@@ -649,7 +675,7 @@ static void ephemeral_one(const struct webhook_pod_opts *o, bool gpu_pod, struct
     cJSON_ArrayForEach(e, env)
     {
         const char *n = str(e, "name");
-        if (n == NULL || strcmp(n, WEBHOOK_VISIBLE_ENV) != 0)
+        if (n == NULL || strcmp(n, x->b->env_visible) != 0)
             continue;
         found = true;
         if (visible_none(e) || !(gpu_pod || o->overwrite_env))
@@ -658,14 +684,14 @@ static void ephemeral_one(const struct webhook_pod_opts *o, bool gpu_pod, struct
              "ephemeral container \"%s\" sets %s to %s: an ephemeral container has no GPU of "
              "its own, and this would show it GPUs of the node outside any pod's share. Remove "
              "the variable (or set it to \"none\")",
-             x->name, WEBHOOK_VISIBLE_ENV, visible_shown(e, val, sizeof val));
+             x->name, x->b->env_visible, visible_shown(e, val, sizeof val));
         return;
     }
     if (!found && o->overwrite_env) {
         int rc = ctr_add_visible(x, env, p);
         if (rc)
             deny(v, 400, "ephemeral container \"%s\": cannot set %s: %s", x->name,
-                 WEBHOOK_VISIBLE_ENV, err_name(rc));
+                 x->b->env_visible, err_name(rc));
     }
 }
 

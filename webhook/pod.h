@@ -59,8 +59,6 @@
 #include "webhook/patch.h"
 
 #define WEBHOOK_DEFAULT_SCHEDULER "default-scheduler"
-#define WEBHOOK_PRIORITY_ENV      "CUDA_TASK_PRIORITY"
-#define WEBHOOK_VISIBLE_ENV       "NVIDIA_VISIBLE_DEVICES"
 #define WEBHOOK_VISIBLE_NONE      "none"
 #define WEBHOOK_WARN_MAX          8   /* warnings kept per pod */
 #define WEBHOOK_WARN_LEN          256 /* bytes per warning, NUL included (kube-apiserver's cap) */

@@ -12,6 +12,12 @@
 #include "k8s/model.h"
 #include "tests/support/harness.h"
 
+/* The backend these cases are written for. */
+static const struct policy_device_backend *nvidia(void)
+{
+    return policy_device_backend_find("nvidia");
+}
+
 /* ---- helpers ---- */
 
 static char *read_file(const char *path)
@@ -182,7 +188,7 @@ START_TEST(test_register)
     char err[512] = "";
 
     int rc =
-        model_register_parse(c->value ? c->value : gen, &dev, &ndev, &strings, err, sizeof err);
+        nvidia()->register_parse(c->value ? c->value : gen, &dev, &ndev, &strings, err, sizeof err);
     assert_err(rc, c->rc, err, c->err_has, c->name);
     if (rc) {
         ck_assert_ptr_null(dev);
@@ -345,7 +351,7 @@ START_TEST(test_node_huge_annotation)
     cJSON *meta = cJSON_AddObjectToObject(j, "metadata");
     cJSON_AddStringToObject(meta, "name", "huge");
     cJSON *anns = cJSON_AddObjectToObject(meta, "annotations");
-    cJSON_AddStringToObject(anns, MODEL_ANN_REGISTER, dev);
+    cJSON_AddStringToObject(anns, nvidia()->ann_register, dev);
     struct model_inventory *inv = NULL;
     char err[256] = "";
     int rc = model_node_parse(j, &inv, err, sizeof err);
@@ -564,7 +570,7 @@ START_TEST(test_pod_long_annotation)
     ck_assert_ptr_nonnull(v);
     memset(v, 'a', MODEL_POD_ANN_MAX + 1);
     v[MODEL_POD_ANN_MAX + 1] = '\0';
-    cJSON_AddStringToObject(anns, MODEL_ANN_USE_TYPE, v);
+    cJSON_AddStringToObject(anns, nvidia()->ann_use_type, v);
     struct policy_pod *p = malloc(sizeof *p);
     char err[256] = "";
     int rc = model_pod_parse(j, NULL, p, err, sizeof err);

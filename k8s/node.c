@@ -1,0 +1,197 @@
+/* node.c: Node JSON -> inventory. The device annotations are the node's
+ * device backend's (policy/device.h); this file reads the rest (name,
+ * cordons, allocatable, lock) and what every backend shares.
+ *
+ * Every string and number read here comes from the network: each has a
+ * limit, and anything malformed is an error naming the node, the field and
+ * the bad value. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "k8s/json.h"
+#include "k8s/model.h"
+#include "k8s/quantity.h"
+
+#define RV_MAX 64
+
+/* hami.io/device-cordon: a comma list of UUIDs, trimmed; unknown ones ignored. */
+static void apply_cordon(const char *v, struct model_inventory *inv)
+{
+    for (const char *p = v; *p;) {
+        const char *e = strchr(p, ',');
+        if (!e)
+            e = p + strlen(p);
+        const char *a = p, *z = e;
+        while (a < z && isspace((unsigned char)*a))
+            a++;
+        while (z > a && isspace((unsigned char)z[-1]))
+            z--;
+        if (z > a && inv->ndev > 0) {
+            int i = policy_device_find(inv->dev, inv->ndev, a, (size_t)(z - a), 0);
+            if (i >= 0)
+                inv->dev[i].cordoned = true;
+        }
+        p = *e ? e + 1 : e;
+    }
+}
+
+enum qty_kind { QTY_MILLI, QTY_MIB, QTY_WHOLE };
+
+/* One quantity of status.allocatable into *v (untouched when absent). */
+static int alloc_qty(const cJSON *alloc, const char *key, enum qty_kind kind, int64_t *v, char *err,
+                     size_t cap)
+{
+    char buf[JSON_QTY_MAX + 1];
+    bool present;
+    int rc = json_qty(alloc, key, buf, sizeof buf, &present, err, cap);
+    if (rc) {
+        json_err_prefix(err, cap, "status.allocatable");
+        return rc;
+    }
+    if (!present)
+        return 0;
+    rc = kind == QTY_MILLI ? quantity_milli(buf, v)
+         : kind == QTY_MIB ? quantity_mib(buf, false, v)
+                           : quantity_int(buf, v);
+    if (rc) {
+        char what[128];
+        snprintf(what, sizeof what, "status.allocatable %s", key);
+        json_qty_err(err, cap, what, buf, rc, kind == QTY_WHOLE);
+    }
+    return rc;
+}
+
+static int node_allocatable(const cJSON *node, struct model_inventory *inv, char *err, size_t cap)
+{
+    const cJSON *status, *alloc;
+    int rc;
+
+    if ((rc = json_obj(node, "status", "status", &status, err, cap)) ||
+        (rc = json_obj(status, "allocatable", "status.allocatable", &alloc, err, cap)) ||
+        (rc = alloc_qty(alloc, "cpu", QTY_MILLI, &inv->cpu_milli, err, cap)) ||
+        (rc = alloc_qty(alloc, "memory", QTY_MIB, &inv->mem_mib, err, cap)) ||
+        (rc = alloc_qty(alloc, inv->backend->res[POLICY_RES_COUNT], QTY_WHOLE, &inv->alloc_gpus,
+                        err, cap)))
+        return rc;
+    if (inv->cpu_milli < 0 || inv->mem_mib < 0 || inv->alloc_gpus < 0) {
+        json_err(err, cap, "status.allocatable has a negative quantity");
+        return ERR_RANGE;
+    }
+    return 0;
+}
+
+/* The backend whose register annotation the node carries (the first row
+ * when none: its score and handshake annotations are still read). */
+static int node_backend(const cJSON *anns, struct model_inventory *inv, const char **reg, char *err,
+                        size_t cap)
+{
+    const struct policy_device_backend *const *b;
+    int rc;
+    *reg = NULL;
+    inv->backend = policy_device_backend_default();
+    for (b = policy_device_backends; *b; b++) {
+        if ((rc = json_ann(anns, (*b)->ann_register, MODEL_NODE_ANN_MAX, reg, err, cap)))
+            return rc;
+        if (*reg) {
+            inv->backend = *b;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The node's devices, pair scores and cordons. */
+static int node_devices(const cJSON *anns, struct model_inventory *inv, char *err, size_t cap)
+{
+    const struct policy_device_backend *b;
+    const char *v;
+    int rc;
+
+    if ((rc = node_backend(anns, inv, &v, err, cap)))
+        return rc;
+    b = inv->backend;
+    if (v) {
+        inv->has_register = true;
+        rc = b->register_parse(v, &inv->dev, &inv->ndev, &inv->strings, err, cap);
+        if (rc) {
+            json_err_prefix(err, cap, "annotation %s", b->ann_register);
+            return rc;
+        }
+    }
+    if ((rc = json_ann(anns, b->ann_score, MODEL_NODE_ANN_MAX, &v, err, cap)))
+        return rc;
+    if (v && (rc = b->score_parse(v, inv->dev, inv->ndev, &inv->pair, err, cap))) {
+        json_err_prefix(err, cap, "annotation %s", b->ann_score);
+        return rc;
+    }
+    if ((rc = json_ann(anns, MODEL_ANN_CORDON, MODEL_NODE_ANN_MAX, &v, err, cap)))
+        return rc;
+    if (v)
+        apply_cordon(v, inv);
+    return 0;
+}
+
+int model_node_parse(const cJSON *node, struct model_inventory **out, char *err, size_t cap)
+{
+    struct model_inventory *inv = NULL;
+    const cJSON *meta, *anns;
+    const char *name = NULL, *rv, *v;
+    int rc;
+
+    *out = NULL;
+    if (!cJSON_IsObject(node)) {
+        json_err(err, cap, "node is not a JSON object");
+        return ERR_INVAL;
+    }
+    if ((rc = json_obj(node, "metadata", "metadata", &meta, err, cap)) ||
+        (rc = json_str(meta, "name", MODEL_NAME_MAX, "metadata.name", &name, err, cap)))
+        goto out;
+    if (!name || !*name) {
+        json_err(err, cap, "node has no metadata.name");
+        rc = ERR_INVAL;
+        goto out;
+    }
+    inv = mem_zalloc(sizeof *inv);
+    inv->name = mem_strdup(name);
+    if ((rc = json_str(meta, "resourceVersion", RV_MAX, "metadata.resourceVersion", &rv, err,
+                       cap)) ||
+        (rc = json_obj(meta, "annotations", "metadata.annotations", &anns, err, cap)) ||
+        (rc = node_devices(anns, inv, err, cap)))
+        goto out;
+    inv->resource_version = mem_strdup(rv);
+    if ((rc = json_ann(anns, inv->backend->ann_handshake, MODEL_POD_ANN_MAX, &v, err, cap)))
+        goto out;
+    inv->handshake = mem_strdup(v);
+    if ((rc = json_ann(anns, MODEL_ANN_LOCK, MODEL_POD_ANN_MAX, &v, err, cap)))
+        goto out;
+    inv->lock = mem_strdup(v);
+    rc = node_allocatable(node, inv, err, cap);
+
+out:
+    if (rc) {
+        if (name)
+            json_err_prefix(err, cap, "node \"%s\"", name);
+        model_inventory_free(inv);
+        return rc;
+    }
+    *out = inv;
+    return 0;
+}
+
+void model_inventory_free(struct model_inventory *inv)
+{
+    if (!inv)
+        return;
+    free(inv->name);
+    free(inv->resource_version);
+    free(inv->dev);
+    free(inv->strings);
+    free(inv->pair);
+    free(inv->handshake);
+    free(inv->lock);
+    free(inv);
+}

@@ -1,0 +1,490 @@
+/* pod.c: Pod JSON -> the request the engine fits (model_pod_parse) and the
+ * facts the cache keeps about a placed pod (model_pod_info). Resource and
+ * steering annotation names are the device backend's (policy/device.h).
+ *
+ * Every string and number read here comes from the network: each has a
+ * limit, and anything malformed is an error naming the container or
+ * annotation and the bad value. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/strconv.h"
+#include "k8s/json.h"
+#include "k8s/model.h"
+#include "k8s/quantity.h"
+
+#define UID_MAX   128
+#define NS_MAX    253
+#define RV_MAX    64
+#define PHASE_MAX 64
+#define TIME_MAX  32 /* hami.io/bind-time: unix seconds */
+
+static const struct model_defaults hami_defaults = {0, 0, 1};
+
+/* A container's resource: limits first, then requests (HAMi's order). */
+static int ctr_res(const cJSON *limits, const cJSON *requests, const char *key, char *buf,
+                   size_t bufcap, bool *present, char *err, size_t cap)
+{
+    int rc = json_qty(limits, key, buf, bufcap, present, err, cap);
+    if (!rc && !*present)
+        rc = json_qty(requests, key, buf, bufcap, present, err, cap);
+    return rc;
+}
+
+/* A whole-number resource of a container: 0 with *present false if absent. */
+static int ctr_int(const cJSON *limits, const cJSON *requests, const char *key, int64_t *v,
+                   bool *present, char *err, size_t cap)
+{
+    char buf[JSON_QTY_MAX + 1];
+    int rc = ctr_res(limits, requests, key, buf, sizeof buf, present, err, cap);
+    *v = 0;
+    if (rc || !*present)
+        return rc;
+    rc = quantity_int(buf, v);
+    if (rc)
+        json_qty_err(err, cap, key, buf, rc, true);
+    return rc;
+}
+
+/* The backend whose device count the resource lists name (limits, then
+ * requests), or NULL. */
+static const struct policy_device_backend *named_backend(const cJSON *limits, const cJSON *requests)
+{
+    for (const struct policy_device_backend *const *b = policy_device_backends; *b; b++)
+        if (json_field(limits, (*b)->res[POLICY_RES_COUNT]) ||
+            json_field(requests, (*b)->res[POLICY_RES_COUNT]))
+            return *b;
+    return NULL;
+}
+
+/* A container's limits and requests, wrong types read as absent. */
+static void ctr_lists(const cJSON *c, const cJSON **limits, const cJSON **requests)
+{
+    const cJSON *res = json_field(c, "resources");
+    *limits = json_field(res, "limits");
+    *requests = json_field(res, "requests");
+}
+
+/* The backend a container asks devices of (the first row when none). */
+static const struct policy_device_backend *ctr_backend(const cJSON *limits, const cJSON *requests)
+{
+    const struct policy_device_backend *b = named_backend(limits, requests);
+    return b ? b : policy_device_backend_default();
+}
+
+/* The backend of a pod: its first container's that names one, else the
+ * first row. Its annotations steer the pod. */
+static const struct policy_device_backend *pod_backend(const cJSON *init, const cJSON *app)
+{
+    const cJSON *lists[2] = {init, app}, *limits, *requests;
+    for (int k = 0; k < 2; k++)
+        for (const cJSON *c = lists[k] ? lists[k]->child : NULL; c; c = c->next) {
+            ctr_lists(c, &limits, &requests);
+            const struct policy_device_backend *b = named_backend(limits, requests);
+            if (b)
+                return b;
+        }
+    return policy_device_backend_default();
+}
+
+static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct policy_ctr *out,
+                     char *err, size_t cap)
+{
+    const struct policy_device_backend *b;
+    const cJSON *res, *limits, *requests;
+    int64_t nums, mem, pct, cores, prio;
+    bool has_gpu, has_mem, has_pct, has_cores, has_prio;
+    int rc;
+
+    if ((rc = json_obj(c, "resources", "resources", &res, err, cap)) ||
+        (rc = json_obj(res, "limits", "resources.limits", &limits, err, cap)) ||
+        (rc = json_obj(res, "requests", "resources.requests", &requests, err, cap)))
+        return rc;
+    b = ctr_backend(limits, requests);
+    out->backend = b;
+    if ((rc = ctr_int(limits, requests, b->res[POLICY_RES_COUNT], &nums, &has_gpu, err, cap)))
+        return rc;
+    out->priority = -1;
+    if (!has_gpu)
+        return 0; /* HAMi: no count, no request (the webhook adds the count) */
+    if (nums < 0 || nums > POLICY_MAX_GPUS) {
+        json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_COUNT],
+                 (long long)nums, POLICY_MAX_GPUS);
+        return ERR_RANGE;
+    }
+    if ((rc = ctr_int(limits, requests, b->res[POLICY_RES_MEM], &mem, &has_mem, err, cap)) ||
+        (rc = ctr_int(limits, requests, b->res[POLICY_RES_MEM_PCT], &pct, &has_pct, err, cap)) ||
+        (rc = ctr_int(limits, requests, b->res[POLICY_RES_CORES], &cores, &has_cores, err, cap)) ||
+        (rc = ctr_int(limits, requests, b->res[POLICY_RES_PRIORITY], &prio, &has_prio, err, cap)))
+        return rc;
+
+    int32_t factor = d->mem_factor > 1 ? d->mem_factor : 1;
+    if (mem < 0 || mem > INT32_MAX / factor) {
+        json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_MEM], (long long)mem,
+                 INT32_MAX / factor);
+        return ERR_RANGE;
+    }
+    mem *= factor;
+    if (pct > 100)
+        pct = 100;
+    if (pct <= 0)
+        has_pct = false; /* HAMi: a non-positive percentage is unset */
+    if (mem == 0 && !has_pct) {
+        if (d->default_mem)
+            mem = d->default_mem;
+        else
+            pct = 100, has_pct = true;
+    }
+    out->nums = (int32_t)nums;
+    out->mem = (int32_t)mem;
+    out->mem_pct = mem > 0 ? 0 : (int32_t)pct; /* gpumem wins over a percentage */
+
+    if (cores < 0) {
+        json_err(err, cap, "%s %lld is negative", b->res[POLICY_RES_CORES], (long long)cores);
+        return ERR_RANGE;
+    }
+    out->cores = has_cores ? (int32_t)(cores > 100 ? 100 : cores) : d->default_cores;
+    if (has_prio && prio != 0 && prio != 1) {
+        json_err(err, cap, "%s %lld is not 0 (high) or 1 (low)", b->res[POLICY_RES_PRIORITY],
+                 (long long)prio);
+        return ERR_RANGE;
+    }
+    out->priority = has_prio ? (int32_t)prio : -1;
+    return 0;
+}
+
+/* A host resource of a container for kube-scheduler's sums: requests first,
+ * then limits (the API server defaults requests to limits). */
+/* One host quantity of a container: requests first, then limits. Sets *v to
+ * 0 when absent or malformed. */
+static int host_qty(const cJSON *requests, const cJSON *limits, const char *key, bool mib,
+                    int64_t *v, char *err, size_t cap)
+{
+    char buf[JSON_QTY_MAX + 1];
+    bool present;
+    int rc = ctr_res(requests, limits, key, buf, sizeof buf, &present, err, cap);
+    *v = 0;
+    if (rc || !present)
+        return rc;
+    rc = mib ? quantity_mib(buf, true, v) : quantity_milli(buf, v);
+    if (!rc && *v < 0)
+        rc = ERR_RANGE;
+    if (rc) {
+        json_qty_err(err, cap, key, buf, rc, false);
+        *v = 0;
+    }
+    return rc;
+}
+
+/* A container's cpu (milli) and memory (MiB) for kube-scheduler's sums:
+ * requests first, then limits (the API server defaults requests to limits).
+ * Each is computed even when the other fails; the first error is returned. */
+static int host_res(const cJSON *c, int64_t *cpu, int64_t *mem, char *err, size_t cap)
+{
+    const cJSON *res, *limits, *requests;
+    int rc;
+
+    *cpu = *mem = 0;
+    if ((rc = json_obj(c, "resources", "resources", &res, err, cap)) ||
+        (rc = json_obj(res, "limits", "resources.limits", &limits, err, cap)) ||
+        (rc = json_obj(res, "requests", "resources.requests", &requests, err, cap)))
+        return rc;
+    rc = host_qty(requests, limits, "cpu", false, cpu, err, cap);
+    int rc2 = host_qty(requests, limits, "memory", true, mem, rc ? NULL : err, cap);
+    return rc ? rc : rc2;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Name of container i for messages. */
+static const char *ctr_name(const cJSON *c)
+{
+    const cJSON *n = json_field(c, "name");
+    return cJSON_IsString(n) && n->valuestring ? n->valuestring : "";
+}
+
+/* The pod's containers: init containers then app containers. Checks shape
+ * and the count; *ninit and *napp are set. */
+static int pod_containers(const cJSON *pod, const cJSON **init, const cJSON **app, int *ninit,
+                          int *napp, char *err, size_t cap)
+{
+    const cJSON *spec;
+    int rc;
+
+    *init = *app = NULL;
+    *ninit = *napp = 0;
+    if ((rc = json_obj(pod, "spec", "spec", &spec, err, cap)) ||
+        (rc = json_arr(spec, "initContainers", "spec.initContainers", init, err, cap)) ||
+        (rc = json_arr(spec, "containers", "spec.containers", app, err, cap)))
+        return rc;
+    *ninit = json_count(*init, POLICY_MAX_CONTAINERS);
+    *napp = json_count(*app, POLICY_MAX_CONTAINERS);
+    if (*ninit + *napp > POLICY_MAX_CONTAINERS) {
+        json_err(err, cap, "pod has more than %d containers", POLICY_MAX_CONTAINERS);
+        return ERR_TOOBIG;
+    }
+    const cJSON *lists[2] = {*init, *app};
+    static const char *const what[2] = {"spec.initContainers", "spec.containers"};
+    for (int k = 0; k < 2; k++) {
+        int i = 0;
+        for (const cJSON *c = lists[k] ? lists[k]->child : NULL; c; c = c->next, i++) {
+            const char *name;
+            if (!cJSON_IsObject(c)) {
+                json_err(err, cap, "%s[%d] is not a JSON object", what[k], i);
+                return ERR_INVAL;
+            }
+            if ((rc = json_str(c, "name", MODEL_NAME_MAX, "container name", &name, err, cap)))
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* cpu/memory the pod asks of the host: max(peak init, sum of app). Not
+ * strict: a container whose cpu or memory does not parse counts 0. */
+static int pod_host(const cJSON *init, const cJSON *app, bool strict, int64_t *cpu, int64_t *mem,
+                    char *err, size_t cap)
+{
+    int64_t icpu = 0, imem = 0, acpu = 0, amem = 0, c, m;
+    int rc;
+    for (const cJSON *x = init ? init->child : NULL; x; x = x->next) {
+        if ((rc = host_res(x, &c, &m, err, cap)) && strict) {
+            json_err_prefix(err, cap, "container \"%s\"", ctr_name(x));
+            return rc;
+        }
+        icpu = c > icpu ? c : icpu;
+        imem = m > imem ? m : imem;
+    }
+    for (const cJSON *x = app ? app->child : NULL; x; x = x->next) {
+        if ((rc = host_res(x, &c, &m, err, cap)) && strict) {
+            json_err_prefix(err, cap, "container \"%s\"", ctr_name(x));
+            return rc;
+        }
+        acpu = sat_add(acpu, c);
+        amem = sat_add(amem, m);
+    }
+    *cpu = icpu > acpu ? icpu : acpu;
+    *mem = imem > amem ? imem : amem;
+    return 0;
+}
+
+/* metadata.namespace/name/uid, checked. */
+static int pod_ids(const cJSON *pod, const cJSON **meta, const char **ns, const char **name,
+                   const char **uid, char *err, size_t cap)
+{
+    int rc;
+    if (!cJSON_IsObject(pod)) {
+        json_err(err, cap, "pod is not a JSON object");
+        return ERR_INVAL;
+    }
+    if ((rc = json_obj(pod, "metadata", "metadata", meta, err, cap)) ||
+        (rc = json_str(*meta, "namespace", NS_MAX, "metadata.namespace", ns, err, cap)) ||
+        (rc = json_str(*meta, "name", MODEL_NAME_MAX, "metadata.name", name, err, cap)) ||
+        (rc = json_str(*meta, "uid", UID_MAX, "metadata.uid", uid, err, cap)))
+        return rc;
+    return 0;
+}
+
+static int pod_node_policy(const char *v, struct policy_pod *out, char *err, size_t cap)
+{
+    out->node_policy = policy_node_policy_find(v);
+    if (out->node_policy)
+        return 0;
+    char known[256] = "";
+    size_t len = 0;
+    for (const char *const *n = policy_node_policy_names(); *n; n++) {
+        int w = snprintf(known + len, sizeof known - len, "%s%s", len ? ", " : "", *n);
+        if (w < 0 || (size_t)w >= sizeof known - len)
+            break;
+        len += (size_t)w;
+    }
+    json_err(err, cap, "annotation %s: unknown policy \"%.*s\" (known: %s)", MODEL_ANN_NODE_POL,
+             JSON_SHOW_MAX, v, known);
+    return ERR_INVAL;
+}
+
+static int pod_annotations(const cJSON *anns, const struct policy_device_backend *b,
+                           struct policy_pod *out, char *err, size_t cap)
+{
+    char detail[256];
+    const char *v;
+    int rc;
+
+    if ((rc = json_ann(anns, MODEL_ANN_NODE_POL, MODEL_POD_ANN_MAX, &v, err, cap)))
+        return rc;
+    if (v && *v && (rc = pod_node_policy(v, out, err, cap)))
+        return rc;
+    if ((rc = json_ann(anns, MODEL_ANN_GPU_POL, MODEL_POD_ANN_MAX, &v, err, cap)))
+        return rc;
+    if (v && *v) {
+        detail[0] = '\0';
+        if ((rc = policy_gpu_policy_parse(v, &out->gpu, detail, sizeof detail))) {
+            json_err(err, cap, "annotation %s: \"%.*s\": %s", MODEL_ANN_GPU_POL, JSON_SHOW_MAX, v,
+                     detail);
+            return rc;
+        }
+        out->gpu_set = true;
+    }
+    out->w = (struct policy_weights){1, 1, 1};
+    if ((rc = json_ann(anns, MODEL_ANN_WEIGHTS, MODEL_POD_ANN_MAX, &v, err, cap)))
+        return rc;
+    if (v) {
+        detail[0] = '\0';
+        if ((rc = policy_weights_parse(v, &out->w, detail, sizeof detail))) {
+            json_err(err, cap, "annotation %s: \"%.*s\": %s", MODEL_ANN_WEIGHTS, JSON_SHOW_MAX, v,
+                     detail);
+            return rc;
+        }
+    }
+    if ((rc = json_ann(anns, b->ann_use_type, MODEL_POD_ANN_MAX, &out->use_type, err, cap)) ||
+        (rc = json_ann(anns, b->ann_nouse_type, MODEL_POD_ANN_MAX, &out->nouse_type, err, cap)) ||
+        (rc = json_ann(anns, b->ann_use_uuid, MODEL_POD_ANN_MAX, &out->use_uuid, err, cap)) ||
+        (rc = json_ann(anns, b->ann_nouse_uuid, MODEL_POD_ANN_MAX, &out->nouse_uuid, err, cap)) ||
+        (rc = json_ann(anns, b->ann_vgpu_mode, MODEL_POD_ANN_MAX, &out->vgpu_mode, err, cap)) ||
+        (rc = json_ann(anns, b->ann_numa_bind, MODEL_POD_ANN_MAX, &v, err, cap)))
+        return rc;
+    bool numa = false;
+    if (v && strconv_bool(v, strlen(v), &numa))
+        numa = false; /* HAMi: an unparsable value is false */
+    out->numa_bind = numa;
+    return 0;
+}
+
+int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
+                    char *err, size_t cap)
+{
+    const cJSON *meta = NULL, *anns, *init, *app;
+    int ninit, napp, rc;
+
+    memset(out, 0, sizeof *out);
+    if (!d)
+        d = &hami_defaults;
+    if ((rc = pod_ids(pod, &meta, &out->ns, &out->name, &out->uid, err, cap)) ||
+        (rc = pod_containers(pod, &init, &app, &ninit, &napp, err, cap)))
+        return rc;
+    if (ninit + napp == 0) {
+        json_err(err, cap, "pod has no containers");
+        return ERR_INVAL;
+    }
+    out->ninit = ninit;
+    out->nctr = ninit + napp;
+    int i = 0;
+    for (int k = 0; k < 2; k++) {
+        for (const cJSON *c = k ? (app ? app->child : NULL) : (init ? init->child : NULL); c;
+             c = c->next, i++) {
+            out->ctr[i].name = ctr_name(c);
+            if ((rc = ctr_parse(c, d, &out->ctr[i], err, cap))) {
+                json_err_prefix(err, cap, "container \"%s\"", out->ctr[i].name);
+                return rc;
+            }
+        }
+    }
+    if ((rc = pod_host(init, app, true, &out->cpu_milli, &out->mem_mib, err, cap)) ||
+        (rc = json_obj(meta, "annotations", "metadata.annotations", &anns, err, cap)) ||
+        (rc = pod_annotations(anns, pod_backend(init, app), out, err, cap)))
+        return rc;
+    out->quota_mem = -1;
+    out->quota_cores = -1;
+    return 0;
+}
+
+/* An annotation a pod owner may write: as ann_str, but a value over max
+ * reads as absent and sets *toolong (when not NULL) instead of failing. */
+static int ann_owned(const cJSON *anns, const char *key, size_t max, const char **out,
+                     bool *toolong, char *err, size_t cap)
+{
+    int rc = json_ann(anns, key, max, out, err, cap);
+    if (rc != ERR_TOOBIG)
+        return rc;
+    *out = NULL;
+    if (toolong)
+        *toolong = true;
+    json_err(err, cap, "%s", "");
+    return 0;
+}
+
+/* hami.io/bind-time: unix seconds; 0 when absent or not a whole number. */
+static double bind_time(const char *v)
+{
+    int64_t t;
+    if (!v || strconv_int(v, strlen(v), 1, INT64_C(1) << 40, &t) != 0)
+        return 0;
+    return (double)t;
+}
+
+/* Container i's GPU request into out->ask, when it asks any. A request
+ * that does not parse asks whole GPUs, as many as it names (1..max). */
+static void pod_ask(const cJSON *c, int i, struct model_pod_info *out)
+{
+    struct policy_ctr pc;
+    char err[256];
+    memset(&pc, 0, sizeof pc);
+    if (ctr_parse(c, &hami_defaults, &pc, err, sizeof err) != 0) {
+        const cJSON *res = NULL, *limits = NULL, *requests = NULL;
+        int64_t nums = 0;
+        bool has = false;
+        if (json_obj(c, "resources", "resources", &res, err, sizeof err) == 0 &&
+            json_obj(res, "limits", "limits", &limits, err, sizeof err) == 0 &&
+            json_obj(res, "requests", "requests", &requests, err, sizeof err) == 0)
+            ctr_int(limits, requests, ctr_backend(limits, requests)->res[POLICY_RES_COUNT], &nums,
+                    &has, err, sizeof err);
+        if (!has)
+            return;
+        pc.nums = nums < 1 ? 1 : nums > POLICY_MAX_GPUS ? POLICY_MAX_GPUS : (int32_t)nums;
+        pc.mem = 0;
+        pc.mem_pct = 100;
+        pc.cores = 100;
+    }
+    if (pc.nums <= 0)
+        return;
+    out->ask[out->nask++] = (struct model_gpu_ask){(uint8_t)i, (uint8_t)pc.nums,
+                                                   (uint8_t)pc.mem_pct, (uint8_t)pc.cores, pc.mem};
+}
+
+int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap)
+{
+    const cJSON *meta = NULL, *anns, *spec, *status, *init, *app;
+    const char *phase, *bt;
+    int ninit, napp, rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = pod_ids(pod, &meta, &out->ns, &out->name, &out->uid, err, cap)) ||
+        (rc = json_str(meta, "resourceVersion", RV_MAX, "metadata.resourceVersion",
+                       &out->resource_version, err, cap)) ||
+        (rc = json_obj(meta, "annotations", "metadata.annotations", &anns, err, cap)) ||
+        (rc = json_obj(pod, "spec", "spec", &spec, err, cap)) ||
+        (rc = json_str(spec, "nodeName", MODEL_NAME_MAX, "spec.nodeName", &out->node_name, err,
+                       cap)) ||
+        (rc = json_str(spec, "schedulerName", MODEL_NAME_MAX, "spec.schedulerName",
+                       &out->scheduler_name, err, cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_VGPU_NODE, MODEL_NAME_MAX, &out->vgpu_node, NULL, err,
+                        cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_ALLOCATED, MODEL_POD_ANN_MAX, &out->devices,
+                        &out->devices_bad, err, cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_BIND_PHASE, PHASE_MAX, &out->bind_phase, NULL, err, cap)) ||
+        (rc = ann_owned(anns, MODEL_ANN_BIND_TIME, TIME_MAX, &bt, NULL, err, cap)) ||
+        (rc = json_obj(pod, "status", "status", &status, err, cap)) ||
+        (rc = json_str(status, "phase", PHASE_MAX, "status.phase", &phase, err, cap)) ||
+        (rc = pod_containers(pod, &init, &app, &ninit, &napp, err, cap)) ||
+        (rc = pod_host(init, app, false, &out->cpu_milli, &out->mem_mib, err, cap)))
+        goto out;
+    out->ninit = ninit;
+    out->nctr = ninit + napp;
+    out->bind_time = bind_time(bt);
+    int i = 0;
+    for (const cJSON *c = init ? init->child : NULL; c; c = c->next)
+        pod_ask(c, i++, out);
+    for (const cJSON *c = app ? app->child : NULL; c; c = c->next)
+        pod_ask(c, i++, out);
+    out->terminal = json_field(meta, "deletionTimestamp") != NULL ||
+                    (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0));
+out:
+    if (rc && out->name)
+        json_err_prefix(err, cap, "pod \"%s/%s\"", out->ns ? out->ns : "", out->name);
+    return rc;
+}
