@@ -41,30 +41,30 @@ const cJSON *json_field(const cJSON *obj, const char *key)
     return cJSON_IsNull(v) ? NULL : v;
 }
 
-int json_obj(const cJSON *obj, const char *key, const char *what, const cJSON **out, char *err,
-             size_t cap)
+/* An optional member of the type `is` tests: absent or null -> *out NULL. */
+static int typed(const cJSON *obj, const char *key, const char *what, const char *kind,
+                 cJSON_bool (*is)(const cJSON *), const cJSON **out, char *err, size_t cap)
 {
     const cJSON *v = json_field(obj, key);
     *out = NULL;
-    if (v && !cJSON_IsObject(v)) {
-        json_err(err, cap, "%s is not a JSON object", what);
+    if (v && !is(v)) {
+        json_err(err, cap, "%s is not a JSON %s", what, kind);
         return ERR_INVAL;
     }
     *out = v;
     return 0;
 }
 
+int json_obj(const cJSON *obj, const char *key, const char *what, const cJSON **out, char *err,
+             size_t cap)
+{
+    return typed(obj, key, what, "object", cJSON_IsObject, out, err, cap);
+}
+
 int json_arr(const cJSON *obj, const char *key, const char *what, const cJSON **out, char *err,
              size_t cap)
 {
-    const cJSON *v = json_field(obj, key);
-    *out = NULL;
-    if (v && !cJSON_IsArray(v)) {
-        json_err(err, cap, "%s is not a JSON array", what);
-        return ERR_INVAL;
-    }
-    *out = v;
-    return 0;
+    return typed(obj, key, what, "array", cJSON_IsArray, out, err, cap);
 }
 
 int json_str(const cJSON *obj, const char *key, size_t max, const char *what, const char **out,

@@ -9,10 +9,12 @@
  * string alone: no I/O, no clock, so the backend stays in policy/. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/strconv.h"
@@ -40,30 +42,21 @@ static bool is_space(char c)
     return isspace((unsigned char)c) != 0;
 }
 
-/* Devices being built; strings collected in one growing block and referred
- * to by offset until the block stops moving. */
+/* Devices being built; their strings collected in one buffer, each
+ * NUL-terminated, and referred to by offset until the buffer stops moving. */
 struct regbuild {
     int n;
     struct policy_device dev[POLICY_MAX_DEVICES];
     size_t uuid_off[POLICY_MAX_DEVICES], type_off[POLICY_MAX_DEVICES];
     size_t mode_off[POLICY_MAX_DEVICES];
-    char *buf;
-    size_t len, cap;
+    struct buf sb;
 };
 
 static size_t sb_add(struct regbuild *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 256;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        b->buf = mem_realloc(b->buf, ncap);
-        b->cap = ncap;
-    }
-    size_t off = b->len;
-    memcpy(b->buf + off, s, n);
-    b->buf[off + n] = '\0';
-    b->len += n + 1;
+    size_t off = b->sb.len;
+    buf_append(&b->sb, s, n); /* no cap: the value's length bounds it */
+    buf_append(&b->sb, "", 1);
     return off;
 }
 
@@ -72,7 +65,7 @@ static size_t sb_add(struct regbuild *b, const char *s, size_t n)
 static size_t sb_intern(struct regbuild *b, const char *s, size_t n, const size_t *offs, int noffs)
 {
     for (int i = 0; i < noffs; i++) {
-        const char *t = b->buf + offs[i];
+        const char *t = b->sb.data + offs[i];
         if (strlen(t) == n && memcmp(t, s, n) == 0)
             return offs[i];
     }
@@ -99,7 +92,7 @@ static int reg_add(struct regbuild *b, const struct policy_device *d, const char
         return ERR_TOOBIG;
     }
     for (int j = 0; j < i; j++) {
-        const char *u = b->buf + b->uuid_off[j];
+        const char *u = b->sb.data + b->uuid_off[j];
         if (strlen(u) == ulen && memcmp(u, uuid, ulen) == 0) {
             snprintf(err, cap, "duplicate device id \"%.*s\" (devices %d and %d)", (int)ulen, uuid,
                      j, i);
@@ -378,13 +371,13 @@ static void reg_finish(struct regbuild *b, struct policy_device **dev, int32_t *
     *dev = mem_alloc((size_t)b->n * sizeof **dev);
     for (int i = 0; i < b->n; i++) {
         (*dev)[i] = b->dev[i];
-        (*dev)[i].uuid = b->buf + b->uuid_off[i];
-        (*dev)[i].type = b->buf + b->type_off[i];
-        (*dev)[i].mode = b->buf + b->mode_off[i];
+        (*dev)[i].uuid = b->sb.data + b->uuid_off[i];
+        (*dev)[i].type = b->sb.data + b->type_off[i];
+        (*dev)[i].mode = b->sb.data + b->mode_off[i];
     }
     *ndev = b->n;
-    *strings = b->buf;
-    b->buf = NULL;
+    *strings = b->sb.data;
+    b->sb.data = NULL;
 }
 
 static int register_parse(const char *value, struct policy_device **dev, int32_t *ndev,
@@ -414,10 +407,11 @@ static int register_parse(const char *value, struct policy_device **dev, int32_t
         return ERR_INVAL;
     }
     b = mem_zalloc(sizeof *b);
+    b->sb = BUF_INIT(SIZE_MAX);
     rc = *s == '[' ? json_register(s, len, b, err, cap) : legacy_register(s, len, b, err, cap);
     if (!rc)
         reg_finish(b, dev, ndev, strings);
-    free(b->buf);
+    buf_free(&b->sb);
     free(b);
     return rc;
 }
