@@ -1,11 +1,12 @@
 /* handshake: HAMi's node handshake and node health (hami-protocol.md 1.3).
  * Pure: no I/O, no clock (the caller passes the time).
  *
- * The scheduler writes hami.io/node-handshake: Requesting_<YYYY-MM-DD
- * HH:MM:SS> (local time, as HAMi's scheduler does) when the value does not
- * contain "Requesting". A "Requesting" value younger than 60 s means
- * healthy; older, healthy only while status.allocatable["nvidia.com/gpu"]
- * is > 0. Any other value (none, "Reported <time>" from old plugins,
+ * The scheduler writes the backend's handshake annotation (NVIDIA's is
+ * hami.io/node-handshake): Requesting_<YYYY-MM-DD HH:MM:SS> (local time, as
+ * HAMi's scheduler does) when the value does not contain "Requesting". A "Requesting" value younger than 60 s means
+ * healthy; older, healthy only while the node's allocatable device count
+ * (status.allocatable of its backend's count resource, nvidia.com/gpu for
+ * NVIDIA) is > 0. Any other value (none, "Reported <time>" from old plugins,
  * "Deleted_<time>" from old schedulers) is replaced by a fresh request and
  * the node counts as healthy: a stale Deleted_ never blocks a node whose
  * plugin is alive (the fix of HAMi #1839). A "Requesting" value without a
