@@ -3,14 +3,15 @@
  *
  * The scheduler writes the backend's handshake annotation (NVIDIA's is
  * hami.io/node-handshake): Requesting_<YYYY-MM-DD HH:MM:SS> (local time, as
- * HAMi's scheduler does) when the value does not contain "Requesting". A "Requesting" value younger than 60 s means
- * healthy; older, healthy only while the node's allocatable device count
- * (status.allocatable of its backend's count resource, nvidia.com/gpu for
- * NVIDIA) is > 0. Any other value (none, "Reported <time>" from old plugins,
- * "Deleted_<time>" from old schedulers) is replaced by a fresh request and
- * the node counts as healthy: a stale Deleted_ never blocks a node whose
- * plugin is alive (the fix of HAMi #1839). A "Requesting" value without a
- * readable time counts as healthy, as HAMi does. */
+ * HAMi's scheduler does) when the value does not contain "Requesting". A
+ * "Requesting" value younger than 60 s means healthy; older, healthy only
+ * while the node's allocatable device count (status.allocatable of its
+ * backend's count resource, nvidia.com/gpu for NVIDIA) is > 0. Any other
+ * value (none, "Reported <time>" from old plugins, "Deleted_<time>" from old
+ * schedulers) is replaced by a fresh request and the node counts as healthy:
+ * a stale Deleted_ never blocks a node whose plugin is alive (the fix of HAMi
+ * #1839). A "Requesting" value without a readable time counts as healthy, as
+ * HAMi does. */
 #ifndef VS_HANDSHAKE_H
 #define VS_HANDSHAKE_H
 
