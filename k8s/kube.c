@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "k8s/snapshot.h"
 
 #define TOKEN_CHECK_S 5.0 /* how often the token file's mtime is looked at */
 
@@ -96,8 +96,7 @@ static void token_refresh(struct kube *k, bool force)
     if (!force && k->token && st.st_mtim.tv_sec == k->token_mtime.tv_sec &&
         st.st_mtim.tv_nsec == k->token_mtime.tv_nsec)
         return;
-    if (snapshot_read_file(k->cfg.token_file, KUBECONFIG_TOKEN_MAX, &data, &len, err, sizeof err) !=
-        0) {
+    if (file_read(k->cfg.token_file, KUBECONFIG_TOKEN_MAX, &data, &len, err, sizeof err) != 0) {
         LOG_WARN("token file: %s", err);
         return;
     }

@@ -1,50 +1,12 @@
 #include "k8s/snapshot.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
-#include "base/mem.h"
-
-int snapshot_read_file(const char *path, long max, char **out, size_t *len, char *err, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    long size = 0;
-    int rc = 0;
-
-    if (!f) {
-        snprintf(err, cap, "%s: %s", path, strerror(errno));
-        return ERR_IO;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, cap, "%s: cannot determine its size", path);
-        rc = ERR_IO;
-        goto out;
-    }
-    if (size > max) {
-        snprintf(err, cap, "%s: %ld bytes, over the limit of %ld", path, size, max);
-        rc = ERR_TOOBIG;
-        goto out;
-    }
-    data = mem_alloc((size_t)size + 1);
-    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
-        snprintf(err, cap, "%s: short read", path);
-        rc = ERR_IO;
-        goto out;
-    }
-    data[size] = '\0';
-    *out = data;
-    *len = (size_t)size;
-    data = NULL;
-out:
-    free(data);
-    fclose(f);
-    return rc;
-}
 
 static void load_node(struct cache *c, const cJSON *item, struct snapshot_stats *st)
 {
@@ -132,7 +94,7 @@ int snapshot_load(struct cache *c, const char *path, struct snapshot_stats *st, 
 {
     char *data = NULL;
     size_t len = 0;
-    int rc = snapshot_read_file(path, SNAPSHOT_MAX_BYTES, &data, &len, err, cap);
+    int rc = file_read(path, SNAPSHOT_MAX_BYTES, &data, &len, err, cap);
     if (!rc)
         rc = snapshot_load_json(c, data, len, st, err, cap);
     free(data);

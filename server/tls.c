@@ -2,8 +2,6 @@
 #include "base/clock.h"
 #include "server/tls.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -16,9 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/err.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -96,49 +94,6 @@ static int no_password(char *buf, int size, int rwflag, void *u)
     (void)rwflag;
     (void)u;
     return -1;
-}
-
-/* Read a whole file of at most max bytes; *data is new and NUL-terminated
- * (caller frees). */
-static int read_file(const char *path, size_t max, char **data, size_t *len, char *err, size_t cap)
-{
-    int rc = ERR_IO, fd = open(path, O_RDONLY | O_CLOEXEC);
-    char *p = NULL;
-    size_t n = 0;
-    *data = NULL;
-    *len = 0;
-    if (fd < 0) {
-        snprintf(err, cap, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    p = mem_alloc(max + 2);
-    for (;;) {
-        ssize_t r = read(fd, p + n, max + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, cap, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max) {
-            snprintf(err, cap, "%s: larger than %zu bytes", path, max);
-            rc = ERR_TOOBIG;
-            goto out;
-        }
-    }
-    p[n] = '\0';
-    *data = p;
-    *len = n;
-    p = NULL;
-    rc = 0;
-out:
-    free(p);
-    if (fd >= 0)
-        close(fd);
-    return rc;
 }
 
 static double asn1_time(const ASN1_TIME *t)
@@ -257,8 +212,8 @@ static int pair_load(const char *cert_file, const char *key_file, struct tls_pai
     int rc;
 
     *out = NULL;
-    if ((rc = read_file(cert_file, TLS_FILE_MAX, &cert, &clen, err, cap)) ||
-        (rc = read_file(key_file, TLS_FILE_MAX, &key, &klen, err, cap)))
+    if ((rc = file_read(cert_file, TLS_FILE_MAX, &cert, &clen, err, cap)) ||
+        (rc = file_read(key_file, TLS_FILE_MAX, &key, &klen, err, cap)))
         goto out;
     p = mem_zalloc(sizeof *p);
     atomic_init(&p->refs, 1);
@@ -369,7 +324,7 @@ static int load_client_ca(const char *path, char **out, char *err, size_t cap)
 {
     char *pem = NULL, why[256];
     size_t len;
-    int rc = read_file(path, TLS_FILE_MAX, &pem, &len, err, cap);
+    int rc = file_read(path, TLS_FILE_MAX, &pem, &len, err, cap);
     if (rc)
         return rc;
     BIO *b = BIO_new_mem_buf(pem, (int)len);
