@@ -2,7 +2,6 @@
  * service account. */
 #include "k8s/kubeconfig.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +9,9 @@
 #include <yaml.h>
 
 #include "base/err.h"
+#include "base/file.h"
+#include "base/list.h"
 #include "base/mem.h"
-#include "k8s/snapshot.h"
 
 /* One loaded file of the list. */
 struct kfile {
@@ -244,7 +244,7 @@ static int load_one(const char *path, struct kfile *f, char *err, size_t cap)
     char *data = NULL;
     size_t len = 0;
     yaml_parser_t p;
-    int rc = snapshot_read_file(path, KUBECONFIG_MAX_BYTES, &data, &len, err, cap);
+    int rc = file_read(path, KUBECONFIG_MAX_BYTES, &data, &len, err, cap);
     if (rc)
         return rc;
     snprintf(f->path, sizeof f->path, "%s", path);
@@ -399,20 +399,25 @@ static int read_user(struct kfile *f, yaml_node_t *u, const char *name, struct k
 int kubeconfig_load(const char *paths, struct kubeconfig *out, char *err, size_t cap)
 {
     struct files *fs = mem_zalloc(sizeof *fs);
-    char *list = mem_strdup(paths ? paths : ""), *save = NULL;
+    char *list = mem_strdup(paths ? paths : "");
+    const char *rest = list, *path;
+    size_t len;
     const char *ctx_name = NULL, *cluster_name = NULL, *user_name = NULL, *ns = NULL;
     struct kfile *in = NULL;
     char where[512];
     int rc = 0;
 
     memset(out, 0, sizeof *out);
-    for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+    while (list_next(&rest, ':', NULL, &path, &len)) {
+        if (len == 0)
+            continue; /* "a::b" */
+        list[path - list + len] = '\0';
         if (fs->n == KUBECONFIG_FILES_MAX) {
             snprintf(err, cap, "more than %d kubeconfig files", KUBECONFIG_FILES_MAX);
             rc = ERR_TOOBIG;
             goto out;
         }
-        rc = load_one(p, &fs->f[fs->n], err, cap);
+        rc = load_one(path, &fs->f[fs->n], err, cap);
         fs->n++;
         if (rc)
             goto out;
@@ -514,7 +519,7 @@ int kubeconfig_in_cluster(const char *sa_dir, struct kubeconfig *out, char *err,
     out->server = mem_alloc(n);
     snprintf(out->server, n, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
     out->token_file = join(sa_dir, "token");
-    rc = snapshot_read_file(out->token_file, KUBECONFIG_TOKEN_MAX, &token, &len, err, cap);
+    rc = file_read(out->token_file, KUBECONFIG_TOKEN_MAX, &token, &len, err, cap);
     if (rc)
         goto out;
     char *ca = join(sa_dir, "ca.crt");
@@ -524,7 +529,7 @@ int kubeconfig_in_cluster(const char *sa_dir, struct kubeconfig *out, char *err,
         free(ca);
     char *ns_path = join(sa_dir, "namespace");
     char e2[64];
-    if (snapshot_read_file(ns_path, 1024, &ns, &len, e2, sizeof e2) == 0) {
+    if (file_read(ns_path, 1024, &ns, &len, e2, sizeof e2) == 0) {
         while (len > 0 && (ns[len - 1] == '\n' || ns[len - 1] == ' ' || ns[len - 1] == '\r'))
             ns[--len] = '\0';
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/list.h"
 
 extern const struct policy_node_policy policy_binpack;
 extern const struct policy_node_policy policy_spread;
@@ -38,23 +39,16 @@ const char *const *policy_node_policy_names(void)
     return names;
 }
 
-/* Copy the comma-separated element at *p into tok (trimmed); advance *p. */
-static size_t next_token(const char **p, char *tok, size_t cap)
+/* The next element of the comma list at *p, trimmed, copied into tok (cut
+ * to cap - 1 bytes). Returns false at the end of the list. */
+static bool next_token(const char **p, char *tok, size_t cap)
 {
-    const char *s = *p, *end = strchr(s, ',');
-    if (!end)
-        end = s + strlen(s);
-    *p = *end ? end + 1 : end;
-    while (s < end && isspace((unsigned char)*s))
-        s++;
-    while (end > s && isspace((unsigned char)end[-1]))
-        end--;
-    size_t n = (size_t)(end - s);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(tok, s, n);
-    tok[n] = '\0';
-    return n;
+    const char *t;
+    size_t n;
+    if (!list_next(p, ',', LIST_SPACE, &t, &n))
+        return false;
+    snprintf(tok, cap, "%.*s", (int)(n < cap ? n : cap - 1), t);
+    return true;
 }
 
 static void add_key(struct policy_gpu_policy *g, enum policy_gpu_key k)
@@ -65,38 +59,45 @@ static void add_key(struct policy_gpu_policy *g, enum policy_gpu_key k)
     g->keys[g->nkeys++] = (uint8_t)k;
 }
 
+/* Add the GPU policy word tok to g. Returns 0, or ERR_INVAL naming it. */
+static int add_word(struct policy_gpu_policy *g, const char *tok, char *err, size_t cap)
+{
+    if (strcmp(tok, "binpack") == 0)
+        add_key(g, POLICY_KEY_BINPACK);
+    else if (strcmp(tok, "spread") == 0)
+        add_key(g, POLICY_KEY_SPREAD);
+    else if (strcmp(tok, "numa") == 0)
+        add_key(g, POLICY_KEY_NUMA);
+    else if (strcmp(tok, "mutex") == 0)
+        g->mutex = true;
+    else if (strcmp(tok, "topology-aware") == 0)
+        g->topology = true;
+    else {
+        snprintf(err, cap,
+                 "unknown GPU policy \"%s\" (want binpack, spread, numa, mutex, "
+                 "topology-aware, or a comma list of them)",
+                 tok);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
 int policy_gpu_policy_parse(const char *s, struct policy_gpu_policy *out, char *err, size_t cap)
 {
     struct policy_gpu_policy g = {0};
     char tok[64];
     const char *p = s ? s : "";
-    int nelem = 0;
+    int nelem = 0, rc;
 
-    while (*p || nelem == 0) {
-        size_t n = next_token(&p, tok, sizeof tok);
+    while (next_token(&p, tok, sizeof tok)) {
         nelem++;
-        if (n == 0 && !*p && nelem > 1)
+        if (!tok[0] && !*p && nelem > 1)
             break; /* trailing comma */
-        if (strcmp(tok, "binpack") == 0)
-            add_key(&g, POLICY_KEY_BINPACK);
-        else if (strcmp(tok, "spread") == 0)
-            add_key(&g, POLICY_KEY_SPREAD);
-        else if (strcmp(tok, "numa") == 0)
-            add_key(&g, POLICY_KEY_NUMA);
-        else if (strcmp(tok, "mutex") == 0)
-            g.mutex = true;
-        else if (strcmp(tok, "topology-aware") == 0)
-            g.topology = true;
-        else {
-            snprintf(err, cap,
-                     "unknown GPU policy \"%s\" (want binpack, spread, numa, mutex, "
-                     "topology-aware, or a comma list of them)",
-                     tok);
-            return ERR_INVAL;
-        }
-        if (!*p)
-            break;
+        if ((rc = add_word(&g, tok, err, cap)))
+            return rc;
     }
+    if (nelem == 0 && (rc = add_word(&g, "", err, cap)))
+        return rc; /* "" names no policy */
     if (g.nkeys == 0)
         add_key(&g, POLICY_KEY_SPREAD); /* HAMi: spread when no score key */
     *out = g;
@@ -110,8 +111,7 @@ int policy_weights_parse(const char *s, struct policy_weights *out, char *err, s
     const char *p = s ? s : "";
     int n = 0;
 
-    while (*p && n < 4) {
-        next_token(&p, tok, sizeof tok);
+    while (n < 4 && next_token(&p, tok, sizeof tok)) {
         n++;
         char *eq = strchr(tok, '=');
         char *end = NULL;

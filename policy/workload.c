@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "base/hash.h"
+#include "base/list.h"
 #include "base/mem.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
@@ -80,10 +81,13 @@ static bool same_class(const struct wclass *c, const struct workload_shape *s)
            c->cores == s->cores && strcmp(c->models, s->models) == 0;
 }
 
+/* True when the comma list s names nothing (only commas and spaces). */
 static bool blank(const char *s)
 {
-    for (; *s; s++)
-        if (*s != ' ' && *s != ',')
+    const char *tok;
+    size_t len;
+    while (list_next(&s, ',', " ", &tok, &len))
+        if (len)
             return false;
     return true;
 }

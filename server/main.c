@@ -7,7 +7,9 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/init.h"
+#include "base/list.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/cache.h"
@@ -17,17 +19,22 @@
 #include "server/extender.h"
 #include "server/service.h"
 
-/* Split "a,b,c" in place into a NULL-terminated array (caller frees the
- * array; the strings live in s). *n gets the count. */
+/* Split "a,b,c" in place into a NULL-terminated array, empty names left
+ * out (caller frees the array; the strings live in s). *n gets the count. */
 static const char **split_names(char *s, size_t *n)
 {
     size_t k = 1;
     for (const char *p = s; *p; p++)
         k += *p == ',';
-    const char **v = mem_alloc(sizeof *v * (k + 1));
+    const char **v = mem_alloc(sizeof *v * (k + 1)), *p = s, *tok;
+    size_t len;
     *n = 0;
-    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+    while (list_next(&p, ',', NULL, &tok, &len)) {
+        if (len == 0)
+            continue; /* "a,,b": no empty name */
+        s[tok - s + len] = '\0';
         v[(*n)++] = tok;
+    }
     v[*n] = NULL;
     return v;
 }
@@ -53,7 +60,7 @@ static int simulate(struct config *c)
     }
     if (extender_opts_from_config(c, &eo, err, sizeof err) ||
         snapshot_load(cache, c->snapshot, &st, err, sizeof err) ||
-        snapshot_read_file(c->pod, 8L << 20, &pod, &len, err, sizeof err)) {
+        file_read(c->pod, 8L << 20, &pod, &len, err, sizeof err)) {
         fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
         goto out;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/list.h"
 #include "base/mem.h"
 #include "k8s/model.h"
 
@@ -28,25 +29,6 @@ static const struct {
     {"labels", MODEL_ANN_VGPU_NODE},
 };
 
-/* The next name of a comma list at *s: its start and length, spaces
- * trimmed; *s moves past the comma. Returns false at the end. */
-static bool next_name(const char **s, const char **name, size_t *len)
-{
-    const char *p = *s;
-    if (p == NULL || *p == '\0')
-        return false;
-    const char *end = strchr(p, ',');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    *s = end ? end + 1 : p + n;
-    while (n && *p == ' ')
-        p++, n--;
-    while (n && p[n - 1] == ' ')
-        n--;
-    *name = p;
-    *len = n;
-    return true;
-}
-
 static bool printable(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -60,7 +42,7 @@ int webhook_trust_validate(const char *list, char *err, size_t cap)
     const char *s = list, *name;
     size_t len;
     int n = 0;
-    while (next_name(&s, &name, &len)) {
+    while (list_next(&s, ',', " ", &name, &len)) {
         if (len == 0 || len >= WEBHOOK_TRUST_USER_MAX || !printable(name, len)) {
             snprintf(err, cap,
                      "\"%.80s\" is not a comma list of usernames (entry %d: 1 to %d printable "
@@ -85,7 +67,7 @@ struct webhook_trust *webhook_trust_create(const char *list)
     struct webhook_trust *t = mem_zalloc(sizeof *t);
     const char *s = list, *name;
     size_t len, k = 0;
-    while (t->n < WEBHOOK_TRUST_MAX && next_name(&s, &name, &len)) {
+    while (t->n < WEBHOOK_TRUST_MAX && list_next(&s, ',', " ", &name, &len)) {
         if (len == 0 || len >= WEBHOOK_TRUST_USER_MAX || !printable(name, len))
             continue;
         t->user[t->n] = mem_alloc(len + 1);
