@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +45,6 @@ struct bind {
     struct bind_options o;
     pthread_mutex_t lock; /* guards nodes */
     struct hmap *nodes;   /* name -> nlock */
-    atomic_ulong binds, failures, lock_waits, lock_conflicts, taken_over, unlocked;
-    atomic_ulong wait_us;
 };
 
 const char *const *bind_reasons(void)
@@ -96,17 +93,6 @@ void bind_destroy(struct bind *b)
     hmap_destroy(b->nodes);
     pthread_mutex_destroy(&b->lock);
     free(b);
-}
-
-void bind_stats(struct bind *b, struct bind_stats *out)
-{
-    out->binds = atomic_load(&b->binds);
-    out->failures = atomic_load(&b->failures);
-    out->lock_waits = atomic_load(&b->lock_waits);
-    out->lock_conflicts = atomic_load(&b->lock_conflicts);
-    out->locks_taken_over = atomic_load(&b->taken_over);
-    out->unlocked = atomic_load(&b->unlocked);
-    out->lock_wait_s = (double)atomic_load(&b->wait_us) / 1e6;
 }
 
 /* ---- the in-process queue ---- */
@@ -344,7 +330,6 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
     char value[NODELOCK_VALUE_MAX + 1], checked[NODELOCK_VALUE_MAX + 1] = "";
     int conflicts = 0, rc;
     struct node_state st;
-    bool waited = false;
     double t0 = clock_mono_s();
 
     for (;;) {
@@ -375,9 +360,6 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
                 count(b, "lock_contention");
                 return ERR_CONFLICT;
             }
-            if (!waited)
-                atomic_fetch_add(&b->lock_waits, 1);
-            waited = true;
             wait_release(b, node, st.lock, deadline);
             continue;
         }
@@ -393,16 +375,12 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
                 LOG_INFO("node %s: took over lock \"%.80s\" (%s)", node, st.lock,
                          gone ? "its pod is gone" : nodelock_state_name(s));
                 count(b, "lock_taken_over");
-                atomic_fetch_add(&b->taken_over, 1);
             }
-            if (waited)
-                atomic_fetch_add(&b->wait_us, (unsigned long)((clock_mono_s() - t0) * 1e6));
             return 0;
         }
         if (rc == ERR_CONFLICT && ++conflicts < BIND_CONFLICT_STEPS) {
             kube_resp_free(&r);
             count(b, "lock_conflict");
-            atomic_fetch_add(&b->lock_conflicts, 1);
             clock_sleep_s(backoff(conflicts - 1));
             continue;
         }
@@ -432,7 +410,6 @@ static void lock_release(struct bind *b, const char *node, const char *ns, const
         int rc = patch_lock(b, node, NULL, st.rv, &r);
         if (rc == 0) {
             kube_resp_free(&r);
-            atomic_fetch_add(&b->unlocked, 1);
             return;
         }
         kube_describe(&r, rc, "release lock", err, sizeof err);
@@ -587,13 +564,11 @@ out:
         nlock_put(b, nl);
     cJSON_Delete(patch);
     if (rc) {
-        atomic_fetch_add(&b->failures, 1);
         if (rc != ERR_CONFLICT && rc != ERR_INVAL)
             count(b, "bind_api_error");
         LOG_WARN("bind %s/%s to %s failed after %.0f ms: %s", ns, name, node,
                  (clock_mono_s() - t0) * 1000, err);
     } else {
-        atomic_fetch_add(&b->binds, 1);
         LOG_DEBUG("bind %s/%s to %s: %.1f ms", ns, name, node, (clock_mono_s() - t0) * 1000);
     }
     return rc;

@@ -61,12 +61,6 @@ void bind_destroy(struct bind *b);
 int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
              const char *devices, long long now, char *err, size_t cap);
 
-struct bind_stats {
-    unsigned long binds, failures, lock_waits, lock_conflicts, locks_taken_over, unlocked;
-    double lock_wait_s; /* total time spent waiting for locks */
-};
-void bind_stats(struct bind *b, struct bind_stats *out);
-
 /* The reasons this module counts, NULL-terminated. */
 const char *const *bind_reasons(void);
 

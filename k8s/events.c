@@ -3,7 +3,6 @@
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +33,6 @@ struct events {
     struct ev *ring;
     size_t cap, head, n;
     bool stop;
-    atomic_ulong queued, sent, dropped, failed;
 };
 
 const char *const *events_reasons(void)
@@ -67,13 +65,8 @@ bool events_post(struct events *e, const char *ns, const char *name, const char 
         pthread_cond_signal(&e->more);
     }
     pthread_mutex_unlock(&e->lock);
-    if (ok) {
-        atomic_fetch_add(&e->queued, 1);
-    } else {
-        atomic_fetch_add(&e->dropped, 1);
-        if (e->count)
-            e->count(e->count_ctx, "event_dropped");
-    }
+    if (!ok && e->count)
+        e->count(e->count_ctx, "event_dropped");
     return ok;
 }
 
@@ -126,11 +119,8 @@ static void send_one(struct events *e, const struct ev *v)
     if (rc) {
         kube_describe(&r, rc, "post event", msg, sizeof msg);
         LOG_DEBUG("%s %s/%s: %s", v->reason, v->ns, v->name, msg);
-        atomic_fetch_add(&e->failed, 1);
         if (e->count)
             e->count(e->count_ctx, "event_failed");
-    } else {
-        atomic_fetch_add(&e->sent, 1);
     }
     kube_resp_free(&r);
     cJSON_free(body);
@@ -154,7 +144,6 @@ static void *run(void *arg)
         bool late = e->stop && (now.tv_sec > deadline.tv_sec ||
                                 (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec));
         if (e->n == 0 || late) {
-            atomic_fetch_add(&e->dropped, e->n);
             e->n = 0;
             pthread_mutex_unlock(&e->lock);
             break;
@@ -218,12 +207,4 @@ void events_stop(struct events *e)
     pthread_cond_destroy(&e->more);
     free(e->ring);
     free(e);
-}
-
-void events_stats(struct events *e, struct events_stats *out)
-{
-    out->queued = atomic_load(&e->queued);
-    out->sent = atomic_load(&e->sent);
-    out->dropped = atomic_load(&e->dropped);
-    out->failed = atomic_load(&e->failed);
 }

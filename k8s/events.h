@@ -47,11 +47,6 @@ void events_stop(struct events *e);
 bool events_post(struct events *e, const char *ns, const char *name, const char *uid, bool warning,
                  const char *reason, const char *message);
 
-struct events_stats {
-    unsigned long queued, sent, dropped, failed;
-};
-void events_stats(struct events *e, struct events_stats *out);
-
 /* The reasons this module counts, NULL-terminated. */
 const char *const *events_reasons(void);
 

@@ -346,11 +346,6 @@ const char *kube_server(const struct kube *k)
     return k->cfg.server;
 }
 
-const char *kube_namespace(const struct kube *k)
-{
-    return k->cfg.ns;
-}
-
 void kube_stats(struct kube *k, struct kube_stats *out)
 {
     out->requests = atomic_load(&k->requests);

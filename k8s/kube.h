@@ -59,9 +59,8 @@ int kube_create(const struct kubeconfig *cfg, const struct kube_options *o, stru
 /* Accepts NULL. Streams in progress must have ended. */
 void kube_destroy(struct kube *k);
 
-/* "https://host:port" (borrowed) and the config's namespace (borrowed). */
+/* "https://host:port" (borrowed). */
 const char *kube_server(const struct kube *k);
-const char *kube_namespace(const struct kube *k);
 
 /* Send method (GET, POST, PATCH, PUT, DELETE) to path ("/api/v1/nodes?x=y",
  * already escaped) with body (NULL: none) of content_type. Fills r (free
