@@ -21,7 +21,8 @@ enum err {
     ERR_UNSUPPORTED = -11 /* valid input we deliberately do not handle */
 };
 
-/* Returns a static name for an error code ("ERR_INVAL"); never NULL. */
+/* Returns a static description of an error code ("invalid input" for
+ * ERR_INVAL, "unknown error" for a code not in the enum); never NULL. */
 const char *err_name(int rc);
 
 #endif
