@@ -66,8 +66,8 @@ static int kinds(const struct bound_task *tasks, int n, const struct cls *c, int
         struct bound_task t = tasks[i];
         if (t.num_gpu <= 0 || t.count <= 0)
             continue;
-        if (t.num_gpu > 1 || t.milli <= 0 || t.milli > 1000)
-            t.milli = 1000;
+        if (t.num_gpu > 1 || t.milli <= 0 || t.milli > POLICY_MILLI)
+            t.milli = POLICY_MILLI;
         int k = 0;
         while (k < nk && !same_task(&out[k].t, &t))
             k++;
@@ -89,9 +89,9 @@ static int kinds(const struct bound_task *tasks, int n, const struct cls *c, int
 /* U_e of one task, in GPUs. */
 static double dff(const struct bound_task *t, int f)
 {
-    if (t->num_gpu > 1 || t->milli >= 1000)
+    if (t->num_gpu > 1 || t->milli >= POLICY_MILLI)
         return t->num_gpu;
-    double s = t->milli / 1000.0, e = 0.05 * f;
+    double s = t->milli / (double)POLICY_MILLI, e = 0.05 * f;
     return f == 0 ? s : s > 1 - e ? 1 : s < e ? 0 : s;
 }
 
@@ -155,12 +155,12 @@ double bound_allocation(const struct bound_node *nodes, int nnodes, const struct
         for (int r = 0; r < rows; r++)
             b[r] = 1;
         for (int i = 0; i < nk; i++) {
-            cost[i] = k[i].t.num_gpu * k[i].t.milli / 1000.0;
+            cost[i] = k[i].t.num_gpu * k[i].t.milli / (double)POLICY_MILLI;
             u[i] = k[i].t.count;
         }
         struct lp p = {rows, nk, a, b, cost, u};
         lp_solve(&p, y, MAX_PIVOTS);
-        result = 1000.0 * lp_dual_bound(&p, y);
+        result = (double)POLICY_MILLI * lp_dual_bound(&p, y);
         free(a);
         free(b);
         free(y);

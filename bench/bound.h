@@ -33,7 +33,7 @@ struct bound_node {
 };
 
 /* One kind of task and how many of it arrived. milli: the share of one GPU
- * when num_gpu == 1 (1000 = the whole card); ignored otherwise. spec: ""
+ * when num_gpu == 1 (POLICY_MILLI = the whole card); ignored otherwise. spec: ""
  * or NULL for any model, else models separated by ',' (use-gputype's
  * rule: a node's model matches when it contains one of them). */
 struct bound_task {

@@ -33,10 +33,11 @@ static double score(const struct policy_node *node, const struct policy_placemen
     return delta - PACK_WEIGHT * policy_node_usage_score(node, node->use);
 }
 
-/* 0 fragmentation added (or removed) -> 10; a whole GPU's worth -> 0. */
+/* 0 fragmentation added (or removed) -> 10; each tenth of a GPU one less;
+ * a whole GPU's worth -> 0. */
 static int priority(double s)
 {
-    int p = 10 - (int)(s / 100.0 + 0.5);
+    int p = 10 - (int)(s / (POLICY_MILLI / 10.0) + 0.5);
     return p < 0 ? 0 : p > 10 ? 10 : p;
 }
 

@@ -17,6 +17,9 @@
 #define POLICY_MAX_CONTAINERS 64  /* init + app containers in one pod */
 #define POLICY_MAX_PICKS      256 /* device assignments in one pod */
 #define POLICY_MAX_GPUS       16  /* GPUs one container may ask */
+/* One GPU in milli-GPU, the unit of GPU capacity and of a task's share of
+ * a card (250: a quarter); POLICY_MILLI / 100.0 per percent. */
+#define POLICY_MILLI 1000
 
 struct policy_device_backend;
 

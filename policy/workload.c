@@ -245,7 +245,7 @@ static double free_share(const struct policy_device *d, const struct policy_usag
         return 0;
     double m = (double)(d->devmem - u->mem) / (double)d->devmem;
     double c = (double)(d->devcore - u->cores) / (double)d->devcore;
-    double f = 1000.0 * (m < c ? m : c);
+    double f = POLICY_MILLI * (m < c ? m : c);
     return f > 0 ? f : 0;
 }
 
@@ -269,14 +269,14 @@ static void copies_on(const struct wclass *c, const struct policy_device *d,
     if (c->nums > 1)
         return;
     double need_mem = c->mem ? (double)c->mem : (double)d->devmem * c->mem_pct / 100.0;
-    double per = 1000.0 * need_mem / (double)d->devmem;
-    double per_core = 10.0 * c->cores * 100.0 / (double)d->devcore;
+    double per = POLICY_MILLI * need_mem / (double)d->devmem;
+    double per_core = POLICY_MILLI / 100.0 * c->cores * 100.0 / (double)d->devcore;
     if (per_core > per)
         per = per_core;
     double n = per > 0 ? (double)(int64_t)(share / per) : (double)(d->count - u->used);
     if (n > d->count - u->used)
         n = d->count - u->used;
-    if (c->cores >= 100 || per >= 1000)
+    if (c->cores >= 100 || per >= POLICY_MILLI)
         n = n > 0 ? 1 : 0;
     *copies += n;
     *cap += n * (per < share ? per : share);
@@ -362,11 +362,12 @@ static int copies_now(const struct workload *w, const struct entry *e, const str
 static double demand(const struct workload_shape *s, double devmem)
 {
     if (s->nums != 1)
-        return 1000.0 * s->nums;
-    double share = s->mem ? 1000.0 * s->mem / devmem : 10.0 * s->mem_pct;
-    if (share < 10.0 * s->cores)
-        share = 10.0 * s->cores;
-    return share < 1000 ? share : 1000;
+        return (double)POLICY_MILLI * s->nums;
+    double share =
+        s->mem ? (double)POLICY_MILLI * s->mem / devmem : POLICY_MILLI / 100.0 * s->mem_pct;
+    if (share < POLICY_MILLI / 100.0 * s->cores)
+        share = POLICY_MILLI / 100.0 * s->cores;
+    return share < POLICY_MILLI ? share : POLICY_MILLI;
 }
 
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
@@ -383,7 +384,7 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
         for (int g = 0; g < v->ndev; g++) {
             double f = free_share(&v->dev[g], &v->use[g]);
             free += f;
-            whole += f >= 1000;
+            whole += f >= POLICY_MILLI;
             devmem += (double)v->dev[g].devmem;
         }
         ndev += v->ndev;
@@ -550,7 +551,7 @@ static double measure(const struct workload *w, struct workload_memo *m,
         gok[k] = usable >= w->cls[k].nums;
         if (w->cls[k].nums > 1) { /* whole cards, nums at a time */
             gcopies[k] = (double)(usable / w->cls[k].nums);
-            gcap[k] = gcopies[k] * w->cls[k].nums * 1000.0;
+            gcap[k] = gcopies[k] * w->cls[k].nums * (double)POLICY_MILLI;
         }
     }
     int64_t cpu_free = node->cpu_milli > 0 ? node->cpu_milli - cpu_used : INT64_MAX;
