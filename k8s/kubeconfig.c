@@ -529,7 +529,7 @@ int kubeconfig_in_cluster(const char *sa_dir, struct kubeconfig *out, char *err,
         free(ca);
     char *ns_path = join(sa_dir, "namespace");
     char e2[64];
-    if (file_read(ns_path, 1024, &ns, &len, e2, sizeof e2) == 0) {
+    if (file_read(ns_path, KUBECONFIG_NS_MAX, &ns, &len, e2, sizeof e2) == 0) {
         while (len > 0 && (ns[len - 1] == '\n' || ns[len - 1] == ' ' || ns[len - 1] == '\r'))
             ns[--len] = '\0';
     }

@@ -27,6 +27,7 @@
 #define KUBECONFIG_VALUE_MAX (1L << 20) /* one scalar (certificate data is long) */
 #define KUBECONFIG_SA_DIR    "/var/run/secrets/kubernetes.io/serviceaccount"
 #define KUBECONFIG_TOKEN_MAX (64L << 10) /* a token file */
+#define KUBECONFIG_NS_MAX    1024        /* the service account's namespace file */
 
 /* Where and how to connect. Open value struct; owns every string; free with
  * kubeconfig_free. Absent values are NULL. *_data fields hold decoded PEM

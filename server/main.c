@@ -19,6 +19,9 @@
 #include "server/extender.h"
 #include "server/service.h"
 
+#define SIMULATE_POD_MAX ((size_t)8 << 20)   /* the --pod file */
+#define SIMULATE_OUT_MAX ((size_t)256 << 20) /* the JSON it prints */
+
 /* Split "a,b,c" in place into a NULL-terminated array, empty names left
  * out (caller frees the array; the strings live in s). *n gets the count. */
 static const char **split_names(char *s, size_t *n)
@@ -51,7 +54,7 @@ static int simulate(struct config *c)
     struct extender *x = NULL;
     struct place_opts eo;
     struct snapshot_stats st;
-    struct buf out = BUF_INIT((size_t)256 << 20);
+    struct buf out = BUF_INIT(SIMULATE_OUT_MAX);
     int rc = 2;
 
     if (!c->snapshot[0] || !c->pod[0]) {
@@ -60,7 +63,7 @@ static int simulate(struct config *c)
     }
     if (extender_opts_from_config(c, &eo, err, sizeof err) ||
         snapshot_load(cache, c->snapshot, &st, err, sizeof err) ||
-        file_read(c->pod, 8L << 20, &pod, &len, err, sizeof err)) {
+        file_read(c->pod, SIMULATE_POD_MAX, &pod, &len, err, sizeof err)) {
         fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
         goto out;
     }
