@@ -630,12 +630,7 @@ END_TEST
 /* The gauge line's value, -1 when absent. */
 static long workload_shapes(int port)
 {
-    struct harness_reply r;
-    ck_assert_int_eq(harness_get(port, "/metrics", &r), 0);
-    const char *m = strstr(buf_str(&r.body), "\nvgpu_scheduler_workload_shapes ");
-    long v = m ? strtol(m + strlen("\nvgpu_scheduler_workload_shapes "), NULL, 10) : -1;
-    harness_reply_free(&r);
-    return v;
+    return harness_metric(port, "vgpu_scheduler_workload_shapes");
 }
 
 /* The learned workload is first published after 16 pods (then after 32

@@ -29,12 +29,6 @@ static double mono(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void nap_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 struct env {
     struct fakeapi *f;
     struct harness *h;
@@ -111,7 +105,7 @@ static void env_start(struct env *e)
 /* Wait (bounded) for /readyz 200. */
 static bool wait_ready(int port, int ms)
 {
-    for (double end = mono() + ms / 1000.0; mono() < end; nap_ms(20)) {
+    for (double end = mono() + ms / 1000.0; mono() < end; harness_nap_ms(20)) {
         struct harness_reply r;
         harness_get(port, "/readyz", &r);
         long st = r.status;
@@ -230,7 +224,7 @@ static void place(struct env *e, const char *pod, const char *const *names, int 
         ck_assert(do_filter(NULL, e, pod, names, n, node, ncap, why, wcap));
         if (node[0] || !strstr(why, "NodeLocked"))
             return;
-        nap_ms(20);
+        harness_nap_ms(20);
     }
 }
 
@@ -261,24 +255,12 @@ static cJSON *inspect(int port)
     return j;
 }
 
-static char *metrics(int port)
-{
-    struct harness_reply r;
-    ck_assert_int_eq(harness_get(port, "/metrics", &r), 0);
-    char *s = strdup(buf_str(&r.body));
-    harness_reply_free(&r);
-    return s;
-}
-
 /* vgpu_scheduler_errors_total{reason="<reason>"} */
 static long error_count(int port, const char *reason)
 {
-    char *m = metrics(port), key[128];
-    snprintf(key, sizeof key, "vgpu_scheduler_errors_total{reason=\"%s\"} ", reason);
-    const char *p = strstr(m, key);
-    long v = p ? atol(p + strlen(key)) : -1;
-    free(m);
-    return v;
+    char key[128];
+    snprintf(key, sizeof key, "vgpu_scheduler_errors_total{reason=\"%s\"}", reason);
+    return harness_metric(port, key);
 }
 
 /* Usage per GPU uuid, from the API objects or from /inspect. */
@@ -389,7 +371,7 @@ static int wait_usage_equal(struct env *e, int ms, char *why, size_t cap)
 {
     struct usage *api = malloc(sizeof *api), *ins = malloc(sizeof *ins);
     int diffs = -1;
-    for (double end = mono() + ms / 1000.0; diffs != 0 && mono() < end; nap_ms(50)) {
+    for (double end = mono() + ms / 1000.0; diffs != 0 && mono() < end; harness_nap_ms(50)) {
         usage_from_api(e->f, api);
         usage_from_inspect(e->port, ins);
         diffs = usage_diff(api, ins, why, cap);
@@ -412,7 +394,7 @@ static void *plugin_run(void *arg)
     struct plugin *p = arg;
     for (int i = 0; i < 600000 && !atomic_load(&p->stop); i++) { /* bounded: 10 min at most */
         atomic_fetch_add(&p->handled, fakeapi_play_device_plugin(p->f));
-        nap_ms(1);
+        harness_nap_ms(1);
     }
     return NULL;
 }
@@ -452,7 +434,7 @@ static int locks_left(struct fakeapi *f, char *which, size_t cap)
 static int wait_no_locks(struct fakeapi *f, int ms, char *which, size_t cap)
 {
     int n = locks_left(f, which, cap);
-    for (double end = mono() + ms / 1000.0; n && mono() < end; nap_ms(20))
+    for (double end = mono() + ms / 1000.0; n && mono() < end; harness_nap_ms(20))
         n = locks_left(f, which, cap);
     return n;
 }
@@ -482,7 +464,7 @@ static int wait_events(struct fakeapi *f, const char *name, const char *reason, 
 {
     int k = 0;
     for (int i = 0; i < 250 && !(k = events_for(f, name, reason, msg, cap)); i++)
-        nap_ms(20);
+        harness_nap_ms(20);
     return k;
 }
 
@@ -558,7 +540,7 @@ START_TEST(live_filter_bind)
         ck_assert(do_filter(NULL, &e, "p2", one, 1, node2, sizeof node2, why, sizeof why));
         locked_seen = node2[0] == '\0' && strstr(why, "NodeLocked") != NULL;
         if (!locked_seen)
-            nap_ms(20);
+            harness_nap_ms(20);
     }
     ck_assert_msg(locked_seen, "filter p2 on %s: %s %s", node, node2, why);
     ck_assert_int_ge(wait_events(e.f, "p2", "FilteringFailed", msg, sizeof msg), 1);
@@ -570,7 +552,7 @@ START_TEST(live_filter_bind)
         ck_assert(do_filter(NULL, &e, "p2", one, 1, node2, sizeof node2, why, sizeof why));
         if (node2[0])
             break;
-        nap_ms(20);
+        harness_nap_ms(20);
     }
     ck_assert_msg(node2[0], "p2 still not placed: %s", why);
     ck_assert(do_bind(NULL, &e, "p2", node2, err, sizeof err));
@@ -613,7 +595,7 @@ static bool inspect_has(int port, const char *node, int *ngpu)
 /* Poll (bounded) until node's presence in /inspect is `want`. */
 static bool wait_node(int port, const char *node, bool want)
 {
-    for (int i = 0; i < 250; i++, nap_ms(20))
+    for (int i = 0; i < 250; i++, harness_nap_ms(20))
         if (inspect_has(port, node, NULL) == want)
             return true;
     return false;
@@ -660,7 +642,7 @@ START_TEST(live_watch)
     /* n5's stale Deleted_ was replaced by a fresh request; n4's Requesting stays. */
     const char *hs = NULL;
     cJSON *n5 = NULL;
-    for (int i = 0; i < 250; i++, nap_ms(20)) {
+    for (int i = 0; i < 250; i++, harness_nap_ms(20)) {
         cJSON_Delete(n5);
         n5 = fakeapi_get(e.f, "nodes", NULL, "n5");
         hs = ann(n5, "hami.io/node-handshake");
@@ -680,7 +662,7 @@ START_TEST(live_watch)
      * history is compacted, so the watches get 410 and list again. */
     struct fakeapi_faults x = {.hold_watches = true};
     fakeapi_set_faults(e.f, &x);
-    nap_ms(100);
+    harness_nap_ms(100);
     ck_assert_int_eq(fakeapi_delete(e.f, "nodes", NULL, "n1"), 0);
     ck_assert_int_eq(fakeapi_delete(e.f, "pods", "default", "running"), 0);
     put_node(e.f, "n6", 1, 10, 24000, "\"pool\":\"a\"", "", 1);
@@ -731,7 +713,7 @@ START_TEST(live_lock_cases)
 
     /* A fresh lock whose pod does not exist is released by the watch. */
     bool released = false;
-    for (int i = 0; i < 250 && !released; i++, nap_ms(20)) {
+    for (int i = 0; i < 250 && !released; i++, harness_nap_ms(20)) {
         n = fakeapi_get(e.f, "nodes", NULL, "orphan");
         released = ann(n, "hami.io/mutex.lock") == NULL;
         cJSON_Delete(n);
@@ -818,7 +800,7 @@ START_TEST(live_lock_cases)
     ck_assert(do_bind(NULL, &e, "z", node, err, sizeof err));
     ck_assert_msg(!err[0], "bind z: %s", err);
     released = false;
-    for (int i = 0; i < 250 && !released; i++, nap_ms(20)) {
+    for (int i = 0; i < 250 && !released; i++, harness_nap_ms(20)) {
         n = fakeapi_get(e.f, "nodes", NULL, "x1");
         released = ann(n, "hami.io/mutex.lock") == NULL;
         cJSON_Delete(n);
@@ -882,8 +864,8 @@ static void *crowd_run(void *arg)
             if (!node[0]) {
                 snprintf(j->why, sizeof j->why, "filter: %.490s", why);
                 if ((strstr(why, "not synced") || strstr(why, "NodeLocked")) && waits++ < 250) {
-                    nap_ms(20); /* kube-scheduler retries on the node's update */
-                    t--;        /* bounded by waits: 5 s */
+                    harness_nap_ms(20); /* kube-scheduler retries on the node's update */
+                    t--;                /* bounded by waits: 5 s */
                     continue;
                 }
                 j->state = 2;
@@ -1030,7 +1012,7 @@ START_TEST(live_kill_restart)
     double t0 = mono();
     crowd_go(&cr, 2, th);
     for (int i = 0; i < 3000 && atomic_load(&cr.bound) < 100; i++) /* at most 30 s */
-        nap_ms(10);
+        harness_nap_ms(10);
     ck_assert_int_eq(harness_stop(e.h, SIGKILL, 5000), 128 + SIGKILL);
     crowd_join(2, th);
     int before = atomic_load(&cr.bound);

@@ -50,19 +50,6 @@
 
 static char cluster[4096];
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 /* The server's resident memory in KiB, from /proc/<pid>/status. */
 static long rss_kb(struct harness *h)
 {
@@ -231,7 +218,7 @@ static void *filter_main(void *arg)
                      st ? buf_str(&out) : err);
         }
         buf_free(&out);
-        nap_ms(20);
+        harness_nap_ms(20);
     }
     return NULL;
 }
@@ -267,7 +254,7 @@ START_TEST(test_slow_clients)
     static const char *const names[3] = {"extender", "webhook", "metrics"};
     ck_assert_int_gt(ports[1], 0);
     ck_assert_int_gt(ports[2], 0);
-    nap_ms(300);
+    harness_nap_ms(300);
     long idle = rss_kb(h), peak = idle;
 
     struct filterer f = {.port = ports[0]};
@@ -281,21 +268,21 @@ START_TEST(test_slow_clients)
         v[i].style = (enum style)(i / 3 % S_STYLES);
         v[i].fd = open_slow(ports[i % 3], v[i].style);
     }
-    long t0 = now_ms();
+    long t0 = harness_now_ms();
     int open = ATTACK;
-    while (open > 0 && now_ms() - t0 < CUT_WAIT_MS) {
-        nap_ms(TRICKLE_MS);
+    while (open > 0 && harness_now_ms() - t0 < CUT_WAIT_MS) {
+        harness_nap_ms(TRICKLE_MS);
         open = trickle(v, ATTACK);
         long r = rss_kb(h);
         peak = r > peak ? r : peak;
     }
-    long held_ms = now_ms() - t0;
+    long held_ms = harness_now_ms() - t0;
     close_all(v, ATTACK);
 
     /* Wave two: half-open connections, closed by the client at once. */
     for (int i = 0; i < WAVE; i++)
         v[i].fd = open_slow(ports[i % 3], S_BODY);
-    nap_ms(200);
+    harness_nap_ms(200);
     close_all(v, WAVE);
     for (int p = 0; p < 3; p++) /* the metrics listener serves /metrics alone */
         assert_answers(ports[p], p == 2 ? "/metrics" : "/healthz", names[p]);
@@ -327,7 +314,7 @@ static int held_of(int port, int n)
     struct slow v[PER_IP_TRY];
     for (int i = 0; i < n; i++)
         v[i] = (struct slow){open_slow(port, S_SILENT), S_SILENT};
-    nap_ms(500);
+    harness_nap_ms(500);
     int open = 0;
     for (int i = 0; i < n; i++)
         open += v[i].fd >= 0 && !closed_by_server(v[i].fd);
@@ -443,7 +430,7 @@ START_TEST(test_no_cert_no_body)
     int port = harness_port(h);
     gnutls_certificate_credentials_t cred;
     gnutls_certificate_allocate_credentials(&cred);
-    nap_ms(300);
+    harness_nap_ms(300);
     long idle = rss_kb(h);
 
     /* Headers alone: the answer is 403, with no byte of the body sent. */
@@ -463,7 +450,7 @@ START_TEST(test_no_cert_no_body)
         ck_assert(tls_open(&v[i], port, cred));
         sent += claim(&v[i], SENT);
     }
-    nap_ms(300);
+    harness_nap_ms(300);
     long held = rss_kb(h);
     for (int i = 0; i < NO_CERT_CONN; i++)
         tls_close(&v[i]);

@@ -44,19 +44,6 @@ static const char *at(const char *sub, const char *name)
     return p;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char *s = malloc(1 << 16);
-    size_t n = fread(s, 1, (1 << 16) - 1, f);
-    s[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = n;
-    return s;
-}
-
 /* Write text to path through a rename: the reader sees the old file or the
  * new one, never a part. */
 static void put(const char *path, const char *text)
@@ -72,7 +59,7 @@ static void put(const char *path, const char *text)
 
 static void copy(const char *from, const char *to)
 {
-    char *s = slurp(from, NULL);
+    char *s = harness_read(from, NULL);
     put(to, s);
     free(s);
 }
@@ -104,7 +91,7 @@ static void setup(void)
     copy(at("a", "tls.key"), at("serve", "tls.key"));
     copy(at("a", "tls.crt"), at("serve", "tls.crt"));
     /* A client that trusts both CAs: it must never fail across a rotation. */
-    char *ca = slurp(at("a", "ca.crt"), NULL), *cb = slurp(at("b", "ca.crt"), NULL);
+    char *ca = harness_read(at("a", "ca.crt"), NULL), *cb = harness_read(at("b", "ca.crt"), NULL);
     size_t n = strlen(ca) + strlen(cb) + 1;
     char *both = malloc(n);
     snprintf(both, n, "%s%s", ca, cb);
@@ -233,10 +220,10 @@ START_TEST(test_gen_cert)
     size_t n = strcspn(printed, "\n");
     printed[n] = '\0';
     size_t calen;
-    char *ca = slurp(at("c", "ca.crt"), &calen);
+    char *ca = harness_read(at("c", "ca.crt"), &calen);
     char *decoded = review_unbase64(printed);
     ck_assert_str_eq(decoded, ca); /* the caBundle is ca.crt */
-    char *patch = slurp(at("c", "patch.json"), NULL);
+    char *patch = harness_read(at("c", "patch.json"), NULL);
     cJSON *pj = cJSON_Parse(patch), *op = cJSON_GetArrayItem(pj, 0);
     ck_assert_int_eq(cJSON_GetArraySize(pj), 1);
     ck_assert_str_eq(cJSON_GetObjectItem(op, "op")->valuestring, "add");
@@ -330,7 +317,8 @@ START_TEST(test_https)
 
     /* The expiry gauge is the certificate's notAfter. */
     size_t cl, kl;
-    char *crt = slurp(at("a", "tls.crt"), &cl), *key = slurp(at("a", "tls.key"), &kl), err[256];
+    char *crt = harness_read(at("a", "tls.crt"), &cl), *key = harness_read(at("a", "tls.key"), &kl),
+         err[256];
     struct tls_cert_facts f;
     ck_assert_int_eq(tls_check_pair(crt, cl, key, kl, (double)time(NULL), &f, err, sizeof err), 0);
     char want[128];

@@ -23,16 +23,7 @@ static cJSON *load(const char *rel)
     char path[1024];
     ck_assert_msg(src != NULL, "VS_SOURCE is not set");
     snprintf(path, sizeof path, "%s/%s", src, rel);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
+    char *buf = harness_read(path, NULL);
     cJSON *j = cJSON_Parse(buf);
     ck_assert_msg(j != NULL, "%s is not valid JSON", path);
     free(buf);

@@ -27,12 +27,6 @@
 static struct fakeapi *f;
 static char dir[64], path[128];
 
-static void nap_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 static void setup(void)
 {
     f = fakeapi_start();
@@ -219,7 +213,7 @@ START_TEST(test_stream)
     struct streamer s = {.k = client(1000, 1000)};
     pthread_t th;
     pthread_create(&th, NULL, stream_run, &s);
-    nap_ms(100);
+    harness_nap_ms(100);
     put_node("a", GOOD_REG);
     put_node("stop-here", GOOD_REG); /* on_line ends the stream at this one */
     pthread_join(th, NULL);
@@ -229,7 +223,7 @@ START_TEST(test_stream)
     /* The stop flag ends a quiet stream (checked about once a second). */
     struct streamer q = {.k = s.k};
     pthread_create(&th, NULL, stream_run, &q);
-    nap_ms(200);
+    harness_nap_ms(200);
     atomic_store(&q.stop, true);
     pthread_join(th, NULL);
     ck_assert_int_eq(q.rc, 0);
@@ -271,13 +265,7 @@ static char *slurp(const char *dir_, const char *name)
 {
     char p[256];
     snprintf(p, sizeof p, "%s/%s", dir_, name);
-    FILE *fp = fopen(p, "rb");
-    ck_assert_ptr_nonnull(fp);
-    char *buf = calloc(1, 1 << 16);
-    size_t n = fread(buf, 1, (1 << 16) - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
+    return harness_read(p, NULL);
 }
 
 static char *b64(const char *s)
@@ -382,7 +370,7 @@ START_TEST(test_events)
     ck_assert_ptr_nonnull(e);
     ck_assert(events_post(e, "default", "p", "u-1", false, "FilteringSucceed", "fine"));
     cJSON *evs = NULL;
-    for (int i = 0; i < 250; i++, nap_ms(20)) {
+    for (int i = 0; i < 250; i++, harness_nap_ms(20)) {
         cJSON_Delete(evs);
         evs = fakeapi_events(f);
         if (cJSON_GetArraySize(evs) == 1)
@@ -423,7 +411,7 @@ static void count(void *ctx, const char *reason)
 /* Poll done(ctx, want) every 20 ms for up to 5 s: true once it holds. */
 static bool wait_for(bool (*done)(void *ctx, long want), void *ctx, long want)
 {
-    for (int i = 0; i < 250; i++, nap_ms(20))
+    for (int i = 0; i < 250; i++, harness_nap_ms(20))
         if (done(ctx, want))
             return true;
     return false;
@@ -489,7 +477,7 @@ START_TEST(test_watch)
     /* Held watches, changes, compaction: 410, list again, reconcile. */
     x = (struct fakeapi_faults){.hold_watches = true};
     fakeapi_set_faults(f, &x);
-    nap_ms(50);
+    harness_nap_ms(50);
     ck_assert_int_eq(fakeapi_delete(f, "nodes", NULL, "n1"), 0);
     ck_assert_int_eq(fakeapi_delete(f, "nodes", NULL, "n2"), 0);
     fakeapi_compact(f);
@@ -571,7 +559,7 @@ START_TEST(test_upkeep_leading)
     upkeep_stats(u, &us);
     ck_assert_int_eq(us.queued, 4);
     ck_assert(!us.leading);
-    nap_ms(300); /* time for a write that should not happen */
+    harness_nap_ms(300); /* time for a write that should not happen */
     fakeapi_counts(f, &fc);
     ck_assert_int_eq(fc.node_patches, 0);
     ck_assert_int_eq(fc.handshakes, 0);

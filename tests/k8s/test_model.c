@@ -20,28 +20,13 @@ static const struct policy_device_backend *nvidia(void)
 
 /* ---- helpers ---- */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static cJSON *load(const char *dir, const char *file)
 {
     const char *data = getenv("VS_TEST_DATA");
     char path[1024];
     ck_assert_msg(data != NULL, "VS_TEST_DATA is not set");
     snprintf(path, sizeof path, "%s/k8s/%s/%s", data, dir, file);
-    char *text = read_file(path);
+    char *text = harness_read(path, NULL);
     cJSON *j = cJSON_Parse(text);
     ck_assert_msg(j != NULL, "%s is not valid JSON", path);
     free(text);

@@ -30,15 +30,7 @@ static char *slurp(const char *sub, const char *name, size_t *len)
 {
     char p[256];
     path_of(p, sizeof p, sub, name);
-    FILE *f = fopen(p, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", p);
-    char *s = malloc(1 << 16);
-    size_t n = fread(s, 1, (1 << 16) - 1, f);
-    s[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = n;
-    return s;
+    return harness_read(p, len);
 }
 
 /* Write text to dir/sub/name through a rename, as Secret volumes and

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "k8s/nodelock.h"
@@ -63,19 +64,6 @@ struct fakeapi {
     bool want_client_cert;
     char *cert, *key, *trust; /* TLS PEM, kept while the daemon runs */
 };
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
 
 static const char *meta_str(const cJSON *o, const char *key)
 {
@@ -224,7 +212,7 @@ static void account_node_patch(struct fakeapi *f, const cJSON *cur, const cJSON 
     struct nodelock old, neu;
     const char *have = ann(cur, LOCK_KEY);
     if (have && nodelock_parse(have, &old) == 0 && nodelock_parse(l->valuestring, &neu) == 0 &&
-        now_s() - old.time <= LOCK_TIMEOUT &&
+        clock_wall_s() - old.time <= LOCK_TIMEOUT &&
         (strcmp(old.ns, neu.ns) != 0 || strcmp(old.name, neu.name) != 0))
         f->counts.lock_overwrites++;
 }
@@ -673,7 +661,7 @@ static char *next_line(struct watcher *w)
 {
     struct fakeapi *f = w->f;
     for (;;) {
-        double now = now_s();
+        double now = clock_wall_s();
         if (f->stopping)
             return NULL;
         if (f->faults.hold_watches)
@@ -766,8 +754,9 @@ static enum MHD_Result start_watch(struct fakeapi *f, struct MHD_Connection *c, 
     w->bookmarks = bm && strcmp(bm, "true") == 0;
     pthread_mutex_lock(&f->lock);
     w->rv = rv && *rv ? atol(rv) : f->rv;
-    w->start = now_s();
-    w->next_bookmark = now_s() + (f->faults.bookmark_ms > 0 ? f->faults.bookmark_ms : 1000) / 1e3;
+    w->start = clock_wall_s();
+    w->next_bookmark =
+        clock_wall_s() + (f->faults.bookmark_ms > 0 ? f->faults.bookmark_ms : 1000) / 1e3;
     f->counts.watches++;
     log_call(f, "GET", kind_names[kind], 200, "watch");
     pthread_mutex_unlock(&f->lock);
@@ -975,7 +964,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return fail(f, c, method, url, 401, "Unauthorized", body);
     }
     if (x.delay_ms > 0)
-        nap_ms(x.delay_ms);
+        clock_sleep_s(x.delay_ms / 1e3);
     if ((x.fail_every > 0 && seq % x.fail_every == 0) ||
         (x.fail_path[0] && strstr(url, x.fail_path))) {
         pthread_mutex_lock(&f->lock);

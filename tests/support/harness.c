@@ -21,10 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/file.h"
 #include "base/mem.h"
 
 #define OUTPUT_MAX (64u << 20) /* what we keep of a process's output */
 #define REPLY_MAX  (256u << 20)
+#define FILE_MAX   ((size_t)256 << 20) /* a file harness_read reads */
 
 struct harness {
     pid_t pid;
@@ -39,17 +42,14 @@ struct harness {
     struct buf out;
 };
 
-static long now_ms(void)
+long harness_now_ms(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+    return (long)(clock_mono_s() * 1000);
 }
 
-static void nap_ms(long ms)
+void harness_nap_ms(long ms)
 {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
+    clock_sleep_s(ms / 1e3);
 }
 
 /* Fork and exec $VS_BIN with args (+ extra, both NULL-terminated); its
@@ -95,14 +95,14 @@ static int decode_status(int ws)
 static int reap(pid_t pid, int timeout_ms)
 {
     int ws = 0;
-    long end = now_ms() + timeout_ms;
-    while (now_ms() < end) {
+    long end = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < end) {
         pid_t r = waitpid(pid, &ws, WNOHANG);
         if (r == pid)
             return decode_status(ws);
         if (r < 0 && errno != EINTR)
             return -1;
-        nap_ms(10);
+        harness_nap_ms(10);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &ws, 0);
@@ -261,7 +261,7 @@ static void drain(int out, int err, struct harness_result *r, long end)
 {
     struct pollfd p[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
     char chunk[4096];
-    while ((p[0].fd >= 0 || p[1].fd >= 0) && now_ms() < end) {
+    while ((p[0].fd >= 0 || p[1].fd >= 0) && harness_now_ms() < end) {
         if (poll(p, 2, 50) < 0 && errno != EINTR)
             return;
         for (int i = 0; i < 2; i++) {
@@ -284,7 +284,7 @@ int harness_run(const char *const *args, int timeout_ms, struct harness_result *
     buf_init(&r->err, OUTPUT_MAX);
     if (pipe2(o, O_CLOEXEC) || pipe2(e, O_CLOEXEC))
         goto out;
-    long end = now_ms() + timeout_ms;
+    long end = harness_now_ms() + timeout_ms;
     pid_t pid = spawn(args, NULL, o[1], e[1]);
     close(o[1]);
     close(e[1]);
@@ -292,7 +292,7 @@ int harness_run(const char *const *args, int timeout_ms, struct harness_result *
     if (pid < 0)
         goto out;
     drain(o[0], e[0], r, end);
-    long left = end - now_ms();
+    long left = end - harness_now_ms();
     r->status = reap(pid, left > 0 ? (int)left : 0);
     rc = 0;
 out:
@@ -416,11 +416,11 @@ int harness_raw(int port, const void *req, size_t len, struct buf *resp, int tim
         p += n;
         len -= (size_t)n;
     }
-    long end = now_ms() + timeout_ms;
+    long end = harness_now_ms() + timeout_ms;
     rc = 1;
     char chunk[4096];
     struct pollfd pf = {fd, POLLIN, 0};
-    while (now_ms() < end) {
+    while (harness_now_ms() < end) {
         if (poll(&pf, 1, 50) <= 0)
             continue;
         ssize_t n = recv(fd, chunk, sizeof chunk, 0);
@@ -461,19 +461,36 @@ int harness_run_suite(Suite *s, bool fork)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+char *harness_read(const char *path, size_t *len)
+{
+    char err[512], *s = NULL;
+    size_t n = 0;
+    ck_assert_msg(file_read(path, FILE_MAX, &s, &n, err, sizeof err) == 0, "%s", err);
+    if (len)
+        *len = n;
+    return s;
+}
+
 char *harness_slurp(const char *rel)
 {
     char path[4096];
     const char *d = getenv("VS_TEST_DATA");
     snprintf(path, sizeof path, "%s/%s", d ? d : "tests/data", rel);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
+    return harness_read(path, NULL);
+}
+
+long harness_metric(int port, const char *series)
+{
+    struct harness_reply r;
+    ck_assert_int_eq(harness_get(port, "/metrics", &r), 0);
+    const char *p = buf_str(&r.body);
+    size_t n = strlen(series);
+    while (p && !(strncmp(p, series, n) == 0 && p[n] == ' ')) {
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    long v = p ? strtol(p + n + 1, NULL, 10) : -1;
+    harness_reply_free(&r);
+    return v;
 }

@@ -97,9 +97,22 @@ void harness_reply_free(struct harness_reply *r);
 struct cJSON;
 struct cJSON *harness_get_json(int port, const char *path);
 
-/* A fixture file under VS_TEST_DATA (or tests/data), whole and
- * NUL-terminated; fails the test when it cannot be read. Caller frees. */
+/* The value of the /metrics line that starts with series and a space
+ * ("vgpu_scheduler_errors_total{reason=\"x\"}"), or -1 when there is none;
+ * fails the test when /metrics does not answer. */
+long harness_metric(int port, const char *series);
+
+/* The file at path, whole and NUL-terminated (*len its length, len may be
+ * NULL); fails the test when it cannot be read. Caller frees. */
+char *harness_read(const char *path, size_t *len);
+/* A fixture file under VS_TEST_DATA (or tests/data), as harness_read.
+ * Caller frees. */
 char *harness_slurp(const char *rel);
+
+/* Sleep ms milliseconds (one nanosleep: a signal may cut it short). */
+void harness_nap_ms(long ms);
+/* Milliseconds on the monotonic clock, for deadlines. */
+long harness_now_ms(void);
 
 /* Run suite s (taking it) and return the process exit status: EXIT_SUCCESS
  * when every test passed. fork false: every test runs in this process

@@ -210,24 +210,15 @@ static const struct review_case review_cases[] = {
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/support/harness.h"
 #include "webhook/patch.h"
 
 /* A fixture's text (tests/data/webhook/<name><suffix>); caller frees. */
 static char *review_fixture(const char *name, const char *suffix)
 {
-    char path[4096];
-    const char *d = getenv("VS_TEST_DATA");
-    snprintf(path, sizeof path, "%s/webhook/%s%s", d ? d : "tests/data", name, suffix);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
+    char rel[512];
+    snprintf(rel, sizeof rel, "webhook/%s%s", name, suffix);
+    return harness_slurp(rel);
 }
 
 /* Decode standard base64 (with padding); caller frees. */
