@@ -28,12 +28,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/file.h"
 #include "base/init.h"
 
-#define SLOW_MAX   18000
-#define FILTER_MAX 100000
-#define CLIENT_MS  10000L
-#define TRICKLE_MS 500
+#define SLOW_MAX    18000
+#define FILTER_MAX  100000
+#define CLIENT_MS   10000L
+#define TRICKLE_MS  500
+#define REQUEST_MAX ((size_t)64 << 20) /* the --request file */
 
 struct args {
     const char *bin, *snapshot, *request;
@@ -42,15 +45,7 @@ struct args {
 
 static double now_ms(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
+    return clock_mono_s() * 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -65,21 +60,6 @@ static double pct(double *v, int n, double p)
         return 0;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return v[(int)(p * (n - 1) + 0.5)];
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
 }
 
 /* A free port on 127.0.0.1 (bound and released: good enough for a bench). */
@@ -156,7 +136,7 @@ static pid_t start(const struct args *a, int port)
     for (int i = 0; pid > 0 && i < 100; i++) {
         if (request(port, "/healthz", NULL) == 200)
             return pid;
-        nap_ms(100);
+        clock_sleep_s(0.1);
     }
     fprintf(stderr, "vgpu-slow: %s did not start\n", a->bin);
     if (pid > 0)
@@ -210,7 +190,7 @@ static void *slow_main(void *arg)
             }
             (void)!send(s->fd[i], " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
-        nap_ms(TRICKLE_MS);
+        clock_sleep_s(TRICKLE_MS / 1e3);
     }
     for (int i = 0; i < s->n; i++)
         if (s->fd[i] >= 0)
@@ -283,9 +263,10 @@ int main(int argc, char **argv)
                 SLOW_MAX);
         return 2;
     }
-    char *body = slurp(a.request);
-    if (body == NULL) {
-        fprintf(stderr, "vgpu-slow: cannot read %s\n", a.request);
+    char *body = NULL, err[512];
+    size_t blen = 0;
+    if (file_read(a.request, REQUEST_MAX, &body, &blen, err, sizeof err)) {
+        fprintf(stderr, "vgpu-slow: cannot read %s\n", err);
         return 1;
     }
     struct rlimit r;
@@ -311,7 +292,7 @@ int main(int argc, char **argv)
         s.fd[i] = open_slow(port);
     pthread_t th;
     pthread_create(&th, NULL, slow_main, &s);
-    nap_ms(1000);
+    clock_sleep_s(1);
     char what[64];
     snprintf(what, sizeof what, "%d slow clients", a.slow);
     measure(what, port, body, a.filters, end);
