@@ -41,6 +41,13 @@ static void load_pod(struct cache *c, const cJSON *item, struct snapshot_stats *
     st->pods++;
 }
 
+/* The item's kind, or dflt when it names none (borrowed). */
+static const char *kind_of(const cJSON *item, const char *dflt)
+{
+    const char *kind = model_str(item, "kind", NULL, NULL);
+    return kind ? kind : dflt;
+}
+
 int snapshot_load_json(struct cache *c, const char *json, size_t len, struct snapshot_stats *st,
                        char *err, size_t cap)
 {
@@ -67,17 +74,13 @@ int snapshot_load_json(struct cache *c, const char *json, size_t len, struct sna
     /* Nodes first, so pods find their node. */
     cJSON_ArrayForEach(item, items)
     {
-        const char *kind = model_str(item, "kind", NULL, NULL);
-        if (!kind)
-            kind = dflt;
+        const char *kind = kind_of(item, dflt);
         if (kind && strcmp(kind, "Node") == 0)
             load_node(c, item, st);
     }
     cJSON_ArrayForEach(item, items)
     {
-        const char *kind = model_str(item, "kind", NULL, NULL);
-        if (!kind)
-            kind = dflt;
+        const char *kind = kind_of(item, dflt);
         if (kind && strcmp(kind, "Pod") == 0)
             load_pod(c, item, st);
         else if (!kind || strcmp(kind, "Node") != 0)
