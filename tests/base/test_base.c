@@ -1,0 +1,138 @@
+/* base/file and base/list: whole files under, at and over the limit,
+ * missing files, files of unknown size; the elements of a list, trimmed or
+ * not. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/list.h"
+#include "tests/support/harness.h"
+
+/* A file of size bytes ('x'), read with a limit of max. */
+static const struct {
+    size_t size, max;
+    int want_rc;
+} files[] = {
+    {0, 0, 0},
+    {0, 10, 0},
+    {1, 0, ERR_TOOBIG},
+    {10, 10, 0},
+    {11, 10, ERR_TOOBIG},
+    {5000, 1 << 20, 0},
+    {100000, 99999, ERR_TOOBIG},
+    {100000, 100000, 0},
+};
+
+START_TEST(test_sizes)
+{
+    char path[] = "/tmp/vs-file-XXXXXX", err[256] = "", *data = NULL;
+    size_t len = 99;
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    char *fill = malloc(files[_i].size + 1);
+    memset(fill, 'x', files[_i].size);
+    ck_assert_int_eq(write(fd, fill, files[_i].size), (ssize_t)files[_i].size);
+    close(fd);
+    int rc = file_read(path, files[_i].max, &data, &len, err, sizeof err);
+    unlink(path);
+    ck_assert_int_eq(rc, files[_i].want_rc);
+    if (rc == 0) {
+        ck_assert_uint_eq(len, files[_i].size);
+        ck_assert_int_eq(data[len], '\0');
+        ck_assert(memcmp(data, fill, len) == 0);
+    } else {
+        ck_assert_ptr_null(data);
+        ck_assert_uint_eq(len, 0);
+        ck_assert_ptr_nonnull(strstr(err, path));
+    }
+    free(data);
+    free(fill);
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+    char err[256] = "", *data = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(file_read("/nonexistent/vs-file", 10, &data, &len, err, sizeof err), ERR_IO);
+    ck_assert_ptr_null(data);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/vs-file"));
+}
+END_TEST
+
+/* A file whose size is not known ahead: /proc reports 0 bytes. */
+START_TEST(test_unknown_size)
+{
+    char err[256] = "", *data = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(file_read("/proc/self/status", 1 << 20, &data, &len, err, sizeof err), 0);
+    ck_assert_uint_gt(len, 0);
+    ck_assert_uint_eq(strlen(data), len);
+    ck_assert_ptr_nonnull(strstr(data, "Name:"));
+    free(data);
+    ck_assert_int_eq(file_read("/proc/self/status", 8, &data, &len, err, sizeof err), ERR_TOOBIG);
+    ck_assert_ptr_null(data);
+}
+END_TEST
+
+/* Each input and its elements joined by '|' ("" when there are none). */
+static const struct {
+    const char *in, *trim, *want;
+    char sep;
+} lists[] = {
+    {"", LIST_SPACE, "", ','},
+    {"a", LIST_SPACE, "a", ','},
+    {"a,", LIST_SPACE, "a", ','},
+    {"a, ", LIST_SPACE, "a|", ','},
+    {"a,,b", LIST_SPACE, "a||b", ','},
+    {",a", LIST_SPACE, "|a", ','},
+    {" a ,\tb\n", LIST_SPACE, "a|b", ','},
+    {" a , b ", " ", "a|b", ','},
+    {"a\t", " ", "a\t", ','},
+    {" a , b ", NULL, " a | b ", ','},
+    {"/x:/y::/z", NULL, "/x|/y||/z", ':'},
+    {"   ", LIST_SPACE, "", ','},
+};
+
+START_TEST(test_walk)
+{
+    const char *s = lists[_i].in, *tok;
+    char got[128] = "";
+    size_t len, k = 0;
+    int n = 0;
+    while (list_next(&s, lists[_i].sep, lists[_i].trim, &tok, &len))
+        k += (size_t)snprintf(got + k, sizeof got - k, "%s%.*s", n++ ? "|" : "", (int)len, tok);
+    ck_assert_str_eq(got, lists[_i].want);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(*s, '\0');
+}
+END_TEST
+
+START_TEST(test_null)
+{
+    const char *s = NULL, *tok = "kept";
+    size_t len = 7;
+    ck_assert(!list_next(&s, ',', LIST_SPACE, &tok, &len));
+    ck_assert_str_eq(tok, "kept");
+    ck_assert_uint_eq(len, 7);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("base");
+    TCase *tc = tcase_create("file");
+    tcase_add_loop_test(tc, test_sizes, 0, sizeof files / sizeof files[0]);
+    tcase_add_test(tc, test_missing);
+    tcase_add_test(tc, test_unknown_size);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("list");
+    tcase_add_loop_test(tc, test_walk, 0, sizeof lists / sizeof lists[0]);
+    tcase_add_test(tc, test_null);
+    suite_add_tcase(s, tc);
+    return harness_run_suite(s, true);
+}
