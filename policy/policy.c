@@ -116,8 +116,8 @@ int policy_weights_parse(const char *s, struct policy_weights *out, char *err, s
         char *eq = strchr(tok, '=');
         char *end = NULL;
         long v = eq ? strtol(eq + 1, &end, 10) : -1;
-        if (!eq || end == eq + 1 || *end || v < 0 || v > 1000000) {
-            snprintf(err, cap, "weight \"%s\" is not key=integer (0..1000000)", tok);
+        if (!eq || end == eq + 1 || *end || v < 0 || v > POLICY_WEIGHT_MAX) {
+            snprintf(err, cap, "weight \"%s\" is not key=integer (0..%d)", tok, POLICY_WEIGHT_MAX);
             return ERR_INVAL;
         }
         *eq = '\0';

@@ -195,7 +195,10 @@ const char *const *policy_node_policy_names(void);
 /* Parse a GPU policy ("spread", "binpack,numa", "mutex,topology-aware").
  * Returns 0 or ERR_INVAL naming the bad element in err. */
 int policy_gpu_policy_parse(const char *s, struct policy_gpu_policy *out, char *err, size_t cap);
-/* Parse "slot=1,core=1,memory=3": all three keys, ints >= 0, one > 0. */
+/* Parse "slot=1,core=1,memory=3": all three keys, each an integer from 0
+ * to POLICY_WEIGHT_MAX, one > 0. Returns 0 or ERR_INVAL with the reason in
+ * err. */
+#define POLICY_WEIGHT_MAX 1000000
 int policy_weights_parse(const char *s, struct policy_weights *out, char *err, size_t cap);
 
 /* HAMi's device score with this container's request included (NULL = none):
