@@ -141,7 +141,7 @@ static int load_nodes(const char *path, struct trace *t)
         r->gpus = atoi(f[col[3]]);
         if (r->gpus < 0 || r->gpus > POLICY_MAX_DEVICES)
             r->gpus = 0;
-        t->capacity += (int64_t)r->gpus * 1000;
+        t->capacity += (int64_t)r->gpus * POLICY_MILLI;
     }
     fclose(fp);
     return t->nnodes ? 0 : ERR_INVAL;
@@ -169,8 +169,8 @@ static int load_tasks(const char *path, struct trace *t)
         k->mem = atoll(f[col[2]]);
         k->num_gpu = atoi(f[col[3]]);
         k->milli = k->num_gpu > 0 ? atoi(f[col[4]]) : 0;
-        if (k->num_gpu > 1 || k->milli > 1000 || k->milli <= 0)
-            k->milli = k->num_gpu > 0 ? 1000 : 0;
+        if (k->num_gpu > 1 || k->milli > POLICY_MILLI || k->milli <= 0)
+            k->milli = k->num_gpu > 0 ? POLICY_MILLI : 0;
         k->spec[0] = '\0';
         if (col[5] >= 0 && n > col[5]) {
             snprintf(k->spec, sizeof k->spec, "%s", f[col[5]]);
@@ -358,7 +358,7 @@ static void dump_state(struct cache *c, const struct trace *t)
             models[nm++] = t->nodes[i].model;
         double f = 0;
         for (int g = 0; g < v->ndev; g++)
-            f += 1000 - (double)v->use[g].mem;
+            f += GPU_MEM - (double)v->use[g].mem;
         free_by[m] += f;
         cpu_by[m] += (double)(v->cpu_milli - v->cpu_used_milli);
         if (f > 0 && v->cpu_milli - v->cpu_used_milli < 4000)
@@ -368,7 +368,7 @@ static void dump_state(struct cache *c, const struct trace *t)
     for (int m = 0; m < nm; m++)
         fprintf(stderr,
                 "%-8s free GPU %7.1f  on nodes with < 4 cores free %7.1f  free cores %8.1f\n",
-                models[m], free_by[m] / 1000, starved[m] / 1000, cpu_by[m] / 1000);
+                models[m], free_by[m] / POLICY_MILLI, starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
 }
 
 /* ---- one seed ---- */

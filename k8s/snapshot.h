@@ -9,7 +9,6 @@
 
 #include <stddef.h>
 
-#include "base/file.h"
 #include "k8s/cache.h"
 
 #define SNAPSHOT_MAX_BYTES (1024L * 1024 * 1024) /* 1 GiB */
@@ -26,13 +25,5 @@ int snapshot_load(struct cache *c, const char *path, struct snapshot_stats *st, 
 /* The same from a string already in memory. */
 int snapshot_load_json(struct cache *c, const char *json, size_t len, struct snapshot_stats *st,
                        char *err, size_t cap);
-
-/* Kept only for server/extender.c until it calls file_read (base/file.h)
- * itself; new code calls file_read. */
-static inline int snapshot_read_file(const char *path, long max, char **out, size_t *len, char *err,
-                                     size_t cap)
-{
-    return file_read(path, (size_t)max, out, len, err, cap);
-}
 
 #endif

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/file.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/nodelock.h"
-#include "k8s/snapshot.h"
 #include "policy/codec.h"
 #include "policy/workload.h"
 
@@ -204,7 +204,7 @@ static void placed(struct place *pl)
     pthread_mutex_unlock(&pl->pub_lock);
 }
 
-#define SEED_FILE_MAX (16L << 20)
+#define SEED_FILE_MAX (16u << 20)
 
 int place_seed_file(struct place *pl, const char *path, char *err, size_t cap)
 {
@@ -212,7 +212,7 @@ int place_seed_file(struct place *pl, const char *path, char *err, size_t cap)
     size_t len = 0, i = 0;
     cJSON *root = NULL, *e;
     struct policy_pod *pod = mem_alloc(sizeof *pod);
-    int rc = snapshot_read_file(path, SEED_FILE_MAX, &text, &len, err, cap);
+    int rc = file_read(path, SEED_FILE_MAX, &text, &len, err, cap);
     if (rc)
         goto out;
     root = cJSON_ParseWithLength(text, len);
