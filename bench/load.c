@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/clock.h"
 #include "base/init.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "bench/stats.h"
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
 #include "policy/device.h"
@@ -41,26 +41,6 @@ struct args {
     int nodes, gpus, clients, pods, seconds, existing, threads;
     const char *mode, *url, *bin, *policy;
 };
-
-static double now_ms(void)
-{
-    return clock_mono_s() * 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, int n, double p)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    int i = (int)(p * (n - 1) + 0.5);
-    return v[i];
-}
 
 /* ---- the cluster ---- */
 
@@ -157,7 +137,7 @@ static pid_t start_server(const struct args *a, const char *snap, const char *lo
               threads, "--node-scheduler-policy", a->policy, (char *)NULL);
         _exit(127);
     }
-    for (double t0 = now_ms(); pid > 0 && now_ms() - t0 < START_MS;) {
+    for (double t0 = stats_now_ms(); pid > 0 && stats_now_ms() - t0 < START_MS;) {
         char line[512];
         FILE *f = fopen(log, "r");
         while (f && fgets(line, sizeof line, f)) {
@@ -243,9 +223,9 @@ static int post(CURL *c, const char *url, const char *body, size_t len, struct b
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-    double t0 = now_ms();
+    double t0 = stats_now_ms();
     CURLcode rc = curl_easy_perform(c);
-    *ms = now_ms() - t0;
+    *ms = stats_now_ms() - t0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     return rc == CURLE_OK && code == 200 ? 0 : -1;
 }
@@ -253,7 +233,7 @@ static int post(CURL *c, const char *url, const char *body, size_t len, struct b
 static int claim(struct shared *sh)
 {
     pthread_mutex_lock(&sh->lock);
-    int k = sh->next < sh->a->pods && now_ms() < sh->t_end ? sh->next++ : -1;
+    int k = sh->next < sh->a->pods && stats_now_ms() < sh->t_end ? sh->next++ : -1;
     pthread_mutex_unlock(&sh->lock);
     return k;
 }
@@ -346,11 +326,11 @@ static double healthz_p50(const char *base, int n)
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
     for (int i = 0; i < n; i++) {
         buf_reset(&out);
-        double t0 = now_ms();
+        double t0 = stats_now_ms();
         curl_easy_perform(c);
-        t[i] = now_ms() - t0;
+        t[i] = stats_now_ms() - t0;
     }
-    double p = pct(t, n, 0.5);
+    double p = stats_pct(t, n, 0.5);
     free(t);
     buf_free(&out);
     curl_easy_cleanup(c);
@@ -363,11 +343,11 @@ static double parse_p50(const struct shared *sh, int n)
     double *t = mem_alloc(sizeof *t * (size_t)n);
     pod_body(&body, sh, 0);
     for (int i = 0; i < n; i++) {
-        double t0 = now_ms();
+        double t0 = stats_now_ms();
         cJSON_Delete(cJSON_ParseWithLength(body.data, body.len));
-        t[i] = now_ms() - t0;
+        t[i] = stats_now_ms() - t0;
     }
-    double p = pct(t, n, 0.5);
+    double p = stats_pct(t, n, 0.5);
     free(t);
     buf_free(&body);
     return p;
@@ -392,9 +372,9 @@ static void choose_all(void *ctx, const struct policy_node *const *v, int n)
     p.w = (struct policy_weights){1, 1, 1};
     p.quota_mem = p.quota_cores = -1;
     for (int i = 0; i < r->n; i++) {
-        double t0 = now_ms();
+        double t0 = stats_now_ms();
         policy_choose(&p, v, n, &o, verdicts, best);
-        r->t[i] = now_ms() - t0;
+        r->t[i] = stats_now_ms() - t0;
     }
     free(verdicts);
     free(best);
@@ -410,7 +390,7 @@ static double policy_p50(const char *snap, int n)
     double p = -1;
     if (snapshot_load(c, snap, &st, err, sizeof err) == 0) {
         cache_with_views(c, choose_all, &r);
-        p = pct(r.t, n, 0.5);
+        p = stats_pct(r.t, n, 0.5);
     }
     free(r.t);
     cache_destroy(c);
@@ -520,14 +500,14 @@ int main(int argc, char **argv)
     if (a.url) {
         snprintf(base, sizeof base, "%s", a.url);
     } else {
-        double t0 = now_ms();
+        double t0 = stats_now_ms();
         pid = start_server(&a, snap, log, &port);
         if (pid < 0) {
             fprintf(stderr, "vgpu-bench: %s did not start; see %s\n", a.bin, log);
             goto out;
         }
         printf("server: %s, %d nodes x %d GPUs, %d running pods, loaded in %.1f s\n", a.bin,
-               a.nodes, a.gpus, a.existing, (now_ms() - t0) / 1e3);
+               a.nodes, a.gpus, a.existing, (stats_now_ms() - t0) / 1e3);
         snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     }
     sh.a = &a;
@@ -539,7 +519,7 @@ int main(int argc, char **argv)
     struct client cl[MAX_CLIENTS];
     pthread_t th[MAX_CLIENTS];
     double cpu0 = pid > 0 ? cpu_seconds(pid) : 0;
-    double t0 = now_ms();
+    double t0 = stats_now_ms();
     sh.t_end = t0 + a.seconds * 1e3;
     for (int i = 0; i < a.clients; i++) {
         cl[i] = (struct client){.sh = &sh, .id = i};
@@ -561,14 +541,14 @@ int main(int argc, char **argv)
         free(cl[i].filter_ms);
         free(cl[i].bind_ms);
     }
-    double secs = (now_ms() - t0) / 1e3, peak = 0, cur = 0;
+    double secs = (stats_now_ms() - t0) / 1e3, peak = 0, cur = 0;
     double cpu = pid > 0 ? cpu_seconds(pid) - cpu0 : 0;
     if (pid > 0)
         rss(pid, &peak, &cur);
-    double f50 = pct(f, nf, 0.5), f90 = pct(f, nf, 0.9), f99 = pct(f, nf, 0.99),
-           fmax = pct(f, nf, 1);
-    double b50 = pct(b, nb, 0.5), b90 = pct(b, nb, 0.9), b99 = pct(b, nb, 0.99),
-           bmax = pct(b, nb, 1);
+    double f50 = stats_pct(f, nf, 0.5), f90 = stats_pct(f, nf, 0.9), f99 = stats_pct(f, nf, 0.99),
+           fmax = stats_pct(f, nf, 1);
+    double b50 = stats_pct(b, nb, 0.5), b90 = stats_pct(b, nb, 0.9), b99 = stats_pct(b, nb, 0.99),
+           bmax = stats_pct(b, nb, 1);
     printf("mode %s, %d clients, %d pods in %.2f s: %.0f filter+bind pods/s; %d refused, %d "
            "errors\n",
            a.mode, a.clients, nb, secs, nb / secs, refused, errors);

@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/init.h"
+#include "bench/stats.h"
 
 #define SLOW_MAX    18000
 #define FILTER_MAX  100000
@@ -42,25 +43,6 @@ struct args {
     const char *bin, *snapshot, *request;
     int slow, filters, seconds, threads;
 };
-
-static double now_ms(void)
-{
-    return clock_mono_s() * 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, int n, double p)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[(int)(p * (n - 1) + 0.5)];
-}
 
 /* A free port on 127.0.0.1 (bound and released: good enough for a bench). */
 static int free_port(void)
@@ -203,16 +185,16 @@ static void measure(const char *what, int port, const char *body, int k, double 
 {
     double *ms = malloc(sizeof *ms * (size_t)k);
     int n = 0, failed = 0;
-    for (int i = 0; i < k && now_ms() < end; i++) {
-        double t0 = now_ms();
+    for (int i = 0; i < k && stats_now_ms() < end; i++) {
+        double t0 = stats_now_ms();
         long st = request(port, "/filter", body);
         if (st == 200)
-            ms[n++] = now_ms() - t0;
+            ms[n++] = stats_now_ms() - t0;
         else
             failed++;
     }
     printf("%-28s filters %5d  failed %4d  p50 %8.2f ms  p99 %8.2f ms\n", what, n, failed,
-           pct(ms, n, 0.5), pct(ms, n, 0.99));
+           stats_pct(ms, n, 0.5), stats_pct(ms, n, 0.99));
     free(ms);
 }
 
@@ -279,7 +261,7 @@ int main(int argc, char **argv)
     pid_t pid = start(&a, port);
     if (pid < 0)
         return 1;
-    double end = now_ms() + a.seconds * 1e3;
+    double end = stats_now_ms() + a.seconds * 1e3;
     printf("vgpu-slow: %s, %d worker threads, %d filters each on a new connection\n", a.bin,
            a.threads, a.filters);
     measure("no slow clients", port, body, a.filters, end);
