@@ -5,12 +5,12 @@
  * Every string and number read here comes from the network: each has a
  * limit, and anything malformed is an error naming the node, the field and
  * the bad value. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "base/list.h"
 #include "base/mem.h"
 #include "k8s/json.h"
 #include "k8s/model.h"
@@ -21,21 +21,12 @@
 /* hami.io/device-cordon: a comma list of UUIDs, trimmed; unknown ones ignored. */
 static void apply_cordon(const char *v, struct model_inventory *inv)
 {
-    for (const char *p = v; *p;) {
-        const char *e = strchr(p, ',');
-        if (!e)
-            e = p + strlen(p);
-        const char *a = p, *z = e;
-        while (a < z && isspace((unsigned char)*a))
-            a++;
-        while (z > a && isspace((unsigned char)z[-1]))
-            z--;
-        if (z > a && inv->ndev > 0) {
-            int i = policy_device_find(inv->dev, inv->ndev, a, (size_t)(z - a), 0);
-            if (i >= 0)
-                inv->dev[i].cordoned = true;
-        }
-        p = *e ? e + 1 : e;
+    const char *uuid;
+    size_t len;
+    while (list_next(&v, ',', LIST_SPACE, &uuid, &len)) {
+        int i = len && inv->ndev > 0 ? policy_device_find(inv->dev, inv->ndev, uuid, len, 0) : -1;
+        if (i >= 0)
+            inv->dev[i].cordoned = true;
     }
 }
 
