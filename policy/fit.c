@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "base/hash.h"
+#include "base/list.h"
 
 #define TOPOLOGY_MAX_COMBOS 20000 /* past this, topology-aware goes greedy */
 
@@ -30,43 +31,29 @@ struct fitctx {
     const struct policy_node_policy *np;
 };
 
+#define LIST_TRIM " \t" /* what HAMi trims from an element of these lists */
+
 /* Does `list` (comma-separated) name `id` exactly (elements trimmed)? */
 static bool list_has_exact(const char *list, const char *id)
 {
-    size_t idlen = strlen(id);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        size_t m = n;
-        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
-            m--;
-        if (m == idlen && memcmp(p, id, m) == 0)
+    const char *tok;
+    size_t len, idlen = strlen(id);
+    while (list_next(&list, ',', LIST_TRIM, &tok, &len))
+        if (len == idlen && memcmp(tok, id, len) == 0)
             return true;
-        p += n + (e ? 1 : 0);
-    }
     return false;
 }
 
+/* Case-insensitive: does some non-empty element of list occur in type? */
 bool policy_type_listed(const char *list, const char *type)
 {
-    char tok[128];
-    size_t tlen = strlen(type);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        size_t m = n < sizeof tok ? n : sizeof tok - 1;
-        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
-            m--;
-        memcpy(tok, p, m);
-        tok[m] = '\0';
-        for (size_t i = 0; m && i + m <= tlen; i++)
-            if (strncasecmp(type + i, tok, m) == 0)
+    const char *tok;
+    size_t len, tlen = strlen(type);
+    while (list_next(&list, ',', LIST_TRIM, &tok, &len)) {
+        len = len < 127 ? len : 127; /* as before: an element is read up to 127 bytes */
+        for (size_t i = 0; len && i + len <= tlen; i++)
+            if (strncasecmp(type + i, tok, len) == 0)
                 return true;
-        p += n + (e ? 1 : 0);
     }
     return false;
 }
