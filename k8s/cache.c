@@ -30,10 +30,14 @@ struct contrib {
 
 struct cnode;
 
+_Static_assert(POLICY_MAX_CONTAINERS <= 64, "cpod.sidecars holds one bit per container");
+
 struct cpod {
     const char *uid, *ns, *name, *node, *devices; /* in the same allocation; devices may be NULL */
     struct model_gpu_ask *ask;                    /* nask entries, in the same allocation */
     int32_t ninit, nctr, nask;
+    uint64_t sidecars; /* bit i: init container i is a sidecar (adds to the app containers) */
+    bool init_done;    /* OBSERVED: its plain init containers exited 0 (they count no more) */
     int64_t cpu, mem;
     enum pod_state state;
     bool bound;       /* OBSERVED: spec.nodeName set (else a bind-window candidate) */
@@ -379,6 +383,46 @@ static bool matches_spec(const struct cpod *p, const struct codec_devices *d)
     return asked == d->n;
 }
 
+/* The usage a decoded annotation of p puts on node v, into u (v->ndev
+ * entries): HAMi's collapse rule with its sidecar design. Per device,
+ * sidecars + max(peak of the plain init containers, sum of the app
+ * containers), and, once the plain init containers have exited 0, sidecars
+ * + app containers only. Slots alike (a plain init container peaks at one).
+ * Returns how many entries named a UUID v does not have. */
+static int collapse(const struct policy_node *v, const struct cpod *p,
+                    const struct codec_devices *d, struct policy_usage *u)
+{
+    if (!p->sidecars && !(p->init_done && p->ninit > 0))
+        return codec_usage(v, d, p->ninit, u);
+    /* One pass per class through codec_usage, so its UUID -> card mapping
+     * stays the one place that knows it: 0 sidecars, 1 plain init, 2 app. */
+    struct codec_devices *part = mem_alloc(sizeof *part);
+    struct policy_usage cls[3][POLICY_MAX_DEVICES];
+    int nd = v->ndev < POLICY_MAX_DEVICES ? v->ndev : POLICY_MAX_DEVICES, unknown = 0;
+    for (int k = 0; k < 3; k++) {
+        part->nctr = d->nctr;
+        part->n = 0;
+        for (int i = 0; i < d->n; i++) {
+            int ctr = d->e[i].ctr;
+            bool side = ctr < p->ninit && ctr < POLICY_MAX_CONTAINERS && (p->sidecars >> ctr & 1);
+            int which = side ? 0 : ctr < p->ninit ? 1 : 2;
+            if (which == k && !(k == 1 && p->init_done))
+                part->e[part->n++] = d->e[i];
+        }
+        /* ninit past every entry: a peak; 0: a sum. */
+        unknown += codec_usage(v, part, k == 1 ? INT32_MAX : 0, cls[k]);
+    }
+    for (int i = 0; i < nd; i++) {
+        const struct policy_usage *s = &cls[0][i], *in = &cls[1][i], *a = &cls[2][i];
+        int64_t cores = (int64_t)s->cores + (in->cores > a->cores ? in->cores : a->cores);
+        u[i].used = s->used + (in->used > a->used ? in->used : a->used);
+        u[i].cores = cores > INT32_MAX ? INT32_MAX : (int32_t)cores;
+        u[i].mem = s->mem + (in->mem > a->mem ? in->mem : a->mem);
+    }
+    free(part);
+    return unknown;
+}
+
 /* What is wrong with the pod's annotation whatever its node; decoded into
  * d when nothing. */
 static enum bad annotation_check(const struct cpod *p, struct codec_devices *d)
@@ -401,7 +445,7 @@ static enum bad annotation_usage(const struct cnode *n, const struct cpod *p,
                                  struct codec_devices *d, struct policy_usage *u)
 {
     enum bad why = annotation_check(p, d);
-    if (!why && codec_usage(&n->view, d, p->ninit, u) != 0)
+    if (!why && collapse(&n->view, p, d, u) != 0)
         why = BAD_UUID;
     return why;
 }
@@ -430,7 +474,10 @@ static void request_of(const struct cpod *p, struct policy_pod *pod)
     pod->w = (struct policy_weights){1, 1, 1};
     pod->quota_mem = pod->quota_cores = -1;
     for (int i = 0; i < p->nctr; i++)
-        pod->ctr[i] = (struct policy_ctr){.name = "", .priority = -1};
+        pod->ctr[i] =
+            (struct policy_ctr){.name = "",
+                                .priority = -1,
+                                .sidecar = i < POLICY_MAX_CONTAINERS && (p->sidecars >> i & 1)};
     for (int k = 0; k < p->nask; k++) {
         const struct model_gpu_ask *a = &p->ask[k];
         pod->ctr[a->ctr] = (struct policy_ctr){.name = "",
@@ -438,7 +485,8 @@ static void request_of(const struct cpod *p, struct policy_pod *pod)
                                                .mem = a->mem,
                                                .mem_pct = a->mem_pct,
                                                .cores = a->cores,
-                                               .priority = -1};
+                                               .priority = -1,
+                                               .sidecar = pod->ctr[a->ctr].sidecar};
     }
 }
 
@@ -493,7 +541,7 @@ static void conservative_usage(const struct cnode *n, const struct cpod *p, stru
     } else {
         least_used(&n->view, pod, d);
     }
-    codec_usage(&n->view, d, p->ninit, u);
+    collapse(&n->view, p, d, u);
     free(pod);
     free(pl);
 }
@@ -519,7 +567,7 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
     if (p->state != POD_OBSERVED) {
         if (!p->devices || codec_decode(p->devices, d, err, sizeof err) != 0)
             goto out;
-        codec_usage(&n->view, d, p->ninit, u);
+        collapse(&n->view, p, d, u);
     } else {
         enum bad why = annotation_usage(n, p, d, u);
         bad_set(c, p, why);
@@ -769,6 +817,8 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
                 pi->nask < POLICY_MAX_CONTAINERS ? pi->nask : POLICY_MAX_CONTAINERS);
     p->ninit = pi->ninit;
     p->nctr = pi->nctr < POLICY_MAX_CONTAINERS ? pi->nctr : POLICY_MAX_CONTAINERS;
+    p->sidecars = pi->sidecars;
+    p->init_done = pi->init_done;
     p->cpu = pi->cpu_milli;
     p->mem = pi->mem_mib;
     p->state = POD_OBSERVED;
@@ -908,6 +958,8 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, NULL, 0);
     p->ninit = pod->ninit;
     p->nctr = pod->nctr;
+    for (int i = 0; i < pod->ninit && i < POLICY_MAX_CONTAINERS; i++)
+        p->sidecars |= (uint64_t)pod->ctr[i].sidecar << i;
     p->cpu = pod->cpu_milli;
     p->mem = pod->mem_mib;
     p->state = POD_RESERVED;

@@ -117,7 +117,10 @@ struct model_pod_info {
     double bind_time; /* hami.io/bind-time, unix seconds; 0 when absent or not a number */
     int32_t ninit;
     int32_t nctr;      /* init + app containers */
-    int64_t cpu_milli; /* host resources requested */
+    uint64_t sidecars; /* bit i: init container i has restartPolicy Always (a sidecar) */
+    bool init_done;    /* every init container but the sidecars (at least one) exited 0, per
+                          status.initContainerStatuses: only sidecars and app containers count */
+    int64_t cpu_milli; /* host resources requested (sidecars add to the app containers) */
     int64_t mem_mib;
     /* The GPU request: one entry per container that asks GPUs (none: the
      * pod asks no GPU). A container whose GPU request does not parse asks

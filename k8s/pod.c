@@ -23,6 +23,8 @@
 
 static const struct model_defaults hami_defaults = {0, 0, 1};
 
+_Static_assert(POLICY_MAX_CONTAINERS <= 64, "model_pod_info.sidecars holds one bit per container");
+
 /* A container's resource: limits first, then requests (HAMi's order). */
 static int ctr_res(const cJSON *limits, const cJSON *requests, const char *key, char *buf,
                    size_t bufcap, bool *present, char *err, size_t cap)
@@ -245,20 +247,34 @@ static int pod_containers(const cJSON *pod, const cJSON **init, const cJSON **ap
     return 0;
 }
 
-/* cpu/memory the pod asks of the host: max(peak init, sum of app). Not
- * strict: a container whose cpu or memory does not parse counts 0. */
+/* An init container with restartPolicy Always: a Kubernetes sidecar. */
+static bool is_sidecar(const cJSON *c)
+{
+    const cJSON *r = json_field(c, "restartPolicy");
+    return cJSON_IsString(r) && r->valuestring && strcmp(r->valuestring, "Always") == 0;
+}
+
+/* cpu/memory the pod asks of the host, as Kubernetes charges it: the
+ * larger of each plain init container plus the sidecars started before
+ * it, and the app containers plus every sidecar. Not strict: a container
+ * whose cpu or memory does not parse counts 0. */
 static int pod_host(const cJSON *init, const cJSON *app, bool strict, int64_t *cpu, int64_t *mem,
                     char *err, size_t cap)
 {
-    int64_t icpu = 0, imem = 0, acpu = 0, amem = 0, c, m;
+    int64_t icpu = 0, imem = 0, scpu = 0, smem = 0, acpu = 0, amem = 0, c, m;
     int rc;
     for (const cJSON *x = init ? init->child : NULL; x; x = x->next) {
         if ((rc = host_res(x, &c, &m, err, cap)) && strict) {
             json_err_prefix(err, cap, "container \"%s\"", ctr_name(x));
             return rc;
         }
-        icpu = c > icpu ? c : icpu;
-        imem = m > imem ? m : imem;
+        if (is_sidecar(x)) {
+            scpu = sat_add(scpu, c);
+            smem = sat_add(smem, m);
+            continue;
+        }
+        icpu = sat_add(scpu, c) > icpu ? sat_add(scpu, c) : icpu;
+        imem = sat_add(smem, m) > imem ? sat_add(smem, m) : imem;
     }
     for (const cJSON *x = app ? app->child : NULL; x; x = x->next) {
         if ((rc = host_res(x, &c, &m, err, cap)) && strict) {
@@ -268,6 +284,8 @@ static int pod_host(const cJSON *init, const cJSON *app, bool strict, int64_t *c
         acpu = sat_add(acpu, c);
         amem = sat_add(amem, m);
     }
+    acpu = sat_add(acpu, scpu);
+    amem = sat_add(amem, smem);
     *cpu = icpu > acpu ? icpu : acpu;
     *mem = imem > amem ? imem : amem;
     return 0;
@@ -382,6 +400,7 @@ int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct pol
                 json_err_prefix(err, cap, "container \"%s\"", out->ctr[i].name);
                 return rc;
             }
+            out->ctr[i].sidecar = k == 0 && is_sidecar(c);
         }
     }
     if ((rc = pod_host(init, app, true, &out->cpu_milli, &out->mem_mib, err, cap)) ||
@@ -446,6 +465,45 @@ static void pod_ask(const cJSON *c, int i, struct model_pod_info *out)
                                                    (uint8_t)pc.mem_pct, (uint8_t)pc.cores, pc.mem};
 }
 
+/* Did init container c (not a sidecar) exit 0, per status.initContainerStatuses? */
+static bool init_exited_ok(const cJSON *statuses, const cJSON *c)
+{
+    const char *name = ctr_name(c);
+    int seen = 0;
+    for (const cJSON *s = statuses ? statuses->child : NULL; s && seen < POLICY_MAX_CONTAINERS;
+         s = s->next, seen++) {
+        const cJSON *n = json_field(s, "name");
+        if (!cJSON_IsString(n) || !n->valuestring || strcmp(n->valuestring, name) != 0)
+            continue;
+        const cJSON *t = json_field(json_field(s, "state"), "terminated");
+        const cJSON *code = json_field(t, "exitCode");
+        return cJSON_IsNumber(code) && code->valuedouble == 0;
+    }
+    return false;
+}
+
+/* Sidecars (bit i: container i) and whether every plain init container
+ * has exited 0 (HAMi's gate for giving their share back; sidecars never
+ * exit, so they are left out of it). A status of any other shape reads as
+ * not done. */
+static void pod_init_state(const cJSON *init, const cJSON *status, struct model_pod_info *out)
+{
+    const cJSON *statuses = json_field(status, "initContainerStatuses");
+    int i = 0, plain = 0, done = 0;
+    if (!cJSON_IsArray(statuses))
+        statuses = NULL;
+    for (const cJSON *c = init ? init->child : NULL; c && i < POLICY_MAX_CONTAINERS;
+         c = c->next, i++) {
+        if (is_sidecar(c)) {
+            out->sidecars |= UINT64_C(1) << i;
+            continue;
+        }
+        plain++;
+        done += init_exited_ok(statuses, c);
+    }
+    out->init_done = plain > 0 && done == plain;
+}
+
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap)
 {
     const cJSON *meta = NULL, *anns, *spec, *status, *init, *app;
@@ -476,6 +534,7 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
     out->ninit = ninit;
     out->nctr = ninit + napp;
     out->bind_time = bind_time(bt);
+    pod_init_state(init, status, out);
     int i = 0;
     for (const cJSON *c = init ? init->child : NULL; c; c = c->next)
         pod_ask(c, i++, out);

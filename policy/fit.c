@@ -403,7 +403,35 @@ static const struct policy_node_policy *node_policy_of(const struct policy_pod *
     return pod->node_policy ? pod->node_policy : opts->node_policy;
 }
 
-/* Fit every container on usage `base`; fills pl->pick and pl->after. */
+/* Put the picks back in container order (fitting sidecars first moves
+ * theirs ahead); stable, so each container's own order stays. */
+static void sort_picks(struct policy_placement *pl)
+{
+    for (int i = 1; i < pl->npick; i++) {
+        struct policy_pick p = pl->pick[i];
+        int j = i;
+        for (; j > 0 && pl->pick[j - 1].ctr > p.ctr; j--)
+            pl->pick[j] = pl->pick[j - 1];
+        pl->pick[j] = p;
+    }
+}
+
+/* Fit container i on work (which takes its picks). */
+static bool fit_add(struct fitctx *fc, int i, struct policy_usage *work,
+                    struct policy_placement *pl, struct policy_reasons *why)
+{
+    int from = pl->npick;
+    if (!fit_container(fc, i, work, pl, why))
+        return false;
+    add_picks(work, pl, from);
+    return true;
+}
+
+/* Fit every container on usage `base`; fills pl->pick and pl->after.
+ * HAMi's rule (its sidecar design): sidecars and app containers run
+ * together, so they add up; each plain init container runs alone on top of
+ * the sidecars; per device the larger of the two. Sidecars are fitted
+ * first, so that every init container sees them. */
 static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
                    const struct policy_opts *opts, const struct policy_usage *base,
                    struct typememo *memo, struct policy_placement *pl, struct policy_reasons *why)
@@ -417,8 +445,10 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         .gpu = pod->gpu_set ? pod->gpu : opts->gpu,
         .w = pod->w,
     };
-    struct policy_usage work[POLICY_MAX_DEVICES];
+    struct policy_usage work[POLICY_MAX_DEVICES], side[POLICY_MAX_DEVICES];
     size_t bytes = (size_t)node->ndev * sizeof work[0];
+    int ninit = pod->ninit < pod->nctr ? pod->ninit : pod->nctr;
+    bool moved = false;
 
     memset(why, 0, sizeof *why);
     why->ndev = (uint16_t)node->ndev;
@@ -427,31 +457,33 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         fc.w = (struct policy_weights){1, 1, 1};
     if (opts->check_host && !host_fits(pod, node, why))
         return false;
-    if (pod->ninit > 0)
-        memcpy(pl->after, base, bytes);
-    for (int i = 0; i < pod->ninit && i < pod->nctr; i++) {
-        if (pod->ctr[i].nums == 0)
+    memcpy(side, base, bytes);
+    for (int i = 0; i < ninit; i++) {
+        if (!pod->ctr[i].sidecar || pod->ctr[i].nums == 0)
             continue;
-        int from = pl->npick;
-        memcpy(work, base, bytes);
-        if (!fit_container(&fc, i, work, pl, why))
+        moved = moved || i > 0;
+        if (!fit_add(&fc, i, side, pl, why))
             return false;
-        add_picks(work, pl, from);
+    }
+    memcpy(pl->after, side, bytes);
+    for (int i = 0; i < ninit; i++) {
+        if (pod->ctr[i].sidecar || pod->ctr[i].nums == 0)
+            continue;
+        memcpy(work, side, bytes);
+        if (!fit_add(&fc, i, work, pl, why))
+            return false;
         take_max(pl->after, work, node->ndev);
     }
-    memcpy(work, base, bytes);
-    for (int i = pod->ninit; i < pod->nctr; i++) {
+    memcpy(work, side, bytes);
+    for (int i = ninit; i < pod->nctr; i++) {
         if (pod->ctr[i].nums == 0)
             continue;
-        int from = pl->npick;
-        if (!fit_container(&fc, i, work, pl, why))
+        if (!fit_add(&fc, i, work, pl, why))
             return false;
-        add_picks(work, pl, from);
     }
-    if (pod->ninit > 0)
-        take_max(pl->after, work, node->ndev);
-    else
-        memcpy(pl->after, work, bytes);
+    take_max(pl->after, work, node->ndev);
+    if (moved)
+        sort_picks(pl);
     return true;
 }
 
@@ -550,7 +582,7 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
     uint64_t h = HASH_FNV_INIT;
     for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++) {
         const struct policy_ctr *c = &pod->ctr[i];
-        int32_t v[4] = {c->nums, c->mem, c->mem_pct, c->cores};
+        int32_t v[5] = {c->nums, c->mem, c->mem_pct, c->cores, c->sidecar};
         h = hash_fnv(h, v, sizeof v);
     }
     int64_t nums[6] = {pod->nctr,    pod->ninit,     pod->cpu_milli,

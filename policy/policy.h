@@ -69,6 +69,8 @@ struct policy_ctr {
     int32_t cores;    /* 0..100 % of each GPU's compute */
     int32_t priority; /* POLICY_RES_PRIORITY, -1 = unset (passed through only) */
     const struct policy_device_backend *backend; /* whose resources it asks; NULL = the first */
+    bool sidecar; /* an init container with restartPolicy Always: runs beside the app
+                     containers for the pod's whole life, so it adds to them */
 };
 
 /* GPU policy: sort keys in the order given, plus two selectors. */
@@ -89,7 +91,8 @@ struct policy_node_policy;
 struct policy_opts;
 
 /* A pod's whole request. Containers: init containers first, then app
- * containers, in spec order (the order of the device annotation). */
+ * containers, in spec order (the order of the device annotation); a
+ * sidecar keeps its place among the init containers (ctr[i].sidecar). */
 struct policy_pod {
     const char *ns, *name, *uid;
     int32_t nctr;

@@ -184,6 +184,57 @@ START_TEST(what_counts)
 }
 END_TEST
 
+/* HAMi's collapse rule with sidecars (its sidecar design): per GPU,
+ * sidecars + max(peak of plain init containers, sum of app containers);
+ * once the plain init containers exited 0, sidecars + app containers. All
+ * on n1-g0 (10000 MiB); slots: a plain init container peaks at one. */
+static const struct {
+    const char *what;
+    int nctr, ninit;
+    uint64_t sidecars;
+    bool init_done;
+    const char *devices;
+    int64_t want_mem;
+    int32_t want_slots;
+} collapse_cases[] = {
+    {"init running: peak", 2, 1, 0, false, "n1-g0,NVIDIA,6000,10:;n1-g0,NVIDIA,3000,10:;", 6000, 1},
+    {"init exited 0: app only", 2, 1, 0, true, "n1-g0,NVIDIA,6000,10:;n1-g0,NVIDIA,3000,10:;", 3000,
+     1},
+    {"sidecar + app: sum", 2, 1, 1, false, "n1-g0,NVIDIA,4000,10:;n1-g0,NVIDIA,3000,10:;", 7000, 2},
+    {"sidecar, init, app; init running", 3, 2, 1, false,
+     "n1-g0,NVIDIA,2000,10:;n1-g0,NVIDIA,5000,10:;n1-g0,NVIDIA,3000,10:;", 7000, 2},
+    {"init, sidecar, app; init exited 0", 3, 2, 2, true,
+     "n1-g0,NVIDIA,5000,10:;n1-g0,NVIDIA,2000,10:;n1-g0,NVIDIA,3000,10:;", 5000, 2},
+    {"sidecar only", 2, 1, 1, false, "n1-g0,NVIDIA,4000,10:;;", 4000, 1},
+};
+
+#define NCOLLAPSE ((int)(sizeof collapse_cases / sizeof collapse_cases[0]))
+
+START_TEST(collapse_rule)
+{
+    __typeof__(collapse_cases[0]) *k = &collapse_cases[_i];
+    struct cache *c = new_cache(NULL, 0);
+    char err[512] = "";
+    int ask[3][2] = {{0, 0}, {0, 0}, {0, 0}};
+    const char *d = k->devices;
+    for (int i = 0; i < k->nctr; i++, d = strchr(d, ';') + 1) /* one GPU where the entry has one */
+        if (*d != ';')
+            ask[i][0] = 1, ask[i][1] = atoi(strchr(strchr(d, ',') + 1, ',') + 1);
+    struct model_pod_info pi = pod("n1", "n1", k->devices, 0, k->nctr, (const int(*)[2])ask);
+    pi.ninit = k->ninit;
+    pi.sidecars = k->sidecars;
+    pi.init_done = k->init_done;
+    ck_assert_msg(cache_pod_put(c, &pi, err, sizeof err) == 0, "%s: %s", k->what, err);
+    cache_rdlock(c);
+    const struct policy_node *v = cache_view(c, "n1");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_msg(v->use[0].mem == k->want_mem, "%s: %lld MiB", k->what, (long long)v->use[0].mem);
+    ck_assert_msg(v->use[0].used == k->want_slots, "%s: %d slots", k->what, v->use[0].used);
+    cache_unlock(c);
+    cache_destroy(c);
+}
+END_TEST
+
 /* A bind window opens with the node's lock and closes with time. */
 START_TEST(window_follows_lock_and_time)
 {
@@ -388,6 +439,7 @@ int main(void)
     Suite *s = suite_create("accounting");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, what_counts, 0, NCASES);
+    tcase_add_loop_test(tc, collapse_rule, 0, NCOLLAPSE);
     tcase_add_test(tc, window_follows_lock_and_time);
     tcase_add_test(tc, reported_before_its_node);
     tcase_add_test(tc, reservation_until_a_counting_version);

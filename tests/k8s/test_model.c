@@ -566,6 +566,8 @@ START_TEST(test_pod_long_annotation)
 }
 END_TEST
 
+#define DEV3 "GPU-x,NVIDIA,2000,0:;GPU-x,NVIDIA,5000,0:;GPU-x,NVIDIA,3000,0:;"
+
 struct info_case {
     const char *file;
     int rc;
@@ -574,6 +576,8 @@ struct info_case {
     bool terminal;
     int32_t ninit;
     int64_t cpu_milli, mem_mib;
+    uint64_t sidecars;
+    bool init_done;
 };
 
 static const struct info_case info_cases[] = {
@@ -591,6 +595,14 @@ static const struct info_case info_cases[] = {
     {"info-bad-devices.json", .rc = ERR_INVAL,
      .err_has = "annotation hami.io/vgpu-devices-allocated is not a string"},
     {"containers-65.json", .rc = ERR_TOOBIG, .err_has = "more than 64 containers"},
+    /* a sidecar (restartPolicy Always) adds to the app containers on the
+     * host too: max(1 + 4, 2 + 1) cpu, max(512 + 1024, 1024 + 512) MiB */
+    {"info-sidecar-done.json", 0, NULL, "info-sidecar-done", "n1", "n1", DEV3, "success", false, 2,
+     5000, 1536, .sidecars = 1, .init_done = true},
+    {"info-init-failed.json", 0, NULL, "info-init-failed", "n1", "n1", DEV3, "success", false, 2,
+     5000, 1536, .sidecars = 1},
+    {"info-init-odd.json", 0, NULL, "info-init-odd", "n1", "n1", DEV3, "success", false, 2, 5000,
+     1536, .sidecars = 1},
 };
 
 #define NINFO ((int)(sizeof info_cases / sizeof info_cases[0]))
@@ -618,7 +630,27 @@ START_TEST(test_pod_info)
         ck_assert_int_eq(in.ninit, c->ninit);
         ck_assert_int_eq(in.cpu_milli, c->cpu_milli);
         ck_assert_int_eq(in.mem_mib, c->mem_mib);
+        ck_assert_msg(in.sidecars == c->sidecars, "%s: sidecars %llx", c->file,
+                      (unsigned long long)in.sidecars);
+        ck_assert_msg(in.init_done == c->init_done, "%s: init_done", c->file);
     }
+    cJSON_Delete(j);
+}
+END_TEST
+
+/* The request marks the sidecar, in its place among the init containers. */
+START_TEST(test_pod_sidecar)
+{
+    cJSON *j = load("pods", "info-sidecar-done.json");
+    struct policy_pod *p = malloc(sizeof *p);
+    char err[512] = "";
+    ck_assert_msg(model_pod_parse(j, NULL, p, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(p->ninit, 2);
+    ck_assert(p->ctr[0].sidecar);
+    ck_assert(!p->ctr[1].sidecar);
+    ck_assert(!p->ctr[2].sidecar);
+    ck_assert_int_eq(p->cpu_milli, 5000);
+    free(p);
     cJSON_Delete(j);
 }
 END_TEST
@@ -657,6 +689,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_pod, 0, NPOD);
     tcase_add_test(tc, test_pod_long_annotation);
     tcase_add_loop_test(tc, test_pod_info, 0, NINFO);
+    tcase_add_test(tc, test_pod_sidecar);
     tcase_add_test(tc, test_get_str);
     suite_add_tcase(s, tc);
     return s;

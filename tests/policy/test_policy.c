@@ -382,6 +382,58 @@ START_TEST(init_containers_peak)
 }
 END_TEST
 
+/* Sidecars (init containers with restartPolicy Always) add to the app
+ * containers; each plain init container fits on top of the sidecars; one
+ * GPU of 8000 MiB. Containers: 'i' plain init, 's' sidecar, 'a' app. */
+static const struct {
+    const char *kinds;
+    int mem[3];
+    bool fits;
+    int64_t after_mem;
+    int32_t after_used;
+} sidecar_cases[] = {
+    {"sa", {5000, 5000}, false},         /* before: max(5000, 5000) fitted */
+    {"ia", {5000, 5000}, true, 5000, 1}, /* plain init: peak */
+    {"sia", {2000, 5000, 3000}, true, 7000, 2},
+    {"isa", {5000, 2000, 3000}, true, 7000, 2},
+    {"sia", {3000, 6000, 1000}, false}, /* the init container on top of the sidecar */
+    {"ss", {3000, 4000}, true, 7000, 2},
+};
+
+#define NSIDECAR ((int)(sizeof sidecar_cases / sizeof sidecar_cases[0]))
+
+START_TEST(sidecars_add_up)
+{
+    __typeof__(sidecar_cases[0]) *k = &sidecar_cases[_i];
+    struct tnode t;
+    struct tdev d[] = {{"only", 10, 8000, 100}};
+    build(&t, "n", d, 1);
+    struct policy_opts o = opts_for("binpack", "spread");
+    struct policy_pod p;
+    struct policy_placement pl;
+    struct policy_reasons why;
+    pod1(&p, 1, 0, 0);
+    p.nctr = (int32_t)strlen(k->kinds);
+    for (int i = 0; i < p.nctr; i++) {
+        p.ctr[i] = (struct policy_ctr){.name = "c",
+                                       .nums = 1,
+                                       .mem = k->mem[i],
+                                       .cores = 1,
+                                       .priority = -1,
+                                       .sidecar = k->kinds[i] == 's'};
+        p.ninit += k->kinds[i] != 'a';
+    }
+    ck_assert_msg(policy_fit(&p, &t.n, &o, &pl, &why) == k->fits, "%s", k->kinds);
+    if (!k->fits)
+        return;
+    ck_assert_int_eq(pl.after[0].mem, k->after_mem);
+    ck_assert_int_eq(pl.after[0].used, k->after_used);
+    ck_assert_int_eq(pl.npick, p.nctr);
+    for (int i = 0; i < pl.npick; i++) /* in container order, as the annotation is written */
+        ck_assert_int_eq(pl.pick[i].ctr, i);
+}
+END_TEST
+
 START_TEST(container_gpus_distinct)
 {
     struct tnode t;
@@ -720,6 +772,7 @@ static Suite *suite(void)
     tcase_add_test(tc, numa_key_orders_by_numa);
     tcase_add_test(tc, containers_share_working_copy);
     tcase_add_test(tc, init_containers_peak);
+    tcase_add_loop_test(tc, sidecars_add_up, 0, NSIDECAR);
     tcase_add_test(tc, container_gpus_distinct);
     tcase_add_test(tc, host_resources);
     tcase_add_test(tc, unresolvable);
