@@ -677,6 +677,72 @@ START_TEST(live_watch)
 }
 END_TEST
 
+/* ---- init containers: their share given back when they finish ---- */
+
+/* Memory in use on a GPU per /inspect; -1 when not listed. */
+static int gpu_mem(int port, const char *uuid)
+{
+    cJSON *ins = inspect(port), *n, *g;
+    int mem = -1;
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+    {
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(n, "gpus"))
+        {
+            if (strcmp(cJSON_GetObjectItem(g, "uuid")->valuestring, uuid) == 0)
+                mem = cJSON_GetObjectItem(g, "memUsedMiB")->valueint;
+        }
+    }
+    cJSON_Delete(ins);
+    return mem;
+}
+
+/* Poll (bounded) until the GPU's memory in use is want; returns the last. */
+static int wait_gpu_mem(int port, const char *uuid, int want)
+{
+    int mem = -1;
+    for (int i = 0; i < 250 && (mem = gpu_mem(port, uuid)) != want; i++)
+        harness_nap_ms(20);
+    return mem;
+}
+
+/* A pod on n1-g0: a 20000 MiB init container "warmup", a 2000 MiB app
+ * container, the init container's state as given. */
+static void put_init_pod(struct fakeapi *f, const char *phase, const char *state)
+{
+    char json[2048];
+    snprintf(
+        json, sizeof json,
+        "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"warm\",\"uid\":\"uid-"
+        "warm\","
+        "\"namespace\":\"default\",\"annotations\":{\"hami.io/vgpu-node\":\"n1\","
+        "\"hami.io/vgpu-devices-allocated\":\"n1-g0,NVIDIA,20000,0:;n1-g0,NVIDIA,2000,0:;\"}},"
+        "\"spec\":{\"nodeName\":\"n1\",\"initContainers\":[{\"name\":\"warmup\","
+        "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"20000\"}}}],"
+        "\"containers\":[{\"name\":\"main\",\"resources\":{\"limits\":{"
+        "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"2000\"}}}]},"
+        "\"status\":{\"phase\":\"%s\",\"initContainerStatuses\":[{\"name\":\"warmup\","
+        "\"state\":%s}]}}",
+        phase, state);
+    ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
+}
+
+/* The watch brings the pod's status: while its init container runs it
+ * holds the init peak; once it exited 0, only its app container (before:
+ * the peak for the pod's whole life). */
+START_TEST(live_init_gives_back)
+{
+    struct env e;
+    env_start(&e);
+    put_node(e.f, "n1", 1, 10, 24000, "", "", 1);
+    put_init_pod(e.f, "Pending", "{\"running\":{}}");
+    env_run(&e, NULL);
+    ck_assert_int_eq(wait_gpu_mem(e.port, "n1-g0", 20000), 20000);
+    put_init_pod(e.f, "Running", "{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\"}}");
+    ck_assert_int_eq(wait_gpu_mem(e.port, "n1-g0", 2000), 2000);
+    env_stop(&e);
+}
+END_TEST
+
 /* ---- the node lock: stale, orphaned, 409 storms, failures undone ---- */
 
 START_TEST(live_lock_cases)
@@ -1263,6 +1329,7 @@ int main(void)
         {"restart", live_kill_restart},
         {"faults", live_faults},
         {"untrusted", live_untrusted_annotations},
+        {"init-done", live_init_gives_back},
     };
     Suite *s = suite_create("e2e-live");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
