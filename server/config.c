@@ -171,6 +171,23 @@ static const struct option options[] = {
      .def = "", .arg = "FILE",
      .help = "Also write a JSON Patch setting webhooks[0].clientConfig.caBundle, for "
              "kubectl patch --type=json --patch-file FILE."},
+    {.name = "device-config-file", .type = T_STR, .scope = BOTH, FIELD(device_config_file),
+     .def = "", .arg = "FILE",
+     .help = "HAMi's device ConfigMap (device-config.yaml, as HAMi's chart mounts it): the "
+             "nvidia section's request defaults and memoryFactor are used; an unknown key, a "
+             "value handled differently here, or a file that does not parse stops the start."},
+    {.name = "default-mem", .type = T_INT, .scope = BOTH, FIELD(default_mem), .def = "-1",
+     .min = -1, .max = 2147483647, .arg = "MIB",
+     .help = "HAMi's flag: GPU memory of a container that asks GPUs but names no memory; 0: the "
+             "whole card; -1: the file's defaultMemory, else 0."},
+    {.name = "default-cores", .type = T_INT, .scope = BOTH, FIELD(default_cores), .def = "-1",
+     .min = -1, .max = 100, .arg = "PERCENT",
+     .help = "HAMi's flag: GPU cores of a container that names none; -1: the file's "
+             "defaultCores, else 0."},
+    {.name = "default-gpu", .type = T_INT, .scope = BOTH, FIELD(default_gpu), .def = "-1",
+     .min = -1, .max = 64, .arg = "N",
+     .help = "HAMi's flag: GPUs of a container that asks GPU memory or cores but no count; "
+             "only 1 is supported yet; -1: the file's defaultGPUNum, else 1."},
     {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
 };

@@ -70,6 +70,11 @@ struct config {
     int kube_burst;
     int64_t kube_timeout_ms;  /* per API request */
     char node_selector[1024]; /* labelSelector of the nodes considered; "" = all */
+    /* HAMi's device configuration (server/devconfig.h) */
+    char device_config_file[CONFIG_PATH_MAX]; /* "" = HAMi's defaults */
+    int default_mem;                          /* MiB; -1 = the file's, else HAMi's 0 */
+    int default_cores;                        /* %; -1 = the file's, else HAMi's 0 */
+    int default_gpu;                          /* -1 = the file's, else HAMi's 1 */
 };
 
 /* Fill c with every default (all scopes). */

@@ -16,6 +16,7 @@
 #include "k8s/snapshot.h"
 #include "server/certgen.h"
 #include "server/config.h"
+#include "server/devconfig.h"
 #include "server/extender.h"
 #include "server/service.h"
 
@@ -53,6 +54,7 @@ static int simulate(struct config *c)
     struct place *pl = NULL;
     struct extender *x = NULL;
     struct place_opts eo;
+    struct devconfig dev;
     struct snapshot_stats st;
     struct buf out = BUF_INIT(SIMULATE_OUT_MAX);
     int rc = 2;
@@ -62,11 +64,13 @@ static int simulate(struct config *c)
         goto out;
     }
     if (extender_opts_from_config(c, &eo, err, sizeof err) ||
+        devconfig_from_config(c, &dev, err, sizeof err) ||
         snapshot_load(cache, c->snapshot, &st, err, sizeof err) ||
         file_read(c->pod, SIMULATE_POD_MAX, &pod, &len, err, sizeof err)) {
         fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);
         goto out;
     }
+    eo.defaults = devconfig_defaults(&dev);
     if (c->nodes[0])
         names = split_names(c->nodes, &nnames);
     pl = place_create(cache, &eo);

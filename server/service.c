@@ -18,6 +18,7 @@
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
 #include "place/place.h"
+#include "server/devconfig.h"
 #include "server/extender.h"
 #include "server/http.h"
 #include "server/live.h"
@@ -32,6 +33,7 @@
 
 struct service {
     struct config cfg;
+    struct devconfig dev; /* HAMi's device configuration, as read at start */
     struct metrics *metrics;
     struct http_server *http;
     struct http_server *metrics_http; /* NULL unless --metrics-bind-address */
@@ -201,6 +203,7 @@ static int on_inspect(void *ctx, const struct http_request *req, struct http_res
     double now = clock_wall_s();
     cache_expire(s->cache, now);
     cJSON *j = cache_inspect(s->cache, now);
+    cJSON_AddItemToObject(j, "deviceConfig", devconfig_json(&s->dev));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     resp->content_type = "application/json";
@@ -381,6 +384,7 @@ static int load_cluster(struct service *s, char *err, size_t cap)
 int service_create(const struct config *c, struct service **out, char *err, size_t cap)
 {
     struct place_opts eo;
+    char line[LOG_LINE_MAX];
     int rc;
     struct service *s = mem_zalloc(sizeof *s);
     s->cfg = *c;
@@ -398,8 +402,11 @@ int service_create(const struct config *c, struct service **out, char *err, size
     s->cache = cache_create();
     cache_set_lock_timeout(s->cache, (double)c->node_lock_timeout_ms / 1000.0);
     rc = extender_opts_from_config(c, &eo, err, cap);
-    if (rc)
+    if (rc || (rc = devconfig_from_config(c, &s->dev, err, cap)))
         goto out;
+    eo.defaults = devconfig_defaults(&s->dev);
+    devconfig_describe(&s->dev, line, sizeof line);
+    LOG_INFO("%s", line);
     rc = load_cluster(s, err, cap);
     if (rc)
         goto out;

@@ -1,0 +1,320 @@
+/* devconfig.c: HAMi's device ConfigMap and default flags -> the request
+ * defaults (see devconfig.h). Keys are HAMi's (pkg/device/nvidia
+ * NvidiaConfig, pkg/scheduler/config Config), matched exactly. */
+#include "server/devconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/strconv.h"
+#include "policy/device.h"
+
+/* Sections of vendors without a device backend here (HAMi's Config). */
+static const char *const other_vendors[] = {
+    "metax",     "hygon", "cambricon", "mthreads", "iluvatars", "enflame", "kunlun",
+    "awsneuron", "amd",   "vastai",    "biren",    "vnpus",     NULL};
+
+/* nvidia keys the device plugin reads (node side); the scheduler leaves
+ * them to it, as HAMi's does. */
+static const char *const plugin_keys[] = {
+    "deviceSplitCount",          "deviceMemoryScaling", "deviceCoreScaling",
+    "preConfiguredDeviceMemory", "libCudaLogLevel",     "enableNumaTopology",
+    "migProfileAllowlist",       "knownMigGeometries",  NULL};
+
+/* nvidia.resource*Name -> the backend's resource of that role. */
+static const struct {
+    const char *key;
+    int res;
+} res_keys[] = {
+    {"resourceCountName", POLICY_RES_COUNT},
+    {"resourceMemoryName", POLICY_RES_MEM},
+    {"resourceMemoryPercentageName", POLICY_RES_MEM_PCT},
+    {"resourceCoreName", POLICY_RES_CORES},
+    {"resourcePriorityName", POLICY_RES_PRIORITY},
+};
+
+/* One file being read. */
+struct reader {
+    const char *file;
+    yaml_document_t *doc;
+    const struct config *cfg;
+    struct devconfig *out;
+    char *err;
+    size_t cap;
+};
+
+static bool in(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static void add_to(char *list, size_t cap, const char *s)
+{
+    size_t n = strlen(list);
+    snprintf(list + n, cap - n, "%s%s", n ? "," : "", s);
+}
+
+static int fail(const struct reader *r, const yaml_node_t *n, const char *key, int rc,
+                const char *why)
+{
+    snprintf(r->err, r->cap, "%s:%zu: %s: %s", r->file, n ? n->start_mark.line + 1 : 0, key, why);
+    return rc;
+}
+
+/* A scalar's text, or NULL when n is not a scalar. */
+static const char *text(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_int(const struct reader *r, const yaml_node_t *v, const char *key, int64_t lo,
+                   int64_t hi, int32_t *out)
+{
+    const char *s = text(v);
+    int64_t x;
+    char why[128];
+    if (!s || strconv_int(s, strlen(s), lo, hi, &x) != 0) {
+        snprintf(why, sizeof why, "\"%.40s\" is not an integer in %lld..%lld",
+                 s ? s : "(not a scalar)", (long long)lo, (long long)hi);
+        return fail(r, v, key, ERR_RANGE, why);
+    }
+    *out = (int32_t)x;
+    return 0;
+}
+
+static int get_bool(const struct reader *r, const yaml_node_t *v, const char *key, bool *out)
+{
+    const char *s = text(v);
+    if (!s || strconv_bool(s, strlen(s), out) != 0)
+        return fail(r, v, key, ERR_INVAL, "not true or false");
+    return 0;
+}
+
+/* nvidia.resource*Name: only the backend's own names are supported. */
+static int res_name(const struct reader *r, const yaml_node_t *v, const char *key, int res)
+{
+    const char *s = text(v), *want = policy_device_backend_default()->res[res];
+    char why[256];
+    if (!s)
+        return fail(r, v, key, ERR_INVAL, "not a string");
+    if (*s && strcmp(s, want) != 0) {
+        snprintf(why, sizeof why, "\"%.80s\" is not supported yet (this scheduler reads %s)", s,
+                 want);
+        return fail(r, v, key, ERR_UNSUPPORTED, why);
+    }
+    return 0;
+}
+
+/* A webhook option this scheduler does not apply yet: only its neutral
+ * value is accepted. */
+static int neutral_str(const struct reader *r, const yaml_node_t *v, const char *key,
+                       const char *ok1, const char *ok2)
+{
+    const char *s = text(v);
+    char why[256];
+    if (!s)
+        return fail(r, v, key, ERR_INVAL, "not a string");
+    if (strcmp(s, ok1) != 0 && strcmp(s, ok2) != 0) {
+        snprintf(why, sizeof why,
+                 "\"%.80s\" is not supported yet (the webhook does not apply it; use \"%s\")", s,
+                 ok1);
+        return fail(r, v, key, ERR_UNSUPPORTED, why);
+    }
+    return 0;
+}
+
+static int nvidia_key(struct reader *r, const char *k, const yaml_node_t *v, const char *key)
+{
+    struct devconfig *d = r->out;
+    bool b;
+    int rc;
+    for (size_t i = 0; i < sizeof res_keys / sizeof res_keys[0]; i++)
+        if (strcmp(k, res_keys[i].key) == 0)
+            return res_name(r, v, key, res_keys[i].res);
+    if (strcmp(k, "defaultMemory") == 0)
+        return get_int(r, v, key, 0, INT32_MAX, &d->default_mem);
+    if (strcmp(k, "defaultCores") == 0)
+        return get_int(r, v, key, 0, 100, &d->default_cores);
+    if (strcmp(k, "defaultGPUNum") == 0)
+        return get_int(r, v, key, 0, 64, &d->default_gpu);
+    if (strcmp(k, "memoryFactor") == 0) {
+        rc = get_int(r, v, key, 0, 1 << 20, &d->mem_factor);
+        if (!rc && d->mem_factor == 0)
+            d->mem_factor = 1; /* HAMi: max(memoryFactor, 1) */
+        return rc;
+    }
+    if (strcmp(k, "overwriteEnv") == 0) {
+        if ((rc = get_bool(r, v, key, &b)))
+            return rc;
+        if (b != r->cfg->overwrite_env)
+            return fail(r, v, key, ERR_UNSUPPORTED,
+                        b ? "true disagrees with --overwrite-env=false; set the flag to match"
+                          : "false disagrees with --overwrite-env=true (this scheduler's "
+                            "default); set --overwrite-env=false to match");
+        return 0;
+    }
+    if (strcmp(k, "runtimeClassName") == 0)
+        return neutral_str(r, v, key, "", "");
+    if (strcmp(k, "gpuCorePolicy") == 0)
+        return neutral_str(r, v, key, "default", "");
+    if (strcmp(k, "disableCoreLimit") == 0) {
+        if ((rc = get_bool(r, v, key, &b)))
+            return rc;
+        return b ? fail(r, v, key, ERR_UNSUPPORTED, "true is not supported yet") : 0;
+    }
+    if (in(plugin_keys, k)) {
+        add_to(d->plugin_keys, sizeof d->plugin_keys, k);
+        return 0;
+    }
+    return fail(r, v, key, ERR_INVAL, "unknown key (not one of HAMi's nvidia keys)");
+}
+
+static int nvidia(struct reader *r, const yaml_node_t *map)
+{
+    char key[160];
+    if (map->type == YAML_SCALAR_NODE && !*text(map))
+        return 0; /* "nvidia:" with nothing under it */
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(r, map, "nvidia", ERR_INVAL, "not a mapping");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
+        const yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
+        if (!text(k))
+            return fail(r, k, "nvidia", ERR_INVAL, "a key that is not a string");
+        snprintf(key, sizeof key, "nvidia.%.120s", text(k));
+        int rc = nvidia_key(r, text(k), v, key);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int read_root(struct reader *r, const yaml_node_t *root)
+{
+    if (!root || (root->type == YAML_SCALAR_NODE && !*text(root)))
+        return 0; /* empty: HAMi's defaults */
+    if (root->type != YAML_MAPPING_NODE)
+        return fail(r, root, "(top level)", ERR_INVAL, "not a mapping of vendor sections");
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
+        const yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
+        const char *name = text(k);
+        int rc = 0;
+        char key[128];
+        snprintf(key, sizeof key, "%.120s", name ? name : "(not a string)");
+        if (name && strcmp(name, "nvidia") == 0)
+            rc = nvidia(r, v);
+        else if (name && in(other_vendors, name))
+            add_to(r->out->other_vendors, sizeof r->out->other_vendors, name);
+        else
+            rc = fail(r, k, key, ERR_INVAL, "unknown key (not one of HAMi's device sections)");
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load(const char *path, struct reader *r)
+{
+    char *data = NULL;
+    size_t len = 0;
+    yaml_parser_t p;
+    yaml_document_t doc;
+    bool loaded = false;
+    int rc = file_read(path, DEVCONFIG_MAX_BYTES, &data, &len, r->err, r->cap);
+    if (rc)
+        return rc;
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+    if (!yaml_parser_load(&p, &doc)) {
+        snprintf(r->err, r->cap, "%s:%zu: not YAML: %s", path, p.problem_mark.line + 1,
+                 p.problem ? p.problem : "parse error");
+        rc = ERR_INVAL;
+        goto out;
+    }
+    loaded = true;
+    r->doc = &doc;
+    rc = read_root(r, yaml_document_get_root_node(&doc));
+out:
+    if (loaded)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&p);
+    free(data);
+    return rc;
+}
+
+/* A flag over the file's value: --name N when N >= 0. */
+static void flag_over(int flag, int32_t *v, const char *what, char *from, size_t cap)
+{
+    if (flag < 0)
+        return;
+    *v = flag;
+    add_to(from, cap, what);
+}
+
+int devconfig_from_config(const struct config *c, struct devconfig *out, char *err, size_t cap)
+{
+    struct reader r = {.file = c->device_config_file, .cfg = c, .out = out, .err = err, .cap = cap};
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    out->default_gpu = 1;
+    out->mem_factor = 1;
+    snprintf(out->file, sizeof out->file, "%s", c->device_config_file);
+    if (c->device_config_file[0] && (rc = load(c->device_config_file, &r)))
+        return rc;
+    flag_over(c->default_mem, &out->default_mem, "--default-mem", out->from, sizeof out->from);
+    flag_over(c->default_cores, &out->default_cores, "--default-cores", out->from,
+              sizeof out->from);
+    flag_over(c->default_gpu, &out->default_gpu, "--default-gpu", out->from, sizeof out->from);
+    if (out->default_gpu != 1) {
+        snprintf(err, cap,
+                 "%s%sdefaultGPUNum %d is not supported yet (the webhook gives a container that "
+                 "asks GPU memory or cores but no count 1 GPU)",
+                 c->default_gpu >= 0 ? "--default-gpu: " : c->device_config_file,
+                 c->default_gpu >= 0 ? "" : ": nvidia.", out->default_gpu);
+        return ERR_UNSUPPORTED;
+    }
+    return 0;
+}
+
+struct model_defaults devconfig_defaults(const struct devconfig *d)
+{
+    return (struct model_defaults){.default_mem = d->default_mem,
+                                   .default_cores = d->default_cores,
+                                   .mem_factor = d->mem_factor > 1 ? d->mem_factor : 1};
+}
+
+void devconfig_describe(const struct devconfig *d, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "device config: file %s; defaultMemory %d MiB, defaultCores %d, defaultGPUNum %d, "
+             "memoryFactor %d; set by flags: %s; left to the device plugin: %s; vendors without "
+             "a device backend here: %s",
+             d->file[0] ? d->file : "(none: HAMi's defaults)", d->default_mem, d->default_cores,
+             d->default_gpu, d->mem_factor, d->from[0] ? d->from : "none",
+             d->plugin_keys[0] ? d->plugin_keys : "none",
+             d->other_vendors[0] ? d->other_vendors : "none");
+}
+
+cJSON *devconfig_json(const struct devconfig *d)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "file", d->file);
+    cJSON_AddNumberToObject(j, "defaultMemory", d->default_mem);
+    cJSON_AddNumberToObject(j, "defaultCores", d->default_cores);
+    cJSON_AddNumberToObject(j, "defaultGPUNum", d->default_gpu);
+    cJSON_AddNumberToObject(j, "memoryFactor", d->mem_factor);
+    cJSON_AddStringToObject(j, "setByFlags", d->from);
+    cJSON_AddStringToObject(j, "leftToDevicePlugin", d->plugin_keys);
+    cJSON_AddStringToObject(j, "vendorsWithoutBackend", d->other_vendors);
+    return j;
+}

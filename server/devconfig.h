@@ -1,0 +1,57 @@
+/* devconfig: HAMi's device configuration (issue 19), so an operator
+ * switching from HAMi keeps theirs: the device ConfigMap HAMi's chart
+ * mounts at /device-config.yaml (`--device-config-file`, read with libyaml)
+ * and HAMi's scheduler flags `--default-mem`, `--default-cores`,
+ * `--default-gpu`, which win over the file.
+ *
+ * Every key of HAMi's format is known. Its nvidia section's request
+ * defaults and memoryFactor are used; the device plugin's own keys
+ * (deviceSplitCount, deviceMemoryScaling, ...) are read and left to it,
+ * as HAMi's scheduler leaves them; the sections of other vendors are read
+ * and listed as having no device backend here. A value this scheduler
+ * would treat differently from HAMi (a resource name other than its
+ * backend's, a defaultGPUNum other than 1, overwriteEnv disagreeing with
+ * --overwrite-env, runtimeClassName, a gpuCorePolicy other than default,
+ * disableCoreLimit) is refused, never ignored; so are an unknown key and a
+ * file that does not parse. Errors name the file, the line and the key. */
+#ifndef VS_DEVCONFIG_H
+#define VS_DEVCONFIG_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "k8s/model.h"
+#include "server/config.h"
+
+#define DEVCONFIG_MAX_BYTES (4u << 20) /* the file; a ConfigMap holds at most 1 MiB */
+
+/* What was read. Open value struct. */
+struct devconfig {
+    char file[CONFIG_PATH_MAX]; /* "" = no file */
+    int32_t default_mem;        /* nvidia.defaultMemory, MiB (HAMi: 0 = the whole card) */
+    int32_t default_cores;      /* nvidia.defaultCores, % (HAMi: 0) */
+    int32_t default_gpu;        /* nvidia.defaultGPUNum (HAMi: 1) */
+    int32_t mem_factor;         /* nvidia.memoryFactor (HAMi: 1) */
+    char from[128];             /* the flags that set a value over the file's, comma list */
+    char plugin_keys[1024];     /* nvidia keys read and left to the device plugin, comma list */
+    char other_vendors[512];    /* sections of vendors without a device backend here */
+};
+
+/* HAMi's defaults, then the file of c->device_config_file (if any), then
+ * the flags c->default_mem / default_cores / default_gpu (when >= 0).
+ * Returns 0, or ERR_INVAL / ERR_RANGE / ERR_TOOBIG / ERR_IO with one line
+ * in err: "FILE:LINE: nvidia.KEY: why". */
+int devconfig_from_config(const struct config *c, struct devconfig *out, char *err, size_t cap);
+
+/* The request defaults the pod parser takes. */
+struct model_defaults devconfig_defaults(const struct devconfig *d);
+
+/* One line describing d, for the start log. */
+void devconfig_describe(const struct devconfig *d, char *buf, size_t cap);
+
+/* d as a JSON object for /inspect. New; caller frees with cJSON_Delete. */
+cJSON *devconfig_json(const struct devconfig *d);
+
+#endif

@@ -1,0 +1,123 @@
+/* devconfig: HAMi's device ConfigMap and default flags (issue 19). Inputs
+ * are files under tests/data/server/devconfig/. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "server/config.h"
+#include "server/devconfig.h"
+#include "tests/support/harness.h"
+
+static struct config cfg; /* large: not on the stack */
+static struct devconfig dc;
+
+static const struct {
+    const char *file; /* under devconfig/; NULL: no file */
+    const char *flags[4];
+    int rc;
+    const char *err_has;
+    int32_t mem, cores, factor;
+    const char *vendors_has, *plugin_has, *from;
+} cases[] = {
+    {NULL, {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, ""},
+    {"empty.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, ""},
+    /* HAMi's chart as rendered: overwriteEnv false there */
+    {"hami-chart.yaml",
+     {"--overwrite-env=false"},
+     0,
+     NULL,
+     0,
+     0,
+     1,
+     "cambricon,hygon,metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren,vnpus",
+     "deviceSplitCount,deviceMemoryScaling,deviceCoreScaling",
+     ""},
+    {"hami-chart.yaml",
+     {NULL},
+     ERR_UNSUPPORTED,
+     "hami-chart.yaml:9: nvidia.overwriteEnv: false disagrees with --overwrite-env=true"},
+    {"custom.yaml", {NULL}, 0, NULL, 2048, 20, 2, NULL, NULL, ""},
+    {"custom.yaml",
+     {"--default-mem", "1000", "--default-cores=0"},
+     0,
+     NULL,
+     1000,
+     0,
+     2,
+     NULL,
+     NULL,
+     "--default-mem,--default-cores"},
+    {NULL, {"--default-mem=512"}, 0, NULL, 512, 0, 1, NULL, NULL, "--default-mem"},
+    {"unknown-key.yaml",
+     {NULL},
+     ERR_INVAL,
+     "unknown-key.yaml:4: nvidia.defaultMemroy: unknown key"},
+    {"unknown-section.yaml", {NULL}, ERR_INVAL, "unknown-section.yaml:1: nvidai: unknown key"},
+    {"bad-yaml.yaml", {NULL}, ERR_INVAL, "bad-yaml.yaml:3: not YAML"},
+    {"resource-name.yaml",
+     {NULL},
+     ERR_UNSUPPORTED,
+     "resource-name.yaml:2: nvidia.resourceCountName: \"nvidia.com/vgpu\" is not supported yet"},
+    {"default-gpu-2.yaml", {NULL}, ERR_UNSUPPORTED, "nvidia.defaultGPUNum 2 is not supported yet"},
+    {NULL, {"--default-gpu=0"}, ERR_UNSUPPORTED, "--default-gpu: defaultGPUNum 0"},
+    {"runtime-class.yaml",
+     {NULL},
+     ERR_UNSUPPORTED,
+     "runtime-class.yaml:3: nvidia.runtimeClassName: \"nvidia\" is not supported yet"},
+    {"core-policy.yaml", {NULL}, ERR_UNSUPPORTED, "core-policy.yaml:2: nvidia.gpuCorePolicy"},
+    {"cores-range.yaml",
+     {NULL},
+     ERR_RANGE,
+     "cores-range.yaml:2: nvidia.defaultCores: \"150\" is not an integer in 0..100"},
+    {"missing.yaml", {NULL}, ERR_IO, "missing.yaml"},
+};
+
+#define NCASES ((int)(sizeof cases / sizeof cases[0]))
+
+START_TEST(device_config)
+{
+    __typeof__(cases[0]) *k = &cases[_i];
+    char path[4096], err[512] = "";
+    const char *d = getenv("VS_TEST_DATA");
+    char *argv[8] = {"vgpu-scheduler"};
+    int argc = 1;
+    if (k->file) {
+        snprintf(path, sizeof path, "%s/server/devconfig/%s", d ? d : "tests/data", k->file);
+        argv[argc++] = "--device-config-file";
+        argv[argc++] = path;
+    }
+    for (int i = 0; i < 4 && k->flags[i]; i++)
+        argv[argc++] = (char *)k->flags[i];
+    ck_assert_int_eq(config_parse(&cfg, CONFIG_SERVE, argc, argv, err, sizeof err), 0);
+    int rc = devconfig_from_config(&cfg, &dc, err, sizeof err);
+    const char *name = k->file ? k->file : "(no file)";
+    ck_assert_msg(rc == k->rc, "%s: rc %d (%s)", name, rc, err);
+    if (rc) {
+        ck_assert_msg(strstr(err, k->err_has), "%s: %s", name, err);
+        return;
+    }
+    ck_assert_int_eq(dc.default_mem, k->mem);
+    ck_assert_int_eq(dc.default_cores, k->cores);
+    ck_assert_int_eq(dc.mem_factor, k->factor);
+    ck_assert_int_eq(dc.default_gpu, 1);
+    ck_assert_str_eq(dc.from, k->from);
+    if (k->vendors_has)
+        ck_assert_str_eq(dc.other_vendors, k->vendors_has);
+    if (k->plugin_has)
+        ck_assert_msg(strstr(dc.plugin_keys, k->plugin_has), "%s", dc.plugin_keys);
+    struct model_defaults md = devconfig_defaults(&dc);
+    ck_assert_int_eq(md.default_mem, k->mem);
+    ck_assert_int_eq(md.mem_factor, k->factor);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("devconfig");
+    TCase *tc = tcase_create("devconfig");
+    tcase_add_loop_test(tc, device_config, 0, NCASES);
+    suite_add_tcase(s, tc);
+    return harness_run_suite(s, false);
+}
