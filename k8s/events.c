@@ -33,6 +33,7 @@ struct events {
     struct ev *ring;
     size_t cap, head, n;
     bool stop;
+    atomic_bool leading; /* the gate of events_post_background */
 };
 
 const char *const *events_reasons(void)
@@ -68,6 +69,20 @@ bool events_post(struct events *e, const char *ns, const char *name, const char 
     if (!ok && e->count)
         e->count(e->count_ctx, "event_dropped");
     return ok;
+}
+
+void events_set_leading(struct events *e, bool leading)
+{
+    if (e)
+        atomic_store(&e->leading, leading);
+}
+
+bool events_post_background(struct events *e, const char *ns, const char *name, const char *uid,
+                            bool warning, const char *reason, const char *message)
+{
+    if (e && !atomic_load(&e->leading))
+        return false; /* a standby's background event: the leader sends its own */
+    return events_post(e, ns, name, uid, warning, reason, message);
 }
 
 static void timestamp(const struct timespec *t, char *buf, size_t cap)
@@ -180,6 +195,7 @@ struct events *events_start(struct kube *k, const struct events_options *o)
         copy(e->host, sizeof e->host, "vgpu-scheduler");
     e->count = o->count;
     e->count_ctx = o->count_ctx;
+    atomic_init(&e->leading, true);
     e->cap = o->queue_max > 0 ? (size_t)o->queue_max : EVENTS_QUEUE_MAX;
     e->ring = mem_alloc(sizeof *e->ring * e->cap);
     pthread_mutex_init(&e->lock, NULL);

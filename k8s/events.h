@@ -11,6 +11,11 @@
  * counter, never memory or a verb's latency. Failed posts are counted
  * ("event_failed") and not retried beyond the client's own retries.
  *
+ * Events nobody asked for (the watch's warnings about pods) go through
+ * events_post_background: only a leading replica posts them, so two
+ * replicas never report the same thing twice; the events of a verb
+ * (filter, bind) are its answer, posted by whichever replica was asked.
+ *
  * Thread-safe. */
 #ifndef VS_EVENTS_H
 #define VS_EVENTS_H
@@ -46,6 +51,15 @@ void events_stop(struct events *e);
  * true when queued, false when dropped. Never blocks on I/O. */
 bool events_post(struct events *e, const char *ns, const char *name, const char *uid, bool warning,
                  const char *reason, const char *message);
+
+/* The leadership gate for events_post_background; a new sender leads (a
+ * single replica behaves as it always did). Any thread, any time. */
+void events_set_leading(struct events *e, bool leading);
+
+/* events_post for an event that is not the answer to a call: dropped
+ * while not leading. */
+bool events_post_background(struct events *e, const char *ns, const char *name, const char *uid,
+                            bool warning, const char *reason, const char *message);
 
 /* The reasons this module counts, NULL-terminated. */
 const char *const *events_reasons(void);

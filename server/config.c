@@ -40,6 +40,7 @@ struct option {
 static int check_node_policy(const char *v, char *err, size_t cap);
 static int check_gpu_policy(const char *v, char *err, size_t cap);
 static int check_dns_label(const char *v, char *err, size_t cap);
+static int check_lease(const char *v, char *err, size_t cap);
 
 static const char *const filter_modes[] = {"single", "all", NULL};
 
@@ -124,6 +125,17 @@ static const struct option options[] = {
      .def = "", .arg = "SELECTOR",
      .help = "Only nodes matching this label selector (k=v,k!=v,k,!k) are watched and "
              "considered; empty: every node."},
+    {.name = "leader-elect-lease", .type = T_STR, .scope = CONFIG_SERVE, FIELD(leader_lease),
+     .def = "vgpu-system/vgpu-scheduler", .check = check_lease, .arg = "NAMESPACE/NAME",
+     .help = "Without --snapshot: write in the background (node handshakes, orphaned lock "
+             "release, events nobody asked for) only while this coordination.k8s.io/v1 Lease, "
+             "held by the kube-scheduler beside us, names --leader-identity and has not run "
+             "out; stand by otherwise (verbs and the webhook are answered either way). Empty: "
+             "always lead."},
+    {.name = "leader-identity", .type = T_STR, .scope = CONFIG_SERVE, FIELD(leader_identity),
+     .def = "", .arg = "ID",
+     .help = "Who we are in the Lease: we lead while its holderIdentity is ID or begins with "
+             "ID_ (kube-scheduler writes <hostname>_<uuid>). Empty: the hostname."},
     {.name = "pod", .type = T_STR, .scope = CONFIG_SIMULATE, FIELD(pod), .def = "",
      .arg = "FILE", .help = "The pod to place, as JSON."},
     {.name = "nodes", .type = T_STR, .scope = CONFIG_SIMULATE, FIELD(nodes), .def = "",
@@ -211,6 +223,28 @@ static int check_node_policy(const char *v, char *err, size_t cap)
     list(policy_node_policy_names(), want, sizeof want);
     snprintf(err, cap, "\"%.80s\" is not %s", v, want);
     return ERR_INVAL;
+}
+
+/* "" or NAMESPACE/NAME: a DNS label, a slash, 1..253 of [a-z0-9.-]. */
+static int check_lease(const char *v, char *err, size_t cap)
+{
+    char ns[64], why[128];
+    const char *slash = strchr(v, '/');
+    size_t nl = slash ? (size_t)(slash - v) : 0, n = slash ? strlen(slash + 1) : 0;
+    if (!*v)
+        return 0;
+    if (!slash || nl < 1 || nl >= sizeof ns || n < 1 || n > 253 ||
+        strspn(slash + 1, "abcdefghijklmnopqrstuvwxyz0123456789.-") != n) {
+        snprintf(err, cap, "\"%.80s\" is not NAMESPACE/NAME", v);
+        return ERR_INVAL;
+    }
+    memcpy(ns, v, nl);
+    ns[nl] = '\0';
+    if (check_dns_label(ns, why, sizeof why)) {
+        snprintf(err, cap, "\"%.80s\": the namespace %s", v, why);
+        return ERR_INVAL;
+    }
+    return 0;
 }
 
 /* A DNS-1123 label: 1..63 of [a-z0-9-], starting and ending alphanumeric. */

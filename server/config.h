@@ -75,6 +75,9 @@ struct config {
     int default_mem;                          /* MiB; -1 = the file's, else HAMi's 0 */
     int default_cores;                        /* %; -1 = the file's, else HAMi's 0 */
     int default_gpu;                          /* -1 = the file's, else HAMi's 1 */
+    /* high availability (k8s/lease.h) */
+    char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
+    char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */
 };
 
 /* Fill c with every default (all scopes). */

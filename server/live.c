@@ -1,12 +1,17 @@
 /* live.c: the API server source, wired. The upkeep starts before the
- * watch that feeds it; live_stop joins the watch, then the upkeep, then
- * the events, before anything they use (client, cache) is freed. */
+ * watch that feeds it; the Lease follower starts last and stops first (it
+ * drives the upkeep's and the events' switches); live_stop joins the
+ * Lease, the watch, then the upkeep, then the events, before anything they
+ * use (client, cache) is freed. */
 #include "server/live.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -14,6 +19,7 @@
 #include "k8s/events.h"
 #include "k8s/kube.h"
 #include "k8s/kubeconfig.h"
+#include "k8s/lease.h"
 #include "k8s/upkeep.h"
 #include "k8s/watch.h"
 
@@ -23,14 +29,18 @@ struct live {
     struct watch *watch;
     struct bind *bind;
     struct events *events;
+    struct lease *lease; /* NULL: no --leader-elect-lease, always lead */
     struct metrics *metrics;
     struct extender_binder binder;
+    char lease_name[320], identity[LEASE_IDENTITY_MAX];
+    atomic_bool leading;
+    atomic_ulong transitions;
 };
 
 void live_register_metrics(struct metrics *m)
 {
     const char *const *lists[] = {watch_reasons(), upkeep_reasons(), bind_reasons(),
-                                  events_reasons()};
+                                  events_reasons(), lease_reasons()};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         for (int k = 0; lists[i][k]; k++)
             metrics_reason_add(m, lists[i][k]);
@@ -61,7 +71,45 @@ static void event(void *ctx, const char *ns, const char *name, const char *uid, 
 static void warn(void *ctx, const char *ns, const char *name, const char *uid, const char *reason,
                  const char *message)
 {
-    event(ctx, ns, name, uid, true, reason, message);
+    struct live *l = ctx;
+    events_post_background(l->events, ns, name, uid, true, reason, message);
+}
+
+/* The Lease follower's verdict drives every background writer. */
+static void lead(void *ctx, bool leading)
+{
+    struct live *l = ctx;
+    upkeep_set_leading(l->upkeep, leading);
+    events_set_leading(l->events, leading);
+    atomic_store(&l->leading, leading);
+    atomic_fetch_add(&l->transitions, 1);
+}
+
+/* Follow --leader-elect-lease, standing by until it names us. */
+static int follow(struct live *l, const struct config *c, char *err, size_t cap)
+{
+    char ns[64];
+    const char *slash = strchr(c->leader_lease, '/');
+    snprintf(l->identity, sizeof l->identity, "%s", c->leader_identity);
+    if (!l->identity[0] && gethostname(l->identity, sizeof l->identity - 1) != 0)
+        snprintf(l->identity, sizeof l->identity, "vgpu-scheduler");
+    snprintf(ns, sizeof ns, "%.*s", (int)(slash - c->leader_lease), c->leader_lease);
+    upkeep_set_leading(l->upkeep, false);
+    events_set_leading(l->events, false);
+    atomic_store(&l->leading, false);
+    struct lease_options lo = {.ns = ns,
+                               .name = slash + 1,
+                               .identity = l->identity,
+                               .on_change = lead,
+                               .change_ctx = l,
+                               .count = count,
+                               .count_ctx = l};
+    l->lease = lease_start(l->kube, &lo);
+    if (!l->lease) {
+        snprintf(err, cap, "cannot follow the Lease %s", c->leader_lease);
+        return ERR_IO;
+    }
+    return 0;
 }
 
 int live_start(const struct config *c, struct cache *cache, struct metrics *metrics,
@@ -73,6 +121,8 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
 
     *out = NULL;
     l->metrics = metrics;
+    atomic_init(&l->leading, true);
+    snprintf(l->lease_name, sizeof l->lease_name, "%s", c->leader_lease);
     rc = kubeconfig_resolve(c->kubeconfig, &kc, err, cap);
     if (rc == ERR_NOTFOUND)
         snprintf(err, cap,
@@ -114,6 +164,11 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
                                .count_ctx = l,
                                .warn = warn,
                                .warn_ctx = l};
+    if (c->leader_lease[0]) {
+        rc = follow(l, c, err, cap);
+        if (rc)
+            goto out;
+    }
     rc = watch_start(l->kube, cache, &wo, &l->watch, err, cap);
 out:
     kubeconfig_free(&kc);
@@ -134,10 +189,52 @@ void live_stop(struct live *l)
 {
     if (!l)
         return;
-    watch_stop(l->watch); /* first: it feeds the upkeep */
+    lease_stop(l->lease); /* first: it drives the upkeep's and the events' switches */
+    watch_stop(l->watch); /* it feeds the upkeep */
     upkeep_stop(l->upkeep);
     events_stop(l->events);
     bind_destroy(l->bind);
     kube_destroy(l->kube);
     free(l);
+}
+
+bool live_leading(const struct live *l)
+{
+    return !l || atomic_load(&l->leading);
+}
+
+void live_render_metrics(struct live *l, struct buf *out)
+{
+    buf_printf(out,
+               "# HELP vgpu_scheduler_leader 1 while this replica leads (writes in the "
+               "background), 0 while it stands by.\n"
+               "# TYPE vgpu_scheduler_leader gauge\n"
+               "vgpu_scheduler_leader %d\n"
+               "# HELP vgpu_scheduler_leader_transitions_total Changes between leading and "
+               "standing by.\n"
+               "# TYPE vgpu_scheduler_leader_transitions_total counter\n"
+               "vgpu_scheduler_leader_transitions_total %lu\n",
+               live_leading(l) ? 1 : 0, l ? atomic_load(&l->transitions) : 0UL);
+}
+
+cJSON *live_inspect(struct live *l, double now)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "leading", live_leading(l));
+    cJSON_AddStringToObject(j, "lease", l ? l->lease_name : "");
+    cJSON_AddNumberToObject(j, "transitions", l ? (double)atomic_load(&l->transitions) : 0);
+    if (!l || !l->lease)
+        return j;
+    struct lease_stats st;
+    lease_stats(l->lease, &st);
+    cJSON_AddStringToObject(j, "identity", l->identity);
+    cJSON_AddStringToObject(j, "holder", st.holder);
+    if (st.expires > 0)
+        cJSON_AddNumberToObject(j, "expires_in_s", st.expires - now);
+    if (st.last_read > 0)
+        cJSON_AddNumberToObject(j, "last_read_age_s", now - st.last_read);
+    cJSON_AddNumberToObject(j, "reads", (double)st.reads);
+    cJSON_AddNumberToObject(j, "failed_reads", (double)st.failed_reads);
+    cJSON_AddNumberToObject(j, "malformed", (double)st.malformed);
+    return j;
 }

@@ -10,8 +10,12 @@
 #ifndef VS_LIVE_H
 #define VS_LIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
+#include "base/buf.h"
 #include "k8s/cache.h"
 #include "server/config.h"
 #include "server/extender.h"
@@ -33,6 +37,18 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
 
 /* The binder for extender_create; borrowed, valid until live_stop. */
 const struct extender_binder *live_binder(const struct live *l);
+
+/* High availability: with --leader-elect-lease the background writers
+ * (upkeep, events nobody asked for) follow the Lease (k8s/lease.h),
+ * standing by from the start; without it, they always lead. */
+/* Whether this replica leads now (true for NULL: a snapshot has no writer). */
+bool live_leading(const struct live *l);
+/* Append vgpu_scheduler_leader (gauge) and
+ * vgpu_scheduler_leader_transitions_total (counter) to out. l may be NULL. */
+void live_render_metrics(struct live *l, struct buf *out);
+/* The leadership state for /inspect: a new object (caller frees). l may be
+ * NULL. */
+struct cJSON *live_inspect(struct live *l, double now);
 
 /* Stop the threads (about a second) and free. No verb may be running.
  * Accepts NULL. */

@@ -185,6 +185,7 @@ static void extra_metrics(void *ctx, struct buf *out)
                "# TYPE vgpu_scheduler_workload_shapes gauge\n"
                "vgpu_scheduler_workload_shapes %zu\n",
                place_workload_shapes(s->place));
+    live_render_metrics(s->live, out);
     tls_store_render_metrics(http_server_tls(s->http), out);
 }
 
@@ -204,6 +205,7 @@ static int on_inspect(void *ctx, const struct http_request *req, struct http_res
     cache_expire(s->cache, now);
     cJSON *j = cache_inspect(s->cache, now);
     cJSON_AddItemToObject(j, "deviceConfig", devconfig_json(&s->dev));
+    cJSON_AddItemToObject(j, "leadership", live_inspect(s->live, now));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     resp->content_type = "application/json";
