@@ -119,9 +119,10 @@ static bool wait_ready(int port, int ms)
 /* Start the binary on the fake with extra flags (NULL-terminated). */
 static void env_run(struct env *e, const char *const *extra)
 {
-    const char *args[32] = {"--kubeconfig", e->kubeconfig,  "--kube-qps",
-                            "5000",         "--kube-burst", "5000"};
-    int n = 6;
+    /* One replica, always leading (tests/e2e/test_ha.c follows a Lease). */
+    const char *args[32] = {"--kubeconfig", e->kubeconfig, "--kube-qps",           "5000",
+                            "--kube-burst", "5000",        "--leader-elect-lease="};
+    int n = 7;
     for (int i = 0; extra && extra[i] && n < 30; i++)
         args[n++] = extra[i];
     args[n] = NULL;
@@ -1218,7 +1219,7 @@ START_TEST(live_not_synced)
     put_pod(e.f, "p", 1000, 10);
     struct fakeapi_faults x = {.delay_ms = 1500}; /* slow answers */
     fakeapi_set_faults(e.f, &x);
-    const char *args[] = {"--kubeconfig", e.kubeconfig, NULL};
+    const char *args[] = {"--kubeconfig", e.kubeconfig, "--leader-elect-lease=", NULL};
     e.h = harness_start(args);
     ck_assert_ptr_nonnull(e.h);
     e.port = harness_port(e.h);

@@ -27,11 +27,11 @@
 #define SHAKE_KEY    "hami.io/node-handshake"
 #define LOCK_TIMEOUT 300.0
 
-enum kind { NODES, PODS, NKINDS };
+enum kind { NODES, PODS, LEASES, NKINDS };
 
-static const char *const kind_names[NKINDS] = {"nodes", "pods"};
-static const char *const list_kinds[NKINDS] = {"NodeList", "PodList"};
-static const char *const obj_kinds[NKINDS] = {"Node", "Pod"};
+static const char *const kind_names[NKINDS] = {"nodes", "pods", "leases"};
+static const char *const list_kinds[NKINDS] = {"NodeList", "PodList", "LeaseList"};
+static const char *const obj_kinds[NKINDS] = {"Node", "Pod", "Lease"};
 
 struct obj {
     char key[600]; /* name, or ns/name */
@@ -58,6 +58,10 @@ struct fakeapi {
     struct fakeapi_counts counts;
     long call_seq, conflict_seq, conflict_left, expire_left;
     char token[256];
+    struct client {
+        char who[32], token[256], cut[128]; /* cut: "" = connected */
+    } clients[FAKEAPI_CLIENTS_MAX];
+    int nclients;
     cJSON *events;
     struct buf log;
     bool stopping;
@@ -279,7 +283,7 @@ out:
 
 static int kind_of(const char *k)
 {
-    return strcmp(k, "nodes") == 0 ? NODES : PODS;
+    return strcmp(k, "nodes") == 0 ? NODES : strcmp(k, "leases") == 0 ? LEASES : PODS;
 }
 
 long fakeapi_put(struct fakeapi *f, const char *kind, const char *json)
@@ -429,14 +433,31 @@ void fakeapi_set_faults(struct fakeapi *f, const struct fakeapi_faults *x)
     pthread_mutex_unlock(&f->lock);
 }
 
-void fakeapi_set_token(struct fakeapi *f, const char *token)
+int fakeapi_add_client(struct fakeapi *f, const char *who, const char *token)
+{
+    int rc = -1;
+    pthread_mutex_lock(&f->lock);
+    if (f->nclients < FAKEAPI_CLIENTS_MAX && strlen(who) < 32 && strlen(token) < 256) {
+        struct client *k = &f->clients[f->nclients++];
+        snprintf(k->who, sizeof k->who, "%s", who);
+        snprintf(k->token, sizeof k->token, "%s", token);
+        k->cut[0] = '\0';
+        rc = 0;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+void fakeapi_cut_client(struct fakeapi *f, const char *who, const char *path_part)
 {
     pthread_mutex_lock(&f->lock);
-    snprintf(f->token, sizeof f->token, "%s", token);
+    for (int i = 0; i < f->nclients; i++)
+        if (strcmp(f->clients[i].who, who) == 0)
+            snprintf(f->clients[i].cut, sizeof f->clients[i].cut, "%s", path_part ? path_part : "");
     pthread_mutex_unlock(&f->lock);
 }
 
-int fakeapi_write_kubeconfig(const struct fakeapi *f, const char *path)
+int fakeapi_write_kubeconfig_token(const struct fakeapi *f, const char *path, const char *token)
 {
     FILE *fp = fopen(path, "w");
     if (!fp)
@@ -446,8 +467,20 @@ int fakeapi_write_kubeconfig(const struct fakeapi *f, const char *path)
             "  cluster:\n    server: http://127.0.0.1:%d\ncontexts:\n- name: fake\n  context:\n"
             "    cluster: fake\n    user: fake\n    namespace: default\nusers:\n- name: fake\n"
             "  user:\n    token: %s\n",
-            f->port, FAKEAPI_TOKEN);
+            f->port, token);
     return fclose(fp) == 0 ? 0 : -1;
+}
+
+void fakeapi_set_token(struct fakeapi *f, const char *token)
+{
+    pthread_mutex_lock(&f->lock);
+    snprintf(f->token, sizeof f->token, "%s", token);
+    pthread_mutex_unlock(&f->lock);
+}
+
+int fakeapi_write_kubeconfig(const struct fakeapi *f, const char *path)
+{
+    return fakeapi_write_kubeconfig_token(f, path, FAKEAPI_TOKEN);
 }
 
 /* ---- HTTP ---- */
@@ -483,6 +516,8 @@ static const char *reason_of(int code)
         return "Invalid";
     case 500:
         return "InternalError";
+    case 503:
+        return "ServiceUnavailable";
     }
     return "Unknown";
 }
@@ -841,12 +876,18 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
     *out = NULL;
     *watch = false;
     snprintf(msg, sizeof msg, "the server could not find the requested resource");
-    if (n < 3 || strcmp(parts[0], "api") || strcmp(parts[1], "v1"))
-        goto status;
     bool get = strcmp(method, "GET") == 0;
     int kind = -1;
     const char *ns = NULL, *name = NULL, *sub = NULL;
-    if (n >= 3 && strcmp(parts[2], "nodes") == 0 && n <= 4) {
+    if (n == 7 && strcmp(parts[0], "apis") == 0 && strcmp(parts[1], "coordination.k8s.io") == 0 &&
+        strcmp(parts[2], "v1") == 0 && strcmp(parts[3], "namespaces") == 0 &&
+        strcmp(parts[5], "leases") == 0) {
+        kind = LEASES;
+        ns = parts[4];
+        name = parts[6];
+    } else if (n < 3 || strcmp(parts[0], "api") || strcmp(parts[1], "v1")) {
+        goto status;
+    } else if (n >= 3 && strcmp(parts[2], "nodes") == 0 && n <= 4) {
         kind = NODES;
         name = n == 4 ? parts[3] : NULL;
     } else if (n == 3 && strcmp(parts[2], "pods") == 0) {
@@ -947,13 +988,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     const char *body = buf_str(&r->body);
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    char want[300];
+    char want[300], tagged[64], cut[128] = "";
     pthread_mutex_lock(&f->lock);
     snprintf(want, sizeof want, "Bearer %s", f->token);
+    snprintf(tagged, sizeof tagged, "%s", method);
+    for (int i = 0; auth && i < f->nclients; i++)
+        if (strncmp(auth, "Bearer ", 7) == 0 && strcmp(auth + 7, f->clients[i].token) == 0) {
+            snprintf(want, sizeof want, "%s", auth);
+            snprintf(tagged, sizeof tagged, "%s:%s", f->clients[i].who, method);
+            snprintf(cut, sizeof cut, "%s", f->clients[i].cut);
+        }
     f->counts.requests++;
     long seq = ++f->call_seq;
     struct fakeapi_faults x = f->faults;
     pthread_mutex_unlock(&f->lock);
+    const char *verb = method; /* routing; the log gets the tagged name */
+    method = tagged;
     if (f->want_client_cert) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -963,6 +1013,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else if (!auth || strcmp(auth, want) != 0) {
         return fail(f, c, method, url, 401, "Unauthorized", body);
     }
+    if (cut[0] && strstr(url, cut))
+        return fail(f, c, method, url, 503, "fake partition: this client is cut off", body);
     if (x.delay_ms > 0)
         clock_sleep_s(x.delay_ms / 1e3);
     if ((x.fail_every > 0 && seq % x.fail_every == 0) ||
@@ -976,7 +1028,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return fail(f, c, method, url, 413, "request body too large", NULL);
     char *out = NULL;
     bool watch = false;
-    int st = route(f, c, method, url, body, &out, &watch);
+    int st = route(f, c, verb, url, body, &out, &watch);
     if (watch) {
         free(out);
         return st == 200 ? MHD_YES : MHD_NO;

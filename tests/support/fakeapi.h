@@ -12,6 +12,8 @@
  *    history;
  *  - merge patches (RFC 7386) with a metadata.resourceVersion
  *    precondition (409 Conflict) and a metadata.uid check (422);
+ *  - coordination.k8s.io/v1 Leases (GET, PATCH; put them with kind
+ *    "leases"), no lists or watches of them;
  *  - the binding subresource (sets spec.nodeName; 409 when already bound
  *    or for another uid), events (recorded), Status error bodies, a bearer
  *    token (401 without it).
@@ -47,9 +49,22 @@ int fakeapi_write_kubeconfig(const struct fakeapi *f, const char *path);
 /* The bearer token it accepts from now on (FAKEAPI_TOKEN at start). */
 void fakeapi_set_token(struct fakeapi *f, const char *token);
 
+/* More clients, each with its own token, so a test can tell processes
+ * apart: calls made with token are accepted too and logged as
+ * "<who>:METHOD /path ..." (fakeapi_log). 0, or -1 past
+ * FAKEAPI_CLIENTS_MAX or for a who of 32 bytes or more. */
+#define FAKEAPI_CLIENTS_MAX 8
+int fakeapi_add_client(struct fakeapi *f, const char *who, const char *token);
+/* A partition: from now on, who's calls whose path contains path_part
+ * ("/" for all; "" or NULL: none) answer 503 (logged, and counted in
+ * requests). */
+void fakeapi_cut_client(struct fakeapi *f, const char *who, const char *path_part);
+/* fakeapi_write_kubeconfig with another token. */
+int fakeapi_write_kubeconfig_token(const struct fakeapi *f, const char *path, const char *token);
+
 /* ---- objects, as other clients change them (no faults) ---- */
 
-/* kind: "nodes" or "pods". Add or replace the object given as JSON text;
+/* kind: "nodes", "pods" or "leases". Add or replace the object given as JSON text;
  * returns its new resourceVersion, or -1 for bad JSON or a missing name. */
 long fakeapi_put(struct fakeapi *f, const char *kind, const char *json);
 /* Delete; 0, or -1 when there is no such object. ns is ignored for nodes. */
