@@ -181,14 +181,31 @@ static void *reader(void *arg)
 {
     struct lease *l = arg;
     for (;;) {
-        read_once(l);
         pthread_mutex_lock(&l->lock);
         bool stop = wait_ms(l, l->poll_ms);
         pthread_mutex_unlock(&l->lock);
         if (stop)
             break;
+        read_once(l);
     }
     return NULL;
+}
+
+/* Apply the rule to the view; tell on_change when leading changes (lock
+ * held on entry and on return, dropped around on_change). */
+static void judge_once(struct lease *l)
+{
+    bool want = l->ours && clock_wall_s() < l->expires - lease_margin(l->duration);
+    if (want == l->leading)
+        return;
+    l->leading = want;
+    l->st.leading = want;
+    l->st.transitions++;
+    pthread_mutex_unlock(&l->lock);
+    LOG_INFO("Lease %s: %s", l->what,
+             want ? "leading: background writes on" : "standing by: background writes off");
+    l->on_change(l->change_ctx, want);
+    pthread_mutex_lock(&l->lock);
 }
 
 static void *judge(void *arg)
@@ -196,18 +213,7 @@ static void *judge(void *arg)
     struct lease *l = arg;
     pthread_mutex_lock(&l->lock);
     while (!l->stop) {
-        bool want = l->ours && clock_wall_s() < l->expires - lease_margin(l->duration);
-        if (want != l->leading) {
-            l->leading = want;
-            l->st.leading = want;
-            l->st.transitions++;
-            pthread_mutex_unlock(&l->lock);
-            LOG_INFO("Lease %s: %s", l->what,
-                     want ? "leading: background writes on" : "standing by: background writes off");
-            l->on_change(l->change_ctx, want);
-            pthread_mutex_lock(&l->lock);
-            continue;
-        }
+        judge_once(l);
         wait_ms(l, JUDGE_MS);
     }
     pthread_mutex_unlock(&l->lock);
@@ -232,6 +238,12 @@ struct lease *lease_start(struct kube *k, const struct lease_options *o)
     l->count_ctx = o->count_ctx;
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->wake, NULL);
+    /* The first verdict before anything runs: a leader's watch must not
+     * start as a standby and drop the warnings of its first list. */
+    read_once(l);
+    pthread_mutex_lock(&l->lock);
+    judge_once(l);
+    pthread_mutex_unlock(&l->lock);
     l->reader_up = pthread_create(&l->reader, NULL, reader, l) == 0;
     l->judge_up = l->reader_up && pthread_create(&l->judge, NULL, judge, l) == 0;
     if (!l->judge_up) {

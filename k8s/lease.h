@@ -13,9 +13,11 @@
  * identity makes a standby at once; a read that fails in transport keeps
  * the last view until it expires.
  *
- * lease_decide is the pure rule (no I/O, no clock); lease_start runs it
- * on a thread that GETs the Lease every LEASE_POLL_MS and tells on_change
- * (from that thread) each time leading changes, starting from standby.
+ * lease_decide is the pure rule (no I/O, no clock); lease_start reads the
+ * Lease once and decides before it returns (on_change(true) from the
+ * caller's thread when it leads at once), then a thread GETs the Lease
+ * every LEASE_POLL_MS and another tells on_change (from that thread) each
+ * time leading changes.
  * Thread-safe. */
 #ifndef VS_LEASE_H
 #define VS_LEASE_H
@@ -61,8 +63,9 @@ struct lease_options {
 
 struct lease;
 
-/* Start following, standing by until the first read says otherwise. k is
- * borrowed and must outlive it. NULL when the thread cannot start. */
+/* Start following: standing by until a read says otherwise; the first read
+ * is done before this returns (it may take the client's timeout). k is
+ * borrowed and must outlive it. NULL when the threads cannot start. */
 struct lease *lease_start(struct kube *k, const struct lease_options *o);
 /* Stop the thread (within about a second) and free. on_change is not
  * called any more once this returns. Accepts NULL. */
