@@ -21,6 +21,14 @@
 
 static const char *const reasons[] = {"handshake_failed", "lock_orphan_released", NULL};
 
+/* A node to write a handshake on. check: the job waited while this
+ * replica stood by, when another replica may have written it: read the
+ * node first and write only when it still wants one. */
+struct shake {
+    bool check;
+    char name[]; /* the key in u->shake */
+};
+
 /* A lock to release because its owner is gone. */
 struct orphan {
     char *name;
@@ -35,7 +43,7 @@ struct upkeep {
 
     pthread_mutex_t lock; /* guards everything below; wake signals the thread */
     pthread_cond_t wake;
-    struct hmap *shake;   /* name -> name: handshake to write */
+    struct hmap *shake;   /* name -> struct shake: handshake to write */
     struct hmap *orphans; /* name -> orphan */
     bool leading;
 
@@ -66,9 +74,14 @@ static void orphan_free(struct orphan *o)
 
 void upkeep_set_leading(struct upkeep *u, bool leading)
 {
+    size_t it = 0;
+    const char *k;
+    void *v;
     pthread_mutex_lock(&u->lock);
     if (u->leading != leading)
         LOG_INFO("upkeep: %s", leading ? "leading: node writes on" : "following: node writes off");
+    while (leading && !u->leading && hmap_next(u->shake, &it, &k, &v))
+        ((struct shake *)v)->check = true; /* the old leader may have written them */
     u->leading = leading;
     pthread_cond_broadcast(&u->wake);
     pthread_mutex_unlock(&u->lock);
@@ -79,8 +92,11 @@ static void put_shake(struct upkeep *u, const char *name)
 {
     if (hmap_get(u->shake, name) || hmap_count(u->shake) >= UPKEEP_QUEUE_MAX)
         return;
-    char *key = mem_strdup(name);
-    hmap_put(u->shake, key, key);
+    size_t n = strlen(name) + 1;
+    struct shake *j = mem_alloc(sizeof *j + n);
+    j->check = !u->leading;
+    memcpy(j->name, name, n);
+    hmap_put(u->shake, j->name, j);
     pthread_cond_broadcast(&u->wake);
 }
 
@@ -118,16 +134,42 @@ void upkeep_orphan(struct upkeep *u, const char *node, const char *lock)
 
 /* ---- the writes ---- */
 
-static void write_handshake(struct upkeep *u, const char *name)
+/* For a job that waited while standing by: the node's resourceVersion into
+ * rv when it still wants a handshake (its value holds no "Requesting");
+ * false when it does not or cannot be read (the watch queues it again when
+ * the node changes). */
+static bool still_wanted(struct upkeep *u, const char *path, char *rv, size_t cap)
 {
-    char value[64], esc[1024], path[1200], body[256], msg[768];
+    struct kube_resp r;
+    int rc = kube_call(u->k, "GET", path, NULL, NULL, &r);
+    cJSON *node = rc ? NULL : cJSON_ParseWithLength(r.body, r.len);
+    kube_resp_free(&r);
+    const char *v = model_str(node, "metadata", "annotations", MODEL_ANN_HANDSHAKE);
+    const char *at = model_str(node, "metadata", "resourceVersion", NULL);
+    bool want = node && at && strlen(at) < cap && !(v && strstr(v, HANDSHAKE_REQUESTING));
+    if (want)
+        snprintf(rv, cap, "%s", at);
+    cJSON_Delete(node);
+    return want;
+}
+
+static void write_handshake(struct upkeep *u, const struct shake *j)
+{
+    char value[64], esc[1024], path[1200], body[256], msg[768], rv[72] = "", guard[100] = "";
+    const char *name = j->name;
     struct kube_resp r;
     handshake_value(clock_wall_s(), value, sizeof value);
     if (kube_escape(name, esc, sizeof esc) != 0)
         return;
     snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
-    snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}}}",
-             MODEL_ANN_HANDSHAKE, value);
+    if (j->check && !still_wanted(u, path, rv, sizeof rv)) {
+        LOG_DEBUG("node %s: handshake already answered by another replica", name);
+        return;
+    }
+    if (rv[0])
+        snprintf(guard, sizeof guard, ",\"resourceVersion\":\"%s\"", rv);
+    snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}%s}}",
+             MODEL_ANN_HANDSHAKE, value, guard);
     int rc = kube_call(u->k, "PATCH", path, "application/merge-patch+json", body, &r);
     if (rc) {
         kube_describe(&r, rc, "handshake", msg, sizeof msg);
@@ -198,7 +240,7 @@ out:
 /* ---- the thread ---- */
 
 /* Take one job while leading (u->lock held); false when there is none. */
-static bool take_job(struct upkeep *u, char **shake, struct orphan **orphan)
+static bool take_job(struct upkeep *u, struct shake **shake, struct orphan **orphan)
 {
     size_t it = 0;
     const char *k;
@@ -219,12 +261,12 @@ static bool take_job(struct upkeep *u, char **shake, struct orphan **orphan)
 
 /* True when still leading; otherwise shake goes back in the queue and is
  * taken (set to NULL). */
-static bool still_leading(struct upkeep *u, char **shake)
+static bool still_leading(struct upkeep *u, struct shake **shake)
 {
     pthread_mutex_lock(&u->lock);
     bool leading = u->leading;
     if (!leading)
-        put_shake(u, *shake);
+        put_shake(u, (*shake)->name);
     pthread_mutex_unlock(&u->lock);
     if (!leading) {
         free(*shake);
@@ -237,7 +279,7 @@ static void *run(void *arg)
 {
     struct upkeep *u = arg;
     while (!atomic_load(&u->stop)) {
-        char *shake = NULL;
+        struct shake *shake = NULL;
         struct orphan *orphan = NULL;
         pthread_mutex_lock(&u->lock);
         bool got = take_job(u, &shake, &orphan);
