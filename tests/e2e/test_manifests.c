@@ -246,6 +246,24 @@ static const struct {
      "vgpu-scheduler-config-*"}, /* the generated name, hash included */
     {"Deployment", "vgpu-scheduler", "/spec/template/spec/volumes/1/secret/secretName",
      "vgpu-scheduler-tls"},
+    /* two replicas on two nodes, one at a time through a rollout or a drain */
+    {"Deployment", "vgpu-scheduler", "/spec/replicas", "2"},
+    {"Deployment", "vgpu-scheduler", "/spec/strategy/rollingUpdate/maxSurge", "0"},
+    {"Deployment", "vgpu-scheduler", "/spec/strategy/rollingUpdate/maxUnavailable", "1"},
+    {"Deployment", "vgpu-scheduler",
+     "/spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
+     "0/topologyKey",
+     "kubernetes.io/hostname"},
+    {"Deployment", "vgpu-scheduler",
+     "/spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
+     "0/labelSelector/matchLabels/app.kubernetes.io~1name",
+     "vgpu-scheduler"},
+    {"Deployment", "vgpu-scheduler", "/spec/template/spec/containers/1/args/11",
+     "--leader-elect-lease=vgpu-system/vgpu-scheduler"},
+    {"PodDisruptionBudget", "vgpu-scheduler", "/metadata/namespace", "vgpu-system"},
+    {"PodDisruptionBudget", "vgpu-scheduler", "/spec/maxUnavailable", "1"},
+    {"PodDisruptionBudget", "vgpu-scheduler", "/spec/selector/matchLabels/app.kubernetes.io~1name",
+     "vgpu-scheduler"},
     {"ConfigMap", "vgpu-scheduler-config-*", "/metadata/namespace", "vgpu-system"},
     /* the Service for the webhook */
     {"Service", "vgpu-scheduler", "/spec/ports/0/port", "443"},
@@ -279,6 +297,8 @@ static const struct {
     {"KubeSchedulerConfiguration", NULL, "/apiVersion", "kubescheduler.config.k8s.io/v1"},
     {"KubeSchedulerConfiguration", NULL, "/profiles/0/schedulerName", "vgpu-scheduler"},
     {"KubeSchedulerConfiguration", NULL, "/leaderElection/resourceNamespace", "vgpu-system"},
+    {"KubeSchedulerConfiguration", NULL, "/leaderElection/leaderElect", "true"},
+    {"KubeSchedulerConfiguration", NULL, "/leaderElection/resourceName", "vgpu-scheduler"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/urlPrefix", "https://127.0.0.1:8443"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/filterVerb", "filter"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/prioritizeVerb", "prioritize"},
@@ -343,7 +363,7 @@ static const struct {
     {"", "pods", "get,list,watch,patch"},
     {"", "pods/binding", "create"},
     {"", "events", "create"},
-    {"coordination.k8s.io", "leases", "get,create,update"},
+    {"coordination.k8s.io", "leases", "get,create,update,list,watch"},
 };
 
 static char *joined(cJSON *arr)
