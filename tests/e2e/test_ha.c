@@ -25,7 +25,8 @@
 #define LEASE_NS   "vgpu-system"
 #define LEASE_NAME "vgpu-scheduler"
 #define LEASE_S    4 /* leaseDurationSeconds of the test's Lease */
-#define NODES      4
+#define NODES      8
+#define SLOTS      40 /* per GPU */
 #define SHAKE      "hami.io/node-handshake"
 
 /* ---- helpers ---- */
@@ -61,17 +62,17 @@ static const char *meta(const cJSON *o, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), key));
 }
 
-/* A node "n<i>" with 4 GPUs "n<i>-g<k>" of 10 slots and 24000 MiB. */
+/* A node "n<i>" with 4 GPUs "n<i>-g<k>" of SLOTS slots and 24000 MiB. */
 static void put_node(struct fakeapi *f, int i)
 {
     char reg[4096] = "[", json[8192];
     for (int k = 0; k < 4; k++) {
         size_t l = strlen(reg);
         snprintf(reg + l, sizeof reg - l,
-                 "%s{\\\"id\\\":\\\"n%d-g%d\\\",\\\"count\\\":10,\\\"devmem\\\":24000,"
+                 "%s{\\\"id\\\":\\\"n%d-g%d\\\",\\\"count\\\":%d,\\\"devmem\\\":24000,"
                  "\\\"devcore\\\":100,\\\"type\\\":\\\"NVIDIA-L4\\\",\\\"health\\\":true,"
                  "\\\"index\\\":%d,\\\"numa\\\":0,\\\"mode\\\":\\\"hami-core\\\"}",
-                 k ? "," : "", i, k, k);
+                 k ? "," : "", i, k, SLOTS, k);
     }
     strcat(reg, "]");
     snprintf(json, sizeof json,
@@ -483,8 +484,8 @@ static int usage_wrong(struct fakeapi *f, int port, char *why, size_t cap)
             ck_assert_int_eq(sscanf(uuid, "n%d-g%d", &ni, &gi), 2);
             long m = (long)cJSON_GetObjectItem(g, "memUsedMiB")->valuedouble;
             long s = cJSON_GetObjectItem(g, "slotsUsed")->valueint;
-            if (m != mem[ni][gi] || s != slots[ni][gi] || m > 24000 || s > 10 ||
-                mem[ni][gi] > 24000 || slots[ni][gi] > 10) {
+            if (m != mem[ni][gi] || s != slots[ni][gi] || m > 24000 || s > SLOTS ||
+                mem[ni][gi] > 24000 || slots[ni][gi] > SLOTS) {
                 if (!bad++)
                     snprintf(why, cap, "%s: inspect %ld MiB %ld slots, API %ld MiB %ld slots", uuid,
                              m, s, mem[ni][gi], slots[ni][gi]);
@@ -716,7 +717,7 @@ END_TEST
 
 /* ---- kill -9 of the leader mid-run; its Lease runs out; B takes over ---- */
 
-#define RUN_PODS 150
+#define RUN_PODS 500
 
 /* A bind the old leader left half-done on node: the lock taken, the pod's
  * annotations written, no binding (k8s/bind.c's order). */
@@ -753,7 +754,7 @@ START_TEST(ha_kill9)
     env_start(&e);
     for (int i = 0; i < RUN_PODS; i++) {
         snprintf(name, sizeof name, "p%03d", i);
-        put_pod(e.f, name, 1000 + (int)((seed >> (i % 16)) % 3) * 1000, 5 + (i % 3) * 5);
+        put_pod(e.f, name, 500 + (int)((seed >> (i % 16)) % 3) * 500, 1 + (i % 5));
     }
     put_pod(e.f, "half", 3000, 10);
     elector_start(&el, e.f);
