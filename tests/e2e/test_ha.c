@@ -263,8 +263,8 @@ static void env_stop(struct env *e)
 {
     for (int i = 0; i < 2; i++) {
         dump(e->h[i]);
-        if (e->h[i] && harness_stop(e->h[i], SIGTERM, 10000) == -1)
-            ck_abort_msg("%s did not stop on SIGTERM", who[i]);
+        if (e->h[i])
+            ck_assert_msg(harness_stop(e->h[i], SIGTERM, 10000) == 0, "%s: no clean exit", who[i]);
         harness_free(e->h[i]);
         unlink(e->kc[i]);
     }
