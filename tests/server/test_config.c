@@ -57,6 +57,10 @@ static const char *show(const struct config *c, const char *field, char *out, si
         return c->trusted_writers;
     else if (strcmp(field, "webhook_bind") == 0)
         return c->webhook_bind;
+    else if (strcmp(field, "leader_lease") == 0)
+        return c->leader_lease;
+    else if (strcmp(field, "leader_identity") == 0)
+        return c->leader_identity;
     else if (strcmp(field, "max_connections") == 0)
         snprintf(out, cap, "%d", c->max_connections);
     else if (strcmp(field, "max_per_ip") == 0)
@@ -317,6 +321,47 @@ static const struct {
      ERR_RANGE,
      NULL,
      "--days: \"36501\" is out of range (1..36500)"},
+    /* high availability */
+    {CONFIG_SERVE, {NULL}, 0, "leader_lease", "vgpu-system/vgpu-scheduler"},
+    {CONFIG_SERVE, {NULL}, 0, "leader_identity", ""},
+    {CONFIG_SERVE, {"--leader-elect-lease="}, 0, "leader_lease", ""},
+    {CONFIG_SERVE,
+     {"--leader-elect-lease", "kube-system/kube-scheduler"},
+     0,
+     "leader_lease",
+     "kube-system/kube-scheduler"},
+    {CONFIG_SERVE, {"--leader-identity", "vs-a"}, 0, "leader_identity", "vs-a"},
+    {CONFIG_SERVE,
+     {"--leader-elect-lease", "vgpu-scheduler"},
+     ERR_INVAL,
+     NULL,
+     "--leader-elect-lease: \"vgpu-scheduler\" is not NAMESPACE/NAME"},
+    {CONFIG_SERVE,
+     {"--leader-elect-lease", "/x"},
+     ERR_INVAL,
+     NULL,
+     "--leader-elect-lease: \"/x\" is not NAMESPACE/NAME"},
+    {CONFIG_SERVE,
+     {"--leader-elect-lease", "ns/"},
+     ERR_INVAL,
+     NULL,
+     "--leader-elect-lease: \"ns/\" is not NAMESPACE/NAME"},
+    {CONFIG_SERVE,
+     {"--leader-elect-lease", "ns/a/b"},
+     ERR_INVAL,
+     NULL,
+     "--leader-elect-lease: \"ns/a/b\" is not NAMESPACE/NAME"},
+    {CONFIG_SERVE,
+     {"--leader-elect-lease", "NS/x"},
+     ERR_INVAL,
+     NULL,
+     "--leader-elect-lease: \"NS/x\": the namespace \"NS\" is not a DNS label (1 to 63 of a-z, "
+     "0-9 and '-', starting and ending with a letter or digit)"},
+    {CONFIG_SIMULATE,
+     {"--leader-identity", "x"},
+     ERR_INVAL,
+     NULL,
+     "--leader-identity: unknown flag (see --help)"},
     {CONFIG_GENCERT, {"--snapshot", "s"}, ERR_INVAL, NULL, "--snapshot: unknown flag (see --help)"},
     {CONFIG_GENCERT, {"--help"}, 0, "help", "1"},
 };
