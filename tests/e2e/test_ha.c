@@ -597,6 +597,22 @@ START_TEST(ha_one_writer)
     ck_assert_str_eq(cJSON_GetObjectItem(ld, "holder")->valuestring, "vs-a_0b6e5d2c");
     ck_assert_str_eq(cJSON_GetObjectItem(ld, "identity")->valuestring, "vs-b");
     cJSON_Delete(ins);
+    /* The webhook does not depend on leadership: the same answers. */
+    const char *const reviews[] = {"v1-gpu-mem", "v1-forged-create", "v1-no-gpu-env-all"};
+    for (size_t k = 0; k < sizeof reviews / sizeof reviews[0]; k++) {
+        char rel[128];
+        struct harness_reply r[2];
+        snprintf(rel, sizeof rel, "webhook/%s.json", reviews[k]);
+        char *body = harness_slurp(rel);
+        for (int i = 0; i < 2; i++)
+            ck_assert_int_eq(harness_post(e.port[i], "/webhook", body, strlen(body), &r[i]), 0);
+        ck_assert_msg(r[0].status == 200 && r[1].status == 200, "%s: %ld %ld", reviews[k],
+                      r[0].status, r[1].status);
+        ck_assert_str_eq(buf_str(&r[0].body), buf_str(&r[1].body));
+        free(body);
+        harness_reply_free(&r[0]);
+        harness_reply_free(&r[1]);
+    }
 
     /* Hand over to B: B writes, A stops; B's jobs queued while it stood by
      * were answered by A already and are not written twice. */
