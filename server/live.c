@@ -1,8 +1,9 @@
 /* live.c: the API server source, wired. The upkeep starts before the
- * watch that feeds it; the Lease follower starts last and stops first (it
- * drives the upkeep's and the events' switches); live_stop joins the
- * Lease, the watch, then the upkeep, then the events, before anything they
- * use (client, cache) is freed. */
+ * watch that feeds it; the Lease follower starts after the upkeep and the
+ * events (it drives their switches) and before the watch (its first
+ * verdict is in before the first list); live_stop joins the Lease, the
+ * watch, then the upkeep, then the events, before anything they use
+ * (client, cache) is freed. */
 #include "server/live.h"
 
 #include <stdatomic.h>

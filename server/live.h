@@ -2,8 +2,9 @@
  *
  * Wires k8s/ for the service: the client (kube.h) from --kubeconfig,
  * $KUBECONFIG or the pod's service account; the watch (watch.h) that feeds
- * the cache and hands node writes to the upkeep (upkeep.h), which leads
- * (writes) from the start; the binder (bind.h) and the event sender
+ * the cache and hands node writes to the upkeep (upkeep.h), which writes
+ * while this replica leads (the Lease follower, lease.h, with
+ * --leader-elect-lease; always without); the binder (bind.h) and the event sender
  * (events.h) behind the extender's struct extender_binder. Their error
  * reasons are counted in the service's metrics
  * (vgpu_scheduler_errors_total{reason}). */
