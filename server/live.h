@@ -4,9 +4,9 @@
  * $KUBECONFIG or the pod's service account; the watch (watch.h) that feeds
  * the cache and hands node writes to the upkeep (upkeep.h), which writes
  * while this replica leads (the Lease follower, lease.h, with
- * --leader-elect-lease; always without); the binder (bind.h) and the event sender
- * (events.h) behind the extender's struct extender_binder. Their error
- * reasons are counted in the service's metrics
+ * --leader-elect-lease; always without); the binder (bind.h) and the
+ * event sender (events.h) behind the extender's struct extender_binder.
+ * Their error reasons are counted in the service's metrics
  * (vgpu_scheduler_errors_total{reason}). */
 #ifndef VS_LIVE_H
 #define VS_LIVE_H
