@@ -67,10 +67,12 @@ struct lease;
  * is done before this returns (it may take the client's timeout). k is
  * borrowed and must outlive it. NULL when the threads cannot start. */
 struct lease *lease_start(struct kube *k, const struct lease_options *o);
-/* Stop the thread (within about a second) and free. on_change is not
- * called any more once this returns. Accepts NULL. */
+/* Stop the threads (at once, or when a read under way ends: within the
+ * client's timeout) and free. on_change is not called any more once this
+ * returns. Accepts NULL. */
 void lease_stop(struct lease *l);
 
+/* Open value struct: a copy of the follower's state. */
 struct lease_stats {
     bool leading;
     unsigned long transitions;         /* changes of leading, both ways */
