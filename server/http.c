@@ -386,6 +386,11 @@ static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct M
     if (ok == MHD_YES) {
         c->status = c->resp.status;
         set_phase(s, c, PH_BUSY);
+        /* Counted now, not at the completion notification: that comes after
+         * the last byte is written, when the client may already have read
+         * the answer and asked /metrics on another connection, and must
+         * find its request counted. */
+        metrics_observe(s->metrics, c->metric, c->status, since(&c->t0));
     }
     return ok;
 }
@@ -573,9 +578,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
     if (c == NULL)
         return;
     *req_cls = NULL;
-    if (c->status)
-        metrics_observe(s->metrics, c->metric, c->status, since(&c->t0));
-    else
+    if (!c->status) /* an answered one was counted when it was queued */
         LOG_DEBUG("request from %s ended unanswered (code %d)", c->peer, (int)toe);
     recycle(&c->body);
     recycle(&c->resp.body);

@@ -249,7 +249,8 @@ START_TEST(test_concurrent)
     ck_assert_int_eq(metrics_render(met, &out, NULL, NULL), 0);
     snprintf(want, sizeof want, "vgpu_scheduler_requests_total{route=\"/echo\",code=\"200\"} %d\n",
              NTHREADS * NREQ);
-    ck_assert_msg(strstr(buf_str(&out), want), "%s", buf_str(&out));
+    const char *line = strstr(buf_str(&out), "vgpu_scheduler_requests_total{route=\"/echo\"");
+    ck_assert_msg(strstr(buf_str(&out), want), "want %s got %.200s", want, line ? line : "none");
     buf_free(&out);
 }
 END_TEST
