@@ -144,9 +144,10 @@ static void dump(struct harness *h)
 
 static void env_stop(struct env *e)
 {
+    /* How it stopped, and its output then, reach stderr (harness.h). */
+    int st = e->h ? harness_stop(e->h, SIGTERM, 10000) : 0;
     dump(e->h);
-    if (e->h)
-        ck_assert_int_eq(harness_stop(e->h, SIGTERM, 10000), 0);
+    ck_assert_msg(st == 0, "vgpu-scheduler ended with %d after SIGTERM", st);
     harness_free(e->h);
     fakeapi_stop(e->f);
     unlink(e->kubeconfig);

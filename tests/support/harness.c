@@ -35,6 +35,7 @@ struct harness {
     int port;
     int status; /* once reaped */
     bool reaped;
+    bool reported; /* its output went to stderr already */
     pthread_t reader;
     pthread_mutex_t lock;
     pthread_cond_t grew;
@@ -215,6 +216,7 @@ struct harness *harness_start(const char *const *args)
         char *out = harness_output(h);
         fprintf(stderr, "harness: %s did not start; it printed:\n%s\n", getenv("VS_BIN"), out);
         free(out);
+        h->reported = true;
         harness_free(h);
         return NULL;
     }
@@ -231,12 +233,53 @@ int harness_port(const struct harness *h)
     return h->port;
 }
 
+/* Wait up to timeout_ms for the reader to see the end of the output (the
+ * process is gone: only a child it left holding the pipe delays that). */
+static void wait_eof(struct harness *h, int timeout_ms)
+{
+    struct timespec end;
+    deadline(&end, timeout_ms);
+    pthread_mutex_lock(&h->lock);
+    while (!h->eof && pthread_cond_timedwait(&h->grew, &h->lock, &end) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&h->lock);
+}
+
+#define TAIL_MAX 16384 /* how much of a dead process's output is printed */
+
+/* The process ended otherwise than asked (an exit code other than 0, a
+ * signal other than sig, or no exit in time): say how, with the end of what
+ * it printed, so that a rare failure explains itself. */
+static void report_stop(struct harness *h, int sig, int timeout_ms)
+{
+    char how[128];
+    if (h->status == -1)
+        snprintf(how, sizeof how, "did not exit within %d ms of signal %d (%s): killed", timeout_ms,
+                 sig, strsignal(sig));
+    else if (h->status > 128)
+        snprintf(how, sizeof how, "died of signal %d (%s) after signal %d (%s)", h->status - 128,
+                 strsignal(h->status - 128), sig, strsignal(sig));
+    else
+        snprintf(how, sizeof how, "exited with status %d after signal %d (%s)", h->status, sig,
+                 strsignal(sig));
+    wait_eof(h, 2000);
+    char *out = harness_output(h);
+    size_t n = strlen(out);
+    const char *tail = n > TAIL_MAX ? out + n - TAIL_MAX : out;
+    fprintf(stderr, "harness: %s (pid %d) %s; its output%s:\n%s%s---- end of its output ----\n",
+            getenv("VS_BIN"), (int)h->pid, how, n > TAIL_MAX ? " (the end)" : "", tail,
+            n && out[n - 1] != '\n' ? "\n" : "");
+    free(out);
+}
+
 int harness_stop(struct harness *h, int sig, int timeout_ms)
 {
     if (!h->reaped) {
         kill(h->pid, sig);
         h->status = reap(h->pid, timeout_ms);
         h->reaped = true;
+        if (h->status != 0 && h->status != 128 + sig && !h->reported)
+            report_stop(h, sig, timeout_ms);
     }
     return h->status;
 }

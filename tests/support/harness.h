@@ -50,7 +50,9 @@ char *harness_output(struct harness *h);
 /* Send sig and wait up to timeout_ms for the exit; past that, SIGKILL.
  * Returns the exit code, 128 + n when killed by signal n, or -1 when it had
  * to be killed after the timeout. Only the first call waits; later ones
- * return the same value. */
+ * return the same value. When the process ends otherwise than asked (an
+ * exit code other than 0, another signal than sig, or no exit in time), how
+ * it ended and the end of its output go to stderr. */
 int harness_stop(struct harness *h, int sig, int timeout_ms);
 
 /* Kill the process if it still runs, reap it, free. Accepts NULL. */
