@@ -827,12 +827,20 @@ void http_server_stop(struct http_server *s)
         return;
     tls_store_unwatch(s->tls);
     atomic_store(&s->stopping, true); /* answers from now on close their connection */
+    /* No new connections: shutting the listening socket down makes the
+     * kernel refuse them at once. It is closed only after MHD_stop_daemon
+     * (microhttpd.h, MHD_quiesce_daemon): until then a libmicrohttpd thread
+     * may still poll or accept on it, and a number closed early goes to the
+     * next socket another thread opens (the watch, events and binds keep
+     * calling the API server while requests in flight finish). */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR);
     wait_idle(s, STOP_WAIT_MS);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     if (s->watching) {
         pthread_mutex_lock(&s->lock);
         s->unwatch = true;
