@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/err.h"
 #include "policy/policy.h"
+#include "server/devconfig.h"
 #include "server/http.h"
 #include "webhook/trust.h"
 
@@ -198,8 +199,17 @@ static const struct option options[] = {
              "defaultCores, else 0."},
     {.name = "default-gpu", .type = T_INT, .scope = BOTH, FIELD(default_gpu), .def = "-1",
      .min = -1, .max = 64, .arg = "N",
-     .help = "HAMi's flag: GPUs of a container that asks GPU memory or cores but no count; "
-             "only 1 is supported yet; -1: the file's defaultGPUNum, else 1."},
+     .help = "HAMi's flag: GPUs the webhook gives a container that asks GPU memory or cores "
+             "but no count (1 or more); -1: the file's defaultGPUNum, else 1."},
+    {.name = "runtime-class-name", .type = T_STR, .scope = CONFIG_SERVE, FIELD(runtime_class),
+     .def = "", .check = devconfig_check_runtime_class, .arg = "NAME",
+     .help = "HAMi's runtimeClassName: the webhook sets spec.runtimeClassName of GPU pods that "
+             "name none; empty: the device config's, else none."},
+    {.name = "gpu-core-policy", .type = T_STR, .scope = CONFIG_SERVE, FIELD(gpu_core_policy),
+     .def = "", .check = devconfig_check_core_policy, .arg = "POLICY",
+     .help = "HAMi's gpuCorePolicy: force or disable is given to HAMi-core in "
+             "GPU_CORE_UTILIZATION_POLICY of every GPU container; default: nothing; empty: the "
+             "device config's, else default."},
     {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
 };

@@ -75,6 +75,8 @@ struct config {
     int default_mem;                          /* MiB; -1 = the file's, else HAMi's 0 */
     int default_cores;                        /* %; -1 = the file's, else HAMi's 0 */
     int default_gpu;                          /* -1 = the file's, else HAMi's 1 */
+    char runtime_class[254];                  /* "" = the file's runtimeClassName, else none */
+    char gpu_core_policy[16];                 /* "" = the file's gpuCorePolicy, else default */
     /* high availability (k8s/lease.h) */
     char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
     char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */

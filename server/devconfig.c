@@ -112,21 +112,48 @@ static int res_name(const struct reader *r, const yaml_node_t *v, const char *ke
     return 0;
 }
 
-/* A webhook option this scheduler does not apply yet: only its neutral
- * value is accepted. */
-static int neutral_str(const struct reader *r, const yaml_node_t *v, const char *key,
-                       const char *ok1, const char *ok2)
+int devconfig_check_runtime_class(const char *v, char *err, size_t cap)
+{
+    size_t n = strlen(v);
+    bool ok = n < DEVCONFIG_NAME_MAX;
+    for (const char *l = v;
+         ok && n && *l;) { /* each label: 1..63 of a-z 0-9 -, alphanumeric ends */
+        size_t k = strcspn(l, ".");
+        ok = k > 0 && k <= 63 && strspn(l, "abcdefghijklmnopqrstuvwxyz0123456789-") == k &&
+             l[0] != '-' && l[k - 1] != '-' && !(l[k] == '.' && l[k + 1] == '\0');
+        l += k + (l[k] == '.');
+    }
+    if (!ok) {
+        snprintf(err, cap,
+                 "\"%.80s\" is not a RuntimeClass name (a DNS subdomain: at most 253 of a-z, "
+                 "0-9, '-' and '.', each label starting and ending with a letter or digit)",
+                 v);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+int devconfig_check_core_policy(const char *v, char *err, size_t cap)
+{
+    static const char *const ok[] = {"", "default", "force", "disable", NULL};
+    if (!in(ok, v)) {
+        snprintf(err, cap, "\"%.80s\" is not a GPU core policy (default, force or disable)", v);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+/* A string key checked by check and copied into out (cap bytes). */
+static int get_str(const struct reader *r, const yaml_node_t *v, const char *key,
+                   int (*check)(const char *, char *, size_t), char *out, size_t cap)
 {
     const char *s = text(v);
-    char why[256];
+    char why[320];
     if (!s)
         return fail(r, v, key, ERR_INVAL, "not a string");
-    if (strcmp(s, ok1) != 0 && strcmp(s, ok2) != 0) {
-        snprintf(why, sizeof why,
-                 "\"%.80s\" is not supported yet (the webhook does not apply it; use \"%s\")", s,
-                 ok1);
-        return fail(r, v, key, ERR_UNSUPPORTED, why);
-    }
+    if (check(s, why, sizeof why))
+        return fail(r, v, key, ERR_INVAL, why);
+    snprintf(out, cap, "%s", s);
     return 0;
 }
 
@@ -161,9 +188,11 @@ static int nvidia_key(struct reader *r, const char *k, const yaml_node_t *v, con
         return 0;
     }
     if (strcmp(k, "runtimeClassName") == 0)
-        return neutral_str(r, v, key, "", "");
+        return get_str(r, v, key, devconfig_check_runtime_class, d->runtime_class,
+                       sizeof d->runtime_class);
     if (strcmp(k, "gpuCorePolicy") == 0)
-        return neutral_str(r, v, key, "default", "");
+        return get_str(r, v, key, devconfig_check_core_policy, d->core_policy,
+                       sizeof d->core_policy);
     if (strcmp(k, "disableCoreLimit") == 0) {
         if ((rc = get_bool(r, v, key, &b)))
             return rc;
@@ -275,12 +304,23 @@ int devconfig_from_config(const struct config *c, struct devconfig *out, char *e
     flag_over(c->default_cores, &out->default_cores, "--default-cores", out->from,
               sizeof out->from);
     flag_over(c->default_gpu, &out->default_gpu, "--default-gpu", out->from, sizeof out->from);
-    if (out->default_gpu != 1) {
+    if (c->runtime_class[0]) {
+        snprintf(out->runtime_class, sizeof out->runtime_class, "%s", c->runtime_class);
+        add_to(out->from, sizeof out->from, "--runtime-class-name");
+    }
+    if (c->gpu_core_policy[0]) {
+        snprintf(out->core_policy, sizeof out->core_policy, "%s", c->gpu_core_policy);
+        add_to(out->from, sizeof out->from, "--gpu-core-policy");
+    }
+    if (!out->core_policy[0])
+        snprintf(out->core_policy, sizeof out->core_policy, "default");
+    if (out->default_gpu == 0) {
         snprintf(err, cap,
-                 "%s%sdefaultGPUNum %d is not supported yet (the webhook gives a container that "
-                 "asks GPU memory or cores but no count 1 GPU)",
+                 "%s%sdefaultGPUNum 0 is not supported (HAMi's webhook then adds no count, so a "
+                 "container asking GPU memory or cores alone gets no GPU and is shown none; ask "
+                 "for nvidia.com/gpu explicitly and keep 1 or more here)",
                  c->default_gpu >= 0 ? "--default-gpu: " : c->device_config_file,
-                 c->default_gpu >= 0 ? "" : ": nvidia.", out->default_gpu);
+                 c->default_gpu >= 0 ? "" : ": nvidia.");
         return ERR_UNSUPPORTED;
     }
     return 0;
@@ -297,10 +337,12 @@ void devconfig_describe(const struct devconfig *d, char *buf, size_t cap)
 {
     snprintf(buf, cap,
              "device config: file %s; defaultMemory %d MiB, defaultCores %d, defaultGPUNum %d, "
-             "memoryFactor %d; set by flags: %s; left to the device plugin: %s; vendors without "
+             "memoryFactor %d, runtimeClassName %s, gpuCorePolicy %s; set by flags: %s; left to "
+             "the device plugin: %s; vendors without "
              "a device backend here: %s",
              d->file[0] ? d->file : "(none: HAMi's defaults)", d->default_mem, d->default_cores,
-             d->default_gpu, d->mem_factor, d->from[0] ? d->from : "none",
+             d->default_gpu, d->mem_factor, d->runtime_class[0] ? d->runtime_class : "(none)",
+             d->core_policy, d->from[0] ? d->from : "none",
              d->plugin_keys[0] ? d->plugin_keys : "none",
              d->other_vendors[0] ? d->other_vendors : "none");
 }
@@ -313,6 +355,8 @@ cJSON *devconfig_json(const struct devconfig *d)
     cJSON_AddNumberToObject(j, "defaultCores", d->default_cores);
     cJSON_AddNumberToObject(j, "defaultGPUNum", d->default_gpu);
     cJSON_AddNumberToObject(j, "memoryFactor", d->mem_factor);
+    cJSON_AddStringToObject(j, "runtimeClassName", d->runtime_class);
+    cJSON_AddStringToObject(j, "gpuCorePolicy", d->core_policy);
     cJSON_AddStringToObject(j, "setByFlags", d->from);
     cJSON_AddStringToObject(j, "leftToDevicePlugin", d->plugin_keys);
     cJSON_AddStringToObject(j, "vendorsWithoutBackend", d->other_vendors);

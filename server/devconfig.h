@@ -10,9 +10,11 @@
  * as HAMi's scheduler leaves them; the sections of other vendors are read
  * and listed as having no device backend here. A value this scheduler
  * would treat differently from HAMi (a resource name other than its
- * backend's, a defaultGPUNum other than 1, overwriteEnv disagreeing with
- * --overwrite-env, runtimeClassName, a gpuCorePolicy other than default,
- * disableCoreLimit) is refused, never ignored; so are an unknown key and a
+ * backend's, a defaultGPUNum of 0, overwriteEnv disagreeing with
+ * --overwrite-env, disableCoreLimit true) is refused, never ignored; the
+ * webhook options runtimeClassName, gpuCorePolicy and defaultGPUNum go to
+ * the webhook (flags --runtime-class-name, --gpu-core-policy and
+ * --default-gpu win over them); so are an unknown key and a
  * file that does not parse. Errors name the file, the line and the key. */
 #ifndef VS_DEVCONFIG_H
 #define VS_DEVCONFIG_H
@@ -26,6 +28,7 @@
 #include "server/config.h"
 
 #define DEVCONFIG_MAX_BYTES (4u << 20) /* the file; a ConfigMap holds at most 1 MiB */
+#define DEVCONFIG_NAME_MAX  254        /* a RuntimeClass name (a DNS subdomain), NUL included */
 
 /* What was read. Open value struct. */
 struct devconfig {
@@ -37,6 +40,8 @@ struct devconfig {
     char from[128];             /* the flags that set a value over the file's, comma list */
     char plugin_keys[1024];     /* nvidia keys read and left to the device plugin, comma list */
     char other_vendors[512];    /* sections of vendors without a device backend here */
+    char runtime_class[DEVCONFIG_NAME_MAX]; /* nvidia.runtimeClassName; "" = none */
+    char core_policy[16];                   /* nvidia.gpuCorePolicy: default, force, disable */
 };
 
 /* HAMi's defaults, then the file of c->device_config_file (if any), then
@@ -44,6 +49,12 @@ struct devconfig {
  * Returns 0, or ERR_INVAL / ERR_RANGE / ERR_TOOBIG / ERR_IO with one line
  * in err: "FILE:LINE: nvidia.KEY: why". */
 int devconfig_from_config(const struct config *c, struct devconfig *out, char *err, size_t cap);
+
+/* Whether v is a RuntimeClass name (a DNS subdomain; "" = none) / one of
+ * HAMi's GPU core policies (default, force, disable; "" = default).
+ * Returns 0, or ERR_INVAL with why in err. Usable as config checks. */
+int devconfig_check_runtime_class(const char *v, char *err, size_t cap);
+int devconfig_check_core_policy(const char *v, char *err, size_t cap);
 
 /* The request defaults the pod parser takes. */
 struct model_defaults devconfig_defaults(const struct devconfig *d);

@@ -419,7 +419,10 @@ int service_create(const struct config *c, struct service **out, char *err, size
     struct webhook_opts wo = {.scheduler_name = c->scheduler_name,
                               .force_overwrite_default = c->force_overwrite_default,
                               .overwrite_env = c->overwrite_env,
-                              .trusted_writers = c->trusted_writers};
+                              .trusted_writers = c->trusted_writers,
+                              .runtime_class = s->dev.runtime_class,
+                              .core_policy = s->dev.core_policy,
+                              .default_gpu = s->dev.default_gpu};
     s->webhook = webhook_create(&wo, s->cache);
     metrics_reason_add(s->metrics, "webhook_denied");
     metrics_reason_add(s->metrics, "webhook_bad_review");

@@ -229,32 +229,76 @@ static int ctr_add_resource(const struct ctr *x, struct webhook_patch *p, const 
     return rc;
 }
 
-/* Give HAMi-core the priority in the backend's variable (env_priority),
- * unless the container sets that variable itself. */
-static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_t prio)
+static cJSON *env_var(const char *name, const char *value)
 {
-    char ptr[WEBHOOK_POINTER_MAX], val[24];
-    cJSON *env = member(x->c, "env"), *e;
+    cJSON *var = cJSON_CreateObject();
+    cJSON_AddStringToObject(var, "name", name);
+    cJSON_AddStringToObject(var, "value", value);
+    return var;
+}
+
+/* Set the container's variable name = value. Appended when the container
+ * has no entry of that name (the env list made when absent). Otherwise the
+ * container's own entry wins, unless force: then each entry of that name
+ * with another value (or a valueFrom) is replaced, and *replaced set. */
+static int ctr_set_env(const struct ctr *x, struct webhook_patch *p, const char *name,
+                       const char *value, bool force, bool *replaced)
+{
+    char ptr[WEBHOOK_POINTER_MAX], idx[16];
+    cJSON *env = member(x->c, "env");
+    int found = 0, rc = 0;
     if (env && !cJSON_IsArray(env))
         return 0; /* malformed: the API server's validation says so */
-    cJSON_ArrayForEach(e, env)
-    {
-        const char *n = str(e, "name");
-        if (n && strcmp(n, x->b->env_priority) == 0)
-            return 0;
+    for (int i = cJSON_GetArraySize(env) - 1; i >= 0 && rc == 0; i--) {
+        cJSON *e = cJSON_GetArrayItem(env, i);
+        const char *n = str(e, "name"), *v = str(e, "value");
+        if (n == NULL || strcmp(n, name) != 0)
+            continue;
+        found++;
+        if (!force || (v && !member(e, "valueFrom") && strcmp(v, value) == 0))
+            continue;
+        snprintf(idx, sizeof idx, "%d", i);
+        ctr_ptr(x, ptr, sizeof ptr, "env", idx, NULL);
+        rc = webhook_patch_replace(p, ptr, env_var(name, value));
+        *replaced = true;
     }
-    snprintf(val, sizeof val, "%lld", (long long)prio);
-    cJSON *var = cJSON_CreateObject();
-    cJSON_AddStringToObject(var, "name", x->b->env_priority);
-    cJSON_AddStringToObject(var, "value", val);
+    if (rc || found)
+        return rc;
     if (env == NULL) {
         cJSON *a = cJSON_CreateArray();
-        cJSON_AddItemToArray(a, var);
+        cJSON_AddItemToArray(a, env_var(name, value));
         ctr_ptr(x, ptr, sizeof ptr, "env", NULL, NULL);
         return webhook_patch_add(p, ptr, a);
     }
     ctr_ptr(x, ptr, sizeof ptr, "env", "-", NULL);
-    return webhook_patch_add(p, ptr, var);
+    return webhook_patch_add(p, ptr, env_var(name, value));
+}
+
+/* Give HAMi-core the priority in the backend's variable (env_priority),
+ * unless the container sets that variable itself. */
+static int ctr_add_priority(const struct ctr *x, struct webhook_patch *p, int64_t prio)
+{
+    char val[24];
+    bool replaced = false;
+    snprintf(val, sizeof val, "%lld", (long long)prio);
+    return ctr_set_env(x, p, x->b->env_priority, val, false, &replaced);
+}
+
+/* HAMi's gpuCorePolicy (pod.h): "force" or "disable" goes to HAMi-core,
+ * over the container's own value. */
+static int ctr_core_policy(const struct webhook_pod_opts *o, const struct ctr *x,
+                           struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    bool replaced = false;
+    if (!o->core_policy || !*o->core_policy || strcmp(o->core_policy, "default") == 0)
+        return 0;
+    int rc = ctr_set_env(x, p, WEBHOOK_CORE_POLICY_ENV, o->core_policy, true, &replaced);
+    if (rc == 0 && replaced)
+        warn(v,
+             "container \"%s\": %s set to \"%s\", the cluster's GPU core policy "
+             "(gpuCorePolicy)",
+             x->name, WEBHOOK_CORE_POLICY_ENV, o->core_policy);
+    return rc;
 }
 
 /* ---- GPU visibility ---- */
@@ -401,13 +445,17 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
     return 0;
 }
 
-/* HAMi's defaults for one container, then the priority variable. */
-static int ctr_mutate(struct ctr *x, struct webhook_patch *p, struct webhook_pod_verdict *v)
+/* HAMi's defaults for one container, then the priority and core policy
+ * variables. */
+static int ctr_mutate(const struct webhook_pod_opts *o, struct ctr *x, struct webhook_patch *p,
+                      struct webhook_pod_verdict *v)
 {
-    int64_t gpus = 1, pct = 0, prio;
+    int64_t gpus = o->default_gpu > 0 ? o->default_gpu : 1, pct = 0, prio;
+    char count[24];
     int rc = 0;
     if (!x->has[R_GPU] && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES])) {
-        if ((rc = ctr_add_resource(x, p, x->b->res[R_GPU], "1")))
+        snprintf(count, sizeof count, "%lld", (long long)gpus);
+        if ((rc = ctr_add_resource(x, p, x->b->res[R_GPU], count)))
             return rc;
         x->has[R_GPU] = true;
     } else if (x->has[R_GPU] && (rc = ctr_int(x, R_GPU, &gpus, v))) {
@@ -424,9 +472,10 @@ static int ctr_mutate(struct ctr *x, struct webhook_patch *p, struct webhook_pod
     if (x->has[R_PRIO] && x->in_limits[R_PRIO]) {
         if ((rc = ctr_int(x, R_PRIO, &prio, v)))
             return rc;
-        rc = ctr_add_priority(x, p, prio);
+        if ((rc = ctr_add_priority(x, p, prio)))
+            return rc;
     }
-    return rc;
+    return ctr_core_policy(o, x, p, v);
 }
 
 /* Warn about our annotations with values the scheduler will refuse; list
@@ -542,6 +591,7 @@ static bool check(struct ctr *x, void *verdict)
 }
 
 struct mutation {
+    const struct webhook_pod_opts *o;
     struct webhook_patch *p;
     struct webhook_pod_verdict *v;
 };
@@ -552,7 +602,7 @@ static bool mutate(struct ctr *x, void *ctx)
     struct mutation *m = ctx;
     if (!cJSON_IsObject(x->c) || !ctr_gpu(x))
         return false;
-    int rc = ctr_mutate(x, m->p, m->v);
+    int rc = ctr_mutate(m->o, x, m->p, m->v);
     if (m->v->outcome == WEBHOOK_POD_DENIED)
         return true;
     if (rc) {
@@ -573,6 +623,22 @@ static bool visible(struct ctr *x, void *ctx)
     if (rc)
         deny(m->v, 400, "container \"%s\": cannot set %s: %s", x->name, x->b->env_visible,
              err_name(rc));
+    return rc != 0;
+}
+
+/* HAMi's runtimeClassName (pod.h): on a GPU pod that names none. Returns
+ * true (stop) once denied. */
+static bool set_runtime_class(const struct webhook_pod_opts *o, cJSON *spec,
+                              struct webhook_patch *p, struct webhook_pod_verdict *v)
+{
+    char ptr[WEBHOOK_POINTER_MAX];
+    const char *tokens[] = {"spec", "runtimeClassName", NULL};
+    if (!o->runtime_class || !*o->runtime_class || member(spec, "runtimeClassName"))
+        return false;
+    webhook_patch_pointer(ptr, sizeof ptr, tokens);
+    int rc = webhook_patch_add(p, ptr, cJSON_CreateString(o->runtime_class));
+    if (rc)
+        deny(v, 400, "cannot set spec.runtimeClassName: %s", err_name(rc));
     return rc != 0;
 }
 
@@ -620,8 +686,8 @@ static void route(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_p
             return;
         }
     }
-    struct mutation m = {p, v};
-    if (walk(spec, mutate, &m))
+    struct mutation m = {o, p, v};
+    if (walk(spec, mutate, &m) || set_runtime_class(o, spec, p, v))
         return;
     check_annotations(obj(obj(pod, "metadata"), "annotations"), v, bad);
     check_request(o, pod, bad, v);
@@ -634,7 +700,7 @@ void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webh
     route(o, pod, p, v);
     if (v->outcome == WEBHOOK_POD_DENIED || !o->overwrite_env)
         return;
-    struct mutation m = {p, v};
+    struct mutation m = {o, p, v};
     walk(obj(pod, "spec"), visible, &m);
 }
 

@@ -25,7 +25,14 @@
  *     memory. Each is added to limits, and to requests as the API server's
  *     own defaulting would have done had the user written it;
  *   - nvidia.com/priority in limits becomes the environment variable
- *     CUDA_TASK_PRIORITY for HAMi-core (unless the container sets it).
+ *     CUDA_TASK_PRIORITY for HAMi-core (unless the container sets it);
+ *   - HAMi's webhook options (webhook_pod_opts): the count added above is
+ *     default_gpu (HAMi's defaultGPUNum) instead of 1; with core_policy
+ *     "force" or "disable" (HAMi's gpuCorePolicy) every container asking a
+ *     GPU gets GPU_CORE_UTILIZATION_POLICY=<policy> for HAMi-core, replacing
+ *     its own value (HAMi appends, so the operator's wins there too; a
+ *     warning says so); with runtime_class (HAMi's runtimeClassName) a pod
+ *     without spec.runtimeClassName gets it.
  * Unknown values of hami.io/node-scheduler-policy,
  * hami.io/gpu-scheduler-policy and hami.io/device-scoring-weights are
  * warnings, not denials.
@@ -60,9 +67,11 @@
 
 #define WEBHOOK_DEFAULT_SCHEDULER "default-scheduler"
 #define WEBHOOK_VISIBLE_NONE      "none"
-#define WEBHOOK_WARN_MAX          8   /* warnings kept per pod */
-#define WEBHOOK_WARN_LEN          256 /* bytes per warning, NUL included (kube-apiserver's cap) */
-#define WEBHOOK_MSG_LEN           640
+#define WEBHOOK_CORE_POLICY_ENV                                                                    \
+    "GPU_CORE_UTILIZATION_POLICY" /* HAMi-core's; HAMi's CoreLimitSwitch */
+#define WEBHOOK_WARN_MAX 8        /* warnings kept per pod */
+#define WEBHOOK_WARN_LEN 256      /* bytes per warning, NUL included (kube-apiserver's cap) */
+#define WEBHOOK_MSG_LEN  640
 
 struct webhook_pod_opts {
     const char *scheduler_name;   /* borrowed */
@@ -73,6 +82,10 @@ struct webhook_pod_opts {
     int64_t (*max_gpu_mem_fn)(void *ctx);
     void *ctx;
     bool overwrite_env; /* the GPU visibility rule above */
+    /* HAMi's webhook options (its device config's nvidia section), below. */
+    const char *runtime_class; /* runtimeClassName; NULL or "": none (borrowed) */
+    const char *core_policy;   /* gpuCorePolicy; NULL, "" or "default": none (borrowed) */
+    int default_gpu;           /* defaultGPUNum: the count added; <= 0 reads as 1 */
 };
 
 enum webhook_pod_outcome {

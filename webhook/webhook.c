@@ -27,6 +27,8 @@ struct webhook {
     char *scheduler_name;
     bool force;
     bool overwrite_env;
+    char *runtime_class, *core_policy; /* HAMi's webhook options; "" = none */
+    int default_gpu;
     struct webhook_trust *trust;
     struct cache *cache; /* borrowed */
     /* The largest GPU, read from the cache at most once a second. Guarded
@@ -42,6 +44,9 @@ struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache
     w->scheduler_name = mem_strdup(o->scheduler_name);
     w->force = o->force_overwrite_default;
     w->overwrite_env = o->overwrite_env;
+    w->runtime_class = mem_strdup(o->runtime_class ? o->runtime_class : "");
+    w->core_policy = mem_strdup(o->core_policy ? o->core_policy : "");
+    w->default_gpu = o->default_gpu;
     w->trust = webhook_trust_create(o->trusted_writers);
     w->cache = cache;
     pthread_mutex_init(&w->lock, NULL);
@@ -55,6 +60,8 @@ void webhook_destroy(struct webhook *w)
     pthread_mutex_destroy(&w->lock);
     webhook_trust_destroy(w->trust);
     free(w->scheduler_name);
+    free(w->runtime_class);
+    free(w->core_policy);
     free(w);
 }
 
@@ -210,7 +217,10 @@ static void review_pod(struct webhook *w, enum review what, const cJSON *req, cJ
                                   .force_overwrite_default = w->force,
                                   .max_gpu_mem_fn = max_gpu_mem,
                                   .ctx = w,
-                                  .overwrite_env = w->overwrite_env && !runs_trusted(w, req, pod)};
+                                  .overwrite_env = w->overwrite_env && !runs_trusted(w, req, pod),
+                                  .runtime_class = w->runtime_class,
+                                  .core_policy = w->core_policy,
+                                  .default_gpu = w->default_gpu};
     v->outcome = WEBHOOK_POD_ADMITTED;
     switch (what) {
     case REVIEW_CREATE:

@@ -51,6 +51,10 @@ struct webhook_opts {
     /* Comma list of the usernames that may write the accounting annotations
      * (trust.h); copied. NULL or "": nobody. */
     const char *trusted_writers;
+    /* HAMi's webhook options (pod.h), from its device config or our flags. */
+    const char *runtime_class; /* runtimeClassName; NULL or "": none; copied */
+    const char *core_policy;   /* gpuCorePolicy: NULL, "", default, force, disable; copied */
+    int default_gpu;           /* defaultGPUNum; <= 0 reads as 1 */
 };
 
 /* What a review came to, for metrics and logs. */

@@ -11,12 +11,14 @@
 #include <string.h>
 
 #include "tests/support/harness.h"
+#include "tests/webhook/review_cases.h"
 
 /* One review and what comes back: allowed or not, a patch or not. */
 struct want {
     const char *review; /* a fixture of tests/data/webhook/ */
     bool allowed, patch;
-    const char *has; /* in the answer (NULL: not checked) */
+    const char *has;       /* in the answer (NULL: not checked) */
+    const char *patch_has; /* in the decoded patch (NULL: not checked) */
 };
 
 static const struct {
@@ -36,6 +38,23 @@ static const struct {
       {"v1-ephemeral-debug", true, false, NULL},
       {"v1-ephemeral-env", false, false, "sets NVIDIA_VISIBLE_DEVICES to \\\"all\\\""},
       {"v1-gpu-env-set", true, true, NULL}}},
+    /* HAMi's webhook options, by flag and by its device config (an "@" path
+     * is under tests/data/) */
+    {{"--runtime-class-name=nvidia", NULL},
+     {{"v1-mem-only", true, true, NULL,
+       "{\"op\":\"add\",\"path\":\"/spec/runtimeClassName\",\"value\":\"nvidia\"}"},
+      {"v1-no-gpu", true, true, NULL, NULL}}},
+    {{"--gpu-core-policy=force", NULL},
+     {{"v1-mem-only", true, true, NULL,
+       "\"value\":[{\"name\":\"GPU_CORE_UTILIZATION_POLICY\",\"value\":\"force\"}]"}}},
+    {{"--default-gpu=2", NULL},
+     {{"v1-mem-only", true, true, NULL,
+       "{\"op\":\"add\",\"path\":\"/spec/containers/0/resources/limits/nvidia.com~1gpu\","
+       "\"value\":\"2\"}"}}},
+    {{"--device-config-file", "@server/devconfig/webhook-options.yaml", NULL},
+     {{"v1-mem-only", true, true, NULL, "limits/nvidia.com~1gpu\",\"value\":\"3\"}"},
+      {"v1-mem-only", true, true, NULL, "\"value\":\"disable\"}"},
+      {"v1-mem-only", true, true, NULL, "\"/spec/runtimeClassName\",\"value\":\"kata-gpu\"}"}}},
     /* the defaults */
     {{NULL},
      {{"v1-forged-create", false, false, "annotation hami.io/vgpu-node is set by \\\"alice\\\""},
@@ -46,13 +65,19 @@ static const struct {
 
 START_TEST(test_flags)
 {
-    char cluster[4096];
+    char cluster[4096], at[4096];
     const char *d = getenv("VS_TEST_DATA");
     snprintf(cluster, sizeof cluster, "%s/e2e/cluster.json", d ? d : "tests/data");
     const char *args[8] = {"--snapshot", cluster};
     int n = 2;
-    for (int i = 0; runs[_i].flags[i]; i++)
-        args[n++] = runs[_i].flags[i];
+    for (int i = 0; runs[_i].flags[i]; i++) {
+        const char *f = runs[_i].flags[i];
+        if (f[0] == '@') {
+            snprintf(at, sizeof at, "%s/%s", d ? d : "tests/data", f + 1);
+            f = at;
+        }
+        args[n++] = f;
+    }
     args[n] = NULL;
     struct harness *h = harness_start(args);
     ck_assert_ptr_nonnull(h);
@@ -72,6 +97,12 @@ START_TEST(test_flags)
                       text);
         if (w->has)
             ck_assert_msg(strstr(text, w->has), "%s: \"%s\" not in %s", w->review, w->has, text);
+        if (w->patch_has) {
+            char *patch = review_unbase64(cJSON_GetObjectItem(resp, "patch")->valuestring);
+            ck_assert_msg(strstr(patch, w->patch_has), "%s: \"%s\" not in %s", w->review,
+                          w->patch_has, patch);
+            free(patch);
+        }
         cJSON_Delete(a);
         harness_reply_free(&r);
         free(body);
@@ -97,6 +128,9 @@ END_TEST
 
 int main(void)
 {
+    (void)review_cases; /* review_cases.h: only its base64 decoder is used here */
+    (void)review_fixture;
+    (void)review_check;
     Suite *s = suite_create("webhook_flags");
     TCase *tc = tcase_create("flags");
     tcase_set_timeout(tc, 60);

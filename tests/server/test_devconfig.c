@@ -20,6 +20,8 @@ static const struct {
     const char *err_has;
     int32_t mem, cores, factor;
     const char *vendors_has, *plugin_has, *from;
+    int32_t gpu;                  /* 0: HAMi's 1 */
+    const char *runtime, *policy; /* NULL: "" and "default" */
 } cases[] = {
     {NULL, {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, ""},
     {"empty.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, ""},
@@ -60,13 +62,47 @@ static const struct {
      {NULL},
      ERR_UNSUPPORTED,
      "resource-name.yaml:2: nvidia.resourceCountName: \"nvidia.com/vgpu\" is not supported yet"},
-    {"default-gpu-2.yaml", {NULL}, ERR_UNSUPPORTED, "nvidia.defaultGPUNum 2 is not supported yet"},
+    /* HAMi's webhook options: read, and the flags win */
+    {"default-gpu-2.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", 2},
+    {"default-gpu-2.yaml", {"--default-gpu=3"}, 0, NULL, 0, 0, 1, NULL, NULL, "--default-gpu", 3},
     {NULL, {"--default-gpu=0"}, ERR_UNSUPPORTED, "--default-gpu: defaultGPUNum 0"},
+    {"default-gpu-0.yaml", {NULL}, ERR_UNSUPPORTED, "default-gpu-0.yaml: nvidia.defaultGPUNum 0"},
+    {"runtime-class.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", 0, "nvidia"},
     {"runtime-class.yaml",
+     {"--runtime-class-name=kata.gpu"},
+     0,
+     NULL,
+     0,
+     0,
+     1,
+     NULL,
+     NULL,
+     "--runtime-class-name",
+     0,
+     "kata.gpu"},
+    {"runtime-class-bad.yaml",
      {NULL},
-     ERR_UNSUPPORTED,
-     "runtime-class.yaml:3: nvidia.runtimeClassName: \"nvidia\" is not supported yet"},
-    {"core-policy.yaml", {NULL}, ERR_UNSUPPORTED, "core-policy.yaml:2: nvidia.gpuCorePolicy"},
+     ERR_INVAL,
+     "runtime-class-bad.yaml:2: nvidia.runtimeClassName: \"Nvidia_GPU\" is not a RuntimeClass "
+     "name"},
+    {"core-policy.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", 0, NULL, "force"},
+    {"core-policy.yaml",
+     {"--gpu-core-policy", "disable"},
+     0,
+     NULL,
+     0,
+     0,
+     1,
+     NULL,
+     NULL,
+     "--gpu-core-policy",
+     0,
+     NULL,
+     "disable"},
+    {"core-policy-bad.yaml",
+     {NULL},
+     ERR_INVAL,
+     "core-policy-bad.yaml:2: nvidia.gpuCorePolicy: \"strict\" is not a GPU core policy"},
     {"cores-range.yaml",
      {NULL},
      ERR_RANGE,
@@ -101,7 +137,9 @@ START_TEST(device_config)
     ck_assert_int_eq(dc.default_mem, k->mem);
     ck_assert_int_eq(dc.default_cores, k->cores);
     ck_assert_int_eq(dc.mem_factor, k->factor);
-    ck_assert_int_eq(dc.default_gpu, 1);
+    ck_assert_int_eq(dc.default_gpu, k->gpu ? k->gpu : 1);
+    ck_assert_str_eq(dc.runtime_class, k->runtime ? k->runtime : "");
+    ck_assert_str_eq(dc.core_policy, k->policy ? k->policy : "default");
     ck_assert_str_eq(dc.from, k->from);
     if (k->vendors_has)
         ck_assert_str_eq(dc.other_vendors, k->vendors_has);
@@ -113,11 +151,26 @@ START_TEST(device_config)
 }
 END_TEST
 
+/* The flags are checked as the file's keys are. */
+START_TEST(bad_flags)
+{
+    char err[512] = "";
+    char *a1[] = {"vgpu-scheduler", "--gpu-core-policy=strict"};
+    char *a2[] = {"vgpu-scheduler", "--runtime-class-name=-x"};
+    ck_assert_int_eq(config_parse(&cfg, CONFIG_SERVE, 2, a1, err, sizeof err), ERR_INVAL);
+    ck_assert_msg(strstr(err, "--gpu-core-policy: \"strict\" is not a GPU core policy"), "%s", err);
+    ck_assert_int_eq(config_parse(&cfg, CONFIG_SERVE, 2, a2, err, sizeof err), ERR_INVAL);
+    ck_assert_msg(strstr(err, "--runtime-class-name: \"-x\" is not a RuntimeClass name"), "%s",
+                  err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("devconfig");
     TCase *tc = tcase_create("devconfig");
     tcase_add_loop_test(tc, device_config, 0, NCASES);
+    tcase_add_test(tc, bad_flags);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }

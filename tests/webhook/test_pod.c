@@ -202,6 +202,69 @@ START_TEST(test_visible)
 }
 END_TEST
 
+/* HAMi's webhook options (defaultGPUNum, gpuCorePolicy, runtimeClassName):
+ * the whole patch, exactly, and how many warnings. */
+#define OPT_SCHED                                                                                  \
+    "{\"op\":\"replace\",\"path\":\"/spec/schedulerName\",\"value\":\"vgpu-scheduler\"}"
+#define OPT_GPU(n)                                                                                 \
+    "{\"op\":\"add\",\"path\":\"/spec/containers/0/resources/limits/"                              \
+    "nvidia.com~1gpu\",\"value\":\"" n                                                             \
+    "\"},{\"op\":\"add\",\"path\":\"/spec/containers/0/resources/requests\",\"value\":{"           \
+    "\"nvidia.com/gpu\":\"" n "\"}}"
+static const struct {
+    const char *pod;
+    int gpus;
+    const char *policy, *runtime;
+    const char *patch;
+    int nwarn;
+} opts[] = {
+    /* none set: HAMi's defaults, as before */
+    {"opt-mem-only", 0, NULL, NULL, "[" OPT_SCHED "," OPT_GPU("1") "]", 0},
+    {"opt-mem-only", 0, "default", "", "[" OPT_SCHED "," OPT_GPU("1") "]", 0},
+    /* every option: the count, the policy over the container's own (a
+     * warning), the runtime class; the container without a GPU is left alone */
+    {"opt-mem-only", 2, "force", "nvidia",
+     "[" OPT_SCHED
+     "," OPT_GPU("2") ",{\"op\":\"replace\",\"path\":\"/spec/containers/0/env/0\","
+                      "\"value\":{\"name\":\"GPU_CORE_UTILIZATION_POLICY\",\"value\":\"force\"}},"
+                      "{\"op\":\"add\",\"path\":\"/spec/runtimeClassName\",\"value\":\"nvidia\"}]",
+     1},
+    /* the container's value already the policy: nothing to change */
+    {"opt-mem-only", 1, "disable", NULL, "[" OPT_SCHED "," OPT_GPU("1") "]", 0},
+    /* a pod naming a runtime class keeps it; no env list: one is made */
+    {"opt-runtime-set", 0, "force", "nvidia",
+     "[{\"op\":\"add\",\"path\":\"/spec/containers/0/env\",\"value\":[{\"name\":"
+     "\"GPU_CORE_UTILIZATION_POLICY\",\"value\":\"force\"}]}]",
+     0},
+    /* a pod without GPUs gets none of them */
+    {"env-absent", 4, "force", "nvidia", "[]", 0},
+};
+
+START_TEST(test_options)
+{
+    cJSON *pod = load(opts[_i].pod);
+    struct webhook_patch *p = webhook_patch_create(pod);
+    struct webhook_pod_verdict v;
+    struct webhook_pod_opts o = {.scheduler_name = "vgpu-scheduler",
+                                 .force_overwrite_default = true,
+                                 .default_gpu = opts[_i].gpus,
+                                 .core_policy = opts[_i].policy,
+                                 .runtime_class = opts[_i].runtime};
+    webhook_pod_admit(&o, pod, p, &v);
+    char *json = webhook_patch_json(p);
+    ck_assert_msg(v.outcome != DENY, "%s: %s", opts[_i].pod, v.message);
+    ck_assert_msg(strcmp(json, opts[_i].patch) == 0, "%d %s: patch\n%s\nwant\n%s", _i, opts[_i].pod,
+                  json, opts[_i].patch);
+    ck_assert_msg(v.nwarn == opts[_i].nwarn, "%s: %d warnings", opts[_i].pod, v.nwarn);
+    if (v.nwarn)
+        ck_assert_msg(strstr(v.warn[0], "GPU_CORE_UTILIZATION_POLICY set to \"force\""), "%s",
+                      v.warn[0]);
+    free(json);
+    webhook_patch_destroy(p);
+    cJSON_Delete(pod);
+}
+END_TEST
+
 /* Ephemeral containers: the rule, by pod kind and overwrite_env. The pod
  * gets spec.ephemeralContainers = [old..., new]; "old" ones existed. */
 static const struct {
@@ -316,6 +379,7 @@ int main(void)
     tcase_add_loop_test(tc, test_rules, 0, sizeof cases / sizeof cases[0]);
     tcase_add_loop_test(tc, test_lazy_max, 0, sizeof lazy / sizeof lazy[0]);
     tcase_add_loop_test(tc, test_visible, 0, sizeof envs / sizeof envs[0]);
+    tcase_add_loop_test(tc, test_options, 0, sizeof opts / sizeof opts[0]);
     tcase_add_loop_test(tc, test_ephemeral, 0, sizeof ephs / sizeof ephs[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
