@@ -1315,6 +1315,25 @@ void cache_foreach_gpu(struct cache *c,
     cache_unlock(c);
 }
 
+void cache_foreach_pod_devices(struct cache *c,
+                               void (*fn)(void *ctx, const char *ns, const char *name,
+                                          const char *node, const char *devices,
+                                          const struct policy_device *dev, int ndev),
+                               void *ctx)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    cache_rdlock(c);
+    while (hmap_next(c->nodes, &it, &k, &v)) {
+        const struct cnode *n = v;
+        for (const struct cpod *p = n->pods; p; p = p->next)
+            if (p->devices && !p->devices_bad)
+                fn(ctx, p->ns, p->name, n->inv->name, p->devices, n->inv->dev, n->inv->ndev);
+    }
+    cache_unlock(c);
+}
+
 char **cache_node_names(struct cache *c, size_t *n)
 {
     size_t it = 0, k = 0;

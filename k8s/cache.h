@@ -203,6 +203,15 @@ void cache_foreach_gpu(struct cache *c,
                        void (*fn)(void *ctx, const char *node, const struct policy_device *d,
                                   const struct policy_usage *u),
                        void *ctx);
+/* Call fn for every pod on a known node whose device annotation
+ * (hami.io/vgpu-devices-allocated) was read, under the read lock: its
+ * namespace, name, node, that annotation, and the node's GPUs (all
+ * borrowed, valid during the call). Read-only, no allocation. */
+void cache_foreach_pod_devices(struct cache *c,
+                               void (*fn)(void *ctx, const char *ns, const char *name,
+                                          const char *node, const char *devices,
+                                          const struct policy_device *dev, int ndev),
+                               void *ctx);
 /* The names of every node: a new array of new strings (caller frees each
  * and the array); *n gets the count. */
 char **cache_node_names(struct cache *c, size_t *n);

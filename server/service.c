@@ -20,6 +20,7 @@
 #include "place/place.h"
 #include "server/devconfig.h"
 #include "server/extender.h"
+#include "server/hamimetrics.h"
 #include "server/http.h"
 #include "server/live.h"
 #include "server/metrics.h"
@@ -112,65 +113,11 @@ static int on_readyz(void *ctx, const struct http_request *req, struct http_resp
     return buf_puts(&resp->body, "not ready");
 }
 
-/* A Prometheus label value: backslash, quote and newline escaped. */
-static void label(struct buf *b, const char *v)
-{
-    for (; v && *v; v++) {
-        if (*v == '\\' || *v == '"')
-            buf_printf(b, "\\%c", *v);
-        else if (*v == '\n')
-            buf_puts(b, "\\n");
-        else
-            buf_append(b, v, 1);
-    }
-}
-
-/* HAMi's per-GPU gauges, one family at a time. */
-enum gauge { G_MEM_LIMIT, G_MEM_ALLOC, G_CORE_LIMIT, G_CORE_ALLOC, G_SHARED, G_COUNT };
-
-static const struct {
-    const char *name, *help;
-} gauges[G_COUNT] = {
-    {"hami_gpu_memory_limit_bytes", "Device memory limit for a certain GPU"},
-    {"hami_gpu_memory_allocated_bytes", "Device memory allocated for a certain GPU"},
-    {"hami_gpu_core_limit_ratio", "Device core limit for a certain GPU"},
-    {"hami_gpu_core_allocated_ratio", "Device core allocated for a certain GPU"},
-    {"hami_gpu_shared_count", "Number of containers sharing this GPU"},
-};
-
-struct gauge_ctx {
-    struct buf *out;
-    enum gauge g;
-};
-
-static void gauge_line(void *ctx, const char *node, const struct policy_device *d,
-                       const struct policy_usage *u)
-{
-    struct gauge_ctx *gc = ctx;
-    struct buf *b = gc->out;
-    double v = gc->g == G_MEM_LIMIT    ? (double)d->devmem * 1048576.0
-               : gc->g == G_MEM_ALLOC  ? (double)u->mem * 1048576.0
-               : gc->g == G_CORE_LIMIT ? d->devcore
-               : gc->g == G_CORE_ALLOC ? u->cores
-                                       : u->used;
-    buf_printf(b, "%s{node=\"", gauges[gc->g].name);
-    label(b, node);
-    buf_puts(b, "\",device_uuid=\"");
-    label(b, d->uuid);
-    buf_printf(b, "\",device_index=\"%d\",device_type=\"", d->index);
-    label(b, d->type);
-    buf_printf(b, "\"} %.0f\n", v);
-}
-
+/* HAMi's scheduler metrics (server/hamimetrics.h). */
 static void gpu_gauges(void *ctx, struct buf *out)
 {
     struct service *s = ctx;
-    for (int g = 0; g < G_COUNT; g++) {
-        struct gauge_ctx gc = {out, (enum gauge)g};
-        buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
-                   gauges[g].name);
-        cache_foreach_gpu(s->cache, gauge_line, &gc);
-    }
+    hamimetrics_render(s->cache, out);
 }
 
 /* Everything after the metrics module's own: the GPU gauges, the workload

@@ -1,0 +1,31 @@
+/* hamimetrics: the metrics HAMi's scheduler exports (its cmd/scheduler/
+ * metrics.go), same names, labels and units, so HAMi's Grafana dashboards
+ * read this scheduler unchanged:
+ *   - per GPU: hami_gpu_memory_limit_bytes, hami_gpu_core_limit_ratio,
+ *     hami_gpu_memory_allocated_bytes, hami_gpu_shared_count,
+ *     hami_gpu_core_allocated_ratio, hami_node_gpu_overview,
+ *     hami_node_gpu_memory_allocated_ratio, and the legacy GPUDevice*,
+ *     nodeGPUOverview, nodeGPUMemoryPercentage;
+ *   - per container and GPU, from each pod's hami.io/vgpu-devices-allocated:
+ *     hami_vgpu_memory_allocated_bytes, hami_vgpu_core_allocated_ratio and
+ *     the legacy vGPUMemoryAllocated, vGPUCoreAllocated;
+ *   - hami_resource_quota_used and QuotaUsed: HELP and TYPE only, no series
+ *     (this scheduler has no device quotas; HAMi has none either until a
+ *     ResourceQuota names a GPU resource).
+ * Every series carries zone="vGPU", the constant label HAMi's registry adds.
+ * HAMi's "ratio" gauges of cores are percentages (0..100, rounded up), its
+ * memory ratio a fraction (0..1), as there. Not exported: the MIG instance
+ * gauges (hami_node_gpu_mig_instance_info, nodeGPUMigInstance), as MIG
+ * instances are not tracked here. */
+#ifndef VS_HAMIMETRICS_H
+#define VS_HAMIMETRICS_H
+
+#include "base/buf.h"
+#include "k8s/cache.h"
+
+/* Append the families above, in the Prometheus text format, to out. Takes
+ * the cache's read lock twice (GPUs, then pods); allocates one decode
+ * buffer per call. */
+void hamimetrics_render(struct cache *c, struct buf *out);
+
+#endif
