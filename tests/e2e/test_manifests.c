@@ -15,7 +15,7 @@
 
 #define OUT_MAX (4 << 20)
 
-static cJSON *base, *certmgr; /* arrays of objects, rendered once */
+static cJSON *base, *certmgr, *hamidev; /* arrays of objects, rendered once */
 
 /* ---- YAML -> JSON (every scalar a string) ---- */
 
@@ -147,13 +147,15 @@ static void setup(void)
         return;
     base = render("manifests");
     certmgr = render("manifests/overlays/cert-manager");
+    hamidev = render("manifests/overlays/hami-device-config");
 }
 
 static void teardown(void)
 {
     cJSON_Delete(base);
     cJSON_Delete(certmgr);
-    base = certmgr = NULL;
+    cJSON_Delete(hamidev);
+    base = certmgr = hamidev = NULL;
 }
 
 /* The object of a kind whose name is `name` (or starts with it, for
@@ -547,6 +549,52 @@ START_TEST(test_cert_manager)
 }
 END_TEST
 
+/* The HAMi device config overlay: HAMi's chart's ConfigMap
+ * (hami-scheduler-device, key device-config.yaml) mounted where HAMi's
+ * chart mounts it, read with --device-config-file, the overwriteEnv the
+ * chart renders (false) matched; the rest of the bundle as in base. */
+START_TEST(test_hami_device_config)
+{
+    if (skipped())
+        return;
+    cJSON *d = find(hamidev, "Deployment", "vgpu-scheduler"), *c, *a, *vol = NULL, *m = NULL;
+    cJSON *spec = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(d, "spec"), "template"), "spec");
+    bool file = false, env = false;
+    ck_assert_ptr_nonnull(spec);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(spec, "containers"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "name")), "vgpu-scheduler") != 0)
+            continue;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(c, "args"))
+        {
+            file |= strcmp(a->valuestring, "--device-config-file=/device-config.yaml") == 0;
+            env |= strcmp(a->valuestring, "--overwrite-env=false") == 0;
+        }
+        cJSON_ArrayForEach(
+            a,
+            cJSON_GetObjectItem(
+                c, "volumeMounts")) if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "name")),
+                                               "hami-device-config") == 0) m = a;
+    }
+    ck_assert(file && env);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "mountPath")),
+                     "/device-config.yaml");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "subPath")), "device-config.yaml");
+    cJSON_ArrayForEach(
+        a, cJSON_GetObjectItem(
+               spec, "volumes")) if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "name")),
+                                            "hami-device-config") == 0) vol = a;
+    ck_assert_ptr_nonnull(vol);
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(vol, "configMap"), "name")),
+        "hami-scheduler-device");
+    /* everything else of the bundle is there */
+    ck_assert_int_eq(cJSON_GetArraySize(hamidev), cJSON_GetArraySize(base));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("manifests");
@@ -559,6 +607,7 @@ int main(void)
     tcase_add_loop_test(tc, test_cert_manager, 0, sizeof cm_fields / sizeof cm_fields[0]);
     tcase_add_test(tc, test_webhook_scope);
     tcase_add_test(tc, test_network_policy);
+    tcase_add_test(tc, test_hami_device_config);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
