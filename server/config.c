@@ -210,6 +210,11 @@ static const struct option options[] = {
      .help = "HAMi's gpuCorePolicy: force or disable is given to HAMi-core in "
              "GPU_CORE_UTILIZATION_POLICY of every GPU container; default: nothing; empty: the "
              "device config's, else default."},
+    {.name = "legacy-metrics", .type = T_BOOL, .scope = CONFIG_SERVE, FIELD(legacy_metrics),
+     .def = "true",
+     .help = "HAMi's flag: /metrics also carries HAMi's legacy names (GPUDevice*, nodeGPU*, "
+             "vGPU*Allocated, QuotaUsed) for older dashboards. HAMi's default is false; true "
+             "here, as HAMi releases before the hami_* names exported only these."},
     {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
 };

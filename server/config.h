@@ -77,6 +77,7 @@ struct config {
     int default_gpu;                          /* -1 = the file's, else HAMi's 1 */
     char runtime_class[254];                  /* "" = the file's runtimeClassName, else none */
     char gpu_core_policy[16];                 /* "" = the file's gpuCorePolicy, else default */
+    bool legacy_metrics;                      /* HAMi's legacy metric names too (hamimetrics.h) */
     /* high availability (k8s/lease.h) */
     char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
     char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */

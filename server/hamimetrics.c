@@ -227,20 +227,25 @@ static void head(struct buf *b, const char *name, const char *help)
     buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-void hamimetrics_render(struct cache *c, struct buf *out)
+void hamimetrics_render(struct cache *c, bool legacy, struct buf *out)
 {
     for (size_t i = 0; i < sizeof gpu_families / sizeof gpu_families[0]; i++) {
         struct gpu_ctx g = {out, &gpu_families[i]};
+        if (g.f->legacy && !legacy)
+            continue;
         head(out, g.f->name, g.f->help);
         cache_foreach_gpu(c, gpu_line, &g);
     }
     struct codec_devices *dec = mem_zalloc(sizeof *dec);
     for (size_t i = 0; i < sizeof ctr_families / sizeof ctr_families[0]; i++) {
         struct ctr_ctx x = {out, &ctr_families[i], dec};
+        if (x.f->legacy && !legacy)
+            continue;
         head(out, x.f->name, x.f->help);
         cache_foreach_pod_devices(c, ctr_lines, &x);
     }
     free(dec);
     head(out, "hami_resource_quota_used", "resourcequota usage for a certain device");
-    head(out, "QuotaUsed", "resourcequota usage for a certain device");
+    if (legacy)
+        head(out, "QuotaUsed", "resourcequota usage for a certain device");
 }

@@ -8,7 +8,8 @@
  *     nodeGPUOverview, nodeGPUMemoryPercentage;
  *   - per container and GPU, from each pod's hami.io/vgpu-devices-allocated:
  *     hami_vgpu_memory_allocated_bytes, hami_vgpu_core_allocated_ratio and
- *     the legacy vGPUMemoryAllocated, vGPUCoreAllocated;
+ *     the legacy vGPUMemoryAllocated, vGPUCoreAllocated (the legacy names
+ *     only with HAMi's --legacy-metrics);
  *   - hami_resource_quota_used and QuotaUsed: HELP and TYPE only, no series
  *     (this scheduler has no device quotas; HAMi has none either until a
  *     ResourceQuota names a GPU resource).
@@ -20,12 +21,15 @@
 #ifndef VS_HAMIMETRICS_H
 #define VS_HAMIMETRICS_H
 
+#include <stdbool.h>
+
 #include "base/buf.h"
 #include "k8s/cache.h"
 
-/* Append the families above, in the Prometheus text format, to out. Takes
+/* Append the families above, in the Prometheus text format, to out; the
+ * legacy names only when legacy (HAMi's --legacy-metrics). Takes
  * the cache's read lock twice (GPUs, then pods); allocates one decode
  * buffer per call. */
-void hamimetrics_render(struct cache *c, struct buf *out);
+void hamimetrics_render(struct cache *c, bool legacy, struct buf *out);
 
 #endif

@@ -117,7 +117,7 @@ static int on_readyz(void *ctx, const struct http_request *req, struct http_resp
 static void gpu_gauges(void *ctx, struct buf *out)
 {
     struct service *s = ctx;
-    hamimetrics_render(s->cache, out);
+    hamimetrics_render(s->cache, s->cfg.legacy_metrics, out);
 }
 
 /* Everything after the metrics module's own: the GPU gauges, the workload

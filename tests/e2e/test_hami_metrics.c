@@ -96,12 +96,37 @@ START_TEST(test_hami_names_and_labels)
 }
 END_TEST
 
+/* --legacy-metrics=false (HAMi's default): the hami_* names only. */
+START_TEST(test_no_legacy)
+{
+    char demo[4096];
+    const char *src = getenv("VS_SOURCE");
+    snprintf(demo, sizeof demo, "%s/examples/demo-cluster.json", src ? src : ".");
+    const char *args[] = {"--snapshot", demo, "--legacy-metrics=false", NULL};
+    struct harness *h = harness_start(args);
+    ck_assert_ptr_nonnull(h);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_get(harness_port(h), "/metrics", &r), 0);
+    const char *m = buf_str(&r.body);
+    ck_assert(strstr(m, "\nhami_vgpu_memory_allocated_bytes{"));
+    ck_assert(strstr(m, "\nhami_node_gpu_overview{"));
+    static const char *const legacy[] = {"GPUDeviceMemoryLimit", "nodeGPUOverview",
+                                         "vGPUMemoryAllocated", "QuotaUsed"};
+    for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++)
+        ck_assert_msg(!strstr(m, legacy[i]), "%s exported", legacy[i]);
+    harness_reply_free(&r);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    harness_free(h);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hami_metrics");
     TCase *tc = tcase_create("hami_metrics");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_hami_names_and_labels);
+    tcase_add_test(tc, test_no_legacy);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
