@@ -171,7 +171,7 @@ int codec_usage(const struct policy_node *node, const struct codec_devices *d, i
     memset(out, 0, (size_t)nd * sizeof *out);
     for (int i = 0; i < d->n; i++) {
         const struct codec_entry *e = &d->e[i];
-        int k = policy_device_find(node->dev, node->ndev, e->uuid, e->uuid_len, 0);
+        int k = policy_device_find_card(node->dev, node->ndev, e->uuid, e->uuid_len, 0);
         if (k < 0 || k >= nd) {
             unknown++;
             continue;

@@ -39,8 +39,10 @@ int codec_decode(const char *s, struct codec_devices *out, char *err, size_t cap
 /* The usage a decoded pod with `ninit` init containers puts on `node`: per
  * device, memory and cores = max(peak of init containers, sum of app
  * containers), slots = app containers on it (at least 1). Writes node->ndev
- * entries into out (zeroed first); cores are capped at INT32_MAX. Returns
- * how many entries named a UUID the node does not have (those are skipped). */
+ * entries into out (zeroed first); cores are capped at INT32_MAX. An entry
+ * naming a MIG instance of a card ("GPU-x[1-0]", policy_device_card_len)
+ * counts on that card. Returns how many entries named a UUID the node does
+ * not have (those are skipped; the caller decides what they count). */
 int codec_usage(const struct policy_node *node, const struct codec_devices *d, int32_t ninit,
                 struct policy_usage *out);
 

@@ -1,6 +1,7 @@
 /* device.c: the device backend table and what every backend shares. */
 #include "policy/device.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 extern const struct policy_device_backend policy_device_nvidia;
@@ -39,4 +40,39 @@ int policy_device_find(const struct policy_device *dev, int32_t ndev, const char
             return i;
     }
     return -1;
+}
+
+/* n bytes of digits at s, at least one. */
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return n > 0;
+}
+
+size_t policy_device_card_len(const char *uuid, size_t n)
+{
+    if (n < 5 || uuid[n - 1] != ']')
+        return n;
+    size_t open = n - 1;
+    while (open > 0 && uuid[open - 1] != '[')
+        open--;
+    if (open < 2) /* no '[', or nothing before it */
+        return n;
+    const char *in = uuid + open, *dash = memchr(in, '-', n - 1 - open);
+    if (!dash || !all_digits(in, (size_t)(dash - in)) ||
+        !all_digits(dash + 1, (size_t)(uuid + n - 1 - (dash + 1))))
+        return n;
+    return open - 1;
+}
+
+int policy_device_find_card(const struct policy_device *dev, int32_t ndev, const char *uuid,
+                            size_t n, int hint)
+{
+    int k = policy_device_find(dev, ndev, uuid, n, hint);
+    size_t card = policy_device_card_len(uuid, n);
+    if (k < 0 && card < n)
+        k = policy_device_find(dev, ndev, uuid, card, hint);
+    return k;
 }

@@ -78,5 +78,14 @@ const struct policy_device_backend *policy_device_backend_of(const struct policy
  * trying index hint % ndev first (hint >= 0); -1 if none. */
 int policy_device_find(const struct policy_device *dev, int32_t ndev, const char *uuid, size_t n,
                        int hint);
+/* The length of the card UUID in an allocation entry's UUID: HAMi's MIG
+ * allocations (v2.4 to v2.9) name a MIG instance as the card's UUID followed
+ * by "[<geometry index>-<position>]" ("GPU-x[1-0]"): n minus that suffix;
+ * n when the UUID has no such suffix. */
+size_t policy_device_card_len(const char *uuid, size_t n);
+/* policy_device_find on the card an allocation entry names: the UUID as
+ * given, else its card (policy_device_card_len); -1 if neither. */
+int policy_device_find_card(const struct policy_device *dev, int32_t ndev, const char *uuid,
+                            size_t n, int hint);
 
 #endif

@@ -91,7 +91,8 @@ static struct model_pod_info pod(const char *node_name, const char *vgpu_node, c
 }
 
 static const int one_gpu[1][2] = {{1, 3000}}, no_gpu[1][2] = {{0, 0}}, two_gpus[1][2] = {{2, 3000}},
-                 sidecar[2][2] = {{0, 0}, {1, 3000}}, big[1][2] = {{2, 9000}};
+                 sidecar[2][2] = {{0, 0}, {1, 3000}}, big[1][2] = {{2, 9000}},
+                 small[1][2] = {{1, 1000}};
 
 #define DEV1  "n1-g0,NVIDIA,3000,10:;"
 #define DEV2  "n1-g0,NVIDIA,3000,10:n1-g1,NVIDIA,3000,10:;"
@@ -134,6 +135,13 @@ static const struct {
      ERR_INVAL, 1},
     {"bound, unknown GPUs", NULL, 0, "n1", "n1", "GPU-zz,NVIDIA,1,1:;", false, false, 0, 1, one_gpu,
      3000, ERR_INVAL, 1},
+    /* HAMi's MIG instance of n1-g0 (its 20 GB slice of a 1000 MiB ask):
+     * counted as the annotation says on the card it names, not by the
+     * request (before: 1000 MiB, as an unknown GPU). */
+    {"bound, MIG instance of a card", NULL, 0, "n1", "n1", "n1-g0[1-0],NVIDIA,3000,10:;", false,
+     false, 0, 1, small, 3000},
+    {"bound, MIG instance of a card not here", NULL, 0, "n1", "n1", "n9-g0[1-0],NVIDIA,3000,10:;",
+     false, false, 0, 1, small, 1000, ERR_INVAL, 1},
     {"bound, fewer GPUs than asked", NULL, 0, "n1", "n1", DEV1, false, false, 0, 1, two_gpus, 6000,
      ERR_INVAL, 1},
     {"bound, GPUs on a container asking none", NULL, 0, "n1", "n1", DEV1 ";", false, false, 0, 2,

@@ -106,6 +106,46 @@ START_TEST(test_table)
 }
 END_TEST
 
+/* HAMi's MIG instance names: the card's UUID and "[<geometry>-<position>]". */
+static const struct {
+    const char *uuid;
+    size_t card; /* the card UUID's length */
+} card_cases[] = {
+    {"GPU-x[1-0]", 5},
+    {"GPU-x[12-34]", 5},
+    {"GPU-ebe7c3f7-303d[0-6]", 17},
+    {"GPU-x", 5},
+    {"GPU-x[1-0", 9},   /* not closed */
+    {"GPU-x[]", 7},     /* nothing inside */
+    {"GPU-x[1]", 8},    /* no position */
+    {"GPU-x[-0]", 9},   /* no geometry */
+    {"GPU-x[1-]", 9},   /* no position */
+    {"GPU-x[a-0]", 10}, /* not a number */
+    {"[1-0]", 5},       /* no card */
+    {"x[1-2-3]", 8},    /* one dash only */
+    {"", 0},
+};
+
+START_TEST(test_card_len)
+{
+    const char *u = card_cases[_i].uuid;
+    ck_assert_msg(policy_device_card_len(u, strlen(u)) == card_cases[_i].card, "%s: %zu", u,
+                  policy_device_card_len(u, strlen(u)));
+}
+END_TEST
+
+/* An instance entry finds its card; an exact UUID wins over a card. */
+START_TEST(test_find_card)
+{
+    struct policy_device devs[3] = {{.uuid = "GPU-a"}, {.uuid = "GPU-b"}, {.uuid = "GPU-b[1-0]"}};
+    ck_assert_int_eq(policy_device_find_card(devs, 3, "GPU-a[1-0]", 10, 0), 0);
+    ck_assert_int_eq(policy_device_find_card(devs, 3, "GPU-b[1-0]", 10, 0), 2);
+    ck_assert_int_eq(policy_device_find_card(devs, 3, "GPU-b[2-3]", 10, 0), 1);
+    ck_assert_int_eq(policy_device_find_card(devs, 3, "GPU-c[1-0]", 10, 0), -1);
+    ck_assert_int_eq(policy_device_find_card(devs, 3, "GPU-a[x-0]", 10, 0), -1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("device");
@@ -114,6 +154,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_row_decoders, 0, nrows());
     tcase_add_loop_test(tc, test_row_codec, 0, nrows());
     tcase_add_test(tc, test_table);
+    tcase_add_loop_test(tc, test_card_len, 0, (int)(sizeof card_cases / sizeof card_cases[0]));
+    tcase_add_test(tc, test_find_card);
     suite_add_tcase(s, tc);
     return s;
 }

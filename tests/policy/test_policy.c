@@ -728,6 +728,31 @@ START_TEST(usage_collapse)
 }
 END_TEST
 
+/* HAMi's MIG allocations name an instance of a card ("GPU-x[1-0]"): it
+ * counts on that card, memory, cores and slot (before: skipped as unknown). */
+START_TEST(usage_mig_instance)
+{
+    struct tnode t;
+    struct tdev d[] = {{"GPU-x", 7, 40960, 100}, {"GPU-y", 7, 40960, 100}};
+    build(&t, "n", d, 2);
+    struct codec_devices cd;
+    struct policy_usage u[2];
+    char err[128];
+    ck_assert_int_eq(codec_decode("GPU-y[1-0],NVIDIA,20480,50:GPU-y[1-1],NVIDIA,10240,25:;", &cd,
+                                  err, sizeof err),
+                     0);
+    ck_assert_int_eq(codec_usage(&t.n, &cd, 0, u), 0);
+    ck_assert_int_eq(u[0].used, 0);
+    ck_assert_int_eq(u[1].used, 2);
+    ck_assert_int_eq(u[1].mem, 30720);
+    ck_assert_int_eq(u[1].cores, 75);
+    /* A card the node does not have stays unknown, whatever its suffix. */
+    ck_assert_int_eq(codec_decode("GPU-z[1-0],NVIDIA,20480,50:;", &cd, err, sizeof err), 0);
+    ck_assert_int_eq(codec_usage(&t.n, &cd, 0, u), 1);
+    ck_assert_int_eq(u[1].used, 0);
+}
+END_TEST
+
 /* Cores near INT32_MAX: each entry is in range, their sum is not. Decode
  * refuses the annotation naming the sum; usage built by hand caps the sum
  * (before: an int32 overflow, fatal under UBSan). */
@@ -786,6 +811,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, codec_decode_table, 0, sizeof decode_cases / sizeof decode_cases[0]);
     tcase_add_test(tc, codec_decode_limits);
     tcase_add_test(tc, usage_collapse);
+    tcase_add_test(tc, usage_mig_instance);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,126 @@
+/* NVIDIA MIG end to end on the real binary (tests/data/e2e/mig.json): node
+ * mig-a100 has one A100 40GB in MIG mode whose pod "holder" holds a 20 GB
+ * instance HAMi named "GPU-mig0[1-0]" (its request asks 4000 MiB); node
+ * core-a100 has one A100 40GB in hami-core mode, empty. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/harness.h"
+
+static char cluster[4096];
+static struct harness *h; /* one process per test */
+
+static void setup(void)
+{
+    const char *d = getenv("VS_TEST_DATA");
+    snprintf(cluster, sizeof cluster, "%s/e2e/mig.json", d ? d : "tests/data");
+    const char *args[] = {"--snapshot", cluster, NULL};
+    h = harness_start(args);
+    ck_assert_ptr_nonnull(h);
+}
+
+static void teardown(void)
+{
+    if (h)
+        ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    harness_free(h);
+    h = NULL;
+}
+
+/* A Pod asking one GPU with `mem` MiB; mode, when not NULL, as its
+ * nvidia.com/vgpu-mode annotation. Caller frees. */
+static cJSON *make_pod(const char *name, const char *mem, const char *mode)
+{
+    char uid[64];
+    snprintf(uid, sizeof uid, "uid-%s", name);
+    cJSON *p = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(p, "metadata");
+    cJSON_AddStringToObject(meta, "name", name);
+    cJSON_AddStringToObject(meta, "namespace", "default");
+    cJSON_AddStringToObject(meta, "uid", uid);
+    if (mode)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+                                "nvidia.com/vgpu-mode", mode);
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "name", "main");
+    cJSON *lim = cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "resources"), "limits");
+    cJSON_AddStringToObject(lim, "nvidia.com/gpu", "1");
+    cJSON_AddStringToObject(lim, "nvidia.com/gpumem", mem);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(p, "spec"), "containers"),
+                         c);
+    return p;
+}
+
+/* Filter pod (taken) on the one node `node`; the parsed answer. */
+static cJSON *filter_on(cJSON *pod, const char *node)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddItemToObject(a, "Pod", pod);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(a, "NodeNames"), cJSON_CreateString(node));
+    char *body = cJSON_PrintUnformatted(a);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(harness_port(h), "/filter", body, strlen(body), &r), 0);
+    ck_assert_msg(r.status == 200, "status %ld: %s", r.status, buf_str(&r.body));
+    cJSON *j = cJSON_Parse(buf_str(&r.body));
+    ck_assert_ptr_nonnull(j);
+    harness_reply_free(&r);
+    free(body);
+    cJSON_Delete(a);
+    return j;
+}
+
+/* Why `node` failed, or NULL. */
+static const char *failed(const cJSON *f, const char *node)
+{
+    const char *why =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "FailedNodes"), node));
+    return why ? why
+               : cJSON_GetStringValue(cJSON_GetObjectItem(
+                     cJSON_GetObjectItem(f, "FailedAndUnresolvableNodes"), node));
+}
+
+static const struct {
+    const char *what;
+    const char *node, *mem, *mode;
+    const char *want_reason; /* NULL: placed on node */
+} cases[] = {
+    /* The hazard: the holder's instance "GPU-mig0[1-0]" counted for nothing
+     * (it was an unknown GPU, so the 4000 MiB it asks counted instead), and
+     * a 30 GB pod was accepted on the 40 GB card holding 20 GB. */
+    {"30 GB on the MIG card holding 20 GB", "mig-a100", "30720", NULL, "CardInsufficientMemory"},
+    {"30 GB on the empty hami-core card", "core-a100", "30720", NULL, NULL},
+};
+
+START_TEST(mig_filter)
+{
+    __typeof__(cases[0]) *k = &cases[_i];
+    cJSON *f = filter_on(make_pod("p", k->mem, k->mode), k->node);
+    const char *why = failed(f, k->node);
+    if (!k->want_reason) {
+        ck_assert_msg(!why, "%s: refused: %s", k->what, why);
+    } else {
+        ck_assert_msg(why, "%s: placed", k->what);
+        ck_assert_msg(strstr(why, k->want_reason), "%s: %s", k->what, why);
+    }
+    cJSON_Delete(f);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("mig");
+    TCase *tc = tcase_create("mig");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, mig_filter, 0, (int)(sizeof cases / sizeof cases[0]));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return harness_run_suite(suite(), true);
+}
