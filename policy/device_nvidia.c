@@ -20,20 +20,22 @@
 #include "base/strconv.h"
 #include "policy/device.h"
 
-#define SHOW_MAX        64  /* bytes of a bad value quoted in a message */
-#define UUID_MAX        255 /* as the pod device codec allows */
-#define TYPE_MAX        255
-#define MODE_MAX        64
-#define DEV_COUNT_MAX   10000
-#define DEV_MEM_MAX     (INT64_C(1) << 40) /* MiB */
-#define DEV_CORE_MAX    100000
-#define DEV_NUMA_MIN    (-1)
-#define DEV_NUMA_MAX    1024
-#define DEV_INDEX_MAX   1024
-#define PAIR_SCORE_MAX  65535
-#define LEGACY_FIELDS_A 7
-#define LEGACY_FIELDS_B 9
-#define LEGACY_MODE     "hami-core" /* the mode of a 7-field legacy device */
+#define SHOW_MAX         64  /* bytes of a bad value quoted in a message */
+#define UUID_MAX         255 /* as the pod device codec allows */
+#define TYPE_MAX         255
+#define MODE_MAX         64
+#define DEV_COUNT_MAX    10000
+#define DEV_MEM_MAX      (INT64_C(1) << 40) /* MiB */
+#define DEV_CORE_MAX     100000
+#define DEV_NUMA_MIN     (-1)
+#define DEV_NUMA_MAX     1024
+#define DEV_INDEX_MAX    1024
+#define PAIR_SCORE_MAX   65535
+#define LEGACY_FIELDS_A  7
+#define LEGACY_FIELDS_B  9
+#define LEGACY_MODE      "hami-core" /* the mode of a 7-field legacy device */
+#define MIG_NAME_MAX     32
+#define MIG_PROFILES_MAX (POLICY_MAX_DEVICES * POLICY_MIG_PROFILES)
 
 extern const struct policy_device_backend policy_device_nvidia;
 
@@ -50,6 +52,11 @@ struct regbuild {
     size_t uuid_off[POLICY_MAX_DEVICES], type_off[POLICY_MAX_DEVICES];
     size_t mode_off[POLICY_MAX_DEVICES];
     struct buf sb;
+    /* MIG profiles of every device, device i's at prof[prof_first[i]..+prof_n[i]). */
+    int nprof;
+    int prof_first[POLICY_MAX_DEVICES], prof_n[POLICY_MAX_DEVICES];
+    struct policy_mig_profile prof[MIG_PROFILES_MAX];
+    size_t prof_name_off[MIG_PROFILES_MAX];
 };
 
 static size_t sb_add(struct regbuild *b, const char *s, size_t n)
@@ -101,6 +108,7 @@ static int reg_add(struct regbuild *b, const struct policy_device *d, const char
     }
     b->dev[i] = *d;
     b->dev[i].backend = &policy_device_nvidia;
+    b->dev[i].nmig = 0; /* json_device attaches the profiles */
     b->uuid_off[i] = sb_add(b, uuid, ulen);
     b->type_off[i] = sb_intern(b, type, tlen, b->type_off, i);
     b->mode_off[i] = sb_intern(b, mode, mlen, b->mode_off, i);
@@ -186,6 +194,103 @@ static int json_strf(const cJSON *o, const char *key, const char **out, const ch
     return 0;
 }
 
+/* A MIG profile name: 1..MIG_NAME_MAX bytes of [A-Za-z0-9._+-] ("1g.5gb",
+ * "1g.10gb+me"). */
+static bool mig_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MIG_NAME_MAX)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._+-", *s))
+            return false;
+    return true;
+}
+
+/* placements: [{"start","size"}], each within the card's slices. */
+static int mig_placements(const cJSON *a, struct policy_mig_profile *p, const char *lbl, char *err,
+                          size_t cap)
+{
+    int i = 0;
+    if (a && !cJSON_IsNull(a) && !cJSON_IsArray(a)) {
+        snprintf(err, cap, "%s: field \"placements\" is not an array", lbl);
+        return ERR_INVAL;
+    }
+    for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e; e = e->next, i++) {
+        int64_t start, size;
+        int rc;
+        if (i >= POLICY_MIG_SLICES) {
+            snprintf(err, cap, "%s: more than %d placements", lbl, POLICY_MIG_SLICES);
+            return ERR_TOOBIG;
+        }
+        if (!cJSON_IsObject(e)) {
+            snprintf(err, cap, "%s: placement %d is not a JSON object", lbl, i);
+            return ERR_INVAL;
+        }
+        if ((rc = json_int(e, "start", 0, POLICY_MIG_SLICES - 1, &start, lbl, err, cap)) ||
+            (rc = json_int(e, "size", 1, POLICY_MIG_SLICES, &size, lbl, err, cap)))
+            return rc;
+        if (start + size > POLICY_MIG_SLICES) {
+            snprintf(err, cap, "%s: placement %d (start %lld, size %lld) passes slice %d", lbl, i,
+                     (long long)start, (long long)size, POLICY_MIG_SLICES);
+            return ERR_RANGE;
+        }
+        p->place[i] = (struct policy_mig_placement){(uint8_t)start, (uint8_t)size};
+    }
+    p->nplace = i;
+    return 0;
+}
+
+/* migProfiles of device dev (HAMi v2.10, pkg/device/devices.go MigProfile):
+ * [{"name","memoryMB","core","sliceCount","placements"}], appended to
+ * b->prof. */
+static int mig_profiles(const cJSON *o, struct regbuild *b, const char *dev, char *err, size_t cap)
+{
+    const cJSON *a = cJSON_GetObjectItem(o, "migProfiles");
+    int first = b->nprof, i = 0;
+    b->prof_first[b->n] = first;
+    b->prof_n[b->n] = 0;
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a)) {
+        snprintf(err, cap, "device %s: field \"migProfiles\" is not an array", dev);
+        return ERR_INVAL;
+    }
+    for (const cJSON *e = a->child; e; e = e->next, i++) {
+        char lbl[UUID_MAX + 64];
+        const char *name;
+        int64_t mem, core, slices;
+        int rc;
+        snprintf(lbl, sizeof lbl, "device %s migProfiles[%d]", dev, i);
+        if (i >= POLICY_MIG_PROFILES) {
+            snprintf(err, cap, "device %s: more than %d MIG profiles", dev, POLICY_MIG_PROFILES);
+            return ERR_TOOBIG;
+        }
+        if (!cJSON_IsObject(e)) {
+            snprintf(err, cap, "%s is not a JSON object", lbl);
+            return ERR_INVAL;
+        }
+        struct policy_mig_profile *p = &b->prof[first + i];
+        memset(p, 0, sizeof *p);
+        if ((rc = json_strf(e, "name", &name, lbl, err, cap)) ||
+            (rc = json_int(e, "memoryMB", 0, INT32_MAX, &mem, lbl, err, cap)) ||
+            (rc = json_int(e, "core", 0, DEV_CORE_MAX, &core, lbl, err, cap)) ||
+            (rc = json_int(e, "sliceCount", 0, POLICY_MIG_SLICES, &slices, lbl, err, cap)) ||
+            (rc = mig_placements(cJSON_GetObjectItem(e, "placements"), p, lbl, err, cap)))
+            return rc;
+        if (!mig_name_ok(name)) {
+            snprintf(err, cap, "%s: name \"%.*s\" is not a MIG profile name", lbl, SHOW_MAX, name);
+            return ERR_INVAL;
+        }
+        p->mem = (int32_t)mem;
+        p->core = (int32_t)core;
+        p->slices = (int32_t)slices;
+        b->prof_name_off[first + i] = sb_add(b, name, strlen(name));
+    }
+    b->prof_n[b->n] = i;
+    return 0;
+}
+
 static int json_device(const cJSON *o, struct regbuild *b, char *err, size_t cap)
 {
     char dev[UUID_MAX + 16];
@@ -212,6 +317,8 @@ static int json_device(const cJSON *o, struct regbuild *b, char *err, size_t cap
         (rc = json_strf(o, "type", &type, dev, err, cap)) ||
         (rc = json_strf(o, "mode", &mode, dev, err, cap)))
         return rc;
+    if (b->n < POLICY_MAX_DEVICES && (rc = mig_profiles(o, b, dev, err, cap)))
+        return rc;
     const cJSON *h = cJSON_GetObjectItem(o, "health");
     if (h && !cJSON_IsNull(h) && !cJSON_IsBool(h)) {
         snprintf(err, cap, "device %s: field \"health\" is not a boolean", dev);
@@ -223,7 +330,11 @@ static int json_device(const cJSON *o, struct regbuild *b, char *err, size_t cap
     d.devcore = (int32_t)devcore;
     d.numa = (int32_t)numa;
     d.index = (int32_t)index;
-    return reg_add(b, &d, id, strlen(id), type, strlen(type), mode, strlen(mode), err, cap);
+    int i = b->n;
+    rc = reg_add(b, &d, id, strlen(id), type, strlen(type), mode, strlen(mode), err, cap);
+    if (!rc)
+        b->nprof += b->prof_n[i];
+    return rc;
 }
 
 static int json_register(const char *s, size_t len, struct regbuild *b, char *err, size_t cap)
@@ -362,18 +473,26 @@ static int legacy_register(const char *s, size_t len, struct regbuild *b, char *
     return 0;
 }
 
-/* Hand the built devices over: *dev points into *strings. */
+/* Hand the built devices over: *dev points into *strings; the MIG profiles
+ * follow the devices in the same allocation. */
 static void reg_finish(struct regbuild *b, struct policy_device **dev, int32_t *ndev,
                        char **strings)
 {
     if (b->n == 0)
         return;
-    *dev = mem_alloc((size_t)b->n * sizeof **dev);
+    *dev = mem_alloc((size_t)b->n * sizeof **dev + (size_t)b->nprof * sizeof b->prof[0]);
+    struct policy_mig_profile *prof = (struct policy_mig_profile *)(*dev + b->n);
+    for (int k = 0; k < b->nprof; k++) {
+        prof[k] = b->prof[k];
+        prof[k].name = b->sb.data + b->prof_name_off[k];
+    }
     for (int i = 0; i < b->n; i++) {
         (*dev)[i] = b->dev[i];
         (*dev)[i].uuid = b->sb.data + b->uuid_off[i];
         (*dev)[i].type = b->sb.data + b->type_off[i];
         (*dev)[i].mode = b->sb.data + b->mode_off[i];
+        (*dev)[i].nmig = b->prof_n[i];
+        (*dev)[i].mig = b->prof_n[i] ? prof + b->prof_first[i] : NULL;
     }
     *ndev = b->n;
     *strings = b->sb.data;

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/assert.h"
 #include "base/hash.h"
 #include "base/list.h"
+#include "policy/device_nvidia_mig.h"
 
 #define TOPOLOGY_MAX_COMBOS 20000 /* past this, topology-aware goes greedy */
 
@@ -103,6 +105,17 @@ static bool uuid_allowed(const struct policy_pod *pod, const struct policy_devic
     return true;
 }
 
+/* A MIG card takes an instance of mem MiB when a profile covering it has a
+ * free placement, and when every instance on it has a known placement: one
+ * that does not (a pod without HAMi's MIG allocation annotation, or one of
+ * HAMi's older "GPU-x[1-0]" instances) could be on any slice, so nothing is
+ * placed beside it (HAMi marks such a card unhealthy). */
+static bool mig_fits(const struct policy_device *d, const struct policy_usage *u, int64_t mem)
+{
+    int start;
+    return u->used <= u->mig_n && policy_mig_choose(d, u->mig, mem, &start) >= 0;
+}
+
 /* HAMi's checks for one device, in HAMi's order. Returns -1 when the device
  * fits, else the reason. */
 static int check_device(struct fitctx *fc, const struct policy_ctr *c,
@@ -133,6 +146,8 @@ static int check_device(struct fitctx *fc, const struct policy_ctr *c,
         return POLICY_R_EXCLUSIVE_CONFLICT;
     if (d->devcore != 0 && u->cores == d->devcore && c->cores == 0)
         return POLICY_R_CARD_COMPUTE_UNITS_EXHAUSTED;
+    if (policy_mig_card(d) && !mig_fits(d, u, mem))
+        return POLICY_R_CARD_MIG_TOPOLOGY_INFEASIBLE;
     return -1;
 }
 
@@ -353,23 +368,39 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
     }
     for (int i = 0; i < k; i++) {
         struct policy_pick *p = &pl->pick[pl->npick++];
+        const struct policy_device *d = &node->dev[chosen[i]];
         p->ctr = (uint8_t)ci;
         p->dev = chosen[i];
         p->cores = c->cores;
-        p->mem = policy_ctr_mem(c, &node->dev[chosen[i]]);
+        p->mem = policy_ctr_mem(c, d);
+        p->mig = p->mig_start = 0;
+        if (policy_mig_card(d)) { /* the instance takes its profile's memory and cores */
+            int start, m = policy_mig_choose(d, u[chosen[i]].mig, p->mem, &start);
+            VS_ASSERT(m >= 0);
+            p->mem = d->mig[m].mem;
+            p->cores = d->mig[m].core;
+            p->mig = (uint8_t)(m + 1);
+            p->mig_start = (uint8_t)start;
+        }
         fc->pod_mem += p->mem;
         fc->pod_cores += p->cores;
     }
     return true;
 }
 
-static void add_picks(struct policy_usage *u, const struct policy_placement *pl, int from)
+static void add_picks(const struct policy_node *node, struct policy_usage *u,
+                      const struct policy_placement *pl, int from)
 {
     for (int i = from; i < pl->npick; i++) {
         const struct policy_pick *p = &pl->pick[i];
         u[p->dev].used++;
         u[p->dev].cores += p->cores;
         u[p->dev].mem += p->mem;
+        if (p->mig) {
+            const struct policy_mig_profile *pr = &node->dev[p->dev].mig[p->mig - 1];
+            u[p->dev].mig += policy_mig_slices(p->mig_start, policy_mig_size(pr, p->mig_start));
+            u[p->dev].mig_n++;
+        }
     }
 }
 
@@ -382,6 +413,9 @@ static void take_max(struct policy_usage *dst, const struct policy_usage *src, i
             dst[i].cores = src[i].cores;
         if (src[i].mem > dst[i].mem)
             dst[i].mem = src[i].mem;
+        dst[i].mig = policy_mig_max(dst[i].mig, src[i].mig);
+        if (src[i].mig_n > dst[i].mig_n)
+            dst[i].mig_n = src[i].mig_n;
     }
 }
 
@@ -423,7 +457,7 @@ static bool fit_add(struct fitctx *fc, int i, struct policy_usage *work,
     int from = pl->npick;
     if (!fit_container(fc, i, work, pl, why))
         return false;
-    add_picks(work, pl, from);
+    add_picks(fc->node, work, pl, from);
     return true;
 }
 

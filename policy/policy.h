@@ -23,6 +23,26 @@
 
 struct policy_device_backend;
 
+/* NVIDIA MIG (policy/device_nvidia_mig.h): a card in "mig" mode is cut into
+ * instances of the profiles its device plugin reports, each at one of the
+ * profile's placements (slices start..start+size-1 of the card's 8). */
+#define POLICY_MIG_SLICES   8  /* memory slices of a MIG card (A100, H100, ...) */
+#define POLICY_MIG_PROFILES 16 /* profiles one card reports */
+
+struct policy_mig_placement {
+    uint8_t start, size;
+};
+
+/* One MIG profile of a card. Open value struct; name borrowed. */
+struct policy_mig_profile {
+    const char *name; /* "1g.5gb" */
+    int32_t mem;      /* MiB of an instance (memoryMB) */
+    int32_t core;     /* % of the card's compute (core) */
+    int32_t slices;   /* sliceCount */
+    int32_t nplace;   /* placements[0..nplace) */
+    struct policy_mig_placement place[POLICY_MIG_SLICES];
+};
+
 /* One GPU as the device plugin registered it. Open value struct. */
 struct policy_device {
     const char *uuid;
@@ -36,6 +56,8 @@ struct policy_device {
     bool health;
     bool cordoned;
     const struct policy_device_backend *backend; /* its vendor (device.h); NULL = the first */
+    int32_t nmig;                                /* mode "mig": profiles in mig[] */
+    const struct policy_mig_profile *mig;        /* borrowed, like the strings */
 };
 
 /* What is in use on one GPU. Open value struct. */
@@ -43,6 +65,11 @@ struct policy_usage {
     int32_t used;  /* slots */
     int32_t cores; /* percent */
     int64_t mem;   /* MiB */
+    /* MIG cards: per slice, how many instances of known placement hold it
+     * (8 counters of 8 bits, slice i at bits 8i..8i+7), and how many such
+     * instances there are. used - mig_n instances have no known placement. */
+    uint64_t mig;
+    int32_t mig_n;
 };
 
 /* A node as the engine sees it. Open value struct; every pointer borrowed. */
@@ -125,6 +152,7 @@ enum policy_reason {
     POLICY_R_CARD_INSUFFICIENT_MEMORY,
     POLICY_R_CARD_INSUFFICIENT_CORE,
     POLICY_R_CARD_COMPUTE_UNITS_EXHAUSTED,
+    POLICY_R_CARD_MIG_TOPOLOGY_INFEASIBLE,
     POLICY_R_ALLOCATED_CARDS_INSUFFICIENT,
     POLICY_R_NODE_INSUFFICIENT_DEVICE,
     POLICY_R_NODE_INSUFFICIENT_CPU,
@@ -139,8 +167,10 @@ struct policy_reasons {
 
 /* One device given to one container. */
 struct policy_pick {
-    uint8_t ctr; /* index into pod->ctr */
-    uint8_t dev; /* index into node->dev */
+    uint8_t ctr;       /* index into pod->ctr */
+    uint8_t dev;       /* index into node->dev */
+    uint8_t mig;       /* MIG: 1 + the profile's index in dev->mig; 0 = none */
+    uint8_t mig_start; /* MIG: the instance's first slice */
     int32_t cores;
     int64_t mem; /* MiB, percentages resolved */
 };
