@@ -1,7 +1,8 @@
 /* NVIDIA MIG end to end on the real binary (tests/data/e2e/mig.json): node
  * mig-a100 has one A100 40GB in MIG mode whose pod "holder" holds a 20 GB
  * instance HAMi named "GPU-mig0[1-0]" (its request asks 4000 MiB); node
- * core-a100 has one A100 40GB in hami-core mode, empty. */
+ * mig-empty the same card with nothing on it; node core-a100 one A100 40GB
+ * in hami-core mode, empty. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -86,13 +87,47 @@ static const struct {
     const char *what;
     const char *node, *mem, *mode;
     const char *want_reason; /* NULL: placed on node */
+    int64_t mem_used;        /* placed: the node's GPU's memUsedMiB on /inspect after */
+    int64_t cores_used;
 } cases[] = {
     /* The hazard: the holder's instance "GPU-mig0[1-0]" counted for nothing
      * (it was an unknown GPU, so the 4000 MiB it asks counted instead), and
      * a 30 GB pod was accepted on the 40 GB card holding 20 GB. */
     {"30 GB on the MIG card holding 20 GB", "mig-a100", "30720", NULL, "CardInsufficientMemory"},
-    {"30 GB on the empty hami-core card", "core-a100", "30720", NULL, NULL},
+    {"30 GB on the empty hami-core card", "core-a100", "30720", NULL, NULL, 30720, 0},
+    /* Where HAMi's instance sits is unknown ("[1-0]" names no placement):
+     * nothing more goes on that card, as HAMi fails such a card closed. */
+    {"4 GB beside an instance of unknown placement", "mig-a100", "4000", NULL,
+     "CardMigTopologyInfeasible"},
+    /* An empty MIG card: the smallest profile covering the request, its
+     * memory and cores (3g.20gb: 19968 MiB, 43 %; 7g.40gb: 40192, 100). */
+    {"16 GB on the empty MIG card", "mig-empty", "16000", NULL, NULL, 19968, 43},
+    {"30 GB on the empty MIG card", "mig-empty", "30720", NULL, NULL, 40192, 100},
+    {"40 GB on the empty MIG card: no profile covers it", "mig-empty", "40960", NULL,
+     "CardMigTopologyInfeasible"},
+    /* nvidia.com/vgpu-mode keeps MIG and hami-core apart, as HAMi. */
+    {"vgpu-mode mig on the hami-core card", "core-a100", "4000", "mig", "CardTypeMismatch"},
+    {"vgpu-mode hami-core on the MIG card", "mig-empty", "4000", "hami-core", "CardTypeMismatch"},
+    {"vgpu-mode mig on the MIG card", "mig-empty", "4000", "mig", NULL, 4864, 15},
 };
+
+/* memUsedMiB and coresUsed of the first GPU of node on /inspect. */
+static void inspect_gpu(const char *node, int64_t *mem, int64_t *cores)
+{
+    cJSON *ins = harness_get_json(harness_port(h), "/inspect");
+    ck_assert_ptr_nonnull(ins);
+    const cJSON *n;
+    *mem = *cores = -1;
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(n, "name")), node) != 0)
+            continue;
+        const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(n, "gpus"), 0);
+        *mem = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(g, "memUsedMiB"));
+        *cores = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(g, "coresUsed"));
+    }
+    cJSON_Delete(ins);
+}
 
 START_TEST(mig_filter)
 {
@@ -101,6 +136,10 @@ START_TEST(mig_filter)
     const char *why = failed(f, k->node);
     if (!k->want_reason) {
         ck_assert_msg(!why, "%s: refused: %s", k->what, why);
+        int64_t mem, cores;
+        inspect_gpu(k->node, &mem, &cores);
+        ck_assert_msg(mem == k->mem_used && cores == k->cores_used, "%s: %lld MiB, %lld cores",
+                      k->what, (long long)mem, (long long)cores);
     } else {
         ck_assert_msg(why, "%s: placed", k->what);
         ck_assert_msg(strstr(why, k->want_reason), "%s: %s", k->what, why);
