@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "k8s/nodelock.h"
 #include "policy/codec.h"
+#include "policy/device_nvidia_mig.h"
 
 #define INTERN_MAX 4096
 
@@ -34,7 +35,8 @@ _Static_assert(POLICY_MAX_CONTAINERS <= 64, "cpod.sidecars holds one bit per con
 
 struct cpod {
     const char *uid, *ns, *name, *node, *devices; /* in the same allocation; devices may be NULL */
-    struct model_gpu_ask *ask;                    /* nask entries, in the same allocation */
+    const char *mig;           /* hami.io/vgpu-mig-allocations, in the same allocation, or NULL */
+    struct model_gpu_ask *ask; /* nask entries, in the same allocation */
     int32_t ninit, nctr, nask;
     uint64_t sidecars; /* bit i: init container i is a sidecar (adds to the app containers) */
     bool init_done;    /* OBSERVED: its plain init containers exited 0 (they count no more) */
@@ -337,6 +339,8 @@ static void apply(struct cache *c, struct cnode *n, const struct cpod *p, int si
         n->cores[d] += sign * (int64_t)p->contrib[i].u.cores;
         u->cores = n->cores[d] > INT32_MAX ? INT32_MAX : (int32_t)n->cores[d];
         u->mem += sign * p->contrib[i].u.mem;
+        u->mig = sign > 0 ? u->mig + p->contrib[i].u.mig : u->mig - p->contrib[i].u.mig;
+        u->mig_n += sign * p->contrib[i].u.mig_n;
     }
     n->view.cpu_used_milli += sign * p->cpu;
     n->view.mem_used_mib += sign * p->mem;
@@ -546,6 +550,24 @@ static void conservative_usage(const struct cnode *n, const struct cpod *p, stru
     free(pl);
 }
 
+/* The placements of the pod's MIG instances (HAMi's MIG allocation
+ * annotation) on n's MIG cards, added to u. A card where the annotation
+ * claims more instances than the pod's devices annotation puts there keeps
+ * none of them: its instances then have no known placement and the card
+ * takes nothing more (fit.c), rather than trusting the surplus. */
+static void mig_usage(const struct cnode *n, const struct cpod *p, struct policy_usage *u)
+{
+    char err[160];
+    if (!p->mig || policy_mig_usage(&n->view, p->mig, u, err, sizeof err) < 0)
+        return;
+    for (int i = 0; i < n->inv->ndev; i++) {
+        if (u[i].mig_n > u[i].used) {
+            u[i].mig = 0;
+            u[i].mig_n = 0;
+        }
+    }
+}
+
 /* Work out what p counts on node n at time now into p->contrib (reservations
  * decode what filter encoded; pods from the source follow the rules of
  * cache.h). */
@@ -573,6 +595,8 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
         bad_set(c, p, why);
         if (why)
             conservative_usage(n, p, d, u);
+        else
+            mig_usage(n, p, u);
     }
     for (int i = 0; i < n->inv->ndev; i++)
         k += u[i].used || u[i].mem || u[i].cores;
@@ -728,13 +752,14 @@ static const char *put(char **at, const char *s)
 /* A pod record, its GPU request (nask entries of ask) and its strings in
  * one allocation. */
 static struct cpod *pod_new(const char *uid, const char *ns, const char *name, const char *node,
-                            const char *devices, const struct model_gpu_ask *ask, int32_t nask)
+                            const char *devices, const char *mig, const struct model_gpu_ask *ask,
+                            int32_t nask)
 {
     ns = ns ? ns : "";
     name = name ? name : "";
     size_t asks = sizeof *ask * (size_t)nask;
     size_t len = strlen(uid) + strlen(ns) + strlen(name) + strlen(node) + 4 +
-                 (devices ? strlen(devices) + 1 : 0);
+                 (devices ? strlen(devices) + 1 : 0) + (mig ? strlen(mig) + 1 : 0);
     struct cpod *p = mem_zalloc(sizeof *p + asks + len);
     char *at = (char *)(p + 1) + asks;
     p->ask = (struct model_gpu_ask *)(void *)(p + 1);
@@ -746,6 +771,7 @@ static struct cpod *pod_new(const char *uid, const char *ns, const char *name, c
     p->name = put(&at, name);
     p->node = put(&at, node);
     p->devices = devices ? put(&at, devices) : NULL;
+    p->mig = mig ? put(&at, mig) : NULL;
     return p;
 }
 
@@ -813,7 +839,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
         pend_drop(c, pi->uid);
     if (pi->terminal || (!bound && !candidate))
         goto out;
-    p = pod_new(pi->uid, pi->ns, pi->name, node, pi->devices, pi->ask,
+    p = pod_new(pi->uid, pi->ns, pi->name, node, pi->devices, pi->mig, pi->ask,
                 pi->nask < POLICY_MAX_CONTAINERS ? pi->nask : POLICY_MAX_CONTAINERS);
     p->ninit = pi->ninit;
     p->nctr = pi->nctr < POLICY_MAX_CONTAINERS ? pi->nctr : POLICY_MAX_CONTAINERS;
@@ -955,7 +981,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     rc = rq->fit(rq->ctx, pod, &n->view, &devices, err, cap);
     if (rc)
         goto out;
-    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, NULL, 0);
+    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, NULL, NULL, 0);
     p->ninit = pod->ninit;
     p->nctr = pod->nctr;
     for (int i = 0; i < pod->ninit && i < POLICY_MAX_CONTAINERS; i++)

@@ -110,6 +110,7 @@ struct model_pod_info {
     const char *node_name; /* spec.nodeName */
     const char *vgpu_node; /* hami.io/vgpu-node */
     const char *devices;   /* hami.io/vgpu-devices-allocated */
+    const char *mig;       /* hami.io/vgpu-mig-allocations (MIG instances); too long: absent */
     const char *bind_phase;
     const char *scheduler_name;
     bool terminal;    /* phase Succeeded or Failed, or metadata.deletionTimestamp set */

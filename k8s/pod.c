@@ -14,6 +14,7 @@
 #include "k8s/json.h"
 #include "k8s/model.h"
 #include "k8s/quantity.h"
+#include "policy/device_nvidia_mig.h"
 
 #define UID_MAX   128
 #define NS_MAX    253
@@ -524,6 +525,8 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
                         cap)) ||
         (rc = ann_owned(anns, MODEL_ANN_ALLOCATED, MODEL_POD_ANN_MAX, &out->devices,
                         &out->devices_bad, err, cap)) ||
+        (rc = ann_owned(anns, POLICY_MIG_ANN_ALLOCATIONS, MODEL_POD_ANN_MAX, &out->mig, NULL, err,
+                        cap)) ||
         (rc = ann_owned(anns, MODEL_ANN_BIND_PHASE, PHASE_MAX, &out->bind_phase, NULL, err, cap)) ||
         (rc = ann_owned(anns, MODEL_ANN_BIND_TIME, TIME_MAX, &bt, NULL, err, cap)) ||
         (rc = json_obj(pod, "status", "status", &status, err, cap)) ||

@@ -1,8 +1,11 @@
 /* NVIDIA MIG end to end on the real binary (tests/data/e2e/mig.json): node
  * mig-a100 has one A100 40GB in MIG mode whose pod "holder" holds a 20 GB
  * instance HAMi named "GPU-mig0[1-0]" (its request asks 4000 MiB); node
- * mig-empty the same card with nothing on it; node core-a100 one A100 40GB
- * in hami-core mode, empty. */
+ * mig-empty the same card with nothing on it; mig-held one whose pod
+ * "infer" holds a 3g.20gb instance at slices 4-7 (HAMi's MIG allocation
+ * annotation says where); mig-split one whose two pods hold 1g.5gb
+ * instances at slices 0 and 4; node core-a100 one A100 40GB in hami-core
+ * mode, empty. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -105,6 +108,12 @@ static const struct {
     {"30 GB on the empty MIG card", "mig-empty", "30720", NULL, NULL, 40192, 100},
     {"40 GB on the empty MIG card: no profile covers it", "mig-empty", "40960", NULL,
      "CardMigTopologyInfeasible"},
+    /* Instances whose placement the pods' MIG allocation annotation gives:
+     * a 3g fits beside a 3g at 4-7 (at 0-3), not between 1g at 0 and 4. */
+    {"16 GB beside a 3g instance at slices 4-7", "mig-held", "16000", NULL, NULL, 39936, 86},
+    {"16 GB between 1g instances at slices 0 and 4", "mig-split", "16000", NULL,
+     "CardMigTopologyInfeasible"},
+    {"8 GB between 1g instances at slices 0 and 4", "mig-split", "8000", NULL, NULL, 19584, 59},
     /* nvidia.com/vgpu-mode keeps MIG and hami-core apart, as HAMi. */
     {"vgpu-mode mig on the hami-core card", "core-a100", "4000", "mig", "CardTypeMismatch"},
     {"vgpu-mode hami-core on the MIG card", "mig-empty", "4000", "hami-core", "CardTypeMismatch"},
