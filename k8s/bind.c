@@ -16,6 +16,7 @@
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
 #include "k8s/placement.h"
+#include "policy/device_nvidia_mig.h"
 
 #define MERGE_PATCH   "application/merge-patch+json"
 #define OWNER_CHECK_S 1.0 /* a lock younger than this is not checked for a gone owner */
@@ -442,9 +443,9 @@ static int patch_pod(struct bind *b, const char *ns, const char *name, const cha
 /* Set our annotations and label back to nothing. */
 static void undo_patch(struct bind *b, const char *ns, const char *name, const char *uid)
 {
-    static const char *const keys[] = {MODEL_ANN_VGPU_NODE,  MODEL_ANN_VGPU_TIME,
-                                       MODEL_ANN_TO_ALLOC,   MODEL_ANN_ALLOCATED,
-                                       MODEL_ANN_BIND_PHASE, MODEL_ANN_BIND_TIME};
+    static const char *const keys[] = {
+        MODEL_ANN_VGPU_NODE,  MODEL_ANN_VGPU_TIME, MODEL_ANN_TO_ALLOC,        MODEL_ANN_ALLOCATED,
+        MODEL_ANN_BIND_PHASE, MODEL_ANN_BIND_TIME, POLICY_MIG_ANN_ALLOCATIONS};
     char err[512] = "";
     int rc = 0;
     for (int i = 0; i < UNDO_TRIES; i++) {
@@ -512,7 +513,7 @@ static int post_binding(struct bind *b, const char *ns, const char *name, const 
 /* ---- bind ---- */
 
 int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
-             const char *devices, long long now, char *err, size_t cap)
+             const char *devices, const char *mig, long long now, char *err, size_t cap)
 {
     struct bind *b = ctx;
     struct nlock *nl = NULL;
@@ -550,7 +551,7 @@ int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const
         locked = true;
     }
     rc = 0;
-    patch = placement_patch(node, devices, now);
+    patch = placement_patch(node, devices, mig, now);
     if ((rc = patch_pod(b, ns, name, uid, patch, err, cap)) != 0)
         goto out;
     patched = true;

@@ -59,7 +59,7 @@ void bind_destroy(struct bind *b);
  * pod is bound elsewhere or was recreated), ERR_TIMEOUT / ERR_IO /
  * ERR_PROTO (the API server), with a reason in err. */
 int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
-             const char *devices, long long now, char *err, size_t cap);
+             const char *devices, const char *mig, long long now, char *err, size_t cap);
 
 /* The reasons this module counts, NULL-terminated. */
 const char *const *bind_reasons(void);

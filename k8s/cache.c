@@ -590,6 +590,7 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
         if (!p->devices || codec_decode(p->devices, d, err, sizeof err) != 0)
             goto out;
         collapse(&n->view, p, d, u);
+        mig_usage(n, p, u);
     } else {
         enum bad why = annotation_usage(n, p, d, u);
         bad_set(c, p, why);
@@ -928,7 +929,8 @@ void cache_assumed_free(struct cache_assumed *a)
         return;
     free(a->node);
     free(a->devices);
-    a->node = a->devices = NULL;
+    free(a->mig);
+    a->node = a->devices = a->mig = NULL;
 }
 
 /* Bound per the API, or bound by us: its uid is taken. */
@@ -941,6 +943,7 @@ static void copy_out(const struct cpod *p, struct cache_assumed *out)
 {
     out->node = mem_strdup(p->node);
     out->devices = mem_strdup(p->devices);
+    out->mig = p->mig ? mem_strdup(p->mig) : NULL;
     out->expires = p->expires;
 }
 
@@ -960,7 +963,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
                   char *err, size_t cap)
 {
     const struct policy_pod *pod = rq->pod;
-    char *devices = NULL;
+    char *devices = NULL, *mig = NULL;
     int rc = 0;
     struct cpod *old = hmap_get(c->pods, pod->uid);
     if (old && placed(old)) {
@@ -978,10 +981,10 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
         rc = ERR_NOTFOUND;
         goto out;
     }
-    rc = rq->fit(rq->ctx, pod, &n->view, &devices, err, cap);
+    rc = rq->fit(rq->ctx, pod, &n->view, &devices, &mig, err, cap);
     if (rc)
         goto out;
-    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, NULL, NULL, 0);
+    struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, mig, NULL, 0);
     p->ninit = pod->ninit;
     p->nctr = pod->nctr;
     for (int i = 0; i < pod->ninit && i < POLICY_MAX_CONTAINERS; i++)
@@ -996,6 +999,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     copy_out(p, out);
 out:
     free(devices);
+    free(mig);
     return rc;
 }
 

@@ -113,16 +113,18 @@ bool cache_node_current(struct cache *c, const char *name, const char *rv);
 struct cache_assumed {
     char *node;    /* new; free with cache_assumed_free */
     char *devices; /* the encoded hami.io/vgpu-devices-allocated; new */
+    char *mig;     /* the encoded hami.io/vgpu-mig-allocations; new; NULL: no MIG instance */
     double expires;
 };
 void cache_assumed_free(struct cache_assumed *a);
 
 /* Refit the pod on the node's current view and encode the placement:
  * called by cache_reserve under the write lock; it must take no lock.
- * Returns 0 with *devices set to a new string (the cache frees it), or an
- * error with HAMi's reasons in err (ERR_NOFIT). */
+ * Returns 0 with *devices set to a new string and *mig to a new string or
+ * NULL (no MIG instance; the cache frees both), or an error with HAMi's
+ * reasons in err (ERR_NOFIT). */
 typedef int (*cache_fit_fn)(void *ctx, const struct policy_pod *pod, const struct policy_node *view,
-                            char **devices, char *err, size_t cap);
+                            char **devices, char **mig, char *err, size_t cap);
 
 /* What one cache_reserve does, in this order, under one write lock. */
 struct cache_reserve {

@@ -3,8 +3,9 @@
 #include <stdio.h>
 
 #include "k8s/model.h"
+#include "policy/device_nvidia_mig.h"
 
-cJSON *placement_annotations(const char *node, const char *devices, long long now)
+cJSON *placement_annotations(const char *node, const char *devices, const char *mig, long long now)
 {
     char ts[24];
     snprintf(ts, sizeof ts, "%lld", now);
@@ -13,16 +14,18 @@ cJSON *placement_annotations(const char *node, const char *devices, long long no
     cJSON_AddStringToObject(a, MODEL_ANN_VGPU_TIME, ts);
     cJSON_AddStringToObject(a, MODEL_ANN_TO_ALLOC, devices);
     cJSON_AddStringToObject(a, MODEL_ANN_ALLOCATED, devices);
+    if (mig && *mig)
+        cJSON_AddStringToObject(a, POLICY_MIG_ANN_ALLOCATIONS, mig);
     cJSON_AddStringToObject(a, MODEL_ANN_BIND_PHASE, "allocating");
     cJSON_AddStringToObject(a, MODEL_ANN_BIND_TIME, ts);
     return a;
 }
 
-cJSON *placement_patch(const char *node, const char *devices, long long now)
+cJSON *placement_patch(const char *node, const char *devices, const char *mig, long long now)
 {
     cJSON *patch = cJSON_CreateObject();
     cJSON *meta = cJSON_AddObjectToObject(patch, "metadata");
-    cJSON_AddItemToObject(meta, "annotations", placement_annotations(node, devices, now));
+    cJSON_AddItemToObject(meta, "annotations", placement_annotations(node, devices, mig, now));
     cJSON *labels = cJSON_AddObjectToObject(meta, "labels");
     cJSON_AddStringToObject(labels, MODEL_ANN_VGPU_NODE, node);
     return patch;

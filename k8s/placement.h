@@ -8,11 +8,12 @@
 
 /* A new object (caller frees) of every annotation bind writes:
  * hami.io/vgpu-node, hami.io/vgpu-time, both device annotations,
- * hami.io/bind-phase "allocating" and hami.io/bind-time. `now` is unix
- * seconds. */
-cJSON *placement_annotations(const char *node, const char *devices, long long now);
+ * hami.io/vgpu-mig-allocations when mig is not NULL nor empty (the MIG
+ * instances the device plugin creates), hami.io/bind-phase "allocating" and
+ * hami.io/bind-time. `now` is unix seconds. */
+cJSON *placement_annotations(const char *node, const char *devices, const char *mig, long long now);
 /* A new merge patch for the pod: {"metadata":{"annotations":{...},
  * "labels":{"hami.io/vgpu-node":node}}}. Caller frees. */
-cJSON *placement_patch(const char *node, const char *devices, long long now);
+cJSON *placement_patch(const char *node, const char *devices, const char *mig, long long now);
 
 #endif

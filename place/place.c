@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "k8s/nodelock.h"
 #include "policy/codec.h"
+#include "policy/device_nvidia_mig.h"
 #include "policy/workload.h"
 
 #define FILTER_TRIES     3       /* choose again when a concurrent filter took the room */
@@ -507,12 +508,12 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
  * placement (HAMi's device annotation). ctx: the placement's policy_opts.
  * Under the cache's write lock; takes no lock. */
 static int fit_encode(void *ctx, const struct policy_pod *pod, const struct policy_node *view,
-                      char **devices, char *err, size_t cap)
+                      char **devices, char **mig, char *err, size_t cap)
 {
     const struct policy_opts *opts = ctx;
     struct policy_placement *best = mem_alloc(sizeof *best);
     struct policy_reasons why;
-    char *buf = NULL;
+    char *buf = NULL, *mbuf = NULL;
     int rc = 0;
 
     if (!policy_fit(pod, view, opts, best, &why)) {
@@ -527,11 +528,21 @@ static int fit_encode(void *ctx, const struct policy_pod *pod, const struct poli
         snprintf(err, cap, "the device annotation would exceed %d bytes", PLACE_DEVICES_MAX);
         goto out;
     }
+    mbuf = mem_alloc(PLACE_DEVICES_MAX);
+    rc = policy_mig_encode(pod, view, best, mbuf, PLACE_DEVICES_MAX);
+    if (rc < 0) {
+        snprintf(err, cap, "the MIG allocation annotation would exceed %d bytes",
+                 PLACE_DEVICES_MAX);
+        goto out;
+    }
+    *mig = rc > 0 ? mbuf : NULL;
+    mbuf = rc > 0 ? NULL : mbuf;
     rc = 0;
     *devices = buf;
     buf = NULL;
 out:
     free(buf);
+    free(mbuf);
     free(best);
     return rc;
 }

@@ -485,7 +485,7 @@ int extender_bind(struct extender *x, const char *body, size_t len, double now, 
         event_bind(x, ns, name, uid, node, err);
         goto out;
     }
-    if (x->binder.bind && x->binder.bind(x->binder.ctx, ns, name, uid, node, a.devices,
+    if (x->binder.bind && x->binder.bind(x->binder.ctx, ns, name, uid, node, a.devices, a.mig,
                                          (long long)now, err, sizeof err) != 0) {
         count_error(x, "bind_failed");
         place_forget(x->pl, uid);
@@ -541,7 +541,7 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
     else
         buf_puts(out, "null");
     buf_puts(out, ",\"annotations\":");
-    cJSON *ann = k >= 0 && gpu ? placement_annotations(r.p.c[k].name, devices, (long long)now)
+    cJSON *ann = k >= 0 && gpu ? placement_annotations(r.p.c[k].name, devices, NULL, (long long)now)
                                : cJSON_CreateObject();
     char *text = cJSON_PrintUnformatted(ann);
     buf_puts(out, text);

@@ -23,7 +23,7 @@ struct extender_binder {
     /* Write the placement on the pod and bind it. Returns 0, or an error
      * with a reason a person can act on in err. */
     int (*bind)(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
-                const char *devices, long long now, char *err, size_t cap);
+                const char *devices, const char *mig, long long now, char *err, size_t cap);
     /* Optional (NULL: none): record a Kubernetes Event on the pod
      * (FilteringSucceed, FilteringFailed, BindingSucceed, BindingFailed, as
      * HAMi does). Must not block: the callee queues it. */

@@ -55,10 +55,10 @@ static void count(void *ctx, const char *reason)
 }
 
 static int bind(void *ctx, const char *ns, const char *name, const char *uid, const char *node,
-                const char *devices, long long now, char *err, size_t cap)
+                const char *devices, const char *mig, long long now, char *err, size_t cap)
 {
     struct live *l = ctx;
-    return bind_pod(l->bind, ns, name, uid, node, devices, now, err, cap);
+    return bind_pod(l->bind, ns, name, uid, node, devices, mig, now, err, cap);
 }
 
 static void event(void *ctx, const char *ns, const char *name, const char *uid, bool warning,

@@ -1316,6 +1316,78 @@ START_TEST(live_bad_source)
 }
 END_TEST
 
+/* A node with one A100 40GB in MIG mode (HAMi's default A100 profiles). */
+static void put_mig_node(struct fakeapi *f, const char *name, const char *gpu)
+{
+    static const char *const profiles =
+        "[{\"name\":\"1g.5gb\",\"memoryMB\":4864,\"core\":15,\"sliceCount\":1,"
+        "\"placements\":[{\"start\":0,\"size\":1},{\"start\":6,\"size\":1}]},"
+        "{\"name\":\"2g.10gb\",\"memoryMB\":9856,\"core\":29,\"sliceCount\":2,"
+        "\"placements\":[{\"start\":0,\"size\":2},{\"start\":2,\"size\":2},"
+        "{\"start\":4,\"size\":2}]}]";
+    char reg[1024];
+    snprintf(reg, sizeof reg,
+             "[{\"id\":\"%s\",\"count\":7,\"devmem\":40960,\"devcore\":100,"
+             "\"type\":\"NVIDIA-A100-SXM4-40GB\",\"health\":true,\"mode\":\"mig\","
+             "\"migProfiles\":%s}]",
+             gpu, profiles);
+    cJSON *n = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(n, "metadata");
+    cJSON_AddStringToObject(n, "kind", "Node");
+    cJSON_AddStringToObject(n, "apiVersion", "v1");
+    cJSON_AddStringToObject(m, "name", name);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "annotations"),
+                            "hami.io/node-nvidia-register", reg);
+    cJSON *a = cJSON_AddObjectToObject(cJSON_AddObjectToObject(n, "status"), "allocatable");
+    cJSON_AddStringToObject(a, "cpu", "64");
+    cJSON_AddStringToObject(a, "memory", "256Gi");
+    cJSON_AddStringToObject(a, "nvidia.com/gpu", "7");
+    char *json = cJSON_PrintUnformatted(n);
+    ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
+    free(json);
+    cJSON_Delete(n);
+}
+
+/* A pod placed on a MIG card gets, in bind's one patch, the card's UUID with
+ * the profile's memory and cores and HAMi's MIG allocation annotation (the
+ * profile and placement the device plugin creates); the next pod's
+ * instance goes beside it. */
+START_TEST(live_mig)
+{
+    struct env e;
+    env_start(&e);
+    put_mig_node(e.f, "m1", "GPU-m0");
+    put_pod(e.f, "p1", 8000, 0);
+    put_pod(e.f, "p2", 8000, 0);
+    env_run(&e, NULL);
+
+    const char *const one[] = {"m1"};
+    char node[64], why[2048], err[1024];
+    ck_assert(do_filter(NULL, &e, "p1", one, 1, node, sizeof node, why, sizeof why));
+    ck_assert_msg(strcmp(node, "m1") == 0, "p1 not placed: %s", why);
+    ck_assert(do_bind(NULL, &e, "p1", node, err, sizeof err));
+    ck_assert_msg(err[0] == '\0', "bind p1: %s", err);
+    cJSON *p = fakeapi_get(e.f, "pods", "default", "p1");
+    ck_assert_str_eq(ann(p, "hami.io/vgpu-devices-allocated"), "GPU-m0,NVIDIA,9856,29:;");
+    const char *mig = ann(p, "hami.io/vgpu-mig-allocations");
+    ck_assert_ptr_nonnull(mig);
+    ck_assert_str_eq(mig, "[{\"containerIndex\":0,\"deviceIndex\":0,\"gpuUUID\":\"GPU-m0\","
+                          "\"profile\":\"2g.10gb\",\"placement\":{\"start\":0,\"size\":2}}]");
+    cJSON_Delete(p);
+    ck_assert_int_eq(fakeapi_play_device_plugin(e.f), 1); /* releases the node lock */
+
+    ck_assert(do_filter(NULL, &e, "p2", one, 1, node, sizeof node, why, sizeof why));
+    ck_assert_msg(strcmp(node, "m1") == 0, "p2 not placed: %s", why);
+    ck_assert(do_bind(NULL, &e, "p2", node, err, sizeof err));
+    ck_assert_msg(err[0] == '\0', "bind p2: %s", err);
+    p = fakeapi_get(e.f, "pods", "default", "p2");
+    ck_assert_msg(
+        strstr(ann(p, "hami.io/vgpu-mig-allocations"), "\"placement\":{\"start\":2,\"size\":2}"),
+        "%s", ann(p, "hami.io/vgpu-mig-allocations"));
+    cJSON_Delete(p);
+    env_stop(&e);
+}
+END_TEST
+
 int main(void)
 {
     const struct {
@@ -1332,6 +1404,7 @@ int main(void)
         {"faults", live_faults},
         {"untrusted", live_untrusted_annotations},
         {"init-done", live_init_gives_back},
+        {"mig", live_mig},
     };
     Suite *s = suite_create("e2e-live");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -157,6 +157,31 @@ START_TEST(mig_filter)
 }
 END_TEST
 
+/* Filter pods one after another on mig-empty: each reservation keeps its
+ * instance's placement (the MIG allocation annotation bind will write), so
+ * the card takes a second 3g beside the first; a third has no room. Before
+ * the reservation carried it, the first instance had no known placement
+ * and closed the card. */
+START_TEST(mig_reservations_keep_placements)
+{
+    static const char *const names[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        cJSON *f = filter_on(make_pod(names[i], "16000", NULL), "mig-empty");
+        const char *why = failed(f, "mig-empty");
+        if (i < 2)
+            ck_assert_msg(!why, "pod %s refused: %s", names[i], why);
+        else
+            ck_assert_msg(why && strstr(why, "CardInsufficientMemory"), "pod c: %s",
+                          why ? why : "placed");
+        cJSON_Delete(f);
+    }
+    int64_t mem, cores;
+    inspect_gpu("mig-empty", &mem, &cores);
+    ck_assert_int_eq(mem, 2 * 19968);
+    ck_assert_int_eq(cores, 2 * 43);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("mig");
@@ -164,6 +189,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, mig_filter, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, mig_reservations_keep_placements);
     suite_add_tcase(s, tc);
     return s;
 }
