@@ -439,9 +439,10 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
 
 /* Place r->pod among the candidates (under the read lock). Fills each
  * candidate's state, score and reason; returns the chosen index or -1.
- * When devices is not NULL, also encodes the chosen placement there. */
+ * When devices is not NULL, also encodes the chosen placement there, and
+ * its MIG allocation in mig ("" for none) when mig is not NULL. */
 static int evaluate(struct place *pl, struct place_req *r, double lock_now, char *devices,
-                    size_t cap)
+                    char *mig, size_t cap)
 {
     const struct policy_node **views = mem_alloc(sizeof *views * (r->n + 1));
     struct policy_verdict *v = mem_alloc(sizeof *v * (r->n + 1));
@@ -491,6 +492,8 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
         chosen = (int)map[k];
         if (devices && codec_encode(&r->pod, views[k], best, devices, cap) < 0)
             devices[0] = '\0';
+        if (devices && mig && policy_mig_encode(&r->pod, views[k], best, mig, cap) < 0)
+            mig[0] = '\0';
     }
     cache_unlock(pl->cache);
     opts_release(pl);
@@ -598,7 +601,7 @@ static int choose_and_reserve(struct place *pl, struct place_req *r, const char 
     }
     for (int t = 0; t < FILTER_TRIES; t++) {
         buf_reset(&r->why);
-        k = evaluate(pl, r, lock_now, NULL, 0);
+        k = evaluate(pl, r, lock_now, NULL, NULL, 0);
         rq.node = k >= 0 && pl->o.mode == PLACE_SINGLE ? r->c[k].name : NULL;
         if (!rq.node && !rq.forget && !rq.pending_json)
             break;
@@ -632,9 +635,9 @@ int place_filter(struct place *pl, struct place_req *r, const char *pod_json, do
     return choose_and_reserve(pl, r, pod_json, pl->o.mode == PLACE_SINGLE ? now : 0, now);
 }
 
-int place_evaluate(struct place *pl, struct place_req *r, char *devices, size_t cap)
+int place_evaluate(struct place *pl, struct place_req *r, char *devices, char *mig, size_t cap)
 {
-    return evaluate(pl, r, 0, devices, cap);
+    return evaluate(pl, r, 0, devices, mig, cap);
 }
 
 int place_pod(struct place *pl, const struct policy_pod *pod, const char *const *names, size_t n,

@@ -95,8 +95,10 @@ char **place_node_names(struct place *p, size_t *n);
 int place_filter(struct place *p, struct place_req *r, const char *pod_json, double now);
 /* Place r->pod among r->c without reserving anything (prioritize,
  * simulate). Returns the chosen index or -1. When devices is not NULL, the
- * chosen placement is encoded there (HAMi's device annotation). */
-int place_evaluate(struct place *p, struct place_req *r, char *devices, size_t cap);
+ * chosen placement is encoded there (HAMi's device annotation), and when
+ * mig is not NULL too, its MIG allocation there ("" for none); cap bytes
+ * each. */
+int place_evaluate(struct place *p, struct place_req *r, char *devices, char *mig, size_t cap);
 /* Place a parsed pod among `names` exactly as filter does and, in single
  * mode, commit the reservation as a successful bind would (the replay).
  * Returns the chosen index or -1; the reasons of every node that did not

@@ -429,7 +429,7 @@ int extender_prioritize(struct extender *x, const char *body, size_t len, double
     } else if (policy_pod_wants_gpu(&r.p.pod) || place_cpu_pods_matter(x->pl, &r.p.pod)) {
         /* A pod without GPUs reaches us only when managedResources is empty;
          * a policy that places CPU-only pods steers it here. */
-        place_evaluate(x->pl, &r.p, NULL, 0);
+        place_evaluate(x->pl, &r.p, NULL, NULL, 0);
     }
     buf_puts(out, "[");
     for (size_t i = 0; i < r.p.n; i++) {
@@ -511,7 +511,7 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
     struct req r;
     char **all = NULL;
     size_t nall = 0;
-    char *devices = mem_alloc(PLACE_DEVICES_MAX);
+    char *devices = mem_alloc(PLACE_DEVICES_MAX), *mig = mem_zalloc(PLACE_DEVICES_MAX);
     int rc = 0;
 
     memset(&r, 0, sizeof r);
@@ -532,7 +532,7 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
     r.p.c = mem_zalloc(sizeof *r.p.c * (nnames + 1));
     for (size_t i = 0; i < nnames; i++)
         r.p.c[i].name = names[i];
-    int k = place_evaluate(x->pl, &r.p, devices, PLACE_DEVICES_MAX);
+    int k = place_evaluate(x->pl, &r.p, devices, mig, PLACE_DEVICES_MAX);
     bool gpu = policy_pod_wants_gpu(&r.p.pod);
 
     buf_puts(out, "{\"node\":");
@@ -541,7 +541,7 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
     else
         buf_puts(out, "null");
     buf_puts(out, ",\"annotations\":");
-    cJSON *ann = k >= 0 && gpu ? placement_annotations(r.p.c[k].name, devices, NULL, (long long)now)
+    cJSON *ann = k >= 0 && gpu ? placement_annotations(r.p.c[k].name, devices, mig, (long long)now)
                                : cJSON_CreateObject();
     char *text = cJSON_PrintUnformatted(ann);
     buf_puts(out, text);
@@ -572,6 +572,7 @@ out:
         free(all[i]);
     free(all);
     free(devices);
+    free(mig);
     req_free(&r);
     return rc;
 }

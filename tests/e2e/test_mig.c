@@ -182,6 +182,31 @@ START_TEST(mig_reservations_keep_placements)
 }
 END_TEST
 
+/* simulate prints the MIG allocation annotation bind would write. */
+START_TEST(mig_simulate)
+{
+    char pod[4096];
+    const char *d = getenv("VS_TEST_DATA");
+    snprintf(pod, sizeof pod, "%s/e2e/mig-pod.json", d ? d : "tests/data");
+    const char *args[] = {"simulate", "--snapshot", cluster,     "--pod",
+                          pod,        "--nodes",    "mig-empty", NULL};
+    struct harness_result r;
+    ck_assert_int_eq(harness_run(args, 10000, &r), 0);
+    ck_assert_int_eq(r.status, 0);
+    cJSON *j = cJSON_Parse(buf_str(&r.out));
+    ck_assert_ptr_nonnull(j);
+    const cJSON *a = cJSON_GetObjectItem(j, "annotations");
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItem(a, "hami.io/vgpu-mig-allocations")),
+        "[{\"containerIndex\":0,\"deviceIndex\":0,\"gpuUUID\":\"GPU-mig1\",\"profile\":"
+        "\"3g.20gb\",\"placement\":{\"start\":4,\"size\":4}}]");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "hami.io/vgpu-devices-allocated")),
+                     "GPU-mig1,NVIDIA,19968,43:;");
+    cJSON_Delete(j);
+    harness_result_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("mig");
@@ -190,6 +215,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, mig_filter, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, mig_reservations_keep_placements);
+    tcase_add_test(tc, mig_simulate);
     suite_add_tcase(s, tc);
     return s;
 }
