@@ -9,6 +9,7 @@
 #include "base/list.h"
 #include "base/mem.h"
 #include "k8s/model.h"
+#include "policy/device_nvidia_mig.h"
 
 #define SHOW_MAX 64 /* bytes of a username quoted in a message */
 
@@ -23,10 +24,10 @@ static const struct {
     const char *where; /* "annotations" or "labels" */
     const char *key;
 } keys[] = {
-    {"annotations", MODEL_ANN_VGPU_NODE},  {"annotations", MODEL_ANN_VGPU_TIME},
-    {"annotations", MODEL_ANN_TO_ALLOC},   {"annotations", MODEL_ANN_ALLOCATED},
-    {"annotations", MODEL_ANN_BIND_PHASE}, {"annotations", MODEL_ANN_BIND_TIME},
-    {"labels", MODEL_ANN_VGPU_NODE},
+    {"annotations", MODEL_ANN_VGPU_NODE},        {"annotations", MODEL_ANN_VGPU_TIME},
+    {"annotations", MODEL_ANN_TO_ALLOC},         {"annotations", MODEL_ANN_ALLOCATED},
+    {"annotations", MODEL_ANN_BIND_PHASE},       {"annotations", MODEL_ANN_BIND_TIME},
+    {"annotations", POLICY_MIG_ANN_ALLOCATIONS}, {"labels", MODEL_ANN_VGPU_NODE},
 };
 
 static bool printable(const char *s, size_t n)

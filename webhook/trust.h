@@ -6,7 +6,7 @@
  *   annotations hami.io/vgpu-node, hami.io/vgpu-time,
  *               hami.io/vgpu-devices-to-allocate,
  *               hami.io/vgpu-devices-allocated, hami.io/bind-phase,
- *               hami.io/bind-time
+ *               hami.io/bind-time, hami.io/vgpu-mig-allocations
  *   label       hami.io/vgpu-node
  *
  * A pod owner who could write them could fill a node's GPUs with a pod that
