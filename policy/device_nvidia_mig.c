@@ -14,11 +14,6 @@
 #define ENTRIES_MAX POLICY_MAX_PICKS
 #define SHOW_MAX    64
 
-bool policy_mig_card(const struct policy_device *d)
-{
-    return d->mode && d->mode[0] == 'm' && strcmp(d->mode, POLICY_MIG_MODE) == 0;
-}
-
 uint64_t policy_mig_slices(int start, int size)
 {
     uint64_t m = 0;

@@ -20,8 +20,13 @@
 #define POLICY_MIG_ANN_ALLOCATIONS "hami.io/vgpu-mig-allocations"
 #define POLICY_MIG_MODE            "mig"
 
-/* Is d a card in MIG mode (mode exactly "mig")? */
-bool policy_mig_card(const struct policy_device *d);
+/* Is d a card in MIG mode (mode exactly "mig")? Inline: the fit asks it of
+ * every device of every node. */
+static inline bool policy_mig_card(const struct policy_device *d)
+{
+    const char *m = d->mode;
+    return m && m[0] == 'm' && m[1] == 'i' && m[2] == 'g' && m[3] == '\0';
+}
 
 /* The slice counters one instance at [start, start+size) adds to a usage's
  * .mig (0 when the range leaves the card's POLICY_MIG_SLICES). */
