@@ -340,7 +340,6 @@ static void apply(struct cache *c, struct cnode *n, const struct cpod *p, int si
         u->cores = n->cores[d] > INT32_MAX ? INT32_MAX : (int32_t)n->cores[d];
         u->mem += sign * p->contrib[i].u.mem;
         u->mig = sign > 0 ? u->mig + p->contrib[i].u.mig : u->mig - p->contrib[i].u.mig;
-        u->mig_n += sign * p->contrib[i].u.mig_n;
     }
     n->view.cpu_used_milli += sign * p->cpu;
     n->view.mem_used_mib += sign * p->mem;
@@ -561,10 +560,8 @@ static void mig_usage(const struct cnode *n, const struct cpod *p, struct policy
     if (!p->mig || policy_mig_usage(&n->view, p->mig, u, err, sizeof err) < 0)
         return;
     for (int i = 0; i < n->inv->ndev; i++) {
-        if (u[i].mig_n > u[i].used) {
+        if (policy_mig_known(u[i].mig) > u[i].used)
             u[i].mig = 0;
-            u[i].mig_n = 0;
-        }
     }
 }
 

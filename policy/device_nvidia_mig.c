@@ -9,7 +9,6 @@
 #include "base/err.h"
 #include "policy/device.h"
 
-#define COUNTER_MAX 200 /* a slice counter never goes past this (8 bits) */
 #define VALUE_MAX   (256 * 1024)
 #define ENTRIES_MAX POLICY_MAX_PICKS
 #define SHOW_MAX    64
@@ -20,13 +19,19 @@ uint64_t policy_mig_slices(int start, int size)
     if (start < 0 || size <= 0 || start + size > POLICY_MIG_SLICES)
         return 0;
     for (int i = start; i < start + size; i++)
-        m |= (uint64_t)1 << (8 * i);
+        m |= (uint64_t)1 << (7 * i);
     return m;
+}
+
+uint64_t policy_mig_instance(int start, int size)
+{
+    uint64_t m = policy_mig_slices(start, size);
+    return m ? m + POLICY_MIG_ONE : 0;
 }
 
 static int counter(uint64_t v, int i)
 {
-    return (int)((v >> (8 * i)) & 0xff);
+    return (int)((v >> (7 * i)) & 0x7f);
 }
 
 uint64_t policy_mig_max(uint64_t a, uint64_t b)
@@ -34,9 +39,10 @@ uint64_t policy_mig_max(uint64_t a, uint64_t b)
     uint64_t m = 0;
     for (int i = 0; i < POLICY_MIG_SLICES; i++) {
         int x = counter(a, i), y = counter(b, i);
-        m |= (uint64_t)(x > y ? x : y) << (8 * i);
+        m |= (uint64_t)(x > y ? x : y) << (7 * i);
     }
-    return m;
+    int x = policy_mig_known(a), y = policy_mig_known(b);
+    return m | (uint64_t)(x > y ? x : y) << 56;
 }
 
 int policy_mig_size(const struct policy_mig_profile *p, int start)
@@ -207,10 +213,11 @@ static int usage_entry(const struct policy_node *node, const cJSON *e, struct po
             policy_mig_size(&d->mig[j], start) != size)
             continue;
         for (int s = start; s < start + size; s++)
-            if (counter(out[k].mig, s) >= COUNTER_MAX)
+            if (counter(out[k].mig, s) >= POLICY_MIG_FIELD_MAX)
                 return 1;
-        out[k].mig += policy_mig_slices(start, size);
-        out[k].mig_n++;
+        if (policy_mig_known(out[k].mig) >= POLICY_MIG_FIELD_MAX)
+            return 1;
+        out[k].mig += policy_mig_instance(start, size);
         return 0;
     }
     return 1;

@@ -5,9 +5,11 @@
  * placement HAMi prefers; the instance's profile and placement are written in
  * hami.io/vgpu-mig-allocations for the device plugin to create.
  *
- * Occupancy of a card lives in struct policy_usage: .mig holds one 8-bit
- * counter per slice (instances of known placement holding it), .mig_n how
- * many such instances there are. Pure: no I/O, no clock. */
+ * Occupancy of a card lives in struct policy_usage .mig, one word: a 7-bit
+ * counter per slice (instances of known placement holding it, slice i at
+ * bits 7i..7i+6) and the count of such instances in bits 56..63. Words add
+ * and subtract field by field as long as no field passes its width, which
+ * the decoder keeps to (POLICY_MIG_FIELD_MAX). Pure: no I/O, no clock. */
 #ifndef VS_DEVICE_NVIDIA_MIG_H
 #define VS_DEVICE_NVIDIA_MIG_H
 
@@ -28,11 +30,24 @@ static inline bool policy_mig_card(const struct policy_device *d)
     return m && m[0] == 'm' && m[1] == 'i' && m[2] == 'g' && m[3] == '\0';
 }
 
-/* The slice counters one instance at [start, start+size) adds to a usage's
- * .mig (0 when the range leaves the card's POLICY_MIG_SLICES). */
+#define POLICY_MIG_ONE       (UINT64_C(1) << 56) /* one instance of known placement */
+#define POLICY_MIG_FIELD_MAX 100                 /* a field never passes this */
+
+/* The slice counters one instance at [start, start+size) holds (0 when the
+ * range leaves the card's POLICY_MIG_SLICES). */
 uint64_t policy_mig_slices(int start, int size);
 
-/* Per slice, the larger of two .mig values (init containers' peak). */
+/* What one instance at [start, start+size) adds to a usage's .mig: its
+ * slices and one to the count; 0 when the range leaves the card. */
+uint64_t policy_mig_instance(int start, int size);
+
+/* How many instances of known placement .mig holds. */
+static inline int policy_mig_known(uint64_t mig)
+{
+    return (int)(mig >> 56);
+}
+
+/* Field by field, the larger of two .mig values (init containers' peak). */
 uint64_t policy_mig_max(uint64_t a, uint64_t b);
 
 /* The size of profile p's placement starting at start; 0 if none. */
@@ -56,7 +71,7 @@ int policy_mig_encode(const struct policy_pod *pod, const struct policy_node *no
 
 /* Add the instances a pod's hami.io/vgpu-mig-allocations value names to the
  * usage of node's MIG cards (out: node->ndev entries, as codec_usage built
- * them): their slices to .mig and one to .mig_n each. Instances naming a
+ * them): each one's policy_mig_instance to .mig. Instances naming a
  * card the node does not have, or not in MIG mode, or a placement its
  * profile does not list, add nothing. Returns how many added nothing, or
  * ERR_INVAL/ERR_TOOBIG with the reason in err for a value that is not such

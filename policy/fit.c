@@ -113,7 +113,7 @@ static bool uuid_allowed(const struct policy_pod *pod, const struct policy_devic
 static bool mig_fits(const struct policy_device *d, const struct policy_usage *u, int64_t mem)
 {
     int start;
-    return u->used <= u->mig_n && policy_mig_choose(d, u->mig, mem, &start) >= 0;
+    return u->used <= policy_mig_known(u->mig) && policy_mig_choose(d, u->mig, mem, &start) >= 0;
 }
 
 /* HAMi's checks for one device, in HAMi's order. Returns -1 when the device
@@ -398,8 +398,7 @@ static void add_picks(const struct policy_node *node, struct policy_usage *u,
         u[p->dev].mem += p->mem;
         if (p->mig) {
             const struct policy_mig_profile *pr = &node->dev[p->dev].mig[p->mig - 1];
-            u[p->dev].mig += policy_mig_slices(p->mig_start, policy_mig_size(pr, p->mig_start));
-            u[p->dev].mig_n++;
+            u[p->dev].mig += policy_mig_instance(p->mig_start, policy_mig_size(pr, p->mig_start));
         }
     }
 }
@@ -414,8 +413,6 @@ static void take_max(struct policy_usage *dst, const struct policy_usage *src, i
         if (src[i].mem > dst[i].mem)
             dst[i].mem = src[i].mem;
         dst[i].mig = policy_mig_max(dst[i].mig, src[i].mig);
-        if (src[i].mig_n > dst[i].mig_n)
-            dst[i].mig_n = src[i].mig_n;
     }
 }
 

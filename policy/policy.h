@@ -66,10 +66,11 @@ struct policy_usage {
     int32_t cores; /* percent */
     int64_t mem;   /* MiB */
     /* MIG cards: per slice, how many instances of known placement hold it
-     * (8 counters of 8 bits, slice i at bits 8i..8i+7), and how many such
-     * instances there are. used - mig_n instances have no known placement. */
+     * (7 bits each, slice i at bits 7i..7i+6), and in bits 56..63 how many
+     * such instances there are (policy/device_nvidia_mig.h); used minus
+     * that many instances have no known placement. One word, so usages add
+     * and subtract as wholes and the struct stays 24 bytes. */
     uint64_t mig;
-    int32_t mig_n;
 };
 
 /* A node as the engine sees it. Open value struct; every pointer borrowed. */

@@ -119,8 +119,7 @@ START_TEST(mig_fit)
         u.used++;
         u.mem += p->mem;
         u.cores += p->core;
-        u.mig += policy_mig_slices(k->held[i][0], k->held[i][1]);
-        u.mig_n++;
+        u.mig += policy_mig_instance(k->held[i][0], k->held[i][1]);
     }
     u.used += k->unknown;
     u.mem += 5120 * k->unknown;
@@ -159,9 +158,10 @@ START_TEST(mig_fit)
                       "%s: pick %d: profile %d at %d", k->what, i, q->mig, q->mig_start);
     }
     /* The usage after holds every instance, each on its own slices. */
-    ck_assert_int_eq(pl.after[0].mig_n, u.mig_n + (k->pick[0].profile ? pl.npick : 0));
+    ck_assert_int_eq(policy_mig_known(pl.after[0].mig),
+                     policy_mig_known(u.mig) + (k->pick[0].profile ? pl.npick : 0));
     for (int s = 0; s < POLICY_MIG_SLICES; s++)
-        ck_assert_int_le((int)((pl.after[0].mig >> (8 * s)) & 0xff), 1);
+        ck_assert_int_le((int)((pl.after[0].mig >> (7 * s)) & 0x7f), 1);
 }
 END_TEST
 
@@ -197,9 +197,9 @@ START_TEST(mig_encode)
     pl.npick = 4;
     ck_assert_int_gt(policy_mig_encode(&p, &n, &pl, buf, sizeof buf), 0);
     ck_assert_int_eq(policy_mig_usage(&n, buf, u, err, sizeof err), 0);
-    ck_assert_int_eq(u[0].mig_n, 2);
-    ck_assert(u[0].mig == (policy_mig_slices(4, 4) | policy_mig_slices(2, 1)));
-    ck_assert_int_eq(u[1].mig_n, 0);
+    ck_assert_int_eq(policy_mig_known(u[0].mig), 2);
+    ck_assert(u[0].mig == policy_mig_instance(4, 4) + policy_mig_instance(2, 1));
+    ck_assert(u[1].mig == 0);
 }
 END_TEST
 
@@ -214,12 +214,12 @@ static const struct {
      "[{\"containerIndex\":0,\"deviceIndex\":0,\"gpuUUID\":\"GPU-a\",\"profile\":"
      "\"1g.5gb\",\"placement\":{\"start\":6,\"size\":1},\"migUUID\":\"MIG-a\","
      "\"gpuInstanceID\":7,\"computeInstanceID\":0}]",
-     0, 1, (uint64_t)1 << 48},
+     0, 1, POLICY_MIG_ONE + (UINT64_C(1) << 42)},
     {"two of one container",
      "[{\"gpuUUID\":\"GPU-a\",\"profile\":\"1g.5gb\",\"placement\":{"
      "\"start\":6,\"size\":1}},{\"gpuUUID\":\"GPU-a\",\"profile\":\"1g.5gb\","
      "\"placement\":{\"start\":5,\"size\":1}}]",
-     0, 2, ((uint64_t)1 << 48) | ((uint64_t)1 << 40)},
+     0, 2, 2 * POLICY_MIG_ONE + (UINT64_C(1) << 42) + (UINT64_C(1) << 35)},
     {"unknown card",
      "[{\"gpuUUID\":\"GPU-z\",\"profile\":\"1g.5gb\",\"placement\":{\"start\":6,"
      "\"size\":1}}]",
@@ -253,9 +253,9 @@ START_TEST(mig_usage)
     char err[128] = "";
     int rc = policy_mig_usage(&n, usage_cases[_i].value, u, err, sizeof err);
     ck_assert_msg(rc == usage_cases[_i].want_rc, "%s: rc %d (%s)", usage_cases[_i].what, rc, err);
-    ck_assert_int_eq(u[0].mig_n, usage_cases[_i].want_n);
+    ck_assert_int_eq(policy_mig_known(u[0].mig), usage_cases[_i].want_n);
     ck_assert(u[0].mig == usage_cases[_i].want_mig);
-    ck_assert(u[1].mig == 0 && u[1].mig_n == 0);
+    ck_assert(u[1].mig == 0);
 }
 END_TEST
 
@@ -332,10 +332,15 @@ END_TEST
 START_TEST(mig_slices)
 {
     ck_assert(policy_mig_slices(0, 1) == 1);
-    ck_assert(policy_mig_slices(6, 2) == 0x0101000000000000ull);
+    ck_assert(policy_mig_slices(6, 2) == ((UINT64_C(1) << 42) | (UINT64_C(1) << 49)));
+    ck_assert(policy_mig_instance(6, 2) == policy_mig_slices(6, 2) + POLICY_MIG_ONE);
+    ck_assert(policy_mig_instance(7, 2) == 0);
+    ck_assert_int_eq(policy_mig_known(3 * POLICY_MIG_ONE + policy_mig_slices(0, 8)), 3);
     ck_assert(policy_mig_slices(7, 2) == 0);
     ck_assert(policy_mig_slices(-1, 1) == 0);
-    ck_assert(policy_mig_max(0x0102, 0x0201) == 0x0202);
+    uint64_t s0 = policy_mig_slices(0, 1), s1 = policy_mig_slices(1, 1);
+    ck_assert(policy_mig_max(2 * s0 + s1 + POLICY_MIG_ONE, s0 + 3 * s1 + 2 * POLICY_MIG_ONE) ==
+              2 * s0 + 3 * s1 + 2 * POLICY_MIG_ONE);
     ck_assert_int_eq(policy_mig_size(&a100[2], 4), 4);
     ck_assert_int_eq(policy_mig_size(&a100[2], 2), 0);
 }
