@@ -263,25 +263,37 @@ static void list_del(struct cpod **head, struct cpod *p)
     p->prev = p->next = NULL;
 }
 
-static void resv_add(struct cache *c, struct cpod *p)
+/* The second list a pod can be on (by rprev/rnext): the reservations or
+ * the open bind windows, never both. */
+static void rlist_add(struct cpod **head, struct cpod *p)
 {
     p->rprev = NULL;
-    p->rnext = c->resv;
-    if (c->resv)
-        c->resv->rprev = p;
-    c->resv = p;
+    p->rnext = *head;
+    if (*head)
+        (*head)->rprev = p;
+    *head = p;
+}
+
+static void rlist_del(struct cpod **head, struct cpod *p)
+{
+    if (p->rprev)
+        p->rprev->rnext = p->rnext;
+    else
+        *head = p->rnext;
+    if (p->rnext)
+        p->rnext->rprev = p->rprev;
+    p->rprev = p->rnext = NULL;
+}
+
+static void resv_add(struct cache *c, struct cpod *p)
+{
+    rlist_add(&c->resv, p);
     c->nresv++;
 }
 
 static void resv_del(struct cache *c, struct cpod *p)
 {
-    if (p->rprev)
-        p->rprev->rnext = p->rnext;
-    else
-        c->resv = p->rnext;
-    if (p->rnext)
-        p->rnext->rprev = p->rprev;
-    p->rprev = p->rnext = NULL;
+    rlist_del(&c->resv, p);
     c->nresv--;
 }
 
@@ -292,22 +304,12 @@ static void win_set(struct cache *c, struct cpod *p, bool open)
         return;
     p->open = open;
     if (open) {
-        p->rprev = NULL;
-        p->rnext = c->win;
-        if (c->win)
-            c->win->rprev = p;
-        c->win = p;
+        rlist_add(&c->win, p);
         c->nwin++;
-        return;
+    } else {
+        rlist_del(&c->win, p);
+        c->nwin--;
     }
-    if (p->rprev)
-        p->rprev->rnext = p->rnext;
-    else
-        c->win = p->rnext;
-    if (p->rnext)
-        p->rnext->rprev = p->rprev;
-    p->rprev = p->rnext = NULL;
-    c->nwin--;
 }
 
 static void bad_set(struct cache *c, struct cpod *p, enum bad why)
