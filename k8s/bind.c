@@ -444,8 +444,8 @@ static int patch_pod(struct bind *b, const char *ns, const char *name, const cha
 static void undo_patch(struct bind *b, const char *ns, const char *name, const char *uid)
 {
     static const char *const keys[] = {
-        MODEL_ANN_VGPU_NODE,  MODEL_ANN_VGPU_TIME, MODEL_ANN_TO_ALLOC,        MODEL_ANN_ALLOCATED,
-        MODEL_ANN_BIND_PHASE, MODEL_ANN_BIND_TIME, POLICY_MIG_ANN_ALLOCATIONS};
+        MODEL_ANN_VGPU_NODE, MODEL_ANN_VGPU_TIME, MODEL_ANN_BIND_PHASE, MODEL_ANN_BIND_TIME,
+        POLICY_MIG_ANN_ALLOCATIONS}; /* and every backend's allocation keys */
     char err[512] = "";
     int rc = 0;
     for (int i = 0; i < UNDO_TRIES; i++) {
@@ -455,6 +455,10 @@ static void undo_patch(struct bind *b, const char *ns, const char *name, const c
         cJSON *anns = cJSON_AddObjectToObject(meta, "annotations");
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             cJSON_AddNullToObject(anns, keys[k]);
+        for (const struct policy_device_backend *const *d = policy_device_backends; *d; d++) {
+            cJSON_AddNullToObject(anns, (*d)->ann_to_allocate);
+            cJSON_AddNullToObject(anns, (*d)->ann_allocated);
+        }
         cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MODEL_ANN_VGPU_NODE);
         rc = patch_pod(b, ns, name, uid, p, err, sizeof err);
         cJSON_Delete(p);

@@ -37,7 +37,7 @@ void json_err_prefix(char *err, size_t cap, const char *fmt, ...)
 
 const cJSON *json_field(const cJSON *obj, const char *key)
 {
-    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    const cJSON *v = cJSON_IsObject(obj) && key ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
     return cJSON_IsNull(v) ? NULL : v;
 }
 
@@ -91,6 +91,10 @@ int json_ann(const cJSON *anns, const char *key, size_t max, const char **out, c
              size_t cap)
 {
     char what[128];
+    if (!key) { /* a key the vendor does not have: absent */
+        *out = NULL;
+        return 0;
+    }
     snprintf(what, sizeof what, "annotation %s", key);
     return json_str(anns, key, max, what, out, err, cap);
 }

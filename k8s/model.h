@@ -17,9 +17,7 @@
 #include "policy/device.h"
 #include "policy/policy.h"
 
-/* The handshake key the node writer uses: the first backend's, until the
- * writer is handed each node's (inv->backend->ann_handshake) with a second
- * vendor. */
+/* The first row's handshake key (each node's is inv->backend->ann_handshake). */
 #define MODEL_ANN_HANDSHAKE  (policy_device_backend_default()->ann_handshake)
 #define MODEL_ANN_CORDON     "hami.io/device-cordon"
 #define MODEL_ANN_LOCK       "hami.io/mutex.lock"

@@ -12,8 +12,9 @@ cJSON *placement_annotations(const char *node, const char *devices, const char *
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, MODEL_ANN_VGPU_NODE, node);
     cJSON_AddStringToObject(a, MODEL_ANN_VGPU_TIME, ts);
-    cJSON_AddStringToObject(a, MODEL_ANN_TO_ALLOC, devices);
-    cJSON_AddStringToObject(a, MODEL_ANN_ALLOCATED, devices);
+    const struct policy_device_backend *b = policy_device_backend_of_word(devices);
+    cJSON_AddStringToObject(a, b->ann_to_allocate, devices);
+    cJSON_AddStringToObject(a, b->ann_allocated, devices);
     if (mig && *mig)
         cJSON_AddStringToObject(a, POLICY_MIG_ANN_ALLOCATIONS, mig);
     cJSON_AddStringToObject(a, MODEL_ANN_BIND_PHASE, "allocating");

@@ -77,6 +77,29 @@ static const struct policy_device_backend *ctr_backend(const cJSON *limits, cons
     return b ? b : policy_device_backend_default();
 }
 
+/* Containers asking devices of two vendors: ERR_INVAL naming both (HAMi
+ * would need one node carrying both; a node here carries one vendor). */
+static int pod_one_vendor(const struct policy_pod *pod, char *err, size_t cap)
+{
+    const struct policy_ctr *first = NULL;
+    for (int i = 0; i < pod->nctr; i++) {
+        const struct policy_ctr *c = &pod->ctr[i];
+        if (c->nums <= 0)
+            continue;
+        if (!first)
+            first = c;
+        else if (policy_ctr_backend(c) != policy_ctr_backend(first)) {
+            json_err(err, cap,
+                     "containers \"%s\" (%s) and \"%s\" (%s) ask devices of two vendors: a "
+                     "pod's devices must all be of one vendor",
+                     first->name, policy_ctr_backend(first)->res[POLICY_RES_COUNT], c->name,
+                     policy_ctr_backend(c)->res[POLICY_RES_COUNT]);
+            return ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
 /* The backend of a pod: its first container's that names one, else the
  * first row. Its annotations steer the pod. */
 static const struct policy_device_backend *pod_backend(const cJSON *init, const cJSON *app)
@@ -123,6 +146,8 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
         (rc = ctr_int(limits, requests, b->res[POLICY_RES_PRIORITY], &prio, &has_prio, err, cap)))
         return rc;
 
+    if (!b->config_defaults) /* the device config's defaults are NVIDIA's */
+        d = &hami_defaults;
     int32_t factor = d->mem_factor > 1 ? d->mem_factor : 1;
     if (mem < 0 || mem > INT32_MAX / factor) {
         json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_MEM], (long long)mem,
@@ -148,7 +173,9 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
         json_err(err, cap, "%s %lld is negative", b->res[POLICY_RES_CORES], (long long)cores);
         return ERR_RANGE;
     }
-    out->cores = has_cores ? (int32_t)(cores > 100 ? 100 : cores) : d->default_cores;
+    out->cores = has_cores            ? (int32_t)(cores > 100 ? 100 : cores)
+                 : b->config_defaults ? d->default_cores
+                                      : b->default_cores;
     if (has_prio && prio != 0 && prio != 1) {
         json_err(err, cap, "%s %lld is not 0 (high) or 1 (low)", b->res[POLICY_RES_PRIORITY],
                  (long long)prio);
@@ -404,7 +431,8 @@ int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct pol
             out->ctr[i].sidecar = k == 0 && is_sidecar(c);
         }
     }
-    if ((rc = pod_host(init, app, true, &out->cpu_milli, &out->mem_mib, err, cap)) ||
+    if ((rc = pod_one_vendor(out, err, cap)) ||
+        (rc = pod_host(init, app, true, &out->cpu_milli, &out->mem_mib, err, cap)) ||
         (rc = json_obj(meta, "annotations", "metadata.annotations", &anns, err, cap)) ||
         (rc = pod_annotations(anns, pod_backend(init, app), out, err, cap)))
         return rc;
@@ -523,8 +551,6 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
                        &out->scheduler_name, err, cap)) ||
         (rc = ann_owned(anns, MODEL_ANN_VGPU_NODE, MODEL_NAME_MAX, &out->vgpu_node, NULL, err,
                         cap)) ||
-        (rc = ann_owned(anns, MODEL_ANN_ALLOCATED, MODEL_POD_ANN_MAX, &out->devices,
-                        &out->devices_bad, err, cap)) ||
         (rc = ann_owned(anns, POLICY_MIG_ANN_ALLOCATIONS, MODEL_POD_ANN_MAX, &out->mig, NULL, err,
                         cap)) ||
         (rc = ann_owned(anns, MODEL_ANN_BIND_PHASE, PHASE_MAX, &out->bind_phase, NULL, err, cap)) ||
@@ -532,7 +558,9 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
         (rc = json_obj(pod, "status", "status", &status, err, cap)) ||
         (rc = json_str(status, "phase", PHASE_MAX, "status.phase", &phase, err, cap)) ||
         (rc = pod_containers(pod, &init, &app, &ninit, &napp, err, cap)) ||
-        (rc = pod_host(init, app, false, &out->cpu_milli, &out->mem_mib, err, cap)))
+        (rc = pod_host(init, app, false, &out->cpu_milli, &out->mem_mib, err, cap)) ||
+        (rc = ann_owned(anns, pod_backend(init, app)->ann_allocated, MODEL_POD_ANN_MAX,
+                        &out->devices, &out->devices_bad, err, cap)))
         goto out;
     out->ninit = ninit;
     out->nctr = ninit + napp;

@@ -26,7 +26,8 @@ static const char *const reasons[] = {"handshake_failed", "lock_orphan_released"
  * node first and write only when it still wants one. */
 struct shake {
     bool check;
-    char name[]; /* the key in u->shake */
+    const char *key; /* the node's backend's handshake annotation (static) */
+    char name[];     /* the key in u->shake */
 };
 
 /* A lock to release because its owner is gone. */
@@ -88,13 +89,14 @@ void upkeep_set_leading(struct upkeep *u, bool leading)
 }
 
 /* Queue a handshake for name (u->lock held). */
-static void put_shake(struct upkeep *u, const char *name)
+static void put_shake(struct upkeep *u, const char *name, const char *key)
 {
     if (hmap_get(u->shake, name) || hmap_count(u->shake) >= UPKEEP_QUEUE_MAX)
         return;
     size_t n = strlen(name) + 1;
     struct shake *j = mem_alloc(sizeof *j + n);
     j->check = !u->leading;
+    j->key = key;
     memcpy(j->name, name, n);
     hmap_put(u->shake, j->name, j);
     pthread_cond_broadcast(&u->wake);
@@ -111,12 +113,12 @@ static void put_orphan(struct upkeep *u, struct orphan *o)
     pthread_cond_broadcast(&u->wake);
 }
 
-void upkeep_handshake(struct upkeep *u, const char *node)
+void upkeep_handshake(struct upkeep *u, const char *node, const char *key)
 {
     if (!u)
         return;
     pthread_mutex_lock(&u->lock);
-    put_shake(u, node);
+    put_shake(u, node, key ? key : MODEL_ANN_HANDSHAKE);
     pthread_mutex_unlock(&u->lock);
 }
 
@@ -138,13 +140,13 @@ void upkeep_orphan(struct upkeep *u, const char *node, const char *lock)
  * rv when it still wants a handshake (its value holds no "Requesting");
  * false when it does not or cannot be read (the watch queues it again when
  * the node changes). */
-static bool still_wanted(struct upkeep *u, const char *path, char *rv, size_t cap)
+static bool still_wanted(struct upkeep *u, const char *path, const char *key, char *rv, size_t cap)
 {
     struct kube_resp r;
     int rc = kube_call(u->k, "GET", path, NULL, NULL, &r);
     cJSON *node = rc ? NULL : cJSON_ParseWithLength(r.body, r.len);
     kube_resp_free(&r);
-    const char *v = model_str(node, "metadata", "annotations", MODEL_ANN_HANDSHAKE);
+    const char *v = model_str(node, "metadata", "annotations", key);
     const char *at = model_str(node, "metadata", "resourceVersion", NULL);
     bool want = node && at && strlen(at) < cap && !(v && strstr(v, HANDSHAKE_REQUESTING));
     if (want)
@@ -162,14 +164,14 @@ static void write_handshake(struct upkeep *u, const struct shake *j)
     if (kube_escape(name, esc, sizeof esc) != 0)
         return;
     snprintf(path, sizeof path, "/api/v1/nodes/%s", esc);
-    if (j->check && !still_wanted(u, path, rv, sizeof rv)) {
+    if (j->check && !still_wanted(u, path, j->key, rv, sizeof rv)) {
         LOG_DEBUG("node %s: handshake already answered by another replica", name);
         return;
     }
     if (rv[0])
         snprintf(guard, sizeof guard, ",\"resourceVersion\":\"%s\"", rv);
-    snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}%s}}",
-             MODEL_ANN_HANDSHAKE, value, guard);
+    snprintf(body, sizeof body, "{\"metadata\":{\"annotations\":{\"%s\":\"%s\"}%s}}", j->key, value,
+             guard);
     int rc = kube_call(u->k, "PATCH", path, "application/merge-patch+json", body, &r);
     if (rc) {
         kube_describe(&r, rc, "handshake", msg, sizeof msg);
@@ -266,7 +268,7 @@ static bool still_leading(struct upkeep *u, struct shake **shake)
     pthread_mutex_lock(&u->lock);
     bool leading = u->leading;
     if (!leading)
-        put_shake(u, (*shake)->name);
+        put_shake(u, (*shake)->name, (*shake)->key);
     pthread_mutex_unlock(&u->lock);
     if (!leading) {
         free(*shake);

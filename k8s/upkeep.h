@@ -58,9 +58,10 @@ void upkeep_stop(struct upkeep *u);
 /* The switch: whether this replica may write. Any thread, any time. */
 void upkeep_set_leading(struct upkeep *u, bool leading);
 
-/* Node (borrowed; copied) wants a handshake written. Never blocks on I/O.
- * Accepts NULL u (dropped). */
-void upkeep_handshake(struct upkeep *u, const char *node);
+/* Node (borrowed; copied) wants a handshake written under key (its device
+ * backend's ann_handshake: static; NULL = the first row's). Never blocks on
+ * I/O. Accepts NULL u (dropped). */
+void upkeep_handshake(struct upkeep *u, const char *node, const char *key);
 /* Node's lock value lock (borrowed; copied) looks orphaned: release it
  * after checking with the API server. Never blocks on I/O. Accepts NULL u
  * (dropped). */

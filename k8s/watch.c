@@ -281,7 +281,7 @@ static void node_apply(struct watch *w, const cJSON *item)
     if (inv->has_register && w->o.handshake) {
         handshake_check(inv->handshake, inv->alloc_gpus, clock_wall_s(), &v);
         if (v.write)
-            upkeep_handshake(w->o.upkeep, name);
+            upkeep_handshake(w->o.upkeep, name, inv->backend->ann_handshake);
     }
     recheck_set(w, name, item, v.until > 0 ? v.until + 0.5 : 0);
     if (!v.healthy) {

@@ -5,10 +5,12 @@
 #include <string.h>
 
 extern const struct policy_device_backend policy_device_nvidia;
+extern const struct policy_device_backend policy_device_hygon;
 
 /* Every backend; a new vendor is one new file and one row here. */
 const struct policy_device_backend *const policy_device_backends[] = {
     &policy_device_nvidia,
+    &policy_device_hygon,
     NULL,
 };
 
@@ -23,6 +25,26 @@ const struct policy_device_backend *policy_device_backend_find(const char *name)
 const struct policy_device_backend *policy_device_backend_default(void)
 {
     return policy_device_backends[0];
+}
+
+const struct policy_device_backend *policy_device_backend_of_word(const char *devices)
+{
+    const char *w = devices ? strchr(devices, ',') : NULL;
+    if (!w)
+        return policy_device_backends[0];
+    w++;
+    size_t n = strcspn(w, ",:;");
+    for (int i = 0; policy_device_backends[i]; i++) {
+        const char *v = policy_device_backends[i]->vendor_word;
+        if (strlen(v) == n && strncmp(v, w, n) == 0)
+            return policy_device_backends[i];
+    }
+    return policy_device_backends[0];
+}
+
+const struct policy_device_backend *policy_ctr_backend(const struct policy_ctr *c)
+{
+    return c && c->backend ? c->backend : policy_device_backends[0];
 }
 
 const struct policy_device_backend *policy_device_backend_of(const struct policy_device *d)

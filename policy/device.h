@@ -6,13 +6,14 @@
  * the vendor word of the allocation annotation, and the decoders of its
  * node annotations. Code above policy/ asks a row; it never names one.
  *
- * Today's rule while one row exists: a node belongs to the first row whose
- * register annotation it carries; a container to the first row whose
- * resources it names; anything that names none (a CPU pod, a hand-built
- * device) to the first row. Pure: no I/O, no clock. */
+ * A node belongs to the first row whose register annotation it carries; a
+ * container to the first row whose count resource it names; anything that
+ * names none (a CPU pod, a hand-built device) to the first row. A container
+ * is only ever fitted on devices of its own row. Pure: no I/O, no clock. */
 #ifndef VS_DEVICE_H
 #define VS_DEVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,14 @@ struct policy_device_backend {
     const char *ann_use_type, *ann_nouse_type;
     const char *ann_use_uuid, *ann_nouse_uuid;
     const char *ann_numa_bind, *ann_vgpu_mode;
+    /* Pod annotations recording the allocation (hami-protocol.md 3): the
+     * device plugin reads to_allocate, the scheduler's usage allocated. */
+    const char *ann_to_allocate, *ann_allocated;
+    /* Request defaults: true when the device config's (nvidia section:
+     * defaultMem, defaultCores, memoryFactor) apply; false when the row's
+     * own do (default_cores; memory 100 % of the device). */
+    bool config_defaults;
+    int32_t default_cores;
     /* Parse a register annotation value into devices. Returns 0 or
      * ERR_INVAL/ERR_TOOBIG/ERR_RANGE naming the device and field in err; on
      * success *dev is a new array of *ndev entries (each with .backend set)
@@ -71,6 +80,11 @@ extern const struct policy_device_backend *const policy_device_backends[];
 const struct policy_device_backend *policy_device_backend_find(const char *name);
 /* The first row: the backend of whatever names no vendor. Never NULL. */
 const struct policy_device_backend *policy_device_backend_default(void);
+/* The backend whose vendor word the first entry of an allocation value
+ * ("UUID,<word>,<mem>,<cores>:...") names, else the first row. */
+const struct policy_device_backend *policy_device_backend_of_word(const char *devices);
+/* The backend a container asks devices of (its .backend, else the first row). */
+const struct policy_device_backend *policy_ctr_backend(const struct policy_ctr *c);
 /* The backend of a device (its .backend, else the first row). */
 const struct policy_device_backend *policy_device_backend_of(const struct policy_device *d);
 

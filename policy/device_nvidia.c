@@ -625,6 +625,10 @@ const struct policy_device_backend policy_device_nvidia = {
     .ann_nouse_uuid = "nvidia.com/nouse-gpuuuid",
     .ann_numa_bind = "nvidia.com/numa-bind",
     .ann_vgpu_mode = "nvidia.com/vgpu-mode",
+    .ann_to_allocate = "hami.io/vgpu-devices-to-allocate",
+    .ann_allocated = "hami.io/vgpu-devices-allocated",
+    .config_defaults = true,
+    .default_cores = 0,
     .register_parse = register_parse,
     .score_parse = score_parse,
 };

@@ -9,6 +9,7 @@
 #include "base/assert.h"
 #include "base/hash.h"
 #include "base/list.h"
+#include "policy/device.h"
 #include "policy/device_nvidia_mig.h"
 
 #define TOPOLOGY_MAX_COMBOS 20000 /* past this, topology-aware goes greedy */
@@ -122,6 +123,8 @@ static int check_device(struct fitctx *fc, const struct policy_ctr *c,
                         const struct policy_device *d, const struct policy_usage *u)
 {
     const struct policy_pod *pod = fc->pod;
+    if (policy_device_backend_of(d) != policy_ctr_backend(c))
+        return POLICY_R_CARD_TYPE_MISMATCH; /* HAMi fits a request on its vendor's devices only */
     if (!d->health)
         return POLICY_R_CARD_NOT_HEALTH;
     if (d->cordoned)
@@ -615,6 +618,8 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
         const struct policy_ctr *c = &pod->ctr[i];
         int32_t v[5] = {c->nums, c->mem, c->mem_pct, c->cores, c->sidecar};
         h = hash_fnv(h, v, sizeof v);
+        const void *b = policy_ctr_backend(c);
+        h = hash_fnv(h, &b, sizeof b);
     }
     int64_t nums[6] = {pod->nctr,    pod->ninit,     pod->cpu_milli,
                        pod->mem_mib, pod->quota_mem, pod->quota_cores};

@@ -370,10 +370,11 @@ static int ctr_visible(const struct ctr *x, struct webhook_patch *p, struct webh
 {
     char ptr[WEBHOOK_POINTER_MAX], idx[16], val[SHOW_MAX + 16];
     cJSON *env = member(x->c, "env");
-    bool device = ctr_device(x), warned = false;
+    bool device, warned = false;
     int found = 0, rc = 0;
-    if (env && !cJSON_IsArray(env))
-        return 0; /* malformed: the API server's validation says so */
+    if (!x->b->env_visible || (env && !cJSON_IsArray(env)))
+        return 0; /* a vendor without one, or malformed (the API server's validation says so) */
+    device = ctr_device(x);
     for (int i = cJSON_GetArraySize(env) - 1; i >= 0 && rc == 0; i--) {
         cJSON *e = cJSON_GetArrayItem(env, i);
         const char *n = str(e, "name");
@@ -453,6 +454,8 @@ static int ctr_mutate(const struct webhook_pod_opts *o, struct ctr *x, struct we
     int64_t gpus = o->default_gpu > 0 ? o->default_gpu : 1, pct = 0, prio;
     char count[24];
     int rc = 0;
+    if (!x->b->config_defaults)
+        return 0; /* HAMi's other vendors admit the request as it is */
     if (!x->has[R_GPU] && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES])) {
         snprintf(count, sizeof count, "%lld", (long long)gpus);
         if ((rc = ctr_add_resource(x, p, x->b->res[R_GPU], count)))
@@ -546,7 +549,7 @@ static void check_request(const struct webhook_pod_opts *o, cJSON *pod, const ch
                  "GPU in the cluster has %lld MiB: the pod could never run. Ask for at most "
                  "%lld MiB, or for a share with %s",
                  c->name, (int)c->mem, b->res[R_MEM], (long long)max, (long long)max,
-                 b->res[R_PCT]);
+                 b->res[R_PCT] ? b->res[R_PCT] : b->res[R_MEM]);
             goto out;
         }
     }
@@ -736,8 +739,8 @@ static void ephemeral_one(const struct webhook_pod_opts *o, bool gpu_pod, struct
              x->name);
         return;
     }
-    if (env && !cJSON_IsArray(env))
-        return; /* malformed: the API server's validation says so */
+    if (!x->b->env_visible || (env && !cJSON_IsArray(env)))
+        return; /* a vendor without one, or malformed (the API server's validation says so) */
     cJSON_ArrayForEach(e, env)
     {
         const char *n = str(e, "name");
