@@ -9,6 +9,7 @@
 #include "base/list.h"
 #include "base/mem.h"
 #include "k8s/model.h"
+#include "policy/device.h"
 #include "policy/device_nvidia_mig.h"
 
 #define SHOW_MAX 64 /* bytes of a username quoted in a message */
@@ -25,10 +26,30 @@ static const struct {
     const char *key;
 } keys[] = {
     {"annotations", MODEL_ANN_VGPU_NODE},        {"annotations", MODEL_ANN_VGPU_TIME},
-    {"annotations", MODEL_ANN_TO_ALLOC},         {"annotations", MODEL_ANN_ALLOCATED},
     {"annotations", MODEL_ANN_BIND_PHASE},       {"annotations", MODEL_ANN_BIND_TIME},
     {"annotations", POLICY_MIG_ANN_ALLOCATIONS}, {"labels", MODEL_ANN_VGPU_NODE},
 };
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+/* Key i of the protected ones: the table above, then every device
+ * backend's two allocation annotations. False past the last. */
+static bool key_at(size_t i, const char **where, const char **key)
+{
+    if (i < NKEYS) {
+        *where = keys[i].where;
+        *key = keys[i].key;
+        return true;
+    }
+    i -= NKEYS;
+    for (size_t n = 0; policy_device_backends[n]; n++)
+        if (i / 2 == n) {
+            *where = "annotations";
+            *key = i % 2 ? policy_device_backends[n]->ann_allocated
+                         : policy_device_backends[n]->ann_to_allocate;
+            return true;
+        }
+    return false;
+}
 
 static bool printable(const char *s, size_t n)
 {
@@ -126,9 +147,10 @@ bool webhook_trust_allows(const struct webhook_trust *t, const char *user, const
     char who[SHOW_MAX + 8];
     if (webhook_trust_has(t, user))
         return true;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const cJSON *now = meta_value(pod, keys[i].where, keys[i].key);
-        const cJSON *before = old ? meta_value(old, keys[i].where, keys[i].key) : NULL;
+    const char *where, *key;
+    for (size_t i = 0; key_at(i, &where, &key); i++) {
+        const cJSON *now = meta_value(pod, where, key);
+        const cJSON *before = old ? meta_value(old, where, key) : NULL;
         if (now == NULL && before == NULL)
             continue;
         if (now && before && cJSON_Compare(now, before, 1))
@@ -141,7 +163,7 @@ bool webhook_trust_allows(const struct webhook_trust *t, const char *user, const
         snprintf(msg, cap,
                  "%s %s is %s by \"%s\": only the scheduler and the device plugin may write it "
                  "(it records which GPUs the pod holds; --trusted-annotation-writers: %s). %s",
-                 keys[i].where[0] == 'a' ? "annotation" : "label", keys[i].key, did,
+                 where[0] == 'a' ? "annotation" : "label", key, did,
                  who[0] ? who : "an anonymous user", t ? t->shown : "nobody",
                  old == NULL ? "Remove it from the pod (or its template)"
                              : "Leave the hami.io/* accounting keys as they are");
