@@ -588,6 +588,46 @@ START_TEST(test_upkeep_leading)
 }
 END_TEST
 
+/* A DCU node's handshake is written under its own backend's key
+ * (hami.io/node-handshake-dcu), never NVIDIA's: before, the writer used the
+ * first row's key for every node. */
+static bool dcu_shaken(void *ctx, long want)
+{
+    (void)ctx;
+    (void)want;
+    char *v = node_ann("d1", "hami.io/node-handshake-dcu");
+    bool ok = v && strncmp(v, "Requesting_", 11) == 0;
+    free(v);
+    return ok;
+}
+
+START_TEST(test_upkeep_dcu_handshake)
+{
+    struct kube *k = client(1000, 1000);
+    struct cache *c = cache_create();
+    struct watch *w = NULL;
+    char err[256], json[1024];
+    snprintf(json, sizeof json,
+             "{\"metadata\":{\"name\":\"d1\",\"annotations\":{"
+             "\"hami.io/node-dcu-register\":\"%s\"}},\"status\":{\"allocatable\":{"
+             "\"hygon.com/dcunum\":\"1\"}}}",
+             GOOD_REG);
+    ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
+    struct upkeep_options uo = {0};
+    struct upkeep *u = upkeep_start(k, &uo);
+    ck_assert_ptr_nonnull(u);
+    struct watch_options o = {.handshake = true, .upkeep = u};
+    ck_assert_int_eq(watch_start(k, c, &o, &w, err, sizeof err), 0);
+    ck_assert(wait_nodes(c, 1));
+    ck_assert(wait_for(dcu_shaken, NULL, 1));
+    ck_assert_ptr_null(node_ann("d1", MODEL_ANN_HANDSHAKE));
+    watch_stop(w);
+    upkeep_stop(u);
+    cache_destroy(c);
+    kube_destroy(k);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kube");
@@ -602,6 +642,7 @@ int main(void)
     tcase_add_loop_test(tc, test_escape, 0, sizeof esc / sizeof esc[0]);
     tcase_add_test(tc, test_watch);
     tcase_add_test(tc, test_upkeep_leading);
+    tcase_add_test(tc, test_upkeep_dcu_handshake);
     tcase_add_test(tc, test_tls);
     tcase_add_test(tc, test_events);
     suite_add_tcase(s, tc);
