@@ -334,7 +334,11 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
     double score[POLICY_MAX_DEVICES];
     uint8_t fit[POLICY_MAX_DEVICES], chosen[POLICY_MAX_GPUS];
 
-    if (k > n || k > POLICY_MAX_GPUS || pl->npick + k > POLICY_MAX_PICKS) {
+    const struct policy_device_backend *own = policy_ctr_backend(c);
+    int nown = 0; /* HAMi counts the devices of the request's vendor only */
+    for (int i = 0; i < n && k > 0; i++)
+        nown += policy_device_backend_of(&node->dev[i]) == own;
+    if (k > nown || k > POLICY_MAX_GPUS || pl->npick + k > POLICY_MAX_PICKS) {
         why->cnt[POLICY_R_NODE_INSUFFICIENT_DEVICE]++;
         return false;
     }
