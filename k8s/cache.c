@@ -775,19 +775,22 @@ static struct cpod *pod_new(const char *uid, const char *ns, const char *name, c
     return p;
 }
 
+/* The allocation annotation of the pod's device backend, in messages. */
+#define ALLOCATED_WORD "its allocation annotation (hami.io/vgpu-devices-allocated or its vendor's)"
+
 static const char *bad_text(enum bad why)
 {
     switch (why) {
     case BAD_MISSING:
-        return "it has no " MODEL_ANN_ALLOCATED;
+        return "it has no allocation annotation (hami.io/vgpu-devices-allocated or its vendor's)";
     case BAD_TOOBIG:
-        return MODEL_ANN_ALLOCATED " is too long to read";
+        return ALLOCATED_WORD " is too long to read";
     case BAD_DECODE:
-        return MODEL_ANN_ALLOCATED " does not parse";
+        return ALLOCATED_WORD " does not parse";
     case BAD_SPEC:
-        return MODEL_ANN_ALLOCATED " disagrees with the pod's spec (containers or GPU counts)";
+        return ALLOCATED_WORD " disagrees with the pod's spec (containers or GPU counts)";
     case BAD_UUID:
-        return MODEL_ANN_ALLOCATED " names GPUs the node does not have";
+        return ALLOCATED_WORD " names GPUs the node does not have";
     default:
         return "";
     }
