@@ -32,7 +32,15 @@ struct fitctx {
     struct typememo *memo;
     const struct policy_opts *opts;
     const struct policy_node_policy *np;
+    /* The container being fitted's backend, and the first row (a device or
+     * container naming none belongs to it): compared inline, per device. */
+    const struct policy_device_backend *own, *first;
 };
+
+static inline bool own_device(const struct fitctx *fc, const struct policy_device *d)
+{
+    return (d->backend ? d->backend : fc->first) == fc->own;
+}
 
 #define LIST_TRIM " \t" /* what HAMi trims from an element of these lists */
 
@@ -123,7 +131,7 @@ static int check_device(struct fitctx *fc, const struct policy_ctr *c,
                         const struct policy_device *d, const struct policy_usage *u)
 {
     const struct policy_pod *pod = fc->pod;
-    if (policy_device_backend_of(d) != policy_ctr_backend(c))
+    if (!own_device(fc, d))
         return POLICY_R_CARD_TYPE_MISMATCH; /* HAMi fits a request on its vendor's devices only */
     if (!d->health)
         return POLICY_R_CARD_NOT_HEALTH;
@@ -334,10 +342,11 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
     double score[POLICY_MAX_DEVICES];
     uint8_t fit[POLICY_MAX_DEVICES], chosen[POLICY_MAX_GPUS];
 
-    const struct policy_device_backend *own = policy_ctr_backend(c);
+    fc->first = policy_device_backends[0];
+    fc->own = c->backend ? c->backend : fc->first;
     int nown = 0; /* HAMi counts the devices of the request's vendor only */
-    for (int i = 0; i < n && k > 0; i++)
-        nown += policy_device_backend_of(&node->dev[i]) == own;
+    for (int i = 0; i < n && k <= n && nown < k; i++)
+        nown += own_device(fc, &node->dev[i]);
     if (k > nown || k > POLICY_MAX_GPUS || pl->npick + k > POLICY_MAX_PICKS) {
         why->cnt[POLICY_R_NODE_INSUFFICIENT_DEVICE]++;
         return false;
