@@ -428,7 +428,9 @@ static void take_max(struct policy_usage *dst, const struct policy_usage *src, i
             dst[i].cores = src[i].cores;
         if (src[i].mem > dst[i].mem)
             dst[i].mem = src[i].mem;
-        dst[i].mig = policy_mig_max(dst[i].mig, src[i].mig);
+        if (src[i].mig != dst[i].mig) /* 0 on every card but a MIG one */
+            dst[i].mig = dst[i].mig && src[i].mig ? policy_mig_max(dst[i].mig, src[i].mig)
+                                                  : dst[i].mig | src[i].mig;
     }
 }
 
@@ -513,6 +515,7 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
             return false;
     }
     memcpy(pl->after, side, bytes);
+    bool inits = false; /* a plain init container took something */
     for (int i = 0; i < ninit; i++) {
         if (pod->ctr[i].sidecar || pod->ctr[i].nums == 0)
             continue;
@@ -520,6 +523,7 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         if (!fit_add(&fc, i, work, pl, why))
             return false;
         take_max(pl->after, work, node->ndev);
+        inits = true;
     }
     memcpy(work, side, bytes);
     for (int i = ninit; i < pod->nctr; i++) {
@@ -528,7 +532,10 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         if (!fit_add(&fc, i, work, pl, why))
             return false;
     }
-    take_max(pl->after, work, node->ndev);
+    if (inits)
+        take_max(pl->after, work, node->ndev);
+    else /* work only added to side: it is the maximum (and the hot path of a filter) */
+        memcpy(pl->after, work, bytes);
     if (moved)
         sort_picks(pl);
     return true;
