@@ -15,26 +15,15 @@
 static char cluster[4096];
 static struct harness *h; /* one process per test */
 
-static const char *data_dir(void)
-{
-    const char *d = getenv("VS_TEST_DATA");
-    return d ? d : "tests/data";
-}
-
 static void setup(void)
 {
-    snprintf(cluster, sizeof cluster, "%s/e2e/dcu.json", data_dir());
-    const char *args[] = {"--snapshot", cluster, NULL};
-    h = harness_start(args);
-    ck_assert_ptr_nonnull(h);
+    harness_data_path("e2e/dcu.json", cluster, sizeof cluster);
+    h = harness_start_snapshot("e2e/dcu.json");
 }
 
 static void teardown(void)
 {
-    if (h)
-        ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
-    harness_free(h);
-    h = NULL;
+    harness_finish(&h);
 }
 
 /* Add a container `name` asking count devices of the resource `count` (with
@@ -87,20 +76,11 @@ static cJSON *filter(cJSON *pod)
     return j;
 }
 
-/* The only node the answer passes ("" when none); why `other` failed. */
+/* The only node the answer passes ("" when none). */
 static const char *passed(const cJSON *f)
 {
     const cJSON *n = cJSON_GetObjectItem(f, "NodeNames");
     return cJSON_GetArraySize(n) == 1 ? cJSON_GetStringValue(cJSON_GetArrayItem(n, 0)) : "";
-}
-
-static const char *failed(const cJSON *f, const char *node)
-{
-    const char *why =
-        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "FailedNodes"), node));
-    return why ? why
-               : cJSON_GetStringValue(cJSON_GetObjectItem(
-                     cJSON_GetObjectItem(f, "FailedAndUnresolvableNodes"), node));
 }
 
 /* A DCU pod lands only on the DCU node; a node without devices of the
@@ -111,7 +91,7 @@ START_TEST(dcu_pod_on_dcu_node)
     add_ctr(p, "main", "hygon.com/dcunum", "hygon.com/dcumem", "4000", "hygon.com/dcucores", "30");
     cJSON *f = filter(p);
     ck_assert_str_eq(passed(f), "dcu-node");
-    const char *why = failed(f, "nv-node");
+    const char *why = harness_failed_reason(f, "nv-node");
     ck_assert_msg(why && strcmp(why, "NodeInsufficientDevice") == 0, "nv-node: %s",
                   why ? why : "(none)");
     cJSON_Delete(f);
@@ -124,7 +104,7 @@ START_TEST(nvidia_pod_on_nvidia_node)
     add_ctr(p, "main", "nvidia.com/gpu", "nvidia.com/gpumem", "4000", "nvidia.com/gpucores", "30");
     cJSON *f = filter(p);
     ck_assert_str_eq(passed(f), "nv-node");
-    const char *why = failed(f, "dcu-node");
+    const char *why = harness_failed_reason(f, "dcu-node");
     ck_assert_msg(why && strcmp(why, "NodeInsufficientDevice") == 0, "dcu-node: %s",
                   why ? why : "(none)");
     cJSON_Delete(f);
@@ -185,7 +165,7 @@ END_TEST
 START_TEST(dcu_simulate)
 {
     char pod[4096];
-    snprintf(pod, sizeof pod, "%s/e2e/dcu-pod.json", data_dir());
+    harness_data_path("e2e/dcu-pod.json", pod, sizeof pod);
     const char *args[] = {"simulate", "--snapshot", cluster, "--pod", pod, NULL};
     struct harness_result r;
     ck_assert_int_eq(harness_run(args, 10000, &r), 0);

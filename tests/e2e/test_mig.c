@@ -20,19 +20,13 @@ static struct harness *h; /* one process per test */
 
 static void setup(void)
 {
-    const char *d = getenv("VS_TEST_DATA");
-    snprintf(cluster, sizeof cluster, "%s/e2e/mig.json", d ? d : "tests/data");
-    const char *args[] = {"--snapshot", cluster, NULL};
-    h = harness_start(args);
-    ck_assert_ptr_nonnull(h);
+    harness_data_path("e2e/mig.json", cluster, sizeof cluster);
+    h = harness_start_snapshot("e2e/mig.json");
 }
 
 static void teardown(void)
 {
-    if (h)
-        ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
-    harness_free(h);
-    h = NULL;
+    harness_finish(&h);
 }
 
 /* A Pod asking one GPU with `mem` MiB; mode, when not NULL, as its
@@ -74,16 +68,6 @@ static cJSON *filter_on(cJSON *pod, const char *node)
     free(body);
     cJSON_Delete(a);
     return j;
-}
-
-/* Why `node` failed, or NULL. */
-static const char *failed(const cJSON *f, const char *node)
-{
-    const char *why =
-        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "FailedNodes"), node));
-    return why ? why
-               : cJSON_GetStringValue(cJSON_GetObjectItem(
-                     cJSON_GetObjectItem(f, "FailedAndUnresolvableNodes"), node));
 }
 
 static const struct {
@@ -142,7 +126,7 @@ START_TEST(mig_filter)
 {
     __typeof__(cases[0]) *k = &cases[_i];
     cJSON *f = filter_on(make_pod("p", k->mem, k->mode), k->node);
-    const char *why = failed(f, k->node);
+    const char *why = harness_failed_reason(f, k->node);
     if (!k->want_reason) {
         ck_assert_msg(!why, "%s: refused: %s", k->what, why);
         int64_t mem, cores;
@@ -167,7 +151,7 @@ START_TEST(mig_reservations_keep_placements)
     static const char *const names[] = {"a", "b", "c"};
     for (int i = 0; i < 3; i++) {
         cJSON *f = filter_on(make_pod(names[i], "16000", NULL), "mig-empty");
-        const char *why = failed(f, "mig-empty");
+        const char *why = harness_failed_reason(f, "mig-empty");
         if (i < 2)
             ck_assert_msg(!why, "pod %s refused: %s", names[i], why);
         else

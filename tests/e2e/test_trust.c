@@ -15,19 +15,13 @@ static struct harness *h; /* one process per test */
 
 static void setup(void)
 {
-    const char *d = getenv("VS_TEST_DATA");
-    snprintf(cluster, sizeof cluster, "%s/e2e/trust.json", d ? d : "tests/data");
-    const char *args[] = {"--snapshot", cluster, NULL};
-    h = harness_start(args);
-    ck_assert_ptr_nonnull(h);
+    harness_data_path("e2e/trust.json", cluster, sizeof cluster);
+    h = harness_start_snapshot("e2e/trust.json");
 }
 
 static void teardown(void)
 {
-    if (h)
-        ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
-    harness_free(h);
-    h = NULL;
+    harness_finish(&h);
 }
 
 /* A Pod asking gpu whole GPUs (16000 MiB, 100 % each). Caller frees. */
@@ -87,16 +81,6 @@ static bool placed_on(const cJSON *f, const char *node)
     return cJSON_GetArraySize(n) == 1 && strcmp(cJSON_GetArrayItem(n, 0)->valuestring, node) == 0;
 }
 
-/* Why `node` failed, or NULL. */
-static const char *failed(const cJSON *f, const char *node)
-{
-    const char *why =
-        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "FailedNodes"), node));
-    return why ? why
-               : cJSON_GetStringValue(cJSON_GetObjectItem(
-                     cJSON_GetObjectItem(f, "FailedAndUnresolvableNodes"), node));
-}
-
 /* Item 3: a Pending pod with hand-written vgpu-node and
  * vgpu-devices-allocated (a busybox asking nothing, and one asking GPUs but
  * never bound) does not fill its node: a real 8-GPU pod lands there. */
@@ -104,7 +88,7 @@ START_TEST(forged_pending_pods_count_nothing)
 {
     cJSON *f = filter_on(make_pod("real", "uid-real", 8), "forged");
     ck_assert_str_eq(error_of(f), "");
-    ck_assert_msg(placed_on(f, "forged"), "refused: %s", failed(f, "forged"));
+    ck_assert_msg(placed_on(f, "forged"), "refused: %s", harness_failed_reason(f, "forged"));
     cJSON_Delete(f);
 }
 END_TEST
@@ -119,7 +103,7 @@ START_TEST(bound_pods_keep_their_gpus)
         cJSON *f = filter_on(make_pod("greedy", "uid-greedy", 8), nodes[i]);
         ck_assert_msg(!placed_on(f, nodes[i]), "an 8-GPU pod got the GPUs of a pod on %s",
                       nodes[i]);
-        ck_assert_ptr_nonnull(failed(f, nodes[i]));
+        ck_assert_ptr_nonnull(harness_failed_reason(f, nodes[i]));
         cJSON_Delete(f);
     }
     /* ... and a pod that asks one GPU still fits nowhere there. */
@@ -184,8 +168,8 @@ START_TEST(nodes_from_requests_are_candidates_only)
     ck_assert_str_eq(error_of(f), "");
     ck_assert_int_eq(
         cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "Nodes"), "items")), 0);
-    ck_assert_ptr_nonnull(failed(f, "small"));
-    const char *why = failed(f, "phantom");
+    ck_assert_ptr_nonnull(harness_failed_reason(f, "small"));
+    const char *why = harness_failed_reason(f, "phantom");
     ck_assert_msg(why && strstr(why, "unknown"), "phantom: %s", why ? why : "(none)");
     cJSON_Delete(f);
     cJSON *ins = harness_get_json(harness_port(h), "/inspect");

@@ -520,12 +520,44 @@ char *harness_read(const char *path, size_t *len)
     return s;
 }
 
+void harness_data_path(const char *rel, char *path, size_t cap)
+{
+    const char *d = getenv("VS_TEST_DATA");
+    snprintf(path, cap, "%s/%s", d ? d : "tests/data", rel);
+}
+
 char *harness_slurp(const char *rel)
 {
     char path[4096];
-    const char *d = getenv("VS_TEST_DATA");
-    snprintf(path, sizeof path, "%s/%s", d ? d : "tests/data", rel);
+    harness_data_path(rel, path, sizeof path);
     return harness_read(path, NULL);
+}
+
+struct harness *harness_start_snapshot(const char *rel)
+{
+    char path[4096];
+    harness_data_path(rel, path, sizeof path);
+    const char *args[] = {"--snapshot", path, NULL};
+    struct harness *h = harness_start(args);
+    ck_assert_msg(h != NULL, "vgpu-scheduler did not start on %s", path);
+    return h;
+}
+
+void harness_finish(struct harness **h)
+{
+    if (*h)
+        ck_assert_int_eq(harness_stop(*h, SIGTERM, 5000), 0);
+    harness_free(*h);
+    *h = NULL;
+}
+
+const char *harness_failed_reason(const struct cJSON *f, const char *node)
+{
+    const char *why =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "FailedNodes"), node));
+    return why ? why
+               : cJSON_GetStringValue(cJSON_GetObjectItem(
+                     cJSON_GetObjectItem(f, "FailedAndUnresolvableNodes"), node));
 }
 
 long harness_metric(int port, const char *series)

@@ -111,6 +111,20 @@ char *harness_read(const char *path, size_t *len);
  * Caller frees. */
 char *harness_slurp(const char *rel);
 
+/* The path of fixture rel under VS_TEST_DATA (or tests/data), into path. */
+void harness_data_path(const char *rel, char *path, size_t cap);
+
+/* Start $VS_BIN on the snapshot fixture rel (harness_data_path), failing
+ * the test when it cannot start. Free with harness_finish. */
+struct harness *harness_start_snapshot(const char *rel);
+/* Stop *h with SIGTERM, failing the test unless it exits 0, free it and set
+ * *h to NULL. Accepts *h NULL. */
+void harness_finish(struct harness **h);
+
+/* Why an extender filter answer refused node: its FailedNodes entry, else
+ * its FailedAndUnresolvableNodes entry, else NULL. Borrowed from f. */
+const char *harness_failed_reason(const struct cJSON *f, const char *node);
+
 /* Sleep ms milliseconds (one nanosleep: a signal may cut it short). */
 void harness_nap_ms(long ms);
 /* Milliseconds on the monotonic clock, for deadlines. */
