@@ -20,6 +20,7 @@
 
 #include "policy/codec.h"
 #include "tests/support/fakeapi.h"
+#include "base/clock.h"
 #include "tests/support/harness.h"
 
 #define LEASE_NS   "vgpu-system"
@@ -30,13 +31,6 @@
 #define SHAKE      "hami.io/node-handshake"
 
 /* ---- helpers ---- */
-
-static double mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static double wall(void)
 {
@@ -49,17 +43,6 @@ static void nap_ms(int ms)
 {
     struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&t, NULL);
-}
-
-static const char *ann(const cJSON *o, const char *key)
-{
-    const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "annotations");
-    return cJSON_GetStringValue(cJSON_GetObjectItem(a, key));
-}
-
-static const char *meta(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), key));
 }
 
 /* A node "n<i>" with 4 GPUs "n<i>-g<k>" of SLOTS slots and 24000 MiB. */
@@ -82,19 +65,6 @@ static void put_node(struct fakeapi *f, int i)
              "\"nvidia.com/gpu\":\"4\"}}}",
              i, reg);
     ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
-}
-
-static void put_pod(struct fakeapi *f, const char *name, int mem, int cores)
-{
-    char json[2048];
-    snprintf(json, sizeof json,
-             "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
-             "\"namespace\":\"default\"},\"spec\":{\"schedulerName\":\"vgpu-scheduler\","
-             "\"containers\":[{\"name\":\"main\",\"resources\":{\"limits\":{"
-             "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"%d\",\"nvidia.com/gpucores\":"
-             "\"%d\"}}}]},\"status\":{\"phase\":\"Pending\"}}",
-             name, mem, cores);
-    ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
 }
 
 /* The Lease as kube-scheduler writes it; holder "" = released. */
@@ -217,19 +187,6 @@ static void env_start(struct env *e)
         put_node(e->f, i);
 }
 
-static bool wait_ready(int port, int ms)
-{
-    for (double end = mono() + ms / 1000.0; mono() < end; nap_ms(20)) {
-        struct harness_reply r;
-        harness_get(port, "/readyz", &r);
-        long st = r.status;
-        harness_reply_free(&r);
-        if (st == 200)
-            return true;
-    }
-    return false;
-}
-
 /* Start replica i (0: A, 1: B) following the Lease. */
 static void env_run(struct env *e, int i)
 {
@@ -247,22 +204,13 @@ static void env_run(struct env *e, int i)
     e->h[i] = harness_start(args);
     ck_assert_ptr_nonnull(e->h[i]);
     e->port[i] = harness_port(e->h[i]);
-    ck_assert_msg(wait_ready(e->port[i], 15000), "%s not ready after 15 s", who[i]);
-}
-
-static void dump(struct harness *h)
-{
-    if (!h || !getenv("VS_TEST_VERBOSE"))
-        return;
-    char *out = harness_output(h);
-    fprintf(stderr, "---- vgpu-scheduler output ----\n%s---- end ----\n", out);
-    free(out);
+    ck_assert_msg(harness_wait_ready(e->port[i], 15000), "%s not ready after 15 s", who[i]);
 }
 
 static void env_stop(struct env *e)
 {
     for (int i = 0; i < 2; i++) {
-        dump(e->h[i]);
+        harness_dump(e->h[i]);
         if (e->h[i])
             ck_assert_msg(harness_stop(e->h[i], SIGTERM, 10000) == 0, "%s: no clean exit", who[i]);
         harness_free(e->h[i]);
@@ -291,7 +239,7 @@ static long metric(int port, const char *name)
 /* Poll (bounded) until replica i's vgpu_scheduler_leader is want. */
 static bool wait_leader(struct env *e, int i, long want, int ms)
 {
-    for (double end = mono() + ms / 1000.0; mono() < end; nap_ms(50))
+    for (double end = clock_mono_s() + ms / 1000.0; clock_mono_s() < end; nap_ms(50))
         if (metric(e->port[i], "vgpu_scheduler_leader") == want)
             return true;
     return false;
@@ -334,7 +282,7 @@ static int unanswered(struct fakeapi *f)
         char name[16];
         snprintf(name, sizeof name, "n%d", i);
         cJSON *n = fakeapi_get(f, "nodes", NULL, name);
-        const char *v = ann(n, SHAKE);
+        const char *v = harness_annotation(n, SHAKE);
         k += !(v && strstr(v, "Requesting"));
         cJSON_Delete(n);
     }
@@ -343,7 +291,7 @@ static int unanswered(struct fakeapi *f)
 
 static bool wait_answered(struct fakeapi *f, int ms)
 {
-    for (double end = mono() + ms / 1000.0; mono() < end; nap_ms(20))
+    for (double end = clock_mono_s() + ms / 1000.0; clock_mono_s() < end; nap_ms(20))
         if (unanswered(f) == 0)
             return true;
     return false;
@@ -403,7 +351,7 @@ static int do_bind(struct fakeapi *f, int port, const char *pod, const char *nod
     snprintf(body, sizeof body,
              "{\"PodName\":\"%s\",\"PodNamespace\":\"default\",\"PodUID\":\"%s\","
              "\"Node\":\"%s\"}",
-             pod, meta(p, "uid"), node);
+             pod, harness_meta(p, "uid"), node);
     cJSON_Delete(p);
     cJSON *j = post(port, "/bind", body);
     if (!j)
@@ -450,8 +398,8 @@ static void usage_api(struct fakeapi *f, long mem[NODES][4], long slots[NODES][4
     memset(slots, 0, sizeof(long) * NODES * 4);
     cJSON_ArrayForEach(p, pods)
     {
-        const char *dev = ann(p, "hami.io/vgpu-devices-allocated");
-        if (!ann(p, "hami.io/vgpu-node") || !dev)
+        const char *dev = harness_annotation(p, "hami.io/vgpu-devices-allocated");
+        if (!harness_annotation(p, "hami.io/vgpu-node") || !dev)
             continue;
         ck_assert_int_eq(codec_decode(dev, d, err, sizeof err), 0);
         for (int i = 0; i < d->n; i++) {
@@ -499,32 +447,17 @@ static int usage_wrong(struct fakeapi *f, int port, char *why, size_t cap)
 static int wait_usage_right(struct fakeapi *f, int port, int ms, char *why, size_t cap)
 {
     int bad = -1;
-    for (double end = mono() + ms / 1000.0; bad != 0 && mono() < end; nap_ms(50))
+    for (double end = clock_mono_s() + ms / 1000.0; bad != 0 && clock_mono_s() < end; nap_ms(50))
         bad = usage_wrong(f, port, why, cap);
     return bad;
 }
 
-static int locks_left(struct fakeapi *f, char *which, size_t cap)
-{
-    cJSON *nodes = fakeapi_list(f, "nodes"), *n;
-    int k = 0;
-    which[0] = '\0';
-    cJSON_ArrayForEach(n, nodes)
-    {
-        const char *l = ann(n, "hami.io/mutex.lock");
-        if (l && !k++)
-            snprintf(which, cap, "%s: %s", meta(n, "name"), l);
-    }
-    cJSON_Delete(nodes);
-    return k;
-}
-
 static int wait_no_locks(struct fakeapi *f, int ms, char *which, size_t cap)
 {
-    int n = locks_left(f, which, cap);
-    for (double end = mono() + ms / 1000.0; n && mono() < end; nap_ms(20)) {
+    int n = harness_locks_left(f, which, cap);
+    for (double end = clock_mono_s() + ms / 1000.0; n && clock_mono_s() < end; nap_ms(20)) {
         fakeapi_play_device_plugin(f);
-        n = locks_left(f, which, cap);
+        n = harness_locks_left(f, which, cap);
     }
     return n;
 }
@@ -581,7 +514,7 @@ START_TEST(ha_one_writer)
         ck_assert_msg(wait_answered(e.f, 5000), "round %d unanswered", r);
     }
     /* The standby answers verbs (a bind is the answer to a call). */
-    put_pod(e.f, "p1", 2000, 10);
+    harness_put_gpu_pod(e.f, "p1", 2000, 10);
     ck_assert_msg(schedule(e.f, e.port[1], "p1", why, sizeof why) == 1, "p1 via B: %s", why);
     nap_ms(500);
     shakes(e.f, n);
@@ -709,18 +642,18 @@ START_TEST(ha_sigterm)
     env_run(&e, 1);
     ck_assert(wait_leader(&e, 0, 1, 5000));
     ck_assert_msg(wait_answered(e.f, 5000), "no handshake requests");
-    put_pod(e.f, "p1", 2000, 10);
+    harness_put_gpu_pod(e.f, "p1", 2000, 10);
     ck_assert_msg(schedule(e.f, e.port[0], "p1", why, sizeof why) == 1, "p1 via A: %s", why);
 
     ck_assert_int_eq(harness_stop(e.h[0], SIGTERM, 10000), 0);
-    double t0 = mono();
+    double t0 = clock_mono_s();
     elector_release(&el);        /* A's kube-scheduler releases on its way out */
     elector_hold(&el, "vs-b_2"); /* B's acquires at its next try */
-    put_pod(e.f, "p2", 2000, 10);
+    harness_put_gpu_pod(e.f, "p2", 2000, 10);
     ck_assert_msg(schedule(e.f, e.port[1], "p2", why, sizeof why) == 1, "p2 via B: %s", why);
-    double bound = mono() - t0;
+    double bound = clock_mono_s() - t0;
     ck_assert(wait_leader(&e, 1, 1, 5000));
-    double leading = mono() - t0;
+    double leading = clock_mono_s() - t0;
     report_all(e.f);
     ck_assert_msg(wait_answered(e.f, 5000), "B does not write");
     shakes(e.f, n);
@@ -770,9 +703,9 @@ START_TEST(ha_kill9)
     env_start(&e);
     for (int i = 0; i < RUN_PODS; i++) {
         snprintf(name, sizeof name, "p%03d", i);
-        put_pod(e.f, name, 500 + (int)((seed >> (i % 16)) % 3) * 500, 1 + (i % 5));
+        harness_put_gpu_pod(e.f, name, 500 + (int)((seed >> (i % 16)) % 3) * 500, 1 + (i % 5));
     }
-    put_pod(e.f, "half", 3000, 10);
+    harness_put_gpu_pod(e.f, "half", 3000, 10);
     elector_start(&el, e.f);
     elector_hold(&el, "vs-a_9");
     env_run(&e, 0);
@@ -785,7 +718,7 @@ START_TEST(ha_kill9)
             ck_assert_int_eq(do_filter(e.f, port, "half", node, sizeof node, why, sizeof why), 1);
             half_done(e.f, "half", node);
             ck_assert_int_eq(harness_stop(e.h[0], SIGKILL, 5000), 128 + SIGKILL);
-            t_kill = mono();
+            t_kill = clock_mono_s();
             double end = elector_freeze(&el);
             /* kube-scheduler B takes the Lease once it ran out. */
             for (int k = 0; k < 400 && wall() < end; k++)
@@ -794,7 +727,7 @@ START_TEST(ha_kill9)
             port = e.port[1];
             /* kube-scheduler retries the pod it could not bind. */
             ck_assert_msg(schedule(e.f, port, "half", why, sizeof why) == 1, "half: %s", why);
-            first_bind = mono() - t_kill;
+            first_bind = clock_mono_s() - t_kill;
         }
         snprintf(name, sizeof name, "p%03d", i);
         int rc = schedule(e.f, port, name, why, sizeof why);

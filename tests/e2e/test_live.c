@@ -18,16 +18,10 @@
 #include "k8s/handshake.h"
 #include "policy/codec.h"
 #include "tests/support/fakeapi.h"
+#include "base/clock.h"
 #include "tests/support/harness.h"
 
 /* ---- helpers ---- */
-
-static double mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 struct env {
     struct fakeapi *f;
@@ -61,34 +55,9 @@ static void put_node(struct fakeapi *f, const char *name, int n, int slots, int 
     ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
 }
 
-/* A pending pod asking one GPU with mem MiB and cores %. */
-static void put_pod(struct fakeapi *f, const char *name, int mem, int cores)
-{
-    char json[2048];
-    snprintf(json, sizeof json,
-             "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
-             "\"namespace\":\"default\"},\"spec\":{\"schedulerName\":\"vgpu-scheduler\","
-             "\"containers\":[{\"name\":\"main\",\"resources\":{\"limits\":{"
-             "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"%d\",\"nvidia.com/gpucores\":"
-             "\"%d\"}}}]},\"status\":{\"phase\":\"Pending\"}}",
-             name, mem, cores);
-    ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
-}
-
-static const char *ann(const cJSON *o, const char *key)
-{
-    const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "annotations");
-    return cJSON_GetStringValue(cJSON_GetObjectItem(a, key));
-}
-
 static const char *node_of(const cJSON *pod)
 {
     return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "spec"), "nodeName"));
-}
-
-static const char *meta(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), key));
 }
 
 static void env_start(struct env *e)
@@ -100,20 +69,6 @@ static void env_start(struct env *e)
     ck_assert_ptr_nonnull(mkdtemp(e->dir));
     snprintf(e->kubeconfig, sizeof e->kubeconfig, "%s/kubeconfig", e->dir);
     ck_assert_int_eq(fakeapi_write_kubeconfig(e->f, e->kubeconfig), 0);
-}
-
-/* Wait (bounded) for /readyz 200. */
-static bool wait_ready(int port, int ms)
-{
-    for (double end = mono() + ms / 1000.0; mono() < end; harness_nap_ms(20)) {
-        struct harness_reply r;
-        harness_get(port, "/readyz", &r);
-        long st = r.status;
-        harness_reply_free(&r);
-        if (st == 200)
-            return true;
-    }
-    return false;
 }
 
 /* Start the binary on the fake with extra flags (NULL-terminated). */
@@ -129,24 +84,14 @@ static void env_run(struct env *e, const char *const *extra)
     e->h = harness_start(args);
     ck_assert_ptr_nonnull(e->h);
     e->port = harness_port(e->h);
-    ck_assert_msg(wait_ready(e->port, 15000), "not ready after 15 s");
-}
-
-/* The process's output on stderr when VS_TEST_VERBOSE is set. */
-static void dump(struct harness *h)
-{
-    if (!h || !getenv("VS_TEST_VERBOSE"))
-        return;
-    char *out = harness_output(h);
-    fprintf(stderr, "---- vgpu-scheduler output ----\n%s---- end ----\n", out);
-    free(out);
+    ck_assert_msg(harness_wait_ready(e->port, 15000), "not ready after 15 s");
 }
 
 static void env_stop(struct env *e)
 {
     /* How it stopped, and its output then, reach stderr (harness.h). */
     int st = e->h ? harness_stop(e->h, SIGTERM, 10000) : 0;
-    dump(e->h);
+    harness_dump(e->h);
     ck_assert_msg(st == 0, "vgpu-scheduler ended with %d after SIGTERM", st);
     harness_free(e->h);
     fakeapi_stop(e->f);
@@ -239,7 +184,7 @@ static bool do_bind(struct harness_client *c, struct env *e, const char *pod, co
     snprintf(body, sizeof body,
              "{\"PodName\":\"%s\",\"PodNamespace\":\"default\",\"PodUID\":\"%s\","
              "\"Node\":\"%s\"}",
-             pod, meta(p, "uid"), node);
+             pod, harness_meta(p, "uid"), node);
     cJSON_Delete(p);
     cJSON *j = post(c, e->port, "/bind", body);
     if (!j)
@@ -301,8 +246,8 @@ static void usage_from_api(struct fakeapi *f, struct usage *u)
     {
         const char *phase =
             cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "status"), "phase"));
-        const char *dev = ann(p, "hami.io/vgpu-devices-allocated");
-        if (!ann(p, "hami.io/vgpu-node") || !dev ||
+        const char *dev = harness_annotation(p, "hami.io/vgpu-devices-allocated");
+        if (!harness_annotation(p, "hami.io/vgpu-node") || !dev ||
             (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
             continue;
         ck_assert_int_eq(codec_decode(dev, d, err, sizeof err), 0);
@@ -373,7 +318,8 @@ static int wait_usage_equal(struct env *e, int ms, char *why, size_t cap)
 {
     struct usage *api = malloc(sizeof *api), *ins = malloc(sizeof *ins);
     int diffs = -1;
-    for (double end = mono() + ms / 1000.0; diffs != 0 && mono() < end; harness_nap_ms(50)) {
+    for (double end = clock_mono_s() + ms / 1000.0; diffs != 0 && clock_mono_s() < end;
+         harness_nap_ms(50)) {
         usage_from_api(e->f, api);
         usage_from_inspect(e->port, ins);
         diffs = usage_diff(api, ins, why, cap);
@@ -415,29 +361,13 @@ static void plugin_stop(struct plugin *p)
     atomic_fetch_add(&p->handled, fakeapi_play_device_plugin(p->f));
 }
 
-/* Nodes that still carry a lock. */
-static int locks_left(struct fakeapi *f, char *which, size_t cap)
-{
-    cJSON *nodes = fakeapi_list(f, "nodes"), *n;
-    int k = 0;
-    which[0] = '\0';
-    cJSON_ArrayForEach(n, nodes)
-    {
-        const char *l = ann(n, "hami.io/mutex.lock");
-        if (l && !k++)
-            snprintf(which, cap, "%s: %s", meta(n, "name"), l);
-    }
-    cJSON_Delete(nodes);
-    return k;
-}
-
 /* Poll (bounded) until no node carries a lock: locks of failed binds and
  * of cut-short binds are released in the background. */
 static int wait_no_locks(struct fakeapi *f, int ms, char *which, size_t cap)
 {
-    int n = locks_left(f, which, cap);
-    for (double end = mono() + ms / 1000.0; n && mono() < end; harness_nap_ms(20))
-        n = locks_left(f, which, cap);
+    int n = harness_locks_left(f, which, cap);
+    for (double end = clock_mono_s() + ms / 1000.0; n && clock_mono_s() < end; harness_nap_ms(20))
+        n = harness_locks_left(f, which, cap);
     return n;
 }
 
@@ -484,8 +414,8 @@ START_TEST(live_filter_bind)
     env_start(&e);
     put_node(e.f, "n1", 2, 10, 24000, NULL, "", 2);
     put_node(e.f, "n2", 2, 10, 24000, NULL, "", 2);
-    put_pod(e.f, "p1", 8000, 20);
-    put_pod(e.f, "p2", 8000, 20);
+    harness_put_gpu_pod(e.f, "p1", 8000, 20);
+    harness_put_gpu_pod(e.f, "p2", 8000, 20);
     env_run(&e, NULL);
 
     const char *const both[] = {"n1", "n2"};
@@ -498,17 +428,18 @@ START_TEST(live_filter_bind)
     /* The fake saw the lock, the pod patch and the binding. */
     cJSON *n = fakeapi_get(e.f, "nodes", NULL, node),
           *p = fakeapi_get(e.f, "pods", "default", "p1");
-    const char *lock = ann(n, "hami.io/mutex.lock");
+    const char *lock = harness_annotation(n, "hami.io/mutex.lock");
     ck_assert_ptr_nonnull(lock);
     ck_assert_msg(strstr(lock, ",default,p1") && strlen(lock) == 20 + strlen(",default,p1"),
                   "lock %s", lock);
-    ck_assert_str_eq(ann(p, "hami.io/vgpu-node"), node);
-    ck_assert_str_eq(ann(p, "hami.io/bind-phase"), "allocating");
-    ck_assert_ptr_nonnull(ann(p, "hami.io/bind-time"));
-    ck_assert_str_eq(ann(p, "hami.io/vgpu-devices-allocated"),
-                     ann(p, "hami.io/vgpu-devices-to-allocate"));
-    ck_assert_msg(strstr(ann(p, "hami.io/vgpu-devices-allocated"), ",NVIDIA,8000,20:;"), "%s",
-                  ann(p, "hami.io/vgpu-devices-allocated"));
+    ck_assert_str_eq(harness_annotation(p, "hami.io/vgpu-node"), node);
+    ck_assert_str_eq(harness_annotation(p, "hami.io/bind-phase"), "allocating");
+    ck_assert_ptr_nonnull(harness_annotation(p, "hami.io/bind-time"));
+    ck_assert_str_eq(harness_annotation(p, "hami.io/vgpu-devices-allocated"),
+                     harness_annotation(p, "hami.io/vgpu-devices-to-allocate"));
+    ck_assert_msg(
+        strstr(harness_annotation(p, "hami.io/vgpu-devices-allocated"), ",NVIDIA,8000,20:;"), "%s",
+        harness_annotation(p, "hami.io/vgpu-devices-allocated"));
     const cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"), "labels");
     ck_assert_str_eq(cJSON_GetObjectItem(labels, "hami.io/vgpu-node")->valuestring, node);
     ck_assert_str_eq(node_of(p), node);
@@ -561,7 +492,7 @@ START_TEST(live_filter_bind)
     ck_assert_msg(err[0] == '\0', "bind p2: %s", err);
     ck_assert_int_eq(fakeapi_play_device_plugin(e.f), 1);
     char which[256];
-    ck_assert_int_eq(locks_left(e.f, which, sizeof which), 0);
+    ck_assert_int_eq(harness_locks_left(e.f, which, sizeof which), 0);
     ck_assert_int_eq(wait_usage_equal(&e, 5000, why, sizeof why), 0);
 
     /* A deleted pod frees its share. */
@@ -647,14 +578,14 @@ START_TEST(live_watch)
     for (int i = 0; i < 250; i++, harness_nap_ms(20)) {
         cJSON_Delete(n5);
         n5 = fakeapi_get(e.f, "nodes", NULL, "n5");
-        hs = ann(n5, "hami.io/node-handshake");
+        hs = harness_annotation(n5, "hami.io/node-handshake");
         if (hs && strncmp(hs, "Requesting_", 11) == 0)
             break;
     }
     ck_assert_msg(hs && strncmp(hs, "Requesting_", 11) == 0, "n5 handshake %s", hs);
     cJSON_Delete(n5);
     cJSON *n4 = fakeapi_get(e.f, "nodes", NULL, "n4");
-    ck_assert_str_eq(ann(n4, "hami.io/node-handshake"), old);
+    ck_assert_str_eq(harness_annotation(n4, "hami.io/node-handshake"), old);
     cJSON_Delete(n4);
     /* n3 repaired: it comes in. */
     put_node(e.f, "n3", 1, 10, 24000, "\"pool\":\"a\"", "", 1);
@@ -754,7 +685,8 @@ START_TEST(live_lock_cases)
     env_start(&e);
     put_node(e.f, "stale", 2, 10, 24000, NULL,
              ",\"hami.io/mutex.lock\":\"2020-01-01T00:00:00Z,default,holder\"", 2);
-    put_pod(e.f, "holder", 1000, 10); /* the owner exists: only its age makes it stale */
+    harness_put_gpu_pod(e.f, "holder", 1000,
+                        10); /* the owner exists: only its age makes it stale */
     time_t t = time(NULL);
     strftime(now_lock, sizeof now_lock, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     snprintf(extra, sizeof extra, ",\"hami.io/mutex.lock\":\"%s,default,ghost\"", now_lock);
@@ -765,7 +697,7 @@ START_TEST(live_lock_cases)
     put_node(e.f, "f1", 2, 10, 24000, NULL, "", 2);
     const char *pods[] = {"a", "b", "c", "d", "e", "z"};
     for (int i = 0; i < 6; i++)
-        put_pod(e.f, pods[i], 1000, 10);
+        harness_put_gpu_pod(e.f, pods[i], 1000, 10);
     env_run(&e, NULL);
 
     /* A lock older than --node-lock-timeout is taken over. */
@@ -775,7 +707,7 @@ START_TEST(live_lock_cases)
     ck_assert(do_bind(NULL, &e, "a", "stale", err, sizeof err));
     ck_assert_msg(!err[0], "bind a: %s", err);
     cJSON *n = fakeapi_get(e.f, "nodes", NULL, "stale");
-    ck_assert_ptr_nonnull(strstr(ann(n, "hami.io/mutex.lock"), ",default,a"));
+    ck_assert_ptr_nonnull(strstr(harness_annotation(n, "hami.io/mutex.lock"), ",default,a"));
     cJSON_Delete(n);
     ck_assert_int_ge(error_count(e.port, "lock_taken_over"), 1);
 
@@ -783,7 +715,7 @@ START_TEST(live_lock_cases)
     bool released = false;
     for (int i = 0; i < 250 && !released; i++, harness_nap_ms(20)) {
         n = fakeapi_get(e.f, "nodes", NULL, "orphan");
-        released = ann(n, "hami.io/mutex.lock") == NULL;
+        released = harness_annotation(n, "hami.io/mutex.lock") == NULL;
         cJSON_Delete(n);
     }
     ck_assert(released);
@@ -814,12 +746,12 @@ START_TEST(live_lock_cases)
     x.fail_path[0] = '\0';
     fakeapi_set_faults(e.f, &x);
     cJSON *p = fakeapi_get(e.f, "pods", "default", "c");
-    ck_assert_ptr_null(ann(p, "hami.io/vgpu-node"));
-    ck_assert_ptr_null(ann(p, "hami.io/vgpu-devices-allocated"));
+    ck_assert_ptr_null(harness_annotation(p, "hami.io/vgpu-node"));
+    ck_assert_ptr_null(harness_annotation(p, "hami.io/vgpu-devices-allocated"));
     ck_assert_ptr_null(node_of(p));
     cJSON_Delete(p);
     n = fakeapi_get(e.f, "nodes", NULL, "f1");
-    ck_assert_ptr_null(ann(n, "hami.io/mutex.lock"));
+    ck_assert_ptr_null(harness_annotation(n, "hami.io/mutex.lock"));
     cJSON_Delete(n);
     char msg[1100];
     ck_assert_int_ge(wait_events(e.f, "c", "BindingFailed", msg, sizeof msg), 1);
@@ -830,11 +762,11 @@ START_TEST(live_lock_cases)
     ck_assert_msg(node[0], "d: %s", why);
     cJSON *old = fakeapi_get(e.f, "pods", "default", "d");
     ck_assert_int_eq(fakeapi_delete(e.f, "pods", "default", "d"), 0);
-    put_pod(e.f, "d", 1000, 10);
+    harness_put_gpu_pod(e.f, "d", 1000, 10);
     char body[512];
     snprintf(body, sizeof body,
              "{\"PodName\":\"d\",\"PodNamespace\":\"default\",\"PodUID\":\"%s\",\"Node\":\"f1\"}",
-             meta(old, "uid"));
+             harness_meta(old, "uid"));
     cJSON_Delete(old);
     cJSON *j = post(NULL, e.port, "/bind", body);
     ck_assert_ptr_nonnull(j);
@@ -842,7 +774,7 @@ START_TEST(live_lock_cases)
                   "bind of a recreated pod passed");
     cJSON_Delete(j);
     p = fakeapi_get(e.f, "pods", "default", "d");
-    ck_assert_ptr_null(ann(p, "hami.io/vgpu-node"));
+    ck_assert_ptr_null(harness_annotation(p, "hami.io/vgpu-node"));
     ck_assert_ptr_null(node_of(p));
     cJSON_Delete(p);
 
@@ -853,7 +785,7 @@ START_TEST(live_lock_cases)
     ck_assert_int_eq(fakeapi_delete(e.f, "pods", "default", "e"), 0);
     snprintf(body, sizeof body,
              "{\"PodName\":\"e\",\"PodNamespace\":\"default\",\"PodUID\":\"%s\",\"Node\":\"f1\"}",
-             meta(pe, "uid"));
+             harness_meta(pe, "uid"));
     cJSON_Delete(pe);
     j = post(NULL, e.port, "/bind", body);
     ck_assert_ptr_nonnull(j);
@@ -870,7 +802,7 @@ START_TEST(live_lock_cases)
     released = false;
     for (int i = 0; i < 250 && !released; i++, harness_nap_ms(20)) {
         n = fakeapi_get(e.f, "nodes", NULL, "x1");
-        released = ann(n, "hami.io/mutex.lock") == NULL;
+        released = harness_annotation(n, "hami.io/mutex.lock") == NULL;
         cJSON_Delete(n);
     }
     ck_assert_msg(released, "the lock z held on x1 stayed");
@@ -939,13 +871,13 @@ static void *crowd_run(void *arg)
                 j->state = 2;
                 break;
             }
-            double t0 = mono();
+            double t0 = clock_mono_s();
             if (!do_bind(c, cr->e, j->name, node, err, sizeof err)) {
                 atomic_store(&cr->dead, true);
                 atomic_fetch_add(&cr->transport_errors, 1);
                 break;
             }
-            double ms = (mono() - t0) * 1000;
+            double ms = (clock_mono_s() - t0) * 1000;
             pthread_mutex_lock(&cr->lock);
             cr->bind_ms_sum += ms;
             cr->bind_ms_max = ms > cr->bind_ms_max ? ms : cr->bind_ms_max;
@@ -989,7 +921,7 @@ static struct job *make_jobs(struct fakeapi *f, int n, int mem_lo, int mem_span,
         snprintf(jobs[i].name, sizeof jobs[i].name, "pod-%04d", i);
         jobs[i].mem = mem_lo + (int)(rand_r(&seed) % (unsigned)mem_span);
         jobs[i].cores = cores_lo + (int)(rand_r(&seed) % (unsigned)cores_span);
-        put_pod(f, jobs[i].name, jobs[i].mem, jobs[i].cores);
+        harness_put_gpu_pod(f, jobs[i].name, jobs[i].mem, jobs[i].cores);
     }
     return jobs;
 }
@@ -1004,8 +936,8 @@ static void check_consistent(struct env *e, struct job *jobs, int n, int *bound)
     *bound = 0;
     for (int i = 0; i < n; i++) {
         cJSON *p = fakeapi_get(e->f, "pods", "default", jobs[i].name);
-        const char *at = node_of(p), *vn = ann(p, "hami.io/vgpu-node");
-        const char *dev = ann(p, "hami.io/vgpu-devices-allocated");
+        const char *at = node_of(p), *vn = harness_annotation(p, "hami.io/vgpu-node");
+        const char *dev = harness_annotation(p, "hami.io/vgpu-devices-allocated");
         ck_assert_msg((jobs[i].state == 1) == (at != NULL), "%s: state %d, nodeName %s (%s)",
                       jobs[i].name, jobs[i].state, at ? at : "-", jobs[i].why);
         if (at) {
@@ -1077,7 +1009,7 @@ START_TEST(live_kill_restart)
     pthread_mutex_init(&cr.lock, NULL);
     plugin_start(&pl, e.f);
     env_run(&e, NULL);
-    double t0 = mono();
+    double t0 = clock_mono_s();
     crowd_go(&cr, 2, th);
     for (int i = 0; i < 3000 && atomic_load(&cr.bound) < 100; i++) /* at most 30 s */
         harness_nap_ms(10);
@@ -1102,7 +1034,7 @@ START_TEST(live_kill_restart)
     crowd_go(&cr, 2, th);
     crowd_join(2, th);
     plugin_stop(&pl);
-    print_figures("kill -9 and restart, 200 pods", &cr, mono() - t0, &e);
+    print_figures("kill -9 and restart, 200 pods", &cr, clock_mono_s() - t0, &e);
     int bound;
     check_consistent(&e, cr.jobs, cr.njobs, &bound);
     for (int i = 0; i < cr.njobs; i++) /* there is room for all */
@@ -1110,7 +1042,7 @@ START_TEST(live_kill_restart)
     ck_assert_int_eq(bound, 200);
     ck_assert_msg(wait_usage_equal(&e, 10000, why, sizeof why) == 0, "at the end: %s", why);
     if (wait_no_locks(e.f, 5000, which, sizeof which))
-        dump(e.h);
+        harness_dump(e.h);
     ck_assert_msg(wait_no_locks(e.f, 0, which, sizeof which) == 0, "%s", which);
     free(cr.jobs);
     pthread_mutex_destroy(&cr.lock);
@@ -1139,10 +1071,10 @@ START_TEST(live_faults)
     env_run(&e, NULL);
     struct fakeapi_faults x = {.fail_every = 10, .drop_watch_ms = 2500};
     fakeapi_set_faults(e.f, &x);
-    double t0 = mono();
+    double t0 = clock_mono_s();
     crowd_go(&cr, 4, th);
     crowd_join(4, th);
-    double secs = mono() - t0;
+    double secs = clock_mono_s() - t0;
     memset(&x, 0, sizeof x);
     fakeapi_set_faults(e.f, &x);
     plugin_stop(&pl);
@@ -1186,10 +1118,10 @@ START_TEST(live_contention)
     plugin_start(&pl, e.f);
     const char *const flags[] = {"--filter-mode", "all", NULL};
     env_run(&e, flags);
-    double t0 = mono();
+    double t0 = clock_mono_s();
     crowd_go(&cr, 8, th);
     crowd_join(8, th);
-    double secs = mono() - t0;
+    double secs = clock_mono_s() - t0;
     plugin_stop(&pl);
     print_figures("100 pods contending for one node", &cr, secs, &e);
     for (int i = 0; i < cr.njobs; i++)
@@ -1217,7 +1149,7 @@ START_TEST(live_not_synced)
     char node[64], why[1024];
     env_start(&e);
     put_node(e.f, "n1", 1, 10, 24000, NULL, "", 1);
-    put_pod(e.f, "p", 1000, 10);
+    harness_put_gpu_pod(e.f, "p", 1000, 10);
     struct fakeapi_faults x = {.delay_ms = 1500}; /* slow answers */
     fakeapi_set_faults(e.f, &x);
     const char *args[] = {"--kubeconfig", e.kubeconfig, "--leader-elect-lease=", NULL};
@@ -1238,7 +1170,7 @@ START_TEST(live_not_synced)
     cJSON_Delete(j);
     x.delay_ms = 0;
     fakeapi_set_faults(e.f, &x);
-    ck_assert(wait_ready(e.port, 15000));
+    ck_assert(harness_wait_ready(e.port, 15000));
     place(&e, "p", one, 1, node, sizeof node, why, sizeof why);
     ck_assert_msg(node[0], "%s", why);
     env_stop(&e);
@@ -1275,10 +1207,10 @@ START_TEST(live_untrusted_annotations)
                     "\"n2-g0,NVIDIA,24000,100:n2-g1,NVIDIA,24000,100:;\"}},\"spec\":{"
                     "\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Pending\"}}"),
         0);
-    put_pod(e.f, "p1", 8000, 20);
+    harness_put_gpu_pod(e.f, "p1", 8000, 20);
     env_run(&e, NULL);
     if (wait_events(e.f, "garbled", "GPUAllocationNotTrusted", msg, sizeof msg) < 1)
-        dump(e.h);
+        harness_dump(e.h);
     ck_assert_int_ge(events_for(e.f, "garbled", "GPUAllocationNotTrusted", msg, sizeof msg), 1);
     ck_assert_msg(strstr(msg, "counted there instead"), "%s", msg);
     ck_assert_int_ge(error_count(e.port, "pod_counted_by_request"), 1);
@@ -1356,8 +1288,8 @@ START_TEST(live_mig)
     struct env e;
     env_start(&e);
     put_mig_node(e.f, "m1", "GPU-m0");
-    put_pod(e.f, "p1", 8000, 0);
-    put_pod(e.f, "p2", 8000, 0);
+    harness_put_gpu_pod(e.f, "p1", 8000, 0);
+    harness_put_gpu_pod(e.f, "p2", 8000, 0);
     env_run(&e, NULL);
 
     const char *const one[] = {"m1"};
@@ -1367,8 +1299,9 @@ START_TEST(live_mig)
     ck_assert(do_bind(NULL, &e, "p1", node, err, sizeof err));
     ck_assert_msg(err[0] == '\0', "bind p1: %s", err);
     cJSON *p = fakeapi_get(e.f, "pods", "default", "p1");
-    ck_assert_str_eq(ann(p, "hami.io/vgpu-devices-allocated"), "GPU-m0,NVIDIA,9856,29:;");
-    const char *mig = ann(p, "hami.io/vgpu-mig-allocations");
+    ck_assert_str_eq(harness_annotation(p, "hami.io/vgpu-devices-allocated"),
+                     "GPU-m0,NVIDIA,9856,29:;");
+    const char *mig = harness_annotation(p, "hami.io/vgpu-mig-allocations");
     ck_assert_ptr_nonnull(mig);
     ck_assert_str_eq(mig, "[{\"containerIndex\":0,\"deviceIndex\":0,\"gpuUUID\":\"GPU-m0\","
                           "\"profile\":\"2g.10gb\",\"placement\":{\"start\":0,\"size\":2}}]");
@@ -1380,9 +1313,9 @@ START_TEST(live_mig)
     ck_assert(do_bind(NULL, &e, "p2", node, err, sizeof err));
     ck_assert_msg(err[0] == '\0', "bind p2: %s", err);
     p = fakeapi_get(e.f, "pods", "default", "p2");
-    ck_assert_msg(
-        strstr(ann(p, "hami.io/vgpu-mig-allocations"), "\"placement\":{\"start\":2,\"size\":2}"),
-        "%s", ann(p, "hami.io/vgpu-mig-allocations"));
+    ck_assert_msg(strstr(harness_annotation(p, "hami.io/vgpu-mig-allocations"),
+                         "\"placement\":{\"start\":2,\"size\":2}"),
+                  "%s", harness_annotation(p, "hami.io/vgpu-mig-allocations"));
     cJSON_Delete(p);
     env_stop(&e);
 }

@@ -1,7 +1,5 @@
 #include "tests/support/harness.h"
 
-#include "base/init.h"
-
 #include <check.h>
 #include <cjson/cJSON.h>
 
@@ -23,7 +21,9 @@
 
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/init.h"
 #include "base/mem.h"
+#include "tests/support/fakeapi.h"
 
 #define OUTPUT_MAX (64u << 20) /* what we keep of a process's output */
 #define REPLY_MAX  (256u << 20)
@@ -574,4 +574,65 @@ long harness_metric(int port, const char *series)
     long v = p ? strtol(p + n + 1, NULL, 10) : -1;
     harness_reply_free(&r);
     return v;
+}
+
+bool harness_wait_ready(int port, int ms)
+{
+    for (long end = harness_now_ms() + ms; harness_now_ms() < end; harness_nap_ms(20)) {
+        struct harness_reply r;
+        harness_get(port, "/readyz", &r);
+        long st = r.status;
+        harness_reply_free(&r);
+        if (st == 200)
+            return true;
+    }
+    return false;
+}
+
+void harness_dump(struct harness *h)
+{
+    if (!h || !getenv("VS_TEST_VERBOSE"))
+        return;
+    char *out = harness_output(h);
+    fprintf(stderr, "---- vgpu-scheduler output ----\n%s---- end ----\n", out);
+    free(out);
+}
+
+const char *harness_annotation(const struct cJSON *o, const char *key)
+{
+    const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), "annotations");
+    return cJSON_GetStringValue(cJSON_GetObjectItem(a, key));
+}
+
+const char *harness_meta(const struct cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metadata"), key));
+}
+
+int harness_locks_left(struct fakeapi *f, char *which, size_t cap)
+{
+    cJSON *nodes = fakeapi_list(f, "nodes"), *n;
+    int k = 0;
+    which[0] = '\0';
+    cJSON_ArrayForEach(n, nodes)
+    {
+        const char *l = harness_annotation(n, "hami.io/mutex.lock");
+        if (l && !k++)
+            snprintf(which, cap, "%s: %s", harness_meta(n, "name"), l);
+    }
+    cJSON_Delete(nodes);
+    return k;
+}
+
+void harness_put_gpu_pod(struct fakeapi *f, const char *name, int mem, int cores)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+             "\"namespace\":\"default\"},\"spec\":{\"schedulerName\":\"vgpu-scheduler\","
+             "\"containers\":[{\"name\":\"main\",\"resources\":{\"limits\":{"
+             "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"%d\",\"nvidia.com/gpucores\":"
+             "\"%d\"}}}]},\"status\":{\"phase\":\"Pending\"}}",
+             name, mem, cores);
+    ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
 }

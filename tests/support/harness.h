@@ -125,6 +125,24 @@ void harness_finish(struct harness **h);
  * its FailedAndUnresolvableNodes entry, else NULL. Borrowed from f. */
 const char *harness_failed_reason(const struct cJSON *f, const char *node);
 
+/* Poll /readyz on port every 20 ms for up to ms: true once it answers 200. */
+bool harness_wait_ready(int port, int ms);
+/* What the process printed, on stderr, when VS_TEST_VERBOSE is set. */
+void harness_dump(struct harness *h);
+
+/* ---- API objects (cJSON), for tests against the fake API server ---- */
+
+/* metadata.annotations[key] and metadata[key] of object o, or NULL. */
+const char *harness_annotation(const struct cJSON *o, const char *key);
+const char *harness_meta(const struct cJSON *o, const char *key);
+struct fakeapi;
+/* How many nodes of f carry hami.io/mutex.lock; the first as "node: lock"
+ * in which. */
+int harness_locks_left(struct fakeapi *f, char *which, size_t cap);
+/* Put a pending pod default/name asking one GPU with mem MiB and cores %
+ * into f; fails the test when f refuses it. */
+void harness_put_gpu_pod(struct fakeapi *f, const char *name, int mem, int cores);
+
 /* Sleep ms milliseconds (one nanosleep: a signal may cut it short). */
 void harness_nap_ms(long ms);
 /* Milliseconds on the monotonic clock, for deadlines. */
