@@ -194,17 +194,19 @@ static cJSON *get_pod(struct bind *b, const char *ns, const char *name, int *rc,
     return pod;
 }
 
-/* 1 when the pod's app containers ask for nvidia.com/gpu (HAMi locks the
- * node only then), 0 when not, or an error. From the spec the cache keeps
+/* 1 when the pod's app containers ask for devices (HAMi locks the node
+ * only then), with *vendor the backend of the first such container (whose
+ * lock is taken); 0 when not, or an error. From the spec the cache keeps
  * for pending pods; else from the API. */
-static int wants_lock(struct bind *b, const char *ns, const char *name, const char *uid, char *err,
-                      size_t cap)
+static int wants_lock(struct bind *b, const char *ns, const char *name, const char *uid,
+                      const struct policy_device_backend **vendor, char *err, size_t cap)
 {
     char *json = cache_pending_get(b->c, uid, clock_wall_s());
     cJSON *pod = json ? cJSON_Parse(json) : NULL;
     struct policy_pod *pp = NULL;
     int rc = 0;
     free(json);
+    *vendor = policy_device_backend_default();
     if (!pod) {
         pod = get_pod(b, ns, name, &rc, err, cap);
         if (rc)
@@ -225,6 +227,7 @@ static int wants_lock(struct bind *b, const char *ns, const char *name, const ch
     }
     for (int i = pp->ninit; i < pp->nctr; i++)
         if (pp->ctr[i].nums > 0) {
+            *vendor = policy_ctr_backend(&pp->ctr[i]);
             rc = 1;
             break;
         }
@@ -236,13 +239,42 @@ out:
 
 /* ---- the node lock ---- */
 
+/* Which lock a bind takes: HAMi's shared hami.io/mutex.lock naming its pod,
+ * or a vendor's own key valued with a bare time (policy/device.h ann_lock). */
+struct lockkind {
+    const char *key;
+    bool bare;
+    double timeout; /* seconds after which the lock is stale */
+};
+
+static struct lockkind lock_kind(const struct bind *b, const struct policy_device_backend *v)
+{
+    if (v && v->ann_lock)
+        return (struct lockkind){v->ann_lock, true, (double)v->lock_timeout_s};
+    return (struct lockkind){MODEL_ANN_LOCK, false, b->o.lock_timeout};
+}
+
+/* A vendor's bare-time lock as HAMi's Cambricon LockNode judges it: none
+ * is free, an RFC 3339 time older than the timeout expired, a younger (or
+ * future) one held; anything else malformed (HAMi refuses the bind). */
+static enum nodelock_state bare_state(const char *value, double now, double timeout,
+                                      struct nodelock *l)
+{
+    if (!value || !*value)
+        return NODELOCK_FREE;
+    if (nodelock_parse(value, l) != 0 || !l->legacy)
+        return NODELOCK_MALFORMED;
+    return now - l->time > timeout ? NODELOCK_EXPIRED : NODELOCK_HELD;
+}
+
 struct node_state {
     char rv[80];
     char lock[NODELOCK_VALUE_MAX + 1]; /* "" = none */
     bool lock_toobig;
 };
 
-static int read_node(struct bind *b, const char *node, struct node_state *st, char *err, size_t cap)
+static int read_node(struct bind *b, const char *node, const char *key, struct node_state *st,
+                     char *err, size_t cap)
 {
     char path[400];
     struct kube_resp r;
@@ -259,7 +291,7 @@ static int read_node(struct bind *b, const char *node, struct node_state *st, ch
     const char *rv = model_str(n, "metadata", "resourceVersion", NULL);
     const cJSON *anns = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(n, "metadata"), "annotations");
-    const char *lock = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(anns, MODEL_ANN_LOCK));
+    const char *lock = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(anns, key));
     if (!rv || strlen(rv) >= sizeof st->rv) {
         snprintf(err, cap, "read node: no usable metadata.resourceVersion");
         cJSON_Delete(n);
@@ -275,16 +307,16 @@ static int read_node(struct bind *b, const char *node, struct node_state *st, ch
 }
 
 /* Set the lock annotation to value (NULL: remove) with the rv precondition. */
-static int patch_lock(struct bind *b, const char *node, const char *value, const char *rv,
-                      struct kube_resp *r)
+static int patch_lock(struct bind *b, const char *node, const char *key, const char *value,
+                      const char *rv, struct kube_resp *r)
 {
     char path[400];
     cJSON *p = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(p, "metadata");
     cJSON *anns = cJSON_AddObjectToObject(meta, "annotations");
     if (value)
-        cJSON_AddStringToObject(anns, MODEL_ANN_LOCK, value);
+        cJSON_AddStringToObject(anns, key, value);
     else
-        cJSON_AddNullToObject(anns, MODEL_ANN_LOCK);
+        cJSON_AddNullToObject(anns, key);
     cJSON_AddStringToObject(meta, "resourceVersion", rv);
     char *body = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
@@ -295,12 +327,19 @@ static int patch_lock(struct bind *b, const char *node, const char *value, const
 }
 
 /* Until the cache shows the node's lock changed from `seen`, a second
- * passed, or the deadline. */
-static void wait_release(struct bind *b, const char *node, const char *seen, double deadline)
+ * passed, or the deadline. The cache keeps hami.io/mutex.lock only: for a
+ * vendor's own lock (bare), a tenth of a second. */
+static void wait_release(struct bind *b, const char *node, bool bare, const char *seen,
+                         double deadline)
 {
-    double until = clock_mono_s() + 1.0;
+    double until = clock_mono_s() + (bare ? 0.1 : 1.0);
     if (until > deadline)
         until = deadline;
+    if (bare) {
+        if (until > clock_mono_s())
+            clock_sleep_s(until - clock_mono_s());
+        return;
+    }
     while (clock_mono_s() < until) {
         cache_rdlock(b->c);
         bool known = cache_view(b->c, node) != NULL;
@@ -325,24 +364,33 @@ static bool owner_gone(struct bind *b, const struct nodelock *l)
     return rc == ERR_NOTFOUND;
 }
 
+/* Take lock k on node for pod ns/name; the value written goes to value
+ * (NODELOCK_VALUE_MAX + 1 bytes). */
 static int lock_take(struct bind *b, const char *node, const char *ns, const char *name,
-                     double deadline, char *err, size_t cap)
+                     const struct lockkind *k, double deadline, char *value, char *err, size_t cap)
 {
-    char value[NODELOCK_VALUE_MAX + 1], checked[NODELOCK_VALUE_MAX + 1] = "";
+    char checked[NODELOCK_VALUE_MAX + 1] = "";
     int conflicts = 0, rc;
     struct node_state st;
     double t0 = clock_mono_s();
 
     for (;;) {
-        if ((rc = read_node(b, node, &st, err, cap)) != 0)
+        if ((rc = read_node(b, node, k->key, &st, err, cap)) != 0)
             return rc;
         struct nodelock l = {0};
         double now = clock_wall_s();
-        enum nodelock_state s = st.lock_toobig
-                                    ? NODELOCK_MALFORMED
-                                    : nodelock_state(st.lock, ns, name, now, b->o.lock_timeout, &l);
+        enum nodelock_state s = st.lock_toobig ? NODELOCK_MALFORMED
+                                : k->bare      ? bare_state(st.lock, now, k->timeout, &l)
+                                          : nodelock_state(st.lock, ns, name, now, k->timeout, &l);
         if (s == NODELOCK_OURS)
             return 0;
+        if (s == NODELOCK_MALFORMED && k->bare) {
+            snprintf(err, cap,
+                     "node %s: annotation %s \"%.64s\" is not an RFC 3339 time, so whether the "
+                     "node is locked cannot be told (remove the annotation to unlock it)",
+                     node, k->key, st.lock_toobig ? "(too long)" : st.lock);
+            return ERR_INVAL;
+        }
         bool gone = false;
         if (s == NODELOCK_HELD && !l.legacy && now - l.time >= OWNER_CHECK_S &&
             strcmp(checked, st.lock) != 0) {
@@ -354,26 +402,27 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
                 char age[32];
                 snprintf(age, sizeof age, "%.0fs", now - l.time);
                 snprintf(err, cap,
-                         "node %s has been locked within %.0fs: node lock contention (held by "
+                         "node %s has been locked within %.0fs: node lock contention (%s held by "
                          "%s%s%s for %s; waited %.1fs)",
-                         node, b->o.lock_timeout, l.legacy ? "a legacy lock" : l.ns,
+                         node, k->timeout, k->key, l.legacy ? "a legacy lock" : l.ns,
                          l.legacy ? "" : "/", l.legacy ? "" : l.name, age, clock_mono_s() - t0);
                 count(b, "lock_contention");
                 return ERR_CONFLICT;
             }
-            wait_release(b, node, st.lock, deadline);
+            wait_release(b, node, k->bare, st.lock, deadline);
             continue;
         }
-        if (nodelock_format(now, ns, name, value, sizeof value) < 0) {
+        if ((k->bare ? nodelock_format_time(now, value, NODELOCK_VALUE_MAX + 1)
+                     : nodelock_format(now, ns, name, value, NODELOCK_VALUE_MAX + 1)) < 0) {
             snprintf(err, cap, "lock value too long");
             return ERR_TOOBIG;
         }
         struct kube_resp r;
-        rc = patch_lock(b, node, value, st.rv, &r);
+        rc = patch_lock(b, node, k->key, value, st.rv, &r);
         if (rc == 0) {
             kube_resp_free(&r);
             if (s != NODELOCK_FREE) {
-                LOG_INFO("node %s: took over lock \"%.80s\" (%s)", node, st.lock,
+                LOG_INFO("node %s: took over lock %s \"%.80s\" (%s)", node, k->key, st.lock,
                          gone ? "its pod is gone" : nodelock_state_name(s));
                 count(b, "lock_taken_over");
             }
@@ -395,20 +444,24 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
     }
 }
 
-/* Remove the lock if it is still ours. */
-static void lock_release(struct bind *b, const char *node, const char *ns, const char *name)
+/* Remove the lock if it is still ours: names this pod, or (a bare lock)
+ * still holds the very value taken. */
+static void lock_release(struct bind *b, const char *node, const char *ns, const char *name,
+                         const struct lockkind *k, const char *taken)
 {
     char err[512] = "";
     struct node_state st;
     for (int i = 0; i < RELEASE_TRIES; i++) {
         if (i)
             clock_sleep_s(backoff(i - 1));
-        if (read_node(b, node, &st, err, sizeof err) != 0)
+        if (read_node(b, node, k->key, &st, err, sizeof err) != 0)
             continue;
-        if (nodelock_state(st.lock, ns, name, clock_wall_s(), 1e12, NULL) != NODELOCK_OURS)
+        if (k->bare
+                ? strcmp(st.lock, taken) != 0
+                : nodelock_state(st.lock, ns, name, clock_wall_s(), 1e12, NULL) != NODELOCK_OURS)
             return; /* gone, or not ours: nothing to do */
         struct kube_resp r;
-        int rc = patch_lock(b, node, NULL, st.rv, &r);
+        int rc = patch_lock(b, node, k->key, NULL, st.rv, &r);
         if (rc == 0) {
             kube_resp_free(&r);
             return;
@@ -416,8 +469,8 @@ static void lock_release(struct bind *b, const char *node, const char *ns, const
         kube_describe(&r, rc, "release lock", err, sizeof err);
         kube_resp_free(&r);
     }
-    LOG_WARN("node %s: could not release the lock of %s/%s (%s); it goes stale after %.0fs", node,
-             ns, name, err, b->o.lock_timeout);
+    LOG_WARN("node %s: could not release the lock %s of %s/%s (%s); it goes stale after %.0fs",
+             node, k->key, ns, name, err, k->timeout);
     count(b, "lock_release_failed");
 }
 
@@ -458,6 +511,8 @@ static void undo_patch(struct bind *b, const char *ns, const char *name, const c
         for (const struct policy_device_backend *const *d = policy_device_backends; *d; d++) {
             cJSON_AddNullToObject(anns, (*d)->ann_to_allocate);
             cJSON_AddNullToObject(anns, (*d)->ann_allocated);
+            for (int x = 0; x < POLICY_DEVICE_EXTRA_MAX && (*d)->ann_extra[x]; x++)
+                cJSON_AddNullToObject(anns, (*d)->ann_extra[x]);
         }
         cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MODEL_ANN_VGPU_NODE);
         rc = patch_pod(b, ns, name, uid, p, err, sizeof err);
@@ -522,6 +577,9 @@ int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const
     struct bind *b = ctx;
     struct nlock *nl = NULL;
     cJSON *patch = NULL;
+    const struct policy_device_backend *vendor = NULL;
+    struct lockkind lk = {0};
+    char taken[NODELOCK_VALUE_MAX + 1] = "";
     bool locked = false, patched = false;
     double t0 = clock_mono_s(), deadline = t0 + b->o.lock_wait;
     int rc = 0;
@@ -534,21 +592,22 @@ int bind_pod(void *ctx, const char *ns, const char *name, const char *uid, const
         rc = ERR_INVAL;
         goto out;
     }
-    rc = wants_lock(b, ns, name, uid, err, cap);
+    rc = wants_lock(b, ns, name, uid, &vendor, err, cap);
     if (rc < 0)
         goto out;
+    lk = lock_kind(b, vendor);
     if (rc == 1) {
         nl = nlock_get(b, node);
         if (!nlock_enter(nl, deadline)) {
             snprintf(err, cap,
                      "node %s has been locked within %.0fs: node lock contention (other binds "
                      "to this node waited ahead of this one for %.1fs)",
-                     node, b->o.lock_timeout, clock_mono_s() - t0);
+                     node, lk.timeout, clock_mono_s() - t0);
             count(b, "lock_contention");
             rc = ERR_CONFLICT;
             goto out;
         }
-        rc = lock_take(b, node, ns, name, deadline, err, cap);
+        rc = lock_take(b, node, ns, name, &lk, deadline, taken, err, cap);
         pthread_mutex_unlock(&nl->m);
         if (rc)
             goto out;
@@ -564,7 +623,7 @@ out:
     if (rc && patched)
         undo_patch(b, ns, name, uid);
     if (rc && locked)
-        lock_release(b, node, ns, name);
+        lock_release(b, node, ns, name, &lk, taken);
     if (nl)
         nlock_put(b, nl);
     cJSON_Delete(patch);

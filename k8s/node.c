@@ -75,6 +75,54 @@ static int node_allocatable(const cJSON *node, struct model_inventory *inv, char
     return 0;
 }
 
+/* One whole-number quantity of status.capacity into *v (0 when absent). */
+static int capacity_qty(const cJSON *capacity, const char *key, int64_t *v, char *err, size_t cap)
+{
+    char buf[JSON_QTY_MAX + 1], what[128];
+    bool present;
+    *v = 0;
+    int rc = key ? json_qty(capacity, key, buf, sizeof buf, &present, err, cap) : 0;
+    if (rc)
+        json_err_prefix(err, cap, "status.capacity");
+    if (rc || !key || !present)
+        return rc;
+    if ((rc = quantity_int(buf, v)) != 0) {
+        snprintf(what, sizeof what, "status.capacity %s", key);
+        json_qty_err(err, cap, what, buf, rc, true);
+    }
+    return rc;
+}
+
+/* A node carrying no register annotation: the devices of the first row
+ * that reads its inventory from status.capacity and whose core resource
+ * the node has (Cambricon). None: no devices. */
+static int node_capacity_devices(const cJSON *node, struct model_inventory *inv, char *err,
+                                 size_t cap)
+{
+    const cJSON *capacity = json_field(json_field(node, "status"), "capacity");
+    int64_t cores, mem;
+    int rc;
+    if (!cJSON_IsObject(capacity))
+        return 0;
+    for (const struct policy_device_backend *const *b = policy_device_backends; *b; b++) {
+        if (!(*b)->capacity_parse)
+            continue;
+        if ((rc = capacity_qty(capacity, (*b)->res[POLICY_RES_CORES], &cores, err, cap)))
+            return rc;
+        if (cores <= 0)
+            continue;
+        if ((rc = capacity_qty(capacity, (*b)->res[POLICY_RES_MEM], &mem, err, cap)))
+            return rc;
+        inv->backend = *b;
+        rc = (*b)->capacity_parse(inv->name, cores, mem, &inv->dev, &inv->ndev, &inv->strings, err,
+                                  cap);
+        if (rc)
+            json_err_prefix(err, cap, "status.capacity");
+        return rc;
+    }
+    return 0;
+}
+
 /* The backend whose register annotation the node carries (the first row
  * when none: its score and handshake annotations are still read). */
 static int node_backend(const cJSON *anns, struct model_inventory *inv, const char **reg, char *err,
@@ -96,13 +144,16 @@ static int node_backend(const cJSON *anns, struct model_inventory *inv, const ch
 }
 
 /* The node's devices, pair scores and cordons. */
-static int node_devices(const cJSON *anns, struct model_inventory *inv, char *err, size_t cap)
+static int node_devices(const cJSON *node, const cJSON *anns, struct model_inventory *inv,
+                        char *err, size_t cap)
 {
     const struct policy_device_backend *b;
     const char *v;
     int rc;
 
     if ((rc = node_backend(anns, inv, &v, err, cap)))
+        return rc;
+    if (!v && (rc = node_capacity_devices(node, inv, err, cap)))
         return rc;
     b = inv->backend;
     if (v) {
@@ -151,7 +202,7 @@ int model_node_parse(const cJSON *node, struct model_inventory **out, char *err,
     if ((rc = json_str(meta, "resourceVersion", RV_MAX, "metadata.resourceVersion", &rv, err,
                        cap)) ||
         (rc = json_obj(meta, "annotations", "metadata.annotations", &anns, err, cap)) ||
-        (rc = node_devices(anns, inv, err, cap)))
+        (rc = node_devices(node, anns, inv, err, cap)))
         goto out;
     inv->resource_version = mem_strdup(rv);
     if ((rc = json_ann(anns, inv->backend->ann_handshake, MODEL_POD_ANN_MAX, &v, err, cap)))

@@ -81,13 +81,22 @@ int nodelock_parse(const char *value, struct nodelock *out)
     return parse_time(value, (size_t)(c1 - value), &out->time);
 }
 
-int nodelock_format(double now, const char *ns, const char *name, char *buf, size_t cap)
+int nodelock_format_time(double now, char *buf, size_t cap)
 {
     time_t t = (time_t)now;
     struct tm tm;
     char ts[32];
     gmtime_r(&t, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int n = snprintf(buf, cap, "%s", ts);
+    return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : n;
+}
+
+int nodelock_format(double now, const char *ns, const char *name, char *buf, size_t cap)
+{
+    char ts[32];
+    if (nodelock_format_time(now, ts, sizeof ts) < 0)
+        return ERR_TOOBIG;
     int n = snprintf(buf, cap, "%s,%s,%s", ts, ns, name);
     return n < 0 || (size_t)n >= cap ? ERR_TOOBIG : n;
 }

@@ -29,6 +29,10 @@ int nodelock_parse(const char *value, struct nodelock *out);
 /* Write "<time>,<ns>,<name>" for unix time now into buf. Returns the
  * length, or ERR_TOOBIG when it does not fit in cap. */
 int nodelock_format(double now, const char *ns, const char *name, char *buf, size_t cap);
+/* Write the bare "<time>" (the legacy form, and the form of a vendor's own
+ * lock such as Cambricon's cambricon.com/dsmlu.lock) for unix time now.
+ * Returns the length, or ERR_TOOBIG. */
+int nodelock_format_time(double now, char *buf, size_t cap);
 
 enum nodelock_state {
     NODELOCK_FREE,      /* no lock: take it */

@@ -15,6 +15,10 @@ cJSON *placement_annotations(const char *node, const char *devices, const char *
     const struct policy_device_backend *b = policy_device_backend_of_word(devices);
     cJSON_AddStringToObject(a, b->ann_to_allocate, devices);
     cJSON_AddStringToObject(a, b->ann_allocated, devices);
+    char vals[POLICY_DEVICE_EXTRA_MAX][POLICY_DEVICE_EXTRA_VALUE];
+    if (b->extra_values && b->extra_values(devices, vals) == 0)
+        for (int i = 0; i < POLICY_DEVICE_EXTRA_MAX && b->ann_extra[i]; i++)
+            cJSON_AddStringToObject(a, b->ann_extra[i], vals[i]);
     if (mig && *mig)
         cJSON_AddStringToObject(a, POLICY_MIG_ANN_ALLOCATIONS, mig);
     cJSON_AddStringToObject(a, MODEL_ANN_BIND_PHASE, "allocating");

@@ -149,6 +149,8 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
     if (!b->config_defaults) /* the device config's defaults are NVIDIA's */
         d = &hami_defaults;
     int32_t factor = d->mem_factor > 1 ? d->mem_factor : 1;
+    if (!b->config_defaults && b->mem_unit > 1) /* the vendor's own unit (Cambricon: 256 MiB) */
+        factor = b->mem_unit;
     if (mem < 0 || mem > INT32_MAX / factor) {
         json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_MEM], (long long)mem,
                  INT32_MAX / factor);

@@ -6,11 +6,13 @@
 
 extern const struct policy_device_backend policy_device_nvidia;
 extern const struct policy_device_backend policy_device_hygon;
+extern const struct policy_device_backend policy_device_cambricon;
 
 /* Every backend; a new vendor is one new file and one row here. */
 const struct policy_device_backend *const policy_device_backends[] = {
     &policy_device_nvidia,
     &policy_device_hygon,
+    &policy_device_cambricon,
     NULL,
 };
 

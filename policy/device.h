@@ -6,8 +6,9 @@
  * the vendor word of the allocation annotation, and the decoders of its
  * node annotations. Code above policy/ asks a row; it never names one.
  *
- * A node belongs to the first row whose register annotation it carries; a
- * container to the first row whose count resource it names; anything that
+ * A node belongs to the first row whose register annotation it carries
+ * (when none: the first row with capacity_parse whose core resource is in
+ * the node's capacity); a container to the first row whose count resource it names; anything that
  * names none (a CPU pod, a hand-built device) to the first row. A container
  * is only ever fitted on devices of its own row. Pure: no I/O, no clock. */
 #ifndef VS_DEVICE_H
@@ -30,7 +31,9 @@ enum policy_res {
 };
 
 /* Limits on what a node's device plugin sends. Going over one is ERR_TOOBIG. */
-#define POLICY_DEVICE_ANN_MAX (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
+#define POLICY_DEVICE_ANN_MAX     (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
+#define POLICY_DEVICE_EXTRA_MAX   2            /* extra pod annotations of one row */
+#define POLICY_DEVICE_EXTRA_VALUE 64           /* bytes of one such value, its NUL included */
 
 /* One vendor. Every string is static; NULL where the vendor has none. */
 struct policy_device_backend {
@@ -71,6 +74,32 @@ struct policy_device_backend {
      * (then *pair is NULL). */
     int (*score_parse)(const char *value, const struct policy_device *dev, int32_t ndev,
                        uint16_t **pair, char *err, size_t cap);
+    /* Rows whose device plugin writes no register annotation (Cambricon:
+     * ann_register and register_parse NULL) read the inventory from the
+     * node's status.capacity instead. capacity_parse gets the node's name
+     * and the whole-number capacities of res[POLICY_RES_CORES] (> 0: a node
+     * without it has no devices of the row) and res[POLICY_RES_MEM] (0 when
+     * absent); its contract is register_parse's. NULL for the other rows. */
+    int (*capacity_parse)(const char *node, int64_t cores, int64_t mem, struct policy_device **dev,
+                          int32_t *ndev, char **strings, char *err, size_t cap);
+    /* MiB per unit of res[POLICY_RES_MEM] for rows without config_defaults
+     * (Cambricon: 256); 0 = 1. */
+    int32_t mem_unit;
+    /* The node lock bind takes for a pod asking this row's devices. NULL:
+     * HAMi's shared hami.io/mutex.lock, "<time>,<ns>,<name>" (k8s/nodelock.h)
+     * and --node-lock-timeout. Else the vendor's own key, valued with a bare
+     * RFC 3339 time, stale after lock_timeout_s seconds; a value that is not
+     * a time refuses the bind (HAMi's Cambricon LockNode). */
+    const char *ann_lock;
+    int32_t lock_timeout_s;
+    /* Further pod annotations the vendor's device plugin reads, written
+     * with the allocation (NULL-terminated keys, for undo), and their values
+     * for an allocation value `devices` (codec.h's encoding): extra_values
+     * writes one NUL-terminated value per key into vals (each
+     * POLICY_DEVICE_EXTRA_VALUE bytes); returns 0, or ERR_INVAL when devices
+     * names no device. NULL when the vendor has none. */
+    const char *ann_extra[POLICY_DEVICE_EXTRA_MAX + 1];
+    int (*extra_values)(const char *devices, char (*vals)[POLICY_DEVICE_EXTRA_VALUE]);
 };
 
 /* Every backend, NULL-terminated; a new vendor is one new file and one row. */

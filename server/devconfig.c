@@ -14,9 +14,9 @@
 #include "policy/device.h"
 
 /* Sections of vendors without a device backend here (HAMi's Config). */
-static const char *const other_vendors[] = {
-    "metax",     "hygon", "cambricon", "mthreads", "iluvatars", "enflame", "kunlun",
-    "awsneuron", "amd",   "vastai",    "biren",    "vnpus",     NULL};
+static const char *const other_vendors[] = {"metax",   "hygon",  "mthreads",  "iluvatars",
+                                            "enflame", "kunlun", "awsneuron", "amd",
+                                            "vastai",  "biren",  "vnpus",     NULL};
 
 /* nvidia keys the device plugin reads (node side); the scheduler leaves
  * them to it, as HAMi's does. */
@@ -226,6 +226,46 @@ static int nvidia(struct reader *r, const yaml_node_t *map)
     return 0;
 }
 
+/* The cambricon section (HAMi's CambriconConfig): its three resource
+ * names, each the Cambricon backend's own; any other key is unknown. */
+static int cambricon(struct reader *r, const yaml_node_t *map)
+{
+    static const struct {
+        const char *key;
+        int res;
+    } keys[] = {{"resourceCountName", POLICY_RES_COUNT},
+                {"resourceMemoryName", POLICY_RES_MEM},
+                {"resourceCoreName", POLICY_RES_CORES}};
+    const struct policy_device_backend *b = policy_device_backend_find("cambricon");
+    char key[160], why[256];
+    if (map->type == YAML_SCALAR_NODE && !*text(map))
+        return 0; /* "cambricon:" with nothing under it */
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(r, map, "cambricon", ERR_INVAL, "not a mapping");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
+        const yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
+        if (!text(k))
+            return fail(r, k, "cambricon", ERR_INVAL, "a key that is not a string");
+        snprintf(key, sizeof key, "cambricon.%.120s", text(k));
+        size_t i = 0;
+        while (i < sizeof keys / sizeof keys[0] && strcmp(keys[i].key, text(k)) != 0)
+            i++;
+        if (i == sizeof keys / sizeof keys[0])
+            return fail(r, k, key, ERR_INVAL, "unknown key (not one of HAMi's cambricon keys)");
+        const char *s = text(v), *want = b->res[keys[i].res];
+        if (!s)
+            return fail(r, v, key, ERR_INVAL, "not a string");
+        if (*s && strcmp(s, want) != 0) {
+            snprintf(why, sizeof why, "\"%.80s\" is not supported yet (this scheduler reads %s)", s,
+                     want);
+            return fail(r, v, key, ERR_UNSUPPORTED, why);
+        }
+    }
+    return 0;
+}
+
 static int read_root(struct reader *r, const yaml_node_t *root)
 {
     if (!root || (root->type == YAML_SCALAR_NODE && !*text(root)))
@@ -242,6 +282,8 @@ static int read_root(struct reader *r, const yaml_node_t *root)
         snprintf(key, sizeof key, "%.120s", name ? name : "(not a string)");
         if (name && strcmp(name, "nvidia") == 0)
             rc = nvidia(r, v);
+        else if (name && strcmp(name, "cambricon") == 0)
+            rc = cambricon(r, v);
         else if (name && in(other_vendors, name))
             add_to(r->out->other_vendors, sizeof r->out->other_vendors, name);
         else

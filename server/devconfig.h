@@ -7,8 +7,9 @@
  * Every key of HAMi's format is known. Its nvidia section's request
  * defaults and memoryFactor are used; the device plugin's own keys
  * (deviceSplitCount, deviceMemoryScaling, ...) are read and left to it,
- * as HAMi's scheduler leaves them; the sections of other vendors are read
- * and listed as having no device backend here. A value this scheduler
+ * as HAMi's scheduler leaves them; the cambricon section's resource names
+ * are checked against the Cambricon backend's; the sections of other
+ * vendors are read and listed as having no device backend here. A value this scheduler
  * would treat differently from HAMi (a resource name other than its
  * backend's, a defaultGPUNum of 0, overwriteEnv disagreeing with
  * --overwrite-env, disableCoreLimit true) is refused, never ignored; the

@@ -24,26 +24,37 @@ static void assert_name(const char *s, const char *what, const char *row)
 }
 
 /* Names: the ones every row needs present, the optional ones (a vendor
- * without pair scores, NUMA binding, a memory percentage...) either absent
- * or well formed, and every resource under the vendor's prefix. */
+ * without pair scores, NUMA binding, a memory percentage, a type filter...)
+ * either absent or well formed, and every resource under the vendor's
+ * prefix. A row reads its inventory from a register annotation (with a
+ * handshake) or from the node's capacity (Cambricon), never both. */
 START_TEST(test_row_names)
 {
     const struct policy_device_backend *b = policy_device_backends[_i];
     assert_name(b->name, "name", "row");
     ck_assert_ptr_eq(policy_device_backend_find(b->name), b);
-    const char *names[] = {b->vendor_word,           b->res_prefix,
-                           b->ann_register,          b->ann_handshake,
-                           b->ann_use_type,          b->ann_nouse_type,
-                           b->ann_use_uuid,          b->ann_nouse_uuid,
-                           b->ann_to_allocate,       b->ann_allocated,
-                           b->res[POLICY_RES_COUNT], b->res[POLICY_RES_MEM],
-                           b->res[POLICY_RES_CORES]};
+    const char *names[] = {
+        b->vendor_word,           b->res_prefix,          b->ann_use_uuid,
+        b->ann_nouse_uuid,        b->ann_to_allocate,     b->ann_allocated,
+        b->res[POLICY_RES_COUNT], b->res[POLICY_RES_MEM], b->res[POLICY_RES_CORES]};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         assert_name(names[k], "a name", b->name);
+    ck_assert_msg(!b->register_parse != !b->capacity_parse, "%s: one inventory reader", b->name);
+    if (b->register_parse) {
+        assert_name(b->ann_register, "register", b->name);
+        assert_name(b->ann_handshake, "handshake", b->name);
+    } else {
+        ck_assert_ptr_null(b->ann_register);
+        ck_assert_ptr_null(b->ann_score);
+    }
+    ck_assert_msg(!b->ann_use_type == !b->ann_nouse_type, "%s: type filters", b->name);
+    ck_assert_msg(!b->ann_lock == (b->lock_timeout_s == 0), "%s: a lock key needs its timeout",
+                  b->name);
+    ck_assert_msg(!b->ann_extra[0] == !b->extra_values, "%s: extra keys need values", b->name);
+    ck_assert_int_ge(b->mem_unit, 0);
     for (int r = 0; r < POLICY_RES_N; r++)
         ck_assert_msg(!b->res[r] || strncmp(b->res[r], b->res_prefix, strlen(b->res_prefix)) == 0,
                       "%s: resource %s is not under %s", b->name, b->res[r], b->res_prefix);
-    ck_assert_ptr_nonnull(b->register_parse);
     ck_assert_msg(!b->ann_score == !b->score_parse, "%s: a score key needs its decoder", b->name);
     ck_assert_msg(!b->env_priority || b->res[POLICY_RES_PRIORITY], "%s: priority", b->name);
     ck_assert_int_ge(b->default_cores, 0);
@@ -53,8 +64,10 @@ START_TEST(test_row_names)
         const struct policy_device_backend *o = policy_device_backends[j];
         if (o == b)
             continue;
-        ck_assert_str_ne(o->ann_register, b->ann_register);
-        ck_assert_str_ne(o->ann_handshake, b->ann_handshake);
+        if (o->ann_register && b->ann_register)
+            ck_assert_str_ne(o->ann_register, b->ann_register);
+        if (o->ann_handshake && b->ann_handshake)
+            ck_assert_str_ne(o->ann_handshake, b->ann_handshake);
         ck_assert_str_ne(o->ann_allocated, b->ann_allocated);
         ck_assert_str_ne(o->vendor_word, b->vendor_word);
         ck_assert_str_ne(o->res[POLICY_RES_COUNT], b->res[POLICY_RES_COUNT]);
@@ -64,9 +77,37 @@ END_TEST
 
 /* Decoders: a missing, empty or malformed value fails with a message and
  * leaves nothing allocated; scores over no devices are no matrix. */
+/* A capacity row's reader: no cores, a bad node name or absurd numbers fail
+ * with a message and leave nothing allocated. */
+static void capacity_decoders(const struct policy_device_backend *b)
+{
+    const struct {
+        const char *node;
+        int64_t cores, mem;
+    } bad[] = {{"n", 0, 10},          {"n", -100, 10},   {NULL, 100, 10},
+               {"", 100, 10},         {"n", 6401, 1},    {"n", 100, -1},
+               {"n", 100, INT64_MAX}, {"n", 1, 8388607}, {"n", INT64_MAX, 1}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        struct policy_device *dev = (void *)1;
+        int32_t ndev = -1;
+        char *strings = (void *)1, err[256] = "";
+        ck_assert_int_ne(b->capacity_parse(bad[k].node, bad[k].cores, bad[k].mem, &dev, &ndev,
+                                           &strings, err, sizeof err),
+                         0);
+        ck_assert_ptr_null(dev);
+        ck_assert_ptr_null(strings);
+        ck_assert_int_eq(ndev, 0);
+        ck_assert_msg(err[0], "%s: no message for case %zu", b->name, k);
+    }
+}
+
 START_TEST(test_row_decoders)
 {
     const struct policy_device_backend *b = policy_device_backends[_i];
+    if (b->capacity_parse) {
+        capacity_decoders(b);
+        return;
+    }
     const char *bad[] = {NULL, "", "[", "{}", "[{\"id\":5}]", "x,1", "[1,2]"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         struct policy_device *dev = (void *)1;
@@ -101,6 +142,19 @@ START_TEST(test_row_register)
     struct policy_device *dev;
     int32_t ndev;
     char *strings, err[256] = "";
+    if (b->capacity_parse) { /* 2 devices' cores, 128 units of memory */
+        ck_assert_msg(b->capacity_parse("n", 200, 128, &dev, &ndev, &strings, err, sizeof err) == 0,
+                      "%s: %s", b->name, err);
+        ck_assert_int_eq(ndev, 2);
+        for (int i = 0; i < ndev; i++)
+            ck_assert_ptr_eq(policy_device_backend_of(&dev[i]), b);
+        ck_assert_str_ne(dev[0].uuid, dev[1].uuid);
+        ck_assert_int_eq(dev[0].devmem, dev[1].devmem);
+        ck_assert_int_gt(dev[1].devmem, 0);
+        free(dev);
+        free(strings);
+        return;
+    }
     ck_assert_msg(b->register_parse(v, &dev, &ndev, &strings, err, sizeof err) == 0, "%s: %s",
                   b->name, err);
     ck_assert_int_eq(ndev, 2);
@@ -288,7 +342,8 @@ static const struct dcu_case {
     int32_t nums, mem, pct, cores;
     const char *use_type, *nouse_type, *use_uuid, *nouse_uuid;
     bool mutex;
-    const char *want; /* the devices picked ("dev-1"), or the reasons */
+    const char *want;  /* the devices picked ("dev-1"), or the reasons */
+    int64_t quota_mem; /* the namespace's memory quota left, MiB; 0: none */
 } dcu_cases[] = {
     /* clang-format off */
     {"fits: binpack takes the fuller device", 2,
@@ -337,10 +392,59 @@ static const struct dcu_case {
     /* clang-format on */
 };
 
-START_TEST(test_dcu_fit)
+/* Cambricon MLU: the behaviour HAMi's own MLU fit tests pin down
+ * (pkg/device/cambricon/device_test.go), in this table's terms. As for DCU:
+ * a container asking more MLUs than the node has is the node's check
+ * (NodeInsufficientDevice, where HAMi says AllocatedCardsInsufficientRequest);
+ * cores above 100 clamp when the request is read (k8s/pod.c); ties between
+ * equal devices go by the GPU policy (HAMi walks the list backwards). */
+static const struct dcu_case mlu_cases[] = {
+    /* clang-format off */
+    {"fits: binpack takes the fuller device", 2,
+     {{"dev-0", 100, 0, 0, 100, 0, 128}, {"dev-1", 100, 1, 10, 100, 10, 128}},
+     1, 64, 0, 50, .want = "dev-1"},
+    {"memory not enough", 1, {{"dev-0", 100, 0, 0, 100, 0, 128}},
+     1, 512, 0, 50, .want = "1/1 CardInsufficientMemory"},
+    {"cores not enough", 1, {{"dev-0", 100, 0, 100, 100, 0, 1024}},
+     1, 512, 0, 50, .want = "1/1 CardInsufficientCore"},
+    {"use-gpuuuid names another device", 1, {{"dev-1", 100, 0, 0, 100, 0, 1280}},
+     1, 512, 0, 50, .use_uuid = "dev-0", .want = "1/1 CardUuidMismatch"},
+    {"nouse-gpuuuid names the device", 1, {{"dev-0", 100, 0, 0, 100, 0, 1280}},
+     1, 512, 0, 50, .nouse_uuid = "dev-0", .want = "1/1 CardUuidMismatch"},
+    {"card overused", 1, {{"dev-0", 100, 100, 0, 100, 0, 1280}},
+     1, 512, 0, 50, .want = "1/1 CardTimeSlicingExhausted"},
+    {"120 cores read as 100: fits an unused device", 1, {{"dev-0", 100, 0, 0, 100, 0, 1280}},
+     1, 512, 0, 100, .want = "dev-0"},
+    {"100 cores wants the card alone", 1, {{"dev-0", 100, 20, 0, 100, 0, 1280}},
+     1, 512, 0, 100, .want = "1/1 ExclusiveDeviceAllocateConflict"},
+    {"no cores on a full card", 1, {{"dev-0", 100, 20, 100, 100, 0, 1280}},
+     1, 512, 0, 0, .want = "1/1 CardComputeUnitsExhausted"},
+    {"two asked, one device (the node's check)", 1, {{"dev-0", 100, 20, 10, 100, 0, 1280}},
+     2, 512, 0, 20, .want = "NodeInsufficientDevice"},
+    {"three asked, two devices", 2,
+     {{"dev-0", 100, 0, 0, 100, 0, 1280}, {"dev-1", 100, 0, 0, 100, 0, 1280}},
+     3, 512, 0, 20, .want = "NodeInsufficientDevice"},
+    {"two asked, one fits", 2,
+     {{"dev-0", 100, 20, 10, 100, 0, 1280}, {"dev-1", 100, 100, 0, 100, 0, 1280}},
+     2, 512, 0, 20, .want = "1/2 AllocatedCardsInsufficientRequest, 1/2 CardTimeSlicingExhausted"},
+    {"10 % of the memory", 1, {{"dev-0", 100, 20, 10, 100, 0, 1280}},
+     1, 0, 10, 20, .want = "dev-0"},
+    {"no vmemory: the whole memory of a used card", 1, {{"dev-0", 100, 1, 10, 100, 1, 1280}},
+     1, 0, 100, 20, .want = "1/1 CardInsufficientMemory"},
+    {"mutex: a used device is refused", 1, {{"dev-0", 100, 1, 0, 100, 0, 128}},
+     1, 64, 0, 50, .mutex = true, .want = "1/1 ExclusiveDeviceAllocateConflict"},
+    {"unhealthy", 1, {{"dev-0", 100, 0, 0, 100, 0, 128, true}},
+     1, 64, 0, 50, .want = "1/1 CardNotHealth"},
+    {"the whole card over the namespace's quota", 1, {{"dev-0", 100, 0, 0, 100, 0, 1280}},
+     1, 0, 100, 100, .quota_mem = 1024, .want = "1/1 ResourceQuotaNotFit"},
+    {"the whole card within the quota", 1, {{"dev-0", 100, 0, 0, 100, 0, 1280}},
+     1, 0, 100, 100, .quota_mem = 1280, .want = "dev-0"},
+    /* clang-format on */
+};
+
+static void run_case(const char *row, const struct dcu_case *k)
 {
-    const struct dcu_case *k = &dcu_cases[_i];
-    const struct policy_device_backend *b = policy_device_backend_find("hygon");
+    const struct policy_device_backend *b = policy_device_backend_find(row);
     ck_assert_ptr_nonnull(b);
     struct policy_device d[2];
     struct policy_usage u[2];
@@ -374,6 +478,8 @@ START_TEST(test_dcu_fit)
     p.nouse_uuid = k->nouse_uuid;
     p.w = (struct policy_weights){1, 1, 1};
     p.quota_mem = p.quota_cores = -1;
+    if (k->quota_mem)
+        p.quota_mem = k->quota_mem;
     struct policy_opts o = {.node_policy = policy_node_policy_find("binpack"),
                             .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}, .mutex = k->mutex}};
     static struct policy_placement pl;
@@ -387,6 +493,114 @@ START_TEST(test_dcu_fit)
         policy_reasons_format(&r, got, sizeof got);
     }
     ck_assert_msg(strcmp(got, k->want) == 0, "%s: got \"%s\", want \"%s\"", k->name, got, k->want);
+}
+
+START_TEST(test_dcu_fit)
+{
+    run_case("hygon", &dcu_cases[_i]);
+}
+END_TEST
+
+START_TEST(test_mlu_fit)
+{
+    run_case("cambricon", &mlu_cases[_i]);
+}
+END_TEST
+
+/* HAMi's MLU inventory (GetNodeDevices): one device per started 100 of
+ * smlu.vcore, each an equal share of smlu.vmemory in 256 MiB units. */
+static const struct {
+    const char *node;
+    int64_t cores, mem;
+    int32_t ndev;
+    int64_t devmem;
+} mlu_nodes[] = {
+    {"test", 1, 1, 1, 25600},        /* HAMi's own case */
+    {"mlu-a", 400, 768, 4, 49152},   /* 4x MLU370-X8: 48 GiB each */
+    {"mlu-b", 200, 4096, 2, 524288}, /* HAMi's lock test node */
+    {"mlu-c", 250, 100, 3, 10240},   /* a started 100 is a device */
+    {"mlu-d", 6400, 64, 64, 256},    /* the most devices a node may have */
+};
+
+START_TEST(test_mlu_inventory)
+{
+    const struct policy_device_backend *b = policy_device_backend_find("cambricon");
+    struct policy_device *dev;
+    int32_t ndev;
+    char *strings, err[256] = "", id[128];
+    ck_assert_msg(b->capacity_parse(mlu_nodes[_i].node, mlu_nodes[_i].cores, mlu_nodes[_i].mem,
+                                    &dev, &ndev, &strings, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_int_eq(ndev, mlu_nodes[_i].ndev);
+    for (int i = 0; i < ndev; i++) {
+        snprintf(id, sizeof id, "%s-cambricon-mlu-%d", mlu_nodes[_i].node, i);
+        ck_assert_str_eq(dev[i].uuid, id);
+        ck_assert_str_eq(dev[i].type, "MLU");
+        ck_assert_int_eq(dev[i].index, i);
+        ck_assert_int_eq(dev[i].count, 100);
+        ck_assert_int_eq(dev[i].devcore, 100);
+        ck_assert_int_eq(dev[i].devmem, mlu_nodes[_i].devmem);
+        ck_assert_int_eq(dev[i].numa, 0);
+        ck_assert(dev[i].health);
+        ck_assert_ptr_eq(dev[i].backend, b);
+    }
+    free(dev);
+    free(strings);
+}
+END_TEST
+
+/* HAMi's MLU protocol words, and the annotations its device plugin reads
+ * beside the allocation (PatchAnnotations). */
+START_TEST(test_mlu_words)
+{
+    const struct policy_device_backend *b = policy_device_backend_find("cambricon");
+    ck_assert_str_eq(b->vendor_word, "MLU");
+    ck_assert_str_eq(b->res[POLICY_RES_COUNT], "cambricon.com/vmlu");
+    ck_assert_str_eq(b->res[POLICY_RES_MEM], "cambricon.com/mlu.smlu.vmemory");
+    ck_assert_str_eq(b->res[POLICY_RES_CORES], "cambricon.com/mlu.smlu.vcore");
+    ck_assert_ptr_null(b->res[POLICY_RES_MEM_PCT]);
+    ck_assert_ptr_null(b->res[POLICY_RES_PRIORITY]);
+    ck_assert_ptr_null(b->ann_register);
+    ck_assert_ptr_null(b->ann_handshake);
+    ck_assert_ptr_null(b->ann_use_type); /* HAMi's MLU type check reads no annotation */
+    ck_assert_str_eq(b->ann_use_uuid, "cambricon.com/use-gpuuuid");
+    ck_assert_str_eq(b->ann_nouse_uuid, "cambricon.com/nouse-gpuuuid");
+    ck_assert_str_eq(b->ann_to_allocate, "hami.io/cambricon-mlu-devices-to-allocate");
+    ck_assert_str_eq(b->ann_allocated, "hami.io/cambricon-mlu-devices-allocated");
+    ck_assert_str_eq(b->ann_lock, "cambricon.com/dsmlu.lock");
+    ck_assert_int_eq(b->lock_timeout_s, 120);
+    ck_assert_int_eq(b->mem_unit, 256);
+    ck_assert_int_eq(b->default_cores, 100);
+    ck_assert(!b->config_defaults);
+    ck_assert_ptr_eq(policy_device_backend_of_word("n-cambricon-mlu-0,MLU,256000,1:;"), b);
+    ck_assert_str_eq(b->ann_extra[0], "CAMBRICON_DSMLU_ASSIGNED");
+    ck_assert_str_eq(b->ann_extra[1], "CAMBRICON_DSMLU_PROFILE");
+    ck_assert_ptr_null(b->ann_extra[2]);
+    const struct {
+        const char *devices, *profile; /* NULL: refused */
+    } cases[] = {
+        {"n-cambricon-mlu-0,MLU,256000,1:;", "0_1_1000"},  /* HAMi's case */
+        {";n-cambricon-mlu-0,MLU,256000,1:;", "0_1_1000"}, /* a leading container without */
+        {"n-cambricon-mlu-3,MLU,1000,30:n-cambricon-mlu-1,MLU,512,30:;", "3_30_3"},
+        {";;n-cambricon-mlu-12,MLU,49152,100:;n-cambricon-mlu-0,MLU,256,5:;", "12_100_192"},
+        {";;", NULL},
+        {"", NULL},
+        {NULL, NULL},
+        {"GPU-0,NVIDIA,100,20:;", NULL}, /* not an MLU's name */
+        {"n-cambricon-mlu-,MLU,1,1:;", NULL},
+        {"garbage", NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char vals[POLICY_DEVICE_EXTRA_MAX][POLICY_DEVICE_EXTRA_VALUE];
+        int rc = b->extra_values(cases[k].devices, vals);
+        if (!cases[k].profile) {
+            ck_assert_msg(rc != 0, "case %zu accepted", k);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "case %zu refused", k);
+        ck_assert_str_eq(vals[0], "false");
+        ck_assert_str_eq(vals[1], cases[k].profile);
+    }
 }
 END_TEST
 
@@ -434,6 +648,9 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_row_fit, 0, nrows());
     tcase_add_loop_test(tc, test_dcu_fit, 0, (int)(sizeof dcu_cases / sizeof dcu_cases[0]));
     tcase_add_test(tc, test_dcu_words);
+    tcase_add_loop_test(tc, test_mlu_fit, 0, (int)(sizeof mlu_cases / sizeof mlu_cases[0]));
+    tcase_add_loop_test(tc, test_mlu_inventory, 0, (int)(sizeof mlu_nodes / sizeof mlu_nodes[0]));
+    tcase_add_test(tc, test_mlu_words);
     tcase_add_test(tc, test_table);
     tcase_add_loop_test(tc, test_card_len, 0, (int)(sizeof card_cases / sizeof card_cases[0]));
     tcase_add_test(tc, test_find_card);

@@ -33,7 +33,7 @@ static const struct {
      0,
      0,
      1,
-     "cambricon,hygon,metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren,vnpus",
+     "hygon,metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren,vnpus",
      "deviceSplitCount,deviceMemoryScaling,deviceCoreScaling",
      ""},
     {"hami-chart.yaml",
@@ -108,6 +108,17 @@ static const struct {
      ERR_RANGE,
      "cores-range.yaml:2: nvidia.defaultCores: \"150\" is not an integer in 0..100"},
     {"missing.yaml", {NULL}, ERR_IO, "missing.yaml"},
+    /* Cambricon: HAMi's section is read; its names must be the backend's */
+    {"cambricon.yaml", {NULL}, 0, NULL, 0, 0, 1, "", NULL, ""},
+    {"cambricon-name.yaml",
+     {NULL},
+     ERR_UNSUPPORTED,
+     "cambricon-name.yaml:2: cambricon.resourceCountName: \"cambricon.com/mlu\" is not supported "
+     "yet (this scheduler reads cambricon.com/vmlu)"},
+    {"cambricon-unknown.yaml",
+     {NULL},
+     ERR_INVAL,
+     "cambricon-unknown.yaml:4: cambricon.memoryFactor: unknown key"},
 };
 
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
