@@ -71,7 +71,17 @@ static const struct {
      "nvidia.com/gpumem-percentage \"abc\" is not a valid quantity", 0},
     {"gpu-17", NULL, false, 0, DENY, 400, "nvidia.com/gpu 17 is out of range 0..16", 0},
     {"name-control-chars", NULL, false, 0, DENY, 403,
-     "container \"ma?in\": nvidia.com/gpucores 101 is outside 0..100", 0},
+     "container \"ma?in\": nvidia.com/gpucores 101 is outside 0..100",
+     0}, /* Cambricon MLU (HAMi's MutateAdmission): routed to us, nothing added; its
+          * defaults (vcore 100, the whole memory) are applied when it is fitted */
+    {"mlu", NULL, false, 0, ADMIT, 0,
+     "[{\"op\":\"replace\",\"path\":\"/spec/schedulerName\",\"value\":\"vgpu-scheduler\"}]", 1},
+    {"mlu-count-only", NULL, false, 0, ADMIT, 0, "vgpu-scheduler", 1},
+    {"mlu-too-big", NULL, false, 49152, DENY, 403,
+     "asks for 51200 MiB of memory per GPU (cambricon.com/mlu.smlu.vmemory), but the largest GPU "
+     "in the cluster has 49152 MiB",
+     0},
+    {"mlu-too-big", NULL, false, 51200, ADMIT, 0, NULL, 1},
 };
 
 START_TEST(test_rules)
