@@ -221,6 +221,33 @@ START_TEST(mlu_simulate)
 }
 END_TEST
 
+/* The demo cluster's MLU node and examples/requests/filter-mlu.json: the
+ * MLU pod passes the MLU node only; every NVIDIA and CPU node has too few
+ * devices of its vendor. */
+START_TEST(mlu_demo_filter)
+{
+    char demo[4096], rel[4096];
+    const char *src = getenv("VS_SOURCE");
+    snprintf(demo, sizeof demo, "%s/examples/demo-cluster.json", src ? src : ".");
+    snprintf(rel, sizeof rel, "%s/examples/requests/filter-mlu.json", src ? src : ".");
+    const char *args[] = {"--snapshot", demo, NULL};
+    struct harness *d = harness_start(args);
+    ck_assert_ptr_nonnull(d);
+    char *body = harness_read(rel, NULL);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(harness_port(d), "/filter", body, strlen(body), &r), 0);
+    cJSON *f = cJSON_Parse(buf_str(&r.body));
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq(passed(f), "mlu-370-1");
+    assert_reason(f, "gpu-t4-1", "NodeInsufficientDevice");
+    assert_reason(f, "cpu-1", "NodeInsufficientDevice");
+    cJSON_Delete(f);
+    harness_reply_free(&r);
+    free(body);
+    harness_finish(&d);
+}
+END_TEST
+
 /* ---- live, on the fake API server ---- */
 
 struct env {
@@ -477,6 +504,7 @@ static Suite *suite(void)
     tcase_add_test(tc, mlu_too_big);
     tcase_add_test(tc, mlu_type_annotation_ignored);
     tcase_add_test(tc, mlu_simulate);
+    tcase_add_test(tc, mlu_demo_filter);
     suite_add_tcase(s, tc);
     TCase *live = tcase_create("live");
     tcase_set_timeout(live, 60);
