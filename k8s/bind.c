@@ -401,11 +401,17 @@ static int lock_take(struct bind *b, const char *node, const char *ns, const cha
             if (clock_mono_s() >= deadline) {
                 char age[32];
                 snprintf(age, sizeof age, "%.0fs", now - l.time);
-                snprintf(err, cap,
-                         "node %s has been locked within %.0fs: node lock contention (%s held by "
-                         "%s%s%s for %s; waited %.1fs)",
-                         node, k->timeout, k->key, l.legacy ? "a legacy lock" : l.ns,
-                         l.legacy ? "" : "/", l.legacy ? "" : l.name, age, clock_mono_s() - t0);
+                if (k->bare)
+                    snprintf(err, cap,
+                             "node %s has been locked within %.0fs: node lock contention (%s "
+                             "\"%s\", %s old; waited %.1fs)",
+                             node, k->timeout, k->key, st.lock, age, clock_mono_s() - t0);
+                else
+                    snprintf(err, cap,
+                             "node %s has been locked within %.0fs: node lock contention (held by "
+                             "%s%s%s for %s; waited %.1fs)",
+                             node, k->timeout, l.legacy ? "a legacy lock" : l.ns,
+                             l.legacy ? "" : "/", l.legacy ? "" : l.name, age, clock_mono_s() - t0);
                 count(b, "lock_contention");
                 return ERR_CONFLICT;
             }
