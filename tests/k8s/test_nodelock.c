@@ -67,6 +67,15 @@ START_TEST(test_format)
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     ck_assert_int_eq(nodelock_parse(big, &l), ERR_TOOBIG);
+    /* The bare time (Cambricon's cambricon.com/dsmlu.lock): parses back as
+     * the ownerless legacy form; another zone's offset is the same time. */
+    ck_assert_int_eq(nodelock_format_time(T0 + 0.9, buf, sizeof buf), 20);
+    ck_assert_str_eq(buf, "2026-01-02T03:04:05Z");
+    ck_assert_int_eq(nodelock_format_time(T0, small, 20), ERR_TOOBIG);
+    ck_assert_int_eq(nodelock_parse(buf, &l), 0);
+    ck_assert(l.legacy && l.time == T0);
+    ck_assert_int_eq(nodelock_parse("2026-01-02T11:04:05+08:00", &l), 0);
+    ck_assert(l.legacy && l.time == T0);
 }
 END_TEST
 
