@@ -85,6 +85,18 @@ void model_inventory_free(struct model_inventory *inv);
 int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
                     char *err, size_t cap);
 
+/* The first resource of container c (limits, then requests) that looks
+ * like a device backend's but no backend reads (policy_device_res_unknown:
+ * "nvidia.com/gpumemory"), else NULL. Borrowed from c. *row gets the row
+ * it looks like. */
+const char *model_ctr_unknown_resource(const cJSON *c, const struct policy_device_backend **row);
+
+/* The first container of pod naming such a resource: ERR_INVAL with
+ * "container \"C\": resource \"R\" is not read by any device backend ..."
+ * in err; 0 when none does. The filter refuses such a pod (issue 17: a
+ * misspelt resource is never silently ignored); the webhook warns. */
+int model_pod_unknown_resource(const cJSON *pod, char *err, size_t cap);
+
 /* One container's GPU request, as the cache keeps it for a pod that asks
  * any (HAMi's defaults applied, model_pod_parse's rules). Open value struct. */
 struct model_gpu_ask {

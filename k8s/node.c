@@ -65,8 +65,8 @@ static int node_allocatable(const cJSON *node, struct model_inventory *inv, char
         (rc = json_obj(status, "allocatable", "status.allocatable", &alloc, err, cap)) ||
         (rc = alloc_qty(alloc, "cpu", QTY_MILLI, &inv->cpu_milli, err, cap)) ||
         (rc = alloc_qty(alloc, "memory", QTY_MIB, &inv->mem_mib, err, cap)) ||
-        (rc = alloc_qty(alloc, inv->backend->res[POLICY_RES_COUNT], QTY_WHOLE, &inv->alloc_gpus,
-                        err, cap)))
+        (rc = alloc_qty(alloc, policy_device_res(inv->backend, POLICY_RES_COUNT), QTY_WHOLE,
+                        &inv->alloc_gpus, err, cap)))
         return rc;
     if (inv->cpu_milli < 0 || inv->mem_mib < 0 || inv->alloc_gpus < 0) {
         json_err(err, cap, "status.allocatable has a negative quantity");

@@ -56,8 +56,8 @@ static int ctr_int(const cJSON *limits, const cJSON *requests, const char *key, 
 static const struct policy_device_backend *named_backend(const cJSON *limits, const cJSON *requests)
 {
     for (const struct policy_device_backend *const *b = policy_device_backends; *b; b++)
-        if (json_field(limits, (*b)->res[POLICY_RES_COUNT]) ||
-            json_field(requests, (*b)->res[POLICY_RES_COUNT]))
+        if (json_field(limits, policy_device_res(*b, POLICY_RES_COUNT)) ||
+            json_field(requests, policy_device_res(*b, POLICY_RES_COUNT)))
             return *b;
     return NULL;
 }
@@ -92,8 +92,8 @@ static int pod_one_vendor(const struct policy_pod *pod, char *err, size_t cap)
             json_err(err, cap,
                      "containers \"%s\" (%s) and \"%s\" (%s) ask devices of two vendors: a "
                      "pod's devices must all be of one vendor",
-                     first->name, policy_ctr_backend(first)->res[POLICY_RES_COUNT], c->name,
-                     policy_ctr_backend(c)->res[POLICY_RES_COUNT]);
+                     first->name, policy_device_res(policy_ctr_backend(first), POLICY_RES_COUNT),
+                     c->name, policy_device_res(policy_ctr_backend(c), POLICY_RES_COUNT));
             return ERR_INVAL;
         }
     }
@@ -130,20 +130,25 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
         return rc;
     b = ctr_backend(limits, requests);
     out->backend = b;
-    if ((rc = ctr_int(limits, requests, b->res[POLICY_RES_COUNT], &nums, &has_gpu, err, cap)))
+    if ((rc = ctr_int(limits, requests, policy_device_res(b, POLICY_RES_COUNT), &nums, &has_gpu,
+                      err, cap)))
         return rc;
     out->priority = -1;
     if (!has_gpu)
         return 0; /* HAMi: no count, no request (the webhook adds the count) */
     if (nums < 0 || nums > POLICY_MAX_GPUS) {
-        json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_COUNT],
+        json_err(err, cap, "%s %lld is out of range 0..%d", policy_device_res(b, POLICY_RES_COUNT),
                  (long long)nums, POLICY_MAX_GPUS);
         return ERR_RANGE;
     }
-    if ((rc = ctr_int(limits, requests, b->res[POLICY_RES_MEM], &mem, &has_mem, err, cap)) ||
-        (rc = ctr_int(limits, requests, b->res[POLICY_RES_MEM_PCT], &pct, &has_pct, err, cap)) ||
-        (rc = ctr_int(limits, requests, b->res[POLICY_RES_CORES], &cores, &has_cores, err, cap)) ||
-        (rc = ctr_int(limits, requests, b->res[POLICY_RES_PRIORITY], &prio, &has_prio, err, cap)))
+    if ((rc = ctr_int(limits, requests, policy_device_res(b, POLICY_RES_MEM), &mem, &has_mem, err,
+                      cap)) ||
+        (rc = ctr_int(limits, requests, policy_device_res(b, POLICY_RES_MEM_PCT), &pct, &has_pct,
+                      err, cap)) ||
+        (rc = ctr_int(limits, requests, policy_device_res(b, POLICY_RES_CORES), &cores, &has_cores,
+                      err, cap)) ||
+        (rc = ctr_int(limits, requests, policy_device_res(b, POLICY_RES_PRIORITY), &prio, &has_prio,
+                      err, cap)))
         return rc;
 
     if (!b->config_defaults) /* the device config's defaults are NVIDIA's */
@@ -152,8 +157,8 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
     if (!b->config_defaults && b->mem_unit > 1) /* the vendor's own unit (Cambricon: 256 MiB) */
         factor = b->mem_unit;
     if (mem < 0 || mem > INT32_MAX / factor) {
-        json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_MEM], (long long)mem,
-                 INT32_MAX / factor);
+        json_err(err, cap, "%s %lld is out of range 0..%d", policy_device_res(b, POLICY_RES_MEM),
+                 (long long)mem, INT32_MAX / factor);
         return ERR_RANGE;
     }
     mem *= factor;
@@ -172,15 +177,16 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
     out->mem_pct = mem > 0 ? 0 : (int32_t)pct; /* gpumem wins over a percentage */
 
     if (cores < 0) {
-        json_err(err, cap, "%s %lld is negative", b->res[POLICY_RES_CORES], (long long)cores);
+        json_err(err, cap, "%s %lld is negative", policy_device_res(b, POLICY_RES_CORES),
+                 (long long)cores);
         return ERR_RANGE;
     }
     out->cores = has_cores            ? (int32_t)(cores > 100 ? 100 : cores)
                  : b->config_defaults ? d->default_cores
                                       : b->default_cores;
     if (has_prio && prio != 0 && prio != 1) {
-        json_err(err, cap, "%s %lld is not 0 (high) or 1 (low)", b->res[POLICY_RES_PRIORITY],
-                 (long long)prio);
+        json_err(err, cap, "%s %lld is not 0 (high) or 1 (low)",
+                 policy_device_res(b, POLICY_RES_PRIORITY), (long long)prio);
         return ERR_RANGE;
     }
     out->priority = has_prio ? (int32_t)prio : -1;
@@ -403,6 +409,59 @@ static int pod_annotations(const cJSON *anns, const struct policy_device_backend
     return 0;
 }
 
+const char *model_ctr_unknown_resource(const cJSON *c, const struct policy_device_backend **row)
+{
+    const cJSON *limits, *requests, *e;
+    ctr_lists(c, &limits, &requests);
+    const cJSON *lists[2] = {cJSON_IsObject(limits) ? limits : NULL,
+                             cJSON_IsObject(requests) ? requests : NULL};
+    for (int k = 0; k < 2; k++)
+        for (e = lists[k] ? lists[k]->child : NULL; e; e = e->next) {
+            const struct policy_device_backend *b =
+                e->string ? policy_device_res_unknown(e->string) : NULL;
+            if (b) {
+                if (row)
+                    *row = b;
+                return e->string;
+            }
+        }
+    return NULL;
+}
+
+/* The names row b reads, comma list, into buf. */
+static void row_names(const struct policy_device_backend *b, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int r = 0; r < POLICY_RES_N && n < cap; r++)
+        if (policy_device_res(b, (enum policy_res)r))
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "",
+                                  policy_device_res(b, (enum policy_res)r));
+}
+
+int model_pod_unknown_resource(const cJSON *pod, char *err, size_t cap)
+{
+    const cJSON *spec = json_field(pod, "spec");
+    const char *lists[2] = {"initContainers", "containers"};
+    const struct policy_device_backend *b = NULL;
+    char names[512];
+    for (int k = 0; k < 2; k++) {
+        const cJSON *arr = json_field(spec, lists[k]);
+        for (const cJSON *c = cJSON_IsArray(arr) ? arr->child : NULL; c; c = c->next) {
+            const char *res = model_ctr_unknown_resource(c, &b);
+            if (!res)
+                continue;
+            row_names(b, names, sizeof names);
+            json_err(err, cap,
+                     "container \"%.64s\": resource \"%.80s\" is not read by any device "
+                     "backend (%s reads %s): fix the name",
+                     ctr_name(c), res, b->name, names);
+            return ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
 int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
                     char *err, size_t cap)
 {
@@ -481,8 +540,9 @@ static void pod_ask(const cJSON *c, int i, struct model_pod_info *out)
         if (json_obj(c, "resources", "resources", &res, err, sizeof err) == 0 &&
             json_obj(res, "limits", "limits", &limits, err, sizeof err) == 0 &&
             json_obj(res, "requests", "requests", &requests, err, sizeof err) == 0)
-            ctr_int(limits, requests, ctr_backend(limits, requests)->res[POLICY_RES_COUNT], &nums,
-                    &has, err, sizeof err);
+            ctr_int(limits, requests,
+                    policy_device_res(ctr_backend(limits, requests), POLICY_RES_COUNT), &nums, &has,
+                    err, sizeof err);
         if (!has)
             return;
         pc.nums = nums < 1 ? 1 : nums > POLICY_MAX_GPUS ? POLICY_MAX_GPUS : (int32_t)nums;

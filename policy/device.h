@@ -30,6 +30,11 @@ enum policy_res {
     POLICY_RES_N
 };
 
+/* At most this many rows (the runtime name table below is sized by it). */
+#define POLICY_DEVICE_ROWS_MAX 16
+/* A resource name: a DNS subdomain prefix, '/', a name of at most 63. */
+#define POLICY_RES_NAME_MAX 320
+
 /* Limits on what a node's device plugin sends. Going over one is ERR_TOOBIG. */
 #define POLICY_DEVICE_ANN_MAX     (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
 #define POLICY_DEVICE_EXTRA_MAX   2            /* extra pod annotations of one row */
@@ -41,6 +46,15 @@ struct policy_device_backend {
     const char *vendor_word; /* the type field of each allocation entry */
     const char *res[POLICY_RES_N];
     const char *res_prefix; /* every resource of the vendor starts with it */
+    /* HAMi's ways to rename res[] (issue 19): its scheduler flag per role
+     * (without "--"; NULL where HAMi has none) and the section of its device
+     * config whose resource*Name keys do it (NULL: none). */
+    const char *res_flag[POLICY_RES_N];
+    const char *config_section;
+    /* Prefixes of resources the vendor's other device plugins serve under
+     * res_prefix ("nvidia.com/mig-": NVIDIA's own plugin's MIG devices):
+     * not this row's, but not misspelt either. NULL-terminated; NULL = none. */
+    const char *const *res_foreign;
     /* Container environment the webhook manages. */
     const char *env_visible;  /* which devices the runtime shows */
     const char *env_priority; /* the runtime's priority variable */
@@ -104,6 +118,26 @@ struct policy_device_backend {
 
 /* Every backend, NULL-terminated; a new vendor is one new file and one row. */
 extern const struct policy_device_backend *const policy_device_backends[];
+
+/* The resource name of role r of row b: the operator's name when one was
+ * set (policy_device_res_set), else b->res[r]; NULL where the row has no
+ * such resource. Everything that reads a container's resources asks this,
+ * never b->res directly. */
+const char *policy_device_res(const struct policy_device_backend *b, enum policy_res r);
+/* Rename role r of row b to name (copied; NULL or "" = the row's own).
+ * Only at start, before any thread reads the table: the table is read
+ * without a lock while serving. Returns 0, or ERR_INVAL (b is not a row, r
+ * is a role the row lacks, or name is not a resource name) / ERR_CONFLICT
+ * (another role of any row already reads that name) with why in err. */
+int policy_device_res_set(const struct policy_device_backend *b, enum policy_res r,
+                          const char *name, char *err, size_t cap);
+/* Whether name could be a Kubernetes extended resource name: a DNS
+ * subdomain, '/', 1..63 of letters, digits, '-', '_', '.' starting and
+ * ending with a letter or digit. On false, why in err. */
+bool policy_device_res_name_ok(const char *name, char *err, size_t cap);
+/* A resource name that starts with a row's res_prefix but is no role of
+ * any row ("nvidia.com/gpumemory"): the row it looks like, else NULL. */
+const struct policy_device_backend *policy_device_res_unknown(const char *name);
 
 /* The backend named `name` (exact), or NULL. */
 const struct policy_device_backend *policy_device_backend_find(const char *name);

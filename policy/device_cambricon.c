@@ -131,6 +131,13 @@ const struct policy_device_backend policy_device_cambricon = {
             [POLICY_RES_CORES] = "cambricon.com/mlu.smlu.vcore",
         },
     .res_prefix = "cambricon.com/",
+    .res_flag =
+        {
+            [POLICY_RES_COUNT] = "cambricon-mlu-name",
+            [POLICY_RES_MEM] = "cambricon-mlu-memory",
+            [POLICY_RES_CORES] = "cambricon-mlu-cores",
+        },
+    .config_section = "cambricon",
     .ann_use_uuid = "cambricon.com/use-gpuuuid",
     .ann_nouse_uuid = "cambricon.com/nouse-gpuuuid",
     .ann_to_allocate = "hami.io/cambricon-mlu-devices-to-allocate",

@@ -54,6 +54,13 @@ const struct policy_device_backend policy_device_hygon = {
             [POLICY_RES_CORES] = "hygon.com/dcucores",
         },
     .res_prefix = "hygon.com/",
+    .res_flag =
+        {
+            [POLICY_RES_COUNT] = "dcu-name",
+            [POLICY_RES_MEM] = "dcu-memory",
+            [POLICY_RES_CORES] = "dcu-cores",
+        },
+    .config_section = "hygon",
     .ann_register = "hami.io/node-dcu-register",
     .ann_handshake = "hami.io/node-handshake-dcu",
     .ann_use_type = "hygon.com/use-dcutype",

@@ -602,6 +602,9 @@ out:
     return rc;
 }
 
+/* NVIDIA's own device plugin's MIG resources (its "mixed" strategy). */
+static const char *const foreign[] = {"nvidia.com/mig-", NULL};
+
 const struct policy_device_backend policy_device_nvidia = {
     .name = "nvidia",
     .vendor_word = "NVIDIA",
@@ -614,6 +617,16 @@ const struct policy_device_backend policy_device_nvidia = {
             [POLICY_RES_PRIORITY] = "nvidia.com/priority",
         },
     .res_prefix = "nvidia.com/",
+    .res_flag =
+        {
+            [POLICY_RES_COUNT] = "resource-name",
+            [POLICY_RES_MEM] = "resource-mem",
+            [POLICY_RES_MEM_PCT] = "resource-mem-percentage",
+            [POLICY_RES_CORES] = "resource-cores",
+            [POLICY_RES_PRIORITY] = "resource-priority",
+        },
+    .config_section = "nvidia",
+    .res_foreign = foreign,
     .env_visible = "NVIDIA_VISIBLE_DEVICES",
     .env_priority = "CUDA_TASK_PRIORITY",
     .ann_register = "hami.io/node-nvidia-register",

@@ -477,6 +477,36 @@ static const struct option *find(const char *name, size_t len, unsigned scope)
     return NULL;
 }
 
+/* The device row flag --name (a row's res_flag, policy/device.h) at
+ * argv[*i]: its value into c->res_names. ERR_INVAL when no row has it. */
+static int parse_res_flag(struct config *c, const char *name, size_t len, int argc, char **argv,
+                          int *i, char *err, size_t cap)
+{
+    const char *eq = name[len] == '=' ? name + len + 1 : NULL;
+    char why[256];
+    for (int b = 0; b < POLICY_DEVICE_ROWS_MAX && policy_device_backends[b]; b++)
+        for (int r = 0; r < POLICY_RES_N; r++) {
+            const char *f = policy_device_backends[b]->res_flag[r];
+            if (!f || strlen(f) != len || strncmp(f, name, len) != 0)
+                continue;
+            const char *v = eq;
+            if (!v && *i + 1 >= argc) {
+                snprintf(err, cap, "--%s: needs a value", f);
+                return ERR_INVAL;
+            }
+            v = v ? v : argv[++*i];
+            ++*i;
+            if (*v && !policy_device_res_name_ok(v, why, sizeof why)) {
+                snprintf(err, cap, "--%s: %s", f, why);
+                return ERR_INVAL;
+            }
+            snprintf(c->res_names[b * POLICY_RES_N + r], POLICY_RES_NAME_MAX, "%s", v);
+            return 0;
+        }
+    snprintf(err, cap, "--%.*s: unknown flag (see --help)", (int)(len > 80 ? 80 : len), name);
+    return ERR_INVAL;
+}
+
 /* Parse argv[*i] (and maybe argv[*i + 1]); advance *i past what it used. */
 static int parse_arg(struct config *c, unsigned scope, int argc, char **argv, int *i, char *err,
                      size_t cap)
@@ -489,6 +519,8 @@ static int parse_arg(struct config *c, unsigned scope, int argc, char **argv, in
     const char *name = a + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const struct option *o = find(name, len, scope);
+    if (o == NULL && (scope & BOTH))
+        return parse_res_flag(c, name, len, argc, argv, i, err, cap);
     if (o == NULL) {
         snprintf(err, cap, "--%.*s: unknown flag (see --help)", (int)(len > 80 ? 80 : len), name);
         return ERR_INVAL;
@@ -595,4 +627,15 @@ void config_usage(FILE *out, enum config_scope scope)
             fprintf(out, "; default \"%s\"", o->def);
         fprintf(out, ")\n        %s\n", o->help);
     }
+    if (!(scope & BOTH))
+        return;
+    for (int b = 0; policy_device_backends[b]; b++) /* the device rows' flags */
+        for (int r = 0; r < POLICY_RES_N; r++)
+            if (policy_device_backends[b]->res_flag[r])
+                fprintf(out,
+                        "  --%s NAME  (resource name; default \"%s\")\n        HAMi's flag: "
+                        "the name %s containers ask this resource with; wins over the device "
+                        "config's.\n",
+                        policy_device_backends[b]->res_flag[r], policy_device_backends[b]->res[r],
+                        policy_device_backends[b]->name);
 }

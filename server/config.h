@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "policy/device.h"
+
 enum config_scope { CONFIG_SERVE = 1, CONFIG_SIMULATE = 2, CONFIG_GENCERT = 4 };
 
 enum config_filter_mode { CONFIG_FILTER_SINGLE, CONFIG_FILTER_ALL };
@@ -78,6 +80,10 @@ struct config {
     char runtime_class[254];                  /* "" = the file's runtimeClassName, else none */
     char gpu_core_policy[16];                 /* "" = the file's gpuCorePolicy, else default */
     bool legacy_metrics;                      /* HAMi's legacy metric names too (hamimetrics.h) */
+    /* Resource names from the device rows' flags (res_flag: HAMi's
+     * --resource-name, --dcu-name, ...), at [row * POLICY_RES_N + role];
+     * "" = not given. */
+    char res_names[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N][POLICY_RES_NAME_MAX];
     /* high availability (k8s/lease.h) */
     char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
     char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */

@@ -14,9 +14,9 @@
 #include "policy/device.h"
 
 /* Sections of vendors without a device backend here (HAMi's Config). */
-static const char *const other_vendors[] = {"metax",   "hygon",  "mthreads",  "iluvatars",
-                                            "enflame", "kunlun", "awsneuron", "amd",
-                                            "vastai",  "biren",  "vnpus",     NULL};
+static const char *const other_vendors[] = {
+    "metax",     "hygon", "cambricon", "mthreads", "iluvatars", "enflame", "kunlun",
+    "awsneuron", "amd",   "vastai",    "biren",    "vnpus",     NULL};
 
 /* nvidia keys the device plugin reads (node side); the scheduler leaves
  * them to it, as HAMi's does. */
@@ -97,18 +97,17 @@ static int get_bool(const struct reader *r, const yaml_node_t *v, const char *ke
     return 0;
 }
 
-/* nvidia.resource*Name: only the backend's own names are supported. */
-static int res_name(const struct reader *r, const yaml_node_t *v, const char *key, int res)
+/* <section>.resource*Name: the row's resource of that role, by name. */
+static int res_name(const struct reader *r, const yaml_node_t *v, const char *key, int row, int res)
 {
-    const char *s = text(v), *want = policy_device_backend_default()->res[res];
+    const char *s = text(v);
     char why[256];
     if (!s)
         return fail(r, v, key, ERR_INVAL, "not a string");
-    if (*s && strcmp(s, want) != 0) {
-        snprintf(why, sizeof why, "\"%.80s\" is not supported yet (this scheduler reads %s)", s,
-                 want);
-        return fail(r, v, key, ERR_UNSUPPORTED, why);
-    }
+    if (*s && !policy_device_res_name_ok(s, why, sizeof why))
+        return fail(r, v, key, ERR_INVAL, why);
+    snprintf(r->out->res[row * POLICY_RES_N + res], POLICY_RES_NAME_MAX, "%s", s);
+    r->out->res_line[row * POLICY_RES_N + res] = (int)v->start_mark.line + 1;
     return 0;
 }
 
@@ -157,14 +156,13 @@ static int get_str(const struct reader *r, const yaml_node_t *v, const char *key
     return 0;
 }
 
+/* A key of the section of the row the device config's defaults are for
+ * (nvidia), but its resource names. */
 static int nvidia_key(struct reader *r, const char *k, const yaml_node_t *v, const char *key)
 {
     struct devconfig *d = r->out;
     bool b;
     int rc;
-    for (size_t i = 0; i < sizeof res_keys / sizeof res_keys[0]; i++)
-        if (strcmp(k, res_keys[i].key) == 0)
-            return res_name(r, v, key, res_keys[i].res);
     if (strcmp(k, "defaultMemory") == 0)
         return get_int(r, v, key, 0, INT32_MAX, &d->default_mem);
     if (strcmp(k, "defaultCores") == 0)
@@ -205,65 +203,58 @@ static int nvidia_key(struct reader *r, const char *k, const yaml_node_t *v, con
     return fail(r, v, key, ERR_INVAL, "unknown key (not one of HAMi's nvidia keys)");
 }
 
-static int nvidia(struct reader *r, const yaml_node_t *map)
+/* A key of another row's section: memoryFactor 1 is HAMi's default (its
+ * DCU backend would scale memory by another value: not supported yet). */
+static int row_key(struct reader *r, const char *k, const yaml_node_t *v, const char *key)
 {
+    int32_t f;
+    int rc;
+    if (strcmp(k, "memoryFactor") != 0)
+        return fail(r, v, key, ERR_INVAL, "unknown key (not one this scheduler reads here)");
+    if ((rc = get_int(r, v, key, 0, 1 << 20, &f)))
+        return rc;
+    return f > 1 ? fail(r, v, key, ERR_UNSUPPORTED, "a value over 1 is not supported yet") : 0;
+}
+
+/* The section of device row `row` (its config_section). */
+static int section(struct reader *r, int row, const yaml_node_t *map)
+{
+    const struct policy_device_backend *b = policy_device_backends[row];
     char key[160];
     if (map->type == YAML_SCALAR_NODE && !*text(map))
         return 0; /* "nvidia:" with nothing under it */
     if (map->type != YAML_MAPPING_NODE)
-        return fail(r, map, "nvidia", ERR_INVAL, "not a mapping");
+        return fail(r, map, b->config_section, ERR_INVAL, "not a mapping");
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         const yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
         const yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
+        int rc = 0;
+        bool matched = false;
         if (!text(k))
-            return fail(r, k, "nvidia", ERR_INVAL, "a key that is not a string");
-        snprintf(key, sizeof key, "nvidia.%.120s", text(k));
-        int rc = nvidia_key(r, text(k), v, key);
+            return fail(r, k, b->config_section, ERR_INVAL, "a key that is not a string");
+        snprintf(key, sizeof key, "%s.%.120s", b->config_section, text(k));
+        for (size_t i = 0; i < sizeof res_keys / sizeof res_keys[0]; i++)
+            if (b->res[res_keys[i].res] && strcmp(text(k), res_keys[i].key) == 0) {
+                rc = res_name(r, v, key, row, res_keys[i].res);
+                matched = true;
+            }
+        if (!matched)
+            rc = b->config_defaults ? nvidia_key(r, text(k), v, key) : row_key(r, text(k), v, key);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-/* The cambricon section (HAMi's CambriconConfig): its three resource
- * names, each the Cambricon backend's own; any other key is unknown. */
-static int cambricon(struct reader *r, const yaml_node_t *map)
+/* The row whose config section is called name, else -1. */
+static int section_row(const char *name)
 {
-    static const struct {
-        const char *key;
-        int res;
-    } keys[] = {{"resourceCountName", POLICY_RES_COUNT},
-                {"resourceMemoryName", POLICY_RES_MEM},
-                {"resourceCoreName", POLICY_RES_CORES}};
-    const struct policy_device_backend *b = policy_device_backend_find("cambricon");
-    char key[160], why[256];
-    if (map->type == YAML_SCALAR_NODE && !*text(map))
-        return 0; /* "cambricon:" with nothing under it */
-    if (map->type != YAML_MAPPING_NODE)
-        return fail(r, map, "cambricon", ERR_INVAL, "not a mapping");
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        const yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
-        const yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
-        if (!text(k))
-            return fail(r, k, "cambricon", ERR_INVAL, "a key that is not a string");
-        snprintf(key, sizeof key, "cambricon.%.120s", text(k));
-        size_t i = 0;
-        while (i < sizeof keys / sizeof keys[0] && strcmp(keys[i].key, text(k)) != 0)
-            i++;
-        if (i == sizeof keys / sizeof keys[0])
-            return fail(r, k, key, ERR_INVAL, "unknown key (not one of HAMi's cambricon keys)");
-        const char *s = text(v), *want = b->res[keys[i].res];
-        if (!s)
-            return fail(r, v, key, ERR_INVAL, "not a string");
-        if (*s && strcmp(s, want) != 0) {
-            snprintf(why, sizeof why, "\"%.80s\" is not supported yet (this scheduler reads %s)", s,
-                     want);
-            return fail(r, v, key, ERR_UNSUPPORTED, why);
-        }
-    }
-    return 0;
+    for (int i = 0; name && policy_device_backends[i]; i++)
+        if (policy_device_backends[i]->config_section &&
+            strcmp(policy_device_backends[i]->config_section, name) == 0)
+            return i;
+    return -1;
 }
 
 static int read_root(struct reader *r, const yaml_node_t *root)
@@ -280,10 +271,8 @@ static int read_root(struct reader *r, const yaml_node_t *root)
         int rc = 0;
         char key[128];
         snprintf(key, sizeof key, "%.120s", name ? name : "(not a string)");
-        if (name && strcmp(name, "nvidia") == 0)
-            rc = nvidia(r, v);
-        else if (name && strcmp(name, "cambricon") == 0)
-            rc = cambricon(r, v);
+        if (section_row(name) >= 0)
+            rc = section(r, section_row(name), v);
         else if (name && in(other_vendors, name))
             add_to(r->out->other_vendors, sizeof r->out->other_vendors, name);
         else
@@ -346,6 +335,13 @@ int devconfig_from_config(const struct config *c, struct devconfig *out, char *e
     flag_over(c->default_cores, &out->default_cores, "--default-cores", out->from,
               sizeof out->from);
     flag_over(c->default_gpu, &out->default_gpu, "--default-gpu", out->from, sizeof out->from);
+    for (int i = 0; i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N; i++)
+        if (c->res_names[i][0]) {
+            const struct policy_device_backend *b = policy_device_backends[i / POLICY_RES_N];
+            snprintf(out->res[i], sizeof out->res[i], "%s", c->res_names[i]);
+            out->res_line[i] = 0;
+            add_to(out->from, sizeof out->from, b->res_flag[i % POLICY_RES_N]);
+        }
     if (c->runtime_class[0]) {
         snprintf(out->runtime_class, sizeof out->runtime_class, "%s", c->runtime_class);
         add_to(out->from, sizeof out->from, "--runtime-class-name");
@@ -368,6 +364,65 @@ int devconfig_from_config(const struct config *c, struct devconfig *out, char *e
     return 0;
 }
 
+/* Where resource name i came from, for a message: "--flag" or "FILE:LINE: sec.key". */
+static void name_origin(const struct devconfig *d, int i, char *buf, size_t cap)
+{
+    const struct policy_device_backend *b = policy_device_backends[i / POLICY_RES_N];
+    int r = i % POLICY_RES_N;
+    const char *key = "";
+    for (size_t k = 0; k < sizeof res_keys / sizeof res_keys[0]; k++)
+        if (res_keys[k].res == r)
+            key = res_keys[k].key;
+    if (d->res_line[i] == 0)
+        snprintf(buf, cap, "--%s", b->res_flag[r] ? b->res_flag[r] : "?");
+    else
+        snprintf(buf, cap, "%s:%d: %s.%s", d->file, d->res_line[i], b->config_section, key);
+}
+
+int devconfig_apply_names(const struct devconfig *d, char *err, size_t cap)
+{
+    char why[320], origin[CONFIG_PATH_MAX + 96];
+    for (int i = 0; policy_device_backends[i]; i++) /* back to the rows' own first */
+        for (int r = 0; r < POLICY_RES_N; r++)
+            if (policy_device_backends[i]->res[r])
+                policy_device_res_set(policy_device_backends[i], (enum policy_res)r, NULL, why,
+                                      sizeof why);
+    for (int i = 0; i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N; i++) {
+        const struct policy_device_backend *b = policy_device_backends[i / POLICY_RES_N];
+        if (!d->res[i][0] || !b)
+            continue;
+        int rc = policy_device_res_set(b, (enum policy_res)(i % POLICY_RES_N), d->res[i], why,
+                                       sizeof why);
+        if (rc) {
+            name_origin(d, i, origin, sizeof origin);
+            snprintf(err, cap, "%s: %s", origin, why);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int devconfig_names_running(const struct devconfig *d, char *err, size_t cap)
+{
+    char origin[CONFIG_PATH_MAX + 96];
+    for (int i = 0; policy_device_backends[i]; i++)
+        for (int r = 0; r < POLICY_RES_N; r++) {
+            const struct policy_device_backend *b = policy_device_backends[i];
+            const char *want =
+                d->res[i * POLICY_RES_N + r][0] ? d->res[i * POLICY_RES_N + r] : b->res[r];
+            const char *now = policy_device_res(b, (enum policy_res)r);
+            if (!b->res[r] || strcmp(want, now) == 0)
+                continue;
+            name_origin(d, i * POLICY_RES_N + r, origin, sizeof origin);
+            snprintf(err, cap,
+                     "%s: \"%.80s\" differs from the running \"%.80s\": resource names change "
+                     "only at a restart",
+                     origin, want, now);
+            return ERR_UNSUPPORTED;
+        }
+    return 0;
+}
+
 struct model_defaults devconfig_defaults(const struct devconfig *d)
 {
     return (struct model_defaults){.default_mem = d->default_mem,
@@ -387,6 +442,12 @@ void devconfig_describe(const struct devconfig *d, char *buf, size_t cap)
              d->core_policy, d->from[0] ? d->from : "none",
              d->plugin_keys[0] ? d->plugin_keys : "none",
              d->other_vendors[0] ? d->other_vendors : "none");
+    for (int i = 0; i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N; i++) {
+        size_t n = strlen(buf);
+        if (d->res[i][0] && policy_device_backends[i / POLICY_RES_N] && n < cap)
+            snprintf(buf + n, cap - n, "; %s resource %s",
+                     policy_device_backends[i / POLICY_RES_N]->res[i % POLICY_RES_N], d->res[i]);
+    }
 }
 
 cJSON *devconfig_json(const struct devconfig *d)
@@ -402,5 +463,13 @@ cJSON *devconfig_json(const struct devconfig *d)
     cJSON_AddStringToObject(j, "setByFlags", d->from);
     cJSON_AddStringToObject(j, "leftToDevicePlugin", d->plugin_keys);
     cJSON_AddStringToObject(j, "vendorsWithoutBackend", d->other_vendors);
+    cJSON *names = cJSON_AddObjectToObject(j, "resourceNames"); /* row's own name -> in effect */
+    for (int i = 0; policy_device_backends[i]; i++)
+        for (int r = 0; r < POLICY_RES_N; r++) {
+            const struct policy_device_backend *b = policy_device_backends[i];
+            const char *now = d->res[i * POLICY_RES_N + r];
+            if (b->res[r])
+                cJSON_AddStringToObject(names, b->res[r], now[0] ? now : b->res[r]);
+        }
     return j;
 }

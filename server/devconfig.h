@@ -2,16 +2,17 @@
  * switching from HAMi keeps theirs: the device ConfigMap HAMi's chart
  * mounts at /device-config.yaml (`--device-config-file`, read with libyaml)
  * and HAMi's scheduler flags `--default-mem`, `--default-cores`,
- * `--default-gpu`, which win over the file.
+ * `--default-gpu` and each device row's resource-name flags
+ * (`--resource-name`, `--dcu-name`, ...), which win over the file.
  *
- * Every key of HAMi's format is known. Its nvidia section's request
+ * Every key of HAMi's format is known. A device row's section (its
+ * config_section) renames the row's resources (resource*Name); its nvidia
+ * section's request
  * defaults and memoryFactor are used; the device plugin's own keys
  * (deviceSplitCount, deviceMemoryScaling, ...) are read and left to it,
- * as HAMi's scheduler leaves them; the cambricon section's resource names
- * are checked against the Cambricon backend's; the sections of other
- * vendors are read and listed as having no device backend here. A value this scheduler
- * would treat differently from HAMi (a resource name other than its
- * backend's, a defaultGPUNum of 0, overwriteEnv disagreeing with
+ * as HAMi's scheduler leaves them; the sections of other vendors are read
+ * and listed as having no device backend here. A value this scheduler
+ * would treat differently from HAMi (a defaultGPUNum of 0, overwriteEnv disagreeing with
  * --overwrite-env, disableCoreLimit true) is refused, never ignored; the
  * webhook options runtimeClassName, gpuCorePolicy and defaultGPUNum go to
  * the webhook (flags --runtime-class-name, --gpu-core-policy and
@@ -43,6 +44,11 @@ struct devconfig {
     char other_vendors[512];    /* sections of vendors without a device backend here */
     char runtime_class[DEVCONFIG_NAME_MAX]; /* nvidia.runtimeClassName; "" = none */
     char core_policy[16];                   /* nvidia.gpuCorePolicy: default, force, disable */
+    /* Resource names, at [row * POLICY_RES_N + role] (policy/device.h):
+     * <section>.resource*Name, then the row's flags; "" = the row's own.
+     * res_line: the file's line of each (0 = a flag or not set). */
+    char res[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N][POLICY_RES_NAME_MAX];
+    int res_line[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N];
 };
 
 /* HAMi's defaults, then the file of c->device_config_file (if any), then
@@ -50,6 +56,17 @@ struct devconfig {
  * Returns 0, or ERR_INVAL / ERR_RANGE / ERR_TOOBIG / ERR_IO with one line
  * in err: "FILE:LINE: nvidia.KEY: why". */
 int devconfig_from_config(const struct config *c, struct devconfig *out, char *err, size_t cap);
+
+/* Make d's resource names the ones every row reads (policy_device_res_set);
+ * names d leaves "" go back to the rows' own. Only at start, before any
+ * thread reads the rows. Returns 0, or ERR_INVAL / ERR_CONFLICT with
+ * "ORIGIN: why" in err (ORIGIN the flag, or FILE:LINE: section.key). */
+int devconfig_apply_names(const struct devconfig *d, char *err, size_t cap);
+
+/* Whether d names the resources the rows read now. Returns 0, or
+ * ERR_UNSUPPORTED with the first difference in err (names change only at
+ * a restart: pods already placed were read with the old ones). */
+int devconfig_names_running(const struct devconfig *d, char *err, size_t cap);
 
 /* Whether v is a RuntimeClass name (a DNS subdomain; "" = none) / one of
  * HAMi's GPU core policies (default, force, disable; "" = default).

@@ -172,6 +172,8 @@ static int read_args(struct extender *x, const char *body, size_t len, struct re
     if (rc)
         return rc;
     rc = model_pod_parse(r->pod_json, &x->o->defaults, &r->p.pod, r->p.err, sizeof r->p.err);
+    if (!rc)
+        rc = model_pod_unknown_resource(r->pod_json, r->p.err, sizeof r->p.err);
     if (rc)
         return ERR_PROTO;
     if (!r->p.pod.uid || !*r->p.pod.uid) {

@@ -65,6 +65,7 @@ static int simulate(struct config *c)
     }
     if (extender_opts_from_config(c, &eo, err, sizeof err) ||
         devconfig_from_config(c, &dev, err, sizeof err) ||
+        devconfig_apply_names(&dev, err, sizeof err) ||
         snapshot_load(cache, c->snapshot, &st, err, sizeof err) ||
         file_read(c->pod, SIMULATE_POD_MAX, &pod, &len, err, sizeof err)) {
         fprintf(stderr, "vgpu-scheduler simulate: %s\n", err);

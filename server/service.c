@@ -351,7 +351,8 @@ int service_create(const struct config *c, struct service **out, char *err, size
     s->cache = cache_create();
     cache_set_lock_timeout(s->cache, (double)c->node_lock_timeout_ms / 1000.0);
     rc = extender_opts_from_config(c, &eo, err, cap);
-    if (rc || (rc = devconfig_from_config(c, &s->dev, err, cap)))
+    if (rc || (rc = devconfig_from_config(c, &s->dev, err, cap)) ||
+        (rc = devconfig_apply_names(&s->dev, err, cap))) /* before any thread */
         goto out;
     eo.defaults = devconfig_defaults(&s->dev);
     devconfig_describe(&s->dev, line, sizeof line);

@@ -29,6 +29,12 @@ enum res {
     R_COUNT = POLICY_RES_N
 };
 
+/* The name of resource r of row b (the operator's, else the row's own). */
+static const char *rname(const struct policy_device_backend *b, int r)
+{
+    return policy_device_res(b, (enum policy_res)r);
+}
+
 /* ---- JSON access: exact keys, wrong types read as absent ---- */
 
 static cJSON *member(const cJSON *o, const char *k)
@@ -119,7 +125,7 @@ static const struct policy_device_backend *lists_backend(cJSON *const lists2[2])
     for (const struct policy_device_backend *const *b = policy_device_backends; *b; b++)
         for (int r = 0; r < R_COUNT; r++)
             for (int k = 0; k < 2; k++)
-                if ((*b)->res[r] && member(lists2[k], (*b)->res[r]))
+                if (rname(*b, r) && member(lists2[k], rname(*b, r)))
                     return *b;
     return policy_device_backend_default();
 }
@@ -133,8 +139,8 @@ static void ctr_scan(struct ctr *x)
     snprintf(x->name, sizeof x->name, "%s", show(str(x->c, "name"), buf, sizeof buf));
     x->b = lists_backend(lists2);
     for (int r = 0; r < R_COUNT; r++)
-        for (int k = 0; k < 2 && !x->has[r] && x->b->res[r]; k++) {
-            cJSON *v = member(lists2[k], x->b->res[r]);
+        for (int k = 0; k < 2 && !x->has[r] && rname(x->b, r); k++) {
+            cJSON *v = member(lists2[k], rname(x->b, r));
             if (v == NULL)
                 continue;
             x->has[r] = true;
@@ -179,7 +185,7 @@ static int ctr_int(const struct ctr *x, enum res r, int64_t *out, struct webhook
     int rc = quantity_int(text, out);
     if (rc) {
         int64_t milli;
-        deny(v, 400, "container \"%s\": %s \"%s\" is %s", x->name, x->b->res[r],
+        deny(v, 400, "container \"%s\": %s \"%s\" is %s", x->name, rname(x->b, r),
              show(text, shown, sizeof shown),
              rc == ERR_RANGE                     ? "out of range"
              : quantity_milli(text, &milli) == 0 ? "not a whole number"
@@ -308,9 +314,12 @@ static int ctr_core_policy(const struct webhook_pod_opts *o, const struct ctr *x
  * visibility variable (env_visible, e.g. NVIDIA_VISIBLE_DEVICES). */
 static bool ctr_device(const struct ctr *x)
 {
-    const char *prefix = x->b->res_prefix, *prio = x->b->res[R_PRIO];
+    const char *prefix = x->b->res_prefix, *prio = rname(x->b, R_PRIO);
     cJSON *res = obj(x->c, "resources"), *e;
     const char *kinds[2] = {"limits", "requests"};
+    for (int r = 0; r < R_COUNT; r++) /* a renamed resource may be outside the prefix */
+        if (r != R_PRIO && x->has[r])
+            return true;
     for (int k = 0; k < 2; k++)
         cJSON_ArrayForEach(e, obj(res, kinds[k]))
         {
@@ -425,7 +434,7 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
             deny(v, 403,
                  "container \"%s\": %s %lld is outside 0..100 (a percentage of each GPU's "
                  "memory)",
-                 x->name, x->b->res[R_PCT], (long long)n);
+                 x->name, rname(x->b, R_PCT), (long long)n);
             return ERR_RANGE;
         }
     }
@@ -436,7 +445,7 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
             deny(v, 403,
                  "container \"%s\": %s %lld is outside 0..100 (a percentage of each GPU's "
                  "compute; 100 = a whole GPU)",
-                 x->name, x->b->res[R_CORES], (long long)n);
+                 x->name, rname(x->b, R_CORES), (long long)n);
             return ERR_RANGE;
         }
     }
@@ -458,7 +467,7 @@ static int ctr_mutate(const struct webhook_pod_opts *o, struct ctr *x, struct we
         return 0; /* HAMi's other vendors admit the request as it is */
     if (!x->has[R_GPU] && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES])) {
         snprintf(count, sizeof count, "%lld", (long long)gpus);
-        if ((rc = ctr_add_resource(x, p, x->b->res[R_GPU], count)))
+        if ((rc = ctr_add_resource(x, p, rname(x->b, R_GPU), count)))
             return rc;
         x->has[R_GPU] = true;
     } else if (x->has[R_GPU] && (rc = ctr_int(x, R_GPU, &gpus, v))) {
@@ -468,7 +477,7 @@ static int ctr_mutate(const struct webhook_pod_opts *o, struct ctr *x, struct we
         return rc;
     bool exclusive = x->has[R_PCT] ? pct == 100 : !x->has[R_MEM];
     if (x->has[R_GPU] && gpus > 0 && !x->has[R_CORES] && exclusive) {
-        if ((rc = ctr_add_resource(x, p, x->b->res[R_CORES], "100")))
+        if ((rc = ctr_add_resource(x, p, rname(x->b, R_CORES), "100")))
             return rc;
         x->has[R_CORES] = true;
     }
@@ -548,8 +557,8 @@ static void check_request(const struct webhook_pod_opts *o, cJSON *pod, const ch
                  "container \"%.64s\" asks for %d MiB of memory per GPU (%s), but the largest "
                  "GPU in the cluster has %lld MiB: the pod could never run. Ask for at most "
                  "%lld MiB, or for a share with %s",
-                 c->name, (int)c->mem, b->res[R_MEM], (long long)max, (long long)max,
-                 b->res[R_PCT] ? b->res[R_PCT] : b->res[R_MEM]);
+                 c->name, (int)c->mem, rname(b, R_MEM), (long long)max, (long long)max,
+                 rname(b, R_PCT) ? rname(b, R_PCT) : rname(b, R_MEM));
             goto out;
         }
     }
@@ -696,11 +705,35 @@ static void route(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_p
     check_request(o, pod, bad, v);
 }
 
+/* A resource that looks like a device backend's but none reads
+ * ("nvidia.com/gpumemory"): a warning naming it (issue 17; the filter
+ * refuses the pod while it names one). Never stops the walk. */
+static bool unknown_resource(struct ctr *x, void *verdict)
+{
+    const struct policy_device_backend *b = NULL;
+    const char *res = cJSON_IsObject(x->c) ? model_ctr_unknown_resource(x->c, &b) : NULL;
+    char shown[SHOW_MAX + 8], names[256] = "";
+    size_t n = 0;
+    if (!res)
+        return false;
+    for (int r = 0; r < R_COUNT && n < sizeof names; r++)
+        if (rname(b, r))
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", rname(b, r));
+    warn(verdict,
+         "container \"%s\": resource \"%s\" is not read by any device backend (%s reads %s): "
+         "it asks for no device here, and the scheduler refuses the pod while it names it; fix "
+         "the name",
+         x->name, show(res, shown, sizeof shown), b->name, names);
+    return false;
+}
+
 void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_patch *p,
                        struct webhook_pod_verdict *v)
 {
     memset(v, 0, sizeof *v);
     route(o, pod, p, v);
+    if (v->outcome != WEBHOOK_POD_DENIED)
+        walk(obj(pod, "spec"), unknown_resource, v);
     if (v->outcome == WEBHOOK_POD_DENIED || !o->overwrite_env)
         return;
     struct mutation m = {o, p, v};

@@ -33,7 +33,7 @@ static const struct {
      0,
      0,
      1,
-     "hygon,metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren,vnpus",
+     "metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren,vnpus",
      "deviceSplitCount,deviceMemoryScaling,deviceCoreScaling",
      ""},
     {"hami-chart.yaml",
@@ -58,10 +58,14 @@ static const struct {
      "unknown-key.yaml:4: nvidia.defaultMemroy: unknown key"},
     {"unknown-section.yaml", {NULL}, ERR_INVAL, "unknown-section.yaml:1: nvidai: unknown key"},
     {"bad-yaml.yaml", {NULL}, ERR_INVAL, "bad-yaml.yaml:3: not YAML"},
-    {"resource-name.yaml",
+    {"resource-name-bad.yaml",
+     {NULL},
+     ERR_INVAL,
+     "resource-name-bad.yaml:3: nvidia.resourceMemoryName: \"nvidia.com/\" is not a resource name"},
+    {"hygon-factor.yaml",
      {NULL},
      ERR_UNSUPPORTED,
-     "resource-name.yaml:2: nvidia.resourceCountName: \"nvidia.com/vgpu\" is not supported yet"},
+     "hygon-factor.yaml:2: hygon.memoryFactor: a value over 1 is not supported yet"},
     /* HAMi's webhook options: read, and the flags win */
     {"default-gpu-2.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", 2},
     {"default-gpu-2.yaml", {"--default-gpu=3"}, 0, NULL, 0, 0, 1, NULL, NULL, "--default-gpu", 3},
@@ -108,17 +112,6 @@ static const struct {
      ERR_RANGE,
      "cores-range.yaml:2: nvidia.defaultCores: \"150\" is not an integer in 0..100"},
     {"missing.yaml", {NULL}, ERR_IO, "missing.yaml"},
-    /* Cambricon: HAMi's section is read; its names must be the backend's */
-    {"cambricon.yaml", {NULL}, 0, NULL, 0, 0, 1, "", NULL, ""},
-    {"cambricon-name.yaml",
-     {NULL},
-     ERR_UNSUPPORTED,
-     "cambricon-name.yaml:2: cambricon.resourceCountName: \"cambricon.com/mlu\" is not supported "
-     "yet (this scheduler reads cambricon.com/vmlu)"},
-    {"cambricon-unknown.yaml",
-     {NULL},
-     ERR_INVAL,
-     "cambricon-unknown.yaml:4: cambricon.memoryFactor: unknown key"},
 };
 
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
@@ -176,12 +169,105 @@ START_TEST(bad_flags)
 }
 END_TEST
 
+/* Resource names (HAMi's resource*Name keys and --resource-name style
+ * flags): what each row reads after devconfig_apply_names. */
+static const struct {
+    const char *file; /* under devconfig/; NULL: no file */
+    const char *flags[3];
+    int rc;          /* of config_parse, devconfig_from_config or _apply_names */
+    const char *err; /* a part of the message */
+    const char *row;
+    int role;
+    const char *name; /* what the row reads then */
+} name_cases[] = {
+    {"resource-name.yaml", {NULL}, 0, NULL, "nvidia", POLICY_RES_COUNT, "nvidia.com/vgpu"},
+    {"resource-name.yaml", {NULL}, 0, NULL, "nvidia", POLICY_RES_MEM, "nvidia.com/gpumem"},
+    {"resource-names.yaml", {NULL}, 0, NULL, "nvidia", POLICY_RES_MEM, "example.com/vgpu-memory"},
+    {"resource-names.yaml", {NULL}, 0, NULL, "hygon", POLICY_RES_COUNT, "hygon.com/dcu"},
+    {"resource-names.yaml", {NULL}, 0, NULL, "hygon", POLICY_RES_CORES, "hygon.com/dcucores"},
+    /* the flag wins over the file */
+    {"resource-name.yaml",
+     {"--resource-name=example.com/gpu"},
+     0,
+     NULL,
+     "nvidia",
+     POLICY_RES_COUNT,
+     "example.com/gpu"},
+    {NULL, {"--dcu-memory", "hygon.com/mem"}, 0, NULL, "hygon", POLICY_RES_MEM, "hygon.com/mem"},
+    {NULL, {"--resource-priority=x.io/prio"}, 0, NULL, "nvidia", POLICY_RES_PRIORITY, "x.io/prio"},
+    /* no file, no flag: the rows' own */
+    {NULL, {NULL}, 0, NULL, "nvidia", POLICY_RES_COUNT, "nvidia.com/gpu"},
+    {NULL, {"--resource-name=gpu"}, ERR_INVAL, "--resource-name: \"gpu\" is not a resource name"},
+    {NULL, {"--dcu-name="}, 0, NULL, "hygon", POLICY_RES_COUNT, "hygon.com/dcunum"},
+    /* two roles, one name */
+    {NULL,
+     {"--resource-mem=nvidia.com/gpu"},
+     ERR_CONFLICT,
+     "--resource-mem: \"nvidia.com/gpu\" is already the nvidia count resource"},
+    {NULL,
+     {"--dcu-name=example.com/vgpu"},
+     ERR_CONFLICT,
+     "--dcu-name: \"example.com/vgpu\" is already the nvidia count resource"}, /* + the file */
+};
+
+START_TEST(resource_names)
+{
+    __typeof__(name_cases[0]) *k = &name_cases[_i];
+    char path[4096], err[512] = "";
+    const char *d = getenv("VS_TEST_DATA");
+    char *argv[8] = {"vgpu-scheduler"};
+    int argc = 1, rc;
+    if (k->file) {
+        snprintf(path, sizeof path, "%s/server/devconfig/%s", d ? d : "tests/data", k->file);
+        argv[argc++] = "--device-config-file";
+        argv[argc++] = path;
+    }
+    if (_i == (int)(sizeof name_cases / sizeof name_cases[0]) - 1) { /* file and flag clash */
+        snprintf(path, sizeof path, "%s/server/devconfig/resource-names.yaml",
+                 d ? d : "tests/data");
+        argv[argc++] = "--device-config-file";
+        argv[argc++] = path;
+    }
+    for (int i = 0; i < 3 && k->flags[i]; i++)
+        argv[argc++] = (char *)k->flags[i];
+    rc = config_parse(&cfg, CONFIG_SERVE, argc, argv, err, sizeof err);
+    if (!rc)
+        rc = devconfig_from_config(&cfg, &dc, err, sizeof err);
+    if (!rc)
+        rc = devconfig_apply_names(&dc, err, sizeof err);
+    ck_assert_msg(rc == k->rc, "case %d: rc %d (%s)", _i, rc, err);
+    if (rc) {
+        ck_assert_msg(strstr(err, k->err), "case %d: %s", _i, err);
+        return;
+    }
+    const struct policy_device_backend *b = policy_device_backend_find(k->row);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(policy_device_res(b, (enum policy_res)k->role), k->name);
+    /* the same names again: running; the rows' own: a change */
+    ck_assert_int_eq(devconfig_names_running(&dc, err, sizeof err), 0);
+    char *plain[] = {"vgpu-scheduler"};
+    static struct devconfig other;
+    ck_assert_int_eq(config_parse(&cfg, CONFIG_SERVE, 1, plain, err, sizeof err), 0);
+    ck_assert_int_eq(devconfig_from_config(&cfg, &other, err, sizeof err), 0);
+    bool renamed = false;
+    for (int i = 0; i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N; i++)
+        renamed |=
+            dc.res[i][0] && policy_device_backends[i / POLICY_RES_N] &&
+            strcmp(dc.res[i], policy_device_backends[i / POLICY_RES_N]->res[i % POLICY_RES_N]);
+    int want = renamed ? ERR_UNSUPPORTED : 0;
+    ck_assert_int_eq(devconfig_names_running(&other, err, sizeof err), want);
+    if (renamed)
+        ck_assert_msg(strstr(err, "resource names change only at a restart"), "%s", err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("devconfig");
     TCase *tc = tcase_create("devconfig");
     tcase_add_loop_test(tc, device_config, 0, NCASES);
     tcase_add_test(tc, bad_flags);
+    tcase_add_loop_test(tc, resource_names, 0, (int)(sizeof name_cases / sizeof name_cases[0]));
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }
