@@ -352,15 +352,6 @@ int devconfig_from_config(const struct config *c, struct devconfig *out, char *e
     }
     if (!out->core_policy[0])
         snprintf(out->core_policy, sizeof out->core_policy, "default");
-    if (out->default_gpu == 0) {
-        snprintf(err, cap,
-                 "%s%sdefaultGPUNum 0 is not supported (HAMi's webhook then adds no count, so a "
-                 "container asking GPU memory or cores alone gets no GPU and is shown none; ask "
-                 "for nvidia.com/gpu explicitly and keep 1 or more here)",
-                 c->default_gpu >= 0 ? "--default-gpu: " : c->device_config_file,
-                 c->default_gpu >= 0 ? "" : ": nvidia.");
-        return ERR_UNSUPPORTED;
-    }
     return 0;
 }
 

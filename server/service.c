@@ -25,6 +25,7 @@
 #include "server/live.h"
 #include "server/metrics.h"
 #include "server/tls.h"
+#include "webhook/pod.h"
 #include "webhook/webhook.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -370,7 +371,8 @@ int service_create(const struct config *c, struct service **out, char *err, size
                               .trusted_writers = c->trusted_writers,
                               .runtime_class = s->dev.runtime_class,
                               .core_policy = s->dev.core_policy,
-                              .default_gpu = s->dev.default_gpu};
+                              .default_gpu =
+                                  s->dev.default_gpu ? s->dev.default_gpu : WEBHOOK_NO_DEFAULT_GPU};
     s->webhook = webhook_create(&wo, s->cache);
     metrics_reason_add(s->metrics, "webhook_denied");
     metrics_reason_add(s->metrics, "webhook_bad_review");

@@ -152,9 +152,17 @@ static void ctr_scan(struct ctr *x)
         }
 }
 
-static bool ctr_gpu(const struct ctr *x)
+/* A container of the row HAMi's defaultGPUNum is for, asking memory or
+ * cores without a count, under defaultGPUNum 0: it asks no device (HAMi). */
+static bool ctr_countless(const struct webhook_pod_opts *o, const struct ctr *x)
 {
-    return x->has[R_GPU] || x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES];
+    return o && o->default_gpu == WEBHOOK_NO_DEFAULT_GPU && x->b->config_defaults && !x->has[R_GPU];
+}
+
+static bool ctr_gpu(const struct webhook_pod_opts *o, const struct ctr *x)
+{
+    return x->has[R_GPU] ||
+           (!ctr_countless(o, x) && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES]));
 }
 
 /* The whole-number value of resource r. Returns 0, or ERR_INVAL/ERR_RANGE
@@ -312,18 +320,22 @@ static int ctr_core_policy(const struct webhook_pod_opts *o, const struct ctr *x
 /* Whether the container asks for any resource of its backend (res_prefix,
  * e.g. nvidia.com/) but the priority: a device plugin then sets its
  * visibility variable (env_visible, e.g. NVIDIA_VISIBLE_DEVICES). */
-static bool ctr_device(const struct ctr *x)
+static bool ctr_device(const struct webhook_pod_opts *o, const struct ctr *x)
 {
     const char *prefix = x->b->res_prefix, *prio = rname(x->b, R_PRIO);
     cJSON *res = obj(x->c, "resources"), *e;
     const char *kinds[2] = {"limits", "requests"};
-    for (int r = 0; r < R_COUNT; r++) /* a renamed resource may be outside the prefix */
+    bool countless = ctr_countless(o, x), role;
+    for (int r = 0; r < R_COUNT && !countless; r++) /* a renamed one may be outside the prefix */
         if (r != R_PRIO && x->has[r])
             return true;
     for (int k = 0; k < 2; k++)
         cJSON_ArrayForEach(e, obj(res, kinds[k]))
         {
-            if (e->string && strncmp(e->string, prefix, strlen(prefix)) == 0 &&
+            role = false;
+            for (int r = 0; r < R_COUNT && countless && e->string; r++)
+                role |= rname(x->b, r) && strcmp(e->string, rname(x->b, r)) == 0;
+            if (e->string && strncmp(e->string, prefix, strlen(prefix)) == 0 && !role &&
                 !(prio && strcmp(e->string, prio) == 0))
                 return true;
         }
@@ -375,7 +387,8 @@ static int ctr_add_visible(const struct ctr *x, cJSON *env, struct webhook_patch
 /* The visibility rule on one container (pod.h). Entries are walked from the
  * last, so a removal leaves the indices still to come valid; one warning
  * per container, naming the value that was in effect (the last). */
-static int ctr_visible(const struct ctr *x, struct webhook_patch *p, struct webhook_pod_verdict *v)
+static int ctr_visible(const struct webhook_pod_opts *o, const struct ctr *x,
+                       struct webhook_patch *p, struct webhook_pod_verdict *v)
 {
     char ptr[WEBHOOK_POINTER_MAX], idx[16], val[SHOW_MAX + 16];
     cJSON *env = member(x->c, "env");
@@ -383,7 +396,7 @@ static int ctr_visible(const struct ctr *x, struct webhook_patch *p, struct webh
     int found = 0, rc = 0;
     if (!x->b->env_visible || (env && !cJSON_IsArray(env)))
         return 0; /* a vendor without one, or malformed (the API server's validation says so) */
-    device = ctr_device(x);
+    device = ctr_device(o, x);
     for (int i = cJSON_GetArraySize(env) - 1; i >= 0 && rc == 0; i--) {
         cJSON *e = cJSON_GetArrayItem(env, i);
         const char *n = str(e, "name");
@@ -591,10 +604,10 @@ static bool walk(cJSON *spec, bool (*step)(struct ctr *x, void *ctx), void *ctx)
     return false;
 }
 
+/* ctx: the webhook_pod_opts. */
 static bool any_gpu(struct ctr *x, void *ctx)
 {
-    (void)ctx;
-    return ctr_gpu(x);
+    return ctr_gpu(ctx, x);
 }
 
 static bool check(struct ctr *x, void *verdict)
@@ -612,7 +625,7 @@ struct mutation {
 static bool mutate(struct ctr *x, void *ctx)
 {
     struct mutation *m = ctx;
-    if (!cJSON_IsObject(x->c) || !ctr_gpu(x))
+    if (!cJSON_IsObject(x->c) || !ctr_gpu(m->o, x))
         return false;
     int rc = ctr_mutate(m->o, x, m->p, m->v);
     if (m->v->outcome == WEBHOOK_POD_DENIED)
@@ -631,7 +644,7 @@ static bool visible(struct ctr *x, void *ctx)
     struct mutation *m = ctx;
     if (!cJSON_IsObject(x->c))
         return false;
-    int rc = ctr_visible(x, m->p, m->v);
+    int rc = ctr_visible(m->o, x, m->p, m->v);
     if (rc)
         deny(m->v, 400, "container \"%s\": cannot set %s: %s", x->name, x->b->env_visible,
              err_name(rc));
@@ -664,7 +677,7 @@ static void route(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_p
     v->outcome = WEBHOOK_POD_NOT_GPU;
 
     cJSON *spec = obj(pod, "spec");
-    if (!walk(spec, any_gpu, NULL))
+    if (!walk(spec, any_gpu, (void *)o))
         return;
 
     const char *sched = str(spec, "schedulerName");
@@ -805,7 +818,8 @@ void webhook_pod_ephemeral(const struct webhook_pod_opts *o, cJSON *pod, const c
     const char *sched = str(spec, "schedulerName");
     memset(v, 0, sizeof *v);
     v->outcome = WEBHOOK_POD_ADMITTED;
-    bool gpu_pod = walk(spec, any_gpu, NULL) || (sched && strcmp(sched, o->scheduler_name) == 0);
+    bool gpu_pod =
+        walk(spec, any_gpu, (void *)o) || (sched && strcmp(sched, o->scheduler_name) == 0);
     int i = 0;
     if (!cJSON_IsArray(list))
         return;

@@ -27,7 +27,9 @@
  *   - nvidia.com/priority in limits becomes the environment variable
  *     CUDA_TASK_PRIORITY for HAMi-core (unless the container sets it);
  *   - HAMi's webhook options (webhook_pod_opts): the count added above is
- *     default_gpu (HAMi's defaultGPUNum) instead of 1; with core_policy
+ *     default_gpu (HAMi's defaultGPUNum) instead of 1 (none with
+ *     WEBHOOK_NO_DEFAULT_GPU: the container then asks no device, as in
+ *     HAMi); with core_policy
  *     "force" or "disable" (HAMi's gpuCorePolicy) every container asking a
  *     GPU gets GPU_CORE_UTILIZATION_POLICY=<policy> for HAMi-core, replacing
  *     its own value (HAMi appends, so the operator's wins there too; a
@@ -85,8 +87,14 @@ struct webhook_pod_opts {
     /* HAMi's webhook options (its device config's nvidia section), below. */
     const char *runtime_class; /* runtimeClassName; NULL or "": none (borrowed) */
     const char *core_policy;   /* gpuCorePolicy; NULL, "" or "default": none (borrowed) */
-    int default_gpu;           /* defaultGPUNum: the count added; <= 0 reads as 1 */
+    int default_gpu; /* defaultGPUNum: the count added; 0 reads as 1; WEBHOOK_NO_DEFAULT_GPU:
+                        HAMi's defaultGPUNum 0 (below) */
 };
+
+/* HAMi's defaultGPUNum 0: no count is added, so a container asking memory
+ * or cores without a count asks no device (HAMi: not routed, and shown no
+ * GPU by the visibility rule). */
+#define WEBHOOK_NO_DEFAULT_GPU (-1)
 
 enum webhook_pod_outcome {
     WEBHOOK_POD_NOT_GPU,     /* asks for no GPU: allowed; only the visibility rule applies */

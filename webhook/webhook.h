@@ -54,7 +54,7 @@ struct webhook_opts {
     /* HAMi's webhook options (pod.h), from its device config or our flags. */
     const char *runtime_class; /* runtimeClassName; NULL or "": none; copied */
     const char *core_policy;   /* gpuCorePolicy: NULL, "", default, force, disable; copied */
-    int default_gpu;           /* defaultGPUNum; <= 0 reads as 1 */
+    int default_gpu;           /* as webhook_pod_opts.default_gpu */
 };
 
 /* What a review came to, for metrics and logs. */

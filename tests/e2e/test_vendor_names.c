@@ -196,6 +196,38 @@ START_TEST(misspelt_resources)
 }
 END_TEST
 
+/* HAMi's defaultGPUNum 0: a container asking memory alone gets no count,
+ * is not routed here, and is shown no GPU (HAMi's overwriteEnv); one asking
+ * a count is routed as always. Before: 0 stopped the start. */
+START_TEST(default_gpu_zero)
+{
+    const char *args[] = {"--snapshot", cluster, "--default-gpu=0", NULL};
+    struct harness *h = harness_start(args);
+    ck_assert_ptr_nonnull(h);
+    int port = harness_port(h);
+    cJSON *root;
+    char *patch;
+    cJSON *resp = review(port, "\"nvidia.com/gpumem\":\"1000\"", &root, &patch);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(resp, "allowed")));
+    ck_assert_msg(!strstr(patch, "schedulerName") && !strstr(patch, "nvidia.com~1gpu\"") &&
+                      strstr(patch, "{\"name\":\"NVIDIA_VISIBLE_DEVICES\",\"value\":\"none\"}"),
+                  "%s", patch);
+    free(patch);
+    cJSON_Delete(root);
+    resp = review(port, "\"nvidia.com/gpu\":\"2\",\"nvidia.com/gpumem\":\"1000\"", &root, &patch);
+    ck_assert_msg(strstr(patch, "schedulerName") && !strstr(patch, "NVIDIA_VISIBLE_DEVICES"), "%s",
+                  patch);
+    free(patch);
+    cJSON_Delete(root);
+    cJSON *ins = harness_get_json(port, "/inspect");
+    ck_assert_int_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ins, "deviceConfig"), "defaultGPUNum")->valueint,
+        0);
+    cJSON_Delete(ins);
+    harness_finish(&h);
+}
+END_TEST
+
 /* Bad names stop the start naming the flag or the file's line. */
 START_TEST(bad_names_stop_start)
 {
@@ -226,6 +258,7 @@ int main(void)
     tcase_add_test(tc, renamed_resources);
     tcase_add_test(tc, misspelt_resources);
     tcase_add_test(tc, bad_names_stop_start);
+    tcase_add_test(tc, default_gpu_zero);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }

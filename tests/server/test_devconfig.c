@@ -20,7 +20,7 @@ static const struct {
     const char *err_has;
     int32_t mem, cores, factor;
     const char *vendors_has, *plugin_has, *from;
-    int32_t gpu;                  /* 0: HAMi's 1 */
+    int32_t gpu;                  /* 0: HAMi's 1; -1: 0 */
     const char *runtime, *policy; /* NULL: "" and "default" */
 } cases[] = {
     {NULL, {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, ""},
@@ -69,8 +69,9 @@ static const struct {
     /* HAMi's webhook options: read, and the flags win */
     {"default-gpu-2.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", 2},
     {"default-gpu-2.yaml", {"--default-gpu=3"}, 0, NULL, 0, 0, 1, NULL, NULL, "--default-gpu", 3},
-    {NULL, {"--default-gpu=0"}, ERR_UNSUPPORTED, "--default-gpu: defaultGPUNum 0"},
-    {"default-gpu-0.yaml", {NULL}, ERR_UNSUPPORTED, "default-gpu-0.yaml: nvidia.defaultGPUNum 0"},
+    /* defaultGPUNum 0: HAMi's webhook then adds no count (webhook/pod.h) */
+    {NULL, {"--default-gpu=0"}, 0, NULL, 0, 0, 1, NULL, NULL, "--default-gpu", -1},
+    {"default-gpu-0.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", -1},
     {"runtime-class.yaml", {NULL}, 0, NULL, 0, 0, 1, NULL, NULL, "", 0, "nvidia"},
     {"runtime-class.yaml",
      {"--runtime-class-name=kata.gpu"},
@@ -141,7 +142,7 @@ START_TEST(device_config)
     ck_assert_int_eq(dc.default_mem, k->mem);
     ck_assert_int_eq(dc.default_cores, k->cores);
     ck_assert_int_eq(dc.mem_factor, k->factor);
-    ck_assert_int_eq(dc.default_gpu, k->gpu ? k->gpu : 1);
+    ck_assert_int_eq(dc.default_gpu, k->gpu < 0 ? 0 : k->gpu ? k->gpu : 1);
     ck_assert_str_eq(dc.runtime_class, k->runtime ? k->runtime : "");
     ck_assert_str_eq(dc.core_policy, k->policy ? k->policy : "default");
     ck_assert_str_eq(dc.from, k->from);
