@@ -71,6 +71,10 @@ struct tstate {
 struct place {
     struct cache *cache;
     struct place_opts o;
+    /* The request defaults in one word (place_set_defaults): default_mem in
+     * the low 32 bits, default_cores in the next 8, mem_factor in the top
+     * 24, so a reload swaps them at once without a lock. */
+    _Atomic uint64_t defaults;
     /* The workload fragment-aware measures against: swapped under the
      * write side, read for the length of one placement. */
     pthread_rwlock_t state_lock;
@@ -92,6 +96,7 @@ struct place *place_create(struct cache *cache, const struct place_opts *opts)
     struct place *pl = mem_zalloc(sizeof *pl);
     pl->cache = cache;
     pl->o = *opts;
+    place_set_defaults(pl, opts->defaults);
     pthread_rwlock_init(&pl->state_lock, NULL);
     pthread_mutex_init(&pl->learn_lock, NULL);
     pthread_mutex_init(&pl->pub_lock, NULL);
@@ -230,8 +235,9 @@ int place_seed_file(struct place *pl, const char *path, char *err, size_t cap)
             snprintf(err, cap, "%s: entry %zu: \"weight\" must be a number in (0, 1e9]", path, i);
             goto out;
         }
-        if (model_pod_parse(cJSON_GetObjectItemCaseSensitive(e, "pod"), &pl->o.defaults, pod, msg,
-                            sizeof msg) != 0) {
+        struct model_defaults d = place_defaults(pl);
+        if (model_pod_parse(cJSON_GetObjectItemCaseSensitive(e, "pod"), &d, pod, msg, sizeof msg) !=
+            0) {
             snprintf(err, cap, "%s: entry %zu: %s", path, i, msg);
             goto out;
         }
@@ -280,6 +286,21 @@ size_t place_workload_shapes(struct place *pl)
     size_t n = pl->state ? workload_size(pl->state) : 0;
     pthread_rwlock_unlock(&pl->state_lock);
     return n;
+}
+
+void place_set_defaults(struct place *pl, struct model_defaults d)
+{
+    uint64_t w = (uint64_t)(uint32_t)d.default_mem | (uint64_t)(d.default_cores & 0xff) << 32 |
+                 (uint64_t)(d.mem_factor & 0xffffff) << 40;
+    atomic_store(&pl->defaults, w);
+}
+
+struct model_defaults place_defaults(const struct place *pl)
+{
+    uint64_t w = atomic_load(&((struct place *)pl)->defaults);
+    return (struct model_defaults){.default_mem = (int32_t)(uint32_t)w,
+                                   .default_cores = (int32_t)(w >> 32 & 0xff),
+                                   .mem_factor = (int32_t)(w >> 40 & 0xffffff)};
 }
 
 const struct place_opts *place_options(const struct place *pl)
@@ -682,7 +703,8 @@ static int reserve_on(struct place *pl, const char *uid, const char *ns, const c
     }
     pod_json = cJSON_Parse(json);
     pod = mem_alloc(sizeof *pod);
-    rc = model_pod_parse(pod_json, &pl->o.defaults, pod, err, cap);
+    struct model_defaults d = place_defaults(pl);
+    rc = model_pod_parse(pod_json, &d, pod, err, cap);
     if (rc)
         goto out;
     struct cache_reserve rq = {.pod = pod, .now = now, .node = node, .ttl = pl->o.ttl};

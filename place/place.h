@@ -76,8 +76,15 @@ struct place;
  * copied. Free with place_destroy. */
 struct place *place_create(struct cache *cache, const struct place_opts *opts);
 void place_destroy(struct place *p);
-/* The options it was made with. Borrowed. */
+/* The options it was made with. Borrowed. Their .defaults are those of
+ * the start: read place_defaults instead. */
 const struct place_opts *place_options(const struct place *p);
+/* The request defaults in effect (HAMi's device config: a reload may swap
+ * them while requests run; each read sees one whole set). */
+struct model_defaults place_defaults(const struct place *p);
+/* Swap the request defaults at once; requests being read keep the set they
+ * took. default_mem >= 0, default_cores 0..100, mem_factor 1..2^20. */
+void place_set_defaults(struct place *p, struct model_defaults d);
 /* Does the pod's node policy place pods that ask no GPU? */
 bool place_cpu_pods_matter(const struct place *p, const struct policy_pod *pod);
 /* The cache holds the whole cluster (cache_ready). */

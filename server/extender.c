@@ -171,7 +171,8 @@ static int read_args(struct extender *x, const char *body, size_t len, struct re
     int rc = read_candidates(r);
     if (rc)
         return rc;
-    rc = model_pod_parse(r->pod_json, &x->o->defaults, &r->p.pod, r->p.err, sizeof r->p.err);
+    struct model_defaults d = place_defaults(x->pl);
+    rc = model_pod_parse(r->pod_json, &d, &r->p.pod, r->p.err, sizeof r->p.err);
     if (!rc)
         rc = model_pod_unknown_resource(r->pod_json, r->p.err, sizeof r->p.err);
     if (rc)
@@ -519,8 +520,9 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
     memset(&r, 0, sizeof r);
     place_req_init(&r.p);
     r.root = cJSON_ParseWithLength(pod_json, len);
+    struct model_defaults d = place_defaults(x->pl);
     if (!cJSON_IsObject(r.root) ||
-        model_pod_parse(r.root, &x->o->defaults, &r.p.pod, r.p.err, sizeof r.p.err) != 0) {
+        model_pod_parse(r.root, &d, &r.p.pod, r.p.err, sizeof r.p.err) != 0) {
         buf_printf(out, "simulate: bad pod: %s\n", r.root ? r.p.err : "not a JSON object");
         rc = ERR_INVAL;
         goto out;

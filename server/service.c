@@ -1,6 +1,7 @@
 #include "base/clock.h"
 #include "server/service.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <time.h>
 
@@ -29,13 +31,21 @@
 #include "webhook/webhook.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define WEBHOOK_THREADS      2  /* admission reviews are short: no lock waits, no I/O */
-#define FD_SPARE             64 /* open files besides the listeners' connections */
-#define EXPIRE_EVERY_S       1  /* reservations and bind windows are expired this often */
+#define WEBHOOK_THREADS      2    /* admission reviews are short: no lock waits, no I/O */
+#define FD_SPARE             64   /* open files besides the listeners' connections */
+#define EXPIRE_EVERY_S       1    /* reservations and bind windows are expired this often */
+#define RELOAD_POLL_MS       1000 /* the device config file is looked at this often */
 
 struct service {
     struct config cfg;
-    struct devconfig dev; /* HAMi's device configuration, as read at start */
+    /* HAMi's device configuration in effect: read at start, swapped by a
+     * reload (reload_devconfig) under dev_mu, which /inspect takes to show
+     * it. Lock order: dev_mu, then nothing (the swap into place and webhook
+     * happens before it is taken). */
+    struct devconfig dev;
+    pthread_mutex_t dev_mu;
+    struct stat dev_file; /* the file's identity at the last read (st_ino 0: none) */
+    atomic_ulong reloads, reload_failures;
     struct metrics *metrics;
     struct http_server *http;
     struct http_server *metrics_http; /* NULL unless --metrics-bind-address */
@@ -133,6 +143,14 @@ static void extra_metrics(void *ctx, struct buf *out)
                "# TYPE vgpu_scheduler_workload_shapes gauge\n"
                "vgpu_scheduler_workload_shapes %zu\n",
                place_workload_shapes(s->place));
+    buf_printf(out,
+               "# HELP vgpu_scheduler_config_reloads_total Device config reloads (SIGHUP, or "
+               "the --device-config-file changed), by result; a failed one keeps the config "
+               "in effect.\n"
+               "# TYPE vgpu_scheduler_config_reloads_total counter\n"
+               "vgpu_scheduler_config_reloads_total{result=\"ok\"} %lu\n"
+               "vgpu_scheduler_config_reloads_total{result=\"failed\"} %lu\n",
+               atomic_load(&s->reloads), atomic_load(&s->reload_failures));
     live_render_metrics(s->live, out);
     tls_store_render_metrics(http_server_tls(s->http), out);
 }
@@ -152,7 +170,9 @@ static int on_inspect(void *ctx, const struct http_request *req, struct http_res
     double now = clock_wall_s();
     cache_expire(s->cache, now);
     cJSON *j = cache_inspect(s->cache, now);
+    pthread_mutex_lock(&s->dev_mu);
     cJSON_AddItemToObject(j, "deviceConfig", devconfig_json(&s->dev));
+    pthread_mutex_unlock(&s->dev_mu);
     cJSON_AddItemToObject(j, "leadership", live_inspect(s->live, now));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
@@ -331,6 +351,55 @@ static int load_cluster(struct service *s, char *err, size_t cap)
     return 0;
 }
 
+/* The device config file's identity now (st_ino 0 when there is none or
+ * it cannot be read). stat follows the symlinks a mounted ConfigMap swaps. */
+static struct stat file_id(const char *path)
+{
+    struct stat st;
+    if (!path[0] || stat(path, &st) != 0)
+        memset(&st, 0, sizeof st);
+    return st;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Read the device config again (why: "SIGHUP", "the file changed") and
+ * swap what can change while serving: the request defaults (defaultMemory,
+ * defaultCores, memoryFactor) and the webhook options (defaultGPUNum,
+ * runtimeClassName, gpuCorePolicy). Resource names change only at a
+ * restart. A config that fails keeps the one in effect: logged and
+ * counted. Runs on the main thread only. */
+static void reload_devconfig(struct service *s, const char *why)
+{
+    char err[512];
+    struct devconfig *d = mem_alloc(sizeof *d); /* ~27 KiB */
+    s->dev_file = file_id(s->cfg.device_config_file);
+    int rc = devconfig_from_config(&s->cfg, d, err, sizeof err);
+    if (rc == 0)
+        rc = devconfig_names_running(d, err, sizeof err);
+    if (rc) {
+        atomic_fetch_add(&s->reload_failures, 1);
+        LOG_ERROR("device config reload (%s) failed, the config in effect stays: %s", why, err);
+        free(d);
+        return;
+    }
+    place_set_defaults(s->place, devconfig_defaults(d));
+    webhook_set_options(s->webhook, d->runtime_class, d->core_policy,
+                        d->default_gpu ? d->default_gpu : WEBHOOK_NO_DEFAULT_GPU);
+    pthread_mutex_lock(&s->dev_mu);
+    s->dev = *d;
+    pthread_mutex_unlock(&s->dev_mu);
+    atomic_fetch_add(&s->reloads, 1);
+    char line[LOG_LINE_MAX];
+    devconfig_describe(d, line, sizeof line);
+    LOG_INFO("device config reloaded (%s): %s", why, line);
+    free(d);
+}
+
 int service_create(const struct config *c, struct service **out, char *err, size_t cap)
 {
     struct place_opts eo;
@@ -339,10 +408,12 @@ int service_create(const struct config *c, struct service **out, char *err, size
     struct service *s = mem_zalloc(sizeof *s);
     s->cfg = *c;
     pthread_mutex_init(&s->expire_mu, NULL);
+    pthread_mutex_init(&s->dev_mu, NULL);
     pthread_cond_init(&s->expire_cv, NULL);
     sigemptyset(&s->stop_signals);
     sigaddset(&s->stop_signals, SIGTERM);
     sigaddset(&s->stop_signals, SIGINT);
+    sigaddset(&s->stop_signals, SIGHUP); /* not a stop: a device config reload */
     pthread_sigmask(SIG_BLOCK, &s->stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return, not a death */
     raise_fd_limit(c);
@@ -355,6 +426,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
     if (rc || (rc = devconfig_from_config(c, &s->dev, err, cap)) ||
         (rc = devconfig_apply_names(&s->dev, err, cap))) /* before any thread */
         goto out;
+    s->dev_file = file_id(c->device_config_file);
     eo.defaults = devconfig_defaults(&s->dev);
     devconfig_describe(&s->dev, line, sizeof line);
     LOG_INFO("%s", line);
@@ -401,6 +473,29 @@ static void log_bound(const char *what, const char *bind, const struct http_serv
              strchr(host, ':') ? "]" : "", http_server_port(h));
 }
 
+/* Wait for SIGTERM or SIGINT (returned); meanwhile reload the device
+ * config on SIGHUP, and when its file changed (looked at every
+ * RELOAD_POLL_MS: a ConfigMap mounted as a directory is updated in place
+ * by the kubelet, without a signal). */
+static int wait_stop(struct service *s)
+{
+    for (;;) {
+        struct timespec poll = {RELOAD_POLL_MS / 1000, (RELOAD_POLL_MS % 1000) * 1000000L};
+        int sig = sigtimedwait(&s->stop_signals, NULL, &poll);
+        if (sig == SIGHUP) {
+            reload_devconfig(s, "SIGHUP");
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        if (sig < 0 && errno != EAGAIN && errno != EINTR)
+            return SIGTERM; /* fails only for a bad set: then stop at once */
+        struct stat now = file_id(s->cfg.device_config_file);
+        if (s->cfg.device_config_file[0] && now.st_ino && !same_file(&now, &s->dev_file))
+            reload_devconfig(s, "the file changed");
+    }
+}
+
 int service_run(struct service *s, char *err, size_t cap)
 {
     /* No cache yet: ready from the start. The cache will set this once the
@@ -423,8 +518,7 @@ int service_run(struct service *s, char *err, size_t cap)
             goto out;
         log_bound("serving /webhook on", s->cfg.webhook_bind, s->webhook_http);
     }
-    int sig = SIGTERM;
-    sigwait(&s->stop_signals, &sig); /* fails only for a bad set: then stop at once */
+    int sig = wait_stop(s);
     LOG_INFO("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     service_set_ready(s, false);
 out:
@@ -457,5 +551,6 @@ void service_destroy(struct service *s)
     metrics_destroy(s->metrics);
     pthread_cond_destroy(&s->expire_cv);
     pthread_mutex_destroy(&s->expire_mu);
+    pthread_mutex_destroy(&s->dev_mu);
     free(s);
 }

@@ -27,7 +27,9 @@ struct webhook {
     char *scheduler_name;
     bool force;
     bool overwrite_env;
-    char *runtime_class, *core_policy; /* HAMi's webhook options; "" = none */
+    /* HAMi's webhook options; "" = none. A reload swaps them
+     * (webhook_set_options) under lock; a review copies them once. */
+    char runtime_class[WEBHOOK_OPT_MAX], core_policy[WEBHOOK_OPT_MAX];
     int default_gpu;
     struct webhook_trust *trust;
     struct cache *cache; /* borrowed */
@@ -44,13 +46,21 @@ struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache
     w->scheduler_name = mem_strdup(o->scheduler_name);
     w->force = o->force_overwrite_default;
     w->overwrite_env = o->overwrite_env;
-    w->runtime_class = mem_strdup(o->runtime_class ? o->runtime_class : "");
-    w->core_policy = mem_strdup(o->core_policy ? o->core_policy : "");
-    w->default_gpu = o->default_gpu;
     w->trust = webhook_trust_create(o->trusted_writers);
     w->cache = cache;
     pthread_mutex_init(&w->lock, NULL);
+    webhook_set_options(w, o->runtime_class, o->core_policy, o->default_gpu);
     return w;
+}
+
+void webhook_set_options(struct webhook *w, const char *runtime_class, const char *core_policy,
+                         int default_gpu)
+{
+    pthread_mutex_lock(&w->lock);
+    snprintf(w->runtime_class, sizeof w->runtime_class, "%s", runtime_class ? runtime_class : "");
+    snprintf(w->core_policy, sizeof w->core_policy, "%s", core_policy ? core_policy : "");
+    w->default_gpu = default_gpu;
+    pthread_mutex_unlock(&w->lock);
 }
 
 void webhook_destroy(struct webhook *w)
@@ -60,8 +70,6 @@ void webhook_destroy(struct webhook *w)
     pthread_mutex_destroy(&w->lock);
     webhook_trust_destroy(w->trust);
     free(w->scheduler_name);
-    free(w->runtime_class);
-    free(w->core_policy);
     free(w);
 }
 
@@ -213,14 +221,20 @@ static void review_pod(struct webhook *w, enum review what, const cJSON *req, cJ
 {
     const char *user = str(obj(req, "userInfo"), "username");
     const cJSON *old = obj(req, "oldObject");
+    char runtime_class[WEBHOOK_OPT_MAX], core_policy[WEBHOOK_OPT_MAX];
+    pthread_mutex_lock(&w->lock); /* one set of options for the whole review */
+    memcpy(runtime_class, w->runtime_class, sizeof runtime_class);
+    memcpy(core_policy, w->core_policy, sizeof core_policy);
+    int default_gpu = w->default_gpu;
+    pthread_mutex_unlock(&w->lock);
     struct webhook_pod_opts po = {.scheduler_name = w->scheduler_name,
                                   .force_overwrite_default = w->force,
                                   .max_gpu_mem_fn = max_gpu_mem,
                                   .ctx = w,
                                   .overwrite_env = w->overwrite_env && !runs_trusted(w, req, pod),
-                                  .runtime_class = w->runtime_class,
-                                  .core_policy = w->core_policy,
-                                  .default_gpu = w->default_gpu};
+                                  .runtime_class = runtime_class,
+                                  .core_policy = core_policy,
+                                  .default_gpu = default_gpu};
     v->outcome = WEBHOOK_POD_ADMITTED;
     switch (what) {
     case REVIEW_CREATE:

@@ -73,6 +73,15 @@ struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache
 /* Accepts NULL. */
 void webhook_destroy(struct webhook *w);
 
+#define WEBHOOK_OPT_MAX                                                                            \
+    256 /* a runtimeClassName (a DNS subdomain) or gpuCorePolicy, NUL included */
+
+/* Swap HAMi's webhook options (webhook_opts' runtime_class, core_policy,
+ * default_gpu; copied, cut at WEBHOOK_OPT_MAX) at once: a review in flight
+ * keeps the set it took. For a device config reload. */
+void webhook_set_options(struct webhook *w, const char *runtime_class, const char *core_policy,
+                         int default_gpu);
+
 /* Answer the review in body (len bytes). Returns the HTTP status: 200 with
  * the AdmissionReview answer as JSON in *out, or 400 with one line of text.
  * *out is new; caller frees. result may be NULL. */

@@ -549,9 +549,11 @@ START_TEST(test_cert_manager)
 }
 END_TEST
 
+#define HAMI_DEVCONFIG_DIR "/etc/vgpu-scheduler/hami-device-config"
+
 /* The HAMi device config overlay: HAMi's chart's ConfigMap
- * (hami-scheduler-device, key device-config.yaml) mounted where HAMi's
- * chart mounts it, read with --device-config-file, the overwriteEnv the
+ * (hami-scheduler-device, key device-config.yaml) mounted as a directory,
+ * read with --device-config-file, the overwriteEnv the
  * chart renders (false) matched; the rest of the bundle as in base. */
 START_TEST(test_hami_device_config)
 {
@@ -568,7 +570,8 @@ START_TEST(test_hami_device_config)
             continue;
         cJSON_ArrayForEach(a, cJSON_GetObjectItem(c, "args"))
         {
-            file |= strcmp(a->valuestring, "--device-config-file=/device-config.yaml") == 0;
+            file |= strcmp(a->valuestring,
+                           "--device-config-file=" HAMI_DEVCONFIG_DIR "/device-config.yaml") == 0;
             env |= strcmp(a->valuestring, "--overwrite-env=false") == 0;
         }
         cJSON_ArrayForEach(
@@ -579,9 +582,10 @@ START_TEST(test_hami_device_config)
     }
     ck_assert(file && env);
     ck_assert_ptr_nonnull(m);
-    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "mountPath")),
-                     "/device-config.yaml");
-    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "subPath")), "device-config.yaml");
+    /* a directory, no subPath: the kubelet updates the file when the
+     * ConfigMap changes, and the scheduler reloads it */
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(m, "mountPath")), HAMI_DEVCONFIG_DIR);
+    ck_assert_ptr_null(cJSON_GetObjectItem(m, "subPath"));
     cJSON_ArrayForEach(
         a, cJSON_GetObjectItem(
                spec, "volumes")) if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(a, "name")),
