@@ -1243,6 +1243,44 @@ static const char *state_name(const struct cpod *p)
                                        : "binding";
 }
 
+/* The MIG instances on card d, from its pods' hami.io/vgpu-mig-allocations:
+ * each with its pod, profile, placement, the card's vendor and mode, and
+ * what the device plugin filled in once it made it (migUUID, the GPU and
+ * compute instance ids). A value that does not parse shows nothing here
+ * (the usage says why). */
+static cJSON *mig_json(const struct cnode *n, const struct policy_device *d)
+{
+    cJSON *out = cJSON_CreateArray(), *e;
+    static const char *const ids[] = {"migUUID", "gpuInstanceID", "computeInstanceID"};
+    for (const struct cpod *p = n->pods; p; p = p->next) {
+        cJSON *all = p->mig ? cJSON_Parse(p->mig) : NULL;
+        cJSON *list = cJSON_IsArray(all) ? all : NULL;
+        cJSON_ArrayForEach(e, list)
+        {
+            const char *gpu = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "gpuUUID"));
+            if (!gpu || strcmp(gpu, d->uuid) != 0)
+                continue;
+            cJSON *o = cJSON_CreateObject(), *pl = cJSON_GetObjectItemCaseSensitive(e, "placement");
+            cJSON_AddStringToObject(o, "namespace", p->ns);
+            cJSON_AddStringToObject(o, "pod", p->name);
+            cJSON_AddStringToObject(o, "vendor", policy_device_backend_of(d)->name);
+            cJSON_AddStringToObject(o, "mode", d->mode);
+            const char *prof = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "profile"));
+            cJSON_AddStringToObject(o, "profile", prof ? prof : "");
+            if (cJSON_IsObject(pl))
+                cJSON_AddItemToObject(o, "placement", cJSON_Duplicate(pl, 1));
+            for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+                cJSON *x = cJSON_GetObjectItemCaseSensitive(e, ids[k]);
+                if (cJSON_IsString(x) || cJSON_IsNumber(x))
+                    cJSON_AddItemToObject(o, ids[k], cJSON_Duplicate(x, 0));
+            }
+            cJSON_AddItemToArray(out, o);
+        }
+        cJSON_Delete(all);
+    }
+    return out;
+}
+
 static cJSON *gpu_json(const struct cnode *n, int i, double now)
 {
     const struct policy_device *d = &n->inv->dev[i];
@@ -1252,6 +1290,7 @@ static cJSON *gpu_json(const struct cnode *n, int i, double now)
     cJSON_AddNumberToObject(g, "index", d->index);
     cJSON_AddStringToObject(g, "type", d->type ? d->type : "");
     cJSON_AddStringToObject(g, "mode", d->mode ? d->mode : "");
+    cJSON_AddStringToObject(g, "vendor", policy_device_backend_of(d)->name);
     cJSON_AddNumberToObject(g, "numa", d->numa);
     cJSON_AddBoolToObject(g, "health", d->health);
     cJSON_AddBoolToObject(g, "cordoned", d->cordoned);
@@ -1281,6 +1320,8 @@ static cJSON *gpu_json(const struct cnode *n, int i, double now)
         }
     }
     cJSON_AddItemToObject(g, "pods", pods);
+    if (policy_mig_card(d))
+        cJSON_AddItemToObject(g, "migInstances", mig_json(n, d));
     return g;
 }
 
@@ -1362,6 +1403,24 @@ void cache_foreach_pod_devices(struct cache *c,
         for (const struct cpod *p = n->pods; p; p = p->next)
             if (p->devices && !p->devices_bad)
                 fn(ctx, p->ns, p->name, n->inv->name, p->devices, n->inv->dev, n->inv->ndev);
+    }
+    cache_unlock(c);
+}
+
+void cache_foreach_pod_mig(struct cache *c,
+                           void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
+                                      const char *mig, const struct policy_device *dev, int ndev),
+                           void *ctx)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    cache_rdlock(c);
+    while (hmap_next(c->nodes, &it, &k, &v)) {
+        const struct cnode *n = v;
+        for (const struct cpod *p = n->pods; p; p = p->next)
+            if (p->mig)
+                fn(ctx, p->ns, p->name, n->inv->name, p->mig, n->inv->dev, n->inv->ndev);
     }
     cache_unlock(c);
 }

@@ -214,6 +214,14 @@ void cache_foreach_pod_devices(struct cache *c,
                                           const char *node, const char *devices,
                                           const struct policy_device *dev, int ndev),
                                void *ctx);
+/* Call fn for every pod on a known node that has MIG instances
+ * (hami.io/vgpu-mig-allocations), under the read lock: as
+ * cache_foreach_pod_devices, with that annotation's value. */
+void cache_foreach_pod_mig(struct cache *c,
+                           void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
+                                      const char *mig, const struct policy_device *dev, int ndev),
+                           void *ctx);
+
 /* The names of every node: a new array of new strings (caller frees each
  * and the array); *n gets the count. */
 char **cache_node_names(struct cache *c, size_t *n);

@@ -35,6 +35,11 @@ static int row_index(const struct policy_device_backend *b)
     return -1;
 }
 
+int policy_device_backend_index(const struct policy_device_backend *b)
+{
+    return row_index(b);
+}
+
 const char *policy_device_res(const struct policy_device_backend *b, enum policy_res r)
 {
     int i = row_index(b);

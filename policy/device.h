@@ -139,6 +139,9 @@ bool policy_device_res_name_ok(const char *name, char *err, size_t cap);
  * any row ("nvidia.com/gpumemory"): the row it looks like, else NULL. */
 const struct policy_device_backend *policy_device_res_unknown(const char *name);
 
+/* The index of row b in policy_device_backends, or -1. */
+int policy_device_backend_index(const struct policy_device_backend *b);
+
 /* The backend named `name` (exact), or NULL. */
 const struct policy_device_backend *policy_device_backend_find(const char *name);
 /* The first row: the backend of whatever names no vendor. Never NULL. */

@@ -4,8 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
 #include "base/mem.h"
 #include "policy/codec.h"
+#include "policy/device.h"
+#include "policy/device_nvidia_mig.h"
 
 #define MIB  1048576.0
 #define ZONE "vGPU" /* HAMi's constant label zone */
@@ -176,6 +181,8 @@ static void gpu_line(void *ctx, const char *node, const struct policy_device *d,
         pair_int(b, n[N_MEMLIMIT], (long long)d->devmem);
     if (f->labels != L_RATIO)
         pair(b, false, n[N_TYPE], d->type, SIZE_MAX);
+    if (!f->legacy) /* ours, beside HAMi's labels: the device's row */
+        pair(b, false, "vendor", policy_device_backend_of(d)->name, SIZE_MAX);
     sample(b, f, v);
 }
 
@@ -227,6 +234,121 @@ static void head(struct buf *b, const char *name, const char *help)
     buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
+/* HAMi's MIG instance families: hami_node_gpu_mig_instance_info (node,
+ * device_uuid, device_index, mig_uuid, profile, gpu_instance_id,
+ * compute_instance_id, placement_start, placement_size) and the legacy
+ * nodeGPUMigInstance (nodeid, deviceuuid, deviceidx, migname =
+ * profile-gpuInstanceID), value 1, for each instance the device plugin made
+ * (migUUID and both ids filled in: HAMi's RuntimeReady) on a MIG card. */
+struct mig_ctx {
+    struct buf *out;
+    bool legacy;
+};
+
+/* A JSON number or numeric string as text into buf; false when neither. */
+static bool id_text(const cJSON *v, char *buf, size_t cap)
+{
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 4294967296.0)
+        snprintf(buf, cap, "%.0f", v->valuedouble);
+    else
+        return false;
+    return true;
+}
+
+static void mig_lines(void *ctx, const char *ns, const char *name, const char *node,
+                      const char *mig, const struct policy_device *dev, int ndev)
+{
+    struct mig_ctx *m = ctx;
+    cJSON *all = cJSON_Parse(mig), *e;
+    cJSON *list = cJSON_IsArray(all) ? all : NULL;
+    char gi[16], ci[16], start[16], size[16], migname[160];
+    (void)ns;
+    (void)name;
+    cJSON_ArrayForEach(e, list)
+    {
+        const char *gpu = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "gpuUUID"));
+        const char *uuid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "migUUID"));
+        const char *prof = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "profile"));
+        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(e, "placement");
+        int k = gpu ? policy_device_find(dev, ndev, gpu, strlen(gpu), 0) : -1;
+        if (k < 0 || !policy_mig_card(&dev[k]) || !uuid || !*uuid || !prof ||
+            !id_text(cJSON_GetObjectItemCaseSensitive(e, "gpuInstanceID"), gi, sizeof gi) ||
+            !id_text(cJSON_GetObjectItemCaseSensitive(e, "computeInstanceID"), ci, sizeof ci))
+            continue; /* not made yet, or not on a MIG card of the node */
+        if (!id_text(cJSON_GetObjectItemCaseSensitive(pl, "start"), start, sizeof start))
+            snprintf(start, sizeof start, "0");
+        if (!id_text(cJSON_GetObjectItemCaseSensitive(pl, "size"), size, sizeof size))
+            snprintf(size, sizeof size, "0");
+        if (!m->legacy) {
+            buf_puts(m->out, "hami_node_gpu_mig_instance_info{");
+            pair(m->out, true, "node", node, SIZE_MAX);
+            pair(m->out, false, "device_uuid", dev[k].uuid, SIZE_MAX);
+            pair_int(m->out, "device_index", dev[k].index);
+            pair(m->out, false, "mig_uuid", uuid, SIZE_MAX);
+            pair(m->out, false, "profile", prof, SIZE_MAX);
+            pair(m->out, false, "gpu_instance_id", gi, SIZE_MAX);
+            pair(m->out, false, "compute_instance_id", ci, SIZE_MAX);
+            pair(m->out, false, "placement_start", start, SIZE_MAX);
+            pair(m->out, false, "placement_size", size, SIZE_MAX);
+        } else {
+            snprintf(migname, sizeof migname, "%.120s-%s", prof, gi);
+            buf_puts(m->out, "nodeGPUMigInstance{");
+            pair(m->out, true, "nodeid", node, SIZE_MAX);
+            pair(m->out, false, "deviceuuid", dev[k].uuid, SIZE_MAX);
+            pair_int(m->out, "deviceidx", dev[k].index);
+            pair(m->out, false, "migname", migname, SIZE_MAX);
+        }
+        buf_puts(m->out, ",zone=\"" ZONE "\"} 1\n");
+    }
+    cJSON_Delete(all);
+}
+
+/* Totals per device row (vendor): ours, vgpu_scheduler_vendor_*. */
+struct vendor_sums {
+    double devices[POLICY_DEVICE_ROWS_MAX], mem[POLICY_DEVICE_ROWS_MAX],
+        mem_used[POLICY_DEVICE_ROWS_MAX], cores[POLICY_DEVICE_ROWS_MAX],
+        cores_used[POLICY_DEVICE_ROWS_MAX];
+};
+
+static void vendor_add(void *ctx, const char *node, const struct policy_device *d,
+                       const struct policy_usage *u)
+{
+    struct vendor_sums *v = ctx;
+    int i = policy_device_backend_index(policy_device_backend_of(d));
+    (void)node;
+    if (i < 0)
+        return;
+    v->devices[i] += 1;
+    v->mem[i] += (double)d->devmem * MIB;
+    v->mem_used[i] += (double)u->mem * MIB;
+    v->cores[i] += d->devcore;
+    v->cores_used[i] += u->cores;
+}
+
+static void vendor_family(struct buf *out, const char *name, const char *help, const double *v)
+{
+    buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (int i = 0; i < POLICY_DEVICE_ROWS_MAX && policy_device_backends[i]; i++)
+        buf_printf(out, "%s{vendor=\"%s\"} %.0f\n", name, policy_device_backends[i]->name, v[i]);
+}
+
+static void vendor_totals(struct cache *c, struct buf *out)
+{
+    struct vendor_sums *v = mem_zalloc(sizeof *v);
+    cache_foreach_gpu(c, vendor_add, v);
+    vendor_family(out, "vgpu_scheduler_vendor_devices", "Devices of each vendor (device row).",
+                  v->devices);
+    vendor_family(out, "vgpu_scheduler_vendor_memory_bytes",
+                  "Device memory of each vendor, all its devices.", v->mem);
+    vendor_family(out, "vgpu_scheduler_vendor_memory_allocated_bytes",
+                  "Device memory allocated on each vendor's devices.", v->mem_used);
+    vendor_family(out, "vgpu_scheduler_vendor_cores",
+                  "Compute of each vendor's devices, in % of a device (100 each).", v->cores);
+    vendor_family(out, "vgpu_scheduler_vendor_cores_allocated",
+                  "Compute allocated on each vendor's devices, in % of a device.", v->cores_used);
+    free(v);
+}
+
 void hamimetrics_render(struct cache *c, bool legacy, struct buf *out)
 {
     for (size_t i = 0; i < sizeof gpu_families / sizeof gpu_families[0]; i++) {
@@ -245,6 +367,16 @@ void hamimetrics_render(struct cache *c, bool legacy, struct buf *out)
         cache_foreach_pod_devices(c, ctr_lines, &x);
     }
     free(dec);
+    struct mig_ctx mc = {out, false};
+    head(out, "hami_node_gpu_mig_instance_info",
+         "Realized MIG instance identity and scheduler placement");
+    cache_foreach_pod_mig(c, mig_lines, &mc);
+    if (legacy) {
+        mc.legacy = true;
+        head(out, "nodeGPUMigInstance", "GPU Sharing mode. 0 for hami-core, 1 for mig, 2 for mps");
+        cache_foreach_pod_mig(c, mig_lines, &mc);
+    }
+    vendor_totals(c, out);
     head(out, "hami_resource_quota_used", "resourcequota usage for a certain device");
     if (legacy)
         head(out, "QuotaUsed", "resourcequota usage for a certain device");

@@ -228,6 +228,62 @@ START_TEST(default_gpu_zero)
 }
 END_TEST
 
+/* The first GPU of node `name` in an /inspect answer. */
+static const cJSON *inspect_gpu(const cJSON *ins, const char *name)
+{
+    const cJSON *n;
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+    {
+        if (strcmp(cJSON_GetObjectItem(n, "name")->valuestring, name) == 0)
+            return cJSON_GetArrayItem(cJSON_GetObjectItem(n, "gpus"), 0);
+    }
+    return NULL;
+}
+
+static const char *field(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    ck_assert_msg(cJSON_IsString(v), "no %s", k);
+    return v->valuestring;
+}
+
+/* /inspect: vendor and mode per device and per MIG instance (issue 17). */
+START_TEST(inspect_vendor_mode)
+{
+    struct harness *h = harness_start_snapshot("e2e/dcu.json");
+    ck_assert_ptr_nonnull(h);
+    cJSON *ins = harness_get_json(harness_port(h), "/inspect");
+    ck_assert_str_eq(field(inspect_gpu(ins, "dcu-node"), "vendor"), "hygon");
+    ck_assert_str_eq(field(inspect_gpu(ins, "nv-node"), "vendor"), "nvidia");
+    ck_assert_ptr_null(cJSON_GetObjectItem(inspect_gpu(ins, "nv-node"), "migInstances"));
+    cJSON_Delete(ins);
+    harness_finish(&h);
+
+    h = harness_start_snapshot("e2e/mig-ready.json");
+    ck_assert_ptr_nonnull(h);
+    ins = harness_get_json(harness_port(h), "/inspect");
+    const cJSON *g = inspect_gpu(ins, "mig-held");
+    ck_assert_str_eq(field(g, "vendor"), "nvidia");
+    ck_assert_str_eq(field(g, "mode"), "mig");
+    const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "migInstances"), 0);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(field(m, "vendor"), "nvidia");
+    ck_assert_str_eq(field(m, "mode"), "mig");
+    ck_assert_str_eq(field(m, "profile"), "3g.20gb");
+    ck_assert_str_eq(field(m, "pod"), "infer");
+    ck_assert_str_eq(field(m, "migUUID"), "MIG-7e1f0c2a-0000-4000-8000-000000000001");
+    ck_assert_int_eq(cJSON_GetObjectItem(m, "gpuInstanceID")->valueint, 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "placement"), "start")->valueint,
+                     4);
+    /* not made yet: no runtime ids */
+    m = cJSON_GetArrayItem(cJSON_GetObjectItem(inspect_gpu(ins, "mig-split"), "migInstances"), 0);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_null(cJSON_GetObjectItem(m, "migUUID"));
+    cJSON_Delete(ins);
+    harness_finish(&h);
+}
+END_TEST
+
 /* Bad names stop the start naming the flag or the file's line. */
 START_TEST(bad_names_stop_start)
 {
@@ -259,6 +315,7 @@ int main(void)
     tcase_add_test(tc, misspelt_resources);
     tcase_add_test(tc, bad_names_stop_start);
     tcase_add_test(tc, default_gpu_zero);
+    tcase_add_test(tc, inspect_vendor_mode);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }
