@@ -651,14 +651,24 @@ static bool visible(struct ctr *x, void *ctx)
     return rc != 0;
 }
 
-/* HAMi's runtimeClassName (pod.h): on a GPU pod that names none. Returns
- * true (stop) once denied. */
+/* A device container of the row the device config's options are for
+ * (config_defaults: HAMi's nvidia section). ctx: the webhook_pod_opts. */
+static bool config_row_gpu(struct ctr *x, void *ctx)
+{
+    return x->b->config_defaults && ctr_gpu(ctx, x);
+}
+
+/* HAMi's runtimeClassName (pod.h): on a pod that names none and has a
+ * device container of the row the option is for (HAMi sets it from its
+ * NVIDIA backend only: a DCU pod keeps its runtime). Returns true (stop)
+ * once denied. */
 static bool set_runtime_class(const struct webhook_pod_opts *o, cJSON *spec,
                               struct webhook_patch *p, struct webhook_pod_verdict *v)
 {
     char ptr[WEBHOOK_POINTER_MAX];
     const char *tokens[] = {"spec", "runtimeClassName", NULL};
-    if (!o->runtime_class || !*o->runtime_class || member(spec, "runtimeClassName"))
+    if (!o->runtime_class || !*o->runtime_class || member(spec, "runtimeClassName") ||
+        !walk(spec, config_row_gpu, (void *)o))
         return false;
     webhook_patch_pointer(ptr, sizeof ptr, tokens);
     int rc = webhook_patch_add(p, ptr, cJSON_CreateString(o->runtime_class));

@@ -228,6 +228,41 @@ START_TEST(default_gpu_zero)
 }
 END_TEST
 
+/* The webhook's options are NVIDIA's (its device config section): a DCU
+ * pod is routed with the DCU row's defaults (none: HAMi admits it as it
+ * is) and without NVIDIA's runtimeClassName or core policy. */
+START_TEST(per_vendor_defaults)
+{
+    const char *args[] = {"--snapshot", cluster, "--runtime-class-name=nvidia",
+                          "--gpu-core-policy=force", NULL};
+    struct harness *h = harness_start(args);
+    ck_assert_ptr_nonnull(h);
+    int port = harness_port(h);
+    cJSON *root;
+    char *patch;
+    review(port, "\"hygon.com/dcunum\":\"1\",\"hygon.com/dcumem\":\"2000\"", &root, &patch);
+    ck_assert_msg(strstr(patch, "/spec/schedulerName") && !strstr(patch, "runtimeClassName") &&
+                      !strstr(patch, "GPU_CORE_UTILIZATION_POLICY") &&
+                      !strstr(patch, "hygon.com~1dcucores") && !strstr(patch, "nvidia.com"),
+                  "%s", patch);
+    free(patch);
+    cJSON_Delete(root);
+    /* DCU memory alone: no count is added (HAMi's DCU backend adds none) */
+    review(port, "\"hygon.com/dcumem\":\"2000\"", &root, &patch);
+    ck_assert_msg(!strstr(patch, "dcunum"), "%s", patch);
+    free(patch);
+    cJSON_Delete(root);
+    review(port, "\"nvidia.com/gpumem\":\"2000\"", &root, &patch);
+    ck_assert_msg(strstr(patch, "\"/spec/runtimeClassName\",\"value\":\"nvidia\"") &&
+                      strstr(patch, "GPU_CORE_UTILIZATION_POLICY") &&
+                      strstr(patch, "limits/nvidia.com~1gpu\",\"value\":\"1\""),
+                  "%s", patch);
+    free(patch);
+    cJSON_Delete(root);
+    harness_finish(&h);
+}
+END_TEST
+
 /* The first GPU of node `name` in an /inspect answer. */
 static const cJSON *inspect_gpu(const cJSON *ins, const char *name)
 {
@@ -316,6 +351,7 @@ int main(void)
     tcase_add_test(tc, bad_names_stop_start);
     tcase_add_test(tc, default_gpu_zero);
     tcase_add_test(tc, inspect_vendor_mode);
+    tcase_add_test(tc, per_vendor_defaults);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }
