@@ -20,7 +20,7 @@ enum labels {
     L_GPU,      /* node, device_uuid, device_index, device_type */
     L_GPU_CORE, /* node, device_uuid, device_index, device_cores, device_type */
     L_OVERVIEW, /* ... device_cores, device_memory_limit, device_type */
-    L_RATIO,    /* node, device_uuid, device_index */
+    L_RATIO,    /* node, device_uuid, device_index (+ device_type unless legacy) */
     L_CTR,      /* namespace, node, pod, container_index, device_uuid */
 };
 
@@ -179,7 +179,7 @@ static void gpu_line(void *ctx, const char *node, const struct policy_device *d,
         pair_int(b, n[N_CORES], d->devcore);
     if (f->labels == L_OVERVIEW)
         pair_int(b, n[N_MEMLIMIT], (long long)d->devmem);
-    if (f->labels != L_RATIO)
+    if (f->labels != L_RATIO || !f->legacy) /* HAMi since 4707fb02: the ratio has a type */
         pair(b, false, n[N_TYPE], d->type, SIZE_MAX);
     if (!f->legacy) /* ours, beside HAMi's labels: the device's row */
         pair(b, false, "vendor", policy_device_backend_of(d)->name, SIZE_MAX);
