@@ -34,18 +34,23 @@ static void pod_text(char *out, size_t cap, const char *name, const char *limits
              name, name, limits);
 }
 
-/* A filter on "solo": the answer's body (caller frees). */
-static char *filter(int port, const char *name, const char *limits)
+/* A filter on node: the answer's body (caller frees). */
+static char *filter_on(int port, const char *node, const char *name, const char *limits)
 {
     char pod[1024], body[2048];
     pod_text(pod, sizeof pod, name, limits);
-    snprintf(body, sizeof body, "{\"Pod\":%s,\"NodeNames\":[\"solo\"]}", pod);
+    snprintf(body, sizeof body, "{\"Pod\":%s,\"NodeNames\":[\"%s\"]}", pod, node);
     struct harness_reply r;
     ck_assert_int_eq(harness_post(port, "/filter", body, strlen(body), &r), 0);
     ck_assert_int_eq(r.status, 200);
     char *text = strdup(buf_str(&r.body));
     harness_reply_free(&r);
     return text;
+}
+
+static char *filter(int port, const char *name, const char *limits)
+{
+    return filter_on(port, "solo", name, limits);
 }
 
 static bool chosen(const char *answer)
@@ -117,6 +122,12 @@ START_TEST(renamed_resources)
     a = filter(port, "fits", "\"example.com/gpu\":\"1\",\"example.com/vgpu-memory\":\"40000\"");
     ck_assert_msg(chosen(a), "%s", a);
     free(a);
+    /* usage rebuilt from pods reads the new names: the sidecar pod on "side"
+     * (70000 of 81920 MiB under nvidia.com/gpu) holds nothing now */
+    a = filter_on(port, "side", "after",
+                  "\"example.com/gpu\":\"1\",\"example.com/vgpu-memory\":\"60000\"");
+    ck_assert_msg(chosen(a), "%s", a);
+    free(a);
     /* the rows' own names ask nothing now: 90000 MiB "fits" a CPU pod */
     a = filter(port, "old", "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"90000\"");
     ck_assert_msg(chosen(a) && !strstr(a, "\"Error\":\"c"), "%s", a);
@@ -182,6 +193,11 @@ START_TEST(misspelt_resources)
         free(patch);
         cJSON_Delete(root);
     }
+    /* the default names: the sidecar pod holds 70000 MiB on "side" */
+    char *held = filter_on(port, "side", "before",
+                           "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"60000\"");
+    ck_assert_msg(!chosen(held), "%s", held);
+    free(held);
     /* spelt right: no warning, no error */
     char warns[2048], *patch;
     cJSON *root, *resp = review(port, "\"nvidia.com/gpu\":\"1\"", &root, &patch);
