@@ -378,9 +378,11 @@ int devconfig_apply_names(const struct devconfig *d, char *err, size_t cap)
             if (policy_device_backends[i]->res[r])
                 policy_device_res_set(policy_device_backends[i], (enum policy_res)r, NULL, why,
                                       sizeof why);
-    for (int i = 0; i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N; i++) {
+    for (int i = 0;
+         i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N && policy_device_backends[i / POLICY_RES_N];
+         i++) {
         const struct policy_device_backend *b = policy_device_backends[i / POLICY_RES_N];
-        if (!d->res[i][0] || !b)
+        if (!d->res[i][0])
             continue;
         int rc = policy_device_res_set(b, (enum policy_res)(i % POLICY_RES_N), d->res[i], why,
                                        sizeof why);
