@@ -340,7 +340,9 @@ int devconfig_from_config(const struct config *c, struct devconfig *out, char *e
             const struct policy_device_backend *b = policy_device_backends[i / POLICY_RES_N];
             snprintf(out->res[i], sizeof out->res[i], "%s", c->res_names[i]);
             out->res_line[i] = 0;
-            add_to(out->from, sizeof out->from, b->res_flag[i % POLICY_RES_N]);
+            char flag[64];
+            snprintf(flag, sizeof flag, "--%s", b->res_flag[i % POLICY_RES_N]);
+            add_to(out->from, sizeof out->from, flag);
         }
     if (c->runtime_class[0]) {
         snprintf(out->runtime_class, sizeof out->runtime_class, "%s", c->runtime_class);
@@ -438,7 +440,7 @@ void devconfig_describe(const struct devconfig *d, char *buf, size_t cap)
     for (int i = 0; i < POLICY_DEVICE_ROWS_MAX * POLICY_RES_N; i++) {
         size_t n = strlen(buf);
         if (d->res[i][0] && policy_device_backends[i / POLICY_RES_N] && n < cap)
-            snprintf(buf + n, cap - n, "; %s resource %s",
+            snprintf(buf + n, cap - n, "; resource %s read as %s",
                      policy_device_backends[i / POLICY_RES_N]->res[i % POLICY_RES_N], d->res[i]);
     }
 }

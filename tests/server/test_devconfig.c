@@ -243,6 +243,11 @@ START_TEST(resource_names)
     }
     const struct policy_device_backend *b = policy_device_backend_find(k->row);
     ck_assert_ptr_nonnull(b);
+    if (k->flags[0]) { /* the flag is named among those set by flags */
+        char flag[64];
+        snprintf(flag, sizeof flag, "%.*s", (int)strcspn(k->flags[0], "="), k->flags[0]);
+        ck_assert_msg(strstr(dc.from, flag), "%s: %s", flag, dc.from);
+    }
     ck_assert_str_eq(policy_device_res(b, (enum policy_res)k->role), k->name);
     /* the same names again: running; the rows' own: a change */
     ck_assert_int_eq(devconfig_names_running(&dc, err, sizeof err), 0);
