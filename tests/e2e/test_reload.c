@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tests/support/harness.h"
+#include "tests/webhook/review_cases.h"
 
 #define WAIT_MS 10000 /* a reload is due within a second; bounded wait */
 
@@ -59,6 +60,28 @@ static bool fits(int port, int mem)
     return yes;
 }
 
+/* The decoded patch of a creation review of a pod asking GPU memory alone
+ * ("" when none; caller frees). */
+static char *review_patch(int port)
+{
+    const char *body =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+        "\"uid\":\"u-1\",\"kind\":{\"kind\":\"Pod\"},\"resource\":{\"resource\":\"pods\"},"
+        "\"namespace\":\"default\",\"operation\":\"CREATE\",\"userInfo\":{\"username\":"
+        "\"alice\"},\"object\":{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},"
+        "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+        "\"nvidia.com/gpumem\":\"1000\"}}}]}}}}";
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(port, "/webhook", body, strlen(body), &r), 0);
+    cJSON *a = cJSON_Parse(buf_str(&r.body));
+    const char *b64 =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "response"), "patch"));
+    char *patch = b64 ? review_unbase64(b64) : strdup("");
+    cJSON_Delete(a);
+    harness_reply_free(&r);
+    return patch;
+}
+
 static int factor(int port)
 {
     cJSON *ins = harness_get_json(port, "/inspect");
@@ -85,13 +108,24 @@ START_TEST(reload)
     int port = harness_port(h), pid = harness_pid(h);
     ck_assert(fits(port, 45000));
 
-    /* SIGHUP: memoryFactor 2, so 45000 MiB asks 90000 */
-    put("nvidia:\n  memoryFactor: 2\n");
+    char *patch = review_patch(port);
+    ck_assert_msg(!strstr(patch, "runtimeClassName") && strstr(patch, "\"value\":\"1\""), "%s",
+                  patch);
+    free(patch);
+
+    /* SIGHUP: memoryFactor 2, so 45000 MiB asks 90000; the webhook's
+     * options change too */
+    put("nvidia:\n  memoryFactor: 2\n  runtimeClassName: kata\n  defaultGPUNum: 2\n");
     kill(pid, SIGHUP);
     ck_assert_int_eq(wait_metric(port, OK, 1), 1);
     ck_assert_int_eq(factor(port), 2);
     ck_assert(!fits(port, 45000));
     ck_assert(fits(port, 40000));
+    patch = review_patch(port);
+    ck_assert_msg(strstr(patch, "\"/spec/runtimeClassName\",\"value\":\"kata\"") &&
+                      strstr(patch, "limits/nvidia.com~1gpu\",\"value\":\"2\""),
+                  "%s", patch);
+    free(patch);
 
     /* a file that does not parse: kept, logged, counted */
     put("nvidia:\n  memoryFactr: 1\n");
@@ -101,6 +135,9 @@ START_TEST(reload)
     ck_assert(harness_wait_log(h, "the config in effect stays", WAIT_MS));
     ck_assert_int_eq(factor(port), 2);
     ck_assert(!fits(port, 45000));
+    patch = review_patch(port);
+    ck_assert_msg(strstr(patch, "\"value\":\"kata\""), "%s", patch);
+    free(patch);
 
     /* renamed resources: only at a restart */
     put("nvidia:\n  memoryFactor: 1\n  resourceCountName: nvidia.com/vgpu\n");
@@ -124,6 +161,7 @@ END_TEST
 
 int main(void)
 {
+    (void)review_check;
     Suite *s = suite_create("e2e-reload");
     TCase *tc = tcase_create("reload");
     tcase_set_timeout(tc, 120);
