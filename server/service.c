@@ -31,10 +31,11 @@
 #include "webhook/webhook.h"
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define WEBHOOK_THREADS      2    /* admission reviews are short: no lock waits, no I/O */
-#define FD_SPARE             64   /* open files besides the listeners' connections */
-#define EXPIRE_EVERY_S       1    /* reservations and bind windows are expired this often */
-#define RELOAD_POLL_MS       1000 /* the device config file is looked at this often */
+#define WEBHOOK_THREADS      2  /* admission reviews are short: no lock waits, no I/O */
+#define FD_SPARE             64 /* open files besides the listeners' connections */
+#define EXPIRE_EVERY_S       1  /* reservations and bind windows are expired this often */
+
+#define RELOAD_POLL_MS 1000 /* the device config file is looked at this often */
 
 struct service {
     struct config cfg;

@@ -87,8 +87,9 @@ struct webhook_pod_opts {
     /* HAMi's webhook options (its device config's nvidia section), below. */
     const char *runtime_class; /* runtimeClassName; NULL or "": none (borrowed) */
     const char *core_policy;   /* gpuCorePolicy; NULL, "" or "default": none (borrowed) */
-    int default_gpu; /* defaultGPUNum: the count added; 0 reads as 1; WEBHOOK_NO_DEFAULT_GPU:
-                        HAMi's defaultGPUNum 0 (below) */
+    /* defaultGPUNum: the count added; 0 reads as 1; WEBHOOK_NO_DEFAULT_GPU:
+     * HAMi's defaultGPUNum 0 (below). */
+    int default_gpu;
 };
 
 /* HAMi's defaultGPUNum 0: no count is added, so a container asking memory

@@ -73,8 +73,8 @@ struct webhook *webhook_create(const struct webhook_opts *o, struct cache *cache
 /* Accepts NULL. */
 void webhook_destroy(struct webhook *w);
 
-#define WEBHOOK_OPT_MAX                                                                            \
-    256 /* a runtimeClassName (a DNS subdomain) or gpuCorePolicy, NUL included */
+/* A runtimeClassName (a DNS subdomain) or gpuCorePolicy, NUL included. */
+#define WEBHOOK_OPT_MAX 256
 
 /* Swap HAMi's webhook options (webhook_opts' runtime_class, core_policy,
  * default_gpu; copied, cut at WEBHOOK_OPT_MAX) at once: a review in flight
