@@ -107,11 +107,12 @@ static int node_capacity_devices(const cJSON *node, struct model_inventory *inv,
     for (const struct policy_device_backend *const *b = policy_device_backends; *b; b++) {
         if (!(*b)->capacity_parse)
             continue;
-        if ((rc = capacity_qty(capacity, (*b)->res[POLICY_RES_CORES], &cores, err, cap)))
+        if ((rc =
+                 capacity_qty(capacity, policy_device_res(*b, POLICY_RES_CORES), &cores, err, cap)))
             return rc;
         if (cores <= 0)
             continue;
-        if ((rc = capacity_qty(capacity, (*b)->res[POLICY_RES_MEM], &mem, err, cap)))
+        if ((rc = capacity_qty(capacity, policy_device_res(*b, POLICY_RES_MEM), &mem, err, cap)))
             return rc;
         inv->backend = *b;
         rc = (*b)->capacity_parse(inv->name, cores, mem, &inv->dev, &inv->ndev, &inv->strings, err,

@@ -113,6 +113,12 @@ static const struct {
      ERR_RANGE,
      "cores-range.yaml:2: nvidia.defaultCores: \"150\" is not an integer in 0..100"},
     {"missing.yaml", {NULL}, ERR_IO, "missing.yaml"},
+    /* Cambricon: HAMi's section is read (its names rename the MLU row) */
+    {"cambricon.yaml", {NULL}, 0, NULL, 0, 0, 1, "", NULL, ""},
+    {"cambricon-unknown.yaml",
+     {NULL},
+     ERR_INVAL,
+     "cambricon-unknown.yaml:4: cambricon.resourceCoreNam: unknown key"},
 };
 
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
@@ -186,6 +192,7 @@ static const struct {
     {"resource-names.yaml", {NULL}, 0, NULL, "nvidia", POLICY_RES_MEM, "example.com/vgpu-memory"},
     {"resource-names.yaml", {NULL}, 0, NULL, "hygon", POLICY_RES_COUNT, "hygon.com/dcu"},
     {"resource-names.yaml", {NULL}, 0, NULL, "hygon", POLICY_RES_CORES, "hygon.com/dcucores"},
+    {"cambricon-name.yaml", {NULL}, 0, NULL, "cambricon", POLICY_RES_COUNT, "cambricon.com/mlu"},
     /* the flag wins over the file */
     {"resource-name.yaml",
      {"--resource-name=example.com/gpu"},
