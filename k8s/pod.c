@@ -162,6 +162,13 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
         return ERR_RANGE;
     }
     mem *= factor;
+    if (mem > 0 && b->mem_request) /* a template row: the template's memory */
+        mem = b->mem_request(b, mem);
+    if (mem > INT32_MAX) {
+        json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_MEM], (long long)mem,
+                 INT32_MAX);
+        return ERR_RANGE;
+    }
     if (pct > 100)
         pct = 100;
     if (pct <= 0)

@@ -10,12 +10,22 @@
 extern const struct policy_device_backend policy_device_nvidia;
 extern const struct policy_device_backend policy_device_hygon;
 extern const struct policy_device_backend policy_device_cambricon;
+extern const struct policy_device_backend policy_device_910a, policy_device_910b2,
+    policy_device_910b3, policy_device_910b4_1, policy_device_910b4, policy_device_310p,
+    policy_device_910c; /* Huawei Ascend, one row per chip (device_ascend.c) */
 
 /* Every backend; a new vendor is one new file and one row here. */
 const struct policy_device_backend *const policy_device_backends[] = {
     &policy_device_nvidia,
     &policy_device_hygon,
     &policy_device_cambricon,
+    &policy_device_910a,
+    &policy_device_910b2,
+    &policy_device_910b3,
+    &policy_device_910b4_1,
+    &policy_device_910b4,
+    &policy_device_310p,
+    &policy_device_910c,
     NULL,
 };
 

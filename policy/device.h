@@ -114,6 +114,27 @@ struct policy_device_backend {
      * names no device. NULL when the vendor has none. */
     const char *ann_extra[POLICY_DEVICE_EXTRA_MAX + 1];
     int (*extra_values)(const char *devices, char (*vals)[POLICY_DEVICE_EXTRA_VALUE]);
+    /* Template backends (Huawei Ascend's vNPUs, policy/device_ascend.h); NULL
+     * and false on every other row. */
+    struct policy_vnpu *vnpu; /* the chip's sizes and templates (set at start only) */
+    /* The MiB a container asking mem (> 0) MiB per device takes: the row's
+     * memory factor applied, then rounded up to a template. */
+    int64_t (*mem_request)(const struct policy_device_backend *b, int64_t mem);
+    /* Choose k of the nfit devices fit[] (the engine's order, best first) of
+     * node n that fit container c; write their indexes to out. Returns k, -1
+     * when the row has no preference (the engine chooses), or fewer than k
+     * when no k of them may go together (AllocatedCardsInsufficientRequest). */
+    int (*pick)(const struct policy_device_backend *b, const struct policy_node *n,
+                const uint8_t *fit, int nfit, int k, uint8_t *out);
+    /* A value of the pod's ann_vgpu_mode this scheduler never places
+     * (ModeNotFit on every node), or NULL. */
+    const char *mode_not_fit;
+    /* A second allocation annotation the device plugin reads, and its value
+     * from the devices annotation value: 0, or ERR_INVAL / ERR_TOOBIG with
+     * err (buf always NUL-terminated). */
+    const char *ann_runtime;
+    int (*runtime_encode)(const struct policy_device_backend *b, const char *devices, char *buf,
+                          size_t cap, char *err, size_t errcap);
 };
 
 /* Every backend, NULL-terminated; a new vendor is one new file and one row. */

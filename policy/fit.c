@@ -351,6 +351,11 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
         why->cnt[POLICY_R_NODE_INSUFFICIENT_DEVICE]++;
         return false;
     }
+    if (fc->own->mode_not_fit && fc->pod->vgpu_mode &&
+        strcmp(fc->pod->vgpu_mode, fc->own->mode_not_fit) == 0) {
+        why->cnt[POLICY_R_MODE_NOT_FIT]++; /* HAMi: before any device, once */
+        return false;
+    }
     for (int i = 0; i < n; i++) {
         int r = check_device(fc, c, &node->dev[i], &u[i]);
         if (r >= 0) {
@@ -365,9 +370,15 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
             why->cnt[POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = (uint16_t)nfit;
         return false;
     }
-    bool need_all = fc->gpu.topology || fc->pod->numa_bind || fc->np->pick;
+    bool need_all = fc->gpu.topology || fc->pod->numa_bind || fc->np->pick || fc->own->pick;
     order_devices(fc, score, fit, nfit, need_all ? nfit : k);
-    if (fc->pod->numa_bind) {
+    int got = fc->own->pick ? fc->own->pick(fc->own, node, fit, nfit, k, chosen) : -1;
+    if (got >= 0 && got < k) { /* no k of them may go together (Ascend 910C's pairs) */
+        why->cnt[POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = (uint16_t)nfit;
+        return false;
+    } else if (got >= 0) {
+        /* the row chose */
+    } else if (fc->pod->numa_bind) {
         if (!numa_pick(node, fit, nfit, k, chosen)) {
             why->cnt[POLICY_R_NUMA_NOT_FIT] += (uint16_t)nfit;
             return false;

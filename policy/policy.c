@@ -214,6 +214,7 @@ static const char *const reason_words[POLICY_R_COUNT] = {
     [POLICY_R_CARD_INSUFFICIENT_CORE] = "CardInsufficientCore",
     [POLICY_R_CARD_COMPUTE_UNITS_EXHAUSTED] = "CardComputeUnitsExhausted",
     [POLICY_R_CARD_MIG_TOPOLOGY_INFEASIBLE] = "CardMigTopologyInfeasible",
+    [POLICY_R_MODE_NOT_FIT] = "ModeNotFit",
     [POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = "AllocatedCardsInsufficientRequest",
     [POLICY_R_NODE_INSUFFICIENT_DEVICE] = "NodeInsufficientDevice",
     [POLICY_R_NODE_INSUFFICIENT_CPU] = "NodeInsufficientCPU",

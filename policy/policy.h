@@ -55,6 +55,7 @@ struct policy_device {
     int64_t devmem;  /* MiB */
     bool health;
     bool cordoned;
+    int32_t netid; /* Ascend 910: 1 + its custominfo NetworkID; 0 = none */
     const struct policy_device_backend *backend; /* its vendor (device.h); NULL = the first */
     int32_t nmig;                                /* mode "mig": profiles in mig[] */
     const struct policy_mig_profile *mig;        /* borrowed, like the strings */
@@ -154,6 +155,7 @@ enum policy_reason {
     POLICY_R_CARD_INSUFFICIENT_CORE,
     POLICY_R_CARD_COMPUTE_UNITS_EXHAUSTED,
     POLICY_R_CARD_MIG_TOPOLOGY_INFEASIBLE,
+    POLICY_R_MODE_NOT_FIT, /* the pod's vgpu mode is one the node's devices do not offer */
     POLICY_R_ALLOCATED_CARDS_INSUFFICIENT,
     POLICY_R_NODE_INSUFFICIENT_DEVICE,
     POLICY_R_NODE_INSUFFICIENT_CPU,

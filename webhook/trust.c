@@ -32,7 +32,9 @@ static const struct {
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 /* Key i of the protected ones: the table above, then every device
- * backend's two allocation annotations. False past the last. */
+ * backend's allocation annotations (two, and the one its device plugin
+ * reads when it has one: Ascend's huawei.com/<chip>; else the second
+ * again). False past the last. */
 static bool key_at(size_t i, const char **where, const char **key)
 {
     if (i < NKEYS) {
@@ -42,10 +44,12 @@ static bool key_at(size_t i, const char **where, const char **key)
     }
     i -= NKEYS;
     for (size_t n = 0; policy_device_backends[n]; n++)
-        if (i / 2 == n) {
+        if (i / 3 == n) {
+            const struct policy_device_backend *b = policy_device_backends[n];
             *where = "annotations";
-            *key = i % 2 ? policy_device_backends[n]->ann_allocated
-                         : policy_device_backends[n]->ann_to_allocate;
+            *key = i % 3 == 0                      ? b->ann_to_allocate
+                   : i % 3 == 1 || !b->ann_runtime ? b->ann_allocated
+                                                   : b->ann_runtime;
             return true;
         }
     return false;

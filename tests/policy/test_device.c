@@ -56,6 +56,13 @@ START_TEST(test_row_names)
         ck_assert_msg(!b->res[r] || strncmp(b->res[r], b->res_prefix, strlen(b->res_prefix)) == 0,
                       "%s: resource %s is not under %s", b->name, b->res[r], b->res_prefix);
     ck_assert_msg(!b->ann_score == !b->score_parse, "%s: a score key needs its decoder", b->name);
+    ck_assert_msg(!b->ann_use_type == !b->ann_nouse_type, "%s: type filters come in pairs",
+                  b->name); /* Ascend has none: its chip is its row */
+    ck_assert_msg(!b->ann_runtime == !b->runtime_encode, "%s: a runtime key needs its encoder",
+                  b->name);
+    ck_assert_msg(!b->mode_not_fit || b->ann_vgpu_mode, "%s: a refused mode needs its key",
+                  b->name);
+    ck_assert_msg(!b->mem_request == !b->vnpu, "%s: templates and their rounding", b->name);
     ck_assert_msg(!b->env_priority || b->res[POLICY_RES_PRIORITY], "%s: priority", b->name);
     ck_assert_int_ge(b->default_cores, 0);
     ck_assert_int_le(b->default_cores, 100);
