@@ -14,9 +14,9 @@
 #include "policy/device.h"
 
 /* Sections of vendors without a device backend here (HAMi's Config). */
-static const char *const other_vendors[] = {
-    "metax",     "hygon", "cambricon", "mthreads", "iluvatars", "enflame", "kunlun",
-    "awsneuron", "amd",   "vastai",    "biren",    "vnpus",     NULL};
+static const char *const other_vendors[] = {"metax",     "hygon",   "cambricon", "mthreads",
+                                            "iluvatars", "enflame", "kunlun",    "awsneuron",
+                                            "amd",       "vastai",  "biren",     NULL};
 
 /* nvidia keys the device plugin reads (node side); the scheduler leaves
  * them to it, as HAMi's does. */
@@ -257,6 +257,239 @@ static int section_row(const char *name)
     return -1;
 }
 
+/* ---- vnpus (Huawei Ascend, policy/device_ascend.h) ---- */
+
+_Static_assert(POLICY_VNPU_TEMPLATES == 16 && DEVCONFIG_VNPU_MAX == 16, "the messages say 16");
+
+/* A vNPU template name: 1..63 bytes of [A-Za-z0-9_.-]. */
+static int check_template_name(const char *v, char *err, size_t cap)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n >= POLICY_VNPU_NAME_MAX ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n) {
+        snprintf(err, cap, "\"%.80s\" is not a template name (1 to %d of A-Z a-z 0-9 _ . -)", v,
+                 POLICY_VNPU_NAME_MAX - 1);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+static int vnpu_template(struct reader *r, const yaml_node_t *m, struct policy_vnpu *v,
+                         const char *key)
+{
+    char k2[224];
+    int32_t x;
+    int rc = 0;
+    if (v->ntemplates >= POLICY_VNPU_TEMPLATES)
+        return fail(r, m, key, ERR_TOOBIG, "more than 16 templates");
+    if (m->type != YAML_MAPPING_NODE)
+        return fail(r, m, key, ERR_INVAL, "not a mapping (name, memory, aiCore, aiCPU)");
+    struct policy_vnpu_template *t = &v->t[v->ntemplates];
+    memset(t, 0, sizeof *t);
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; !rc && p < m->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *kn = yaml_document_get_node(r->doc, p->key);
+        const yaml_node_t *vn = yaml_document_get_node(r->doc, p->value);
+        const char *k = text(kn) ? text(kn) : "(not a string)";
+        snprintf(k2, sizeof k2, "%.120s.%.80s", key, k);
+        if (strcmp(k, "name") == 0)
+            rc = get_str(r, vn, k2, check_template_name, t->name, sizeof t->name);
+        else if (strcmp(k, "memory") == 0 && !(rc = get_int(r, vn, k2, 1, INT32_MAX, &x)))
+            t->mem = x;
+        else if (strcmp(k, "aiCore") == 0)
+            rc = get_int(r, vn, k2, 0, 100000, &t->aicore);
+        else if (strcmp(k, "aiCPU") == 0)
+            rc = get_int(r, vn, k2, 0, 100000, &t->aicpu);
+        else if (strcmp(k, "memory") != 0)
+            rc = fail(r, kn, k2, ERR_INVAL, "unknown key (not one of HAMi's template keys)");
+    }
+    if (!rc && (!t->name[0] || t->mem <= 0))
+        rc = fail(r, m, key, ERR_INVAL, "a template needs a name and a memory");
+    if (!rc)
+        v->ntemplates++;
+    return rc;
+}
+
+/* The keys of one vnpus.configs entry whose row b is known. */
+static int vnpu_key(struct reader *r, const struct policy_device_backend *b, struct policy_vnpu *v,
+                    const char *k, const yaml_node_t *val, const char *key)
+{
+    static const struct {
+        const char *key;
+        int res;
+    } names[] = {{"resourceName", POLICY_RES_COUNT},
+                 {"resourceMemoryName", POLICY_RES_MEM},
+                 {"resourceCoreName", POLICY_RES_CORES}};
+    char why[256], k2[224];
+    int32_t x;
+    bool on;
+    int rc;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(k, names[i].key) != 0)
+            continue;
+        const char *s = text(val), *want = b->res[names[i].res];
+        if (!s)
+            return fail(r, val, key, ERR_INVAL, "not a string");
+        if (*s && strcmp(s, want) != 0) {
+            snprintf(why, sizeof why, "\"%.80s\" is not supported yet (this scheduler reads %s)", s,
+                     want);
+            return fail(r, val, key, ERR_UNSUPPORTED, why);
+        }
+        return 0;
+    }
+    if (strcmp(k, "commonWord") == 0 || strcmp(k, "chipName") == 0)
+        return text(val) ? 0 : fail(r, val, key, ERR_INVAL, "not a string");
+    if (strcmp(k, "memoryAllocatable") == 0 || strcmp(k, "memoryCapacity") == 0) {
+        if ((rc = get_int(r, val, key, 1, INT32_MAX, &x)))
+            return rc;
+        *(k[6] == 'A' ? &v->mem_allocatable : &v->mem_capacity) = x;
+        return 0;
+    }
+    if (strcmp(k, "memoryFactor") == 0)
+        return get_int(r, val, key, 0, 1 << 20, &v->mem_factor);
+    if (strcmp(k, "aiCore") == 0)
+        return get_int(r, val, key, 0, 100000, &v->aicore);
+    if (strcmp(k, "aiCPU") == 0)
+        return get_int(r, val, key, 0, 100000, &v->aicpu);
+    if (strcmp(k, "runtimeClassName") == 0)
+        return get_str(r, val, key, devconfig_check_runtime_class, v->runtime_class,
+                       sizeof v->runtime_class);
+    if (strcmp(k, "superPod") == 0)
+        return get_bool(r, val, key, &v->super_pod);
+    if (strcmp(k, "overwriteEnv") == 0) {
+        if ((rc = get_bool(r, val, key, &on)))
+            return rc;
+        return on ? fail(r, val, key, ERR_UNSUPPORTED,
+                         "true is not supported yet (the webhook does not set "
+                         "ASCEND_VISIBLE_DEVICES on containers asking no NPU)")
+                  : 0;
+    }
+    if (strcmp(k, "templates") == 0) {
+        if (val->type == YAML_SCALAR_NODE && !*text(val))
+            return 0; /* "templates:" with nothing under it */
+        if (val->type != YAML_SEQUENCE_NODE)
+            return fail(r, val, key, ERR_INVAL, "not a list");
+        int i = 0;
+        for (yaml_node_item_t *it = val->data.sequence.items.start;
+             it < val->data.sequence.items.top; it++, i++) {
+            snprintf(k2, sizeof k2, "%.120s[%d]", key, i);
+            if ((rc = vnpu_template(r, yaml_document_get_node(r->doc, *it), v, k2)))
+                return rc;
+        }
+        return 0;
+    }
+    return fail(r, val, key, ERR_INVAL, "unknown key (not one of HAMi's vnpus.configs keys)");
+}
+
+/* The value of key k in mapping m, or NULL. */
+static const yaml_node_t *lookup(const struct reader *r, const yaml_node_t *m, const char *k)
+{
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const char *t = text(yaml_document_get_node(r->doc, p->key));
+        if (t && strcmp(t, k) == 0)
+            return yaml_document_get_node(r->doc, p->value);
+    }
+    return NULL;
+}
+
+/* One vnpus.configs entry: a whole chip, as HAMi reads it (absent keys are
+ * zero there too), for the Ascend row of its commonWord. */
+static int vnpu_config(struct reader *r, const yaml_node_t *m, const char *key)
+{
+    char k2[224];
+    struct devconfig *d = r->out;
+    if (m->type != YAML_MAPPING_NODE)
+        return fail(r, m, key, ERR_INVAL, "not a mapping");
+    const yaml_node_t *cw = lookup(r, m, "commonWord");
+    const char *word = text(cw);
+    const struct policy_device_backend *b = policy_ascend_find(word);
+    snprintf(k2, sizeof k2, "%.120s.commonWord", key);
+    if (!word || !*word)
+        return fail(r, cw ? cw : m, k2, ERR_INVAL, "missing (it names the chip)");
+    if (!b) {
+        char why[400];
+        snprintf(why, sizeof why,
+                 "\"%.60s\" has no Ascend row here (known: Ascend910A, Ascend910B2, Ascend910B3, "
+                 "Ascend910B4-1, Ascend910B4, Ascend310P, Ascend910C)",
+                 word);
+        return fail(r, cw, k2, ERR_UNSUPPORTED, why);
+    }
+    for (int i = 0; i < d->nvnpu; i++)
+        if (strcmp(d->vnpu[i].common_word, word) == 0)
+            return fail(r, cw, k2, ERR_INVAL, "configured twice");
+    if (d->nvnpu >= DEVCONFIG_VNPU_MAX)
+        return fail(r, m, key, ERR_TOOBIG, "more than 16 chips");
+    struct policy_vnpu *v = &d->vnpu[d->nvnpu];
+    const struct policy_vnpu *row = b->vnpu;
+    *v = (struct policy_vnpu){.common_word = row->common_word,
+                              .chip = row->chip,
+                              .pairs = row->pairs,
+                              .network = row->network};
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const yaml_node_t *kn = yaml_document_get_node(r->doc, p->key);
+        const char *k = text(kn);
+        snprintf(k2, sizeof k2, "%.120s.%.80s", key, k ? k : "(not a string)");
+        if (!k)
+            return fail(r, kn, k2, ERR_INVAL, "a key that is not a string");
+        int rc = vnpu_key(r, b, v, k, yaml_document_get_node(r->doc, p->value), k2);
+        if (rc)
+            return rc;
+    }
+    if (v->mem_allocatable <= 0 || v->mem_capacity <= 0)
+        return fail(r, m, key, ERR_INVAL, "memoryAllocatable and memoryCapacity are required");
+    policy_vnpu_sort(v);
+    d->nvnpu++;
+    return 0;
+}
+
+static int vnpus(struct reader *r, const yaml_node_t *map)
+{
+    char key[160];
+    bool on;
+    int rc = 0;
+    if (map->type == YAML_SCALAR_NODE && !*text(map))
+        return 0;
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(r, map, "vnpus", ERR_INVAL, "not a mapping");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         !rc && p < map->data.mapping.pairs.top; p++) {
+        const yaml_node_t *k = yaml_document_get_node(r->doc, p->key);
+        const yaml_node_t *v = yaml_document_get_node(r->doc, p->value);
+        const char *name = text(k) ? text(k) : "(not a string)";
+        snprintf(key, sizeof key, "vnpus.%.120s", name);
+        if (strcmp(name, "hamiVnpuCore") == 0) {
+            if (!(rc = get_bool(r, v, key, &on)) && on)
+                rc = fail(r, v, key, ERR_UNSUPPORTED,
+                          "true is not supported yet (the hami-core soft split; pods asking "
+                          "huawei.com/vnpu-mode: hami-core get ModeNotFit)");
+        } else if (strcmp(name, "configs") == 0) {
+            if (v->type == YAML_SCALAR_NODE && !*text(v))
+                continue;
+            if (v->type != YAML_SEQUENCE_NODE)
+                return fail(r, v, key, ERR_INVAL, "not a list");
+            int i = 0;
+            for (yaml_node_item_t *it = v->data.sequence.items.start;
+                 !rc && it < v->data.sequence.items.top; it++, i++) {
+                snprintf(key, sizeof key, "vnpus.configs[%d]", i);
+                rc = vnpu_config(r, yaml_document_get_node(r->doc, *it), key);
+            }
+        } else {
+            rc = fail(r, k, key, ERR_INVAL, "unknown key (not one of HAMi's vnpus keys)");
+        }
+    }
+    return rc;
+}
+
+/* The chips read replace their rows' (at start: nothing reads them yet). */
+static void vnpus_apply(const struct devconfig *d)
+{
+    for (int i = 0; i < d->nvnpu; i++) {
+        const struct policy_device_backend *b = policy_ascend_find(d->vnpu[i].common_word);
+        if (b)
+            *b->vnpu = d->vnpu[i];
+    }
+}
+
 static int read_root(struct reader *r, const yaml_node_t *root)
 {
     if (!root || (root->type == YAML_SCALAR_NODE && !*text(root)))
@@ -273,6 +506,8 @@ static int read_root(struct reader *r, const yaml_node_t *root)
         snprintf(key, sizeof key, "%.120s", name ? name : "(not a string)");
         if (section_row(name) >= 0)
             rc = section(r, section_row(name), v);
+        else if (name && strcmp(name, "vnpus") == 0)
+            rc = vnpus(r, v);
         else if (name && in(other_vendors, name))
             add_to(r->out->other_vendors, sizeof r->out->other_vendors, name);
         else
@@ -394,6 +629,7 @@ int devconfig_apply_names(const struct devconfig *d, char *err, size_t cap)
             return rc;
         }
     }
+    vnpus_apply(d);
     return 0;
 }
 
@@ -413,6 +649,40 @@ int devconfig_names_running(const struct devconfig *d, char *err, size_t cap)
                      "%s: \"%.80s\" differs from the running \"%.80s\": resource names change "
                      "only at a restart",
                      origin, want, now);
+            return ERR_UNSUPPORTED;
+        }
+    return 0;
+}
+
+/* Whether chips a and b are configured alike (the keys vnpus reads). */
+static bool vnpu_same(const struct policy_vnpu *a, const struct policy_vnpu *b)
+{
+    bool same = a->common_word == b->common_word && a->mem_allocatable == b->mem_allocatable &&
+                a->mem_capacity == b->mem_capacity && a->mem_factor == b->mem_factor &&
+                a->aicore == b->aicore && a->aicpu == b->aicpu && a->super_pod == b->super_pod &&
+                strcmp(a->runtime_class, b->runtime_class) == 0 && a->ntemplates == b->ntemplates;
+    for (int k = 0; same && k < a->ntemplates; k++)
+        same = strcmp(a->t[k].name, b->t[k].name) == 0 && a->t[k].mem == b->t[k].mem &&
+               a->t[k].aicore == b->t[k].aicore && a->t[k].aicpu == b->t[k].aicpu;
+    return same;
+}
+
+int devconfig_chips_running(const struct devconfig *running, const struct devconfig *d, char *err,
+                            size_t cap)
+{
+    const struct devconfig *x[2] = {running, d};
+    for (int side = 0; side < 2; side++) /* every chip of either, found alike in the other */
+        for (int i = 0; i < x[side]->nvnpu; i++) {
+            const struct policy_vnpu *v = &x[side]->vnpu[i], *o = NULL;
+            for (int k = 0; k < x[!side]->nvnpu && !o; k++)
+                if (x[!side]->vnpu[k].common_word == v->common_word)
+                    o = &x[!side]->vnpu[k];
+            if (o && vnpu_same(v, o))
+                continue;
+            snprintf(err, cap,
+                     "vnpus: %s differs from the running configuration: Ascend chips change "
+                     "only at a restart",
+                     v->common_word);
             return ERR_UNSUPPORTED;
         }
     return 0;
@@ -466,5 +736,21 @@ cJSON *devconfig_json(const struct devconfig *d)
             if (b->res[r])
                 cJSON_AddStringToObject(names, b->res[r], now[0] ? now : b->res[r]);
         }
+    cJSON *chips = cJSON_AddArrayToObject(j, "vnpus"); /* the Ascend chips the file set */
+    for (int i = 0; i < d->nvnpu; i++) {
+        const struct policy_vnpu *v = &d->vnpu[i];
+        cJSON *c = cJSON_CreateObject(), *t = NULL;
+        cJSON_AddItemToArray(chips, c);
+        cJSON_AddStringToObject(c, "commonWord", v->common_word);
+        cJSON_AddNumberToObject(c, "memoryAllocatable", (double)v->mem_allocatable);
+        cJSON_AddNumberToObject(c, "memoryCapacity", (double)v->mem_capacity);
+        t = cJSON_AddArrayToObject(c, "templates");
+        for (int k = 0; k < v->ntemplates; k++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToArray(t, o);
+            cJSON_AddStringToObject(o, "name", v->t[k].name);
+            cJSON_AddNumberToObject(o, "memory", (double)v->t[k].mem);
+        }
+    }
     return j;
 }

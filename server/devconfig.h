@@ -27,10 +27,12 @@
 #include <stdint.h>
 
 #include "k8s/model.h"
+#include "policy/device_ascend.h"
 #include "server/config.h"
 
 #define DEVCONFIG_MAX_BYTES (4u << 20) /* the file; a ConfigMap holds at most 1 MiB */
 #define DEVCONFIG_NAME_MAX  254        /* a RuntimeClass name (a DNS subdomain), NUL included */
+#define DEVCONFIG_VNPU_MAX  16         /* entries of vnpus.configs */
 
 /* What was read. Open value struct. */
 struct devconfig {
@@ -49,17 +51,23 @@ struct devconfig {
      * res_line: the file's line of each (0 = a flag or not set). */
     char res[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N][POLICY_RES_NAME_MAX];
     int res_line[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N];
+    /* vnpus.configs: each replaces the sizes and templates of the Ascend row
+     * of its commonWord (policy/device_ascend.h); chips it does not list
+     * keep HAMi's defaults. */
+    int nvnpu;
+    struct policy_vnpu vnpu[DEVCONFIG_VNPU_MAX];
 };
 
 /* HAMi's defaults, then the file of c->device_config_file (if any), then
  * the flags c->default_mem / default_cores / default_gpu (when >= 0).
  * Returns 0, or ERR_INVAL / ERR_RANGE / ERR_TOOBIG / ERR_IO with one line
- * in err: "FILE:LINE: nvidia.KEY: why". */
+ * in err: "FILE:LINE: nvidia.KEY: why". Changes nothing outside out. */
 int devconfig_from_config(const struct config *c, struct devconfig *out, char *err, size_t cap);
 
 /* Make d's resource names the ones every row reads (policy_device_res_set);
- * names d leaves "" go back to the rows' own. Only at start, before any
- * thread reads the rows. Returns 0, or ERR_INVAL / ERR_CONFLICT with
+ * names d leaves "" go back to the rows' own; d's vnpus.configs replace
+ * their Ascend rows' sizes and templates. Only at start, before any thread
+ * reads the rows. Returns 0, or ERR_INVAL / ERR_CONFLICT with
  * "ORIGIN: why" in err (ORIGIN the flag, or FILE:LINE: section.key). */
 int devconfig_apply_names(const struct devconfig *d, char *err, size_t cap);
 
@@ -67,6 +75,12 @@ int devconfig_apply_names(const struct devconfig *d, char *err, size_t cap);
  * ERR_UNSUPPORTED with the first difference in err (names change only at
  * a restart: pods already placed were read with the old ones). */
 int devconfig_names_running(const struct devconfig *d, char *err, size_t cap);
+
+/* Whether d configures the Ascend chips (vnpus.configs) as running does.
+ * Returns 0, or ERR_UNSUPPORTED naming the first chip that differs (the
+ * rows' templates are read without a lock: they change only at a restart). */
+int devconfig_chips_running(const struct devconfig *running, const struct devconfig *d, char *err,
+                            size_t cap);
 
 /* Whether v is a RuntimeClass name (a DNS subdomain; "" = none) / one of
  * HAMi's GPU core policies (default, force, disable; "" = default).

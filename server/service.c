@@ -371,8 +371,8 @@ static bool same_file(const struct stat *a, const struct stat *b)
 /* Read the device config again (why: "SIGHUP", "the file changed") and
  * swap what can change while serving: the request defaults (defaultMemory,
  * defaultCores, memoryFactor) and the webhook options (defaultGPUNum,
- * runtimeClassName, gpuCorePolicy). Resource names change only at a
- * restart. A config that fails keeps the one in effect: logged and
+ * runtimeClassName, gpuCorePolicy). Resource names and Ascend chips
+ * change only at a restart. A config that fails keeps the one in effect: logged and
  * counted. Runs on the main thread only. */
 static void reload_devconfig(struct service *s, const char *why)
 {
@@ -382,6 +382,8 @@ static void reload_devconfig(struct service *s, const char *why)
     int rc = devconfig_from_config(&s->cfg, d, err, sizeof err);
     if (rc == 0)
         rc = devconfig_names_running(d, err, sizeof err);
+    if (rc == 0)
+        rc = devconfig_chips_running(&s->dev, d, err, sizeof err);
     if (rc) {
         atomic_fetch_add(&s->reload_failures, 1);
         LOG_ERROR("device config reload (%s) failed, the config in effect stays: %s", why, err);

@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "server/config.h"
+#include "policy/device_ascend.h"
 #include "server/devconfig.h"
 #include "tests/support/harness.h"
 
@@ -33,7 +34,7 @@ static const struct {
      0,
      0,
      1,
-     "metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren,vnpus",
+     "metax,mthreads,iluvatars,enflame,kunlun,awsneuron,amd,vastai,biren",
      "deviceSplitCount,deviceMemoryScaling,deviceCoreScaling",
      ""},
     {"hami-chart.yaml",
@@ -275,6 +276,62 @@ START_TEST(resource_names)
 }
 END_TEST
 
+/* vnpus: the operator's chips replace HAMi's defaults; anything this
+ * scheduler would read differently stops the start naming file, line, key. */
+static const struct {
+    const char *file;
+    int rc;
+    const char *err_has;
+} vnpu_cases[] = {
+    {"vnpus-hami-chart.yaml", 0, NULL},
+    {"vnpus-custom.yaml", 0, NULL},
+    {"vnpus-unknown-key.yaml", ERR_INVAL,
+     "vnpus-unknown-key.yaml:8: vnpus.configs[0].templates[0].memroy: unknown key"},
+    {"vnpus-unknown-chip.yaml", ERR_UNSUPPORTED,
+     "vnpus-unknown-chip.yaml:3: vnpus.configs[0].commonWord: \"Ascend910B9\" has no Ascend row"},
+    {"vnpus-soft.yaml", ERR_UNSUPPORTED, "vnpus-soft.yaml:2: vnpus.hamiVnpuCore: true is not"},
+    {"vnpus-resource.yaml", ERR_UNSUPPORTED,
+     "vnpus-resource.yaml:4: vnpus.configs[0].resourceName: \"huawei.com/npu\" is not supported"},
+};
+
+START_TEST(vnpus)
+{
+    char path[4096], err[512] = "";
+    const char *d = getenv("VS_TEST_DATA");
+    snprintf(path, sizeof path, "%s/server/devconfig/%s", d ? d : "tests/data",
+             vnpu_cases[_i].file);
+    char *argv[] = {"vgpu-scheduler", "--device-config-file", path};
+    ck_assert_int_eq(config_parse(&cfg, CONFIG_SERVE, 3, argv, err, sizeof err), 0);
+    const struct policy_device_backend *b3 = policy_ascend_find("Ascend910B3");
+    int64_t before = b3->mem_request(b3, 5000);
+    int rc = devconfig_from_config(&cfg, &dc, err, sizeof err);
+    if (!rc)
+        rc = devconfig_apply_names(&dc, err, sizeof err);
+    ck_assert_msg(rc == vnpu_cases[_i].rc, "%s: rc %d (%s)", vnpu_cases[_i].file, rc, err);
+    if (rc) {
+        ck_assert_msg(strstr(err, vnpu_cases[_i].err_has), "%s", err);
+        ck_assert_int_eq(b3->mem_request(b3, 5000), before); /* a refused file changes nothing */
+        return;
+    }
+    if (strcmp(vnpu_cases[_i].file, "vnpus-custom.yaml") == 0) {
+        ck_assert_int_eq(dc.nvnpu, 1);
+        ck_assert_int_eq(b3->mem_request(b3, 5000), 8192); /* the operator's, sorted */
+        ck_assert_int_eq(b3->mem_request(b3, 9000), 32768);
+        ck_assert_int_eq(b3->mem_request(b3, 40000), 60000); /* the whole card: allocatable */
+        ck_assert_str_eq(b3->vnpu->t[0].name, "vir02_1c_8g");
+        ck_assert_str_eq(b3->vnpu->runtime_class, "ascend");
+        const struct policy_device_backend *p = policy_ascend_find("Ascend310P");
+        ck_assert_int_eq(p->mem_request(p, 3000), 3072); /* a chip not listed keeps HAMi's */
+    } else {                                             /* HAMi's chart: the defaults again */
+        ck_assert_int_eq(dc.nvnpu, 7);
+        ck_assert_int_eq(b3->mem_request(b3, 5000), 16384);
+        const struct policy_device_backend *c = policy_ascend_find("Ascend910C");
+        ck_assert(c->vnpu->super_pod && c->vnpu->pairs);
+        ck_assert_int_eq(c->vnpu->ntemplates, 2);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("devconfig");
@@ -282,6 +339,7 @@ int main(void)
     tcase_add_loop_test(tc, device_config, 0, NCASES);
     tcase_add_test(tc, bad_flags);
     tcase_add_loop_test(tc, resource_names, 0, (int)(sizeof name_cases / sizeof name_cases[0]));
+    tcase_add_loop_test(tc, vnpus, 0, (int)(sizeof vnpu_cases / sizeof vnpu_cases[0]));
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }
