@@ -11,6 +11,7 @@
 #include "k8s/model.h"
 #include "k8s/quantity.h"
 #include "policy/device.h"
+#include "policy/device_ascend.h"
 #include "policy/policy.h"
 
 #define SHOW_MAX 64 /* bytes of a value from the pod quoted in a message */
@@ -468,14 +469,81 @@ static int ctr_check(const struct ctr *x, struct webhook_pod_verdict *v)
     return 0;
 }
 
+/* Set resource name = value in the container's list kind ("limits" or
+ * "requests"): added when absent, replaced when different. */
+static int ctr_put(const struct ctr *x, struct webhook_patch *p, const char *kind, const char *name,
+                   const char *value)
+{
+    char ptr[WEBHOOK_POINTER_MAX];
+    cJSON *m = obj(obj(x->c, "resources"), kind), *cur = member(m, name);
+    if (m == NULL) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, name, value);
+        ctr_ptr(x, ptr, sizeof ptr, "resources", kind, NULL);
+        return webhook_patch_add(p, ptr, o);
+    }
+    ctr_ptr(x, ptr, sizeof ptr, "resources", kind, name);
+    if (cur == NULL)
+        return webhook_patch_add(p, ptr, cJSON_CreateString(value));
+    if (cJSON_IsString(cur) && strcmp(cur->valuestring, value) == 0)
+        return 0;
+    return webhook_patch_replace(p, ptr, cJSON_CreateString(value));
+}
+
+/* HAMi's Ascend admission (policy_vnpu_admit) on a container asking NPUs of
+ * a template row: the memory becomes its template's (or the whole card's)
+ * in limits and requests, a 910C superPod ask of 1 becomes 2; the soft split
+ * (huawei.com/vnpu-mode: hami-core) is refused, as no node here takes it. */
+static int ctr_vnpu(const struct ctr *x, const char *mode, struct webhook_patch *p,
+                    struct webhook_pod_verdict *v)
+{
+    int64_t count = 0, mem = 0, cores = 0, count_out, mem_out;
+    char why[400], val[24];
+    int rc;
+    if (!x->has[R_GPU])
+        return 0; /* HAMi: memory without a count asks nothing */
+    if (mode && strcmp(mode, POLICY_VNPU_SOFT) == 0) {
+        deny(v, 403,
+             "container \"%s\" asks %s with %s \"%s\" (the soft split): this scheduler places "
+             "vNPU templates only, so no node would take the pod (ModeNotFit). Remove the "
+             "annotation",
+             x->name, x->b->res[R_GPU], POLICY_VNPU_MODE_ANN, POLICY_VNPU_SOFT);
+        return ERR_UNSUPPORTED;
+    }
+    if (ctr_int(x, R_GPU, &count, v) || (x->has[R_MEM] && ctr_int(x, R_MEM, &mem, v)) ||
+        (x->has[R_CORES] && ctr_int(x, R_CORES, &cores, v)))
+        return ERR_INVAL;
+    if (count <= 0)
+        return 0;
+    if (policy_vnpu_admit(x->b, count, x->has[R_MEM], mem, cores, &count_out, &mem_out, why,
+                          sizeof why)) {
+        deny(v, 403, "container \"%s\": %s", x->name, why);
+        return ERR_INVAL;
+    }
+    if (count_out != count) {
+        snprintf(val, sizeof val, "%lld", (long long)count_out);
+        if ((rc = ctr_put(x, p, "limits", x->b->res[R_GPU], val)) ||
+            (member(obj(obj(x->c, "resources"), "requests"), x->b->res[R_GPU]) &&
+             (rc = ctr_put(x, p, "requests", x->b->res[R_GPU], val))))
+            return rc;
+    }
+    snprintf(val, sizeof val, "%lld", (long long)mem_out);
+    if ((rc = ctr_put(x, p, "limits", x->b->res[R_MEM], val)) ||
+        (rc = ctr_put(x, p, "requests", x->b->res[R_MEM], val)))
+        return rc;
+    return 0;
+}
+
 /* HAMi's defaults for one container, then the priority and core policy
  * variables. */
-static int ctr_mutate(const struct webhook_pod_opts *o, struct ctr *x, struct webhook_patch *p,
-                      struct webhook_pod_verdict *v)
+static int ctr_mutate(const struct webhook_pod_opts *o, struct ctr *x, const char *mode,
+                      struct webhook_patch *p, struct webhook_pod_verdict *v)
 {
     int64_t gpus = o->default_gpu > 0 ? o->default_gpu : 1, pct = 0, prio;
     char count[24];
     int rc = 0;
+    if (x->b->vnpu)
+        return ctr_vnpu(x, mode, p, v);
     if (!x->b->config_defaults)
         return 0; /* HAMi's other vendors admit the request as it is */
     if (!x->has[R_GPU] && (x->has[R_MEM] || x->has[R_PCT] || x->has[R_CORES])) {
@@ -619,6 +687,8 @@ struct mutation {
     const struct webhook_pod_opts *o;
     struct webhook_patch *p;
     struct webhook_pod_verdict *v;
+    const char *vnpu_mode;  /* the pod's huawei.com/vnpu-mode, or NULL */
+    const char *vnpu_class; /* a template row's runtimeClassName, or NULL */
 };
 
 /* HAMi's defaults on a GPU container; true (stop) once the pod is denied. */
@@ -627,7 +697,9 @@ static bool mutate(struct ctr *x, void *ctx)
     struct mutation *m = ctx;
     if (!cJSON_IsObject(x->c) || !ctr_gpu(m->o, x))
         return false;
-    int rc = ctr_mutate(m->o, x, m->p, m->v);
+    int rc = ctr_mutate(m->o, x, m->vnpu_mode, m->p, m->v);
+    if (x->b->vnpu && x->b->vnpu->runtime_class[0] && !m->vnpu_class)
+        m->vnpu_class = x->b->vnpu->runtime_class;
     if (m->v->outcome == WEBHOOK_POD_DENIED)
         return true;
     if (rc) {
@@ -662,16 +734,18 @@ static bool config_row_gpu(struct ctr *x, void *ctx)
  * device container of the row the option is for (HAMi sets it from its
  * NVIDIA backend only: a DCU pod keeps its runtime). Returns true (stop)
  * once denied. */
-static bool set_runtime_class(const struct webhook_pod_opts *o, cJSON *spec,
+static bool set_runtime_class(const struct webhook_pod_opts *o, const char *vnpu_class, cJSON *spec,
                               struct webhook_patch *p, struct webhook_pod_verdict *v)
 {
     char ptr[WEBHOOK_POINTER_MAX];
     const char *tokens[] = {"spec", "runtimeClassName", NULL};
-    if (!o->runtime_class || !*o->runtime_class || member(spec, "runtimeClassName") ||
-        !walk(spec, config_row_gpu, (void *)o))
+    const char *cls = vnpu_class;
+    if (o->runtime_class && *o->runtime_class && walk(spec, config_row_gpu, (void *)o))
+        cls = o->runtime_class;
+    if (!cls || !*cls || member(spec, "runtimeClassName"))
         return false;
     webhook_patch_pointer(ptr, sizeof ptr, tokens);
-    int rc = webhook_patch_add(p, ptr, cJSON_CreateString(o->runtime_class));
+    int rc = webhook_patch_add(p, ptr, cJSON_CreateString(cls));
     if (rc)
         deny(v, 400, "cannot set spec.runtimeClassName: %s", err_name(rc));
     return rc != 0;
@@ -721,8 +795,9 @@ static void route(const struct webhook_pod_opts *o, cJSON *pod, struct webhook_p
             return;
         }
     }
-    struct mutation m = {o, p, v};
-    if (walk(spec, mutate, &m) || set_runtime_class(o, spec, p, v))
+    struct mutation m = {o, p, v,
+                         str(obj(obj(pod, "metadata"), "annotations"), POLICY_VNPU_MODE_ANN), NULL};
+    if (walk(spec, mutate, &m) || set_runtime_class(o, m.vnpu_class, spec, p, v))
         return;
     check_annotations(obj(obj(pod, "metadata"), "annotations"), v, bad);
     check_request(o, pod, bad, v);
@@ -759,7 +834,7 @@ void webhook_pod_admit(const struct webhook_pod_opts *o, cJSON *pod, struct webh
         walk(obj(pod, "spec"), unknown_resource, v);
     if (v->outcome == WEBHOOK_POD_DENIED || !o->overwrite_env)
         return;
-    struct mutation m = {o, p, v};
+    struct mutation m = {o, p, v, NULL, NULL};
     walk(obj(pod, "spec"), visible, &m);
 }
 

@@ -35,6 +35,14 @@
  *     its own value (HAMi appends, so the operator's wins there too; a
  *     warning says so); with runtime_class (HAMi's runtimeClassName) a pod
  *     without spec.runtimeClassName gets it.
+ * A container asking Huawei Ascend NPUs (huawei.com/Ascend910B3 ...: a
+ * template row, policy/device_ascend.h) gets HAMi's Ascend admission
+ * instead: its memory set in limits and requests to the template covering
+ * it (the whole card's without one), a 910C superPod count of 1 made 2; it
+ * is denied for an odd 910C superPod count, AI cores asked, memory over the
+ * card, a template for more than one NPU, or the pod's huawei.com/vnpu-mode
+ * "hami-core" (no node here takes the soft split). The chip's
+ * runtimeClassName (device config) is set like runtime_class, which wins.
  * Unknown values of hami.io/node-scheduler-policy,
  * hami.io/gpu-scheduler-policy and hami.io/device-scoring-weights are
  * warnings, not denials.

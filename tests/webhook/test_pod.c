@@ -82,6 +82,23 @@ static const struct {
      "in the cluster has 49152 MiB",
      0},
     {"mlu-too-big", NULL, false, 51200, ADMIT, 0, NULL, 1},
+    /* Huawei Ascend (HAMi's MutateAdmission): the memory becomes its template's */
+    {"ascend-mem", NULL, false, 0, ADMIT, 0,
+     "{\"op\":\"replace\",\"path\":\"/spec/containers/0/resources/limits/"
+     "huawei.com~1Ascend910B3-memory\",\"value\":\"16384\"},{\"op\":\"add\",\"path\":\"/spec/"
+     "containers/0/resources/requests\",\"value\":{\"huawei.com/Ascend910B3-memory\":\"16384\"}}",
+     3},
+    {"ascend-910c-1", NULL, false, 0, ADMIT, 0,
+     "{\"op\":\"replace\",\"path\":\"/spec/containers/0/resources/requests/"
+     "huawei.com~1Ascend910C\",\"value\":\"2\"}",
+     5},
+    {"ascend-910c-3", NULL, false, 0, DENY, 403, "ask 1 or an even number", 0},
+    {"ascend-soft", NULL, false, 0, DENY, 403, "no node would take the pod (ModeNotFit)", 0},
+    {"ascend-too-big", NULL, false, 0, DENY, 403,
+     "huawei.com/Ascend310P-memory 30000 is more than a Ascend310P has (24576 MiB)", 0},
+    {"ascend-multi-vnpu", NULL, false, 0, DENY, 403, "is for one NPU only", 0},
+    {"ascend-core", NULL, false, 0, DENY, 403, "huawei.com/Ascend910B4-core 5: a vNPU's AI cores",
+     0},
 };
 
 START_TEST(test_rules)
