@@ -206,6 +206,33 @@ START_TEST(ascend_simulate)
 }
 END_TEST
 
+/* The demo cluster's Ascend node takes examples/requests/filter-ascend.json
+ * (the README's quickstart), and only it. */
+START_TEST(demo_filter_ascend)
+{
+    char cl[4096], req[4096];
+    const char *src = getenv("VS_SOURCE");
+    ck_assert_ptr_nonnull(src);
+    snprintf(cl, sizeof cl, "%s/examples/demo-cluster.json", src);
+    snprintf(req, sizeof req, "%s/examples/requests/filter-ascend.json", src);
+    const char *args[] = {"--snapshot", cl, NULL};
+    struct harness *d = harness_start(args);
+    ck_assert_ptr_nonnull(d);
+    char *body = harness_read(req, NULL);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(harness_port(d), "/filter", body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *f = cJSON_Parse(buf_str(&r.body));
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq(passed(f), "npu-910b3-1");
+    assert_reason(f, "gpu-t4-1", "NodeInsufficientDevice");
+    cJSON_Delete(f);
+    harness_reply_free(&r);
+    free(body);
+    harness_finish(&d);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("ascend");
@@ -217,6 +244,10 @@ static Suite *suite(void)
     tcase_add_test(tc, ascend_refusals);
     tcase_add_test(tc, ascend_simulate);
     suite_add_tcase(s, tc);
+    TCase *demo = tcase_create("demo");
+    tcase_set_timeout(demo, 30);
+    tcase_add_test(demo, demo_filter_ascend);
+    suite_add_tcase(s, demo);
     return s;
 }
 
