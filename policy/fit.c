@@ -137,7 +137,7 @@ static int check_device(struct fitctx *fc, const struct policy_ctr *c,
         return POLICY_R_CARD_NOT_HEALTH;
     if (d->cordoned)
         return POLICY_R_CARD_CORDONED;
-    if (!type_allowed(fc, d) || !mode_allowed(pod, d))
+    if (!type_allowed(fc, d) || (!fc->own->mode_not_fit && !mode_allowed(pod, d)))
         return POLICY_R_CARD_TYPE_MISMATCH;
     if (!uuid_allowed(pod, d))
         return POLICY_R_CARD_UUID_MISMATCH;

@@ -26,6 +26,7 @@ static const struct fit_case {
         int32_t index, count, used, cores, devcore, netid;
         int64_t mem, devmem;
         bool unhealthy;
+        const char *mode; /* the register annotation's mode */
     } dev[3];
     int32_t nums, mem, pct, cores;
     const char *use_uuid, *nouse_uuid, *mode;
@@ -60,6 +61,9 @@ static const struct fit_case {
      1, 15360, 0, 20, .mode = "hami-core", .want = "1/1 ModeNotFit"},
     {"another vnpu-mode value is the template mode", 1, {{"dev-0", 0, 100, 0, 0, 100, 0, 0, 32768}},
      1, 8738, 0, 0, .mode = "vnpu", .want = "dev-0"},
+    {"vnpu-mode is not matched against a device's mode", 1,
+     {{"dev-0", 0, 100, 0, 0, 100, 0, 0, 32768, false, "hami-core"}},
+     1, 8738, 0, 0, .mode = "vnpu", .want = "dev-0"},
     {"mutex: not a used NPU", 1, {{"dev-0", 0, 100, 1, 0, 100, 0, 0, 128}},
      1, 64, 0, 50, .mutex = true, .want = "1/1 ExclusiveDeviceAllocateConflict"},
     {"unhealthy", 1, {{"dev-0", 0, 100, 0, 0, 100, 0, 0, 1280, true}},
@@ -90,6 +94,7 @@ static bool run_fit(const struct policy_device_backend *b, const struct fit_case
                                       .devmem = k->dev[i].devmem,
                                       .health = !k->dev[i].unhealthy,
                                       .netid = k->dev[i].netid,
+                                      .mode = k->dev[i].mode,
                                       .backend = b};
         u[i] = (struct policy_usage){
             .used = k->dev[i].used, .cores = k->dev[i].cores, .mem = k->dev[i].mem};
