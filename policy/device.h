@@ -135,6 +135,10 @@ struct policy_device_backend {
     const char *ann_runtime;
     int (*runtime_encode)(const struct policy_device_backend *b, const char *devices, char *buf,
                           size_t cap, char *err, size_t errcap);
+    /* What the row adds to HAMi's node score (binpack, spread) for the
+     * devices pl gives a pod on n (Ascend 910: NPUs of one NetworkID). */
+    double (*node_score)(const struct policy_device_backend *b, const struct policy_node *n,
+                         const struct policy_placement *pl);
 };
 
 /* Every backend, NULL-terminated; a new vendor is one new file and one row. */

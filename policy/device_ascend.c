@@ -28,6 +28,7 @@
 
 #define NETWORK_ID_MAX (1 << 20) /* a custominfo.NetworkID */
 #define MODULE_NPUS    2         /* NPUs of one 910C module */
+#define NETWORK_WEIGHT 10        /* HAMi's Ascend910NetworkWeight */
 
 extern const struct policy_device_backend policy_device_nvidia;
 
@@ -372,6 +373,30 @@ static int pick(const struct policy_device_backend *b, const struct policy_node 
     return -1;
 }
 
+/* HAMi's ScoreNode for 910 chips: per container, the share of its NPUs on
+ * its most used NetworkID; 0 when an NPU has none; times 10. */
+static double node_score(const struct policy_device_backend *b, const struct policy_node *n,
+                         const struct policy_placement *pl)
+{
+    double score = 0;
+    if (!b->vnpu->network)
+        return 0;
+    for (int i = 0, j; i < pl->npick; i = j) {
+        int best = 0;
+        for (j = i; j < pl->npick && pl->pick[j].ctr == pl->pick[i].ctr; j++)
+            if (!n->dev[pl->pick[j].dev].netid)
+                return 0;
+        for (int a = i; a < j; a++) {
+            int cnt = 0;
+            for (int c = i; c < j; c++)
+                cnt += n->dev[pl->pick[c].dev].netid == n->dev[pl->pick[a].dev].netid;
+            best = cnt > best ? cnt : best;
+        }
+        score += (double)best / (j - i);
+    }
+    return score * NETWORK_WEIGHT;
+}
+
 /* ---- huawei.com/<word> ---- */
 
 static int runtime_encode(const struct policy_device_backend *b, const char *devices, char *buf,
@@ -450,6 +475,7 @@ static int runtime_encode(const struct policy_device_backend *b, const char *dev
         .mode_not_fit = POLICY_VNPU_SOFT,                                                          \
         .ann_runtime = "huawei.com/" word,                                                         \
         .runtime_encode = runtime_encode,                                                          \
+        .node_score = node_score,                                                                  \
     };
 
 ROW_PARSE(910a)

@@ -565,6 +565,11 @@ static bool fit_scored(const struct policy_pod *pod, const struct policy_node *n
         return false;
     const struct policy_node_policy *np = node_policy_of(pod, opts);
     out->score = np->score(node, out, pod, opts);
+    if (out->npick && np->score == policy_score_before) { /* HAMi's node score: the row's part */
+        const struct policy_device_backend *b = node->dev[out->pick[0].dev].backend;
+        if (b && b->node_score)
+            out->score += b->node_score(b, node, out);
+    }
     return true;
 }
 

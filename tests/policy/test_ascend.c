@@ -180,6 +180,70 @@ START_TEST(test_pairs)
 }
 END_TEST
 
+/* HAMi's ScoreNode for 910 chips, added to HAMi's node score (binpack and
+ * spread alike, as HAMi adds it): 10 x the share of a container's NPUs on
+ * its most used NetworkID; nothing when an NPU has none, nothing for 310P,
+ * nothing under fragment-aware (not HAMi's score). */
+static const struct {
+    const char *chip, *policy;
+    int32_t netid[4];
+    int32_t used[4]; /* slots taken: count 1, so 1 = full */
+    double bonus;
+} score_cases[] = {
+    {"Ascend910B3", "binpack", {1, 1, 2, 2}, {0, 0, 0, 0}, 10},
+    {"Ascend910B3", "binpack", {1, 1, 2, 2}, {0, 1, 0, 1}, 5},
+    {"Ascend910B3", "spread", {1, 1, 2, 2}, {0, 0, 0, 0}, 10},
+    {"Ascend910B3", "binpack", {0, 1, 2, 2}, {0, 0, 1, 1}, 0}, /* a picked NPU has none */
+    {"Ascend910C", "binpack", {1, 1, 2, 2}, {0, 0, 0, 0}, 10},
+    {"Ascend310P", "binpack", {1, 1, 2, 2}, {0, 0, 0, 0}, 0},
+    {"Ascend910B3", "fragment-aware", {1, 1, 2, 2}, {0, 0, 0, 0}, 0},
+};
+
+static double score_on(const struct policy_device_backend *b, const char *policy,
+                       const int32_t *netid, const int32_t *used)
+{
+    struct policy_device d[4];
+    struct policy_usage u[4];
+    static char ids[4][8];
+    for (int i = 0; i < 4; i++) {
+        snprintf(ids[i], sizeof ids[i], "n-%d", i);
+        d[i] = (struct policy_device){.uuid = ids[i],
+                                      .index = i,
+                                      .count = 1,
+                                      .devcore = 20,
+                                      .devmem = 65536,
+                                      .health = true,
+                                      .netid = netid[i],
+                                      .backend = b};
+        u[i] = (struct policy_usage){.used = used[i]};
+    }
+    struct policy_node n = {.name = "n", .ndev = 4, .dev = d, .use = u, .id = -1};
+    static struct policy_pod p;
+    memset(&p, 0, sizeof p);
+    p.name = "p";
+    p.nctr = 1;
+    p.ctr[0] =
+        (struct policy_ctr){.name = "c", .nums = 2, .mem_pct = 100, .backend = b, .priority = -1};
+    p.w = (struct policy_weights){1, 1, 1};
+    p.quota_mem = p.quota_cores = -1;
+    struct policy_opts o = {.node_policy = policy_node_policy_find(policy)};
+    static struct policy_placement pl;
+    struct policy_reasons r;
+    ck_assert(policy_fit(&p, &n, &o, &pl, &r));
+    return pl.score;
+}
+
+START_TEST(test_node_score)
+{
+    const struct policy_device_backend *b = policy_ascend_find(score_cases[_i].chip);
+    const int32_t none[4] = {0, 0, 0, 0};
+    double with = score_on(b, score_cases[_i].policy, score_cases[_i].netid, score_cases[_i].used);
+    double without = score_on(b, score_cases[_i].policy, none, score_cases[_i].used);
+    ck_assert_msg(with - without == score_cases[_i].bonus, "case %d: %g - %g, want %g", _i, with,
+                  without, score_cases[_i].bonus);
+}
+END_TEST
+
 /* The memory a request takes: the smallest template covering it, the whole
  * card past the largest, the ask itself past the card (then the fit says
  * CardInsufficientMemory). */
@@ -368,6 +432,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_mem, 0, (int)(sizeof mem_cases / sizeof mem_cases[0]));
     tcase_add_loop_test(tc, test_runtime, 0, (int)(sizeof runtime_cases / sizeof runtime_cases[0]));
     tcase_add_loop_test(tc, test_admit, 0, (int)(sizeof admit_cases / sizeof admit_cases[0]));
+    tcase_add_loop_test(tc, test_node_score, 0, (int)(sizeof score_cases / sizeof score_cases[0]));
     tcase_add_test(tc, test_register);
     tcase_add_test(tc, test_words);
     suite_add_tcase(s, tc);
