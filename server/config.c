@@ -215,6 +215,10 @@ static const struct option options[] = {
      .help = "HAMi's flag: /metrics also carries HAMi's legacy names (GPUDevice*, nodeGPU*, "
              "vGPU*Allocated, QuotaUsed) for older dashboards. HAMi's default is false; true "
              "here, as HAMi releases before the hami_* names exported only these."},
+    {.name = "enable-ascend", .type = T_BOOL, .scope = CONFIG_SERVE, FIELD(enable_ascend),
+     .def = "false",
+     .help = "HAMi's flag, accepted and changing nothing: Huawei Ascend NPUs are scheduled on "
+             "every node carrying their register annotation (hami.io/node-register-<chip>)."},
     {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
 };

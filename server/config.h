@@ -84,6 +84,7 @@ struct config {
      * --resource-name, --dcu-name, ...), at [row * POLICY_RES_N + role];
      * "" = not given. */
     char res_names[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N][POLICY_RES_NAME_MAX];
+    bool enable_ascend; /* HAMi's --enable-ascend: accepted; Ascend rows are always active */
     /* high availability (k8s/lease.h) */
     char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
     char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */

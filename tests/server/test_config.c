@@ -53,6 +53,8 @@ static const char *show(const struct config *c, const char *field, char *out, si
         snprintf(out, cap, "%d", c->force_overwrite_default);
     else if (strcmp(field, "overwrite_env") == 0)
         snprintf(out, cap, "%d", c->overwrite_env);
+    else if (strcmp(field, "enable_ascend") == 0)
+        snprintf(out, cap, "%d", c->enable_ascend);
     else if (strcmp(field, "trusted_writers") == 0)
         return c->trusted_writers;
     else if (strcmp(field, "webhook_bind") == 0)
@@ -97,6 +99,7 @@ static const struct {
     {CONFIG_SERVE, {NULL}, 0, "debug", "0"},
     {CONFIG_SERVE, {NULL}, 0, "filter_mode", "0"},
     {CONFIG_SERVE, {NULL}, 0, "seed", "0"},
+    {CONFIG_SERVE, {"--enable-ascend=true"}, 0, "enable_ascend", "1"}, /* HAMi's chart passes it */
     {CONFIG_SERVE, {NULL}, 0, "snapshot", ""},
     /* both spellings */
     {CONFIG_SERVE, {"--http_bind=0.0.0.0:0"}, 0, "http_bind", "0.0.0.0:0"},
