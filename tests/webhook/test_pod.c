@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tests/support/harness.h"
+#include "policy/device_ascend.h"
 #include "webhook/patch.h"
 #include "webhook/pod.h"
 
@@ -292,6 +293,33 @@ START_TEST(test_options)
 }
 END_TEST
 
+/* An Ascend chip's runtimeClassName (device config vnpus) goes on a pod
+ * asking that chip and naming none; the webhook option wins over it. */
+START_TEST(test_vnpu_runtime_class)
+{
+    struct policy_vnpu *v = policy_ascend_find("Ascend910B3")->vnpu;
+    snprintf(v->runtime_class, sizeof v->runtime_class, "ascend");
+    const char *option[] = {NULL, "kata"}, *want[] = {"\"value\":\"ascend\"", "\"value\":\"kata\""};
+    for (int i = 0; i < 2; i++) {
+        cJSON *pod = load("ascend-mem");
+        struct webhook_patch *p = webhook_patch_create(pod);
+        struct webhook_pod_verdict vd;
+        struct webhook_pod_opts o = {.scheduler_name = "vgpu-scheduler",
+                                     .force_overwrite_default = true,
+                                     .runtime_class = option[i]};
+        webhook_pod_admit(&o, pod, p, &vd);
+        char *json = webhook_patch_json(p);
+        ck_assert_msg(vd.outcome == ADMIT, "%s", vd.message);
+        const char *rc = strstr(json, "\"path\":\"/spec/runtimeClassName\"");
+        ck_assert_msg(rc && strstr(rc, want[i]), "%s", json);
+        free(json);
+        webhook_patch_destroy(p);
+        cJSON_Delete(pod);
+    }
+    v->runtime_class[0] = '\0';
+}
+END_TEST
+
 /* Ephemeral containers: the rule, by pod kind and overwrite_env. The pod
  * gets spec.ephemeralContainers = [old..., new]; "old" ones existed. */
 static const struct {
@@ -407,6 +435,7 @@ int main(void)
     tcase_add_loop_test(tc, test_lazy_max, 0, sizeof lazy / sizeof lazy[0]);
     tcase_add_loop_test(tc, test_visible, 0, sizeof envs / sizeof envs[0]);
     tcase_add_loop_test(tc, test_options, 0, sizeof opts / sizeof opts[0]);
+    tcase_add_test(tc, test_vnpu_runtime_class);
     tcase_add_loop_test(tc, test_ephemeral, 0, sizeof ephs / sizeof ephs[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
