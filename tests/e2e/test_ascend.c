@@ -7,10 +7,13 @@
  * memory is what counts). */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "tests/support/fakeapi.h"
 #include "tests/support/harness.h"
 
 static char cluster[4096];
@@ -233,6 +236,119 @@ START_TEST(demo_filter_ascend)
 }
 END_TEST
 
+/* ---- through a (fake) API server: bind, then a restart ---- */
+
+/* The binary on the fake behind kubeconfig, one replica, ready. */
+static struct harness *start_live(const char *kubeconfig)
+{
+    const char *args[] = {
+        "--kubeconfig",          kubeconfig, "--kube-qps", "5000", "--kube-burst", "5000",
+        "--leader-elect-lease=", NULL};
+    struct harness *l = harness_start(args);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_msg(harness_wait_ready(harness_port(l), 15000), "not ready after 15 s");
+    return l;
+}
+
+/* Memory used on NPU uuid, from /inspect. -1 when not shown. */
+static double npu_mem(int port, const char *uuid)
+{
+    cJSON *ins = harness_get_json(port, "/inspect");
+    const cJSON *n, *g;
+    double mem = -1;
+    ck_assert_ptr_nonnull(ins);
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(n, "gpus"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(g, "uuid")), uuid) == 0)
+            mem = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "memUsedMiB"));
+    }
+    cJSON_Delete(ins);
+    return mem;
+}
+
+/* kube-scheduler's filter and bind of pod "a" (5000 MiB of a 910B3): the
+ * pod gets HAMi's Ascend annotations in the API; a new process rebuilds
+ * the NPU's usage from them, the template's 16384 MiB. */
+START_TEST(live_bind_and_restart)
+{
+    char dir[64] = "/tmp/vs-ascend-XXXXXX", kc[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(kc, sizeof kc, "%s/kubeconfig", dir);
+    struct fakeapi *f = fakeapi_start();
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fakeapi_write_kubeconfig(f, kc), 0);
+    char *text = harness_slurp("e2e/ascend.json");
+    cJSON *list = cJSON_Parse(text);
+    free(text);
+    cJSON *node = cJSON_GetArrayItem(cJSON_GetObjectItem(list, "items"), 1);
+    ck_assert_str_eq(harness_meta(node, "name"), "npu-node");
+    char *nj = cJSON_PrintUnformatted(node);
+    ck_assert_int_gt(fakeapi_put(f, "nodes", nj), 0);
+    free(nj);
+    cJSON_Delete(list);
+    cJSON *pod = new_pod("a", "huawei.com/Ascend910B3", "1", "5000", NULL);
+    cJSON_AddStringToObject(cJSON_GetObjectItem(pod, "spec"), "schedulerName", "vgpu-scheduler");
+    cJSON_AddObjectToObject(pod, "status");
+    char *pj = cJSON_PrintUnformatted(pod);
+    ck_assert_int_gt(fakeapi_put(f, "pods", pj), 0);
+    free(pj);
+    cJSON_Delete(pod);
+
+    struct harness *l = start_live(kc);
+    cJSON *p = fakeapi_get(f, "pods", "default", "a");
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddItemToObject(a, "Pod", p);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(a, "NodeNames"), cJSON_CreateString("npu-node"));
+    char *body = cJSON_PrintUnformatted(a), bind[512];
+    cJSON_Delete(a);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(harness_port(l), "/filter", body, strlen(body), &r), 0);
+    ck_assert_msg(strstr(buf_str(&r.body), "\"NodeNames\":[\"npu-node\"]"), "%s", buf_str(&r.body));
+    harness_reply_free(&r);
+    free(body);
+    snprintf(bind, sizeof bind,
+             "{\"PodName\":\"a\",\"PodNamespace\":\"default\",\"PodUID\":\"uid-a\","
+             "\"Node\":\"npu-node\"}");
+    ck_assert_int_eq(harness_post(harness_port(l), "/bind", bind, strlen(bind), &r), 0);
+    ck_assert_msg(r.status == 200 && strstr(buf_str(&r.body), "\"Error\":\"\""), "%s",
+                  buf_str(&r.body));
+    harness_reply_free(&r);
+
+    p = fakeapi_get(f, "pods", "default", "a");
+    const char *dev = harness_annotation(p, "hami.io/Ascend910B3-devices-allocated");
+    ck_assert_ptr_nonnull(dev);
+    char uuid[8], want[128];
+    snprintf(uuid, sizeof uuid, "%.5s", dev);
+    snprintf(want, sizeof want, "%s,Ascend910B3,16384,0:;", uuid);
+    ck_assert_str_eq(dev, want);
+    ck_assert_str_eq(harness_annotation(p, "hami.io/Ascend910B3-devices-to-allocate"), want);
+    snprintf(want, sizeof want, "[{\"UUID\":\"%s\",\"temp\":\"vir05_1c_16g\",\"memory\":16384}]",
+             uuid);
+    ck_assert_str_eq(harness_annotation(p, "huawei.com/Ascend910B3"), want);
+    ck_assert_ptr_nonnull(harness_annotation(p, "predicate-time"));
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), "nodeName")),
+        "npu-node");
+    cJSON_Delete(p);
+    /* The device plugin's part: the pod runs. */
+    ck_assert_int_eq(fakeapi_patch(f, "pods", "default", "a",
+                                   "{\"metadata\":{\"annotations\":{\"hami.io/bind-phase\":"
+                                   "\"success\"}},\"status\":{\"phase\":\"Running\"}}"),
+                     200);
+    ck_assert_int_eq(harness_stop(l, SIGTERM, 10000), 0);
+    harness_free(l);
+
+    l = start_live(kc);
+    ck_assert_int_eq(npu_mem(harness_port(l), uuid), 16384);
+    ck_assert_int_eq(harness_stop(l, SIGTERM, 10000), 0);
+    harness_free(l);
+    fakeapi_stop(f);
+    unlink(kc);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("ascend");
@@ -247,6 +363,7 @@ static Suite *suite(void)
     TCase *demo = tcase_create("demo");
     tcase_set_timeout(demo, 30);
     tcase_add_test(demo, demo_filter_ascend);
+    tcase_add_test(demo, live_bind_and_restart);
     suite_add_tcase(s, demo);
     return s;
 }
