@@ -739,8 +739,8 @@ static bool set_runtime_class(const struct webhook_pod_opts *o, const char *vnpu
 {
     char ptr[WEBHOOK_POINTER_MAX];
     const char *tokens[] = {"spec", "runtimeClassName", NULL};
-    const char *cls = vnpu_class;
-    if (o->runtime_class && *o->runtime_class && walk(spec, config_row_gpu, (void *)o))
+    const char *cls = vnpu_class; /* the chip's wins, as HAMi sets each vendor's own */
+    if (!cls && o->runtime_class && *o->runtime_class && walk(spec, config_row_gpu, (void *)o))
         cls = o->runtime_class;
     if (!cls || !*cls || member(spec, "runtimeClassName"))
         return false;

@@ -42,7 +42,7 @@
  * is denied for an odd 910C superPod count, AI cores asked, memory over the
  * card, a template for more than one NPU, or the pod's huawei.com/vnpu-mode
  * "hami-core" (no node here takes the soft split). The chip's
- * runtimeClassName (device config) is set like runtime_class, which wins.
+ * runtimeClassName (device config) is set instead of runtime_class.
  * Unknown values of hami.io/node-scheduler-policy,
  * hami.io/gpu-scheduler-policy and hami.io/device-scoring-weights are
  * warnings, not denials.

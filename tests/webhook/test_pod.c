@@ -294,13 +294,15 @@ START_TEST(test_options)
 END_TEST
 
 /* An Ascend chip's runtimeClassName (device config vnpus) goes on a pod
- * asking that chip and naming none; the webhook option wins over it. */
+ * asking that chip and naming none, over the webhook option (HAMi sets each
+ * vendor's own); without one, the option's. */
 START_TEST(test_vnpu_runtime_class)
 {
     struct policy_vnpu *v = policy_ascend_find("Ascend910B3")->vnpu;
-    snprintf(v->runtime_class, sizeof v->runtime_class, "ascend");
-    const char *option[] = {NULL, "kata"}, *want[] = {"\"value\":\"ascend\"", "\"value\":\"kata\""};
-    for (int i = 0; i < 2; i++) {
+    const char *chip[] = {"ascend", "ascend", ""}, *option[] = {NULL, "kata", "kata"};
+    const char *want[] = {"\"value\":\"ascend\"", "\"value\":\"ascend\"", "\"value\":\"kata\""};
+    for (int i = 0; i < 3; i++) {
+        snprintf(v->runtime_class, sizeof v->runtime_class, "%s", chip[i]);
         cJSON *pod = load("ascend-mem");
         struct webhook_patch *p = webhook_patch_create(pod);
         struct webhook_pod_verdict vd;
