@@ -27,7 +27,7 @@ static const struct fit_case {
         int64_t mem, devmem;
         bool unhealthy;
         const char *mode; /* the register annotation's mode */
-    } dev[3];
+    } dev[6];
     int32_t nums, mem, pct, cores;
     const char *use_uuid, *nouse_uuid, *mode;
     bool mutex, network_chips;
@@ -83,8 +83,8 @@ static const struct fit_case {
 static bool run_fit(const struct policy_device_backend *b, const struct fit_case *k, char *got,
                     size_t cap)
 {
-    struct policy_device d[3];
-    struct policy_usage u[3];
+    struct policy_device d[6];
+    struct policy_usage u[6];
     for (int i = 0; i < k->ndev; i++) {
         d[i] = (struct policy_device){.uuid = k->dev[i].id,
                                       .type = b->vendor_word,
@@ -168,6 +168,25 @@ static const struct fit_case pair_cases[] = {
      3, 64, 0, 0, .want = "3/3 AllocatedCardsInsufficientRequest"},
     {"one: any NPU", 1, {{"dev-5", 5, 100, 0, 0, 100, 0, 0, 128}},
      1, 64, 0, 0, .want = "dev-5"},
+    /* device_910c_pairing_test.go */
+    {"four of modules 0, 1, 2, 3 with only module 0 whole", 5,
+     {{"dev-0", 0, 1, 0, 0, 100, 1, 0, 32000}, {"dev-1", 1, 1, 0, 0, 100, 1, 0, 32000},
+      {"dev-2", 2, 1, 0, 0, 100, 1, 0, 32000}, {"dev-4", 4, 1, 0, 0, 100, 1, 0, 32000},
+      {"dev-6", 6, 1, 0, 0, 100, 1, 0, 32000}},
+     4, 1000, 0, 0, .want = "5/5 AllocatedCardsInsufficientRequest"},
+    {"two of two half modules", 2,
+     {{"dev-0", 0, 1, 0, 0, 100, 1, 0, 32000}, {"dev-2", 2, 1, 0, 0, 100, 1, 0, 32000}},
+     2, 1000, 0, 0, .want = "2/2 AllocatedCardsInsufficientRequest"},
+    {"two of one whole module", 2,
+     {{"dev-0", 0, 1, 0, 0, 100, 1, 0, 32000}, {"dev-1", 1, 1, 0, 0, 100, 1, 0, 32000}},
+     2, 1000, 0, 0, .want = "dev-0,dev-1"},
+    {"two of one whole module, no NetworkID", 2,
+     {{"dev-0", 0, 1, 0, 0, 100, 0, 0, 32000}, {"dev-1", 1, 1, 0, 0, 100, 0, 0, 32000}},
+     2, 1000, 0, 0, .want = "dev-0,dev-1"},
+    {"four of four half modules, no NetworkID", 4,
+     {{"dev-0", 0, 1, 0, 0, 100, 0, 0, 32000}, {"dev-2", 2, 1, 0, 0, 100, 0, 0, 32000},
+      {"dev-4", 4, 1, 0, 0, 100, 0, 0, 32000}, {"dev-6", 6, 1, 0, 0, 100, 0, 0, 32000}},
+     4, 1000, 0, 0, .want = "4/4 AllocatedCardsInsufficientRequest"},
     /* clang-format on */
 };
 
