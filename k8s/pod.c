@@ -165,8 +165,8 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
     if (mem > 0 && b->mem_request) /* a template row: the template's memory */
         mem = b->mem_request(b, mem);
     if (mem > INT32_MAX) {
-        json_err(err, cap, "%s %lld is out of range 0..%d", b->res[POLICY_RES_MEM], (long long)mem,
-                 INT32_MAX);
+        json_err(err, cap, "%s %lld is out of range 0..%d", policy_device_res(b, POLICY_RES_MEM),
+                 (long long)mem, INT32_MAX);
         return ERR_RANGE;
     }
     if (pct > 100)

@@ -187,21 +187,22 @@ int policy_vnpu_admit(const struct policy_device_backend *b, int64_t count, bool
         snprintf(err, cap,
                  "%s %lld: a %s is given as whole modules of two NPUs; ask 1 or an even "
                  "number",
-                 b->res[POLICY_RES_COUNT], (long long)count, v->common_word);
+                 policy_device_res(b, POLICY_RES_COUNT), (long long)count, v->common_word);
         return ERR_INVAL;
     }
     if (cores > 0) {
         snprintf(err, cap,
                  "%s %lld: a vNPU's AI cores come from its template (the memory "
                  "asked); the %s soft split that takes AI cores is not supported here",
-                 b->res[POLICY_RES_CORES], (long long)cores, POLICY_VNPU_SOFT);
+                 policy_device_res(b, POLICY_RES_CORES), (long long)cores, POLICY_VNPU_SOFT);
         return ERR_INVAL;
     }
     if (has_mem) {
         *mem_out = trim(v, mem);
         if (*mem_out <= 0) {
-            snprintf(err, cap, "%s %lld is more than a %s has (%lld MiB)", b->res[POLICY_RES_MEM],
-                     (long long)mem, v->common_word, (long long)v->mem_capacity);
+            snprintf(err, cap, "%s %lld is more than a %s has (%lld MiB)",
+                     policy_device_res(b, POLICY_RES_MEM), (long long)mem, v->common_word,
+                     (long long)v->mem_capacity);
             return ERR_INVAL;
         }
     }
@@ -209,8 +210,9 @@ int policy_vnpu_admit(const struct policy_device_backend *b, int64_t count, bool
         snprintf(err, cap,
                  "%s %lld with %s %lld: a vNPU template (%lld MiB) is for one NPU only; "
                  "ask one NPU, or whole cards (no memory, or %lld)",
-                 b->res[POLICY_RES_COUNT], (long long)count, b->res[POLICY_RES_MEM], (long long)mem,
-                 (long long)*mem_out, (long long)v->mem_allocatable);
+                 policy_device_res(b, POLICY_RES_COUNT), (long long)count,
+                 policy_device_res(b, POLICY_RES_MEM), (long long)mem, (long long)*mem_out,
+                 (long long)v->mem_allocatable);
         return ERR_INVAL;
     }
     return 0;

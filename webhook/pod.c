@@ -507,7 +507,8 @@ static int ctr_vnpu(const struct ctr *x, const char *mode, struct webhook_patch 
              "container \"%s\" asks %s with %s \"%s\" (the soft split): this scheduler places "
              "vNPU templates only, so no node would take the pod (ModeNotFit). Remove the "
              "annotation",
-             x->name, x->b->res[R_GPU], POLICY_VNPU_MODE_ANN, POLICY_VNPU_SOFT);
+             x->name, policy_device_res(x->b, POLICY_RES_COUNT), POLICY_VNPU_MODE_ANN,
+             POLICY_VNPU_SOFT);
         return ERR_UNSUPPORTED;
     }
     if (ctr_int(x, R_GPU, &count, v) || (x->has[R_MEM] && ctr_int(x, R_MEM, &mem, v)) ||
@@ -522,14 +523,15 @@ static int ctr_vnpu(const struct ctr *x, const char *mode, struct webhook_patch 
     }
     if (count_out != count) {
         snprintf(val, sizeof val, "%lld", (long long)count_out);
-        if ((rc = ctr_put(x, p, "limits", x->b->res[R_GPU], val)) ||
-            (member(obj(obj(x->c, "resources"), "requests"), x->b->res[R_GPU]) &&
-             (rc = ctr_put(x, p, "requests", x->b->res[R_GPU], val))))
+        if ((rc = ctr_put(x, p, "limits", policy_device_res(x->b, POLICY_RES_COUNT), val)) ||
+            (member(obj(obj(x->c, "resources"), "requests"),
+                    policy_device_res(x->b, POLICY_RES_COUNT)) &&
+             (rc = ctr_put(x, p, "requests", policy_device_res(x->b, POLICY_RES_COUNT), val))))
             return rc;
     }
     snprintf(val, sizeof val, "%lld", (long long)mem_out);
-    if ((rc = ctr_put(x, p, "limits", x->b->res[R_MEM], val)) ||
-        (rc = ctr_put(x, p, "requests", x->b->res[R_MEM], val)))
+    if ((rc = ctr_put(x, p, "limits", policy_device_res(x->b, POLICY_RES_MEM), val)) ||
+        (rc = ctr_put(x, p, "requests", policy_device_res(x->b, POLICY_RES_MEM), val)))
         return rc;
     return 0;
 }

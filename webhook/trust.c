@@ -31,10 +31,24 @@ static const struct {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-/* Key i of the protected ones: the table above, then every device
- * backend's allocation annotations (two, and the one its device plugin
- * reads when it has one: Ascend's huawei.com/<chip>; else the second
- * again). False past the last. */
+/* The pod annotations of row b that record or carry its allocation: the
+ * two devices annotations, the device plugin's own (ann_runtime), and the
+ * extras written with them; NULL in the slots a row leaves empty. */
+#define ROW_KEYS (3 + POLICY_DEVICE_EXTRA_MAX)
+static const char *row_key(const struct policy_device_backend *b, size_t k)
+{
+    if (k == 0)
+        return b->ann_to_allocate;
+    if (k == 1)
+        return b->ann_allocated;
+    if (k == 2)
+        return b->ann_runtime;
+    return b->ann_extra[k - 3];
+}
+
+/* Key i of the protected ones: the table above, then each device row's
+ * keys (row_key; an empty slot repeats the row's allocated annotation).
+ * False past the last. */
 static bool key_at(size_t i, const char **where, const char **key)
 {
     if (i < NKEYS) {
@@ -44,12 +58,11 @@ static bool key_at(size_t i, const char **where, const char **key)
     }
     i -= NKEYS;
     for (size_t n = 0; policy_device_backends[n]; n++)
-        if (i / 3 == n) {
+        if (i / ROW_KEYS == n) {
             const struct policy_device_backend *b = policy_device_backends[n];
+            const char *k = row_key(b, i % ROW_KEYS);
             *where = "annotations";
-            *key = i % 3 == 0                      ? b->ann_to_allocate
-                   : i % 3 == 1 || !b->ann_runtime ? b->ann_allocated
-                                                   : b->ann_runtime;
+            *key = k ? k : b->ann_allocated;
             return true;
         }
     return false;
