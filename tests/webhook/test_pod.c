@@ -295,12 +295,13 @@ END_TEST
 
 /* An Ascend chip's runtimeClassName (device config vnpus) goes on a pod
  * asking that chip and naming none, over the webhook option (HAMi sets each
- * vendor's own); without one, the option's. */
+ * vendor's own); without one, none: the option is NVIDIA's (HAMi sets it in
+ * its NVIDIA backend only). */
 START_TEST(test_vnpu_runtime_class)
 {
     struct policy_vnpu *v = policy_ascend_find("Ascend910B3")->vnpu;
     const char *chip[] = {"ascend", "ascend", ""}, *option[] = {NULL, "kata", "kata"};
-    const char *want[] = {"\"value\":\"ascend\"", "\"value\":\"ascend\"", "\"value\":\"kata\""};
+    const char *want[] = {"\"value\":\"ascend\"", "\"value\":\"ascend\"", NULL};
     for (int i = 0; i < 3; i++) {
         snprintf(v->runtime_class, sizeof v->runtime_class, "%s", chip[i]);
         cJSON *pod = load("ascend-mem");
@@ -313,7 +314,7 @@ START_TEST(test_vnpu_runtime_class)
         char *json = webhook_patch_json(p);
         ck_assert_msg(vd.outcome == ADMIT, "%s", vd.message);
         const char *rc = strstr(json, "\"path\":\"/spec/runtimeClassName\"");
-        ck_assert_msg(rc && strstr(rc, want[i]), "%s", json);
+        ck_assert_msg(want[i] ? rc && strstr(rc, want[i]) : !rc, "%s", json);
         free(json);
         webhook_patch_destroy(p);
         cJSON_Delete(pod);
