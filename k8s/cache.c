@@ -13,6 +13,8 @@
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "k8s/nodelock.h"
+#include "k8s/quota.h"
+#include "policy/device.h"
 #include "policy/codec.h"
 #include "policy/device_nvidia_mig.h"
 
@@ -26,6 +28,7 @@ enum bad { BAD_NONE, BAD_MISSING, BAD_TOOBIG, BAD_DECODE, BAD_SPEC, BAD_UUID };
 /* One GPU's share of one pod. */
 struct contrib {
     int32_t dev;
+    int16_t backend; /* the device's backend (quota_backend_index), for the namespace's sums */
     struct policy_usage u;
 };
 
@@ -67,6 +70,20 @@ struct cnode {
     struct cpod *pods;
 };
 
+/* Per namespace: what its pods' contributions hold and what its quotas
+ * allow, per backend (k8s/quota.h). The key lives in ns. */
+struct nsq {
+    char *ns;
+    int64_t mem[QUOTA_BACKENDS_MAX], cores[QUOTA_BACKENDS_MAX]; /* held, MiB and % */
+    struct quota_limits lim; /* the smallest of its ResourceQuotas' limits; -1 none */
+};
+
+/* One ResourceQuota as last seen. The key ("ns/name") lives in key. */
+struct qobj {
+    char *key, *ns;
+    struct quota_limits l;
+};
+
 /* A pod not placed yet: its spec, for bind. */
 struct pend {
     char *uid;
@@ -82,6 +99,9 @@ struct cache {
     struct hmap *nodes;    /* name -> cnode */
     struct hmap *pods;     /* uid -> cpod */
     struct hmap *intern;   /* string -> the same string */
+    struct hmap *nsq;      /* namespace -> nsq: sums of every contribution, quota limits */
+    struct hmap *qobjs;    /* "ns/name" -> qobj: the ResourceQuotas */
+    int32_t mem_factor;    /* memory limits of config_defaults rows are scaled by it */
     struct cpod *orphans;
     struct cpod *resv;
     struct cpod *win; /* candidates counted in their bind window: at most one per node lock */
@@ -116,6 +136,9 @@ struct cache *cache_create(void)
     c->pods = hmap_create();
     c->intern = hmap_create();
     c->pending = hmap_create();
+    c->nsq = hmap_create();
+    c->qobjs = hmap_create();
+    c->mem_factor = 1;
     c->pend_max = CACHE_PENDING_MAX;
     c->pend_bytes_max = CACHE_PENDING_BYTES_MAX;
     c->pend_first = HUGE_VAL;
@@ -138,8 +161,59 @@ void cache_set_clock(struct cache *c, double (*clock)(void))
     cache_unlock(c);
 }
 
-static void contrib_drop(struct cpod *p)
+/* ---- namespaces ---- */
+
+static bool nsq_empty(const struct nsq *q)
 {
+    for (int i = 0; i < QUOTA_BACKENDS_MAX; i++)
+        if (q->mem[i] || q->cores[i] || q->lim.mem[i] >= 0 || q->lim.cores[i] >= 0)
+            return false;
+    return true;
+}
+
+/* The namespace's entry, made when missing. */
+static struct nsq *nsq_get(struct cache *c, const char *ns)
+{
+    struct nsq *q = hmap_get(c->nsq, ns);
+    if (q)
+        return q;
+    q = mem_zalloc(sizeof *q);
+    q->ns = mem_strdup(ns);
+    quota_limits_none(&q->lim);
+    hmap_put(c->nsq, q->ns, q);
+    return q;
+}
+
+/* Drop the namespace's entry when it holds nothing and has no quota. */
+static void nsq_tidy(struct cache *c, struct nsq *q)
+{
+    if (!nsq_empty(q))
+        return;
+    hmap_del(c->nsq, q->ns);
+    free(q->ns);
+    free(q);
+}
+
+/* Add (sign +1) or take away (-1) p's contributions to its namespace's
+ * sums: every contribution counts there for as long as it exists. */
+static void ns_add(struct cache *c, const struct cpod *p, int sign)
+{
+    if (!c || !p->ncontrib)
+        return;
+    struct nsq *q = nsq_get(c, p->ns);
+    for (int i = 0; i < p->ncontrib; i++) {
+        const struct contrib *k = &p->contrib[i];
+        q->mem[k->backend] += sign * k->u.mem;
+        q->cores[k->backend] += sign * (int64_t)k->u.cores;
+    }
+    if (sign < 0)
+        nsq_tidy(c, q);
+}
+
+/* c NULL: the cache is going away, no sums to keep. */
+static void contrib_drop(struct cache *c, struct cpod *p)
+{
+    ns_add(c, p, -1);
     if (p->contrib != &p->one)
         free(p->contrib);
     p->contrib = NULL;
@@ -167,7 +241,7 @@ static void pod_free(struct cpod *p)
 {
     if (!p)
         return;
-    contrib_drop(p);
+    contrib_drop(NULL, p);
     free(p);
 }
 
@@ -200,6 +274,19 @@ void cache_destroy(struct cache *c)
     while (hmap_next(c->pending, &it, &k, &v))
         pend_free(v);
     hmap_destroy(c->pending);
+    it = 0;
+    while (hmap_next(c->nsq, &it, &k, &v)) {
+        free(((struct nsq *)v)->ns);
+        free(v);
+    }
+    it = 0;
+    while (hmap_next(c->qobjs, &it, &k, &v)) {
+        free(((struct qobj *)v)->key);
+        free(((struct qobj *)v)->ns);
+        free(v);
+    }
+    hmap_destroy(c->nsq);
+    hmap_destroy(c->qobjs);
     free(c->free_ids);
     hmap_destroy(c->pods);
     hmap_destroy(c->nodes);
@@ -577,7 +664,7 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
     char err[160];
     int k = 0;
 
-    contrib_drop(p);
+    contrib_drop(c, p);
     bad_set(c, p, BAD_NONE);
     if (p->state == POD_OBSERVED && !p->bound) {
         win_set(c, p, window_still(c, n, p, now));
@@ -603,7 +690,9 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
     p->contrib = k <= 1 ? &p->one : mem_alloc(sizeof *p->contrib * (size_t)k);
     for (int i = 0; i < n->inv->ndev; i++)
         if (u[i].used || u[i].mem || u[i].cores)
-            p->contrib[p->ncontrib++] = (struct contrib){i, u[i]};
+            p->contrib[p->ncontrib++] =
+                (struct contrib){i, (int16_t)quota_backend_index(n->view.dev[i].backend), u[i]};
+    ns_add(c, p, +1);
 out:
     free(d);
 }
@@ -611,7 +700,7 @@ out:
 /* p counts nothing (its node went away): no share, no window, not bad. */
 static void uncount(struct cache *c, struct cpod *p)
 {
-    contrib_drop(p);
+    contrib_drop(c, p);
     bad_set(c, p, BAD_NONE);
     win_set(c, p, false);
 }
@@ -949,6 +1038,34 @@ static void copy_out(const struct cpod *p, struct cache_assumed *out)
     out->expires = p->expires;
 }
 
+/* The backend of the first container that asks devices (a pod asks one). */
+static const struct policy_device_backend *pod_backend(const struct policy_pod *pod)
+{
+    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++)
+        if (pod->ctr[i].nums > 0)
+            return policy_ctr_backend(&pod->ctr[i]);
+    return NULL;
+}
+
+/* A copy of pod with what its namespace's quota leaves it now (cache.h),
+ * or NULL when no quota applies (then pod's own fields stand). Caller
+ * frees. Under the lock. */
+static struct policy_pod *with_quota(struct cache *c, const struct policy_pod *pod)
+{
+    const struct policy_device_backend *b = pod_backend(pod);
+    int64_t mem, cores;
+    if (!b)
+        return NULL;
+    cache_quota_left(c, pod->ns, b, &mem, &cores);
+    if (mem < 0 && cores < 0)
+        return NULL;
+    struct policy_pod *q = mem_alloc(sizeof *q);
+    *q = *pod;
+    q->quota_mem = mem;
+    q->quota_cores = cores;
+    return q;
+}
+
 /* Drop the pod's uncommitted reservation; true if there was one. Under the
  * write lock. */
 static bool forget(struct cache *c, const char *uid)
@@ -965,6 +1082,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
                   char *err, size_t cap)
 {
     const struct policy_pod *pod = rq->pod;
+    struct policy_pod *own = NULL;
     char *devices = NULL, *mig = NULL;
     int rc = 0;
     struct cpod *old = hmap_get(c->pods, pod->uid);
@@ -983,7 +1101,8 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
         rc = ERR_NOTFOUND;
         goto out;
     }
-    rc = rq->fit(rq->ctx, pod, &n->view, &devices, &mig, err, cap);
+    own = with_quota(c, pod); /* what is left now, reservations of concurrent filters counted */
+    rc = rq->fit(rq->ctx, own ? own : pod, &n->view, &devices, &mig, err, cap);
     if (rc)
         goto out;
     struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, mig, NULL, 0);
@@ -1000,6 +1119,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     resv_add(c, p);
     copy_out(p, out);
 out:
+    free(own);
     free(devices);
     free(mig);
     return rc;
@@ -1325,6 +1445,43 @@ static cJSON *gpu_json(const struct cnode *n, int i, double now)
     return g;
 }
 
+static int64_t mem_limit(const struct cache *c, int b, int64_t lim);
+
+static void quota_entry(cJSON *arr, const char *resource, int64_t used, int64_t limit,
+                        int64_t counted)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "resource", resource);
+    cJSON_AddNumberToObject(e, "used", (double)used);
+    if (limit >= 0) {
+        cJSON_AddNumberToObject(e, "limit", (double)limit);
+        cJSON_AddNumberToObject(e, "left", (double)(counted > used ? counted - used : 0));
+    } else {
+        cJSON_AddNullToObject(e, "limit");
+    }
+    cJSON_AddItemToArray(arr, e);
+}
+
+/* A namespace's device use and quota limits, per resource: used (MiB or %,
+ * reservations included), limit as its ResourceQuotas set it (null: none),
+ * and what is left (the limit as usage counts it, memoryFactor applied). */
+static cJSON *nsq_json(const struct cache *c, const struct nsq *q)
+{
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    cJSON_AddStringToObject(o, "namespace", q->ns);
+    for (int i = 0; i < QUOTA_BACKENDS_MAX && policy_device_backends[i]; i++) {
+        const struct policy_device_backend *b = policy_device_backends[i];
+        if (b->res[POLICY_RES_MEM] && (q->mem[i] || q->lim.mem[i] >= 0))
+            quota_entry(arr, b->res[POLICY_RES_MEM], q->mem[i], q->lim.mem[i],
+                        mem_limit(c, i, q->lim.mem[i]));
+        if (b->res[POLICY_RES_CORES] && (q->cores[i] || q->lim.cores[i] >= 0))
+            quota_entry(arr, b->res[POLICY_RES_CORES], q->cores[i], q->lim.cores[i],
+                        q->lim.cores[i]);
+    }
+    cJSON_AddItemToObject(o, "resources", arr);
+    return o;
+}
+
 cJSON *cache_inspect(struct cache *c, double now)
 {
     cJSON *root = cJSON_CreateObject(), *nodes = cJSON_CreateArray();
@@ -1351,6 +1508,10 @@ cJSON *cache_inspect(struct cache *c, double now)
     cJSON_AddNumberToObject(root, "podsCountedByRequest", (double)c->nbad);
     cJSON_AddNumberToObject(root, "podsInBindWindow", (double)c->nwin);
     cJSON_AddBoolToObject(root, "ready", c->ready);
+    cJSON *quotas = cJSON_AddArrayToObject(root, "quotas");
+    it = 0;
+    while (hmap_next(c->nsq, &it, &k, &v))
+        cJSON_AddItemToArray(quotas, nsq_json(c, v));
     cache_unlock(c);
     cJSON_AddItemToObject(root, "nodes", nodes);
     return root;
@@ -1462,5 +1623,146 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     out->windows = c->nwin;
     out->pending = hmap_count(c->pending);
     out->pending_bytes = c->pend_bytes;
+    cache_unlock(c);
+}
+
+/* ---- quotas ---- */
+
+void cache_set_mem_factor(struct cache *c, int32_t factor)
+{
+    wrlock(c);
+    c->mem_factor = factor > 1 ? factor : 1;
+    cache_unlock(c);
+}
+
+/* The namespace's limits again from its ResourceQuotas: per key the
+ * smallest, as Kubernetes enforces every quota of a namespace. */
+static void limits_rebuild(struct cache *c, const char *ns)
+{
+    struct nsq *q = nsq_get(c, ns);
+    size_t it = 0;
+    const char *k;
+    void *v;
+    quota_limits_none(&q->lim);
+    while (hmap_next(c->qobjs, &it, &k, &v)) {
+        const struct qobj *o = v;
+        if (strcmp(o->ns, ns) != 0)
+            continue;
+        for (int i = 0; i < QUOTA_BACKENDS_MAX; i++) {
+            if (o->l.mem[i] >= 0 && (q->lim.mem[i] < 0 || o->l.mem[i] < q->lim.mem[i]))
+                q->lim.mem[i] = o->l.mem[i];
+            if (o->l.cores[i] >= 0 && (q->lim.cores[i] < 0 || o->l.cores[i] < q->lim.cores[i]))
+                q->lim.cores[i] = o->l.cores[i];
+        }
+    }
+    nsq_tidy(c, q);
+}
+
+static void qobj_free(struct qobj *o)
+{
+    if (!o)
+        return;
+    free(o->key);
+    free(o->ns);
+    free(o);
+}
+
+static char *qkey(const char *ns, const char *name)
+{
+    size_t n = strlen(ns) + strlen(name) + 2;
+    char *k = mem_alloc(n);
+    snprintf(k, n, "%s/%s", ns, name);
+    return k;
+}
+
+void cache_quota_put(struct cache *c, const char *ns, const char *name,
+                     const struct quota_limits *l)
+{
+    char *key = qkey(ns, name);
+    wrlock(c);
+    struct qobj *o = hmap_get(c->qobjs, key);
+    if (!o) {
+        o = mem_zalloc(sizeof *o);
+        o->key = key;
+        o->ns = mem_strdup(ns);
+        hmap_put(c->qobjs, o->key, o);
+        key = NULL;
+    }
+    o->l = *l;
+    limits_rebuild(c, ns);
+    cache_unlock(c);
+    free(key);
+}
+
+void cache_quota_del(struct cache *c, const char *ns, const char *name)
+{
+    char *key = qkey(ns, name);
+    wrlock(c);
+    struct qobj *o = hmap_del(c->qobjs, key);
+    if (o)
+        limits_rebuild(c, ns);
+    cache_unlock(c);
+    qobj_free(o);
+    free(key);
+}
+
+char **cache_quota_names(struct cache *c, size_t *n)
+{
+    size_t it = 0, k = 0;
+    const char *key;
+    void *v;
+    cache_rdlock(c);
+    char **out = mem_alloc(sizeof *out * (hmap_count(c->qobjs) + 1));
+    while (hmap_next(c->qobjs, &it, &key, &v))
+        out[k++] = mem_strdup(key);
+    cache_unlock(c);
+    *n = k;
+    return out;
+}
+
+/* The limit as usage counts it: memory of the rows that take the device
+ * config's memoryFactor is held in scaled MiB (HAMi scales the limit). */
+static int64_t mem_limit(const struct cache *c, int b, int64_t lim)
+{
+    const struct policy_device_backend *row = policy_device_backends[b];
+    if (lim < 0 || !row || !row->config_defaults || c->mem_factor <= 1)
+        return lim;
+    return lim > INT64_MAX / c->mem_factor ? INT64_MAX : lim * c->mem_factor;
+}
+
+void cache_quota_left(struct cache *c, const char *ns, const struct policy_device_backend *b,
+                      int64_t *mem, int64_t *cores)
+{
+    const struct nsq *q = ns ? hmap_get(c->nsq, ns) : NULL;
+    int i = quota_backend_index(b);
+    *mem = *cores = -1;
+    if (!q)
+        return;
+    int64_t lm = mem_limit(c, i, q->lim.mem[i]), lc = q->lim.cores[i];
+    if (lm >= 0)
+        *mem = lm > q->mem[i] ? lm - q->mem[i] : 0;
+    if (lc >= 0)
+        *cores = lc > q->cores[i] ? lc - q->cores[i] : 0;
+}
+
+void cache_foreach_quota(struct cache *c,
+                         void (*fn)(void *ctx, const char *ns, const char *resource, int64_t used,
+                                    int64_t limit),
+                         void *ctx)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    cache_rdlock(c);
+    while (hmap_next(c->nsq, &it, &k, &v)) {
+        const struct nsq *q = v;
+        for (int i = 0; i < QUOTA_BACKENDS_MAX && policy_device_backends[i]; i++) {
+            const struct policy_device_backend *b = policy_device_backends[i];
+            if (b->res[POLICY_RES_MEM] && (q->mem[i] || q->lim.mem[i] >= 0))
+                fn(ctx, q->ns, b->res[POLICY_RES_MEM], q->mem[i], q->lim.mem[i]);
+            if (b->res[POLICY_RES_CORES] && (q->cores[i] || q->lim.cores[i] >= 0))
+                fn(ctx, q->ns, b->res[POLICY_RES_CORES], q->cores[i], q->lim.cores[i]);
+        }
+    }
     cache_unlock(c);
 }

@@ -56,6 +56,7 @@
 #include <stddef.h>
 
 #include "k8s/model.h"
+#include "k8s/quota.h"
 #include "policy/policy.h"
 
 struct cache;
@@ -233,5 +234,35 @@ struct cache_stats {
     int64_t max_gpu_mem;  /* MiB of the largest healthy GPU; 0 when none */
 };
 void cache_stats(struct cache *c, struct cache_stats *out);
+
+/* ---- quotas (HAMi's extended ResourceQuota, k8s/quota.h) ----
+ * Every contribution a pod counts (bound, in its bind window, or reserved
+ * by a filter until it binds or expires) also counts toward its
+ * namespace's sums, per backend: memory in MiB, cores in %. A namespace's
+ * limit of a key is the smallest its ResourceQuotas set. cache_reserve
+ * fits the pod with what its namespace's quota leaves at that moment,
+ * under the write lock, so concurrent filters never overrun a quota. */
+
+/* Add or replace ResourceQuota ns/name (l copied). Takes the write lock. */
+void cache_quota_put(struct cache *c, const char *ns, const char *name,
+                     const struct quota_limits *l);
+void cache_quota_del(struct cache *c, const char *ns, const char *name);
+/* HAMi's memoryFactor: memory limits of backends that take the device
+ * config's defaults count in MiB scaled by it (requests are); <= 1: none. */
+void cache_set_mem_factor(struct cache *c, int32_t factor);
+/* Under the read or write lock: what namespace ns may still take of
+ * backend b's devices, MiB and % (>= 0), each -1 when no quota limits it. */
+void cache_quota_left(struct cache *c, const char *ns, const struct policy_device_backend *b,
+                      int64_t *mem, int64_t *cores);
+/* Call fn for every namespace and device resource it holds or has a limit
+ * of (used in MiB or %, limit as written, -1 for none), under the read
+ * lock; strings borrowed for the call. */
+void cache_foreach_quota(struct cache *c,
+                         void (*fn)(void *ctx, const char *ns, const char *resource, int64_t used,
+                                    int64_t limit),
+                         void *ctx);
+/* The "ns/name" of every ResourceQuota held: a new array of new strings
+ * (caller frees each and the array); *n gets the count. */
+char **cache_quota_names(struct cache *c, size_t *n);
 
 #endif

@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "k8s/quota.h"
 
 static void load_node(struct cache *c, const cJSON *item, struct snapshot_stats *st)
 {
@@ -41,6 +42,25 @@ static void load_pod(struct cache *c, const cJSON *item, struct snapshot_stats *
     st->pods++;
 }
 
+/* A ResourceQuota: its device limits (k8s/quota.h). A malformed limit is
+ * left out with a logged reason, the quota's others still apply. */
+static void load_quota(struct cache *c, const cJSON *item, struct snapshot_stats *st)
+{
+    struct quota_limits l;
+    const char *ns, *name;
+    char err[512];
+    int ignored = 0;
+    if (quota_parse(item, &ns, &name, &l, &ignored, err, sizeof err) != 0) {
+        LOG_WARN("snapshot: resourcequota left out: %s", err);
+        st->skipped_quotas++;
+        return;
+    }
+    if (ignored)
+        LOG_WARN("snapshot: %s%s", err, ignored > 1 ? " (and more limits of it)" : "");
+    cache_quota_put(c, ns, name, &l);
+    st->quotas++;
+}
+
 /* The item's kind, or dflt when it names none (borrowed). */
 static const char *kind_of(const cJSON *item, const char *dflt)
 {
@@ -68,9 +88,10 @@ int snapshot_load_json(struct cache *c, const char *json, size_t len, struct sna
     }
     /* Items of a NodeList or PodList from the API carry no kind. */
     const char *list = model_str(root, "kind", NULL, NULL);
-    const char *dflt = list && strcmp(list, "NodeList") == 0  ? "Node"
-                       : list && strcmp(list, "PodList") == 0 ? "Pod"
-                                                              : NULL;
+    const char *dflt = list && strcmp(list, "NodeList") == 0            ? "Node"
+                       : list && strcmp(list, "PodList") == 0           ? "Pod"
+                       : list && strcmp(list, "ResourceQuotaList") == 0 ? "ResourceQuota"
+                                                                        : NULL;
     /* Nodes first, so pods find their node. */
     cJSON_ArrayForEach(item, items)
     {
@@ -83,6 +104,8 @@ int snapshot_load_json(struct cache *c, const char *json, size_t len, struct sna
         const char *kind = kind_of(item, dflt);
         if (kind && strcmp(kind, "Pod") == 0)
             load_pod(c, item, st);
+        else if (kind && strcmp(kind, "ResourceQuota") == 0)
+            load_quota(c, item, st);
         else if (!kind || strcmp(kind, "Node") != 0)
             st->other++;
     }

@@ -1,9 +1,10 @@
 /* snapshot: the cluster from a file instead of an API server.
  *
- * The file is what `kubectl get nodes,pods -A -o json` prints: a List (or a
- * NodeList / PodList) of Node and Pod objects. Nodes become inventory, pods
- * placed on a node become usage. A malformed node or pod is left out with a
- * logged reason; the rest loads. */
+ * The file is what `kubectl get nodes,pods,resourcequotas -A -o json`
+ * prints: a List (or a NodeList / PodList / ResourceQuotaList) of Node, Pod
+ * and ResourceQuota objects. Nodes become inventory, pods placed on a node
+ * become usage, ResourceQuotas namespace limits (k8s/quota.h). A malformed
+ * node, pod or quota is left out with a logged reason; the rest loads. */
 #ifndef VS_SNAPSHOT_H
 #define VS_SNAPSHOT_H
 
@@ -15,6 +16,7 @@
 
 struct snapshot_stats {
     int nodes, pods, skipped_nodes, skipped_pods, other;
+    int quotas, skipped_quotas; /* ResourceQuota objects (k8s/quota.h) */
 };
 
 /* Load path into c and mark it ready. Returns 0, ERR_IO (cannot read),

@@ -17,11 +17,13 @@
 #include "k8s/handshake.h"
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
+#include "k8s/quota.h"
 
-enum kind { NODES, PODS };
+enum kind { NODES, PODS, QUOTAS, NKINDS };
 
-static const char *const kind_path[2] = {"/api/v1/nodes", "/api/v1/pods"};
-static const char *const kind_word[2] = {"nodes", "pods"};
+static const char *const kind_path[NKINDS] = {"/api/v1/nodes", "/api/v1/pods",
+                                              "/api/v1/resourcequotas"};
+static const char *const kind_word[NKINDS] = {"nodes", "pods", "resourcequotas"};
 
 static const char *const reasons[] = {"node_malformed",
                                       "node_unhealthy",
@@ -29,6 +31,7 @@ static const char *const reasons[] = {"node_malformed",
                                       "watch_error",
                                       "watch_relist",
                                       "pod_counted_by_request",
+                                      "quota_malformed", /* a ResourceQuota or one of its limits */
                                       NULL};
 
 /* A node as the watch last saw it. */
@@ -50,6 +53,12 @@ struct tpod {
     bool seen;
 };
 
+/* A ResourceQuota as the watch last saw it. */
+struct tquota {
+    char *key; /* "ns/name" */
+    bool seen;
+};
+
 /* A node whose handshake verdict changes with time: its JSON, looked at
  * again at `at`. */
 struct recheck {
@@ -62,8 +71,8 @@ struct watch {
     struct kube *k;
     struct cache *c;
     struct watch_options o;
-    char *selector;  /* escaped, or NULL */
-    pthread_t th[3]; /* nodes, pods, rechecks */
+    char *selector;           /* escaped, or NULL */
+    pthread_t th[NKINDS + 1]; /* nodes, pods, resourcequotas, rechecks */
     int nth;
     atomic_bool stop;
 
@@ -76,7 +85,8 @@ struct watch {
     struct hmap *pods;     /* uid -> tpod */
     struct hmap *pod_keys; /* "ns/name" -> tpod */
     struct hmap *rechecks; /* name -> recheck */
-    bool synced[2], ready;
+    struct hmap *quotas;   /* "ns/name" -> tquota */
+    bool synced[NKINDS], ready;
 
     atomic_ulong lists, watches, events, relists, errors;
 };
@@ -115,6 +125,12 @@ static double jitter(double s)
 }
 
 /* ---- tracking (w->lock held) ---- */
+
+/* The records of kind. */
+static struct hmap *kinds_map(struct watch *w, int kind)
+{
+    return kind == NODES ? w->nodes : kind == PODS ? w->pods : w->quotas;
+}
 
 static void tnode_free(struct tnode *t)
 {
@@ -404,6 +420,65 @@ static void pod_delete(struct watch *w, const cJSON *item)
     pthread_mutex_unlock(&w->lock);
 }
 
+/* ---- resourcequotas ---- */
+
+static void quota_apply(struct watch *w, const cJSON *item)
+{
+    struct quota_limits l;
+    const char *ns, *name;
+    char err[512], key[2 * QUOTA_NAME_MAX + 2];
+    int ignored = 0;
+    if (quota_parse(item, &ns, &name, &l, &ignored, err, sizeof err) != 0) {
+        LOG_WARN("watch: resourcequota left out: %s", err);
+        count(w, "quota_malformed");
+        return;
+    }
+    if (ignored) {
+        LOG_WARN("watch: %s%s", err, ignored > 1 ? " (and more limits of it)" : "");
+        count(w, "quota_malformed");
+    }
+    cache_quota_put(w->c, ns, name, &l);
+    snprintf(key, sizeof key, "%s/%s", ns, name);
+    pthread_mutex_lock(&w->lock);
+    struct tquota *t = hmap_get(w->quotas, key);
+    if (!t) {
+        t = mem_zalloc(sizeof *t);
+        t->key = mem_strdup(key);
+        hmap_put(w->quotas, t->key, t);
+    }
+    t->seen = true;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Forget ResourceQuota key ("ns/name"): the watch's record and the cache's. */
+static void quota_forget(struct watch *w, const char *key)
+{
+    const char *slash = strchr(key, '/');
+    pthread_mutex_lock(&w->lock);
+    struct tquota *t = hmap_del(w->quotas, key);
+    pthread_mutex_unlock(&w->lock);
+    if (t) {
+        free(t->key);
+        free(t);
+    }
+    if (slash) {
+        char ns[QUOTA_NAME_MAX + 1];
+        snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+        cache_quota_del(w->c, ns, slash + 1);
+    }
+}
+
+static void quota_delete(struct watch *w, const cJSON *item)
+{
+    const char *ns = model_str(item, "metadata", "namespace", NULL);
+    const char *name = model_str(item, "metadata", "name", NULL);
+    char key[2 * QUOTA_NAME_MAX + 2];
+    if (!ns || !name || strlen(ns) > QUOTA_NAME_MAX || strlen(name) > QUOTA_NAME_MAX)
+        return;
+    snprintf(key, sizeof key, "%s/%s", ns, name);
+    quota_forget(w, key);
+}
+
 /* ---- list ---- */
 
 static void mark_unseen(struct watch *w, int kind)
@@ -412,11 +487,13 @@ static void mark_unseen(struct watch *w, int kind)
     const char *k;
     void *v;
     pthread_mutex_lock(&w->lock);
-    while (hmap_next(kind == NODES ? w->nodes : w->pods, &it, &k, &v)) {
+    while (hmap_next(kinds_map(w, kind), &it, &k, &v)) {
         if (kind == NODES)
             ((struct tnode *)v)->seen = false;
-        else
+        else if (kind == PODS)
             ((struct tpod *)v)->seen = false;
+        else
+            ((struct tquota *)v)->seen = false;
     }
     pthread_mutex_unlock(&w->lock);
 }
@@ -428,23 +505,27 @@ static void reconcile(struct watch *w, int kind)
     const char *k;
     void *v;
     pthread_mutex_lock(&w->lock);
-    struct hmap *m = kind == NODES ? w->nodes : w->pods;
+    struct hmap *m = kinds_map(w, kind);
     char **gone = mem_alloc(sizeof *gone * (hmap_count(m) + 1));
     while (hmap_next(m, &it, &k, &v))
-        if (!(kind == NODES ? ((struct tnode *)v)->seen : ((struct tpod *)v)->seen))
+        if (!(kind == NODES  ? ((struct tnode *)v)->seen
+              : kind == PODS ? ((struct tpod *)v)->seen
+                             : ((struct tquota *)v)->seen))
             gone[n++] = mem_strdup(k);
     for (size_t i = 0; i < n; i++) {
         if (kind == NODES)
             node_forget_locked(w, hmap_get(w->nodes, gone[i]));
-        else
+        else if (kind == PODS)
             pod_forget_locked(w, hmap_get(w->pods, gone[i]));
     }
     pthread_mutex_unlock(&w->lock);
     for (size_t i = 0; i < n; i++) {
         if (kind == NODES)
             cache_node_del(w->c, gone[i]);
-        else
+        else if (kind == PODS)
             cache_pod_del(w->c, gone[i]);
+        else
+            quota_forget(w, gone[i]);
         free(gone[i]);
     }
     if (n)
@@ -456,8 +537,10 @@ static void apply(struct watch *w, int kind, const cJSON *item)
 {
     if (kind == NODES)
         node_apply(w, item);
-    else
+    else if (kind == PODS)
         pod_apply(w, item);
+    else
+        quota_apply(w, item);
 }
 
 /* One full paged list. Returns 0 with the list's resourceVersion in rv. */
@@ -533,7 +616,7 @@ static int list(struct watch *w, int kind, char *rv, size_t cap)
              pages, pages == 1 ? "" : "s", rv);
     pthread_mutex_lock(&w->lock);
     w->synced[kind] = true;
-    bool now_ready = !w->ready && w->synced[NODES] && w->synced[PODS];
+    bool now_ready = !w->ready && w->synced[NODES] && w->synced[PODS] && w->synced[QUOTAS];
     w->ready = w->ready || now_ready;
     scan_orphans(w);
     pthread_mutex_unlock(&w->lock);
@@ -583,8 +666,12 @@ static int on_line(void *ctx, char *line, size_t len)
     const char *rv = model_str(obj, "metadata", "resourceVersion", NULL);
     if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0)
         apply(s->w, s->kind, obj);
+    else if (strcmp(type, "DELETED") == 0 && s->kind == NODES)
+        node_delete(s->w, obj);
+    else if (strcmp(type, "DELETED") == 0 && s->kind == PODS)
+        pod_delete(s->w, obj);
     else if (strcmp(type, "DELETED") == 0)
-        s->kind == NODES ? node_delete(s->w, obj) : pod_delete(s->w, obj);
+        quota_delete(s->w, obj);
     else if (strcmp(type, "BOOKMARK") != 0)
         LOG_DEBUG("watch: %s: event type %.20s ignored", kind_word[s->kind], type);
     if (rv && strlen(rv) < s->cap)
@@ -733,6 +820,12 @@ static void free_all(struct watch *w)
     it = 0;
     while (hmap_next(w->rechecks, &it, &k, &v))
         recheck_free(v);
+    it = 0;
+    while (hmap_next(w->quotas, &it, &k, &v)) {
+        free(((struct tquota *)v)->key);
+        free(v);
+    }
+    hmap_destroy(w->quotas);
     hmap_destroy(w->nodes);
     hmap_destroy(w->owners);
     hmap_destroy(w->pods);
@@ -772,7 +865,8 @@ int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, 
     w->pods = hmap_create();
     w->pod_keys = hmap_create();
     w->rechecks = hmap_create();
-    for (int kind = NODES; kind <= PODS; kind++) {
+    w->quotas = hmap_create();
+    for (int kind = NODES; kind < NKINDS; kind++) {
         struct runner *ru = mem_alloc(sizeof *ru);
         *ru = (struct runner){w, kind};
         if (pthread_create(&w->th[w->nth], NULL, run, ru) != 0) {

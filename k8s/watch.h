@@ -1,14 +1,20 @@
 /* watch: keep the cache current from the API server. It only reads:
  * every write it finds needed goes to the upkeep (upkeep.h).
  *
- * For nodes and for pods, one thread each: a paged list (limit/continue),
+ * For nodes, pods and ResourceQuotas, one thread each: a paged list (limit/continue),
  * then a watch from the list's resourceVersion with bookmarks, resumed
  * from the last resourceVersion seen when the stream ends, reconnecting
  * with a capped, jittered backoff after errors. 410 Gone (an ERROR event,
  * an HTTP 410, an expired continue token) means list again; after every
  * list, what the cache holds from an earlier list but the new one lacks is
  * deleted (nodes and pods that vanished while the watch was down). The
- * cache turns ready (cache_set_ready) after the first full list of both.
+ * cache turns ready (cache_set_ready) after the first full list of all
+ * three (HAMi waits for its quota informer too: a quota not yet known
+ * would let filters overrun it).
+ *
+ * ResourceQuotas: quota_parse + cache_quota_put (k8s/quota.h); a device
+ * limit whose quantity is malformed is left out of its quota with a logged
+ * reason and counted ("quota_malformed"), the quota's other limits apply.
  *
  * Nodes: parsed by model_node_parse. A node whose annotations do not parse
  * is left out of the cache (deleted if it was there), with its reason
@@ -32,7 +38,7 @@
  * distinct annotation. Every network input is capped (kube.h: bodies and
  * lines).
  *
- * Threads and locks. Three threads: nodes, pods (list + watch each) and
+ * Threads and locks. Four threads: nodes, pods, quotas (list + watch each) and
  * rechecks (re-applies a node's last JSON when its verdict is due).
  * w->apply serializes node updates (the node thread and the rechecks); it
  * is held across cache calls but never across I/O. w->lock guards the

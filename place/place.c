@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "k8s/nodelock.h"
 #include "policy/codec.h"
+#include "policy/device.h"
 #include "policy/device_nvidia_mig.h"
 #include "policy/workload.h"
 
@@ -458,6 +459,37 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
     return k;
 }
 
+/* The backend of the pod's first container that asks devices, or NULL. */
+static const struct policy_device_backend *pod_backend(const struct policy_pod *pod)
+{
+    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++)
+        if (pod->ctr[i].nums > 0)
+            return policy_ctr_backend(&pod->ctr[i]);
+    return NULL;
+}
+
+/* Under the cache's lock: set what the pod's namespace's quota leaves it
+ * (k8s/cache.h), and describe it in note ("" when no quota applies). */
+static void quota_apply(struct place *pl, struct policy_pod *pod, char *note, size_t cap)
+{
+    const struct policy_device_backend *b = pod_backend(pod);
+    note[0] = '\0';
+    pod->quota_mem = pod->quota_cores = -1;
+    if (!b)
+        return;
+    cache_quota_left(pl->cache, pod->ns, b, &pod->quota_mem, &pod->quota_cores);
+    if (pod->quota_mem < 0 && pod->quota_cores < 0)
+        return;
+    size_t k =
+        (size_t)snprintf(note, cap, "; quota of namespace %s leaves", pod->ns ? pod->ns : "");
+    if (pod->quota_mem >= 0 && k < cap)
+        k += (size_t)snprintf(note + k, cap - k, " %s %lld", b->res[POLICY_RES_MEM],
+                              (long long)pod->quota_mem);
+    if (pod->quota_cores >= 0 && k < cap)
+        snprintf(note + k, cap - k, "%s %s %lld", pod->quota_mem >= 0 ? "," : "",
+                 b->res[POLICY_RES_CORES], (long long)pod->quota_cores);
+}
+
 /* Place r->pod among the candidates (under the read lock). Fills each
  * candidate's state, score and reason; returns the chosen index or -1.
  * When devices is not NULL, also encodes the chosen placement there, and
@@ -470,13 +502,14 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
     size_t *map = mem_alloc(sizeof *map * (r->n + 1));
     bool *unres = mem_alloc(sizeof *unres * (r->n + 1));
     struct policy_placement *best = mem_alloc(sizeof *best);
-    char text[1024];
+    char text[1024], note[256];
     size_t m = 0;
     int k, chosen = -1;
     struct policy_opts o;
 
     opts_acquire(pl, &o); /* state_lock before the cache's lock: see struct place */
     cache_rdlock(pl->cache);
+    quota_apply(pl, &r->pod, note, sizeof note);
     for (size_t i = 0; i < r->n; i++) {
         /* Candidates are names only, also in full-Nodes mode: the cluster
          * source alone says what a node has. */
@@ -506,7 +539,9 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
             continue;
         }
         c->state = unres[j] ? PLACE_UNRESOLVABLE : PLACE_FAILS;
-        policy_reasons_format(&v[j].why, text, sizeof text);
+        size_t len = policy_reasons_format(&v[j].why, text, sizeof text);
+        if (v[j].why.cnt[POLICY_R_QUOTA_NOT_FIT] && len < sizeof text)
+            snprintf(text + len, sizeof text - len, "%s", note);
         add_reason(r, c, text);
     }
     if (k >= 0) {

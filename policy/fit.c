@@ -28,7 +28,8 @@ struct fitctx {
     const struct policy_node *node;
     struct policy_gpu_policy gpu;
     struct policy_weights w;
-    int64_t pod_mem, pod_cores; /* taken so far, for the quota check */
+    int64_t pod_mem, pod_cores; /* taken so far by the containers running together with the
+                                   one being fitted, for the quota check */
     struct typememo *memo;
     const struct policy_opts *opts;
     const struct policy_node_policy *np;
@@ -125,6 +126,17 @@ static bool mig_fits(const struct policy_device *d, const struct policy_usage *u
     return u->used <= policy_mig_known(u->mig) && policy_mig_choose(d, u->mig, mem, &start) >= 0;
 }
 
+/* Would the pod's containers that run together take more than the quota
+ * left with mem MiB and cores % more? A device is checked with the
+ * container's whole ask (its GPUs x what it takes there), so whichever k
+ * fitting devices are chosen, their sum is within the quota too. */
+static bool over_quota(const struct fitctx *fc, int64_t mem, int64_t cores)
+{
+    const struct policy_pod *pod = fc->pod;
+    return (pod->quota_mem >= 0 && fc->pod_mem + mem > pod->quota_mem) ||
+           (pod->quota_cores >= 0 && fc->pod_cores + cores > pod->quota_cores);
+}
+
 /* HAMi's checks for one device, in HAMi's order. Returns -1 when the device
  * fits, else the reason. */
 static int check_device(struct fitctx *fc, const struct policy_ctr *c,
@@ -146,8 +158,7 @@ static int check_device(struct fitctx *fc, const struct policy_ctr *c,
     if (fc->gpu.mutex && u->used > 0)
         return POLICY_R_EXCLUSIVE_CONFLICT;
     int64_t mem = policy_ctr_mem(c, d);
-    if ((pod->quota_mem >= 0 && fc->pod_mem + mem > pod->quota_mem) ||
-        (pod->quota_cores >= 0 && fc->pod_cores + c->cores > pod->quota_cores))
+    if (over_quota(fc, (int64_t)c->nums * mem, (int64_t)c->nums * c->cores))
         return POLICY_R_QUOTA_NOT_FIT;
     if (d->devmem - u->mem < mem)
         return POLICY_R_CARD_INSUFFICIENT_MEMORY;
@@ -412,6 +423,10 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
         fc->pod_mem += p->mem;
         fc->pod_cores += p->cores;
     }
+    if (over_quota(fc, 0, 0)) { /* a MIG instance takes its profile's size */
+        why->cnt[POLICY_R_QUOTA_NOT_FIT] = (uint16_t)nfit;
+        return false;
+    }
     return true;
 }
 
@@ -526,10 +541,15 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
             return false;
     }
     memcpy(pl->after, side, bytes);
+    /* The quota counts as usage does (HAMi's collapse): sidecars plus the
+     * larger of each plain init container and the app containers. */
+    int64_t side_mem = fc.pod_mem, side_cores = fc.pod_cores;
     bool inits = false; /* a plain init container took something */
     for (int i = 0; i < ninit; i++) {
         if (pod->ctr[i].sidecar || pod->ctr[i].nums == 0)
             continue;
+        fc.pod_mem = side_mem;
+        fc.pod_cores = side_cores;
         memcpy(work, side, bytes);
         if (!fit_add(&fc, i, work, pl, why))
             return false;
@@ -537,6 +557,8 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         inits = true;
     }
     memcpy(work, side, bytes);
+    fc.pod_mem = side_mem;
+    fc.pod_cores = side_cores;
     for (int i = ninit; i < pod->nctr; i++) {
         if (pod->ctr[i].nums == 0)
             continue;

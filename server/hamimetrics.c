@@ -229,6 +229,36 @@ static void ctr_lines(void *ctx, const char *ns, const char *name, const char *n
     }
 }
 
+/* The quota families: what each shows, under which label names. */
+enum quota_family { Q_USED, Q_LIMIT, Q_LEGACY_USED };
+
+struct quota_ctx {
+    struct buf *out;
+    enum quota_family f;
+};
+
+/* One namespace's use of one device resource (cache_foreach_quota): HAMi's
+ * hami_resource_quota_used{namespace, quota_name, limit} (limit "0" when no
+ * quota sets one, as HAMi prints it), hami_resource_quota_limit{namespace,
+ * quota_name} only where a quota sets one, legacy QuotaUsed{quotanamespace,
+ * quotaName, limit}. */
+static void quota_line(void *ctx, const char *ns, const char *resource, int64_t used, int64_t limit)
+{
+    struct quota_ctx *q = ctx;
+    struct buf *b = q->out;
+    bool legacy = q->f == Q_LEGACY_USED;
+    if (q->f == Q_LIMIT && limit < 0)
+        return;
+    buf_puts(b, q->f == Q_USED    ? "hami_resource_quota_used{"
+                : q->f == Q_LIMIT ? "hami_resource_quota_limit{"
+                                  : "QuotaUsed{");
+    pair(b, true, legacy ? "quotanamespace" : "namespace", ns, SIZE_MAX);
+    pair(b, false, legacy ? "quotaName" : "quota_name", resource, SIZE_MAX);
+    if (q->f != Q_LIMIT)
+        buf_printf(b, ",limit=\"%lld\"", (long long)(limit < 0 ? 0 : limit));
+    buf_printf(b, ",zone=\"" ZONE "\"} %lld\n", (long long)(q->f == Q_LIMIT ? limit : used));
+}
+
 static void head(struct buf *b, const char *name, const char *help)
 {
     buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
@@ -377,7 +407,15 @@ void hamimetrics_render(struct cache *c, bool legacy, struct buf *out)
         cache_foreach_pod_mig(c, mig_lines, &mc);
     }
     vendor_totals(c, out);
+    struct quota_ctx q = {out, Q_USED};
     head(out, "hami_resource_quota_used", "resourcequota usage for a certain device");
-    if (legacy)
+    cache_foreach_quota(c, quota_line, &q);
+    q.f = Q_LIMIT;
+    head(out, "hami_resource_quota_limit", "resourcequota limit for a certain device");
+    cache_foreach_quota(c, quota_line, &q);
+    if (legacy) {
+        q.f = Q_LEGACY_USED;
         head(out, "QuotaUsed", "resourcequota usage for a certain device");
+        cache_foreach_quota(c, quota_line, &q);
+    }
 }

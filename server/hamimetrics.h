@@ -10,9 +10,12 @@
  *     hami_vgpu_memory_allocated_bytes, hami_vgpu_core_allocated_ratio and
  *     the legacy vGPUMemoryAllocated, vGPUCoreAllocated (the legacy names
  *     only with HAMi's --legacy-metrics);
- *   - hami_resource_quota_used and QuotaUsed: HELP and TYPE only, no series
- *     (this scheduler has no device quotas; HAMi has none either until a
- *     ResourceQuota names a GPU resource).
+ *   - per namespace and device resource (nvidia.com/gpumem, .../gpucores,
+ *     every backend's): hami_resource_quota_used{namespace, quota_name,
+ *     limit} for every namespace holding some or limited by a ResourceQuota
+ *     (memory in MiB, cores in %, as HAMi counts; limit "0" when none is
+ *     set), hami_resource_quota_limit{namespace, quota_name} where a quota
+ *     sets one, and the legacy QuotaUsed{quotanamespace, quotaName, limit}.
  * Every series carries zone="vGPU", the constant label HAMi's registry adds.
  * HAMi's "ratio" gauges of cores are percentages (0..100, rounded up), its
  * memory ratio a fraction (0..1), as there. Not exported: the MIG instance
@@ -28,8 +31,8 @@
 
 /* Append the families above, in the Prometheus text format, to out; the
  * legacy names only when legacy (HAMi's --legacy-metrics). Takes
- * the cache's read lock twice (GPUs, then pods); allocates one decode
- * buffer per call. */
+ * the cache's read lock once per family; allocates one decode buffer per
+ * call. */
 void hamimetrics_render(struct cache *c, bool legacy, struct buf *out);
 
 #endif

@@ -72,6 +72,7 @@ static int simulate(struct config *c)
         goto out;
     }
     eo.defaults = devconfig_defaults(&dev);
+    cache_set_mem_factor(cache, dev.mem_factor);
     if (c->nodes[0])
         names = split_names(c->nodes, &nnames);
     pl = place_create(cache, &eo);

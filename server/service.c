@@ -349,6 +349,9 @@ static int load_cluster(struct service *s, char *err, size_t cap)
         return rc;
     LOG_INFO("snapshot %s: %d nodes, %d pods loaded; %d nodes and %d pods left out",
              s->cfg.snapshot, st.nodes, st.pods, st.skipped_nodes, st.skipped_pods);
+    if (st.quotas || st.skipped_quotas)
+        LOG_INFO("snapshot %s: %d resourcequotas loaded, %d left out", s->cfg.snapshot, st.quotas,
+                 st.skipped_quotas);
     return 0;
 }
 
@@ -431,6 +434,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
         goto out;
     s->dev_file = file_id(c->device_config_file);
     eo.defaults = devconfig_defaults(&s->dev);
+    cache_set_mem_factor(s->cache, s->dev.mem_factor);
     devconfig_describe(&s->dev, line, sizeof line);
     LOG_INFO("%s", line);
     rc = load_cluster(s, err, cap);

@@ -366,6 +366,7 @@ static const struct {
     {"", "pods/binding", "create"},
     {"", "events", "create"},
     {"coordination.k8s.io", "leases", "get,create,update,list,watch"},
+    {"", "resourcequotas", "list,watch"},
 };
 
 static char *joined(cJSON *arr)

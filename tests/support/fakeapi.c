@@ -27,11 +27,12 @@
 #define SHAKE_KEY    "hami.io/node-handshake"
 #define LOCK_TIMEOUT 300.0
 
-enum kind { NODES, PODS, LEASES, NKINDS };
+enum kind { NODES, PODS, LEASES, QUOTAS, NKINDS };
 
-static const char *const kind_names[NKINDS] = {"nodes", "pods", "leases"};
-static const char *const list_kinds[NKINDS] = {"NodeList", "PodList", "LeaseList"};
-static const char *const obj_kinds[NKINDS] = {"Node", "Pod", "Lease"};
+static const char *const kind_names[NKINDS] = {"nodes", "pods", "leases", "resourcequotas"};
+static const char *const list_kinds[NKINDS] = {"NodeList", "PodList", "LeaseList",
+                                               "ResourceQuotaList"};
+static const char *const obj_kinds[NKINDS] = {"Node", "Pod", "Lease", "ResourceQuota"};
 
 struct obj {
     char key[600]; /* name, or ns/name */
@@ -283,7 +284,10 @@ out:
 
 static int kind_of(const char *k)
 {
-    return strcmp(k, "nodes") == 0 ? NODES : strcmp(k, "leases") == 0 ? LEASES : PODS;
+    return strcmp(k, "nodes") == 0            ? NODES
+           : strcmp(k, "leases") == 0         ? LEASES
+           : strcmp(k, "resourcequotas") == 0 ? QUOTAS
+                                              : PODS;
 }
 
 long fakeapi_put(struct fakeapi *f, const char *kind, const char *json)
@@ -892,6 +896,8 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
         name = n == 4 ? parts[3] : NULL;
     } else if (n == 3 && strcmp(parts[2], "pods") == 0) {
         kind = PODS;
+    } else if (n == 3 && strcmp(parts[2], "resourcequotas") == 0 && get) {
+        kind = QUOTAS;
     } else if (n >= 5 && strcmp(parts[2], "namespaces") == 0 && strcmp(parts[4], "pods") == 0 &&
                n <= 7) {
         kind = PODS;

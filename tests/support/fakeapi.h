@@ -2,7 +2,7 @@
  * libmicrohttpd, on 127.0.0.1 and a free port.
  *
  * It behaves like kube-apiserver where the scheduler depends on it:
- *  - nodes and pods stored as JSON objects, each write bumping one global
+ *  - nodes, pods and resourcequotas stored as JSON objects, each write bumping one global
  *    resourceVersion; pods get a metadata.uid when they have none;
  *  - paged lists (limit / continue; a continue token older than the kept
  *    history is 410 Expired), labelSelector (k=v, k!=v, k, !k);
@@ -64,7 +64,8 @@ int fakeapi_write_kubeconfig_token(const struct fakeapi *f, const char *path, co
 
 /* ---- objects, as other clients change them (no faults) ---- */
 
-/* kind: "nodes", "pods" or "leases". Add or replace the object given as JSON text;
+/* kind: "nodes", "pods", "leases" or "resourcequotas" (listed and watched
+ * at /api/v1/resourcequotas, read-only to clients). Add or replace the object given as JSON text;
  * returns its new resourceVersion, or -1 for bad JSON or a missing name. */
 long fakeapi_put(struct fakeapi *f, const char *kind, const char *json);
 /* Delete; 0, or -1 when there is no such object. ns is ignored for nodes. */
