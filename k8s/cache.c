@@ -29,6 +29,7 @@ enum bad { BAD_NONE, BAD_MISSING, BAD_TOOBIG, BAD_DECODE, BAD_SPEC, BAD_UUID };
 struct contrib {
     int32_t dev;
     int16_t backend; /* the device's backend (quota_backend_index), for the namespace's sums */
+    uint16_t high;   /* its containers of runtime priority 0 (high) there */
     struct policy_usage u;
 };
 
@@ -42,6 +43,7 @@ struct cpod {
     struct model_gpu_ask *ask; /* nask entries, in the same allocation */
     int32_t ninit, nctr, nask;
     uint64_t sidecars; /* bit i: init container i is a sidecar (adds to the app containers) */
+    uint64_t high;     /* bit i: container i asks runtime priority 0 (high) */
     bool init_done;    /* OBSERVED: its plain init containers exited 0 (they count no more) */
     int64_t cpu, mem;
     enum pod_state state;
@@ -67,6 +69,7 @@ struct cnode {
     struct model_inventory *inv;
     struct policy_usage *use; /* inv->ndev */
     int64_t *cores;           /* inv->ndev exact sums; use[i].cores is this capped at INT32_MAX */
+    uint16_t *high;           /* inv->ndev: high-priority containers per device (view.high) */
     struct cpod *pods;
 };
 
@@ -252,6 +255,7 @@ static void node_free(struct cnode *n)
     model_inventory_free(n->inv);
     free(n->use);
     free(n->cores);
+    free(n->high);
     free(n);
 }
 
@@ -429,6 +433,7 @@ static void apply(struct cache *c, struct cnode *n, const struct cpod *p, int si
         u->cores = n->cores[d] > INT32_MAX ? INT32_MAX : (int32_t)n->cores[d];
         u->mem += sign * p->contrib[i].u.mem;
         u->mig = sign > 0 ? u->mig + p->contrib[i].u.mig : u->mig - p->contrib[i].u.mig;
+        n->high[d] = (uint16_t)(n->high[d] + sign * p->contrib[i].high);
     }
     n->view.cpu_used_milli += sign * p->cpu;
     n->view.mem_used_mib += sign * p->mem;
@@ -654,6 +659,25 @@ static void mig_usage(const struct cnode *n, const struct cpod *p, struct policy
     }
 }
 
+/* Per device of n, how many of p's containers of runtime priority 0 the
+ * decoded entries d put there, into hi: sidecars and app containers (a
+ * plain init container runs only before them). */
+static void high_count(const struct cnode *n, const struct cpod *p, const struct codec_devices *d,
+                       uint16_t *hi)
+{
+    memset(hi, 0, sizeof *hi * (size_t)n->inv->ndev);
+    for (int i = 0; p->high && i < d->n; i++) {
+        int ctr = d->e[i].ctr;
+        if (ctr >= POLICY_MAX_CONTAINERS || !(p->high >> ctr & 1) ||
+            (ctr < p->ninit && !(p->sidecars >> ctr & 1)))
+            continue;
+        int k =
+            policy_device_find_card(n->view.dev, n->view.ndev, d->e[i].uuid, d->e[i].uuid_len, i);
+        if (k >= 0 && hi[k] < UINT16_MAX)
+            hi[k]++;
+    }
+}
+
 /* Work out what p counts on node n at time now into p->contrib (reservations
  * decode what filter encoded; pods from the source follow the rules of
  * cache.h). */
@@ -661,6 +685,7 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
 {
     struct codec_devices *d = mem_alloc(sizeof *d);
     struct policy_usage u[POLICY_MAX_DEVICES];
+    uint16_t hi[POLICY_MAX_DEVICES];
     char err[160];
     int k = 0;
 
@@ -685,13 +710,14 @@ static void contrib_build(struct cache *c, struct cnode *n, struct cpod *p, doub
         else
             mig_usage(n, p, u);
     }
+    high_count(n, p, d, hi);
     for (int i = 0; i < n->inv->ndev; i++)
-        k += u[i].used || u[i].mem || u[i].cores;
+        k += u[i].used || u[i].mem || u[i].cores || hi[i];
     p->contrib = k <= 1 ? &p->one : mem_alloc(sizeof *p->contrib * (size_t)k);
     for (int i = 0; i < n->inv->ndev; i++)
-        if (u[i].used || u[i].mem || u[i].cores)
-            p->contrib[p->ncontrib++] =
-                (struct contrib){i, (int16_t)quota_backend_index(n->view.dev[i].backend), u[i]};
+        if (u[i].used || u[i].mem || u[i].cores || hi[i])
+            p->contrib[p->ncontrib++] = (struct contrib){
+                i, (int16_t)quota_backend_index(n->view.dev[i].backend), hi[i], u[i]};
     ns_add(c, p, +1);
 out:
     free(d);
@@ -757,13 +783,17 @@ static void node_rebuild(struct cache *c, struct cnode *n, double now)
     int32_t id = n->view.id;
     free(n->use);
     free(n->cores);
+    free(n->high);
     n->use = mem_zalloc(sizeof *n->use * (size_t)(inv->ndev ? inv->ndev : 1));
     n->cores = mem_zalloc(sizeof *n->cores * (size_t)(inv->ndev ? inv->ndev : 1));
+    n->high = mem_zalloc(sizeof *n->high * (size_t)(inv->ndev ? inv->ndev : 1));
     n->view = (struct policy_node){
         .name = inv->name,
         .ndev = inv->ndev,
         .dev = inv->dev,
         .use = n->use,
+        .high = n->high,
+        .oversubscribed = inv->oversubscribed,
         .pair = inv->pair,
         .cpu_milli = inv->cpu_milli,
         .mem_mib = inv->mem_mib,
@@ -936,6 +966,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     p->ninit = pi->ninit;
     p->nctr = pi->nctr < POLICY_MAX_CONTAINERS ? pi->nctr : POLICY_MAX_CONTAINERS;
     p->sidecars = pi->sidecars;
+    p->high = pi->high;
     p->init_done = pi->init_done;
     p->cpu = pi->cpu_milli;
     p->mem = pi->mem_mib;
@@ -1110,6 +1141,8 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     p->nctr = pod->nctr;
     for (int i = 0; i < pod->ninit && i < POLICY_MAX_CONTAINERS; i++)
         p->sidecars |= (uint64_t)pod->ctr[i].sidecar << i;
+    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++)
+        p->high |= (uint64_t)(pod->ctr[i].priority == 0) << i;
     p->cpu = pod->cpu_milli;
     p->mem = pod->mem_mib;
     p->state = POD_RESERVED;
@@ -1497,6 +1530,7 @@ cJSON *cache_inspect(struct cache *c, double now)
         cJSON_AddNumberToObject(o, "cpuUsedMilli", (double)n->view.cpu_used_milli);
         cJSON_AddNumberToObject(o, "memMiB", (double)n->view.mem_mib);
         cJSON_AddNumberToObject(o, "memUsedMiB", (double)n->view.mem_used_mib);
+        cJSON_AddBoolToObject(o, "oversubscribed", n->inv->oversubscribed);
         for (int i = 0; i < n->inv->ndev; i++)
             cJSON_AddItemToArray(gpus, gpu_json(n, i, now));
         cJSON_AddItemToObject(o, "gpus", gpus);

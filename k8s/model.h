@@ -63,6 +63,9 @@ struct model_inventory {
     bool has_register;  /* the node carries a register annotation at all */
     const struct policy_device_backend *backend; /* whose register it carries (else the first
                                                     row); static */
+    /* A device registers more memory than its backend's physical memory
+     * label says the card has (HAMi's deviceMemoryScaling > 1). */
+    bool oversubscribed;
 };
 
 /* Parse a Node object. On success *out is new (caller frees with
@@ -129,6 +132,7 @@ struct model_pod_info {
     int32_t ninit;
     int32_t nctr;      /* init + app containers */
     uint64_t sidecars; /* bit i: init container i has restartPolicy Always (a sidecar) */
+    uint64_t high;     /* bit i: container i asks GPUs at runtime priority 0 (high) */
     bool init_done;    /* every init container but the sidecars (at least one) exited 0, per
                           status.initContainerStatuses: only sidecars and app containers count */
     int64_t cpu_milli; /* host resources requested (sidecars add to the app containers) */

@@ -12,9 +12,11 @@
 #include "base/err.h"
 #include "base/list.h"
 #include "base/mem.h"
+#include "base/strconv.h"
 #include "k8s/json.h"
 #include "k8s/model.h"
 #include "k8s/quantity.h"
+#include "policy/device.h"
 
 #define RV_MAX 64
 
@@ -178,6 +180,22 @@ static int node_devices(const cJSON *node, const cJSON *anns, struct model_inven
     return 0;
 }
 
+/* A device registering more memory than its backend's physical memory
+ * label says the node's cards have marks the node oversubscribed. A label
+ * that is absent or not a positive whole number says nothing. */
+static void node_oversubscribed(const cJSON *meta, struct model_inventory *inv)
+{
+    const cJSON *labels = json_field(meta, "labels");
+    for (int i = 0; i < inv->ndev && !inv->oversubscribed; i++) {
+        const char *key = policy_device_backend_of(&inv->dev[i])->label_mem;
+        const cJSON *v = key ? json_field(labels, key) : NULL;
+        int64_t phys;
+        if (cJSON_IsString(v) && v->valuestring &&
+            strconv_int(v->valuestring, strlen(v->valuestring), 1, INT32_MAX, &phys) == 0)
+            inv->oversubscribed = inv->dev[i].devmem > phys;
+    }
+}
+
 int model_node_parse(const cJSON *node, struct model_inventory **out, char *err, size_t cap)
 {
     struct model_inventory *inv = NULL;
@@ -206,6 +224,7 @@ int model_node_parse(const cJSON *node, struct model_inventory **out, char *err,
         (rc = node_devices(node, anns, inv, err, cap)))
         goto out;
     inv->resource_version = mem_strdup(rv);
+    node_oversubscribed(meta, inv);
     if ((rc = json_ann(anns, inv->backend->ann_handshake, MODEL_POD_ANN_MAX, &v, err, cap)))
         goto out;
     inv->handshake = mem_strdup(v);

@@ -469,6 +469,23 @@ int model_pod_unknown_resource(const cJSON *pod, char *err, size_t cap)
     return 0;
 }
 
+/* spec.priority (the value of the pod's PriorityClass, set at admission):
+ * absent or null 0; not a whole number in int32's range ERR_RANGE. */
+static int pod_priority(const cJSON *pod, int32_t *out, char *err, size_t cap)
+{
+    const cJSON *v = json_field(json_field(pod, "spec"), "priority");
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= INT32_MIN && v->valuedouble <= INT32_MAX) ||
+        v->valuedouble != (double)(int32_t)v->valuedouble) {
+        json_err(err, cap, "spec.priority is not a whole number in %d..%d", INT32_MIN, INT32_MAX);
+        return ERR_RANGE;
+    }
+    *out = (int32_t)v->valuedouble;
+    return 0;
+}
+
 int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
                     char *err, size_t cap)
 {
@@ -506,7 +523,7 @@ int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct pol
         return rc;
     out->quota_mem = -1;
     out->quota_cores = -1;
-    return 0;
+    return pod_priority(pod, &out->spec_priority, err, cap);
 }
 
 /* An annotation a pod owner may write: as ann_str, but a value over max
@@ -559,6 +576,8 @@ static void pod_ask(const cJSON *c, int i, struct model_pod_info *out)
     }
     if (pc.nums <= 0)
         return;
+    if (pc.priority == 0)
+        out->high |= UINT64_C(1) << i;
     out->ask[out->nask++] = (struct model_gpu_ask){(uint8_t)i, (uint8_t)pc.nums,
                                                    (uint8_t)pc.mem_pct, (uint8_t)pc.cores, pc.mem};
 }

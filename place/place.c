@@ -403,6 +403,25 @@ static bool node_locked(struct place *pl, struct place_req *r, struct place_cand
     return true;
 }
 
+/* A GPU pod whose priority is above --oversubscription-priority-threshold
+ * is kept off a node whose device plugin registers scaled memory: its
+ * memory there may be paged out under pressure. Under the read lock. */
+static bool node_oversubscribed(struct place *pl, struct place_req *r, struct place_cand *c,
+                                const struct policy_node *view)
+{
+    char text[256];
+    if (!pl->o.oversub_guard || !view->oversubscribed ||
+        r->pod.spec_priority <= pl->o.oversub_priority || !policy_pod_wants_gpu(&r->pod))
+        return false;
+    c->state = PLACE_UNRESOLVABLE;
+    snprintf(text, sizeof text,
+             "NodeOversubscribed: the node's device plugin registers more GPU memory than its "
+             "cards have, and the pod's priority %d is above %d",
+             (int)r->pod.spec_priority, (int)pl->o.oversub_priority);
+    add_reason(r, c, text);
+    return true;
+}
+
 /* The thread's memo slot of a node: one per node id, the table grown on
  * demand (up to VERDICT_NODES). */
 static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
@@ -520,7 +539,8 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
                        "node is not in the scheduler's cache: unknown to its cluster view");
             continue;
         }
-        if (node_locked(pl, r, &r->c[i], views[m], lock_now))
+        if (node_locked(pl, r, &r->c[i], views[m], lock_now) ||
+            node_oversubscribed(pl, r, &r->c[i], views[m]))
             continue;
         map[m++] = i;
     }

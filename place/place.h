@@ -36,6 +36,8 @@ struct place_opts {
     double lock_timeout;            /* seconds; single mode: filter passes over nodes whose
                                        hami.io/mutex.lock another pod took less than this
                                        ago (NodeLocked); 0: locks are not looked at */
+    bool oversub_guard;             /* GPU pods of spec_priority above oversub_priority are */
+    int32_t oversub_priority;       /* kept off oversubscribed nodes (NodeOversubscribed) */
 };
 
 /* What became of one candidate. */

@@ -139,6 +139,10 @@ struct policy_device_backend {
      * devices pl gives a pod on n (Ascend 910: NPUs of one NetworkID). */
     double (*node_score)(const struct policy_device_backend *b, const struct policy_node *n,
                          const struct policy_placement *pl);
+    /* A node label giving the physical memory of one device in MiB, or
+     * NULL: a device registered with more is oversubscribed (its device
+     * plugin scales memory, HAMi's deviceMemoryScaling > 1). */
+    const char *label_mem;
 };
 
 /* Every backend, NULL-terminated; a new vendor is one new file and one row. */

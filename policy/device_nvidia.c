@@ -644,4 +644,5 @@ const struct policy_device_backend policy_device_nvidia = {
     .default_cores = 0,
     .register_parse = register_parse,
     .score_parse = score_parse,
+    .label_mem = "nvidia.com/gpu.memory", /* NVIDIA GPU feature discovery */
 };

@@ -13,6 +13,10 @@
 #include "policy/device_nvidia_mig.h"
 
 #define TOPOLOGY_MAX_COMBOS 20000 /* past this, topology-aware goes greedy */
+/* A node where a high-priority container shares a card with another one
+ * scores this much worse (priority_cards): below every node where it does
+ * not, whatever the node policy's own score. */
+#define PRIORITY_PENALTY 1e9
 
 /* Type checks memoised per type string, for one pod across many nodes:
  * nodes share model names (the cache interns them). */
@@ -343,6 +347,31 @@ static bool numa_pick(const struct policy_node *n, const uint8_t *fit, int nfit,
     return false;
 }
 
+/* Does container c's runtime priority prefer device d of the node? High
+ * (0): it holds no high-priority container; low (1): it holds one. */
+static inline bool priority_prefers(const struct policy_node *node, const struct policy_ctr *c,
+                                    int d)
+{
+    return c->priority == 0 ? node->high[d] == 0 : node->high[d] > 0;
+}
+
+/* priority_cards: the devices the container's priority prefers first, each
+ * part in the order it had (stable). Returns how many are preferred. */
+static int priority_order(const struct policy_node *node, const struct policy_ctr *c, uint8_t *fit,
+                          int nfit)
+{
+    uint8_t rest[POLICY_MAX_DEVICES];
+    int np = 0, nr = 0;
+    for (int i = 0; i < nfit; i++) {
+        if (priority_prefers(node, c, fit[i]))
+            fit[np++] = fit[i];
+        else
+            rest[nr++] = fit[i];
+    }
+    memcpy(fit + np, rest, (size_t)nr);
+    return np;
+}
+
 /* Fit one container on usage u. Picks are appended to pl. */
 static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *u,
                           struct policy_placement *pl, struct policy_reasons *why)
@@ -381,8 +410,15 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
             why->cnt[POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = (uint16_t)nfit;
         return false;
     }
-    bool need_all = fc->gpu.topology || fc->pod->numa_bind || fc->np->pick || fc->own->pick;
+    bool prio = fc->np->priority_cards && node->high && (c->priority == 0 || c->priority == 1) &&
+                !fc->gpu.topology && !fc->pod->numa_bind;
+    bool need_all = fc->gpu.topology || fc->pod->numa_bind || fc->np->pick || fc->own->pick || prio;
     order_devices(fc, score, fit, nfit, need_all ? nfit : k);
+    int npick = nfit; /* the node policy's pick chooses among the first npick */
+    if (prio) {
+        int np = priority_order(node, c, fit, nfit);
+        npick = np >= k ? np : nfit;
+    }
     int got = fc->own->pick ? fc->own->pick(fc->own, node, fit, nfit, k, chosen) : -1;
     if (got >= 0 && got < k) { /* no k of them may go together (Ascend 910C's pairs) */
         why->cnt[POLICY_R_ALLOCATED_CARDS_INSUFFICIENT] = (uint16_t)nfit;
@@ -399,8 +435,8 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
             topo_single(node, fit, nfit, chosen);
         else
             topo_multi(node, fit, nfit, k, chosen);
-    } else if (fc->np->pick && nfit > k) {
-        fc->np->pick(node, u, fc->pod, ci, fit, nfit, k, chosen, fc->opts);
+    } else if (fc->np->pick && npick > k) {
+        fc->np->pick(node, u, fc->pod, ci, fit, npick, k, chosen, fc->opts);
     } else {
         memcpy(chosen, fit, (size_t)k);
     }
@@ -574,6 +610,17 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
     return true;
 }
 
+/* Does the placement put a high-priority container on a device that holds
+ * another? */
+static bool shares_high(const struct policy_pod *pod, const struct policy_node *node,
+                        const struct policy_placement *pl)
+{
+    for (int i = 0; i < pl->npick; i++)
+        if (pod->ctr[pl->pick[i].ctr].priority == 0 && node->high[pl->pick[i].dev] > 0)
+            return true;
+    return false;
+}
+
 static bool fit_scored(const struct policy_pod *pod, const struct policy_node *node,
                        const struct policy_opts *opts, struct typememo *memo,
                        struct policy_placement *out, struct policy_reasons *why)
@@ -592,6 +639,8 @@ static bool fit_scored(const struct policy_pod *pod, const struct policy_node *n
         if (b && b->node_score)
             out->score += b->node_score(b, node, out);
     }
+    if (np->priority_cards && node->high && shares_high(pod, node, out))
+        out->score += np->prefer_low ? PRIORITY_PENALTY : -PRIORITY_PENALTY;
     return true;
 }
 
@@ -674,7 +723,7 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
     uint64_t h = HASH_FNV_INIT;
     for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++) {
         const struct policy_ctr *c = &pod->ctr[i];
-        int32_t v[5] = {c->nums, c->mem, c->mem_pct, c->cores, c->sidecar};
+        int32_t v[6] = {c->nums, c->mem, c->mem_pct, c->cores, c->sidecar, c->priority};
         h = hash_fnv(h, v, sizeof v);
         const void *b = policy_ctr_backend(c);
         h = hash_fnv(h, &b, sizeof b);

@@ -12,5 +12,6 @@ const struct policy_node_policy policy_binpack = {
     .name = "binpack",
     .prefer_low = false,
     .score = policy_score_before,
+    .priority_cards = true,
     .priority = priority,
 };

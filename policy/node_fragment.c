@@ -96,6 +96,7 @@ const struct policy_node_policy policy_fragment = {
     .prefer_low = true,
     .cpu_pods = true,
     .score = score,
+    .priority_cards = true,
     .priority = priority,
     .pick = pick,
 };

@@ -87,6 +87,11 @@ struct policy_node {
     int64_t mem_used_mib;
     uint64_t gen; /* changes whenever anything above does; 0 = unknown */
     int32_t id;   /* small, dense, unique among live nodes (for callers' tables); -1 none */
+    /* ndev entries: containers of runtime priority 0 (high; the backend's
+     * POLICY_RES_PRIORITY) on each device before this pod, or NULL: none.
+     * Part of what gen versions. */
+    const uint16_t *high;
+    bool oversubscribed; /* its device plugin registers more memory than the cards have */
 };
 
 /* One container's GPU request, HAMi's defaults already applied. */
@@ -139,6 +144,9 @@ struct policy_pod {
     int64_t mem_mib;
     int64_t quota_mem;   /* namespace GPU memory quota left, MiB; < 0 = none */
     int64_t quota_cores; /* likewise for cores */
+    /* spec.priority (from its PriorityClass; 0 when none), passed through
+     * to callers (place/ keeps high ones off oversubscribed nodes). */
+    int32_t spec_priority;
 };
 
 /* Why a node did not fit, in HAMi's words. */
@@ -202,6 +210,13 @@ struct policy_node_policy {
      * after is pl->after. */
     double (*score)(const struct policy_node *node, const struct policy_placement *pl,
                     const struct policy_pod *pod, const struct policy_opts *opts);
+    /* Priorities on the card: a container of runtime priority 0 (high)
+     * prefers a device holding no other high-priority container, one of
+     * priority 1 (low) a device that holds one (low-priority work fills
+     * around the high-priority tasks, leaving cards without one for the
+     * next); a node where a high-priority container would share a device
+     * with another, when some node would not make it, comes last. */
+    bool priority_cards;
     /* Map a score to kube-scheduler's 0..10, higher = more preferred. */
     int (*priority)(double score);
     /* Optional: choose k of the nfit devices that fit container ci (given in

@@ -42,6 +42,7 @@ static int check_node_policy(const char *v, char *err, size_t cap);
 static int check_gpu_policy(const char *v, char *err, size_t cap);
 static int check_dns_label(const char *v, char *err, size_t cap);
 static int check_lease(const char *v, char *err, size_t cap);
+static int check_priority(const char *v, char *err, size_t cap);
 
 static const char *const filter_modes[] = {"single", "all", NULL};
 
@@ -221,6 +222,12 @@ static const struct option options[] = {
              "every node carrying their register annotation (hami.io/node-register-<chip>)."},
     {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
+    {.name = "oversubscription-priority-threshold", .type = T_STR, .scope = BOTH,
+     FIELD(oversub_priority), .def = "", .check = check_priority, .arg = "N",
+     .help = "GPU pods whose priority (spec.priority, from their PriorityClass) is above N are "
+             "not placed on oversubscribed nodes: nodes whose device plugin registers more GPU "
+             "memory than the cards have (HAMi's deviceMemoryScaling > 1; seen from the "
+             "nvidia.com/gpu.memory label). Empty: every pod may go there."},
 };
 /* clang-format on */
 
@@ -245,6 +252,21 @@ static int check_node_policy(const char *v, char *err, size_t cap)
 }
 
 /* "" or NAMESPACE/NAME: a DNS label, a slash, 1..253 of [a-z0-9.-]. */
+/* Empty, or a whole number in int32's range (a PriorityClass value). */
+static int check_priority(const char *v, char *err, size_t cap)
+{
+    char *end = NULL;
+    if (!*v)
+        return 0;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end || end == v || x < INT32_MIN || x > INT32_MAX) {
+        snprintf(err, cap, "not a whole number in %d..%d", INT32_MIN, INT32_MAX);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
 static int check_lease(const char *v, char *err, size_t cap)
 {
     char ns[64], why[128];

@@ -88,6 +88,9 @@ struct config {
     /* high availability (k8s/lease.h) */
     char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
     char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */
+    /* priorities (docs/quotas-and-priorities.md) */
+    char oversub_priority[16]; /* "" = off; else pods above this priority avoid oversubscribed
+                                  nodes */
 };
 
 /* Fill c with every default (all scopes). */

@@ -43,6 +43,8 @@ int extender_opts_from_config(const struct config *c, struct place_opts *o, char
     o->defaults = (struct model_defaults){.mem_factor = 1};
     o->ttl = (double)c->reservation_ttl_ms / 1000.0;
     o->lock_timeout = (double)c->node_lock_timeout_ms / 1000.0;
+    o->oversub_guard = c->oversub_priority[0] != '\0';
+    o->oversub_priority = o->oversub_guard ? (int32_t)strtol(c->oversub_priority, NULL, 10) : 0;
     if (!o->policy.node_policy) {
         snprintf(err, cap, "--node-scheduler-policy: unknown policy \"%s\"", c->node_policy);
         return ERR_INVAL;
