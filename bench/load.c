@@ -6,8 +6,11 @@
  * for new pods from C concurrent keep-alive clients, bounded in count and
  * time. Measured in the same run: the /healthz round trip (HTTP floor), the
  * time cJSON alone takes to parse the same filter body (JSON floor), and
- * the engine's choice in-process (policy time). The last line is
- * `RESULT {json}`.
+ * the engine's choice in-process (policy time). With --quota MIB the
+ * pods' namespace has a ResourceQuota (HAMi's limits.<gpumem> of MIB and
+ * limits.<gpucores> of MIB too), so every filter checks and reserves
+ * against it: set it above what the run takes to measure what the check
+ * costs, not refusals. The last line is `RESULT {json}`.
  *
  * A program that prints figures; never a test. */
 #include <cjson/cJSON.h>
@@ -39,6 +42,7 @@
 
 struct args {
     int nodes, gpus, clients, pods, seconds, existing, threads;
+    long long quota; /* MiB (and %) the pods' namespace may hold; 0: no ResourceQuota */
     const char *mode, *url, *bin, *policy;
 };
 
@@ -118,6 +122,12 @@ static int write_cluster(const char *path, const struct args *a, struct buf *ite
                 "\"status\":{\"phase\":\"Running\"}}",
                 k, k, n, n, d, dv->vendor_word, mem, cores, n, dv->res[POLICY_RES_COUNT]);
     }
+    if (a->quota > 0)
+        fprintf(f,
+                ",{\"kind\":\"ResourceQuota\",\"metadata\":{\"name\":\"gpu\",\"namespace\":"
+                "\"bench\"},\"spec\":{\"hard\":{\"limits.%s\":\"%lld\",\"limits.%s\":"
+                "\"%lld\"}}}",
+                dv->res[POLICY_RES_MEM], a->quota, dv->res[POLICY_RES_CORES], a->quota);
     fputs("]}\n", f);
     buf_free(&b);
     return fclose(f) == 0 ? 0 : -1;
@@ -356,6 +366,7 @@ static double parse_p50(const struct shared *sh, int n)
 struct policy_run {
     int n;
     double *t;
+    long long quota; /* what the namespace may hold; 0: no quota */
 };
 
 static void choose_all(void *ctx, const struct policy_node *const *v, int n)
@@ -370,7 +381,7 @@ static void choose_all(void *ctx, const struct policy_node *const *v, int n)
     p.nctr = 1;
     p.ctr[0] = (struct policy_ctr){.name = "main", .nums = 1, .mem = 4096, .cores = 10};
     p.w = (struct policy_weights){1, 1, 1};
-    p.quota_mem = p.quota_cores = -1;
+    p.quota_mem = p.quota_cores = r->quota > 0 ? r->quota : -1;
     for (int i = 0; i < r->n; i++) {
         double t0 = stats_now_ms();
         policy_choose(&p, v, n, &o, verdicts, best);
@@ -381,12 +392,12 @@ static void choose_all(void *ctx, const struct policy_node *const *v, int n)
 }
 
 /* The engine alone on the same cluster, loaded in-process. */
-static double policy_p50(const char *snap, int n)
+static double policy_p50(const char *snap, int n, long long quota)
 {
     struct cache *c = cache_create();
     struct snapshot_stats st;
     char err[256];
-    struct policy_run r = {n, mem_alloc(sizeof(double) * (size_t)n)};
+    struct policy_run r = {n, mem_alloc(sizeof(double) * (size_t)n), quota};
     double p = -1;
     if (snapshot_load(c, snap, &st, err, sizeof err) == 0) {
         cache_with_views(c, choose_all, &r);
@@ -403,7 +414,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
                     "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
-                    "         [--policy binpack] [--url URL] [--bin PATH]\n");
+                    "         [--policy binpack] [--url URL] [--bin PATH] [--quota MIB]\n");
     return 2;
 }
 
@@ -447,6 +458,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->url = v;
         else if (!strcmp(k, "--bin"))
             a->bin = v;
+        else if (!strcmp(k, "--quota"))
+            a->quota = atoll(v);
         else
             return usage();
     }
@@ -454,8 +467,8 @@ static int parse_args(int argc, char **argv, struct args *a)
         a->existing = a->nodes * a->gpus / 4;
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
         a->clients < 1 || a->clients > MAX_CLIENTS || a->pods < 1 || a->pods > 10000000 ||
-        a->seconds < 1 || a->seconds > 3600 || a->threads < 1 || a->threads > 256 ||
-        (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")))
+        a->seconds < 1 || a->seconds > 3600 || a->threads < 1 || a->threads > 256 || a->quota < 0 ||
+        a->quota > (1LL << 50) || (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")))
         return usage();
     return 0;
 }
@@ -508,13 +521,16 @@ int main(int argc, char **argv)
         }
         printf("server: %s, %d nodes x %d GPUs, %d running pods, loaded in %.1f s\n", a.bin,
                a.nodes, a.gpus, a.existing, (stats_now_ms() - t0) / 1e3);
+        if (a.quota > 0)
+            printf("quota: namespace bench may hold %lld MiB and %lld %% (a ResourceQuota)\n",
+                   a.quota, a.quota);
         snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     }
     sh.a = &a;
     sh.base = base;
     node_list(&sh, &a, &items, &nodes);
     double healthz = healthz_p50(base, 2000), parse = parse_p50(&sh, 20);
-    double policy = policy_p50(snap, 20);
+    double policy = policy_p50(snap, 20, a.quota);
 
     struct client cl[MAX_CLIENTS];
     pthread_t th[MAX_CLIENTS];
@@ -568,8 +584,9 @@ int main(int argc, char **argv)
     printf("RESULT {\"nodes\":%d,\"mode\":\"%s\",\"clients\":%d,\"pods\":%d,\"pods_per_s\":%.1f,"
            "\"filter_p50_ms\":%.3f,\"filter_p99_ms\":%.3f,\"bind_p99_ms\":%.3f,"
            "\"healthz_p50_ms\":%.3f,\"parse_floor_ms\":%.3f,\"policy_ms\":%.3f,"
-           "\"rss_mib\":%.1f}\n",
-           a.nodes, a.mode, a.clients, nb, nb / secs, f50, f99, b99, healthz, parse, policy, cur);
+           "\"rss_mib\":%.1f,\"quota_mib\":%lld}\n",
+           a.nodes, a.mode, a.clients, nb, nb / secs, f50, f99, b99, healthz, parse, policy, cur,
+           a.quota);
     free(f);
     free(b);
     rc = errors ? 1 : 0;

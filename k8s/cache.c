@@ -105,6 +105,8 @@ struct cache {
     struct hmap *nsq;      /* namespace -> nsq: sums of every contribution, quota limits */
     struct hmap *qobjs;    /* "ns/name" -> qobj: the ResourceQuotas */
     int32_t mem_factor;    /* memory limits of config_defaults rows are scaled by it */
+    int64_t devmem_max;    /* the largest devmem of any device ever put (a bound) */
+    bool has_mig;          /* a MIG card was ever put */
     struct cpod *orphans;
     struct cpod *resv;
     struct cpod *win; /* candidates counted in their bind window: at most one per node lock */
@@ -813,6 +815,9 @@ void cache_node_put(struct cache *c, struct model_inventory *inv)
     for (int i = 0; i < inv->ndev; i++) {
         inv->dev[i].type = intern(c, inv->dev[i].type);
         inv->dev[i].mode = intern(c, inv->dev[i].mode);
+        if (inv->dev[i].devmem > c->devmem_max)
+            c->devmem_max = inv->dev[i].devmem;
+        c->has_mig = c->has_mig || policy_mig_card(&inv->dev[i]);
     }
     struct cnode *n = hmap_get(c->nodes, inv->name);
     if (n) {
@@ -1762,6 +1767,14 @@ static int64_t mem_limit(const struct cache *c, int b, int64_t lim)
     if (lim < 0 || !row || !row->config_defaults || c->mem_factor <= 1)
         return lim;
     return lim > INT64_MAX / c->mem_factor ? INT64_MAX : lim * c->mem_factor;
+}
+
+void cache_gpu_take_max(struct cache *c, int64_t mem, int32_t cores, int64_t *mem_max,
+                        int32_t *cores_max)
+{
+    /* A MIG instance takes its profile's size, at most its card's. */
+    *mem_max = mem > 0 && !c->has_mig ? mem : mem > c->devmem_max ? mem : c->devmem_max;
+    *cores_max = c->has_mig && cores < 100 ? 100 : cores;
 }
 
 void cache_quota_left(struct cache *c, const char *ns, const struct policy_device_backend *b,

@@ -254,6 +254,11 @@ void cache_set_mem_factor(struct cache *c, int32_t factor);
  * backend b's devices, MiB and % (>= 0), each -1 when no quota limits it. */
 void cache_quota_left(struct cache *c, const char *ns, const struct policy_device_backend *b,
                       int64_t *mem, int64_t *cores);
+/* Under the read or write lock: at most how much memory (MiB) and cores
+ * (%) one GPU of any node known may take for a request of mem MiB (0: a
+ * percentage of the card) and cores %, MIG instances' sizes included. */
+void cache_gpu_take_max(struct cache *c, int64_t mem, int32_t cores, int64_t *mem_max,
+                        int32_t *cores_max);
 /* Call fn for every namespace and device resource it holds or has a limit
  * of (used in MiB or %, limit as written, -1 for none), under the read
  * lock; strings borrowed for the call. */

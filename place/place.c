@@ -487,26 +487,50 @@ static const struct policy_device_backend *pod_backend(const struct policy_pod *
     return NULL;
 }
 
+/* Under the cache's lock: the most the pod can take of a quota on any
+ * node (every container summed, init containers too: a bound). */
+static void quota_need(struct place *pl, const struct policy_pod *pod, int64_t *mem, int64_t *cores)
+{
+    *mem = *cores = 0;
+    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++) {
+        const struct policy_ctr *c = &pod->ctr[i];
+        int64_t m;
+        int32_t k;
+        if (c->nums <= 0)
+            continue;
+        cache_gpu_take_max(pl->cache, c->mem, c->cores, &m, &k);
+        *mem += c->nums * m;
+        *cores += (int64_t)c->nums * k;
+    }
+}
+
 /* Under the cache's lock: set what the pod's namespace's quota leaves it
- * (k8s/cache.h), and describe it in note ("" when no quota applies). */
+ * (k8s/cache.h), and describe it in note ("" when no quota applies). A
+ * quota that leaves more than the pod could take anywhere cannot refuse
+ * it: it reads as none, so the verdicts memoised for the pod's shape stay
+ * good while the namespace's use moves (the reservation's refit under the
+ * write lock still checks the exact quota). */
 static void quota_apply(struct place *pl, struct policy_pod *pod, char *note, size_t cap)
 {
     const struct policy_device_backend *b = pod_backend(pod);
+    int64_t mem = -1, cores = -1, need_mem, need_cores;
     note[0] = '\0';
     pod->quota_mem = pod->quota_cores = -1;
-    if (!b)
-        return;
-    cache_quota_left(pl->cache, pod->ns, b, &pod->quota_mem, &pod->quota_cores);
-    if (pod->quota_mem < 0 && pod->quota_cores < 0)
+    if (b)
+        cache_quota_left(pl->cache, pod->ns, b, &mem, &cores);
+    if (mem < 0 && cores < 0)
         return;
     size_t k =
         (size_t)snprintf(note, cap, "; quota of namespace %s leaves", pod->ns ? pod->ns : "");
-    if (pod->quota_mem >= 0 && k < cap)
-        k += (size_t)snprintf(note + k, cap - k, " %s %lld", b->res[POLICY_RES_MEM],
-                              (long long)pod->quota_mem);
-    if (pod->quota_cores >= 0 && k < cap)
-        snprintf(note + k, cap - k, "%s %s %lld", pod->quota_mem >= 0 ? "," : "",
-                 b->res[POLICY_RES_CORES], (long long)pod->quota_cores);
+    if (mem >= 0 && k < cap)
+        k +=
+            (size_t)snprintf(note + k, cap - k, " %s %lld", b->res[POLICY_RES_MEM], (long long)mem);
+    if (cores >= 0 && k < cap)
+        snprintf(note + k, cap - k, "%s %s %lld", mem >= 0 ? "," : "", b->res[POLICY_RES_CORES],
+                 (long long)cores);
+    quota_need(pl, pod, &need_mem, &need_cores);
+    pod->quota_mem = mem >= need_mem ? -1 : mem;
+    pod->quota_cores = cores >= need_cores ? -1 : cores;
 }
 
 /* Place r->pod among the candidates (under the read lock). Fills each
