@@ -195,8 +195,10 @@ char *cache_pending_get(struct cache *c, const char *uid, double now);
 
 /* ---- for operators ---- */
 
-/* Every node, its GPUs (totals and usage) and the pods on each GPU,
- * reservations included. Returns a new tree; caller frees (cJSON_Delete). */
+/* Every node (oversubscribed or not), its GPUs (totals and usage) and the
+ * pods on each GPU, reservations included; per namespace its device use
+ * and quota limits ("quotas"). Returns a new tree; caller frees
+ * (cJSON_Delete). */
 cJSON *cache_inspect(struct cache *c, double now);
 /* Call fn once with the views of every node, under the read lock. */
 void cache_with_views(struct cache *c,

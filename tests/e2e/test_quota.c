@@ -133,6 +133,10 @@ START_TEST(snapshot_quotas)
     ck_assert_int_eq(harness_metric(port, "hami_resource_quota_limit{namespace=\"team-a\","
                                           "quota_name=\"nvidia.com/gpucores\",zone=\"vGPU\"}"),
                      100);
+    ck_assert_int_eq(harness_metric(port, "QuotaUsed{quotanamespace=\"team-a\","
+                                          "quotaName=\"nvidia.com/gpucores\",limit=\"100\","
+                                          "zone=\"vGPU\"}"),
+                     30);
     ck_assert_int_eq(harness_metric(port, "hami_resource_quota_used{namespace=\"team-b\","
                                           "quota_name=\"nvidia.com/gpumem\",limit=\"0\","
                                           "zone=\"vGPU\"}"),
