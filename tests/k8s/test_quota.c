@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "k8s/cache.h"
 #include "k8s/quota.h"
+#include "k8s/snapshot.h"
 #include "place/place.h"
 #include "policy/device.h"
 #include "tests/support/harness.h"
@@ -347,6 +348,35 @@ START_TEST(concurrent_reservations_never_overrun)
 }
 END_TEST
 
+/* Another backend's devices count in its own slot (tests/data/e2e/dcu.json:
+ * default/dcu-held holds 8000 MiB and 40 % of a Hygon DCU). */
+START_TEST(each_backend_counts_apart)
+{
+    char path[4096], err[512];
+    struct snapshot_stats st;
+    struct cache *c = cache_create();
+    harness_data_path("e2e/dcu.json", path, sizeof path);
+    ck_assert_msg(snapshot_load(c, path, &st, err, sizeof err) == 0, "%s", err);
+    const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
+    struct quota_limits l;
+    quota_limits_none(&l);
+    l.mem[quota_backend_index(dcu)] = 10000;
+    l.cores[quota_backend_index(dcu)] = 100;
+    l.mem[0] = 5000;
+    cache_quota_put(c, "default", "q", &l);
+    int64_t mem, cores;
+    cache_rdlock(c);
+    cache_quota_left(c, "default", dcu, &mem, &cores);
+    ck_assert_int_eq(mem, 2000);
+    ck_assert_int_eq(cores, 60);
+    cache_quota_left(c, "default", policy_device_backend_default(), &mem, &cores);
+    ck_assert_int_eq(mem, 5000); /* the DCU pod holds no NVIDIA memory */
+    ck_assert_int_eq(cores, -1);
+    cache_unlock(c);
+    cache_destroy(c);
+}
+END_TEST
+
 START_TEST(inspect_shows_used_and_limit)
 {
     struct cache *c = cache_create();
@@ -386,6 +416,7 @@ int main(void)
     tcase_add_test(tc, reservations_count_until_they_expire);
     tcase_add_test(tc, concurrent_reservations_never_overrun);
     tcase_add_test(tc, inspect_shows_used_and_limit);
+    tcase_add_test(tc, each_backend_counts_apart);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
