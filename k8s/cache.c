@@ -1074,21 +1074,12 @@ static void copy_out(const struct cpod *p, struct cache_assumed *out)
     out->expires = p->expires;
 }
 
-/* The backend of the first container that asks devices (a pod asks one). */
-static const struct policy_device_backend *pod_backend(const struct policy_pod *pod)
-{
-    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++)
-        if (pod->ctr[i].nums > 0)
-            return policy_ctr_backend(&pod->ctr[i]);
-    return NULL;
-}
-
 /* A copy of pod with what its namespace's quota leaves it now (cache.h),
  * or NULL when no quota applies (then pod's own fields stand). Caller
  * frees. Under the lock. */
 static struct policy_pod *with_quota(struct cache *c, const struct policy_pod *pod)
 {
-    const struct policy_device_backend *b = pod_backend(pod);
+    const struct policy_device_backend *b = policy_pod_backend(pod);
     int64_t mem, cores;
     if (!b)
         return NULL;

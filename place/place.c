@@ -478,15 +478,6 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
     return k;
 }
 
-/* The backend of the pod's first container that asks devices, or NULL. */
-static const struct policy_device_backend *pod_backend(const struct policy_pod *pod)
-{
-    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++)
-        if (pod->ctr[i].nums > 0)
-            return policy_ctr_backend(&pod->ctr[i]);
-    return NULL;
-}
-
 /* Under the cache's lock: the most the pod can take of a quota on any
  * node (every container summed, init containers too: a bound). */
 static void quota_need(struct place *pl, const struct policy_pod *pod, int64_t *mem, int64_t *cores)
@@ -512,7 +503,7 @@ static void quota_need(struct place *pl, const struct policy_pod *pod, int64_t *
  * write lock still checks the exact quota). */
 static void quota_apply(struct place *pl, struct policy_pod *pod, char *note, size_t cap)
 {
-    const struct policy_device_backend *b = pod_backend(pod);
+    const struct policy_device_backend *b = policy_pod_backend(pod);
     int64_t mem = -1, cores = -1, need_mem, need_cores;
     note[0] = '\0';
     pod->quota_mem = pod->quota_cores = -1;

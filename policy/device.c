@@ -232,3 +232,11 @@ int policy_device_find_card(const struct policy_device *dev, int32_t ndev, const
         k = policy_device_find(dev, ndev, uuid, card, hint);
     return k;
 }
+
+const struct policy_device_backend *policy_pod_backend(const struct policy_pod *pod)
+{
+    for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++)
+        if (pod->ctr[i].nums > 0)
+            return policy_ctr_backend(&pod->ctr[i]);
+    return NULL;
+}

@@ -182,6 +182,9 @@ const struct policy_device_backend *policy_device_backend_of_word(const char *de
 const struct policy_device_backend *policy_ctr_backend(const struct policy_ctr *c);
 /* The backend of a device (its .backend, else the first row). */
 const struct policy_device_backend *policy_device_backend_of(const struct policy_device *d);
+/* The backend of the pod's first container that asks devices (a pod asks
+ * one vendor's), or NULL when none asks any. */
+const struct policy_device_backend *policy_pod_backend(const struct policy_pod *pod);
 
 /* Index among dev[0..ndev) of the device whose UUID is the n bytes at uuid,
  * trying index hint % ndev first (hint >= 0); -1 if none. */
