@@ -1783,6 +1783,28 @@ void cache_quota_left(struct cache *c, const char *ns, const struct policy_devic
         *cores = lc > q->cores[i] ? lc - q->cores[i] : 0;
 }
 
+bool cache_quota_admits(struct cache *c, const char *ns, const struct policy_device_backend *b,
+                        int64_t mem, int64_t cores, char *why, size_t cap)
+{
+    int64_t left_mem, left_cores;
+    bool ok = true;
+    cache_rdlock(c);
+    cache_quota_left(c, ns, b, &left_mem, &left_cores);
+    if (b->config_defaults && c->mem_factor > 1)
+        mem = mem > INT64_MAX / c->mem_factor ? INT64_MAX : mem * c->mem_factor;
+    if (left_mem >= 0 && mem > left_mem) {
+        snprintf(why, cap, "%s: the pod asks %lld, namespace %s has %lld left",
+                 b->res[POLICY_RES_MEM], (long long)mem, ns, (long long)left_mem);
+        ok = false;
+    } else if (left_cores >= 0 && cores > left_cores) {
+        snprintf(why, cap, "%s: the pod asks %lld, namespace %s has %lld left",
+                 b->res[POLICY_RES_CORES], (long long)cores, ns, (long long)left_cores);
+        ok = false;
+    }
+    cache_unlock(c);
+    return ok;
+}
+
 void cache_foreach_quota(struct cache *c,
                          void (*fn)(void *ctx, const char *ns, const char *resource, int64_t used,
                                     int64_t limit),

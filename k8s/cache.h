@@ -261,6 +261,13 @@ void cache_quota_left(struct cache *c, const char *ns, const struct policy_devic
  * percentage of the card) and cores %, MIG instances' sizes included. */
 void cache_gpu_take_max(struct cache *c, int64_t mem, int32_t cores, int64_t *mem_max,
                         int32_t *cores_max);
+/* HAMi's check at admission: would namespace ns's quotas of backend b
+ * admit a pod asking mem MiB (as written: memoryFactor is applied here) and
+ * cores % more than it holds now? Takes the read lock. True when so (or no
+ * quota limits it); else false with the key, what is left and what is
+ * asked in why. */
+bool cache_quota_admits(struct cache *c, const char *ns, const struct policy_device_backend *b,
+                        int64_t mem, int64_t cores, char *why, size_t cap);
 /* Call fn for every namespace and device resource it holds or has a limit
  * of (used in MiB or %, limit as written, -1 for none), under the read
  * lock; strings borrowed for the call. */

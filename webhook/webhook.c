@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "policy/device.h"
 #include "webhook/patch.h"
 #include "webhook/pod.h"
 #include "webhook/trust.h"
@@ -213,6 +214,45 @@ static bool runs_trusted(const struct webhook *w, const cJSON *req, const cJSON 
     return n > 0 && (size_t)n < sizeof user && webhook_trust_has(w->trust, user);
 }
 
+/* HAMi's admission check of a GPU pod against its namespace's device
+ * quotas (k8s/quota.h): what it asks (MiB written per GPU x GPUs, a
+ * percentage counting 0 as in HAMi; cores x GPUs; sidecars and app
+ * containers summed, a plain init container alone) on top of what the
+ * namespace holds now. Denied (403) when over; not looked at before the
+ * cache is ready. */
+static void quota_admit(struct webhook *w, const cJSON *req, const cJSON *pod,
+                        struct webhook_pod_verdict *v)
+{
+    char err[256], why[256];
+    if (!w->cache || v->outcome != WEBHOOK_POD_ADMITTED || !cache_ready(w->cache))
+        return;
+    struct policy_pod *pp = mem_alloc(sizeof *pp);
+    const struct policy_device_backend *b = NULL;
+    int64_t app_mem = 0, app_cores = 0, init_mem = 0, init_cores = 0;
+    if (model_pod_parse(pod, NULL, pp, err, sizeof err) == 0)
+        b = policy_pod_backend(pp);
+    for (int i = 0; b && i < pp->nctr; i++) {
+        const struct policy_ctr *c = &pp->ctr[i];
+        int64_t mem = (int64_t)c->nums * c->mem, cores = (int64_t)c->nums * c->cores;
+        bool plain_init = i < pp->ninit && !c->sidecar;
+        app_mem += plain_init ? 0 : mem;
+        app_cores += plain_init ? 0 : cores;
+        init_mem = plain_init && mem > init_mem ? mem : init_mem;
+        init_cores = plain_init && cores > init_cores ? cores : init_cores;
+    }
+    const char *ns = str(req, "namespace");
+    if (!ns || !*ns)
+        ns = pp->ns;
+    if (b && ns &&
+        !cache_quota_admits(w->cache, ns, b, app_mem > init_mem ? app_mem : init_mem,
+                            app_cores > init_cores ? app_cores : init_cores, why, sizeof why)) {
+        v->outcome = WEBHOOK_POD_DENIED;
+        v->code = 403;
+        snprintf(v->message, sizeof v->message, "exceeding resource quota: %s", why);
+    }
+    free(pp);
+}
+
 /* The verdict on a pod review; changes go through p. An update is only
  * allowed or denied: spec.schedulerName and the containers cannot change
  * after the creation, so a patch would fail it. */
@@ -241,6 +281,7 @@ static void review_pod(struct webhook *w, enum review what, const cJSON *req, cJ
         if (!webhook_trust_allows(w->trust, user, pod, NULL, v->message, sizeof v->message))
             break;
         webhook_pod_admit(&po, pod, p, v);
+        quota_admit(w, req, pod, v);
         return;
     case REVIEW_UPDATE:
         if (!webhook_trust_allows(w->trust, user, pod, old, v->message, sizeof v->message))

@@ -9,7 +9,9 @@
  *
  * What is reviewed (manifests/base/webhook.yaml sends exactly these):
  *   - CREATE of a Pod: the accounting keys (trust.h), then pod.h's rules:
- *     routing, HAMi's defaults, denials, GPU visibility;
+ *     routing, HAMi's defaults, denials, GPU visibility; then, for a GPU
+ *     pod of ours once the cache is ready, HAMi's quota check
+ *     (cache_quota_admits: "exceeding resource quota", 403);
  *   - UPDATE of a Pod: only the accounting keys, compared with oldObject.
  *     Allowed or denied, never patched: spec.schedulerName and the
  *     containers cannot change after the creation, so a patch would fail
