@@ -15,6 +15,7 @@
 #include "k8s/nodelock.h"
 #include "k8s/quota.h"
 #include "policy/device.h"
+#include "k8s/pdb.h"
 #include "policy/codec.h"
 #include "policy/device_nvidia_mig.h"
 
@@ -62,6 +63,8 @@ struct cpod {
     int32_t ncontrib;
     struct contrib *contrib; /* &one, or owned when more than one */
     struct contrib one;      /* most pods use one GPU */
+    int32_t priority;        /* OBSERVED: spec.priority (preemption) */
+    char *labels;            /* OBSERVED: flattened labels (k8s/pdb.h), owned, or NULL */
 };
 
 struct cnode {
@@ -116,6 +119,7 @@ struct cache {
     uint64_t gens;         /* the last version stamp given to a node view */
     int32_t *free_ids, nfree, next_id; /* dense node ids, reused */
     bool ready;
+    struct pdbs *pdbs; /* the disruption budgets (its own lock, a leaf) */
 
     /* The pending store's limits and bookkeeping. */
     size_t pend_bytes; /* the sum of the entries' bytes */
@@ -149,7 +153,13 @@ struct cache *cache_create(void)
     c->pend_first = HUGE_VAL;
     c->lock_timeout = CACHE_LOCK_TIMEOUT_DEFAULT;
     c->clock = clock_wall_s;
+    c->pdbs = pdbs_create();
     return c;
+}
+
+struct pdbs *cache_pdbs(struct cache *c)
+{
+    return c->pdbs;
 }
 
 void cache_set_lock_timeout(struct cache *c, double seconds)
@@ -247,6 +257,7 @@ static void pod_free(struct cpod *p)
     if (!p)
         return;
     contrib_drop(NULL, p);
+    free(p->labels);
     free(p);
 }
 
@@ -297,6 +308,7 @@ void cache_destroy(struct cache *c)
     hmap_destroy(c->pods);
     hmap_destroy(c->nodes);
     hmap_destroy(c->intern);
+    pdbs_destroy(c->pdbs);
     pthread_rwlock_destroy(&c->lock);
     free(c);
 }
@@ -980,6 +992,12 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     p->devices_bad = pi->devices_bad;
     p->bind_time = pi->bind_time;
     p->seen_open = seen_open;
+    p->priority = pi->priority;
+    if (pi->labels) {
+        char buf[PDB_LABELS_MAX];
+        if (pdb_labels_flatten(pi->labels, buf, sizeof buf))
+            p->labels = mem_strdup(buf);
+    }
     hmap_put(c->pods, p->uid, p);
     attach(c, p, now);
     enum bad why = untrusted(p);
@@ -1104,6 +1122,35 @@ static bool forget(struct cache *c, const char *uid)
     return true;
 }
 
+/* rq->fit on n's view with the shares of rq->victims (pods counted on n;
+ * others are passed over) taken away. Under the write lock. */
+static int fit_without(struct cache *c, struct cnode *n, const struct cache_reserve *rq,
+                       const struct policy_pod *pod, char **devices, char **mig, char *err,
+                       size_t cap)
+{
+    struct policy_usage use[POLICY_MAX_DEVICES];
+    struct policy_node v = n->view;
+    int nd = v.ndev < POLICY_MAX_DEVICES ? v.ndev : POLICY_MAX_DEVICES;
+    memcpy(use, n->use, sizeof *use * (size_t)nd);
+    for (size_t k = 0; k < rq->nvictims; k++) {
+        const struct cpod *p = hmap_get(c->pods, rq->victims[k]);
+        if (!p || p->on != n || p->state != POD_OBSERVED)
+            continue;
+        for (int i = 0; i < p->ncontrib; i++) {
+            struct policy_usage *u = &use[p->contrib[i].dev];
+            u->used -= p->contrib[i].u.used;
+            u->cores -= p->contrib[i].u.cores;
+            u->mem -= p->contrib[i].u.mem;
+            u->mig -= p->contrib[i].u.mig;
+        }
+        v.cpu_used_milli -= p->cpu;
+        v.mem_used_mib -= p->mem;
+    }
+    v.use = use;
+    v.gen = 0;
+    return rq->fit(rq->ctx, pod, &v, devices, mig, err, cap);
+}
+
 /* Reserve rq->pod on rq->node (see cache_reserve). Under the write lock. */
 static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
                   char *err, size_t cap)
@@ -1129,7 +1176,8 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
         goto out;
     }
     own = with_quota(c, pod); /* what is left now, reservations of concurrent filters counted */
-    rc = rq->fit(rq->ctx, own ? own : pod, &n->view, &devices, &mig, err, cap);
+    rc = rq->nvictims ? fit_without(c, n, rq, own ? own : pod, &devices, &mig, err, cap)
+                      : rq->fit(rq->ctx, own ? own : pod, &n->view, &devices, &mig, err, cap);
     if (rc)
         goto out;
     struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, mig, NULL, 0);
@@ -1825,4 +1873,26 @@ void cache_foreach_quota(struct cache *c,
         }
     }
     cache_unlock(c);
+}
+
+int cache_node_pods(struct cache *c, const char *node, struct cache_pod_share *pods, int cap,
+                    struct cache_share *shares, int scap)
+{
+    const struct cnode *n = node ? hmap_get(c->nodes, node) : NULL;
+    int np = 0, ns = 0;
+    for (const struct cpod *p = n ? n->pods : NULL; p; p = p->next, np++) {
+        if (np >= cap)
+            continue;
+        struct cache_pod_share *o = &pods[np];
+        *o = (struct cache_pod_share){.uid = p->uid,
+                                      .ns = p->ns,
+                                      .name = p->name,
+                                      .labels = p->labels,
+                                      .priority = p->priority,
+                                      .evictable = p->state == POD_OBSERVED && p->bound,
+                                      .share = shares + ns};
+        for (int i = 0; i < p->ncontrib && ns < scap; i++, o->nshare++)
+            shares[ns++] = (struct cache_share){p->contrib[i].dev, p->contrib[i].u};
+    }
+    return np;
 }

@@ -140,6 +140,11 @@ struct cache_reserve {
     double ttl;
     cache_fit_fn fit;
     void *ctx;
+    /* Preemption's hold (place/preempt.h): fit on the node's usage without
+     * the shares of these pods (uids, borrowed; those not counted on the
+     * node are passed over). 0: on the node's usage. */
+    const char *const *victims;
+    size_t nvictims;
 };
 
 /* The one write of a placement. When rq->node is set, reserve the pod on it:
@@ -278,5 +283,32 @@ void cache_foreach_quota(struct cache *c,
 /* The "ns/name" of every ResourceQuota held: a new array of new strings
  * (caller frees each and the array); *n gets the count. */
 char **cache_quota_names(struct cache *c, size_t *n);
+/* ---- preemption ---- */
+
+/* The disruption budgets (k8s/pdb.h) the source feeds; owned by the cache,
+ * with a lock of their own taken after the cache's. */
+struct pdbs *cache_pdbs(struct cache *c);
+
+/* One pod on a node and its GPU shares, as preemption sees it. Open value
+ * struct; strings borrowed until the read lock is released. */
+struct cache_share {
+    int32_t dev; /* index into the node's devices */
+    struct policy_usage u;
+};
+struct cache_pod_share {
+    const char *uid, *ns, *name;
+    const char *labels; /* flattened (k8s/pdb.h), or NULL */
+    int32_t priority;   /* spec.priority */
+    bool evictable;     /* a bound pod from the source (not a reservation or a bind
+                           in progress) */
+    int32_t nshare;
+    const struct cache_share *share; /* into the caller's shares */
+};
+/* Under the read lock: the pods counted on node (reservations included),
+ * up to cap of them into pods and their GPU shares into shares (scap
+ * entries). Returns how many pods the node holds (more than cap: some
+ * were left out). Read-only, no allocation. */
+int cache_node_pods(struct cache *c, const char *node, struct cache_pod_share *pods, int cap,
+                    struct cache_share *shares, int scap);
 
 #endif

@@ -142,6 +142,13 @@ struct model_pod_info {
      * its GPU count (at least 1, at most POLICY_MAX_GPUS) of whole GPUs. */
     int32_t nask;
     struct model_gpu_ask ask[POLICY_MAX_CONTAINERS];
+    /* Preemption (place/preempt.h). Never fail the pod: a priority that is
+     * not a whole number in int32 reads as 0, labels that are not an
+     * object as none, a nominated node that is not a short string as
+     * none. */
+    int32_t priority;      /* spec.priority (the admission controller copies the class's) */
+    const cJSON *labels;   /* metadata.labels (an object) or NULL */
+    const char *nominated; /* status.nominatedNodeName or NULL */
 };
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap);
 

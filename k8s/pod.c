@@ -5,6 +5,7 @@
  * Every string and number read here comes from the network: each has a
  * limit, and anything malformed is an error naming the container or
  * annotation and the bad value. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -621,6 +622,20 @@ static void pod_init_state(const cJSON *init, const cJSON *status, struct model_
     out->init_done = plain > 0 && done == plain;
 }
 
+/* What preemption reads: priority, labels, the nominated node. Never an
+ * error (model.h). */
+static void pod_preemption(const cJSON *meta, const cJSON *spec, const cJSON *status,
+                           struct model_pod_info *out)
+{
+    const cJSON *prio = json_field(spec, "priority"), *labels = json_field(meta, "labels");
+    const char *nom = cJSON_GetStringValue(json_field(status, "nominatedNodeName"));
+    if (cJSON_IsNumber(prio) && prio->valuedouble >= INT32_MIN && prio->valuedouble <= INT32_MAX &&
+        prio->valuedouble == (double)(int32_t)prio->valuedouble)
+        out->priority = (int32_t)prio->valuedouble;
+    out->labels = cJSON_IsObject(labels) ? labels : NULL;
+    out->nominated = nom && *nom && strlen(nom) <= MODEL_NAME_MAX ? nom : NULL;
+}
+
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap)
 {
     const cJSON *meta = NULL, *anns, *spec, *status, *init, *app;
@@ -661,6 +676,7 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
         pod_ask(c, i++, out);
     out->terminal = json_field(meta, "deletionTimestamp") != NULL ||
                     (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0));
+    pod_preemption(meta, spec, status, out);
 out:
     if (rc && out->name)
         json_err_prefix(err, cap, "pod \"%s/%s\"", out->ns ? out->ns : "", out->name);

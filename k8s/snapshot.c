@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "k8s/quota.h"
+#include "k8s/pdb.h"
 
 static void load_node(struct cache *c, const cJSON *item, struct snapshot_stats *st)
 {
@@ -61,6 +62,18 @@ static void load_quota(struct cache *c, const cJSON *item, struct snapshot_stats
     st->quotas++;
 }
 
+/* A PodDisruptionBudget: preemption respects it (k8s/pdb.h). */
+static void load_pdb(struct cache *c, const cJSON *item, struct snapshot_stats *st)
+{
+    char err[512];
+    if (pdbs_put(cache_pdbs(c), item, err, sizeof err) != 0) {
+        LOG_WARN("snapshot: %s; left out", err);
+        st->other++;
+        return;
+    }
+    st->pdbs++;
+}
+
 /* The item's kind, or dflt when it names none (borrowed). */
 static const char *kind_of(const cJSON *item, const char *dflt)
 {
@@ -106,6 +119,8 @@ int snapshot_load_json(struct cache *c, const char *json, size_t len, struct sna
             load_pod(c, item, st);
         else if (kind && strcmp(kind, "ResourceQuota") == 0)
             load_quota(c, item, st);
+        else if (kind && strcmp(kind, "PodDisruptionBudget") == 0)
+            load_pdb(c, item, st);
         else if (!kind || strcmp(kind, "Node") != 0)
             st->other++;
     }

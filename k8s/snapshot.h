@@ -1,10 +1,12 @@
 /* snapshot: the cluster from a file instead of an API server.
  *
- * The file is what `kubectl get nodes,pods,resourcequotas -A -o json`
- * prints: a List (or a NodeList / PodList / ResourceQuotaList) of Node, Pod
- * and ResourceQuota objects. Nodes become inventory, pods placed on a node
- * become usage, ResourceQuotas namespace limits (k8s/quota.h). A malformed
- * node, pod or quota is left out with a logged reason; the rest loads. */
+ * The file is what `kubectl get nodes,pods,resourcequotas,pdb -A -o json`
+ * prints: a List (or a NodeList / PodList / ResourceQuotaList) of Node,
+ * Pod, ResourceQuota and PodDisruptionBudget objects. Nodes become
+ * inventory, pods placed on a node become usage, ResourceQuotas namespace
+ * limits (k8s/quota.h), PodDisruptionBudgets the cache's budgets
+ * (k8s/pdb.h). A malformed node, pod, quota or budget is left out with a
+ * logged reason; the rest loads. */
 #ifndef VS_SNAPSHOT_H
 #define VS_SNAPSHOT_H
 
@@ -17,6 +19,7 @@
 struct snapshot_stats {
     int nodes, pods, skipped_nodes, skipped_pods, other;
     int quotas, skipped_quotas; /* ResourceQuota objects (k8s/quota.h) */
+    int pdbs;                   /* PodDisruptionBudgets loaded (k8s/pdb.h) */
 };
 
 /* Load path into c and mark it ready. Returns 0, ERR_IO (cannot read),

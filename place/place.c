@@ -16,6 +16,7 @@
 #include "policy/codec.h"
 #include "policy/device.h"
 #include "policy/device_nvidia_mig.h"
+#include "place/preempt.h"
 #include "policy/workload.h"
 
 #define FILTER_TRIES     3       /* choose again when a concurrent filter took the room */
@@ -648,6 +649,32 @@ int place_assume(struct cache *c, const struct policy_pod *pod, const char *node
     struct cache_reserve rq = {
         .pod = pod, .now = now, .node = node, .ttl = ttl, .fit = fit_encode, .ctx = (void *)o};
     return cache_reserve(c, &rq, out, err, cap);
+}
+
+struct cache *place_cache(struct place *p)
+{
+    return p->cache;
+}
+
+int place_hold(struct place *p, const struct policy_pod *pod, const char *node,
+               const char *const *victims, size_t nvictims, double now, double ttl, char *err,
+               size_t cap)
+{
+    struct cache_assumed a;
+    struct policy_opts o = p->o.policy;
+    o.state = NULL;
+    o.scratch = NULL;
+    struct cache_reserve rq = {.pod = pod,
+                               .now = now,
+                               .node = node,
+                               .ttl = ttl,
+                               .fit = fit_encode,
+                               .ctx = &o,
+                               .victims = victims,
+                               .nvictims = nvictims};
+    int rc = cache_reserve(p->cache, &rq, &a, err, cap);
+    cache_assumed_free(&a);
+    return rc;
 }
 
 /* One cache_reserve with the placement's options (state_lock around it). */

@@ -33,6 +33,7 @@ struct place_opts {
     struct policy_opts policy;      /* default policies, seed */
     struct model_defaults defaults; /* HAMi's device defaults */
     double ttl;                     /* seconds a reservation waits for its bind */
+    double hold_ttl;                /* seconds a nomination hold lasts (place/preempt.h) */
     double lock_timeout;            /* seconds; single mode: filter passes over nodes whose
                                        hami.io/mutex.lock another pod took less than this
                                        ago (NodeLocked); 0: locks are not looked at */
@@ -78,6 +79,8 @@ struct place;
  * copied. Free with place_destroy. */
 struct place *place_create(struct cache *cache, const struct place_opts *opts);
 void place_destroy(struct place *p);
+/* The cache it places over. Borrowed. */
+struct cache *place_cache(struct place *p);
 /* The options it was made with. Borrowed. Their .defaults are those of
  * the start: read place_defaults instead. */
 const struct place_opts *place_options(const struct place *p);

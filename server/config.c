@@ -220,6 +220,10 @@ static const struct option options[] = {
      .def = "false",
      .help = "HAMi's flag, accepted and changing nothing: Huawei Ascend NPUs are scheduled on "
              "every node carrying their register annotation (hami.io/node-register-<chip>)."},
+    {.name = "nomination-hold", .type = T_DURATION, .scope = CONFIG_SERVE,
+     FIELD(nomination_hold_ms), .def = "2m", .min = 1000, .max = 24 * HOUR, .arg = "DURATION",
+     .help = "How long the GPU share preemption freed on a node is held for the preemptor "
+             "nominated there (docs/preemption.md)."},
     {.name = "help", .type = T_BOOL, .scope = BOTH | CONFIG_GENCERT, FIELD(help), .def = "false",
      .help = "Print this help and exit."},
     {.name = "oversubscription-priority-threshold", .type = T_STR, .scope = BOTH,

@@ -85,6 +85,7 @@ struct config {
      * "" = not given. */
     char res_names[POLICY_DEVICE_ROWS_MAX * POLICY_RES_N][POLICY_RES_NAME_MAX];
     bool enable_ascend; /* HAMi's --enable-ascend: accepted; Ascend rows are always active */
+    int64_t nomination_hold_ms; /* place/preempt.h: the hold for a nominated preemptor */
     /* high availability (k8s/lease.h) */
     char leader_lease[320];                /* "ns/name" of the Lease followed; "" = always lead */
     char leader_identity[CONFIG_NAME_MAX]; /* "" = the hostname */

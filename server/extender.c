@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/placement.h"
+#include "place/preempt.h"
 #include "server/config.h"
 
 #define CANDIDATE_MAX 100000 /* nodes in one request */
@@ -25,7 +26,7 @@ struct extender {
 
 static const char *const error_reasons[] = {
     "bad_body",     "bad_request", "bad_pod",     "not_synced", "no_fit", "retry",
-    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", NULL,
+    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", "preempt_no_node", NULL,
 };
 
 void extender_register_metrics(struct metrics *m)
@@ -42,6 +43,7 @@ int extender_opts_from_config(const struct config *c, struct place_opts *o, char
     o->policy.seed = c->seed;
     o->defaults = (struct model_defaults){.mem_factor = 1};
     o->ttl = (double)c->reservation_ttl_ms / 1000.0;
+    o->hold_ttl = (double)c->nomination_hold_ms / 1000.0;
     o->lock_timeout = (double)c->node_lock_timeout_ms / 1000.0;
     o->oversub_guard = c->oversub_priority[0] != '\0';
     o->oversub_priority = o->oversub_guard ? (int32_t)strtol(c->oversub_priority, NULL, 10) : 0;
@@ -580,5 +582,256 @@ out:
     free(devices);
     free(mig);
     req_free(&r);
+    return rc;
+}
+
+/* ---- preempt ---- */
+
+/* One ExtenderPreemptionArgs. */
+struct preq {
+    cJSON *root;
+    struct policy_pod pod;
+    int32_t prio;
+    struct place_preempt_node *nodes;
+    const char **uids; /* every node's proposed uids, one array */
+    size_t n;
+    char err[512];
+};
+
+static void preq_free(struct preq *r)
+{
+    arena_json_delete(r->root);
+    free(r->nodes);
+    free(r->uids);
+}
+
+/* The uid of one proposed victim: {"UID"} (meta) or a Pod. */
+static const char *victim_uid(const cJSON *v, bool meta)
+{
+    return meta ? cJSON_GetStringValue(model_get(v, "UID")) : model_str(v, "metadata", "uid", NULL);
+}
+
+/* Candidates and their proposed victims from NodeNameToMetaVictims (sent
+ * when nodeCacheCapable) or NodeNameToVictims. Returns 0 or ERR_PROTO. */
+static int read_victims(struct preq *r)
+{
+    const cJSON *meta = model_get(r->root, "NodeNameToMetaVictims");
+    const cJSON *full = model_get(r->root, "NodeNameToVictims"), *it, *v;
+    bool is_meta = cJSON_IsObject(meta) && (meta->child || !cJSON_IsObject(full));
+    const cJSON *map = is_meta ? meta : full;
+    size_t total = 0, i = 0;
+    if (!cJSON_IsObject(map)) {
+        snprintf(r->err, sizeof r->err,
+                 "request has neither NodeNameToMetaVictims nor NodeNameToVictims");
+        return ERR_PROTO;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(map);
+    if (n > CANDIDATE_MAX) {
+        snprintf(r->err, sizeof r->err, "request offers %zu nodes, over the limit of %d", n,
+                 CANDIDATE_MAX);
+        return ERR_PROTO;
+    }
+    cJSON_ArrayForEach(it, map)
+    {
+        const cJSON *pods = model_get(it, "Pods");
+        if (!cJSON_IsObject(it) || (pods && !cJSON_IsArray(pods) && !cJSON_IsNull(pods))) {
+            snprintf(r->err, sizeof r->err, "victims of node \"%.200s\" are not {Pods: [...]}",
+                     it->string);
+            return ERR_PROTO;
+        }
+        size_t k = (size_t)cJSON_GetArraySize(pods);
+        if (k > PREEMPT_PROPOSE_MAX) {
+            snprintf(r->err, sizeof r->err, "node \"%.200s\" has %zu victims, over the limit of %d",
+                     it->string, k, PREEMPT_PROPOSE_MAX);
+            return ERR_PROTO;
+        }
+        total += k;
+    }
+    r->nodes = mem_zalloc(sizeof *r->nodes * (n ? n : 1));
+    r->uids = mem_zalloc(sizeof *r->uids * (total ? total : 1));
+    total = 0;
+    cJSON_ArrayForEach(it, map)
+    {
+        const cJSON *pods = model_get(it, "Pods");
+        struct place_preempt_node *nd = &r->nodes[i++];
+        nd->name = it->string;
+        nd->proposed = r->uids + total;
+        pods = cJSON_IsArray(pods) ? pods : NULL;
+        cJSON_ArrayForEach(v, pods)
+        {
+            const char *uid = victim_uid(v, is_meta);
+            if (uid && *uid) /* one without a uid names nothing we hold */
+                r->uids[total + nd->nproposed++] = uid;
+        }
+        total += nd->nproposed;
+    }
+    r->n = n;
+    return 0;
+}
+
+/* Parse an ExtenderPreemptionArgs body: ERR_INVAL when not a JSON object,
+ * ERR_PROTO when its content is wrong (r->err). */
+static int read_preempt(struct extender *x, const char *body, size_t len, struct preq *r)
+{
+    struct model_pod_info pi;
+    memset(r, 0, sizeof *r);
+    r->root = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(r->root))
+        return ERR_INVAL;
+    const cJSON *pod = model_get(r->root, "Pod");
+    if (!cJSON_IsObject(pod)) {
+        snprintf(r->err, sizeof r->err, "request has no Pod object");
+        return ERR_PROTO;
+    }
+    if (model_pod_parse(pod, &x->o->defaults, &r->pod, r->err, sizeof r->err) != 0 ||
+        model_pod_info(pod, &pi, r->err, sizeof r->err) != 0)
+        return ERR_PROTO;
+    if (!r->pod.uid || !*r->pod.uid) {
+        snprintf(r->err, sizeof r->err, "pod has no metadata.uid");
+        return ERR_PROTO;
+    }
+    r->prio = pi.priority;
+    return read_victims(r);
+}
+
+/* The answer: every kept node and its victims' uids. */
+static void write_preempt(struct buf *out, const struct preq *r, const struct buf *names,
+                          const char *error)
+{
+    bool first = true;
+    buf_puts(out, "{\"NodeNameToMetaVictims\":{");
+    for (size_t i = 0; !error && i < r->n; i++) {
+        const struct place_preempt_node *nd = &r->nodes[i];
+        if (!nd->keep)
+            continue;
+        buf_puts(out, first ? "" : ",");
+        first = false;
+        put_str(out, nd->name);
+        buf_puts(out, ":{\"Pods\":[");
+        const char *at = nd->nvictims ? names->data + nd->victims : "";
+        for (size_t k = 0; k < nd->nvictims; k++) {
+            buf_puts(out, k ? ",{\"UID\":" : "{\"UID\":");
+            put_str(out, at);
+            buf_puts(out, "}");
+            for (int skip = 0; skip < 3; skip++)
+                at += strlen(at) + 1;
+        }
+        buf_printf(out, "],\"NumPDBViolations\":%d}", nd->violations);
+    }
+    buf_puts(out, "}");
+    if (error) {
+        buf_puts(out, ",\"Error\":");
+        put_str(out, error);
+    }
+    buf_puts(out, "}");
+}
+
+/* An event naming, per kept node (as many as fit), the victims and why. */
+static void event_preempt(struct extender *x, const struct preq *r, const struct buf *names,
+                          size_t kept, const char *held)
+{
+    char msg[EVENT_MSG_MAX] = "";
+    size_t len = 0;
+    if (!x->binder.event)
+        return;
+    if (!kept) {
+        msg_add(msg, &len,
+                "no GPU preemption helps on the %zu nodes offered: evicting every pod of "
+                "priority below %d would not free the GPUs asked",
+                r->n, (int)r->prio);
+        event(x, r->pod.ns, r->pod.name, r->pod.uid, true, "PreemptionNotHelpful", msg);
+        return;
+    }
+    msg_add(msg, &len, "to free the GPUs asked (priority %d), on %zu of %zu nodes evict",
+            (int)r->prio, kept, r->n);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct place_preempt_node *nd = &r->nodes[i];
+        if (!nd->keep)
+            continue;
+        msg_add(msg, &len, "; %s (%d PDB violations):", nd->name, nd->violations);
+        const char *at = nd->nvictims ? names->data + nd->victims : "";
+        for (size_t k = 0; k < nd->nvictims; k++) {
+            const char *ns = at + strlen(at) + 1, *name = ns + strlen(ns) + 1;
+            msg_add(msg, &len, "%s %s/%s", k ? "," : "", ns, name);
+            at = name + strlen(name) + 1;
+        }
+        if (!nd->nvictims)
+            msg_add(msg, &len, " none");
+    }
+    if (held)
+        msg_add(msg, &len, "; GPUs held on %s for this pod", held);
+    event(x, r->pod.ns, r->pod.name, r->pod.uid, false, "PreemptionVictims", msg);
+}
+
+/* One node answered: hold the room it frees for the pod (place_hold). */
+static const char *hold_single(struct extender *x, const struct preq *r, const struct buf *names,
+                               double now)
+{
+    const struct place_preempt_node *nd = NULL;
+    const char **uids = NULL;
+    char err[512];
+    for (size_t i = 0; i < r->n; i++)
+        if (r->nodes[i].keep)
+            nd = &r->nodes[i];
+    if (!nd || !policy_pod_wants_gpu(&r->pod))
+        return NULL;
+    uids = mem_zalloc(sizeof *uids * (nd->nvictims + 1));
+    const char *at = nd->nvictims ? names->data + nd->victims : "";
+    for (size_t k = 0; k < nd->nvictims; k++) {
+        uids[k] = at;
+        for (int skip = 0; skip < 3; skip++)
+            at += strlen(at) + 1;
+    }
+    int rc = place_hold(x->pl, &r->pod, nd->name, uids, nd->nvictims, now, x->o->hold_ttl, err,
+                        sizeof err);
+    free(uids);
+    if (rc) {
+        LOG_INFO("preempt %s/%s: no hold on %s: %s", r->pod.ns, r->pod.name, nd->name, err);
+        return NULL;
+    }
+    return nd->name;
+}
+
+int extender_preempt(struct extender *x, const char *body, size_t len, double now, struct buf *out)
+{
+    struct preq r;
+    struct buf names;
+    size_t kept = 0, unknown = 0;
+    buf_init(&names, (size_t)256 << 20); /* victims of every node: never reached */
+    int rc = read_preempt(x, body, len, &r);
+    if (rc == ERR_INVAL) {
+        count_error(x, "bad_body");
+        buf_puts(out, "preempt: the request body is not a JSON object\n");
+        goto out;
+    }
+    if (rc) {
+        count_error(x, "bad_request");
+        LOG_WARN("preempt: %s; no node answered", r.err);
+        write_preempt(out, &r, &names, r.err);
+        rc = 0;
+        goto out;
+    }
+    if (!place_ready(x->pl)) {
+        count_error(x, "not_synced");
+        write_preempt(out, &r, &names,
+                      "cache not synced: the scheduler is still loading the cluster; retry "
+                      "shortly");
+        goto out;
+    }
+    kept = place_preempt(x->pl, &r.pod, r.prio, r.nodes, r.n, &names);
+    for (size_t i = 0; i < r.n; i++)
+        unknown += r.nodes[i].unknown;
+    if (!kept)
+        count_error(x, "preempt_no_node");
+    const char *held = kept == 1 ? hold_single(x, &r, &names, now) : NULL;
+    write_preempt(out, &r, &names, NULL);
+    event_preempt(x, &r, &names, kept, held);
+    LOG_INFO("preempt %s/%s (priority %d): %zu of %zu nodes kept; %zu proposed victims unknown "
+             "to the cache%s%s",
+             r.pod.ns, r.pod.name, (int)r.prio, kept, r.n, unknown, held ? "; held on " : "",
+             held ? held : "");
+out:
+    buf_free(&names);
+    preq_free(&r);
     return rc;
 }

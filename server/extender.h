@@ -51,6 +51,15 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
 int extender_prioritize(struct extender *x, const char *body, size_t len, double now,
                         struct buf *out);
 int extender_bind(struct extender *x, const char *body, size_t len, double now, struct buf *out);
+/* ExtenderPreemptionArgs -> ExtenderPreemptionResult (place/preempt.h):
+ * per candidate node the victims' uids (NodeNameToMetaVictims) and
+ * NumPDBViolations; nodes where preemption cannot help, and nodes and
+ * proposed victims the cache does not know, are left out. A request whose
+ * content is wrong answers no node and says why in an extra "Error". When
+ * exactly one node is answered, its freed room is held for the pod
+ * (place_hold, opts.hold_ttl). */
+int extender_preempt(struct extender *x, const char *body, size_t len, double now,
+                     struct buf *out);
 
 /* The dry run: place pod_json (a Pod) among `names` (NULL: every node) and
  * write {"node","annotations","failedNodes","scores"} into out. Reserves

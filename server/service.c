@@ -216,6 +216,11 @@ static int on_bind(void *ctx, const struct http_request *req, struct http_respon
     return run_verb(ctx, extender_bind, req, resp);
 }
 
+static int on_preempt(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    return run_verb(ctx, extender_preempt, req, resp);
+}
+
 /* The admission review: 200 with a review, or 400 for a body that is not
  * one (webhook.h says why). */
 static int on_webhook(void *ctx, const struct http_request *req, struct http_response *resp)
@@ -252,6 +257,7 @@ static int add_routes(struct service *s)
         {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter, true},
         {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize, true},
         {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind, true},
+        {"POST", "/preempt", HTTP_BODY_MAX_EXTENDER, on_preempt, true},
         {"POST", "/webhook", HTTP_BODY_MAX_WEBHOOK, on_webhook, false, true},
     };
     int rc = 0;
