@@ -305,6 +305,7 @@ static const struct {
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/filterVerb", "filter"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/prioritizeVerb", "prioritize"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/bindVerb", "bind"},
+    {"KubeSchedulerConfiguration", NULL, "/extenders/0/preemptVerb", "preempt"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/weight", "1"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/enableHTTPS", "true"},
     {"KubeSchedulerConfiguration", NULL, "/extenders/0/tlsConfig/caFile", "/certs/ca.crt"},
@@ -367,6 +368,7 @@ static const struct {
     {"", "events", "create"},
     {"coordination.k8s.io", "leases", "get,create,update,list,watch"},
     {"", "resourcequotas", "list,watch"},
+    {"policy", "poddisruptionbudgets", "list,watch"},
 };
 
 static char *joined(cJSON *arr)
