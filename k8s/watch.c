@@ -17,22 +17,22 @@
 #include "k8s/handshake.h"
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
+#include "k8s/pdb.h"
 #include "k8s/quota.h"
 
-enum kind { NODES, PODS, QUOTAS, NKINDS };
+enum kind { NODES, PODS, QUOTAS, PDBS, NKINDS };
 
 static const char *const kind_path[NKINDS] = {"/api/v1/nodes", "/api/v1/pods",
-                                              "/api/v1/resourcequotas"};
-static const char *const kind_word[NKINDS] = {"nodes", "pods", "resourcequotas"};
+                                              "/api/v1/resourcequotas",
+                                              "/apis/policy/v1/poddisruptionbudgets"};
+static const char *const kind_word[NKINDS] = {"nodes", "pods", "resourcequotas",
+                                              "poddisruptionbudgets"};
 
-static const char *const reasons[] = {"node_malformed",
-                                      "node_unhealthy",
-                                      "pod_malformed",
-                                      "watch_error",
-                                      "watch_relist",
-                                      "pod_counted_by_request",
+static const char *const reasons[] = {"node_malformed",  "node_unhealthy",
+                                      "pod_malformed",   "watch_error",
+                                      "watch_relist",    "pod_counted_by_request",
                                       "quota_malformed", /* a ResourceQuota or one of its limits */
-                                      NULL};
+                                      "pdb_malformed",   NULL};
 
 /* A node as the watch last saw it. */
 struct tnode {
@@ -46,10 +46,11 @@ struct tnode {
 
 /* A pod as the watch last saw it. */
 struct tpod {
-    char *uid;  /* the key of pods */
-    char *key;  /* "ns/name": the key of pod_keys */
-    char *node; /* spec.nodeName, or NULL */
-    bool ended; /* Succeeded, Failed or being deleted */
+    char *uid;       /* the key of pods */
+    char *key;       /* "ns/name": the key of pod_keys */
+    char *node;      /* spec.nodeName, or NULL */
+    char *nominated; /* status.nominatedNodeName while not bound, or NULL */
+    bool ended;      /* Succeeded, Failed or being deleted */
     bool seen;
 };
 
@@ -72,7 +73,7 @@ struct watch {
     struct cache *c;
     struct watch_options o;
     char *selector;           /* escaped, or NULL */
-    pthread_t th[NKINDS + 1]; /* nodes, pods, resourcequotas, rechecks */
+    pthread_t th[NKINDS + 1]; /* nodes, pods, resourcequotas, budgets, rechecks */
     int nth;
     atomic_bool stop;
 
@@ -150,6 +151,7 @@ static void tpod_free(struct tpod *t)
     free(t->uid);
     free(t->key);
     free(t->node);
+    free(t->nominated);
     free(t);
 }
 
@@ -346,6 +348,36 @@ static void node_delete(struct watch *w, const cJSON *item)
 
 /* ---- pods ---- */
 
+/* Track the pod's nomination (w->lock held); true when it is newly
+ * nominated to a node while not bound and not ended. */
+static bool nomination(struct tpod *t, const struct model_pod_info *pi)
+{
+    const char *now = !pi->terminal && !(pi->node_name && *pi->node_name) ? pi->nominated : NULL;
+    bool changed = now && (!t->nominated || strcmp(t->nominated, now) != 0);
+    if (!now || changed) {
+        free(t->nominated);
+        t->nominated = now ? mem_strdup(now) : NULL;
+    }
+    return changed;
+}
+
+/* ---- disruption budgets (k8s/pdb.h) ---- */
+
+static void pdb_apply(struct watch *w, const cJSON *item)
+{
+    char err[512];
+    if (pdbs_put(cache_pdbs(w->c), item, err, sizeof err) != 0) {
+        LOG_WARN("watch: %s; left out", err);
+        count(w, "pdb_malformed");
+    }
+}
+
+static void pdb_delete(struct watch *w, const cJSON *item)
+{
+    pdbs_del(cache_pdbs(w->c), model_str(item, "metadata", "namespace", NULL),
+             model_str(item, "metadata", "name", NULL));
+}
+
 static void pod_apply(struct watch *w, const cJSON *item)
 {
     struct model_pod_info pi;
@@ -394,7 +426,10 @@ static void pod_apply(struct watch *w, const cJSON *item)
     for (struct tnode *n = hmap_get(w->owners, t->key); n; n = n->next_owned)
         if (lock_useless(w, n))
             queue_orphan(w, n);
+    bool nominate = nomination(t, &pi);
     pthread_mutex_unlock(&w->lock);
+    if (nominate && w->o.nominated)
+        w->o.nominated(w->o.nominated_ctx, item, pi.nominated);
 }
 
 static void pod_forget_locked(struct watch *w, struct tpod *t)
@@ -484,6 +519,10 @@ static void quota_delete(struct watch *w, const cJSON *item)
 static void mark_unseen(struct watch *w, int kind)
 {
     size_t it = 0;
+    if (kind == PDBS) {
+        pdbs_clear(cache_pdbs(w->c)); /* the list brings every one again */
+        return;
+    }
     const char *k;
     void *v;
     pthread_mutex_lock(&w->lock);
@@ -504,6 +543,8 @@ static void reconcile(struct watch *w, int kind)
     size_t it = 0, n = 0;
     const char *k;
     void *v;
+    if (kind == PDBS)
+        return; /* mark_unseen cleared them */
     pthread_mutex_lock(&w->lock);
     struct hmap *m = kinds_map(w, kind);
     char **gone = mem_alloc(sizeof *gone * (hmap_count(m) + 1));
@@ -539,8 +580,10 @@ static void apply(struct watch *w, int kind, const cJSON *item)
         node_apply(w, item);
     else if (kind == PODS)
         pod_apply(w, item);
-    else
+    else if (kind == QUOTAS)
         quota_apply(w, item);
+    else
+        pdb_apply(w, item);
 }
 
 /* One full paged list. Returns 0 with the list's resourceVersion in rv. */
@@ -670,8 +713,10 @@ static int on_line(void *ctx, char *line, size_t len)
         node_delete(s->w, obj);
     else if (strcmp(type, "DELETED") == 0 && s->kind == PODS)
         pod_delete(s->w, obj);
-    else if (strcmp(type, "DELETED") == 0)
+    else if (strcmp(type, "DELETED") == 0 && s->kind == QUOTAS)
         quota_delete(s->w, obj);
+    else if (strcmp(type, "DELETED") == 0)
+        pdb_delete(s->w, obj);
     else if (strcmp(type, "BOOKMARK") != 0)
         LOG_DEBUG("watch: %s: event type %.20s ignored", kind_word[s->kind], type);
     if (rv && strlen(rv) < s->cap)

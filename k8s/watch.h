@@ -38,8 +38,16 @@
  * distinct annotation. Every network input is capped (kube.h: bodies and
  * lines).
  *
- * Threads and locks. Four threads: nodes, pods, quotas (list + watch each) and
- * rechecks (re-applies a node's last JSON when its verdict is due).
+ * PodDisruptionBudgets (policy/v1): pdbs_put into the cache's budgets
+ * (k8s/pdb.h); a list replaces them all; one that does not parse is left
+ * out, logged and counted ("pdb_malformed"). They do not gate readiness: a
+ * cluster where the list is refused (no RBAC) still schedules, and
+ * preemption then sees no budget. A pod not bound whose
+ * status.nominatedNodeName changes is handed to options.nominated.
+ *
+ * Threads and locks. Five threads: nodes, pods, quotas, budgets (list +
+ * watch each) and rechecks (re-applies a node's last JSON when its verdict
+ * is due).
  * w->apply serializes node updates (the node thread and the rechecks); it
  * is held across cache calls but never across I/O. w->lock guards the
  * tracking of nodes (lock owners, health, what the last list showed), of
@@ -86,6 +94,12 @@ struct watch_options {
     void *count_ctx;
     watch_warn_fn warn; /* may be NULL */
     void *warn_ctx;
+    /* A pod not bound yet whose status.nominatedNodeName became node (the
+     * preemption hold, place/preempt.h): pod is its JSON, borrowed for the
+     * call. Called from the pod thread with no watch lock held; may take
+     * the cache's lock. May be NULL. */
+    void (*nominated)(void *ctx, const cJSON *pod, const char *node);
+    void *nominated_ctx;
 };
 
 struct watch;

@@ -227,6 +227,7 @@ void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
 {
     int nd = node->ndev < POLICY_MAX_DEVICES ? node->ndev : POLICY_MAX_DEVICES, k = 0;
     memset(out, 0, sizeof *out);
+    w->cur = 0;
     n = n < PREEMPT_PODS_MAX ? n : PREEMPT_PODS_MAX;
     memcpy(w->use, node->use, sizeof *w->use * (size_t)nd);
     for (int i = 0; i < n; i++) {

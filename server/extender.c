@@ -835,3 +835,25 @@ out:
     preq_free(&r);
     return rc;
 }
+
+void extender_nominated(struct extender *x, const cJSON *pod, const char *node, double now)
+{
+    struct policy_pod *pp = mem_alloc(sizeof *pp);
+    char err[512], msg[EVENT_MSG_MAX];
+    if (model_pod_parse(pod, &x->o->defaults, pp, err, sizeof err) != 0 || !pp->uid ||
+        !policy_pod_wants_gpu(pp))
+        goto out;
+    if (place_hold(x->pl, pp, node, NULL, 0, now, x->o->hold_ttl, err, sizeof err) != 0) {
+        LOG_INFO("nominated %s/%s on %s: no hold: %s", pp->ns, pp->name, node, err);
+        goto out;
+    }
+    LOG_INFO("nominated %s/%s on %s: its GPUs held for %.0f s", pp->ns, pp->name, node,
+             x->o->hold_ttl);
+    snprintf(msg, sizeof msg,
+             "nominated to %s: the GPU share preemption freed there is held for this pod for "
+             "%.0f s, or until it is bound, scheduled elsewhere or deleted",
+             node, x->o->hold_ttl);
+    event(x, pp->ns, pp->name, pp->uid, false, "NominationHeld", msg);
+out:
+    free(pp);
+}

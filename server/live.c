@@ -6,6 +6,7 @@
  * (client, cache) is freed. */
 #include "server/live.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,32 @@ struct live {
     char lease_name[320], identity[LEASE_IDENTITY_MAX];
     atomic_bool leading;
     atomic_ulong transitions;
+    pthread_mutex_t nom_mu; /* a leaf: guards nom_fn, nom_ctx */
+    live_nominated_fn nom_fn;
+    void *nom_ctx;
 };
+
+/* The watch saw a nomination: hand it to whoever live_set_nominated named. */
+static void nominated(void *ctx, const cJSON *pod, const char *node)
+{
+    struct live *l = ctx;
+    pthread_mutex_lock(&l->nom_mu);
+    live_nominated_fn fn = l->nom_fn;
+    void *fctx = l->nom_ctx;
+    pthread_mutex_unlock(&l->nom_mu);
+    if (fn)
+        fn(fctx, pod, node);
+}
+
+void live_set_nominated(struct live *l, live_nominated_fn fn, void *ctx)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->nom_mu);
+    l->nom_fn = fn;
+    l->nom_ctx = ctx;
+    pthread_mutex_unlock(&l->nom_mu);
+}
 
 void live_register_metrics(struct metrics *m)
 {
@@ -118,6 +144,7 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
 {
     struct kubeconfig kc = {0};
     struct live *l = mem_zalloc(sizeof *l);
+    pthread_mutex_init(&l->nom_mu, NULL);
     int rc;
 
     *out = NULL;
@@ -164,7 +191,9 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
                                .count = count,
                                .count_ctx = l,
                                .warn = warn,
-                               .warn_ctx = l};
+                               .warn_ctx = l,
+                               .nominated = nominated,
+                               .nominated_ctx = l};
     if (c->leader_lease[0]) {
         rc = follow(l, c, err, cap);
         if (rc)
@@ -196,6 +225,7 @@ void live_stop(struct live *l)
     events_stop(l->events);
     bind_destroy(l->bind);
     kube_destroy(l->kube);
+    pthread_mutex_destroy(&l->nom_mu);
     free(l);
 }
 

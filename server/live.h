@@ -51,6 +51,12 @@ void live_render_metrics(struct live *l, struct buf *out);
  * NULL. */
 struct cJSON *live_inspect(struct live *l, double now);
 
+/* Preemption: the watch saw pod (its JSON, borrowed for the call) newly
+ * nominated to node while not bound. Called from the pod watch thread. */
+typedef void (*live_nominated_fn)(void *ctx, const cJSON *pod, const char *node);
+/* Who gets nominations from now on (NULL: nobody). l may be NULL. */
+void live_set_nominated(struct live *l, live_nominated_fn fn, void *ctx);
+
 /* Stop the threads (about a second) and free. No verb may be running.
  * Accepts NULL. */
 void live_stop(struct live *l);

@@ -221,6 +221,13 @@ static int on_preempt(void *ctx, const struct http_request *req, struct http_res
     return run_verb(ctx, extender_preempt, req, resp);
 }
 
+/* The watch saw a preemptor nominated to a node (live_set_nominated). */
+static void on_nominated(void *ctx, const cJSON *pod, const char *node)
+{
+    struct service *s = ctx;
+    extender_nominated(s->ext, pod, node, clock_wall_s());
+}
+
 /* The admission review: 200 with a review, or 400 for a body that is not
  * one (webhook.h says why). */
 static int on_webhook(void *ctx, const struct http_request *req, struct http_response *resp)
@@ -448,6 +455,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
         goto out;
     s->place = place_create(s->cache, &eo);
     s->ext = extender_create(s->place, s->live ? live_binder(s->live) : NULL, s->metrics);
+    live_set_nominated(s->live, on_nominated, s);
     if (c->workload_file[0] && (rc = place_seed_file(s->place, c->workload_file, err, cap)))
         goto out;
     struct webhook_opts wo = {.scheduler_name = c->scheduler_name,
@@ -556,6 +564,7 @@ void service_destroy(struct service *s)
     http_server_destroy(s->webhook_http);
     http_server_destroy(s->metrics_http);
     http_server_destroy(s->http);
+    live_set_nominated(s->live, NULL, NULL);
     live_stop(s->live); /* no verb runs any more: stop the watch, binder and events */
     webhook_destroy(s->webhook);
     extender_destroy(s->ext);

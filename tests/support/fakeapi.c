@@ -27,12 +27,14 @@
 #define SHAKE_KEY    "hami.io/node-handshake"
 #define LOCK_TIMEOUT 300.0
 
-enum kind { NODES, PODS, LEASES, QUOTAS, NKINDS };
+enum kind { NODES, PODS, LEASES, QUOTAS, PDBS, NKINDS };
 
-static const char *const kind_names[NKINDS] = {"nodes", "pods", "leases", "resourcequotas"};
+static const char *const kind_names[NKINDS] = {"nodes", "pods", "leases", "resourcequotas",
+                                               "poddisruptionbudgets"};
 static const char *const list_kinds[NKINDS] = {"NodeList", "PodList", "LeaseList",
-                                               "ResourceQuotaList"};
-static const char *const obj_kinds[NKINDS] = {"Node", "Pod", "Lease", "ResourceQuota"};
+                                               "ResourceQuotaList", "PodDisruptionBudgetList"};
+static const char *const obj_kinds[NKINDS] = {"Node", "Pod", "Lease", "ResourceQuota",
+                                              "PodDisruptionBudget"};
 
 struct obj {
     char key[600]; /* name, or ns/name */
@@ -284,10 +286,11 @@ out:
 
 static int kind_of(const char *k)
 {
-    return strcmp(k, "nodes") == 0            ? NODES
-           : strcmp(k, "leases") == 0         ? LEASES
-           : strcmp(k, "resourcequotas") == 0 ? QUOTAS
-                                              : PODS;
+    return strcmp(k, "nodes") == 0                  ? NODES
+           : strcmp(k, "leases") == 0               ? LEASES
+           : strcmp(k, "resourcequotas") == 0       ? QUOTAS
+           : strcmp(k, "poddisruptionbudgets") == 0 ? PDBS
+                                                    : PODS;
 }
 
 long fakeapi_put(struct fakeapi *f, const char *kind, const char *json)
@@ -889,6 +892,9 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
         kind = LEASES;
         ns = parts[4];
         name = parts[6];
+    } else if (n == 4 && strcmp(parts[0], "apis") == 0 && strcmp(parts[1], "policy") == 0 &&
+               strcmp(parts[2], "v1") == 0 && strcmp(parts[3], "poddisruptionbudgets") == 0) {
+        kind = PDBS; /* list and watch only */
     } else if (n < 3 || strcmp(parts[0], "api") || strcmp(parts[1], "v1")) {
         goto status;
     } else if (n >= 3 && strcmp(parts[2], "nodes") == 0 && n <= 4) {

@@ -64,8 +64,10 @@ int fakeapi_write_kubeconfig_token(const struct fakeapi *f, const char *path, co
 
 /* ---- objects, as other clients change them (no faults) ---- */
 
-/* kind: "nodes", "pods", "leases" or "resourcequotas" (listed and watched
- * at /api/v1/resourcequotas, read-only to clients). Add or replace the object given as JSON text;
+/* kind: "nodes", "pods", "leases", "resourcequotas" (listed and watched
+ * at /api/v1/resourcequotas, read-only to clients) or "poddisruptionbudgets"
+ * (listed and watched at /apis/policy/v1/poddisruptionbudgets). Add or
+ * replace the object given as JSON text;
  * returns its new resourceVersion, or -1 for bad JSON or a missing name. */
 long fakeapi_put(struct fakeapi *f, const char *kind, const char *json);
 /* Delete; 0, or -1 when there is no such object. ns is ignored for nodes. */

@@ -1,0 +1,387 @@
+/* Issue 18's scenario against the fake API server, through the real
+ * binary: notebooks of priority 0 fill a pool of two nodes (two 40000 MiB
+ * GPUs each, two notebooks per GPU), then inference pods of priority 1000
+ * asking a whole GPU arrive one by one. Each is refused by filter, /preempt
+ * answers the fewest notebooks per node (the two of one GPU; one notebook
+ * is covered by a PodDisruptionBudget allowing nothing, watched live),
+ * kube-scheduler's part is played here (delete the victims, set
+ * status.nominatedNodeName), the freed GPU is held for the nominee (a
+ * notebook offered only that node is refused), then the inference pod is
+ * placed there and bound. At every step no GPU holds more than its
+ * capacity (pods placed, holds aside); at the end no reservation or hold is
+ * left and no node lock.
+ *
+ * Quotas (issue 18 item 1, another change) join this scenario at
+ * check_step: two namespaces with quotas, checked at every step. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "tests/support/fakeapi.h"
+#include "tests/support/harness.h"
+
+#define GPU_MEM 40000
+#define NODES   2
+#define GPUS    2
+#define ROUNDS  3
+
+static const char *const pool[NODES] = {"pool-1", "pool-2"};
+
+struct env {
+    struct fakeapi *f;
+    struct harness *h;
+    char dir[64], kubeconfig[128];
+    int port;
+};
+
+static void put_node(struct fakeapi *f, const char *name)
+{
+    char reg[4096] = "[", json[8192];
+    for (int i = 0; i < GPUS; i++)
+        snprintf(reg + strlen(reg), sizeof reg - strlen(reg),
+                 "%s{\\\"id\\\":\\\"%s-g%d\\\",\\\"count\\\":10,\\\"devmem\\\":%d,"
+                 "\\\"devcore\\\":100,\\\"type\\\":\\\"NVIDIA-L4\\\",\\\"health\\\":true,"
+                 "\\\"index\\\":%d,\\\"numa\\\":0,\\\"mode\\\":\\\"hami-core\\\"}",
+                 i ? "," : "", name, i, GPU_MEM, i);
+    strcat(reg, "]");
+    snprintf(json, sizeof json,
+             "{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+             "\"annotations\":{\"hami.io/node-nvidia-register\":\"%s\"}},"
+             "\"status\":{\"allocatable\":{\"cpu\":\"64\",\"memory\":\"256Gi\","
+             "\"nvidia.com/gpu\":\"%d\"}}}",
+             name, reg, GPUS * 10);
+    ck_assert_int_gt(fakeapi_put(f, "nodes", json), 0);
+}
+
+/* A pending pod of one GPU with pct % of its memory and cores. */
+static void put_pod(struct fakeapi *f, const char *ns, const char *name, int prio, int pct,
+                    const char *labels)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+             "\"namespace\":\"%s\",\"uid\":\"uid-%s\",\"labels\":{%s}},\"spec\":{"
+             "\"schedulerName\":\"vgpu-scheduler\",\"priority\":%d,\"containers\":[{\"name\":"
+             "\"main\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\","
+             "\"nvidia.com/gpumem\":\"%d\",\"nvidia.com/gpucores\":\"%d\"}}}]},"
+             "\"status\":{\"phase\":\"Pending\"}}",
+             name, ns, name, labels, prio, GPU_MEM * pct / 100, pct);
+    ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
+}
+
+/* POST body to path; the answer's JSON (caller frees). */
+static cJSON *post(struct env *e, const char *path, const char *body)
+{
+    struct harness_reply r;
+    if (harness_post(e->port, path, body, strlen(body), &r) != 0)
+        harness_dump(e->h); /* with VS_TEST_VERBOSE: what it printed */
+    ck_assert_msg(r.status != 0, "POST %s: %s", path, r.error);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body.data ? r.body.data : "");
+    harness_reply_free(&r);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+/* The body of an extender verb for pod ns/name (as the fake holds it):
+ * {"Pod": ..., key: more}. Caller frees. */
+static char *args_for(struct env *e, const char *ns, const char *name, const char *key, cJSON *more)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON *p = fakeapi_get(e->f, "pods", ns, name);
+    ck_assert_ptr_nonnull(p);
+    cJSON_AddItemToObject(a, "Pod", p);
+    cJSON_AddItemToObject(a, key, more);
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+static char last_failed[2048]; /* the last filter's FailedNodes */
+
+/* Filter pod ns/name over nodes[0..n); the chosen node into out ("" none).
+ * A node still locked by the last bind (until the watch brings the device
+ * plugin's release) is waited for, a bounded while. */
+static void filter(struct env *e, const char *ns, const char *name, const char *const *nodes, int n,
+                   char *out, size_t cap)
+{
+    cJSON *names = cJSON_CreateStringArray(nodes, n);
+    char *body = args_for(e, ns, name, "NodeNames", names);
+    for (int tries = 0; tries < 250; tries++) {
+        cJSON *ans = post(e, "/filter", body);
+        const cJSON *got = cJSON_GetArrayItem(cJSON_GetObjectItem(ans, "NodeNames"), 0);
+        char *failed = cJSON_PrintUnformatted(ans);
+        bool locked = failed && strstr(failed, "NodeLocked");
+        snprintf(last_failed, sizeof last_failed, "%s", failed ? failed : "");
+        snprintf(out, cap, "%s", got ? cJSON_GetStringValue(got) : "");
+        free(failed);
+        cJSON_Delete(ans);
+        if (out[0] || !locked)
+            break;
+        usleep(20 * 1000);
+    }
+    free(body);
+}
+
+static void bind(struct env *e, const char *ns, const char *name, const char *node)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"PodName\":\"%s\",\"PodNamespace\":\"%s\",\"PodUID\":\"uid-%s\",\"Node\":\"%s\"}",
+             name, ns, name, node);
+    cJSON *ans = post(e, "/bind", body);
+    const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "Error"));
+    ck_assert_msg(err && !*err, "bind %s/%s to %s: %s", ns, name, node, err ? err : "?");
+    cJSON_Delete(ans);
+    fakeapi_play_device_plugin(e->f);
+}
+
+/* Place a pending pod through filter and bind on any pool node. */
+static void place(struct env *e, const char *ns, const char *name, char *node, size_t cap)
+{
+    filter(e, ns, name, pool, NODES, node, cap);
+    ck_assert_msg(node[0], "%s/%s placed nowhere: %s", ns, name, last_failed);
+    bind(e, ns, name, node);
+}
+
+/* The pod with uid in /inspect: its state ("running", "reserved", ...)
+ * into state, "" when absent. */
+static void pod_state(const cJSON *ins, const char *uid, char *state, size_t cap)
+{
+    const cJSON *n, *g, *p;
+    state[0] = '\0';
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(n, "gpus"))
+            cJSON_ArrayForEach(p, cJSON_GetObjectItem(g, "pods"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(p, "uid")), uid) == 0)
+            snprintf(state, cap, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(p, "state")));
+    }
+}
+
+/* No GPU holds more than its capacity in pods placed (holds and
+ * reservations are the scheduler's own and may overlap the victims while
+ * those terminate). The quota checks join here. */
+static void check_step(struct env *e, const char *when)
+{
+    cJSON *ins = harness_get_json(e->port, "/inspect");
+    const cJSON *n, *g, *p;
+    ck_assert_ptr_nonnull(ins);
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(n, "gpus"))
+    {
+        double mem = 0, cores = 0;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItem(g, "pods"))
+        {
+            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(p, "state")), "reserved") == 0)
+                continue;
+            mem += cJSON_GetNumberValue(cJSON_GetObjectItem(p, "memMiB"));
+            cores += cJSON_GetNumberValue(cJSON_GetObjectItem(p, "cores"));
+        }
+        ck_assert_msg(mem <= cJSON_GetNumberValue(cJSON_GetObjectItem(g, "memMiB")) &&
+                          cores <= cJSON_GetNumberValue(cJSON_GetObjectItem(g, "cores")),
+                      "%s: GPU %s over capacity: %.0f MiB, %.0f cores", when,
+                      cJSON_GetStringValue(cJSON_GetObjectItem(g, "uuid")), mem, cores);
+    }
+    cJSON_Delete(ins);
+}
+
+/* Wait (bounded) until /inspect shows uid in state; true when it did. */
+static bool wait_state(struct env *e, const char *uid, const char *state, int ms)
+{
+    char got[32] = "";
+    for (int waited = 0; waited <= ms; waited += 20) {
+        cJSON *ins = harness_get_json(e->port, "/inspect");
+        pod_state(ins, uid, got, sizeof got);
+        cJSON_Delete(ins);
+        if (strcmp(got, state) == 0)
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
+static void env_start(struct env *e)
+{
+    memset(e, 0, sizeof *e);
+    e->f = fakeapi_start();
+    ck_assert_ptr_nonnull(e->f);
+    snprintf(e->dir, sizeof e->dir, "/tmp/vs-preempt-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(e->dir));
+    snprintf(e->kubeconfig, sizeof e->kubeconfig, "%s/kubeconfig", e->dir);
+    ck_assert_int_eq(fakeapi_write_kubeconfig(e->f, e->kubeconfig), 0);
+    for (int i = 0; i < NODES; i++)
+        put_node(e->f, pool[i]);
+    /* notebook nb-0 may not be disrupted */
+    ck_assert_int_gt(
+        fakeapi_put(e->f, "poddisruptionbudgets",
+                    "{\"kind\":\"PodDisruptionBudget\",\"apiVersion\":\"policy/v1\",\"metadata\":{"
+                    "\"name\":\"keep-nb-0\",\"namespace\":\"team-a\"},\"spec\":{\"selector\":{"
+                    "\"matchLabels\":{\"keep\":\"yes\"}}},\"status\":{\"disruptionsAllowed\":0}}"),
+        0);
+    const char *args[] = {
+        "--kubeconfig", e->kubeconfig,           "--kube-qps", "5000", "--kube-burst",
+        "5000",         "--leader-elect-lease=", NULL};
+    e->h = harness_start(args);
+    ck_assert_ptr_nonnull(e->h);
+    e->port = harness_port(e->h);
+    ck_assert_msg(harness_wait_ready(e->port, 15000), "not ready after 15 s");
+}
+
+static void env_stop(struct env *e)
+{
+    int st = harness_stop(e->h, SIGTERM, 10000);
+    harness_dump(e->h);
+    ck_assert_int_eq(st, 0);
+    harness_free(e->h);
+    fakeapi_stop(e->f);
+    unlink(e->kubeconfig);
+    rmdir(e->dir);
+}
+
+/* /preempt for ns/name offering every pool node with no victims proposed
+ * (kube-scheduler sees no GPU: ignoredByScheduler). Returns the answer. */
+static cJSON *preempt(struct env *e, const char *ns, const char *name)
+{
+    cJSON *m = cJSON_CreateObject();
+    for (int i = 0; i < NODES; i++)
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(m, pool[i]), "Pods", cJSON_CreateArray());
+    char *body = args_for(e, ns, name, "NodeNameToMetaVictims", m);
+    cJSON *ans = post(e, "/preempt", body);
+    free(body);
+    return ans;
+}
+
+START_TEST(notebooks_then_inference)
+{
+    struct env e;
+    char node[64], name[64], state[32];
+    env_start(&e);
+    /* Two notebooks per GPU fill the pool. */
+    for (int i = 0; i < NODES * GPUS * 2; i++) {
+        snprintf(name, sizeof name, "nb-%d", i);
+        put_pod(e.f, "team-a", name, 0, 50, i == 0 ? "\"keep\":\"yes\"" : "\"app\":\"nb\"");
+        place(&e, "team-a", name, node, sizeof node);
+        check_step(&e, name);
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        char inf[32];
+        snprintf(inf, sizeof inf, "inf-%d", r);
+        put_pod(e.f, "prod", inf, 1000, 100, "");
+        filter(&e, "prod", inf, pool, NODES, node, sizeof node);
+        ck_assert_msg(!node[0], "%s fitted before any preemption", inf);
+
+        cJSON *ans = preempt(&e, "prod", inf);
+        const cJSON *m = cJSON_GetObjectItem(ans, "NodeNameToMetaVictims"), *nd, *v;
+        const cJSON *chosen = NULL;
+        ck_assert_msg(cJSON_GetArraySize(m) > 0, "round %d: no node answered", r);
+        cJSON_ArrayForEach(nd, m)
+        {
+            /* the fewest notebooks: the two of one GPU, never the kept one */
+            const cJSON *pods = cJSON_GetObjectItem(nd, "Pods");
+            ck_assert_msg(cJSON_GetArraySize(pods) == 2, "round %d: %s: %d victims", r, nd->string,
+                          cJSON_GetArraySize(pods));
+            ck_assert_int_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(nd, "NumPDBViolations")), 0);
+            cJSON_ArrayForEach(v, pods)
+            {
+                const char *uid = cJSON_GetStringValue(cJSON_GetObjectItem(v, "UID"));
+                ck_assert_msg(strncmp(uid, "uid-nb-", 7) == 0 && strcmp(uid, "uid-nb-0") != 0,
+                              "round %d: victim %s", r, uid);
+            }
+            if (!chosen)
+                chosen = nd;
+        }
+        /* kube-scheduler: evict the first node's victims, nominate it. */
+        snprintf(node, sizeof node, "%s", chosen->string);
+        cJSON_ArrayForEach(v, cJSON_GetObjectItem(chosen, "Pods"))
+        {
+            const char *uid = cJSON_GetStringValue(cJSON_GetObjectItem(v, "UID"));
+            ck_assert_int_eq(fakeapi_delete(e.f, "pods", "team-a", uid + 4), 0);
+        }
+        cJSON_Delete(ans);
+        char patch[256];
+        snprintf(patch, sizeof patch, "{\"status\":{\"nominatedNodeName\":\"%s\"}}", node);
+        ck_assert_int_eq(fakeapi_patch(e.f, "pods", "prod", inf, patch), 200);
+        snprintf(name, sizeof name, "uid-%s", inf);
+        ck_assert_msg(wait_state(&e, name, "reserved", 5000), "round %d: no hold for %s", r, inf);
+        check_step(&e, "after the eviction");
+
+        /* The freed GPU is held: a notebook offered only that node gets nothing. */
+        char sneak[32], got[64];
+        snprintf(sneak, sizeof sneak, "sneak-%d", r);
+        put_pod(e.f, "team-a", sneak, 0, 50, "\"app\":\"nb\"");
+        const char *only[] = {node};
+        filter(&e, "team-a", sneak, only, 1, got, sizeof got);
+        ck_assert_msg(!got[0], "round %d: %s took the GPU held on %s", r, sneak, node);
+        ck_assert_int_eq(fakeapi_delete(e.f, "pods", "team-a", sneak), 0);
+
+        /* The nominee is placed there. */
+        filter(&e, "prod", inf, pool, NODES, got, sizeof got);
+        if (strcmp(got, node) != 0) {
+            cJSON *ins = harness_get_json(e.port, "/inspect");
+            char *t = cJSON_PrintUnformatted(ins);
+            fprintf(stderr, "inspect: %s\n", t);
+            free(t);
+            cJSON_Delete(ins);
+            harness_dump(e.h);
+        }
+        ck_assert_msg(strcmp(got, node) == 0, "round %d: %s went to \"%s\", not %s: %s", r, inf,
+                      got, node, last_failed);
+        bind(&e, "prod", inf, node);
+        ck_assert_msg(wait_state(&e, name, "running", 5000), "round %d: %s not running", r, inf);
+        check_step(&e, inf);
+    }
+    /* Nothing left behind: no reservation, no hold, no node lock. */
+    cJSON *ins = harness_get_json(e.port, "/inspect");
+    ck_assert_int_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(ins, "reservations")), 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        snprintf(name, sizeof name, "uid-inf-%d", r);
+        pod_state(ins, name, state, sizeof state);
+        ck_assert_str_eq(state, "running");
+    }
+    pod_state(ins, "uid-nb-0", state, sizeof state);
+    ck_assert_str_eq(state, "running"); /* its budget kept it */
+    cJSON_Delete(ins);
+    char which[256];
+    ck_assert_int_eq(harness_locks_left(e.f, which, sizeof which), 0);
+    /* The events name the victims (posted in the background: wait a while). */
+    int named = 0;
+    for (int waited = 0; named < ROUNDS && waited < 5000; waited += 20) {
+        cJSON *evs = fakeapi_events(e.f), *ev;
+        named = 0;
+        cJSON_ArrayForEach(ev, evs)
+        {
+            const char *reason = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "reason"));
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "message"));
+            named += reason && strcmp(reason, "PreemptionVictims") == 0 && msg &&
+                     strstr(msg, "team-a/nb-");
+        }
+        if (named < ROUNDS && waited + 20 >= 5000) {
+            char *t = cJSON_PrintUnformatted(evs);
+            fprintf(stderr, "events: %.6000s\n", t);
+            free(t);
+        }
+        cJSON_Delete(evs);
+        if (named < ROUNDS)
+            usleep(20 * 1000);
+    }
+    ck_assert_int_ge(named, ROUNDS);
+    env_stop(&e);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("preempt_live");
+    TCase *tc = tcase_create("preempt_live");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, notebooks_then_inference);
+    suite_add_tcase(s, tc);
+    return harness_run_suite(s, true);
+}
