@@ -220,6 +220,25 @@ static void choose(const struct policy_pod *pod, const struct policy_node *node,
         pods[order[j]].victim = w->first[order[j]];
 }
 
+/* A preemptor that asks no GPU: kube-scheduler's victims as proposed
+ * (those of lower priority, not system-critical). */
+static void kept_as_proposed(int32_t prio, struct preempt_pod *pods, int n, struct preempt_work *w,
+                             struct preempt_result *out)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        pods[i].violates = false;
+        pods[i].victim =
+            pods[i].proposed && pods[i].priority < prio && pods[i].priority < PREEMPT_CRITICAL;
+        if (pods[i].victim)
+            w->order[k++] = i;
+    }
+    by_priority(pods, w->order, k);
+    out->helps = true;
+    out->nvictims = k;
+    out->violations = budgets(pods, w->order, k, w, true);
+}
+
 void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
                           const struct policy_node *node, struct preempt_pod *pods, int n,
                           const struct policy_opts *o, struct preempt_work *w,
@@ -230,6 +249,10 @@ void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
     w->cur = 0;
     n = n < PREEMPT_PODS_MAX ? n : PREEMPT_PODS_MAX;
     memcpy(w->use, node->use, sizeof *w->use * (size_t)nd);
+    if (!policy_pod_wants_gpu(pod)) {
+        kept_as_proposed(prio, pods, n, w, out); /* no GPU at stake: kube-scheduler's call */
+        return;
+    }
     for (int i = 0; i < n; i++) {
         pods[i].victim = pods[i].violates = false;
         if (candidate(&pods[i], prio)) {

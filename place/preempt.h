@@ -18,7 +18,8 @@
  * Pods kube-scheduler proposed that hold a GPU the choice does not need
  * are taken out of its list; GPU holders it did not propose are added.
  * Proposed pods that hold no GPU on the node stay: kube-scheduler chose
- * them for what it judges itself (cpu, memory, ports).
+ * them for what it judges itself (cpu, memory, ports). A preemptor that asks
+ * no GPU gets kube-scheduler's proposal back as it is.
  *
  * place_preempt_choose is the pure part (no lock, no allocation);
  * place_preempt runs it over the cache for a whole request. */
