@@ -708,8 +708,8 @@ static void write_preempt(struct buf *out, const struct preq *r, const struct bu
         first = false;
         put_str(out, nd->name);
         buf_puts(out, ":{\"Pods\":[");
-        const char *at = nd->nvictims ? names->data + nd->victims : "";
-        for (size_t k = 0; k < nd->nvictims; k++) {
+        const char *at = nd->nvictims ? names->data + nd->victims : NULL;
+        for (size_t k = 0; at && k < nd->nvictims; k++) {
             buf_puts(out, k ? ",{\"UID\":" : "{\"UID\":");
             put_str(out, at);
             buf_puts(out, "}");
@@ -749,14 +749,14 @@ static void event_preempt(struct extender *x, const struct preq *r, const struct
         if (!nd->keep)
             continue;
         msg_add(msg, &len, "; %s (%d PDB violations):", nd->name, nd->violations);
-        const char *at = nd->nvictims ? names->data + nd->victims : "";
-        for (size_t k = 0; k < nd->nvictims; k++) {
+        if (!nd->nvictims)
+            msg_add(msg, &len, " none");
+        const char *at = nd->nvictims ? names->data + nd->victims : NULL;
+        for (size_t k = 0; at && k < nd->nvictims; k++) {
             const char *ns = at + strlen(at) + 1, *name = ns + strlen(ns) + 1;
             msg_add(msg, &len, "%s %s/%s", k ? "," : "", ns, name);
             at = name + strlen(name) + 1;
         }
-        if (!nd->nvictims)
-            msg_add(msg, &len, " none");
     }
     if (held)
         msg_add(msg, &len, "; GPUs held on %s for this pod", held);
@@ -776,8 +776,8 @@ static const char *hold_single(struct extender *x, const struct preq *r, const s
     if (!nd || !policy_pod_wants_gpu(&r->pod))
         return NULL;
     uids = mem_zalloc(sizeof *uids * (nd->nvictims + 1));
-    const char *at = nd->nvictims ? names->data + nd->victims : "";
-    for (size_t k = 0; k < nd->nvictims; k++) {
+    const char *at = nd->nvictims ? names->data + nd->victims : NULL;
+    for (size_t k = 0; at && k < nd->nvictims; k++) {
         uids[k] = at;
         for (int skip = 0; skip < 3; skip++)
             at += strlen(at) + 1;
