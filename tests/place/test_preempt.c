@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "k8s/snapshot.h"
 #include "place/preempt.h"
 #include "tests/support/harness.h"
 
@@ -330,11 +332,114 @@ START_TEST(choose_cases)
 }
 END_TEST
 
+/* The hold on tests/data/e2e/preempt-cluster.json: gpu-a's GPU 0 holds
+ * nb-1 and nb-2 (half each), GPU 1 nb-3 (whole). */
+static struct cache *cache;
+static struct place *placer;
+static cJSON *tree;
+static struct policy_pod whole; /* one whole GPU, uid-inf */
+
+static void hold_setup(void)
+{
+    char path[4096], err[512];
+    struct snapshot_stats st;
+    harness_data_path("e2e/preempt-cluster.json", path, sizeof path);
+    cache = cache_create();
+    ck_assert_msg(snapshot_load(cache, path, &st, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(st.pdbs, 1); /* the broken one is left out */
+    struct place_opts o = {.policy = {.node_policy = policy_node_policy_find("binpack"),
+                                      .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}},
+                           .defaults = {.mem_factor = 1},
+                           .ttl = 30,
+                           .hold_ttl = 60};
+    placer = place_create(cache, &o);
+    tree =
+        cJSON_Parse("{\"metadata\":{\"name\":\"inf\",\"namespace\":\"prod\",\"uid\":\"uid-inf\"},"
+                    "\"spec\":{\"priority\":1000,\"containers\":[{\"name\":\"c\",\"resources\":"
+                    "{\"limits\":{\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"40000\","
+                    "\"nvidia.com/gpucores\":\"100\"}}}]}}");
+    ck_assert_int_eq(model_pod_parse(tree, NULL, &whole, err, sizeof err), 0);
+}
+
+static void hold_teardown(void)
+{
+    place_destroy(placer);
+    cache_destroy(cache);
+    cJSON_Delete(tree);
+}
+
+START_TEST(hold_lifecycle)
+{
+    static const char *const victims[] = {"uid-nb-1", "uid-nb-2", "uid-gone"};
+    struct cache_assumed a;
+    char err[512];
+    /* Nothing free: without the victims' shares it fits on GPU 0. */
+    ck_assert_int_eq(place_hold(placer, &whole, "gpu-a", NULL, 0, 100, 60, err, sizeof err),
+                     ERR_NOFIT);
+    ck_assert_int_eq(place_hold(placer, &whole, "gpu-a", victims, 3, 100, 60, err, sizeof err), 0);
+    ck_assert_int_eq(cache_reservation(cache, "uid-inf", 100, &a), 0);
+    ck_assert_str_eq(a.node, "gpu-a");
+    ck_assert_msg(strstr(a.devices, "GPU-gpu-a-0") != NULL, "%s", a.devices);
+    cache_assumed_free(&a);
+    /* The victims go: the held share stays taken for everyone else. */
+    cache_pod_del(cache, "uid-nb-1");
+    cache_pod_del(cache, "uid-nb-2");
+    struct policy_pod other = whole;
+    other.uid = "uid-other";
+    ck_assert_int_eq(place_hold(placer, &other, "gpu-a", NULL, 0, 100, 60, err, sizeof err),
+                     ERR_NOFIT);
+    /* Released by the pod's deletion ... */
+    cache_pod_del(cache, "uid-inf");
+    ck_assert_int_eq(cache_reservation(cache, "uid-inf", 100, &a), ERR_NOTFOUND);
+    /* ... and by time. */
+    ck_assert_int_eq(place_hold(placer, &whole, "gpu-a", NULL, 0, 100, 60, err, sizeof err), 0);
+    ck_assert_int_eq(cache_reservation(cache, "uid-inf", 159, &a), 0);
+    cache_assumed_free(&a);
+    cache_expire(cache, 161);
+    ck_assert_int_eq(cache_reservation(cache, "uid-inf", 161, &a), ERR_NOTFOUND);
+    ck_assert_int_eq(place_hold(placer, &other, "gpu-a", NULL, 0, 161, 60, err, sizeof err), 0);
+    /* Unknown node. */
+    ck_assert_int_eq(place_hold(placer, &whole, "ghost", NULL, 0, 161, 60, err, sizeof err),
+                     ERR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(over_the_cache)
+{
+    static const char *const proposed[] = {"uid-nb-3", "uid-web-1", "uid-unknown"};
+    struct place_preempt_node nodes[] = {{.name = "gpu-a", .proposed = proposed, .nproposed = 3},
+                                         {.name = "gpu-b"},
+                                         {.name = "gpu-c"},
+                                         {.name = "ghost"}};
+    struct buf out = BUF_INIT(1 << 20);
+    ck_assert_uint_eq(place_preempt(placer, &whole, 1000, nodes, 4, &out), 1);
+    ck_assert(nodes[0].keep && !nodes[1].keep && !nodes[2].keep && !nodes[3].keep);
+    ck_assert_uint_eq(nodes[0].nvictims, 3); /* nb-1, nb-2 and kube-scheduler's web-1 */
+    ck_assert_uint_eq(nodes[0].unknown, 1);
+    ck_assert_int_eq(nodes[0].violations, 0);
+    const char *at = out.data + nodes[0].victims;
+    bool web = false, nb3 = false;
+    for (size_t k = 0; k < nodes[0].nvictims; k++) {
+        web = web || strcmp(at, "uid-web-1") == 0;
+        nb3 = nb3 || strcmp(at, "uid-nb-3") == 0;
+        for (int skip = 0; skip < 3; skip++)
+            at += strlen(at) + 1;
+    }
+    ck_assert(web && !nb3);
+    buf_free(&out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("preempt");
     TCase *tc = tcase_create("preempt");
     tcase_add_loop_test(tc, choose_cases, 0, (int)(sizeof cases / sizeof *cases));
     suite_add_tcase(s, tc);
+    TCase *th = tcase_create("hold");
+    tcase_add_checked_fixture(th, hold_setup, hold_teardown);
+    tcase_add_test(th, hold_lifecycle);
+    tcase_add_test(th, over_the_cache);
+    suite_add_tcase(s, th);
     return harness_run_suite(s, false);
 }
