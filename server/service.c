@@ -360,8 +360,9 @@ static int load_cluster(struct service *s, char *err, size_t cap)
     arena_close();
     if (rc)
         return rc;
-    LOG_INFO("snapshot %s: %d nodes, %d pods loaded; %d nodes and %d pods left out",
-             s->cfg.snapshot, st.nodes, st.pods, st.skipped_nodes, st.skipped_pods);
+    LOG_INFO("snapshot %s: %d nodes, %d pods loaded; %d nodes and %d pods left out; %d "
+             "disruption budgets",
+             s->cfg.snapshot, st.nodes, st.pods, st.skipped_nodes, st.skipped_pods, st.pdbs);
     if (st.quotas || st.skipped_quotas)
         LOG_INFO("snapshot %s: %d resourcequotas loaded, %d left out", s->cfg.snapshot, st.quotas,
                  st.skipped_quotas);
