@@ -26,13 +26,14 @@ struct extender {
 
 static const char *const error_reasons[] = {
     "bad_body",     "bad_request", "bad_pod",     "not_synced", "no_fit", "retry",
-    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", "preempt_no_node", NULL,
+    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", NULL,
 };
 
 void extender_register_metrics(struct metrics *m)
 {
     for (int i = 0; error_reasons[i]; i++)
         metrics_reason_add(m, error_reasons[i]);
+    metrics_reason_add(m, "preempt_no_node"); /* /preempt: no node could make room */
 }
 
 int extender_opts_from_config(const struct config *c, struct place_opts *o, char *err, size_t cap)

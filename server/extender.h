@@ -58,14 +58,12 @@ int extender_bind(struct extender *x, const char *body, size_t len, double now, 
  * content is wrong answers no node and says why in an extra "Error". When
  * exactly one node is answered, its freed room is held for the pod
  * (place_hold, opts.hold_ttl). */
-int extender_preempt(struct extender *x, const char *body, size_t len, double now,
-                     struct buf *out);
+int extender_preempt(struct extender *x, const char *body, size_t len, double now, struct buf *out);
 /* kube-scheduler nominated pod (a Pod's JSON, borrowed) to node: hold the
  * room there for it (place_hold, opts.hold_ttl) and say so in an event.
  * Pods that ask no GPU, or that do not fit there now, get no hold. */
 struct cJSON;
-void extender_nominated(struct extender *x, const struct cJSON *pod, const char *node,
-                        double now);
+void extender_nominated(struct extender *x, const struct cJSON *pod, const char *node, double now);
 
 /* The dry run: place pod_json (a Pod) among `names` (NULL: every node) and
  * write {"node","annotations","failedNodes","scores"} into out. Reserves
