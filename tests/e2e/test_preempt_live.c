@@ -299,16 +299,24 @@ START_TEST(notebooks_then_inference)
         }
         /* kube-scheduler: evict the first node's victims, nominate it. */
         snprintf(node, sizeof node, "%s", chosen->string);
+        char gone[2][64];
+        int ngone = 0;
         cJSON_ArrayForEach(v, cJSON_GetObjectItem(chosen, "Pods"))
         {
             const char *uid = cJSON_GetStringValue(cJSON_GetObjectItem(v, "UID"));
             ck_assert_int_eq(fakeapi_delete(e.f, "pods", "team-a", uid + 4), 0);
+            snprintf(gone[ngone++ % 2], sizeof gone[0], "%s", uid);
         }
         cJSON_Delete(ans);
         char patch[256];
         snprintf(patch, sizeof patch, "{\"status\":{\"nominatedNodeName\":\"%s\"}}", node);
         ck_assert_int_eq(fakeapi_patch(e.f, "pods", "prod", inf, patch), 200);
         snprintf(name, sizeof name, "uid-%s", inf);
+        /* The watch has seen the victims go (a hold made by /preempt itself
+         * may be there before that) and the nominee's hold. */
+        for (int k = 0; k < 2; k++)
+            ck_assert_msg(wait_state(&e, gone[k], "", 5000), "round %d: %s still counted", r,
+                          gone[k]);
         ck_assert_msg(wait_state(&e, name, "reserved", 5000), "round %d: no hold for %s", r, inf);
         check_step(&e, "after the eviction");
 
