@@ -11,7 +11,8 @@
 
 static bool candidate(const struct preempt_pod *q, int32_t prio)
 {
-    return q->evictable && q->priority < prio && q->priority < PREEMPT_CRITICAL && q->nshare > 0;
+    return q->evictable && !q->own && q->priority < prio && q->priority < PREEMPT_CRITICAL &&
+           q->nshare > 0;
 }
 
 static void add(struct policy_usage *use, const struct preempt_pod *q, int sign)
@@ -249,6 +250,9 @@ void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
     w->cur = 0;
     n = n < PREEMPT_PODS_MAX ? n : PREEMPT_PODS_MAX;
     memcpy(w->use, node->use, sizeof *w->use * (size_t)nd);
+    for (int i = 0; i < n; i++)
+        if (pods[i].own)
+            add(w->use, &pods[i], -1); /* a hold an earlier call made for it */
     if (!policy_pod_wants_gpu(pod)) {
         kept_as_proposed(prio, pods, n, w, out); /* no GPU at stake: kube-scheduler's call */
         return;
@@ -309,6 +313,7 @@ static void one_node(struct cache *c, struct pdbs *b, const struct policy_pod *p
                                         .evictable = q->evictable,
                                         .nshare = q->nshare,
                                         .share = q->share,
+                                        .own = strcmp(q->uid, pod->uid) == 0,
                                         .pdb = s->hits[i]};
     }
     nd->unknown = 0;
@@ -338,6 +343,7 @@ static void one_node(struct cache *c, struct pdbs *b, const struct policy_pod *p
         buf_append(out, s->ps[i].uid, strlen(s->ps[i].uid) + 1);
         buf_append(out, s->ps[i].ns, strlen(s->ps[i].ns) + 1);
         buf_append(out, s->ps[i].name, strlen(s->ps[i].name) + 1);
+        buf_append(out, &s->ps[i].priority, sizeof s->ps[i].priority);
         nd->nvictims++;
     }
 }
@@ -366,4 +372,22 @@ size_t place_preempt(struct place *p, const struct policy_pod *pod, int32_t prio
     cache_unlock(c);
     free(s);
     return kept;
+}
+
+bool place_preempt_victim(const struct buf *out, const struct place_preempt_node *nd, size_t *at,
+                          size_t *k, struct place_victim *v)
+{
+    if (*k >= nd->nvictims || !out->data)
+        return false;
+    if (*k == 0)
+        *at = nd->victims;
+    const char *p = out->data + *at;
+    v->uid = p;
+    v->ns = v->uid + strlen(v->uid) + 1;
+    v->name = v->ns + strlen(v->ns) + 1;
+    p = v->name + strlen(v->name) + 1;
+    memcpy(&v->priority, p, sizeof v->priority);
+    *at = (size_t)(p + sizeof v->priority - out->data);
+    (*k)++;
+    return true;
 }

@@ -47,6 +47,7 @@ struct preempt_pod {
     int32_t priority;
     bool evictable; /* a bound pod (cache_pod_share.evictable) */
     bool proposed;  /* kube-scheduler proposed it */
+    bool own;       /* the preemptor's own reservation or hold: counts nothing here */
     int32_t nshare;
     const struct cache_share *share;
     int32_t npdb;
@@ -92,11 +93,21 @@ struct place_preempt_node {
     /* out */
     bool keep;       /* answered: the victims make room */
     int violations;  /* NumPDBViolations */
-    size_t nvictims; /* victims, as nvictims "uid\0ns\0name\0" triples in the
-                        request's out buffer from offset victims */
+    size_t nvictims; /* victims in the request's out buffer from offset victims:
+                        read them with place_preempt_victim */
     size_t victims;
     size_t unknown; /* proposed uids the cache does not hold on the node */
 };
+
+/* One victim as place_preempt_victim reads it. Strings borrowed from out. */
+struct place_victim {
+    const char *uid, *ns, *name;
+    int32_t priority;
+};
+/* The victims of nd one by one: start with *at = 0; fills v and returns
+ * true, false after the last. */
+bool place_preempt_victim(const struct buf *out, const struct place_preempt_node *nd, size_t *at,
+                          size_t *k, struct place_victim *v);
 
 /* Run the choice for pod (priority prio) on every node of nodes[0..n)
  * under the cache's read lock, the victims' names into out. Unknown nodes

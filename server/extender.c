@@ -709,13 +709,12 @@ static void write_preempt(struct buf *out, const struct preq *r, const struct bu
         first = false;
         put_str(out, nd->name);
         buf_puts(out, ":{\"Pods\":[");
-        const char *at = nd->nvictims ? names->data + nd->victims : NULL;
-        for (size_t k = 0; at && k < nd->nvictims; k++) {
-            buf_puts(out, k ? ",{\"UID\":" : "{\"UID\":");
-            put_str(out, at);
+        struct place_victim v;
+        size_t at = 0, k = 0;
+        while (place_preempt_victim(names, nd, &at, &k, &v)) {
+            buf_puts(out, k > 1 ? ",{\"UID\":" : "{\"UID\":");
+            put_str(out, v.uid);
             buf_puts(out, "}");
-            for (int skip = 0; skip < 3; skip++)
-                at += strlen(at) + 1;
         }
         buf_printf(out, "],\"NumPDBViolations\":%d}", nd->violations);
     }
@@ -752,12 +751,11 @@ static void event_preempt(struct extender *x, const struct preq *r, const struct
         msg_add(msg, &len, "; %s (%d PDB violations):", nd->name, nd->violations);
         if (!nd->nvictims)
             msg_add(msg, &len, " none");
-        const char *at = nd->nvictims ? names->data + nd->victims : NULL;
-        for (size_t k = 0; at && k < nd->nvictims; k++) {
-            const char *ns = at + strlen(at) + 1, *name = ns + strlen(ns) + 1;
-            msg_add(msg, &len, "%s %s/%s", k ? "," : "", ns, name);
-            at = name + strlen(name) + 1;
-        }
+        struct place_victim v;
+        size_t at = 0, k = 0;
+        while (place_preempt_victim(names, nd, &at, &k, &v))
+            msg_add(msg, &len, "%s %s/%s (priority %d)", k > 1 ? "," : "", v.ns, v.name,
+                    (int)v.priority);
     }
     if (held)
         msg_add(msg, &len, "; GPUs held on %s for this pod", held);
@@ -777,12 +775,10 @@ static const char *hold_single(struct extender *x, const struct preq *r, const s
     if (!nd || !policy_pod_wants_gpu(&r->pod))
         return NULL;
     uids = mem_zalloc(sizeof *uids * (nd->nvictims + 1));
-    const char *at = nd->nvictims ? names->data + nd->victims : NULL;
-    for (size_t k = 0; at && k < nd->nvictims; k++) {
-        uids[k] = at;
-        for (int skip = 0; skip < 3; skip++)
-            at += strlen(at) + 1;
-    }
+    struct place_victim v;
+    size_t at = 0, k = 0;
+    while (place_preempt_victim(names, nd, &at, &k, &v))
+        uids[k - 1] = v.uid;
     int rc = place_hold(x->pl, &r->pod, nd->name, uids, nd->nvictims, now, x->o->hold_ttl, err,
                         sizeof err);
     free(uids);

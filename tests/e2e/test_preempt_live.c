@@ -358,6 +358,29 @@ START_TEST(notebooks_then_inference)
     cJSON_Delete(ins);
     char which[256];
     ck_assert_int_eq(harness_locks_left(e.f, which, sizeof which), 0);
+    /* One more: only nb-0's GPU is left, against its budget; the budget's
+     * deletion reaches the scheduler through the watch. */
+    put_pod(e.f, "prod", "inf-last", 1000, 100, "");
+    int violations = -1;
+    for (int waited = 0; violations != 0 && waited < 5000; waited += 20) {
+        cJSON *ans = preempt(&e, "prod", "inf-last");
+        const cJSON *m = cJSON_GetObjectItem(ans, "NodeNameToMetaVictims");
+        ck_assert_int_eq(cJSON_GetArraySize(m), 1);
+        ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m->child, "Pods")), 2);
+        violations = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(m->child, "NumPDBViolations"));
+        cJSON_Delete(ans);
+        if (waited == 0) {
+            ck_assert_int_eq(violations, 1);
+            ck_assert_int_eq(fakeapi_delete(e.f, "poddisruptionbudgets", "team-a", "keep-nb-0"), 0);
+        }
+        if (violations)
+            usleep(20 * 1000);
+    }
+    ck_assert_int_eq(violations, 0);
+    /* One node answered: /preempt held it; deleting the pod releases it. */
+    ck_assert(wait_state(&e, "uid-inf-last", "reserved", 5000));
+    ck_assert_int_eq(fakeapi_delete(e.f, "pods", "prod", "inf-last"), 0);
+    ck_assert_msg(wait_state(&e, "uid-inf-last", "", 5000), "the hold outlived its pod");
     /* The events name the victims (posted in the background: wait a while). */
     int named = 0;
     for (int waited = 0; named < ROUNDS && waited < 5000; waited += 20) {

@@ -20,6 +20,7 @@ struct vpod {
     int pdb;  /* 0: none; else the budget's index in the case */
     bool proposed;
     bool unbound; /* a reservation: never a victim */
+    bool own;     /* the preemptor's own hold */
 };
 
 struct pcase {
@@ -234,6 +235,19 @@ static const struct pcase cases[] = {
      true,
      "x.x",
      0},
+    {"the preemptor's own hold does not count against it",
+     1,
+     1,
+     100,
+     0,
+     {0},
+     3,
+     {{.prio = 10, .dev = 0, .dev2 = -1, .pct = 50},
+      {.prio = 10, .dev = 0, .dev2 = -1, .pct = 50},
+      {.prio = 1000, .dev = 0, .dev2 = -1, .pct = 100, .unbound = true, .own = true}},
+     true,
+     "xx.",
+     0},
     {"two GPUs: the two lowest priorities go",
      3,
      2,
@@ -287,6 +301,7 @@ START_TEST(choose_cases)
         const struct vpod *v = &k->pods[i];
         pods[i] = (struct preempt_pod){.priority = v->prio,
                                        .evictable = !v->unbound,
+                                       .own = v->own,
                                        .proposed = v->proposed,
                                        .share = sh + ns};
         for (int d = 0; d < 2; d++) {
@@ -417,14 +432,15 @@ START_TEST(over_the_cache)
     ck_assert_uint_eq(nodes[0].nvictims, 3); /* nb-1, nb-2 and kube-scheduler's web-1 */
     ck_assert_uint_eq(nodes[0].unknown, 1);
     ck_assert_int_eq(nodes[0].violations, 0);
-    const char *at = out.data + nodes[0].victims;
     bool web = false, nb3 = false;
-    for (size_t k = 0; k < nodes[0].nvictims; k++) {
-        web = web || strcmp(at, "uid-web-1") == 0;
-        nb3 = nb3 || strcmp(at, "uid-nb-3") == 0;
-        for (int skip = 0; skip < 3; skip++)
-            at += strlen(at) + 1;
+    struct place_victim v;
+    size_t at = 0, k = 0;
+    while (place_preempt_victim(&out, &nodes[0], &at, &k, &v)) {
+        web = web || strcmp(v.uid, "uid-web-1") == 0;
+        nb3 = nb3 || strcmp(v.uid, "uid-nb-3") == 0;
+        ck_assert_int_eq(v.priority, 0);
     }
+    ck_assert_uint_eq(k, 3);
     ck_assert(web && !nb3);
     buf_free(&out);
 }
