@@ -518,9 +518,9 @@ static void undo_patch(struct bind *b, const char *ns, const char *name, const c
             cJSON_AddNullToObject(anns, (*d)->ann_to_allocate);
             cJSON_AddNullToObject(anns, (*d)->ann_allocated);
             for (int x = 0; x < POLICY_DEVICE_EXTRA_MAX && (*d)->ann_extra[x]; x++)
-                cJSON_AddNullToObject(anns, (*d)->ann_extra[x]);
-            if ((*d)->ann_runtime && !cJSON_GetObjectItemCaseSensitive(anns, (*d)->ann_runtime))
-                cJSON_AddNullToObject(anns, (*d)->ann_runtime);
+                if (!cJSON_GetObjectItemCaseSensitive(anns,
+                                                      (*d)->ann_extra[x])) /* rows share some */
+                    cJSON_AddNullToObject(anns, (*d)->ann_extra[x]);
         }
         cJSON_AddNullToObject(cJSON_AddObjectToObject(meta, "labels"), MODEL_ANN_VGPU_NODE);
         rc = patch_pod(b, ns, name, uid, p, err, sizeof err);

@@ -8,7 +8,8 @@
 
 /* A new object (caller frees) of every annotation bind writes:
  * hami.io/vgpu-node, hami.io/vgpu-time, both device annotations and the
- * vendor's further ones (policy/device.h ann_extra: Cambricon's DSMLU pair),
+ * vendor's further ones (policy/device.h ann_extra: Cambricon's DSMLU pair,
+ * Ascend's huawei.com/<chip> and predicate-time),
  * hami.io/vgpu-mig-allocations when mig is not NULL nor empty (the MIG
  * instances the device plugin creates), hami.io/bind-phase "allocating" and
  * hami.io/bind-time. `now` is unix seconds. */

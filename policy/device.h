@@ -36,9 +36,8 @@ enum policy_res {
 #define POLICY_RES_NAME_MAX 320
 
 /* Limits on what a node's device plugin sends. Going over one is ERR_TOOBIG. */
-#define POLICY_DEVICE_ANN_MAX     (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
-#define POLICY_DEVICE_EXTRA_MAX   2            /* extra pod annotations of one row */
-#define POLICY_DEVICE_EXTRA_VALUE 64           /* bytes of one such value, its NUL included */
+#define POLICY_DEVICE_ANN_MAX   (256 * 1024) /* a node annotation value (Kubernetes' total cap) */
+#define POLICY_DEVICE_EXTRA_MAX 2            /* extra pod annotations of one row */
 
 /* One vendor. Every string is static; NULL where the vendor has none. */
 struct policy_device_backend {
@@ -106,14 +105,17 @@ struct policy_device_backend {
      * a time refuses the bind (HAMi's Cambricon LockNode). */
     const char *ann_lock;
     int32_t lock_timeout_s;
-    /* Further pod annotations the vendor's device plugin reads, written
-     * with the allocation (NULL-terminated keys, for undo), and their values
-     * for an allocation value `devices` (codec.h's encoding): extra_values
-     * writes one NUL-terminated value per key into vals (each
-     * POLICY_DEVICE_EXTRA_VALUE bytes); returns 0, or ERR_INVAL when devices
-     * names no device. NULL when the vendor has none. */
+    /* Further pod annotations the vendor's device plugin reads (Cambricon's
+     * CAMBRICON_DSMLU_*, Ascend's huawei.com/<chip>), written with the
+     * allocation: NULL-terminated keys, undone with it when a bind fails,
+     * and only trusted writers may set them (webhook/trust.c). extra_encode
+     * writes the value of key ann_extra[k] for the allocation value
+     * `devices` (codec.h's encoding) written at unix time `now` into buf
+     * (cap bytes, always NUL-terminated): 0, or ERR_INVAL (devices names no
+     * device) / ERR_TOOBIG with err. NULL when the row has no such key. */
     const char *ann_extra[POLICY_DEVICE_EXTRA_MAX + 1];
-    int (*extra_values)(const char *devices, char (*vals)[POLICY_DEVICE_EXTRA_VALUE]);
+    int (*extra_encode)(const struct policy_device_backend *b, int k, const char *devices,
+                        long long now, char *buf, size_t cap, char *err, size_t errcap);
     /* Template backends (Huawei Ascend's vNPUs, policy/device_ascend.h); NULL
      * and false on every other row. */
     struct policy_vnpu *vnpu; /* the chip's sizes and templates (set at start only) */
@@ -129,12 +131,6 @@ struct policy_device_backend {
     /* A value of the pod's ann_vgpu_mode this scheduler never places
      * (ModeNotFit on every node), or NULL. */
     const char *mode_not_fit;
-    /* A second allocation annotation the device plugin reads, and its value
-     * from the devices annotation value: 0, or ERR_INVAL / ERR_TOOBIG with
-     * err (buf always NUL-terminated). */
-    const char *ann_runtime;
-    int (*runtime_encode)(const struct policy_device_backend *b, const char *devices, char *buf,
-                          size_t cap, char *err, size_t errcap);
     /* What the row adds to HAMi's node score (binpack, spread) for the
      * devices pl gives a pod on n (Ascend 910: NPUs of one NetworkID). */
     double (*node_score)(const struct policy_device_backend *b, const struct policy_node *n,

@@ -428,7 +428,7 @@ static int runtime_encode(const struct policy_device_backend *b, const char *dev
     if (!rc)
         s = cJSON_PrintUnformatted(a);
     if (!rc && (!s || strlen(s) >= cap)) {
-        snprintf(err, errcap, "%s would be longer than %zu bytes", b->ann_runtime, cap);
+        snprintf(err, errcap, "%s would be longer than %zu bytes", b->ann_extra[0], cap);
         rc = ERR_TOOBIG;
     }
     if (!rc)
@@ -437,6 +437,16 @@ static int runtime_encode(const struct policy_device_backend *b, const char *dev
     cJSON_Delete(a);
     free(d);
     return rc;
+}
+
+/* huawei.com/<chip> (runtime_encode), and HAMi's predicate-time: `now`. */
+static int extra_encode(const struct policy_device_backend *b, int k, const char *devices,
+                        long long now, char *buf, size_t cap, char *err, size_t errcap)
+{
+    if (k == 0)
+        return runtime_encode(b, devices, buf, cap, err, errcap);
+    snprintf(buf, cap, "%lld", now);
+    return 0;
 }
 
 /* ---- the rows ---- */
@@ -475,8 +485,8 @@ static int runtime_encode(const struct policy_device_backend *b, const char *dev
         .mem_request = mem_request,                                                                \
         .pick = pick,                                                                              \
         .mode_not_fit = POLICY_VNPU_SOFT,                                                          \
-        .ann_runtime = "huawei.com/" word,                                                         \
-        .runtime_encode = runtime_encode,                                                          \
+        .ann_extra = {"huawei.com/" word, POLICY_VNPU_PREDICATE, NULL},                            \
+        .extra_encode = extra_encode,                                                              \
         .node_score = node_score,                                                                  \
     };
 

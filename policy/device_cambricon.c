@@ -102,21 +102,30 @@ static long id_index(const char *uuid, size_t n)
 
 /* HAMi's PatchAnnotations: ASSIGNED "false", PROFILE from the first device
  * of the first container holding one. */
-static int extra_values(const char *devices, char (*vals)[POLICY_DEVICE_EXTRA_VALUE])
+/* CAMBRICON_DSMLU_ASSIGNED ("false": the device plugin sets it once it
+ * made the slice) and CAMBRICON_DSMLU_PROFILE ("<index>_<cores>_<vmemory>"
+ * of the first MLU, as HAMi's PatchAnnotations writes it). */
+static int extra_encode(const struct policy_device_backend *b, int k, const char *devices,
+                        long long now, char *buf, size_t cap, char *err, size_t errcap)
 {
+    (void)b;
+    (void)now;
     struct codec_devices *cd = mem_alloc(sizeof *cd); /* ~6 KiB: not on a worker's stack */
-    char err[128];
-    int rc = devices ? codec_decode(devices, cd, err, sizeof err) : ERR_INVAL;
+    int rc = devices ? codec_decode(devices, cd, err, errcap) : ERR_INVAL;
     if (rc == 0 && cd->n == 0)
         rc = ERR_INVAL;
     long idx = rc == 0 ? id_index(cd->e[0].uuid, cd->e[0].uuid_len) : -1;
     if (rc == 0 && idx < 0)
         rc = ERR_INVAL;
-    if (rc == 0) {
-        snprintf(vals[0], POLICY_DEVICE_EXTRA_VALUE, "false");
-        snprintf(vals[1], POLICY_DEVICE_EXTRA_VALUE, "%ld_%d_%" PRId64, idx, (int)cd->e[0].cores,
+    if (rc)
+        snprintf(err, errcap, "no MLU named in \"%.80s\"", devices ? devices : "");
+    else if (k == 0)
+        snprintf(buf, cap, "false");
+    else
+        snprintf(buf, cap, "%ld_%d_%" PRId64, idx, (int)cd->e[0].cores,
                  cd->e[0].mem / MLU_MEM_UNIT);
-    }
+    if (rc && cap)
+        buf[0] = '\0';
     free(cd);
     return rc;
 }
@@ -149,5 +158,5 @@ const struct policy_device_backend policy_device_cambricon = {
     .ann_lock = "cambricon.com/dsmlu.lock",
     .lock_timeout_s = MLU_LOCK_TIMEOUT,
     .ann_extra = {"CAMBRICON_DSMLU_ASSIGNED", "CAMBRICON_DSMLU_PROFILE", NULL},
-    .extra_values = extra_values,
+    .extra_encode = extra_encode,
 };

@@ -32,18 +32,12 @@ static const struct {
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 /* The pod annotations of row b that record or carry its allocation: the
- * two devices annotations, the device plugin's own (ann_runtime), and the
- * extras written with them; NULL in the slots a row leaves empty. */
-#define ROW_KEYS (3 + POLICY_DEVICE_EXTRA_MAX)
+ * two devices annotations and the extras written with them (ann_extra);
+ * NULL in the slots a row leaves empty. */
+#define ROW_KEYS (2 + POLICY_DEVICE_EXTRA_MAX)
 static const char *row_key(const struct policy_device_backend *b, size_t k)
 {
-    if (k == 0)
-        return b->ann_to_allocate;
-    if (k == 1)
-        return b->ann_allocated;
-    if (k == 2)
-        return b->ann_runtime;
-    return b->ann_extra[k - 3];
+    return k == 0 ? b->ann_to_allocate : k == 1 ? b->ann_allocated : b->ann_extra[k - 2];
 }
 
 /* Key i of the protected ones: the table above, then each device row's

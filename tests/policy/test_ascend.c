@@ -308,13 +308,17 @@ START_TEST(test_runtime)
     const struct policy_device_backend *b = policy_ascend_find(runtime_cases[_i].chip);
     char buf[512], err[256] = "";
     ck_assert_int_eq(
-        b->runtime_encode(b, runtime_cases[_i].devices, buf, sizeof buf, err, sizeof err), 0);
+        b->extra_encode(b, 0, runtime_cases[_i].devices, 7, buf, sizeof buf, err, sizeof err), 0);
     ck_assert_str_eq(buf, runtime_cases[_i].want);
-    ck_assert_int_eq(strncmp(b->ann_runtime, "huawei.com/Ascend", 17), 0);
+    ck_assert_int_eq(strncmp(b->ann_extra[0], "huawei.com/Ascend", 17), 0);
+    ck_assert_int_eq(
+        b->extra_encode(b, 1, runtime_cases[_i].devices, 7, buf, sizeof buf, err, sizeof err), 0);
+    ck_assert_str_eq(buf, "7"); /* predicate-time: when it was written */
+    ck_assert_str_eq(b->ann_extra[1], "predicate-time");
     /* Bad input: a message, never a crash; too small a buffer: ERR_TOOBIG. */
-    ck_assert_int_ne(b->runtime_encode(b, "x,y", buf, sizeof buf, err, sizeof err), 0);
+    ck_assert_int_ne(b->extra_encode(b, 0, "x,y", 7, buf, sizeof buf, err, sizeof err), 0);
     ck_assert(err[0]);
-    ck_assert_int_eq(b->runtime_encode(b, runtime_cases[_i].devices, buf, 8, err, sizeof err),
+    ck_assert_int_eq(b->extra_encode(b, 0, runtime_cases[_i].devices, 7, buf, 8, err, sizeof err),
                      ERR_TOOBIG);
 }
 END_TEST
@@ -419,7 +423,7 @@ START_TEST(test_words)
     ck_assert_str_eq(b->ann_nouse_uuid, "hami.io/no-use-Ascend910A-uuid");
     ck_assert_str_eq(b->ann_to_allocate, "hami.io/Ascend910A-devices-to-allocate");
     ck_assert_str_eq(b->ann_allocated, "hami.io/Ascend910A-devices-allocated");
-    ck_assert_str_eq(b->ann_runtime, "huawei.com/Ascend910A");
+    ck_assert_str_eq(b->ann_extra[0], "huawei.com/Ascend910A");
     ck_assert_str_eq(b->ann_vgpu_mode, "huawei.com/vnpu-mode");
     ck_assert_ptr_null(b->ann_use_type);
     ck_assert_ptr_eq(policy_device_backend_of_word("x,Ascend910B4-1,1,0:;"),

@@ -50,7 +50,7 @@ START_TEST(test_row_names)
     ck_assert_msg(!b->ann_use_type == !b->ann_nouse_type, "%s: type filters", b->name);
     ck_assert_msg(!b->ann_lock == (b->lock_timeout_s == 0), "%s: a lock key needs its timeout",
                   b->name);
-    ck_assert_msg(!b->ann_extra[0] == !b->extra_values, "%s: extra keys need values", b->name);
+    ck_assert_msg(!b->ann_extra[0] == !b->extra_encode, "%s: extra keys need values", b->name);
     ck_assert_int_ge(b->mem_unit, 0);
     for (int r = 0; r < POLICY_RES_N; r++)
         ck_assert_msg(!b->res[r] || strncmp(b->res[r], b->res_prefix, strlen(b->res_prefix)) == 0,
@@ -58,8 +58,6 @@ START_TEST(test_row_names)
     ck_assert_msg(!b->ann_score == !b->score_parse, "%s: a score key needs its decoder", b->name);
     ck_assert_msg(!b->ann_use_type == !b->ann_nouse_type, "%s: type filters come in pairs",
                   b->name); /* Ascend has none: its chip is its row */
-    ck_assert_msg(!b->ann_runtime == !b->runtime_encode, "%s: a runtime key needs its encoder",
-                  b->name);
     ck_assert_msg(!b->mode_not_fit || b->ann_vgpu_mode, "%s: a refused mode needs its key",
                   b->name);
     ck_assert_msg(!b->mem_request == !b->vnpu, "%s: templates and their rounding", b->name);
@@ -598,13 +596,16 @@ START_TEST(test_mlu_words)
         {"garbage", NULL},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        char vals[POLICY_DEVICE_EXTRA_MAX][POLICY_DEVICE_EXTRA_VALUE];
-        int rc = b->extra_values(cases[k].devices, vals);
+        char vals[2][64], err[256] = "";
+        int rc = 0;
+        for (int x = 0; x < 2; x++)
+            rc |= b->extra_encode(b, x, cases[k].devices, 0, vals[x], sizeof vals[x], err,
+                                  sizeof err);
         if (!cases[k].profile) {
-            ck_assert_msg(rc != 0, "case %zu accepted", k);
+            ck_assert_msg(rc != 0 && err[0], "case %zu accepted", k);
             continue;
         }
-        ck_assert_msg(rc == 0, "case %zu refused", k);
+        ck_assert_msg(rc == 0, "case %zu refused: %s", k, err);
         ck_assert_str_eq(vals[0], "false");
         ck_assert_str_eq(vals[1], cases[k].profile);
     }
