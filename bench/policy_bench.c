@@ -8,6 +8,7 @@
 
 #include "base/init.h"
 #include "base/mem.h"
+#include "policy/device.h"
 #include "policy/policy.h"
 
 static const char *const models[] = {"NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB",
@@ -71,6 +72,7 @@ static void cluster_make(struct cluster *c, int n, int g, unsigned seed)
         }
         c->nodes[i] = (struct policy_node){
             .name = name, .ndev = g, .dev = &c->dev[i * g], .use = &c->use[i * g]};
+        c->nodes[i].vendor = policy_node_vendor(c->nodes[i].dev, g); /* as the cache sets it */
         c->ptrs[i] = &c->nodes[i];
     }
 }

@@ -812,6 +812,7 @@ static void node_rebuild(struct cache *c, struct cnode *n, double now)
         .cpu_milli = inv->cpu_milli,
         .mem_mib = inv->mem_mib,
         .id = id,
+        .vendor = policy_node_vendor(inv->dev, inv->ndev),
     };
     stamp(c, n);
     for (struct cpod *p = n->pods; p; p = p->next) {

@@ -186,6 +186,16 @@ const struct policy_device_backend *policy_device_backend_of(const struct policy
     return d && d->backend ? d->backend : policy_device_backends[0];
 }
 
+const struct policy_device_backend *policy_node_vendor(const struct policy_device *dev,
+                                                       int32_t ndev)
+{
+    const struct policy_device_backend *b = ndev > 0 ? policy_device_backend_of(&dev[0]) : NULL;
+    for (int32_t i = 1; b && i < ndev; i++)
+        if (policy_device_backend_of(&dev[i]) != b)
+            return NULL;
+    return b;
+}
+
 int policy_device_find(const struct policy_device *dev, int32_t ndev, const char *uuid, size_t n,
                        int hint)
 {

@@ -182,6 +182,11 @@ const struct policy_device_backend *policy_device_backend_of(const struct policy
  * one vendor's), or NULL when none asks any. */
 const struct policy_device_backend *policy_pod_backend(const struct policy_pod *pod);
 
+/* The backend every device of dev[0..ndev) belongs to, or NULL when they
+ * belong to several or there are none: what a node's .vendor holds. */
+const struct policy_device_backend *policy_node_vendor(const struct policy_device *dev,
+                                                       int32_t ndev);
+
 /* Index among dev[0..ndev) of the device whose UUID is the n bytes at uuid,
  * trying index hint % ndev first (hint >= 0); -1 if none. */
 int policy_device_find(const struct policy_device *dev, int32_t ndev, const char *uuid, size_t n,

@@ -40,6 +40,7 @@ struct fitctx {
     /* The container being fitted's backend, and the first row (a device or
      * container naming none belongs to it): compared inline, per device. */
     const struct policy_device_backend *own, *first;
+    bool check_vendor; /* the node's devices are not all of own's row (node->vendor) */
 };
 
 static inline bool own_device(const struct fitctx *fc, const struct policy_device *d)
@@ -147,7 +148,7 @@ static int check_device(struct fitctx *fc, const struct policy_ctr *c,
                         const struct policy_device *d, const struct policy_usage *u)
 {
     const struct policy_pod *pod = fc->pod;
-    if (!own_device(fc, d))
+    if (fc->check_vendor && !own_device(fc, d))
         return POLICY_R_CARD_TYPE_MISMATCH; /* HAMi fits a request on its vendor's devices only */
     if (!d->health)
         return POLICY_R_CARD_NOT_HEALTH;
@@ -385,7 +386,10 @@ static bool fit_container(struct fitctx *fc, int ci, const struct policy_usage *
     fc->first = policy_device_backends[0];
     fc->own = c->backend ? c->backend : fc->first;
     int nown = 0; /* HAMi counts the devices of the request's vendor only */
-    for (int i = 0; i < n && k <= n && nown < k; i++)
+    fc->check_vendor = !node->vendor;
+    if (node->vendor) /* one vendor: all of the node's devices or none (the NVIDIA path) */
+        nown = node->vendor == fc->own ? n : 0;
+    for (int i = 0; fc->check_vendor && i < n && k <= n && nown < k; i++)
         nown += own_device(fc, &node->dev[i]);
     if (k > nown || k > POLICY_MAX_GPUS || pl->npick + k > POLICY_MAX_PICKS) {
         why->cnt[POLICY_R_NODE_INSUFFICIENT_DEVICE]++;
@@ -547,15 +551,20 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
                    const struct policy_opts *opts, const struct policy_usage *base,
                    struct typememo *memo, struct policy_placement *pl, struct policy_reasons *why)
 {
-    struct fitctx fc = {
-        .memo = memo,
-        .opts = opts,
-        .np = node_policy_of(pod, opts),
-        .pod = pod,
-        .node = node,
-        .gpu = pod->gpu_set ? pod->gpu : opts->gpu,
-        .w = pod->w,
-    };
+    /* Every field set one by one: an initializer zeroes the whole struct
+     * first, which past 80 bytes gcc does with a rep stos costing more per
+     * node than the rest of the set-up (policy_bench: 5 % on every case). */
+    struct fitctx fc;
+    fc.memo = memo;
+    fc.opts = opts;
+    fc.np = node_policy_of(pod, opts);
+    fc.pod = pod;
+    fc.node = node;
+    fc.gpu = pod->gpu_set ? pod->gpu : opts->gpu;
+    fc.w = pod->w;
+    fc.pod_mem = fc.pod_cores = 0;
+    fc.own = fc.first = policy_device_backends[0]; /* per container in fit_container */
+    fc.check_vendor = true;
     struct policy_usage work[POLICY_MAX_DEVICES], side[POLICY_MAX_DEVICES];
     size_t bytes = (size_t)node->ndev * sizeof work[0];
     int ninit = pod->ninit < pod->nctr ? pod->ninit : pod->nctr;

@@ -92,6 +92,10 @@ struct policy_node {
      * Part of what gen versions. */
     const uint16_t *high;
     bool oversubscribed; /* its device plugin registers more memory than the cards have */
+    /* The backend of every device when they all share one
+     * (policy_node_vendor, device.h), so the fit skips the vendor check per
+     * device; NULL: unknown or mixed, looked at per device. */
+    const struct policy_device_backend *vendor;
 };
 
 /* One container's GPU request, HAMi's defaults already applied. */
