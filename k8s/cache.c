@@ -1560,6 +1560,32 @@ static cJSON *nsq_json(const struct cache *c, const struct nsq *q)
     return o;
 }
 
+/* "devicesLeftOut": the vendors whose devices the node carries but the
+ * inventory does not (a register annotation that does not parse, a stale
+ * handshake); absent when none. */
+static void rows_left_out(const struct model_inventory *inv, cJSON *o)
+{
+    cJSON *out = NULL;
+    for (int r = 0; r < inv->nrow; r++) {
+        const struct model_row *row = &inv->row[r];
+        if (!row->bad && !row->dropped)
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "vendor", row->backend->name);
+        if (row->bad) {
+            cJSON_AddStringToObject(e, "annotation", row->backend->ann_register);
+            cJSON_AddStringToObject(e, "reason", row->bad);
+        } else {
+            cJSON_AddStringToObject(e, "annotation", row->backend->ann_handshake);
+            cJSON_AddStringToObject(e, "reason", "handshake stale and nothing allocatable");
+            cJSON_AddNumberToObject(e, "devices", row->dropped);
+        }
+        if (!out)
+            out = cJSON_AddArrayToObject(o, "devicesLeftOut");
+        cJSON_AddItemToArray(out, e);
+    }
+}
+
 cJSON *cache_inspect(struct cache *c, double now)
 {
     cJSON *root = cJSON_CreateObject(), *nodes = cJSON_CreateArray();
@@ -1579,6 +1605,7 @@ cJSON *cache_inspect(struct cache *c, double now)
         for (int i = 0; i < n->inv->ndev; i++)
             cJSON_AddItemToArray(gpus, gpu_json(n, i, now));
         cJSON_AddItemToObject(o, "gpus", gpus);
+        rows_left_out(n->inv, o);
         cJSON_AddItemToArray(nodes, o);
     }
     cJSON_AddNumberToObject(root, "pods", (double)hmap_count(c->pods));

@@ -43,6 +43,20 @@ struct model_defaults {
     int32_t mem_factor;    /* >= 1 */
 };
 
+/* One device backend whose register annotation a node carries. Open
+ * struct; owned by its inventory. */
+#define MODEL_ROWS_MAX    8   /* device backends one node may carry */
+#define MODEL_ROW_BAD_MAX 512 /* a row's reason, as kept */
+struct model_row {
+    const struct policy_device_backend *backend; /* static */
+    int32_t first, ndev; /* its devices: the inventory's dev[first .. first+ndev) */
+    int32_t dropped;     /* devices model_inventory_drop_row took out (unhealthy) */
+    int64_t alloc;       /* status.allocatable[its count resource], 0 if absent */
+    char *handshake;     /* its handshake annotation or NULL */
+    char *strings;       /* owns its devices' strings */
+    char *bad;           /* its register annotation could not be read: why (no devices) */
+};
+
 /* A node's inventory. Open struct; owns everything it points to; free with
  * model_inventory_free(). dev[i].uuid/type/mode point into `strings`; equal
  * type (and mode) strings of one node share one pointer. */
@@ -51,7 +65,7 @@ struct model_inventory {
     char *resource_version;
     int32_t ndev;
     struct policy_device *dev;
-    char *strings;      /* owns the device strings */
+    char *strings;      /* owns the strings of devices not read from a row (hand-built) */
     uint16_t *pair;     /* ndev*ndev, row = the entry's "uuid", as given (not
                            symmetrised); unknown UUIDs ignored; 0..65535;
                            NULL when no score annotation */
@@ -66,12 +80,22 @@ struct model_inventory {
     /* A device registers more memory than its backend's physical memory
      * label says the card has (HAMi's deviceMemoryScaling > 1). */
     bool oversubscribed;
+    /* Every backend whose register annotation the node carries, in table
+     * order; dev[] is the union of their devices, each keeping .backend. */
+    int32_t nrow;
+    struct model_row row[MODEL_ROWS_MAX];
 };
 
 /* Parse a Node object. On success *out is new (caller frees with
  * model_inventory_free). A node without a register annotation parses to
- * zero devices (has_register false); a malformed one is an error. */
+ * zero devices (has_register false). A node carrying several backends'
+ * register annotations has the union of their devices; one that does not
+ * parse leaves its row's devices out (row[].bad says why); when none
+ * parses, the node is an error. */
 int model_node_parse(const cJSON *node, struct model_inventory **out, char *err, size_t cap);
+/* Take row r's devices out of inv (its handshake is stale: HAMi removes
+ * that vendor's devices from the node); pair scores follow. */
+void model_inventory_drop_row(struct model_inventory *inv, int r);
 void model_inventory_free(struct model_inventory *inv);
 
 /* Parse a Pod into its request (hami-protocol.md 2). Strings in *out borrow

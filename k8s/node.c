@@ -126,21 +126,133 @@ static int node_capacity_devices(const cJSON *node, struct model_inventory *inv,
     return 0;
 }
 
-/* The backend whose register annotation the node carries (the first row
- * when none: its score and handshake annotations are still read). */
-static int node_backend(const cJSON *anns, struct model_inventory *inv, const char **reg, char *err,
-                        size_t cap)
+/* Append row r's devices (parsed into d, nd) to the node's. */
+static void add_row_devices(struct model_inventory *inv, struct model_row *row,
+                            struct policy_device *d, int32_t nd)
+{
+    row->first = inv->ndev;
+    row->ndev = nd;
+    if (nd == 0)
+        return;
+    inv->dev = mem_realloc(inv->dev, sizeof *inv->dev * (size_t)(inv->ndev + nd));
+    memcpy(inv->dev + inv->ndev, d, sizeof *d * (size_t)nd);
+    inv->ndev += nd;
+}
+
+/* One row's register annotation value v: its devices join the node's, or
+ * the row is marked bad with the reason (it then has none) and the error
+ * is returned. */
+static int read_row(struct model_inventory *inv, struct model_row *row, const char *v)
+{
+    struct policy_device *d = NULL;
+    int32_t nd = 0;
+    char why[MODEL_ROW_BAD_MAX];
+    int rc = row->backend->register_parse(v, &d, &nd, &row->strings, why, sizeof why);
+    if (!rc && inv->ndev + nd > POLICY_MAX_DEVICES) {
+        snprintf(why, sizeof why, "%d devices with the node's other vendors' %d: more than %d",
+                 (int)nd, (int)inv->ndev, POLICY_MAX_DEVICES);
+        free(row->strings);
+        row->strings = NULL;
+        rc = ERR_TOOBIG;
+    }
+    if (rc) {
+        json_err_prefix(why, sizeof why, "annotation %s", row->backend->ann_register);
+        row->bad = mem_strdup(why);
+        free(d);
+        return rc;
+    }
+    add_row_devices(inv, row, d, nd);
+    free(d);
+    return 0;
+}
+
+/* Every row whose register annotation the node carries, in table order:
+ * the node's devices are the union of theirs. inv->backend is the first
+ * such row (the first row of the table when none). A malformed annotation
+ * leaves its row's devices out (row->bad says why); it is an error only
+ * when no row could be read, as on a node of one vendor. */
+static int node_rows(const cJSON *anns, struct model_inventory *inv, char *err, size_t cap)
 {
     const struct policy_device_backend *const *b;
-    int rc;
-    *reg = NULL;
+    const char *v;
+    int rc, nbad = 0, first_rc = 0;
     inv->backend = policy_device_backend_default();
-    for (b = policy_device_backends; *b; b++) {
-        if ((rc = json_ann(anns, (*b)->ann_register, MODEL_NODE_ANN_MAX, reg, err, cap)))
-            return rc;
-        if (*reg) {
+    for (b = policy_device_backends; *b && inv->nrow < MODEL_ROWS_MAX; b++) {
+        char why[MODEL_ROW_BAD_MAX];
+        if (!(*b)->ann_register)
+            continue; /* its inventory is in status.capacity (node_capacity_devices) */
+        rc = json_ann(anns, (*b)->ann_register, MODEL_NODE_ANN_MAX, &v, why, sizeof why);
+        if (!rc && !v)
+            continue;
+        struct model_row *row = &inv->row[inv->nrow++];
+        row->backend = *b;
+        if (!inv->has_register)
             inv->backend = *b;
-            break;
+        inv->has_register = true;
+        if (rc)
+            row->bad = mem_strdup(why);
+        else
+            rc = read_row(inv, row, v);
+        if (rc && !nbad++) {
+            first_rc = rc;
+            snprintf(err, cap, "%s", row->bad);
+        }
+    }
+    return nbad && nbad == inv->nrow ? first_rc : 0; /* nothing readable: the node is left out */
+}
+
+/* Each row's pair scores over the node's devices (the first that has any;
+ * a later row's scores fill in pairs the earlier left at 0). */
+static int node_scores(const cJSON *anns, struct model_inventory *inv, char *err, size_t cap)
+{
+    for (int r = 0; r < inv->nrow; r++) {
+        const struct policy_device_backend *b = inv->row[r].backend;
+        uint16_t *pair = NULL;
+        const char *v;
+        int rc;
+        if (inv->row[r].bad || !b->score_parse)
+            continue;
+        if ((rc = json_ann(anns, b->ann_score, MODEL_NODE_ANN_MAX, &v, err, cap)))
+            return rc;
+        if (v && (rc = b->score_parse(v, inv->dev, inv->ndev, &pair, err, cap))) {
+            json_err_prefix(err, cap, "annotation %s", b->ann_score);
+            return rc;
+        }
+        if (pair && inv->pair) {
+            for (int i = 0; i < inv->ndev * inv->ndev; i++)
+                if (!inv->pair[i])
+                    inv->pair[i] = pair[i];
+            free(pair);
+        } else if (pair) {
+            inv->pair = pair;
+        }
+    }
+    return 0;
+}
+
+/* Each row's handshake and allocatable device count. */
+static int node_row_health(const cJSON *node, const cJSON *anns, struct model_inventory *inv,
+                           char *err, size_t cap)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(node, "status");
+    const cJSON *alloc = cJSON_GetObjectItemCaseSensitive(status, "allocatable");
+    for (int r = 0; r < inv->nrow; r++) {
+        struct model_row *row = &inv->row[r];
+        const char *v;
+        int rc;
+        if ((rc = json_ann(anns, row->backend->ann_handshake, MODEL_POD_ANN_MAX, &v, err, cap)))
+            return rc;
+        row->handshake = mem_strdup(v);
+        if (row->backend == inv->backend) {
+            row->alloc = inv->alloc_gpus;
+            continue;
+        }
+        if ((rc = alloc_qty(alloc, policy_device_res(row->backend, POLICY_RES_COUNT), QTY_WHOLE,
+                            &row->alloc, err, cap)))
+            return rc;
+        if (row->alloc < 0) {
+            json_err(err, cap, "status.allocatable has a negative quantity");
+            return ERR_RANGE;
         }
     }
     return 0;
@@ -150,29 +262,13 @@ static int node_backend(const cJSON *anns, struct model_inventory *inv, const ch
 static int node_devices(const cJSON *node, const cJSON *anns, struct model_inventory *inv,
                         char *err, size_t cap)
 {
-    const struct policy_device_backend *b;
     const char *v;
     int rc;
 
-    if ((rc = node_backend(anns, inv, &v, err, cap)))
+    if ((rc = node_rows(anns, inv, err, cap)) || (rc = node_scores(anns, inv, err, cap)))
         return rc;
-    if (!v && (rc = node_capacity_devices(node, inv, err, cap)))
+    if (!inv->has_register && (rc = node_capacity_devices(node, inv, err, cap)))
         return rc;
-    b = inv->backend;
-    if (v) {
-        inv->has_register = true;
-        rc = b->register_parse(v, &inv->dev, &inv->ndev, &inv->strings, err, cap);
-        if (rc) {
-            json_err_prefix(err, cap, "annotation %s", b->ann_register);
-            return rc;
-        }
-    }
-    if ((rc = json_ann(anns, b->ann_score, MODEL_NODE_ANN_MAX, &v, err, cap)))
-        return rc;
-    if (v && (rc = b->score_parse(v, inv->dev, inv->ndev, &inv->pair, err, cap))) {
-        json_err_prefix(err, cap, "annotation %s", b->ann_score);
-        return rc;
-    }
     if ((rc = json_ann(anns, MODEL_ANN_CORDON, MODEL_NODE_ANN_MAX, &v, err, cap)))
         return rc;
     if (v)
@@ -231,7 +327,9 @@ int model_node_parse(const cJSON *node, struct model_inventory **out, char *err,
     if ((rc = json_ann(anns, MODEL_ANN_LOCK, MODEL_POD_ANN_MAX, &v, err, cap)))
         goto out;
     inv->lock = mem_strdup(v);
-    rc = node_allocatable(node, inv, err, cap);
+    if ((rc = node_allocatable(node, inv, err, cap)))
+        goto out;
+    rc = node_row_health(node, anns, inv, err, cap);
 
 out:
     if (rc) {
@@ -244,6 +342,28 @@ out:
     return 0;
 }
 
+void model_inventory_drop_row(struct model_inventory *inv, int r)
+{
+    struct model_row *row = &inv->row[r];
+    int32_t a = row->first, k = row->ndev, n = inv->ndev;
+    if (k <= 0)
+        return;
+    memmove(inv->dev + a, inv->dev + a + k, sizeof *inv->dev * (size_t)(n - a - k));
+    if (inv->pair) { /* drop rows and columns a..a+k-1 of the n x n matrix */
+        int32_t m = 0;
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t j = 0; j < n; j++)
+                if ((i < a || i >= a + k) && (j < a || j >= a + k))
+                    inv->pair[m++] = inv->pair[i * n + j];
+    }
+    inv->ndev = n - k;
+    for (int q = 0; q < inv->nrow; q++)
+        if (inv->row[q].first > a)
+            inv->row[q].first -= k;
+    row->ndev = 0;
+    row->dropped = k;
+}
+
 void model_inventory_free(struct model_inventory *inv)
 {
     if (!inv)
@@ -254,6 +374,11 @@ void model_inventory_free(struct model_inventory *inv)
     free(inv->strings);
     free(inv->pair);
     free(inv->handshake);
+    for (int r = 0; r < inv->nrow; r++) {
+        free(inv->row[r].strings);
+        free(inv->row[r].handshake);
+        free(inv->row[r].bad);
+    }
     free(inv->lock);
     free(inv);
 }

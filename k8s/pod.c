@@ -78,8 +78,10 @@ static const struct policy_device_backend *ctr_backend(const cJSON *limits, cons
     return b ? b : policy_device_backend_default();
 }
 
-/* Containers asking devices of two vendors: ERR_INVAL naming both (HAMi
- * would need one node carrying both; a node here carries one vendor). */
+/* Containers asking devices of two vendors: ERR_INVAL naming both. HAMi
+ * places such a pod on a node carrying both vendors, one allocation
+ * annotation per vendor; this scheduler records one allocation per pod and
+ * one set of steering annotations, so it refuses the pod instead. */
 static int pod_one_vendor(const struct policy_pod *pod, char *err, size_t cap)
 {
     const struct policy_ctr *first = NULL;
@@ -92,7 +94,8 @@ static int pod_one_vendor(const struct policy_pod *pod, char *err, size_t cap)
         else if (policy_ctr_backend(c) != policy_ctr_backend(first)) {
             json_err(err, cap,
                      "containers \"%s\" (%s) and \"%s\" (%s) ask devices of two vendors: a "
-                     "pod's devices must all be of one vendor",
+                     "pod's devices must all be of one vendor (one container per vendor is not "
+                     "supported yet)",
                      first->name, policy_device_res(policy_ctr_backend(first), POLICY_RES_COUNT),
                      c->name, policy_device_res(policy_ctr_backend(c), POLICY_RES_COUNT));
             return ERR_INVAL;

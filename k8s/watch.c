@@ -28,11 +28,16 @@ static const char *const kind_path[NKINDS] = {"/api/v1/nodes", "/api/v1/pods",
 static const char *const kind_word[NKINDS] = {"nodes", "pods", "resourcequotas",
                                               "poddisruptionbudgets"};
 
-static const char *const reasons[] = {"node_malformed",  "node_unhealthy",
-                                      "pod_malformed",   "watch_error",
-                                      "watch_relist",    "pod_counted_by_request",
+static const char *const reasons[] = {"node_malformed",
+                                      "node_unhealthy",
+                                      "pod_malformed",
+                                      "watch_error",
+                                      "watch_relist",
+                                      "pod_counted_by_request",
                                       "quota_malformed", /* a ResourceQuota or one of its limits */
-                                      "pdb_malformed",   NULL};
+                                      "pdb_malformed",
+                                      "node_register_malformed",
+                                      NULL};
 
 /* A node as the watch last saw it. */
 struct tnode {
@@ -40,8 +45,10 @@ struct tnode {
     char *owner;              /* "ns/name" of its lock's owner, or NULL */
     char *lock;               /* the lock value, or NULL */
     char *bad;                /* the reason it was left out, or NULL */
+    char *rowbad;             /* why some of its vendors' devices were left out, or NULL */
     struct tnode *next_owned; /* the next node locked by the same owner */
-    bool unhealthy, seen;
+    uint32_t unhealthy;       /* bit r: inventory row r's handshake is stale */
+    bool seen;
 };
 
 /* A pod as the watch last saw it. */
@@ -141,6 +148,7 @@ static void tnode_free(struct tnode *t)
     free(t->owner);
     free(t->lock);
     free(t->bad);
+    free(t->rowbad);
     free(t);
 }
 
@@ -256,6 +264,67 @@ static void recheck_set(struct watch *w, const char *name, const cJSON *item, do
 
 /* ---- nodes ---- */
 
+/* HAMi's handshake per device backend of the node (w->lock held): a row
+ * whose handshake is stale with nothing allocatable has its devices taken
+ * out; the others stay. Returns when a verdict changes with time (0: never). */
+static double node_health(struct watch *w, struct tnode *t, const char *name,
+                          struct model_inventory *inv)
+{
+    double until = 0, now = clock_wall_s();
+    uint32_t sick = 0;
+    if (!inv->has_register || !w->o.handshake)
+        return 0;
+    for (int r = 0; r < inv->nrow; r++) {
+        struct model_row *row = &inv->row[r];
+        struct handshake_verdict v;
+        if (row->bad)
+            continue;
+        handshake_check(row->handshake, row->alloc, now, &v);
+        if (v.write)
+            upkeep_handshake(w->o.upkeep, name, row->backend->ann_handshake);
+        if (v.until > 0 && (until == 0 || v.until < until))
+            until = v.until;
+        if (v.healthy)
+            continue;
+        sick |= 1u << r;
+        if (!(t->unhealthy & (1u << r))) {
+            LOG_WARN("node %s: handshake %s %s is stale and nothing is allocatable: its %d %s "
+                     "devices are left out until the device plugin reports",
+                     name, row->backend->ann_handshake, row->handshake ? row->handshake : "(none)",
+                     row->ndev, row->backend->name);
+            count(w, "node_unhealthy");
+        }
+        model_inventory_drop_row(inv, r);
+    }
+    if (!sick && t->unhealthy)
+        LOG_INFO("node %s: healthy again", name);
+    t->unhealthy = sick;
+    return until;
+}
+
+/* Log and count (w->lock held) the rows of the node whose register
+ * annotation did not parse, once per distinct set of reasons. */
+static void rows_bad(struct watch *w, struct tnode *t, const char *name,
+                     const struct model_inventory *inv)
+{
+    char all[MODEL_ROWS_MAX * MODEL_ROW_BAD_MAX] = "";
+    size_t n = 0;
+    for (int r = 0; r < inv->nrow && n < sizeof all; r++)
+        if (inv->row[r].bad)
+            n += (size_t)snprintf(all + n, sizeof all - n, "%s%s", n ? "; " : "", inv->row[r].bad);
+    if (!n) {
+        free(t->rowbad);
+        t->rowbad = NULL;
+        return;
+    }
+    if (t->rowbad && strcmp(t->rowbad, all) == 0)
+        return;
+    LOG_WARN("node %s: devices left out: %s", name, all);
+    count(w, "node_register_malformed");
+    free(t->rowbad);
+    t->rowbad = mem_strdup(all);
+}
+
 static void node_apply(struct watch *w, const cJSON *item)
 {
     struct model_inventory *inv = NULL;
@@ -295,26 +364,9 @@ static void node_apply(struct watch *w, const cJSON *item)
         free(t->bad);
         t->bad = NULL;
     }
-    struct handshake_verdict v = {.healthy = true};
-    if (inv->has_register && w->o.handshake) {
-        handshake_check(inv->handshake, inv->alloc_gpus, clock_wall_s(), &v);
-        if (v.write)
-            upkeep_handshake(w->o.upkeep, name, inv->backend->ann_handshake);
-    }
-    recheck_set(w, name, item, v.until > 0 ? v.until + 0.5 : 0);
-    if (!v.healthy) {
-        if (!t->unhealthy) {
-            LOG_WARN("node %s: handshake %s is stale and nothing is allocatable: its %d GPUs are "
-                     "left out until the device plugin reports",
-                     name, inv->handshake ? inv->handshake : "(none)", inv->ndev);
-            count(w, "node_unhealthy");
-        }
-        t->unhealthy = true;
-        inv->ndev = 0;
-    } else if (t->unhealthy) {
-        LOG_INFO("node %s: healthy again", name);
-        t->unhealthy = false;
-    }
+    double until = node_health(w, t, name, inv);
+    recheck_set(w, name, item, until > 0 ? until + 0.5 : 0);
+    rows_bad(w, t, name, inv);
     set_owner(w, t, inv->lock);
     if (lock_useless(w, t))
         queue_orphan(w, t);
