@@ -9,6 +9,7 @@
 #include "base/hash.h"
 #include "base/list.h"
 #include "base/mem.h"
+#include "policy/device.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
 #define GAP_CACHE  4  /* device sizes whose gap table a memo keeps */
@@ -16,6 +17,7 @@
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
 struct wclass {
+    const struct policy_device_backend *backend; /* never NULL */
     int32_t nums, mem, mem_pct, cores;
     bool any_model;
     char models[WORKLOAD_MODELS_MAX];
@@ -75,10 +77,22 @@ uint64_t workload_epoch(const struct workload *w)
     return w->epoch;
 }
 
+/* The pool a shape draws on: its vendor (NULL: the first row). */
+static const struct policy_device_backend *shape_pool(const struct workload_shape *s)
+{
+    return s->backend ? s->backend : policy_device_backends[0];
+}
+
+/* Does shape s count in pool p? CPU-only shapes count in every pool. */
+static bool in_pool(const struct workload_shape *s, const struct policy_device_backend *p)
+{
+    return !s->nums || shape_pool(s) == p;
+}
+
 static bool same_class(const struct wclass *c, const struct workload_shape *s)
 {
-    return c->nums == s->nums && c->mem == s->mem && c->mem_pct == s->mem_pct &&
-           c->cores == s->cores && strcmp(c->models, s->models) == 0;
+    return c->backend == shape_pool(s) && c->nums == s->nums && c->mem == s->mem &&
+           c->mem_pct == s->mem_pct && c->cores == s->cores && strcmp(c->models, s->models) == 0;
 }
 
 /* True when the comma list s names nothing (only commas and spaces). */
@@ -103,7 +117,8 @@ static void classify(struct workload *w)
             k++;
         if (k == w->ncls) {
             struct wclass *c = &w->cls[w->ncls++];
-            *c = (struct wclass){.nums = s->nums,
+            *c = (struct wclass){.backend = shape_pool(s),
+                                 .nums = s->nums,
                                  .mem = s->mem,
                                  .mem_pct = s->mem_pct,
                                  .cores = s->cores,
@@ -118,7 +133,7 @@ static bool same_shape(const struct workload_shape *a, const struct workload_sha
 {
     return a->cpu_milli == b->cpu_milli && a->mem_mib == b->mem_mib && a->nums == b->nums &&
            a->mem == b->mem && a->mem_pct == b->mem_pct && a->cores == b->cores &&
-           strcmp(a->models, b->models) == 0;
+           shape_pool(a) == shape_pool(b) && strcmp(a->models, b->models) == 0;
 }
 
 void workload_add(struct workload *w, const struct workload_shape *s, double weight)
@@ -156,6 +171,7 @@ void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s)
         s->mem = c->mem;
         s->mem_pct = c->mem_pct;
         s->cores = c->cores;
+        s->backend = policy_ctr_backend(c);
         break;
     }
     if (pod->use_type)
@@ -192,6 +208,7 @@ struct slot {
 /* The workload's mean ask: CPU and memory per milli-GPU. */
 struct ask {
     uint64_t epoch;
+    const struct policy_device_backend *pool;
     double devmem; /* converts MiB asks to milli-GPU */
     double cpu, mem;
 };
@@ -199,6 +216,7 @@ struct ask {
 /* What of a free share of x milli-GPU the common shares leave: left[x]. */
 struct gaps {
     uint64_t epoch;
+    const struct policy_device_backend *pool;
     double devmem; /* converts MiB asks to milli-GPU */
     int16_t left[GAP_MAX + 1];
 };
@@ -307,8 +325,8 @@ static bool eligible(const struct workload *w, const struct entry *e, const stru
     for (int g = 0; g < n->ndev; g++) {
         const char *type = n->dev[g].type ? n->dev[g].type : "";
         const struct wclass *c = &w->cls[e->cls];
-        if (n->dev[g].health && (c->any_model || policy_type_listed(c->models, type)) &&
-            gpu_fits(c, &n->dev[g], &idle))
+        if (n->dev[g].health && policy_device_backend_of(&n->dev[g]) == c->backend &&
+            (c->any_model || policy_type_listed(c->models, type)) && gpu_fits(c, &n->dev[g], &idle))
             usable++;
     }
     return usable >= e->s.nums;
@@ -335,6 +353,16 @@ static double weight_sum(const struct workload *w)
     return sum;
 }
 
+/* The sum of the weights of the shapes in pool p. */
+static double pool_weight(const struct workload *w, const struct policy_device_backend *p)
+{
+    double sum = 0;
+    for (int i = 0; i < w->n; i++)
+        if (in_pool(&w->e[i].s, p))
+            sum += w->e[i].w;
+    return sum;
+}
+
 /* ---- pressure ---- */
 
 /* Copies of multi-GPU shape e that fit node n as it is now. */
@@ -344,7 +372,7 @@ static int copies_now(const struct workload *w, const struct entry *e, const str
     int usable = 0;
     for (int g = 0; g < n->ndev; g++) {
         const struct policy_device *d = &n->dev[g];
-        if (d->health && !d->cordoned &&
+        if (d->health && !d->cordoned && policy_device_backend_of(d) == c->backend &&
             (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
             gpu_fits(c, d, &n->use[g]))
             usable++;
@@ -431,32 +459,35 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
 /* The workload's mean ask (weighted by popularity; CPU-only shapes add CPU
  * and no GPU), kept in the memo when there is one. */
 static const struct ask *mean_ask(const struct workload *w, struct workload_memo *m, double devmem,
-                                  struct ask *tmp)
+                                  const struct policy_device_backend *pool, struct ask *tmp)
 {
-    if (m && m->ask.epoch == w->epoch && m->ask.devmem == devmem)
+    if (m && m->ask.epoch == w->epoch && m->ask.devmem == devmem && m->ask.pool == pool)
         return &m->ask;
     struct ask *a = m ? &m->ask : tmp;
     double cpu = 0, mem = 0, gpu = 0;
     for (int i = 0; i < w->n; i++) {
+        if (!in_pool(&w->e[i].s, pool))
+            continue;
         cpu += w->e[i].w * (double)w->e[i].s.cpu_milli;
         mem += w->e[i].w * (double)w->e[i].s.mem_mib;
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    *a = (struct ask){w->epoch, devmem, gpu > 0 ? cpu / gpu : 0, gpu > 0 ? mem / gpu : 0};
+    *a = (struct ask){w->epoch, pool, devmem, gpu > 0 ? cpu / gpu : 0, gpu > 0 ? mem / gpu : 0};
     return a;
 }
 
 /* The free capacity that the node's free CPU and memory could not feed if
- * every GPU went to the mean ask. */
+ * every GPU of the pool (np of the node's devices) went to the mean ask. */
 static double stranded(const struct workload *w, struct workload_memo *m,
-                       const struct policy_node *node, double total, int64_t cpu_free,
-                       int64_t mem_free)
+                       const struct policy_node *node, const struct policy_device_backend *pool,
+                       int np, double total, int64_t cpu_free, int64_t mem_free)
 {
     double devmem = 0;
     struct ask tmp;
     for (int g = 0; g < node->ndev; g++)
-        devmem += (double)node->dev[g].devmem / node->ndev;
-    const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, &tmp);
+        if (policy_device_backend_of(&node->dev[g]) == pool)
+            devmem += (double)node->dev[g].devmem / np;
+    const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, pool, &tmp);
     double fed = total;
     if (node->cpu_milli > 0 && a->cpu > 0 && (double)cpu_free / a->cpu < fed)
         fed = (double)cpu_free / a->cpu;
@@ -469,20 +500,21 @@ static double stranded(const struct workload *w, struct workload_memo *m,
  * one: which sums of common share sizes (repeats allowed) reach each size,
  * and what is left of a free share below the largest such sum. */
 static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
-                                    double devmem, struct gaps *tmp)
+                                    double devmem, const struct policy_device_backend *pool,
+                                    struct gaps *tmp)
 {
     for (int i = 0; m && i < GAP_CACHE; i++)
-        if (m->gaps[i].epoch == w->epoch && m->gaps[i].devmem == devmem)
+        if (m->gaps[i].epoch == w->epoch && m->gaps[i].devmem == devmem && m->gaps[i].pool == pool)
             return &m->gaps[i];
     struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
     bool reach[GAP_MAX + 1] = {true};
     double size_w[GAP_MAX + 1] = {0}; /* weight of the one-GPU shapes asking each share */
     for (int i = 0; i < w->n; i++) {
         int d = (int)(demand(&w->e[i].s, devmem) + 0.5);
-        if (w->e[i].s.nums == 1 && d > 0 && d <= GAP_MAX)
+        if (w->e[i].s.nums == 1 && d > 0 && d <= GAP_MAX && in_pool(&w->e[i].s, pool))
             size_w[d] += w->e[i].w;
     }
-    double common = WORKLOAD_GAP_COMMON * weight_sum(w);
+    double common = WORKLOAD_GAP_COMMON * pool_weight(w, pool);
     for (int d = 1; d <= GAP_MAX; d++) {
         if (size_w[d] < common)
             continue;
@@ -494,13 +526,16 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
         g->left[x] = (int16_t)(x - best);
     }
     g->epoch = w->epoch;
+    g->pool = pool;
     g->devmem = devmem;
     return g;
 }
 
-/* The gap term's sum over the partly used GPUs (shares in milli-GPU). */
+/* The gap term's sum over the partly used GPUs of the pool (shares in
+ * milli-GPU; 0 outside the pool). */
 static double gaps_left(const struct workload *w, struct workload_memo *m,
-                        const struct policy_node *node, const double *share)
+                        const struct policy_node *node, const struct policy_device_backend *pool,
+                        const double *share)
 {
     const struct gaps *g = NULL;
     struct gaps tmp;
@@ -509,31 +544,41 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
         if (share[i] <= 0 || share[i] >= GAP_MAX)
             continue;
         if (!g || g->devmem != (double)node->dev[i].devmem)
-            g = gap_table(w, m, (double)node->dev[i].devmem, &tmp);
+            g = gap_table(w, m, (double)node->dev[i].devmem, pool, &tmp);
         left += g->left[(int)(share[i] + 0.5)];
     }
     return left;
 }
 
-/* F itself. */
-static double measure(const struct workload *w, struct workload_memo *m,
-                      const struct policy_node *node, const struct policy_usage *u,
-                      int64_t cpu_used, int64_t mem_used)
+/* F of one pool: the node's devices of vendor `pool`, against the shapes
+ * asking it. */
+static double measure_pool(const struct workload *w, struct workload_memo *m,
+                           const struct policy_node *node, const struct policy_usage *u,
+                           int64_t cpu_used, int64_t mem_used,
+                           const struct policy_device_backend *pool)
 {
     double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0;
     double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
     bool gok[WORKLOAD_MAX_SHAPES];
     const struct typemask *tm[POLICY_MAX_DEVICES];
     struct typemask tmp[POLICY_MAX_DEVICES];
-    int nd = node->ndev;
+    int nd = node->ndev, np = 0;
 
     for (int g = 0; g < nd; g++) {
+        if (policy_device_backend_of(&node->dev[g]) != pool) {
+            share[g] = 0;
+            tm[g] = NULL;
+            continue;
+        }
+        np++;
         share[g] = free_share(&node->dev[g], &u[g]);
         total += share[g];
         tm[g] = share[g] > 0 ? type_mask(w, m, node->dev[g].type, &tmp[g]) : NULL;
     }
     for (int k = 0; k < w->ncls; k++) {
         int usable = 0;
+        if (w->cls[k].nums && w->cls[k].backend != pool)
+            continue; /* another pool's: never read below */
         gfrag[k] = 0;
         gcopies[k] = 0;
         gcap[k] = 0;
@@ -558,6 +603,8 @@ static double measure(const struct workload *w, struct workload_memo *m,
     int64_t mem_free = node->mem_mib > 0 ? node->mem_mib - mem_used : INT64_MAX;
     for (int i = 0; i < w->n; i++) {
         const struct entry *e = &w->e[i];
+        if (!in_pool(&e->s, pool))
+            continue;
         bool host = e->s.cpu_milli <= cpu_free && e->s.mem_mib <= mem_free && gok[e->cls];
         double waste = !host ? total : !e->s.nums ? 0 : gfrag[e->cls];
         if (host && e->s.nums && w->measure != WORKLOAD_ONE_COPY) {
@@ -570,8 +617,32 @@ static double measure(const struct workload *w, struct workload_memo *m,
     }
     if (wsum <= 0)
         return 0;
-    return f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, total, cpu_free, mem_free) +
-           WORKLOAD_GAP_WEIGHT * gaps_left(w, m, node, share);
+    return f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, pool, np, total, cpu_free, mem_free) +
+           WORKLOAD_GAP_WEIGHT * gaps_left(w, m, node, pool, share);
+}
+
+/* F itself: the sum over the node's pools (one on a node of one vendor). */
+static double measure(const struct workload *w, struct workload_memo *m,
+                      const struct policy_node *node, const struct policy_usage *u,
+                      int64_t cpu_used, int64_t mem_used)
+{
+    const struct policy_device_backend *pools[POLICY_MAX_DEVICES];
+    int npool = 0;
+    if (node->vendor || node->ndev == 0)
+        return measure_pool(w, m, node, u, cpu_used, mem_used,
+                            node->vendor ? node->vendor : policy_device_backends[0]);
+    for (int g = 0; g < node->ndev; g++) {
+        const struct policy_device_backend *b = policy_device_backend_of(&node->dev[g]);
+        int k = 0;
+        while (k < npool && pools[k] != b)
+            k++;
+        if (k == npool)
+            pools[npool++] = b;
+    }
+    double f = 0;
+    for (int k = 0; k < npool; k++)
+        f += measure_pool(w, m, node, u, cpu_used, mem_used, pools[k]);
+    return f;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -588,6 +659,8 @@ static uint64_t state_key(const struct workload *w, const struct policy_node *no
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device *d = &node->dev[g];
         h = mix(h, (uint64_t)(uintptr_t)d->type);
+        if (d->backend && d->backend != policy_device_backends[0]) /* first row's keys as before */
+            h = mix(h, (uint64_t)(uintptr_t)d->backend);
         h = mix(h, (uint64_t)d->devmem << 20 ^ (uint64_t)d->devcore << 4 ^
                        (uint64_t)d->health << 1 ^ (uint64_t)d->cordoned);
         h = mix(h, (uint64_t)u[g].mem << 32 ^ (uint64_t)(uint32_t)u[g].cores);

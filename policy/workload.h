@@ -10,6 +10,11 @@
  * Capacity is in milli-GPU: a GPU's free share is the smaller of its free
  * memory and free cores, as fractions of the card.
  *
+ * Pools: devices of different vendors (device backends) never form one
+ * pool. A node's F is the sum over its pools of F measured on the pool's
+ * devices alone, against the shapes asking that vendor (and the CPU-only
+ * ones); a node of one vendor is one pool, measured as before.
+ *
  * Plus a balance term: WORKLOAD_BALANCE times the free capacity the node's
  * free CPU and memory could not feed at the workload's mean ask (CPU and
  * memory per milli-GPU over all shapes, CPU-only ones included). It sends
@@ -55,6 +60,8 @@ struct workload_shape {
     int32_t mem_pct;                  /* % of each GPU's memory */
     int32_t cores;                    /* % of each GPU's compute; 100 = the card alone */
     char models[WORKLOAD_MODELS_MAX]; /* use-gputype list; "" = any model */
+    /* Whose devices it asks (its pool); NULL = the first row. */
+    const struct policy_device_backend *backend;
 };
 
 struct workload;
@@ -71,7 +78,8 @@ struct workload *workload_copy(const struct workload *w);
 void workload_add(struct workload *w, const struct workload_shape *s, double weight);
 /* Observe one pod: its shape gains weight 1, every other one decays. */
 void workload_observe(struct workload *w, const struct policy_pod *pod);
-/* The shape of a pod: host resources, and the first GPU container's ask. */
+/* The shape of a pod: host resources, and the first GPU container's ask
+ * (and its vendor). */
 void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s);
 /* How a shape's unusable capacity is counted. */
 enum workload_measure {
