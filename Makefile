@@ -29,6 +29,7 @@ test: build
 run: build
 	@echo "vgpu-scheduler on the demo cluster at 127.0.0.1:8888. From another terminal, try:"
 	@echo "  curl -s -XPOST 127.0.0.1:8888/filter -d @examples/requests/filter-small.json"
+	@echo "  curl -s -XPOST 127.0.0.1:8888/filter -d @examples/requests/filter-dcu.json"
 	@echo "  curl -s 127.0.0.1:8888/inspect | head -40"
 	$(BUILD)/vgpu-scheduler --snapshot examples/demo-cluster.json $(ARGS)
 
