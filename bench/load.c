@@ -12,6 +12,14 @@
  * against it: set it above what the run takes to measure what the check
  * costs, not refusals. The last line is `RESULT {json}`.
  *
+ * --vendors mixed: the nodes take turns among kinds: NVIDIA time-sliced,
+ * NVIDIA MIG (A100 40 GB cards in "mig" mode), and one kind per other row
+ * of the device backend table whose register decoder reads the encoding
+ * HAMi's plugins share (a row that does not is named and left out); the
+ * pods take turns the same way, each asking its kind's vendor (MIG pods
+ * with the row's vgpu-mode annotation set to "mig"). Running pods sit on
+ * the time-sliced and other vendors' nodes, under each vendor's keys.
+ *
  * A program that prints figures; never a test. */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -43,8 +51,73 @@
 struct args {
     int nodes, gpus, clients, pods, seconds, existing, threads;
     long long quota; /* MiB (and %) the pods' namespace may hold; 0: no ResourceQuota */
-    const char *mode, *url, *bin, *policy;
+    const char *mode, *url, *bin, *policy, *vendors;
 };
+
+/* One kind of node (and of pod) in the cluster. */
+struct kind {
+    const struct policy_device_backend *b;
+    bool mig;
+    char type[64]; /* device model, for the other vendors' rows */
+};
+
+#define MAX_KINDS 16
+static struct kind kinds[MAX_KINDS];
+static int nkinds = 1; /* --vendors nvidia: time-sliced NVIDIA only */
+
+/* A100 40 GB MIG profiles as HAMi's device plugin registers them, escaped
+ * to sit inside the register annotation's JSON string. */
+#define MIG_PROFILES                                                                               \
+    "[{\\\"name\\\":\\\"1g.5gb\\\",\\\"memoryMB\\\":4864,\\\"core\\\":15,"                         \
+    "\\\"sliceCount\\\":1,\\\"placements\\\":[{\\\"start\\\":0,\\\"size\\\":1},"                   \
+    "{\\\"start\\\":1,\\\"size\\\":1},{\\\"start\\\":2,\\\"size\\\":1},"                           \
+    "{\\\"start\\\":3,\\\"size\\\":1},{\\\"start\\\":4,\\\"size\\\":1},"                           \
+    "{\\\"start\\\":5,\\\"size\\\":1},{\\\"start\\\":6,\\\"size\\\":1}]},"                         \
+    "{\\\"name\\\":\\\"2g.10gb\\\",\\\"memoryMB\\\":9856,\\\"core\\\":29,"                         \
+    "\\\"sliceCount\\\":2,\\\"placements\\\":[{\\\"start\\\":0,\\\"size\\\":2},"                   \
+    "{\\\"start\\\":2,\\\"size\\\":2},{\\\"start\\\":4,\\\"size\\\":2}]},"                         \
+    "{\\\"name\\\":\\\"3g.20gb\\\",\\\"memoryMB\\\":19968,\\\"core\\\":43,"                        \
+    "\\\"sliceCount\\\":3,\\\"placements\\\":[{\\\"start\\\":0,\\\"size\\\":4},"                   \
+    "{\\\"start\\\":4,\\\"size\\\":4}]},{\\\"name\\\":\\\"7g.40gb\\\","                            \
+    "\\\"memoryMB\\\":40192,\\\"core\\\":100,\\\"sliceCount\\\":7,"                                \
+    "\\\"placements\\\":[{\\\"start\\\":0,\\\"size\\\":8}]}]"
+
+/* The kinds of --vendors mixed, derived from the backend table. */
+static void mixed_kinds(void)
+{
+    const struct policy_device_backend *nv = policy_device_backend_default();
+    kinds[0] = (struct kind){.b = nv};
+    kinds[1] = (struct kind){.b = nv, .mig = true};
+    nkinds = 2;
+    for (int i = 1; policy_device_backends[i] && nkinds < MAX_KINDS; i++) {
+        const struct policy_device_backend *b = policy_device_backends[i];
+        struct kind *k = &kinds[nkinds];
+        const char *res = strchr(b->res[POLICY_RES_COUNT], '/');
+        snprintf(k->type, sizeof k->type, "%s-%s", b->vendor_word, res ? res + 1 : "bench");
+        char probe[512], err[256] = "", *strings = NULL;
+        struct policy_device *dev = NULL;
+        int32_t ndev = 0;
+        snprintf(probe, sizeof probe,
+                 "[{\"id\":\"X-0\",\"count\":10,\"devmem\":32768,\"devcore\":100,"
+                 "\"type\":\"%s\",\"numa\":0,\"health\":true,\"index\":0}]",
+                 k->type);
+        int rc = b->register_parse(probe, &dev, &ndev, &strings, err, sizeof err);
+        free(dev);
+        free(strings);
+        if (rc || ndev != 1) {
+            printf("vendors: %s left out of the mix (its register annotation is not the shared "
+                   "encoding: %s)\n",
+                   b->name, err);
+            continue;
+        }
+        k->b = b;
+        nkinds++;
+    }
+    printf("vendors: %d kinds of node and pod:", nkinds);
+    for (int i = 0; i < nkinds; i++)
+        printf(" %s%s", kinds[i].b->name, kinds[i].mig ? "-mig" : "");
+    printf("\n");
+}
 
 /* ---- the cluster ---- */
 
@@ -54,10 +127,61 @@ static const struct {
 } models[] = {
     {"NVIDIA-A100-SXM4-80GB", 81920}, {"NVIDIA-H100-80GB-HBM3", 81920}, {"NVIDIA-L4", 23034}};
 
+/* A node of another vendor's row (the shared encoding, no pair scores). */
+static void vendor_node_json(struct buf *b, int i, int g, const struct kind *k)
+{
+    buf_printf(b,
+               "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%05d\","
+               "\"resourceVersion\":\"1\",\"labels\":{\"kubernetes.io/hostname\":\"node-%05d\"},"
+               "\"annotations\":{\"%s\":\"Requesting_2026-11-22 00:00:00\",\"%s\":\"[",
+               i, i, k->b->ann_handshake, k->b->ann_register);
+    for (int d = 0; d < g; d++)
+        buf_printf(b,
+                   "%s{\\\"id\\\":\\\"GPU-%05d-%02d\\\",\\\"count\\\":10,\\\"devmem\\\":32768,"
+                   "\\\"devcore\\\":100,\\\"type\\\":\\\"%s\\\",\\\"numa\\\":%d,"
+                   "\\\"health\\\":true,\\\"index\\\":%d}",
+                   d ? "," : "", i, d, k->type, d * 2 / g, d);
+    buf_printf(b,
+               "]\"}},\"status\":{\"allocatable\":{\"cpu\":\"128\",\"memory\":\"1024Gi\","
+               "\"%s\":\"%d\"}}}",
+               k->b->res[POLICY_RES_COUNT], g * 10);
+}
+
+/* An NVIDIA node whose cards are A100 40 GB in MIG mode. */
+static void mig_node_json(struct buf *b, int i, int g)
+{
+    const struct policy_device_backend *dv = policy_device_backend_default();
+    buf_printf(b,
+               "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%05d\","
+               "\"resourceVersion\":\"1\",\"labels\":{\"kubernetes.io/hostname\":\"node-%05d\"},"
+               "\"annotations\":{\"%s\":\"Requesting_2026-11-22 00:00:00\",\"%s\":\"[",
+               i, i, dv->ann_handshake, dv->ann_register);
+    for (int d = 0; d < g; d++)
+        buf_printf(b,
+                   "%s{\\\"id\\\":\\\"GPU-%05d-%02d\\\",\\\"count\\\":7,\\\"devmem\\\":40960,"
+                   "\\\"devcore\\\":100,\\\"type\\\":\\\"NVIDIA-A100-SXM4-40GB\\\",\\\"numa\\\":%d,"
+                   "\\\"health\\\":true,\\\"index\\\":%d,\\\"mode\\\":\\\"mig\\\","
+                   "\\\"migProfiles\\\":" MIG_PROFILES "}",
+                   d ? "," : "", i, d, d * 2 / g, d);
+    buf_printf(b,
+               "]\"}},\"status\":{\"allocatable\":{\"cpu\":\"128\",\"memory\":\"1024Gi\","
+               "\"%s\":\"%d\"}}}",
+               dv->res[POLICY_RES_COUNT], g * 7);
+}
+
 static void node_json(struct buf *b, int i, int g)
 {
     const struct policy_device_backend *dv = policy_device_backend_default();
     int m = i % 3;
+    const struct kind *k = &kinds[i % nkinds];
+    if (k->mig) {
+        mig_node_json(b, i, g);
+        return;
+    }
+    if (k->b != dv) {
+        vendor_node_json(b, i, g, k);
+        return;
+    }
     buf_printf(b,
                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%05d\","
                "\"resourceVersion\":\"1\",\"labels\":{\"kubernetes.io/hostname\":\"node-%05d\"},"
@@ -107,27 +231,31 @@ static int write_cluster(const char *path, const struct args *a, struct buf *ite
             buf_append(items, b.data, b.len);
         }
     }
-    const struct policy_device_backend *dv = policy_device_backend_default();
     int per = a->gpus / 2 > 0 ? a->gpus / 2 : 1;
     for (int k = 0; k < a->existing; k++) {
         int n = k % a->nodes, d = (k / a->nodes) % per;
         int mem = 1024 * (1 + (int)(rand_r(&seed) % 4)), cores = 5 * (1 + (int)(rand_r(&seed) % 4));
+        const struct policy_device_backend *dv = kinds[n % nkinds].b;
+        if (kinds[n % nkinds].mig)
+            continue; /* MIG nodes start empty */
         fprintf(f,
                 ",{\"kind\":\"Pod\",\"metadata\":{\"name\":\"run-%d\",\"namespace\":\"bench\","
                 "\"uid\":\"run-uid-%d\",\"annotations\":{\"hami.io/vgpu-node\":\"node-%05d\","
-                "\"hami.io/vgpu-devices-allocated\":\"GPU-%05d-%02d,%s,%d,%d:;\","
+                "\"%s\":\"GPU-%05d-%02d,%s,%d,%d:;\","
                 "\"hami.io/bind-phase\":\"success\"}},\"spec\":{\"nodeName\":\"node-%05d\","
                 "\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{\"%s\":"
                 "\"1\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}}}]},"
                 "\"status\":{\"phase\":\"Running\"}}",
-                k, k, n, n, d, dv->vendor_word, mem, cores, n, dv->res[POLICY_RES_COUNT]);
+                k, k, n, dv->ann_allocated, n, d, dv->vendor_word, mem, cores, n,
+                dv->res[POLICY_RES_COUNT]);
     }
     if (a->quota > 0)
         fprintf(f,
                 ",{\"kind\":\"ResourceQuota\",\"metadata\":{\"name\":\"gpu\",\"namespace\":"
                 "\"bench\"},\"spec\":{\"hard\":{\"limits.%s\":\"%lld\",\"limits.%s\":"
                 "\"%lld\"}}}",
-                dv->res[POLICY_RES_MEM], a->quota, dv->res[POLICY_RES_CORES], a->quota);
+                policy_device_res(policy_device_backend_default(), POLICY_RES_MEM), a->quota,
+                policy_device_res(policy_device_backend_default(), POLICY_RES_CORES), a->quota);
     fputs("]}\n", f);
     buf_free(&b);
     return fclose(f) == 0 ? 0 : -1;
@@ -259,17 +387,28 @@ static const char *chosen(const cJSON *j)
     return cJSON_GetStringValue(cJSON_GetObjectItem(meta, "name"));
 }
 
+/* Pod k asks 1 device of 4096 MiB and 10 % of its kind's vendor (the
+ * resources the row has; a MIG pod asks mode "mig"). */
 static void pod_body(struct buf *b, const struct shared *sh, int k)
 {
-    const struct policy_device_backend *dv = policy_device_backend_default();
+    const struct kind *kd = &kinds[k % nkinds];
+    const struct policy_device_backend *dv = kd->b;
     buf_reset(b);
     buf_printf(b,
                "{\"Pod\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
-               "\"bench-%d\",\"namespace\":\"bench\",\"uid\":\"bench-uid-%d\"},\"spec\":{"
-               "\"schedulerName\":\"vgpu-scheduler\",\"containers\":[{\"name\":\"main\","
-               "\"image\":\"inference:1\",\"resources\":{\"limits\":{\"%s\":\"1\","
-               "\"%s\":\"4096\",\"%s\":\"10\"}}}]}}",
-               k, k, dv->res[POLICY_RES_COUNT], dv->res[POLICY_RES_MEM], dv->res[POLICY_RES_CORES]);
+               "\"bench-%d\",\"namespace\":\"bench\",\"uid\":\"bench-uid-%d\"",
+               k, k);
+    if (kd->mig && dv->ann_vgpu_mode)
+        buf_printf(b, ",\"annotations\":{\"%s\":\"mig\"}", dv->ann_vgpu_mode);
+    buf_printf(b,
+               "},\"spec\":{\"schedulerName\":\"vgpu-scheduler\",\"containers\":[{\"name\":"
+               "\"main\",\"image\":\"inference:1\",\"resources\":{\"limits\":{\"%s\":\"1\"",
+               dv->res[POLICY_RES_COUNT]);
+    if (dv->res[POLICY_RES_MEM])
+        buf_printf(b, ",\"%s\":\"4096\"", dv->res[POLICY_RES_MEM]);
+    if (dv->res[POLICY_RES_CORES])
+        buf_printf(b, ",\"%s\":\"10\"", dv->res[POLICY_RES_CORES]);
+    buf_puts(b, "}}}]}}");
     buf_puts(b, sh->nodes);
     buf_puts(b, "}");
 }
@@ -412,9 +551,11 @@ static double policy_p50(const char *snap, int n, long long quota)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
-                    "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
-                    "         [--policy binpack] [--url URL] [--bin PATH] [--quota MIB]\n");
+    fprintf(stderr,
+            "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
+            "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
+            "         [--policy binpack] [--vendors nvidia|mixed] [--url URL] [--bin PATH]\n"
+            "         [--quota MIB]\n");
     return 2;
 }
 
@@ -433,7 +574,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                        .threads = 2,
                        .mode = "names",
                        .bin = bin,
-                       .policy = "binpack"};
+                       .policy = "binpack",
+                       .vendors = "nvidia"};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--nodes"))
@@ -454,6 +596,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->threads = atoi(v);
         else if (!strcmp(k, "--policy"))
             a->policy = v;
+        else if (!strcmp(k, "--vendors"))
+            a->vendors = v;
         else if (!strcmp(k, "--url"))
             a->url = v;
         else if (!strcmp(k, "--bin"))
@@ -468,7 +612,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
         a->clients < 1 || a->clients > MAX_CLIENTS || a->pods < 1 || a->pods > 10000000 ||
         a->seconds < 1 || a->seconds > 3600 || a->threads < 1 || a->threads > 256 || a->quota < 0 ||
-        a->quota > (1LL << 50) || (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")))
+        a->quota > (1LL << 50) || (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
+        (strcmp(a->vendors, "nvidia") && strcmp(a->vendors, "mixed")))
         return usage();
     return 0;
 }
@@ -500,6 +645,9 @@ int main(int argc, char **argv)
 
     if (parse_args(argc, argv, &a))
         return 2;
+    kinds[0] = (struct kind){.b = policy_device_backend_default()};
+    if (!strcmp(a.vendors, "mixed"))
+        mixed_kinds();
     log_set_level(LOG_LEVEL_WARN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mkdtemp(dir))
@@ -581,12 +729,14 @@ int main(int argc, char **argv)
            "(%.0f%% of %.2f s on %ld cores)\n",
            peak, cur, nb ? 1e3 * cpu / nb : 0, 100 * cpu / secs, secs,
            sysconf(_SC_NPROCESSORS_ONLN));
-    printf("RESULT {\"nodes\":%d,\"mode\":\"%s\",\"clients\":%d,\"pods\":%d,\"pods_per_s\":%.1f,"
+    printf("RESULT "
+           "{\"nodes\":%d,\"vendors\":%d,\"mode\":\"%s\",\"clients\":%d,\"pods\":%d,\"pods_per_s\":"
+           "%.1f,"
            "\"filter_p50_ms\":%.3f,\"filter_p99_ms\":%.3f,\"bind_p99_ms\":%.3f,"
            "\"healthz_p50_ms\":%.3f,\"parse_floor_ms\":%.3f,\"policy_ms\":%.3f,"
            "\"rss_mib\":%.1f,\"quota_mib\":%lld}\n",
-           a.nodes, a.mode, a.clients, nb, nb / secs, f50, f99, b99, healthz, parse, policy, cur,
-           a.quota);
+           a.nodes, nkinds, a.mode, a.clients, nb, nb / secs, f50, f99, b99, healthz, parse, policy,
+           cur, a.quota);
     free(f);
     free(b);
     rc = errors ? 1 : 0;

@@ -49,12 +49,14 @@ struct model_defaults {
 #define MODEL_ROW_BAD_MAX 512 /* a row's reason, as kept */
 struct model_row {
     const struct policy_device_backend *backend; /* static */
-    int32_t first, ndev; /* its devices: the inventory's dev[first .. first+ndev) */
-    int32_t dropped;     /* devices model_inventory_drop_row took out (unhealthy) */
-    int64_t alloc;       /* status.allocatable[its count resource], 0 if absent */
-    char *handshake;     /* its handshake annotation or NULL */
-    char *strings;       /* owns its devices' strings */
-    char *bad;           /* its register annotation could not be read: why (no devices) */
+    int32_t first, ndev;           /* its devices: the inventory's dev[first .. first+ndev) */
+    int32_t dropped;               /* devices model_inventory_drop_row took out (unhealthy) */
+    int64_t alloc;                 /* status.allocatable[its count resource], 0 if absent */
+    char *handshake;               /* its handshake annotation or NULL */
+    char *strings;                 /* owns its devices' strings */
+    struct policy_device *decoded; /* owns what register_parse gave (the devices' MIG
+                                      profiles live after them); dev[] holds copies */
+    char *bad;                     /* its register annotation could not be read: why (no devices) */
 };
 
 /* A node's inventory. Open struct; owns everything it points to; free with

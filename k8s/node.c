@@ -162,7 +162,7 @@ static int read_row(struct model_inventory *inv, struct model_row *row, const ch
         return rc;
     }
     add_row_devices(inv, row, d, nd);
-    free(d);
+    row->decoded = d; /* the devices' MIG profiles live in it */
     return 0;
 }
 
@@ -376,6 +376,7 @@ void model_inventory_free(struct model_inventory *inv)
     free(inv->handshake);
     for (int r = 0; r < inv->nrow; r++) {
         free(inv->row[r].strings);
+        free(inv->row[r].decoded);
         free(inv->row[r].handshake);
         free(inv->row[r].bad);
     }
