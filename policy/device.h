@@ -6,11 +6,13 @@
  * the vendor word of the allocation annotation, and the decoders of its
  * node annotations. Code above policy/ asks a row; it never names one.
  *
- * A node belongs to the first row whose register annotation it carries
- * (when none: the first row with capacity_parse whose core resource is in
- * the node's capacity); a container to the first row whose count resource it names; anything that
- * names none (a CPU pod, a hand-built device) to the first row. A container
- * is only ever fitted on devices of its own row. Pure: no I/O, no clock. */
+ * A node carries the devices of every row whose register annotation it has
+ * (k8s/model.h; a node with none: those of the first row with
+ * capacity_parse whose core resource is in the node's capacity); a
+ * container belongs to the first row whose count resource it names;
+ * anything that names none (a CPU pod, a hand-built device) to the first
+ * row. A container is only ever fitted on devices of its own row. Pure: no
+ * I/O, no clock. */
 #ifndef VS_DEVICE_H
 #define VS_DEVICE_H
 
