@@ -94,8 +94,8 @@ static int pod_one_vendor(const struct policy_pod *pod, char *err, size_t cap)
         else if (policy_ctr_backend(c) != policy_ctr_backend(first)) {
             json_err(err, cap,
                      "containers \"%s\" (%s) and \"%s\" (%s) ask devices of two vendors: a "
-                     "pod's devices must all be of one vendor (one container per vendor is not "
-                     "supported yet)",
+                     "pod's devices must all be of one vendor (one vendor per container is "
+                     "not supported yet)",
                      first->name, policy_device_res(policy_ctr_backend(first), POLICY_RES_COUNT),
                      c->name, policy_device_res(policy_ctr_backend(c), POLICY_RES_COUNT));
             return ERR_INVAL;
