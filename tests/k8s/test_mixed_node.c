@@ -54,7 +54,7 @@ static const struct mixed_node_case {
 
 static cJSON *node_json(const char *anns)
 {
-    char buf[8192];
+    static char buf[80 * 1024];
     snprintf(buf, sizeof buf,
              "{\"metadata\":{\"name\":\"n1\",\"resourceVersion\":\"1\",\"annotations\":{%s}},"
              "\"status\":{\"allocatable\":{\"nvidia.com/gpu\":\"20\",\"hygon.com/dcunum\":\"4\"}}}",
@@ -169,6 +169,32 @@ START_TEST(test_mig_row)
 }
 END_TEST
 
+/* Past POLICY_MAX_DEVICES on one node: the row that would overflow is left
+ * out with the reason, the devices before it stay. */
+START_TEST(test_too_many)
+{
+    static char anns[64 * 1024];
+    size_t n = (size_t)snprintf(anns, sizeof anns, "\"hami.io/node-nvidia-register\":\"[");
+    for (int i = 0; i < POLICY_MAX_DEVICES; i++)
+        n += (size_t)snprintf(anns + n, sizeof anns - n,
+                              "%s{\\\"id\\\":\\\"GPU-%d\\\",\\\"count\\\":10,\\\"devmem\\\":1000,"
+                              "\\\"devcore\\\":100,\\\"type\\\":\\\"T\\\",\\\"numa\\\":0,"
+                              "\\\"health\\\":true,\\\"index\\\":%d}",
+                              i ? "," : "", i, i);
+    snprintf(anns + n, sizeof anns - n, "]\"," DCU_REG);
+    struct model_inventory *inv = NULL;
+    char err[512];
+    cJSON *j = node_json(anns);
+    ck_assert_int_eq(model_node_parse(j, &inv, err, sizeof err), 0);
+    ck_assert_int_eq(inv->ndev, POLICY_MAX_DEVICES);
+    ck_assert_int_eq(inv->nrow, 2);
+    ck_assert_ptr_nonnull(inv->row[1].bad);
+    ck_assert_msg(strstr(inv->row[1].bad, "more than 64"), "%s", inv->row[1].bad);
+    model_inventory_free(inv);
+    cJSON_Delete(j);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mixed_node");
@@ -177,6 +203,7 @@ int main(void)
     tcase_add_test(tc, test_row_health);
     tcase_add_test(tc, test_drop_row);
     tcase_add_test(tc, test_mig_row);
+    tcase_add_test(tc, test_too_many);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
