@@ -55,7 +55,7 @@ struct model_row {
     char *handshake;               /* its handshake annotation or NULL */
     char *strings;                 /* owns its devices' strings */
     struct policy_device *decoded; /* owns what register_parse gave (the devices' MIG
-                                      profiles live after them); dev[] holds copies */
+                                      profiles live after them) */
     char *bad;                     /* its register annotation could not be read: why (no devices) */
 };
 
@@ -83,9 +83,11 @@ struct model_inventory {
      * label says the card has (HAMi's deviceMemoryScaling > 1). */
     bool oversubscribed;
     /* Every backend whose register annotation the node carries, in table
-     * order; dev[] is the union of their devices, each keeping .backend. */
+     * order; dev[] is the union of their devices, each keeping .backend
+     * (the first row's decoded devices themselves while it is the only
+     * one with any). row: nrow entries, NULL without any. */
     int32_t nrow;
-    struct model_row row[MODEL_ROWS_MAX];
+    struct model_row *row;
 };
 
 /* Parse a Node object. On success *out is new (caller frees with

@@ -126,7 +126,19 @@ static int node_capacity_devices(const cJSON *node, struct model_inventory *inv,
     return 0;
 }
 
-/* Append row r's devices (parsed into d, nd) to the node's. */
+/* Does inv->dev point at a row's decoded allocation (not its own)? */
+static bool dev_is_a_row(const struct model_inventory *inv)
+{
+    for (int r = 0; r < inv->nrow; r++)
+        if (inv->row[r].decoded && inv->row[r].decoded == inv->dev)
+            return true;
+    return false;
+}
+
+/* Append a row's devices (d, nd: register_parse's allocation, which the
+ * row keeps: MIG profiles live after the devices) to the node's. The first
+ * row's devices are used in place, as on a node of one vendor; a second
+ * row's make a copy of the union. */
 static void add_row_devices(struct model_inventory *inv, struct model_row *row,
                             struct policy_device *d, int32_t nd)
 {
@@ -134,8 +146,16 @@ static void add_row_devices(struct model_inventory *inv, struct model_row *row,
     row->ndev = nd;
     if (nd == 0)
         return;
-    inv->dev = mem_realloc(inv->dev, sizeof *inv->dev * (size_t)(inv->ndev + nd));
-    memcpy(inv->dev + inv->ndev, d, sizeof *d * (size_t)nd);
+    if (!inv->dev) {
+        inv->dev = d;
+    } else {
+        struct policy_device *u = mem_alloc(sizeof *u * (size_t)(inv->ndev + nd));
+        memcpy(u, inv->dev, sizeof *u * (size_t)inv->ndev);
+        memcpy(u + inv->ndev, d, sizeof *d * (size_t)nd);
+        if (!dev_is_a_row(inv))
+            free(inv->dev);
+        inv->dev = u;
+    }
     inv->ndev += nd;
 }
 
@@ -162,7 +182,7 @@ static int read_row(struct model_inventory *inv, struct model_row *row, const ch
         return rc;
     }
     add_row_devices(inv, row, d, nd);
-    row->decoded = d; /* the devices' MIG profiles live in it */
+    row->decoded = d;
     return 0;
 }
 
@@ -184,6 +204,8 @@ static int node_rows(const cJSON *anns, struct model_inventory *inv, char *err, 
         rc = json_ann(anns, (*b)->ann_register, MODEL_NODE_ANN_MAX, &v, why, sizeof why);
         if (!rc && !v)
             continue;
+        inv->row = mem_realloc(inv->row, sizeof *inv->row * (size_t)(inv->nrow + 1));
+        memset(&inv->row[inv->nrow], 0, sizeof *inv->row);
         struct model_row *row = &inv->row[inv->nrow++];
         row->backend = *b;
         if (!inv->has_register)
@@ -370,7 +392,8 @@ void model_inventory_free(struct model_inventory *inv)
         return;
     free(inv->name);
     free(inv->resource_version);
-    free(inv->dev);
+    if (!dev_is_a_row(inv))
+        free(inv->dev);
     free(inv->strings);
     free(inv->pair);
     free(inv->handshake);
@@ -380,6 +403,7 @@ void model_inventory_free(struct model_inventory *inv)
         free(inv->row[r].handshake);
         free(inv->row[r].bad);
     }
+    free(inv->row);
     free(inv->lock);
     free(inv);
 }
