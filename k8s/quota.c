@@ -34,10 +34,11 @@ static int64_t *slot_of(struct quota_limits *l, const char *key)
         return NULL;
     key += sizeof LIMITS - 1;
     for (int i = 0; policy_device_backends[i] && i < QUOTA_BACKENDS_MAX; i++) {
-        const struct policy_device_backend *b = policy_device_backends[i];
-        if (b->res[POLICY_RES_MEM] && strcmp(b->res[POLICY_RES_MEM], key) == 0)
+        const char *mem = policy_device_res(policy_device_backends[i], POLICY_RES_MEM);
+        const char *cores = policy_device_res(policy_device_backends[i], POLICY_RES_CORES);
+        if (mem && strcmp(mem, key) == 0)
             return &l->mem[i];
-        if (b->res[POLICY_RES_CORES] && strcmp(b->res[POLICY_RES_CORES], key) == 0)
+        if (cores && strcmp(cores, key) == 0)
             return &l->cores[i];
     }
     return NULL;

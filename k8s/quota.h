@@ -1,9 +1,9 @@
 /* quota: HAMi's extended ResourceQuota, read from a ResourceQuota object.
  *
  * A ResourceQuota whose spec.hard names "limits.<resource>" for a device
- * backend's memory or cores resource (policy/device.h: res[POLICY_RES_MEM],
- * res[POLICY_RES_CORES]; "limits.nvidia.com/gpumem", "limits.hygon.com/
- * dcucores", ...) caps what the pods of its namespace hold on the devices
+ * backend's memory or cores resource (policy_device_res: POLICY_RES_MEM,
+ * POLICY_RES_CORES, as the operator named them; "limits.nvidia.com/gpumem",
+ * "limits.hygon.com/dcucores", ...) caps what the pods of its namespace hold on the devices
  * of that backend: the memory they take in MiB (per GPU x GPUs, a
  * percentage resolved on the card it lands on), and the cores in percent
  * of a card, summed. Other keys are Kubernetes' own business and ignored

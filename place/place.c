@@ -515,11 +515,11 @@ static void quota_apply(struct place *pl, struct policy_pod *pod, char *note, si
     size_t k =
         (size_t)snprintf(note, cap, "; quota of namespace %s leaves", pod->ns ? pod->ns : "");
     if (mem >= 0 && k < cap)
-        k +=
-            (size_t)snprintf(note + k, cap - k, " %s %lld", b->res[POLICY_RES_MEM], (long long)mem);
+        k += (size_t)snprintf(note + k, cap - k, " %s %lld", policy_device_res(b, POLICY_RES_MEM),
+                              (long long)mem);
     if (cores >= 0 && k < cap)
-        snprintf(note + k, cap - k, "%s %s %lld", mem >= 0 ? "," : "", b->res[POLICY_RES_CORES],
-                 (long long)cores);
+        snprintf(note + k, cap - k, "%s %s %lld", mem >= 0 ? "," : "",
+                 policy_device_res(b, POLICY_RES_CORES), (long long)cores);
     quota_need(pl, pod, &need_mem, &need_cores);
     pod->quota_mem = mem >= need_mem ? -1 : mem;
     pod->quota_cores = cores >= need_cores ? -1 : cores;
