@@ -1152,6 +1152,29 @@ static int fit_without(struct cache *c, struct cnode *n, const struct cache_rese
     return rq->fit(rq->ctx, pod, &v, devices, mig, err, cap);
 }
 
+/* What rq->victims of own's namespace on n give back to its quota (own:
+ * with_quota's copy): their contributions on devices of own's backend, as
+ * /preempt counted them (place/preempt.h). Under the lock. */
+static void quota_back(struct cache *c, const struct cnode *n, const struct cache_reserve *rq,
+                       struct policy_pod *own)
+{
+    const struct policy_device_backend *b = policy_pod_backend(own);
+    for (size_t k = 0; k < rq->nvictims; k++) {
+        const struct cpod *p = hmap_get(c->pods, rq->victims[k]);
+        if (!p || p->on != n || p->state != POD_OBSERVED || strcmp(p->ns, own->ns) != 0)
+            continue;
+        for (int i = 0; i < p->ncontrib; i++) {
+            int d = p->contrib[i].dev;
+            if (d < 0 || d >= n->view.ndev || policy_device_backend_of(&n->view.dev[d]) != b)
+                continue;
+            if (own->quota_mem >= 0)
+                own->quota_mem += p->contrib[i].u.mem;
+            if (own->quota_cores >= 0)
+                own->quota_cores += p->contrib[i].u.cores;
+        }
+    }
+}
+
 /* Reserve rq->pod on rq->node (see cache_reserve). Under the write lock. */
 static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
                   char *err, size_t cap)
@@ -1177,6 +1200,8 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
         goto out;
     }
     own = with_quota(c, pod); /* what is left now, reservations of concurrent filters counted */
+    if (own && rq->nvictims)
+        quota_back(c, n, rq, own);
     rc = rq->nvictims ? fit_without(c, n, rq, own ? own : pod, &devices, &mig, err, cap)
                       : rq->fit(rq->ctx, own ? own : pod, &n->view, &devices, &mig, err, cap);
     if (rc)
@@ -1548,13 +1573,12 @@ static cJSON *nsq_json(const struct cache *c, const struct nsq *q)
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_CreateArray();
     cJSON_AddStringToObject(o, "namespace", q->ns);
     for (int i = 0; i < QUOTA_BACKENDS_MAX && policy_device_backends[i]; i++) {
-        const struct policy_device_backend *b = policy_device_backends[i];
-        if (b->res[POLICY_RES_MEM] && (q->mem[i] || q->lim.mem[i] >= 0))
-            quota_entry(arr, b->res[POLICY_RES_MEM], q->mem[i], q->lim.mem[i],
-                        mem_limit(c, i, q->lim.mem[i]));
-        if (b->res[POLICY_RES_CORES] && (q->cores[i] || q->lim.cores[i] >= 0))
-            quota_entry(arr, b->res[POLICY_RES_CORES], q->cores[i], q->lim.cores[i],
-                        q->lim.cores[i]);
+        const char *mem = policy_device_res(policy_device_backends[i], POLICY_RES_MEM);
+        const char *cores = policy_device_res(policy_device_backends[i], POLICY_RES_CORES);
+        if (mem && (q->mem[i] || q->lim.mem[i] >= 0))
+            quota_entry(arr, mem, q->mem[i], q->lim.mem[i], mem_limit(c, i, q->lim.mem[i]));
+        if (cores && (q->cores[i] || q->lim.cores[i] >= 0))
+            quota_entry(arr, cores, q->cores[i], q->lim.cores[i], q->lim.cores[i]);
     }
     cJSON_AddItemToObject(o, "resources", arr);
     return o;
@@ -1870,11 +1894,12 @@ bool cache_quota_admits(struct cache *c, const char *ns, const struct policy_dev
         mem = mem > INT64_MAX / c->mem_factor ? INT64_MAX : mem * c->mem_factor;
     if (left_mem >= 0 && mem > left_mem) {
         snprintf(why, cap, "%s: the pod asks %lld, namespace %s has %lld left",
-                 b->res[POLICY_RES_MEM], (long long)mem, ns, (long long)left_mem);
+                 policy_device_res(b, POLICY_RES_MEM), (long long)mem, ns, (long long)left_mem);
         ok = false;
     } else if (left_cores >= 0 && cores > left_cores) {
         snprintf(why, cap, "%s: the pod asks %lld, namespace %s has %lld left",
-                 b->res[POLICY_RES_CORES], (long long)cores, ns, (long long)left_cores);
+                 policy_device_res(b, POLICY_RES_CORES), (long long)cores, ns,
+                 (long long)left_cores);
         ok = false;
     }
     cache_unlock(c);
@@ -1893,11 +1918,12 @@ void cache_foreach_quota(struct cache *c,
     while (hmap_next(c->nsq, &it, &k, &v)) {
         const struct nsq *q = v;
         for (int i = 0; i < QUOTA_BACKENDS_MAX && policy_device_backends[i]; i++) {
-            const struct policy_device_backend *b = policy_device_backends[i];
-            if (b->res[POLICY_RES_MEM] && (q->mem[i] || q->lim.mem[i] >= 0))
-                fn(ctx, q->ns, b->res[POLICY_RES_MEM], q->mem[i], q->lim.mem[i]);
-            if (b->res[POLICY_RES_CORES] && (q->cores[i] || q->lim.cores[i] >= 0))
-                fn(ctx, q->ns, b->res[POLICY_RES_CORES], q->cores[i], q->lim.cores[i]);
+            const char *mem = policy_device_res(policy_device_backends[i], POLICY_RES_MEM);
+            const char *cores = policy_device_res(policy_device_backends[i], POLICY_RES_CORES);
+            if (mem && (q->mem[i] || q->lim.mem[i] >= 0))
+                fn(ctx, q->ns, mem, q->mem[i], q->lim.mem[i]);
+            if (cores && (q->cores[i] || q->lim.cores[i] >= 0))
+                fn(ctx, q->ns, cores, q->cores[i], q->lim.cores[i]);
         }
     }
     cache_unlock(c);

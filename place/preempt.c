@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "policy/device.h"
 
 static bool candidate(const struct preempt_pod *q, int32_t prio)
 {
@@ -15,16 +16,20 @@ static bool candidate(const struct preempt_pod *q, int32_t prio)
            q->nshare > 0;
 }
 
-static void add(struct policy_usage *use, const struct preempt_pod *q, int sign)
+/* Put q's shares back into w->use (sign +1) or take them out (-1), with
+ * what it gives back to the preemptor's quota. */
+static void add(struct preempt_work *w, const struct preempt_pod *q, int sign)
 {
     for (int i = 0; i < q->nshare; i++) {
-        struct policy_usage *u = &use[q->share[i].dev];
+        struct policy_usage *u = &w->use[q->share[i].dev];
         const struct policy_usage *s = &q->share[i].u;
         u->used += sign * s->used;
         u->cores += sign * s->cores;
         u->mem += sign * s->mem;
         u->mig = sign > 0 ? u->mig + s->mig : u->mig - s->mig;
     }
+    w->qmem -= sign * q->qmem;
+    w->qcores -= sign * q->qcores;
 }
 
 /* Fit on w->use; the placement becomes w->pl[w->cur] when it fits. */
@@ -36,6 +41,11 @@ static bool fits(const struct policy_pod *pod, const struct policy_node *node,
     v.use = w->use;
     v.gen = 0;
     w->fits++;
+    if (w->quota) {
+        w->qpod.quota_mem = pod->quota_mem < 0 ? -1 : pod->quota_mem + w->qmem;
+        w->qpod.quota_cores = pod->quota_cores < 0 ? -1 : pod->quota_cores + w->qcores;
+        pod = &w->qpod;
+    }
     if (!policy_fit(pod, &v, o, &w->pl[1 - w->cur], &why))
         return false;
     w->cur = 1 - w->cur;
@@ -150,14 +160,14 @@ static void reprieve(const struct policy_pod *pod, const struct policy_node *nod
     for (int j = 0; j < k; j++) {
         struct preempt_pod *q = &pods[order[j]];
         q->victim = false;
-        add(w->use, q, +1);
+        add(w, q, +1);
         /* The last placement still holds when q shares none of its GPUs
-         * (and host resources are not checked here). */
-        if (!o->check_host && !touches(&w->pl[w->cur], q))
+         * and takes no quota back (host resources are not checked here). */
+        if (!o->check_host && !touches(&w->pl[w->cur], q) && !(w->quota && (q->qmem || q->qcores)))
             continue;
         if (fits(pod, node, o, w))
             continue;
-        add(w->use, q, -1);
+        add(w, q, -1);
         q->victim = true;
     }
 }
@@ -207,6 +217,8 @@ static void choose(const struct policy_pod *pod, const struct policy_node *node,
     if (nv == 0 || nv == k)
         return; /* none, or every candidate: no other choice to find */
     memcpy(w->use, w->base, sizeof *w->use * (size_t)nd);
+    w->qmem = w->qbase_mem;
+    w->qcores = w->qbase_cores;
     if (w->cur != start) {
         w->pl[start] = w->pl[w->cur];
         w->cur = start;
@@ -248,11 +260,15 @@ void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
     int nd = node->ndev < POLICY_MAX_DEVICES ? node->ndev : POLICY_MAX_DEVICES, k = 0;
     memset(out, 0, sizeof *out);
     w->cur = 0;
+    w->qmem = w->qcores = 0;
+    w->quota = pod->quota_mem >= 0 || pod->quota_cores >= 0;
+    if (w->quota)
+        w->qpod = *pod;
     n = n < PREEMPT_PODS_MAX ? n : PREEMPT_PODS_MAX;
     memcpy(w->use, node->use, sizeof *w->use * (size_t)nd);
     for (int i = 0; i < n; i++)
         if (pods[i].own)
-            add(w->use, &pods[i], -1); /* a hold an earlier call made for it */
+            add(w, &pods[i], -1); /* a hold an earlier call made for it */
     if (!policy_pod_wants_gpu(pod)) {
         kept_as_proposed(prio, pods, n, w, out); /* no GPU at stake: kube-scheduler's call */
         return;
@@ -261,13 +277,15 @@ void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
         pods[i].victim = pods[i].violates = false;
         if (candidate(&pods[i], prio)) {
             w->order[k++] = i;
-            add(w->use, &pods[i], -1);
+            add(w, &pods[i], -1);
         }
     }
     if (!fits(pod, node, o, w))
-        return; /* even every candidate out does not help */
+        return; /* even every candidate out does not help (GPU or quota) */
     out->helps = true;
     memcpy(w->base, w->use, sizeof *w->use * (size_t)nd);
+    w->qbase_mem = w->qmem;
+    w->qbase_cores = w->qcores;
     by_priority(pods, w->order, k);
     budgets(pods, w->order, k, w, true);
     crowding(pods, w->order, k, w);
@@ -295,7 +313,22 @@ struct scratch {
     struct cache_share sh[PREEMPT_SHARES_MAX];
     struct preempt_pod pp[PREEMPT_PODS_MAX];
     struct pdb_hit hits[PREEMPT_PODS_MAX][PDB_MATCHES_MAX];
+    struct policy_pod pod; /* the preemptor with its namespace's quota left */
 };
+
+/* What evicting q gives back to the quota of a preemptor of backend b in
+ * its namespace: q's shares on devices of b. */
+static void give_back(const struct policy_node *view, const struct policy_device_backend *b,
+                      struct preempt_pod *q)
+{
+    for (int i = 0; i < q->nshare; i++) {
+        int d = q->share[i].dev;
+        if (d >= 0 && d < view->ndev && policy_device_backend_of(&view->dev[d]) == b) {
+            q->qmem += q->share[i].u.mem;
+            q->qcores += q->share[i].u.cores;
+        }
+    }
+}
 
 static void one_node(struct cache *c, struct pdbs *b, const struct policy_pod *pod, int32_t prio,
                      const struct policy_opts *o, struct place_preempt_node *nd, struct scratch *s,
@@ -303,6 +336,7 @@ static void one_node(struct cache *c, struct pdbs *b, const struct policy_pod *p
 {
     const struct policy_node *view = cache_view(c, nd->name);
     struct preempt_result res;
+    bool quota = pod->quota_mem >= 0 || pod->quota_cores >= 0;
     if (!view)
         return;
     int np = cache_node_pods(c, nd->name, s->ps, PREEMPT_PODS_MAX, s->sh, PREEMPT_SHARES_MAX);
@@ -315,6 +349,8 @@ static void one_node(struct cache *c, struct pdbs *b, const struct policy_pod *p
                                         .share = q->share,
                                         .own = strcmp(q->uid, pod->uid) == 0,
                                         .pdb = s->hits[i]};
+        if (quota && strcmp(q->ns, pod->ns) == 0)
+            give_back(view, policy_pod_backend(pod), &s->pp[i]);
     }
     nd->unknown = 0;
     for (size_t k = 0; k < nd->nproposed; k++) {
@@ -359,13 +395,18 @@ size_t place_preempt(struct place *p, const struct policy_pod *pod, int32_t prio
     o.state = NULL; /* feasibility only: no score is compared */
     o.scratch = NULL;
     s->w.fits = 0;
+    const struct policy_device_backend *dev = policy_pod_backend(pod);
+    s->pod = *pod;
+    s->pod.quota_mem = s->pod.quota_cores = -1;
     cache_rdlock(c);
+    if (dev && policy_pod_wants_gpu(pod))
+        cache_quota_left(c, pod->ns, dev, &s->pod.quota_mem, &s->pod.quota_cores);
     pdbs_lock(b);
     for (size_t i = 0; i < n; i++) {
         nodes[i].keep = false;
         nodes[i].violations = 0;
         nodes[i].nvictims = 0;
-        one_node(c, b, pod, prio, &o, &nodes[i], s, out);
+        one_node(c, b, &s->pod, prio, &o, &nodes[i], s, out);
         kept += nodes[i].keep;
     }
     pdbs_unlock(b);

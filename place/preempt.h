@@ -15,6 +15,13 @@
  *    (so the victims gather on few GPUs), then the smaller share; those
  *    that cannot be taken back are the victims;
  *  - a node where even every candidate out does not help is dropped.
+ * The preemptor's namespace quota (pod->quota_mem, quota_cores: what is
+ * left, -1 none) is part of the fit: a victim of the preemptor's own
+ * namespace gives back what it holds on devices of the preemptor's backend
+ * (preempt_pod.qmem, qcores), a victim of another namespace gives back
+ * nothing, so a node where only evictions in other namespaces would free
+ * the GPU while the preemptor's quota is spent is dropped (evicting them
+ * would not let it run).
  * Pods kube-scheduler proposed that hold a GPU the choice does not need
  * are taken out of its list; GPU holders it did not propose are added.
  * Proposed pods that hold no GPU on the node stay: kube-scheduler chose
@@ -52,6 +59,7 @@ struct preempt_pod {
     const struct cache_share *share;
     int32_t npdb;
     const struct pdb_hit *pdb; /* the budgets covering it */
+    int64_t qmem, qcores;      /* what its eviction gives back to the preemptor's quota */
     /* out */
     bool victim;
     bool violates; /* its eviction goes past a budget */
@@ -73,11 +81,16 @@ struct preempt_work {
     int order[PREEMPT_PODS_MAX];
     int crowd[PREEMPT_PODS_MAX]; /* per pod: candidates on its most crowded GPU */
     struct pdb_hit left[PREEMPT_PODS_MAX];
-    unsigned long fits; /* policy_fit calls, for the bench */
+    struct policy_pod qpod;         /* the preemptor with its quota as the evictions free it */
+    bool quota;                     /* the preemptor's namespace has a quota of its backend */
+    int64_t qmem, qcores;           /* quota freed by the pods out of w->use now */
+    int64_t qbase_mem, qbase_cores; /* ... by every candidate out (w->base) */
+    unsigned long fits;             /* policy_fit calls, for the bench */
 };
 
 /* Choose the victims among pods[0..n) (n <= PREEMPT_PODS_MAX) of node for
- * pod, of priority prio. Fills each pod's victim and violates and *out.
+ * pod, of priority prio, within pod's quota left plus what its namespace's
+ * victims give back. Fills each pod's victim and violates and *out.
  * Pure: no lock, no clock, no allocation. */
 void place_preempt_choose(const struct policy_pod *pod, int32_t prio,
                           const struct policy_node *node, struct preempt_pod *pods, int n,
@@ -110,7 +123,9 @@ bool place_preempt_victim(const struct buf *out, const struct place_preempt_node
                           size_t *k, struct place_victim *v);
 
 /* Run the choice for pod (priority prio) on every node of nodes[0..n)
- * under the cache's read lock, the victims' names into out. Unknown nodes
+ * under the cache's read lock, with what the pod's namespace quota leaves
+ * it now (cache_quota_left; pod's own quota fields are not read), the
+ * victims' names into out. Unknown nodes
  * are dropped (keep false). Returns how many nodes are kept. */
 size_t place_preempt(struct place *p, const struct policy_pod *pod, int32_t prio,
                      struct place_preempt_node *nodes, size_t n, struct buf *out);

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "k8s/quota.h"
 #include "k8s/snapshot.h"
 #include "place/preempt.h"
+#include "policy/device.h"
 #include "tests/support/harness.h"
 
 #define PRIO 1000 /* the preemptor's */
@@ -21,6 +23,7 @@ struct vpod {
     bool proposed;
     bool unbound; /* a reservation: never a victim */
     bool own;     /* the preemptor's own hold */
+    bool mine;    /* of the preemptor's namespace: its eviction gives quota back */
 };
 
 struct pcase {
@@ -34,6 +37,9 @@ struct pcase {
     bool helps;
     const char *victims; /* one character per pod: 'x' victim, '.' stays */
     int violations;
+    bool quota; /* the preemptor's namespace has a quota leaving it ... */
+    int qpct;   /* ... this % of one card's memory and cores */
+    bool dcu;   /* Hygon DCUs and a DCU preemptor instead of NVIDIA GPUs */
 };
 
 #define P(pr, d, pc)                                                                               \
@@ -270,6 +276,89 @@ static const struct pcase cases[] = {
      true,
      "x..",
      0},
+    /* The preemptor's quota: evicting another namespace's pods frees the
+     * GPU but not the quota; its own namespace's victims give it back. */
+    {.name = "quota spent: another namespace's victims do not help",
+     .ndev = 1,
+     .nums = 1,
+     .pct = 100,
+     .npods = 2,
+     .pods = {P(10, 0, 50), P(10, 0, 50)},
+     .helps = false,
+     .victims = "..",
+     .quota = true,
+     .qpct = 0},
+    {.name = "quota spent: its own namespace's victim gives it back",
+     .ndev = 2,
+     .nums = 1,
+     .pct = 100,
+     .npods = 2,
+     .pods = {P(10, 0, 100), {.prio = 20, .dev = 1, .dev2 = -1, .pct = 100, .mine = true}},
+     .helps = true,
+     .victims = ".x",
+     .quota = true,
+     .qpct = 0},
+    {.name = "quota half left: half a card of its own namespace is enough",
+     .ndev = 2,
+     .nums = 1,
+     .pct = 100,
+     .npods = 3,
+     .pods = {P(10, 0, 100),
+              {.prio = 20, .dev = 1, .dev2 = -1, .pct = 50, .mine = true},
+              P(5, 1, 50)},
+     .helps = true,
+     .victims = ".xx",
+     .quota = true,
+     .qpct = 50},
+    {.name = "quota with room: the lowest priorities as without one",
+     .ndev = 2,
+     .nums = 1,
+     .pct = 100,
+     .npods = 2,
+     .pods = {P(10, 0, 100), {.prio = 20, .dev = 1, .dev2 = -1, .pct = 100, .mine = true}},
+     .helps = true,
+     .victims = "x.",
+     .quota = true,
+     .qpct = 100},
+    {.name = "the preemptor's own hold gives its quota back",
+     .ndev = 1,
+     .nums = 1,
+     .pct = 100,
+     .npods = 2,
+     .pods = {P(10, 0, 100),
+              {.prio = 1000,
+               .dev = 0,
+               .dev2 = -1,
+               .pct = 100,
+               .unbound = true,
+               .own = true,
+               .mine = true}},
+     .helps = true,
+     .victims = "x.",
+     .quota = true,
+     .qpct = 0},
+    {.name = "DCU: the lowest priority on a Hygon DCU node",
+     .ndev = 2,
+     .nums = 1,
+     .pct = 100,
+     .npods = 3,
+     .pods = {P(30, 0, 50), P(20, 0, 50), P(10, 1, 100)},
+     .helps = true,
+     .victims = "..x",
+     .dcu = true},
+    {.name = "DCU: the quota of the DCU preemptor's namespace",
+     .ndev = 2,
+     .nums = 1,
+     .pct = 100,
+     .npods = 3,
+     .pods = {P(30, 0, 50),
+              {.prio = 20, .dev = 0, .dev2 = -1, .pct = 50, .mine = true},
+              P(10, 1, 100)},
+     .helps = true,
+     .victims = ".xx", /* without the quota: "..x" */
+     .quota = true,
+     .qpct = 50,
+     .dcu = true},
 };
 
 #define MEM 40000
@@ -287,11 +376,14 @@ START_TEST(choose_cases)
     struct preempt_result res;
     int ns = 0;
 
+    const struct policy_device_backend *row =
+        k->dcu ? policy_device_backend_find("hygon") : policy_device_backend_find("nvidia");
     memset(use, 0, sizeof use);
     for (int i = 0; i < k->ndev; i++)
         dev[i] = (struct policy_device){.uuid = "GPU-x",
-                                        .type = "NVIDIA-A100",
-                                        .mode = "hami-core",
+                                        .type = k->dcu ? "DCU-Z100" : "NVIDIA-A100",
+                                        .mode = k->dcu ? NULL : "hami-core",
+                                        .backend = row,
                                         .index = i,
                                         .count = 10,
                                         .devcore = 100,
@@ -311,6 +403,10 @@ START_TEST(choose_cases)
             struct policy_usage u = {1, v->pct, (int64_t)MEM * v->pct / 100, 0};
             sh[ns++] = (struct cache_share){at, u};
             pods[i].nshare++;
+            if (v->mine) { /* as place_preempt counts it: on devices of the preemptor's row */
+                pods[i].qmem += u.mem;
+                pods[i].qcores += u.cores;
+            }
             use[at].used += u.used;
             use[at].cores += u.cores;
             use[at].mem += u.mem;
@@ -328,8 +424,10 @@ START_TEST(choose_cases)
     pod.nctr = 1;
     pod.ctr[0] = (struct policy_ctr){
         .name = "c", .nums = k->nums, .mem_pct = k->pct, .cores = k->pct, .priority = -1};
+    pod.ctr[0].backend = row;
     pod.w = (struct policy_weights){1, 1, 1};
-    pod.quota_mem = pod.quota_cores = -1;
+    pod.quota_mem = k->quota ? (int64_t)MEM * k->qpct / 100 : -1;
+    pod.quota_cores = k->quota ? k->qpct : -1;
     struct policy_opts o = {.node_policy = policy_node_policy_find("binpack"),
                             .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}};
 
@@ -446,6 +544,77 @@ START_TEST(over_the_cache)
 }
 END_TEST
 
+/* A DCU preemptor on a Hygon DCU node (tests/data/e2e/preempt-dcu.json:
+ * dcu-a's DCU 0 holds team-a's nb-a1 and nb-a2, priority 0, half each; DCU
+ * 1 prod's job-p1, priority 10, whole; prod's quota of hygon.com/dcumem and
+ * dcucores is all taken by job-p1). The preemptor's quota is part of the
+ * choice: prod's preemptor must evict its own namespace's job-p1 (the
+ * notebooks would free a DCU but no quota), a namespace whose quota is spent
+ * with nothing of its own on the node gets no node, and without a quota the
+ * lowest priorities go as ever. */
+static int victims_of(struct cache *c, const struct policy_pod *pod, char *uids, size_t cap)
+{
+    struct place_opts o = {.policy = {.node_policy = policy_node_policy_find("binpack"),
+                                      .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}},
+                           .defaults = {.mem_factor = 1},
+                           .ttl = 30,
+                           .hold_ttl = 60};
+    struct place *pl = place_create(c, &o);
+    struct place_preempt_node nd = {.name = "dcu-a"};
+    struct buf out = BUF_INIT(1 << 20);
+    struct place_victim v;
+    size_t at = 0, k = 0;
+    int kept = (int)place_preempt(pl, pod, 1000, &nd, 1, &out);
+    uids[0] = '\0';
+    while (place_preempt_victim(&out, &nd, &at, &k, &v))
+        snprintf(uids + strlen(uids), cap - strlen(uids), "%s%s", k > 1 ? " " : "", v.uid);
+    buf_free(&out);
+    place_destroy(pl);
+    return kept;
+}
+
+START_TEST(dcu_preemptor_respects_its_quota)
+{
+    char path[4096], err[512], uids[256];
+    struct snapshot_stats st;
+    struct policy_pod pod;
+    struct cache *c = cache_create();
+    harness_data_path("e2e/preempt-dcu.json", path, sizeof path);
+    ck_assert_msg(snapshot_load(c, path, &st, err, sizeof err) == 0, "%s", err);
+    cJSON *j = cJSON_Parse("{\"metadata\":{\"name\":\"inf\",\"namespace\":\"prod\",\"uid\":"
+                           "\"uid-inf\"},\"spec\":{\"priority\":1000,\"containers\":[{\"name\":"
+                           "\"c\",\"resources\":{\"limits\":{\"hygon.com/dcunum\":\"1\","
+                           "\"hygon.com/dcumem\":\"16384\",\"hygon.com/dcucores\":\"100\"}}}]}}");
+    ck_assert_int_eq(model_pod_parse(j, NULL, &pod, err, sizeof err), 0);
+    /* prod's quota is counted under the DCU's names, job-p1 takes it all */
+    const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
+    int64_t mem, cores;
+    cache_rdlock(c);
+    cache_quota_left(c, "prod", dcu, &mem, &cores);
+    cache_unlock(c);
+    ck_assert_int_eq(mem, 0);
+    ck_assert_int_eq(cores, 0);
+    ck_assert_int_eq(victims_of(c, &pod, uids, sizeof uids), 1);
+    ck_assert_str_eq(uids, "uid-job-p1");
+    /* team-b: its quota spent, nothing of its own on dcu-a: no help there */
+    struct quota_limits l;
+    quota_limits_none(&l);
+    l.mem[quota_backend_index(dcu)] = 0;
+    cache_quota_put(c, "team-b", "dcu", &l);
+    pod.ns = "team-b";
+    ck_assert_int_eq(victims_of(c, &pod, uids, sizeof uids), 0);
+    /* prod without its quota: the lowest priorities, both notebooks */
+    pod.ns = "prod";
+    cache_quota_del(c, "prod", "dcu");
+    ck_assert_int_eq(victims_of(c, &pod, uids, sizeof uids), 1);
+    ck_assert_msg(strcmp(uids, "uid-nb-a1 uid-nb-a2") == 0 ||
+                      strcmp(uids, "uid-nb-a2 uid-nb-a1") == 0,
+                  "%s", uids);
+    cJSON_Delete(j);
+    cache_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("preempt");
@@ -456,6 +625,7 @@ int main(void)
     tcase_add_checked_fixture(th, hold_setup, hold_teardown);
     tcase_add_test(th, hold_lifecycle);
     tcase_add_test(th, over_the_cache);
+    tcase_add_test(th, dcu_preemptor_respects_its_quota);
     suite_add_tcase(s, th);
     return harness_run_suite(s, false);
 }
