@@ -403,11 +403,89 @@ START_TEST(inspect_shows_used_and_limit)
 }
 END_TEST
 
+/* Every backend's quota keys, by the names its row reads now: NVIDIA,
+ * Hygon, Cambricon and each Huawei Ascend chip ("limits.huawei.com/
+ * Ascend910B3-memory") land in that row's slot and no other. */
+START_TEST(every_backend_by_its_names)
+{
+    for (int i = 0; policy_device_backends[i] && i < QUOTA_BACKENDS_MAX; i++) {
+        const struct policy_device_backend *b = policy_device_backends[i];
+        const char *mem = policy_device_res(b, POLICY_RES_MEM);
+        const char *cores = policy_device_res(b, POLICY_RES_CORES);
+        char json[1024], err[256];
+        snprintf(json, sizeof json,
+                 "{\"metadata\":{\"namespace\":\"a\",\"name\":\"q\"},\"spec\":{\"hard\":{"
+                 "\"limits.%s\":\"123\",\"limits.%s\":\"45\"}}}",
+                 mem ? mem : "x/none", cores ? cores : "x/none");
+        cJSON *j = cJSON_Parse(json);
+        struct quota_limits l;
+        const char *ns, *name;
+        int ignored;
+        ck_assert_int_eq(quota_parse(j, &ns, &name, &l, &ignored, err, sizeof err), 0);
+        for (int k = 0; k < QUOTA_BACKENDS_MAX; k++) {
+            ck_assert_msg(l.mem[k] == (k == i && mem ? 123 : -1), "%s: mem of row %d", b->name, k);
+            ck_assert_msg(l.cores[k] == (k == i && cores ? 45 : -1), "%s: cores of row %d", b->name,
+                          k);
+        }
+        cJSON_Delete(j);
+    }
+    const struct policy_device_backend *b3 = policy_device_backend_find("ascend910b3");
+    ck_assert_ptr_nonnull(b3); /* the issue's example */
+    if (b3)
+        ck_assert_str_eq(policy_device_res(b3, POLICY_RES_MEM), "huawei.com/Ascend910B3-memory");
+}
+END_TEST
+
+/* A resource the operator renamed (--dcu-memory style flags, the device
+ * config's resource*Name keys) names its quota key, /inspect's and the
+ * metrics' resource and the admission refusal; the row's own name then
+ * limits nothing. */
+static void note_resource(void *ctx, const char *ns, const char *resource, int64_t used,
+                          int64_t limit)
+{
+    (void)ns, (void)used, (void)limit;
+    char *seen = ctx;
+    snprintf(seen + strlen(seen), 256 - strlen(seen), "%s;", resource);
+}
+
+START_TEST(renamed_resources_name_the_quota)
+{
+    const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
+    char err[256], why[256], seen[256] = "";
+    ck_assert_int_eq(
+        policy_device_res_set(dcu, POLICY_RES_MEM, "example.com/dcu-mem", err, sizeof err), 0);
+    cJSON *j = cJSON_Parse("{\"metadata\":{\"namespace\":\"a\",\"name\":\"q\"},\"spec\":{"
+                           "\"hard\":{\"limits.example.com/dcu-mem\":\"1000\","
+                           "\"limits.hygon.com/dcumem\":\"5\"}}}");
+    struct quota_limits l;
+    const char *ns, *name;
+    int ignored;
+    ck_assert_int_eq(quota_parse(j, &ns, &name, &l, &ignored, err, sizeof err), 0);
+    ck_assert_int_eq(l.mem[quota_backend_index(dcu)], 1000);
+    struct cache *c = cache_create();
+    cache_quota_put(c, "a", "q", &l);
+    cache_foreach_quota(c, note_resource, seen);
+    ck_assert_str_eq(seen, "example.com/dcu-mem;");
+    ck_assert(!cache_quota_admits(c, "a", dcu, 2000, 0, why, sizeof why));
+    ck_assert_msg(strstr(why, "example.com/dcu-mem: the pod asks 2000") != NULL, "%s", why);
+    cJSON *ins = cache_inspect(c, T0);
+    char *t = cJSON_PrintUnformatted(cJSON_GetObjectItem(ins, "quotas"));
+    ck_assert_msg(strstr(t, "\"resource\":\"example.com/dcu-mem\"") != NULL, "%s", t);
+    free(t);
+    cJSON_Delete(ins);
+    cache_destroy(c);
+    cJSON_Delete(j);
+    ck_assert_int_eq(policy_device_res_set(dcu, POLICY_RES_MEM, NULL, err, sizeof err), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("quota");
     TCase *tc = tcase_create("parse");
     tcase_add_loop_test(tc, parse, 0, sizeof parse_cases / sizeof parse_cases[0]);
+    tcase_add_test(tc, every_backend_by_its_names);
+    tcase_add_test(tc, renamed_resources_name_the_quota);
     suite_add_tcase(s, tc);
     tc = tcase_create("cache");
     tcase_add_test(tc, bound_pods_count_and_free);
