@@ -1,7 +1,8 @@
 /* Issue 18's scenario against the fake API server, through the real
- * binary: notebooks of priority 0 fill a pool of two nodes (two 40000 MiB
- * GPUs each, two notebooks per GPU), then inference pods of priority 1000
- * asking a whole GPU arrive one by one. Each is refused by filter, /preempt
+ * binary: notebooks of priority 0 in namespace team-a fill a pool of two
+ * nodes (two 40000 MiB GPUs each, two notebooks per GPU), then inference
+ * pods of priority 1000 in namespace prod asking a whole GPU arrive one by
+ * one. Each is refused by filter, /preempt
  * answers the fewest notebooks per node (the two of one GPU; one notebook
  * is covered by a PodDisruptionBudget allowing nothing, watched live),
  * kube-scheduler's part is played here (delete the victims, set
@@ -11,8 +12,17 @@
  * capacity (pods placed, holds aside); at the end no reservation or hold is
  * left and no node lock.
  *
- * Quotas (issue 18 item 1, another change) join this scenario at
- * check_step: two namespaces with quotas, checked at every step. */
+ * Both namespaces have ResourceQuotas (limits.nvidia.com/gpumem and
+ * gpucores), served and changed through the fake API server. At every step
+ * the test sums what each namespace's bound pods hold, from the pods the
+ * fake API server holds, and checks it against the quota and against
+ * /inspect's quotas (whose used counts the scheduler's reservations and
+ * holds too). team-a's quota first leaves room for seven notebooks: the
+ * eighth is refused by the quota (ResourceQuotaNotFit with what is left)
+ * while a GPU still has room, and placed once the quota is raised. prod's
+ * quota covers three inference pods: the fourth is refused by the quota, and
+ * /preempt answers no node for it (evicting team-a's notebooks would free a
+ * GPU but not prod's quota), and holds nothing. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -32,6 +42,13 @@
 #define ROUNDS  3
 
 static const char *const pool[NODES] = {"pool-1", "pool-2"};
+
+/* The namespaces' quotas as last put (MiB, % of a card). */
+static struct {
+    const char *ns;
+    long mem, cores;
+} quotas[] = {{"team-a", 0, 0}, {"prod", 0, 0}};
+#define NQUOTAS (int)(sizeof quotas / sizeof quotas[0])
 
 struct env {
     struct fakeapi *f;
@@ -165,14 +182,146 @@ static void pod_state(const cJSON *ins, const char *uid, char *state, size_t cap
     }
 }
 
+/* Put namespace quotas[i]'s ResourceQuota with these limits. */
+static void put_quota(struct env *e, int i, long mem, long cores)
+{
+    char json[1024];
+    quotas[i].mem = mem;
+    quotas[i].cores = cores;
+    snprintf(json, sizeof json,
+             "{\"kind\":\"ResourceQuota\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+             "\"gpu\",\"namespace\":\"%s\"},\"spec\":{\"hard\":{\"limits.nvidia.com/gpumem\":"
+             "\"%ld\",\"limits.nvidia.com/gpucores\":\"%ld\",\"pods\":\"100\"}}}",
+             quotas[i].ns, mem, cores);
+    ck_assert_int_gt(fakeapi_put(e->f, "resourcequotas", json), 0);
+}
+
+/* A whole-number resource of a container's limits ("20000"); 0 absent. */
+static long limit_of(const cJSON *ctr, const char *res)
+{
+    const cJSON *l = cJSON_GetObjectItem(cJSON_GetObjectItem(ctr, "resources"), "limits");
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(l, res));
+    return v ? atol(v) : 0;
+}
+
+/* What namespace ns holds, counted independently of the scheduler: every
+ * pod the fake API server holds bound to a node (spec.nodeName), GPUs x
+ * memory and GPUs x cores of each container. */
+static void held_by_api(struct env *e, const char *ns, long *mem, long *cores)
+{
+    cJSON *pods = fakeapi_list(e->f, "pods"), *p, *c;
+    *mem = *cores = 0;
+    cJSON_ArrayForEach(p, pods)
+    {
+        const char *pns = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"), "namespace"));
+        const cJSON *spec = cJSON_GetObjectItem(p, "spec");
+        const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "nodeName"));
+        if (!pns || strcmp(pns, ns) != 0 || !node || !*node)
+            continue;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(spec, "containers"))
+        {
+            long n = limit_of(c, "nvidia.com/gpu");
+            *mem += n * limit_of(c, "nvidia.com/gpumem");
+            *cores += n * limit_of(c, "nvidia.com/gpucores");
+        }
+    }
+    cJSON_Delete(pods);
+}
+
+/* /inspect's row of namespace ns and resource: used, limit (-1: none or
+ * absent). */
+static void inspect_quota(const cJSON *ins, const char *ns, const char *res, long *used,
+                          long *limit)
+{
+    const cJSON *q, *r;
+    *used = 0;
+    *limit = -1;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItem(ins, "quotas"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(q, "namespace")), ns) != 0)
+            continue;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(q, "resources"))
+        {
+            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "resource")), res) != 0)
+                continue;
+            const cJSON *l = cJSON_GetObjectItem(r, "limit");
+            *used = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "used"));
+            *limit = cJSON_IsNumber(l) ? (long)cJSON_GetNumberValue(l) : -1;
+        }
+    }
+}
+
+/* What the scheduler's reservations and holds of namespace ns take in
+ * /inspect (they count against the quota, not yet in the API). */
+static void reserved_in(const cJSON *ins, const char *ns, long *mem, long *cores)
+{
+    const cJSON *n, *g, *p;
+    *mem = *cores = 0;
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(n, "gpus"))
+            cJSON_ArrayForEach(p, cJSON_GetObjectItem(g, "pods"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(p, "state")), "reserved") != 0 ||
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(p, "namespace")), ns) != 0)
+            continue;
+        *mem += (long)cJSON_GetNumberValue(cJSON_GetObjectItem(p, "memMiB"));
+        *cores += (long)cJSON_GetNumberValue(cJSON_GetObjectItem(p, "cores"));
+    }
+}
+
+/* No quota overrun: per namespace, what its bound pods hold by the API is
+ * within its quota, and is what /inspect counts once the scheduler's own
+ * reservations are taken out; /inspect's count, those included, is within
+ * the quota too. */
+static void check_quotas(struct env *e, const cJSON *ins, const char *when)
+{
+    for (int i = 0; i < NQUOTAS; i++) {
+        long mem, cores, umem, ucores, lmem, lcores, rmem, rcores;
+        held_by_api(e, quotas[i].ns, &mem, &cores);
+        inspect_quota(ins, quotas[i].ns, "nvidia.com/gpumem", &umem, &lmem);
+        inspect_quota(ins, quotas[i].ns, "nvidia.com/gpucores", &ucores, &lcores);
+        reserved_in(ins, quotas[i].ns, &rmem, &rcores);
+        ck_assert_msg(mem <= quotas[i].mem && cores <= quotas[i].cores,
+                      "%s: %s holds %ld MiB, %ld %% over its quota %ld, %ld", when, quotas[i].ns,
+                      mem, cores, quotas[i].mem, quotas[i].cores);
+        ck_assert_msg(lmem == quotas[i].mem && lcores == quotas[i].cores,
+                      "%s: %s: /inspect's limits %ld, %ld, not %ld, %ld", when, quotas[i].ns, lmem,
+                      lcores, quotas[i].mem, quotas[i].cores);
+        ck_assert_msg(umem - rmem == mem && ucores - rcores == cores,
+                      "%s: %s: /inspect counts %ld MiB, %ld %% (%ld, %ld reserved), the API %ld, "
+                      "%ld",
+                      when, quotas[i].ns, umem, ucores, rmem, rcores, mem, cores);
+        ck_assert_msg(umem <= lmem && ucores <= lcores, "%s: %s: /inspect over quota: %ld, %ld",
+                      when, quotas[i].ns, umem, ucores);
+    }
+}
+
+/* Wait (bounded) until /inspect shows namespace quotas[i]'s limits. */
+static bool quota_seen(struct env *e, int i)
+{
+    for (int waited = 0; waited <= 5000; waited += 20) {
+        long used, mem, cores;
+        cJSON *ins = harness_get_json(e->port, "/inspect");
+        inspect_quota(ins, quotas[i].ns, "nvidia.com/gpumem", &used, &mem);
+        inspect_quota(ins, quotas[i].ns, "nvidia.com/gpucores", &used, &cores);
+        cJSON_Delete(ins);
+        if (mem == quotas[i].mem && cores == quotas[i].cores)
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
 /* No GPU holds more than its capacity in pods placed (holds and
  * reservations are the scheduler's own and may overlap the victims while
- * those terminate). The quota checks join here. */
+ * those terminate), and no quota is overrun (check_quotas). */
 static void check_step(struct env *e, const char *when)
 {
     cJSON *ins = harness_get_json(e->port, "/inspect");
     const cJSON *n, *g, *p;
     ck_assert_ptr_nonnull(ins);
+    check_quotas(e, ins, when);
     cJSON_ArrayForEach(n, cJSON_GetObjectItem(ins, "nodes"))
         cJSON_ArrayForEach(g, cJSON_GetObjectItem(n, "gpus"))
     {
@@ -225,6 +374,8 @@ static void env_start(struct env *e)
                     "\"name\":\"keep-nb-0\",\"namespace\":\"team-a\"},\"spec\":{\"selector\":{"
                     "\"matchLabels\":{\"keep\":\"yes\"}}},\"status\":{\"disruptionsAllowed\":0}}"),
         0);
+    put_quota(e, 0, 7 * GPU_MEM / 2, 400); /* seven notebooks of half a GPU */
+    put_quota(e, 1, 3 * GPU_MEM, 300);     /* three inference pods of a whole GPU */
     const char *args[] = {
         "--kubeconfig", e->kubeconfig,           "--kube-qps", "5000", "--kube-burst",
         "5000",         "--leader-elect-lease=", NULL};
@@ -232,6 +383,8 @@ static void env_start(struct env *e)
     ck_assert_ptr_nonnull(e->h);
     e->port = harness_port(e->h);
     ck_assert_msg(harness_wait_ready(e->port, 15000), "not ready after 15 s");
+    for (int i = 0; i < NQUOTAS; i++)
+        ck_assert_msg(quota_seen(e, i), "%s's quota not seen", quotas[i].ns);
 }
 
 static void env_stop(struct env *e)
@@ -263,10 +416,22 @@ START_TEST(notebooks_then_inference)
     struct env e;
     char node[64], name[64], state[32];
     env_start(&e);
-    /* Two notebooks per GPU fill the pool. */
+    /* Two notebooks per GPU fill the pool; team-a's quota stops the last
+     * one while a GPU still has room for it, until it is raised. */
     for (int i = 0; i < NODES * GPUS * 2; i++) {
         snprintf(name, sizeof name, "nb-%d", i);
         put_pod(e.f, "team-a", name, 0, 50, i == 0 ? "\"keep\":\"yes\"" : "\"app\":\"nb\"");
+        if (i == NODES * GPUS * 2 - 1) {
+            filter(&e, "team-a", name, pool, NODES, node, sizeof node);
+            ck_assert_msg(!node[0], "%s placed past team-a's quota on %s", name, node);
+            ck_assert_msg(strstr(last_failed, "ResourceQuotaNotFit") &&
+                              strstr(last_failed, "quota of namespace team-a leaves "
+                                                  "nvidia.com/gpumem 0, nvidia.com/gpucores 50"),
+                          "%s: %s", name, last_failed);
+            check_step(&e, "the quota refused a notebook");
+            put_quota(&e, 0, 8 * GPU_MEM / 2, 400);
+            ck_assert(quota_seen(&e, 0));
+        }
         place(&e, "team-a", name, node, sizeof node);
         check_step(&e, name);
     }
@@ -358,6 +523,25 @@ START_TEST(notebooks_then_inference)
     cJSON_Delete(ins);
     char which[256];
     ck_assert_int_eq(harness_locks_left(e.f, which, sizeof which), 0);
+    /* prod's quota is full: the quota refuses one more inference pod, and
+     * preemption does not help it (the notebooks' eviction would free a GPU,
+     * not prod's quota): no node answered, nothing held. */
+    put_pod(e.f, "prod", "inf-over", 1000, 100, "");
+    filter(&e, "prod", "inf-over", pool, NODES, node, sizeof node);
+    ck_assert_msg(!node[0], "inf-over placed past prod's quota on %s", node);
+    ck_assert_msg(strstr(last_failed, "ResourceQuotaNotFit") &&
+                      strstr(last_failed, "quota of namespace prod leaves nvidia.com/gpumem 0, "
+                                          "nvidia.com/gpucores 0"),
+                  "inf-over: %s", last_failed);
+    cJSON *over = preempt(&e, "prod", "inf-over");
+    ck_assert_msg(cJSON_GetArraySize(cJSON_GetObjectItem(over, "NodeNameToMetaVictims")) == 0,
+                  "preemption answered a node for a pod its quota refuses");
+    cJSON_Delete(over);
+    ck_assert(wait_state(&e, "uid-inf-over", "", 0));
+    check_step(&e, "prod's quota full");
+    ck_assert_int_eq(fakeapi_delete(e.f, "pods", "prod", "inf-over"), 0);
+    put_quota(&e, 1, 4 * GPU_MEM, 400);
+    ck_assert(quota_seen(&e, 1));
     /* One more: only nb-0's GPU is left, against its budget; the budget's
      * deletion reaches the scheduler through the watch. */
     put_pod(e.f, "prod", "inf-last", 1000, 100, "");
@@ -381,6 +565,11 @@ START_TEST(notebooks_then_inference)
     ck_assert(wait_state(&e, "uid-inf-last", "reserved", 5000));
     ck_assert_int_eq(fakeapi_delete(e.f, "pods", "prod", "inf-last"), 0);
     ck_assert_msg(wait_state(&e, "uid-inf-last", "", 5000), "the hold outlived its pod");
+    check_step(&e, "the end");
+    ins = harness_get_json(e.port, "/inspect");
+    ck_assert_int_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(ins, "reservations")), 0);
+    cJSON_Delete(ins);
+    ck_assert_int_eq(harness_locks_left(e.f, which, sizeof which), 0);
     /* The events name the victims (posted in the background: wait a while). */
     int named = 0;
     for (int waited = 0; named < ROUNDS && waited < 5000; waited += 20) {
