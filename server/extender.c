@@ -737,8 +737,9 @@ static void event_preempt(struct extender *x, const struct preq *r, const struct
     if (!kept) {
         msg_add(msg, &len,
                 "no GPU preemption helps on the %zu nodes offered: evicting every pod of "
-                "priority below %d would not free the GPUs asked",
-                r->n, (int)r->prio);
+                "priority below %d would not free the GPUs asked, or not within what the GPU "
+                "quota of namespace %s leaves it",
+                r->n, (int)r->prio, r->pod.ns ? r->pod.ns : "");
         event(x, r->pod.ns, r->pod.name, r->pod.uid, true, "PreemptionNotHelpful", msg);
         return;
     }

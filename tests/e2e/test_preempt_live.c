@@ -538,6 +538,19 @@ START_TEST(notebooks_then_inference)
                   "preemption answered a node for a pod its quota refuses");
     cJSON_Delete(over);
     ck_assert(wait_state(&e, "uid-inf-over", "", 0));
+    bool told = false; /* the event says why (posted in the background) */
+    for (int waited = 0; !told && waited < 5000; waited += 20) {
+        cJSON *evs = fakeapi_events(e.f), *ev;
+        cJSON_ArrayForEach(ev, evs)
+        {
+            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "message"));
+            told = told || (msg && strstr(msg, "not within what the GPU quota of namespace prod"));
+        }
+        cJSON_Delete(evs);
+        if (!told)
+            usleep(20 * 1000);
+    }
+    ck_assert_msg(told, "no PreemptionNotHelpful event naming prod's quota");
     check_step(&e, "prod's quota full");
     ck_assert_int_eq(fakeapi_delete(e.f, "pods", "prod", "inf-over"), 0);
     put_quota(&e, 1, 4 * GPU_MEM, 400);

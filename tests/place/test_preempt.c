@@ -596,6 +596,17 @@ START_TEST(dcu_preemptor_respects_its_quota)
     ck_assert_int_eq(cores, 0);
     ck_assert_int_eq(victims_of(c, &pod, uids, sizeof uids), 1);
     ck_assert_str_eq(uids, "uid-job-p1");
+    /* the hold counts the quota as /preempt does: job-p1 gives it back */
+    static const char *const p1[] = {"uid-job-p1"};
+    struct place_opts po = {.policy = {.node_policy = policy_node_policy_find("binpack"),
+                                       .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}},
+                            .defaults = {.mem_factor = 1},
+                            .ttl = 30,
+                            .hold_ttl = 60};
+    struct place *pl = place_create(c, &po);
+    ck_assert_int_eq(place_hold(pl, &pod, "dcu-a", p1, 1, 100, 60, err, sizeof err), 0);
+    ck_assert(cache_forget(c, "uid-inf"));
+    place_destroy(pl);
     /* team-b: its quota spent, nothing of its own on dcu-a: no help there */
     struct quota_limits l;
     quota_limits_none(&l);
