@@ -368,7 +368,11 @@ static void one_node(struct cache *c, struct pdbs *b, const struct policy_pod *p
             s->pp[i].npdb =
                 pdbs_match_locked(b, s->ps[i].ns, s->ps[i].labels, s->hits[i], PDB_MATCHES_MAX);
     place_preempt_choose(pod, prio, view, s->pp, np, o, &s->w, &res);
-    if (!res.helps)
+    /* A node that needs no victim is left out too: kube-scheduler refuses
+     * an answer naming a node without victims ("expected at least one
+     * victim pod on node"), failing the whole preemption; the pod fits
+     * there without one and its next filter finds it. */
+    if (!res.helps || res.nvictims == 0)
         return;
     nd->keep = true;
     nd->violations = res.violations;

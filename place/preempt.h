@@ -14,7 +14,9 @@
  *    higher priority, then pods on the GPUs most crowded with candidates
  *    (so the victims gather on few GPUs), then the smaller share; those
  *    that cannot be taken back are the victims;
- *  - a node where even every candidate out does not help is dropped.
+ *  - a node where even every candidate out does not help is dropped;
+ *    place_preempt also drops a node that needs no victim (kube-scheduler
+ *    refuses an answer naming a node with none).
  * The preemptor's namespace quota (pod->quota_mem, quota_cores: what is
  * left, -1 none) is part of the fit: a victim of the preemptor's own
  * namespace gives back what it holds on devices of the preemptor's backend
