@@ -72,7 +72,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int nodes = 500, pods = 20, calls = 200, seconds = 20, rc = 1;
+    int nodes = 500, pods = 20, calls = 200, seconds = 20, quota = 0, rc = 1;
     unsigned seed = 7;
     struct buf snap = BUF_INIT((size_t)1 << 30), body = BUF_INIT((size_t)1 << 28);
     struct buf out = BUF_INIT((size_t)1 << 28);
@@ -89,8 +89,11 @@ int main(int argc, char **argv)
             calls = v;
         else if (strcmp(argv[i], "--seconds") == 0 && v > 0 && v <= 600)
             seconds = v;
+        else if (strcmp(argv[i], "--quota") == 0 && (v == 0 || v == 1))
+            quota = v;
         else {
-            fprintf(stderr, "usage: %s [--nodes N] [--pods P] [--calls C] [--seconds S]\n",
+            fprintf(stderr,
+                    "usage: %s [--nodes N] [--pods P] [--calls C] [--seconds S] [--quota 0|1]\n",
                     argv[0]);
             return 2;
         }
@@ -108,6 +111,13 @@ int main(int argc, char **argv)
                    "\"matchLabels\":{\"app\":\"protected\"}}},\"status\":{\"disruptionsAllowed\":"
                    "0}}%s",
                    t, t < 3 ? "," : "");
+    /* --quota 1: the preemptor is of team-0, whose quota leaves room: the
+     * quota is part of every fit, team-0's victims give it back. */
+    if (quota)
+        buf_puts(&snap, ",{\"apiVersion\":\"v1\",\"kind\":\"ResourceQuota\",\"metadata\":{"
+                        "\"name\":\"gpu\",\"namespace\":\"team-0\"},\"spec\":{\"hard\":{"
+                        "\"limits.nvidia.com/gpumem\":\"1000000000\","
+                        "\"limits.nvidia.com/gpucores\":\"100000000\"}}}");
     buf_puts(&snap, "]}");
 
     struct cache *c = cache_create();
@@ -124,9 +134,11 @@ int main(int argc, char **argv)
                             .hold_ttl = 120};
     struct place *pl = place_create(c, &po);
     struct extender *x = extender_create(pl, NULL, NULL);
-    buf_puts(&body, "{\"Pod\":{\"metadata\":{\"name\":\"inf\",\"namespace\":\"prod\",\"uid\":"
-                    "\"uid-inf\"},\"spec\":{\"priority\":1000,\"containers\":[{\"name\":\"c\","
-                    "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":"
+    buf_printf(&body,
+               "{\"Pod\":{\"metadata\":{\"name\":\"inf\",\"namespace\":\"%s\",\"uid\":"
+               "\"uid-inf\"},\"spec\":{\"priority\":1000,\"containers\":[{\"name\":\"c\",",
+               quota ? "team-0" : "prod");
+    buf_puts(&body, "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":"
                     "\"81920\",\"nvidia.com/gpucores\":\"100\"}}}]}},\"NodeNameToMetaVictims\":{");
     for (int n = 0; n < nodes; n++)
         buf_printf(

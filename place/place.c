@@ -479,9 +479,7 @@ static int judge(struct place *pl, struct place_req *r, const struct policy_node
     return k;
 }
 
-/* Under the cache's lock: the most the pod can take of a quota on any
- * node (every container summed, init containers too: a bound). */
-static void quota_need(struct place *pl, const struct policy_pod *pod, int64_t *mem, int64_t *cores)
+void place_quota_need(struct place *pl, const struct policy_pod *pod, int64_t *mem, int64_t *cores)
 {
     *mem = *cores = 0;
     for (int i = 0; i < pod->nctr && i < POLICY_MAX_CONTAINERS; i++) {
@@ -520,7 +518,7 @@ static void quota_apply(struct place *pl, struct policy_pod *pod, char *note, si
     if (cores >= 0 && k < cap)
         snprintf(note + k, cap - k, "%s %s %lld", mem >= 0 ? "," : "",
                  policy_device_res(b, POLICY_RES_CORES), (long long)cores);
-    quota_need(pl, pod, &need_mem, &need_cores);
+    place_quota_need(pl, pod, &need_mem, &need_cores);
     pod->quota_mem = mem >= need_mem ? -1 : mem;
     pod->quota_cores = cores >= need_cores ? -1 : cores;
 }

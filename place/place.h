@@ -84,6 +84,10 @@ struct cache *place_cache(struct place *p);
 /* The options it was made with. Borrowed. Their .defaults are those of
  * the start: read place_defaults instead. */
 const struct place_opts *place_options(const struct place *p);
+/* Under the cache's lock: the most pod can take of a quota on any node
+ * (every container summed, init containers too: a bound), MiB and %. A
+ * quota leaving at least that cannot refuse it. */
+void place_quota_need(struct place *pl, const struct policy_pod *pod, int64_t *mem, int64_t *cores);
 /* The request defaults in effect (HAMi's device config: a reload may swap
  * them while requests run; each read sees one whole set). */
 struct model_defaults place_defaults(const struct place *p);

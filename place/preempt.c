@@ -403,8 +403,15 @@ size_t place_preempt(struct place *p, const struct policy_pod *pod, int32_t prio
     s->pod = *pod;
     s->pod.quota_mem = s->pod.quota_cores = -1;
     cache_rdlock(c);
-    if (dev && policy_pod_wants_gpu(pod))
+    if (dev && policy_pod_wants_gpu(pod)) {
+        int64_t need_mem, need_cores;
         cache_quota_left(c, pod->ns, dev, &s->pod.quota_mem, &s->pod.quota_cores);
+        place_quota_need(p, pod, &need_mem, &need_cores);
+        if (s->pod.quota_mem >= need_mem)
+            s->pod.quota_mem = -1; /* cannot refuse it: the fits as without a quota */
+        if (s->pod.quota_cores >= need_cores)
+            s->pod.quota_cores = -1;
+    }
     pdbs_lock(b);
     for (size_t i = 0; i < n; i++) {
         nodes[i].keep = false;
