@@ -133,7 +133,9 @@ size_t place_preempt(struct place *p, const struct policy_pod *pod, int32_t prio
                      struct place_preempt_node *nodes, size_t n, struct buf *out);
 
 /* The nomination hold: reserve pod on node until now+ttl, fitted on the
- * node's usage without the shares of victims (uids; may be 0 of them), so
+ * node's usage without the shares of victims (uids; may be 0 of them) and
+ * within its namespace's quota with what the victims of that namespace
+ * give back (as place_preempt counts it), so
  * that no other pod takes the room while they terminate. It is the pod's
  * reservation: its own filter, its bind, its deletion or the time release
  * it. Returns as cache_reserve. */
