@@ -3,6 +3,7 @@
  * and the order of what is minimised (budgets, priorities, count, share). */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -594,6 +595,15 @@ START_TEST(dcu_preemptor_respects_its_quota)
     cache_unlock(c);
     ck_assert_int_eq(mem, 0);
     ck_assert_int_eq(cores, 0);
+    cJSON *ins = cache_inspect(c, 0);
+    char *t = cJSON_PrintUnformatted(cJSON_GetObjectItem(ins, "quotas"));
+    ck_assert_msg(
+        strstr(t, "{\"resource\":\"hygon.com/dcumem\",\"used\":16384,\"limit\":16384") &&
+            strstr(t, "{\"resource\":\"hygon.com/dcucores\",\"used\":100,\"limit\":100") &&
+            strstr(t, "{\"resource\":\"nvidia.com/gpumem\",\"used\":0,\"limit\":1"),
+        "%s", t);
+    free(t);
+    cJSON_Delete(ins);
     ck_assert_int_eq(victims_of(c, &pod, uids, sizeof uids), 1);
     ck_assert_str_eq(uids, "uid-job-p1");
     /* the hold counts the quota as /preempt does: job-p1 gives it back */
