@@ -1850,14 +1850,17 @@ char **cache_quota_names(struct cache *c, size_t *n)
     return out;
 }
 
-/* The limit as usage counts it: memory of the rows that take the device
- * config's memoryFactor is held in scaled MiB (HAMi scales the limit). */
+/* The limit as usage counts it (MiB): memory of the rows that take the
+ * device config's memoryFactor is held in scaled MiB, and a row with a unit
+ * of its own (Cambricon: 256 MiB) writes its limit in that unit (HAMi
+ * scales the limit by either). */
 static int64_t mem_limit(const struct cache *c, int b, int64_t lim)
 {
     const struct policy_device_backend *row = policy_device_backends[b];
-    if (lim < 0 || !row || !row->config_defaults || c->mem_factor <= 1)
+    int64_t f = !row ? 1 : row->config_defaults ? c->mem_factor : row->mem_unit;
+    if (lim < 0 || f <= 1)
         return lim;
-    return lim > INT64_MAX / c->mem_factor ? INT64_MAX : lim * c->mem_factor;
+    return lim > INT64_MAX / f ? INT64_MAX : lim * f;
 }
 
 void cache_gpu_take_max(struct cache *c, int64_t mem, int32_t cores, int64_t *mem_max,

@@ -479,6 +479,33 @@ START_TEST(renamed_resources_name_the_quota)
 }
 END_TEST
 
+/* Cambricon's memory limit is written in its own unit, as its pods ask
+ * (256 MiB, HAMi's memory factor for it): a limit of 4 leaves 1024 MiB. */
+START_TEST(cambricon_limit_in_its_unit)
+{
+    const struct policy_device_backend *mlu = policy_device_backend_find("cambricon");
+    struct quota_limits l;
+    int64_t mem, cores;
+    char why[256];
+    quota_limits_none(&l);
+    l.mem[quota_backend_index(mlu)] = 4;
+    struct cache *c = cache_create();
+    cache_quota_put(c, "a", "q", &l);
+    cache_rdlock(c);
+    cache_quota_left(c, "a", mlu, &mem, &cores);
+    cache_unlock(c);
+    ck_assert_int_eq(mem, 1024);
+    ck_assert(cache_quota_admits(c, "a", mlu, 1024, 0, why, sizeof why));
+    ck_assert(!cache_quota_admits(c, "a", mlu, 1280, 0, why, sizeof why));
+    cJSON *ins = cache_inspect(c, T0);
+    char *t = cJSON_PrintUnformatted(cJSON_GetObjectItem(ins, "quotas"));
+    ck_assert_msg(strstr(t, "\"limit\":4,\"left\":1024") != NULL, "%s", t);
+    free(t);
+    cJSON_Delete(ins);
+    cache_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("quota");
@@ -486,6 +513,7 @@ int main(void)
     tcase_add_loop_test(tc, parse, 0, sizeof parse_cases / sizeof parse_cases[0]);
     tcase_add_test(tc, every_backend_by_its_names);
     tcase_add_test(tc, renamed_resources_name_the_quota);
+    tcase_add_test(tc, cambricon_limit_in_its_unit);
     suite_add_tcase(s, tc);
     tc = tcase_create("cache");
     tcase_add_test(tc, bound_pods_count_and_free);
