@@ -6,7 +6,12 @@
  * inventory, pods placed on a node become usage, ResourceQuotas namespace
  * limits (k8s/quota.h), PodDisruptionBudgets the cache's budgets
  * (k8s/pdb.h). A malformed node, pod, quota or budget is left out with a
- * logged reason; the rest loads. */
+ * logged reason; the rest loads.
+ *
+ * The document is never held whole: it is scanned twice in pieces
+ * (k8s/jsonstream.h), nodes first, then the rest, and each item is parsed
+ * alone, so memory stays that of one item on top of the cache. Items come in
+ * any order, and the List's "kind" may come after its "items". */
 #ifndef VS_SNAPSHOT_H
 #define VS_SNAPSHOT_H
 
@@ -15,6 +20,7 @@
 #include "k8s/cache.h"
 
 #define SNAPSHOT_MAX_BYTES (1024L * 1024 * 1024) /* 1 GiB */
+#define SNAPSHOT_ITEM_MAX  (16L << 20)           /* one node, pod, quota or budget */
 
 struct snapshot_stats {
     int nodes, pods, skipped_nodes, skipped_pods, other;
@@ -23,8 +29,11 @@ struct snapshot_stats {
 };
 
 /* Load path into c and mark it ready. Returns 0, ERR_IO (cannot read),
- * ERR_TOOBIG (over SNAPSHOT_MAX_BYTES) or ERR_INVAL (not JSON, not a List);
- * detail in err. */
+ * ERR_TOOBIG (over SNAPSHOT_MAX_BYTES, an item over SNAPSHOT_ITEM_MAX) or
+ * ERR_INVAL (not JSON, not a List); detail in err, naming path and the
+ * byte. On an error the cache may hold part of the file and is not ready.
+ * Opens and closes this thread's arena (base/arena.h) for each item: call
+ * it with none open. */
 int snapshot_load(struct cache *c, const char *path, struct snapshot_stats *st, char *err,
                   size_t cap);
 /* The same from a string already in memory. */

@@ -355,9 +355,7 @@ static int load_cluster(struct service *s, char *err, size_t cap)
         live_register_metrics(s->metrics);
         return live_start(&s->cfg, s->cache, s->metrics, &s->live, err, cap);
     }
-    arena_open(); /* the file's JSON tree goes back in one piece */
-    int rc = snapshot_load(s->cache, s->cfg.snapshot, &st, err, cap);
-    arena_close();
+    int rc = snapshot_load(s->cache, s->cfg.snapshot, &st, err, cap); /* an arena per item */
     if (rc)
         return rc;
     LOG_INFO("snapshot %s: %d nodes, %d pods loaded; %d nodes and %d pods left out; %d "

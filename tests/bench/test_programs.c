@@ -135,6 +135,31 @@ START_TEST(replay_bad_input)
 }
 END_TEST
 
+/* vgpu-start-bench on a small cluster: the server loaded it all and
+ * answered /readyz; the RESULT line parses. */
+START_TEST(start_bench_output_parses)
+{
+    char cmd[1024];
+    int nodes = 0, pods = 0, readyz = 0;
+    double ready = -1, peak = -1;
+    snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --nodes 20 --pods 300 --items-first 1",
+             env("VS_BUILD"));
+    ck_assert_int_eq(run(cmd), 0);
+    const char *res = strstr(out, "RESULT {");
+    ck_assert_msg(res != NULL, "%s", out);
+    ck_assert_int_eq(sscanf(res,
+                            "RESULT {\"nodes\":%d,\"pods\":%d,\"bytes\":%*d,\"ready_ms\":%lf,"
+                            "\"readyz\":%d,\"peak_mib\":%lf",
+                            &nodes, &pods, &ready, &readyz, &peak),
+                     5);
+    ck_assert_int_eq(nodes, 20);
+    ck_assert_int_eq(pods, 300);
+    ck_assert_int_eq(readyz, 200);
+    ck_assert_msg(strstr(out, "20 nodes, 300 pods loaded; 0 nodes and 0 pods left out"), "%s", out);
+    ck_assert(ready >= 0 && peak > 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bench-programs");
@@ -143,6 +168,7 @@ int main(void)
     tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
     tcase_add_test(tc, replay_bound_holds);
     tcase_add_test(tc, replay_bad_input);
+    tcase_add_test(tc, start_bench_output_parses);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }

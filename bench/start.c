@@ -1,0 +1,331 @@
+/* vgpu-start-bench: how fast and in how much memory the service starts on
+ * a large snapshot.
+ *
+ * Writes a seeded synthetic `kubectl get nodes,pods,... -o json` snapshot
+ * (N nodes x G GPUs with HAMi register annotations, P running pods placed
+ * on them with allocation annotations, a pending pod per 100, a
+ * ResourceQuota and a PodDisruptionBudget), starts vgpu-scheduler on it and
+ * prints the time from exec to listening (the snapshot is loaded before the
+ * service listens, so that is time-to-ready; /readyz is checked once), the
+ * peak resident memory (VmHWM) and the resident memory once ready (VmRSS).
+ * --items-first writes the List's kind after its items; --pretty indents
+ * like kubectl does. --bin runs another build (the one before a change).
+ * The last line is `RESULT {json}`.
+ *
+ * A program that prints figures; never a test. */
+#include <curl/curl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/stats.h"
+
+#define START_MS 120000
+
+struct args {
+    int nodes, gpus, pods, seed, pad;
+    int items_first, pretty, keep;
+    const char *bin, *out;
+};
+
+static const char *const models[] = {"NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"};
+
+/* One item written to f; with pretty, newlines and indentation between its
+ * members as kubectl prints them (a cheap approximation: after , { [). */
+static void put(FILE *f, const char *s, int pretty)
+{
+    if (!pretty) {
+        fputs(s, f);
+        return;
+    }
+    int depth = 2, in_str = 0, esc = 0;
+    for (const char *p = s; *p; p++) {
+        fputc(*p, f);
+        if (in_str) {
+            esc = !esc && *p == '\\';
+            in_str = esc || *p != '"';
+            continue;
+        }
+        if (*p == '"')
+            in_str = 1;
+        else if (*p == '{' || *p == '[' || *p == ',') {
+            depth += *p != ',';
+            fprintf(f, "\n%*s", depth * 4, "");
+        } else if (*p == ':')
+            fputc(' ', f);
+    }
+}
+
+static void node_item(char *b, size_t cap, int i, int g)
+{
+    size_t n = (size_t)snprintf(
+        b, cap,
+        "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%05d\","
+        "\"resourceVersion\":\"1\",\"labels\":{\"kubernetes.io/hostname\":\"node-%05d\","
+        "\"gpu\":\"on\"},\"annotations\":{\"hami.io/node-handshake\":\"Requesting_2026-11-22 "
+        "00:00:00\",\"hami.io/node-nvidia-register\":\"[",
+        i, i);
+    for (int d = 0; d < g; d++)
+        n += (size_t)snprintf(b + n, cap - n,
+                              "%s{\\\"id\\\":\\\"GPU-%05d-%02d\\\",\\\"count\\\":10,"
+                              "\\\"devmem\\\":81920,\\\"devcore\\\":100,\\\"type\\\":\\\"%s\\\","
+                              "\\\"numa\\\":%d,\\\"health\\\":true,\\\"index\\\":%d}",
+                              d ? "," : "", i, d, models[i % 3], d * 2 / g, d);
+    snprintf(b + n, cap - n,
+             "]\"}},\"spec\":{\"podCIDR\":\"10.%d.%d.0/24\"},\"status\":{\"allocatable\":{"
+             "\"cpu\":\"128\",\"memory\":\"1024Gi\",\"nvidia.com/gpu\":\"%d\"},\"capacity\":{"
+             "\"cpu\":\"128\",\"memory\":\"1024Gi\",\"nvidia.com/gpu\":\"%d\"}}}",
+             i / 256, i % 256, g * 10, g * 10);
+}
+
+/* A running pod on node n, GPU d; every 100th is pending (no node). */
+static void pod_item(char *b, size_t cap, const struct args *a, int k, unsigned *seed)
+{
+    int n = k % a->nodes, d = (k / a->nodes) % a->gpus;
+    int mem = 1024 * (1 + (int)(rand_r(seed) % 8)), cores = 5 * (1 + (int)(rand_r(seed) % 4));
+    char placed[512] = "", pad[4096] = "", node[64] = "";
+    if (k % 100 != 99)
+        snprintf(placed, sizeof placed,
+                 "\"hami.io/vgpu-node\":\"node-%05d\",\"hami.io/vgpu-devices-allocated\":"
+                 "\"GPU-%05d-%02d,NVIDIA,%d,%d:;\",\"hami.io/bind-phase\":\"success\",",
+                 n, n, d, mem, cores);
+    if (k % 100 != 99)
+        snprintf(node, sizeof node, "\"nodeName\":\"node-%05d\",", n);
+    if (a->pad > 0) {
+        int w = a->pad < (int)sizeof pad - 32 ? a->pad : (int)sizeof pad - 32;
+        int m = snprintf(pad, sizeof pad, "\"bench/pad\":\"");
+        memset(pad + m, 'x', (size_t)w);
+        snprintf(pad + m + w, sizeof pad - (size_t)(m + w), "\",");
+    }
+    snprintf(b, cap,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"run-%d\","
+             "\"namespace\":\"ns-%d\",\"uid\":\"0000%04x-run-uid-%d\",\"labels\":{\"app\":"
+             "\"train-%d\",\"tier\":\"gpu\"},\"annotations\":{%s%s\"note\":\"quote \\\" "
+             "backslash \\\\ brace { bracket [ \\u00e9\"},\"ownerReferences\":[{\"kind\":"
+             "\"ReplicaSet\",\"name\":\"train-%d-5d8f\",\"uid\":\"rs-%d\"}]},\"spec\":{%s"
+             "\"schedulerName\":\"vgpu-scheduler\",\"containers\":[{\"name\":\"main\",\"image\":"
+             "\"cuda:12\",\"env\":[{\"name\":\"A\",\"value\":\"1\"}],\"resources\":{\"limits\":{"
+             "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"%d\",\"nvidia.com/gpucores\":"
+             "\"%d\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"128Mi\"}}}]},\"status\":{"
+             "\"phase\":\"%s\"}}",
+             k, k % 50, k & 0xffff, k, k % 500, placed, pad, k % 500, k % 500, node, mem, cores,
+             k % 100 == 99 ? "Pending" : "Running");
+}
+
+static int write_snapshot(const char *path, const struct args *a)
+{
+    FILE *f = fopen(path, "w");
+    static char b[1 << 16];
+    unsigned seed = (unsigned)a->seed;
+    const char *head =
+        "\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"}";
+    if (!f)
+        return -1;
+    fprintf(f, "{%s%s\"items\":[", a->items_first ? "" : head, a->items_first ? "" : ",");
+    for (int i = 0; i < a->nodes; i++) {
+        node_item(b, sizeof b, i, a->gpus);
+        fputs(i ? "," : "", f);
+        put(f, b, a->pretty);
+    }
+    for (int k = 0; k < a->pods; k++) {
+        pod_item(b, sizeof b, a, k, &seed);
+        fputs(",", f);
+        put(f, b, a->pretty);
+    }
+    fputs(",{\"apiVersion\":\"v1\",\"kind\":\"ResourceQuota\",\"metadata\":{\"name\":\"gpu\","
+          "\"namespace\":\"ns-1\"},\"spec\":{\"hard\":{\"limits.nvidia.com/gpumem\":"
+          "\"100000000\"}}}",
+          f);
+    fputs(",{\"apiVersion\":\"policy/v1\",\"kind\":\"PodDisruptionBudget\",\"metadata\":{"
+          "\"name\":\"train\",\"namespace\":\"ns-1\"},\"spec\":{\"minAvailable\":1,\"selector\":{"
+          "\"matchLabels\":{\"tier\":\"gpu\"}}}}",
+          f);
+    fprintf(f, "]%s%s}\n", a->items_first ? "," : "", a->items_first ? head : "");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* VmHWM and VmRSS of a process, in MiB. */
+static void rss(pid_t pid, double *peak, double *cur)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    *peak = *cur = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            *peak = atof(line + 6) / 1024;
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            *cur = atof(line + 6) / 1024;
+    }
+    if (f)
+        fclose(f);
+}
+
+/* The port from "listening on ...:PORT" in the log, or 0. */
+static int listening(const char *log, char *loaded, size_t cap)
+{
+    char line[1024];
+    int port = 0;
+    FILE *f = fopen(log, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        char *p;
+        if ((p = strstr(line, "nodes, ")) && strstr(line, "snapshot"))
+            snprintf(loaded, cap, "%s", strstr(line, "snapshot"));
+        if ((p = strstr(line, "listening on ")) && (p = strrchr(p, ':')))
+            port = atoi(p + 1);
+    }
+    if (f)
+        fclose(f);
+    return port;
+}
+
+static long readyz(int port)
+{
+    char url[64];
+    long code = 0;
+    CURL *h = curl_easy_init();
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    return code;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: vgpu-start-bench [--nodes 5000] [--gpus 8] [--pods 100000] [--seed 1]\n"
+                    "         [--pad BYTES] [--items-first 1] [--pretty 1] [--bin PATH]\n"
+                    "         [--out FILE (write the snapshot only)] [--keep 1]\n");
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static char bin[PATH_MAX];
+    char self[PATH_MAX];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    snprintf(bin, sizeof bin, "%s/vgpu-scheduler", dirname(self));
+    *a = (struct args){.nodes = 5000, .gpus = 8, .pods = 100000, .seed = 1, .bin = bin};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--nodes"))
+            a->nodes = atoi(v);
+        else if (!strcmp(k, "--gpus"))
+            a->gpus = atoi(v);
+        else if (!strcmp(k, "--pods"))
+            a->pods = atoi(v);
+        else if (!strcmp(k, "--seed"))
+            a->seed = atoi(v);
+        else if (!strcmp(k, "--pad"))
+            a->pad = atoi(v);
+        else if (!strcmp(k, "--items-first"))
+            a->items_first = atoi(v);
+        else if (!strcmp(k, "--pretty"))
+            a->pretty = atoi(v);
+        else if (!strcmp(k, "--keep"))
+            a->keep = atoi(v);
+        else if (!strcmp(k, "--bin"))
+            a->bin = v;
+        else if (!strcmp(k, "--out"))
+            a->out = v;
+        else
+            return usage();
+    }
+    if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
+        a->pods < 0 || a->pods > 10000000 || a->pad < 0 || a->pad > 4000)
+        return usage();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    char dir[] = "/tmp/vgpu-start-XXXXXX", snap[256], log[256], loaded[512] = "";
+    struct stat sb;
+    int rc = 1, port = 0, status = 0;
+    pid_t pid = -1;
+    double peak = 0, cur = 0, ready_ms = -1;
+    struct rusage ru = {0};
+
+    if (parse_args(argc, argv, &a))
+        return 2;
+    if (a.out) {
+        if (write_snapshot(a.out, &a) != 0) {
+            fprintf(stderr, "vgpu-start-bench: cannot write %s\n", a.out);
+            return 1;
+        }
+        return 0;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(snap, sizeof snap, "%s/cluster.json", dir);
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    if (write_snapshot(snap, &a) != 0 || stat(snap, &sb) != 0) {
+        fprintf(stderr, "vgpu-start-bench: cannot write %s\n", snap);
+        goto out;
+    }
+    double t0 = stats_now_ms();
+    pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stderr);
+        (void)f;
+        execl(a.bin, a.bin, "--snapshot", snap, "--http_bind", "127.0.0.1:0", "--threads", "2",
+              (char *)NULL);
+        _exit(127);
+    }
+    while (pid > 0 && stats_now_ms() - t0 < START_MS) {
+        if ((port = listening(log, loaded, sizeof loaded)) > 0)
+            break;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            pid = -1;
+            break;
+        }
+        usleep(2000);
+    }
+    if (port <= 0) {
+        fprintf(stderr, "vgpu-start-bench: %s did not start; see %s\n", a.bin, log);
+        goto out;
+    }
+    ready_ms = stats_now_ms() - t0;
+    rss(pid, &peak, &cur);
+    long code = readyz(port);
+    kill(pid, SIGTERM);
+    if (wait4(pid, &status, 0, &ru) == pid)
+        pid = -1;
+    loaded[strcspn(loaded, "\n")] = '\0';
+    printf("snapshot: %d nodes x %d GPUs, %d pods, %.1f MB%s%s\n", a.nodes, a.gpus, a.pods,
+           (double)sb.st_size / 1e6, a.items_first ? ", kind after items" : "",
+           a.pretty ? ", indented" : "");
+    printf("server: %s\n", loaded);
+    printf("ready in %.0f ms (/readyz %ld); peak RSS %.1f MiB (ru_maxrss %.1f MiB); RSS when "
+           "ready %.1f MiB\n",
+           ready_ms, code, peak, (double)ru.ru_maxrss / 1024, cur);
+    printf("RESULT {\"nodes\":%d,\"pods\":%d,\"bytes\":%lld,\"ready_ms\":%.0f,\"readyz\":%ld,"
+           "\"peak_mib\":%.1f,\"maxrss_mib\":%.1f,\"rss_mib\":%.1f}\n",
+           a.nodes, a.pods, (long long)sb.st_size, ready_ms, code, peak,
+           (double)ru.ru_maxrss / 1024, cur);
+    rc = code == 200 ? 0 : 1;
+out:
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    if (!a.keep) {
+        unlink(snap);
+        unlink(log);
+        rmdir(dir);
+    }
+    curl_global_cleanup();
+    return rc;
+}
