@@ -418,10 +418,29 @@ void kube_describe(const struct kube_resp *r, int rc, const char *what, char *bu
 
 /* ---- one request ---- */
 
+/* Where an answer's body goes: whole into b, or a 2xx body to fn in pieces
+ * as it arrives (then b keeps only a non-2xx body). */
+struct sink {
+    struct dbuf b;
+    CURL *h;
+    kube_chunk_fn fn; /* NULL: all into b */
+    void *ctx;
+    long status;
+    int fn_rc; /* fn's non-zero answer, which ended the transfer */
+    bool fed;  /* fn was given bytes: the request cannot be retried */
+};
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
-    struct dbuf *b = ud;
-    return dbuf_add(b, p, size * n) == 0 ? size * n : 0;
+    struct sink *s = ud;
+    size_t total = size * n;
+    if (s->fn && s->status == 0)
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+    if (!s->fn || s->status / 100 != 2)
+        return dbuf_add(&s->b, p, total) == 0 ? total : 0;
+    s->fed = true;
+    s->fn_rc = s->fn(s->ctx, p, total);
+    return s->fn_rc == 0 ? total : 0;
 }
 
 static struct curl_slist *headers(struct kube *k, const char *content_type, bool force_token)
@@ -448,10 +467,9 @@ static int url_of(struct kube *k, const char *path, char *url, size_t cap)
 }
 
 static int attempt(struct kube *k, const char *method, const char *path, const char *content_type,
-                   const char *body, bool force_token, struct kube_resp *r)
+                   const char *body, bool force_token, struct sink *sk, struct kube_resp *r)
 {
     char url[KUBE_PATH_MAX + 512];
-    struct dbuf b = {.max = KUBE_BODY_MAX};
     struct conn *c = NULL;
     struct curl_slist *hs = NULL;
     int rc = url_of(k, path, url, sizeof url);
@@ -464,11 +482,12 @@ static int attempt(struct kube *k, const char *method, const char *path, const c
     c = conn_get(k);
     hs = headers(k, body ? content_type : NULL, force_token);
     CURL *h = c->h;
+    sk->h = h;
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, k->o.timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sk);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
     if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
@@ -481,19 +500,26 @@ static int attempt(struct kube *k, const char *method, const char *path, const c
     CURLcode cc = curl_easy_perform(h);
     if (cc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-        r->body = b.data;
-        r->len = b.len;
-        b.data = NULL;
+        r->body = sk->b.data;
+        r->len = sk->b.len;
+        sk->b.data = NULL;
         read_status(r);
         rc = status_rc(r->status);
+    } else if (sk->fn_rc) {
+        rc = sk->fn_rc; /* the caller ended it */
+        r->status = sk->status;
     } else {
-        rc = curl_rc(cc, c, b.toobig, r);
+        rc = curl_rc(cc, c, sk->b.toobig, r);
     }
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    conn_put(k, c);
+    if (cc == CURLE_OK || !sk->fed)
+        conn_put(k, c);
+    else
+        conn_free(c); /* a body cut short leaves its connection unusable */
     curl_slist_free_all(hs);
-    free(b.data);
+    free(sk->b.data);
+    sk->b = (struct dbuf){.max = KUBE_BODY_MAX};
     return rc;
 }
 
@@ -504,9 +530,11 @@ static bool retryable(int rc, long status)
     return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-int kube_call(struct kube *k, const char *method, const char *path, const char *content_type,
-              const char *body, struct kube_resp *r)
+/* kube_call, or with fn a GET whose 2xx body goes to fn in pieces. */
+static int call(struct kube *k, const char *method, const char *path, const char *content_type,
+                const char *body, kube_chunk_fn fn, void *ctx, struct kube_resp *r)
 {
+    struct sink sk = {.b = {.max = KUBE_BODY_MAX}, .fn = fn, .ctx = ctx};
     int rc = 0;
     bool reauth = false;
     memset(r, 0, sizeof *r);
@@ -516,9 +544,13 @@ int kube_call(struct kube *k, const char *method, const char *path, const char *
             clock_sleep_s(0.05 * (double)(1 << (i - 1)) * (1.0 + (double)(rand() % 500) / 1000.0));
         }
         kube_resp_free(r);
-        rc = attempt(k, method, path, content_type, body, reauth, r);
+        sk.status = 0;
+        sk.fn_rc = 0;
+        rc = attempt(k, method, path, content_type, body, reauth, &sk, r);
         if (rc == 0)
             return 0;
+        if (sk.fed || sk.fn_rc)
+            break; /* fn has seen part of a body: the caller decides */
         if (r->status == 401 && k->cfg.token_file && !reauth) {
             reauth = true; /* the token may have rotated under us */
             i--;
@@ -529,6 +561,18 @@ int kube_call(struct kube *k, const char *method, const char *path, const char *
     }
     atomic_fetch_add(&k->failures, 1);
     return rc;
+}
+
+int kube_call(struct kube *k, const char *method, const char *path, const char *content_type,
+              const char *body, struct kube_resp *r)
+{
+    return call(k, method, path, content_type, body, NULL, NULL, r);
+}
+
+int kube_get_chunks(struct kube *k, const char *path, kube_chunk_fn fn, void *ctx,
+                    struct kube_resp *r)
+{
+    return call(k, "GET", path, NULL, NULL, fn, ctx, r);
 }
 
 /* ---- streams ---- */

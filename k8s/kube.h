@@ -71,6 +71,20 @@ const char *kube_server(const struct kube *k);
 int kube_call(struct kube *k, const char *method, const char *path, const char *content_type,
               const char *body, struct kube_resp *r);
 
+/* Called with each piece of an answer's body as it arrives (not
+ * NUL-terminated). Return 0 to go on, non-zero to end the request. */
+typedef int (*kube_chunk_fn)(void *ctx, const char *p, size_t n);
+
+/* GET path like kube_call, except that a 2xx body is handed to fn piece by
+ * piece instead of being held (so it has no KUBE_BODY_MAX; the request's
+ * timeout bounds it); a non-2xx body is kept in r as kube_call keeps it.
+ * Retried as kube_call is, until fn has been given a byte. Returns 0 once
+ * the whole body went to fn, fn's non-zero answer when fn ended it, or an
+ * error as kube_call (a transfer cut after fn saw part of the body gives
+ * ERR_IO or ERR_TIMEOUT: fn's caller must throw away what it had). */
+int kube_get_chunks(struct kube *k, const char *path, kube_chunk_fn fn, void *ctx,
+                    struct kube_resp *r);
+
 /* Called with each line of a stream (newline removed, NUL-terminated, may
  * be modified). Return 0 to go on, non-zero to end the stream. */
 typedef int (*kube_line_fn)(void *ctx, char *line, size_t len);

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "k8s/handshake.h"
+#include "k8s/jsonstream.h"
 #include "k8s/model.h"
 #include "k8s/nodelock.h"
 #include "k8s/pdb.h"
@@ -638,6 +639,36 @@ static void apply(struct watch *w, int kind, const cJSON *item)
         pdb_apply(w, item);
 }
 
+/* One page of a list, read as it arrives (k8s/jsonstream.h): each item is
+ * parsed and applied alone, so a page is never held whole. */
+struct page {
+    struct watch *w;
+    int kind;
+    struct jsonstream *js;
+    size_t items;
+    char err[256];
+};
+
+static int on_page_item(void *ctx, const struct jsonstream_item *it)
+{
+    struct page *pg = ctx;
+    cJSON *item = cJSON_ParseWithLength(it->json, it->len);
+    if (!item) {
+        snprintf(pg->err, sizeof pg->err, "item %zu (byte %zu) is not JSON", it->index, it->offset);
+        return ERR_PROTO;
+    }
+    apply(pg->w, pg->kind, item);
+    cJSON_Delete(item);
+    pg->items++;
+    return 0;
+}
+
+static int on_page_bytes(void *ctx, const char *p, size_t n)
+{
+    struct page *pg = ctx;
+    return jsonstream_feed(pg->js, p, n, pg->err, sizeof pg->err);
+}
+
 /* One full paged list. Returns 0 with the list's resourceVersion in rv. */
 static int list(struct watch *w, int kind, char *rv, size_t cap)
 {
@@ -654,10 +685,24 @@ static int list(struct watch *w, int kind, char *rv, size_t cap)
             n += snprintf(path + n, sizeof path - (size_t)n, "&labelSelector=%s", w->selector);
         if (cont[0])
             snprintf(path + n, sizeof path - (size_t)n, "&continue=%s", cont);
-        rc = kube_call(w->k, "GET", path, NULL, NULL, &r);
+        struct page pg = {.w = w, .kind = kind};
+        pg.js = jsonstream_create(KUBE_LINE_MAX, on_page_item, &pg);
+        rc = kube_get_chunks(w->k, path, on_page_bytes, &pg, &r);
+        if (rc == 0)
+            rc = jsonstream_end(pg.js, pg.err, sizeof pg.err);
+        items += pg.items;
+        cJSON *root = jsonstream_head(pg.js);
+        jsonstream_destroy(pg.js);
+        if (rc && pg.err[0]) {
+            LOG_WARN("watch: list of %s: the answer is not a list: %s", kind_word[kind], pg.err);
+            cJSON_Delete(root);
+            kube_resp_free(&r);
+            return ERR_PROTO;
+        }
         if (rc && r.status == 410 && cont[0] && restarts++ < 3) {
             LOG_INFO("watch: list of %s: continue token expired; listing again", kind_word[kind]);
             count(w, "watch_relist");
+            cJSON_Delete(root);
             kube_resp_free(&r);
             cont[0] = '\0';
             rv[0] = '\0';
@@ -669,14 +714,13 @@ static int list(struct watch *w, int kind, char *rv, size_t cap)
         if (rc) {
             kube_describe(&r, rc, "list", msg, sizeof msg);
             LOG_WARN("watch: %s %s", kind_word[kind], msg);
+            cJSON_Delete(root);
             kube_resp_free(&r);
             return rc;
         }
-        cJSON *root = cJSON_ParseWithLength(r.body, r.len);
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "items"), *it;
         const char *lrv = model_str(root, "metadata", "resourceVersion", NULL);
         const char *next = model_str(root, "metadata", "continue", NULL);
-        if (!cJSON_IsArray(arr) || !lrv || strlen(lrv) >= cap) {
+        if (!lrv || strlen(lrv) >= cap) {
             LOG_WARN("watch: list of %s: the answer is not a list", kind_word[kind]);
             cJSON_Delete(root);
             kube_resp_free(&r);
@@ -684,11 +728,6 @@ static int list(struct watch *w, int kind, char *rv, size_t cap)
         }
         if (!rv[0])
             snprintf(rv, cap, "%s", lrv);
-        cJSON_ArrayForEach(it, arr)
-        {
-            apply(w, kind, it);
-            items++;
-        }
         pages++;
         rc = 0;
         if (next && *next && kube_escape(next, cont, sizeof cont) != 0) {

@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "k8s/cache.h"
 #include "k8s/events.h"
@@ -249,6 +250,72 @@ static const struct {
     {"k8s.io/x y", "k8s.io%2Fx%20y"},
     {"", ""},
 };
+
+/* kube_get_chunks: a 2xx body in pieces, the same bytes kube_call holds
+ * whole; fn can end it; an error answer is kept as kube_call keeps it. */
+struct pieces {
+    struct buf got;
+    int calls, stop_at;
+};
+
+static int on_piece(void *ctx, const char *p, size_t n)
+{
+    struct pieces *ps = ctx;
+    ck_assert_uint_gt(n, 0);
+    buf_append(&ps->got, p, n);
+    return ++ps->calls == ps->stop_at ? ERR_CONFLICT : 0;
+}
+
+START_TEST(test_chunks)
+{
+    struct kube *k = client(1000, 1000);
+    struct kube_resp r;
+    char name[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(name, sizeof name, "node-with-a-longer-name-%d", i);
+        put_node(name, GOOD_REG);
+    }
+    ck_assert_int_eq(kube_call(k, "GET", "/api/v1/nodes", NULL, NULL, &r), 0);
+    struct pieces ps = {BUF_INIT(1 << 24), 0, -1};
+    struct kube_resp r2;
+    ck_assert_int_eq(kube_get_chunks(k, "/api/v1/nodes", on_piece, &ps, &r2), 0);
+    ck_assert_int_eq(r2.status, 200);
+    ck_assert_ptr_null(r2.body);
+    ck_assert_uint_eq(ps.got.len, r.len);
+    ck_assert(memcmp(ps.got.data, r.body, r.len) == 0);
+    kube_resp_free(&r);
+    kube_resp_free(&r2);
+    /* fn ends it at its first piece; the client goes on working */
+    buf_reset(&ps.got);
+    ps.calls = 0;
+    ps.stop_at = 1;
+    ck_assert_int_eq(kube_get_chunks(k, "/api/v1/nodes", on_piece, &ps, &r2), ERR_CONFLICT);
+    ck_assert_int_eq(ps.calls, 1);
+    kube_resp_free(&r2);
+    ck_assert_int_eq(kube_call(k, "GET", "/api/v1/nodes/node-with-a-longer-name-7", NULL, NULL, &r),
+                     0);
+    kube_resp_free(&r);
+    /* an error answer: kept in r, never given to fn */
+    ps.calls = 0;
+    ps.stop_at = -1;
+    ck_assert_int_eq(kube_get_chunks(k, "/api/v1/nodes/nope", on_piece, &ps, &r2), ERR_NOTFOUND);
+    ck_assert_int_eq(ps.calls, 0);
+    ck_assert_int_eq(r2.status, 404);
+    ck_assert_str_eq(r2.reason, "NotFound");
+    kube_resp_free(&r2);
+    /* 500s before any byte are retried */
+    struct fakeapi_faults x = {.fail_every = 2};
+    fakeapi_set_faults(f, &x);
+    for (int i = 0; i < 4; i++) {
+        buf_reset(&ps.got);
+        ck_assert_int_eq(kube_get_chunks(k, "/api/v1/nodes", on_piece, &ps, &r2), 0);
+        ck_assert_ptr_nonnull(strstr(buf_str(&ps.got), "node-with-a-longer-name-199"));
+        kube_resp_free(&r2);
+    }
+    buf_free(&ps.got);
+    kube_destroy(k);
+}
+END_TEST
 
 START_TEST(test_escape)
 {
@@ -639,6 +706,7 @@ int main(void)
     tcase_add_test(tc, test_token_file);
     tcase_add_test(tc, test_rate);
     tcase_add_test(tc, test_stream);
+    tcase_add_test(tc, test_chunks);
     tcase_add_loop_test(tc, test_escape, 0, sizeof esc / sizeof esc[0]);
     tcase_add_test(tc, test_watch);
     tcase_add_test(tc, test_upkeep_leading);
