@@ -9,7 +9,10 @@
  * service listens, so that is time-to-ready; /readyz is checked once), the
  * peak resident memory (VmHWM) and the resident memory once ready (VmRSS).
  * --items-first writes the List's kind after its items; --pretty indents
- * like kubectl does. --bin runs another build (the one before a change).
+ * like kubectl does. With --filters N it then filters N distinct pods that
+ * are never bound (--huge: at the limits of names, annotations and
+ * containers) and prints RSS and the tables' gauges from /metrics along
+ * the way (issue 21's bounded memory). --bin runs another build (the one before a change).
  * The last line is `RESULT {json}`.
  *
  * A program that prints figures; never a test. */
@@ -31,9 +34,19 @@
 
 struct args {
     int nodes, gpus, pods, seed, pad;
+    long filters; /* then this many distinct pods filtered, never bound */
+    int huge;     /* their names, annotations and container lists at the limits */
     int items_first, pretty, keep;
     const char *bin, *out;
 };
+
+struct filter_out {
+    size_t len;
+    char text[32 << 20]; /* a /metrics page */
+};
+
+static int churn(const struct args *a, pid_t pid, int port);
+static void rss(pid_t pid, double *peak, double *cur);
 
 static const char *const models[] = {"NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"};
 
@@ -201,11 +214,158 @@ static long readyz(int port)
     return code;
 }
 
+/* ---- bounded memory: distinct pods filtered, never bound ---- */
+
+static size_t sink(char *p, size_t size, size_t n, void *ud)
+{
+    struct filter_out *o = ud;
+    size_t total = size * n;
+    if (o->len + total < sizeof o->text) {
+        memcpy(o->text + o->len, p, total);
+        o->len += total;
+        o->text[o->len] = '\0';
+    }
+    return total;
+}
+
+/* Pod k's filter body into b (cap bytes): a new name and uid; with huge, a
+ * 253-character name, four 60 KiB annotations and 64 containers. */
+static size_t filter_body(char *b, size_t cap, const struct args *a, long k, const char *names)
+{
+    size_t n = 0;
+    char name[300];
+    if (a->huge)
+        snprintf(name, sizeof name, "p%ld-%0*d", k, 240, 0);
+    else
+        snprintf(name, sizeof name, "p%ld", k);
+    n += (size_t)snprintf(b + n, cap - n,
+                          "{\"Pod\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
+                          "\"name\":\"%s\",\"namespace\":\"churn\",\"uid\":\"churn-%ld\","
+                          "\"annotations\":{",
+                          name, k);
+    for (int i = 0; a->huge && i < 4; i++) {
+        n += (size_t)snprintf(b + n, cap - n, "%s\"bench/a%d\":\"", i ? "," : "", i);
+        memset(b + n, 'a' + i, 60 << 10);
+        n += 60 << 10;
+        b[n++] = '"';
+    }
+    n += (size_t)snprintf(b + n, cap - n,
+                          "}},\"spec\":{\"schedulerName\":\"vgpu-scheduler\",\"containers\":[");
+    for (int c = 0; c < (a->huge ? 64 : 1); c++) /* the first asks a GPU share */
+        n += (size_t)snprintf(b + n, cap - n,
+                              c ? ",{\"name\":\"c%d\",\"image\":\"side:1\"}"
+                                : "{\"name\":\"c%d\",\"image\":\"cuda:12\",\"resources\":{"
+                                  "\"limits\":{\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":"
+                                  "\"%d\",\"nvidia.com/gpucores\":\"%d\"}}}",
+                              c, 1024 + (int)(k % 7) * 512, 5 + (int)(k % 5));
+    n += (size_t)snprintf(b + n, cap - n, "]}},%s}", names);
+    return n;
+}
+
+/* The value of a series in a /metrics page, or -1. */
+static double series(const char *page, const char *name)
+{
+    const char *p = page;
+    size_t n = strlen(name);
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == page || p[-1] == '\n') && p[n] == ' ')
+            return atof(p + n + 1);
+        p += n;
+    }
+    return -1;
+}
+
+static void print_tables(const char *when, pid_t pid, const char *page)
+{
+    static const char *const names[] = {
+        "vgpu_scheduler_table_entries{table=\"pods\"}",
+        "vgpu_scheduler_table_entries{table=\"reservations\"}",
+        "vgpu_scheduler_table_entries{table=\"orphans\"}",
+        "vgpu_scheduler_table_entries{table=\"pending\"}",
+        "vgpu_scheduler_table_bytes{table=\"pending\"}",
+        "vgpu_scheduler_workload_shapes",
+    };
+    double peak, cur;
+    rss(pid, &peak, &cur);
+    printf("%s: RSS %.1f MiB (peak %.1f)", when, cur, peak);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        printf("; %s %.0f", names[i] + strlen("vgpu_scheduler_"), series(page, names[i]));
+    printf("\n");
+}
+
+static int get_metrics(CURL *h, int port, struct filter_out *o)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    o->len = 0;
+    o->text[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    return curl_easy_perform(h) == CURLE_OK ? 0 : -1;
+}
+
+/* Filter a->filters distinct pods over one keep-alive connection; print
+ * RSS and the tables' gauges before, every tenth of the way, and after. */
+static int churn(const struct args *a, pid_t pid, int port)
+{
+    static struct filter_out o;
+    size_t cap = ((size_t)a->nodes * 24 + 64) + (a->huge ? (300 << 10) : 4096);
+    char *names = malloc((size_t)a->nodes * 24 + 64), *body = malloc(cap), url[64];
+    struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
+    CURL *h = curl_easy_init();
+    long errors = 0;
+    size_t n = (size_t)sprintf(names, "\"NodeNames\":[");
+    for (int i = 0; i < a->nodes; i++)
+        n += (size_t)sprintf(names + n, "%s\"node-%05d\"", i ? "," : "", i);
+    sprintf(names + n, "]");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &o);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    get_metrics(h, port, &o);
+    print_tables("before filters", pid, o.text);
+    double t0 = stats_now_ms();
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/filter", port);
+    for (long k = 0; k < a->filters; k++) {
+        size_t len = filter_body(body, cap, a, k, names);
+        long code = 0;
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+        o.len = 0;
+        if (curl_easy_perform(h) != CURLE_OK ||
+            (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code), code != 200))
+            errors++;
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        if ((k + 1) % (a->filters / 10 > 0 ? a->filters / 10 : 1) == 0 && k + 1 < a->filters) {
+            char when[64];
+            get_metrics(h, port, &o);
+            snprintf(when, sizeof when, "after %ld filters", k + 1);
+            print_tables(when, pid, o.text);
+        }
+    }
+    double s = (stats_now_ms() - t0) / 1000;
+    get_metrics(h, port, &o);
+    char when[64];
+    snprintf(when, sizeof when, "after %ld filters", a->filters);
+    print_tables(when, pid, o.text);
+    printf("filters: %ld distinct pods%s in %.1f s (%.0f/s), %ld errors\n", a->filters,
+           a->huge ? " (253-character names, 240 KiB of annotations, 64 containers)" : "", s,
+           (double)a->filters / s, errors);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hs);
+    free(names);
+    free(body);
+    return errors ? -1 : 0;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: vgpu-start-bench [--nodes 5000] [--gpus 8] [--pods 100000] [--seed 1]\n"
-                    "         [--pad BYTES] [--items-first 1] [--pretty 1] [--bin PATH]\n"
-                    "         [--out FILE (write the snapshot only)] [--keep 1]\n");
+    fprintf(stderr,
+            "usage: vgpu-start-bench [--nodes 5000] [--gpus 8] [--pods 100000] [--seed 1]\n"
+            "         [--pad BYTES] [--items-first 1] [--pretty 1] [--bin PATH]\n"
+            "         [--out FILE (write the snapshot only)] [--keep 1]\n"
+            "         [--filters N [--huge 1]] (then N distinct pods filtered, never bound)\n");
     return 2;
 }
 
@@ -234,6 +394,10 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->pretty = atoi(v);
         else if (!strcmp(k, "--keep"))
             a->keep = atoi(v);
+        else if (!strcmp(k, "--filters"))
+            a->filters = atol(v);
+        else if (!strcmp(k, "--huge"))
+            a->huge = atoi(v);
         else if (!strcmp(k, "--bin"))
             a->bin = v;
         else if (!strcmp(k, "--out"))
@@ -242,7 +406,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             return usage();
     }
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
-        a->pods < 0 || a->pods > 10000000 || a->pad < 0 || a->pad > 4000)
+        a->pods < 0 || a->pods > 10000000 || a->pad < 0 || a->pad > 4000 || a->filters < 0 ||
+        a->filters > 100000000)
         return usage();
     return 0;
 }
@@ -300,6 +465,8 @@ int main(int argc, char **argv)
     ready_ms = stats_now_ms() - t0;
     rss(pid, &peak, &cur);
     long code = readyz(port);
+    if (a.filters > 0 && churn(&a, pid, port) != 0)
+        code = -1;
     kill(pid, SIGTERM);
     if (wait4(pid, &status, 0, &ru) == pid)
         pid = -1;

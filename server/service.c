@@ -132,6 +132,29 @@ static void gpu_gauges(void *ctx, struct buf *out)
     hamimetrics_render(s->cache, s->cfg.legacy_metrics, out);
 }
 
+/* What the tables that grow with the pods they see hold, each with its
+ * bound (issue 21): pods the cache counts, reservations waiting for their
+ * bind, pods on nodes not known yet, pending pod specs kept for bind. */
+static void table_gauges(struct service *s, struct buf *out)
+{
+    struct cache_stats cs;
+    cache_stats(s->cache, &cs);
+    buf_printf(out,
+               "# HELP vgpu_scheduler_table_entries Entries held by the service's tables "
+               "(pods counted, reservations, pods on unknown nodes, pending pod specs).\n"
+               "# TYPE vgpu_scheduler_table_entries gauge\n"
+               "vgpu_scheduler_table_entries{table=\"pods\"} %zu\n"
+               "vgpu_scheduler_table_entries{table=\"reservations\"} %zu\n"
+               "vgpu_scheduler_table_entries{table=\"orphans\"} %zu\n"
+               "vgpu_scheduler_table_entries{table=\"pending\"} %zu\n"
+               "# HELP vgpu_scheduler_table_bytes Bytes held by the pending pod specs "
+               "(bounded by %zu).\n"
+               "# TYPE vgpu_scheduler_table_bytes gauge\n"
+               "vgpu_scheduler_table_bytes{table=\"pending\"} %zu\n",
+               cs.pods, cs.reservations, cs.orphans, cs.pending, CACHE_PENDING_BYTES_MAX,
+               cs.pending_bytes);
+}
+
 /* Everything after the metrics module's own: the GPU gauges, the workload
  * gauge, then TLS. */
 static void extra_metrics(void *ctx, struct buf *out)
@@ -152,6 +175,7 @@ static void extra_metrics(void *ctx, struct buf *out)
                "vgpu_scheduler_config_reloads_total{result=\"ok\"} %lu\n"
                "vgpu_scheduler_config_reloads_total{result=\"failed\"} %lu\n",
                atomic_load(&s->reloads), atomic_load(&s->reload_failures));
+    table_gauges(s, out);
     live_render_metrics(s->live, out);
     tls_store_render_metrics(http_server_tls(s->http), out);
 }

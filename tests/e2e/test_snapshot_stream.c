@@ -3,7 +3,8 @@
  * its items, pods before their nodes, a NodeList whose items name no kind,
  * files larger than one read. /inspect of each variant must equal /inspect
  * of the plain file. A malformed snapshot stops the start with an error
- * naming the file and the byte. */
+ * naming the file and the byte. The tables that grow with the pods seen
+ * are counted in /metrics. */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -195,6 +196,39 @@ START_TEST(malformed_snapshot_names_the_byte)
 }
 END_TEST
 
+/* The tables that grow with the pods seen are counted in /metrics: a
+ * filter adds a reservation, a pod counted on its node and a pending spec. */
+START_TEST(tables_counted_in_metrics)
+{
+    struct harness *h = harness_start_snapshot("e2e/cluster.json");
+    int port = harness_port(h);
+    const char *res = "vgpu_scheduler_table_entries{table=\"reservations\"}";
+    const char *pend = "vgpu_scheduler_table_entries{table=\"pending\"}";
+    const char *bytes = "vgpu_scheduler_table_bytes{table=\"pending\"}";
+    long pods0 = harness_metric(port, "vgpu_scheduler_table_entries{table=\"pods\"}");
+    long pend0 = harness_metric(port, pend), bytes0 = harness_metric(port, bytes);
+    ck_assert_int_ge(pods0, 1);
+    ck_assert_int_eq(harness_metric(port, res), 0);
+    ck_assert_int_ge(pend0, 0);
+    const char *body =
+        "{\"Pod\":{\"metadata\":{\"name\":\"m\",\"namespace\":\"d\",\"uid\":\"u-metrics\"},"
+        "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+        "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"1000\"}}}]}},"
+        "\"NodeNames\":[\"gpu-a\",\"gpu-b\"]}";
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(port, "/filter", body, strlen(body), &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(buf_str(&r.body), "gpu-") != NULL, "%s", buf_str(&r.body));
+    harness_reply_free(&r);
+    ck_assert_int_eq(harness_metric(port, res), 1);
+    ck_assert_int_eq(harness_metric(port, "vgpu_scheduler_table_entries{table=\"pods\"}"),
+                     pods0 + 1);
+    ck_assert_int_eq(harness_metric(port, pend), pend0 + 1);
+    ck_assert_int_gt(harness_metric(port, bytes), bytes0 + 100);
+    harness_finish(&h);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snapshot_stream");
@@ -203,6 +237,7 @@ int main(void)
     tcase_add_test(tc, demo_cluster_in_every_layout);
     tcase_add_test(tc, nodelist_kind_after_kindless_items);
     tcase_add_test(tc, large_generated_cluster);
+    tcase_add_test(tc, tables_counted_in_metrics);
     tcase_add_loop_test(tc, malformed_snapshot_names_the_byte, 0,
                         sizeof bad_files / sizeof bad_files[0]);
     suite_add_tcase(s, tc);
