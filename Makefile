@@ -42,6 +42,7 @@ bench: build
 	$(BUILD)/vgpu-bench --nodes 1000 --pods 2000 --clients 2
 	$(BUILD)/vgpu-bench --nodes 1000 --pods 300 --clients 2 --mode nodes
 	$(BUILD)/vgpu-preempt-bench --nodes 500 --pods 20 --calls 300
+	$(BUILD)/vgpu-start-bench --nodes 1000 --pods 20000
 	@if [ -f $(OPENB)/openb_pod_list_default.csv ]; then \
 	  for p in binpack fragment-aware; do \
 	    $(BUILD)/vgpu-replay --nodes $(OPENB)/openb_node_list_gpu_node.csv \
