@@ -250,12 +250,73 @@ START_TEST(the_callback_stops_the_scan)
 }
 END_TEST
 
+/* Every good document with one byte replaced (by each structural byte,
+ * a letter, a space) or deleted, fed in two pieces: the scan ends in 0 or
+ * in an error naming the byte, never a crash (the suite runs under ASan);
+ * and when cJSON takes the whole mutated document as a List, the scanner
+ * gives the same items. */
+START_TEST(mutations_never_crash)
+{
+    static const char subst[] = "\"\\{}[],: x0";
+    const struct good *g = &goods[_i];
+    size_t len = strlen(g->doc);
+    char *doc = malloc(len + 1), err[256];
+    for (size_t pos = 0; pos < len; pos++) {
+        for (size_t k = 0; k <= sizeof subst - 1; k++) {
+            if (k < sizeof subst - 1) { /* replace */
+                memcpy(doc, g->doc, len + 1);
+                doc[pos] = subst[k];
+            } else { /* delete */
+                memcpy(doc, g->doc, pos);
+                memcpy(doc + pos, g->doc + pos + 1, len - pos);
+            }
+            size_t cut = strlen(doc) / 2;
+            struct seen s = {BUF_INIT(1 << 20), -1};
+            err[0] = '\0';
+            int rc = feed(doc, &cut, 1, 1 << 20, &s, err, sizeof err, NULL);
+            ck_assert_msg(rc == 0 || (rc < 0 && strncmp(err, "byte ", 5) == 0), "%s: rc %d, %s",
+                          doc, rc, err);
+            cJSON *whole = cJSON_ParseWithOpts(doc, NULL, 1);
+            if (whole && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(whole, "items")) &&
+                !strstr(err, "given twice")) {
+                ck_assert_msg(rc == 0, "%s: cJSON takes it, the scanner says %s", doc, err);
+                struct buf want = BUF_INIT(1 << 20);
+                const cJSON *it;
+                cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(whole, "items"))
+                {
+                    char *p = cJSON_PrintUnformatted(it);
+                    buf_printf(&want, "%s|", p);
+                    cJSON_free(p);
+                }
+                /* the items only: drop the kinds from what was seen */
+                struct buf got = BUF_INIT(1 << 20);
+                for (const char *l = buf_str(&s.out); *l;) {
+                    const char *end = strchr(l, '\n'), *sep = end;
+                    while (sep > l && *sep != '|')
+                        sep--;
+                    buf_append(&got, l, (size_t)(sep - l) + 1);
+                    l = end + 1;
+                }
+                ck_assert_msg(strcmp(buf_str(&got), buf_str(&want)) == 0, "%s:\n%s\nwant\n%s", doc,
+                              buf_str(&got), buf_str(&want));
+                buf_free(&got);
+                buf_free(&want);
+            }
+            cJSON_Delete(whole);
+            buf_free(&s.out);
+        }
+    }
+    free(doc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jsonstream");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, every_split_gives_the_same_items, 0, sizeof goods / sizeof goods[0]);
     tcase_add_loop_test(tc, bad_input_names_the_byte, 0, sizeof bads / sizeof bads[0]);
+    tcase_add_loop_test(tc, mutations_never_crash, 0, sizeof goods / sizeof goods[0]);
     tcase_add_test(tc, too_deep_and_too_big_a_head);
     tcase_add_test(tc, the_callback_stops_the_scan);
     suite_add_tcase(s, tc);
