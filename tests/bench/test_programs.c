@@ -157,6 +157,15 @@ START_TEST(start_bench_output_parses)
     ck_assert_int_eq(readyz, 200);
     ck_assert_msg(strstr(out, "20 nodes, 300 pods loaded; 0 nodes and 0 pods left out"), "%s", out);
     ck_assert(ready >= 0 && peak > 0);
+    /* with filters: the gauges are read before and after */
+    snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --nodes 20 --pods 100 --filters 40 --huge 1",
+             env("VS_BUILD"));
+    ck_assert_int_eq(run(cmd), 0);
+    ck_assert_msg(strstr(out, "before filters: RSS ") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 1;"), "%s", out);
+    ck_assert_msg(strstr(out, "after 40 filters: RSS "), "%s", out);
+    ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 41;"), "%s", out);
+    ck_assert_msg(strstr(out, "40 distinct pods (253-character names"), "%s", out);
 }
 END_TEST
 
