@@ -283,6 +283,7 @@ static void print_tables(const char *when, pid_t pid, const char *page)
         "vgpu_scheduler_table_entries{table=\"orphans\"}",
         "vgpu_scheduler_table_entries{table=\"pending\"}",
         "vgpu_scheduler_table_bytes{table=\"pending\"}",
+        "vgpu_scheduler_table_bytes{table=\"memo\"}",
         "vgpu_scheduler_workload_shapes",
     };
     double peak, cur;

@@ -43,6 +43,7 @@ struct tstate {
     /* Verdicts fitted and taken from the memo: written by this thread
      * only, read by place_stats. */
     atomic_ulong fitted, reused;
+    atomic_size_t bytes; /* of slot, for place_stats */
 };
 
 /* Locks, in the only order one may be taken while holding another:
@@ -278,6 +279,7 @@ void place_stats(struct place *pl, struct place_stats *out)
     for (int i = 0; i < pl->ntstates; i++) {
         out->fitted += atomic_load_explicit(&pl->tstates[i]->fitted, memory_order_relaxed);
         out->reused += atomic_load_explicit(&pl->tstates[i]->reused, memory_order_relaxed);
+        out->memo_bytes += atomic_load_explicit(&pl->tstates[i]->bytes, memory_order_relaxed);
     }
     pthread_mutex_unlock(&pl->learn_lock);
 }
@@ -434,6 +436,7 @@ static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
         t->slot = mem_realloc(t->slot, sizeof *t->slot * (size_t)want);
         memset(t->slot + t->nslot, 0, sizeof *t->slot * (size_t)(want - t->nslot));
         t->nslot = want;
+        atomic_store_explicit(&t->bytes, sizeof *t->slot * (size_t)want, memory_order_relaxed);
     }
     return &t->slot[n->id];
 }

@@ -162,6 +162,7 @@ size_t place_workload_shapes(struct place *p);
  * matched an earlier verdict). For tests. */
 struct place_stats {
     unsigned long fitted, reused;
+    size_t memo_bytes; /* the verdict memos' slots, over every thread */
 };
 void place_stats(struct place *p, struct place_stats *out);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape

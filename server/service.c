@@ -138,7 +138,9 @@ static void gpu_gauges(void *ctx, struct buf *out)
 static void table_gauges(struct service *s, struct buf *out)
 {
     struct cache_stats cs;
+    struct place_stats ps;
     cache_stats(s->cache, &cs);
+    place_stats(s->place, &ps);
     buf_printf(out,
                "# HELP vgpu_scheduler_table_entries Entries held by the service's tables "
                "(pods counted, reservations, pods on unknown nodes, pending pod specs).\n"
@@ -148,11 +150,12 @@ static void table_gauges(struct service *s, struct buf *out)
                "vgpu_scheduler_table_entries{table=\"orphans\"} %zu\n"
                "vgpu_scheduler_table_entries{table=\"pending\"} %zu\n"
                "# HELP vgpu_scheduler_table_bytes Bytes held by the pending pod specs "
-               "(bounded by %zu).\n"
+               "(bounded by %zu) and by the verdict memos (a slot per node per thread).\n"
                "# TYPE vgpu_scheduler_table_bytes gauge\n"
-               "vgpu_scheduler_table_bytes{table=\"pending\"} %zu\n",
+               "vgpu_scheduler_table_bytes{table=\"pending\"} %zu\n"
+               "vgpu_scheduler_table_bytes{table=\"memo\"} %zu\n",
                cs.pods, cs.reservations, cs.orphans, cs.pending, CACHE_PENDING_BYTES_MAX,
-               cs.pending_bytes);
+               cs.pending_bytes, ps.memo_bytes);
 }
 
 /* Everything after the metrics module's own: the GPU gauges, the workload

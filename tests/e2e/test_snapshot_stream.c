@@ -225,6 +225,8 @@ START_TEST(tables_counted_in_metrics)
                      pods0 + 1);
     ck_assert_int_eq(harness_metric(port, pend), pend0 + 1);
     ck_assert_int_gt(harness_metric(port, bytes), bytes0 + 100);
+    /* the filter's thread memoised a verdict per node */
+    ck_assert_int_gt(harness_metric(port, "vgpu_scheduler_table_bytes{table=\"memo\"}"), 0);
     harness_finish(&h);
 }
 END_TEST
