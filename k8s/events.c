@@ -36,6 +36,17 @@ struct events {
     atomic_bool leading; /* the gate of events_post_background */
 };
 
+void events_queued(struct events *e, size_t *n, size_t *max)
+{
+    *n = *max = 0;
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->lock);
+    *n = e->n;
+    *max = e->cap;
+    pthread_mutex_unlock(&e->lock);
+}
+
 const char *const *events_reasons(void)
 {
     return reasons;

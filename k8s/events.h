@@ -61,6 +61,9 @@ void events_set_leading(struct events *e, bool leading);
 bool events_post_background(struct events *e, const char *ns, const char *name, const char *uid,
                             bool warning, const char *reason, const char *message);
 
+/* Events waiting to be sent, and the queue's bound (0, 0 for NULL). */
+void events_queued(struct events *e, size_t *n, size_t *max);
+
 /* The reasons this module counts, NULL-terminated. */
 const char *const *events_reasons(void);
 

@@ -246,6 +246,14 @@ void live_render_metrics(struct live *l, struct buf *out)
                "# TYPE vgpu_scheduler_leader_transitions_total counter\n"
                "vgpu_scheduler_leader_transitions_total %lu\n",
                live_leading(l) ? 1 : 0, l ? atomic_load(&l->transitions) : 0UL);
+    size_t n, max;
+    events_queued(l ? l->events : NULL, &n, &max);
+    buf_printf(out,
+               "# HELP vgpu_scheduler_events_queued Events waiting to be sent to the API server "
+               "(at most %zu, each cut to %d bytes; past that new ones are dropped).\n"
+               "# TYPE vgpu_scheduler_events_queued gauge\n"
+               "vgpu_scheduler_events_queued %zu\n",
+               max, EVENTS_MESSAGE_MAX, n);
 }
 
 cJSON *live_inspect(struct live *l, double now)

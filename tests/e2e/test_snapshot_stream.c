@@ -210,6 +210,7 @@ START_TEST(tables_counted_in_metrics)
     ck_assert_int_ge(pods0, 1);
     ck_assert_int_eq(harness_metric(port, res), 0);
     ck_assert_int_ge(pend0, 0);
+    ck_assert_int_eq(harness_metric(port, "vgpu_scheduler_events_queued"), 0); /* none sent */
     const char *body =
         "{\"Pod\":{\"metadata\":{\"name\":\"m\",\"namespace\":\"d\",\"uid\":\"u-metrics\"},"
         "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
