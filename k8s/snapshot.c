@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/arena.h"
 #include "base/err.h"
@@ -88,7 +89,7 @@ struct load {
     struct cache *c;
     struct snapshot_stats *st;
     struct jsonstream *js;
-    int pass;           /* 1: nodes; 2: the rest */
+    int pass;           /* 1: nodes; 2: the rest; 0: all at once (input that cannot be re-read) */
     bool kindless_only; /* pass 1 again, for kind-less items read before the List's kind */
     bool deferred;      /* pass 1 met such items */
     bool list_known;    /* the List's kind was read (or there is none) */
@@ -134,9 +135,15 @@ static const char *item_kind(struct load *l, const struct jsonstream_item *it, c
     return default_kind(l->list);
 }
 
+/* Whether this pass loads an item that is (not) a node. */
+static bool wanted(const struct load *l, bool node)
+{
+    return l->pass == 0 || node == (l->pass == 1);
+}
+
 static void load_one(struct load *l, const char *kind, const cJSON *item)
 {
-    if (l->pass == 1)
+    if (kind && strcmp(kind, "Node") == 0)
         load_node(l->c, item, l->st);
     else if (kind && strcmp(kind, "Pod") == 0)
         load_pod(l->c, item, l->st);
@@ -158,19 +165,24 @@ static int on_item(void *ctx, const struct jsonstream_item *it)
     if (l->kindless_only && it->kind_is != JSONSTREAM_KIND_NONE)
         return 0;
     if (it->kind_is == JSONSTREAM_KIND_NONE && !l->list_known) {
+        if (l->pass == 0 && !l->deferred)
+            LOG_WARN("snapshot: items without a kind before the List's kind, in input that "
+                     "cannot be read twice: left out");
         l->deferred = true; /* pass 1 again once the List's kind is known */
+        if (l->pass == 0)
+            l->st->other++;
         return 0;
     }
     arena_open(); /* the item's tree goes back in one piece */
     const char *kind = item_kind(l, it, &tree);
     bool node = kind && strcmp(kind, "Node") == 0;
-    if (node == (l->pass == 1) && (tree || it->kind_is != JSONSTREAM_KIND_PARSE)) {
+    if (wanted(l, node) && (tree || it->kind_is != JSONSTREAM_KIND_PARSE)) {
         if (!tree)
             tree = cJSON_ParseWithLength(it->json, it->len);
         if (tree)
             load_one(l, kind, tree);
     }
-    if (!tree && (node == (l->pass == 1) || it->kind_is == JSONSTREAM_KIND_PARSE)) {
+    if (!tree && (wanted(l, node) || it->kind_is == JSONSTREAM_KIND_PARSE)) {
         const char *at = cJSON_GetErrorPtr();
         size_t off = at && at >= it->json && at <= it->json + it->len ? (size_t)(at - it->json) : 0;
         snprintf(l->err, l->cap, "item %zu is not JSON (near byte %zu)", it->index,
@@ -193,7 +205,8 @@ static int pass(struct load *l, FILE *f, const char *mem, size_t len)
     if (!f) {
         rc = jsonstream_feed(l->js, mem, len, l->err, l->cap);
     } else {
-        rewind(f);
+        if (l->pass != 0)
+            rewind(f);
         for (size_t n; rc == 0 && (n = fread(buf, 1, chunk, f)) > 0;) {
             total += n;
             if (total > SNAPSHOT_MAX_BYTES) {
@@ -219,12 +232,22 @@ static int pass(struct load *l, FILE *f, const char *mem, size_t len)
 }
 
 /* Nodes, then (for kind-less items read before the List's kind) the nodes
- * among those, then the rest. */
+ * among those, then the rest. Input that cannot be read twice (a pipe) is
+ * loaded in one pass: pods that come before their node wait for it in the
+ * cache. */
 static int load(struct cache *c, FILE *f, const char *mem, size_t len, struct snapshot_stats *st,
                 char *err, size_t cap)
 {
     struct load l = {.c = c, .st = st, .pass = 1, .err = err, .cap = cap};
+    struct stat sb;
     memset(st, 0, sizeof *st);
+    if (f && (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        l.pass = 0;
+        int rc = pass(&l, f, NULL, 0);
+        if (rc == 0)
+            cache_set_ready(c, true);
+        return rc;
+    }
     int rc = pass(&l, f, mem, len);
     if (rc == 0 && l.deferred && default_kind(l.list) && !strcmp(default_kind(l.list), "Node")) {
         l.kindless_only = true;

@@ -11,7 +11,10 @@
  * The document is never held whole: it is scanned twice in pieces
  * (k8s/jsonstream.h), nodes first, then the rest, and each item is parsed
  * alone, so memory stays that of one item on top of the cache. Items come in
- * any order, and the List's "kind" may come after its "items". */
+ * any order, and the List's "kind" may come after its "items". Input that
+ * cannot be read twice (a pipe) is read once: nodes and the rest as they
+ * come (a pod before its node waits for it in the cache), and items without
+ * a kind before the List's kind are left out. */
 #ifndef VS_SNAPSHOT_H
 #define VS_SNAPSHOT_H
 

@@ -6,10 +6,12 @@
  * naming the file and the byte. The tables that grow with the pods seen
  * are counted in /metrics. */
 #include <check.h>
+#include <pthread.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/support/harness.h"
@@ -196,6 +198,89 @@ START_TEST(malformed_snapshot_names_the_byte)
 }
 END_TEST
 
+/* A snapshot from a pipe (`--snapshot <(kubectl get ...)`) cannot be read
+ * twice: it loads in one pass, pods before their nodes included. */
+struct fifo_writer {
+    char path[64];
+    char *text;
+};
+
+static void *write_fifo(void *arg)
+{
+    struct fifo_writer *fw = arg;
+    FILE *f = fopen(fw->path, "w"); /* blocks until the service opens it */
+    if (f) {
+        fputs(fw->text, f);
+        fclose(f);
+    }
+    return NULL;
+}
+
+static char *inspect_via_fifo(char *text)
+{
+    struct fifo_writer fw = {.text = text};
+    pthread_t th;
+    snprintf(fw.path, sizeof fw.path, "/tmp/vs-snapstream-fifo-%d", (int)getpid());
+    unlink(fw.path);
+    ck_assert_int_eq(mkfifo(fw.path, 0600), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, write_fifo, &fw), 0);
+    char *got = inspect(fw.path);
+    pthread_join(th, NULL);
+    unlink(fw.path);
+    return got;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* text's lines sorted, joined again (text is cut up; returns a new string):
+ * the same /inspect whatever order a GPU lists its pods in. */
+static char *sorted_lines(char *text)
+{
+    size_t n = 0, cap = 1024, len = 0;
+    char **lines = malloc(sizeof *lines * cap);
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (n == cap)
+            lines = realloc(lines, sizeof *lines * (cap *= 2));
+        lines[n++] = l;
+        len += strlen(l) + 1;
+    }
+    qsort(lines, n, sizeof *lines, cmp_line);
+    char *out = malloc(len + 1), *p = out;
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s\n", lines[i]);
+    *p = '\0';
+    free(lines);
+    return out;
+}
+
+START_TEST(snapshot_from_a_pipe)
+{
+    char path[4096];
+    harness_data_path("../../examples/demo-cluster.json", path, sizeof path);
+    char *text = harness_read(path, NULL), *want = inspect(path);
+    cJSON *doc = cJSON_Parse(text), *r = nodes_last(doc);
+    char *rtext = cJSON_PrintUnformatted(r);
+    char *got = inspect_via_fifo(text);
+    ck_assert_msg(strcmp(got, want) == 0, "from a pipe: %.300s", got);
+    free(got);
+    /* the pods waited for their nodes: each GPU lists them in another order */
+    got = inspect_via_fifo(rtext);
+    char *a = sorted_lines(got), *b = sorted_lines(want);
+    ck_assert_msg(strcmp(a, b) == 0, "from a pipe, nodes last: %.300s", got);
+    free(a);
+    free(b);
+    free(got);
+    cJSON_free(rtext);
+    cJSON_Delete(r);
+    cJSON_Delete(doc);
+    free(want);
+    free(text);
+}
+END_TEST
+
 /* The tables that grow with the pods seen are counted in /metrics: a
  * filter adds a reservation, a pod counted on its node and a pending spec. */
 START_TEST(tables_counted_in_metrics)
@@ -240,6 +325,7 @@ int main(void)
     tcase_add_test(tc, demo_cluster_in_every_layout);
     tcase_add_test(tc, nodelist_kind_after_kindless_items);
     tcase_add_test(tc, large_generated_cluster);
+    tcase_add_test(tc, snapshot_from_a_pipe);
     tcase_add_test(tc, tables_counted_in_metrics);
     tcase_add_loop_test(tc, malformed_snapshot_names_the_byte, 0,
                         sizeof bad_files / sizeof bad_files[0]);
