@@ -1716,19 +1716,26 @@ void cache_foreach_pod_mig(struct cache *c,
     cache_unlock(c);
 }
 
-char **cache_node_names(struct cache *c, size_t *n)
+/* The keys of table m, copied under the read lock: a NULL-terminated
+ * array, *n of them (caller frees each and the array). */
+static char **keys_of(struct cache *c, struct hmap *m, size_t *n)
 {
     size_t it = 0, k = 0;
     const char *key;
     void *v;
     cache_rdlock(c);
-    char **names = mem_alloc(sizeof *names * (hmap_count(c->nodes) + 1));
-    while (hmap_next(c->nodes, &it, &key, &v))
-        names[k++] = mem_strdup(key);
+    char **out = mem_alloc(sizeof *out * (hmap_count(m) + 1));
+    while (hmap_next(m, &it, &key, &v))
+        out[k++] = mem_strdup(key);
     cache_unlock(c);
-    names[k] = NULL;
+    out[k] = NULL;
     *n = k;
-    return names;
+    return out;
+}
+
+char **cache_node_names(struct cache *c, size_t *n)
+{
+    return keys_of(c, c->nodes, n);
 }
 
 void cache_stats(struct cache *c, struct cache_stats *out)
@@ -1838,16 +1845,7 @@ void cache_quota_del(struct cache *c, const char *ns, const char *name)
 
 char **cache_quota_names(struct cache *c, size_t *n)
 {
-    size_t it = 0, k = 0;
-    const char *key;
-    void *v;
-    cache_rdlock(c);
-    char **out = mem_alloc(sizeof *out * (hmap_count(c->qobjs) + 1));
-    while (hmap_next(c->qobjs, &it, &key, &v))
-        out[k++] = mem_strdup(key);
-    cache_unlock(c);
-    *n = k;
-    return out;
+    return keys_of(c, c->qobjs, n);
 }
 
 /* The limit as usage counts it (MiB): memory of the rows that take the

@@ -30,6 +30,13 @@ static void teardown(void)
     harness_finish(&h);
 }
 
+/* Filter pod (taken) on both nodes; the parsed answer. */
+static cJSON *filter(cJSON *pod)
+{
+    static const char *const nodes[] = {"nv-node", "npu-node", NULL};
+    return harness_filter(harness_port(h), pod, nodes);
+}
+
 /* A pod of one container asking `count` of resource res (and mem MiB of
  * res-memory when not NULL), with huawei.com/vnpu-mode when mode is set. */
 static cJSON *new_pod(const char *name, const char *res, const char *count, const char *mem,
@@ -56,54 +63,21 @@ static cJSON *new_pod(const char *name, const char *res, const char *count, cons
     return p;
 }
 
-/* Filter pod (taken) on both nodes; the parsed answer. */
-static cJSON *filter(cJSON *pod)
-{
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddItemToObject(a, "Pod", pod);
-    cJSON *names = cJSON_AddArrayToObject(a, "NodeNames");
-    cJSON_AddItemToArray(names, cJSON_CreateString("nv-node"));
-    cJSON_AddItemToArray(names, cJSON_CreateString("npu-node"));
-    char *body = cJSON_PrintUnformatted(a);
-    struct harness_reply r;
-    ck_assert_int_eq(harness_post(harness_port(h), "/filter", body, strlen(body), &r), 0);
-    ck_assert_msg(r.status == 200, "status %ld: %s", r.status, buf_str(&r.body));
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    ck_assert_ptr_nonnull(j);
-    harness_reply_free(&r);
-    free(body);
-    cJSON_Delete(a);
-    return j;
-}
-
-static const char *passed(const cJSON *f)
-{
-    const cJSON *n = cJSON_GetObjectItem(f, "NodeNames");
-    return cJSON_GetArraySize(n) == 1 ? cJSON_GetStringValue(cJSON_GetArrayItem(n, 0)) : "";
-}
-
-static void assert_reason(const cJSON *f, const char *node, const char *want)
-{
-    const char *why = harness_failed_reason(f, node);
-    ck_assert_msg(why && strcmp(why, want) == 0, "%s: \"%s\", want \"%s\"", node,
-                  why ? why : "(none)", want);
-}
-
 /* An Ascend pod lands only on Ascend devices, an NVIDIA pod only on NVIDIA's. */
 START_TEST(ascend_pod_on_ascend_node)
 {
     cJSON *f = filter(new_pod("a", "huawei.com/Ascend910B3", "1", "5000", NULL));
-    ck_assert_str_eq(passed(f), "npu-node");
-    assert_reason(f, "nv-node", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "npu-node");
+    harness_assert_reason(f, "nv-node", "NodeInsufficientDevice");
     cJSON_Delete(f);
     f = filter(new_pod("n", "nvidia.com/gpu", "1", NULL, NULL));
-    ck_assert_str_eq(passed(f), "nv-node");
-    assert_reason(f, "npu-node", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "nv-node");
+    harness_assert_reason(f, "npu-node", "NodeInsufficientDevice");
     cJSON_Delete(f);
     /* Another chip's pod finds no device of its chip on the 910B3 node. */
     f = filter(new_pod("p", "huawei.com/Ascend310P", "1", NULL, NULL));
-    ck_assert_str_eq(passed(f), "");
-    assert_reason(f, "npu-node", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "");
+    harness_assert_reason(f, "npu-node", "NodeInsufficientDevice");
     cJSON_Delete(f);
 }
 END_TEST
@@ -133,13 +107,13 @@ START_TEST(ascend_usage_from_pods)
     ck_assert_int_eq(seen, 4);
     cJSON_Delete(ins);
     cJSON *f = filter(new_pod("w", "huawei.com/Ascend910B3", "4", NULL, NULL));
-    ck_assert_str_eq(passed(f), "");
-    assert_reason(f, "npu-node",
-                  "1/4 CardInsufficientMemory, 3/4 AllocatedCardsInsufficientRequest");
+    ck_assert_str_eq(harness_only_node(f), "");
+    harness_assert_reason(f, "npu-node",
+                          "1/4 CardInsufficientMemory, 3/4 AllocatedCardsInsufficientRequest");
     cJSON_Delete(f);
     /* 32768 more (the other half of NPU-0) still fits there. */
     f = filter(new_pod("half", "huawei.com/Ascend910B3", "1", "30000", NULL));
-    ck_assert_str_eq(passed(f), "npu-node");
+    ck_assert_str_eq(harness_only_node(f), "npu-node");
     cJSON_Delete(f);
 }
 END_TEST
@@ -148,12 +122,12 @@ END_TEST
 START_TEST(ascend_refusals)
 {
     cJSON *f = filter(new_pod("big", "huawei.com/Ascend910B3", "1", "70000", NULL));
-    ck_assert_str_eq(passed(f), "");
-    assert_reason(f, "npu-node", "4/4 CardInsufficientMemory");
+    ck_assert_str_eq(harness_only_node(f), "");
+    harness_assert_reason(f, "npu-node", "4/4 CardInsufficientMemory");
     cJSON_Delete(f);
     f = filter(new_pod("soft", "huawei.com/Ascend910B3", "1", "8000", "hami-core"));
-    ck_assert_str_eq(passed(f), "");
-    assert_reason(f, "npu-node", "1/4 ModeNotFit");
+    ck_assert_str_eq(harness_only_node(f), "");
+    harness_assert_reason(f, "npu-node", "1/4 ModeNotFit");
     cJSON_Delete(f);
 }
 END_TEST
@@ -227,8 +201,8 @@ START_TEST(demo_filter_ascend)
     ck_assert_int_eq(r.status, 200);
     cJSON *f = cJSON_Parse(buf_str(&r.body));
     ck_assert_ptr_nonnull(f);
-    ck_assert_str_eq(passed(f), "npu-910b3-1");
-    assert_reason(f, "gpu-t4-1", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "npu-910b3-1");
+    harness_assert_reason(f, "gpu-t4-1", "NodeInsufficientDevice");
     cJSON_Delete(f);
     harness_reply_free(&r);
     free(body);

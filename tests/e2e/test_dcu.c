@@ -26,6 +26,13 @@ static void teardown(void)
     harness_finish(&h);
 }
 
+/* Filter pod (taken) on both nodes; the parsed answer. */
+static cJSON *filter(cJSON *pod)
+{
+    static const char *const nodes[] = {"nv-node", "dcu-node", NULL};
+    return harness_filter(harness_port(h), pod, nodes);
+}
+
 /* Add a container `name` asking count devices of the resource `count` (with
  * mem and cores when not NULL) to pod. */
 static void add_ctr(cJSON *pod, const char *name, const char *count, const char *mem_res,
@@ -56,33 +63,6 @@ static cJSON *new_pod(const char *name)
     return p;
 }
 
-/* Filter pod (taken) on both nodes; the parsed answer. */
-static cJSON *filter(cJSON *pod)
-{
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddItemToObject(a, "Pod", pod);
-    cJSON *names = cJSON_AddArrayToObject(a, "NodeNames");
-    cJSON_AddItemToArray(names, cJSON_CreateString("nv-node"));
-    cJSON_AddItemToArray(names, cJSON_CreateString("dcu-node"));
-    char *body = cJSON_PrintUnformatted(a);
-    struct harness_reply r;
-    ck_assert_int_eq(harness_post(harness_port(h), "/filter", body, strlen(body), &r), 0);
-    ck_assert_msg(r.status == 200, "status %ld: %s", r.status, buf_str(&r.body));
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    ck_assert_ptr_nonnull(j);
-    harness_reply_free(&r);
-    free(body);
-    cJSON_Delete(a);
-    return j;
-}
-
-/* The only node the answer passes ("" when none). */
-static const char *passed(const cJSON *f)
-{
-    const cJSON *n = cJSON_GetObjectItem(f, "NodeNames");
-    return cJSON_GetArraySize(n) == 1 ? cJSON_GetStringValue(cJSON_GetArrayItem(n, 0)) : "";
-}
-
 /* A DCU pod lands only on the DCU node; a node without devices of the
  * pod's vendor has, as HAMi says, too few devices. */
 START_TEST(dcu_pod_on_dcu_node)
@@ -90,7 +70,7 @@ START_TEST(dcu_pod_on_dcu_node)
     cJSON *p = new_pod("d");
     add_ctr(p, "main", "hygon.com/dcunum", "hygon.com/dcumem", "4000", "hygon.com/dcucores", "30");
     cJSON *f = filter(p);
-    ck_assert_str_eq(passed(f), "dcu-node");
+    ck_assert_str_eq(harness_only_node(f), "dcu-node");
     const char *why = harness_failed_reason(f, "nv-node");
     ck_assert_msg(why && strcmp(why, "NodeInsufficientDevice") == 0, "nv-node: %s",
                   why ? why : "(none)");
@@ -103,7 +83,7 @@ START_TEST(nvidia_pod_on_nvidia_node)
     cJSON *p = new_pod("n");
     add_ctr(p, "main", "nvidia.com/gpu", "nvidia.com/gpumem", "4000", "nvidia.com/gpucores", "30");
     cJSON *f = filter(p);
-    ck_assert_str_eq(passed(f), "nv-node");
+    ck_assert_str_eq(harness_only_node(f), "nv-node");
     const char *why = harness_failed_reason(f, "dcu-node");
     ck_assert_msg(why && strcmp(why, "NodeInsufficientDevice") == 0, "dcu-node: %s",
                   why ? why : "(none)");
@@ -121,7 +101,7 @@ START_TEST(two_vendors_refused)
     const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(f, "Error"));
     ck_assert_msg(e && strstr(e, "two vendors") && strstr(e, "\"gpu\"") && strstr(e, "\"dcu\""),
                   "%s", e ? e : "(no error)");
-    ck_assert_str_eq(passed(f), "");
+    ck_assert_str_eq(harness_only_node(f), "");
     cJSON_Delete(f);
 }
 END_TEST
@@ -156,7 +136,7 @@ START_TEST(dcu_usage_from_pods)
     cJSON *p = new_pod("whole");
     add_ctr(p, "main", "hygon.com/dcunum", NULL, NULL, NULL, NULL);
     cJSON *f = filter(p);
-    ck_assert_str_eq(passed(f), "dcu-node");
+    ck_assert_str_eq(harness_only_node(f), "dcu-node");
     cJSON_Delete(f);
 }
 END_TEST

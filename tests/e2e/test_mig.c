@@ -55,19 +55,8 @@ static cJSON *make_pod(const char *name, const char *mem, const char *mode)
 /* Filter pod (taken) on the one node `node`; the parsed answer. */
 static cJSON *filter_on(cJSON *pod, const char *node)
 {
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddItemToObject(a, "Pod", pod);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(a, "NodeNames"), cJSON_CreateString(node));
-    char *body = cJSON_PrintUnformatted(a);
-    struct harness_reply r;
-    ck_assert_int_eq(harness_post(harness_port(h), "/filter", body, strlen(body), &r), 0);
-    ck_assert_msg(r.status == 200, "status %ld: %s", r.status, buf_str(&r.body));
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    ck_assert_ptr_nonnull(j);
-    harness_reply_free(&r);
-    free(body);
-    cJSON_Delete(a);
-    return j;
+    const char *nodes[] = {node, NULL};
+    return harness_filter(harness_port(h), pod, nodes);
 }
 
 static const struct {

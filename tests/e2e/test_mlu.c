@@ -41,6 +41,13 @@ static void teardown(void)
     harness_finish(&h);
 }
 
+/* Filter pod (taken) on both nodes; the parsed answer. */
+static cJSON *filter(cJSON *pod)
+{
+    static const char *const nodes[] = {"nv-node", "mlu-node", NULL};
+    return harness_filter(harness_port(h), pod, nodes);
+}
+
 /* A pod asking one device of `count` (with mem and cores when not NULL). */
 static cJSON *new_pod(const char *name, const char *count, const char *mem_res, const char *mem,
                       const char *cores_res, const char *cores)
@@ -69,50 +76,16 @@ static cJSON *mlu_pod(const char *name, const char *mem, const char *cores)
     return new_pod(name, "cambricon.com/vmlu", MLU_MEM, mem, MLU_CORE, cores);
 }
 
-/* Filter pod (taken) on both nodes of the snapshot; the parsed answer. */
-static cJSON *filter(cJSON *pod)
-{
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddItemToObject(a, "Pod", pod);
-    cJSON *names = cJSON_AddArrayToObject(a, "NodeNames");
-    cJSON_AddItemToArray(names, cJSON_CreateString("nv-node"));
-    cJSON_AddItemToArray(names, cJSON_CreateString("mlu-node"));
-    char *body = cJSON_PrintUnformatted(a);
-    struct harness_reply r;
-    ck_assert_int_eq(harness_post(harness_port(h), "/filter", body, strlen(body), &r), 0);
-    ck_assert_msg(r.status == 200, "status %ld: %s", r.status, buf_str(&r.body));
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    ck_assert_ptr_nonnull(j);
-    harness_reply_free(&r);
-    free(body);
-    cJSON_Delete(a);
-    return j;
-}
-
-/* The only node the answer passes ("" when none). */
-static const char *passed(const cJSON *f)
-{
-    const cJSON *n = cJSON_GetObjectItem(f, "NodeNames");
-    return cJSON_GetArraySize(n) == 1 ? cJSON_GetStringValue(cJSON_GetArrayItem(n, 0)) : "";
-}
-
-static void assert_reason(const cJSON *f, const char *node, const char *want)
-{
-    const char *why = harness_failed_reason(f, node);
-    ck_assert_msg(why && strcmp(why, want) == 0, "%s: %s, want %s", node, why ? why : "(none)",
-                  want);
-}
-
 /* An MLU pod lands only on the MLU node; an NVIDIA pod only on NVIDIA. */
 START_TEST(mlu_pod_on_mlu_node)
 {
     cJSON *f = filter(mlu_pod("m", "40", "30"));
-    ck_assert_str_eq(passed(f), "mlu-node");
-    assert_reason(f, "nv-node", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "mlu-node");
+    harness_assert_reason(f, "nv-node", "NodeInsufficientDevice");
     cJSON_Delete(f);
     f = filter(new_pod("n", "nvidia.com/gpu", "nvidia.com/gpumem", "4000", NULL, NULL));
-    ck_assert_str_eq(passed(f), "nv-node");
-    assert_reason(f, "mlu-node", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "nv-node");
+    harness_assert_reason(f, "mlu-node", "NodeInsufficientDevice");
     cJSON_Delete(f);
 }
 END_TEST
@@ -154,8 +127,8 @@ END_TEST
 START_TEST(mlu_too_big)
 {
     cJSON *f = filter(mlu_pod("big", "200", NULL));
-    ck_assert_str_eq(passed(f), "");
-    assert_reason(f, "mlu-node", "4/4 CardInsufficientMemory");
+    ck_assert_str_eq(harness_only_node(f), "");
+    harness_assert_reason(f, "mlu-node", "4/4 CardInsufficientMemory");
     cJSON_Delete(f);
     /* Four whole devices: MLU 0 is in use, so one of four is refused. */
     cJSON *p = mlu_pod("four", NULL, NULL);
@@ -167,12 +140,12 @@ START_TEST(mlu_too_big)
         "limits");
     cJSON_ReplaceItemInObject(lim, "cambricon.com/vmlu", cJSON_CreateString("4"));
     f = filter(p);
-    ck_assert_str_eq(passed(f), "");
-    assert_reason(f, "mlu-node",
-                  "1/4 CardInsufficientMemory, 3/4 AllocatedCardsInsufficientRequest");
+    ck_assert_str_eq(harness_only_node(f), "");
+    harness_assert_reason(f, "mlu-node",
+                          "1/4 CardInsufficientMemory, 3/4 AllocatedCardsInsufficientRequest");
     cJSON_Delete(f);
     f = filter(mlu_pod("whole", NULL, NULL));
-    ck_assert_str_eq(passed(f), "mlu-node");
+    ck_assert_str_eq(harness_only_node(f), "mlu-node");
     cJSON_Delete(f);
 }
 END_TEST
@@ -184,7 +157,7 @@ START_TEST(mlu_type_annotation_ignored)
     cJSON *anns = cJSON_AddObjectToObject(cJSON_GetObjectItem(p, "metadata"), "annotations");
     cJSON_AddStringToObject(anns, "cambricon.com/use-mlutype", "MLU590");
     cJSON *f = filter(p);
-    ck_assert_str_eq(passed(f), "mlu-node");
+    ck_assert_str_eq(harness_only_node(f), "mlu-node");
     cJSON_Delete(f);
 }
 END_TEST
@@ -238,9 +211,9 @@ START_TEST(mlu_demo_filter)
     ck_assert_int_eq(harness_post(harness_port(d), "/filter", body, strlen(body), &r), 0);
     cJSON *f = cJSON_Parse(buf_str(&r.body));
     ck_assert_ptr_nonnull(f);
-    ck_assert_str_eq(passed(f), "mlu-370-1");
-    assert_reason(f, "gpu-t4-1", "NodeInsufficientDevice");
-    assert_reason(f, "cpu-1", "NodeInsufficientDevice");
+    ck_assert_str_eq(harness_only_node(f), "mlu-370-1");
+    harness_assert_reason(f, "gpu-t4-1", "NodeInsufficientDevice");
+    harness_assert_reason(f, "cpu-1", "NodeInsufficientDevice");
     cJSON_Delete(f);
     harness_reply_free(&r);
     free(body);
@@ -352,7 +325,7 @@ static void place(struct env *e, const char *pod, char *err, size_t cap)
     bool ok = false;
     for (int i = 0; i < 250 && !ok; i++) {
         cJSON *f = post_json(e->port, "/filter", body);
-        ok = strcmp(passed(f), "mlu-node") == 0;
+        ok = strcmp(harness_only_node(f), "mlu-node") == 0;
         cJSON_Delete(f);
         if (!ok)
             harness_nap_ms(20);

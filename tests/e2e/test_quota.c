@@ -37,20 +37,8 @@ static cJSON *new_pod(const char *ns, const char *name, const char *mem, const c
 /* Filter pod (taken) on q1 and q2 of the server at port; the answer. */
 static cJSON *filter(int port, cJSON *pod)
 {
-    cJSON *a = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(a, "NodeNames");
-    cJSON_AddItemToObject(a, "Pod", pod);
-    cJSON_AddItemToArray(names, cJSON_CreateString("q1"));
-    cJSON_AddItemToArray(names, cJSON_CreateString("q2"));
-    char *body = cJSON_PrintUnformatted(a);
-    struct harness_reply r;
-    ck_assert_int_eq(harness_post(port, "/filter", body, strlen(body), &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    cJSON *j = cJSON_Parse(buf_str(&r.body));
-    ck_assert_ptr_nonnull(j);
-    harness_reply_free(&r);
-    free(body);
-    cJSON_Delete(a);
-    return j;
+    static const char *const nodes[] = {"q1", "q2", NULL};
+    return harness_filter(port, pod, nodes);
 }
 
 /* The node chosen, or NULL. Borrowed from f. */

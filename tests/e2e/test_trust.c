@@ -61,10 +61,8 @@ static cJSON *post_filter(cJSON *args)
 /* Filter pod (taken) on the one node `node` by NodeNames. */
 static cJSON *filter_on(cJSON *pod, const char *node)
 {
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddItemToObject(a, "Pod", pod);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(a, "NodeNames"), cJSON_CreateString(node));
-    return post_filter(a);
+    const char *nodes[] = {node, NULL};
+    return harness_filter(harness_port(h), pod, nodes);
 }
 
 static const char *error_of(const cJSON *f)

@@ -560,6 +560,37 @@ const char *harness_failed_reason(const struct cJSON *f, const char *node)
                      cJSON_GetObjectItem(f, "FailedAndUnresolvableNodes"), node));
 }
 
+struct cJSON *harness_filter(int port, struct cJSON *pod, const char *const *nodes)
+{
+    cJSON *a = cJSON_CreateObject(), *names = cJSON_AddArrayToObject(a, "NodeNames");
+    cJSON_AddItemToObject(a, "Pod", pod);
+    for (int i = 0; nodes[i]; i++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(nodes[i]));
+    char *body = cJSON_PrintUnformatted(a);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_post(port, "/filter", body, strlen(body), &r), 0);
+    ck_assert_msg(r.status == 200, "status %ld: %s", r.status, buf_str(&r.body));
+    cJSON *j = cJSON_Parse(buf_str(&r.body));
+    ck_assert_msg(j != NULL, "not JSON: %s", buf_str(&r.body));
+    harness_reply_free(&r);
+    free(body);
+    cJSON_Delete(a);
+    return j;
+}
+
+const char *harness_only_node(const struct cJSON *answer)
+{
+    const cJSON *n = cJSON_GetObjectItem(answer, "NodeNames");
+    return cJSON_GetArraySize(n) == 1 ? cJSON_GetStringValue(cJSON_GetArrayItem(n, 0)) : "";
+}
+
+void harness_assert_reason(const struct cJSON *answer, const char *node, const char *want)
+{
+    const char *why = harness_failed_reason(answer, node);
+    ck_assert_msg(why && strcmp(why, want) == 0, "%s: \"%s\", want \"%s\"", node,
+                  why ? why : "(none)", want);
+}
+
 long harness_metric(int port, const char *series)
 {
     struct harness_reply r;

@@ -124,6 +124,14 @@ void harness_finish(struct harness **h);
 /* Why an extender filter answer refused node: its FailedNodes entry, else
  * its FailedAndUnresolvableNodes entry, else NULL. Borrowed from f. */
 const char *harness_failed_reason(const struct cJSON *f, const char *node);
+/* POST /filter to the server at port with pod (taken) and NodeNames nodes
+ * (NULL-terminated); fails the test unless it answers 200 with JSON. The
+ * parsed answer; caller frees. */
+struct cJSON *harness_filter(int port, struct cJSON *pod, const char *const *nodes);
+/* The only node a filter answer passes; "" when none or several. */
+const char *harness_only_node(const struct cJSON *answer);
+/* Fails the test unless node failed in a filter answer with reason want. */
+void harness_assert_reason(const struct cJSON *answer, const char *node, const char *want);
 
 /* Poll /readyz on port every 20 ms for up to ms: true once it answers 200. */
 bool harness_wait_ready(int port, int ms);
