@@ -1610,6 +1610,42 @@ static void rows_left_out(const struct model_inventory *inv, cJSON *o)
     }
 }
 
+/* One node of /inspect. Under the read lock. */
+static cJSON *node_json(const struct cnode *n, double now)
+{
+    cJSON *o = cJSON_CreateObject(), *gpus = cJSON_CreateArray();
+    cJSON_AddStringToObject(o, "name", n->inv->name);
+    cJSON_AddNumberToObject(o, "cpuMilli", (double)n->view.cpu_milli);
+    cJSON_AddNumberToObject(o, "cpuUsedMilli", (double)n->view.cpu_used_milli);
+    cJSON_AddNumberToObject(o, "memMiB", (double)n->view.mem_mib);
+    cJSON_AddNumberToObject(o, "memUsedMiB", (double)n->view.mem_used_mib);
+    cJSON_AddBoolToObject(o, "oversubscribed", n->inv->oversubscribed);
+    for (int i = 0; i < n->inv->ndev; i++)
+        cJSON_AddItemToArray(gpus, gpu_json(n, i, now));
+    cJSON_AddItemToObject(o, "gpus", gpus);
+    rows_left_out(n->inv, o);
+    return o;
+}
+
+cJSON *cache_inspect_node(struct cache *c, const char *name, double now)
+{
+    cJSON *o = NULL;
+    cache_rdlock(c);
+    const struct cnode *n = hmap_get(c->nodes, name);
+    if (n) {
+        o = node_json(n, now);
+        if (n->inv->lock)
+            cJSON_AddStringToObject(o, "lock", n->inv->lock);
+        if (n->inv->pair) {
+            cJSON *links = cJSON_AddArrayToObject(o, "links");
+            for (int i = 0; i < n->inv->ndev * n->inv->ndev; i++)
+                cJSON_AddItemToArray(links, cJSON_CreateNumber(n->inv->pair[i]));
+        }
+    }
+    cache_unlock(c);
+    return o;
+}
+
 cJSON *cache_inspect(struct cache *c, double now)
 {
     cJSON *root = cJSON_CreateObject(), *nodes = cJSON_CreateArray();
@@ -1618,19 +1654,7 @@ cJSON *cache_inspect(struct cache *c, double now)
     void *v;
     cache_rdlock(c);
     while (hmap_next(c->nodes, &it, &k, &v)) {
-        const struct cnode *n = v;
-        cJSON *o = cJSON_CreateObject(), *gpus = cJSON_CreateArray();
-        cJSON_AddStringToObject(o, "name", n->inv->name);
-        cJSON_AddNumberToObject(o, "cpuMilli", (double)n->view.cpu_milli);
-        cJSON_AddNumberToObject(o, "cpuUsedMilli", (double)n->view.cpu_used_milli);
-        cJSON_AddNumberToObject(o, "memMiB", (double)n->view.mem_mib);
-        cJSON_AddNumberToObject(o, "memUsedMiB", (double)n->view.mem_used_mib);
-        cJSON_AddBoolToObject(o, "oversubscribed", n->inv->oversubscribed);
-        for (int i = 0; i < n->inv->ndev; i++)
-            cJSON_AddItemToArray(gpus, gpu_json(n, i, now));
-        cJSON_AddItemToObject(o, "gpus", gpus);
-        rows_left_out(n->inv, o);
-        cJSON_AddItemToArray(nodes, o);
+        cJSON_AddItemToArray(nodes, node_json(v, now));
     }
     cJSON_AddNumberToObject(root, "pods", (double)hmap_count(c->pods));
     cJSON_AddNumberToObject(root, "reservations", (double)c->nresv);

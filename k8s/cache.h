@@ -205,6 +205,11 @@ char *cache_pending_get(struct cache *c, const char *uid, double now);
  * and quota limits ("quotas"). Returns a new tree; caller frees
  * (cJSON_Delete). */
 cJSON *cache_inspect(struct cache *c, double now);
+/* One node as cache_inspect shows it, plus its hami.io/mutex.lock
+ * ("lock", when held) and its GPU pair scores ("links": ndev*ndev numbers,
+ * row-major, when the node has them). NULL when no such node. Returns a
+ * new tree; caller frees. */
+cJSON *cache_inspect_node(struct cache *c, const char *name, double now);
 /* Call fn once with the views of every node, under the read lock. */
 void cache_with_views(struct cache *c,
                       void (*fn)(void *ctx, const struct policy_node *const *v, int n), void *ctx);

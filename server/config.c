@@ -45,6 +45,7 @@ static int check_lease(const char *v, char *err, size_t cap);
 static int check_priority(const char *v, char *err, size_t cap);
 
 static const char *const filter_modes[] = {"single", "all", NULL};
+static const char *const web_ui_places[] = {"main", "metrics", "off", NULL};
 
 /* clang-format off */
 static const struct option options[] = {
@@ -232,6 +233,12 @@ static const struct option options[] = {
              "not placed on oversubscribed nodes: nodes whose device plugin registers more GPU "
              "memory than the cards have (HAMi's deviceMemoryScaling > 1; seen from the "
              "nvidia.com/gpu.memory label). Empty: every pod may go there."},
+    {.name = "web-ui", .type = T_ENUM, .scope = CONFIG_SERVE, FIELD(web_ui), .def = "main",
+     .choices = web_ui_places, .arg = "WHERE",
+     .help = "Where the web view (/ui/, and / redirecting to it) is served: main (--http_bind, "
+             "with /inspect's access rules: a client certificate when --client-ca-file is "
+             "set), metrics (--metrics-bind-address, plain HTTP, for a proxy of your own), or "
+             "off."},
 };
 /* clang-format on */
 
@@ -589,6 +596,9 @@ int config_parse(struct config *c, enum config_scope scope, int argc, char **arg
         rc = ERR_INVAL;
     } else if (!c->help && c->client_ca_file[0] && !c->cert_file[0]) {
         snprintf(err, cap, "--client-ca-file: needs --cert_file and --key_file (TLS)");
+        rc = ERR_INVAL;
+    } else if (!c->help && c->web_ui == CONFIG_UI_METRICS && !c->metrics_bind[0]) {
+        snprintf(err, cap, "--web-ui=metrics: needs --metrics-bind-address");
         rc = ERR_INVAL;
     }
 out:

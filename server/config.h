@@ -23,6 +23,8 @@
 enum config_scope { CONFIG_SERVE = 1, CONFIG_SIMULATE = 2, CONFIG_GENCERT = 4 };
 
 enum config_filter_mode { CONFIG_FILTER_SINGLE, CONFIG_FILTER_ALL };
+/* Where the web view (server/ui.h) is served. */
+enum config_web_ui { CONFIG_UI_MAIN, CONFIG_UI_METRICS, CONFIG_UI_OFF };
 
 #define CONFIG_ADDR_MAX  256
 #define CONFIG_NAME_MAX  254 /* a DNS subdomain, NUL included */
@@ -92,6 +94,7 @@ struct config {
     /* priorities (docs/quotas-and-priorities.md) */
     char oversub_priority[16]; /* "" = off; else pods above this priority avoid oversubscribed
                                   nodes */
+    int web_ui;                /* enum config_web_ui */
 };
 
 /* Fill c with every default (all scopes). */

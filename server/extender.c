@@ -3,6 +3,7 @@
 #include "server/extender.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "k8s/placement.h"
 #include "place/preempt.h"
 #include "server/config.h"
+#include "server/verdicts.h"
 
 #define CANDIDATE_MAX 100000 /* nodes in one request */
 
@@ -22,6 +24,7 @@ struct extender {
     const struct place_opts *o; /* the placer's */
     struct extender_binder binder;
     struct metrics *m;
+    struct verdicts *verdicts; /* may be NULL */
 };
 
 static const char *const error_reasons[] = {
@@ -65,6 +68,11 @@ struct extender *extender_create(struct place *pl, const struct extender_binder 
         x->binder = *binder;
     x->m = metrics;
     return x;
+}
+
+void extender_set_verdicts(struct extender *x, struct verdicts *v)
+{
+    x->verdicts = v;
 }
 
 void extender_destroy(struct extender *x)
@@ -365,6 +373,40 @@ static void write_filter(struct buf *out, struct req *r, int chosen, enum place_
     buf_puts(out, "}");
 }
 
+/* Record the verdict for the web view: who, where; for a pod no node
+ * fitted, the nodes per reason word and the first few nodes' reasons. */
+static void record_verdict(struct extender *x, const struct req *r, int chosen, double now)
+{
+    struct verdict e;
+    if (!x->verdicts)
+        return;
+    memset(&e, 0, offsetof(struct verdict, reason)); /* the lists start empty */
+    e.nexample = 0;
+    e.at = now;
+    verdict_copy(e.ns, sizeof e.ns, r->p.pod.ns ? r->p.pod.ns : "default");
+    verdict_copy(e.name, sizeof e.name, r->p.pod.name);
+    verdict_copy(e.uid, sizeof e.uid, r->p.pod.uid);
+    verdict_copy(e.node, sizeof e.node, chosen >= 0 ? r->p.c[chosen].name : "");
+    e.offered = (int32_t)r->p.n;
+    for (size_t i = 0; i < r->p.n; i++)
+        e.fitted += r->p.c[i].state == PLACE_FITS;
+    if (e.fitted > 0)
+        goto out; /* placed: the reasons are not looked at */
+    for (size_t i = 0; i < r->p.n; i++) {
+        const struct place_cand *c = &r->p.c[i];
+        if (c->state == PLACE_FITS || c->state == PLACE_NONE)
+            continue;
+        verdict_tally(&e, place_reason(&r->p, c));
+        if (e.nexample < VERDICT_NODES_MAX) {
+            struct verdict_example *ex = &e.example[e.nexample++];
+            verdict_copy(ex->node, sizeof ex->node, c->name);
+            verdict_copy(ex->why, sizeof ex->why, place_reason(&r->p, c));
+        }
+    }
+out:
+    verdicts_add(x->verdicts, &e);
+}
+
 int extender_filter(struct extender *x, const char *body, size_t len, double now, struct buf *out)
 {
     struct req r;
@@ -410,6 +452,7 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         count_error(x, "no_fit");
     write_filter(out, &r, chosen, x->o->mode, NULL);
     event_filter(x, &r, chosen);
+    record_verdict(x, &r, chosen, now);
     LOG_DEBUG("filter %s/%s: %zu nodes offered, chose %s", r.p.pod.ns, r.p.pod.name, r.p.n,
               chosen >= 0 ? r.p.c[chosen].name : "none");
 out:

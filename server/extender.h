@@ -44,6 +44,11 @@ struct extender *extender_create(struct place *pl, const struct extender_binder 
                                  struct metrics *metrics);
 void extender_destroy(struct extender *x);
 
+/* Record every filter verdict of a GPU pod in v (server/verdicts.h;
+ * borrowed, must outlive x; NULL: none). Call before serving. */
+struct verdicts;
+void extender_set_verdicts(struct extender *x, struct verdicts *v);
+
 /* Register the error reasons the verbs count (metrics_reason_add). */
 void extender_register_metrics(struct metrics *m);
 

@@ -379,6 +379,17 @@ static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct M
                             c->resp.content_type ? c->resp.content_type : TEXT_PLAIN);
     if (c->resp.status == 405)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, c->allow);
+    if (c->resp.location)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, c->resp.location);
+    if (c->resp.page) {
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                                "form-action 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    }
     if (close || atomic_load(&s->stopping))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(mc, (unsigned)c->resp.status, r);
@@ -401,6 +412,8 @@ static enum MHD_Result send_text(struct http_server *s, struct conn *c, struct M
 {
     c->resp.status = status;
     c->resp.content_type = TEXT_PLAIN;
+    c->resp.location = NULL;
+    c->resp.page = false;
     buf_reset(&c->resp.body);
     buf_puts(&c->resp.body, msg);
     return send_resp(s, c, mc, close);
@@ -502,6 +515,8 @@ static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_
     };
     c->resp.status = 200;
     c->resp.content_type = TEXT_PLAIN;
+    c->resp.location = NULL;
+    c->resp.page = false;
     buf_reset(&c->resp.body);
     int rc = c->route->fn(c->route->ctx, &req, &c->resp);
     if (rc == 0 && c->resp.body.toobig)
@@ -865,4 +880,9 @@ void http_server_destroy(struct http_server *s)
 const char *http_request_header(const struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }

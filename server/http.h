@@ -66,6 +66,12 @@ struct http_response {
     int status;               /* 100..599 */
     const char *content_type; /* static, or owned by ctx: read after the handler returns */
     struct buf body;          /* owned by the server; reused */
+    /* Optional, static or owned by ctx; NULL on entry. location: a Location
+     * header (redirects); page: the answer is a page for a browser, so it
+     * also gets a Content-Security-Policy allowing only this origin's
+     * scripts, styles and requests, nosniff, no-referrer and no caching. */
+    const char *location;
+    bool page;
 };
 
 /* A route's handler. Returns 0 to send *resp, or a negative error code: the
@@ -140,6 +146,10 @@ void http_server_destroy(struct http_server *s);
 /* A request header's value (case-insensitive name), or NULL. Borrowed,
  * valid until the handler returns. */
 const char *http_request_header(const struct http_request *req, const char *name);
+
+/* The value of query parameter name ("?name=value&..."), decoded, or
+ * NULL when absent. Borrowed, valid until the handler returns. */
+const char *http_request_query(const struct http_request *req, const char *name);
 
 /* True when the host of "host:port" is a loopback address (127.0.0.0/8,
  * ::1, "localhost"); false for any address ("" or 0.0.0.0) and others. */

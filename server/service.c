@@ -27,6 +27,8 @@
 #include "server/live.h"
 #include "server/metrics.h"
 #include "server/tls.h"
+#include "server/ui.h"
+#include "server/verdicts.h"
 #include "webhook/pod.h"
 #include "webhook/webhook.h"
 
@@ -56,6 +58,8 @@ struct service {
     struct extender *ext;
     struct webhook *webhook;
     struct live *live; /* the API server source; NULL with --snapshot */
+    struct verdicts *verdicts; /* the last filter verdicts, for the web view */
+    struct ui *ui;             /* NULL with --web-ui=off */
     atomic_bool ready;
     sigset_t stop_signals;
     /* The expiry timer: off the request path (filter expires only when it
@@ -308,6 +312,10 @@ static int add_routes(struct service *s)
     }
     if (rc == 0 && s->metrics_http)
         rc = http_route_add(s->metrics_http, "GET", "/metrics", 0, on_metrics, s);
+    if (rc == 0 && s->ui && s->cfg.web_ui == CONFIG_UI_METRICS)
+        rc = ui_add_routes(s->ui, s->metrics_http, false);
+    else if (rc == 0 && s->ui)
+        rc = ui_add_routes(s->ui, s->http, true); /* /inspect's access rules */
     return rc;
 }
 
@@ -481,6 +489,11 @@ int service_create(const struct config *c, struct service **out, char *err, size
         goto out;
     s->place = place_create(s->cache, &eo);
     s->ext = extender_create(s->place, s->live ? live_binder(s->live) : NULL, s->metrics);
+    if (s->cfg.web_ui != CONFIG_UI_OFF) {
+        s->verdicts = verdicts_create(VERDICTS_MAX);
+        extender_set_verdicts(s->ext, s->verdicts);
+        s->ui = ui_create(s->cache, s->ext, s->verdicts);
+    }
     live_set_nominated(s->live, on_nominated, s);
     if (c->workload_file[0] && (rc = place_seed_file(s->place, c->workload_file, err, cap)))
         goto out;
@@ -593,7 +606,9 @@ void service_destroy(struct service *s)
     live_set_nominated(s->live, NULL, NULL);
     live_stop(s->live); /* no verb runs any more: stop the watch, binder and events */
     webhook_destroy(s->webhook);
+    ui_destroy(s->ui);
     extender_destroy(s->ext);
+    verdicts_destroy(s->verdicts);
     place_destroy(s->place);
     cache_destroy(s->cache);
     metrics_destroy(s->metrics);
