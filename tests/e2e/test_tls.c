@@ -570,6 +570,34 @@ START_TEST(test_client_ca)
                       strstr(body, "hami_gpu_memory_limit_bytes{node=\"gpu-a\""),
                   "%s", body);
     free(body);
+    /* the web view: /inspect's rules (no client certificate, no page; not on
+     * the metrics listener unless --web-ui=metrics) */
+    static const char *const ui_paths[] = {
+        "/", "/ui/", "/ui/app.js", "/ui/api/view", "/ui/api/pending", "/ui/api/node?name=gpu-a"};
+    char bcrt[256], bkey[256], aca[256], acrt[256], akey[256]; /* at()'s buffers rotate */
+    snprintf(bcrt, sizeof bcrt, "%s", at("b", "tls.crt"));
+    snprintf(bkey, sizeof bkey, "%s", at("b", "tls.key"));
+    snprintf(aca, sizeof aca, "%s", at("a", "ca.crt"));
+    snprintf(acrt, sizeof acrt, "%s", at("a", "tls.crt"));
+    snprintf(akey, sizeof akey, "%s", at("a", "tls.key"));
+    ca = aca;
+    crt = acrt;
+    key = akey;
+    for (size_t i = 0; i < sizeof ui_paths / sizeof ui_paths[0]; i++) {
+        ck_assert_int_eq(once(ca, NULL, NULL, port, ui_paths[i], NULL, NULL), 403);
+        /* another CA's certificate */
+        long other = once(ca, bcrt, bkey, port, ui_paths[i], NULL, NULL);
+        ck_assert_msg(other == 403, "%s: %ld", ui_paths[i], other);
+        char *got = NULL;
+        long st = once(ca, crt, key, port, ui_paths[i], NULL, &got);
+        ck_assert_msg(st == (i == 0 ? 302 : 200), "%s: %ld %s", ui_paths[i], st, got);
+        free(got);
+    }
+    ck_assert_int_eq(once(ca, NULL, NULL, port, "/ui/api/simulate", "{}", NULL), 403);
+    struct harness_reply ur;
+    ck_assert_int_eq(harness_get(mport, "/ui/", &ur), 0);
+    ck_assert_int_eq(ur.status, 404);
+    harness_reply_free(&ur);
     /* the dedicated metrics listener stays plain HTTP, for Prometheus */
     struct harness_reply mr;
     ck_assert_int_eq(harness_get(mport, "/metrics", &mr), 0);
