@@ -3,7 +3,7 @@ BUILD ?= build
 SANITIZE ?= OFF
 JOBS ?= $(shell nproc)
 PKGS := libmicrohttpd-dev libgnutls28-dev libcjson-dev libcurl4-openssl-dev libssl-dev libyaml-dev \
-        check pkg-config cmake gcc make
+        check pkg-config cmake gcc make chromium
 ARGS ?=
 
 .PHONY: all deps build test run bench clean format
