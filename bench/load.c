@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@
 struct args {
     int nodes, gpus, clients, pods, seconds, existing, threads;
     long long quota; /* MiB (and %) the pods' namespace may hold; 0: no ResourceQuota */
+    int ui_poll_ms;  /* > 0: a web view open, polling this often (server/ui.h) */
     const char *mode, *url, *bin, *policy, *vendors;
 };
 
@@ -486,6 +488,53 @@ static double healthz_p50(const char *base, int n)
     return p;
 }
 
+/* ---- an open web view ---- */
+
+/* What one open page asks each time it refreshes: the view page, the
+ * pending verdicts and one node. Polls every a->ui_poll_ms until stop. */
+struct ui_poller {
+    const struct shared *sh;
+    atomic_bool stop;
+    double *ms; /* one per poll: the three requests together */
+    int n, cap, errors;
+    size_t bytes;
+};
+
+static void *ui_poll_main(void *arg)
+{
+    struct ui_poller *u = arg;
+    static const char *const paths[] = {"/ui/api/view?offset=0&limit=200", "/ui/api/pending",
+                                        "/ui/api/node?name=node-00000"};
+    CURL *c = curl_easy_init();
+    struct buf out = BUF_INIT((size_t)64 << 20);
+    char url[512];
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    while (!atomic_load(&u->stop) && u->n < u->cap) {
+        double t0 = stats_now_ms();
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+            long code = 0;
+            buf_reset(&out);
+            snprintf(url, sizeof url, "%s%s", u->sh->base, paths[i]);
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            if (curl_easy_perform(c) != CURLE_OK)
+                code = 0;
+            else
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+            u->errors += code != 200;
+            u->bytes += out.len;
+        }
+        double took = stats_now_ms() - t0;
+        u->ms[u->n++] = took;
+        for (double left = u->sh->a->ui_poll_ms - took; left > 0 && !atomic_load(&u->stop);
+             left -= 10)
+            usleep(left < 10 ? (useconds_t)(left * 1000) : 10000);
+    }
+    buf_free(&out);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
 static double parse_p50(const struct shared *sh, int n)
 {
     struct buf body = BUF_INIT((size_t)1 << 30);
@@ -555,7 +604,7 @@ static int usage(void)
             "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
             "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
             "         [--policy binpack] [--vendors nvidia|mixed] [--url URL] [--bin PATH]\n"
-            "         [--quota MIB]\n");
+            "         [--quota MIB] [--ui-poll MS]\n");
     return 2;
 }
 
@@ -604,6 +653,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->bin = v;
         else if (!strcmp(k, "--quota"))
             a->quota = atoll(v);
+        else if (!strcmp(k, "--ui-poll"))
+            a->ui_poll_ms = atoi(v);
         else
             return usage();
     }
@@ -612,7 +663,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
         a->clients < 1 || a->clients > MAX_CLIENTS || a->pods < 1 || a->pods > 10000000 ||
         a->seconds < 1 || a->seconds > 3600 || a->threads < 1 || a->threads > 256 || a->quota < 0 ||
-        a->quota > (1LL << 50) || (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
+        a->quota > (1LL << 50) || a->ui_poll_ms < 0 || a->ui_poll_ms > 60000 ||
+        (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
         (strcmp(a->vendors, "nvidia") && strcmp(a->vendors, "mixed")))
         return usage();
     return 0;
@@ -681,7 +733,12 @@ int main(int argc, char **argv)
     double policy = policy_p50(snap, 20, a.quota);
 
     struct client cl[MAX_CLIENTS];
-    pthread_t th[MAX_CLIENTS];
+    pthread_t th[MAX_CLIENTS], ui_th;
+    struct ui_poller ui = {.sh = &sh, .cap = 100000};
+    if (a.ui_poll_ms > 0) {
+        ui.ms = mem_alloc(sizeof *ui.ms * (size_t)ui.cap);
+        pthread_create(&ui_th, NULL, ui_poll_main, &ui);
+    }
     double cpu0 = pid > 0 ? cpu_seconds(pid) : 0;
     double t0 = stats_now_ms();
     sh.t_end = t0 + a.seconds * 1e3;
@@ -706,6 +763,10 @@ int main(int argc, char **argv)
         free(cl[i].bind_ms);
     }
     double secs = (stats_now_ms() - t0) / 1e3, peak = 0, cur = 0;
+    if (a.ui_poll_ms > 0) {
+        atomic_store(&ui.stop, true);
+        pthread_join(ui_th, NULL);
+    }
     double cpu = pid > 0 ? cpu_seconds(pid) - cpu0 : 0;
     if (pid > 0)
         rss(pid, &peak, &cur);
@@ -737,6 +798,17 @@ int main(int argc, char **argv)
            "\"rss_mib\":%.1f,\"quota_mib\":%lld}\n",
            a.nodes, nkinds, a.mode, a.clients, nb, nb / secs, f50, f99, b99, healthz, parse, policy,
            cur, a.quota);
+    if (a.ui_poll_ms > 0) {
+        printf("web view open, polling every %d ms: %d polls (view page of 200 nodes, pending, "
+               "one node), p50 %.3f p99 %.3f max %.3f ms, %.0f KiB each, %d errors\n",
+               a.ui_poll_ms, ui.n, stats_pct(ui.ms, ui.n, 0.5), stats_pct(ui.ms, ui.n, 0.99),
+               stats_pct(ui.ms, ui.n, 1), ui.n ? (double)ui.bytes / ui.n / 1024 : 0, ui.errors);
+        printf("RESULT_UI {\"nodes\":%d,\"ui_poll_ms\":%d,\"polls\":%d,\"filter_p99_ms\":%.3f,"
+               "\"poll_p99_ms\":%.3f}\n",
+               a.nodes, a.ui_poll_ms, ui.n, f99, stats_pct(ui.ms, ui.n, 0.99));
+        errors += ui.errors;
+        free(ui.ms);
+    }
     free(f);
     free(b);
     rc = errors ? 1 : 0;

@@ -2,6 +2,7 @@
 #include "server/ui.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,26 +22,6 @@
 
 #define MODELS_MAX 256 /* distinct (vendor, model) pools; more share the last */
 #define JSON_TYPE  "application/json"
-
-struct ui {
-    struct cache *cache;
-    struct extender *x;
-    struct verdicts *v;
-};
-
-struct ui *ui_create(struct cache *cache, struct extender *x, struct verdicts *v)
-{
-    struct ui *u = mem_zalloc(sizeof *u);
-    u->cache = cache;
-    u->x = x;
-    u->v = v;
-    return u;
-}
-
-void ui_destroy(struct ui *u)
-{
-    free(u);
-}
 
 /* ---- writing JSON ---- */
 
@@ -95,15 +76,60 @@ struct pool {
     long cores, cores_used, slots, slots_used;
 };
 
+/* The numbers of every node, copied under the cache's read lock into
+ * buffers kept from one request to the next (grown, never shrunk), so
+ * the copy touches no fresh memory while it holds the lock. */
 struct snap {
     struct snode *node;
     struct sgpu *gpu;
     char *names;
     int nnode, ngpu;
+    size_t cap_node, cap_gpu, cap_names;
     struct pool pool[MODELS_MAX];
     const char *pool_type[MODELS_MAX]; /* the cache's string, compared by pointer first */
     int npool;
 };
+
+/* Lock order: mu, then the cache's lock. mu serialises the view requests
+ * (a page polls once a second) over the one snapshot. */
+struct ui {
+    struct cache *cache;
+    struct extender *x;
+    struct verdicts *v;
+    pthread_mutex_t mu;
+    struct snap snap; /* under mu */
+};
+
+struct ui *ui_create(struct cache *cache, struct extender *x, struct verdicts *v)
+{
+    struct ui *u = mem_zalloc(sizeof *u);
+    u->cache = cache;
+    u->x = x;
+    u->v = v;
+    pthread_mutex_init(&u->mu, NULL);
+    return u;
+}
+
+void ui_destroy(struct ui *u)
+{
+    if (u == NULL)
+        return;
+    free(u->snap.node);
+    free(u->snap.gpu);
+    free(u->snap.names);
+    pthread_mutex_destroy(&u->mu);
+    free(u);
+}
+
+/* Room for n items of size sz in *p (capacity *cap), with slack. */
+static void grow(void **p, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return;
+    *cap = n + n / 4 + 64;
+    *p = mem_realloc(*p, *cap * sz);
+    memset(*p, 0, *cap * sz); /* touch every page now */
+}
 
 static int pool_of(struct snap *s, const struct policy_device *d)
 {
@@ -127,19 +153,29 @@ static int pool_of(struct snap *s, const struct policy_device *d)
     return s->npool++;
 }
 
+/* The same model string and backend as the GPU before: the same pool. */
+static bool same_pool(const struct policy_device *prev, const struct policy_device *d)
+{
+    return prev && prev->type == d->type && prev->backend == d->backend;
+}
+
 /* Under the read lock: copy every node's name and its GPUs' numbers. */
 static void copy_views(void *ctx, const struct policy_node *const *v, int n)
 {
     struct snap *s = ctx;
     size_t bytes = 0;
-    int ngpu = 0;
+    int ngpu = 0, last = -1;
+    const struct policy_device *prev = NULL;
     for (int i = 0; i < n; i++) {
         bytes += strlen(v[i]->name) + 1;
         ngpu += v[i]->ndev;
     }
-    s->node = mem_alloc(sizeof *s->node * (size_t)(n + 1));
-    s->gpu = mem_alloc(sizeof *s->gpu * (size_t)(ngpu + 1));
-    s->names = mem_alloc(bytes + 1);
+    /* Only when the cluster grew past the room made before the lock. */
+    grow((void **)&s->node, &s->cap_node, (size_t)n + 1, sizeof *s->node);
+    grow((void **)&s->gpu, &s->cap_gpu, (size_t)ngpu + 1, sizeof *s->gpu);
+    grow((void **)&s->names, &s->cap_names, bytes + 1, 1);
+    s->ngpu = 0;
+    s->npool = 0;
     char *w = s->names;
     for (int i = 0; i < n; i++) {
         size_t len = strlen(v[i]->name) + 1;
@@ -156,8 +192,9 @@ static void copy_views(void *ctx, const struct policy_node *const *v, int n)
                 .cores = u->cores,
                 .count = d->count,
                 .used = u->used,
-                .pool = (uint16_t)pool_of(s, d),
+                .pool = (uint16_t)(last = same_pool(prev, d) ? last : pool_of(s, d)),
                 .flags = (uint8_t)((d->health ? 0 : GPU_SICK) | (d->cordoned ? GPU_CORDONED : 0))};
+            prev = d;
         }
     }
     s->nnode = n;
@@ -194,13 +231,6 @@ static void snap_sum(struct snap *s)
             p->slots_used += g->used;
         }
     }
-}
-
-static void snap_free(struct snap *s)
-{
-    free(s->node);
-    free(s->gpu);
-    free(s->names);
 }
 
 static int by_name(const void *a, const void *b)
@@ -326,17 +356,20 @@ static void put_page(struct buf *b, const struct snap *s, const struct http_requ
 static int on_view(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct ui *u = ctx;
-    struct snap *s = mem_zalloc(sizeof *s);
+    struct snap *s = &u->snap;
+    struct cache_stats st;
     long offset = query_long(req, "offset", 0, 0, 1L << 30);
     long limit = query_long(req, "limit", UI_PAGE_DEFAULT, 1, UI_PAGE_MAX);
     if (offset < 0 || limit < 0) {
         resp->status = 400;
-        free(s);
         return buf_puts(&resp->body, "offset and limit must be whole numbers\n");
     }
-    cache_with_views(u->cache, copy_views, s);
-    struct cache_stats st;
     cache_stats(u->cache, &st);
+    pthread_mutex_lock(&u->mu);
+    grow((void **)&s->node, &s->cap_node, st.nodes + 1, sizeof *s->node);
+    grow((void **)&s->gpu, &s->cap_gpu, st.gpus + 1, sizeof *s->gpu);
+    grow((void **)&s->names, &s->cap_names, 64 * st.nodes + 1, 1);
+    cache_with_views(u->cache, copy_views, s);
     snap_sum(s);
     qsort(s->node, (size_t)s->nnode, sizeof *s->node, by_name);
     struct buf *b = &resp->body;
@@ -357,8 +390,7 @@ static int on_view(void *ctx, const struct http_request *req, struct http_respon
     put_vendors(b, s);
     put_page(b, s, req, offset, limit);
     buf_puts(b, "}\n");
-    snap_free(s);
-    free(s);
+    pthread_mutex_unlock(&u->mu);
     return 0;
 }
 

@@ -16,12 +16,13 @@
  *        place it, the other fitting nodes, and why the rest failed,
  *        summarised per reason. Reserves nothing, learns nothing.
  *
- * Nothing here changes state. Reads take the cache's read lock once per
- * request, only to copy the numbers out (a few hundred microseconds at
- * 5,000 nodes); sorting, filtering and writing happen after it is
- * released, so a page open costs the filter path no lock wait it would
- * notice. Every answer is bounded: a view page holds at most UI_PAGE_MAX
- * nodes, simulate's lists UI_LIST_MAX entries.
+ * Nothing here changes state. A view request takes the cache's read lock
+ * once, only to copy the numbers out into buffers kept between requests
+ * (about 1 ms at 5,000 nodes x 8 GPUs on a busy 2-core machine); sorting,
+ * filtering and writing happen after it is released. A filter's one write
+ * waits at most that long, once a second per open page: the filter p99 does
+ * not move (vgpu-bench --ui-poll, bench/README.md). Every answer is bounded: a view page holds at
+ * most UI_PAGE_MAX nodes, simulate's lists UI_LIST_MAX entries.
  *
  * Thread-safe; handlers run on the HTTP threads. */
 #ifndef VS_UI_H
