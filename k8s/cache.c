@@ -1044,6 +1044,11 @@ const struct policy_node *cache_view(struct cache *c, const char *name)
     return n ? &n->view : NULL;
 }
 
+const char *cache_view_labels(const struct policy_node *view)
+{
+    return ((const struct cnode *)(const void *)view)->inv->labels;
+}
+
 const char *cache_view_lock(const struct policy_node *view)
 {
     return ((const struct cnode *)(const void *)view)->inv->lock;
@@ -1636,6 +1641,8 @@ cJSON *cache_inspect_node(struct cache *c, const char *name, double now)
         o = node_json(n, now);
         if (n->inv->lock)
             cJSON_AddStringToObject(o, "lock", n->inv->lock);
+        if (n->inv->labels)
+            cJSON_AddStringToObject(o, "labels", n->inv->labels);
         if (n->inv->pair) {
             cJSON *links = cJSON_AddArrayToObject(o, "links");
             for (int i = 0; i < n->inv->ndev * n->inv->ndev; i++)

@@ -103,6 +103,9 @@ const struct policy_node *cache_view(struct cache *c, const char *name);
 /* Under the read lock: the hami.io/mutex.lock value of a node given by its
  * view (from cache_view), or NULL. */
 const char *cache_view_lock(const struct policy_node *view);
+/* Under the read lock: the labels of a node given by its view, flattened
+ * ("k=v\n" each), or NULL. */
+const char *cache_view_labels(const struct policy_node *view);
 /* Under the read lock: the node's hami.io/mutex.lock value, or NULL (no
  * such node, no lock). Borrowed until unlock. */
 const char *cache_node_lock(struct cache *c, const char *name);
@@ -206,7 +209,8 @@ char *cache_pending_get(struct cache *c, const char *uid, double now);
  * (cJSON_Delete). */
 cJSON *cache_inspect(struct cache *c, double now);
 /* One node as cache_inspect shows it, plus its hami.io/mutex.lock
- * ("lock", when held) and its GPU pair scores ("links": ndev*ndev numbers,
+ * ("lock", when held), its labels ("labels": "k=v\n" each, when it has
+ * any) and its GPU pair scores ("links": ndev*ndev numbers,
  * row-major, when the node has them). NULL when no such node. Returns a
  * new tree; caller frees. */
 cJSON *cache_inspect_node(struct cache *c, const char *name, double now);

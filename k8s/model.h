@@ -88,6 +88,8 @@ struct model_inventory {
      * one with any). row: nrow entries, NULL without any. */
     int32_t nrow;
     struct model_row *row;
+    char *labels; /* metadata.labels flattened ("k=v\n" each, pdb_labels_flatten) or NULL;
+                     for the web view's label filter */
 };
 
 /* Parse a Node object. On success *out is new (caller frees with

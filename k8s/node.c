@@ -15,6 +15,7 @@
 #include "base/strconv.h"
 #include "k8s/json.h"
 #include "k8s/model.h"
+#include "k8s/pdb.h"
 #include "k8s/quantity.h"
 #include "policy/device.h"
 
@@ -343,6 +344,9 @@ int model_node_parse(const cJSON *node, struct model_inventory **out, char *err,
         goto out;
     inv->resource_version = mem_strdup(rv);
     node_oversubscribed(meta, inv);
+    char labels[PDB_LABELS_MAX];
+    if (pdb_labels_flatten(json_field(meta, "labels"), labels, sizeof labels) > 0)
+        inv->labels = mem_strdup(labels);
     if ((rc = json_ann(anns, inv->backend->ann_handshake, MODEL_POD_ANN_MAX, &v, err, cap)))
         goto out;
     inv->handshake = mem_strdup(v);
@@ -405,5 +409,6 @@ void model_inventory_free(struct model_inventory *inv)
     }
     free(inv->row);
     free(inv->lock);
+    free(inv->labels);
     free(inv);
 }

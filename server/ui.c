@@ -66,6 +66,7 @@ struct sgpu {
 struct snode {
     const char *name; /* into snap.names */
     int32_t first, ndev;
+    bool label_ok; /* has the label asked for (or none was) */
 };
 
 struct pool {
@@ -85,6 +86,7 @@ struct snap {
     char *names;
     int nnode, ngpu;
     size_t cap_node, cap_gpu, cap_names;
+    const char *label; /* the page's label filter ("k" or "k=v"), or NULL */
     struct pool pool[MODELS_MAX];
     const char *pool_type[MODELS_MAX]; /* the cache's string, compared by pointer first */
     int npool;
@@ -159,6 +161,19 @@ static bool same_pool(const struct policy_device *prev, const struct policy_devi
     return prev && prev->type == d->type && prev->backend == d->backend;
 }
 
+/* Do flattened labels ("k=v\n" each) hold want: "k=v" exactly, or "k"
+ * with any value? */
+static bool has_label(const char *labels, const char *want)
+{
+    size_t n = strlen(want);
+    bool key_only = !strchr(want, '=');
+    for (const char *p = labels; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+        if (strncmp(p, want, n) == 0 && p[n] == (key_only ? '=' : '\n'))
+            return true;
+    }
+    return false;
+}
+
 /* Under the read lock: copy every node's name and its GPUs' numbers. */
 static void copy_views(void *ctx, const struct policy_node *const *v, int n)
 {
@@ -180,7 +195,11 @@ static void copy_views(void *ctx, const struct policy_node *const *v, int n)
     for (int i = 0; i < n; i++) {
         size_t len = strlen(v[i]->name) + 1;
         memcpy(w, v[i]->name, len);
-        s->node[i] = (struct snode){.name = w, .first = s->ngpu, .ndev = v[i]->ndev};
+        s->node[i] =
+            (struct snode){.name = w,
+                           .first = s->ngpu,
+                           .ndev = v[i]->ndev,
+                           .label_ok = !s->label || has_label(cache_view_labels(v[i]), s->label)};
         w += len;
         for (int k = 0; k < v[i]->ndev; k++) {
             const struct policy_device *d = &v[i]->dev[k];
@@ -263,7 +282,7 @@ static void put_pool(struct buf *b, const struct pool *p, bool named)
 static bool matches(const struct snap *s, int i, const char *q, const char *model,
                     const char *vendor)
 {
-    if (q && *q && !strstr(s->node[i].name, q))
+    if ((q && *q && !strstr(s->node[i].name, q)) || !s->node[i].label_ok)
         return false;
     if ((!model || !*model) && (!vendor || !*vendor))
         return true;
@@ -369,6 +388,8 @@ static int on_view(void *ctx, const struct http_request *req, struct http_respon
     grow((void **)&s->node, &s->cap_node, st.nodes + 1, sizeof *s->node);
     grow((void **)&s->gpu, &s->cap_gpu, st.gpus + 1, sizeof *s->gpu);
     grow((void **)&s->names, &s->cap_names, 64 * st.nodes + 1, 1);
+    s->label = http_request_query(req, "label");
+    s->label = s->label && *s->label ? s->label : NULL; /* matched under the lock: only then */
     cache_with_views(u->cache, copy_views, s);
     snap_sum(s);
     qsort(s->node, (size_t)s->nnode, sizeof *s->node, by_name);

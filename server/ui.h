@@ -3,11 +3,12 @@
  * into the binary by cmake/embed.cmake) and the JSON it polls, at most
  * once a second:
  *
- *   GET  /ui/api/view?offset=&limit=&q=&model=&vendor=
+ *   GET  /ui/api/view?offset=&limit=&q=&label=&model=&vendor=
  *        totals and pools per vendor and GPU model (memory, cores, slots,
  *        allocation, stranded memory), every device backend row, and one
  *        page of nodes (sorted by name, filtered by a name substring, a
- *        model and a vendor) with one cell per GPU. limit <= UI_PAGE_MAX.
+ *        label "key" or "key=value", a model and a vendor) with one cell
+ *        per GPU. limit <= UI_PAGE_MAX.
  *   GET  /ui/api/node?name=      one node as /inspect shows it, plus its
  *        node lock and GPU pair scores (cache_inspect_node); 404 unknown.
  *   GET  /ui/api/pending         the last filter verdicts (server/verdicts.h),

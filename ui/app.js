@@ -154,6 +154,7 @@ async function loadView()
         offset : state.offset,
         limit : PAGE,
         q : $('q').value,
+        label : $('label').value,
         model : $('model').value,
         vendor : $('vendor').value
     });
@@ -166,10 +167,11 @@ function renderNode(n)
 {
     $('node-panel').hidden = false;
     $('node-name').textContent = n.name;
-    $('node-facts').textContent = 'CPU ' + n.cpuUsedMilli + '/' + n.cpuMilli + ' m, memory ' +
-                                  n.memUsedMiB + '/' + n.memMiB + ' MiB' +
-                                  (n.oversubscribed ? ', oversubscribed' : '') +
-                                  (n.lock ? ', node lock: ' + n.lock : '');
+    $('node-facts').textContent =
+        'CPU ' + n.cpuUsedMilli + '/' + n.cpuMilli + ' m, memory ' + n.memUsedMiB + '/' + n.memMiB +
+        ' MiB' + (n.oversubscribed ? ', oversubscribed' : '') +
+        (n.lock ? ', node lock: ' + n.lock : '') +
+        (n.labels ? '; labels: ' + n.labels.trim().split('\n').join(', ') : '');
     const body = clear($('node-gpus'));
     for (const g of n.gpus) {
         const pods = el('td', {});
@@ -319,6 +321,10 @@ async function refresh()
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+    $('label').addEventListener('change', () => {
+        state.offset = 0;
+        refresh();
+    });
     $('q').addEventListener('input', () => {
         state.offset = 0;
         refresh();

@@ -247,6 +247,13 @@ static const struct {
     {"vendor=cambricon", 1, "mlu-370-1"},
     {"vendor=nvidia&q=a100-40", 1, "gpu-a100-40g-1"},
     {"q=%3Cscript%3E", 0, NULL},
+    {"label=nvidia.com%2Fgpu.product%3DNVIDIA-H100-80GB-HBM3", 2, "gpu-h100-1"},
+    {"label=node-role.kubernetes.io%2Fworker", 2, "cpu-1"},
+    {"label=node-role.kubernetes.io%2Fworker%3D", 2, "cpu-1"},
+    {"label=ascend%3Doff", 0, NULL},
+    {"label=ascen", 0, NULL},
+    {"label=gpu%3Don&q=t4", 1, "gpu-t4-1"},
+    {"label=", 9, "cpu-1"},
 };
 
 START_TEST(test_filters)
@@ -278,6 +285,7 @@ static const struct {
     {"/ui/api/node?name=gpu-h100-2", 200, "\"cordoned\":true"},
     {"/ui/api/node?name=gpu-h100-2", 200, "\"health\":false"},
     {"/ui/api/node?name=gpu-a100-80g-1", 200, "\"links\":["},
+    {"/ui/api/node?name=gpu-t4-1", 200, "kubernetes.io/hostname=gpu-t4-1\\n"},
     {"/ui/api/simulate", 405, "method not allowed"},
 };
 
