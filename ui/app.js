@@ -196,14 +196,17 @@ function renderNode(n)
     const links = clear($('node-links'));
     if (n.links && n.gpus.length) {
         const k = n.gpus.length;
-        const t = el('table', {class : 'nums'},
-                     el('caption', {}, 'link scores between GPUs (higher: closer)'));
+        const t = el('table', {class : 'nums'});
         t.appendChild(
             el('tr', {}, el('th', {}), ...n.gpus.map(g => el('th', {}, String(g.index)))));
         for (let i = 0; i < k; i++)
             t.appendChild(el('tr', {}, el('th', {}, String(n.gpus[i].index)),
                              ...n.links.slice(i * k, i * k + k).map(x => el('td', {}, String(x)))));
-        links.appendChild(t);
+        const d =
+            el('details', {}, el('summary', {}, 'link scores between GPUs (higher: closer)'), t);
+        d.open = !!state.linksOpen; /* kept across refreshes */
+        d.addEventListener('toggle', () => { state.linksOpen = d.open; });
+        links.appendChild(d);
     }
 }
 
