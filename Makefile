@@ -31,6 +31,7 @@ run: build
 	@echo "  curl -s -XPOST 127.0.0.1:8888/filter -d @examples/requests/filter-small.json"
 	@echo "  curl -s -XPOST 127.0.0.1:8888/filter -d @examples/requests/filter-dcu.json"
 	@echo "  curl -s 127.0.0.1:8888/inspect | head -40"
+	@echo "or open http://127.0.0.1:8888/ in a browser (the web view)."
 	$(BUILD)/vgpu-scheduler --snapshot examples/demo-cluster.json $(ARGS)
 
 OPENB ?= ../shared/data/openb
