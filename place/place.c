@@ -292,6 +292,23 @@ size_t place_workload_shapes(struct place *pl)
     return n;
 }
 
+int place_node_fragment(struct place *pl, const char *node, double *f)
+{
+    int rc = ERR_NOTFOUND;
+    pthread_rwlock_rdlock(&pl->state_lock); /* the documented order: state, then cache */
+    if (pl->state && workload_size(pl->state) > 0) {
+        cache_rdlock(pl->cache);
+        const struct policy_node *v = cache_view(pl->cache, node);
+        if (v) {
+            *f = workload_fragment(pl->state, v, v->use, v->cpu_used_milli, v->mem_used_mib);
+            rc = 0;
+        }
+        cache_unlock(pl->cache);
+    }
+    pthread_rwlock_unlock(&pl->state_lock);
+    return rc;
+}
+
 void place_set_defaults(struct place *pl, struct model_defaults d)
 {
     uint64_t w = (uint64_t)(uint32_t)d.default_mem | (uint64_t)(d.default_cores & 0xff) << 32 |

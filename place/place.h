@@ -157,6 +157,12 @@ void place_seed(struct place *p, const struct workload_shape *s, double weight);
 void place_observe(struct place *p, const struct policy_pod *pod);
 /* Shapes in the workload readers see now: 0 before the first copy. */
 size_t place_workload_shapes(struct place *p);
+/* The fragmentation of node now (workload.h: the free GPU capacity, in
+ * milli-GPU, the workload could not use), as fragment-aware measures it
+ * against the workload readers see. Returns 0 with *f set; ERR_NOTFOUND
+ * when the node is unknown or no workload was learned or seeded yet.
+ * Takes the state lock, then the cache's read lock, briefly. */
+int place_node_fragment(struct place *p, const char *node, double *f);
 /* Verdicts judged so far over every thread: fitted (policy_fit ran) and
  * reused from a thread's memo (the pod's signature and the node's version
  * matched an earlier verdict). For tests. */

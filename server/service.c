@@ -492,7 +492,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
     if (s->cfg.web_ui != CONFIG_UI_OFF) {
         s->verdicts = verdicts_create(VERDICTS_MAX);
         extender_set_verdicts(s->ext, s->verdicts);
-        s->ui = ui_create(s->cache, s->ext, s->verdicts);
+        s->ui = ui_create(s->cache, s->place, s->ext, s->verdicts);
     }
     live_set_nominated(s->live, on_nominated, s);
     if (c->workload_file[0] && (rc = place_seed_file(s->place, c->workload_file, err, cap)))

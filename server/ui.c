@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "k8s/cache.h"
+#include "place/place.h"
 #include "policy/device.h"
 #include "policy/policy.h"
 #include "server/extender.h"
@@ -96,16 +97,18 @@ struct snap {
  * (a page polls once a second) over the one snapshot. */
 struct ui {
     struct cache *cache;
+    struct place *pl;
     struct extender *x;
     struct verdicts *v;
     pthread_mutex_t mu;
     struct snap snap; /* under mu */
 };
 
-struct ui *ui_create(struct cache *cache, struct extender *x, struct verdicts *v)
+struct ui *ui_create(struct cache *cache, struct place *pl, struct extender *x, struct verdicts *v)
 {
     struct ui *u = mem_zalloc(sizeof *u);
     u->cache = cache;
+    u->pl = pl;
     u->x = x;
     u->v = v;
     pthread_mutex_init(&u->mu, NULL);
@@ -446,6 +449,11 @@ static int on_node(void *ctx, const struct http_request *req, struct http_respon
         resp->status = 404;
         return buf_puts(&resp->body, "no such node\n");
     }
+    double f;
+    if (place_node_fragment(u->pl, name, &f) == 0)
+        cJSON_AddNumberToObject(j, "fragmentMilliGpu", f);
+    else
+        cJSON_AddNullToObject(j, "fragmentMilliGpu");
     int rc = put_json(resp, j);
     cJSON_Delete(j);
     return rc;

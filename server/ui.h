@@ -10,7 +10,10 @@
  *        label "key" or "key=value", a model and a vendor) with one cell
  *        per GPU. limit <= UI_PAGE_MAX.
  *   GET  /ui/api/node?name=      one node as /inspect shows it, plus its
- *        node lock and GPU pair scores (cache_inspect_node); 404 unknown.
+ *        node lock, labels and GPU pair scores (cache_inspect_node), and
+ *        "fragmentMilliGpu": its fragmentation as fragment-aware measures
+ *        it (place_node_fragment; null before a workload is learned); 404
+ *        unknown.
  *   GET  /ui/api/pending         the last filter verdicts (server/verdicts.h),
  *        newest first, one per pod.
  *   POST /ui/api/simulate        a Pod (JSON or YAML): where simulate would
@@ -33,6 +36,7 @@
 #include <stddef.h>
 
 struct cache;
+struct place;
 struct extender;
 struct verdicts;
 struct http_server;
@@ -55,9 +59,9 @@ extern const struct ui_asset ui_assets[];
 
 struct ui;
 
-/* Returns a new web view over cache, extender and verdicts (all borrowed,
- * must outlive it). Free with ui_destroy (accepts NULL). */
-struct ui *ui_create(struct cache *cache, struct extender *x, struct verdicts *v);
+/* Returns a new web view over cache, place, extender and verdicts (all
+ * borrowed, must outlive it). Free with ui_destroy (accepts NULL). */
+struct ui *ui_create(struct cache *cache, struct place *pl, struct extender *x, struct verdicts *v);
 void ui_destroy(struct ui *u);
 
 /* Register the page's routes on s; with client_cert, each needs a client

@@ -171,6 +171,10 @@ function renderNode(n)
         'CPU ' + n.cpuUsedMilli + '/' + n.cpuMilli + ' m, memory ' + n.memUsedMiB + '/' + n.memMiB +
         ' MiB' + (n.oversubscribed ? ', oversubscribed' : '') +
         (n.lock ? ', node lock: ' + n.lock : '') +
+        (n.fragmentMilliGpu !== null && n.fragmentMilliGpu !== undefined
+             ? ', fragmentation (fragment-aware\'s measure): ' +
+                   (n.fragmentMilliGpu / 1000).toFixed(2) + ' GPU'
+             : '') +
         (n.labels ? '; labels: ' + n.labels.trim().split('\n').join(', ') : '');
     const body = clear($('node-gpus'));
     for (const g of n.gpus) {

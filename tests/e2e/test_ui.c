@@ -524,6 +524,30 @@ START_TEST(test_simulate_too_big)
 }
 END_TEST
 
+/* ---- a node's fragmentation as fragment-aware measures it ---- */
+
+START_TEST(test_node_fragment)
+{
+    /* no workload learned yet: null */
+    cJSON *j = get_json("/ui/api/node?name=gpu-a100-80g-1");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "fragmentMilliGpu")));
+    cJSON_Delete(j);
+    /* a seeded workload: a number, more on a partly used node than none */
+    char wl[4096];
+    const char *src = getenv("VS_SOURCE");
+    snprintf(wl, sizeof wl, "%s/examples/workload.json", src ? src : ".");
+    const char *args[] = {"--snapshot", demo_path(), "--workload-file", wl, NULL};
+    struct harness *w = harness_start(args);
+    ck_assert_ptr_nonnull(w);
+    cJSON *a = harness_get_json(harness_port(w), "/ui/api/node?name=gpu-a100-80g-1");
+    ck_assert_ptr_nonnull(a);
+    const cJSON *f = cJSON_GetObjectItem(a, "fragmentMilliGpu");
+    ck_assert_msg(cJSON_IsNumber(f) && f->valuedouble >= 0, "no fragmentation");
+    cJSON_Delete(a);
+    harness_finish(&w);
+}
+END_TEST
+
 /* ---- --web-ui ---- */
 
 START_TEST(test_web_ui_flag)
@@ -593,6 +617,7 @@ int main(void)
     tcase_add_test(tc, test_simulate);
     tcase_add_loop_test(tc, test_simulate_bad, 0, sizeof bad_pods / sizeof bad_pods[0]);
     tcase_add_test(tc, test_simulate_too_big);
+    tcase_add_test(tc, test_node_fragment);
     suite_add_tcase(s, tc);
     TCase *flags = tcase_create("flags");
     tcase_set_timeout(flags, 60);
