@@ -13,6 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libmicrohttpd-dev libgnutls28-dev libcjson-dev libcurl4-openssl-dev libssl-dev \
       libyaml-dev check pkg-config cmake gcc make libc6-dev \
+ && if [ "$TESTS" = 1 ]; then apt-get install -y --no-install-recommends chromium; fi \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

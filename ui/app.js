@@ -240,7 +240,7 @@ function summary(reasons)
 function renderPending(p)
 {
     const body = clear($('pending'));
-    const pods = p.pods.filter(x => !x.node);
+    const pods = p.pods.filter(x => x.fitted === 0);
     $('pending-info').textContent =
         pods.length + ' pods refused at their last filter (of the last ' + p.pods.length +
         ' pods filtered; ' + p.recorded + ' verdicts since start, the newest ' + p.ring + ' kept)';
