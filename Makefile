@@ -42,6 +42,7 @@ bench: build
 	$(BUILD)/bench/policy_bench 5000 8 100
 	$(BUILD)/vgpu-bench --nodes 1000 --pods 2000 --clients 2
 	$(BUILD)/vgpu-bench --nodes 1000 --pods 300 --clients 2 --mode nodes
+	$(BUILD)/vgpu-bench --nodes 5000 --pods 3000 --clients 2 --ui-poll 1000
 	$(BUILD)/vgpu-preempt-bench --nodes 500 --pods 20 --calls 300
 	$(BUILD)/vgpu-start-bench --nodes 1000 --pods 20000
 	@if [ -f $(OPENB)/openb_pod_list_default.csv ]; then \

@@ -510,7 +510,7 @@ static void *ui_poll_main(void *arg)
     char url[512];
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    while (!atomic_load(&u->stop) && u->n < u->cap) {
+    do { /* at least once, however short the run */
         double t0 = stats_now_ms();
         for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
             long code = 0;
@@ -529,7 +529,7 @@ static void *ui_poll_main(void *arg)
         for (double left = u->sh->a->ui_poll_ms - took; left > 0 && !atomic_load(&u->stop);
              left -= 10)
             usleep(left < 10 ? (useconds_t)(left * 1000) : 10000);
-    }
+    } while (!atomic_load(&u->stop) && u->n < u->cap);
     buf_free(&out);
     curl_easy_cleanup(c);
     return NULL;
