@@ -67,8 +67,8 @@ struct http_response {
     const char *content_type; /* static, or owned by ctx: read after the handler returns */
     struct buf body;          /* owned by the server; reused */
     /* Optional, static or owned by ctx; NULL on entry. location: a Location
-     * header (redirects); page: the answer is a page for a browser, so it
-     * also gets a Content-Security-Policy allowing only this origin's
+     * header (redirects); page: the answer is for a browser (a page or what
+     * it fetches), so it also gets a Content-Security-Policy allowing only this origin's
      * scripts, styles and requests, nosniff, no-referrer and no caching. */
     const char *location;
     bool page;

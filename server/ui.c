@@ -378,6 +378,7 @@ static void put_page(struct buf *b, const struct snap *s, const struct http_requ
 static int on_view(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct ui *u = ctx;
+    resp->page = true; /* nosniff, no caching, the page's CSP: on every answer */
     struct snap *s = &u->snap;
     struct cache_stats st;
     long offset = query_long(req, "offset", 0, 0, 1L << 30);
@@ -439,6 +440,7 @@ static int put_json(struct http_response *resp, cJSON *j)
 static int on_node(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct ui *u = ctx;
+    resp->page = true; /* nosniff, no caching, the page's CSP: on every answer */
     const char *name = http_request_query(req, "name");
     if (!name || !*name) {
         resp->status = 400;
@@ -492,6 +494,7 @@ static void put_verdict(struct buf *b, const struct verdict *e, double now)
 static int on_pending(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct ui *u = ctx;
+    resp->page = true; /* nosniff, no caching, the page's CSP: on every answer */
     (void)req;
     struct verdict *e = mem_alloc(sizeof *e * VERDICTS_MAX);
     size_t n = verdicts_read(u->v, e, VERDICTS_MAX);
@@ -668,6 +671,7 @@ static char *pod_text(const struct http_request *req, char *err, size_t cap)
 static int on_simulate(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct ui *u = ctx;
+    resp->page = true; /* nosniff, no caching, the page's CSP: on every answer */
     char err[256] = "";
     struct buf sim = BUF_INIT(HTTP_RESPONSE_MAX);
     cJSON *j = NULL;
@@ -725,6 +729,7 @@ static int on_root(void *ctx, const struct http_request *req, struct http_respon
     (void)req;
     resp->status = 302;
     resp->location = "/ui/";
+    resp->page = true;
     return buf_puts(&resp->body, "the web view is at /ui/\n");
 }
 

@@ -111,6 +111,8 @@ static const struct {
     {"/ui/style.css", 200, "Content-Type: text/css", ".cell"},
     {"/ui/nope.js", 404, "", "not found"},
     {"/ui/api/view", 200, "Content-Type: application/json", "\"totals\""},
+    {"/ui/api/pending", 200, "X-Content-Type-Options: nosniff", "\"pods\""},
+    {"/ui/api/node?name=nope", 404, "X-Content-Type-Options: nosniff", "no such node"},
 };
 
 START_TEST(test_pages)
