@@ -255,7 +255,7 @@ static const struct {
     {"label=ascend%3Doff", 0, NULL},
     {"label=ascen", 0, NULL},
     {"label=gpu%3Don&q=t4", 1, "gpu-t4-1"},
-    {"label=", 9, "cpu-1"},
+    {"label=", 11, "cpu-1"}, /* every node of the demo cluster */
 };
 
 START_TEST(test_filters)
