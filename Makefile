@@ -4,14 +4,18 @@ SANITIZE ?= OFF
 JOBS ?= $(shell nproc)
 PKGS := libmicrohttpd-dev libgnutls28-dev libcjson-dev libcurl4-openssl-dev libssl-dev libyaml-dev \
         check pkg-config cmake gcc make chromium
+FUZZ_PKGS := clang
 ARGS ?=
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps build test run bench clean format
+.PHONY: all deps build test run bench clean format fuzz
 
 all: build
 
 deps:
-	@missing=""; for p in $(PKGS); do \
+	@missing=""; for p in $(PKGS) $(EXTRA_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -54,8 +58,28 @@ bench: build
 	    --pods $(OPENB)/openb_pod_list_default.csv --bound; \
 	else echo "vgpu-replay: $(OPENB) not found; skipped"; fi
 
+# Each libFuzzer target for FUZZ_TIME seconds (clang, ASan + UBSan). New
+# inputs go to $(FUZZ_BUILD)/corpus/<target>; a finding stops its target
+# and is written to $(FUZZ_BUILD)/crash-<target>-*: keep it under
+# fuzz/regressions/<target>/ once fixed, and make test replays it.
+fuzz:
+	@$(MAKE) --no-print-directory deps EXTRA_PKGS="$(FUZZ_PKGS)"
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DVS_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  echo "fuzz $$t: $(FUZZ_TIME) s (log: $(FUZZ_BUILD)/fuzz-$$t.log)"; \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t $$(ls -d fuzz/regressions/$$t 2>/dev/null) \
+	    >$(FUZZ_BUILD)/fuzz-$$t.log 2>&1 \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz-$$t.log; echo "fuzz $$t: finding in $(FUZZ_BUILD)"; exit 1; }; \
+	  grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+	    $(FUZZ_BUILD)/fuzz-$$t.log; \
+	done
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -577,10 +577,49 @@ int kube_get_chunks(struct kube *k, const char *path, kube_chunk_fn fn, void *ct
 
 /* ---- streams ---- */
 
+int kube_lines_feed(struct kube_lines *l, const char *p, size_t n, kube_line_fn fn, void *ctx)
+{
+    size_t max = l->max ? l->max : (size_t)KUBE_LINE_MAX;
+    for (size_t i = 0; i < n;) {
+        const char *nl = memchr(p + i, '\n', n - i);
+        size_t take = nl ? (size_t)(nl - (p + i)) : n - i;
+        if (l->len + take > max)
+            return ERR_TOOBIG;
+        if (l->len + take + 1 > l->cap) {
+            size_t c = l->cap ? l->cap : 4096;
+            while (c < l->len + take + 1)
+                c *= 2;
+            l->data = mem_realloc(l->data, c);
+            l->cap = c;
+        }
+        memcpy(l->data + l->len, p + i, take);
+        l->len += take;
+        l->data[l->len] = '\0';
+        i += take;
+        if (!nl)
+            break;
+        i++; /* the newline */
+        size_t len = l->len;
+        l->len = 0;
+        if (len > 0 && fn(ctx, l->data, len) != 0)
+            return 1;
+        l->data[0] = '\0';
+    }
+    return 0;
+}
+
+void kube_lines_free(struct kube_lines *l)
+{
+    if (!l)
+        return;
+    free(l->data);
+    memset(l, 0, sizeof *l);
+}
+
 struct stream {
     CURL *h;
-    struct dbuf line; /* the line being received */
-    struct dbuf err;  /* a non-2xx body */
+    struct kube_lines line; /* the line being received */
+    struct dbuf err;        /* a non-2xx body */
     long status;
     kube_line_fn fn;
     void *ctx;
@@ -597,26 +636,12 @@ static size_t on_stream(char *p, size_t size, size_t n, void *ud)
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
     if (s->status / 100 != 2)
         return dbuf_add(&s->err, p, total) == 0 ? total : 0;
-    for (size_t i = 0; i < total;) {
-        char *nl = memchr(p + i, '\n', total - i);
-        size_t take = nl ? (size_t)(nl - (p + i)) : total - i;
-        if (dbuf_add(&s->line, p + i, take) != 0) {
-            s->toobig = true;
-            return 0;
-        }
-        i += take;
-        if (!nl)
-            break;
-        i++; /* the newline */
-        if (s->line.len > 0 && s->fn(s->ctx, s->line.data, s->line.len) != 0) {
-            s->ended = true;
-            return 0;
-        }
-        s->line.len = 0;
-        if (s->line.data)
-            s->line.data[0] = '\0';
-    }
-    return total;
+    int rc = kube_lines_feed(&s->line, p, total, s->fn, s->ctx);
+    if (rc == ERR_TOOBIG)
+        s->toobig = true;
+    else if (rc != 0)
+        s->ended = true;
+    return rc == 0 ? total : 0;
 }
 
 static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -687,7 +712,7 @@ int kube_stream(struct kube *k, const char *path, kube_line_fn fn, void *ctx,
     else
         conn_free(c);
     curl_slist_free_all(hs);
-    free(s.line.data);
+    kube_lines_free(&s.line);
     free(s.err.data);
     if (rc)
         atomic_fetch_add(&k->failures, 1);

@@ -89,6 +89,22 @@ int kube_get_chunks(struct kube *k, const char *path, kube_chunk_fn fn, void *ct
  * be modified). Return 0 to go on, non-zero to end the stream. */
 typedef int (*kube_line_fn)(void *ctx, char *line, size_t len);
 
+/* The line splitter kube_stream runs over the bytes as they arrive, open
+ * for tests and fuzzing (a watch stream split at any byte gives the same
+ * lines). Zero-initialise; max is the longest line (0: KUBE_LINE_MAX). */
+struct kube_lines {
+    char *data; /* the line being received; owned */
+    size_t len, cap, max;
+};
+
+/* Feed n bytes: each complete non-empty line goes to fn. Returns 0, 1 when
+ * fn asked to end (the rest of p is dropped), or ERR_TOOBIG for a line
+ * over max. A line without its newline waits for the next call. */
+int kube_lines_feed(struct kube_lines *l, const char *p, size_t n, kube_line_fn fn, void *ctx);
+
+/* Free what l holds and zero it. Accepts NULL. */
+void kube_lines_free(struct kube_lines *l);
+
 /* GET path and hand each line of the answer to fn as it arrives, until the
  * server ends it, fn returns non-zero (then 0 is returned), *stop becomes
  * true (checked at least once a second; 0), or max_ms passes (ERR_TIMEOUT;

@@ -974,6 +974,19 @@ static void free_all(struct watch *w)
     free(w);
 }
 
+static void init_tables(struct watch *w)
+{
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->apply, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    w->nodes = hmap_create();
+    w->owners = hmap_create();
+    w->pods = hmap_create();
+    w->pod_keys = hmap_create();
+    w->rechecks = hmap_create();
+    w->quotas = hmap_create();
+}
+
 int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, struct watch **out,
                 char *err, size_t cap)
 {
@@ -993,15 +1006,7 @@ int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, 
             return ERR_INVAL;
         }
     }
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_mutex_init(&w->apply, NULL);
-    pthread_cond_init(&w->wake, NULL);
-    w->nodes = hmap_create();
-    w->owners = hmap_create();
-    w->pods = hmap_create();
-    w->pod_keys = hmap_create();
-    w->rechecks = hmap_create();
-    w->quotas = hmap_create();
+    init_tables(w);
     for (int kind = NODES; kind < NKINDS; kind++) {
         struct runner *ru = mem_alloc(sizeof *ru);
         *ru = (struct runner){w, kind};
@@ -1046,4 +1051,29 @@ void watch_stats(struct watch *w, struct watch_stats *out)
     pthread_mutex_lock(&w->lock);
     out->synced = w->ready;
     pthread_mutex_unlock(&w->lock);
+}
+
+struct watch *watch_create_idle(struct cache *c, const struct watch_options *o)
+{
+    struct watch *w = mem_zalloc(sizeof *w);
+    w->c = c;
+    w->o = *o;
+    w->o.node_selector = NULL;
+    init_tables(w);
+    return w;
+}
+
+int watch_feed(struct watch *w, const char *kind, const char *p, size_t n, struct kube_lines *l,
+               char *rv, size_t cap)
+{
+    int k = 0;
+    while (k < NKINDS && strcmp(kind_word[k], kind) != 0)
+        k++;
+    if (k == NKINDS || cap == 0)
+        return ERR_INVAL;
+    struct stream s = {.w = w, .kind = k, .rv = rv, .cap = cap};
+    int rc = kube_lines_feed(l, p, n, on_line, &s);
+    if (rc < 0)
+        return rc;
+    return s.gone ? ERR_NOTFOUND : rc;
 }

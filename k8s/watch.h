@@ -122,4 +122,18 @@ void watch_stats(struct watch *w, struct watch_stats *out);
 /* The reasons this module counts, NULL-terminated, for registering them. */
 const char *const *watch_reasons(void);
 
+/* For tests and fuzzing: a watch over c with no thread and no API server
+ * (o copied, its node_selector ignored; its upkeep may be NULL). Free with
+ * watch_stop. */
+struct watch *watch_create_idle(struct cache *c, const struct watch_options *o);
+
+/* Hand an idle watch n bytes of a watch stream of kind ("nodes", "pods",
+ * "resourcequotas", "poddisruptionbudgets") as they arrive from the
+ * network, split into lines by l (kube_lines_feed; keep it across calls,
+ * free it after). rv (cap bytes) gets the last resourceVersion seen.
+ * Returns 0, 1 when an event ended the stream (not an event, an ERROR),
+ * ERR_NOTFOUND for 410 Gone, ERR_TOOBIG or ERR_INVAL (unknown kind). */
+int watch_feed(struct watch *w, const char *kind, const char *p, size_t n, struct kube_lines *l,
+               char *rv, size_t cap);
+
 #endif

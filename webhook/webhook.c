@@ -108,7 +108,9 @@ static cJSON *obj(const cJSON *o, const char *k)
     return cJSON_IsObject(v) ? v : NULL;
 }
 
-/* One line of text for an HTTP 400; new. */
+/* One line of text for an HTTP 400; new. The values it quotes come from
+ * the request: control characters (a newline in a string) become '?', so
+ * that kube-apiserver's log of it stays one line. */
 __attribute__((format(printf, 1, 2))) static char *text(const char *fmt, ...)
 {
     char line[512];
@@ -117,6 +119,9 @@ __attribute__((format(printf, 1, 2))) static char *text(const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     size_t n = strlen(line);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+            line[i] = '?';
     char *s = mem_alloc(n + 2);
     memcpy(s, line, n);
     s[n] = '\n';
