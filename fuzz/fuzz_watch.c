@@ -1,7 +1,8 @@
 /* Watch stream frames (k8s/kube.h's line splitter, k8s/watch.h's events):
  * the lines a stream splits into do not depend on where the network cut
  * it (checked at every byte for short inputs); an idle watch over a small
- * cache fed the stream whole and fed it byte by byte ends the same way.
+ * cache (fuzz/data/watch-cluster.json) fed the stream whole and fed it
+ * byte by byte ends the same way.
  *
  * Input: byte 0 picks the kind (nodes, pods, resourcequotas,
  * poddisruptionbudgets), then the stream (events, one JSON per line). */
@@ -49,12 +50,14 @@ static int split(const uint8_t *p, size_t n, size_t at, struct seen *s, size_t m
 
 static void check_splitter(const uint8_t *p, size_t n, int end_at, size_t max)
 {
-    memset(&whole, 0, sizeof whole);
+    whole.len = 0;
+    whole.n = 0;
     whole.end_at = end_at;
     int rw = split(p, n, n, &whole, max);
     size_t step = n <= 512 ? 1 : n / 97 + 1;
     for (size_t at = 0; at <= n; at += step) {
-        memset(&cut, 0, sizeof cut);
+        cut.len = 0;
+        cut.n = 0;
         cut.end_at = end_at;
         int rc = split(p, n, at, &cut, max);
         FUZZ_CHECK(rc == rw, "cut at %zu: rc %d, whole %d", at, rc, rw);
@@ -93,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_setup();
     if (!cluster)
-        cluster = fuzz_data("cluster.json", &cluster_len);
+        cluster = fuzz_data("watch-cluster.json", &cluster_len);
     if (size < 1 || size > 65536)
         return 0;
     const uint8_t *p = data + 1;
