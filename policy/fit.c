@@ -577,15 +577,18 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         fc.w = (struct policy_weights){1, 1, 1};
     if (opts->check_host && !host_fits(pod, node, why))
         return false;
-    memcpy(side, base, bytes);
+    const struct policy_usage *start = base; /* base plus the sidecars */
     for (int i = 0; i < ninit; i++) {
         if (!pod->ctr[i].sidecar || pod->ctr[i].nums == 0)
             continue;
+        if (start == base) { /* copies only for a pod that has sidecars (not the hot path) */
+            memcpy(side, base, bytes);
+            start = side;
+        }
         moved = moved || i > 0;
         if (!fit_add(&fc, i, side, pl, why))
             return false;
     }
-    memcpy(pl->after, side, bytes);
     /* The quota counts as usage does (HAMi's collapse): sidecars plus the
      * larger of each plain init container and the app containers. */
     int64_t side_mem = fc.pod_mem, side_cores = fc.pod_cores;
@@ -595,13 +598,15 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
             continue;
         fc.pod_mem = side_mem;
         fc.pod_cores = side_cores;
-        memcpy(work, side, bytes);
+        if (!inits)
+            memcpy(pl->after, start, bytes);
+        memcpy(work, start, bytes);
         if (!fit_add(&fc, i, work, pl, why))
             return false;
         take_max(pl->after, work, node->ndev);
         inits = true;
     }
-    memcpy(work, side, bytes);
+    memcpy(work, start, bytes);
     fc.pod_mem = side_mem;
     fc.pod_cores = side_cores;
     for (int i = ninit; i < pod->nctr; i++) {
