@@ -94,6 +94,12 @@ static void mixed_kinds(void)
     for (int i = 1; policy_device_backends[i] && nkinds < MAX_KINDS; i++) {
         const struct policy_device_backend *b = policy_device_backends[i];
         struct kind *k = &kinds[nkinds];
+        if (!b->register_parse) {
+            printf("vendors: %s left out of the mix (no register annotation: its inventory is "
+                   "the node's capacity)\n",
+                   b->name);
+            continue;
+        }
         const char *res = strchr(b->res[POLICY_RES_COUNT], '/');
         snprintf(k->type, sizeof k->type, "%s-%s", b->vendor_word, res ? res + 1 : "bench");
         char probe[512], err[256] = "", *strings = NULL;
