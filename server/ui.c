@@ -76,6 +76,7 @@ struct pool {
     long nodes, gpus, sick, cordoned;
     int64_t mem, mem_used, stranded;
     long cores, cores_used, slots, slots_used;
+    double frag; /* sum of its nodes' fragmentation (milli-GPU); < 0: no workload learned */
 };
 
 /* The numbers of every node, copied under the cache's read lock into
@@ -260,6 +261,24 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct snode *)a)->name, ((const struct snode *)b)->name);
 }
 
+/* Each pool's fragmentation as fragment-aware measures it: the sum over
+ * the nodes whose first GPU is of the pool (a node of several models or
+ * vendors counts whole in its first GPU's pool). One node at a time, each
+ * under the placement state's and the cache's read locks, after the copy:
+ * a filter's write waits for one node, never for the whole sum. */
+static void snap_fragment(struct ui *u, struct snap *s)
+{
+    for (int i = 0; i < s->npool; i++)
+        s->pool[i].frag = -1;
+    for (int i = 0; i < s->nnode; i++) {
+        double f;
+        if (s->node[i].ndev == 0 || place_node_fragment(u->pl, s->node[i].name, &f) != 0)
+            continue;
+        struct pool *p = &s->pool[s->gpu[s->node[i].first].pool];
+        p->frag = (p->frag < 0 ? 0 : p->frag) + f;
+    }
+}
+
 static void put_pool(struct buf *b, const struct pool *p, bool named)
 {
     buf_append(b, "{", 1);
@@ -275,10 +294,14 @@ static void put_pool(struct buf *b, const struct pool *p, bool named)
                "\"nodes\":%ld,\"gpus\":%ld,\"unhealthy\":%ld,\"cordoned\":%ld,"
                "\"memMiB\":%lld,\"memUsedMiB\":%lld,\"strandedMiB\":%lld,"
                "\"cores\":%ld,\"coresUsed\":%ld,\"slots\":%ld,\"slotsUsed\":%ld,"
-               "\"allocation\":%.4f}",
+               "\"allocation\":%.4f,",
                p->nodes, p->gpus, p->sick, p->cordoned, (long long)p->mem, (long long)p->mem_used,
                (long long)p->stranded, p->cores, p->cores_used, p->slots, p->slots_used,
                p->mem > 0 ? (double)p->mem_used / (double)p->mem : 0.0);
+    if (p->frag >= 0)
+        buf_printf(b, "\"fragmentMilliGpu\":%.1f}", p->frag);
+    else
+        buf_puts(b, "\"fragmentMilliGpu\":null}");
 }
 
 /* Does node i pass the page's filters? */
@@ -314,8 +337,11 @@ static void put_totals(struct buf *b, const struct snap *s)
 {
     struct pool t;
     memset(&t, 0, sizeof t);
+    t.frag = -1;
     for (int i = 0; i < s->npool; i++) {
         const struct pool *p = &s->pool[i];
+        if (p->frag >= 0)
+            t.frag = (t.frag < 0 ? 0 : t.frag) + p->frag;
         t.gpus += p->gpus;
         t.sick += p->sick;
         t.cordoned += p->cordoned;
@@ -396,6 +422,7 @@ static int on_view(void *ctx, const struct http_request *req, struct http_respon
     s->label = s->label && *s->label ? s->label : NULL; /* matched under the lock: only then */
     cache_with_views(u->cache, copy_views, s);
     snap_sum(s);
+    snap_fragment(u, s);
     qsort(s->node, (size_t)s->nnode, sizeof *s->node, by_name);
     struct buf *b = &resp->body;
     resp->content_type = JSON_TYPE;

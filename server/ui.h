@@ -5,7 +5,9 @@
  *
  *   GET  /ui/api/view?offset=&limit=&q=&label=&model=&vendor=
  *        totals and pools per vendor and GPU model (memory, cores, slots,
- *        allocation, stranded memory), every device backend row, and one
+ *        allocation, stranded memory, fragmentMilliGpu: the sum of its
+ *        nodes' fragmentation as fragment-aware measures it, null before a
+ *        workload is learned), every device backend row, and one
  *        page of nodes (sorted by name, filtered by a name substring, a
  *        label "key" or "key=value", a model and a vendor) with one cell
  *        per GPU. limit <= UI_PAGE_MAX.

@@ -80,6 +80,7 @@ function poolRow(label, p, id)
         el('td', {}, String(p.coresUsed), ' / ', String(p.cores)),
         el('td', {}, String(p.slotsUsed), ' / ', String(p.slots)),
         td('allocation', (100 * p.allocation).toFixed(1) + ' %'), td('stranded', p.strandedMiB),
+        td('fragment', p.fragmentMilliGpu === null ? '-' : (p.fragmentMilliGpu / 1000).toFixed(2)),
         td('unhealthy', p.unhealthy), td('cordoned', p.cordoned));
 }
 

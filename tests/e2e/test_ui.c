@@ -6,6 +6,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +535,10 @@ START_TEST(test_node_fragment)
     cJSON *j = get_json("/ui/api/node?name=gpu-a100-80g-1");
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "fragmentMilliGpu")));
     cJSON_Delete(j);
+    j = get_json("/ui/api/view");
+    ck_assert(
+        cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "totals"), "fragmentMilliGpu")));
+    cJSON_Delete(j);
     /* a seeded workload: a number, more on a partly used node than none */
     char wl[4096];
     const char *src = getenv("VS_SOURCE");
@@ -546,6 +551,33 @@ START_TEST(test_node_fragment)
     const cJSON *f = cJSON_GetObjectItem(a, "fragmentMilliGpu");
     ck_assert_msg(cJSON_IsNumber(f) && f->valuedouble >= 0, "no fragmentation");
     cJSON_Delete(a);
+    /* the pools: each the sum of its nodes', the totals the sum of all */
+    cJSON *v = harness_get_json(harness_port(w), "/ui/api/view?limit=1000");
+    ck_assert_ptr_nonnull(v);
+    double pools = 0, nodes = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(v, "pools"))
+    {
+        const cJSON *pf = cJSON_GetObjectItem(p, "fragmentMilliGpu");
+        ck_assert_msg(cJSON_IsNumber(pf) && pf->valuedouble >= 0, "a pool without fragmentation");
+        pools += pf->valuedouble;
+    }
+    const cJSON *n;
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(v, "nodes"))
+    {
+        char path[256];
+        snprintf(path, sizeof path, "/ui/api/node?name=%s",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(n, "name")));
+        cJSON *one = harness_get_json(harness_port(w), path);
+        const cJSON *nf = cJSON_GetObjectItem(one, "fragmentMilliGpu");
+        nodes += cJSON_IsNumber(nf) ? nf->valuedouble : 0;
+        cJSON_Delete(one);
+    }
+    const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(v, "totals"), "fragmentMilliGpu");
+    ck_assert(cJSON_IsNumber(t));
+    ck_assert_msg(pools > 0 && fabs(pools - nodes) < 0.5 && fabs(t->valuedouble - pools) < 0.5,
+                  "pools %.1f, nodes %.1f, totals %.1f", pools, nodes, t->valuedouble);
+    cJSON_Delete(v);
     harness_finish(&w);
 }
 END_TEST
