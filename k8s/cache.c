@@ -959,6 +959,10 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
                  pi->name ? pi->name : "");
         return ERR_INVAL;
     }
+    /* A pod asking two vendors carries one allocation per vendor: count them as one. */
+    char *merged =
+        pi->ndevices_rows > 1 ? model_devices_merge(pi->devices_rows, pi->ndevices_rows) : NULL;
+    const char *devices = merged ? merged : pi->devices;
     wrlock(c);
     double now = c->clock();
     struct cpod *p = hmap_get(c->pods, pi->uid);
@@ -966,8 +970,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
         goto out; /* our reservation stands until the API shows a version that counts */
     /* A pod counted by its request is reported once, not at every update. */
     uint8_t told = p && p->state == POD_OBSERVED && p->devices_bad == pi->devices_bad &&
-                           same_str(p->devices, pi->devices) &&
-                           strcmp(p->node, node ? node : "") == 0
+                           same_str(p->devices, devices) && strcmp(p->node, node ? node : "") == 0
                        ? p->told
                        : BAD_NONE;
     /* A window seen open stays open for the same bind (cache.h). */
@@ -979,7 +982,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
         pend_drop(c, pi->uid);
     if (pi->terminal || (!bound && !candidate))
         goto out;
-    p = pod_new(pi->uid, pi->ns, pi->name, node, pi->devices, pi->mig, pi->ask,
+    p = pod_new(pi->uid, pi->ns, pi->name, node, devices, pi->mig, pi->ask,
                 pi->nask < POLICY_MAX_CONTAINERS ? pi->nask : POLICY_MAX_CONTAINERS);
     p->ninit = pi->ninit;
     p->nctr = pi->nctr < POLICY_MAX_CONTAINERS ? pi->nctr : POLICY_MAX_CONTAINERS;
@@ -1010,6 +1013,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     }
 out:
     cache_unlock(c);
+    free(merged);
     return rc;
 }
 

@@ -157,7 +157,12 @@ struct model_pod_info {
     const char *bind_phase;
     const char *scheduler_name;
     bool terminal;    /* phase Succeeded or Failed, or metadata.deletionTimestamp set */
-    bool devices_bad; /* the devices annotation is there but over MODEL_POD_ANN_MAX */
+    bool devices_bad; /* a devices annotation is there but over MODEL_POD_ANN_MAX */
+    /* Every row's allocation annotation the pod carries (policy/device.h
+     * ann_allocated, table order): more than one when its containers ask
+     * devices of two vendors; model_devices_merge makes them one. */
+    int32_t ndevices_rows;
+    const char *devices_rows[POLICY_DEVICE_ROWS_MAX];
     double bind_time; /* hami.io/bind-time, unix seconds; 0 when absent or not a number */
     int32_t ninit;
     int32_t nctr;      /* init + app containers */
@@ -181,6 +186,10 @@ struct model_pod_info {
     const char *nominated; /* status.nominatedNodeName or NULL */
 };
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap);
+/* One allocation string of n rows' (policy codec form): container i's
+ * segment is the concatenation of every part's segment i. A new string;
+ * caller frees. */
+char *model_devices_merge(const char *const *parts, int n);
 
 /* Case-insensitive lookup of a key in a JSON object (extender keys arrive in
  * any case). Borrowed result or NULL. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "base/strconv.h"
 #include "k8s/json.h"
 #include "k8s/model.h"
@@ -78,28 +79,44 @@ static const struct policy_device_backend *ctr_backend(const cJSON *limits, cons
     return b ? b : policy_device_backend_default();
 }
 
-/* Containers asking devices of two vendors: ERR_INVAL naming both. HAMi
- * places such a pod on a node carrying both vendors, one allocation
- * annotation per vendor; this scheduler records one allocation per pod and
- * one set of steering annotations, so it refuses the pod instead. */
-static int pod_one_vendor(const struct policy_pod *pod, char *err, size_t cap)
+/* A pod whose containers ask devices of two vendors is placed as HAMi
+ * places it (each container on its own row's devices, each row's
+ * allocation under its own annotations), but the steering annotations are
+ * read for one row per pod: such a pod carrying any of its rows' steering
+ * annotations (use/nouse type and uuid, vgpu-mode, numa-bind) is ERR_INVAL
+ * naming it, not steered wrongly. */
+static int pod_vendors_steered(const struct policy_pod *pod, const cJSON *anns, char *err,
+                               size_t cap)
 {
-    const struct policy_ctr *first = NULL;
-    for (int i = 0; i < pod->nctr; i++) {
+    const struct policy_ctr *first = NULL, *other = NULL;
+    for (int i = 0; i < pod->nctr && !other; i++) {
         const struct policy_ctr *c = &pod->ctr[i];
         if (c->nums <= 0)
             continue;
         if (!first)
             first = c;
-        else if (policy_ctr_backend(c) != policy_ctr_backend(first)) {
-            json_err(err, cap,
-                     "containers \"%s\" (%s) and \"%s\" (%s) ask devices of two vendors: a "
-                     "pod's devices must all be of one vendor (one vendor per container is "
-                     "not supported yet)",
-                     first->name, policy_device_res(policy_ctr_backend(first), POLICY_RES_COUNT),
-                     c->name, policy_device_res(policy_ctr_backend(c), POLICY_RES_COUNT));
-            return ERR_INVAL;
-        }
+        else if (policy_ctr_backend(c) != policy_ctr_backend(first))
+            other = c;
+    }
+    if (!other)
+        return 0;
+    for (int i = 0; i < pod->nctr; i++) {
+        const struct policy_device_backend *b = policy_ctr_backend(&pod->ctr[i]);
+        const char *keys[] = {b->ann_use_type,   b->ann_nouse_type, b->ann_use_uuid,
+                              b->ann_nouse_uuid, b->ann_vgpu_mode,  b->ann_numa_bind};
+        if (pod->ctr[i].nums <= 0)
+            continue;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (keys[k] && json_field(anns, keys[k])) {
+                json_err(err, cap,
+                         "annotation %s on a pod whose containers \"%s\" (%s) and \"%s\" (%s) "
+                         "ask devices of two vendors: steering such a pod is not supported yet",
+                         keys[k], first->name,
+                         policy_device_res(policy_ctr_backend(first), POLICY_RES_COUNT),
+                         other->name,
+                         policy_device_res(policy_ctr_backend(other), POLICY_RES_COUNT));
+                return ERR_INVAL;
+            }
     }
     return 0;
 }
@@ -520,9 +537,9 @@ int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct pol
             out->ctr[i].sidecar = k == 0 && is_sidecar(c);
         }
     }
-    if ((rc = pod_one_vendor(out, err, cap)) ||
-        (rc = pod_host(init, app, true, &out->cpu_milli, &out->mem_mib, err, cap)) ||
+    if ((rc = pod_host(init, app, true, &out->cpu_milli, &out->mem_mib, err, cap)) ||
         (rc = json_obj(meta, "annotations", "metadata.annotations", &anns, err, cap)) ||
+        (rc = pod_vendors_steered(out, anns, err, cap)) ||
         (rc = pod_annotations(anns, pod_backend(init, app), out, err, cap)))
         return rc;
     out->quota_mem = -1;
@@ -639,6 +656,55 @@ static void pod_preemption(const cJSON *meta, const cJSON *spec, const cJSON *st
     out->nominated = nom && *nom && strlen(nom) <= MODEL_NAME_MAX ? nom : NULL;
 }
 
+/* Every row's allocation annotation the pod carries, in table order (a pod
+ * whose containers ask two vendors carries one per vendor). */
+static int pod_rows_allocated(const cJSON *anns, struct model_pod_info *out, char *err, size_t cap)
+{
+    for (int i = 0; policy_device_backends[i]; i++) {
+        const char *key = policy_device_backends[i]->ann_allocated, *v = NULL;
+        bool toolong = false, seen = false;
+        for (int k = 0; k < i; k++)
+            seen |= strcmp(policy_device_backends[k]->ann_allocated, key) == 0;
+        int rc = seen ? 0 : ann_owned(anns, key, MODEL_POD_ANN_MAX, &v, &toolong, err, cap);
+        if (rc)
+            return rc;
+        out->devices_bad |= toolong;
+        if (v && out->ndevices_rows < POLICY_DEVICE_ROWS_MAX)
+            out->devices_rows[out->ndevices_rows++] = v;
+    }
+    return 0;
+}
+
+char *model_devices_merge(const char *const *parts, int n)
+{
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(parts[i]) + 1;
+    char *out = mem_alloc(len), *at = out;
+    const char *cur[POLICY_DEVICE_ROWS_MAX];
+    n = n < POLICY_DEVICE_ROWS_MAX ? n : POLICY_DEVICE_ROWS_MAX;
+    for (int i = 0; i < n; i++)
+        cur[i] = parts[i];
+    for (;;) {
+        bool more = false;
+        for (int i = 0; i < n; i++)
+            more |= *cur[i] != '\0';
+        if (!more)
+            break;
+        for (int i = 0; i < n; i++) {
+            size_t seg = strcspn(cur[i], ";");
+            memcpy(at, cur[i], seg);
+            at += seg;
+            cur[i] += seg;
+            if (*cur[i] == ';')
+                cur[i]++;
+        }
+        *at++ = ';';
+    }
+    *at = '\0';
+    return out;
+}
+
 int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size_t cap)
 {
     const cJSON *meta = NULL, *anns, *spec, *status, *init, *app;
@@ -666,7 +732,8 @@ int model_pod_info(const cJSON *pod, struct model_pod_info *out, char *err, size
         (rc = pod_containers(pod, &init, &app, &ninit, &napp, err, cap)) ||
         (rc = pod_host(init, app, false, &out->cpu_milli, &out->mem_mib, err, cap)) ||
         (rc = ann_owned(anns, pod_backend(init, app)->ann_allocated, MODEL_POD_ANN_MAX,
-                        &out->devices, &out->devices_bad, err, cap)))
+                        &out->devices, &out->devices_bad, err, cap)) ||
+        (rc = pod_rows_allocated(anns, out, err, cap)))
         goto out;
     out->ninit = ninit;
     out->nctr = ninit + napp;

@@ -91,15 +91,40 @@ START_TEST(nvidia_pod_on_nvidia_node)
 }
 END_TEST
 
-/* Two vendors in one pod: a clear error naming both containers. */
-START_TEST(two_vendors_refused)
+/* Two vendors in one pod (one per container) need a node carrying both:
+ * neither node here does, so each has too few devices, as HAMi says. */
+START_TEST(two_vendors_need_both)
 {
     cJSON *p = new_pod("m");
     add_ctr(p, "gpu", "nvidia.com/gpu", NULL, NULL, NULL, NULL);
     add_ctr(p, "dcu", "hygon.com/dcunum", NULL, NULL, NULL, NULL);
     cJSON *f = filter(p);
     const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(f, "Error"));
-    ck_assert_msg(e && strstr(e, "two vendors") && strstr(e, "\"gpu\"") && strstr(e, "\"dcu\""),
+    ck_assert_msg(!e || !*e, "%s", e);
+    ck_assert_str_eq(harness_only_node(f), "");
+    for (int i = 0; i < 2; i++) {
+        const char *node = i ? "dcu-node" : "nv-node";
+        const char *why = harness_failed_reason(f, node);
+        ck_assert_msg(why && strcmp(why, "NodeInsufficientDevice") == 0, "%s: %s", node,
+                      why ? why : "(none)");
+    }
+    cJSON_Delete(f);
+}
+END_TEST
+
+/* Steering annotations are read for one vendor per pod: a two-vendor pod
+ * carrying one is a clear error, not steered wrongly. */
+START_TEST(two_vendors_steered_refused)
+{
+    cJSON *p = new_pod("s");
+    add_ctr(p, "gpu", "nvidia.com/gpu", NULL, NULL, NULL, NULL);
+    add_ctr(p, "dcu", "hygon.com/dcunum", NULL, NULL, NULL, NULL);
+    cJSON *anns = cJSON_AddObjectToObject(cJSON_GetObjectItem(p, "metadata"), "annotations");
+    cJSON_AddStringToObject(anns, "nvidia.com/use-gputype", "T4");
+    cJSON *f = filter(p);
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(f, "Error"));
+    ck_assert_msg(e && strstr(e, "nvidia.com/use-gputype") && strstr(e, "two vendors") &&
+                      strstr(e, "not supported yet"),
                   "%s", e ? e : "(no error)");
     ck_assert_str_eq(harness_only_node(f), "");
     cJSON_Delete(f);
@@ -173,7 +198,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, dcu_pod_on_dcu_node);
     tcase_add_test(tc, nvidia_pod_on_nvidia_node);
-    tcase_add_test(tc, two_vendors_refused);
+    tcase_add_test(tc, two_vendors_need_both);
+    tcase_add_test(tc, two_vendors_steered_refused);
     tcase_add_test(tc, dcu_usage_from_pods);
     tcase_add_test(tc, dcu_simulate);
     suite_add_tcase(s, tc);

@@ -1,8 +1,10 @@
 /* A node carrying NVIDIA and Hygon DCU devices, end to end on the real
  * binary. Snapshot (tests/data/e2e/mixed-node.json): mix-node has one
  * NVIDIA T4 (GPU-mix0, 6000 MiB and 20 % held by nv-held) and two DCU Z100
- * (DCU-mix0 holds 8000 MiB and 40 % of dcu-held); bad-dcu-node has one T4
- * and a DCU register annotation cut short. Live (a fake API server): each
+ * (DCU-mix0 holds 8000 MiB and 40 % of dcu-held); two-held asks both
+ * vendors, one per container (GPU-mix0: 2000 MiB, 10 %; DCU-mix0: 3000 MiB,
+ * 20 %, each under its own vendor's key); bad-dcu-node has one T4 and a DCU
+ * register annotation cut short. Live (a fake API server): each
  * vendor's handshake is its own, and a stale one takes out that vendor's
  * devices only. */
 #include <check.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "k8s/handshake.h"
 #include "tests/support/fakeapi.h"
 #include "tests/support/harness.h"
@@ -88,8 +91,53 @@ START_TEST(nvidia_pod_on_its_gpu)
 }
 END_TEST
 
+/* A pod with an NVIDIA container and a DCU container passes only the node
+ * carrying both vendors (bad-dcu-node's DCUs are left out). */
+START_TEST(two_vendor_pod_filter)
+{
+    char pod[4096];
+    harness_data_path("e2e/mixed-two-pod.json", pod, sizeof pod);
+    char *text = NULL, err[256];
+    size_t len = 0;
+    ck_assert_int_eq(file_read(pod, 1 << 16, &text, &len, err, sizeof err), 0);
+    cJSON *p = cJSON_ParseWithLength(text, len);
+    free(text);
+    ck_assert_ptr_nonnull(p);
+    static const char *const nodes[] = {"mix-node", "bad-dcu-node", NULL};
+    cJSON *f = harness_filter(harness_port(h), p, nodes);
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(f, "Error"));
+    ck_assert_msg(!e || !*e, "%s", e);
+    ck_assert_str_eq(harness_only_node(f), "mix-node");
+    const char *why = harness_failed_reason(f, "bad-dcu-node");
+    ck_assert_msg(why && strcmp(why, "NodeInsufficientDevice") == 0, "bad-dcu-node: %s",
+                  why ? why : "(none)");
+    cJSON_Delete(f);
+}
+END_TEST
+
+/* Its allocation is written under each vendor's keys, one segment per
+ * container, the other vendor's container left empty (as HAMi). */
+START_TEST(two_vendor_pod_annotations)
+{
+    char node[256], val[256];
+    simulate("e2e/mixed-two-pod.json", "hami.io/vgpu-devices-allocated", node, val, sizeof node);
+    ck_assert_str_eq(node, "mix-node");
+    ck_assert_str_eq(val, "GPU-mix0,NVIDIA,4000,10:;;");
+    simulate("e2e/mixed-two-pod.json", "hami.io/vgpu-devices-to-allocate", node, val, sizeof node);
+    ck_assert_str_eq(val, "GPU-mix0,NVIDIA,4000,10:;;");
+    static const char *const keys[] = {"hami.io/dcu-devices-allocated",
+                                       "hami.io/dcu-devices-to-allocate"};
+    for (int k = 0; k < 2; k++) {
+        simulate("e2e/mixed-two-pod.json", keys[k], node, val, sizeof node);
+        ck_assert_msg(strcmp(val, ";DCU-mix0,DCU,4000,30:;") == 0 ||
+                          strcmp(val, ";DCU-mix1,DCU,4000,30:;") == 0,
+                      "%s: %s", keys[k], val);
+    }
+}
+END_TEST
+
 /* The usage rebuilt from the pods at start: each vendor's pod on its own
- * device, read from its own vendor's key. */
+ * device, read from its own vendor's key; the two-vendor pod's from both. */
 START_TEST(usage_after_restart)
 {
     cJSON *ins;
@@ -101,10 +149,12 @@ START_TEST(usage_after_restart)
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(g, "uuid"));
         double mem = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "memUsedMiB"));
         double cores = cJSON_GetNumberValue(cJSON_GetObjectItem(g, "coresUsed"));
-        double want_mem = strcmp(id, "DCU-mix0") == 0   ? 8000
-                          : strcmp(id, "GPU-mix0") == 0 ? 6000
+        double want_mem = strcmp(id, "DCU-mix0") == 0   ? 8000 + 3000
+                          : strcmp(id, "GPU-mix0") == 0 ? 6000 + 2000
                                                         : 0;
-        double want_cores = strcmp(id, "DCU-mix0") == 0 ? 40 : strcmp(id, "GPU-mix0") == 0 ? 20 : 0;
+        double want_cores = strcmp(id, "DCU-mix0") == 0   ? 40 + 20
+                            : strcmp(id, "GPU-mix0") == 0 ? 20 + 10
+                                                          : 0;
         ck_assert_msg(mem == want_mem && cores == want_cores, "%s: %g MiB, %g cores", id, mem,
                       cores);
         seen++;
@@ -240,6 +290,8 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, dcu_pod_on_its_dcu);
     tcase_add_test(tc, nvidia_pod_on_its_gpu);
+    tcase_add_test(tc, two_vendor_pod_filter);
+    tcase_add_test(tc, two_vendor_pod_annotations);
     tcase_add_test(tc, usage_after_restart);
     tcase_add_test(tc, malformed_row_left_out);
     suite_add_tcase(s, tc);

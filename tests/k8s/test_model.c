@@ -475,6 +475,14 @@ static const struct pod_case pod_cases[] = {
      .err_has = "spec.containers is not a JSON array"},
     {"resources-not-object.json", DEF_HAMI, .rc = ERR_INVAL,
      .err_has = "container \"main\": resources is not a JSON object"},
+    /* one vendor per container, as HAMi places it on a node carrying both */
+    {"two-vendors.json", DEF_HAMI, .nctr = 2,
+     .ctr = {{"gpu", 1, 4000, 0, 10, -1}, {"dcu", 1, 3000, 0, 20, -1}}},
+    /* steering is read for one row per pod: refused rather than misapplied */
+    {"two-vendors-steered.json", DEF_HAMI, .rc = ERR_INVAL,
+     .err_has = "annotation hygon.com/use-dcutype on a pod whose containers \"gpu\" "
+                "(nvidia.com/gpu) and \"dcu\" (hygon.com/dcunum) ask devices of two vendors: "
+                "steering such a pod is not supported yet"},
 };
 
 #define NPOD ((int)(sizeof pod_cases / sizeof pod_cases[0]))
@@ -607,6 +615,28 @@ static const struct info_case info_cases[] = {
 
 #define NINFO ((int)(sizeof info_cases / sizeof info_cases[0]))
 
+/* A pod asking two vendors carries one allocation per vendor: both are read,
+ * in table order, and merged into one segment per container. */
+START_TEST(test_pod_info_two_vendors)
+{
+    cJSON *j = load("pods", "info-two-vendors.json");
+    struct model_pod_info in;
+    char err[512] = "";
+    ck_assert_int_eq(model_pod_info(j, &in, err, sizeof err), 0);
+    ck_assert_int_eq(in.ndevices_rows, 2);
+    ck_assert_str_eq(in.devices_rows[0], "GPU-a,NVIDIA,4000,10:;;");
+    ck_assert_str_eq(in.devices_rows[1], ";DCU-x,DCU,3000,20:;");
+    char *m = model_devices_merge(in.devices_rows, in.ndevices_rows);
+    ck_assert_str_eq(m, "GPU-a,NVIDIA,4000,10:;DCU-x,DCU,3000,20:;");
+    free(m);
+    const char *uneven[] = {"a,NVIDIA,1,0:b,NVIDIA,1,0:;", ";;c,DCU,1,0:;", ""};
+    m = model_devices_merge(uneven, 3);
+    ck_assert_str_eq(m, "a,NVIDIA,1,0:b,NVIDIA,1,0:;;c,DCU,1,0:;");
+    free(m);
+    cJSON_Delete(j);
+}
+END_TEST
+
 START_TEST(test_pod_info)
 {
     const struct info_case *c = &info_cases[_i];
@@ -689,6 +719,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_pod, 0, NPOD);
     tcase_add_test(tc, test_pod_long_annotation);
     tcase_add_loop_test(tc, test_pod_info, 0, NINFO);
+    tcase_add_test(tc, test_pod_info_two_vendors);
     tcase_add_test(tc, test_pod_sidecar);
     tcase_add_test(tc, test_get_str);
     suite_add_tcase(s, tc);
