@@ -84,7 +84,9 @@ static const struct policy_device_backend *ctr_backend(const cJSON *limits, cons
  * allocation under its own annotations), but the steering annotations are
  * read for one row per pod: such a pod carrying any of its rows' steering
  * annotations (use/nouse type and uuid, vgpu-mode, numa-bind) is ERR_INVAL
- * naming it, not steered wrongly. */
+ * naming it, not steered wrongly. Bind takes one node lock per pod, so two
+ * vendors whose locks differ (Cambricon's own beside HAMi's shared one) are
+ * ERR_INVAL too. */
 static int pod_vendors_steered(const struct policy_pod *pod, const cJSON *anns, char *err,
                                size_t cap)
 {
@@ -100,6 +102,21 @@ static int pod_vendors_steered(const struct policy_pod *pod, const cJSON *anns, 
     }
     if (!other)
         return 0;
+    for (int i = 0; i < pod->nctr; i++) {
+        const struct policy_device_backend *b = policy_ctr_backend(&pod->ctr[i]);
+        const struct policy_device_backend *f = policy_ctr_backend(first);
+        if (pod->ctr[i].nums > 0 && b->ann_lock != f->ann_lock &&
+            !(b->ann_lock && f->ann_lock && strcmp(b->ann_lock, f->ann_lock) == 0)) {
+            json_err(err, cap,
+                     "containers \"%s\" (%s) and \"%s\" (%s) ask devices of two vendors whose "
+                     "binds take different node locks (%s, %s): not supported yet",
+                     first->name, policy_device_res(f, POLICY_RES_COUNT), pod->ctr[i].name,
+                     policy_device_res(b, POLICY_RES_COUNT),
+                     f->ann_lock ? f->ann_lock : MODEL_ANN_LOCK,
+                     b->ann_lock ? b->ann_lock : MODEL_ANN_LOCK);
+            return ERR_INVAL;
+        }
+    }
     for (int i = 0; i < pod->nctr; i++) {
         const struct policy_device_backend *b = policy_ctr_backend(&pod->ctr[i]);
         const char *keys[] = {b->ann_use_type,   b->ann_nouse_type, b->ann_use_uuid,

@@ -483,6 +483,11 @@ static const struct pod_case pod_cases[] = {
      .err_has = "annotation hygon.com/use-dcutype on a pod whose containers \"gpu\" "
                 "(nvidia.com/gpu) and \"dcu\" (hygon.com/dcunum) ask devices of two vendors: "
                 "steering such a pod is not supported yet"},
+    /* bind takes one node lock: Cambricon's own beside HAMi's shared one is refused */
+    {"two-vendors-locks.json", DEF_HAMI, .rc = ERR_INVAL,
+     .err_has = "containers \"gpu\" (nvidia.com/gpu) and \"mlu\" (cambricon.com/vmlu) ask "
+                "devices of two vendors whose binds take different node locks "
+                "(hami.io/mutex.lock, cambricon.com/dsmlu.lock): not supported yet"},
 };
 
 #define NPOD ((int)(sizeof pod_cases / sizeof pod_cases[0]))
