@@ -57,7 +57,7 @@ struct service {
     struct place *place;
     struct extender *ext;
     struct webhook *webhook;
-    struct live *live; /* the API server source; NULL with --snapshot */
+    struct live *live;         /* the API server source; NULL with --snapshot */
     struct verdicts *verdicts; /* the last filter verdicts, for the web view */
     struct ui *ui;             /* NULL with --web-ui=off */
     atomic_bool ready;
