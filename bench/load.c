@@ -321,23 +321,6 @@ static double cpu_seconds(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* VmHWM and VmRSS of a process, in MiB. */
-static void rss(pid_t pid, double *peak, double *cur)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    *peak = *cur = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            *peak = atof(line + 6) / 1024;
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            *cur = atof(line + 6) / 1024;
-    }
-    if (f)
-        fclose(f);
-}
-
 /* ---- clients ---- */
 
 struct shared {
@@ -775,7 +758,7 @@ int main(int argc, char **argv)
     }
     double cpu = pid > 0 ? cpu_seconds(pid) - cpu0 : 0;
     if (pid > 0)
-        rss(pid, &peak, &cur);
+        stats_rss(pid, &peak, &cur);
     double f50 = stats_pct(f, nf, 0.5), f90 = stats_pct(f, nf, 0.9), f99 = stats_pct(f, nf, 0.99),
            fmax = stats_pct(f, nf, 1);
     double b50 = stats_pct(b, nb, 0.5), b90 = stats_pct(b, nb, 0.9), b99 = stats_pct(b, nb, 0.99),

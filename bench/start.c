@@ -46,7 +46,6 @@ struct filter_out {
 };
 
 static int churn(const struct args *a, pid_t pid, int port);
-static void rss(pid_t pid, double *peak, double *cur);
 
 static const char *const models[] = {"NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"};
 
@@ -164,23 +163,6 @@ static int write_snapshot(const char *path, const struct args *a)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-/* VmHWM and VmRSS of a process, in MiB. */
-static void rss(pid_t pid, double *peak, double *cur)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    *peak = *cur = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            *peak = atof(line + 6) / 1024;
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            *cur = atof(line + 6) / 1024;
-    }
-    if (f)
-        fclose(f);
-}
-
 /* The port from "listening on ...:PORT" in the log, or 0. */
 static int listening(const char *log, char *loaded, size_t cap)
 {
@@ -287,7 +269,7 @@ static void print_tables(const char *when, pid_t pid, const char *page)
         "vgpu_scheduler_workload_shapes",
     };
     double peak, cur;
-    rss(pid, &peak, &cur);
+    stats_rss(pid, &peak, &cur);
     printf("%s: RSS %.1f MiB (peak %.1f)", when, cur, peak);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         printf("; %s %.0f", names[i] + strlen("vgpu_scheduler_"), series(page, names[i]));
@@ -464,7 +446,7 @@ int main(int argc, char **argv)
         goto out;
     }
     ready_ms = stats_now_ms() - t0;
-    rss(pid, &peak, &cur);
+    stats_rss(pid, &peak, &cur);
     long code = readyz(port);
     if (a.filters > 0 && churn(&a, pid, port) != 0)
         code = -1;
