@@ -1714,28 +1714,9 @@ void cache_foreach_gpu(struct cache *c,
     cache_unlock(c);
 }
 
-void cache_foreach_pod_devices(struct cache *c,
-                               void (*fn)(void *ctx, const char *ns, const char *name,
-                                          const char *node, const char *devices,
-                                          const struct policy_device *dev, int ndev),
-                               void *ctx)
-{
-    size_t it = 0;
-    const char *k;
-    void *v;
-    cache_rdlock(c);
-    while (hmap_next(c->nodes, &it, &k, &v)) {
-        const struct cnode *n = v;
-        for (const struct cpod *p = n->pods; p; p = p->next)
-            if (p->devices && !p->devices_bad)
-                fn(ctx, p->ns, p->name, n->inv->name, p->devices, n->inv->dev, n->inv->ndev);
-    }
-    cache_unlock(c);
-}
-
-void cache_foreach_pod_mig(struct cache *c,
+void cache_foreach_pod_ann(struct cache *c, enum cache_pod_ann which,
                            void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
-                                      const char *mig, const struct policy_device *dev, int ndev),
+                                      const char *value, const struct policy_device *dev, int ndev),
                            void *ctx)
 {
     size_t it = 0;
@@ -1744,9 +1725,13 @@ void cache_foreach_pod_mig(struct cache *c,
     cache_rdlock(c);
     while (hmap_next(c->nodes, &it, &k, &v)) {
         const struct cnode *n = v;
-        for (const struct cpod *p = n->pods; p; p = p->next)
-            if (p->mig)
-                fn(ctx, p->ns, p->name, n->inv->name, p->mig, n->inv->dev, n->inv->ndev);
+        for (const struct cpod *p = n->pods; p; p = p->next) {
+            const char *value = which == CACHE_POD_MIG ? p->mig
+                                : p->devices_bad       ? NULL
+                                                       : p->devices;
+            if (value)
+                fn(ctx, p->ns, p->name, n->inv->name, value, n->inv->dev, n->inv->ndev);
+        }
     }
     cache_unlock(c);
 }

@@ -222,21 +222,18 @@ void cache_foreach_gpu(struct cache *c,
                        void (*fn)(void *ctx, const char *node, const struct policy_device *d,
                                   const struct policy_usage *u),
                        void *ctx);
-/* Call fn for every pod on a known node whose device annotation
- * (hami.io/vgpu-devices-allocated) was read, under the read lock: its
- * namespace, name, node, that annotation, and the node's GPUs (all
+/* Which of a pod's allocation annotations cache_foreach_pod_ann hands over. */
+enum cache_pod_ann {
+    CACHE_POD_DEVICES, /* the devices annotation (hami.io/vgpu-devices-allocated) as read */
+    CACHE_POD_MIG,     /* its MIG instances (hami.io/vgpu-mig-allocations) */
+};
+/* Call fn for every pod on a known node that carries annotation `which`
+ * (the devices one: only when it was read), under the read lock: its
+ * namespace, name, node, that annotation's value, and the node's GPUs (all
  * borrowed, valid during the call). Read-only, no allocation. */
-void cache_foreach_pod_devices(struct cache *c,
-                               void (*fn)(void *ctx, const char *ns, const char *name,
-                                          const char *node, const char *devices,
-                                          const struct policy_device *dev, int ndev),
-                               void *ctx);
-/* Call fn for every pod on a known node that has MIG instances
- * (hami.io/vgpu-mig-allocations), under the read lock: as
- * cache_foreach_pod_devices, with that annotation's value. */
-void cache_foreach_pod_mig(struct cache *c,
+void cache_foreach_pod_ann(struct cache *c, enum cache_pod_ann which,
                            void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
-                                      const char *mig, const struct policy_device *dev, int ndev),
+                                      const char *value, const struct policy_device *dev, int ndev),
                            void *ctx);
 
 /* The names of every node: a new array of new strings (caller frees each

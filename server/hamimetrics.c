@@ -394,17 +394,17 @@ void hamimetrics_render(struct cache *c, bool legacy, struct buf *out)
         if (x.f->legacy && !legacy)
             continue;
         head(out, x.f->name, x.f->help);
-        cache_foreach_pod_devices(c, ctr_lines, &x);
+        cache_foreach_pod_ann(c, CACHE_POD_DEVICES, ctr_lines, &x);
     }
     free(dec);
     struct mig_ctx mc = {out, false};
     head(out, "hami_node_gpu_mig_instance_info",
          "Realized MIG instance identity and scheduler placement");
-    cache_foreach_pod_mig(c, mig_lines, &mc);
+    cache_foreach_pod_ann(c, CACHE_POD_MIG, mig_lines, &mc);
     if (legacy) {
         mc.legacy = true;
         head(out, "nodeGPUMigInstance", "GPU Sharing mode. 0 for hami-core, 1 for mig, 2 for mps");
-        cache_foreach_pod_mig(c, mig_lines, &mc);
+        cache_foreach_pod_ann(c, CACHE_POD_MIG, mig_lines, &mc);
     }
     vendor_totals(c, out);
     struct quota_ctx q = {out, Q_USED};
