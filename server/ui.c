@@ -2,6 +2,7 @@
 #include "server/ui.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -558,8 +559,8 @@ static cJSON *yaml_node(yaml_document_t *d, yaml_node_t *n, int depth, long *ite
             return cJSON_CreateBool(v[0] == 't');
         if (!*v || !strcmp(v, "null") || !strcmp(v, "~"))
             return cJSON_CreateNull();
-        double x = strtod(v, &end);
-        return *end || end == v ? cJSON_CreateString(v) : cJSON_CreateNumber(x);
+        double x = strtod(v, &end); /* "nan", "inf", 1e999: not numbers JSON can carry */
+        return *end || end == v || !isfinite(x) ? cJSON_CreateString(v) : cJSON_CreateNumber(x);
     }
     bool map = n->type == YAML_MAPPING_NODE;
     cJSON *o = map ? cJSON_CreateObject() : cJSON_CreateArray();
@@ -568,16 +569,21 @@ static cJSON *yaml_node(yaml_document_t *d, yaml_node_t *n, int depth, long *ite
              p++) {
             yaml_node_t *k = yaml_document_get_node(d, p->key);
             yaml_node_t *v = yaml_document_get_node(d, p->value);
-            cJSON *c = k && k->type == YAML_SCALAR_NODE && v
-                           ? yaml_node(d, v, depth + 1, items, err, cap)
-                           : NULL;
+            const char *key =
+                k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
+            if (key && cJSON_GetObjectItemCaseSensitive(o, key)) {
+                snprintf(err, cap, "the key \"%.80s\" appears twice in one mapping", key);
+                cJSON_Delete(o);
+                return NULL;
+            }
+            cJSON *c = key && v ? yaml_node(d, v, depth + 1, items, err, cap) : NULL;
             if (!c) {
                 if (!*err)
                     snprintf(err, cap, "a mapping key that is not a plain string");
                 cJSON_Delete(o);
                 return NULL;
             }
-            cJSON_AddItemToObject(o, (const char *)k->data.scalar.value, c);
+            cJSON_AddItemToObject(o, key, c);
         }
         return o;
     }

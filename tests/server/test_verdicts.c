@@ -143,6 +143,10 @@ static const struct {
     {"a: [1, 2\n", NULL, "line"},
     {"", NULL, "empty"},
     {"? [a]\n: b\n", NULL, "key"},
+    /* one key twice: refused (a JSON object has each key once; found by fuzz/uiyaml) */
+    {"kind: Pod\nspec: {}\nkind: Node\n", NULL, "the key \"kind\" appears twice"},
+    /* plain scalars strtod reads but JSON cannot carry stay strings */
+    {"a: nan\nb: inf\nc: 1e999\n", "{\"a\":\"nan\",\"b\":\"inf\",\"c\":\"1e999\"}", NULL},
     /* a billion laughs: aliases expand past the bound, not the memory */
     {"a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, "
