@@ -581,6 +581,15 @@ static bool written(void *ctx, long want)
     return fc.handshakes >= want && fc.lock_releases >= 1;
 }
 
+/* The upkeep counts a write after the API answered it: wait for its own
+ * counters, not the fake API's, before reading them. */
+static bool done_by_upkeep(void *ctx, long want)
+{
+    struct upkeep_stats us;
+    upkeep_stats(ctx, &us);
+    return us.handshakes >= (unsigned long)want && us.orphans_released >= 1;
+}
+
 static bool queued(void *ctx, long want)
 {
     struct upkeep_stats us;
@@ -640,6 +649,7 @@ START_TEST(test_upkeep_leading)
     /* Leading: the waiting jobs are done. */
     upkeep_set_leading(u, true);
     ck_assert(wait_for(written, f, 3));
+    ck_assert(wait_for(done_by_upkeep, u, 3));
     ck_assert_ptr_null(node_ann("locked", MODEL_ANN_LOCK));
     v = node_ann("h2", MODEL_ANN_HANDSHAKE);
     ck_assert_msg(v && strncmp(v, "Requesting_", 11) == 0, "h2 handshake %s", v);
