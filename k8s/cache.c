@@ -126,9 +126,14 @@ struct cache {
     size_t pend_max, pend_bytes_max;
     double pend_first; /* no entry expires before this (a lower bound) */
     double pend_swept; /* when the last sweep ran */
+
+    /* How long writes waited for the lock, per writer (cache_write_wait):
+     * written by the writer once it holds the lock (writers are serialized
+     * by it), read by anyone with relaxed loads. */
+    atomic_ullong wait_n[CACHE_WRITERS], wait_ns[CACHE_WRITERS], wait_max_ns[CACHE_WRITERS];
 };
 
-static void wrlock(struct cache *c);
+static void wrlock(struct cache *c, enum cache_writer who);
 
 struct cache *cache_create(void)
 {
@@ -164,14 +169,14 @@ struct pdbs *cache_pdbs(struct cache *c)
 
 void cache_set_lock_timeout(struct cache *c, double seconds)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     c->lock_timeout = seconds > 0 ? seconds : CACHE_LOCK_TIMEOUT_DEFAULT;
     cache_unlock(c);
 }
 
 void cache_set_clock(struct cache *c, double (*clock)(void))
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     c->clock = clock ? clock : clock_wall_s;
     cache_unlock(c);
 }
@@ -313,10 +318,33 @@ void cache_destroy(struct cache *c)
     free(c);
 }
 
-static void wrlock(struct cache *c)
+/* Take the write lock for who, counting how long it waited: nothing is
+ * timed when the lock is free at once. */
+static void wrlock(struct cache *c, enum cache_writer who)
 {
-    pthread_rwlock_wrlock(&c->lock);
+    unsigned long long waited = 0;
+    if (pthread_rwlock_trywrlock(&c->lock) != 0) {
+        double t0 = clock_mono_s();
+        pthread_rwlock_wrlock(&c->lock);
+        waited = (unsigned long long)((clock_mono_s() - t0) * 1e9);
+    }
     atomic_fetch_add_explicit(&c->wrlocks, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->wait_n[who], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->wait_ns[who], waited, memory_order_relaxed);
+    if (waited > atomic_load_explicit(&c->wait_max_ns[who], memory_order_relaxed))
+        atomic_store_explicit(&c->wait_max_ns[who], waited, memory_order_relaxed);
+}
+
+void cache_write_wait(struct cache *c, enum cache_writer who, struct cache_wait *out)
+{
+    out->count = atomic_load_explicit(&c->wait_n[who], memory_order_relaxed);
+    out->sum_s = (double)atomic_load_explicit(&c->wait_ns[who], memory_order_relaxed) / 1e9;
+    out->max_s = (double)atomic_load_explicit(&c->wait_max_ns[who], memory_order_relaxed) / 1e9;
+}
+
+const char *cache_writer_name(enum cache_writer who)
+{
+    return who == CACHE_WRITER_SOURCE ? "source" : "placement";
 }
 
 unsigned long cache_write_locks(struct cache *c)
@@ -823,7 +851,7 @@ static void node_rebuild(struct cache *c, struct cnode *n, double now)
 
 void cache_node_put(struct cache *c, struct model_inventory *inv)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     double now = c->clock();
     for (int i = 0; i < inv->ndev; i++) {
         inv->dev[i].type = intern(c, inv->dev[i].type);
@@ -857,7 +885,7 @@ void cache_node_put(struct cache *c, struct model_inventory *inv)
 
 void cache_node_del(struct cache *c, const char *name)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     struct cnode *n = hmap_del(c->nodes, name);
     if (n) {
         for (struct cpod *p = n->pods, *next; p; p = next) {
@@ -963,7 +991,7 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
     char *merged =
         pi->ndevices_rows > 1 ? model_devices_merge(pi->devices_rows, pi->ndevices_rows) : NULL;
     const char *devices = merged ? merged : pi->devices;
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     double now = c->clock();
     struct cpod *p = hmap_get(c->pods, pi->uid);
     if (p && p->state != POD_OBSERVED && !pi->terminal && !counts_now(c, pi, now))
@@ -1019,7 +1047,7 @@ out:
 
 void cache_pod_del(struct cache *c, const char *uid)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     struct cpod *p = hmap_get(c->pods, uid);
     if (p)
         pod_remove(c, p);
@@ -1029,7 +1057,7 @@ void cache_pod_del(struct cache *c, const char *uid)
 
 void cache_set_ready(struct cache *c, bool ready)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     c->ready = ready;
     cache_unlock(c);
 }
@@ -1248,7 +1276,7 @@ int cache_reserve(struct cache *c, const struct cache_reserve *rq, struct cache_
     memset(out, 0, sizeof *out);
     if (rq->pending_rc)
         *rq->pending_rc = 0;
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_PLACEMENT);
     if (rq->expire)
         expire(c, rq->now, NULL);
     if (rq->forget)
@@ -1280,7 +1308,7 @@ bool cache_due(struct cache *c, const char *uid, double now)
 
 bool cache_forget(struct cache *c, const char *uid)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_PLACEMENT);
     bool had = forget(c, uid);
     cache_unlock(c);
     return had;
@@ -1303,7 +1331,7 @@ int cache_reservation(struct cache *c, const char *uid, double now, struct cache
 int cache_commit(struct cache *c, const char *uid)
 {
     int rc = ERR_NOTFOUND;
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_PLACEMENT);
     struct cpod *p = hmap_get(c->pods, uid);
     if (p && p->state == POD_RESERVED) {
         resv_del(c, p);
@@ -1341,7 +1369,7 @@ static void expire(struct cache *c, double now, int *dropped)
 int cache_expire(struct cache *c, double now)
 {
     int n = 0;
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_PLACEMENT);
     expire(c, now, &n);
     cache_unlock(c);
     return n;
@@ -1402,7 +1430,7 @@ int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, do
 {
     if (!uid || !*uid || !pod_json)
         return ERR_INVAL;
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     int rc = pending_put(c, uid, pod_json, now, ttl);
     cache_unlock(c);
     return rc;
@@ -1448,7 +1476,7 @@ out:
 
 void cache_pending_limits(struct cache *c, size_t entries, size_t bytes)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     c->pend_max = entries;
     c->pend_bytes_max = bytes;
     cache_unlock(c);
@@ -1787,7 +1815,7 @@ void cache_stats(struct cache *c, struct cache_stats *out)
 
 void cache_set_mem_factor(struct cache *c, int32_t factor)
 {
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     c->mem_factor = factor > 1 ? factor : 1;
     cache_unlock(c);
 }
@@ -1836,7 +1864,7 @@ void cache_quota_put(struct cache *c, const char *ns, const char *name,
                      const struct quota_limits *l)
 {
     char *key = qkey(ns, name);
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     struct qobj *o = hmap_get(c->qobjs, key);
     if (!o) {
         o = mem_zalloc(sizeof *o);
@@ -1854,7 +1882,7 @@ void cache_quota_put(struct cache *c, const char *ns, const char *name,
 void cache_quota_del(struct cache *c, const char *ns, const char *name)
 {
     char *key = qkey(ns, name);
-    wrlock(c);
+    wrlock(c, CACHE_WRITER_SOURCE);
     struct qobj *o = hmap_del(c->qobjs, key);
     if (o)
         limits_rebuild(c, ns);

@@ -178,6 +178,23 @@ int cache_expire(struct cache *c, double now);
 /* How many times the write lock was taken since cache_create. For tests. */
 unsigned long cache_write_locks(struct cache *c);
 
+/* How long writes waited for the write lock since cache_create, per
+ * writer: SOURCE is the source's updates (snapshot or watch: nodes, pods,
+ * quotas, pending pods, and the start-up settings), PLACEMENT is
+ * cache_reserve, cache_forget, cache_commit and cache_expire. A write
+ * that found the lock free counts with a wait of 0. With the writer
+ * preference, a source update waits for the readers already in and the
+ * writers queued before it, never for readers that came after it: the
+ * longest wait measures that. Lock-free reads; any thread. */
+enum cache_writer { CACHE_WRITER_SOURCE, CACHE_WRITER_PLACEMENT, CACHE_WRITERS };
+struct cache_wait {
+    unsigned long long count; /* writes */
+    double sum_s, max_s;      /* seconds waited in all, the longest one */
+};
+void cache_write_wait(struct cache *c, enum cache_writer who, struct cache_wait *out);
+/* "source" or "placement", a metrics label. */
+const char *cache_writer_name(enum cache_writer who);
+
 /* ---- pending pods ----
  * The spec of pods not placed yet, so that bind can fit a pod again on the
  * node kube-scheduler names (filter --filter-mode=all, a reservation that

@@ -22,6 +22,7 @@
 #include "k8s/quota.h"
 
 enum kind { NODES, PODS, QUOTAS, PDBS, NKINDS };
+_Static_assert(NKINDS == WATCH_KINDS, "watch.h counts the kinds");
 
 static const char *const kind_path[NKINDS] = {"/api/v1/nodes", "/api/v1/pods",
                                               "/api/v1/resourcequotas",
@@ -98,7 +99,13 @@ struct watch {
     bool synced[NKINDS], ready;
 
     atomic_ulong lists, watches, events, relists, errors;
+    atomic_ulong applied[NKINDS]; /* ADDED, MODIFIED and DELETED events handled, per kind */
 };
+
+const char *watch_kind_name(int kind)
+{
+    return kind >= 0 && kind < NKINDS ? kind_word[kind] : NULL;
+}
 
 const char *const *watch_reasons(void)
 {
@@ -810,6 +817,8 @@ static int on_line(void *ctx, char *line, size_t len)
         pdb_delete(s->w, obj);
     else if (strcmp(type, "BOOKMARK") != 0)
         LOG_DEBUG("watch: %s: event type %.20s ignored", kind_word[s->kind], type);
+    if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 || strcmp(type, "DELETED") == 0)
+        atomic_fetch_add(&s->w->applied[s->kind], 1);
     if (rv && strlen(rv) < s->cap)
         snprintf(s->rv, s->cap, "%s", rv);
     s->events++;
@@ -1048,6 +1057,8 @@ void watch_stats(struct watch *w, struct watch_stats *out)
     out->events = atomic_load(&w->events);
     out->relists = atomic_load(&w->relists);
     out->errors = atomic_load(&w->errors);
+    for (int i = 0; i < NKINDS; i++)
+        out->applied[i] = atomic_load(&w->applied[i]);
     pthread_mutex_lock(&w->lock);
     out->synced = w->ready;
     pthread_mutex_unlock(&w->lock);

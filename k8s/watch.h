@@ -113,11 +113,18 @@ int watch_start(struct kube *k, struct cache *c, const struct watch_options *o, 
  * the watch calls neither the cache nor the upkeep. Accepts NULL. */
 void watch_stop(struct watch *w);
 
+#define WATCH_KINDS 4 /* nodes, pods, resourcequotas, poddisruptionbudgets */
+
 struct watch_stats {
     unsigned long lists, watches, events, relists, errors;
+    /* Watch events handled (ADDED, MODIFIED, DELETED; not bookmarks nor
+     * the items of lists), per kind in watch_kind_name's order. */
+    unsigned long applied[WATCH_KINDS];
     bool synced;
 };
 void watch_stats(struct watch *w, struct watch_stats *out);
+/* The name of kind 0..WATCH_KINDS-1 ("nodes", "pods", ...), or NULL. */
+const char *watch_kind_name(int kind);
 
 /* The reasons this module counts, NULL-terminated, for registering them. */
 const char *const *watch_reasons(void);

@@ -254,6 +254,15 @@ void live_render_metrics(struct live *l, struct buf *out)
                "# TYPE vgpu_scheduler_events_queued gauge\n"
                "vgpu_scheduler_events_queued %zu\n",
                max, EVENTS_MESSAGE_MAX, n);
+    struct watch_stats ws = {0};
+    if (l && l->watch)
+        watch_stats(l->watch, &ws);
+    buf_puts(out, "# HELP vgpu_scheduler_watch_events_total Watch events applied to the cache "
+                  "(added, modified, deleted; not bookmarks nor listed items), by kind.\n"
+                  "# TYPE vgpu_scheduler_watch_events_total counter\n");
+    for (int i = 0; i < WATCH_KINDS; i++)
+        buf_printf(out, "vgpu_scheduler_watch_events_total{kind=\"%s\"} %lu\n", watch_kind_name(i),
+                   ws.applied[i]);
 }
 
 cJSON *live_inspect(struct live *l, double now)

@@ -162,6 +162,31 @@ static void table_gauges(struct service *s, struct buf *out)
                cs.pending_bytes, ps.memo_bytes);
 }
 
+/* How long writes to the cache waited for its lock (issue 21: the watch's
+ * updates must not starve behind filters' reads), per writer. */
+static void lock_gauges(struct service *s, struct buf *out)
+{
+    struct cache_wait w[CACHE_WRITERS];
+    for (int i = 0; i < CACHE_WRITERS; i++)
+        cache_write_wait(s->cache, (enum cache_writer)i, &w[i]);
+    buf_puts(out, "# HELP vgpu_scheduler_cache_write_wait_seconds_max The longest a write to the "
+                  "cache waited for its lock since start, by writer (source: the watch's or "
+                  "snapshot's updates; placement: reservations, commits, expiry).\n"
+                  "# TYPE vgpu_scheduler_cache_write_wait_seconds_max gauge\n");
+    for (int i = 0; i < CACHE_WRITERS; i++)
+        buf_printf(out, "vgpu_scheduler_cache_write_wait_seconds_max{writer=\"%s\"} %.9f\n",
+                   cache_writer_name((enum cache_writer)i), w[i].max_s);
+    buf_puts(out, "# HELP vgpu_scheduler_cache_write_wait_seconds Time writes to the cache waited "
+                  "for its lock, by writer (a write that found it free counts 0).\n"
+                  "# TYPE vgpu_scheduler_cache_write_wait_seconds summary\n");
+    for (int i = 0; i < CACHE_WRITERS; i++)
+        buf_printf(out,
+                   "vgpu_scheduler_cache_write_wait_seconds_sum{writer=\"%s\"} %.9f\n"
+                   "vgpu_scheduler_cache_write_wait_seconds_count{writer=\"%s\"} %llu\n",
+                   cache_writer_name((enum cache_writer)i), w[i].sum_s,
+                   cache_writer_name((enum cache_writer)i), w[i].count);
+}
+
 /* Everything after the metrics module's own: the GPU gauges, the workload
  * gauge, then TLS. */
 static void extra_metrics(void *ctx, struct buf *out)
@@ -183,6 +208,7 @@ static void extra_metrics(void *ctx, struct buf *out)
                "vgpu_scheduler_config_reloads_total{result=\"failed\"} %lu\n",
                atomic_load(&s->reloads), atomic_load(&s->reload_failures));
     table_gauges(s, out);
+    lock_gauges(s, out);
     live_render_metrics(s->live, out);
     tls_store_render_metrics(http_server_tls(s->http), out);
 }
