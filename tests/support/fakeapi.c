@@ -56,7 +56,7 @@ struct fakeapi {
     struct hmap *objs[NKINDS];
     long rv, compacted, uid_seq;
     struct hev *hist;
-    size_t nhist, caphist;
+    size_t nhist, caphist, hist_max;
     struct fakeapi_faults faults;
     struct fakeapi_counts counts;
     long call_seq, conflict_seq, conflict_left, expire_left;
@@ -109,8 +109,8 @@ static void key_of(int kind, const char *ns, const char *name, char *key, size_t
 
 static void hist_add(struct fakeapi *f, int kind, const char *type, const cJSON *obj)
 {
-    if (f->nhist == HIST_MAX) {
-        size_t drop = HIST_MAX / 2;
+    if (f->nhist >= f->hist_max) {
+        size_t drop = f->nhist - f->hist_max / 2;
         for (size_t i = 0; i < drop; i++)
             cJSON_Delete(f->hist[i].obj);
         f->compacted = f->hist[drop - 1].rv;
@@ -122,6 +122,8 @@ static void hist_add(struct fakeapi *f, int kind, const char *type, const cJSON 
         f->hist = mem_realloc(f->hist, f->caphist * sizeof *f->hist);
     }
     f->hist[f->nhist++] = (struct hev){f->rv, kind, type, cJSON_Duplicate(obj, 1)};
+    if (kind == PODS)
+        f->counts.pod_events++;
     pthread_cond_broadcast(&f->changed);
 }
 
@@ -355,6 +357,13 @@ int fakeapi_patch(struct fakeapi *f, const char *kind, const char *ns, const cha
     int st = patch_locked(f, k, key, patch, false, msg, sizeof msg);
     pthread_mutex_unlock(&f->lock);
     return st;
+}
+
+void fakeapi_set_history(struct fakeapi *f, size_t max)
+{
+    pthread_mutex_lock(&f->lock);
+    f->hist_max = max >= 2 ? max : 2;
+    pthread_mutex_unlock(&f->lock);
 }
 
 void fakeapi_compact(struct fakeapi *f)
@@ -1077,6 +1086,7 @@ struct fakeapi *fakeapi_start_tls(const char *cert_pem, const char *key_pem, con
     struct fakeapi *f = mem_zalloc(sizeof *f);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->hist_max = HIST_MAX;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->changed, NULL);
     for (int k = 0; k < NKINDS; k++)

@@ -82,6 +82,10 @@ int fakeapi_patch(struct fakeapi *f, const char *kind, const char *ns, const cha
 /* Forget the event history: older resourceVersions and continue tokens
  * get 410 from now on. */
 void fakeapi_compact(struct fakeapi *f);
+/* Keep at most max events for watches (default 400,000; at least 2): past
+ * it the older half is forgotten, as fakeapi_compact does. Each kept event
+ * is a copy of its object, so a long churn wants a smaller history. */
+void fakeapi_set_history(struct fakeapi *f, size_t max);
 
 /* Play HAMi's device plugin once: every pod bound to a node (spec.nodeName)
  * whose hami.io/bind-phase is "allocating" gets "success", and the node
@@ -101,6 +105,7 @@ struct fakeapi_counts {
     long lock_overwrites; /* a lock set over a different, fresh owner's lock */
     long handshakes;      /* node patches that set hami.io/node-handshake */
     long unauthorized;    /* 401 answered */
+    long pod_events;      /* pod changes a watch delivers (ADDED, MODIFIED, DELETED) */
 };
 void fakeapi_counts(struct fakeapi *f, struct fakeapi_counts *out);
 /* Events received, as an array of the posted objects (caller frees). */
