@@ -205,24 +205,28 @@ int churn_step(struct churn *c)
 }
 
 unsigned long churn_run(struct churn *c, double rate, double seconds, unsigned long max,
-                        atomic_bool *stop)
+                        atomic_bool *stop, atomic_ulong *progress)
 {
-    double t0 = clock_mono_s();
-    unsigned long done = 0;
-    while (!(stop && atomic_load(stop)) && (max == 0 || done < max)) {
+    double t0 = clock_mono_s(), skipped = 0;
+    unsigned long made = 0;
+    while (!(stop && atomic_load(stop)) && (max == 0 || made < max)) {
         double el = clock_mono_s() - t0;
         if (seconds > 0 && el >= seconds)
             break;
-        double due = rate * el;
-        if (due - (double)done > rate)
-            done = (unsigned long)(due - rate); /* more than a second behind: skip */
-        while ((double)done < due && (max == 0 || done < max)) {
+        double due = rate * el - skipped;
+        if (due - (double)made > rate) { /* more than a second behind: let it go */
+            skipped += due - (double)made - rate;
+            due = (double)made + rate;
+        }
+        while ((double)made < due && (max == 0 || made < max)) {
             churn_step(c);
-            done++;
+            made++;
+            if (progress)
+                atomic_fetch_add(progress, 1);
         }
         clock_sleep_s(0.002);
     }
-    return done;
+    return made;
 }
 
 void churn_stats(const struct churn *c, struct churn_stats *out)

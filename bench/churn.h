@@ -47,11 +47,12 @@ int churn_fill(struct churn *c);
  * it (counted in failed). */
 int churn_step(struct churn *c);
 /* Steps at `rate` per second, paced on the monotonic clock, until `max`
- * steps (0: no limit), `seconds` (0: no limit) or *stop. A driver that
- * falls behind catches up at once, at most one second's worth at a time.
- * Returns the steps made. */
+ * steps (0: no limit), `seconds` (0: no limit) or *stop (may be NULL). A
+ * driver that falls behind catches up at once, at most one second's worth
+ * at a time. Returns the steps made; progress (may be NULL) gets them
+ * added as they are made, for another thread to read. */
 unsigned long churn_run(struct churn *c, double rate, double seconds, unsigned long max,
-                        atomic_bool *stop);
+                        atomic_bool *stop, atomic_ulong *progress);
 
 struct churn_stats {
     unsigned long added, modified, deleted, failed; /* changes since churn_fill */

@@ -41,10 +41,12 @@
 #include "base/init.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "bench/churn.h"
 #include "bench/stats.h"
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
 #include "policy/device.h"
+#include "tests/support/fakeapi.h"
 
 #define MAX_CLIENTS 64
 #define START_MS    120000 /* loading 100,000 pods takes a while */
@@ -53,6 +55,10 @@ struct args {
     int nodes, gpus, clients, pods, seconds, existing, threads;
     long long quota; /* MiB (and %) the pods' namespace may hold; 0: no ResourceQuota */
     int ui_poll_ms;  /* > 0: a web view open, polling this often (server/ui.h) */
+    double churn;    /* > 0: live on an in-process API server, pods changing this often per s */
+    int churn_pods;  /* --churn: the running pods kept changing; -1: nodes x gpus / 4 */
+    int duration;    /* --churn: one phase this long (s), resident memory every rss_every s */
+    int rss_every;
     const char *mode, *url, *bin, *policy, *vendors;
 };
 
@@ -271,16 +277,35 @@ static int write_cluster(const char *path, const struct args *a, struct buf *ite
 
 /* ---- the server ---- */
 
-static pid_t start_server(const struct args *a, const char *snap, const char *log, int *port)
+/* Start the service on the snapshot snap, or live on the API server of
+ * kubeconfig when snap is NULL (one replica, always leading). */
+static pid_t start_server(const struct args *a, const char *snap, const char *kubeconfig,
+                          const char *log, int *port)
 {
     char threads[16];
+    const char *argv[24];
+    int n = 0;
     snprintf(threads, sizeof threads, "%d", a->threads);
+    argv[n++] = a->bin;
+    if (snap) {
+        argv[n++] = "--snapshot";
+        argv[n++] = snap;
+    } else {
+        const char *live[] = {"--kubeconfig", kubeconfig, "--kube-qps",           "5000",
+                              "--kube-burst", "5000",     "--leader-elect-lease="};
+        for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+            argv[n++] = live[i];
+    }
+    const char *rest[] = {
+        "--http_bind", "127.0.0.1:0", "--threads", threads, "--node-scheduler-policy", a->policy};
+    for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+        argv[n++] = rest[i];
+    argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
         FILE *f = freopen(log, "w", stderr);
         (void)f;
-        execl(a->bin, a->bin, "--snapshot", snap, "--http_bind", "127.0.0.1:0", "--threads",
-              threads, "--node-scheduler-policy", a->policy, (char *)NULL);
+        execv(a->bin, (char *const *)argv);
         _exit(127);
     }
     for (double t0 = stats_now_ms(); pid > 0 && stats_now_ms() - t0 < START_MS;) {
@@ -328,8 +353,9 @@ struct shared {
     const char *base;  /* http://127.0.0.1:PORT */
     const char *nodes; /* ,"NodeNames":[...] or ,"Nodes":{"items":[...]} */
     pthread_mutex_t lock;
-    int next, done_pods;
+    int next, done_pods, limit; /* pods are numbered next.. below limit */
     double t_end;
+    struct fakeapi *f; /* --churn: the API server the pods live in; NULL otherwise */
 };
 
 struct client {
@@ -337,6 +363,7 @@ struct client {
     int id;
     double *filter_ms, *bind_ms;
     int nf, nb, errors, refused;
+    char error[160]; /* the first error, for the report */
 };
 
 static size_t sink(char *p, size_t s, size_t n, void *ud)
@@ -362,7 +389,7 @@ static int post(CURL *c, const char *url, const char *body, size_t len, struct b
 static int claim(struct shared *sh)
 {
     pthread_mutex_lock(&sh->lock);
-    int k = sh->next < sh->a->pods && stats_now_ms() < sh->t_end ? sh->next++ : -1;
+    int k = sh->next < sh->limit && stats_now_ms() < sh->t_end ? sh->next++ : -1;
     pthread_mutex_unlock(&sh->lock);
     return k;
 }
@@ -379,14 +406,13 @@ static const char *chosen(const cJSON *j)
 }
 
 /* Pod k asks 1 device of 4096 MiB and 10 % of its kind's vendor (the
- * resources the row has; a MIG pod asks mode "mig"). */
-static void pod_body(struct buf *b, const struct shared *sh, int k)
+ * resources the row has; a MIG pod asks mode "mig"). Appends its JSON. */
+static void pod_obj(struct buf *b, int k)
 {
     const struct kind *kd = &kinds[k % nkinds];
     const struct policy_device_backend *dv = kd->b;
-    buf_reset(b);
     buf_printf(b,
-               "{\"Pod\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
+               "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
                "\"bench-%d\",\"namespace\":\"bench\",\"uid\":\"bench-uid-%d\"",
                k, k);
     if (kd->mig && dv->ann_vgpu_mode)
@@ -400,8 +426,48 @@ static void pod_body(struct buf *b, const struct shared *sh, int k)
     if (dv->res[POLICY_RES_CORES])
         buf_printf(b, ",\"%s\":\"10\"", dv->res[POLICY_RES_CORES]);
     buf_puts(b, "}}}]}}");
+}
+
+/* The filter body for pod k: ExtenderArgs with the pod and the nodes. */
+static void pod_body(struct buf *b, const struct shared *sh, int k)
+{
+    buf_reset(b);
+    buf_puts(b, "{\"Pod\":");
+    pod_obj(b, k);
     buf_puts(b, sh->nodes);
     buf_puts(b, "}");
+}
+
+static void client_error(struct client *cl, const char *verb, const struct buf *out)
+{
+    if (!cl->errors++)
+        snprintf(cl->error, sizeof cl->error, "%s: %.140s", verb, out->data ? out->data : "");
+}
+
+/* --churn: pod k is created in the API server before its filter, as
+ * kube-scheduler sees pods (b is scratch). */
+static void api_pod_add(struct fakeapi *f, struct buf *b, int k)
+{
+    buf_reset(b);
+    pod_obj(b, k);
+    fakeapi_put(f, "pods", buf_str(b));
+}
+
+/* --churn: after pod k's cycle. Bound (node not ""): play HAMi's device
+ * plugin for it (bind-phase success, the node lock released, as after
+ * Allocate). Then the pod goes, so that the pods of the cluster and their
+ * GPU shares stay as many. */
+static void api_pod_done(struct fakeapi *f, int k, const char *node)
+{
+    char name[64];
+    snprintf(name, sizeof name, "bench-%d", k);
+    if (node[0]) {
+        fakeapi_patch(f, "pods", "bench", name,
+                      "{\"metadata\":{\"annotations\":{\"hami.io/bind-phase\":\"success\"}}}");
+        fakeapi_patch(f, "nodes", NULL, node,
+                      "{\"metadata\":{\"annotations\":{\"hami.io/mutex.lock\":null}}}");
+    }
+    fakeapi_delete(f, "pods", "bench", name);
 }
 
 static void *client_main(void *arg)
@@ -420,30 +486,37 @@ static void *client_main(void *arg)
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     for (int k; (k = claim(sh)) >= 0;) {
         double ms;
+        char node[64] = "";
+        if (sh->f)
+            api_pod_add(sh->f, &body, k);
         pod_body(&body, sh, k);
         if (post(c, url, body.data, body.len, &out, &ms) != 0) {
-            cl->errors++;
-            continue;
+            client_error(cl, "filter", &out);
+            goto next;
         }
         cl->filter_ms[cl->nf++] = ms;
         cJSON *j = cJSON_Parse(buf_str(&out));
-        const char *node = chosen(j);
-        if (!node) {
+        const char *chose = chosen(j);
+        snprintf(node, sizeof node, "%s", chose ? chose : "");
+        cJSON_Delete(j);
+        if (!node[0]) {
             cl->refused++;
-            cJSON_Delete(j);
-            continue;
+            goto next;
         }
         int n = snprintf(bind, sizeof bind,
                          "{\"PodName\":\"bench-%d\",\"PodNamespace\":\"bench\",\"PodUID\":"
                          "\"bench-uid-%d\",\"Node\":\"%s\"}",
                          k, k, node);
-        cJSON_Delete(j);
         if (post(c, burl, bind, (size_t)n, &out, &ms) != 0 ||
             !strstr(buf_str(&out), "\"Error\":\"\"")) {
-            cl->errors++;
-            continue;
+            client_error(cl, "bind", &out);
+            node[0] = '\0';
+            goto next;
         }
         cl->bind_ms[cl->nb++] = ms;
+    next:
+        if (sh->f)
+            api_pod_done(sh->f, k, node);
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -585,6 +658,362 @@ static double policy_p50(const char *snap, int n, long long quota)
     return p;
 }
 
+/* ---- filter under churn (issue 21 item 4) ---- */
+
+static void node_list(struct shared *sh, const struct args *a, struct buf *items, struct buf *out);
+
+/* What the service's /metrics says about the watch and the cache's lock. */
+struct live_figures {
+    double applied;                 /* pod watch events applied */
+    double relists;                 /* the watch's lists again after 410 */
+    double src_n, src_sum, src_max; /* the source's writes: count, seconds waited, longest */
+    double plc_n, plc_sum, plc_max; /* the placement's writes */
+};
+
+/* The value of the line `series value` in text; -1 when missing. */
+static double series_value(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return atof(p + n + 1);
+    return -1;
+}
+
+static int live_figures(const char *base, struct live_figures *lf)
+{
+    CURL *c = curl_easy_init();
+    struct buf out = BUF_INIT((size_t)64 << 20);
+    char url[256];
+    long code = 0;
+    snprintf(url, sizeof url, "%s/metrics", base);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    const char *t = buf_str(&out);
+#define W "vgpu_scheduler_cache_write_wait_seconds"
+    *lf = (struct live_figures){
+        .applied = series_value(t, "vgpu_scheduler_watch_events_total{kind=\"pods\"}"),
+        .relists = series_value(t, "vgpu_scheduler_errors_total{reason=\"watch_relist\"}"),
+        .src_n = series_value(t, W "_count{writer=\"source\"}"),
+        .src_sum = series_value(t, W "_sum{writer=\"source\"}"),
+        .src_max = series_value(t, W "_max{writer=\"source\"}"),
+        .plc_n = series_value(t, W "_count{writer=\"placement\"}"),
+        .plc_sum = series_value(t, W "_sum{writer=\"placement\"}"),
+        .plc_max = series_value(t, W "_max{writer=\"placement\"}")};
+#undef W
+    buf_free(&out);
+    curl_easy_cleanup(c);
+    return code == 200 && lf->applied >= 0 && lf->src_n >= 0 ? 0 : -1;
+}
+
+static bool wait_ready(const char *base, double ms)
+{
+    CURL *c = curl_easy_init();
+    struct buf out = BUF_INIT(1 << 20);
+    char url[256];
+    long code = 0;
+    snprintf(url, sizeof url, "%s/readyz", base);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    for (double t0 = stats_now_ms(); code != 200 && stats_now_ms() - t0 < ms; usleep(50 * 1000)) {
+        buf_reset(&out);
+        if (curl_easy_perform(c) != CURLE_OK ||
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
+            code = 0;
+    }
+    buf_free(&out);
+    curl_easy_cleanup(c);
+    return code == 200;
+}
+
+/* The churn, in a thread of its own. */
+struct churner {
+    struct churn *c;
+    double rate;
+    atomic_bool stop;
+    atomic_ulong done; /* changes written so far */
+};
+
+static void *churner_main(void *arg)
+{
+    struct churner *ch = arg;
+    churn_run(ch->c, ch->rate, 0, 0, &ch->stop, &ch->done);
+    return NULL;
+}
+
+/* The service's resident memory, every `every` seconds until stop. */
+struct rss_watch {
+    pid_t pid;
+    int every;
+    double t0, start, max;
+    atomic_bool stop;
+};
+
+static void *rss_main(void *arg)
+{
+    struct rss_watch *r = arg;
+    for (int k = 1; !atomic_load(&r->stop); k++) {
+        while (!atomic_load(&r->stop) && stats_now_ms() - r->t0 < k * r->every * 1e3)
+            usleep(100 * 1000);
+        if (atomic_load(&r->stop))
+            break;
+        double peak, cur;
+        stats_rss(r->pid, &peak, &cur);
+        if (cur > r->max)
+            r->max = cur;
+        printf("rss: %5d s  service VmRSS %.1f MiB (%.2fx the start), VmHWM %.1f MiB\n",
+               k * r->every, cur, r->start > 0 ? cur / r->start : 0, peak);
+        fflush(stdout);
+    }
+    return NULL;
+}
+
+/* One phase: `clients` clients filter and bind (while the churn runs) for
+ * at most `seconds` and `pods` pods; prints its figures. Returns the
+ * clients' errors. */
+static int churn_phase(struct shared *sh, int clients, int seconds, int pods, struct churner *ch,
+                       pid_t pid)
+{
+    struct client cl[MAX_CLIENTS];
+    pthread_t th[MAX_CLIENTS];
+    struct live_figures l0, l1;
+    struct fakeapi_counts k0, k1;
+    int nf = 0, nb = 0, errors = 0, refused = 0;
+    double *f = mem_alloc(sizeof(double) * (size_t)pods + 8),
+           *b = mem_alloc(sizeof(double) * (size_t)pods + 8);
+    live_figures(sh->base, &l0);
+    fakeapi_counts(sh->f, &k0);
+    unsigned long c0 = atomic_load(&ch->done);
+    double cpu0 = cpu_seconds(pid), t0 = stats_now_ms();
+    pthread_mutex_lock(&sh->lock);
+    sh->limit = sh->next + pods;
+    sh->t_end = t0 + seconds * 1e3;
+    pthread_mutex_unlock(&sh->lock);
+    for (int i = 0; i < clients; i++) {
+        cl[i] = (struct client){.sh = sh, .id = i};
+        cl[i].filter_ms = mem_alloc(sizeof(double) * (size_t)pods);
+        cl[i].bind_ms = mem_alloc(sizeof(double) * (size_t)pods);
+        pthread_create(&th[i], NULL, client_main, &cl[i]);
+    }
+    if (clients == 0)
+        while (stats_now_ms() < sh->t_end)
+            usleep(100 * 1000);
+    const char *first_error = NULL;
+    for (int i = 0; i < clients; i++) {
+        pthread_join(th[i], NULL);
+        memcpy(f + nf, cl[i].filter_ms, sizeof(double) * (size_t)cl[i].nf);
+        memcpy(b + nb, cl[i].bind_ms, sizeof(double) * (size_t)cl[i].nb);
+        nf += cl[i].nf;
+        nb += cl[i].nb;
+        errors += cl[i].errors;
+        refused += cl[i].refused;
+        if (cl[i].errors && !first_error)
+            first_error = cl[i].error;
+        free(cl[i].filter_ms);
+        free(cl[i].bind_ms);
+    }
+    double secs = (stats_now_ms() - t0) / 1e3, cpu = cpu_seconds(pid) - cpu0;
+    unsigned long changes = atomic_load(&ch->done) - c0;
+    live_figures(sh->base, &l1);
+    fakeapi_counts(sh->f, &k1);
+    double f50 = stats_pct(f, nf, 0.5), f99 = stats_pct(f, nf, 0.99), fmax = stats_pct(f, nf, 1);
+    double b50 = stats_pct(b, nb, 0.5), b99 = stats_pct(b, nb, 0.99);
+    double src_n = l1.src_n - l0.src_n, applied = l1.applied - l0.applied;
+    printf("phase: %d client%s, %.1f s, churn %.0f changes/s: %d pods bound (%.0f/s), %d "
+           "refused, %d errors%s%s\n",
+           clients, clients == 1 ? "" : "s", secs, changes / secs, nb, nb / secs, refused, errors,
+           first_error ? "; first: " : "", first_error ? first_error : "");
+    if (clients > 0) {
+        printf("  filter  p50 %.3f  p99 %.3f  max %.3f ms\n", f50, f99, fmax);
+        printf("  bind    p50 %.3f  p99 %.3f ms (4 API calls each)\n", b50, b99);
+    }
+    printf("  watch   pod events delivered %.0f/s, applied by the service %.0f/s (churn and "
+           "the clients' pods), %.0f lists again after 410\n",
+           (k1.pod_events - k0.pod_events) / secs, applied / secs, l1.relists - l0.relists);
+    printf("  lock    source writes %.0f, mean wait %.1f us; longest since start: source %.3f ms, "
+           "placement %.3f ms\n",
+           src_n, src_n > 0 ? 1e6 * (l1.src_sum - l0.src_sum) / src_n : 0, 1e3 * l1.src_max,
+           1e3 * l1.plc_max);
+    printf("  server  CPU %.0f%% of one core\n", 100 * cpu / secs);
+    printf("RESULT_CHURN {\"nodes\":%d,\"clients\":%d,\"churn_per_s\":%.1f,\"pods\":%d,"
+           "\"filter_p50_ms\":%.3f,\"filter_p99_ms\":%.3f,\"filter_max_ms\":%.3f,"
+           "\"bind_p50_ms\":%.3f,\"bind_p99_ms\":%.3f,\"applied_per_s\":%.1f,"
+           "\"source_wait_max_ms\":%.3f,\"source_wait_mean_us\":%.2f,\"relists\":%.0f}\n",
+           sh->a->nodes, clients, changes / secs, nb, f50, f99, fmax, b50, b99, applied / secs,
+           1e3 * l1.src_max, src_n > 0 ? 1e6 * (l1.src_sum - l0.src_sum) / src_n : 0,
+           l1.relists - l0.relists);
+    fflush(stdout);
+    free(f);
+    free(b);
+    return errors;
+}
+
+/* The cluster into the fake API server: the nodes, then the running pods
+ * the churn keeps changing. */
+static struct churn *churn_cluster(struct fakeapi *f, const struct args *a)
+{
+    struct buf b = BUF_INIT((size_t)1 << 26);
+    for (int i = 0; i < a->nodes; i++) {
+        buf_reset(&b);
+        node_json(&b, i, a->gpus);
+        if (fakeapi_put(f, "nodes", buf_str(&b)) < 0) {
+            buf_free(&b);
+            return NULL;
+        }
+    }
+    buf_free(&b);
+    struct churn_options o = {a->nodes, a->gpus, a->churn_pods, 42};
+    struct churn *c = churn_create(f, &o);
+    if (c && churn_fill(c) != 0) {
+        churn_destroy(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* After the churn stopped: how long until the service applied every pod
+ * event delivered (at most 30 s). */
+static void catch_up(struct shared *sh, double applied0, long produced0)
+{
+    struct live_figures lf;
+    struct fakeapi_counts k;
+    fakeapi_counts(sh->f, &k);
+    double t0 = stats_now_ms(), want = (double)(k.pod_events - produced0), got = 0;
+    while (stats_now_ms() - t0 < 30000) {
+        if (live_figures(sh->base, &lf) == 0 && (got = lf.applied - applied0) >= want)
+            break;
+        usleep(20 * 1000);
+    }
+    if (got >= want)
+        printf("watch: every pod event applied %.0f ms after the churn stopped (%.0f events "
+               "since ready)\n",
+               stats_now_ms() - t0, want);
+    else
+        printf("watch: %.0f of %.0f pod events applied 30 s after the churn stopped\n", got, want);
+}
+
+/* vgpu-bench --churn: the service live on an API server served here
+ * (tests/support/fakeapi, in this process), the pods changing at a->churn
+ * per second through its watch while clients filter and bind. */
+static int run_churn(struct args *a, const char *dir)
+{
+    char kubeconfig[256], log[256], base[128];
+    struct buf nodes = BUF_INIT((size_t)1 << 31);
+    struct shared sh = {.lock = PTHREAD_MUTEX_INITIALIZER, .a = a};
+    struct churner ch = {.rate = a->churn};
+    struct rss_watch rw = {.every = a->rss_every};
+    pthread_t cth, rth;
+    bool churning = false, watching = false;
+    pid_t pid = -1;
+    int port = 0, rc = 1;
+    snprintf(kubeconfig, sizeof kubeconfig, "%s/kubeconfig", dir);
+    snprintf(log, sizeof log, "%s/server.log", dir);
+    sh.f = fakeapi_start();
+    if (!sh.f) {
+        fprintf(stderr, "vgpu-bench: cannot start the API server\n");
+        goto out;
+    }
+    /* Each event kept is a copy of its object: 30,000 is about 30 s of
+     * churn, far more than the service's watch lags. */
+    fakeapi_set_history(sh.f, 30000);
+    double t0 = stats_now_ms();
+    ch.c = churn_cluster(sh.f, a);
+    if (!ch.c || fakeapi_write_kubeconfig(sh.f, kubeconfig) != 0) {
+        fprintf(stderr,
+                "vgpu-bench: cannot build the cluster (--churn-pods %d at most %d x %d "
+                "x 4)\n",
+                a->churn_pods, a->nodes, a->gpus / 2 > 0 ? a->gpus / 2 : 1);
+        goto out;
+    }
+    printf("api: %d nodes x %d GPUs, %d running pods, in-process fake API server on port %d "
+           "(written in %.1f s)\n",
+           a->nodes, a->gpus, a->churn_pods, fakeapi_port(sh.f), (stats_now_ms() - t0) / 1e3);
+    t0 = stats_now_ms();
+    pid = start_server(a, NULL, kubeconfig, log, &port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    if (pid < 0 || !wait_ready(base, START_MS)) {
+        fprintf(stderr, "vgpu-bench: %s did not get ready; see %s\n", a->bin, log);
+        goto out;
+    }
+    sh.base = base;
+    node_list(&sh, a, NULL, &nodes);
+    struct live_figures l0;
+    struct fakeapi_counts k0;
+    live_figures(base, &l0);
+    fakeapi_counts(sh.f, &k0);
+    double peak;
+    stats_rss(pid, &peak, &rw.start);
+    printf("server: %s live (listed and watching), ready in %.1f s; resident memory at start "
+           "%.1f MiB (VmRSS of the service process, pid %d)\n",
+           a->bin, (stats_now_ms() - t0) / 1e3, rw.start, (int)pid);
+    rw.pid = pid;
+    rw.max = rw.start;
+    rw.t0 = stats_now_ms();
+    churning = pthread_create(&cth, NULL, churner_main, &ch) == 0;
+    if (a->duration > 0)
+        watching = pthread_create(&rth, NULL, rss_main, &rw) == 0;
+    sleep(2); /* the churn reaches its pace before anything is measured */
+    int errors = 0;
+    if (a->duration > 0) {
+        int pods = a->pods > 2000 * a->duration ? a->pods : 2000 * a->duration;
+        errors +=
+            churn_phase(&sh, a->clients, a->duration, pods > 10000000 ? 10000000 : pods, &ch, pid);
+    } else {
+        errors += churn_phase(&sh, 1, a->seconds, a->pods, &ch, pid);
+        if (a->clients > 1)
+            errors += churn_phase(&sh, a->clients, a->seconds, a->pods, &ch, pid);
+    }
+    atomic_store(&ch.stop, true);
+    pthread_join(cth, NULL);
+    churning = false;
+    if (watching) {
+        atomic_store(&rw.stop, true);
+        pthread_join(rth, NULL);
+        watching = false;
+    }
+    struct churn_stats cs;
+    churn_stats(ch.c, &cs);
+    printf("churn: %lu added, %lu modified, %lu deleted (%lu refused by the API server), %d "
+           "running\n",
+           cs.added, cs.modified, cs.deleted, cs.failed, cs.pods);
+    catch_up(&sh, l0.applied, k0.pod_events);
+    double cur;
+    stats_rss(pid, &peak, &cur);
+    if (cur > rw.max)
+        rw.max = cur;
+    printf("rss: end  service VmRSS %.1f MiB, VmHWM %.1f MiB; start %.1f MiB; largest sample "
+           "%.1f MiB = %.2fx the start\n",
+           cur, peak, rw.start, rw.max, rw.start > 0 ? rw.max / rw.start : 0);
+    printf("RESULT_CHURN_RSS {\"nodes\":%d,\"churn_per_s\":%.0f,\"seconds\":%d,\"rss_start_mib\":"
+           "%.1f,\"rss_end_mib\":%.1f,\"rss_max_mib\":%.1f,\"hwm_mib\":%.1f}\n",
+           a->nodes, a->churn, a->duration, rw.start, cur, rw.max, peak);
+    rc = errors || cs.failed ? 1 : 0;
+out:
+    if (churning) {
+        atomic_store(&ch.stop, true);
+        pthread_join(cth, NULL);
+    }
+    if (watching) {
+        atomic_store(&rw.stop, true);
+        pthread_join(rth, NULL);
+    }
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    churn_destroy(ch.c);
+    fakeapi_stop(sh.f);
+    unlink(kubeconfig);
+    unlink(log);
+    buf_free(&nodes);
+    return rc;
+}
+
 /* ---- main ---- */
 
 static int usage(void)
@@ -593,7 +1022,9 @@ static int usage(void)
             "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
             "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
             "         [--policy binpack] [--vendors nvidia|mixed] [--url URL] [--bin PATH]\n"
-            "         [--quota MIB] [--ui-poll MS]\n");
+            "         [--quota MIB] [--ui-poll MS]\n"
+            "       vgpu-bench --churn RATE [--churn-pods K] [--duration S] [--rss-every S]\n"
+            "         [--nodes N] [--clients C] [--pods P] [--seconds S] ...\n");
     return 2;
 }
 
@@ -613,7 +1044,9 @@ static int parse_args(int argc, char **argv, struct args *a)
                        .mode = "names",
                        .bin = bin,
                        .policy = "binpack",
-                       .vendors = "nvidia"};
+                       .vendors = "nvidia",
+                       .churn_pods = -1,
+                       .rss_every = 60};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--nodes"))
@@ -644,16 +1077,31 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->quota = atoll(v);
         else if (!strcmp(k, "--ui-poll"))
             a->ui_poll_ms = atoi(v);
+        else if (!strcmp(k, "--churn"))
+            a->churn = atof(v);
+        else if (!strcmp(k, "--churn-pods"))
+            a->churn_pods = atoi(v);
+        else if (!strcmp(k, "--duration"))
+            a->duration = atoi(v);
+        else if (!strcmp(k, "--rss-every"))
+            a->rss_every = atoi(v);
         else
             return usage();
     }
     if (a->existing < 0)
         a->existing = a->nodes * a->gpus / 4;
+    if (a->churn_pods < 0)
+        a->churn_pods = a->nodes * a->gpus / 4 > 0 ? a->nodes * a->gpus / 4 : 1;
+    if (a->churn > 0 &&
+        (a->churn > 100000 || a->duration < 0 || a->duration > 86400 || a->rss_every < 1 ||
+         a->rss_every > 3600 || a->url || strcmp(a->vendors, "nvidia") ||
+         strcmp(a->mode, "names") || (a->clients == 0 && !a->duration)))
+        return usage();
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
-        a->clients < 1 || a->clients > MAX_CLIENTS || a->pods < 1 || a->pods > 10000000 ||
-        a->seconds < 1 || a->seconds > 3600 || a->threads < 1 || a->threads > 256 || a->quota < 0 ||
-        a->quota > (1LL << 50) || a->ui_poll_ms < 0 || a->ui_poll_ms > 60000 ||
-        (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
+        a->clients < (a->churn > 0 ? 0 : 1) || a->clients > MAX_CLIENTS || a->pods < 1 ||
+        a->pods > 10000000 || a->seconds < 1 || a->seconds > 3600 || a->threads < 1 ||
+        a->threads > 256 || a->quota < 0 || a->quota > (1LL << 50) || a->ui_poll_ms < 0 ||
+        a->ui_poll_ms > 60000 || (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
         (strcmp(a->vendors, "nvidia") && strcmp(a->vendors, "mixed")))
         return usage();
     return 0;
@@ -678,7 +1126,7 @@ int main(int argc, char **argv)
 {
     base_init();
     struct args a;
-    char dir[] = "/tmp/vgpu-bench-XXXXXX", snap[256], log[256], base[128];
+    char dir[] = "/tmp/vgpu-bench-XXXXXX", snap[256] = "", log[256] = "", base[128];
     struct buf items = BUF_INIT((size_t)1 << 31), nodes = BUF_INIT((size_t)1 << 31);
     struct shared sh = {.lock = PTHREAD_MUTEX_INITIALIZER};
     pid_t pid = -1;
@@ -693,6 +1141,10 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!mkdtemp(dir))
         return 1;
+    if (a.churn > 0) {
+        rc = run_churn(&a, dir);
+        goto out;
+    }
     snprintf(snap, sizeof snap, "%s/cluster.json", dir);
     snprintf(log, sizeof log, "%s/server.log", dir);
     if (write_cluster(snap, &a, &items) != 0) {
@@ -703,7 +1155,7 @@ int main(int argc, char **argv)
         snprintf(base, sizeof base, "%s", a.url);
     } else {
         double t0 = stats_now_ms();
-        pid = start_server(&a, snap, log, &port);
+        pid = start_server(&a, snap, NULL, log, &port);
         if (pid < 0) {
             fprintf(stderr, "vgpu-bench: %s did not start; see %s\n", a.bin, log);
             goto out;
@@ -717,6 +1169,7 @@ int main(int argc, char **argv)
     }
     sh.a = &a;
     sh.base = base;
+    sh.limit = a.pods;
     node_list(&sh, &a, &items, &nodes);
     double healthz = healthz_p50(base, 2000), parse = parse_p50(&sh, 20);
     double policy = policy_p50(snap, 20, a.quota);

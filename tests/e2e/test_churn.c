@@ -104,7 +104,7 @@ START_TEST(inspect_shows_what_the_driver_wrote)
     ck_assert_msg(applied0 >= 0, "no " APPLIED " in /metrics");
     ck_assert_msg(waits0 >= 0, "no " WAITS " in /metrics");
 
-    ck_assert_uint_eq(churn_run(c, 2000, 0, STEPS, NULL), STEPS);
+    ck_assert_uint_eq(churn_run(c, 2000, 0, STEPS, NULL, NULL), STEPS);
     fakeapi_counts(f, &k1);
     long produced = k1.pod_events - k0.pod_events;
     ck_assert_int_eq(produced, STEPS); /* one event per change */
