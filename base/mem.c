@@ -1,5 +1,6 @@
 #include "base/mem.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,11 @@ static void *check(void *p, size_t n)
         abort();
     }
     return p;
+}
+
+void mem_policy(void)
+{
+    mallopt(M_MMAP_THRESHOLD, (int)MEM_MAP_MIN);
 }
 
 void *mem_alloc(size_t n)
