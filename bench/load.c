@@ -664,10 +664,12 @@ static void node_list(struct shared *sh, const struct args *a, struct buf *items
 
 /* What the service's /metrics says about the watch and the cache's lock. */
 struct live_figures {
-    double applied;                 /* pod watch events applied */
-    double relists;                 /* the watch's lists again after 410 */
-    double src_n, src_sum, src_max; /* the source's writes: count, seconds waited, longest */
-    double plc_n, plc_sum, plc_max; /* the placement's writes */
+    double applied;                    /* pod watch events applied */
+    double relists;                    /* the watch's lists again after 410 */
+    double src_n, src_sum, src_max;    /* the source's writes: count, seconds waited, longest */
+    double plc_n, plc_sum, plc_max;    /* the placement's writes */
+    double src_le[CACHE_WAIT_BUCKETS]; /* the source's writes that waited at most each bound */
+    double ms, mb;                     /* how long the scrape took, its size */
 };
 
 /* The value of the line `series value` in text; -1 when missing. */
@@ -683,7 +685,7 @@ static double series_value(const char *text, const char *series)
 static int live_figures(const char *base, struct live_figures *lf)
 {
     CURL *c = curl_easy_init();
-    struct buf out = BUF_INIT((size_t)64 << 20);
+    struct buf out = BUF_INIT((size_t)512 << 20); /* HAMi's GPU series: ~18 kB per node */
     char url[256];
     long code = 0;
     snprintf(url, sizeof url, "%s/metrics", base);
@@ -691,8 +693,10 @@ static int live_figures(const char *base, struct live_figures *lf)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    double t0 = stats_now_ms();
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    double ms = stats_now_ms() - t0;
     const char *t = buf_str(&out);
 #define W "vgpu_scheduler_cache_write_wait_seconds"
     *lf = (struct live_figures){
@@ -703,7 +707,19 @@ static int live_figures(const char *base, struct live_figures *lf)
         .src_max = series_value(t, W "_max{writer=\"source\"}"),
         .plc_n = series_value(t, W "_count{writer=\"placement\"}"),
         .plc_sum = series_value(t, W "_sum{writer=\"placement\"}"),
-        .plc_max = series_value(t, W "_max{writer=\"placement\"}")};
+        .plc_max = series_value(t, W "_max{writer=\"placement\"}"),
+        .ms = ms,
+        .mb = (double)out.len / 1e6};
+    static const double bounds[] = CACHE_WAIT_BOUNDS;
+    for (int b = 0; b < CACHE_WAIT_BUCKETS; b++) {
+        char series[160], le[32];
+        if (b < CACHE_WAIT_BUCKETS - 1)
+            snprintf(le, sizeof le, "%g", bounds[b]);
+        else
+            snprintf(le, sizeof le, "+Inf");
+        snprintf(series, sizeof series, W "_bucket{writer=\"source\",le=\"%s\"}", le);
+        lf->src_le[b] = series_value(t, series);
+    }
 #undef W
     buf_free(&out);
     curl_easy_cleanup(c);
@@ -773,6 +789,33 @@ static void *rss_main(void *arg)
     return NULL;
 }
 
+/* Source writes of the phase (between l0 and l1) that waited longer than
+ * bound i of CACHE_WAIT_BOUNDS. */
+static double waits_over(const struct live_figures *l0, const struct live_figures *l1, int i)
+{
+    double all = l1->src_le[CACHE_WAIT_BUCKETS - 1] - l0->src_le[CACHE_WAIT_BUCKETS - 1];
+    return all - (l1->src_le[i] - l0->src_le[i]);
+}
+
+/* The bucket of the phase's longest source wait, as text ("<= 2 ms"). */
+static void waits_longest(const struct live_figures *l0, const struct live_figures *l1, char *out,
+                          size_t cap)
+{
+    static const double bounds[] = CACHE_WAIT_BOUNDS;
+    int top = -1;
+    for (int b = 0; b < CACHE_WAIT_BUCKETS; b++) {
+        double below = b ? l1->src_le[b - 1] - l0->src_le[b - 1] : 0;
+        if (l1->src_le[b] - l0->src_le[b] - below > 0)
+            top = b;
+    }
+    if (top < 0)
+        snprintf(out, cap, "(no writes)");
+    else if (top == CACHE_WAIT_BUCKETS - 1)
+        snprintf(out, cap, "> %g ms", 1e3 * bounds[top - 1]);
+    else
+        snprintf(out, cap, "<= %g ms", 1e3 * bounds[top]);
+}
+
 /* One phase: `clients` clients filter and bind (while the churn runs) for
  * at most `seconds` and `pods` pods; prints its figures. Returns the
  * clients' errors. */
@@ -835,18 +878,24 @@ static int churn_phase(struct shared *sh, int clients, int seconds, int pods, st
     printf("  watch   pod events delivered %.0f/s, applied by the service %.0f/s (churn and "
            "the clients' pods), %.0f lists again after 410\n",
            (k1.pod_events - k0.pod_events) / secs, applied / secs, l1.relists - l0.relists);
-    printf("  lock    source writes %.0f, mean wait %.1f us; longest since start: source %.3f ms, "
-           "placement %.3f ms\n",
-           src_n, src_n > 0 ? 1e6 * (l1.src_sum - l0.src_sum) / src_n : 0, 1e3 * l1.src_max,
-           1e3 * l1.plc_max);
+    char longest[64];
+    waits_longest(&l0, &l1, longest, sizeof longest);
+    printf("  lock    source writes %.0f, mean wait %.1f us, over 1 ms %.0f, over 10 ms %.0f, "
+           "longest in the phase %s; longest since start: source %.3f ms, placement %.3f ms\n",
+           src_n, src_n > 0 ? 1e6 * (l1.src_sum - l0.src_sum) / src_n : 0, waits_over(&l0, &l1, 2),
+           waits_over(&l0, &l1, 5), longest, 1e3 * l1.src_max, 1e3 * l1.plc_max);
+    printf("  scrape  /metrics (the bench's, at the start and the end of the phase) %.1f MB in "
+           "%.1f ms\n",
+           l1.mb, l1.ms);
     printf("  server  CPU %.0f%% of one core\n", 100 * cpu / secs);
     printf("RESULT_CHURN {\"nodes\":%d,\"clients\":%d,\"churn_per_s\":%.1f,\"pods\":%d,"
            "\"filter_p50_ms\":%.3f,\"filter_p99_ms\":%.3f,\"filter_max_ms\":%.3f,"
            "\"bind_p50_ms\":%.3f,\"bind_p99_ms\":%.3f,\"applied_per_s\":%.1f,"
-           "\"source_wait_max_ms\":%.3f,\"source_wait_mean_us\":%.2f,\"relists\":%.0f}\n",
+           "\"source_wait_max_ms\":%.3f,\"source_wait_mean_us\":%.2f,"
+           "\"source_waits_over_10ms\":%.0f,\"relists\":%.0f}\n",
            sh->a->nodes, clients, changes / secs, nb, f50, f99, fmax, b50, b99, applied / secs,
            1e3 * l1.src_max, src_n > 0 ? 1e6 * (l1.src_sum - l0.src_sum) / src_n : 0,
-           l1.relists - l0.relists);
+           waits_over(&l0, &l1, 5), l1.relists - l0.relists);
     fflush(stdout);
     free(f);
     free(b);
@@ -887,7 +936,7 @@ static void catch_up(struct shared *sh, double applied0, long produced0)
     while (stats_now_ms() - t0 < 30000) {
         if (live_figures(sh->base, &lf) == 0 && (got = lf.applied - applied0) >= want)
             break;
-        usleep(20 * 1000);
+        usleep(100 * 1000); /* a scrape is large: not too often */
     }
     if (got >= want)
         printf("watch: every pod event applied %.0f ms after the churn stopped (%.0f events "

@@ -131,9 +131,13 @@ struct cache {
      * written by the writer once it holds the lock (writers are serialized
      * by it), read by anyone with relaxed loads. */
     atomic_ullong wait_n[CACHE_WRITERS], wait_ns[CACHE_WRITERS], wait_max_ns[CACHE_WRITERS];
+    atomic_ullong wait_bucket[CACHE_WRITERS][CACHE_WAIT_BUCKETS];
 };
 
 static void wrlock(struct cache *c, enum cache_writer who);
+
+_Static_assert(sizeof((double[])CACHE_WAIT_BOUNDS) / sizeof(double) == CACHE_WAIT_BUCKETS - 1,
+               "one bucket per bound, and one above");
 
 struct cache *cache_create(void)
 {
@@ -333,6 +337,11 @@ static void wrlock(struct cache *c, enum cache_writer who)
     atomic_fetch_add_explicit(&c->wait_ns[who], waited, memory_order_relaxed);
     if (waited > atomic_load_explicit(&c->wait_max_ns[who], memory_order_relaxed))
         atomic_store_explicit(&c->wait_max_ns[who], waited, memory_order_relaxed);
+    static const double bounds[] = CACHE_WAIT_BOUNDS;
+    int b = 0;
+    while (b < CACHE_WAIT_BUCKETS - 1 && (double)waited > bounds[b] * 1e9)
+        b++;
+    atomic_fetch_add_explicit(&c->wait_bucket[who][b], 1, memory_order_relaxed);
 }
 
 void cache_write_wait(struct cache *c, enum cache_writer who, struct cache_wait *out)
@@ -340,6 +349,8 @@ void cache_write_wait(struct cache *c, enum cache_writer who, struct cache_wait 
     out->count = atomic_load_explicit(&c->wait_n[who], memory_order_relaxed);
     out->sum_s = (double)atomic_load_explicit(&c->wait_ns[who], memory_order_relaxed) / 1e9;
     out->max_s = (double)atomic_load_explicit(&c->wait_max_ns[who], memory_order_relaxed) / 1e9;
+    for (int b = 0; b < CACHE_WAIT_BUCKETS; b++)
+        out->bucket[b] = atomic_load_explicit(&c->wait_bucket[who][b], memory_order_relaxed);
 }
 
 const char *cache_writer_name(enum cache_writer who)

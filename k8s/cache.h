@@ -187,9 +187,17 @@ unsigned long cache_write_locks(struct cache *c);
  * writers queued before it, never for readers that came after it: the
  * longest wait measures that. Lock-free reads; any thread. */
 enum cache_writer { CACHE_WRITER_SOURCE, CACHE_WRITER_PLACEMENT, CACHE_WRITERS };
+/* Upper bounds (seconds) of the waits' histogram buckets; one more bucket
+ * holds the longer ones. */
+#define CACHE_WAIT_BOUNDS                                                                          \
+    {                                                                                              \
+        1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2.5e-2, 1e-1, 1.0                                      \
+    }
+#define CACHE_WAIT_BUCKETS 10
 struct cache_wait {
-    unsigned long long count; /* writes */
-    double sum_s, max_s;      /* seconds waited in all, the longest one */
+    unsigned long long count;                      /* writes */
+    double sum_s, max_s;                           /* seconds waited in all, the longest one */
+    unsigned long long bucket[CACHE_WAIT_BUCKETS]; /* writes per bucket (not cumulative) */
 };
 void cache_write_wait(struct cache *c, enum cache_writer who, struct cache_wait *out);
 /* "source" or "placement", a metrics label. */

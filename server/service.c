@@ -166,6 +166,7 @@ static void table_gauges(struct service *s, struct buf *out)
  * updates must not starve behind filters' reads), per writer. */
 static void lock_gauges(struct service *s, struct buf *out)
 {
+    static const double bounds[] = CACHE_WAIT_BOUNDS;
     struct cache_wait w[CACHE_WRITERS];
     for (int i = 0; i < CACHE_WRITERS; i++)
         cache_write_wait(s->cache, (enum cache_writer)i, &w[i]);
@@ -178,20 +179,33 @@ static void lock_gauges(struct service *s, struct buf *out)
                    cache_writer_name((enum cache_writer)i), w[i].max_s);
     buf_puts(out, "# HELP vgpu_scheduler_cache_write_wait_seconds Time writes to the cache waited "
                   "for its lock, by writer (a write that found it free counts 0).\n"
-                  "# TYPE vgpu_scheduler_cache_write_wait_seconds summary\n");
-    for (int i = 0; i < CACHE_WRITERS; i++)
+                  "# TYPE vgpu_scheduler_cache_write_wait_seconds histogram\n");
+    for (int i = 0; i < CACHE_WRITERS; i++) {
+        const char *name = cache_writer_name((enum cache_writer)i);
+        unsigned long long sum = 0;
+        for (int b = 0; b < CACHE_WAIT_BUCKETS; b++) {
+            sum += w[i].bucket[b];
+            if (b < CACHE_WAIT_BUCKETS - 1)
+                buf_printf(out,
+                           "vgpu_scheduler_cache_write_wait_seconds_bucket{writer=\"%s\","
+                           "le=\"%g\"} %llu\n",
+                           name, bounds[b], sum);
+        }
         buf_printf(out,
+                   "vgpu_scheduler_cache_write_wait_seconds_bucket{writer=\"%s\",le=\"+Inf\"} "
+                   "%llu\n"
                    "vgpu_scheduler_cache_write_wait_seconds_sum{writer=\"%s\"} %.9f\n"
                    "vgpu_scheduler_cache_write_wait_seconds_count{writer=\"%s\"} %llu\n",
-                   cache_writer_name((enum cache_writer)i), w[i].sum_s,
-                   cache_writer_name((enum cache_writer)i), w[i].count);
+                   name, sum, name, w[i].sum_s, name, w[i].count);
+    }
 }
 
-/* Everything after the metrics module's own: the GPU gauges, the workload
- * gauge, then TLS. */
+/* Everything after the metrics module's own: the cache's write waits, the
+ * GPU gauges, the workload gauge, then TLS. */
 static void extra_metrics(void *ctx, struct buf *out)
 {
     struct service *s = ctx;
+    lock_gauges(s, out); /* first: this scrape's own reads of the cache come after */
     gpu_gauges(ctx, out);
     buf_printf(out,
                "# HELP vgpu_scheduler_workload_shapes Request shapes in the workload "
@@ -208,7 +222,6 @@ static void extra_metrics(void *ctx, struct buf *out)
                "vgpu_scheduler_config_reloads_total{result=\"failed\"} %lu\n",
                atomic_load(&s->reloads), atomic_load(&s->reload_failures));
     table_gauges(s, out);
-    lock_gauges(s, out);
     live_render_metrics(s->live, out);
     tls_store_render_metrics(http_server_tls(s->http), out);
 }

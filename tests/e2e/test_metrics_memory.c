@@ -5,6 +5,7 @@
  * Asserts resident memory, not time. Under AddressSanitizer (its own
  * allocator keeps freed memory in quarantine) there is nothing to check. */
 #include <check.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,16 @@ START_TEST(scrapes_leave_nothing_resident)
     stats_rss(harness_pid(h), &peak, &before);
     for (int i = 0; i < SCRAPE; i++)
         scrape(port);
-    stats_rss(harness_pid(h), &peak, &after);
+    /* The last answer's buffer goes when the server sees the request
+     * complete, a little after the client has it all: the least of a few
+     * looks. */
+    after = HUGE_VAL;
+    for (int i = 0; i < 10; i++) {
+        double now;
+        harness_nap_ms(50);
+        stats_rss(harness_pid(h), &peak, &now);
+        after = now < after ? now : after;
+    }
     ck_assert_msg(after - before < (double)len / 2 / (1 << 20),
                   "%d scrapes of %.1f MiB left %.1f MiB more resident (%.1f -> %.1f MiB)", SCRAPE,
                   (double)len / (1 << 20), after - before, before, after);

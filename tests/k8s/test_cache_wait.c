@@ -71,6 +71,7 @@ START_TEST(free_lock_waits_nothing)
     cache_write_wait(c, CACHE_WRITER_SOURCE, &cw);
     ck_assert_uint_eq(cw.count, 2);
     ck_assert(cw.sum_s == 0 && cw.max_s == 0);
+    ck_assert_uint_eq(cw.bucket[0], 2);
     cache_write_wait(c, CACHE_WRITER_PLACEMENT, &cw);
     ck_assert_uint_eq(cw.count, 1);
     ck_assert(cw.sum_s == 0 && cw.max_s == 0);
@@ -95,6 +96,17 @@ START_TEST(write_behind_reader_counts)
     ck_assert_msg(cw.max_s > 0, "%s: a write behind a held read lock counted no wait",
                   cache_writer_name(who));
     ck_assert(cw.sum_s >= cw.max_s);
+    /* The histogram holds every write, the longest in its own bucket. */
+    static const double bounds[] = CACHE_WAIT_BOUNDS;
+    unsigned long long in_buckets = 0;
+    int longest_at = 0;
+    for (int b = 0; b < CACHE_WAIT_BUCKETS; b++)
+        in_buckets += cw.bucket[b];
+    while (longest_at < CACHE_WAIT_BUCKETS - 1 && cw.max_s > bounds[longest_at])
+        longest_at++;
+    ck_assert_uint_eq(in_buckets, cw.count);
+    ck_assert_uint_ge(cw.bucket[longest_at], 1);
+    ck_assert_uint_ge(cw.bucket[0], 1); /* the write that found the lock free */
     cache_write_wait(c, other, &ow);
     ck_assert_uint_eq(ow.count, 0);
     ck_assert(ow.max_s == 0);
