@@ -1753,6 +1753,19 @@ void cache_foreach_gpu(struct cache *c,
     cache_unlock(c);
 }
 
+/* fn for every pod on node n carrying annotation which (read lock held). */
+static void pods_ann(const struct cnode *n, enum cache_pod_ann which,
+                     void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
+                                const char *value, const struct policy_device *dev, int ndev),
+                     void *ctx)
+{
+    for (const struct cpod *p = n->pods; p; p = p->next) {
+        const char *value = which == CACHE_POD_MIG ? p->mig : p->devices_bad ? NULL : p->devices;
+        if (value)
+            fn(ctx, p->ns, p->name, n->inv->name, value, n->inv->dev, n->inv->ndev);
+    }
+}
+
 void cache_foreach_pod_ann(struct cache *c, enum cache_pod_ann which,
                            void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
                                       const char *value, const struct policy_device *dev, int ndev),
@@ -1762,16 +1775,32 @@ void cache_foreach_pod_ann(struct cache *c, enum cache_pod_ann which,
     const char *k;
     void *v;
     cache_rdlock(c);
-    while (hmap_next(c->nodes, &it, &k, &v)) {
-        const struct cnode *n = v;
-        for (const struct cpod *p = n->pods; p; p = p->next) {
-            const char *value = which == CACHE_POD_MIG ? p->mig
-                                : p->devices_bad       ? NULL
-                                                       : p->devices;
-            if (value)
-                fn(ctx, p->ns, p->name, n->inv->name, value, n->inv->dev, n->inv->ndev);
-        }
-    }
+    while (hmap_next(c->nodes, &it, &k, &v))
+        pods_ann(v, which, fn, ctx);
+    cache_unlock(c);
+}
+
+void cache_node_pod_ann(struct cache *c, const char *node, enum cache_pod_ann which,
+                        void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
+                                   const char *value, const struct policy_device *dev, int ndev),
+                        void *ctx)
+{
+    cache_rdlock(c);
+    const struct cnode *n = hmap_get(c->nodes, node);
+    if (n)
+        pods_ann(n, which, fn, ctx);
+    cache_unlock(c);
+}
+
+void cache_node_gpus(struct cache *c, const char *node,
+                     void (*fn)(void *ctx, const char *node, const struct policy_device *d,
+                                const struct policy_usage *u),
+                     void *ctx)
+{
+    cache_rdlock(c);
+    const struct cnode *n = hmap_get(c->nodes, node);
+    for (int i = 0; n && i < n->inv->ndev; i++)
+        fn(ctx, n->inv->name, &n->inv->dev[i], &n->use[i]);
     cache_unlock(c);
 }
 

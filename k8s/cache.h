@@ -260,6 +260,17 @@ void cache_foreach_pod_ann(struct cache *c, enum cache_pod_ann which,
                            void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
                                       const char *value, const struct policy_device *dev, int ndev),
                            void *ctx);
+/* The same for one node (nothing when it is unknown), under the read lock
+ * for that node only: a walk over the nodes of cache_node_names with these
+ * holds the lock per node, so writers wait for one node's work at most. */
+void cache_node_pod_ann(struct cache *c, const char *node, enum cache_pod_ann which,
+                        void (*fn)(void *ctx, const char *ns, const char *name, const char *node,
+                                   const char *value, const struct policy_device *dev, int ndev),
+                        void *ctx);
+void cache_node_gpus(struct cache *c, const char *node,
+                     void (*fn)(void *ctx, const char *node, const struct policy_device *d,
+                                const struct policy_usage *u),
+                     void *ctx);
 
 /* The names of every node: a new array of new strings (caller frees each
  * and the array); *n gets the count. */
