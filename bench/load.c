@@ -766,7 +766,7 @@ static void *churner_main(void *arg)
 struct rss_watch {
     pid_t pid;
     int every;
-    double t0, start, max;
+    double t0, start, max, first; /* first: the first sample, once the churn runs */
     atomic_bool stop;
 };
 
@@ -782,6 +782,8 @@ static void *rss_main(void *arg)
         stats_rss(r->pid, &peak, &cur);
         if (cur > r->max)
             r->max = cur;
+        if (k == 1)
+            r->first = cur;
         printf("rss: %5d s  service VmRSS %.1f MiB (%.2fx the start), VmHWM %.1f MiB\n",
                k * r->every, cur, r->start > 0 ? cur / r->start : 0, peak);
         fflush(stdout);
@@ -939,9 +941,9 @@ static void catch_up(struct shared *sh, double applied0, long produced0)
         usleep(100 * 1000); /* a scrape is large: not too often */
     }
     if (got >= want)
-        printf("watch: every pod event applied %.0f ms after the churn stopped (%.0f events "
-               "since ready)\n",
-               stats_now_ms() - t0, want);
+        printf("watch: every pod event applied within %.0f ms of the churn stopping (%.0f events "
+               "since ready; each look is a /metrics scrape of %.0f ms)\n",
+               stats_now_ms() - t0, want, lf.ms);
     else
         printf("watch: %.0f of %.0f pod events applied 30 s after the churn stopped\n", got, want);
 }
@@ -1035,12 +1037,16 @@ static int run_churn(struct args *a, const char *dir)
     stats_rss(pid, &peak, &cur);
     if (cur > rw.max)
         rw.max = cur;
-    printf("rss: end  service VmRSS %.1f MiB, VmHWM %.1f MiB; start %.1f MiB; largest sample "
-           "%.1f MiB = %.2fx the start\n",
+    printf("rss: end  service VmRSS %.1f MiB, VmHWM %.1f MiB (its /metrics answers included); "
+           "start %.1f MiB; largest sample %.1f MiB = %.2fx the start",
            cur, peak, rw.start, rw.max, rw.start > 0 ? rw.max / rw.start : 0);
+    if (rw.first > 0)
+        printf(", %.2fx the first sample (%.1f MiB)", rw.max / rw.first, rw.first);
+    printf("\n");
     printf("RESULT_CHURN_RSS {\"nodes\":%d,\"churn_per_s\":%.0f,\"seconds\":%d,\"rss_start_mib\":"
-           "%.1f,\"rss_end_mib\":%.1f,\"rss_max_mib\":%.1f,\"hwm_mib\":%.1f}\n",
-           a->nodes, a->churn, a->duration, rw.start, cur, rw.max, peak);
+           "%.1f,\"rss_first_mib\":%.1f,\"rss_end_mib\":%.1f,\"rss_max_mib\":%.1f,"
+           "\"hwm_mib\":%.1f}\n",
+           a->nodes, a->churn, a->duration, rw.start, rw.first, cur, rw.max, peak);
     rc = errors || cs.failed ? 1 : 0;
 out:
     if (churning) {
