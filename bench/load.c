@@ -1083,6 +1083,24 @@ static int usage(void)
     return 2;
 }
 
+/* Why the --churn options cannot run together; NULL when they can. */
+static const char *churn_refused(const struct args *a)
+{
+    if (a->churn < 0 || a->churn > 100000)
+        return "--churn: a rate of 0 (off) to 100000 changes per second";
+    if (a->duration < 0 || a->duration > 86400 || a->rss_every < 1 || a->rss_every > 3600)
+        return "--duration: 0 to 86400 seconds; --rss-every: 1 to 3600";
+    if (a->churn == 0)
+        return a->duration ? "--duration needs --churn" : NULL;
+    if (a->url)
+        return "--churn starts its own service: not with --url";
+    if (strcmp(a->vendors, "nvidia") || strcmp(a->mode, "names"))
+        return "--churn: NVIDIA nodes named in the filter (--vendors nvidia, --mode names) only";
+    if (a->clients == 0 && !a->duration)
+        return "--clients 0: only with --duration (the churn alone)";
+    return NULL;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
     static char bin[PATH_MAX];
@@ -1147,11 +1165,11 @@ static int parse_args(int argc, char **argv, struct args *a)
         a->existing = a->nodes * a->gpus / 4;
     if (a->churn_pods < 0)
         a->churn_pods = a->nodes * a->gpus / 4 > 0 ? a->nodes * a->gpus / 4 : 1;
-    if (a->churn > 0 &&
-        (a->churn > 100000 || a->duration < 0 || a->duration > 86400 || a->rss_every < 1 ||
-         a->rss_every > 3600 || a->url || strcmp(a->vendors, "nvidia") ||
-         strcmp(a->mode, "names") || (a->clients == 0 && !a->duration)))
+    const char *why = churn_refused(a);
+    if (why) {
+        fprintf(stderr, "vgpu-bench: %s\n", why);
         return usage();
+    }
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
         a->clients < (a->churn > 0 ? 0 : 1) || a->clients > MAX_CLIENTS || a->pods < 1 ||
         a->pods > 10000000 || a->seconds < 1 || a->seconds > 3600 || a->threads < 1 ||
