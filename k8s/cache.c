@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/hmap.h"
 #include "base/mem.h"
 #include "k8s/nodelock.h"
@@ -65,6 +66,7 @@ struct cpod {
     struct contrib one;      /* most pods use one GPU */
     int32_t priority;        /* OBSERVED: spec.priority (preemption) */
     char *labels;            /* OBSERVED: flattened labels (k8s/pdb.h), owned, or NULL */
+    size_t bytes;            /* this record's allocations, for cache_stats */
 };
 
 struct cnode {
@@ -94,12 +96,14 @@ struct qobj {
     struct quota_limits l;
 };
 
-/* A pod not placed yet: its spec, for bind. */
+/* A pod not placed yet: what bind needs of its spec. On the cache's list
+ * of entries in the order they were put (pend_old first). */
 struct pend {
     char *uid;
     char *json;
     size_t bytes;   /* pend_size(uid, json) */
     double expires; /* 0 = until placed or deleted */
+    struct pend *older, *newer;
 };
 
 struct cache {
@@ -126,10 +130,15 @@ struct cache {
     struct pdbs *pdbs; /* the disruption budgets (its own lock, a leaf) */
 
     /* The pending store's limits and bookkeeping. */
-    size_t pend_bytes; /* the sum of the entries' bytes */
-    size_t pend_max, pend_bytes_max;
-    double pend_first; /* no entry expires before this (a lower bound) */
-    double pend_swept; /* when the last sweep ran */
+    size_t pend_bytes;                            /* the sum of the entries' bytes */
+    size_t pend_max, pend_bytes_max;              /* pend_bytes_max 0: follows the node count */
+    struct pend *pend_old, *pend_new;             /* the entries in the order put */
+    size_t pend_evicted;                          /* entries evicted to make room */
+    uint64_t evicted[CACHE_PENDING_EVICTED_KEEP]; /* hashes of the last evicted uids (0: none) */
+    size_t evicted_next;
+    size_t pod_bytes, resv_bytes, orphan_bytes; /* held by pod records (cpod.bytes) */
+    double pend_first;                          /* no entry expires before this (a lower bound) */
+    double pend_swept;                          /* when the last sweep ran */
 
     /* How long writes waited for the lock, per writer (cache_write_wait):
      * written by the writer once it holds the lock (writers are serialized
@@ -162,7 +171,6 @@ struct cache *cache_create(void)
     c->qobjs = hmap_create();
     c->mem_factor = 1;
     c->pend_max = CACHE_PENDING_MAX;
-    c->pend_bytes_max = CACHE_PENDING_BYTES_MAX;
     c->pend_first = HUGE_VAL;
     c->lock_timeout = CACHE_LOCK_TIMEOUT_DEFAULT;
     c->clock = clock_wall_s;
@@ -257,11 +265,28 @@ static void pend_free(struct pend *p)
     free(p);
 }
 
+static void pend_unlink(struct cache *c, struct pend *p)
+{
+    *(p->older ? &p->older->newer : &c->pend_old) = p->newer;
+    *(p->newer ? &p->newer->older : &c->pend_new) = p->older;
+    p->older = p->newer = NULL;
+}
+
+static void pend_link(struct cache *c, struct pend *p)
+{
+    p->older = c->pend_new;
+    p->newer = NULL;
+    *(c->pend_new ? &c->pend_new->newer : &c->pend_old) = p;
+    c->pend_new = p;
+}
+
 static void pend_drop(struct cache *c, const char *uid)
 {
     struct pend *p = hmap_del(c->pending, uid);
-    if (p)
+    if (p) {
         c->pend_bytes -= p->bytes;
+        pend_unlink(c, p);
+    }
     pend_free(p);
 }
 
@@ -437,12 +462,14 @@ static void resv_add(struct cache *c, struct cpod *p)
 {
     rlist_add(&c->resv, p);
     c->nresv++;
+    c->resv_bytes += p->bytes;
 }
 
 static void resv_del(struct cache *c, struct cpod *p)
 {
     rlist_del(&c->resv, p);
     c->nresv--;
+    c->resv_bytes -= p->bytes;
 }
 
 /* Put p on or off the list of open bind windows. */
@@ -795,6 +822,7 @@ static void attach(struct cache *c, struct cpod *p, double now)
     if (!n) {
         list_add(&c->orphans, p);
         c->norphans++;
+        c->orphan_bytes += p->bytes;
         return;
     }
     contrib_build(c, n, p, now);
@@ -811,6 +839,7 @@ static void detach(struct cache *c, struct cpod *p)
     } else {
         list_del(&c->orphans, p);
         c->norphans--;
+        c->orphan_bytes -= p->bytes;
     }
     if (p->state == POD_RESERVED)
         resv_del(c, p);
@@ -821,6 +850,7 @@ static void pod_remove(struct cache *c, struct cpod *p)
 {
     detach(c, p);
     hmap_del(c->pods, p->uid);
+    c->pod_bytes -= p->bytes;
     pod_free(p);
 }
 
@@ -893,6 +923,7 @@ void cache_node_put(struct cache *c, struct model_inventory *inv)
         if (p->node && strcmp(p->node, inv->name) == 0) {
             list_del(&c->orphans, p);
             c->norphans--;
+            c->orphan_bytes -= p->bytes;
             attach(c, p, now);
         }
     }
@@ -910,6 +941,7 @@ void cache_node_del(struct cache *c, const char *name)
             uncount(c, p);
             list_add(&c->orphans, p);
             c->norphans++;
+            c->orphan_bytes += p->bytes;
         }
         c->free_ids = mem_realloc(c->free_ids, sizeof *c->free_ids * (size_t)(c->nfree + 1));
         c->free_ids[c->nfree++] = n->view.id;
@@ -942,6 +974,7 @@ static struct cpod *pod_new(const char *uid, const char *ns, const char *name, c
     size_t len = strlen(uid) + strlen(ns) + strlen(name) + strlen(node) + 4 +
                  (devices ? strlen(devices) + 1 : 0) + (mig ? strlen(mig) + 1 : 0);
     struct cpod *p = mem_zalloc(sizeof *p + asks + len);
+    p->bytes = sizeof *p + asks + len;
     char *at = (char *)(p + 1) + asks;
     p->ask = (struct model_gpu_ask *)(void *)(p + 1);
     if (nask)
@@ -1045,8 +1078,10 @@ int cache_pod_put(struct cache *c, const struct model_pod_info *pi, char *err, s
         char buf[PDB_LABELS_MAX];
         if (pdb_labels_flatten(pi->labels, buf, sizeof buf))
             p->labels = mem_strdup(buf);
+        p->bytes += p->labels ? strlen(p->labels) + 1 : 0;
     }
     hmap_put(c->pods, p->uid, p);
+    c->pod_bytes += p->bytes;
     attach(c, p, now);
     enum bad why = untrusted(p);
     p->told = (uint8_t)why;
@@ -1271,6 +1306,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     p->state = POD_RESERVED;
     p->expires = rq->now + rq->ttl;
     hmap_put(c->pods, p->uid, p);
+    c->pod_bytes += p->bytes;
     attach(c, p, rq->now);
     resv_add(c, p);
     copy_out(p, out);
@@ -1395,31 +1431,37 @@ int cache_expire(struct cache *c, double now)
 
 #define PEND_SWEEP_GAP 1.0 /* seconds between sweeps on time (a full store sweeps at once) */
 
-/* The bytes an entry holds: its two strings with their NULs. */
+/* The bytes an entry holds: its two strings with their NULs, and its
+ * bookkeeping. */
 static size_t pend_size(const char *uid, const char *json)
 {
-    return strlen(uid) + 1 + strlen(json) + 1;
+    return strlen(uid) + 1 + strlen(json) + 1 + CACHE_PENDING_ENTRY_BYTES;
+}
+
+/* The byte bound now: set, or following the node count. */
+static size_t pend_limit(const struct cache *c)
+{
+    if (c->pend_bytes_max)
+        return c->pend_bytes_max;
+    size_t nodes = hmap_count(c->nodes);
+    size_t per = nodes > SIZE_MAX / CACHE_PENDING_BYTES_PER_NODE
+                     ? SIZE_MAX
+                     : nodes * CACHE_PENDING_BYTES_PER_NODE;
+    return per > CACHE_PENDING_BYTES_MIN ? per : CACHE_PENDING_BYTES_MIN;
 }
 
 /* Drop the entries whose time is up; pend_first becomes the earliest
  * expiry left. Under the write lock. */
 static void pend_sweep(struct cache *c, double now)
 {
-    size_t it = 0, n = 0;
-    const char *k;
-    void *v;
     double first = HUGE_VAL;
-    struct pend **dead = mem_alloc(sizeof *dead * (hmap_count(c->pending) + 1));
-    while (hmap_next(c->pending, &it, &k, &v)) {
-        const struct pend *p = v;
+    for (struct pend *p = c->pend_old, *next; p; p = next) {
+        next = p->newer;
         if (p->expires > 0 && p->expires <= now)
-            dead[n++] = v;
+            pend_drop(c, p->uid);
         else if (p->expires > 0 && p->expires < first)
             first = p->expires;
     }
-    for (size_t i = 0; i < n; i++)
-        pend_drop(c, dead[i]->uid);
-    free(dead);
     c->pend_first = first;
     c->pend_swept = now;
 }
@@ -1433,12 +1475,41 @@ static void pend_maybe_sweep(struct cache *c, double now, bool full)
     pend_sweep(c, now);
 }
 
-/* Would storing `bytes` for uid go over a limit? */
+/* Would storing `bytes` for uid (p: its entry, or NULL) go over a limit? */
 static bool pend_full(const struct cache *c, const struct pend *p, size_t bytes)
 {
-    size_t others = c->pend_bytes - (p ? p->bytes : 0);
-    return (!p && hmap_count(c->pending) >= c->pend_max) || bytes > c->pend_bytes_max ||
-           others > c->pend_bytes_max - bytes;
+    size_t others = c->pend_bytes - (p ? p->bytes : 0), max = pend_limit(c);
+    return (!p && hmap_count(c->pending) >= c->pend_max) || bytes > max || others > max - bytes;
+}
+
+static uint64_t uid_hash(const char *uid)
+{
+    return hash_fnv_str(HASH_FNV_INIT, uid) | 1;
+}
+
+/* Evict the oldest entry but `keep`; false when there is none. */
+static bool pend_evict(struct cache *c, const struct pend *keep)
+{
+    struct pend *q = c->pend_old;
+    if (q == keep)
+        q = q->newer;
+    if (!q)
+        return false;
+    c->evicted[c->evicted_next++ % CACHE_PENDING_EVICTED_KEEP] = uid_hash(q->uid);
+    c->pend_evicted++;
+    pend_drop(c, q->uid);
+    return true;
+}
+
+/* Forget that uid was evicted (it is put again). */
+static void evicted_clear(struct cache *c, const char *uid)
+{
+    uint64_t h = uid_hash(uid);
+    if (!c->pend_evicted)
+        return;
+    for (size_t i = 0; i < CACHE_PENDING_EVICTED_KEEP; i++)
+        if (c->evicted[i] == h)
+            c->evicted[i] = 0;
 }
 
 int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
@@ -1457,43 +1528,45 @@ static int pending_put(struct cache *c, const char *uid, const char *pod_json, d
                        double ttl)
 {
     double expires = ttl > 0 ? now + ttl : 0;
-    int rc = 0;
     if (!uid || !*uid || !pod_json)
         return ERR_INVAL;
     size_t bytes = pend_size(uid, pod_json);
+    if (bytes > pend_limit(c))
+        return ERR_TOOBIG;
     pend_maybe_sweep(c, now, false);
     struct pend *p = hmap_get(c->pending, uid);
     if (pend_full(c, p, bytes)) {
         pend_maybe_sweep(c, now, true);
         p = hmap_get(c->pending, uid);
     }
-    if (pend_full(c, p, bytes)) {
-        rc = ERR_TOOBIG;
-        goto out;
-    }
+    while (pend_full(c, p, bytes) && pend_evict(c, p))
+        ;
     if (!p) {
         p = mem_zalloc(sizeof *p);
         p->uid = mem_strdup(uid);
         p->expires = expires;
         hmap_put(c->pending, p->uid, p);
-    } else if (p->expires != 0) {
+    } else {
+        pend_unlink(c, p);
         /* Kept as long as the longer of the two asks; 0 (forever) wins. */
-        p->expires = expires == 0 || expires > p->expires ? expires : p->expires;
+        if (p->expires != 0)
+            p->expires = expires == 0 || expires > p->expires ? expires : p->expires;
     }
+    pend_link(c, p);
+    evicted_clear(c, uid);
     if (p->expires > 0 && p->expires < c->pend_first)
         c->pend_first = p->expires;
     c->pend_bytes = c->pend_bytes - p->bytes + bytes;
     p->bytes = bytes;
     free(p->json);
     p->json = mem_strdup(pod_json);
-out:
-    return rc;
+    return 0;
 }
 
 void cache_pending_limits(struct cache *c, size_t entries, size_t bytes)
 {
     wrlock(c, CACHE_WRITER_SOURCE);
-    c->pend_max = entries;
+    c->pend_max = entries ? entries : CACHE_PENDING_MAX;
     c->pend_bytes_max = bytes;
     cache_unlock(c);
 }
@@ -1507,6 +1580,19 @@ char *cache_pending_get(struct cache *c, const char *uid, double now)
         json = mem_strdup(p->json);
     cache_unlock(c);
     return json;
+}
+
+bool cache_pending_evicted(struct cache *c, const char *uid)
+{
+    bool found = false;
+    if (!uid || !*uid)
+        return false;
+    uint64_t h = uid_hash(uid);
+    cache_rdlock(c);
+    for (size_t i = 0; i < CACHE_PENDING_EVICTED_KEEP && !found && c->pend_evicted; i++)
+        found = c->evicted[i] == h;
+    cache_unlock(c);
+    return found;
 }
 
 /* ---- for operators ---- */
@@ -1853,6 +1939,11 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     out->windows = c->nwin;
     out->pending = hmap_count(c->pending);
     out->pending_bytes = c->pend_bytes;
+    out->pending_bytes_max = pend_limit(c);
+    out->pending_evicted = c->pend_evicted;
+    out->pods_bytes = c->pod_bytes;
+    out->reservations_bytes = c->resv_bytes;
+    out->orphans_bytes = c->orphan_bytes;
     cache_unlock(c);
 }
 

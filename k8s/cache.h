@@ -204,27 +204,44 @@ void cache_write_wait(struct cache *c, enum cache_writer who, struct cache_wait 
 const char *cache_writer_name(enum cache_writer who);
 
 /* ---- pending pods ----
- * The spec of pods not placed yet, so that bind can fit a pod again on the
- * node kube-scheduler names (filter --filter-mode=all, a reservation that
- * expired, a restart). Fed by the source (unplaced pods) and by filter.
- * Dropped when the pod is placed, ends or is deleted, or when its time is up
- * (expires 0: never): expired entries are swept as time passes (by puts
- * and cache_expire, about once a second) and at once when the store is
- * full. At most CACHE_PENDING_MAX entries holding CACHE_PENDING_BYTES_MAX
- * bytes (an entry holds strlen(uid) + 1 + strlen(json) + 1): a new entry
- * that still does not fit after the sweep is refused. */
-#define CACHE_PENDING_MAX       200000
-#define CACHE_PENDING_BYTES_MAX ((size_t)64 << 20)
-/* Store a copy of pod_json until now+ttl (ttl 0: until placed or deleted).
- * Returns 0, ERR_TOOBIG (store full; an older copy for uid stays) or
- * ERR_INVAL (no uid). */
+ * What bind needs of pods not placed yet (model_pod_compact's form), so
+ * that bind can fit a pod again on the node kube-scheduler names (filter
+ * --filter-mode=all, a reservation that expired, a restart). Fed by the
+ * source (unplaced pods) and by filter. Dropped when the pod is placed,
+ * ends or is deleted, or when its time is up (expires 0: never): expired
+ * entries are swept as time passes (by puts and cache_expire, about once a
+ * second) and at once when the store is full.
+ *
+ * Bounded in bytes by a figure that follows the cluster's size: unless set
+ * (cache_pending_limits), the larger of CACHE_PENDING_BYTES_MIN and
+ * CACHE_PENDING_BYTES_PER_NODE per node held. An entry counts
+ * strlen(uid) + 1 + strlen(json) + 1 + CACHE_PENDING_ENTRY_BYTES (its
+ * bookkeeping). At most CACHE_PENDING_MAX entries. A put that does not fit
+ * after the sweep evicts the entries put longest ago until it does
+ * (counted in cache_stats.pending_evicted); the uids of the last
+ * CACHE_PENDING_EVICTED_KEEP evicted are remembered (cache_pending_evicted)
+ * so that a bind can say why it has no spec. An entry bigger than the
+ * whole bound is refused. */
+#define CACHE_PENDING_MAX            200000
+#define CACHE_PENDING_BYTES_MIN      ((size_t)2 << 20)
+#define CACHE_PENDING_BYTES_PER_NODE ((size_t)4 << 10)
+#define CACHE_PENDING_ENTRY_BYTES    96
+#define CACHE_PENDING_EVICTED_KEEP   4096
+/* Store a copy of pod_json until now+ttl (ttl 0: until placed or deleted),
+ * evicting the oldest entries when full. Returns 0, ERR_TOOBIG (bigger
+ * than the whole bound; an older copy for uid stays) or ERR_INVAL (no
+ * uid). */
 int cache_pending_put(struct cache *c, const char *uid, const char *pod_json, double now,
                       double ttl);
-/* Set the limits (default CACHE_PENDING_MAX, CACHE_PENDING_BYTES_MAX);
- * entries already held stay. For tests. */
+/* Set the limits: entries (0: CACHE_PENDING_MAX) and bytes (0: the bound
+ * that follows the node count, above). Entries over a smaller bound are
+ * evicted at the next put. */
 void cache_pending_limits(struct cache *c, size_t entries, size_t bytes);
 /* A new copy of the pod's JSON (caller frees), or NULL. */
 char *cache_pending_get(struct cache *c, const char *uid, double now);
+/* True when uid's entry is among the last CACHE_PENDING_EVICTED_KEEP the
+ * store evicted to make room (and was not put again since). */
+bool cache_pending_evicted(struct cache *c, const char *uid);
 
 /* ---- for operators ---- */
 
@@ -277,10 +294,14 @@ void cache_node_gpus(struct cache *c, const char *node,
 char **cache_node_names(struct cache *c, size_t *n);
 struct cache_stats {
     size_t nodes, gpus, pods, reservations, orphans, pending;
-    size_t pending_bytes; /* held by the pending entries (see above) */
-    size_t bad_pods;      /* counted by their request: the annotation cannot be trusted */
-    size_t windows;       /* unbound pods counted in their bind window */
-    int64_t max_gpu_mem;  /* MiB of the largest healthy GPU; 0 when none */
+    size_t pending_bytes;     /* held by the pending entries (see above) */
+    size_t pending_bytes_max; /* their bound now */
+    size_t pending_evicted;   /* entries evicted to make room, since cache_create */
+    size_t pods_bytes;        /* held by the pod records (bound, in windows, reserved, orphans) */
+    size_t reservations_bytes, orphans_bytes; /* ... of which reservations and orphans */
+    size_t bad_pods;     /* counted by their request: the annotation cannot be trusted */
+    size_t windows;      /* unbound pods counted in their bind window */
+    int64_t max_gpu_mem; /* MiB of the largest healthy GPU; 0 when none */
 };
 void cache_stats(struct cache *c, struct cache_stats *out);
 

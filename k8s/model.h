@@ -118,6 +118,18 @@ void model_inventory_free(struct model_inventory *inv);
 int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
                     char *err, size_t cap);
 
+/* What bind needs of a pod, for the pending store (k8s/cache.h): a new
+ * JSON pod (caller frees with cJSON_free) holding only what
+ * model_pod_parse reads (metadata namespace, name and uid; the policy and
+ * every backend's steering annotations; per container its name,
+ * restartPolicy, and cpu, memory and every device backend's resources of
+ * limits and requests; spec.priority), so that model_pod_parse gives the
+ * same request from it as from pod, errors included. At most
+ * POLICY_MAX_CONTAINERS + 1 containers per list are kept. Returns 0;
+ * ERR_INVAL when pod is not an object; ERR_TOOBIG when a value kept is
+ * longer than MODEL_POD_ANN_MAX (err says so). */
+int model_pod_compact(const cJSON *pod, char **out, char *err, size_t cap);
+
 /* The first resource of container c (limits, then requests) that looks
  * like a device backend's but no backend reads (policy_device_res_unknown:
  * "nvidia.com/gpumemory"), else NULL. Borrowed from c. *row gets the row

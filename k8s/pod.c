@@ -769,3 +769,163 @@ out:
         json_err_prefix(err, cap, "pod \"%s/%s\"", out->ns ? out->ns : "", out->name);
     return rc;
 }
+
+/* ---- the compact copy kept for bind ---- */
+
+/* A copy of leaf v for the compact pod: a string of at most
+ * MODEL_POD_ANN_MAX bytes, a number, a boolean or null as it is; an object
+ * or array becomes an empty one of its kind (the parser refuses it the same
+ * way it refuses the original). NULL when a string is longer. */
+static cJSON *compact_leaf(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring && strlen(v->valuestring) <= MODEL_POD_ANN_MAX
+                   ? cJSON_CreateString(v->valuestring)
+                   : NULL;
+    if (cJSON_IsObject(v))
+        return cJSON_CreateObject();
+    if (cJSON_IsArray(v))
+        return cJSON_CreateArray();
+    return cJSON_Duplicate(v, false);
+}
+
+/* out[key] = a compact copy of obj[key] (its first occurrence, which is the
+ * one the parser reads), when present. ERR_TOOBIG when it is too long. */
+static int compact_keep(cJSON *out, const cJSON *obj, const char *key)
+{
+    const cJSON *v = key && cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (!v)
+        return 0;
+    cJSON *c = compact_leaf(v);
+    if (!c)
+        return ERR_TOOBIG;
+    cJSON_AddItemToObject(out, key, c);
+    return 0;
+}
+
+/* out[key] = an object to copy members of obj[key] into; NULL when obj[key]
+ * is absent or not an object (then it is copied as a leaf: *rc set on a
+ * string too long). */
+static cJSON *compact_obj(cJSON *out, const cJSON *obj, const char *key, int *rc)
+{
+    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (!v)
+        return NULL;
+    if (!cJSON_IsObject(v)) {
+        *rc = compact_keep(out, obj, key);
+        return NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, key, o);
+    return o;
+}
+
+/* A resource list (limits or requests): cpu, memory and every name a
+ * device backend reads (as renamed now, and its own name). */
+static int compact_res(cJSON *out, const cJSON *from)
+{
+    int rc = compact_keep(out, from, "cpu");
+    if (!rc)
+        rc = compact_keep(out, from, "memory");
+    for (const struct policy_device_backend *const *b = policy_device_backends; *b && !rc; b++)
+        for (int r = 0; r < POLICY_RES_N && !rc; r++) {
+            const char *now = policy_device_res(*b, (enum policy_res)r);
+            if (now && !cJSON_GetObjectItemCaseSensitive(out, now))
+                rc = compact_keep(out, from, now);
+            const char *own = (*b)->res[r];
+            if (!rc && own && !cJSON_GetObjectItemCaseSensitive(out, own))
+                rc = compact_keep(out, from, own);
+        }
+    return rc;
+}
+
+/* One container: its name, restartPolicy and resources' limits and requests. */
+static int compact_ctr(cJSON *arr, const cJSON *c)
+{
+    if (!cJSON_IsObject(c)) {
+        cJSON *l = compact_leaf(c);
+        if (!l)
+            return ERR_TOOBIG;
+        cJSON_AddItemToArray(arr, l);
+        return 0;
+    }
+    cJSON *o = cJSON_CreateObject();
+    int rc = 0;
+    cJSON_AddItemToArray(arr, o);
+    if ((rc = compact_keep(o, c, "name")) || (rc = compact_keep(o, c, "restartPolicy")))
+        return rc;
+    cJSON *res = compact_obj(o, c, "resources", &rc);
+    const cJSON *from = json_field(c, "resources");
+    static const char *const lists[] = {"limits", "requests"};
+    for (int k = 0; k < 2 && res && !rc; k++) {
+        cJSON *l = compact_obj(res, from, lists[k], &rc);
+        if (l)
+            rc = compact_res(l, json_field(from, lists[k]));
+    }
+    return rc;
+}
+
+/* spec.initContainers or spec.containers: at most one container past
+ * POLICY_MAX_CONTAINERS (so the parser still finds too many). */
+static int compact_ctrs(cJSON *spec, const cJSON *from, const char *key)
+{
+    const cJSON *v = cJSON_IsObject(from) ? cJSON_GetObjectItemCaseSensitive(from, key) : NULL;
+    int rc = 0, n = 0;
+    if (!v)
+        return 0;
+    if (!cJSON_IsArray(v))
+        return compact_keep(spec, from, key);
+    cJSON *arr = cJSON_CreateArray();
+    cJSON_AddItemToObject(spec, key, arr);
+    for (const cJSON *c = v->child; c && !rc && n <= POLICY_MAX_CONTAINERS; c = c->next, n++)
+        rc = compact_ctr(arr, c);
+    return rc;
+}
+
+/* The annotations a pod's parse reads: HAMi's three policy keys and every
+ * backend's steering keys. */
+static int compact_anns(cJSON *out, const cJSON *from)
+{
+    static const char *const hami[] = {MODEL_ANN_NODE_POL, MODEL_ANN_GPU_POL, MODEL_ANN_WEIGHTS};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof hami / sizeof hami[0] && !rc; i++)
+        rc = compact_keep(out, from, hami[i]);
+    for (const struct policy_device_backend *const *b = policy_device_backends; *b && !rc; b++) {
+        const char *keys[] = {(*b)->ann_use_type,   (*b)->ann_nouse_type, (*b)->ann_use_uuid,
+                              (*b)->ann_nouse_uuid, (*b)->ann_vgpu_mode,  (*b)->ann_numa_bind};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0] && !rc; k++)
+            if (keys[k] && !cJSON_GetObjectItemCaseSensitive(out, keys[k]))
+                rc = compact_keep(out, from, keys[k]);
+    }
+    return rc;
+}
+
+int model_pod_compact(const cJSON *pod, char **out, char *err, size_t cap)
+{
+    cJSON *c = cJSON_CreateObject(), *meta, *anns, *spec;
+    int rc = 0;
+    *out = NULL;
+    if (!cJSON_IsObject(pod)) {
+        json_err(err, cap, "pod is not a JSON object");
+        rc = ERR_INVAL;
+        goto out;
+    }
+    const cJSON *m = json_field(pod, "metadata"), *s = json_field(pod, "spec");
+    if ((meta = compact_obj(c, pod, "metadata", &rc)) &&
+        !(rc = compact_keep(meta, m, "namespace")) && !(rc = compact_keep(meta, m, "name")) &&
+        !(rc = compact_keep(meta, m, "uid")) && (anns = compact_obj(meta, m, "annotations", &rc)))
+        rc = compact_anns(anns, json_field(m, "annotations"));
+    if (!rc && (spec = compact_obj(c, pod, "spec", &rc)) &&
+        !(rc = compact_ctrs(spec, s, "initContainers")) &&
+        !(rc = compact_ctrs(spec, s, "containers")))
+        rc = compact_keep(spec, s, "priority");
+    if (rc) {
+        json_err(err, cap, "a value the pod's parse reads is longer than %d bytes",
+                 MODEL_POD_ANN_MAX);
+        goto out;
+    }
+    *out = cJSON_PrintUnformatted(c);
+out:
+    cJSON_Delete(c);
+    return rc;
+}

@@ -40,9 +40,11 @@ static void load_pod(struct cache *c, const cJSON *item, struct snapshot_stats *
     if (cache_pod_put(c, &pi, err, sizeof err) != 0)
         LOG_WARN("snapshot: %s", err);
     if (!pi.terminal && !pi.vgpu_node && !pi.node_name && pi.uid) {
-        char *json = cJSON_PrintUnformatted(item); /* bind may fit it later */
-        if (json && cache_pending_put(c, pi.uid, json, 0, 0) != 0)
-            LOG_WARN("snapshot: pending pod %s/%s not kept: store full", pi.ns, pi.name);
+        char *json = NULL; /* what bind needs of it, should it fit it later */
+        if (model_pod_compact(item, &json, err, sizeof err) != 0 ||
+            cache_pending_put(c, pi.uid, json, 0, 0) != 0)
+            LOG_WARN("snapshot: pending pod %s/%s not kept for bind: %s", pi.ns, pi.name,
+                     json ? "bigger than the store's bound" : err);
         cJSON_free(json);
     }
     st->pods++;

@@ -457,10 +457,12 @@ static void pod_apply(struct watch *w, const cJSON *item)
     if (!pi.terminal && !pi.vgpu_node && !pi.node_name) {
         struct policy_pod *pp = mem_alloc(sizeof *pp);
         if (model_pod_parse(item, NULL, pp, err, sizeof err) == 0 && policy_pod_wants_gpu(pp)) {
-            char *json = cJSON_PrintUnformatted(item);
-            if (json && cache_pending_put(w->c, pi.uid, json, 0, 0) != 0)
-                LOG_WARN("pending pod store full: %s/%s not kept", pi.ns, pi.name);
-            free(json);
+            char *json = NULL;
+            if (model_pod_compact(item, &json, err, sizeof err) != 0 ||
+                cache_pending_put(w->c, pi.uid, json, 0, 0) != 0)
+                LOG_WARN("pending pod %s/%s not kept for bind: %s", pi.ns, pi.name,
+                         json ? "bigger than the store's bound" : err);
+            cJSON_free(json);
         }
         free(pp);
     }

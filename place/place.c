@@ -282,6 +282,10 @@ void place_stats(struct place *pl, struct place_stats *out)
         out->memo_bytes += atomic_load_explicit(&pl->tstates[i]->bytes, memory_order_relaxed);
     }
     pthread_mutex_unlock(&pl->learn_lock);
+    out->seen_bytes = sizeof pl->seen;
+    pthread_rwlock_rdlock(&pl->state_lock);
+    out->workload_bytes = workload_bytes() * (pl->state ? 2 : 1);
+    pthread_rwlock_unlock(&pl->state_lock);
 }
 
 size_t place_workload_shapes(struct place *pl)
@@ -744,8 +748,9 @@ static int choose_and_reserve(struct place *pl, struct place_req *r, const char 
         int rc = reserve(pl, &rq, err, sizeof err);
         if (rq.pending_json && prc != 0) {
             r->pending_full = true;
-            LOG_WARN("pending pod store full; %s/%s can only bind where it was reserved", r->pod.ns,
-                     r->pod.name);
+            LOG_WARN("pending pod store: %s/%s is bigger than its whole bound; it can only "
+                     "bind where it was reserved",
+                     r->pod.ns, r->pod.name);
         }
         rq.forget = false;
         rq.pending_json = NULL;
@@ -808,6 +813,17 @@ static int reserve_on(struct place *pl, const char *uid, const char *ns, const c
     struct policy_pod *pod = NULL;
     int rc;
 
+    if (!json && cache_pending_evicted(pl->cache, uid)) {
+        struct cache_stats st;
+        cache_stats(pl->cache, &st);
+        *what = "bind_evicted";
+        snprintf(err, cap,
+                 "pod %s/%s (uid %s) has no reservation on node %s and its spec was evicted "
+                 "from the pending pod store to make room (full at %zu bytes; "
+                 "--pending-store-kib): nothing was written; filter it again",
+                 ns, name, uid, node, st.pending_bytes_max);
+        return ERR_NOTFOUND;
+    }
     if (!json) {
         *what = "bind_unknown";
         snprintf(err, cap,

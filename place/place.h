@@ -168,7 +168,9 @@ int place_node_fragment(struct place *p, const char *node, double *f);
  * matched an earlier verdict). For tests. */
 struct place_stats {
     unsigned long fitted, reused;
-    size_t memo_bytes; /* the verdict memos' slots, over every thread */
+    size_t memo_bytes;     /* the verdict memos' slots, over every thread */
+    size_t seen_bytes;     /* the uids recently counted by the learner (a fixed ring) */
+    size_t workload_bytes; /* the learner's workload and the one published (fixed sizes) */
 };
 void place_stats(struct place *p, struct place_stats *out);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape

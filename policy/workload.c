@@ -683,3 +683,8 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
     }
     return s->f;
 }
+
+size_t workload_bytes(void)
+{
+    return sizeof(struct workload);
+}

@@ -121,6 +121,8 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
 bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS]);
 
 size_t workload_size(const struct workload *w);
+/* The bytes one workload holds (a fixed size: WORKLOAD_MAX_SHAPES shapes). */
+size_t workload_bytes(void);
 /* Changes whenever a weight does; memo entries carry it. */
 uint64_t workload_epoch(const struct workload *w);
 

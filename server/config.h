@@ -95,6 +95,7 @@ struct config {
     char oversub_priority[16]; /* "" = off; else pods above this priority avoid oversubscribed
                                   nodes */
     int web_ui;                /* enum config_web_ui */
+    int pending_kib;           /* the pending pod store's bound; 0 = follows the node count */
 };
 
 /* Fill c with every default (all scopes). */

@@ -28,8 +28,8 @@ struct extender {
 };
 
 static const char *const error_reasons[] = {
-    "bad_body",     "bad_request", "bad_pod",     "not_synced", "no_fit", "retry",
-    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", NULL,
+    "bad_body",     "bad_request", "bad_pod",     "not_synced", "no_fit",       "retry",
+    "bind_unknown", "bind_no_fit", "bind_failed", "uid_placed", "bind_evicted", NULL,
 };
 
 void extender_register_metrics(struct metrics *m)
@@ -438,7 +438,10 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         goto out;
     }
     /* A new filter replaces the old reservation. */
-    char *json = cJSON_PrintUnformatted(r.pod_json);
+    /* What bind needs of the pod, kept until it binds (k8s/cache.h). */
+    char *json = NULL, why[256];
+    if (model_pod_compact(r.pod_json, &json, why, sizeof why) != 0)
+        LOG_WARN("filter %s/%s: not kept for bind: %s", r.p.pod.ns, r.p.pod.name, why);
     chosen = place_filter(x->pl, &r.p, json, now);
     cJSON_free(json);
     for (int i = 0; i < r.p.retries; i++)

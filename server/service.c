@@ -138,7 +138,8 @@ static void gpu_gauges(void *ctx, struct buf *out)
 
 /* What the tables that grow with the pods they see hold, each with its
  * bound (issue 21): pods the cache counts, reservations waiting for their
- * bind, pods on nodes not known yet, pending pod specs kept for bind. */
+ * bind, pods on nodes not known yet, pending pod specs kept for bind, the
+ * verdict memos, the pods recently counted by the learner. */
 static void table_gauges(struct service *s, struct buf *out)
 {
     struct cache_stats cs;
@@ -153,13 +154,28 @@ static void table_gauges(struct service *s, struct buf *out)
                "vgpu_scheduler_table_entries{table=\"reservations\"} %zu\n"
                "vgpu_scheduler_table_entries{table=\"orphans\"} %zu\n"
                "vgpu_scheduler_table_entries{table=\"pending\"} %zu\n"
-               "# HELP vgpu_scheduler_table_bytes Bytes held by the pending pod specs "
-               "(bounded by %zu) and by the verdict memos (a slot per node per thread).\n"
+               "# HELP vgpu_scheduler_table_bytes Bytes held by the service's tables: pod "
+               "records (reservations and orphans among them), pending pod specs, verdict "
+               "memos (a slot per node per thread), the learner's recent pods, its workload.\n"
                "# TYPE vgpu_scheduler_table_bytes gauge\n"
+               "vgpu_scheduler_table_bytes{table=\"pods\"} %zu\n"
+               "vgpu_scheduler_table_bytes{table=\"reservations\"} %zu\n"
+               "vgpu_scheduler_table_bytes{table=\"orphans\"} %zu\n"
                "vgpu_scheduler_table_bytes{table=\"pending\"} %zu\n"
-               "vgpu_scheduler_table_bytes{table=\"memo\"} %zu\n",
-               cs.pods, cs.reservations, cs.orphans, cs.pending, CACHE_PENDING_BYTES_MAX,
-               cs.pending_bytes, ps.memo_bytes);
+               "vgpu_scheduler_table_bytes{table=\"memo\"} %zu\n"
+               "vgpu_scheduler_table_bytes{table=\"seen\"} %zu\n"
+               "vgpu_scheduler_table_bytes{table=\"workload\"} %zu\n"
+               "# HELP vgpu_scheduler_table_bytes_max The bound of a table's bytes now (the "
+               "pending store's follows the node count unless --pending-store-kib).\n"
+               "# TYPE vgpu_scheduler_table_bytes_max gauge\n"
+               "vgpu_scheduler_table_bytes_max{table=\"pending\"} %zu\n"
+               "# HELP vgpu_scheduler_pending_evictions_total Pending pod specs evicted, oldest "
+               "first, to make room; a bind that needed one fails with a message saying so.\n"
+               "# TYPE vgpu_scheduler_pending_evictions_total counter\n"
+               "vgpu_scheduler_pending_evictions_total %zu\n",
+               cs.pods, cs.reservations, cs.orphans, cs.pending, cs.pods_bytes,
+               cs.reservations_bytes, cs.orphans_bytes, cs.pending_bytes, ps.memo_bytes,
+               ps.seen_bytes, ps.workload_bytes, cs.pending_bytes_max, cs.pending_evicted);
 }
 
 /* How long writes to the cache waited for its lock (issue 21: the watch's
@@ -514,6 +530,7 @@ int service_create(const struct config *c, struct service **out, char *err, size
     extender_register_metrics(s->metrics);
     s->cache = cache_create();
     cache_set_lock_timeout(s->cache, (double)c->node_lock_timeout_ms / 1000.0);
+    cache_pending_limits(s->cache, 0, (size_t)c->pending_kib << 10);
     rc = extender_opts_from_config(c, &eo, err, cap);
     if (rc || (rc = devconfig_from_config(c, &s->dev, err, cap)) ||
         (rc = devconfig_apply_names(&s->dev, err, cap))) /* before any thread */
