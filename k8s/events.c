@@ -47,6 +47,13 @@ void events_queued(struct events *e, size_t *n, size_t *max)
     pthread_mutex_unlock(&e->lock);
 }
 
+size_t events_bytes(struct events *e)
+{
+    size_t n, max;
+    events_queued(e, &n, &max);
+    return max * sizeof(struct ev);
+}
+
 const char *const *events_reasons(void)
 {
     return reasons;

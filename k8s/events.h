@@ -63,6 +63,8 @@ bool events_post_background(struct events *e, const char *ns, const char *name, 
 
 /* Events waiting to be sent, and the queue's bound (0, 0 for NULL). */
 void events_queued(struct events *e, size_t *n, size_t *max);
+/* The bytes of the queue's ring, allocated whole at start (0 for NULL). */
+size_t events_bytes(struct events *e);
 
 /* The reasons this module counts, NULL-terminated. */
 const char *const *events_reasons(void);

@@ -265,6 +265,11 @@ void live_render_metrics(struct live *l, struct buf *out)
                    ws.applied[i]);
 }
 
+size_t live_events_bytes(struct live *l)
+{
+    return events_bytes(l ? l->events : NULL);
+}
+
 cJSON *live_inspect(struct live *l, double now)
 {
     cJSON *j = cJSON_CreateObject();

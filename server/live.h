@@ -47,6 +47,8 @@ bool live_leading(const struct live *l);
 /* Append vgpu_scheduler_leader (gauge) and
  * vgpu_scheduler_leader_transitions_total (counter) to out. l may be NULL. */
 void live_render_metrics(struct live *l, struct buf *out);
+/* The bytes of the events ring (allocated whole at start); 0 for NULL. */
+size_t live_events_bytes(struct live *l);
 /* The leadership state for /inspect: a new object (caller frees). l may be
  * NULL. */
 struct cJSON *live_inspect(struct live *l, double now);

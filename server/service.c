@@ -156,7 +156,8 @@ static void table_gauges(struct service *s, struct buf *out)
                "vgpu_scheduler_table_entries{table=\"pending\"} %zu\n"
                "# HELP vgpu_scheduler_table_bytes Bytes held by the service's tables: pod "
                "records (reservations and orphans among them), pending pod specs, verdict "
-               "memos (a slot per node per thread), the learner's recent pods, its workload.\n"
+               "memos (a slot per node per thread), the learner's recent pods, its workload, the "
+               "events ring (live source).\n"
                "# TYPE vgpu_scheduler_table_bytes gauge\n"
                "vgpu_scheduler_table_bytes{table=\"pods\"} %zu\n"
                "vgpu_scheduler_table_bytes{table=\"reservations\"} %zu\n"
@@ -165,6 +166,7 @@ static void table_gauges(struct service *s, struct buf *out)
                "vgpu_scheduler_table_bytes{table=\"memo\"} %zu\n"
                "vgpu_scheduler_table_bytes{table=\"seen\"} %zu\n"
                "vgpu_scheduler_table_bytes{table=\"workload\"} %zu\n"
+               "vgpu_scheduler_table_bytes{table=\"events\"} %zu\n"
                "# HELP vgpu_scheduler_table_bytes_max The bound of a table's bytes now (the "
                "pending store's follows the node count unless --pending-store-kib).\n"
                "# TYPE vgpu_scheduler_table_bytes_max gauge\n"
@@ -175,7 +177,8 @@ static void table_gauges(struct service *s, struct buf *out)
                "vgpu_scheduler_pending_evictions_total %zu\n",
                cs.pods, cs.reservations, cs.orphans, cs.pending, cs.pods_bytes,
                cs.reservations_bytes, cs.orphans_bytes, cs.pending_bytes, ps.memo_bytes,
-               ps.seen_bytes, ps.workload_bytes, cs.pending_bytes_max, cs.pending_evicted);
+               ps.seen_bytes, ps.workload_bytes, live_events_bytes(s->live), cs.pending_bytes_max,
+               cs.pending_evicted);
 }
 
 /* How long writes to the cache waited for its lock (issue 21: the watch's

@@ -75,6 +75,8 @@ static const char *show(const struct config *c, const char *field, char *out, si
         return c->gen_service;
     else if (strcmp(field, "gen_days") == 0)
         snprintf(out, cap, "%d", c->gen_days);
+    else if (strcmp(field, "pending_kib") == 0)
+        snprintf(out, cap, "%d", c->pending_kib);
     else
         ck_abort_msg("unknown field %s", field);
     return out;
@@ -122,6 +124,24 @@ static const struct {
      ERR_INVAL,
      NULL,
      "--webhook-bind: \"9443\" is not HOST:PORT with a port in 0..65535"},
+    /* the pending pod store's bound (issue 21) */
+    {CONFIG_SERVE, {NULL}, 0, "pending_kib", "0"},
+    {CONFIG_SERVE, {"--pending-store-kib=4096"}, 0, "pending_kib", "4096"},
+    {CONFIG_SERVE,
+     {"--pending-store-kib", "-1"},
+     ERR_RANGE,
+     NULL,
+     "--pending-store-kib: \"-1\" is out of range (0..16777216)"},
+    {CONFIG_SERVE,
+     {"--pending-store-kib", "99999999999999999999"},
+     ERR_INVAL,
+     NULL,
+     "--pending-store-kib: \"99999999999999999999\" is not an integer (0..16777216)"},
+    {CONFIG_SERVE,
+     {"--pending-store-kib", "1e9"},
+     ERR_INVAL,
+     NULL,
+     "--pending-store-kib: \"1e9\" is not an integer (0..16777216)"},
     /* booleans */
     {CONFIG_SERVE, {"--debug"}, 0, "debug", "1"},
     {CONFIG_SERVE, {"--debug=true"}, 0, "debug", "1"},
