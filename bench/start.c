@@ -11,8 +11,11 @@
  * --items-first writes the List's kind after its items; --pretty indents
  * like kubectl does. With --filters N it then filters N distinct pods that
  * are never bound (--huge: at the limits of names, annotations and
- * containers) and prints RSS and the tables' gauges from /metrics along
- * the way (issue 21's bounded memory). --bin runs another build (the one before a change).
+ * containers; --huge-filters: that many more such after the plain ones)
+ * and prints RSS against the steady figure (after --warm filters of one
+ * pod) and the tables' gauges from /metrics along the way, and a
+ * RESULT_BOUND line (issue 21's bounded memory). --bin runs another build
+ * (the one before a change).
  * The last line is `RESULT {json}`.
  *
  * A program that prints figures; never a test. */
@@ -34,8 +37,11 @@
 
 struct args {
     int nodes, gpus, pods, seed, pad;
-    long filters; /* then this many distinct pods filtered, never bound */
-    int huge;     /* their names, annotations and container lists at the limits */
+    long filters;      /* then this many distinct pods filtered, never bound */
+    int huge;          /* their names, annotations and container lists at the limits */
+    long huge_filters; /* then this many more, at the limits */
+    int warm;          /* filters of one pod before the steady figure */
+    int candidates;    /* nodes named per filter (a window moving over them); 0: all */
     int items_first, pretty, keep;
     const char *bin, *out;
 };
@@ -212,11 +218,11 @@ static size_t sink(char *p, size_t size, size_t n, void *ud)
 
 /* Pod k's filter body into b (cap bytes): a new name and uid; with huge, a
  * 253-character name, four 60 KiB annotations and 64 containers. */
-static size_t filter_body(char *b, size_t cap, const struct args *a, long k, const char *names)
+static size_t filter_body(char *b, size_t cap, int huge, long k, const char *names)
 {
     size_t n = 0;
     char name[300];
-    if (a->huge)
+    if (huge)
         snprintf(name, sizeof name, "p%ld-%0*d", k, 240, 0);
     else
         snprintf(name, sizeof name, "p%ld", k);
@@ -225,7 +231,7 @@ static size_t filter_body(char *b, size_t cap, const struct args *a, long k, con
                           "\"name\":\"%s\",\"namespace\":\"churn\",\"uid\":\"churn-%ld\","
                           "\"annotations\":{",
                           name, k);
-    for (int i = 0; a->huge && i < 4; i++) {
+    for (int i = 0; huge && i < 4; i++) {
         n += (size_t)snprintf(b + n, cap - n, "%s\"bench/a%d\":\"", i ? "," : "", i);
         memset(b + n, 'a' + i, 60 << 10);
         n += 60 << 10;
@@ -233,7 +239,7 @@ static size_t filter_body(char *b, size_t cap, const struct args *a, long k, con
     }
     n += (size_t)snprintf(b + n, cap - n,
                           "}},\"spec\":{\"schedulerName\":\"vgpu-scheduler\",\"containers\":[");
-    for (int c = 0; c < (a->huge ? 64 : 1); c++) /* the first asks a GPU share */
+    for (int c = 0; c < (huge ? 64 : 1); c++) /* the first asks a GPU share */
         n += (size_t)snprintf(b + n, cap - n,
                               c ? ",{\"name\":\"c%d\",\"image\":\"side:1\"}"
                                 : "{\"name\":\"c%d\",\"image\":\"cuda:12\",\"resources\":{"
@@ -257,23 +263,31 @@ static double series(const char *page, const char *name)
     return -1;
 }
 
-static void print_tables(const char *when, pid_t pid, const char *page)
+static double print_tables(const char *when, pid_t pid, const char *page, double steady)
 {
     static const char *const names[] = {
         "vgpu_scheduler_table_entries{table=\"pods\"}",
         "vgpu_scheduler_table_entries{table=\"reservations\"}",
         "vgpu_scheduler_table_entries{table=\"orphans\"}",
         "vgpu_scheduler_table_entries{table=\"pending\"}",
+        "vgpu_scheduler_table_bytes{table=\"pods\"}",
+        "vgpu_scheduler_table_bytes{table=\"reservations\"}",
         "vgpu_scheduler_table_bytes{table=\"pending\"}",
+        "vgpu_scheduler_table_bytes_max{table=\"pending\"}",
+        "vgpu_scheduler_pending_evictions_total",
         "vgpu_scheduler_table_bytes{table=\"memo\"}",
         "vgpu_scheduler_workload_shapes",
     };
     double peak, cur;
     stats_rss(pid, &peak, &cur);
     printf("%s: RSS %.1f MiB (peak %.1f)", when, cur, peak);
+    if (steady > 0)
+        printf(" = %.2f x steady", cur / steady);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         printf("; %s %.0f", names[i] + strlen("vgpu_scheduler_"), series(page, names[i]));
     printf("\n");
+    fflush(stdout);
+    return cur;
 }
 
 static int get_metrics(CURL *h, int port, struct filter_out *o)
@@ -287,59 +301,134 @@ static int get_metrics(CURL *h, int port, struct filter_out *o)
     return curl_easy_perform(h) == CURLE_OK ? 0 : -1;
 }
 
-/* Filter a->filters distinct pods over one keep-alive connection; print
- * RSS and the tables' gauges before, every tenth of the way, and after. */
-static int churn(const struct args *a, pid_t pid, int port)
+/* The NodeNames member for filter k into names: every node, or a window of
+ * a->candidates nodes that moves by that much each filter. */
+static void node_names(char *names, const struct args *a, long k)
 {
-    static struct filter_out o;
-    size_t cap = ((size_t)a->nodes * 24 + 64) + (a->huge ? (300 << 10) : 4096);
-    char *names = malloc((size_t)a->nodes * 24 + 64), *body = malloc(cap), url[64];
-    struct curl_slist *hs = curl_slist_append(NULL, "Content-Type: application/json");
-    CURL *h = curl_easy_init();
-    long errors = 0;
-    size_t n = (size_t)sprintf(names, "\"NodeNames\":[");
-    for (int i = 0; i < a->nodes; i++)
-        n += (size_t)sprintf(names + n, "%s\"node-%05d\"", i ? "," : "", i);
-    sprintf(names + n, "]");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &o);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    get_metrics(h, port, &o);
-    print_tables("before filters", pid, o.text);
+    int n = a->candidates > 0 && a->candidates < a->nodes ? a->candidates : a->nodes;
+    int first = n < a->nodes ? (int)((k * n) % a->nodes) : 0;
+    size_t len = (size_t)sprintf(names, "\"NodeNames\":[");
+    for (int i = 0; i < n; i++)
+        len +=
+            (size_t)sprintf(names + len, "%s\"node-%05d\"", i ? "," : "", (first + i) % a->nodes);
+    sprintf(names + len, "]");
+}
+
+struct run {
+    const struct args *a;
+    pid_t pid;
+    int port;
+    CURL *h;
+    struct curl_slist *hs;
+    char url[64], *names, *body;
+    size_t cap;
+    long errors;
+    double steady; /* MiB */
+};
+
+static struct filter_out page;
+
+/* One filter of pod k; an error unless 200. */
+static void filter_one(struct run *r, int huge, long k)
+{
+    long code = 0;
+    if (r->a->candidates > 0 && r->a->candidates < r->a->nodes)
+        node_names(r->names, r->a, k);
+    size_t len = filter_body(r->body, r->cap, huge, k, r->names);
+    curl_easy_setopt(r->h, CURLOPT_URL, r->url);
+    curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hs);
+    curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE, (long)len);
+    page.len = 0;
+    if (curl_easy_perform(r->h) != CURLE_OK ||
+        (curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code), code != 200))
+        r->errors++;
+    curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, NULL);
+}
+
+/* Print RSS (and its ratio to the steady figure, once there is one) and
+ * the tables as `when`; returns RSS in MiB. */
+static double report(struct run *r, const char *when)
+{
+    double rss;
+    get_metrics(r->h, r->port, &page);
+    rss = print_tables(when, r->pid, page.text, r->steady);
+    return rss;
+}
+
+/* Filter n distinct pods from pod first on; a report every tenth of the
+ * way. Returns RSS at the end (MiB); *rate gets filters per second. */
+static double phase(struct run *r, int huge, long first, long n, double *rate)
+{
+    char when[96];
     double t0 = stats_now_ms();
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/filter", port);
-    for (long k = 0; k < a->filters; k++) {
-        size_t len = filter_body(body, cap, a, k, names);
-        long code = 0;
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
-        o.len = 0;
-        if (curl_easy_perform(h) != CURLE_OK ||
-            (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code), code != 200))
-            errors++;
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-        if ((k + 1) % (a->filters / 10 > 0 ? a->filters / 10 : 1) == 0 && k + 1 < a->filters) {
-            char when[64];
-            get_metrics(h, port, &o);
-            snprintf(when, sizeof when, "after %ld filters", k + 1);
-            print_tables(when, pid, o.text);
+    long tenth = n / 10 > 0 ? n / 10 : 1;
+    for (long k = 0; k < n; k++) {
+        filter_one(r, huge, first + k);
+        if ((k + 1) % tenth == 0 && k + 1 < n) {
+            snprintf(when, sizeof when, "after %ld %s filters", k + 1, huge ? "huge" : "plain");
+            report(r, when);
         }
     }
     double s = (stats_now_ms() - t0) / 1000;
-    get_metrics(h, port, &o);
+    *rate = s > 0 ? (double)n / s : 0;
+    snprintf(when, sizeof when, "after %ld %s filters", n, huge ? "huge" : "plain");
+    return report(r, when);
+}
+
+/* Warm up on one pod (memos, arenas and buffers at their working size),
+ * take the steady figure, then filter a->filters distinct pods and
+ * a->huge_filters huge ones, never bound, over one keep-alive connection;
+ * print RSS against steady and the tables' gauges along the way, and a
+ * RESULT_BOUND line. */
+static int churn(const struct args *a, pid_t pid, int port)
+{
+    struct run r = {.a = a, .pid = pid, .port = port};
+    double rate_plain = 0, rate_huge = 0, plain = 0, huge = 0, peak, cur;
+    r.cap = ((size_t)a->nodes * 24 + 64) + ((a->huge || a->huge_filters) ? (300 << 10) : 4096);
+    r.names = malloc((size_t)a->nodes * 24 + 64);
+    r.body = malloc(r.cap);
+    r.hs = curl_slist_append(NULL, "Content-Type: application/json");
+    r.h = curl_easy_init();
+    node_names(r.names, a, 0);
+    snprintf(r.url, sizeof r.url, "http://127.0.0.1:%d/filter", port);
+    curl_easy_setopt(r.h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(r.h, CURLOPT_WRITEDATA, &page);
+    curl_easy_setopt(r.h, CURLOPT_TIMEOUT, 30L);
+    report(&r, "before filters");
+    for (int i = 0; i < a->warm; i++)
+        filter_one(&r, 0, 0);
     char when[64];
-    snprintf(when, sizeof when, "after %ld filters", a->filters);
-    print_tables(when, pid, o.text);
-    printf("filters: %ld distinct pods%s in %.1f s (%.0f/s), %ld errors\n", a->filters,
-           a->huge ? " (253-character names, 240 KiB of annotations, 64 containers)" : "", s,
-           (double)a->filters / s, errors);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hs);
-    free(names);
-    free(body);
-    return errors ? -1 : 0;
+    snprintf(when, sizeof when, "steady (after %d filters of one pod)", a->warm);
+    r.steady = report(&r, when);
+    long first = 1;
+    if (a->filters > 0) {
+        plain = phase(&r, a->huge, first, a->filters, &rate_plain);
+        printf("filters: %ld distinct pods%s at %.0f/s\n", a->filters,
+               a->huge ? " (253-character names, 240 KiB of annotations, 64 containers)" : "",
+               rate_plain);
+        first += a->filters;
+    }
+    if (a->huge_filters > 0) {
+        huge = phase(&r, 1, first, a->huge_filters, &rate_huge);
+        printf("filters: %ld distinct pods (253-character names, 240 KiB of annotations, 64 "
+               "containers) at %.0f/s\n",
+               a->huge_filters, rate_huge);
+    }
+    stats_rss(pid, &peak, &cur);
+    printf("errors: %ld\n", r.errors);
+    printf("RESULT_BOUND {\"nodes\":%d,\"pods\":%d,\"steady_mib\":%.1f,\"plain\":%ld,"
+           "\"plain_mib\":%.1f,\"plain_ratio\":%.2f,\"plain_per_s\":%.0f,\"huge\":%ld,"
+           "\"huge_mib\":%.1f,\"huge_ratio\":%.2f,\"huge_per_s\":%.0f,\"peak_mib\":%.1f,"
+           "\"errors\":%ld}\n",
+           a->nodes, a->pods, r.steady, a->filters, plain, r.steady > 0 ? plain / r.steady : 0,
+           rate_plain, a->huge_filters, huge, r.steady > 0 ? huge / r.steady : 0, rate_huge, peak,
+           r.errors);
+    curl_easy_cleanup(r.h);
+    curl_slist_free_all(r.hs);
+    free(r.names);
+    free(r.body);
+    return r.errors ? -1 : 0;
 }
 
 static int usage(void)
@@ -348,7 +437,10 @@ static int usage(void)
             "usage: vgpu-start-bench [--nodes 5000] [--gpus 8] [--pods 100000] [--seed 1]\n"
             "         [--pad BYTES] [--items-first 1] [--pretty 1] [--bin PATH]\n"
             "         [--out FILE (write the snapshot only)] [--keep 1]\n"
-            "         [--filters N [--huge 1]] (then N distinct pods filtered, never bound)\n");
+            "         [--filters N [--huge 1]] (then N distinct pods filtered, never bound)\n"
+            "         [--huge-filters M] (then M more at the limits of names, annotations and\n"
+            "         containers) [--warm 200] (filters of one pod before the steady figure)\n"
+            "         [--candidates K] (nodes named per filter; 0: all)\n");
     return 2;
 }
 
@@ -358,7 +450,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     char self[PATH_MAX];
     snprintf(self, sizeof self, "%s", argv[0]);
     snprintf(bin, sizeof bin, "%s/vgpu-scheduler", dirname(self));
-    *a = (struct args){.nodes = 5000, .gpus = 8, .pods = 100000, .seed = 1, .bin = bin};
+    *a =
+        (struct args){.nodes = 5000, .gpus = 8, .pods = 100000, .seed = 1, .warm = 200, .bin = bin};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--nodes"))
@@ -381,6 +474,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->filters = atol(v);
         else if (!strcmp(k, "--huge"))
             a->huge = atoi(v);
+        else if (!strcmp(k, "--huge-filters"))
+            a->huge_filters = atol(v);
+        else if (!strcmp(k, "--warm"))
+            a->warm = atoi(v);
+        else if (!strcmp(k, "--candidates"))
+            a->candidates = atoi(v);
         else if (!strcmp(k, "--bin"))
             a->bin = v;
         else if (!strcmp(k, "--out"))
@@ -390,7 +489,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
         a->pods < 0 || a->pods > 10000000 || a->pad < 0 || a->pad > 4000 || a->filters < 0 ||
-        a->filters > 100000000)
+        a->filters > 100000000 || a->huge_filters < 0 || a->huge_filters > 100000000 ||
+        a->warm < 0 || a->warm > 1000000 || a->candidates < 0)
         return usage();
     return 0;
 }
@@ -448,7 +548,7 @@ int main(int argc, char **argv)
     ready_ms = stats_now_ms() - t0;
     stats_rss(pid, &peak, &cur);
     long code = readyz(port);
-    if (a.filters > 0 && churn(&a, pid, port) != 0)
+    if ((a.filters > 0 || a.huge_filters > 0) && churn(&a, pid, port) != 0)
         code = -1;
     kill(pid, SIGTERM);
     if (wait4(pid, &status, 0, &ru) == pid)

@@ -137,6 +137,9 @@ struct cache {
     uint64_t evicted[CACHE_PENDING_EVICTED_KEEP]; /* hashes of the last evicted uids (0: none) */
     size_t evicted_next;
     size_t pod_bytes, resv_bytes, orphan_bytes; /* held by pod records (cpod.bytes) */
+    struct cpod *resv_old;                      /* the oldest reservation (c->resv's tail) */
+    size_t resv_bytes_max;                      /* 0: follows the node count */
+    size_t resv_evicted;                        /* reservations evicted to make room */
     double pend_first;                          /* no entry expires before this (a lower bound) */
     double pend_swept;                          /* when the last sweep ran */
 
@@ -460,6 +463,8 @@ static void rlist_del(struct cpod **head, struct cpod *p)
 
 static void resv_add(struct cache *c, struct cpod *p)
 {
+    if (!c->resv)
+        c->resv_old = p; /* added at the head: the first is the tail */
     rlist_add(&c->resv, p);
     c->nresv++;
     c->resv_bytes += p->bytes;
@@ -467,6 +472,8 @@ static void resv_add(struct cache *c, struct cpod *p)
 
 static void resv_del(struct cache *c, struct cpod *p)
 {
+    if (c->resv_old == p)
+        c->resv_old = p->rprev;
     rlist_del(&c->resv, p);
     c->nresv--;
     c->resv_bytes -= p->bytes;
@@ -1264,6 +1271,36 @@ static void quota_back(struct cache *c, const struct cnode *n, const struct cach
 }
 
 /* Reserve rq->pod on rq->node (see cache_reserve). Under the write lock. */
+/* The reservations' byte bound now: set, or following the node count. */
+static size_t resv_limit(const struct cache *c)
+{
+    if (c->resv_bytes_max)
+        return c->resv_bytes_max;
+    size_t nodes = hmap_count(c->nodes);
+    size_t per =
+        nodes > SIZE_MAX / CACHE_RESV_BYTES_PER_NODE ? SIZE_MAX : nodes * CACHE_RESV_BYTES_PER_NODE;
+    return per > CACHE_RESV_BYTES_MIN ? per : CACHE_RESV_BYTES_MIN;
+}
+
+void cache_reservation_limit(struct cache *c, size_t bytes)
+{
+    wrlock(c, CACHE_WRITER_PLACEMENT);
+    c->resv_bytes_max = bytes;
+    cache_unlock(c);
+}
+
+/* Evict the oldest uncommitted reservations until `bytes` more fit the
+ * bound (their shares are freed: a bind of such a pod fits it again from
+ * the pending store). Under the write lock. */
+static void resv_make_room(struct cache *c, size_t bytes)
+{
+    size_t max = resv_limit(c);
+    while (c->resv_old && (c->resv_bytes > max || bytes > max - c->resv_bytes)) {
+        c->resv_evicted++;
+        pod_remove(c, c->resv_old);
+    }
+}
+
 static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
                   char *err, size_t cap)
 {
@@ -1295,6 +1332,7 @@ static int assume(struct cache *c, const struct cache_reserve *rq, struct cache_
     if (rc)
         goto out;
     struct cpod *p = pod_new(pod->uid, pod->ns, pod->name, rq->node, devices, mig, NULL, 0);
+    resv_make_room(c, p->bytes);
     p->ninit = pod->ninit;
     p->nctr = pod->nctr;
     for (int i = 0; i < pod->ninit && i < POLICY_MAX_CONTAINERS; i++)
@@ -1944,6 +1982,8 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     out->pods_bytes = c->pod_bytes;
     out->reservations_bytes = c->resv_bytes;
     out->orphans_bytes = c->orphan_bytes;
+    out->reservations_bytes_max = resv_limit(c);
+    out->reservations_evicted = c->resv_evicted;
     cache_unlock(c);
 }
 

@@ -159,6 +159,18 @@ struct cache_reserve {
  * the node is unknown; the fit's error (ERR_NOFIT) with reasons in err. */
 int cache_reserve(struct cache *c, const struct cache_reserve *rq, struct cache_assumed *out,
                   char *err, size_t cap);
+/* Reservations waiting for their bind are bounded in bytes (a pod
+ * record's allocation, cache_stats.reservations_bytes) by a figure that
+ * follows the cluster's size: unless set, the larger of
+ * CACHE_RESV_BYTES_MIN and CACHE_RESV_BYTES_PER_NODE per node held. A new
+ * reservation past it evicts the oldest uncommitted ones (counted in
+ * cache_stats.reservations_evicted): their shares are freed, and a bind of
+ * such a pod fits it again from the pending store. Committed ones (bound,
+ * waiting for the source's version) are never evicted. */
+#define CACHE_RESV_BYTES_MIN      ((size_t)512 << 10)
+#define CACHE_RESV_BYTES_PER_NODE ((size_t)1 << 10)
+/* Set the reservations' bound in bytes (0: follows the node count). */
+void cache_reservation_limit(struct cache *c, size_t bytes);
 /* Would a placement at `now` see something a write must settle first: the
  * pod `uid` (may be NULL) holds an uncommitted reservation, a reservation
  * is past its time, or a bind window has closed? Takes the read lock. */
@@ -223,8 +235,8 @@ const char *cache_writer_name(enum cache_writer who);
  * so that a bind can say why it has no spec. An entry bigger than the
  * whole bound is refused. */
 #define CACHE_PENDING_MAX            200000
-#define CACHE_PENDING_BYTES_MIN      ((size_t)2 << 20)
-#define CACHE_PENDING_BYTES_PER_NODE ((size_t)4 << 10)
+#define CACHE_PENDING_BYTES_MIN      ((size_t)1 << 20)
+#define CACHE_PENDING_BYTES_PER_NODE ((size_t)2 << 10)
 #define CACHE_PENDING_ENTRY_BYTES    96
 #define CACHE_PENDING_EVICTED_KEEP   4096
 /* Store a copy of pod_json until now+ttl (ttl 0: until placed or deleted),
@@ -299,6 +311,8 @@ struct cache_stats {
     size_t pending_evicted;   /* entries evicted to make room, since cache_create */
     size_t pods_bytes;        /* held by the pod records (bound, in windows, reserved, orphans) */
     size_t reservations_bytes, orphans_bytes; /* ... of which reservations and orphans */
+    size_t reservations_bytes_max;            /* the reservations' bound now */
+    size_t reservations_evicted;              /* uncommitted reservations evicted to make room */
     size_t bad_pods;     /* counted by their request: the annotation cannot be trusted */
     size_t windows;      /* unbound pods counted in their bind window */
     int64_t max_gpu_mem; /* MiB of the largest healthy GPU; 0 when none */

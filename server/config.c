@@ -242,7 +242,7 @@ static const struct option options[] = {
     {.name = "pending-store-kib", .type = T_INT, .scope = CONFIG_SERVE, FIELD(pending_kib),
      .def = "0", .min = 0, .max = 16 * 1024 * 1024, .arg = "KIB",
      .help = "Bytes (in KiB) the pending pod store may hold: what bind needs of pods filtered "
-             "and not bound yet. 0: 4 KiB per node, at least 2 MiB. When full the entries "
+             "and not bound yet. 0: 2 KiB per node, at least 1 MiB. When full the entries "
              "put longest ago are evicted (vgpu_scheduler_pending_evictions_total)."},
 };
 /* clang-format on */

@@ -167,10 +167,15 @@ static void table_gauges(struct service *s, struct buf *out)
                "vgpu_scheduler_table_bytes{table=\"seen\"} %zu\n"
                "vgpu_scheduler_table_bytes{table=\"workload\"} %zu\n"
                "vgpu_scheduler_table_bytes{table=\"events\"} %zu\n"
-               "# HELP vgpu_scheduler_table_bytes_max The bound of a table's bytes now (the "
-               "pending store's follows the node count unless --pending-store-kib).\n"
+               "# HELP vgpu_scheduler_table_bytes_max The bound of a table's bytes now (each "
+               "follows the node count; the pending store's may be set, --pending-store-kib).\n"
                "# TYPE vgpu_scheduler_table_bytes_max gauge\n"
                "vgpu_scheduler_table_bytes_max{table=\"pending\"} %zu\n"
+               "vgpu_scheduler_table_bytes_max{table=\"reservations\"} %zu\n"
+               "# HELP vgpu_scheduler_reservation_evictions_total Reservations not bound yet "
+               "evicted, oldest first, to make room; a bind of such a pod fits it again.\n"
+               "# TYPE vgpu_scheduler_reservation_evictions_total counter\n"
+               "vgpu_scheduler_reservation_evictions_total %zu\n"
                "# HELP vgpu_scheduler_pending_evictions_total Pending pod specs evicted, oldest "
                "first, to make room; a bind that needed one fails with a message saying so.\n"
                "# TYPE vgpu_scheduler_pending_evictions_total counter\n"
@@ -178,7 +183,7 @@ static void table_gauges(struct service *s, struct buf *out)
                cs.pods, cs.reservations, cs.orphans, cs.pending, cs.pods_bytes,
                cs.reservations_bytes, cs.orphans_bytes, cs.pending_bytes, ps.memo_bytes,
                ps.seen_bytes, ps.workload_bytes, live_events_bytes(s->live), cs.pending_bytes_max,
-               cs.pending_evicted);
+               cs.reservations_bytes_max, cs.reservations_evicted, cs.pending_evicted);
 }
 
 /* How long writes to the cache waited for its lock (issue 21: the watch's

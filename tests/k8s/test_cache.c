@@ -231,6 +231,64 @@ START_TEST(reservations)
 }
 END_TEST
 
+/* Reservations are bounded in bytes: past the bound the oldest
+ * uncommitted ones are evicted (their shares freed, counted), a committed
+ * one never is; unset, the bound follows the node count. Before: every
+ * free share could hold a reservation until its TTL. */
+START_TEST(reservations_bounded)
+{
+    struct cache *c = cache_create();
+    struct policy_opts o = opts();
+    struct cache_assumed a;
+    struct cache_stats st;
+    char err[256], uid[32];
+    cache_node_put(c, node("n1", "1", 4));
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.reservations_bytes_max, CACHE_RESV_BYTES_MIN);
+    struct policy_pod p = req("r0", 100, 1);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 100, 60, &a, err, sizeof err), 0);
+    cache_assumed_free(&a);
+    ck_assert_int_eq(cache_commit(c, "r0"), 0); /* bound: never evicted */
+    p = req("r1", 100, 1);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 100, 60, &a, err, sizeof err), 0);
+    cache_assumed_free(&a);
+    cache_stats(c, &st);
+    size_t one = st.reservations_bytes; /* r1's record */
+    cache_reservation_limit(c, 3 * one);
+    for (int i = 2; i < 8; i++) {
+        snprintf(uid, sizeof uid, "r%d", i);
+        p = req(uid, 100, 1);
+        ck_assert_int_eq(place_assume(c, &p, "n1", &o, 100 + i, 60, &a, err, sizeof err), 0);
+        cache_assumed_free(&a);
+    }
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.reservations, 3);
+    ck_assert_uint_le(st.reservations_bytes, 3 * one);
+    ck_assert_uint_eq(st.reservations_evicted, 4);
+    ck_assert_int_eq(cache_reservation(c, "r1", 110, &a), ERR_NOTFOUND); /* the oldest went */
+    ck_assert_int_eq(cache_reservation(c, "r4", 110, &a), ERR_NOTFOUND);
+    ck_assert_int_eq(cache_reservation(c, "r5", 110, &a), 0);
+    cache_assumed_free(&a);
+    ck_assert_int_eq(cache_reservation(c, "r0", 110, &a), 0); /* committed: kept */
+    cache_assumed_free(&a);
+    /* the shares of the evicted are free: r0 and r5..r7 count, 100 MiB each */
+    int total = 0;
+    for (int d = 0; d < 4; d++)
+        total += usage(c, "n1", d, NULL, NULL);
+    ck_assert_int_eq(total, 400);
+    /* expiry after eviction keeps the list whole */
+    ck_assert_int_eq(cache_expire(c, 1000), 3);
+    cache_stats(c, &st);
+    ck_assert_uint_eq(st.reservations, 0);
+    ck_assert_uint_eq(st.reservations_bytes, 0);
+    p = req("r9", 100, 1);
+    ck_assert_int_eq(place_assume(c, &p, "n1", &o, 1001, 60, &a, err, sizeof err), 0);
+    cache_assumed_free(&a);
+    cache_reservation_limit(c, 0);
+    cache_destroy(c);
+}
+END_TEST
+
 START_TEST(api_version_is_authoritative)
 {
     struct cache *c = cache_create();
@@ -403,6 +461,7 @@ int main(void)
     tcase_add_test(tc, hmap_many);
     tcase_add_test(tc, usage_from_pods);
     tcase_add_test(tc, reservations);
+    tcase_add_test(tc, reservations_bounded);
     tcase_add_test(tc, api_version_is_authoritative);
     tcase_add_test(tc, nodes_come_and_go);
     tcase_add_test(tc, pending_pods);
