@@ -157,15 +157,38 @@ START_TEST(start_bench_output_parses)
     ck_assert_int_eq(readyz, 200);
     ck_assert_msg(strstr(out, "20 nodes, 300 pods loaded; 0 nodes and 0 pods left out"), "%s", out);
     ck_assert(ready >= 0 && peak > 0);
-    /* with filters: the gauges are read before and after */
-    snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --nodes 20 --pods 100 --filters 40 --huge 1",
+    /* with filters: the gauges are read before, at the steady figure (one
+     * pod filtered 5 times) and after; the huge pods after the plain ones */
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-start-bench --nodes 20 --pods 100 --warm 5 --filters 30 --huge-filters 10",
              env("VS_BUILD"));
     ck_assert_int_eq(run(cmd), 0);
     ck_assert_msg(strstr(out, "before filters: RSS ") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 1;"), "%s", out);
-    ck_assert_msg(strstr(out, "after 40 filters: RSS "), "%s", out);
-    ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 41;"), "%s", out);
-    ck_assert_msg(strstr(out, "40 distinct pods (253-character names"), "%s", out);
+    ck_assert_msg(strstr(out, "steady (after 5 filters of one pod): RSS "), "%s", out);
+    ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 2;"), "%s", out);
+    ck_assert_msg(strstr(out, "after 30 plain filters: RSS "), "%s", out);
+    ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 32;"), "%s", out);
+    ck_assert_msg(strstr(out, "after 10 huge filters: RSS "), "%s", out);
+    ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 42;"), "%s", out);
+    ck_assert_msg(strstr(out, "10 distinct pods (253-character names"), "%s", out);
+    int plain = 0, huge = 0;
+    double steady = 0, ratio = 0;
+    res = strstr(out, "RESULT_BOUND {");
+    ck_assert_msg(res != NULL, "%s", out);
+    ck_assert_int_eq(sscanf(res,
+                            "RESULT_BOUND {\"nodes\":%*d,\"pods\":%*d,\"steady_mib\":%lf,"
+                            "\"plain\":%d,\"plain_mib\":%*f,\"plain_ratio\":%lf,"
+                            "\"plain_per_s\":%*f,\"huge\":%d",
+                            &steady, &plain, &ratio, &huge),
+                     4);
+    ck_assert(steady > 0 && ratio > 0);
+    ck_assert_int_eq(plain, 30);
+    ck_assert_int_eq(huge, 10);
+    /* absurd arguments: the usage, exit 2 */
+    snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --huge-filters -5 2>&1", env("VS_BUILD"));
+    ck_assert_int_eq(run(cmd), 2);
+    ck_assert_msg(strstr(out, "usage: vgpu-start-bench"), "%s", out);
 }
 END_TEST
 
