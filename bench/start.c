@@ -263,7 +263,10 @@ static double series(const char *page, const char *name)
     return -1;
 }
 
-static double print_tables(const char *when, pid_t pid, const char *page, double steady)
+/* RSS (read before /metrics was asked for: its page is transient) and the
+ * tables from page. Returns RSS in MiB. */
+static double print_tables(const char *when, double peak, double cur, const char *page,
+                           double steady)
 {
     static const char *const names[] = {
         "vgpu_scheduler_table_entries{table=\"pods\"}",
@@ -278,8 +281,6 @@ static double print_tables(const char *when, pid_t pid, const char *page, double
         "vgpu_scheduler_table_bytes{table=\"memo\"}",
         "vgpu_scheduler_workload_shapes",
     };
-    double peak, cur;
-    stats_rss(pid, &peak, &cur);
     printf("%s: RSS %.1f MiB (peak %.1f)", when, cur, peak);
     if (steady > 0)
         printf(" = %.2f x steady", cur / steady);
@@ -350,10 +351,10 @@ static void filter_one(struct run *r, int huge, long k)
  * the tables as `when`; returns RSS in MiB. */
 static double report(struct run *r, const char *when)
 {
-    double rss;
+    double peak, cur;
+    stats_rss(r->pid, &peak, &cur);
     get_metrics(r->h, r->port, &page);
-    rss = print_tables(when, r->pid, page.text, r->steady);
-    return rss;
+    return print_tables(when, peak, cur, page.text, r->steady);
 }
 
 /* Filter n distinct pods from pod first on; a report every tenth of the
@@ -416,7 +417,8 @@ static int churn(const struct args *a, pid_t pid, int port)
                a->huge_filters, rate_huge);
     }
     stats_rss(pid, &peak, &cur);
-    printf("errors: %ld\n", r.errors);
+    printf("errors: %ld; the last /metrics page %zu bytes (the peak includes the pages)\n",
+           r.errors, page.len);
     printf("RESULT_BOUND {\"nodes\":%d,\"pods\":%d,\"steady_mib\":%.1f,\"plain\":%ld,"
            "\"plain_mib\":%.1f,\"plain_ratio\":%.2f,\"plain_per_s\":%.0f,\"huge\":%ld,"
            "\"huge_mib\":%.1f,\"huge_ratio\":%.2f,\"huge_per_s\":%.0f,\"peak_mib\":%.1f,"
