@@ -262,6 +262,10 @@ START_TEST(evicted_spec_fails_bind_clearly)
     char name[64], uid[64];
     env_start(&e, flags);
     ck_assert_int_eq(metric(&e, "vgpu_scheduler_table_bytes_max{table=\"pending\"}"), 4096);
+    /* two nodes: the reservations' floor */
+    ck_assert_int_eq(metric(&e, "vgpu_scheduler_table_bytes_max{table=\"reservations\"}"),
+                     512 << 10);
+    ck_assert_int_eq(metric(&e, "vgpu_scheduler_reservation_evictions_total"), 0);
     filter(&e, "first", both);
     for (int i = 0; i < 60; i++) {
         snprintf(name, sizeof name, "churn-%d", i);
@@ -276,6 +280,9 @@ START_TEST(evicted_spec_fails_bind_clearly)
     ck_assert_int_gt(metric(&e, "vgpu_scheduler_table_bytes{table=\"pending\"}"), 2048);
     long evicted = metric(&e, "vgpu_scheduler_pending_evictions_total");
     ck_assert_int_gt(evicted, 40);
+    ck_assert_int_eq(metric(&e, "vgpu_scheduler_table_entries{table=\"reservations\"}"), 0);
+    ck_assert_int_gt(metric(&e, "vgpu_scheduler_table_bytes{table=\"pods\"}"), -1);
+    ck_assert_int_gt(metric(&e, "vgpu_scheduler_table_bytes{table=\"events\"}"), 0);
 
     char *err = bind(&e, "first", "n1");
     ck_assert_msg(strstr(err, "its spec was evicted from the pending pod store to make room "
