@@ -64,7 +64,7 @@ struct args {
     enum workload_measure measure;
     bool measure_set; /* --measure given: the trace's distribution only */
     enum source source;
-    bool dump, bound;
+    bool dump, bound, fgd; /* fgd: --policy fgd */
     int seeds;
     uint64_t seed;
     double tune;
@@ -402,7 +402,8 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     struct place *x = place_create(c, &eo);
     if (a->source == SRC_TRACE) {
         struct workload *wl = trace_workload(t, a->measure);
-        set_scarcity(wl, c, t);
+        if (a->measure != WORKLOAD_FGD) /* FGD weighs shapes by popularity alone */
+            set_scarcity(wl, c, t);
         place_set_state(x, wl); /* the placer owns it now */
     }
     for (int i = 0; i < n; i++) {
@@ -519,6 +520,8 @@ static int usage(void)
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
                     "         [--bound]\n"
+                    "--policy fgd: the paper's FGD as published, a baseline (fragment-aware\n"
+                    "with --measure fgd: one-copy, popularity weights, no extra terms).\n"
                     "policies: every node policy of the engine; the GPU policy follows it\n"
                     "(spread for spread, binpack otherwise) unless --gpu-policy is given.\n"
                     "fragment-aware measures against the trace's own distribution (trace,\n"
@@ -534,8 +537,10 @@ static bool parse_measure(const char *v, enum workload_measure *m)
     static const struct {
         const char *name;
         enum workload_measure m;
-    } names[] = {
-        {"both", WORKLOAD_BOTH}, {"one-copy", WORKLOAD_ONE_COPY}, {"copies", WORKLOAD_COPIES}};
+    } names[] = {{"both", WORKLOAD_BOTH},
+                 {"one-copy", WORKLOAD_ONE_COPY},
+                 {"copies", WORKLOAD_COPIES},
+                 {"fgd", WORKLOAD_FGD}};
     for (size_t i = 0; v && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(v, names[i].name) == 0) {
             *m = names[i].m;
@@ -584,10 +589,20 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     char err[256];
     struct policy_gpu_policy g;
+    if (strcmp(a->policy, "fgd") == 0) { /* the paper's FGD: a baseline, not a product policy */
+        a->policy = "fragment-aware";
+        a->measure = WORKLOAD_FGD;
+        a->measure_set = a->fgd = true;
+    }
     if (!a->gpu_policy) /* each node policy with its own GPU policy */
         a->gpu_policy = strcmp(a->policy, "spread") == 0 ? "spread" : "binpack";
     if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10)
         return usage();
+    if (a->fgd && a->source == SRC_ONLINE) {
+        fprintf(stderr, "vgpu-replay: --policy fgd measures against the trace's own "
+                        "distribution (--workload trace), as the paper does\n");
+        return 2;
+    }
     if (a->measure_set && a->source == SRC_ONLINE) {
         fprintf(stderr, "vgpu-replay: --measure applies to --workload trace; online learns "
                         "with the service's own measure\n");
@@ -666,7 +681,10 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120\n");
-    printf("%s,%s%s,%d", trace_name(a.pods, name, sizeof name), a.bound ? "upper-bound" : a.policy,
+    printf("%s,%s%s,%d", trace_name(a.pods, name, sizeof name),
+           a.bound ? "upper-bound"
+           : a.fgd ? "fgd"
+                   : a.policy,
            a.source == SRC_ONLINE && !a.bound ? "-online" : "", a.seeds);
     for (int i = 0; i < NPOINTS; i++)
         printf(",%.2f", mean[i]);

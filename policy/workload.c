@@ -563,6 +563,7 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     const struct typemask *tm[POLICY_MAX_DEVICES];
     struct typemask tmp[POLICY_MAX_DEVICES];
     int nd = node->ndev, np = 0;
+    bool fgd = w->measure == WORKLOAD_FGD;
 
     for (int g = 0; g < nd; g++) {
         if (policy_device_backend_of(&node->dev[g]) != pool) {
@@ -607,16 +608,19 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
             continue;
         bool host = e->s.cpu_milli <= cpu_free && e->s.mem_mib <= mem_free && gok[e->cls];
         double waste = !host ? total : !e->s.nums ? 0 : gfrag[e->cls];
-        if (host && e->s.nums && w->measure != WORKLOAD_ONE_COPY) {
+        double mult = fgd ? 1 : e->scarce * e->press;
+        if (host && e->s.nums && w->measure != WORKLOAD_ONE_COPY && !fgd) {
             double cw =
                 copies_waste(&e->s, gcopies[e->cls], gcap[e->cls], total, cpu_free, mem_free);
             waste = w->measure == WORKLOAD_COPIES ? cw : (waste + cw) / 2;
         }
-        f += e->w * e->scarce * e->press * waste;
-        wsum += e->w * e->scarce * e->press;
+        f += e->w * mult * waste;
+        wsum += e->w * mult;
     }
     if (wsum <= 0)
         return 0;
+    if (fgd)
+        return f / wsum;
     return f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, pool, np, total, cpu_free, mem_free) +
            WORKLOAD_GAP_WEIGHT * gaps_left(w, m, node, pool, share);
 }

@@ -91,6 +91,10 @@ enum workload_measure {
      * capacity they cannot consume is wasted (remainders on each GPU, and
      * GPUs whose node lacks the CPU or memory to use them). */
     WORKLOAD_COPIES,
+    /* The paper's FGD as published, for the replay's baseline (not a product
+     * setting): one-copy, every shape weighed by its popularity alone (no
+     * scarcity, no pressure), no balance and no gap term. */
+    WORKLOAD_FGD,
 };
 void workload_set_measure(struct workload *w, enum workload_measure m);
 

@@ -52,6 +52,7 @@ static const char *const replay_args[] = {
     "--policy fragment-aware",
     "--policy fragment-aware --workload online",
     "--policy fragment-aware --measure one-copy --gpu-policy spread",
+    "--policy fgd",
 };
 
 START_TEST(replay_output_parses)
@@ -132,6 +133,7 @@ START_TEST(replay_bad_input)
     /* online learns with the service's own measure: --measure is refused */
     replay_refuses("--policy fragment-aware --measure one-copy --workload online",
                    "--measure applies to --workload trace");
+    replay_refuses("--policy fgd --workload online", "--policy fgd measures against the trace");
 }
 END_TEST
 

@@ -94,6 +94,11 @@ static const struct {
     /* The half card wants an H100: it wastes everything here (1400). */
     {WORKLOAD_ONE_COPY, 16000, "H100", 900 + G * 400},
     {WORKLOAD_ONE_COPY, 16000, "a100, h100", 400 + G * 400},
+    /* The paper's FGD (the replay's baseline): one-copy alone. */
+    {WORKLOAD_FGD, 16000, NULL, 400},
+    {WORKLOAD_FGD, 4000, NULL, 400},
+    {WORKLOAD_FGD, 3000, NULL, 1400},
+    {WORKLOAD_FGD, 16000, "H100", 900},
 };
 
 START_TEST(fragment_by_hand)
@@ -216,6 +221,9 @@ START_TEST(scarcity)
     workload_set_scarcity(w, nodes, 2);
     double want = 1000 * sqrt(2) / (1 + sqrt(2)) + bal;
     ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - want) < 1e-9);
+    /* The paper's FGD weighs by popularity alone, and has no balance: 500. */
+    workload_set_measure(w, WORKLOAD_FGD);
+    ck_assert(fabs(workload_fragment(w, &small.n, small.use, 0, 0) - 500) < 1e-9);
     workload_destroy(w);
 }
 END_TEST
