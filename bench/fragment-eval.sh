@@ -9,12 +9,13 @@
 #
 #   bench/fragment-eval.sh [--seeds 10] [--jobs 2] [--build build]
 #       [--data ../shared/data/openb] [--out build/eval] [--extra 'ARGS']
-#       train|test|all|POD.csv...
+#       [--variants 'fgd trace online'] train|test|all|POD.csv...
 #
 # One vgpu-replay per trace x variant x seed, --jobs at a time under nice;
 # each result is kept in OUT/<hash of vgpu-replay>/ so a rerun with the same
 # binary only runs what is missing (a rebuilt binary starts afresh). --extra
-# passes options to the two fragment-aware variants (P's tuning flags).
+# passes options to the two fragment-aware variants (P's tuning flags);
+# --variants runs only some of the three (the tables show what is there).
 # Tables go to stdout; per-seed times in the "s/seed" column (max over seeds).
 set -eu
 
@@ -25,6 +26,7 @@ out=
 seeds=10
 jobs=2
 extra=
+variants='fgd trace online'
 while [ $# -gt 0 ]; do
     case $1 in
     --seeds) seeds=$2; shift 2 ;;
@@ -33,13 +35,17 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --extra) extra=$2; shift 2 ;;
-    -*) echo "usage: $0 [--seeds N] [--jobs J] [--build DIR] [--data DIR] [--out DIR] [--extra ARGS] train|test|all|POD.csv..." >&2; exit 2 ;;
+    --variants) variants=$2; shift 2 ;;
+    -*) echo "usage: $0 [--seeds N] [--jobs J] [--build DIR] [--data DIR] [--out DIR] [--extra ARGS] [--variants 'fgd trace online'] train|test|all|POD.csv..." >&2; exit 2 ;;
     *) break ;;
     esac
 done
 [ $# -gt 0 ] || { echo "$0: name train, test, all or pod files" >&2; exit 2; }
 case $seeds in '' | *[!0-9]*) echo "$0: --seeds N" >&2; exit 2 ;; esac
 case $jobs in '' | *[!0-9]* | 0) echo "$0: --jobs J (1 or more)" >&2; exit 2 ;; esac
+for v in $variants; do
+    case $v in fgd | trace | online) ;; *) echo "$0: --variants: fgd, trace or online, not $v" >&2; exit 2 ;; esac
+done
 replay=$build/vgpu-replay
 [ -x "$replay" ] || { echo "$0: $replay missing: build first" >&2; exit 2; }
 nodes=$data/openb_node_list_gpu_node.csv
@@ -84,7 +90,7 @@ fi
 while read -r _ pods; do
     t=$(basename "$pods" .csv)
     t=${t#openb_pod_list_}
-    for v in fgd trace online; do
+    for v in $variants; do
         s=0
         while [ "$s" -lt "$seeds" ]; do
             f=$raw/$t.$v.$s
