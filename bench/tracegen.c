@@ -181,6 +181,11 @@ static int read_csv(struct gen *g, const char *path, char **text, const char *co
     rc = file_read(path, MAX_FILE, text, &len, g->err, sizeof g->err);
     if (rc)
         return rc;
+    if (memchr(*text, '\0', len)) {
+        snprintf(g->err, sizeof g->err, "%s: a NUL byte at offset %zu: not a CSV file", path,
+                 (size_t)((char *)memchr(*text, '\0', len) - *text));
+        return ERR_INVAL;
+    }
     char *p = *text, *nl = strchr(p, '\n');
     if (nl)
         *nl = '\0';

@@ -174,6 +174,7 @@ static const struct {
     {"--pods @cpuonly --sharing 50", "--sharing 50.0"},
     {"--pods @pods --seed -1", "--seed"},
     {"--pods", "usage"},
+    {"--pods @nul", "a NUL byte at offset 14"},
 };
 
 /* Bad input: exit status 2 and a line that names the problem. */
@@ -190,8 +191,8 @@ START_TEST(bad_input_refused)
              "> %s/cpuonly.csv && "
              "printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\\n"
              "a,1000,10,1,500,H100\\nb,1000,10,1,1000,H100\\nc,1000,10,8,1000,H100\\n' "
-             "> %s/nospec.csv",
-             dir, env("VS_TEST_DATA"), env("VS_TEST_DATA"), dir, dir, dir, dir, dir);
+             "> %s/nospec.csv && printf 'name,cpu_milli\\000\\n' > %s/nul.csv",
+             dir, env("VS_TEST_DATA"), env("VS_TEST_DATA"), dir, dir, dir, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
     /* @name -> the file in dir */
     const char *in = bad[_i].args;
