@@ -379,58 +379,136 @@ static void vendor_totals(struct cache *c, struct buf *out)
     free(v);
 }
 
-/* The per-GPU and per-pod families read the cache one node at a time
- * (its read lock held for that node only): at 5,000 nodes a family is
- * 40,000 lines, and one pass under one hold kept the watch's writes and
+/* One section of the page, in order: a per-GPU, per-container or MIG
+ * family (one node's lines at a time), the vendor totals, or a quota
+ * family (one read of the cache each). */
+enum step_kind { K_GPU, K_CTR, K_MIG, K_VENDOR, K_QUOTA };
+
+struct step {
+    enum step_kind kind;
+    const struct family *f; /* K_GPU, K_CTR */
+    bool legacy;            /* K_MIG */
+    enum quota_family q;    /* K_QUOTA */
+};
+
+#define STEPS_MAX                                                                                  \
+    (sizeof gpu_families / sizeof gpu_families[0] + sizeof ctr_families / sizeof ctr_families[0] + \
+     6)
+
+struct hamimetrics_cursor {
+    struct cache *cache;
+    char **nodes; /* the node names when opened */
+    size_t nn;
+    struct codec_devices *dec; /* reused for every pod */
+    struct step step[STEPS_MAX];
+    size_t nsteps, at; /* the step being written */
+    size_t node;       /* its next node (per-node steps) */
+    bool headed;       /* its HELP and TYPE lines are written */
+};
+
+struct hamimetrics_cursor *hamimetrics_open(struct cache *c, bool legacy)
+{
+    struct hamimetrics_cursor *k = mem_zalloc(sizeof *k);
+    k->cache = c;
+    k->nodes = cache_node_names(c, &k->nn);
+    k->dec = mem_zalloc(sizeof *k->dec);
+    for (size_t i = 0; i < sizeof gpu_families / sizeof gpu_families[0]; i++)
+        if (legacy || !gpu_families[i].legacy)
+            k->step[k->nsteps++] = (struct step){.kind = K_GPU, .f = &gpu_families[i]};
+    for (size_t i = 0; i < sizeof ctr_families / sizeof ctr_families[0]; i++)
+        if (legacy || !ctr_families[i].legacy)
+            k->step[k->nsteps++] = (struct step){.kind = K_CTR, .f = &ctr_families[i]};
+    k->step[k->nsteps++] = (struct step){.kind = K_MIG};
+    if (legacy)
+        k->step[k->nsteps++] = (struct step){.kind = K_MIG, .legacy = true};
+    k->step[k->nsteps++] = (struct step){.kind = K_VENDOR};
+    k->step[k->nsteps++] = (struct step){.kind = K_QUOTA, .q = Q_USED};
+    k->step[k->nsteps++] = (struct step){.kind = K_QUOTA, .q = Q_LIMIT};
+    if (legacy)
+        k->step[k->nsteps++] = (struct step){.kind = K_QUOTA, .q = Q_LEGACY_USED};
+    return k;
+}
+
+void hamimetrics_close(struct hamimetrics_cursor *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->nn; i++)
+        free(k->nodes[i]);
+    free(k->nodes);
+    free(k->dec);
+    free(k);
+}
+
+/* A family's HELP and TYPE lines. */
+static void step_head(const struct step *st, struct buf *out)
+{
+    static const char *const quota[][2] = {
+        [Q_USED] = {"hami_resource_quota_used", "resourcequota usage for a certain device"},
+        [Q_LIMIT] = {"hami_resource_quota_limit", "resourcequota limit for a certain device"},
+        [Q_LEGACY_USED] = {"QuotaUsed", "resourcequota usage for a certain device"},
+    };
+    if (st->kind == K_GPU || st->kind == K_CTR)
+        head(out, st->f->name, st->f->help);
+    else if (st->kind == K_MIG && !st->legacy)
+        head(out, "hami_node_gpu_mig_instance_info",
+             "Realized MIG instance identity and scheduler placement");
+    else if (st->kind == K_MIG)
+        head(out, "nodeGPUMigInstance", "GPU Sharing mode. 0 for hami-core, 1 for mig, 2 for mps");
+    else if (st->kind == K_QUOTA)
+        head(out, quota[st->q][0], quota[st->q][1]);
+}
+
+/* One node's lines of a per-node step. */
+static void step_node(struct hamimetrics_cursor *k, const struct step *st, struct buf *out,
+                      const char *node)
+{
+    if (st->kind == K_GPU) {
+        struct gpu_ctx g = {out, st->f};
+        cache_node_gpus(k->cache, node, gpu_line, &g);
+    } else if (st->kind == K_CTR) {
+        struct ctr_ctx x = {out, st->f, k->dec};
+        cache_node_pod_ann(k->cache, node, CACHE_POD_DEVICES, ctr_lines, &x);
+    } else {
+        struct mig_ctx mc = {out, st->legacy};
+        cache_node_pod_ann(k->cache, node, CACHE_POD_MIG, mig_lines, &mc);
+    }
+}
+
+/* The per-GPU, per-container and MIG families read the cache one node at
+ * a time (its read lock held for that node only): at 5,000 nodes a family
+ * is 40,000 lines, and one pass under one hold kept the watch's writes and
  * the filters' reservations waiting 50-190 ms per family (vgpu-bench
  * --churn). Each line is consistent; lines of different nodes may be of
  * different moments, as between two scrapes. */
+bool hamimetrics_next(struct hamimetrics_cursor *k, struct buf *out, size_t want)
+{
+    while (k->at < k->nsteps && out->len < want && !out->toobig) {
+        const struct step *st = &k->step[k->at];
+        if (!k->headed)
+            step_head(st, out);
+        k->headed = true;
+        if (st->kind == K_VENDOR) {
+            vendor_totals(k->cache, out);
+        } else if (st->kind == K_QUOTA) {
+            struct quota_ctx q = {out, st->q};
+            cache_foreach_quota(k->cache, quota_line, &q);
+        } else {
+            for (; k->node < k->nn && out->len < want; k->node++)
+                step_node(k, st, out, k->nodes[k->node]);
+            if (k->node < k->nn)
+                break; /* out is full: this family goes on at k->node */
+        }
+        k->at++;
+        k->node = 0;
+        k->headed = false;
+    }
+    return k->at == k->nsteps;
+}
+
 void hamimetrics_render(struct cache *c, bool legacy, struct buf *out)
 {
-    size_t nn = 0;
-    char **nodes = cache_node_names(c, &nn);
-    for (size_t i = 0; i < sizeof gpu_families / sizeof gpu_families[0]; i++) {
-        struct gpu_ctx g = {out, &gpu_families[i]};
-        if (g.f->legacy && !legacy)
-            continue;
-        head(out, g.f->name, g.f->help);
-        for (size_t k = 0; k < nn; k++)
-            cache_node_gpus(c, nodes[k], gpu_line, &g);
-    }
-    struct codec_devices *dec = mem_zalloc(sizeof *dec);
-    for (size_t i = 0; i < sizeof ctr_families / sizeof ctr_families[0]; i++) {
-        struct ctr_ctx x = {out, &ctr_families[i], dec};
-        if (x.f->legacy && !legacy)
-            continue;
-        head(out, x.f->name, x.f->help);
-        for (size_t k = 0; k < nn; k++)
-            cache_node_pod_ann(c, nodes[k], CACHE_POD_DEVICES, ctr_lines, &x);
-    }
-    free(dec);
-    struct mig_ctx mc = {out, false};
-    head(out, "hami_node_gpu_mig_instance_info",
-         "Realized MIG instance identity and scheduler placement");
-    for (size_t k = 0; k < nn; k++)
-        cache_node_pod_ann(c, nodes[k], CACHE_POD_MIG, mig_lines, &mc);
-    if (legacy) {
-        mc.legacy = true;
-        head(out, "nodeGPUMigInstance", "GPU Sharing mode. 0 for hami-core, 1 for mig, 2 for mps");
-        for (size_t k = 0; k < nn; k++)
-            cache_node_pod_ann(c, nodes[k], CACHE_POD_MIG, mig_lines, &mc);
-    }
-    for (size_t k = 0; k < nn; k++)
-        free(nodes[k]);
-    free(nodes);
-    vendor_totals(c, out);
-    struct quota_ctx q = {out, Q_USED};
-    head(out, "hami_resource_quota_used", "resourcequota usage for a certain device");
-    cache_foreach_quota(c, quota_line, &q);
-    q.f = Q_LIMIT;
-    head(out, "hami_resource_quota_limit", "resourcequota limit for a certain device");
-    cache_foreach_quota(c, quota_line, &q);
-    if (legacy) {
-        q.f = Q_LEGACY_USED;
-        head(out, "QuotaUsed", "resourcequota usage for a certain device");
-        cache_foreach_quota(c, quota_line, &q);
-    }
+    struct hamimetrics_cursor *k = hamimetrics_open(c, legacy);
+    hamimetrics_next(k, out, SIZE_MAX);
+    hamimetrics_close(k);
 }

@@ -30,9 +30,26 @@
 #include "k8s/cache.h"
 
 /* Append the families above, in the Prometheus text format, to out; the
- * legacy names only when legacy (HAMi's --legacy-metrics). Takes
- * the cache's read lock once per family; allocates one decode buffer per
- * call. */
+ * legacy names only when legacy (HAMi's --legacy-metrics). The whole page
+ * at once: hamimetrics_open and _next give the same text in pieces. */
 void hamimetrics_render(struct cache *c, bool legacy, struct buf *out);
+
+/* A walk over the same page in pieces, for an answer streamed while it is
+ * made (a 5,000-node page is ~90 MB). Opened, it holds the node names of
+ * that moment (~30 bytes a node) and one decode buffer; it holds no lock
+ * between calls. c is borrowed and must outlive it. Returns a new cursor;
+ * caller frees with hamimetrics_close (accepts NULL). */
+struct hamimetrics_cursor;
+struct hamimetrics_cursor *hamimetrics_open(struct cache *c, bool legacy);
+
+/* Append the next lines to out until it holds want bytes or more (it may
+ * pass want by one node's lines of one family, or by one whole small
+ * family: vendor totals, a quota family), or the page ends. Returns true
+ * once the whole page is appended (then appends nothing more). Each
+ * node's lines of a family are read under the cache's read lock for that
+ * node only; different nodes, and different families, may show different
+ * moments (a scrape spans cache changes, as HAMi's own does). */
+bool hamimetrics_next(struct hamimetrics_cursor *k, struct buf *out, size_t want);
+void hamimetrics_close(struct hamimetrics_cursor *k);
 
 #endif

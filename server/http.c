@@ -34,9 +34,11 @@
 #define ROUTE_UNMATCHED "unmatched"
 #define IDLE_TIMEOUT_S  60
 #define READ_TIMEOUT_MS 10000
-#define WATCH_TICK_MS   200  /* how often the watchdog looks at the connections */
-#define PRESSURE_MS     1000 /* the read deadline when a listener is 3/4 full */
-#define MHD_LOG_PER_S   20   /* microhttpd lines logged per second at most */
+#define WATCH_TICK_MS   200         /* how often the watchdog looks at the connections */
+#define PRESSURE_MS     1000        /* the read deadline when a listener is 3/4 full */
+#define MHD_LOG_PER_S   20          /* microhttpd lines logged per second at most */
+#define STREAM_BLOCK    (32u << 10) /* libmicrohttpd's buffer for a streamed answer */
+#define STREAM_EMPTY    100000      /* empty pieces in a row before a stream is cut */
 
 struct route {
     char method[16];
@@ -366,13 +368,109 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
+/* A streamed answer in flight (http_stream): the piece libmicrohttpd is
+ * reading, and what to count once it ends. Owned by its libmicrohttpd
+ * response, which frees it (stream_free) when the connection is done with
+ * it: answer sent, failed, or client gone. */
+struct piece_stream {
+    struct http_stream st;
+    struct buf piece; /* the current piece; sent up to off */
+    size_t off;
+    bool ended;   /* next returned 1 */
+    bool counted; /* in the metrics */
+    struct metrics *metrics;
+    int metric, status;
+    struct timespec t0;
+};
+
+static void stream_count(struct piece_stream *p)
+{
+    if (p->counted)
+        return;
+    p->counted = true;
+    metrics_observe(p->metrics, p->metric, p->status, since(&p->t0));
+}
+
+/* libmicrohttpd asks for up to max more bytes: the rest of the piece, or
+ * the next piece once it is all sent. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct piece_stream *p = cls;
+    (void)pos;
+    for (int empty = 0; p->off == p->piece.len; empty++) {
+        if (p->ended)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        buf_reset(&p->piece);
+        p->off = 0;
+        int rc = p->st.next(p->st.state, &p->piece);
+        if (rc == 0 && p->piece.toobig)
+            rc = ERR_TOOBIG;
+        if (rc == 0 && empty == STREAM_EMPTY)
+            rc = ERR_RANGE; /* a producer that makes no progress */
+        if (rc < 0) {
+            LOG_ERROR("streamed answer cut: %s", err_name(rc));
+            metrics_error(p->metrics, REASON_HANDLER);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (rc == 1) {
+            p->ended = true;
+            stream_count(p);
+        }
+    }
+    size_t n = p->piece.len - p->off < max ? p->piece.len - p->off : max;
+    memcpy(out, p->piece.data + p->off, n);
+    p->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct piece_stream *p = cls;
+    stream_count(p); /* cut short or HEAD: counted with the status sent */
+    if (p->st.done)
+        p->st.done(p->st.state);
+    buf_free(&p->piece);
+    free(p);
+}
+
+/* Drop a stream a handler set but that will not be sent. */
+static void stream_drop(struct http_stream *st)
+{
+    if (st->done)
+        st->done(st->state);
+    *st = (struct http_stream){0};
+}
+
+/* A libmicrohttpd response reading c->resp.stream, which it then owns;
+ * NULL when it cannot be made (the stream is freed). */
+static struct MHD_Response *stream_response(struct http_server *s, struct conn *c)
+{
+    struct piece_stream *p = mem_zalloc(sizeof *p);
+    p->st = c->resp.stream;
+    c->resp.stream = (struct http_stream){0};
+    buf_init(&p->piece, HTTP_RESPONSE_MAX);
+    p->metrics = s->metrics;
+    p->metric = c->metric;
+    p->status = c->resp.status;
+    p->t0 = c->t0;
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                               stream_read, p, stream_free);
+    if (r == NULL) {
+        p->counted = true;
+        stream_free(p);
+    }
+    return r;
+}
+
 /* Queue c->resp as the answer. */
 static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
                                  bool close)
 {
     struct buf *b = &c->resp.body;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(b->len, (void *)buf_str(b), MHD_RESPMEM_PERSISTENT);
+    bool streamed = c->resp.stream.next != NULL;
+    struct MHD_Response *r = streamed ? stream_response(s, c)
+                                      : MHD_create_response_from_buffer(b->len, (void *)buf_str(b),
+                                                                        MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -401,7 +499,8 @@ static enum MHD_Result send_resp(struct http_server *s, struct conn *c, struct M
          * the last byte is written, when the client may already have read
          * the answer and asked /metrics on another connection, and must
          * find its request counted. */
-        metrics_observe(s->metrics, c->metric, c->status, since(&c->t0));
+        if (!streamed) /* a stream counts itself when it ends (stream_read) */
+            metrics_observe(s->metrics, c->metric, c->status, since(&c->t0));
     }
     return ok;
 }
@@ -414,6 +513,7 @@ static enum MHD_Result send_text(struct http_server *s, struct conn *c, struct M
     c->resp.content_type = TEXT_PLAIN;
     c->resp.location = NULL;
     c->resp.page = false;
+    stream_drop(&c->resp.stream); /* a handler's, when it failed */
     buf_reset(&c->resp.body);
     buf_puts(&c->resp.body, msg);
     return send_resp(s, c, mc, close);
@@ -517,6 +617,7 @@ static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_
     c->resp.content_type = TEXT_PLAIN;
     c->resp.location = NULL;
     c->resp.page = false;
+    c->resp.stream = (struct http_stream){0};
     buf_reset(&c->resp.body);
     int rc = c->route->fn(c->route->ctx, &req, &c->resp);
     if (rc == 0 && c->resp.body.toobig)

@@ -60,8 +60,27 @@ struct http_request {
     void *conn;               /* private to http.c */
 };
 
+/* A body produced piece by piece while it is sent (http_response.stream),
+ * so a large answer never sits whole in memory. next appends the body's
+ * next piece to out (empty on entry, capped at HTTP_RESPONSE_MAX; an empty
+ * piece is asked again) and returns 0 while more is to come, 1 after the
+ * last piece, or a negative error code: the connection is then closed,
+ * the status line having gone out already. It runs on the connection's
+ * worker thread, between writes, and only while the client reads. done
+ * frees state; it is called exactly once, when the answer ends, fails, or
+ * the client goes away mid-way (also when the handler returns an error).
+ * The request is counted in the server's metrics when next returns 1 (or
+ * when done runs first), so its latency covers the whole answer. */
+struct http_stream {
+    int (*next)(void *state, struct buf *out);
+    void (*done)(void *state);
+    void *state; /* owned: freed by done */
+};
+
 /* The answer a handler fills in. On entry: status 200, content_type
- * "text/plain; charset=utf-8", body empty (capped at HTTP_RESPONSE_MAX). */
+ * "text/plain; charset=utf-8", body empty (capped at HTTP_RESPONSE_MAX),
+ * no stream. A handler that sets stream.next sends that instead of body,
+ * with no Content-Length (chunked over HTTP/1.1). */
 struct http_response {
     int status;               /* 100..599 */
     const char *content_type; /* static, or owned by ctx: read after the handler returns */
@@ -72,6 +91,7 @@ struct http_response {
      * scripts, styles and requests, nosniff, no-referrer and no caching. */
     const char *location;
     bool page;
+    struct http_stream stream;
 };
 
 /* A route's handler. Returns 0 to send *resp, or a negative error code: the
