@@ -927,6 +927,44 @@ static struct churn *churn_cluster(struct fakeapi *f, const struct args *a)
     return c;
 }
 
+/* Forget pid's peak resident size (clear_refs 5): VmHWM is the peak from
+ * now on. False when the kernel refuses. */
+static bool reset_peak(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)pid);
+    FILE *f = fopen(path, "w");
+    bool ok = f && fputs("5", f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    return ok;
+}
+
+/* One /metrics scrape alone, and the service's peak resident memory while
+ * it is made and sent against its VmRSS just before (the peak is reset
+ * first, so VmHWM afterwards is the peak since this scrape). */
+static void scrape_peak(const char *base, pid_t pid, const char *when)
+{
+    struct live_figures lf;
+    double peak, before, after;
+    usleep(200 * 1000); /* the last answer's blocks given back */
+    stats_rss(pid, &peak, &before);
+    bool reset = reset_peak(pid);
+    live_figures(base, &lf);
+    stats_rss(pid, &peak, &after);
+    if (!reset) {
+        printf("scrape: %s: %.1f MB in %.0f ms (the kernel refused to reset VmHWM: no peak)\n",
+               when, lf.mb, lf.ms);
+        return;
+    }
+    printf("scrape: %s: /metrics %.1f MB in %.0f ms; service VmRSS %.1f MiB before, peak during "
+           "%.1f MiB (+%.1f MiB, %.2fx)\n",
+           when, lf.mb, lf.ms, before, peak, peak - before, before > 0 ? peak / before : 0);
+    printf("RESULT_SCRAPE {\"when\":\"%s\",\"mb\":%.1f,\"ms\":%.0f,\"rss_before_mib\":%.1f,"
+           "\"peak_mib\":%.1f}\n",
+           when, lf.mb, lf.ms, before, peak);
+}
+
 /* After the churn stopped: how long until the service applied every pod
  * event delivered (at most 30 s). */
 static void catch_up(struct shared *sh, double applied0, long produced0)
@@ -1002,6 +1040,7 @@ static int run_churn(struct args *a, const char *dir)
     printf("server: %s live (listed and watching), ready in %.1f s; resident memory at start "
            "%.1f MiB (VmRSS of the service process, pid %d)\n",
            a->bin, (stats_now_ms() - t0) / 1e3, rw.start, (int)pid);
+    scrape_peak(base, pid, "ready"); /* also resets VmHWM: from here it is the run's */
     rw.pid = pid;
     rw.max = rw.start;
     rw.t0 = stats_now_ms();
@@ -1037,7 +1076,8 @@ static int run_churn(struct args *a, const char *dir)
     stats_rss(pid, &peak, &cur);
     if (cur > rw.max)
         rw.max = cur;
-    printf("rss: end  service VmRSS %.1f MiB, VmHWM %.1f MiB (its /metrics answers included); "
+    printf("rss: end  service VmRSS %.1f MiB, VmHWM since ready %.1f MiB (its /metrics answers "
+           "included); "
            "start %.1f MiB; largest sample %.1f MiB = %.2fx the start",
            cur, peak, rw.start, rw.max, rw.start > 0 ? rw.max / rw.start : 0);
     if (rw.first > 0)
@@ -1047,6 +1087,7 @@ static int run_churn(struct args *a, const char *dir)
            "%.1f,\"rss_first_mib\":%.1f,\"rss_end_mib\":%.1f,\"rss_max_mib\":%.1f,"
            "\"hwm_mib\":%.1f}\n",
            a->nodes, a->churn, a->duration, rw.start, rw.first, cur, rw.max, peak);
+    scrape_peak(base, pid, "end");
     rc = errors || cs.failed ? 1 : 0;
 out:
     if (churning) {
