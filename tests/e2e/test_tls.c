@@ -642,6 +642,58 @@ START_TEST(test_webhook_listener)
 }
 END_TEST
 
+/* The HAMi part of a /metrics page: from its first family to ours after
+ * it. A new string; caller frees. */
+static char *hami_part(const char *page)
+{
+    const char *a = strstr(page, "# HELP hami_gpu_memory_limit_bytes ");
+    const char *b = a ? strstr(a, "# HELP vgpu_scheduler_workload_shapes ") : NULL;
+    ck_assert_msg(a && b, "no HAMi families in %.300s", page);
+    return strndup(a, (size_t)(b - a));
+}
+
+/* /metrics is streamed in pieces (about 128 KiB) as it is sent: over TLS
+ * the demo cluster's page (about 200 KB, two pieces and more) comes whole,
+ * its HAMi part the same bytes as over plain HTTP, its last line (TLS)
+ * at the end. */
+START_TEST(test_metrics_streamed)
+{
+    char demo[4096], *body = NULL;
+    const char *src = getenv("VS_SOURCE");
+    snprintf(demo, sizeof demo, "%s/examples/demo-cluster.json", src ? src : ".");
+    const char *args[] = {
+        "--snapshot",           demo, "--cert_file", at("serve", "tls.crt"), "--key_file",
+        at("serve", "tls.key"), NULL};
+    const char *plain_args[] = {"--snapshot", demo, NULL};
+    struct harness *h = harness_start(args), *p = harness_start(plain_args);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(harness_wait_log(h, "TLS: serving", 0));
+    ck_assert(harness_wait_ready(harness_port(p), 10000));
+    ck_assert_int_eq(once(at("a", "ca.crt"), NULL, NULL, harness_port(h), "/metrics", NULL, &body),
+                     200);
+    ck_assert_uint_gt(strlen(body), 150000);
+    static const char end[] = "\nvgpu_scheduler_tls_cert_reloads_total{result=\"refused\"} 0\n";
+    size_t n = strlen(body);
+    ck_assert_msg(n > sizeof end && strcmp(body + n - (sizeof end - 1), end) == 0,
+                  "the page does not end with the TLS families: %s", body + n - 200);
+    struct harness_reply r;
+    ck_assert_int_eq(harness_get(harness_port(p), "/metrics", &r), 0);
+    char *a = hami_part(body), *b = hami_part(buf_str(&r.body));
+    ck_assert_uint_gt(strlen(a), 150000);
+    ck_assert_msg(strcmp(a, b) == 0, "HAMi's families differ over TLS (%zu bytes, plain %zu)",
+                  strlen(a), strlen(b));
+    free(a);
+    free(b);
+    free(body);
+    harness_reply_free(&r);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    ck_assert_int_eq(harness_stop(p, SIGTERM, 5000), 0);
+    harness_free(h);
+    harness_free(p);
+}
+END_TEST
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -655,6 +707,7 @@ int main(void)
     tcase_add_test(tc, test_rotation);
     tcase_add_test(tc, test_client_ca);
     tcase_add_test(tc, test_webhook_listener);
+    tcase_add_test(tc, test_metrics_streamed);
     suite_add_tcase(s, tc);
 
     TCase *tr = tcase_create("reviews");
