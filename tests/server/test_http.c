@@ -63,6 +63,57 @@ static int on_slow(void *ctx, const struct http_request *req, struct http_respon
     return buf_puts(&resp->body, "done");
 }
 
+/* GET /stream: a streamed answer (http_stream) of PIECES pieces of 4096
+ * bytes, piece i all 'a' + i % 26, with an empty piece between each (asked
+ * again by the server). ?fail=K: piece K fails (the connection is cut);
+ * ?handler=fail: the handler sets a stream and fails (a 500; the stream is
+ * freed unread). Counts streams made and freed (done must run once each). */
+#define PIECES     20
+#define PIECE_SIZE 4096
+
+static atomic_int streams_made, streams_done;
+
+struct test_stream {
+    int next, fail;
+    bool empty; /* the last piece given was empty */
+};
+
+static int stream_next(void *state, struct buf *out)
+{
+    struct test_stream *t = state;
+    if (t->next == PIECES)
+        return 1;
+    if (!t->empty) {
+        t->empty = true;
+        return 0;
+    }
+    t->empty = false;
+    if (t->next == t->fail)
+        return ERR_IO;
+    char piece[PIECE_SIZE];
+    memset(piece, 'a' + t->next % 26, sizeof piece);
+    t->next++;
+    return buf_append(out, piece, sizeof piece);
+}
+
+static void stream_done(void *state)
+{
+    free(state);
+    atomic_fetch_add(&streams_done, 1);
+}
+
+static int on_stream(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const char *fail = http_request_query(req, "fail"), *h = http_request_query(req, "handler");
+    struct test_stream *t = calloc(1, sizeof *t);
+    (void)ctx;
+    t->fail = fail ? atoi(fail) : -1;
+    atomic_fetch_add(&streams_made, 1);
+    resp->content_type = "application/octet-stream";
+    resp->stream = (struct http_stream){stream_next, stream_done, t};
+    return h && strcmp(h, "fail") == 0 ? ERR_IO : 0;
+}
+
 static void setup(void)
 {
     char err[256];
@@ -75,6 +126,7 @@ static void setup(void)
     ck_assert_int_eq(http_route_add(srv, "GET", "/fail", 0, on_fail, NULL), 0);
     ck_assert_int_eq(http_route_add(srv, "GET", "/info", 0, on_info, NULL), 0);
     ck_assert_int_eq(http_route_add(srv, "GET", "/slow", 0, on_slow, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "GET", "/stream", 0, on_stream, NULL), 0);
     ck_assert_int_eq(http_server_start(srv, err, sizeof err), 0);
     port = http_server_port(srv);
     ck_assert_int_gt(port, 0);
@@ -474,6 +526,55 @@ START_TEST(test_loopback)
 }
 END_TEST
 
+/* Streamed answers: the pieces in order, whole; a piece failing cuts the
+ * connection; a handler failing after setting a stream answers 500; HEAD
+ * reads none. Each stream is freed exactly once, and counted. */
+static const struct {
+    const char *method, *path;
+    long status;     /* 0: the transfer fails (cut mid-answer) */
+    size_t body_max; /* bytes of body at most */
+} streams[] = {
+    {"GET", "/stream", 200, PIECES *PIECE_SIZE},
+    {"GET", "/stream?fail=3", 0, 3 * PIECE_SIZE},
+    {"GET", "/stream?fail=0", 0, 0},
+    {"GET", "/stream?handler=fail", 500, 100},
+    {"HEAD", "/stream", 200, 0},
+};
+
+START_TEST(test_stream)
+{
+    struct harness_reply r;
+    struct harness_client *c = harness_client_new();
+    int made = atomic_load(&streams_made), done = atomic_load(&streams_done);
+    int rc = harness_client_send(c, streams[_i].method, port, streams[_i].path, NULL, 0, &r);
+    if (streams[_i].status) {
+        ck_assert_msg(rc == 0, "%s: %s", streams[_i].path, r.error);
+        ck_assert_int_eq(r.status, streams[_i].status);
+    } else {
+        ck_assert_msg(rc != 0, "%s: a cut answer came whole (%ld)", streams[_i].path, r.status);
+    }
+    if (streams[_i].status == 200 && streams[_i].body_max) {
+        ck_assert_uint_eq(r.body.len, PIECES * PIECE_SIZE);
+        for (size_t i = 0; i < r.body.len; i++)
+            ck_assert_int_eq(r.body.data[i], 'a' + (int)(i / PIECE_SIZE) % 26);
+    }
+    ck_assert_uint_le(r.body.len, streams[_i].body_max);
+    harness_reply_free(&r);
+    harness_client_free(c);
+    ck_assert_int_eq(atomic_load(&streams_made), made + 1);
+    for (int i = 0; i < 200 && atomic_load(&streams_done) != done + 1; i++)
+        harness_nap_ms(10); /* freed when the server sees the connection done */
+    ck_assert_int_eq(atomic_load(&streams_done), done + 1);
+    struct buf m = BUF_INIT(1 << 20);
+    metrics_render(met, &m, NULL, NULL);
+    char want[128];
+    snprintf(want, sizeof want, "vgpu_scheduler_requests_total{route=\"/stream\",code=\"%ld\"} 1\n",
+             streams[_i].status ? streams[_i].status : 200);
+    ck_assert_msg(strstr(buf_str(&m), want), "%s not in\n%s", want, buf_str(&m));
+    buf_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http");
@@ -489,6 +590,7 @@ int main(void)
     tcase_add_test(tc, test_stop_finishes_inflight);
     tcase_add_test(tc, test_routes_refused);
     tcase_add_test(tc, test_bind_in_use);
+    tcase_add_loop_test(tc, test_stream, 0, sizeof streams / sizeof streams[0]);
     suite_add_tcase(s, tc);
 
     TCase *tp = tcase_create("parts");
