@@ -68,6 +68,7 @@ struct args {
     int seeds;
     uint64_t seed;
     double tune;
+    struct workload_params params; /* --param name=value; the service's defaults */
 };
 
 /* ---- input ---- */
@@ -290,11 +291,13 @@ static void task_shape(const struct task *k, struct workload_shape *s)
 
 /* The trace's own distribution, as the paper's FGD uses: every task of the
  * trace file, weight 1. */
-static struct workload *trace_workload(const struct trace *t, enum workload_measure m)
+static struct workload *trace_workload(const struct trace *t, enum workload_measure m,
+                                       const struct workload_params *p)
 {
     struct workload *w = workload_create(1.0);
     struct workload_shape s;
     workload_set_measure(w, m);
+    workload_set_params(w, p);
     for (int i = 0; i < t->ntasks; i++) {
         task_shape(&t->tasks[i], &s);
         workload_add(w, &s, 1.0);
@@ -393,6 +396,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     eo.policy.node_policy = policy_node_policy_find(a->policy);
     eo.policy.seed = seed;
     eo.policy.check_host = true;
+    eo.params = &a->params;
     policy_gpu_policy_parse(a->gpu_policy, &eo.policy.gpu, err, sizeof err);
     for (int i = 0; i < t->nnodes; i++) {
         cache_node_put(c, inventory(&t->nodes[i]));
@@ -401,7 +405,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     cache_set_ready(c, true);
     struct place *x = place_create(c, &eo);
     if (a->source == SRC_TRACE) {
-        struct workload *wl = trace_workload(t, a->measure);
+        struct workload *wl = trace_workload(t, a->measure, &a->params);
         if (a->measure != WORKLOAD_FGD) /* FGD weighs shapes by popularity alone */
             set_scarcity(wl, c, t);
         place_set_state(x, wl); /* the placer owns it now */
@@ -519,7 +523,7 @@ static int usage(void)
     fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
-                    "         [--bound]\n"
+                    "         [--bound] [--param NAME=VALUE]...\n"
                     "--policy fgd: the paper's FGD as published, a baseline (fragment-aware\n"
                     "with --measure fgd: one-copy, popularity weights, no extra terms).\n"
                     "policies: every node policy of the engine; the GPU policy follows it\n"
@@ -528,7 +532,11 @@ static int usage(void)
                     "as the paper does) or learns it from the arrivals as the service does\n"
                     "(online; --measure is for trace only).\n"
                     "--bound: no placing; what no placement of the arrived tasks could\n"
-                    "exceed (a linear relaxation, see bench/bound.h).\n");
+                    "exceed (a linear relaxation, see bench/bound.h).\n"
+                    "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
+                    "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
+                    "press_floor, scarcity, blend, gap_models), for sweeps; the service\n"
+                    "always runs the defaults.\n");
     return 2;
 }
 
@@ -551,7 +559,9 @@ static bool parse_measure(const char *v, enum workload_measure *m)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){.policy = "binpack", .seeds = 1, .tune = 1.3};
+    *a = (struct args){
+        .policy = "binpack", .seeds = 1, .tune = 1.3, .params = workload_params_default};
+    char perr[160];
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(k, "--dump") == 0 || strcmp(k, "--bound") == 0) {
@@ -580,6 +590,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->tune = atof(v);
         else if (strcmp(k, "--measure") == 0 && parse_measure(v, &a->measure))
             a->measure_set = true;
+        else if (strcmp(k, "--param") == 0 &&
+                 workload_param_set(&a->params, v, perr, sizeof perr)) {
+            fprintf(stderr, "vgpu-replay: --param %s\n", perr);
+            return 2;
+        } else if (strcmp(k, "--param") == 0)
+            continue;
         else if (strcmp(k, "--workload") == 0 && strcmp(v, "trace") == 0)
             a->source = SRC_TRACE;
         else if (strcmp(k, "--workload") == 0 && strcmp(v, "online") == 0)

@@ -105,6 +105,8 @@ struct place *place_create(struct cache *cache, const struct place_opts *opts)
     pthread_mutex_init(&pl->pub_lock, NULL);
     pthread_key_create(&pl->tkey, NULL);
     pl->learner = workload_create(LEARN_DECAY);
+    if (opts->params)
+        workload_set_params(pl->learner, opts->params);
     pl->publish_at = LEARN_FIRST;
     return pl;
 }

@@ -39,6 +39,9 @@ struct place_opts {
                                        ago (NodeLocked); 0: locks are not looked at */
     bool oversub_guard;             /* GPU pods of spec_priority above oversub_priority are */
     int32_t oversub_priority;       /* kept off oversubscribed nodes (NodeOversubscribed) */
+    /* The learned workload's tuned values (borrowed, read at create);
+     * NULL: workload_params_default. The replay's sweeps set them. */
+    const struct workload_params *params;
 };
 
 /* What became of one candidate. */

@@ -2,17 +2,19 @@
 #include "policy/workload.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "base/err.h"
 #include "base/hash.h"
 #include "base/list.h"
 #include "base/mem.h"
 #include "policy/device.h"
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
-#define GAP_CACHE  4  /* device sizes whose gap table a memo keeps */
+#define GAP_CACHE  16 /* (device size, model) pairs whose gap table a memo keeps */
 #define GAP_MAX    1000
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
@@ -28,14 +30,27 @@ struct entry {
     double w;      /* true weight = w * scale */
     double scarce; /* scarcity multiplier, >= 1 */
     double press;  /* pressure multiplier, >= 1 (workload_set_pressed) */
+    double reach;  /* GPUs of the models it may use (workload_set_scarcity); 0 unknown */
     int cls;
+};
+
+/* A GPU model of the cluster and its healthy GPUs (workload_set_scarcity). */
+struct gmodel {
+    char name[WORKLOAD_TYPE_MAX];
+    const struct policy_device_backend *pool;
+    double gpus;
+    double devmem; /* MiB of its first card: converts MiB asks to milli-GPU */
+    double claim;  /* of the GPU demand, the part bound to it, over its part of the GPUs */
 };
 
 struct workload {
     double decay, scale;
     enum workload_measure measure;
-    int n, ncls;
+    int n, ncls, nmodel;
     uint64_t epoch;
+    struct workload_params p;
+    double all_gpus; /* the sum of model[].gpus */
+    struct gmodel model[WORKLOAD_GPU_MODELS];
     struct entry e[WORKLOAD_MAX_SHAPES];
     struct wclass cls[WORKLOAD_MAX_SHAPES];
 };
@@ -46,7 +61,61 @@ struct workload *workload_create(double decay)
     w->decay = decay > 0 && decay <= 1 ? decay : 1;
     w->scale = 1;
     w->epoch = 1;
+    w->p = workload_params_default;
     return w;
+}
+
+const struct workload_params workload_params_default = {
+    .balance = WORKLOAD_BALANCE,
+    .gap_weight = WORKLOAD_GAP_WEIGHT,
+    .gap_common = WORKLOAD_GAP_COMMON,
+    .press_horizon = WORKLOAD_PRESSURE_HORIZON,
+    .press_floor = WORKLOAD_PRESSURE_FLOOR,
+    .scarcity = 0.5,
+    .blend = 0.5,
+    .gap_models = 1,
+    .claim = WORKLOAD_CLAIM,
+};
+
+int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } names[] = {
+        {"balance", offsetof(struct workload_params, balance)},
+        {"gap_weight", offsetof(struct workload_params, gap_weight)},
+        {"gap_common", offsetof(struct workload_params, gap_common)},
+        {"press_horizon", offsetof(struct workload_params, press_horizon)},
+        {"press_floor", offsetof(struct workload_params, press_floor)},
+        {"scarcity", offsetof(struct workload_params, scarcity)},
+        {"blend", offsetof(struct workload_params, blend)},
+        {"gap_models", offsetof(struct workload_params, gap_models)},
+        {"claim", offsetof(struct workload_params, claim)},
+    };
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i].name) != len || strncmp(arg, names[i].name, len) != 0)
+            continue;
+        char *end = NULL;
+        double v = eq && eq[1] ? strtod(eq + 1, &end) : NAN;
+        if (!end || *end || !(v >= 0 && v <= 1000)) {
+            snprintf(err, cap, "%.*s: want a number in [0, 1000], got \"%s\"", (int)len, arg,
+                     eq ? eq + 1 : "");
+            return ERR_INVAL;
+        }
+        *(double *)((char *)p + names[i].off) = v;
+        return 0;
+    }
+    snprintf(err, cap, "unknown parameter \"%.*s\"", (int)len, arg);
+    return ERR_INVAL;
+}
+
+void workload_set_params(struct workload *w, const struct workload_params *p)
+{
+    w->p = *p;
+    w->epoch++;
 }
 
 void workload_destroy(struct workload *w)
@@ -76,6 +145,8 @@ uint64_t workload_epoch(const struct workload *w)
 {
     return w->epoch;
 }
+
+static double demand(const struct workload_shape *s, double devmem);
 
 /* The pool a shape draws on: its vendor (NULL: the first row). */
 static const struct policy_device_backend *shape_pool(const struct workload_shape *s)
@@ -197,6 +268,7 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
 struct typemask {
     const char *type;
     uint64_t epoch;
+    double claim; /* the model's (struct gmodel); 0 when not counted */
     uint64_t bits[WORKLOAD_MASK_WORDS];
 };
 
@@ -217,7 +289,8 @@ struct ask {
 struct gaps {
     uint64_t epoch;
     const struct policy_device_backend *pool;
-    double devmem; /* converts MiB asks to milli-GPU */
+    const char *type; /* the cards' model string (the cache interns it) */
+    double devmem;    /* converts MiB asks to milli-GPU */
     int16_t left[GAP_MAX + 1];
 };
 
@@ -253,6 +326,11 @@ static const struct typemask *type_mask(const struct workload *w, struct workloa
     for (int k = 0; k < w->ncls; k++)
         if (w->cls[k].any_model || policy_type_listed(w->cls[k].models, type ? type : ""))
             t->bits[k / 64] |= 1ULL << (k % 64);
+    for (int i = 0; i < w->nmodel; i++)
+        if (strcmp(w->model[i].name, type ? type : "") == 0) {
+            t->claim = w->model[i].claim;
+            break;
+        }
     return t;
 }
 
@@ -332,15 +410,79 @@ static bool eligible(const struct workload *w, const struct entry *e, const stru
     return usable >= e->s.nums;
 }
 
+/* Count the healthy GPUs of each model on the nodes. */
+static void count_models(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    w->nmodel = 0;
+    w->all_gpus = 0;
+    for (int j = 0; j < n; j++) {
+        for (int g = 0; g < nodes[j]->ndev; g++) {
+            const struct policy_device *d = &nodes[j]->dev[g];
+            const char *type = d->type ? d->type : "";
+            const struct policy_device_backend *b = policy_device_backend_of(d);
+            int m = 0;
+            if (!d->health)
+                continue;
+            while (m < w->nmodel && (w->model[m].pool != b || strcmp(w->model[m].name, type) != 0))
+                m++;
+            if (m == WORKLOAD_GPU_MODELS)
+                continue; /* past the table: the gap term counts such cards as before */
+            if (m == w->nmodel) {
+                w->model[m] =
+                    (struct gmodel){.pool = b, .devmem = d->devmem > 0 ? (double)d->devmem : 1};
+                snprintf(w->model[m].name, sizeof w->model[m].name, "%s", type);
+                w->nmodel++;
+            }
+            w->model[m].gpus++;
+            w->all_gpus++;
+        }
+    }
+}
+
+/* May shape e run on GPUs of model m? CPU-only shapes: on every model. */
+static bool model_allowed(const struct workload *w, const struct entry *e, const struct gmodel *m)
+{
+    const struct wclass *c = &w->cls[e->cls];
+    return !e->s.nums ||
+           (c->backend == m->pool && (c->any_model || policy_type_listed(c->models, m->name)));
+}
+
+/* Each model's claim: the GPU demand of the shapes that may not use every
+ * model (spread over the models they may use by their GPUs), as a part of
+ * all GPU demand, over the model's part of all GPUs. 1: at full arrival
+ * such shapes alone would fill the model's cards; 0: nothing is bound to
+ * it. Needs count_models and the shapes' reach. */
+static void set_claims(struct workload *w)
+{
+    for (int m = 0; m < w->nmodel; m++) {
+        struct gmodel *gm = &w->model[m];
+        double bound = 0, all = 0;
+        for (int i = 0; i < w->n; i++) {
+            const struct entry *e = &w->e[i];
+            double d = e->w * demand(&e->s, gm->devmem);
+            all += d;
+            if (e->s.nums && e->reach > 0 && e->reach < w->all_gpus && model_allowed(w, e, gm))
+                bound += d * gm->gpus / e->reach;
+        }
+        gm->claim = all > 0 && gm->gpus > 0 ? bound / all * w->all_gpus / gm->gpus : 0;
+    }
+}
+
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
 {
+    count_models(w, nodes, n);
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         int k = 0;
         for (int j = 0; j < n; j++)
             k += eligible(w, e, nodes[j]);
-        e->scarce = k > 0 ? sqrt((double)n / k) : 1;
+        double r = (double)n / (k > 0 ? k : n);
+        e->scarce = w->p.scarcity == 0.5 ? sqrt(r) : pow(r, w->p.scarcity);
+        e->reach = 0;
+        for (int m = 0; m < w->nmodel; m++)
+            e->reach += model_allowed(w, e, &w->model[m]) ? w->model[m].gpus : 0;
     }
+    set_claims(w);
     w->epoch++;
 }
 
@@ -350,16 +492,6 @@ static double weight_sum(const struct workload *w)
     double sum = 0;
     for (int i = 0; i < w->n; i++)
         sum += w->e[i].w;
-    return sum;
-}
-
-/* The sum of the weights of the shapes in pool p. */
-static double pool_weight(const struct workload *w, const struct policy_device_backend *p)
-{
-    double sum = 0;
-    for (int i = 0; i < w->n; i++)
-        if (in_pool(&w->e[i].s, p))
-            sum += w->e[i].w;
     return sum;
 }
 
@@ -428,7 +560,7 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
     for (int k = 0; k < nmulti; k++) {
         int i = multi[k];
         double expect = pods * w->e[i].w / wsum;
-        if (copies[i] > 0 && copies[i] < WORKLOAD_PRESSURE_HORIZON * expect + 1)
+        if (copies[i] > 0 && copies[i] < w->p.press_horizon * expect + 1)
             mask[i / 64] |= 1ULL << (i % 64);
     }
 }
@@ -440,7 +572,7 @@ bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         bool p = mask[i / 64] >> (i % 64) & 1;
-        double m = p && e->w > 0 ? WORKLOAD_PRESSURE_FLOOR * wsum / e->w : 1;
+        double m = p && e->w > 0 ? w->p.press_floor * wsum / e->w : 1;
         m = m > 1 ? m : 1;
         changed |= m != e->press;
         e->press = m;
@@ -496,25 +628,59 @@ static double stranded(const struct workload *w, struct workload_memo *m,
     return total - (fed > 0 ? fed : 0);
 }
 
-/* The gap table for cards of devmem MiB, kept in the memo when there is
- * one: which sums of common share sizes (repeats allowed) reach each size,
- * and what is left of a free share below the largest such sum. */
+/* The model of the table (workload_set_scarcity) that cards of `type` in
+ * pool are, or NULL (not counted, or the gap term ignores models). */
+static const struct gmodel *find_model(const struct workload *w, const char *type,
+                                       const struct policy_device_backend *pool)
+{
+    for (int i = 0; w->p.gap_models > 0 && i < w->nmodel; i++)
+        if (w->model[i].pool == pool && strcmp(w->model[i].name, type ? type : "") == 0)
+            return &w->model[i];
+    return NULL;
+}
+
+/* The part of shape e's weight that lands on cards of model gm: its weight
+ * times gm's part of the GPUs e may use; all of it without a model. */
+static double lands(const struct workload *w, const struct entry *e, const struct gmodel *gm,
+                    const struct typemask *tm)
+{
+    if (!gm)
+        return e->w;
+    if (e->s.nums && !(tm->bits[e->cls / 64] >> (e->cls % 64) & 1))
+        return 0; /* its model list excludes gm */
+    double reach = e->reach > 0 ? e->reach : w->all_gpus;
+    return reach > 0 ? e->w * gm->gpus / reach : e->w;
+}
+
+/* The gap table for cards of devmem MiB and model `type`, kept in the memo
+ * when there is one: which sums of common share sizes (repeats allowed)
+ * reach each size, and what is left of a free share below the largest such
+ * sum. */
 static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
-                                    double devmem, const struct policy_device_backend *pool,
-                                    struct gaps *tmp)
+                                    double devmem, const char *type,
+                                    const struct policy_device_backend *pool, struct gaps *tmp)
 {
     for (int i = 0; m && i < GAP_CACHE; i++)
-        if (m->gaps[i].epoch == w->epoch && m->gaps[i].devmem == devmem && m->gaps[i].pool == pool)
+        if (m->gaps[i].epoch == w->epoch && m->gaps[i].devmem == devmem &&
+            m->gaps[i].pool == pool && m->gaps[i].type == type)
             return &m->gaps[i];
     struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
     bool reach[GAP_MAX + 1] = {true};
     double size_w[GAP_MAX + 1] = {0}; /* weight of the one-GPU shapes asking each share */
+    double total = 0;
+    struct typemask ttmp;
+    const struct gmodel *gm = find_model(w, type, pool);
+    const struct typemask *tm = gm ? type_mask(w, m, type, &ttmp) : NULL;
     for (int i = 0; i < w->n; i++) {
+        if (!in_pool(&w->e[i].s, pool))
+            continue;
+        double on = lands(w, &w->e[i], gm, tm);
         int d = (int)(demand(&w->e[i].s, devmem) + 0.5);
-        if (w->e[i].s.nums == 1 && d > 0 && d <= GAP_MAX && in_pool(&w->e[i].s, pool))
-            size_w[d] += w->e[i].w;
+        total += on;
+        if (w->e[i].s.nums == 1 && d > 0 && d <= GAP_MAX)
+            size_w[d] += on;
     }
-    double common = WORKLOAD_GAP_COMMON * pool_weight(w, pool);
+    double common = w->p.gap_common * total;
     for (int d = 1; d <= GAP_MAX; d++) {
         if (size_w[d] < common)
             continue;
@@ -527,6 +693,7 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
     }
     g->epoch = w->epoch;
     g->pool = pool;
+    g->type = type;
     g->devmem = devmem;
     return g;
 }
@@ -543,8 +710,8 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
     for (int i = 0; i < node->ndev; i++) {
         if (share[i] <= 0 || share[i] >= GAP_MAX)
             continue;
-        if (!g || g->devmem != (double)node->dev[i].devmem)
-            g = gap_table(w, m, (double)node->dev[i].devmem, pool, &tmp);
+        if (!g || g->devmem != (double)node->dev[i].devmem || g->type != node->dev[i].type)
+            g = gap_table(w, m, (double)node->dev[i].devmem, node->dev[i].type, pool, &tmp);
         left += g->left[(int)(share[i] + 0.5)];
     }
     return left;
@@ -557,7 +724,7 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
                            int64_t cpu_used, int64_t mem_used,
                            const struct policy_device_backend *pool)
 {
-    double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0;
+    double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0, claimed = 0;
     double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
     bool gok[WORKLOAD_MAX_SHAPES];
     const struct typemask *tm[POLICY_MAX_DEVICES];
@@ -574,7 +741,8 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         np++;
         share[g] = free_share(&node->dev[g], &u[g]);
         total += share[g];
-        tm[g] = share[g] > 0 ? type_mask(w, m, node->dev[g].type, &tmp[g]) : NULL;
+        tm[g] = type_mask(w, m, node->dev[g].type, &tmp[g]);
+        claimed += tm[g]->claim * (POLICY_MILLI - share[g]);
     }
     for (int k = 0; k < w->ncls; k++) {
         int usable = 0;
@@ -612,7 +780,7 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         if (host && e->s.nums && w->measure != WORKLOAD_ONE_COPY && !fgd) {
             double cw =
                 copies_waste(&e->s, gcopies[e->cls], gcap[e->cls], total, cpu_free, mem_free);
-            waste = w->measure == WORKLOAD_COPIES ? cw : (waste + cw) / 2;
+            waste = w->measure == WORKLOAD_COPIES ? cw : (1 - w->p.blend) * waste + w->p.blend * cw;
         }
         f += e->w * mult * waste;
         wsum += e->w * mult;
@@ -621,8 +789,8 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         return 0;
     if (fgd)
         return f / wsum;
-    return f / wsum + WORKLOAD_BALANCE * stranded(w, m, node, pool, np, total, cpu_free, mem_free) +
-           WORKLOAD_GAP_WEIGHT * gaps_left(w, m, node, pool, share);
+    return f / wsum + w->p.balance * stranded(w, m, node, pool, np, total, cpu_free, mem_free) +
+           w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed;
 }
 
 /* F itself: the sum over the node's pools (one on a node of one vendor). */

@@ -23,9 +23,14 @@
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can
- * fill (repeats allowed; common: a share size that one-GPU shapes asking
- * it, whatever their CPU and memory, hold at least WORKLOAD_GAP_COMMON of
- * all weight; model lists not consulted). A 530 gap beside common 470 shares
+ * fill (repeats allowed; common on a card of model M: a share size that
+ * one-GPU shapes asking it, whatever their CPU and memory, hold at least
+ * WORKLOAD_GAP_COMMON of the demand that lands on model M). What of a
+ * shape lands on M: its weight times M's part of the GPUs the shape may
+ * use (0 when its model list excludes M; M's GPUs / all GPUs for a shape
+ * that takes any model), so a share size only T4-bound tasks ask is common
+ * on T4 cards and not on others. Without the model counts (no scarcity
+ * call) every shape counts on every card. A 530 gap beside common 470 shares
  * keeps 60; a 210 gap keeps 210 when no common share is that small. It
  * looks past the next arrival: FGD alone fills a 530 gap with a 320 share
  * (F falls now) and leaves 210 nobody takes.
@@ -49,8 +54,34 @@
 #define WORKLOAD_BALANCE    0.7   /* chosen on the openb trace (bench/README.md) */
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
 #define WORKLOAD_GAP_COMMON 0.015 /* the same */
+#define WORKLOAD_CLAIM      0.5   /* the same */
 #define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
+#define WORKLOAD_GPU_MODELS 32    /* GPU models whose capacity the gap term weighs */
+#define WORKLOAD_TYPE_MAX   64    /* bytes of one model name kept */
+
+/* The tuned values of the measure. Open value struct. Every workload starts
+ * with workload_params_default (the constants of this header); the replay
+ * sets others for sweeps (vgpu-replay --param), the service never does. */
+struct workload_params {
+    double balance;       /* WORKLOAD_BALANCE */
+    double gap_weight;    /* WORKLOAD_GAP_WEIGHT */
+    double gap_common;    /* WORKLOAD_GAP_COMMON */
+    double press_horizon; /* WORKLOAD_PRESSURE_HORIZON */
+    double press_floor;   /* WORKLOAD_PRESSURE_FLOOR */
+    double scarcity;      /* the scarcity exponent, 0.5 */
+    double blend;         /* WORKLOAD_BOTH: the copies view's part, 0.5 */
+    double gap_models;    /* 1: the gap term weighs share sizes per GPU model; 0: not */
+    double claim;         /* WORKLOAD_CLAIM */
+};
+extern const struct workload_params workload_params_default;
+/* Set one value from "name=value" (names as the fields). Returns 0, or
+ * ERR_INVAL with a message in err: unknown name, not a number, or outside
+ * [0, 1000]. */
+int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap);
+/* Replace w's values (and move the epoch). */
+struct workload;
+void workload_set_params(struct workload *w, const struct workload_params *p);
 
 /* One request shape. Open value struct. */
 struct workload_shape {
@@ -101,7 +132,9 @@ void workload_set_measure(struct workload *w, enum workload_measure m);
 /* Scarcity: a shape few nodes could ever host weighs more, by
  * (nodes / eligible nodes)^0.5, so its few hosts are kept for it. A node is
  * eligible when, empty, it could host one copy. Call again when the nodes
- * change; without a call every shape weighs its popularity alone. */
+ * change; without a call every shape weighs its popularity alone.
+ * The same call counts the healthy GPUs of each model (the first
+ * WORKLOAD_GPU_MODELS), which the gap term weighs shapes by. */
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n);
 
 /* Pressure: a multi-GPU shape whose hosts run short of its expected

@@ -1,0 +1,222 @@
+/* fragment-aware and GPU-model lists (issue 20): the gap term's common
+ * share sizes per model, the claim term, and the tunables' parser.
+ * Hand-computed tables. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "policy/policy.h"
+#include "policy/workload.h"
+#include "tests/support/harness.h"
+
+static const char *const T4 = "T4", *const G2 = "G2";
+
+/* One card of 1000 MiB and 100 cores with `free` milli-GPU free, 16 cores
+ * and 64000 MiB all free. */
+struct tnode {
+    struct policy_node n;
+    struct policy_device dev[1];
+    struct policy_usage use[1];
+};
+
+static void node(struct tnode *t, const char *type, int free)
+{
+    memset(t, 0, sizeof *t);
+    t->dev[0] = (struct policy_device){.uuid = type,
+                                       .type = type,
+                                       .mode = "hami-core",
+                                       .count = 100,
+                                       .devcore = 100,
+                                       .devmem = 1000,
+                                       .health = true};
+    int used = 1000 - free;
+    t->use[0] = (struct policy_usage){used ? 1 : 0, used / 10, used};
+    t->n = (struct policy_node){.name = type,
+                                .ndev = 1,
+                                .dev = t->dev,
+                                .use = t->use,
+                                .cpu_milli = 16000,
+                                .mem_mib = 64000};
+}
+
+static struct workload_shape shape(int pct, const char *models)
+{
+    struct workload_shape s = {.cpu_milli = 1000, .nums = 1, .mem_pct = pct, .cores = pct};
+    snprintf(s.models, sizeof s.models, "%s", models);
+    return s;
+}
+
+/* Shares of 470 and 320 on any model (weight 10 each) and of 160 bound to
+ * T4 (weight 0.5); the cluster: one T4 card and one G2 card. The models'
+ * counts come from workload_set_scarcity. */
+static struct workload *t4_workload(const struct workload_params *p)
+{
+    struct workload *w = workload_create(1.0);
+    struct workload_shape a = shape(47, ""), b = shape(32, ""), c = shape(16, "T4");
+    struct tnode t4, g2;
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    workload_set_params(w, p);
+    workload_add(w, &a, 10);
+    workload_add(w, &b, 10);
+    workload_add(w, &c, 0.5);
+    node(&t4, T4, 1000);
+    node(&g2, G2, 1000);
+    const struct policy_node *nodes[] = {&t4.n, &g2.n};
+    workload_set_scarcity(w, nodes, 2);
+    return w;
+}
+
+/* F's part that one term adds: F with the term's weight 1 minus F with 0. */
+static double term(const char *type, int free, double gap_models, bool claim)
+{
+    struct workload_params p = workload_params_default;
+    struct tnode t;
+    double f[2];
+    node(&t, type, free);
+    p.balance = 0;
+    p.gap_models = gap_models;
+    for (int k = 0; k < 2; k++) {
+        p.gap_weight = claim ? 0 : k;
+        p.claim = claim ? k : 0;
+        struct workload *w = t4_workload(&p);
+        f[k] = workload_fragment(w, &t.n, t.use, 0, 0);
+        /* Through a memo (tables and type masks cached), the same. */
+        struct workload_memo *m = workload_memo_create();
+        ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, 0, 0) - f[k]) < 1e-9);
+        ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, 0, 0) - f[k]) < 1e-9);
+        workload_memo_destroy(m);
+        workload_destroy(w);
+    }
+    return f[1] - f[0];
+}
+
+/* The gap term per model, by hand. What lands on a model: a shape's weight
+ * times the model's part of the GPUs it may use. On the T4 card: 470 and
+ * 320 land 10 x 1/2 = 5 each, the T4-bound 160 all its 0.5: 160 is
+ * 0.5 / 10.5 = 4.8 % there, common (>= 1.5 %): a 210 gap keeps 210 - 160
+ * = 50. On the G2 card nothing of the 160 lands: 0 %, a 210 gap keeps 210.
+ * Models ignored (gap_models 0, as before issue 20): 160 is 0.5 / 20.5 =
+ * 2.4 % everywhere, common on G2 too: 50. */
+static const struct {
+    const char *type;
+    int free;
+    double gap_models, left;
+} gap_cases[] = {
+    {"T4", 210, 1, 50}, {"G2", 210, 1, 210}, {"G2", 210, 0, 50},
+    {"T4", 210, 0, 50}, {"G2", 530, 1, 60}, /* 470 fills it on either model */
+};
+
+START_TEST(gap_per_model)
+{
+    const char *type = strcmp(gap_cases[_i].type, "T4") == 0 ? T4 : G2;
+    double left = term(type, gap_cases[_i].free, gap_cases[_i].gap_models, false);
+    ck_assert_msg(fabs(left - gap_cases[_i].left) < 1e-9, "case %d: left %f, want %f", _i, left,
+                  gap_cases[_i].left);
+}
+END_TEST
+
+/* The claim term by hand: of all GPU demand (470 x 10 + 320 x 10 + 160 x
+ * 0.5 = 7980) the T4-bound shape's 80 lands on T4 (it may use only T4's one
+ * GPU), T4 holds 1 of the 2 GPUs: claim 80 / 7980 x 2 / 1 = 0.02005. F gains
+ * claim x the used capacity of the card; G2 claims nothing. */
+static const struct {
+    const char *type;
+    int free;
+    double part;
+} claim_cases[] = {
+    {"T4", 210, 80.0 / 7980 * 2 * 790},
+    {"T4", 1000, 0},
+    {"T4", 0, 80.0 / 7980 * 2 * 1000},
+    {"G2", 210, 0},
+};
+
+START_TEST(claim_by_hand)
+{
+    const char *type = strcmp(claim_cases[_i].type, "T4") == 0 ? T4 : G2;
+    double part = term(type, claim_cases[_i].free, 1, true);
+    ck_assert_msg(fabs(part - claim_cases[_i].part) < 1e-9, "case %d: part %f, want %f", _i, part,
+                  claim_cases[_i].part);
+}
+END_TEST
+
+/* The claim steers a pod that may go anywhere off the model others are
+ * bound to: an idle T4 and an idle G2 node, whole-card shapes on any model
+ * and bound to T4, weight 1 each. Claim of T4: the bound half of the demand
+ * over T4's half of the GPUs = 1; a whole card on T4 costs WORKLOAD_CLAIM x
+ * 1000 more than without the term, on G2 nothing. */
+START_TEST(claim_steers)
+{
+    struct workload_params p = workload_params_default;
+    struct workload *w = workload_create(1.0);
+    struct workload_shape any = shape(100, ""), bound = shape(100, "T4");
+    struct tnode t4, g2;
+    workload_add(w, &any, 1);
+    workload_add(w, &bound, 1);
+    node(&t4, T4, 1000);
+    node(&g2, G2, 1000);
+    const struct policy_node *nodes[] = {&t4.n, &g2.n};
+    workload_set_params(w, &p);
+    workload_set_scarcity(w, nodes, 2);
+    struct policy_pod pod = {.uid = "p", .name = "p", .ns = "d", .nctr = 1};
+    pod.ctr[0] = (struct policy_ctr){.name = "c", .nums = 1, .mem_pct = 100, .cores = 100};
+    pod.w = (struct policy_weights){1, 1, 1};
+    pod.quota_mem = pod.quota_cores = -1;
+    struct policy_opts o = {.node_policy = policy_node_policy_find("fragment-aware"),
+                            .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}},
+                            .state = w};
+    struct policy_verdict v[2];
+    struct policy_placement best;
+    ck_assert_int_eq(policy_choose(&pod, nodes, 2, &o, v, &best), 1); /* G2 */
+    double with = v[0].score - v[1].score;
+    p.claim = 0;
+    workload_set_params(w, &p);
+    ck_assert_int_eq(policy_choose(&pod, nodes, 2, &o, v, &best), 1);
+    double without = v[0].score - v[1].score;
+    ck_assert_msg(fabs(with - without - WORKLOAD_CLAIM * 1000) < 1e-6, "%f %f", with, without);
+    workload_destroy(w);
+}
+END_TEST
+
+static const struct {
+    const char *arg;
+    int rc;
+    double balance, gap_common;
+} param_cases[] = {
+    {"balance=0.5", 0, 0.5, WORKLOAD_GAP_COMMON},
+    {"gap_common=0.02", 0, WORKLOAD_BALANCE, 0.02},
+    {"balance=", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"balance", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"balance=1x", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"balance=-1", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"balance=nan", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"balance=1e999", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"balancex=1", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"=1", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+};
+
+START_TEST(params_parse)
+{
+    struct workload_params p = workload_params_default;
+    char err[160] = "";
+    int rc = workload_param_set(&p, param_cases[_i].arg, err, sizeof err);
+    ck_assert_int_eq(rc, param_cases[_i].rc);
+    ck_assert(p.balance == param_cases[_i].balance);
+    ck_assert(p.gap_common == param_cases[_i].gap_common);
+    ck_assert(rc == 0 || err[0]);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("fragment_models");
+    TCase *tc = tcase_create("core");
+    tcase_add_loop_test(tc, gap_per_model, 0, sizeof gap_cases / sizeof gap_cases[0]);
+    tcase_add_loop_test(tc, claim_by_hand, 0, sizeof claim_cases / sizeof claim_cases[0]);
+    tcase_add_test(tc, claim_steers);
+    tcase_add_loop_test(tc, params_parse, 0, sizeof param_cases / sizeof param_cases[0]);
+    suite_add_tcase(s, tc);
+    return harness_run_suite(s, true);
+}
