@@ -75,6 +75,7 @@ const struct workload_params workload_params_default = {
     .blend = 0.5,
     .gap_models = 1,
     .claim = WORKLOAD_CLAIM,
+    .gap_rule = 1,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -92,6 +93,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"blend", offsetof(struct workload_params, blend)},
         {"gap_models", offsetof(struct workload_params, gap_models)},
         {"claim", offsetof(struct workload_params, claim)},
+        {"gap_rule", offsetof(struct workload_params, gap_rule)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -680,9 +682,13 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
         if (w->e[i].s.nums == 1 && d > 0 && d <= GAP_MAX)
             size_w[d] += on;
     }
-    double common = w->p.gap_common * total;
+    double mass = 0; /* of the shares below a card */
+    for (int d = 1; d < GAP_MAX; d++)
+        mass += size_w[d] * d;
     for (int d = 1; d <= GAP_MAX; d++) {
-        if (size_w[d] < common)
+        if (size_w[d] <= 0 ||
+            (w->p.gap_rule > 0 ? d == GAP_MAX || size_w[d] * d < w->p.gap_common * mass
+                               : size_w[d] < w->p.gap_common * total))
             continue;
         for (int x = d; x <= GAP_MAX; x++)
             reach[x] |= reach[x - d];

@@ -23,17 +23,28 @@
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can
- * fill (repeats allowed; common on a card of model M: a share size that
- * one-GPU shapes asking it, whatever their CPU and memory, hold at least
- * WORKLOAD_GAP_COMMON of the demand that lands on model M). What of a
- * shape lands on M: its weight times M's part of the GPUs the shape may
- * use (0 when its model list excludes M; M's GPUs / all GPUs for a shape
- * that takes any model), so a share size only T4-bound tasks ask is common
- * on T4 cards and not on others. Without the model counts (no scarcity
- * call) every shape counts on every card. A 530 gap beside common 470 shares
+ * fill (repeats allowed; common on a card of model M: a share size whose
+ * one-GPU shapes, whatever their CPU and memory, bring at least
+ * WORKLOAD_GAP_COMMON of the milli-GPU that shares below a whole card
+ * bring to model M: a size is counted by the capacity its pods could
+ * fill, so a rare small share cannot make every gap look fillable). What
+ * of a shape lands on M: its weight times M's part of the GPUs the shape
+ * may use (0 when its model list excludes M; M's GPUs / all GPUs for a
+ * shape that takes any model), so a share size only T4-bound tasks ask is
+ * common on T4 cards and not on others. Without the model counts (no
+ * scarcity call) every shape counts on every card. A 530 gap beside common 470 shares
  * keeps 60; a 210 gap keeps 210 when no common share is that small. It
  * looks past the next arrival: FGD alone fills a 530 gap with a 320 share
  * (F falls now) and leaves 210 nobody takes.
+ *
+ * Plus a claim term: WORKLOAD_CLAIM times, over the node's GPUs, the
+ * capacity in use times its model's claim: the part of all GPU demand that
+ * shapes bound to some models (a use-gputype list that leaves a model of
+ * the cluster out) bring to that model, over the model's part of the GPUs.
+ * Claim 1: at full arrival the bound shapes alone would fill the model. A
+ * pod that may go anywhere then prefers cards nobody is bound to; a pod
+ * bound to the model pays the same on all its candidates. 0 on a workload
+ * without model lists.
  *
  * The weights come from a list (a trace's own distribution) or are learned
  * online: a bounded histogram (WORKLOAD_MAX_SHAPES) whose old observations
@@ -53,8 +64,8 @@
 #define WORKLOAD_MAX_SHAPES 512
 #define WORKLOAD_BALANCE    0.7   /* chosen on the openb trace (bench/README.md) */
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
-#define WORKLOAD_GAP_COMMON 0.015 /* the same */
-#define WORKLOAD_CLAIM      0.5   /* the same */
+#define WORKLOAD_GAP_COMMON 0.012 /* the same (issue 20: of the share demand) */
+#define WORKLOAD_CLAIM      1     /* no weight: F counts the claimed capacity taken */
 #define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
 #define WORKLOAD_GPU_MODELS 32    /* GPU models whose capacity the gap term weighs */
@@ -73,6 +84,7 @@ struct workload_params {
     double blend;         /* WORKLOAD_BOTH: the copies view's part, 0.5 */
     double gap_models;    /* 1: the gap term weighs share sizes per GPU model; 0: not */
     double claim;         /* WORKLOAD_CLAIM */
+    double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or

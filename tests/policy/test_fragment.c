@@ -265,11 +265,10 @@ END_TEST
 
 /* Gap term by hand: one card with `free` milli-GPU free; shares of 470 and
  * 320 (weight 10 each) and of 160 (weight w160; common from 1.5 % of all
- * weight), 1 core each, so nothing is stranded. With `split` the 160 share
- * comes as two shapes of w160 / 2 (1 and 2 cores): a share size is common
- * by the weight of all shapes asking it. F = one-copy waste (every shape
- * that does not fit wastes the card) + WORKLOAD_GAP_WEIGHT x left, left =
- * free - the largest sum of common shares that fits in it. */
+ * weight; the count rule, at 1.5 %), 1 core each, so nothing is stranded. With `split` the 160
+ * share comes as two shapes of w160 / 2 (1 and 2 cores): a share size is common by the weight of
+ * all shapes asking it. F = one-copy waste (every shape that does not fit wastes the card) +
+ * WORKLOAD_GAP_WEIGHT x left, left = free - the largest sum of common shares that fits in it. */
 static const struct {
     double w160;
     bool split;
@@ -292,6 +291,10 @@ START_TEST(gap_by_hand)
     const int free[] = {gap_cases[_i].free};
     node(&t, "n", free, 1, 16000);
     struct workload *w = workload_create(1.0);
+    struct workload_params p = workload_params_default;
+    p.gap_rule = 0; /* common by count (test_fragment_models.c: by demand) */
+    p.gap_common = 0.015;
+    workload_set_params(w, &p);
     workload_set_measure(w, WORKLOAD_ONE_COPY);
     struct workload_shape a = shape(1, 47, 1000, NULL), b = shape(1, 32, 1000, NULL),
                           c = shape(1, 16, 1000, NULL), c2 = shape(1, 16, 2000, NULL);

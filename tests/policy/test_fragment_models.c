@@ -49,7 +49,7 @@ static struct workload_shape shape(int pct, const char *models)
 }
 
 /* Shares of 470 and 320 on any model (weight 10 each) and of 160 bound to
- * T4 (weight 0.5); the cluster: one T4 card and one G2 card. The models'
+ * T4 (weight 0.7); the cluster: one T4 card and one G2 card. The models'
  * counts come from workload_set_scarcity. */
 static struct workload *t4_workload(const struct workload_params *p)
 {
@@ -60,7 +60,7 @@ static struct workload *t4_workload(const struct workload_params *p)
     workload_set_params(w, p);
     workload_add(w, &a, 10);
     workload_add(w, &b, 10);
-    workload_add(w, &c, 0.5);
+    workload_add(w, &c, 0.7);
     node(&t4, T4, 1000);
     node(&g2, G2, 1000);
     const struct policy_node *nodes[] = {&t4.n, &g2.n};
@@ -93,12 +93,13 @@ static double term(const char *type, int free, double gap_models, bool claim)
 }
 
 /* The gap term per model, by hand. What lands on a model: a shape's weight
- * times the model's part of the GPUs it may use. On the T4 card: 470 and
- * 320 land 10 x 1/2 = 5 each, the T4-bound 160 all its 0.5: 160 is
- * 0.5 / 10.5 = 4.8 % there, common (>= 1.5 %): a 210 gap keeps 210 - 160
- * = 50. On the G2 card nothing of the 160 lands: 0 %, a 210 gap keeps 210.
- * Models ignored (gap_models 0, as before issue 20): 160 is 0.5 / 20.5 =
- * 2.4 % everywhere, common on G2 too: 50. */
+ * times the model's part of the GPUs it may use; a size is common when its
+ * milli-GPU are at least 1.2 % of all shares' there. On the T4 card: 470
+ * and 320 land 10 x 1/2 = 5 each, the T4-bound 160 all its 0.7: 160 brings
+ * 112 of 2350 + 1600 + 112 = 4062, 2.8 %, common: a 210 gap keeps 210 -
+ * 160 = 50. On the G2 card nothing of the 160 lands: a 210 gap keeps 210.
+ * Models ignored (gap_models 0, as before issue 20): 112 of 8012, 1.4 %
+ * everywhere, common on G2 too: 50. */
 static const struct {
     const char *type;
     int free;
@@ -118,17 +119,17 @@ START_TEST(gap_per_model)
 END_TEST
 
 /* The claim term by hand: of all GPU demand (470 x 10 + 320 x 10 + 160 x
- * 0.5 = 7980) the T4-bound shape's 80 lands on T4 (it may use only T4's one
- * GPU), T4 holds 1 of the 2 GPUs: claim 80 / 7980 x 2 / 1 = 0.02005. F gains
- * claim x the used capacity of the card; G2 claims nothing. */
+ * 0.7 = 8012) the T4-bound shape's 112 lands on T4 (it may use only T4's
+ * one GPU), T4 holds 1 of the 2 GPUs: claim 112 / 8012 x 2 / 1 = 0.028. F
+ * gains claim x the used capacity of the card; G2 claims nothing. */
 static const struct {
     const char *type;
     int free;
     double part;
 } claim_cases[] = {
-    {"T4", 210, 80.0 / 7980 * 2 * 790},
+    {"T4", 210, 112.0 / 8012 * 2 * 790},
     {"T4", 1000, 0},
-    {"T4", 0, 80.0 / 7980 * 2 * 1000},
+    {"T4", 0, 112.0 / 8012 * 2 * 1000},
     {"G2", 210, 0},
 };
 
@@ -179,6 +180,41 @@ START_TEST(claim_steers)
 }
 END_TEST
 
+/* Common by demand, not by count: shares of 470 and 320 (weight 10 each)
+ * and of 60 (weight 0.5, 2.4 % of the pods but 30 of 7930 milli-GPU, 0.38
+ * %). By demand (the default) 60 is not common: a 530 gap keeps 60 beside
+ * a 470, a 210 gap all 210. By count at 1.2 % (as before issue 20) it is:
+ * 470 + 60 fills 530, 60 x 3 leaves 30 of 210. */
+static const struct {
+    double rule;
+    int free, left;
+} demand_cases[] = {{1, 530, 60}, {0, 530, 0}, {1, 210, 210}, {0, 210, 30}, {1, 1000, 0}};
+
+START_TEST(gap_by_demand)
+{
+    struct workload_params p = workload_params_default;
+    struct tnode t;
+    double f[2];
+    node(&t, G2, demand_cases[_i].free);
+    p.balance = 0;
+    p.gap_rule = demand_cases[_i].rule;
+    for (int k = 0; k < 2; k++) {
+        struct workload *w = workload_create(1.0);
+        struct workload_shape a = shape(47, ""), b = shape(32, ""), c = shape(6, "");
+        p.gap_weight = k;
+        workload_set_params(w, &p);
+        workload_set_measure(w, WORKLOAD_ONE_COPY);
+        workload_add(w, &a, 10);
+        workload_add(w, &b, 10);
+        workload_add(w, &c, 0.5);
+        f[k] = workload_fragment(w, &t.n, t.use, 0, 0);
+        workload_destroy(w);
+    }
+    ck_assert_msg(fabs(f[1] - f[0] - demand_cases[_i].left) < 1e-9, "case %d: left %f", _i,
+                  f[1] - f[0]);
+}
+END_TEST
+
 static const struct {
     const char *arg;
     int rc;
@@ -186,6 +222,7 @@ static const struct {
 } param_cases[] = {
     {"balance=0.5", 0, 0.5, WORKLOAD_GAP_COMMON},
     {"gap_common=0.02", 0, WORKLOAD_BALANCE, 0.02},
+    {"gap_common=0", 0, WORKLOAD_BALANCE, 0},
     {"balance=", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
     {"balance", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
     {"balance=1x", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
@@ -216,6 +253,7 @@ int main(void)
     tcase_add_loop_test(tc, gap_per_model, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, claim_by_hand, 0, sizeof claim_cases / sizeof claim_cases[0]);
     tcase_add_test(tc, claim_steers);
+    tcase_add_loop_test(tc, gap_by_demand, 0, sizeof demand_cases / sizeof demand_cases[0]);
     tcase_add_loop_test(tc, params_parse, 0, sizeof param_cases / sizeof param_cases[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
