@@ -8,6 +8,7 @@ FUZZ_PKGS := clang
 ARGS ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
+FUZZ_RUNS ?= -1
 FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps build test run bench clean format fuzz
@@ -58,7 +59,8 @@ bench: build
 	    --pods $(OPENB)/openb_pod_list_default.csv --bound; \
 	else echo "vgpu-replay: $(OPENB) not found; skipped"; fi
 
-# Each libFuzzer target for FUZZ_TIME seconds (clang, ASan + UBSan). New
+# Each libFuzzer target for FUZZ_TIME seconds, or until FUZZ_RUNS executions
+# when given (clang, ASan + UBSan). New
 # inputs go to $(FUZZ_BUILD)/corpus/<target>; a finding stops its target
 # and is written to $(FUZZ_BUILD)/crash-<target>-*: keep it under
 # fuzz/regressions/<target>/ once fixed, and make test replays it.
@@ -69,7 +71,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  echo "fuzz $$t: $(FUZZ_TIME) s (log: $(FUZZ_BUILD)/fuzz-$$t.log)"; \
-	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
 	    $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t $$(ls -d fuzz/regressions/$$t 2>/dev/null) \
 	    >$(FUZZ_BUILD)/fuzz-$$t.log 2>&1 \

@@ -1,20 +1,49 @@
 /* Watch stream frames (k8s/kube.h's line splitter, k8s/watch.h's events):
  * the lines a stream splits into do not depend on where the network cut
- * it (checked at every byte for short inputs); an idle watch over a small
- * cache (fuzz/data/watch-cluster.json) fed the stream whole and fed it
- * byte by byte ends the same way.
+ * it; an idle watch over a small cache (fuzz/data/watch-cluster.json) fed
+ * the stream whole and fed it in pieces ends the same way.
+ *
+ * Where it is cut: at every byte for inputs up to CUT_ALL bytes (in two,
+ * and the watch fed byte by byte); beyond, in two at CUT_SOME points and
+ * in pieces of 1 to PIECE_MAX bytes (PIECE_RUNS times, and the watch
+ * once), drawn from a generator seeded with the input's hash: an input is
+ * cut the same way every time it runs.
+ *
+ * The cache is loaded once and kept between inputs while no input writes
+ * to it (cache_write_locks unchanged); an input that wrote has it loaded
+ * afresh before it returns, so an input ends the same way run alone or
+ * after others. The stream fed in pieces meets the cache the whole stream
+ * left: the same events again, as a watch that reconnects sees them (what
+ * the watch answers does not depend on the cache).
  *
  * Input: byte 0 picks the kind (nodes, pods, resourcequotas,
  * poddisruptionbudgets), then the stream (events, one JSON per line). */
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include "base/err.h"
+#include "base/hash.h"
 #include "fuzz/fuzz.h"
 #include "k8s/cache.h"
 #include "k8s/kube.h"
 #include "k8s/snapshot.h"
 #include "k8s/watch.h"
 
+enum { CUT_ALL = 128, CUT_SOME = 8, PIECE_RUNS = 4, PIECE_MAX = 32 };
+#define PIECES SIZE_MAX
+
 static const char *const kinds[4] = {"nodes", "pods", "resourcequotas", "poddisruptionbudgets"};
+
+/* The cut points and piece sizes of one input (splitmix64). */
+static uint64_t rng;
+
+static size_t draw(size_t bound)
+{
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (size_t)((z ^ (z >> 31)) % bound);
+}
 
 /* The lines seen, each followed by a NUL. */
 struct seen {
@@ -37,15 +66,33 @@ static int record(void *ctx, char *line, size_t len)
 }
 
 static struct seen whole, cut;
+/* The splitter's buffer, kept across the cuts of one input (a new one per
+ * cut cost more than the cut). */
+static struct kube_lines lines;
 
+/* Split p into lines (l.max = max): cut in two at `at`, or (at is
+ * PIECES) in drawn pieces. */
 static int split(const uint8_t *p, size_t n, size_t at, struct seen *s, size_t max)
 {
-    struct kube_lines l = {.max = max};
-    int rc = kube_lines_feed(&l, (const char *)p, at, record, s);
-    if (rc == 0)
-        rc = kube_lines_feed(&l, (const char *)p + at, n - at, record, s);
-    kube_lines_free(&l);
+    lines.len = 0;
+    lines.max = max;
+    int rc = 0;
+    for (size_t i = 0, step; i < n && rc == 0; i += step) {
+        step = at == PIECES ? 1 + draw(PIECE_MAX) : i < at ? at - i : n - i;
+        rc = kube_lines_feed(&lines, (const char *)p + i, step < n - i ? step : n - i, record, s);
+    }
     return rc;
+}
+
+static void check_cut(const uint8_t *p, size_t n, size_t at, int end_at, size_t max, int rw)
+{
+    cut.len = 0;
+    cut.n = 0;
+    cut.end_at = end_at;
+    int rc = split(p, n, at, &cut, max);
+    FUZZ_CHECK(rc == rw, "cut at %zu: rc %d, whole %d", at, rc, rw);
+    FUZZ_CHECK(cut.n == whole.n && cut.len == whole.len && memcmp(cut.buf, whole.buf, cut.len) == 0,
+               "cut at %zu: %d lines, whole %d", at, cut.n, whole.n);
 }
 
 static void check_splitter(const uint8_t *p, size_t n, int end_at, size_t max)
@@ -54,41 +101,55 @@ static void check_splitter(const uint8_t *p, size_t n, int end_at, size_t max)
     whole.n = 0;
     whole.end_at = end_at;
     int rw = split(p, n, n, &whole, max);
-    size_t step = n <= 512 ? 1 : n / 97 + 1;
-    for (size_t at = 0; at <= n; at += step) {
-        cut.len = 0;
-        cut.n = 0;
-        cut.end_at = end_at;
-        int rc = split(p, n, at, &cut, max);
-        FUZZ_CHECK(rc == rw, "cut at %zu: rc %d, whole %d", at, rc, rw);
-        FUZZ_CHECK(cut.n == whole.n && cut.len == whole.len &&
-                       memcmp(cut.buf, whole.buf, cut.len) == 0,
-                   "cut at %zu: %d lines, whole %d", at, cut.n, whole.n);
+    if (n <= CUT_ALL) {
+        for (size_t at = 1; at < n; at++)
+            check_cut(p, n, at, end_at, max, rw);
+        return;
     }
+    for (int i = 0; i < CUT_SOME; i++)
+        check_cut(p, n, 1 + draw(n - 1), end_at, max, rw);
+    for (int i = 0; i < PIECE_RUNS; i++)
+        check_cut(p, n, PIECES, end_at, max, rw);
 }
 
 static char *cluster;
 static size_t cluster_len;
+static struct cache *kept;
+static unsigned long kept_writes; /* cache_write_locks(kept) as loaded */
 
-/* Feed the stream to an idle watch over the cluster, step bytes a time. */
-static int watch_run(int kind, const uint8_t *p, size_t n, size_t step, char *rv, size_t cap)
+/* Load the kept cache afresh when it is missing or an input wrote to it. */
+static void restore(void)
 {
+    if (kept && cache_write_locks(kept) == kept_writes)
+        return;
     char err[512];
     struct snapshot_stats st;
-    struct cache *c = cache_create();
-    FUZZ_CHECK(snapshot_load_json(c, cluster, cluster_len, &st, err, sizeof err) == 0, "%s", err);
+    cache_destroy(kept);
+    kept = cache_create();
+    FUZZ_CHECK(snapshot_load_json(kept, cluster, cluster_len, &st, err, sizeof err) == 0, "%s",
+               err);
+    kept_writes = cache_write_locks(kept);
+}
+
+/* Feed the stream to a new idle watch over c: whole (pieces false), else
+ * byte by byte up to CUT_ALL bytes and in drawn pieces beyond. */
+static int watch_run(struct cache *c, int kind, const uint8_t *p, size_t n, bool pieces, char *rv,
+                     size_t cap)
+{
     struct watch_options o = {.handshake = true};
     struct watch *w = watch_create_idle(c, &o);
     struct kube_lines l = {0};
     int rc = 0;
     rv[0] = '\0';
-    for (size_t i = 0; i < n && rc == 0; i += step)
+    for (size_t i = 0, step = n ? n : 1; i < n && rc == 0; i += step) {
+        if (pieces)
+            step = n <= CUT_ALL ? 1 : 1 + draw(PIECE_MAX);
         rc = watch_feed(w, kinds[kind], (const char *)p + i, n - i < step ? n - i : step, &l, rv,
                         cap);
+    }
     FUZZ_CHECK(rc == 0 || rc == 1 || rc == ERR_NOTFOUND || rc == ERR_TOOBIG, "rc %d", rc);
     kube_lines_free(&l);
     watch_stop(w);
-    cache_destroy(c);
     return rc;
 }
 
@@ -101,13 +162,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
+    rng = hash_fnv(HASH_FNV_INIT, data, size);
     check_splitter(p, n, 0, 0);
     check_splitter(p, n, 2, 0);
     check_splitter(p, n, 0, 64); /* lines over 64 bytes end the stream */
+    kube_lines_free(&lines);
     char rv1[128], rv2[128];
-    int r1 = watch_run(data[0] & 3, p, n, n ? n : 1, rv1, sizeof rv1);
-    int r2 = watch_run(data[0] & 3, p, n, 1, rv2, sizeof rv2);
-    FUZZ_CHECK(r1 == r2, "whole: rc %d, byte by byte: rc %d", r1, r2);
-    FUZZ_CHECK(strcmp(rv1, rv2) == 0, "whole: rv %s, byte by byte: rv %s", rv1, rv2);
+    restore(); /* the first input only: the others find it restored */
+    int r1 = watch_run(kept, data[0] & 3, p, n, false, rv1, sizeof rv1);
+    int r2 = watch_run(kept, data[0] & 3, p, n, true, rv2, sizeof rv2);
+    /* Now, not before the next input: what this input added to the cache
+     * is freed within it, so libFuzzer's leak check (more mallocs than
+     * frees in one input) is not set off. */
+    restore();
+    FUZZ_CHECK(r1 == r2, "whole: rc %d, in pieces: rc %d", r1, r2);
+    FUZZ_CHECK(strcmp(rv1, rv2) == 0, "whole: rv %s, in pieces: rv %s", rv1, rv2);
     return 0;
 }

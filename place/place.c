@@ -88,6 +88,7 @@ struct place {
     int since;                 /* observations since the last snapshot */
     int publish_at;            /* ... at which the next one is taken */
     unsigned placed;           /* placements, for PRESS_EVERY */
+    unsigned long observed;    /* pods counted (place_stats) */
     uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
     pthread_key_t tkey;
     struct tstate *tstates[WORKLOAD_THREADS];
@@ -267,6 +268,7 @@ void place_observe(struct place *pl, const struct policy_pod *pod)
     if (!counted) {
         pl->seen[h % SEEN_SLOTS] = h;
         workload_observe(pl->learner, pod);
+        pl->observed++;
     }
     bool due = !counted && ++pl->since >= pl->publish_at;
     pthread_mutex_unlock(&pl->learn_lock);
@@ -283,6 +285,7 @@ void place_stats(struct place *pl, struct place_stats *out)
         out->reused += atomic_load_explicit(&pl->tstates[i]->reused, memory_order_relaxed);
         out->memo_bytes += atomic_load_explicit(&pl->tstates[i]->bytes, memory_order_relaxed);
     }
+    out->observed = pl->observed;
     pthread_mutex_unlock(&pl->learn_lock);
     out->seen_bytes = sizeof pl->seen;
     pthread_rwlock_rdlock(&pl->state_lock);

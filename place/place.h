@@ -168,12 +168,14 @@ size_t place_workload_shapes(struct place *p);
 int place_node_fragment(struct place *p, const char *node, double *f);
 /* Verdicts judged so far over every thread: fitted (policy_fit ran) and
  * reused from a thread's memo (the pod's signature and the node's version
- * matched an earlier verdict). For tests. */
+ * matched an earlier verdict). For tests, and for the fuzz target that
+ * keeps a placer while nothing changed it. */
 struct place_stats {
     unsigned long fitted, reused;
-    size_t memo_bytes;     /* the verdict memos' slots, over every thread */
-    size_t seen_bytes;     /* the uids recently counted by the learner (a fixed ring) */
-    size_t workload_bytes; /* the learner's workload and the one published (fixed sizes) */
+    size_t memo_bytes;      /* the verdict memos' slots, over every thread */
+    size_t seen_bytes;      /* the uids recently counted by the learner (a fixed ring) */
+    size_t workload_bytes;  /* the learner's workload and the one published (fixed sizes) */
+    unsigned long observed; /* pods counted into the learned workload (once per uid) */
 };
 void place_stats(struct place *p, struct place_stats *out);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape

@@ -332,10 +332,15 @@ START_TEST(learner)
         req_done(&r);
     }
     ck_assert_uint_eq(place_workload_shapes(pl), 0);
+    struct place_stats st;
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.observed, 15);
     req_make(&r, "l-15", 1000, json, sizeof json);
     place_filter(pl, &r, json, NOW); /* the 16th pod: the first copy */
     req_done(&r);
     ck_assert_uint_eq(place_workload_shapes(pl), 3);
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.observed, 16);
     place_destroy(pl);
     cache_destroy(c);
 }
