@@ -12,12 +12,15 @@
  * The cache is loaded once and kept between inputs while no input writes
  * to it (cache_write_locks unchanged); an input that wrote has it loaded
  * afresh before it returns, so an input ends the same way run alone or
- * after others. The stream fed in pieces meets the cache the whole stream
- * left: the same events again, as a watch that reconnects sees them (what
- * the watch answers does not depend on the cache).
+ * after others (the replay, make test, checks that the kept cache then
+ * shows what a new one shows). The stream fed in pieces meets the cache
+ * the whole stream left: the same events again, as a watch that
+ * reconnects sees them (what the watch answers does not depend on the
+ * cache).
  *
  * Input: byte 0 picks the kind (nodes, pods, resourcequotas,
  * poddisruptionbudgets), then the stream (events, one JSON per line). */
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -131,6 +134,32 @@ static void restore(void)
     kept_writes = cache_write_locks(kept);
 }
 
+#ifdef FUZZ_REPLAY
+/* The kept cache shows what a new one loaded from the file shows (its
+ * nodes, GPUs and usage, and its counts). */
+static void check_restored(void)
+{
+    char err[512];
+    struct snapshot_stats st;
+    struct cache *fresh = cache_create();
+    FUZZ_CHECK(snapshot_load_json(fresh, cluster, cluster_len, &st, err, sizeof err) == 0, "%s",
+               err);
+    struct cache_stats a, b;
+    cache_stats(kept, &a);
+    cache_stats(fresh, &b);
+    FUZZ_CHECK(memcmp(&a, &b, sizeof a) == 0, "kept: %zu nodes %zu pods, new: %zu nodes %zu pods",
+               a.nodes, a.pods, b.nodes, b.pods);
+    cJSON *ja = cache_inspect(kept, 1795000000.0), *jb = cache_inspect(fresh, 1795000000.0);
+    char *sa = cJSON_PrintUnformatted(ja), *sb = cJSON_PrintUnformatted(jb);
+    FUZZ_CHECK(sa && sb && strcmp(sa, sb) == 0, "kept: %.300s, new: %.300s", sa, sb);
+    free(sa);
+    free(sb);
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    cache_destroy(fresh);
+}
+#endif
+
 /* Feed the stream to a new idle watch over c: whole (pieces false), else
  * byte by byte up to CUT_ALL bytes and in drawn pieces beyond. */
 static int watch_run(struct cache *c, int kind, const uint8_t *p, size_t n, bool pieces, char *rv,
@@ -175,6 +204,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * is freed within it, so libFuzzer's leak check (more mallocs than
      * frees in one input) is not set off. */
     restore();
+#ifdef FUZZ_REPLAY
+    check_restored();
+#endif
     FUZZ_CHECK(r1 == r2, "whole: rc %d, in pieces: rc %d", r1, r2);
     FUZZ_CHECK(strcmp(rv1, rv2) == 0, "whole: rv %s, in pieces: rv %s", rv1, rv2);
     return 0;
