@@ -10,11 +10,12 @@
  * cut the same way every time it runs.
  *
  * The cache is loaded once and kept between inputs while no input writes
- * to it (cache_write_locks unchanged); an input that wrote has it loaded
- * afresh before it returns, so an input ends the same way run alone or
- * after others (the replay, make test, checks that the kept cache then
- * shows what a new one shows). The stream fed in pieces meets the cache
- * the whole stream left: the same events again, as a watch that
+ * to it: cache_write_locks unchanged, and no disruption budget (they have
+ * their own lock; the cluster has none). An input that wrote has it
+ * loaded afresh before it returns, so an input ends the same way run
+ * alone or after others (the replay, make test, checks that the kept
+ * cache then shows what a new one shows). The stream fed in pieces meets
+ * the cache the whole stream left: the same events again, as a watch that
  * reconnects sees them (what the watch answers does not depend on the
  * cache).
  *
@@ -29,6 +30,7 @@
 #include "fuzz/fuzz.h"
 #include "k8s/cache.h"
 #include "k8s/kube.h"
+#include "k8s/pdb.h"
 #include "k8s/snapshot.h"
 #include "k8s/watch.h"
 
@@ -119,11 +121,12 @@ static char *cluster;
 static size_t cluster_len;
 static struct cache *kept;
 static unsigned long kept_writes; /* cache_write_locks(kept) as loaded */
+static size_t kept_pdbs;          /* its budgets (their own lock, not counted there) */
 
 /* Load the kept cache afresh when it is missing or an input wrote to it. */
 static void restore(void)
 {
-    if (kept && cache_write_locks(kept) == kept_writes)
+    if (kept && cache_write_locks(kept) == kept_writes && pdbs_count(cache_pdbs(kept)) == kept_pdbs)
         return;
     char err[512];
     struct snapshot_stats st;
@@ -132,6 +135,7 @@ static void restore(void)
     FUZZ_CHECK(snapshot_load_json(kept, cluster, cluster_len, &st, err, sizeof err) == 0, "%s",
                err);
     kept_writes = cache_write_locks(kept);
+    kept_pdbs = pdbs_count(cache_pdbs(kept));
 }
 
 #ifdef FUZZ_REPLAY
@@ -149,6 +153,8 @@ static void check_restored(void)
     cache_stats(fresh, &b);
     FUZZ_CHECK(memcmp(&a, &b, sizeof a) == 0, "kept: %zu nodes %zu pods, new: %zu nodes %zu pods",
                a.nodes, a.pods, b.nodes, b.pods);
+    FUZZ_CHECK(pdbs_count(cache_pdbs(kept)) == pdbs_count(cache_pdbs(fresh)), "kept: %zu budgets",
+               pdbs_count(cache_pdbs(kept)));
     cJSON *ja = cache_inspect(kept, 1795000000.0), *jb = cache_inspect(fresh, 1795000000.0);
     char *sa = cJSON_PrintUnformatted(ja), *sb = cJSON_PrintUnformatted(jb);
     FUZZ_CHECK(sa && sb && strcmp(sa, sb) == 0, "kept: %.300s, new: %.300s", sa, sb);
