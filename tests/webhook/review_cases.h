@@ -197,6 +197,16 @@ static const struct review_case review_cases[] = {
      403,
      "label hami.io/vgpu-node is changed by \"alice\"",
      {NULL}},
+    /* not a string (only a caller other than kube-apiserver sends one): it
+     * counts as changed, and is not compared (cJSON_Compare takes time
+     * exponential in the depth of nested objects) */
+    {"v1-update-owner-deep-value",
+     200,
+     false,
+     false,
+     403,
+     "annotation hami.io/vgpu-node is changed by \"alice\"",
+     {NULL}},
     /* ephemeral containers that would see every GPU */
     {"v1-ephemeral-privileged",
      200,
