@@ -1,7 +1,8 @@
 /* The web view's YAML reader (server/ui.h ui_yaml_to_json, for a pasted
  * pod): whatever the text, it ends in a tree or NULL with the reason, and a
- * tree printed as JSON parses back to an equal tree. */
+ * tree printed as JSON parses back to a tree that prints the same. */
 #include <cjson/cJSON.h>
+#include <string.h>
 #include "fuzz/fuzz.h"
 #include "server/ui.h"
 
@@ -16,9 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (t) {
         char *s = cJSON_PrintUnformatted(t);
         FUZZ_CHECK(s, "a tree that does not print");
+        /* Printed again, the same text: cJSON_Compare would do, but its
+         * time doubles with each level of nested objects (up to 64 here). */
         cJSON *back = cJSON_Parse(s);
-        FUZZ_CHECK(back && cJSON_Compare(t, back, true), "printed tree does not read back: %.200s",
-                   s);
+        char *again = back ? cJSON_PrintUnformatted(back) : NULL;
+        FUZZ_CHECK(again && strcmp(s, again) == 0, "printed tree does not read back: %.200s", s);
+        cJSON_free(again);
         cJSON_Delete(back);
         cJSON_free(s);
     }
