@@ -18,9 +18,9 @@
  *     sets one, and the legacy QuotaUsed{quotanamespace, quotaName, limit}.
  * Every series carries zone="vGPU", the constant label HAMi's registry adds.
  * HAMi's "ratio" gauges of cores are percentages (0..100, rounded up), its
- * memory ratio a fraction (0..1), as there. Not exported: the MIG instance
- * gauges (hami_node_gpu_mig_instance_info, nodeGPUMigInstance), as MIG
- * instances are not tracked here. */
+ * memory ratio a fraction (0..1), as there. MIG instances have their own
+ * families, hami_node_gpu_mig_instance_info and the legacy
+ * nodeGPUMigInstance (hamimetrics.c). */
 #ifndef VS_HAMIMETRICS_H
 #define VS_HAMIMETRICS_H
 
