@@ -13,22 +13,10 @@
 
 static char out[1 << 16];
 
-/* Run a command line; capture stdout into out. Returns the exit status. */
+/* Run a command line; its output lands in out (harness_shell). */
 static int run(const char *cmd)
 {
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *env(const char *k)
-{
-    const char *v = getenv(k);
-    ck_assert_msg(v != NULL, "%s is not set", k);
-    return v;
+    return harness_shell(cmd, out, sizeof out);
 }
 
 /* The first row of vgpu-replay's output: the paper's header, then trace,
@@ -62,7 +50,8 @@ START_TEST(replay_output_parses)
     snprintf(cmd, sizeof cmd,
              "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv %s "
              "--curve %s",
-             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"), replay_args[_i], curve);
+             harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+             replay_args[_i], curve);
     ck_assert_int_eq(run(cmd), 0);
     char policy[64];
     double at[5];
@@ -93,16 +82,16 @@ START_TEST(replay_bound_holds)
     double bound[5], at[5];
     const char *fmt = "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
                       "--seeds 3 --tune 1.6 %s %s";
-    snprintf(cmd, sizeof cmd, fmt, env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"),
-             "--bound", "");
+    snprintf(cmd, sizeof cmd, fmt, harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"),
+             harness_env("VS_TEST_DATA"), "--bound", "");
     ck_assert_int_eq(run(cmd), 0);
     parse_row(out, policy, bound);
     ck_assert_str_eq(policy, "upper-bound");
     for (int i = 0; i < 5; i++)
         ck_assert(bound[i] > 0 && bound[i] <= 100.0001);
     for (size_t p = 0; p < sizeof policies / sizeof policies[0]; p++) {
-        snprintf(cmd, sizeof cmd, fmt, env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"),
-                 "--policy", policies[p]);
+        snprintf(cmd, sizeof cmd, fmt, harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"),
+                 harness_env("VS_TEST_DATA"), "--policy", policies[p]);
         ck_assert_int_eq(run(cmd), 0);
         parse_row(out, policy, at);
         for (int i = 0; i < 5; i++)
@@ -118,7 +107,8 @@ static void replay_refuses(const char *args, const char *want)
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv %s 2>&1",
-             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"), args);
+             harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+             args);
     ck_assert_int_eq(run(cmd), 2);
     ck_assert_msg(strstr(out, want) != NULL, "%s: %s", args, out);
 }
@@ -127,7 +117,7 @@ START_TEST(replay_bad_input)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s/vgpu-replay --nodes /nonexistent.csv --pods x 2>&1",
-             env("VS_BUILD"));
+             harness_env("VS_BUILD"));
     ck_assert_int_eq(run(cmd), 2);
     replay_refuses("--policy packbin", "packbin");
     /* online learns with the service's own measure: --measure is refused */
@@ -145,7 +135,7 @@ START_TEST(start_bench_output_parses)
     int nodes = 0, pods = 0, readyz = 0;
     double ready = -1, peak = -1;
     snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --nodes 20 --pods 300 --items-first 1",
-             env("VS_BUILD"));
+             harness_env("VS_BUILD"));
     ck_assert_int_eq(run(cmd), 0);
     const char *res = strstr(out, "RESULT {");
     ck_assert_msg(res != NULL, "%s", out);
@@ -163,7 +153,7 @@ START_TEST(start_bench_output_parses)
      * pod filtered 5 times) and after; the huge pods after the plain ones */
     snprintf(cmd, sizeof cmd,
              "%s/vgpu-start-bench --nodes 20 --pods 100 --warm 5 --filters 30 --huge-filters 10",
-             env("VS_BUILD"));
+             harness_env("VS_BUILD"));
     ck_assert_int_eq(run(cmd), 0);
     ck_assert_msg(strstr(out, "before filters: RSS ") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "table_entries{table=\"pending\"} 1;"), "%s", out);
@@ -188,7 +178,8 @@ START_TEST(start_bench_output_parses)
     ck_assert_int_eq(plain, 30);
     ck_assert_int_eq(huge, 10);
     /* absurd arguments: the usage, exit 2 */
-    snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --huge-filters -5 2>&1", env("VS_BUILD"));
+    snprintf(cmd, sizeof cmd, "%s/vgpu-start-bench --huge-filters -5 2>&1",
+             harness_env("VS_BUILD"));
     ck_assert_int_eq(run(cmd), 2);
     ck_assert_msg(strstr(out, "usage: vgpu-start-bench"), "%s", out);
 }

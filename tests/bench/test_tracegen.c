@@ -14,23 +14,10 @@
 
 static char out[1 << 20];
 
-/* Run a shell command; capture stdout (and stderr with 2>&1 in cmd) into
- * out. Returns the exit status. */
+/* Run a command line; its output lands in out (harness_shell). */
 static int run(const char *cmd)
 {
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *env(const char *k)
-{
-    const char *v = getenv(k);
-    ck_assert_msg(v != NULL, "%s is not set", k);
-    return v;
+    return harness_shell(cmd, out, sizeof out);
 }
 
 /* vgpu-tracegen on the tiny trace with args; its CSV lands in out. */
@@ -40,7 +27,8 @@ static int gen(const char *args)
     snprintf(cmd, sizeof cmd,
              "%s/vgpu-tracegen --pods %s/replay/pods.csv --nodes %s/replay/nodes.csv %s "
              "2>/dev/null",
-             env("VS_BUILD"), env("VS_TEST_DATA"), env("VS_TEST_DATA"), args);
+             harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+             args);
     return run(cmd);
 }
 
@@ -192,7 +180,8 @@ START_TEST(bad_input_refused)
              "printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\\n"
              "a,1000,10,1,500,H100\\nb,1000,10,1,1000,H100\\nc,1000,10,8,1000,H100\\n' "
              "> %s/nospec.csv && printf 'name,cpu_milli\\000\\n' > %s/nul.csv",
-             dir, env("VS_TEST_DATA"), env("VS_TEST_DATA"), dir, dir, dir, dir, dir, dir);
+             dir, harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"), dir, dir, dir, dir, dir,
+             dir);
     ck_assert_int_eq(system(cmd), 0);
     /* @name -> the file in dir */
     const char *in = bad[_i].args;
@@ -208,7 +197,7 @@ START_TEST(bad_input_refused)
         }
     }
     args[k] = '\0';
-    snprintf(cmd, sizeof cmd, "%s/vgpu-tracegen %s 2>&1 >/dev/null", env("VS_BUILD"), args);
+    snprintf(cmd, sizeof cmd, "%s/vgpu-tracegen %s 2>&1 >/dev/null", harness_env("VS_BUILD"), args);
     ck_assert_int_eq(run(cmd), 2);
     ck_assert_msg(strstr(out, bad[_i].says) != NULL, "%s: said %s", args, out);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -667,3 +667,20 @@ void harness_put_gpu_pod(struct fakeapi *f, const char *name, int mem, int cores
              name, mem, cores);
     ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
 }
+
+int harness_shell(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *harness_env(const char *name)
+{
+    const char *v = getenv(name);
+    ck_assert_msg(v != NULL, "%s is not set", name);
+    return v;
+}

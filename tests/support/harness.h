@@ -153,6 +153,13 @@ void harness_put_gpu_pod(struct fakeapi *f, const char *name, int mem, int cores
 
 /* Sleep ms milliseconds (one nanosleep: a signal may cut it short). */
 void harness_nap_ms(long ms);
+/* Run a shell command line; what it writes to stdout (stderr too with 2>&1
+ * in cmd) lands in out, NUL-terminated, cut at cap - 1 bytes. Returns its
+ * exit status, or -1 when it did not exit. Fails the test when it cannot
+ * start. */
+int harness_shell(const char *cmd, char *out, size_t cap);
+/* An environment variable the test needs; fails the test when it is unset. */
+const char *harness_env(const char *name);
 /* Milliseconds on the monotonic clock, for deadlines. */
 long harness_now_ms(void);
 
