@@ -45,7 +45,8 @@ struct hev {
     long rv;
     int kind;
     const char *type;
-    cJSON *obj; /* a copy of the object as it was */
+    char *line;    /* the watch event, printed once: {"type","object"} and a newline */
+    cJSON *labels; /* a copy of the object's labels then, for label selectors; or NULL */
 };
 
 struct fakeapi {
@@ -66,6 +67,7 @@ struct fakeapi {
     } clients[FAKEAPI_CLIENTS_MAX];
     int nclients;
     cJSON *events;
+    size_t nevents; /* in events: cJSON_GetArraySize walks the list (was 25 % of the bench) */
     struct buf log;
     bool stopping;
     bool want_client_cert;
@@ -107,12 +109,20 @@ static void key_of(int kind, const char *ns, const char *name, char *key, size_t
 
 /* ---- store (lock held) ---- */
 
+static char *event_line(const char *type, const cJSON *obj);
+
+static void hev_free(struct hev *e)
+{
+    free(e->line);
+    cJSON_Delete(e->labels);
+}
+
 static void hist_add(struct fakeapi *f, int kind, const char *type, const cJSON *obj)
 {
     if (f->nhist >= f->hist_max) {
         size_t drop = f->nhist - f->hist_max / 2;
         for (size_t i = 0; i < drop; i++)
-            cJSON_Delete(f->hist[i].obj);
+            hev_free(&f->hist[i]);
         f->compacted = f->hist[drop - 1].rv;
         memmove(f->hist, f->hist + drop, (f->nhist - drop) * sizeof *f->hist);
         f->nhist -= drop;
@@ -121,7 +131,12 @@ static void hist_add(struct fakeapi *f, int kind, const char *type, const cJSON 
         f->caphist = f->caphist ? f->caphist * 2 : 1024;
         f->hist = mem_realloc(f->hist, f->caphist * sizeof *f->hist);
     }
-    f->hist[f->nhist++] = (struct hev){f->rv, kind, type, cJSON_Duplicate(obj, 1)};
+    /* Printed here once, not per watcher: the bench's API server shares the
+     * machine with the service it measures (vgpu-bench --churn). */
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels");
+    f->hist[f->nhist++] = (struct hev){f->rv, kind, type, event_line(type, obj),
+                                       labels ? cJSON_Duplicate(labels, 1) : NULL};
     if (kind == PODS)
         f->counts.pod_events++;
     pthread_cond_broadcast(&f->changed);
@@ -370,7 +385,7 @@ void fakeapi_compact(struct fakeapi *f)
 {
     pthread_mutex_lock(&f->lock);
     for (size_t i = 0; i < f->nhist; i++)
-        cJSON_Delete(f->hist[i].obj);
+        hev_free(&f->hist[i]);
     f->nhist = 0;
     f->compacted = f->rv;
     pthread_cond_broadcast(&f->changed);
@@ -576,13 +591,11 @@ static enum MHD_Result fail(struct fakeapi *f, struct MHD_Connection *c, const c
     return ok;
 }
 
-static bool selector_match(const cJSON *obj, const char *sel)
+static bool labels_match(const cJSON *labels, const char *sel)
 {
     char buf[512], *save = NULL;
     if (!sel || !*sel)
         return true;
-    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels");
     snprintf(buf, sizeof buf, "%s", sel);
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         while (*t == ' ')
@@ -607,6 +620,14 @@ static bool selector_match(const cJSON *obj, const char *sel)
         }
     }
     return true;
+}
+
+/* Whether obj's labels satisfy the label selector sel ("" or NULL: all). */
+static bool selector_match(const cJSON *obj, const char *sel)
+{
+    return labels_match(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "labels"),
+                        sel);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -697,7 +718,7 @@ static char *event_line(const char *type, const cJSON *obj)
 {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "type", type);
-    cJSON_AddItemToObject(e, "object", cJSON_Duplicate(obj, 1));
+    cJSON_AddItemReferenceToObject(e, "object", (cJSON *)obj); /* not freed with e */
     char *t = cJSON_PrintUnformatted(e);
     cJSON_Delete(e);
     size_t n = strlen(t);
@@ -738,8 +759,8 @@ static char *next_line(struct watcher *w)
         for (size_t i = lo; i < f->nhist; i++) {
             const struct hev *e = &f->hist[i];
             w->rv = e->rv;
-            if (e->kind == w->kind && selector_match(e->obj, w->sel))
-                return event_line(e->type, e->obj);
+            if (e->kind == w->kind && labels_match(e->labels, w->sel))
+                return mem_strdup(e->line);
         }
         if (f->faults.drop_watch_ms > 0 && now - w->start >= f->faults.drop_watch_ms / 1000.0)
             return NULL;
@@ -930,9 +951,10 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
         }
         pthread_mutex_lock(&f->lock);
         f->counts.events++;
-        if (cJSON_GetArraySize(f->events) < EVENTS_MAX)
+        if (f->nevents < EVENTS_MAX) {
             cJSON_AddItemToArray(f->events, e);
-        else
+            f->nevents++;
+        } else
             cJSON_Delete(e);
         pthread_mutex_unlock(&f->lock);
         *out = mem_strdup(body);
@@ -1148,7 +1170,7 @@ void fakeapi_stop(struct fakeapi *f)
         hmap_destroy(f->objs[k]);
     }
     for (size_t i = 0; i < f->nhist; i++)
-        cJSON_Delete(f->hist[i].obj);
+        hev_free(&f->hist[i]);
     free(f->hist);
     cJSON_Delete(f->events);
     buf_free(&f->log);
