@@ -35,15 +35,27 @@ struct vslot {
     int8_t unres; /* -1 unknown, else policy_unresolvable() */
 };
 
+/* One placement's arrays, an entry per candidate. */
+struct work {
+    const struct policy_node **views;
+    struct policy_verdict *v;
+    size_t *map;
+    bool *unres;
+    struct policy_placement *best; /* one */
+    size_t cap;                    /* entries of each array */
+};
+
 /* What one thread (an HTTP worker) keeps between placements. */
 struct tstate {
     struct workload_memo *frag; /* made on first use */
     struct vslot *slot;         /* indexed by node id */
     int nslot;
+    struct work work;  /* reused: no allocation per placement once grown */
+    size_t work_bytes; /* what work holds */
     /* Verdicts fitted and taken from the memo: written by this thread
      * only, read by place_stats. */
     atomic_ulong fitted, reused;
-    atomic_size_t bytes; /* of slot, for place_stats */
+    atomic_size_t bytes; /* of slot and work, for place_stats */
 };
 
 /* Locks, in the only order one may be taken while holding another:
@@ -95,6 +107,33 @@ struct place {
     int ntstates;
 };
 
+static void work_free(struct work *w)
+{
+    free(w->views);
+    free(w->v);
+    free(w->map);
+    free(w->unres);
+    free(w->best);
+    *w = (struct work){0};
+}
+
+/* Room for n candidates; returns the bytes the arrays hold. */
+static size_t work_reserve(struct work *w, size_t n)
+{
+    if (!w->best)
+        w->best = mem_alloc(sizeof *w->best);
+    if (n > w->cap) {
+        size_t want = n > 2 * w->cap ? n : 2 * w->cap;
+        w->views = mem_realloc(w->views, sizeof *w->views * want);
+        w->v = mem_realloc(w->v, sizeof *w->v * want);
+        w->map = mem_realloc(w->map, sizeof *w->map * want);
+        w->unres = mem_realloc(w->unres, sizeof *w->unres * want);
+        w->cap = want;
+    }
+    return sizeof *w->best +
+           w->cap * (sizeof *w->views + sizeof *w->v + sizeof *w->map + sizeof *w->unres);
+}
+
 struct place *place_create(struct cache *cache, const struct place_opts *opts)
 {
     struct place *pl = mem_zalloc(sizeof *pl);
@@ -119,6 +158,7 @@ void place_destroy(struct place *pl)
     for (int i = 0; i < pl->ntstates; i++) {
         workload_memo_destroy(pl->tstates[i]->frag);
         free(pl->tstates[i]->slot);
+        work_free(&pl->tstates[i]->work);
         free(pl->tstates[i]);
     }
     pthread_key_delete(pl->tkey);
@@ -451,6 +491,13 @@ static bool node_oversubscribed(struct place *pl, struct place_req *r, struct pl
     return true;
 }
 
+/* What the thread keeps, for place_stats. */
+static void count_bytes(struct tstate *t)
+{
+    size_t b = sizeof *t->slot * (size_t)t->nslot + t->work_bytes;
+    atomic_store_explicit(&t->bytes, b, memory_order_relaxed);
+}
+
 /* The thread's memo slot of a node: one per node id, the table grown on
  * demand (up to VERDICT_NODES). */
 static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
@@ -462,7 +509,7 @@ static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
         t->slot = mem_realloc(t->slot, sizeof *t->slot * (size_t)want);
         memset(t->slot + t->nslot, 0, sizeof *t->slot * (size_t)(want - t->nslot));
         t->nslot = want;
-        atomic_store_explicit(&t->bytes, sizeof *t->slot * (size_t)want, memory_order_relaxed);
+        count_bytes(t);
     }
     return &t->slot[n->id];
 }
@@ -473,11 +520,10 @@ static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
  * placement is left in *best only when `placement` asks for it (simulate:
  * filter reserves by fitting again under the write lock). Under the
  * cache's read lock. */
-static int judge(struct place *pl, struct place_req *r, const struct policy_node **views, size_t m,
+static int judge(struct tstate *t, struct place_req *r, const struct policy_node **views, size_t m,
                  const struct policy_opts *o, struct policy_verdict *v, bool *unres,
                  struct policy_placement *best, bool placement)
 {
-    struct tstate *t = thread_state(pl);
     uint64_t sig = policy_pod_signature(&r->pod, o);
     unsigned long reused = 0;
     for (size_t j = 0; j < m; j++) {
@@ -559,11 +605,13 @@ static void quota_apply(struct place *pl, struct policy_pod *pod, char *note, si
 static int evaluate(struct place *pl, struct place_req *r, double lock_now, char *devices,
                     char *mig, size_t cap)
 {
-    const struct policy_node **views = mem_alloc(sizeof *views * (r->n + 1));
-    struct policy_verdict *v = mem_alloc(sizeof *v * (r->n + 1));
-    size_t *map = mem_alloc(sizeof *map * (r->n + 1));
-    bool *unres = mem_alloc(sizeof *unres * (r->n + 1));
-    struct policy_placement *best = mem_alloc(sizeof *best);
+    struct tstate *t = thread_state(pl);
+    struct work own = {0}, *w = t ? &t->work : &own;
+    size_t bytes = work_reserve(w, r->n + 1);
+    if (t && bytes != t->work_bytes) {
+        t->work_bytes = bytes;
+        count_bytes(t);
+    }
     char text[1024], note[256];
     size_t m = 0;
     int k, chosen = -1;
@@ -575,52 +623,49 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
     for (size_t i = 0; i < r->n; i++) {
         /* Candidates are names only, also in full-Nodes mode: the cluster
          * source alone says what a node has. */
-        views[m] = cache_view(pl->cache, r->c[i].name);
-        if (!views[m]) {
+        const struct policy_node *view = cache_view(pl->cache, r->c[i].name);
+        if (!view) {
             r->c[i].state = PLACE_UNKNOWN;
             add_reason(r, &r->c[i],
                        "node is not in the scheduler's cache: unknown to its cluster view");
             continue;
         }
-        if (node_locked(pl, r, &r->c[i], views[m], lock_now) ||
-            node_oversubscribed(pl, r, &r->c[i], views[m]))
+        if (node_locked(pl, r, &r->c[i], view, lock_now) ||
+            node_oversubscribed(pl, r, &r->c[i], view))
             continue;
-        map[m++] = i;
+        w->views[m] = view;
+        w->map[m++] = i;
     }
-    k = judge(pl, r, views, m, &o, v, unres, best, devices != NULL);
+    k = judge(t, r, w->views, m, &o, w->v, w->unres, w->best, devices != NULL);
     for (size_t j = 0; j < m; j++) {
-        struct place_cand *c = &r->c[map[j]];
-        if (v[j].fits) {
+        struct place_cand *c = &r->c[w->map[j]];
+        if (w->v[j].fits) {
             c->state = PLACE_FITS;
-            c->score = v[j].score;
+            c->score = w->v[j].score;
             continue;
         }
         if (r->tally) {
             c->state = PLACE_FAILS;
-            for (int w = 0; w < POLICY_R_COUNT; w++)
-                r->tally->cnt[w] += v[j].why.cnt[w];
+            for (int q = 0; q < POLICY_R_COUNT; q++)
+                r->tally->cnt[q] += w->v[j].why.cnt[q];
             continue;
         }
-        c->state = unres[j] ? PLACE_UNRESOLVABLE : PLACE_FAILS;
-        size_t len = policy_reasons_format(&v[j].why, text, sizeof text);
-        if (v[j].why.cnt[POLICY_R_QUOTA_NOT_FIT] && len < sizeof text)
+        c->state = w->unres[j] ? PLACE_UNRESOLVABLE : PLACE_FAILS;
+        size_t len = policy_reasons_format(&w->v[j].why, text, sizeof text);
+        if (w->v[j].why.cnt[POLICY_R_QUOTA_NOT_FIT] && len < sizeof text)
             snprintf(text + len, sizeof text - len, "%s", note);
         add_reason(r, c, text);
     }
     if (k >= 0) {
-        chosen = (int)map[k];
-        if (devices && codec_encode(&r->pod, views[k], best, devices, cap) < 0)
+        chosen = (int)w->map[k];
+        if (devices && codec_encode(&r->pod, w->views[k], w->best, devices, cap) < 0)
             devices[0] = '\0';
-        if (devices && mig && policy_mig_encode(&r->pod, views[k], best, mig, cap) < 0)
+        if (devices && mig && policy_mig_encode(&r->pod, w->views[k], w->best, mig, cap) < 0)
             mig[0] = '\0';
     }
     cache_unlock(pl->cache);
     opts_release(pl);
-    free(views);
-    free(v);
-    free(map);
-    free(unres);
-    free(best);
+    work_free(&own);
     return chosen;
 }
 

@@ -172,7 +172,7 @@ int place_node_fragment(struct place *p, const char *node, double *f);
  * keeps a placer while nothing changed it. */
 struct place_stats {
     unsigned long fitted, reused;
-    size_t memo_bytes;      /* the verdict memos' slots, over every thread */
+    size_t memo_bytes;      /* the verdict memos and working arrays, over every thread */
     size_t seen_bytes;      /* the uids recently counted by the learner (a fixed ring) */
     size_t workload_bytes;  /* the learner's workload and the one published (fixed sizes) */
     unsigned long observed; /* pods counted into the learned workload (once per uid) */
