@@ -108,6 +108,10 @@ static const struct option options[] = {
      .help = "How long a filter's choice is held for the bind that should follow."},
     {.name = "threads", .type = T_INT, .scope = CONFIG_SERVE, FIELD(threads), .def = "0",
      .min = 0, .max = 256, .arg = "N", .help = "HTTP worker threads; 0: one per online core."},
+    {.name = "bind-threads", .type = T_INT, .scope = CONFIG_SERVE, FIELD(bind_threads),
+     .def = "16", .min = 1, .max = 1024, .arg = "N",
+     .help = "Threads that serve /bind apart from the HTTP workers: a bind waits on the API "
+             "server and on node locks, and must not hold up filters. More wait in order."},
     {.name = "seed", .type = T_U64, .scope = BOTH, FIELD(seed), .def = "0", .arg = "N",
      .help = "Seed for breaking ties between equally good nodes."},
     {.name = "kubeconfig", .type = T_STR, .scope = CONFIG_SERVE, FIELD(kubeconfig), .def = "",

@@ -51,6 +51,7 @@ struct config {
     int filter_mode;                     /* enum config_filter_mode */
     int64_t reservation_ttl_ms;
     int threads; /* 1..256; "0" on the command line becomes the online cores */
+    int bind_threads; /* 1..1024: threads of /bind (http_route_offload) */
     uint64_t seed;
     char pod[CONFIG_PATH_MAX];    /* simulate: the pod's JSON file */
     char nodes[CONFIG_NODES_MAX]; /* simulate: "a,b,c"; "" = every node */

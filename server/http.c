@@ -48,6 +48,7 @@ struct route {
     void *ctx;
     int metric;       /* route id in the metrics, -1 without */
     bool client_cert; /* needs a client certificate signed by the client CA */
+    bool offload;     /* the handler runs on the offload threads */
 };
 
 /* Where a connection is, for the watchdog (http_server.lock guards it). */
@@ -90,6 +91,14 @@ struct conn {
     struct timespec t0;
     struct buf body;           /* max = the request's body limit */
     struct http_response resp; /* every answer is written here */
+    /* An offloaded request: what its handler gets, the connection to
+     * resume, the handler's result, whether it is in, and the queue. */
+    struct http_request req;
+    struct MHD_Connection *mc;
+    int rc;
+    atomic_bool done;
+    bool offloaded;
+    struct conn *queued;
 };
 
 struct http_server {
@@ -112,6 +121,14 @@ struct http_server {
     int nconns;
     bool watching, unwatch;
     pthread_t watchdog;
+    /* The offload threads and their queue of requests (oldest first).
+     * off_lock is a leaf too. */
+    pthread_mutex_t off_lock;
+    pthread_cond_t off_wake;
+    struct conn *off_head, *off_tail;
+    bool off_stop;
+    int noff;
+    pthread_t *off;
 };
 
 int http_split_hostport(const char *s, char *host, size_t cap, int *port)
@@ -195,6 +212,8 @@ struct http_server *http_server_create(const struct http_options *o, struct metr
     if (s->opt.max_connections <= 0)
         s->opt.max_connections = HTTP_MAX_CONNECTIONS;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->off_lock, NULL);
+    pthread_cond_init(&s->off_wake, NULL);
     pthread_condattr_t ca_attr;
     pthread_condattr_init(&ca_attr);
     pthread_condattr_setclock(&ca_attr, CLOCK_MONOTONIC);
@@ -233,16 +252,35 @@ int http_route_add(struct http_server *s, const char *method, const char *path, 
     return 0;
 }
 
+/* The route registered for exactly method + path, or NULL. */
+static struct route *route_of(struct http_server *s, const char *method, const char *path)
+{
+    for (int i = 0; i < s->nroutes; i++)
+        if (strcmp(s->routes[i].path, path) == 0 && strcmp(s->routes[i].method, method) == 0)
+            return &s->routes[i];
+    return NULL;
+}
+
 int http_route_require_client_cert(struct http_server *s, const char *method, const char *path)
 {
     if (s->daemon)
         return ERR_INVAL;
-    for (int i = 0; i < s->nroutes; i++)
-        if (strcmp(s->routes[i].path, path) == 0 && strcmp(s->routes[i].method, method) == 0) {
-            s->routes[i].client_cert = true;
-            return 0;
-        }
-    return ERR_NOTFOUND;
+    struct route *r = route_of(s, method, path);
+    if (!r)
+        return ERR_NOTFOUND;
+    r->client_cert = true;
+    return 0;
+}
+
+int http_route_offload(struct http_server *s, const char *method, const char *path)
+{
+    if (s->daemon)
+        return ERR_INVAL;
+    struct route *r = route_of(s, method, path);
+    if (!r)
+        return ERR_NOTFOUND;
+    r->offload = true;
+    return 0;
 }
 
 /* Find the route for method + path. On a miss, set c->miss to 404 or 405
@@ -596,6 +634,84 @@ static enum MHD_Result begin(struct http_server *s, struct conn *c, struct MHD_C
     return MHD_YES;
 }
 
+static enum MHD_Result conclude(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                                int rc);
+
+/* ---- offloaded routes ---- */
+
+/* Hand the request to the offload threads: the connection is suspended
+ * first, so that the thread that ends it cannot resume it before. */
+static enum MHD_Result offload(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                               const struct http_request *req)
+{
+    c->req = *req;
+    c->mc = mc;
+    c->offloaded = true;
+    atomic_store(&c->done, false);
+    c->queued = NULL;
+    MHD_suspend_connection(mc);
+    pthread_mutex_lock(&s->off_lock);
+    if (s->off_tail)
+        s->off_tail->queued = c;
+    else
+        s->off_head = c;
+    s->off_tail = c;
+    pthread_cond_signal(&s->off_wake);
+    pthread_mutex_unlock(&s->off_lock);
+    return MHD_YES;
+}
+
+/* An offload thread: runs queued handlers until told to stop and none is
+ * left, then returns. */
+static void *offload_main(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->off_lock);
+    for (;;) {
+        while (!s->off_head && !s->off_stop)
+            pthread_cond_wait(&s->off_wake, &s->off_lock);
+        struct conn *c = s->off_head;
+        if (!c)
+            break;
+        s->off_head = c->queued;
+        if (!s->off_head)
+            s->off_tail = NULL;
+        pthread_mutex_unlock(&s->off_lock);
+        c->rc = c->route->fn(c->route->ctx, &c->req, &c->resp);
+        atomic_store(&c->done, true);
+        MHD_resume_connection(c->mc); /* libmicrohttpd calls on_request again */
+        pthread_mutex_lock(&s->off_lock);
+    }
+    pthread_mutex_unlock(&s->off_lock);
+    return NULL;
+}
+
+static bool offload_start(struct http_server *s)
+{
+    int want = 0;
+    for (int i = 0; i < s->nroutes; i++)
+        want |= s->routes[i].offload;
+    if (want)
+        want = s->opt.offload_threads > 0 ? s->opt.offload_threads : HTTP_OFFLOAD_THREADS;
+    s->off = mem_zalloc(sizeof *s->off * (size_t)(want + 1));
+    for (s->noff = 0; s->noff < want; s->noff++)
+        if (pthread_create(&s->off[s->noff], NULL, offload_main, s) != 0)
+            break;
+    return s->noff == want;
+}
+
+/* Let the offload threads end what is queued and running, and join them. */
+static void offload_stop(struct http_server *s)
+{
+    pthread_mutex_lock(&s->off_lock);
+    s->off_stop = true;
+    pthread_cond_broadcast(&s->off_wake);
+    pthread_mutex_unlock(&s->off_lock);
+    for (int i = 0; i < s->noff; i++)
+        pthread_join(s->off[i], NULL);
+    s->noff = 0;
+}
+
 /* Last call: the whole body is in c->body. */
 static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
                               const char *method, const char *path)
@@ -619,7 +735,16 @@ static enum MHD_Result finish(struct http_server *s, struct conn *c, struct MHD_
     c->resp.page = false;
     c->resp.stream = (struct http_stream){0};
     buf_reset(&c->resp.body);
-    int rc = c->route->fn(c->route->ctx, &req, &c->resp);
+    if (c->route->offload && s->noff > 0)
+        return offload(s, c, mc, &req);
+    return conclude(s, c, mc, c->route->fn(c->route->ctx, &req, &c->resp));
+}
+
+/* After the handler: its answer, or 500 when it failed. */
+static enum MHD_Result conclude(struct http_server *s, struct conn *c, struct MHD_Connection *mc,
+                                int rc)
+{
+    const char *method = c->route->method, *path = c->route->path;
     if (rc == 0 && c->resp.body.toobig)
         rc = ERR_TOOBIG;
     if (rc == 0 && (c->resp.status < 100 || c->resp.status > 599))
@@ -667,6 +792,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return MHD_NO;
         }
         return MHD_YES;
+    }
+    if (c->offloaded) { /* resumed: its handler ended on an offload thread */
+        if (!atomic_load(&c->done))
+            return MHD_YES;
+        c->offloaded = false;
+        return conclude(s, c, mc, c->rc);
     }
     if (c->status)
         return MHD_YES;       /* answered early */
@@ -859,8 +990,8 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
      * stayed open until the idle timeout, and a few thousand of them held
      * every connection slot (the port looked dead for minutes). poll is
      * level-triggered: the end of stream is read on the next turn. */
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem tls_opts[4];
@@ -880,6 +1011,11 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
                                                     (void *)tls_store_client_ca(s->tls)};
     }
     tls_opts[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    if (!offload_start(s)) {
+        snprintf(err, cap, "cannot start the offload threads");
+        offload_stop(s);
+        goto out;
+    }
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opt.threads,
@@ -891,6 +1027,7 @@ int http_server_start(struct http_server *s, char *err, size_t cap)
         MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, cap, "cannot listen on %s (address in use or not local?)", s->bind);
+        offload_stop(s);
         goto out;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -953,6 +1090,7 @@ void http_server_stop(struct http_server *s)
     if (fd != MHD_INVALID_SOCKET)
         shutdown(fd, SHUT_RDWR);
     wait_idle(s, STOP_WAIT_MS);
+    offload_stop(s); /* libmicrohttpd must not stop with a connection suspended */
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     if (fd != MHD_INVALID_SOCKET)
@@ -973,6 +1111,9 @@ void http_server_destroy(struct http_server *s)
     if (s == NULL)
         return;
     tls_store_destroy(s->tls); /* after stop: every connection gave its pair back */
+    free(s->off);
+    pthread_cond_destroy(&s->off_wake);
+    pthread_mutex_destroy(&s->off_lock);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -30,7 +30,8 @@
  * metrics given at creation, so handlers do not. Handlers run on the pool's
  * threads, several at once: whatever their ctx points to must be
  * thread-safe. A worker thread serves many connections, so a handler that
- * blocks (on I/O, a lock) delays the others of its thread. */
+ * blocks (on I/O, a lock) delays the others of its thread: such a route is
+ * offloaded (http_route_offload) to threads of its own. */
 #ifndef VS_HTTP_H
 #define VS_HTTP_H
 
@@ -47,6 +48,7 @@ struct tls_store;
 #define HTTP_BODY_MAX_WEBHOOK  (8u << 20)   /* admission reviews */
 #define HTTP_RESPONSE_MAX      (256u << 20) /* cap of a response body */
 #define HTTP_MAX_CONNECTIONS   4096         /* default connections per listener */
+#define HTTP_OFFLOAD_THREADS   16           /* default threads of offloaded routes */
 
 /* One request as a handler sees it. Everything is borrowed and valid until
  * the handler returns. */
@@ -102,6 +104,7 @@ typedef int (*http_handler)(void *ctx, const struct http_request *req, struct ht
 struct http_options {
     const char *bind;    /* "host:port", "[v6]:port", ":port"; port 0 = any free port */
     int threads;         /* worker threads, >= 1 */
+    int offload_threads; /* threads of offloaded routes; 0 = HTTP_OFFLOAD_THREADS */
     int idle_timeout_s;  /* close a connection idle this long between requests; 0 = 60 */
     int read_timeout_ms; /* a request's headers and body must be in within this; 0 = 10000 */
     int max_connections; /* connections at once; 0 = HTTP_MAX_CONNECTIONS */
@@ -144,6 +147,16 @@ int http_route_add(struct http_server *s, const char *method, const char *path, 
  * before http_server_start. Returns 0, ERR_NOTFOUND for an unknown route,
  * ERR_INVAL after start. */
 int http_route_require_client_cert(struct http_server *s, const char *method, const char *path);
+
+/* Run a route's handler on the server's offload threads instead of the
+ * connection's worker thread: for handlers that wait on I/O or locks (the
+ * extender's bind: API calls, a node lock), so that they never hold up the
+ * other connections of a worker. The connection is suspended meanwhile (no
+ * deadline runs); when every offload thread is busy, requests wait in
+ * arrival order. Stopping the server waits for offloaded handlers to end
+ * (they must be bounded in time). Only before http_server_start. Returns
+ * 0, ERR_NOTFOUND for an unknown route, ERR_INVAL after start. */
+int http_route_offload(struct http_server *s, const char *method, const char *path);
 
 /* Bind and start serving. Returns 0, or ERR_IO with err filled (address in
  * use, cannot resolve the host, ...). */

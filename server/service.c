@@ -388,6 +388,7 @@ static int add_routes(struct service *s)
         bool client_cert; /* needs a client certificate when --client-ca-file is set */
         bool webhook;     /* on --webhook-bind when it is set, and then not on the main port */
         bool probe;       /* on --webhook-bind too: the kubelet's probes reach that port */
+        bool offload;     /* waits on the API server and node locks: on --bind-threads */
     } routes[] = {
         {"GET", "/healthz", 0, on_healthz, false, false, true},
         {"GET", "/readyz", 0, on_readyz, false, false, true},
@@ -395,7 +396,7 @@ static int add_routes(struct service *s)
         {"GET", "/inspect", 0, on_inspect, true},
         {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter, true},
         {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize, true},
-        {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind, true},
+        {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind, true, false, false, true},
         {"POST", "/preempt", HTTP_BODY_MAX_EXTENDER, on_preempt, true},
         {"POST", "/webhook", HTTP_BODY_MAX_WEBHOOK, on_webhook, false, true},
     };
@@ -410,6 +411,8 @@ static int add_routes(struct service *s)
                             routes[i].fn, s);
         if (rc == 0 && routes[i].client_cert)
             rc = http_route_require_client_cert(s->http, routes[i].method, routes[i].path);
+        if (rc == 0 && routes[i].offload)
+            rc = http_route_offload(s->http, routes[i].method, routes[i].path);
     }
     if (rc == 0 && s->metrics_http)
         rc = http_route_add(s->metrics_http, "GET", "/metrics", 0, on_metrics, s);
@@ -436,6 +439,7 @@ static struct http_options listener(const struct config *c, const char *bind, in
 static int create_listeners(struct service *s, const struct config *c, char *err, size_t cap)
 {
     struct http_options o = listener(c, c->http_bind, c->threads);
+    o.offload_threads = c->bind_threads;
     o.cert_file = c->cert_file;
     o.key_file = c->key_file;
     o.client_ca_file = c->client_ca_file;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "server/http.h"
@@ -575,6 +576,207 @@ START_TEST(test_stream)
 }
 END_TEST
 
+/* ---- offloaded routes (http_route_offload) ---- */
+
+/* POST /gated, offloaded: waits (at most 10 s) until the test opens the
+ * gate; counts how many wait at once. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+static int gated_now, gated_most, gated_done;
+
+static int on_gated(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct timespec until;
+    (void)ctx;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&gate_mu);
+    gated_most = ++gated_now > gated_most ? gated_now : gated_most;
+    pthread_cond_broadcast(&gate_cv);
+    while (!gate_open && pthread_cond_timedwait(&gate_cv, &gate_mu, &until) == 0)
+        ;
+    gated_now--;
+    gated_done++;
+    pthread_mutex_unlock(&gate_mu);
+    return buf_printf(&resp->body, "gated %.*s", (int)req->body_len, req->body);
+}
+
+/* Until n handlers wait at the gate (at most 10 s); returns how many do. */
+static int gated_wait(int n)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&gate_mu);
+    while (gated_now < n && pthread_cond_timedwait(&gate_cv, &gate_mu, &until) == 0)
+        ;
+    int got = gated_now;
+    pthread_mutex_unlock(&gate_mu);
+    return got;
+}
+
+static void gate_set(bool open)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_open = open;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+}
+
+/* One worker thread and one offload thread: /gated, /echo and /fail
+ * offloaded, /info not. */
+static void off_setup(void)
+{
+    char err[256];
+    struct http_options o = {.bind = "127.0.0.1:0", .threads = 1, .offload_threads = 1};
+    log_set_level(LOG_LEVEL_ERROR);
+    gate_open = false;
+    gated_now = gated_most = gated_done = 0;
+    met = metrics_create();
+    srv = http_server_create(&o, met, err, sizeof err);
+    ck_assert_ptr_nonnull(srv);
+    ck_assert_int_eq(http_route_add(srv, "POST", "/gated", ECHO_MAX, on_gated, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "POST", "/echo", ECHO_MAX, on_echo, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "GET", "/fail", 0, on_fail, NULL), 0);
+    ck_assert_int_eq(http_route_add(srv, "GET", "/info", 0, on_info, NULL), 0);
+    ck_assert_int_eq(http_route_offload(srv, "POST", "/gated"), 0);
+    ck_assert_int_eq(http_route_offload(srv, "POST", "/echo"), 0);
+    ck_assert_int_eq(http_route_offload(srv, "GET", "/fail"), 0);
+    ck_assert_int_eq(http_route_offload(srv, "GET", "/nope"), ERR_NOTFOUND);
+    ck_assert_int_eq(http_server_start(srv, err, sizeof err), 0);
+    ck_assert_int_eq(http_route_offload(srv, "GET", "/info"), ERR_INVAL);
+    port = http_server_port(srv);
+}
+
+static void off_teardown(void)
+{
+    gate_set(true);
+    http_server_destroy(srv);
+    metrics_destroy(met);
+}
+
+struct gated_call {
+    char body[8];
+    long status;
+    char answer[32];
+};
+
+static void *gated_client(void *arg)
+{
+    struct gated_call *g = arg;
+    struct harness_reply r;
+    harness_post(port, "/gated", g->body, strlen(g->body), &r);
+    g->status = r.status;
+    snprintf(g->answer, sizeof g->answer, "%s", buf_str(&r.body));
+    harness_reply_free(&r);
+    return NULL;
+}
+
+/* With the only worker thread's offloaded handler waiting, another
+ * request is still answered; the waiting one gets its answer after. */
+START_TEST(test_offload_frees_worker)
+{
+    pthread_t t;
+    struct gated_call g = {.body = "a"};
+    struct harness_reply r;
+    ck_assert_int_eq(pthread_create(&t, NULL, gated_client, &g), 0);
+    ck_assert_int_eq(gated_wait(1), 1);
+    ck_assert_int_eq(harness_get(port, "/info", &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    harness_reply_free(&r);
+    pthread_mutex_lock(&gate_mu);
+    int waiting = gated_now, done = gated_done;
+    pthread_mutex_unlock(&gate_mu);
+    ck_assert_msg(waiting == 1 && done == 0, "/info waited for the offloaded handler");
+    gate_set(true);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_str_eq(g.answer, "gated a");
+}
+END_TEST
+
+/* Offloaded answers and failures reach the client, several in turn on one
+ * kept-alive connection (resumed each time), and are counted. */
+START_TEST(test_offload_answers)
+{
+    struct harness_client *c = harness_client_new();
+    struct harness_reply r;
+    for (int i = 0; i < 3; i++) {
+        char body[16];
+        int n = snprintf(body, sizeof body, "body-%d", i);
+        ck_assert_int_eq(harness_client_send(c, "POST", port, "/echo", body, (size_t)n, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_int_eq(r.connects, i == 0);
+        ck_assert(r.body.len == (size_t)n && memcmp(r.body.data, body, (size_t)n) == 0);
+        harness_reply_free(&r);
+    }
+    ck_assert_int_eq(harness_client_send(c, "GET", port, "/fail", NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 500);
+    harness_reply_free(&r);
+    harness_client_free(c);
+    struct buf out = BUF_INIT(1 << 20);
+    ck_assert_int_eq(metrics_render(met, &out, NULL, NULL), 0);
+    ck_assert_ptr_nonnull(
+        strstr(buf_str(&out), "vgpu_scheduler_requests_total{route=\"/echo\",code=\"200\"} 3\n"));
+    buf_free(&out);
+}
+END_TEST
+
+struct stopper {
+    atomic_bool stopped;
+};
+
+static void *stop_main(void *arg)
+{
+    struct stopper *st = arg;
+    http_server_stop(srv);
+    atomic_store(&st->stopped, true);
+    return NULL;
+}
+
+/* With one offload thread, requests run one at a time, in turn. */
+START_TEST(test_offload_queue)
+{
+    pthread_t t[2];
+    struct gated_call g[2] = {{.body = "x"}, {.body = "y"}};
+    ck_assert_int_eq(pthread_create(&t[0], NULL, gated_client, &g[0]), 0);
+    ck_assert_int_eq(gated_wait(1), 1);
+    ck_assert_int_eq(pthread_create(&t[1], NULL, gated_client, &g[1]), 0);
+    clock_sleep_s(0.1); /* the second is in by now, most likely: it must wait */
+    gate_set(true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(gated_most, 1);
+    ck_assert_int_eq(gated_done, 2);
+    ck_assert_int_eq(g[0].status, 200);
+    ck_assert_str_eq(g[0].answer, "gated x");
+    ck_assert_int_eq(g[1].status, 200);
+    ck_assert_str_eq(g[1].answer, "gated y");
+}
+END_TEST
+
+/* A stop begun while an offloaded handler runs waits for it (libmicrohttpd
+ * must not stop with the connection suspended); the client gets its answer. */
+START_TEST(test_offload_stop)
+{
+    pthread_t t, ts;
+    struct gated_call g = {.body = "z"};
+    struct stopper st = {0};
+    ck_assert_int_eq(pthread_create(&t, NULL, gated_client, &g), 0);
+    ck_assert_int_eq(gated_wait(1), 1);
+    ck_assert_int_eq(pthread_create(&ts, NULL, stop_main, &st), 0);
+    clock_sleep_s(0.1);
+    ck_assert(!atomic_load(&st.stopped));
+    gate_set(true);
+    pthread_join(t, NULL);
+    pthread_join(ts, NULL);
+    ck_assert(atomic_load(&st.stopped));
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_str_eq(g.answer, "gated z");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http");
@@ -604,6 +806,15 @@ int main(void)
     tcase_add_loop_test(td, test_deadline, 0, sizeof scripts / sizeof scripts[0]);
     tcase_add_loop_test(td, test_loopback, 0, sizeof binds / sizeof binds[0]);
     suite_add_tcase(s, td);
+
+    TCase *to = tcase_create("offload");
+    tcase_set_timeout(to, 60);
+    tcase_add_checked_fixture(to, off_setup, off_teardown);
+    tcase_add_test(to, test_offload_frees_worker);
+    tcase_add_test(to, test_offload_answers);
+    tcase_add_test(to, test_offload_queue);
+    tcase_add_test(to, test_offload_stop);
+    suite_add_tcase(s, to);
 
     return harness_run_suite(s, true);
 }
