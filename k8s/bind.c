@@ -341,6 +341,7 @@ static void wait_release(struct bind *b, const char *node, bool bare, const char
         return;
     }
     while (clock_mono_s() < until) {
+        unsigned long changes = cache_node_changes(b->c);
         cache_rdlock(b->c);
         bool known = cache_view(b->c, node) != NULL;
         const char *l = cache_node_lock(b->c, node);
@@ -348,7 +349,7 @@ static void wait_release(struct bind *b, const char *node, bool bare, const char
         cache_unlock(b->c);
         if (known && !same)
             return;
-        clock_sleep_s(known ? 0.01 : 0.1);
+        cache_node_wait(b->c, changes, until); /* woken by the watch's next node */
     }
 }
 

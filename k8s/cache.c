@@ -148,6 +148,12 @@ struct cache {
      * by it), read by anyone with relaxed loads. */
     atomic_ullong wait_n[CACHE_WRITERS], wait_ns[CACHE_WRITERS], wait_max_ns[CACHE_WRITERS];
     atomic_ullong wait_bucket[CACHE_WRITERS][CACHE_WAIT_BUCKETS];
+
+    /* Nodes put or removed (cache_node_changes), and who waits for that
+     * (cache_node_wait): a leaf lock, taken under the write lock. */
+    pthread_mutex_t change_mu;
+    pthread_cond_t change_cv; /* on CLOCK_MONOTONIC */
+    unsigned long changes;    /* under change_mu */
 };
 
 static void wrlock(struct cache *c, enum cache_writer who);
@@ -166,6 +172,12 @@ struct cache *cache_create(void)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&c->lock, &attr);
     pthread_rwlockattr_destroy(&attr);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->change_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&c->change_mu, NULL);
     c->nodes = hmap_create();
     c->pods = hmap_create();
     c->intern = hmap_create();
@@ -350,6 +362,8 @@ void cache_destroy(struct cache *c)
     hmap_destroy(c->nodes);
     hmap_destroy(c->intern);
     pdbs_destroy(c->pdbs);
+    pthread_cond_destroy(&c->change_cv);
+    pthread_mutex_destroy(&c->change_mu);
     pthread_rwlock_destroy(&c->lock);
     free(c);
 }
@@ -901,6 +915,33 @@ static void node_rebuild(struct cache *c, struct cnode *n, double now)
     }
 }
 
+/* A node was put or removed: wake cache_node_wait. */
+static void node_changed(struct cache *c)
+{
+    pthread_mutex_lock(&c->change_mu);
+    c->changes++;
+    pthread_cond_broadcast(&c->change_cv);
+    pthread_mutex_unlock(&c->change_mu);
+}
+
+unsigned long cache_node_changes(struct cache *c)
+{
+    pthread_mutex_lock(&c->change_mu);
+    unsigned long n = c->changes;
+    pthread_mutex_unlock(&c->change_mu);
+    return n;
+}
+
+void cache_node_wait(struct cache *c, unsigned long seen, double until)
+{
+    double secs = floor(until);
+    struct timespec t = {(time_t)secs, (long)((until - secs) * 1e9)};
+    pthread_mutex_lock(&c->change_mu);
+    while (c->changes == seen && pthread_cond_timedwait(&c->change_cv, &c->change_mu, &t) == 0)
+        ;
+    pthread_mutex_unlock(&c->change_mu);
+}
+
 void cache_node_put(struct cache *c, struct model_inventory *inv)
 {
     wrlock(c, CACHE_WRITER_SOURCE);
@@ -935,6 +976,7 @@ void cache_node_put(struct cache *c, struct model_inventory *inv)
         }
     }
     cache_unlock(c);
+    node_changed(c);
 }
 
 void cache_node_del(struct cache *c, const char *name)
@@ -955,6 +997,7 @@ void cache_node_del(struct cache *c, const char *name)
         node_free(n);
     }
     cache_unlock(c);
+    node_changed(c);
 }
 
 /* ---- pods ---- */

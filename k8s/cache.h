@@ -109,6 +109,14 @@ const char *cache_view_labels(const struct policy_node *view);
 /* Under the read lock: the node's hami.io/mutex.lock value, or NULL (no
  * such node, no lock). Borrowed until unlock. */
 const char *cache_node_lock(struct cache *c, const char *name);
+/* How many times a node was put or removed so far; no lock needed. With
+ * cache_node_wait, a bind waits for a node's lock to change without
+ * polling: read the count, look at the node, wait for the count to move. */
+unsigned long cache_node_changes(struct cache *c);
+/* Wait (not under the cache's lock) until a node was put or removed since
+ * the count was `seen`, or until the monotonic time `until`
+ * (clock_mono_s). */
+void cache_node_wait(struct cache *c, unsigned long seen, double until);
 /* True when the cache holds node `name` at resourceVersion rv (non-empty). */
 bool cache_node_current(struct cache *c, const char *name, const char *rv);
 

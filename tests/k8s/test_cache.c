@@ -1,10 +1,13 @@
 /* The cache: usage as the sum of pods and reservations, expiry, the
  * authoritative API version, orphans, pending pods, snapshots; and hmap. */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/hmap.h"
 #include "k8s/cache.h"
@@ -454,6 +457,60 @@ START_TEST(snapshot_missing_file)
 }
 END_TEST
 
+/* cache_node_wait: a waiter is woken by a node put or removed, and not
+ * before; without a change it returns at its deadline. */
+struct node_waiter {
+    struct cache *c;
+    unsigned long seen;
+    atomic_bool back;
+};
+
+static void *node_waiter_main(void *arg)
+{
+    struct node_waiter *w = arg;
+    cache_node_wait(w->c, w->seen, clock_mono_s() + 60); /* far past any test's time */
+    atomic_store(&w->back, true);
+    return NULL;
+}
+
+/* Whether w came back within 10 s (polled). */
+static bool waiter_back(struct node_waiter *w)
+{
+    for (int i = 0; i < 1000 && !atomic_load(&w->back); i++)
+        clock_sleep_s(0.01);
+    return atomic_load(&w->back);
+}
+
+START_TEST(node_wait)
+{
+    struct cache *c = cache_create();
+    unsigned long n0 = cache_node_changes(c);
+    double t0 = clock_mono_s();
+    cache_node_wait(c, n0, t0 + 0.05); /* nothing changes: back at the deadline */
+    ck_assert(clock_mono_s() >= t0 + 0.05);
+    ck_assert_uint_eq(cache_node_changes(c), n0);
+
+    for (int round = 0; round < 2; round++) { /* a put, then a removal */
+        struct node_waiter w = {.c = c, .seen = cache_node_changes(c)};
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, node_waiter_main, &w), 0);
+        clock_sleep_s(0.05);
+        ck_assert(!atomic_load(&w.back)); /* nothing changed yet */
+        if (round == 0)
+            cache_node_put(c, node("n1", "1", 1));
+        else
+            cache_node_del(c, "n1");
+        ck_assert_msg(waiter_back(&w), "a waiter was not woken by a node %s",
+                      round ? "removed" : "put");
+        pthread_join(t, NULL);
+        ck_assert_uint_eq(cache_node_changes(c), w.seen + 1);
+    }
+    cache_node_wait(c, n0, clock_mono_s() + 60); /* a count already past: returns at once
+                                                    (else the test's time runs out) */
+    cache_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cache");
@@ -468,6 +525,7 @@ int main(void)
     tcase_add_test(tc, inspect_shows_pods_per_gpu);
     tcase_add_loop_test(tc, snapshot_json, 0, sizeof snapshot_cases / sizeof snapshot_cases[0]);
     tcase_add_test(tc, snapshot_missing_file);
+    tcase_add_test(tc, node_wait);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
