@@ -308,18 +308,24 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
-struct slow_call {
+/* One request from a thread of its own: GET path, or POST path with send
+ * as the body; the status and answer it got. */
+struct call {
+    const char *path, *send;
     long status;
-    char body[16];
+    char answer[32];
 };
 
-static void *slow_client(void *arg)
+static void *call_main(void *arg)
 {
-    struct slow_call *s = arg;
+    struct call *k = arg;
     struct harness_reply r;
-    harness_get(port, "/slow", &r);
-    s->status = r.status;
-    snprintf(s->body, sizeof s->body, "%s", buf_str(&r.body));
+    if (k->send)
+        harness_post(port, k->path, k->send, strlen(k->send), &r);
+    else
+        harness_get(port, k->path, &r);
+    k->status = r.status;
+    snprintf(k->answer, sizeof k->answer, "%s", buf_str(&r.body));
     harness_reply_free(&r);
     return NULL;
 }
@@ -329,9 +335,9 @@ static void *slow_client(void *arg)
 START_TEST(test_stop_finishes_inflight)
 {
     pthread_t t;
-    struct slow_call call = {0};
+    struct call call = {.path = "/slow"};
     struct harness_reply r;
-    ck_assert_int_eq(pthread_create(&t, NULL, slow_client, &call), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, call_main, &call), 0);
     for (int i = 0; i < 2000 && !atomic_load(&slow_entered); i++) {
         struct timespec nap = {0, 5 * 1000 * 1000};
         nanosleep(&nap, NULL); /* bounded: at most 10 s */
@@ -340,7 +346,7 @@ START_TEST(test_stop_finishes_inflight)
     http_server_stop(srv);
     pthread_join(t, NULL);
     ck_assert_int_eq(call.status, 200);
-    ck_assert_str_eq(call.body, "done");
+    ck_assert_str_eq(call.answer, "done");
     ck_assert_int_ne(harness_get(port, "/info", &r), 0);
     harness_reply_free(&r);
 }
@@ -656,31 +662,14 @@ static void off_teardown(void)
     metrics_destroy(met);
 }
 
-struct gated_call {
-    char body[8];
-    long status;
-    char answer[32];
-};
-
-static void *gated_client(void *arg)
-{
-    struct gated_call *g = arg;
-    struct harness_reply r;
-    harness_post(port, "/gated", g->body, strlen(g->body), &r);
-    g->status = r.status;
-    snprintf(g->answer, sizeof g->answer, "%s", buf_str(&r.body));
-    harness_reply_free(&r);
-    return NULL;
-}
-
 /* With the only worker thread's offloaded handler waiting, another
  * request is still answered; the waiting one gets its answer after. */
 START_TEST(test_offload_frees_worker)
 {
     pthread_t t;
-    struct gated_call g = {.body = "a"};
+    struct call g = {.path = "/gated", .send = "a"};
     struct harness_reply r;
-    ck_assert_int_eq(pthread_create(&t, NULL, gated_client, &g), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, call_main, &g), 0);
     ck_assert_int_eq(gated_wait(1), 1);
     ck_assert_int_eq(harness_get(port, "/info", &r), 0);
     ck_assert_int_eq(r.status, 200);
@@ -739,10 +728,10 @@ static void *stop_main(void *arg)
 START_TEST(test_offload_queue)
 {
     pthread_t t[2];
-    struct gated_call g[2] = {{.body = "x"}, {.body = "y"}};
-    ck_assert_int_eq(pthread_create(&t[0], NULL, gated_client, &g[0]), 0);
+    struct call g[2] = {{.path = "/gated", .send = "x"}, {.path = "/gated", .send = "y"}};
+    ck_assert_int_eq(pthread_create(&t[0], NULL, call_main, &g[0]), 0);
     ck_assert_int_eq(gated_wait(1), 1);
-    ck_assert_int_eq(pthread_create(&t[1], NULL, gated_client, &g[1]), 0);
+    ck_assert_int_eq(pthread_create(&t[1], NULL, call_main, &g[1]), 0);
     clock_sleep_s(0.1); /* the second is in by now, most likely: it must wait */
     gate_set(true);
     for (int i = 0; i < 2; i++)
@@ -761,9 +750,9 @@ END_TEST
 START_TEST(test_offload_stop)
 {
     pthread_t t, ts;
-    struct gated_call g = {.body = "z"};
+    struct call g = {.path = "/gated", .send = "z"};
     struct stopper st = {0};
-    ck_assert_int_eq(pthread_create(&t, NULL, gated_client, &g), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, call_main, &g), 0);
     ck_assert_int_eq(gated_wait(1), 1);
     ck_assert_int_eq(pthread_create(&ts, NULL, stop_main, &st), 0);
     clock_sleep_s(0.1);
