@@ -1,6 +1,8 @@
 /* bound.c: the linear relaxation of bound.h, built and solved. */
 #include "bench/bound.h"
 
+#include <assert.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,4 +172,36 @@ double bound_allocation(const struct bound_node *nodes, int nnodes, const struct
     free(k);
     free(sets);
     return result;
+}
+
+double bound_share_waste(const struct bound_task *tasks, int ntasks)
+{
+    static_assert(POLICY_MILLI == 1000, "the tables below are per milli-GPU");
+    double want[POLICY_MILLI] = {0}, room[POLICY_MILLI] = {0}; /* GPUs open with r free */
+    for (int i = 0; i < ntasks; i++)
+        if (tasks[i].num_gpu == 1 && tasks[i].milli > 0 && tasks[i].milli < POLICY_MILLI &&
+            tasks[i].count > 0)
+            want[tasks[i].milli] += floor(tasks[i].count + 0.5);
+    for (int s = POLICY_MILLI - 1; s > 0; s--) {
+        while (want[s] > 0) {
+            int r = s;
+            while (r < POLICY_MILLI && room[r] == 0)
+                r++;
+            if (r == POLICY_MILLI) { /* no open GPU holds it: open one (all, past half a card) */
+                double k = 2 * s > POLICY_MILLI ? want[s] : 1;
+                room[POLICY_MILLI - s] += k;
+                want[s] -= k;
+                continue;
+            }
+            /* one at a time while what is left could take another (it is then the best fit) */
+            double k = r - s >= s ? 1 : want[s] < room[r] ? want[s] : room[r];
+            room[r] -= k;
+            room[r - s] += k;
+            want[s] -= k;
+        }
+    }
+    double waste = 0;
+    for (int r = 1; r < POLICY_MILLI; r++)
+        waste += room[r] * r;
+    return waste;
 }

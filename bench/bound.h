@@ -48,4 +48,19 @@ struct bound_task {
 double bound_allocation(const struct bound_node *nodes, int nnodes, const struct bound_task *tasks,
                         int ntasks);
 
+/* What a best-fit-decreasing packing of the arrived one-GPU shares
+ * (num_gpu == 1, 0 < milli < POLICY_MILLI; counts rounded) leaves unused on
+ * the GPUs it opens, in milli-GPU: each share, largest first, goes to the
+ * open GPU with the least room that holds it, or opens one. Nodes, models,
+ * CPU and memory play no part.
+ *
+ * An estimate, not a bound either way: a scheduler places every pod that
+ * fits, so the shares that arrive take GPUs and leave these remainders
+ * (an 0.81 share's 0.19 that only shares of 0.19 or less can use); capacity
+ * minus this waste is what an offline packer of the shares would hold if
+ * every other task filled whole GPUs exactly. bound_allocation instead may
+ * leave shares out, which a scheduler may not. vgpu-replay --packing prints
+ * it per point (bench/README.md, issue 20's multi-GPU variants). */
+double bound_share_waste(const struct bound_task *tasks, int ntasks);
+
 #endif

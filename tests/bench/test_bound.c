@@ -126,6 +126,53 @@ START_TEST(bound_small_clusters)
 }
 END_TEST
 
+/* What a best-fit-decreasing packing of the shares leaves, worked out by
+ * hand (milli-GPU). */
+static const struct {
+    const char *why;
+    struct bound_task tasks[4];
+    int ntasks;
+    double waste;
+} packings[] = {
+    {"an 0.81 share and an 0.19 one fill a card",
+     {{0, 0, 1, 810, "", 1}, {0, 0, 1, 190, "", 1}},
+     2,
+     0},
+    {"each 0.81 share leaves 0.19", {{0, 0, 1, 810, "", 3}}, 1, 570},
+    {"two 0.47 shares leave 0.06", {{0, 0, 1, 470, "", 2}}, 1, 60},
+    {"three 0.32 shares leave 0.04", {{0, 0, 1, 320, "", 3}}, 1, 40},
+    /* the 0.16 joins one 0.81 share (best fit), the other keeps its 0.19 */
+    {"a small share fills one sliver", {{0, 0, 1, 810, "", 2}, {0, 0, 1, 160, "", 1}}, 2, 220},
+    /* 0.7 opens a card (0.3 left), 0.6 another (0.4 left); 0.4 takes the
+     * 0.4 (the least room that holds it), 0.3 the 0.3 */
+    {"best fit, largest first",
+     {{0, 0, 1, 300, "", 1}, {0, 0, 1, 400, "", 1}, {0, 0, 1, 600, "", 1}, {0, 0, 1, 700, "", 1}},
+     4,
+     0},
+    /* 0.55 x 2: rooms 0.45, 0.45; the second 0.2 goes where the first
+     * left 0.25 (the least room that holds it): 0.45, 0.05; then the 0.15
+     * shares fill the 0.45. Filling both rooms to 0.25 instead would have
+     * opened a card for the third 0.15. */
+    {"one at a time while a card could take another",
+     {{0, 0, 1, 550, "", 2}, {0, 0, 1, 200, "", 2}, {0, 0, 1, 150, "", 3}},
+     3,
+     50},
+    {"three halves: two cards", {{0, 0, 1, 500, "", 3}}, 1, 500},
+    {"whole cards, multi-GPU and CPU-only tasks do not count",
+     {{0, 0, 1, 1000, "", 5}, {0, 0, 8, 0, "", 2}, {0, 0, 0, 0, "", 4}},
+     3,
+     0},
+    {"nothing arrived", {{0, 0, 1, 470, "", 0}}, 1, 0},
+};
+
+START_TEST(share_waste_by_hand)
+{
+    double w = bound_share_waste(packings[_i].tasks, packings[_i].ntasks);
+    ck_assert_msg(NEAR(w, packings[_i].waste), "%s: %g, want %g", packings[_i].why, w,
+                  packings[_i].waste);
+}
+END_TEST
+
 START_TEST(bound_bad_input)
 {
     struct bound_task t = {1000, 1000, 1, 500, "", 1};
@@ -142,6 +189,7 @@ int main(void)
     tcase_add_test(tc, lp_random_problems);
     tcase_add_loop_test(tc, bound_small_clusters, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, bound_bad_input);
+    tcase_add_loop_test(tc, share_waste_by_hand, 0, sizeof packings / sizeof packings[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }

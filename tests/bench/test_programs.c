@@ -101,6 +101,25 @@ START_TEST(replay_bound_holds)
 }
 END_TEST
 
+/* --packing: a row like the others, a share of the capacity at each point,
+ * and the note that it is an estimate. */
+START_TEST(replay_packing_parses)
+{
+    char cmd[2048], policy[64];
+    double at[5];
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv --seeds 3 "
+             "--tune 1.6 --packing",
+             harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"));
+    ck_assert_int_eq(run(cmd), 0);
+    const char *row = parse_row(out, policy, at);
+    ck_assert_str_eq(policy, "share-packing");
+    for (int i = 0; i < 5; i++)
+        ck_assert(at[i] > 0 && at[i] <= 100.0001);
+    ck_assert_ptr_nonnull(strstr(row, "an estimate"));
+}
+END_TEST
+
 /* vgpu-replay on the small sample with `args` exits 2 naming `want`. */
 static void replay_refuses(const char *args, const char *want)
 {
@@ -192,6 +211,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
     tcase_add_test(tc, replay_bound_holds);
+    tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
     tcase_add_test(tc, start_bench_output_parses);
     suite_add_tcase(s, tc);
