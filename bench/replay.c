@@ -374,6 +374,44 @@ static void dump_state(struct cache *c, const struct trace *t)
                 models[m], free_by[m] / POLICY_MILLI, starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
 }
 
+/* Diagnostics (--dump), at arrival arr: the nodes of 4 or more GPUs with
+ * every GPU free, by model, and of them those that could host k (its GPUs,
+ * CPU and memory); k NULL: a progress line, else k just failed. */
+static void dump_idle(struct cache *c, const struct trace *t, const struct task *k, double arr)
+{
+    static const struct task none;
+    const struct task *q = k ? k : &none;
+    int idle[16] = {0}, nm = 0, fits = 0;
+    const char *models[16];
+    cache_rdlock(c);
+    for (int i = 0; i < t->nnodes; i++) {
+        const struct policy_node *v = cache_view(c, t->nodes[i].name);
+        if (t->nodes[i].gpus < 4)
+            continue;
+        int m = 0;
+        while (m < nm && strcmp(models[m], t->nodes[i].model) != 0)
+            m++;
+        if (m == nm && nm < 16)
+            models[nm++] = t->nodes[i].model;
+        bool used = false;
+        for (int g = 0; g < v->ndev; g++)
+            used |= v->use[g].used > 0;
+        idle[m < 16 ? m : 15] += !used;
+        fits += !used && v->ndev >= q->num_gpu && v->cpu_milli - v->cpu_used_milli >= q->cpu &&
+                v->mem_mib - v->mem_used_mib >= q->mem;
+    }
+    cache_unlock(c);
+    if (k)
+        fprintf(stderr, "failed at %6.2f %%: %d x %4d milli, cpu %lld mem %lld spec '%s'; ", arr,
+                k->num_gpu, k->milli, (long long)k->cpu, (long long)k->mem, k->spec);
+    else
+        fprintf(stderr, "arrival %6.2f %%: ", arr);
+    fprintf(stderr, "idle nodes of 4+ GPUs that fit it %d, by model:", fits);
+    for (int m = 0; m < nm; m++)
+        fprintf(stderr, " %s %d", models[m], idle[m]);
+    fprintf(stderr, "\n");
+}
+
 /* ---- one seed ---- */
 
 struct outcome {
@@ -428,6 +466,8 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
                 o->failed_cpu++;
             } else if (!ok) {
                 o->failed_gpu++;
+                if (a->dump && arrived * 100 < 121 * t->capacity)
+                    dump_idle(c, t, k, 100.0 * (double)arrived / (double)t->capacity);
                 for (int r = 0; r < POLICY_R_COUNT; r++)
                     o->why[r] += why.cnt[r] ? 1 : 0;
             }
@@ -453,8 +493,11 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         double alloc = 100.0 * (double)allocated / (double)t->capacity;
         while (next < NPOINTS && arr >= points[next])
             o->at[next++] = alloc;
-        while (step <= CURVE_STEPS && arr >= step / 10.0)
+        while (step <= CURVE_STEPS && arr >= step / 10.0) {
+            if (a->dump && step % 50 == 0)
+                dump_idle(c, t, NULL, arr);
             o->curve[step++] = alloc;
+        }
     }
     for (; step <= CURVE_STEPS; step++)
         o->curve[step] = NAN;
@@ -542,10 +585,13 @@ static int usage(void)
                     "--packing: no placing; the capacity less what a best-fit-decreasing\n"
                     "packing of the arrived shares leaves (an estimate of what a scheduler\n"
                     "that places every fitting pod could hold, see bench/bound.h).\n"
+                    "--dump (stderr): every 5 %% of arrival and at each failed GPU task up\n"
+                    "to 121 %%, the idle nodes of 4+ GPUs by model; at the end, where the\n"
+                    "free GPUs are.\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
-                    "press_floor, scarcity, blend, gap_models), for sweeps; the service\n"
-                    "always runs the defaults.\n");
+                    "press_floor, scarcity, blend, gap_models, claim, gap_rule, learn_prior),\n"
+                    "for sweeps; the service always runs the defaults.\n");
     return 2;
 }
 
