@@ -196,16 +196,19 @@ void place_seed(struct place *pl, const struct workload_shape *s, double weight)
     pthread_mutex_unlock(&pl->learn_lock);
 }
 
+/* A snapshot of the learner meets the nodes: the whole-node shapes it
+ * cannot have seen yet, scarcity and pressure. */
 static void scarcity(void *ctx, const struct policy_node *const *v, int n)
 {
     uint64_t mask[WORKLOAD_MASK_WORDS];
+    workload_add_prior(ctx, v, n);
     workload_set_scarcity(ctx, v, n);
     workload_pressed(ctx, v, n, mask);
     workload_set_pressed(ctx, mask);
 }
 
-/* Readers get a copy of the learner now, its scarcity and pressure
- * measured on the nodes of now. */
+/* Readers get a copy of the learner now, with the prior, scarcity and
+ * pressure measured on the nodes of now. */
 static void publish(struct place *pl)
 {
     pthread_mutex_lock(&pl->learn_lock);

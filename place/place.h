@@ -158,7 +158,8 @@ void place_seed(struct place *p, const struct workload_shape *s, double weight);
  * however often it comes; a new copy is published after the first 16 pods,
  * then at gaps that double up to 512. */
 void place_observe(struct place *p, const struct policy_pod *pod);
-/* Shapes in the workload readers see now: 0 before the first copy. */
+/* Shapes learned or seeded in the workload readers see now (not the
+ * prior's whole-node shapes): 0 before the first copy. */
 size_t place_workload_shapes(struct place *p);
 /* The fragmentation of node now (workload.h: the free GPU capacity, in
  * milli-GPU, the workload could not use), as fragment-aware measures it

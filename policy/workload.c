@@ -32,6 +32,7 @@ struct entry {
     double press;  /* pressure multiplier, >= 1 (workload_set_pressed) */
     double reach;  /* GPUs of the models it may use (workload_set_scarcity); 0 unknown */
     int cls;
+    bool prior; /* added by workload_add_prior, never observed: never pressed */
 };
 
 /* A GPU model of the cluster and its healthy GPUs (workload_set_scarcity). */
@@ -45,6 +46,7 @@ struct gmodel {
 
 struct workload {
     double decay, scale;
+    double seen; /* pods observed (workload_observe), never decayed */
     enum workload_measure measure;
     int n, ncls, nmodel;
     uint64_t epoch;
@@ -76,6 +78,7 @@ const struct workload_params workload_params_default = {
     .gap_models = 1,
     .claim = WORKLOAD_CLAIM,
     .gap_rule = 1,
+    .learn_prior = WORKLOAD_LEARN_PRIOR,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -94,6 +97,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"gap_models", offsetof(struct workload_params, gap_models)},
         {"claim", offsetof(struct workload_params, claim)},
         {"gap_rule", offsetof(struct workload_params, gap_rule)},
+        {"learn_prior", offsetof(struct workload_params, learn_prior)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -140,7 +144,10 @@ void workload_set_measure(struct workload *w, enum workload_measure m)
 
 size_t workload_size(const struct workload *w)
 {
-    return (size_t)w->n;
+    size_t n = 0;
+    for (int i = 0; i < w->n; i++)
+        n += !w->e[i].prior;
+    return n;
 }
 
 uint64_t workload_epoch(const struct workload *w)
@@ -209,11 +216,18 @@ static bool same_shape(const struct workload_shape *a, const struct workload_sha
            shape_pool(a) == shape_pool(b) && strcmp(a->models, b->models) == 0;
 }
 
-void workload_add(struct workload *w, const struct workload_shape *s, double weight)
+/* The index of shape s in w, or w->n. */
+static int find_shape(const struct workload *w, const struct workload_shape *s)
 {
     int i = 0;
     while (i < w->n && !same_shape(&w->e[i].s, s))
         i++;
+    return i;
+}
+
+void workload_add(struct workload *w, const struct workload_shape *s, double weight)
+{
+    int i = find_shape(w, s);
     if (i == w->n) {
         if (w->n == WORKLOAD_MAX_SHAPES) { /* the lightest makes room */
             i = 0;
@@ -228,6 +242,7 @@ void workload_add(struct workload *w, const struct workload_shape *s, double wei
         classify(w);
     }
     w->e[i].w += weight / w->scale;
+    w->e[i].prior = false;
     w->epoch++;
 }
 
@@ -255,6 +270,7 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
 {
     struct workload_shape s;
     workload_shape_of(pod, &s);
+    w->seen++;
     w->scale *= w->decay; /* every old weight decays at once */
     if (w->scale < 1e-200) {
         for (int i = 0; i < w->n; i++)
@@ -262,6 +278,34 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
         w->scale = 1;
     }
     workload_add(w, &s, 1.0);
+}
+
+void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    double total = 0;
+    for (int i = 0; i < w->n; i++)
+        total += w->e[i].prior ? 0 : w->e[i].w * w->scale;
+    /* learn_prior pods in seen, in the units of the weights: 3 / n of them */
+    double weight = w->p.learn_prior * total / (w->seen > 0 ? w->seen : total);
+    if (!(weight > 0))
+        return;
+    for (int j = 0; j < n; j++) {
+        const struct policy_node *v = nodes[j];
+        if (v->ndev < 2)
+            continue;
+        struct workload_shape s = {.cpu_milli = v->cpu_milli,
+                                   .mem_mib = v->mem_mib,
+                                   .nums = v->ndev,
+                                   .mem_pct = 100,
+                                   .cores = 100,
+                                   .backend = policy_device_backend_of(&v->dev[0])};
+        if (find_shape(w, &s) < w->n)
+            continue; /* seen (its rate is measured), or this kind's prior is in */
+        workload_add(w, &s, weight);
+        int i = find_shape(w, &s);
+        if (i < w->n)
+            w->e[i].prior = true;
+    }
 }
 
 /* ---- the measure ---- */
@@ -538,7 +582,7 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
     int copies[WORKLOAD_MAX_SHAPES] = {0}, multi[WORKLOAD_MAX_SHAPES], nmulti = 0;
     double free = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
     for (int i = 0; i < w->n; i++)
-        if (w->e[i].s.nums > 1)
+        if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
     for (int j = 0; j < n; j++) {
         const struct policy_node *v = nodes[j];

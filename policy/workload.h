@@ -85,6 +85,7 @@ struct workload_params {
     double gap_models;    /* 1: the gap term weighs share sizes per GPU model; 0: not */
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
+    double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a whole-node shape weighs this / pods seen */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or
@@ -169,6 +170,27 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
  * after adding weight. */
 bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS]);
 
+/* Prior: the shapes an online learner has not seen. After n pods, a shape
+ * none of them asked may still arrive at up to about 3 / n of the pods (the
+ * rule of three: the 95 % bound on a rate when no event was seen in n
+ * tries; n counts every pod observed, not only those the decay still
+ * remembers), and the unseen shapes that cost most when their hosts are
+ * gone are those that need a whole node. workload_add_prior adds, for each
+ * kind of node of 2 GPUs or more (its GPUs, CPU and memory, vendor), a
+ * shape asking all of it, weighing WORKLOAD_LEARN_PRIOR / n of the
+ * workload (n: pods observed; a workload only seeded counts its weights as
+ * pods): it fades as the learner sees more, and keeps idle whole nodes,
+ * most of all those few nodes could replace (scarcity), while the large
+ * shapes' rates are unknown. A kind some pod asked exactly is measured,
+ * not assumed. Prior shapes are never pressed (the pressure rule is for
+ * measured rates). place.c adds them to every copy of the learner it
+ * publishes; a trace's own workload has none. */
+#define WORKLOAD_LEARN_PRIOR 3
+/* Add the whole-node shapes of `nodes` (learn_prior of params; 0: none).
+ * Call before workload_set_scarcity. */
+void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n);
+
+/* Shapes observed or added (workload_add_prior's are not counted). */
 size_t workload_size(const struct workload *w);
 /* The bytes one workload holds (a fixed size: WORKLOAD_MAX_SHAPES shapes). */
 size_t workload_bytes(void);

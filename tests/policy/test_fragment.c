@@ -491,6 +491,63 @@ START_TEST(cpu_pods_steered)
 }
 END_TEST
 
+/* What an online learner does not know yet. Two idle kinds of node, 4 GPUs
+ * each: "small" with 24 cores, "big" with 64 (the only host of a pod
+ * asking more than 24). The learner has seen n pods of one shape, a whole
+ * card and 16 cores; one more arrives. Seen alone, big is its home: on
+ * small it leaves 8 cores, and 3 free GPUs no such pod can use (F +1500
+ * there, 0 on big). With the prior, the unseen 64-core shape, which only
+ * big hosts (scarcity sqrt 2), weighs WORKLOAD_LEARN_PRIOR pods beside the
+ * n seen, and taking a GPU of big wastes its other 3,000: while n is a few
+ * pods that outweighs the 1500 and the pod goes to small; by 10 pods the
+ * prior has faded below it and the pod goes to big again. learn_prior 0
+ * is the learner before (big at once). */
+static const struct {
+    int seen;
+    double prior;
+    int want; /* 0 small, 1 big */
+} prior_cases[] = {
+    {3, WORKLOAD_LEARN_PRIOR, 0},
+    {5, WORKLOAD_LEARN_PRIOR, 0},
+    {10, WORKLOAD_LEARN_PRIOR, 1},
+    {100, WORKLOAD_LEARN_PRIOR, 1},
+    {3, 0, 1},
+};
+
+START_TEST(learner_prior)
+{
+    struct tnode small, big;
+    const int idle[] = {1000, 1000, 1000, 1000};
+    node(&small, "small", idle, 4, 24000);
+    node(&big, "big", idle, 4, 64000);
+    small.n.cpu_milli = 24000;
+    big.n.cpu_milli = 64000;
+    small.n.cpu_used_milli = big.n.cpu_used_milli = 0;
+    const struct policy_node *nodes[] = {&small.n, &big.n};
+    struct workload_params par = workload_params_default;
+    par.learn_prior = prior_cases[_i].prior;
+    struct workload *learner = workload_create(1.0);
+    workload_set_params(learner, &par);
+    struct policy_pod p = pod(100, 16000);
+    for (int i = 0; i < prior_cases[_i].seen; i++)
+        workload_observe(learner, &p);
+    struct workload *w = workload_copy(learner);
+    workload_add_prior(w, nodes, 2);
+    workload_set_scarcity(w, nodes, 2);
+    ck_assert_uint_eq(workload_size(w), 1); /* prior shapes are not counted */
+    struct policy_verdict v[2];
+    struct policy_placement best;
+    struct policy_opts o = opts("fragment-aware", w);
+    ck_assert_int_eq(policy_choose(&p, nodes, 2, &o, v, &best), prior_cases[_i].want);
+    /* Prior shapes are never pressed, however short their hosts. */
+    uint64_t mask[WORKLOAD_MASK_WORDS];
+    workload_pressed(w, nodes, 2, mask);
+    ck_assert_uint_eq(mask[0], 0);
+    workload_destroy(w);
+    workload_destroy(learner);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("fragment");
@@ -507,6 +564,7 @@ int main(void)
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
+    tcase_add_loop_test(tc, learner_prior, 0, sizeof prior_cases / sizeof prior_cases[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
