@@ -73,6 +73,8 @@ const struct workload_params workload_params_default = {
     .gap_common = WORKLOAD_GAP_COMMON,
     .press_horizon = WORKLOAD_PRESSURE_HORIZON,
     .press_floor = WORKLOAD_PRESSURE_FLOOR,
+    .press_rule = WORKLOAD_PRESSURE_RULE,
+    .press_reserve = WORKLOAD_PRESSURE_RESERVE,
     .scarcity = 0.5,
     .blend = 0.5,
     .gap_models = 1,
@@ -92,6 +94,8 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"gap_common", offsetof(struct workload_params, gap_common)},
         {"press_horizon", offsetof(struct workload_params, press_horizon)},
         {"press_floor", offsetof(struct workload_params, press_floor)},
+        {"press_rule", offsetof(struct workload_params, press_rule)},
+        {"press_reserve", offsetof(struct workload_params, press_reserve)},
         {"scarcity", offsetof(struct workload_params, scarcity)},
         {"blend", offsetof(struct workload_params, blend)},
         {"gap_models", offsetof(struct workload_params, gap_models)},
@@ -543,24 +547,27 @@ static double weight_sum(const struct workload *w)
 
 /* ---- pressure ---- */
 
-/* Copies of multi-GPU shape e that fit node n as it is now. */
-static int copies_now(const struct workload *w, const struct entry *e, const struct policy_node *n)
+/* Copies of multi-GPU shape e that fit node n as it is now, or empty. */
+static int copies_fit(const struct workload *w, const struct entry *e, const struct policy_node *n,
+                      bool empty)
 {
     const struct wclass *c = &w->cls[e->cls];
+    const struct policy_usage idle = {0};
     int usable = 0;
     for (int g = 0; g < n->ndev; g++) {
         const struct policy_device *d = &n->dev[g];
         if (d->health && !d->cordoned && policy_device_backend_of(d) == c->backend &&
             (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
-            gpu_fits(c, d, &n->use[g]))
+            gpu_fits(c, d, empty ? &idle : &n->use[g]))
             usable++;
     }
     int64_t k = usable / e->s.nums;
-    if (n->cpu_milli && e->s.cpu_milli > 0 &&
-        (n->cpu_milli - n->cpu_used_milli) / e->s.cpu_milli < k)
-        k = (n->cpu_milli - n->cpu_used_milli) / e->s.cpu_milli;
-    if (n->mem_mib && e->s.mem_mib > 0 && (n->mem_mib - n->mem_used_mib) / e->s.mem_mib < k)
-        k = (n->mem_mib - n->mem_used_mib) / e->s.mem_mib;
+    int64_t cpu = n->cpu_milli - (empty ? 0 : n->cpu_used_milli);
+    int64_t mem = n->mem_mib - (empty ? 0 : n->mem_used_mib);
+    if (n->cpu_milli && e->s.cpu_milli > 0 && cpu / e->s.cpu_milli < k)
+        k = cpu / e->s.cpu_milli;
+    if (n->mem_mib && e->s.mem_mib > 0 && mem / e->s.mem_mib < k)
+        k = mem / e->s.mem_mib;
     return k > 0 ? (int)k : 0;
 }
 
@@ -579,8 +586,9 @@ static double demand(const struct workload_shape *s, double devmem)
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       uint64_t mask[WORKLOAD_MASK_WORDS])
 {
-    int copies[WORKLOAD_MAX_SHAPES] = {0}, multi[WORKLOAD_MAX_SHAPES], nmulti = 0;
-    double free = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
+    int copies[WORKLOAD_MAX_SHAPES] = {0}, hosts[WORKLOAD_MAX_SHAPES] = {0};
+    int multi[WORKLOAD_MAX_SHAPES], nmulti = 0;
+    double free = 0, cap = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
     for (int i = 0; i < w->n; i++)
         if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
@@ -588,15 +596,21 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
         const struct policy_node *v = nodes[j];
         int whole = 0;
         for (int g = 0; g < v->ndev; g++) {
+            const struct policy_usage idle = {0};
             double f = free_share(&v->dev[g], &v->use[g]);
             free += f;
+            cap += free_share(&v->dev[g], &idle);
             whole += f >= POLICY_MILLI;
             devmem += (double)v->dev[g].devmem;
         }
         ndev += v->ndev;
-        for (int k = 0; k < nmulti; k++)
-            if (w->e[multi[k]].s.nums <= whole)
-                copies[multi[k]] += copies_now(w, &w->e[multi[k]], v);
+        for (int k = 0; k < nmulti; k++) {
+            const struct entry *e = &w->e[multi[k]];
+            if (w->p.press_rule && e->s.nums <= v->ndev)
+                hosts[multi[k]] += copies_fit(w, e, v, true);
+            if (e->s.nums <= whole)
+                copies[multi[k]] += copies_fit(w, e, v, false);
+        }
     }
     wsum = weight_sum(w);
     for (int i = 0; i < w->n; i++)
@@ -606,7 +620,17 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
     for (int k = 0; k < nmulti; k++) {
         int i = multi[k];
         double expect = pods * w->e[i].w / wsum;
-        if (copies[i] > 0 && copies[i] < w->p.press_horizon * expect + 1)
+        bool short_;
+        if (w->p.press_rule) {
+            /* copies lost per GPU filled so far, carried on to full */
+            double used = cap - free;
+            double rate = used > 0 ? (hosts[i] - copies[i]) / used : 0;
+            double left = copies[i] - rate * free;
+            short_ = left < w->p.press_reserve * expect + 1;
+        } else {
+            short_ = copies[i] < w->p.press_horizon * expect + 1;
+        }
+        if (copies[i] > 0 && short_)
             mask[i / 64] |= 1ULL << (i % 64);
     }
 }

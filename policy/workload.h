@@ -80,6 +80,8 @@ struct workload_params {
     double gap_common;    /* WORKLOAD_GAP_COMMON */
     double press_horizon; /* WORKLOAD_PRESSURE_HORIZON */
     double press_floor;   /* WORKLOAD_PRESSURE_FLOOR */
+    double press_rule;    /* WORKLOAD_PRESSURE_RULE: 1 projection, 0 count */
+    double press_reserve; /* WORKLOAD_PRESSURE_RESERVE */
     double scarcity;      /* the scarcity exponent, 0.5 */
     double blend;         /* WORKLOAD_BOTH: the copies view's part, 0.5 */
     double gap_models;    /* 1: the gap term weighs share sizes per GPU model; 0: not */
@@ -154,10 +156,17 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
  * arrivals has its weight raised to at least WORKLOAD_PRESSURE_FLOOR of the
  * total (scarcity still multiplies it), so the last whole nodes it needs
  * are kept for it. Expected arrivals: the shape's share of the pods that
- * would fill the free GPU capacity now. Short: fewer copies fit the nodes
- * as they are now than WORKLOAD_PRESSURE_HORIZON times that, plus one, and
- * at least one still fits (none left: nothing to keep). The constants were
- * chosen on the openb trace (bench/README.md). */
+ * would fill the free GPU capacity now. Short (WORKLOAD_PRESSURE_RULE 1,
+ * issue 20): at the rate its copies have been lost so far per GPU filled
+ * (copies that fit the empty nodes less those that fit now, over the GPU
+ * capacity used), fewer than WORKLOAD_PRESSURE_RESERVE times its expected
+ * arrivals, plus one, would be left when the free GPUs are full; and at
+ * least one still fits (none left: nothing to keep). Rule 0, the rule
+ * before: fewer copies fit now than WORKLOAD_PRESSURE_HORIZON times its
+ * expected arrivals, plus one. The constants were chosen on the openb
+ * traces (bench/README.md). */
+#define WORKLOAD_PRESSURE_RULE    1
+#define WORKLOAD_PRESSURE_RESERVE 1
 #define WORKLOAD_PRESSURE_HORIZON 20
 #define WORKLOAD_PRESSURE_FLOOR   0.02
 #define WORKLOAD_MASK_WORDS       (WORKLOAD_MAX_SHAPES / 64)

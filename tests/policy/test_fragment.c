@@ -317,7 +317,8 @@ START_TEST(gap_by_hand)
 }
 END_TEST
 
-/* Pressure on four 4-GPU nodes: a whole-card shape (weight 999) and a
+/* Pressure by the count rule (press_rule 0, the rule before issue 20's
+ * projection) on four 4-GPU nodes: a whole-card shape (weight 999) and a
  * 4-GPU shape (weight w4), 1 core each. Pods until the GPUs are full =
  * free x wsum / (sum of weight x demand); the 4-GPU shape expects its share
  * of them and is short when fewer than 20 x that + 1 copies fit.
@@ -353,10 +354,68 @@ START_TEST(pressure_by_hand)
                           four = shape(4, 100, press_cases[_i].cpu4, NULL);
     workload_add(w, &whole, 999);
     workload_add(w, &four, press_cases[_i].w4);
+    struct workload_params par = workload_params_default;
+    par.press_rule = 0;
+    workload_set_params(w, &par);
     uint64_t mask[WORKLOAD_MASK_WORDS];
     workload_pressed(w, nodes, 4, mask);
     ck_assert_int_eq((int)(mask[0] & 1), 0); /* 1-GPU shapes are never pressed */
     ck_assert_int_eq((int)(mask[0] >> 1 & 1), press_cases[_i].want);
+    workload_destroy(w);
+}
+END_TEST
+
+/* Pressure by projection (the default): n4 nodes of 4 GPUs, `lost` of them
+ * with one GPU taken (a copy of the 4-GPU shape lost per 1000 milli used),
+ * and full2 nodes of 2 GPUs, all taken (2000 used each, no copy lost);
+ * a whole-card shape (weight 999) and a 4-GPU shape (weight w4), 1 core
+ * each. Short when copies now - (copies lost / capacity used) x free is
+ * under the expected arrivals E (free x w4 / sum of weight x demand) + 1.
+ * - 8 nodes, 1 lost, 4 full 2-GPU nodes, w4 50: free 31000, used 9000,
+ *   7 - 31000/9000 = 3.56 left at full, E = 1.29: not short (the count
+ *   rule: 7 copies against 20 x 1.29 + 1: short; gen-multigpu35's case).
+ * - 8 nodes, 4 lost, w4 1: free 28000, used 4000, 4 - 28 < 1: short (the
+ *   count rule: 20 x 0.028 + 1 = 1.56 <= 4: not; multigpu30's case, others
+ *   opening whole nodes).
+ * - 8 idle nodes, w4 50: nothing lost yet, 8 left, E = 1.33: not short (the count
+ *   rule: 20 x 1.33 + 1: short).
+ * - 8 nodes, 1 lost, no 2-GPU node used, w4 50: 7 - 31000/1000 < 1:
+ *   short (both rules).
+ * - 8 nodes, all lost: no copy fits, nothing to keep (both rules). */
+static const struct {
+    int n4, lost, full2;
+    double w4;
+    bool want, want_count;
+} proj_cases[] = {
+    {8, 1, 4, 50, false, true}, {8, 4, 0, 1, true, false},  {8, 0, 0, 50, false, true},
+    {8, 1, 0, 50, true, true},  {8, 8, 0, 1, false, false},
+};
+
+START_TEST(pressure_projected)
+{
+    struct tnode t[12];
+    const struct policy_node *nodes[12];
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0};
+    int n = 0;
+    for (int i = 0; i < proj_cases[_i].n4; i++, n++)
+        node(&t[n], "n4", i < proj_cases[_i].lost ? one : idle, 4, 8000);
+    for (int i = 0; i < proj_cases[_i].full2; i++, n++)
+        node(&t[n], "n2", full, 2, 8000);
+    for (int i = 0; i < n; i++)
+        nodes[i] = &t[i].n;
+    struct workload *w = workload_create(1.0);
+    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
+    workload_add(w, &whole, 999);
+    workload_add(w, &four, proj_cases[_i].w4);
+    uint64_t mask[WORKLOAD_MASK_WORDS];
+    workload_pressed(w, nodes, n, mask);
+    ck_assert_int_eq((int)(mask[0] & 1), 0);
+    ck_assert_msg((int)(mask[0] >> 1 & 1) == proj_cases[_i].want, "case %d: projection", _i);
+    struct workload_params par = workload_params_default;
+    par.press_rule = 0;
+    workload_set_params(w, &par);
+    workload_pressed(w, nodes, n, mask);
+    ck_assert_msg((int)(mask[0] >> 1 & 1) == proj_cases[_i].want_count, "case %d: count", _i);
     workload_destroy(w);
 }
 END_TEST
@@ -560,6 +619,7 @@ int main(void)
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
     tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
+    tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);
     tcase_add_test(tc, pressure_weighs);
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
