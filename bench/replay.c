@@ -590,8 +590,9 @@ static int usage(void)
                     "free GPUs are.\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
-                    "press_floor, scarcity, blend, gap_models, claim, gap_rule, learn_prior),\n"
-                    "for sweeps; the service always runs the defaults.\n");
+                    "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"
+                    "claim, gap_rule, learn_prior), for sweeps; the service always runs the\n"
+                    "defaults.\n");
     return 2;
 }
 
