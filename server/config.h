@@ -50,7 +50,7 @@ struct config {
     char workload_file[CONFIG_PATH_MAX]; /* "" = none: learn from pods alone */
     int filter_mode;                     /* enum config_filter_mode */
     int64_t reservation_ttl_ms;
-    int threads; /* 1..256; "0" on the command line becomes the online cores */
+    int threads;      /* 1..256; "0" on the command line becomes the online cores */
     int bind_threads; /* 1..1024: threads of /bind (http_route_offload) */
     uint64_t seed;
     char pod[CONFIG_PATH_MAX];    /* simulate: the pod's JSON file */

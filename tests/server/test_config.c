@@ -39,6 +39,8 @@ static const char *show(const struct config *c, const char *field, char *out, si
         snprintf(out, cap, "%d", c->filter_mode);
     else if (strcmp(field, "threads") == 0)
         snprintf(out, cap, "%d", c->threads);
+    else if (strcmp(field, "bind_threads") == 0)
+        snprintf(out, cap, "%d", c->bind_threads);
     else if (strcmp(field, "seed") == 0)
         snprintf(out, cap, "%llu", (unsigned long long)c->seed);
     else if (strcmp(field, "pod") == 0)
@@ -158,6 +160,23 @@ static const struct {
      "\"false\": unexpected argument (flags start with --)"},
     /* integers */
     {CONFIG_SERVE, {"--threads", "4"}, 0, "threads", "4"},
+    {CONFIG_SERVE, {"--threads", "4"}, 0, "bind_threads", "16"},
+    {CONFIG_SERVE, {"--bind-threads=1"}, 0, "bind_threads", "1"},
+    {CONFIG_SERVE,
+     {"--bind-threads", "0"},
+     ERR_RANGE,
+     NULL,
+     "--bind-threads: \"0\" is out of range (1..1024)"},
+    {CONFIG_SERVE,
+     {"--bind-threads", "99999999999999999999"},
+     ERR_INVAL,
+     NULL,
+     "--bind-threads: \"99999999999999999999\" is not an integer (1..1024)"},
+    {CONFIG_SERVE,
+     {"--bind-threads", "many"},
+     ERR_INVAL,
+     NULL,
+     "--bind-threads: \"many\" is not an integer (1..1024)"},
     {CONFIG_SERVE, {"--threads=256"}, 0, "threads", "256"},
     {CONFIG_SERVE,
      {"--threads", "abc"},
