@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "bench/bound.h"
+#include "bench/csv.h"
 #include "k8s/cache.h"
 #include "place/place.h"
 #include "policy/workload.h"
@@ -73,29 +74,6 @@ struct args {
 
 /* ---- input ---- */
 
-/* Split line at commas into at most max fields (in place). */
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *p = line; n < max;) {
-        f[n++] = p;
-        p = strchr(p, ',');
-        if (!p)
-            break;
-        *p++ = '\0';
-    }
-    return n;
-}
-
-static int column(char **hdr, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(hdr[i], name) == 0)
-            return i;
-    return -1;
-}
-
 /* Open path and map the wanted columns. Returns the file or NULL. */
 static FILE *open_csv(const char *path, const char *const *want, int nwant, int *col)
 {
@@ -106,9 +84,9 @@ static FILE *open_csv(const char *path, const char *const *want, int nwant, int 
         fprintf(stderr, "vgpu-replay: %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    int n = fgets(line, sizeof line, f) ? split(line, hdr, 64) : 0;
+    int n = fgets(line, sizeof line, f) ? csv_split(line, hdr, 64) : 0;
     for (int i = 0; i < nwant; i++) {
-        col[i] = column(hdr, n, want[i]);
+        col[i] = csv_column(hdr, n, want[i]);
         if (col[i] < 0 && i < 5) {
             fprintf(stderr, "vgpu-replay: %s: no column \"%s\"\n", path, want[i]);
             fclose(f);
@@ -127,7 +105,7 @@ static int load_nodes(const char *path, struct trace *t)
     if (!fp)
         return ERR_IO;
     while (fgets(line, sizeof line, fp)) {
-        int n = split(line, f, 64);
+        int n = csv_split(line, f, 64);
         if (n <= col[4])
             continue;
         if (t->nnodes == cap) {
@@ -158,7 +136,7 @@ static int load_tasks(const char *path, struct trace *t)
     if (!fp)
         return ERR_IO;
     while (fgets(line, sizeof line, fp) && t->ntasks < MAX_TASKS) {
-        int n = split(line, f, 64);
+        int n = csv_split(line, f, 64);
         if (n <= col[4])
             continue;
         if (t->ntasks == cap) {

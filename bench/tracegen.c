@@ -42,6 +42,7 @@
 #include "base/init.h"
 #include "base/mem.h"
 #include "base/strconv.h"
+#include "bench/csv.h"
 
 #define MAX_FILE   (256u << 20)
 #define MAX_TASKS  1000000
@@ -131,31 +132,6 @@ static struct row *push(struct rows *rs, const struct row *r)
 
 /* ---- input ---- */
 
-/* Split the line at [s, end) at commas into f (NUL-terminating in place).
- * Returns the number of fields, or -1 past MAX_FIELDS. */
-static int split(char *s, char **f)
-{
-    int n = 0;
-    s[strcspn(s, "\r")] = '\0';
-    for (char *p = s;;) {
-        if (n == MAX_FIELDS)
-            return -1;
-        f[n++] = p;
-        p = strchr(p, ',');
-        if (!p)
-            return n;
-        *p++ = '\0';
-    }
-}
-
-static int column(char **hdr, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(hdr[i], name) == 0)
-            return i;
-    return -1;
-}
-
 static int field_int(char *const *f, int n, int c, int64_t lo, int64_t hi, int64_t *v)
 {
     if (c < 0 || c >= n)
@@ -189,9 +165,9 @@ static int read_csv(struct gen *g, const char *path, char **text, const char *co
     char *p = *text, *nl = strchr(p, '\n');
     if (nl)
         *nl = '\0';
-    int n = split(p, f);
+    int n = csv_split(p, f, MAX_FIELDS);
     for (int i = 0; i < nwant; i++) {
-        col[i] = n < 0 ? -1 : column(f, n, want[i]);
+        col[i] = csv_column(f, n, want[i]);
         if (col[i] < 0 && i < nrequired) {
             snprintf(g->err, sizeof g->err, "%s: no column \"%s\" in the header", path, want[i]);
             return ERR_INVAL;
@@ -204,7 +180,7 @@ static int read_csv(struct gen *g, const char *path, char **text, const char *co
             *nl = '\0';
         if (p[strspn(p, "\r")] == '\0')
             continue; /* a blank line */
-        n = split(p, f);
+        n = csv_split(p, f, MAX_FIELDS);
         snprintf(where, sizeof where, "%s:%d", path, line);
         if (n < 0) {
             snprintf(g->err, sizeof g->err, "%s: more than %d fields", where, MAX_FIELDS);
