@@ -64,20 +64,45 @@ static size_t scrape(int port)
     return n;
 }
 
+/* The service on a fresh snapshot (write_snapshot) in a directory of its
+ * own, with `threads` workers, ready. */
+struct run {
+    char dir[64], path[128];
+    struct harness *h;
+    int port;
+};
+
+static void run_start(struct run *u, const char *threads)
+{
+    snprintf(u->dir, sizeof u->dir, "/tmp/vs-metrics-mem-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(u->dir));
+    snprintf(u->path, sizeof u->path, "%s/cluster.json", u->dir);
+    write_snapshot(u->path);
+    const char *args[] = {"--snapshot", u->path, "--threads", threads, NULL};
+    u->h = harness_start(args);
+    ck_assert_ptr_nonnull(u->h);
+    u->port = harness_port(u->h);
+    ck_assert(harness_wait_ready(u->port, 15000));
+}
+
+/* Stop it (a clean exit) and remove its files. */
+static void run_stop(struct run *u)
+{
+    ck_assert_int_eq(harness_stop(u->h, SIGTERM, 10000), 0);
+    harness_free(u->h);
+    unlink(u->path);
+    rmdir(u->dir);
+}
+
 START_TEST(scrapes_leave_nothing_resident)
 {
 #ifdef UNDER_ASAN
     return;
 #endif
-    char dir[] = "/tmp/vs-metrics-mem-XXXXXX", path[128];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/cluster.json", dir);
-    write_snapshot(path);
-    const char *args[] = {"--snapshot", path, "--threads", "2", NULL};
-    struct harness *h = harness_start(args);
-    ck_assert_ptr_nonnull(h);
-    int port = harness_port(h);
-    ck_assert(harness_wait_ready(port, 15000));
+    struct run u;
+    run_start(&u, "2");
+    struct harness *h = u.h;
+    int port = u.port;
 
     size_t len = scrape(port);
     ck_assert_msg(len > (size_t)2 << 20, "/metrics is only %zu bytes: too small to tell", len);
@@ -100,10 +125,7 @@ START_TEST(scrapes_leave_nothing_resident)
                   "%d scrapes of %.1f MiB left %.1f MiB more resident (%.1f -> %.1f MiB)", SCRAPE,
                   (double)len / (1 << 20), after - before, before, after);
 
-    ck_assert_int_eq(harness_stop(h, SIGTERM, 10000), 0);
-    harness_free(h);
-    unlink(path);
-    rmdir(dir);
+    run_stop(&u);
 }
 END_TEST
 
@@ -150,15 +172,10 @@ START_TEST(scrape_peak_is_bounded)
 #ifdef UNDER_ASAN
     return;
 #endif
-    char dir[] = "/tmp/vs-metrics-peak-XXXXXX", path[128];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/cluster.json", dir);
-    write_snapshot(path);
-    const char *args[] = {"--snapshot", path, "--threads", "4", NULL};
-    struct harness *h = harness_start(args);
-    ck_assert_ptr_nonnull(h);
-    int port = harness_port(h);
-    ck_assert(harness_wait_ready(port, 15000));
+    struct run u;
+    run_start(&u, "4");
+    struct harness *h = u.h;
+    int port = u.port;
     if (!reset_peak(harness_pid(h))) {
         fprintf(stderr, "scrape_peak_is_bounded: /proc/PID/clear_refs refused, nothing checked\n");
         goto out;
@@ -174,10 +191,7 @@ START_TEST(scrape_peak_is_bounded)
     ck_assert_msg(four < mib / 2, "4 scrapes of %.1f MiB at once raised the peak by %.1f MiB", mib,
                   four);
 out:
-    ck_assert_int_eq(harness_stop(h, SIGTERM, 10000), 0);
-    harness_free(h);
-    unlink(path);
-    rmdir(dir);
+    run_stop(&u);
 }
 END_TEST
 
@@ -200,15 +214,9 @@ static void scrape_and_go(int port)
  * counts them, and exits clean (under ASan: nothing leaked). */
 START_TEST(client_gone_mid_answer)
 {
-    char dir[] = "/tmp/vs-metrics-gone-XXXXXX", path[128];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/cluster.json", dir);
-    write_snapshot(path);
-    const char *args[] = {"--snapshot", path, "--threads", "2", NULL};
-    struct harness *h = harness_start(args);
-    ck_assert_ptr_nonnull(h);
-    int port = harness_port(h);
-    ck_assert(harness_wait_ready(port, 15000));
+    struct run u;
+    run_start(&u, "2");
+    int port = u.port;
     size_t len = scrape(port);
     for (int i = 0; i < 10; i++)
         scrape_and_go(port);
@@ -222,10 +230,7 @@ START_TEST(client_gone_mid_answer)
     ck_assert_ptr_nonnull(
         strstr(m, "\n# TYPE vgpu_scheduler_table_entries gauge\n")); /* the tail */
     harness_reply_free(&r);
-    ck_assert_int_eq(harness_stop(h, SIGTERM, 10000), 0);
-    harness_free(h);
-    unlink(path);
-    rmdir(dir);
+    run_stop(&u);
 }
 END_TEST
 
