@@ -181,9 +181,5 @@ int main(void)
     tcase_add_test(tc, inspect_shows_what_the_driver_wrote);
     tcase_add_loop_test(tc, bad_options_refused, 0, (int)(sizeof bad / sizeof bad[0]));
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

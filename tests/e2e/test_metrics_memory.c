@@ -243,9 +243,5 @@ int main(void)
     tcase_add_test(tc, scrape_peak_is_bounded);
     tcase_add_test(tc, client_gone_mid_answer);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

@@ -299,9 +299,5 @@ int main(void)
     tcase_set_timeout(live, 60);
     tcase_add_test(live, live_row_handshakes);
     suite_add_tcase(s, live);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "k8s/cache.h"
+#include "tests/support/harness.h"
 
 /* Node name with two GPUs <name>-g0 and <name>-g1. */
 static struct model_inventory *node(const char *name)
@@ -101,9 +102,5 @@ int main(void)
     TCase *tc = tcase_create("walk");
     tcase_add_test(tc, per_node_walks_match_the_whole);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "k8s/cache.h"
+#include "tests/support/harness.h"
 
 struct writer {
     struct cache *c;
@@ -129,9 +130,5 @@ int main(void)
     tcase_add_loop_test(tc, write_behind_reader_counts, 0,
                         (int)(sizeof waiting / sizeof waiting[0]));
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

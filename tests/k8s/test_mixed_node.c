@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "k8s/model.h"
+#include "tests/support/harness.h"
 
 #define NV_REG                                                                                     \
     "\"hami.io/node-nvidia-register\":\"[{\\\"id\\\":\\\"GPU-a\\\",\\\"count\\\":10,"              \
@@ -205,9 +206,5 @@ int main(void)
     tcase_add_test(tc, test_mig_row);
     tcase_add_test(tc, test_too_many);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

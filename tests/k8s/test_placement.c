@@ -10,6 +10,7 @@
 
 #include "k8s/placement.h"
 #include "policy/device.h"
+#include "tests/support/harness.h"
 
 #define NV_ALLOC  "hami.io/vgpu-devices-allocated"
 #define NV_TO     "hami.io/vgpu-devices-to-allocate"
@@ -92,9 +93,5 @@ int main(void)
     tcase_add_loop_test(tc, test_annotations, 0, NCASE);
     tcase_add_test(tc, test_row_part);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

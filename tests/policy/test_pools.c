@@ -12,6 +12,7 @@
 #include "policy/device.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
+#include "tests/support/harness.h"
 
 #define MAXD 4
 
@@ -156,9 +157,5 @@ int main(void)
     tcase_add_loop_test(tc, test_pool_sum, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_shape_vendor);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }

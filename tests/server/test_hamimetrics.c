@@ -119,9 +119,5 @@ int main(void)
     tcase_add_loop_test(tc, pieces_are_the_page, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, closed_mid_way);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return harness_run_suite(s, true);
 }
