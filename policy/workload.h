@@ -62,7 +62,7 @@
 #include "policy/policy.h"
 
 #define WORKLOAD_MAX_SHAPES 512
-#define WORKLOAD_BALANCE    0.875 /* chosen on the openb trace, 0.7 until issue 20 (bench/README.md) */
+#define WORKLOAD_BALANCE    0.875 /* chosen on openb traces (bench/README.md; 0.7 before) */
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
 #define WORKLOAD_GAP_COMMON 0.012 /* the same (issue 20: of the share demand) */
 #define WORKLOAD_CLAIM      1     /* no weight: F counts the claimed capacity taken */
