@@ -81,6 +81,7 @@ const struct workload_params workload_params_default = {
     .claim = WORKLOAD_CLAIM,
     .gap_rule = 1,
     .learn_prior = WORKLOAD_LEARN_PRIOR,
+    .gap_ramp = 0,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -102,6 +103,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"claim", offsetof(struct workload_params, claim)},
         {"gap_rule", offsetof(struct workload_params, gap_rule)},
         {"learn_prior", offsetof(struct workload_params, learn_prior)},
+        {"gap_ramp", offsetof(struct workload_params, gap_ramp)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -753,18 +755,26 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
     double mass = 0; /* of the shares below a card */
     for (int d = 1; d < GAP_MAX; d++)
         mass += size_w[d] * d;
-    for (int d = 1; d <= GAP_MAX; d++) {
-        if (size_w[d] <= 0 ||
-            (w->p.gap_rule > 0 ? d == GAP_MAX || size_w[d] * d < w->p.gap_common * mass
-                               : size_w[d] < w->p.gap_common * total))
-            continue;
-        for (int x = d; x <= GAP_MAX; x++)
-            reach[x] |= reach[x - d];
+    int steps = w->p.gap_ramp > 0 ? 5 : 1;
+    double sum[GAP_MAX + 1] = {0};
+    for (int k = 0; k < steps; k++) {
+        double t = w->p.gap_common * (steps > 1 ? pow(2, (k - 2) / 2.0) : 1);
+        memset(reach, 0, sizeof reach);
+        reach[0] = true;
+        for (int d = 1; d <= GAP_MAX; d++) {
+            if (size_w[d] <= 0 || (w->p.gap_rule > 0 ? d == GAP_MAX || size_w[d] * d < t * mass
+                                                     : size_w[d] < t * total))
+                continue;
+            for (int x = d; x <= GAP_MAX; x++)
+                reach[x] |= reach[x - d];
+        }
+        for (int x = 0, best = 0; x <= GAP_MAX; x++) {
+            best = reach[x] ? x : best;
+            sum[x] += x - best;
+        }
     }
-    for (int x = 0, best = 0; x <= GAP_MAX; x++) {
-        best = reach[x] ? x : best;
-        g->left[x] = (int16_t)(x - best);
-    }
+    for (int x = 0; x <= GAP_MAX; x++)
+        g->left[x] = (int16_t)(sum[x] / steps + 0.5);
     g->epoch = w->epoch;
     g->pool = pool;
     g->type = type;

@@ -88,6 +88,7 @@ struct workload_params {
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
     double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a whole-node shape weighs this / pods seen */
+    double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0 */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or

@@ -185,10 +185,25 @@ END_TEST
  * %). By demand (the default) 60 is not common: a 530 gap keeps 60 beside
  * a 470, a 210 gap all 210. By count at 1.2 % (as before issue 20) it is:
  * 470 + 60 fills 530, 60 x 3 leaves 30 of 210. */
+/* The ramp (gap_ramp 1): five thresholds from half to twice gap_common,
+ * the gaps averaged. At gap_common 0.5 % the 60 share (0.38 % of the
+ * demand) counts under two of them (0.25 % and 0.35 %): a 530 gap keeps
+ * (2 x 0 + 3 x 60) / 5 = 36, a 210 gap (2 x 30 + 3 x 210) / 5 = 138; the
+ * step at 0.5 % leaves 60 and 210. */
 static const struct {
-    double rule;
+    double rule, ramp, common;
     int free, left;
-} demand_cases[] = {{1, 530, 60}, {0, 530, 0}, {1, 210, 210}, {0, 210, 30}, {1, 1000, 0}};
+} demand_cases[] = {
+    {1, 0, WORKLOAD_GAP_COMMON, 530, 60},
+    {0, 0, WORKLOAD_GAP_COMMON, 530, 0},
+    {1, 0, WORKLOAD_GAP_COMMON, 210, 210},
+    {0, 0, WORKLOAD_GAP_COMMON, 210, 30},
+    {1, 0, WORKLOAD_GAP_COMMON, 1000, 0},
+    {1, 1, 0.005, 530, 36},
+    {1, 1, 0.005, 210, 138},
+    {1, 0, 0.005, 530, 60},
+    {1, 0, 0.005, 210, 210},
+};
 
 START_TEST(gap_by_demand)
 {
@@ -198,6 +213,8 @@ START_TEST(gap_by_demand)
     node(&t, G2, demand_cases[_i].free);
     p.balance = 0;
     p.gap_rule = demand_cases[_i].rule;
+    p.gap_ramp = demand_cases[_i].ramp;
+    p.gap_common = demand_cases[_i].common;
     for (int k = 0; k < 2; k++) {
         struct workload *w = workload_create(1.0);
         struct workload_shape a = shape(47, ""), b = shape(32, ""), c = shape(6, "");
