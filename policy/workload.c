@@ -724,6 +724,26 @@ static double lands(const struct workload *w, const struct entry *e, const struc
     return reach > 0 ? e->w * gm->gpus / reach : e->w;
 }
 
+/* Adds to sum[x], for every free share x, what of it no sum of the sizes
+ * common at threshold t fills (size_w: weight per share size; mass: the
+ * milli-GPU of the shares below a card; total: all weight). */
+static void add_left(const struct workload *w, const double *size_w, double mass, double total,
+                     double t, double *sum)
+{
+    bool reach[GAP_MAX + 1] = {true};
+    for (int d = 1; d <= GAP_MAX; d++) {
+        if (size_w[d] <= 0 ||
+            (w->p.gap_rule > 0 ? d == GAP_MAX || size_w[d] * d < t * mass : size_w[d] < t * total))
+            continue;
+        for (int x = d; x <= GAP_MAX; x++)
+            reach[x] |= reach[x - d];
+    }
+    for (int x = 0, best = 0; x <= GAP_MAX; x++) {
+        best = reach[x] ? x : best;
+        sum[x] += x - best;
+    }
+}
+
 /* The gap table for cards of devmem MiB and model `type`, kept in the memo
  * when there is one: which sums of common share sizes (repeats allowed)
  * reach each size, and what is left of a free share below the largest such
@@ -737,7 +757,6 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
             m->gaps[i].pool == pool && m->gaps[i].type == type)
             return &m->gaps[i];
     struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
-    bool reach[GAP_MAX + 1] = {true};
     double size_w[GAP_MAX + 1] = {0}; /* weight of the one-GPU shapes asking each share */
     double total = 0;
     struct typemask ttmp;
@@ -755,24 +774,11 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
     double mass = 0; /* of the shares below a card */
     for (int d = 1; d < GAP_MAX; d++)
         mass += size_w[d] * d;
-    int steps = w->p.gap_ramp > 0 ? 5 : 1;
+    int steps = w->p.gap_ramp > 0 ? 5 : 1; /* the ramp: gap_common x 2^-1 .. 2^1 */
     double sum[GAP_MAX + 1] = {0};
-    for (int k = 0; k < steps; k++) {
-        double t = w->p.gap_common * (steps > 1 ? pow(2, (k - 2) / 2.0) : 1);
-        memset(reach, 0, sizeof reach);
-        reach[0] = true;
-        for (int d = 1; d <= GAP_MAX; d++) {
-            if (size_w[d] <= 0 || (w->p.gap_rule > 0 ? d == GAP_MAX || size_w[d] * d < t * mass
-                                                     : size_w[d] < t * total))
-                continue;
-            for (int x = d; x <= GAP_MAX; x++)
-                reach[x] |= reach[x - d];
-        }
-        for (int x = 0, best = 0; x <= GAP_MAX; x++) {
-            best = reach[x] ? x : best;
-            sum[x] += x - best;
-        }
-    }
+    for (int k = 0; k < steps; k++)
+        add_left(w, size_w, mass, total, w->p.gap_common * (steps > 1 ? pow(2, (k - 2) / 2.0) : 1),
+                 sum);
     for (int x = 0; x <= GAP_MAX; x++)
         g->left[x] = (int16_t)(sum[x] / steps + 0.5);
     g->epoch = w->epoch;
