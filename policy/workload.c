@@ -81,7 +81,7 @@ const struct workload_params workload_params_default = {
     .claim = WORKLOAD_CLAIM,
     .gap_rule = 1,
     .learn_prior = WORKLOAD_LEARN_PRIOR,
-    .gap_ramp = 0,
+    .gap_ramp = 1,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)

@@ -27,7 +27,10 @@
  * one-GPU shapes, whatever their CPU and memory, bring at least
  * WORKLOAD_GAP_COMMON of the milli-GPU that shares below a whole card
  * bring to model M: a size is counted by the capacity its pods could
- * fill, so a rare small share cannot make every gap look fillable). What
+ * fill, so a rare small share cannot make every gap look fillable). The
+ * threshold is a ramp: the gaps are averaged over five thresholds from
+ * half to twice WORKLOAD_GAP_COMMON, so a size near the line counts in
+ * part and no small change of the mix flips a gap at once. What
  * of a shape lands on M: its weight times M's part of the GPUs the shape
  * may use (0 when its model list excludes M; M's GPUs / all GPUs for a
  * shape that takes any model), so a share size only T4-bound tasks ask is
@@ -64,7 +67,7 @@
 #define WORKLOAD_MAX_SHAPES 512
 #define WORKLOAD_BALANCE    0.875 /* chosen on openb traces (bench/README.md; 0.7 before) */
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
-#define WORKLOAD_GAP_COMMON 0.012 /* the same (issue 20: of the share demand) */
+#define WORKLOAD_GAP_COMMON 0.009 /* the same (issue 20: the ramp's centre) */
 #define WORKLOAD_CLAIM      1     /* no weight: F counts the claimed capacity taken */
 #define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
@@ -88,7 +91,7 @@ struct workload_params {
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
     double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a whole-node shape weighs this / pods seen */
-    double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0 */
+    double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or

@@ -294,6 +294,7 @@ START_TEST(gap_by_hand)
     struct workload_params p = workload_params_default;
     p.gap_rule = 0; /* common by count (test_fragment_models.c: by demand) */
     p.gap_common = 0.015;
+    p.gap_ramp = 0; /* one threshold (the ramp: test_fragment_models.c) */
     workload_set_params(w, &p);
     workload_set_measure(w, WORKLOAD_ONE_COPY);
     struct workload_shape a = shape(1, 47, 1000, NULL), b = shape(1, 32, 1000, NULL),

@@ -77,6 +77,8 @@ static double term(const char *type, int free, double gap_models, bool claim)
     node(&t, type, free);
     p.balance = 0;
     p.gap_models = gap_models;
+    p.gap_ramp = 0; /* one threshold, 1.2 % (the ramp: gap_by_demand) */
+    p.gap_common = 0.012;
     for (int k = 0; k < 2; k++) {
         p.gap_weight = claim ? 0 : k;
         p.claim = claim ? k : 0;
