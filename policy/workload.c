@@ -52,6 +52,9 @@ struct workload {
     uint64_t epoch;
     struct workload_params p;
     double all_gpus; /* the sum of model[].gpus */
+    /* CPU and memory per milli-GPU of the nodes workload_set_scarcity saw
+     * (those that state them); 0: unknown */
+    double supply_cpu, supply_mem;
     struct gmodel model[WORKLOAD_GPU_MODELS];
     struct entry e[WORKLOAD_MAX_SHAPES];
     struct wclass cls[WORKLOAD_MAX_SHAPES];
@@ -82,6 +85,7 @@ const struct workload_params workload_params_default = {
     .gap_rule = 1,
     .learn_prior = WORKLOAD_LEARN_PRIOR,
     .gap_ramp = 1,
+    .ask_rule = 0,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -104,6 +108,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"gap_rule", offsetof(struct workload_params, gap_rule)},
         {"learn_prior", offsetof(struct workload_params, learn_prior)},
         {"gap_ramp", offsetof(struct workload_params, gap_ramp)},
+        {"ask_rule", offsetof(struct workload_params, ask_rule)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -520,9 +525,29 @@ static void set_claims(struct workload *w)
     }
 }
 
+/* The nodes' CPU and memory per milli-GPU, over the nodes that state each. */
+static void count_supply(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    double cpu = 0, cpu_gpu = 0, mem = 0, mem_gpu = 0;
+    for (int j = 0; j < n; j++) {
+        double gpu = (double)nodes[j]->ndev * POLICY_MILLI;
+        if (nodes[j]->cpu_milli > 0) {
+            cpu += (double)nodes[j]->cpu_milli;
+            cpu_gpu += gpu;
+        }
+        if (nodes[j]->mem_mib > 0) {
+            mem += (double)nodes[j]->mem_mib;
+            mem_gpu += gpu;
+        }
+    }
+    w->supply_cpu = cpu_gpu > 0 ? cpu / cpu_gpu : 0;
+    w->supply_mem = mem_gpu > 0 ? mem / mem_gpu : 0;
+}
+
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
 {
     count_models(w, nodes, n);
+    count_supply(w, nodes, n);
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         int k = 0;
@@ -660,23 +685,39 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
     return workload_fragment_memo(w, NULL, node, u, cpu_used, mem_used);
 }
 
-/* The workload's mean ask (weighted by popularity; CPU-only shapes add CPU
- * and no GPU), kept in the memo when there is one. */
+/* What the balance feeds a milli-GPU with: the GPU shapes' mean ask (own),
+ * plus what the CPU-only shapes ask per milli-GPU of the GPU shapes (extra):
+ * all of it (ask_rule 0), or only what the supply left beside own cannot
+ * absorb (ask_rule 1; all of it when the supply is unknown). */
+static double ask_with(const struct workload *w, double own, double extra, double supply)
+{
+    if (w->p.ask_rule > 0 && supply > 0)
+        return own + fmax(0, extra - fmax(0, supply - own));
+    return own + extra;
+}
+
+/* The workload's mean ask (weighted by popularity), kept in the memo when
+ * there is one. */
 static const struct ask *mean_ask(const struct workload *w, struct workload_memo *m, double devmem,
                                   const struct policy_device_backend *pool, struct ask *tmp)
 {
     if (m && m->ask.epoch == w->epoch && m->ask.devmem == devmem && m->ask.pool == pool)
         return &m->ask;
     struct ask *a = m ? &m->ask : tmp;
-    double cpu = 0, mem = 0, gpu = 0;
+    double cpu[2] = {0}, mem[2] = {0}, gpu = 0; /* [0] GPU shapes, [1] CPU-only ones */
     for (int i = 0; i < w->n; i++) {
         if (!in_pool(&w->e[i].s, pool))
             continue;
-        cpu += w->e[i].w * (double)w->e[i].s.cpu_milli;
-        mem += w->e[i].w * (double)w->e[i].s.mem_mib;
+        int k = w->e[i].s.nums == 0;
+        cpu[k] += w->e[i].w * (double)w->e[i].s.cpu_milli;
+        mem[k] += w->e[i].w * (double)w->e[i].s.mem_mib;
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    *a = (struct ask){w->epoch, pool, devmem, gpu > 0 ? cpu / gpu : 0, gpu > 0 ? mem / gpu : 0};
+    *a = (struct ask){w->epoch, pool, devmem, 0, 0};
+    if (gpu > 0) {
+        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu, w->supply_cpu);
+        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu, w->supply_mem);
+    }
     return a;
 }
 

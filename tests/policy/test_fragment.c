@@ -263,6 +263,58 @@ START_TEST(balance_by_hand)
 }
 END_TEST
 
+/* The mean ask's rule by hand: the shapes of balance_by_hand, the CPU-only
+ * one with 4000 MiB: per milli-GPU the half card asks 4 CPU and 16 MiB of
+ * its own, the CPU-only shape 8 CPU and 8 MiB more. A node of two idle
+ * cards. ask_rule 0: all of it, 12 CPU and 24 MiB. ask_rule 1: own plus
+ * what the supply S per milli-GPU, less own, cannot absorb: 4 + max(0, 8 -
+ * max(0, S - 4)) CPU, the same for memory. `supply`: set by
+ * workload_set_scarcity on this node (its CPU and memory over its 2000
+ * milli-GPU), or not called. */
+static const struct {
+    double rule;
+    bool supply;
+    int64_t cpu, cpu_free, mem, mem_free;
+    double stranded;
+} ask_cases[] = {
+    {0, true, 64000, 6000, 64000, 64000, 1500},  /* 12 CPU: 6000 feeds 500 */
+    {1, true, 64000, 6000, 64000, 64000, 500},   /* S = 32: 4 CPU, feeds 1500 */
+    {1, true, 16000, 6000, 64000, 64000, 1250},  /* S = 8: 4 + 4 CPU, feeds 750 */
+    {1, true, 6000, 6000, 64000, 64000, 1500},   /* S = 3, under own: all 12 */
+    {1, false, 64000, 6000, 64000, 64000, 1500}, /* supply unknown: all of it */
+    {1, true, 64000, 64000, 40000, 10000, 1500}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
+    {0, true, 64000, 64000, 40000, 12000, 1500}, /* 24 MiB: 12000 feeds 500 */
+};
+
+START_TEST(ask_rule_by_hand)
+{
+    struct tnode t;
+    const int free[] = {1000, 1000};
+    node(&t, "n", free, 2, 0);
+    t.n.cpu_milli = ask_cases[_i].cpu;
+    t.n.mem_mib = ask_cases[_i].mem;
+    int64_t cpu_used = ask_cases[_i].cpu - ask_cases[_i].cpu_free;
+    int64_t mem_used = ask_cases[_i].mem - ask_cases[_i].mem_free;
+    struct workload *w = workload_create(1.0);
+    struct workload_params p = workload_params_default;
+    p.ask_rule = ask_cases[_i].rule;
+    workload_set_params(w, &p);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape half = shape(1, 50, 2000, NULL),
+                          cpu_only = {.cpu_milli = 4000, .mem_mib = 4000};
+    half.mem_mib = 8000;
+    workload_add(w, &half, 1);
+    workload_add(w, &cpu_only, 1);
+    const struct policy_node *nodes[] = {&t.n};
+    if (ask_cases[_i].supply)
+        workload_set_scarcity(w, nodes, 1);
+    double f = workload_fragment(w, &t.n, t.use, cpu_used, mem_used);
+    ck_assert_msg(fabs(f - B * ask_cases[_i].stranded) < 1e-9, "case %d: F = %f, want %f", _i, f,
+                  B * ask_cases[_i].stranded);
+    workload_destroy(w);
+}
+END_TEST
+
 /* Gap term by hand: one card with `free` milli-GPU free; shares of 470 and
  * 320 (weight 10 each) and of 160 (weight w160; common from 1.5 % of all
  * weight; the count rule, at 1.5 %), 1 core each, so nothing is stranded. With `split` the 160
@@ -618,6 +670,7 @@ int main(void)
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
+    tcase_add_loop_test(tc, ask_rule_by_hand, 0, sizeof ask_cases / sizeof ask_cases[0]);
     tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);
