@@ -229,17 +229,32 @@ START_TEST(scarcity)
 END_TEST
 
 /* Balance by hand: two idle cards (2000 free); a half card asking 2000 CPU
- * and 8000 MiB, and a CPU-only shape asking 4000 CPU, weight 1 each. Mean
- * ask per milli-GPU: 12 CPU, 16 MiB. Both shapes fit in every case (one-copy
- * waste 0), so F is WORKLOAD_BALANCE x what CPU or memory cannot feed. */
+ * and 8000 MiB, and a CPU-only shape asking 4000 CPU and only_mem MiB,
+ * weight 1 each. Both shapes fit in every case (one-copy waste 0), so F is
+ * WORKLOAD_BALANCE x what CPU or memory cannot feed at the mean ask. Per
+ * milli-GPU the half card asks 4 CPU and 16 MiB of its own, the CPU-only
+ * shape 8 CPU and only_mem / 500 MiB more. ask_rule 0: all of it (12 CPU).
+ * ask_rule 1: own plus what the supply S per milli-GPU, less own, cannot
+ * absorb: 4 + max(0, 8 - max(0, S - 4)) CPU, the same for memory.
+ * `supply`: workload_set_scarcity called on this node (S: its CPU and
+ * memory over its 2000 milli-GPU), or not. */
 static const struct {
-    int64_t cpu, cpu_free, mem, mem_free; /* 0 = unknown */
+    double rule;
+    bool supply;
+    int64_t cpu, cpu_free, mem, mem_free, only_mem; /* cpu, mem 0 = unknown */
     double stranded;
 } balance_cases[] = {
-    {64000, 24000, 64000, 32000, 0},    /* feeds 2000 and 2000 */
-    {64000, 12000, 64000, 64000, 1000}, /* CPU feeds 1000 */
-    {64000, 24000, 64000, 8000, 1500},  /* memory feeds 500 */
-    {0, 0, 0, 0, 0},                    /* unknown host: nothing stranded */
+    {0, false, 64000, 24000, 64000, 32000, 0, 0},      /* feeds 2000 and 2000 */
+    {0, false, 64000, 12000, 64000, 64000, 0, 1000},   /* CPU feeds 1000 */
+    {0, false, 64000, 24000, 64000, 8000, 0, 1500},    /* memory feeds 500 */
+    {0, false, 0, 0, 0, 0, 0, 0},                      /* unknown host: nothing stranded */
+    {0, true, 64000, 6000, 64000, 64000, 4000, 1500},  /* 12 CPU: 6000 feeds 500 */
+    {1, true, 64000, 6000, 64000, 64000, 4000, 500},   /* S = 32: 4 CPU, feeds 1500 */
+    {1, true, 16000, 6000, 64000, 64000, 4000, 1250},  /* S = 8: 4 + 4 CPU, feeds 750 */
+    {1, true, 6000, 6000, 64000, 64000, 4000, 1500},   /* S = 3, under own: all 12 */
+    {1, false, 64000, 6000, 64000, 64000, 4000, 1500}, /* supply unknown: all of it */
+    {1, true, 64000, 64000, 40000, 10000, 4000, 1500}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
+    {0, true, 64000, 64000, 40000, 12000, 4000, 1500}, /* 24 MiB: 12000 feeds 500 */
 };
 
 START_TEST(balance_by_hand)
@@ -252,65 +267,21 @@ START_TEST(balance_by_hand)
     int64_t cpu_used = balance_cases[_i].cpu - balance_cases[_i].cpu_free;
     int64_t mem_used = balance_cases[_i].mem - balance_cases[_i].mem_free;
     struct workload *w = workload_create(1.0);
-    workload_set_measure(w, WORKLOAD_ONE_COPY);
-    struct workload_shape half = shape(1, 50, 2000, NULL), cpu_only = {.cpu_milli = 4000};
-    half.mem_mib = 8000;
-    workload_add(w, &half, 1);
-    workload_add(w, &cpu_only, 1);
-    double f = workload_fragment(w, &t.n, t.use, cpu_used, mem_used);
-    ck_assert_msg(fabs(f - B * balance_cases[_i].stranded) < 1e-9, "case %d: F = %f", _i, f);
-    workload_destroy(w);
-}
-END_TEST
-
-/* The mean ask's rule by hand: the shapes of balance_by_hand, the CPU-only
- * one with 4000 MiB: per milli-GPU the half card asks 4 CPU and 16 MiB of
- * its own, the CPU-only shape 8 CPU and 8 MiB more. A node of two idle
- * cards. ask_rule 0: all of it, 12 CPU and 24 MiB. ask_rule 1: own plus
- * what the supply S per milli-GPU, less own, cannot absorb: 4 + max(0, 8 -
- * max(0, S - 4)) CPU, the same for memory. `supply`: set by
- * workload_set_scarcity on this node (its CPU and memory over its 2000
- * milli-GPU), or not called. */
-static const struct {
-    double rule;
-    bool supply;
-    int64_t cpu, cpu_free, mem, mem_free;
-    double stranded;
-} ask_cases[] = {
-    {0, true, 64000, 6000, 64000, 64000, 1500},  /* 12 CPU: 6000 feeds 500 */
-    {1, true, 64000, 6000, 64000, 64000, 500},   /* S = 32: 4 CPU, feeds 1500 */
-    {1, true, 16000, 6000, 64000, 64000, 1250},  /* S = 8: 4 + 4 CPU, feeds 750 */
-    {1, true, 6000, 6000, 64000, 64000, 1500},   /* S = 3, under own: all 12 */
-    {1, false, 64000, 6000, 64000, 64000, 1500}, /* supply unknown: all of it */
-    {1, true, 64000, 64000, 40000, 10000, 1500}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
-    {0, true, 64000, 64000, 40000, 12000, 1500}, /* 24 MiB: 12000 feeds 500 */
-};
-
-START_TEST(ask_rule_by_hand)
-{
-    struct tnode t;
-    const int free[] = {1000, 1000};
-    node(&t, "n", free, 2, 0);
-    t.n.cpu_milli = ask_cases[_i].cpu;
-    t.n.mem_mib = ask_cases[_i].mem;
-    int64_t cpu_used = ask_cases[_i].cpu - ask_cases[_i].cpu_free;
-    int64_t mem_used = ask_cases[_i].mem - ask_cases[_i].mem_free;
-    struct workload *w = workload_create(1.0);
     struct workload_params p = workload_params_default;
-    p.ask_rule = ask_cases[_i].rule;
+    p.ask_rule = balance_cases[_i].rule;
     workload_set_params(w, &p);
     workload_set_measure(w, WORKLOAD_ONE_COPY);
     struct workload_shape half = shape(1, 50, 2000, NULL),
-                          cpu_only = {.cpu_milli = 4000, .mem_mib = 4000};
+                          cpu_only = {.cpu_milli = 4000, .mem_mib = balance_cases[_i].only_mem};
     half.mem_mib = 8000;
     workload_add(w, &half, 1);
     workload_add(w, &cpu_only, 1);
     const struct policy_node *nodes[] = {&t.n};
-    if (ask_cases[_i].supply)
+    if (balance_cases[_i].supply)
         workload_set_scarcity(w, nodes, 1);
     double f = workload_fragment(w, &t.n, t.use, cpu_used, mem_used);
-    ck_assert_msg(fabs(f - B * ask_cases[_i].stranded) < 1e-9, "case %d: F = %f, want %f", _i, f,
-                  B * ask_cases[_i].stranded);
+    ck_assert_msg(fabs(f - B * balance_cases[_i].stranded) < 1e-9, "case %d: F = %f, want %f", _i,
+                  f, B * balance_cases[_i].stranded);
     workload_destroy(w);
 }
 END_TEST
@@ -670,7 +641,6 @@ int main(void)
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
-    tcase_add_loop_test(tc, ask_rule_by_hand, 0, sizeof ask_cases / sizeof ask_cases[0]);
     tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);

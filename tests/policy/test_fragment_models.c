@@ -185,9 +185,10 @@ END_TEST
 /* Common by demand, not by count: shares of 470 and 320 (weight 10 each)
  * and of 60 (weight 0.5, 2.4 % of the pods but 30 of 7930 milli-GPU, 0.38
  * %). By demand (the default) 60 is not common: a 530 gap keeps 60 beside
- * a 470, a 210 gap all 210. By count at 1.2 % (as before issue 20) it is:
- * 470 + 60 fills 530, 60 x 3 leaves 30 of 210. */
-/* The ramp (gap_ramp 1): five thresholds from half to twice gap_common,
+ * a 470, a 210 gap all 210. By count (2.4 % of the pods, over the
+ * threshold; the rule before issue 20) it is:
+ * 470 + 60 fills 530, 60 x 3 leaves 30 of 210.
+ * The ramp (gap_ramp 1): five thresholds from half to twice gap_common,
  * the gaps averaged. At gap_common 0.5 % the 60 share (0.38 % of the
  * demand) counts under two of them (0.25 % and 0.35 %): a 530 gap keeps
  * (2 x 0 + 3 x 60) / 5 = 36, a 210 gap (2 x 30 + 3 x 210) / 5 = 138; the
@@ -242,6 +243,9 @@ static const struct {
     {"balance=0.5", 0, 0.5, WORKLOAD_GAP_COMMON},
     {"gap_common=0.02", 0, WORKLOAD_BALANCE, 0.02},
     {"gap_common=0", 0, WORKLOAD_BALANCE, 0},
+    {"ask_rule=1", 0, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"gap_ramp=0", 0, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
+    {"ask_rule=2000", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
     {"balance=", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
     {"balance", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
     {"balance=1x", ERR_INVAL, WORKLOAD_BALANCE, WORKLOAD_GAP_COMMON},
