@@ -334,12 +334,15 @@ struct slot {
     double f;
 };
 
-/* The workload's mean ask: CPU and memory per milli-GPU. */
+/* The workload's mean ask: CPU and memory per milli-GPU; with ask_rule 2
+ * the GPU shapes' own, plus per node the part of the CPU-only shapes'
+ * counted ask (cpu_only, mem_only) its own spare cannot hold. */
 struct ask {
     uint64_t epoch;
     const struct policy_device_backend *pool;
     double devmem; /* converts MiB asks to milli-GPU */
     double cpu, mem;
+    double cpu_only, mem_only;
 };
 
 /* What of a free share of x milli-GPU the common shares leave: left[x]. */
@@ -688,12 +691,20 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
 /* What the balance feeds a milli-GPU with: the GPU shapes' mean ask (own),
  * plus what the CPU-only shapes ask per milli-GPU of the GPU shapes (extra):
  * all of it (ask_rule 0), or only what the supply left beside own cannot
- * absorb (ask_rule 1; all of it when the supply is unknown). */
-static double ask_with(const struct workload *w, double own, double extra, double supply)
+ * absorb (ask_rule 1; all of it when the supply is unknown). ask_rule 2:
+ * own, and in *only the CPU-only ask each node is to carry before its own
+ * spare: extra times the part u of the supply's spare (supply - own) that
+ * extra fills, at most all of it (u 1 when nothing is spare). */
+static double ask_with(const struct workload *w, double own, double extra, double supply,
+                       double *only)
 {
-    if (w->p.ask_rule > 0 && supply > 0)
+    *only = 0;
+    if (w->p.ask_rule <= 0 || supply <= 0)
+        return own + extra;
+    if (w->p.ask_rule < 2)
         return own + fmax(0, extra - fmax(0, supply - own));
-    return own + extra;
+    *only = extra * (supply > own ? fmin(1, extra / (supply - own)) : 1);
+    return own;
 }
 
 /* The workload's mean ask (weighted by popularity), kept in the memo when
@@ -713,16 +724,24 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         mem[k] += w->e[i].w * (double)w->e[i].s.mem_mib;
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    *a = (struct ask){w->epoch, pool, devmem, 0, 0};
+    *a = (struct ask){w->epoch, pool, devmem, 0, 0, 0, 0};
     if (gpu > 0) {
-        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu, w->supply_cpu);
-        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu, w->supply_mem);
+        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu, w->supply_cpu, &a->cpu_only);
+        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu, w->supply_mem, &a->mem_only);
     }
     return a;
 }
 
+/* The ask per milli-GPU on a node that has `has` per milli-GPU: the mean
+ * ask, plus what of the CPU-only ask `only` its spare beyond it cannot hold. */
+static double node_ask(double ask, double only, double has)
+{
+    return ask + fmax(0, only - fmax(0, has - ask));
+}
+
 /* The free capacity that the node's free CPU and memory could not feed if
- * every GPU of the pool (np of the node's devices) went to the mean ask. */
+ * every GPU of the pool (np of the node's devices) went to the node's ask
+ * (node_ask: the mean ask unless ask_rule is 2). */
 static double stranded(const struct workload *w, struct workload_memo *m,
                        const struct policy_node *node, const struct policy_device_backend *pool,
                        int np, double total, int64_t cpu_free, int64_t mem_free)
@@ -733,11 +752,13 @@ static double stranded(const struct workload *w, struct workload_memo *m,
         if (policy_device_backend_of(&node->dev[g]) == pool)
             devmem += (double)node->dev[g].devmem / np;
     const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, pool, &tmp);
-    double fed = total;
-    if (node->cpu_milli > 0 && a->cpu > 0 && (double)cpu_free / a->cpu < fed)
-        fed = (double)cpu_free / a->cpu;
-    if (node->mem_mib > 0 && a->mem > 0 && (double)mem_free / a->mem < fed)
-        fed = (double)mem_free / a->mem;
+    double gpu = (double)node->ndev * POLICY_MILLI, fed = total;
+    double cpu = node_ask(a->cpu, a->cpu_only, (double)node->cpu_milli / gpu);
+    double mem = node_ask(a->mem, a->mem_only, (double)node->mem_mib / gpu);
+    if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free / cpu < fed)
+        fed = (double)cpu_free / cpu;
+    if (node->mem_mib > 0 && mem > 0 && (double)mem_free / mem < fed)
+        fed = (double)mem_free / mem;
     return total - (fed > 0 ? fed : 0);
 }
 

@@ -20,11 +20,16 @@
  * memory per milli-GPU over all shapes, CPU-only ones included). It sends
  * CPU-hungry pods to CPU-rich nodes and CPU-light ones to CPU-poor nodes,
  * so GPUs are not stranded by CPU that ran out first (bench/README.md).
- * With ask_rule 1 (a switch for the replay, off by default) the mean ask
- * is the GPU shapes' own, plus only the CPU-only shapes' CPU and memory
- * that the nodes' supply per milli-GPU (workload_set_scarcity) cannot
- * absorb beside it: on a cluster with CPU to spare, CPU-only pods are left
- * to the spare CPU instead of making every CPU-poor node look short.
+ * Two other asks are switches for the replay (ask_rule; off by default),
+ * both from the GPU shapes' own mean ask (own) and the CPU-only shapes'
+ * ask per milli-GPU of GPU demand (extra), against the nodes' supply per
+ * milli-GPU (workload_set_scarcity). 1: own plus what of extra the supply
+ * less own cannot absorb, on every node. 2: per node, own plus what of
+ * extra x u its own spare (its CPU per milli-GPU less own) cannot hold, u
+ * the part of the cluster's spare that extra fills (at most 1): on a
+ * cluster short of CPU, CPU-poor nodes carry the CPU-only demand and
+ * CPU-rich ones only their GPUs' own. Without a supply both are own +
+ * extra.
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can
@@ -97,7 +102,7 @@ struct workload_params {
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
     double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a whole-node shape weighs this / pods seen */
     double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
-    double ask_rule;      /* the balance's mean ask: 0 all pods'; 1 beyond the supply (above) */
+    double ask_rule;      /* the balance's ask: 0 all pods'; 1 beyond the supply; 2 per node */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or

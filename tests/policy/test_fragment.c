@@ -236,25 +236,38 @@ END_TEST
  * shape 8 CPU and only_mem / 500 MiB more. ask_rule 0: all of it (12 CPU).
  * ask_rule 1: own plus what the supply S per milli-GPU, less own, cannot
  * absorb: 4 + max(0, 8 - max(0, S - 4)) CPU, the same for memory.
- * `supply`: workload_set_scarcity called on this node (S: its CPU and
- * memory over its 2000 milli-GPU), or not. */
+ * ask_rule 2: the CPU-only part counted is 8 x min(1, 8 / (S - 4)) (8 when
+ * S <= 4), and the node carries what of it its own spare (its CPU per
+ * milli-GPU less 4) cannot hold. `other`: -1 no workload_set_scarcity call
+ * (S unknown); 0 called on this node alone; above 0 called on it and a
+ * second node of two cards with `other` CPU and the same memory. */
 static const struct {
     double rule;
-    bool supply;
+    int64_t other;
     int64_t cpu, cpu_free, mem, mem_free, only_mem; /* cpu, mem 0 = unknown */
     double stranded;
 } balance_cases[] = {
-    {0, false, 64000, 24000, 64000, 32000, 0, 0},      /* feeds 2000 and 2000 */
-    {0, false, 64000, 12000, 64000, 64000, 0, 1000},   /* CPU feeds 1000 */
-    {0, false, 64000, 24000, 64000, 8000, 0, 1500},    /* memory feeds 500 */
-    {0, false, 0, 0, 0, 0, 0, 0},                      /* unknown host: nothing stranded */
-    {0, true, 64000, 6000, 64000, 64000, 4000, 1500},  /* 12 CPU: 6000 feeds 500 */
-    {1, true, 64000, 6000, 64000, 64000, 4000, 500},   /* S = 32: 4 CPU, feeds 1500 */
-    {1, true, 16000, 6000, 64000, 64000, 4000, 1250},  /* S = 8: 4 + 4 CPU, feeds 750 */
-    {1, true, 6000, 6000, 64000, 64000, 4000, 1500},   /* S = 3, under own: all 12 */
-    {1, false, 64000, 6000, 64000, 64000, 4000, 1500}, /* supply unknown: all of it */
-    {1, true, 64000, 64000, 40000, 10000, 4000, 1500}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
-    {0, true, 64000, 64000, 40000, 12000, 4000, 1500}, /* 24 MiB: 12000 feeds 500 */
+    {0, -1, 64000, 24000, 64000, 32000, 0, 0},      /* feeds 2000 and 2000 */
+    {0, -1, 64000, 12000, 64000, 64000, 0, 1000},   /* CPU feeds 1000 */
+    {0, -1, 64000, 24000, 64000, 8000, 0, 1500},    /* memory feeds 500 */
+    {0, -1, 0, 0, 0, 0, 0, 0},                      /* unknown host: nothing stranded */
+    {0, 0, 64000, 6000, 64000, 64000, 4000, 1500},  /* 12 CPU: 6000 feeds 500 */
+    {1, 0, 64000, 6000, 64000, 64000, 4000, 500},   /* S = 32: 4 CPU, feeds 1500 */
+    {1, 0, 16000, 6000, 64000, 64000, 4000, 1250},  /* S = 8: 4 + 4 CPU, feeds 750 */
+    {1, 0, 6000, 6000, 64000, 64000, 4000, 1500},   /* S = 3, under own: all 12 */
+    {1, -1, 64000, 6000, 64000, 64000, 4000, 1500}, /* supply unknown: all of it */
+    {1, 0, 64000, 64000, 40000, 10000, 4000, 1500}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
+    {0, 0, 64000, 64000, 40000, 12000, 4000, 1500}, /* 24 MiB: 12000 feeds 500 */
+    /* This node has 4 CPU per milli-GPU (no spare), the other 60: S = 32. */
+    {0, 120000, 8000, 6000, 64000, 64000, 4000, 1500}, /* 12 CPU */
+    {1, 120000, 8000, 6000, 64000, 64000, 4000, 500},  /* the spare holds it all: 4 */
+    {2, 120000, 8000, 6000, 64000, 64000, 4000, 2000 - 6000 / (4 + 16.0 / 7)}, /* 4 + 8 x 8/28 */
+    {2, 116000, 12000, 6000, 64000, 64000, 4000,
+     600},                                        /* S = 32, its spare 2: 4 + 2/7, feeds 1400 */
+    {2, 0, 64000, 6000, 64000, 64000, 4000, 500}, /* alone, S = 32: its spare holds 16/7 */
+    {2, 16000, 16000, 6000, 64000, 64000, 4000, 1250}, /* S = 8: all 8, spare 4 holds 4: 8 */
+    {2, 0, 6000, 6000, 64000, 64000, 4000, 1500},      /* S = 3, under own: all 12 */
+    {2, -1, 64000, 6000, 64000, 64000, 4000, 1500},    /* supply unknown: all of it */
 };
 
 START_TEST(balance_by_hand)
@@ -276,9 +289,13 @@ START_TEST(balance_by_hand)
     half.mem_mib = 8000;
     workload_add(w, &half, 1);
     workload_add(w, &cpu_only, 1);
-    const struct policy_node *nodes[] = {&t.n};
-    if (balance_cases[_i].supply)
-        workload_set_scarcity(w, nodes, 1);
+    struct tnode other;
+    node(&other, "o", free, 2, 0);
+    other.n.cpu_milli = balance_cases[_i].other;
+    other.n.mem_mib = balance_cases[_i].mem;
+    const struct policy_node *nodes[] = {&t.n, &other.n};
+    if (balance_cases[_i].other >= 0)
+        workload_set_scarcity(w, nodes, balance_cases[_i].other > 0 ? 2 : 1);
     double f = workload_fragment(w, &t.n, t.use, cpu_used, mem_used);
     ck_assert_msg(fabs(f - B * balance_cases[_i].stranded) < 1e-9, "case %d: F = %f, want %f", _i,
                   f, B * balance_cases[_i].stranded);
