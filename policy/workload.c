@@ -732,11 +732,14 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
     return a;
 }
 
-/* The ask per milli-GPU on a node that has `has` per milli-GPU: the mean
- * ask, plus what of the CPU-only ask `only` its spare beyond it cannot hold. */
-static double node_ask(double ask, double only, double has)
+/* The ask per milli-GPU on a node that has `has` over its `gpu` milli-GPU:
+ * the mean ask, plus what of the CPU-only ask `only` (ask_rule 2; else 0)
+ * the node's spare beyond the mean ask cannot hold. */
+static double node_ask(double ask, double only, int64_t has, double gpu)
 {
-    return ask + fmax(0, only - fmax(0, has - ask));
+    if (only <= 0)
+        return ask;
+    return ask + fmax(0, only - fmax(0, (double)has / gpu - ask));
 }
 
 /* The free capacity that the node's free CPU and memory could not feed if
@@ -753,8 +756,8 @@ static double stranded(const struct workload *w, struct workload_memo *m,
             devmem += (double)node->dev[g].devmem / np;
     const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, pool, &tmp);
     double gpu = (double)node->ndev * POLICY_MILLI, fed = total;
-    double cpu = node_ask(a->cpu, a->cpu_only, (double)node->cpu_milli / gpu);
-    double mem = node_ask(a->mem, a->mem_only, (double)node->mem_mib / gpu);
+    double cpu = node_ask(a->cpu, a->cpu_only, node->cpu_milli, gpu);
+    double mem = node_ask(a->mem, a->mem_only, node->mem_mib, gpu);
     if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free / cpu < fed)
         fed = (double)cpu_free / cpu;
     if (node->mem_mib > 0 && mem > 0 && (double)mem_free / mem < fed)
