@@ -977,12 +977,15 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return hash_mix(h ^ hash_mix(v));
 }
 
-/* Everything F depends on, hashed. */
+/* Everything F depends on, hashed: the state and the node's host
+ * capacity (node_ask reads it). */
 static uint64_t state_key(const struct workload *w, const struct policy_node *node,
                           const struct policy_usage *u, int64_t cpu_used, int64_t mem_used)
 {
     uint64_t h = mix(w->epoch, (uint64_t)(node->cpu_milli - cpu_used));
     h = mix(h, (uint64_t)(node->mem_mib - mem_used));
+    h = mix(h, (uint64_t)node->cpu_milli);
+    h = mix(h, (uint64_t)node->mem_mib);
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device *d = &node->dev[g];
         h = mix(h, (uint64_t)(uintptr_t)d->type);

@@ -298,6 +298,16 @@ START_TEST(balance_by_hand)
     double f = workload_fragment(w, &t.n, t.use, cpu_used, mem_used);
     ck_assert_msg(fabs(f - B * balance_cases[_i].stranded) < 1e-9, "case %d: F = %f, want %f", _i,
                   f, B * balance_cases[_i].stranded);
+    /* The memo keys what F reads: a twin with as much free CPU but twice
+     * the capacity, measured first, must not answer for this node. */
+    struct workload_memo *memo = workload_memo_create();
+    struct policy_node twin = t.n;
+    twin.cpu_milli = 2 * t.n.cpu_milli + 1000;
+    workload_fragment_memo(w, memo, &twin, t.use, twin.cpu_milli - t.n.cpu_milli + cpu_used,
+                           mem_used);
+    double g = workload_fragment_memo(w, memo, &t.n, t.use, cpu_used, mem_used);
+    ck_assert_msg(fabs(g - f) < 1e-9, "case %d: memo F = %f, want %f", _i, g, f);
+    workload_memo_destroy(memo);
     workload_destroy(w);
 }
 END_TEST
