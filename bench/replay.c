@@ -569,8 +569,8 @@ static int usage(void)
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"
-                    "claim, gap_rule, learn_prior, gap_ramp, ask_rule), for sweeps; the service\n"
-                    "always runs the defaults.\n");
+                    "claim, gap_rule, learn_prior, gap_ramp, ask_rule, idle_ramp), for sweeps;\n"
+                    "the service always runs the defaults.\n");
     return 2;
 }
 

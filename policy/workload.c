@@ -85,7 +85,8 @@ const struct workload_params workload_params_default = {
     .gap_rule = 1,
     .learn_prior = WORKLOAD_LEARN_PRIOR,
     .gap_ramp = 1,
-    .ask_rule = 0,
+    .ask_rule = WORKLOAD_ASK_RULE,
+    .idle_ramp = WORKLOAD_IDLE_RAMP,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -109,6 +110,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"learn_prior", offsetof(struct workload_params, learn_prior)},
         {"gap_ramp", offsetof(struct workload_params, gap_ramp)},
         {"ask_rule", offsetof(struct workload_params, ask_rule)},
+        {"idle_ramp", offsetof(struct workload_params, idle_ramp)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -336,13 +338,15 @@ struct slot {
 
 /* The workload's mean ask: CPU and memory per milli-GPU; with ask_rule 2
  * the GPU shapes' own, plus per node the part of the CPU-only shapes'
- * counted ask (cpu_only, mem_only) its own spare cannot hold. */
+ * counted ask (cpu_only, mem_only; on an idle node idle_cpu, idle_mem) its
+ * own spare cannot hold. */
 struct ask {
     uint64_t epoch;
     const struct policy_device_backend *pool;
     double devmem; /* converts MiB asks to milli-GPU */
     double cpu, mem;
     double cpu_only, mem_only;
+    double idle_cpu, idle_mem;
 };
 
 /* What of a free share of x milli-GPU the common shares leave: left[x]. */
@@ -694,16 +698,20 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
  * absorb (ask_rule 1; all of it when the supply is unknown). ask_rule 2:
  * own, and in *only the CPU-only ask each node is to carry before its own
  * spare: extra times the part u of the supply's spare (supply - own) that
- * extra fills, at most all of it (u 1 when nothing is spare). */
+ * extra fills, at most all of it (u 1 when nothing is spare); in *idle what
+ * an idle node carries: *only times the idle ramp's part at u. */
 static double ask_with(const struct workload *w, double own, double extra, double supply,
-                       double *only)
+                       double *only, double *idle)
 {
-    *only = 0;
+    *only = *idle = 0;
     if (w->p.ask_rule <= 0 || supply <= 0)
         return own + extra;
     if (w->p.ask_rule < 2)
         return own + fmax(0, extra - fmax(0, supply - own));
-    *only = extra * (supply > own ? fmin(1, extra / (supply - own)) : 1);
+    double u = supply > own ? extra / (supply - own) : 1;
+    double r = w->p.idle_ramp;
+    *only = extra * fmin(1, u);
+    *idle = r > 0 ? *only * fmin(1, fmax(0, (u - 1 + r) / r)) : *only;
     return own;
 }
 
@@ -724,10 +732,10 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         mem[k] += w->e[i].w * (double)w->e[i].s.mem_mib;
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    *a = (struct ask){w->epoch, pool, devmem, 0, 0, 0, 0};
+    *a = (struct ask){.epoch = w->epoch, .pool = pool, .devmem = devmem};
     if (gpu > 0) {
-        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu, w->supply_cpu, &a->cpu_only);
-        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu, w->supply_mem, &a->mem_only);
+        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu, w->supply_cpu, &a->cpu_only, &a->idle_cpu);
+        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu, w->supply_mem, &a->mem_only, &a->idle_mem);
     }
     return a;
 }
@@ -740,6 +748,17 @@ static double node_ask(double ask, double only, int64_t has, double gpu)
     if (only <= 0)
         return ask;
     return ask + fmax(0, only - fmax(0, (double)has / gpu - ask));
+}
+
+/* Nothing on the node yet: no pod's CPU, memory or GPU (before this pod). */
+static bool idle_node(const struct policy_node *node)
+{
+    if (node->cpu_used_milli > 0 || node->mem_used_mib > 0)
+        return false;
+    for (int g = 0; g < node->ndev; g++)
+        if (node->use[g].used > 0)
+            return false;
+    return true;
 }
 
 /* The free capacity that the node's free CPU and memory could not feed if
@@ -756,8 +775,10 @@ static double stranded(const struct workload *w, struct workload_memo *m,
             devmem += (double)node->dev[g].devmem / np;
     const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, pool, &tmp);
     double gpu = (double)node->ndev * POLICY_MILLI, fed = total;
-    double cpu = node_ask(a->cpu, a->cpu_only, node->cpu_milli, gpu);
-    double mem = node_ask(a->mem, a->mem_only, node->mem_mib, gpu);
+    bool gated = a->idle_cpu != a->cpu_only || a->idle_mem != a->mem_only;
+    bool idle = gated && idle_node(node);
+    double cpu = node_ask(a->cpu, idle ? a->idle_cpu : a->cpu_only, node->cpu_milli, gpu);
+    double mem = node_ask(a->mem, idle ? a->idle_mem : a->mem_only, node->mem_mib, gpu);
     if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free / cpu < fed)
         fed = (double)cpu_free / cpu;
     if (node->mem_mib > 0 && mem > 0 && (double)mem_free / mem < fed)
@@ -977,14 +998,15 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return hash_mix(h ^ hash_mix(v));
 }
 
-/* Everything F depends on, hashed: the state and the node's host
- * capacity (node_ask reads it). */
+/* Everything F depends on, hashed: the state, the node's host capacity
+ * (node_ask) and, with an idle ramp, whether the node was idle before. */
 static uint64_t state_key(const struct workload *w, const struct policy_node *node,
                           const struct policy_usage *u, int64_t cpu_used, int64_t mem_used)
 {
     uint64_t h = mix(w->epoch, (uint64_t)(node->cpu_milli - cpu_used));
     h = mix(h, (uint64_t)(node->mem_mib - mem_used));
-    h = mix(h, (uint64_t)node->cpu_milli);
+    bool idle = w->p.ask_rule >= 2 && w->p.idle_ramp > 0 && idle_node(node);
+    h = mix(h, (uint64_t)node->cpu_milli << 1 ^ idle);
     h = mix(h, (uint64_t)node->mem_mib);
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device *d = &node->dev[g];

@@ -16,20 +16,25 @@
  * ones); a node of one vendor is one pool, measured as before.
  *
  * Plus a balance term: WORKLOAD_BALANCE times the free capacity the node's
- * free CPU and memory could not feed at the workload's mean ask (CPU and
- * memory per milli-GPU over all shapes, CPU-only ones included). It sends
- * CPU-hungry pods to CPU-rich nodes and CPU-light ones to CPU-poor nodes,
- * so GPUs are not stranded by CPU that ran out first (bench/README.md).
- * Two other asks are switches for the replay (ask_rule; off by default),
- * both from the GPU shapes' own mean ask (own) and the CPU-only shapes'
+ * free CPU and memory could not feed if its GPUs went to the node's ask
+ * (CPU and memory per milli-GPU). It sends CPU-hungry pods to CPU-rich
+ * nodes and CPU-light ones to CPU-poor nodes, so GPUs are not stranded by
+ * CPU that ran out first (bench/README.md). The ask (WORKLOAD_ASK_RULE 2)
+ * starts from the GPU shapes' own mean ask (own) and the CPU-only shapes'
  * ask per milli-GPU of GPU demand (extra), against the nodes' supply per
- * milli-GPU (workload_set_scarcity). 1: own plus what of extra the supply
- * less own cannot absorb, on every node. 2: per node, own plus what of
- * extra x u its own spare (its CPU per milli-GPU less own) cannot hold, u
- * the part of the cluster's spare that extra fills (at most 1): on a
- * cluster short of CPU, CPU-poor nodes carry the CPU-only demand and
- * CPU-rich ones only their GPUs' own. Without a supply both are own +
- * extra.
+ * milli-GPU (workload_set_scarcity): per node, own plus what of extra x u
+ * its own spare (its CPU per milli-GPU less own) cannot hold, u the part
+ * of the cluster's spare that extra fills (at most 1). On a cluster short
+ * of CPU, CPU-poor nodes carry the CPU-only demand and CPU-rich ones only
+ * their GPUs' own. A node with nothing on it carries only clamp((u - 1 +
+ * r) / r, 0, 1) of that, r = WORKLOAD_IDLE_RAMP: none while u is under
+ * 1 - r, all from u = 1 (the CPU-only demand fills the spare), so idle
+ * whole nodes, which multi-GPU tasks need, are not pulled toward one-GPU
+ * pods on a cluster that is not short of CPU. Without a supply the ask is
+ * own + extra on every node. The replay's other asks (ask_rule 0: own +
+ * extra everywhere, the rule before issue 20; 1: own plus what of extra
+ * the supply less own cannot absorb) and idle_ramp 0 (no ramp) stay for
+ * comparison.
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can
@@ -75,10 +80,12 @@
 #include "policy/policy.h"
 
 #define WORKLOAD_MAX_SHAPES 512
-#define WORKLOAD_BALANCE    0.875 /* chosen on openb traces (bench/README.md; 0.7 before) */
+#define WORKLOAD_BALANCE    1.75  /* chosen on openb traces (bench/README.md; 0.875 before) */
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
 #define WORKLOAD_GAP_COMMON 0.009 /* the same (issue 20: the ramp's centre) */
-#define WORKLOAD_CLAIM      1     /* no weight: F counts the claimed capacity taken */
+#define WORKLOAD_CLAIM      2.625 /* the same (1 before: F counting the claimed capacity taken) */
+#define WORKLOAD_ASK_RULE   2     /* the balance's ask per node (below; 0 before issue 20) */
+#define WORKLOAD_IDLE_RAMP  0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
 #define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
 #define WORKLOAD_GPU_MODELS 32    /* GPU models whose capacity the gap term weighs */
@@ -102,7 +109,8 @@ struct workload_params {
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
     double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a whole-node shape weighs this / pods seen */
     double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
-    double ask_rule;      /* the balance's ask: 0 all pods'; 1 beyond the supply; 2 per node */
+    double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
+    double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or

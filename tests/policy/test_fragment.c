@@ -246,27 +246,40 @@ static const struct {
     int64_t other;
     int64_t cpu, cpu_free, mem, mem_free, only_mem; /* cpu, mem 0 = unknown */
     double stranded;
+    double ramp; /* idle_ramp */
+    bool idle;   /* nothing on the node before (else its CPU is in use) */
 } balance_cases[] = {
-    {0, -1, 64000, 24000, 64000, 32000, 0, 0},      /* feeds 2000 and 2000 */
-    {0, -1, 64000, 12000, 64000, 64000, 0, 1000},   /* CPU feeds 1000 */
-    {0, -1, 64000, 24000, 64000, 8000, 0, 1500},    /* memory feeds 500 */
-    {0, -1, 0, 0, 0, 0, 0, 0},                      /* unknown host: nothing stranded */
-    {0, 0, 64000, 6000, 64000, 64000, 4000, 1500},  /* 12 CPU: 6000 feeds 500 */
-    {1, 0, 64000, 6000, 64000, 64000, 4000, 500},   /* S = 32: 4 CPU, feeds 1500 */
-    {1, 0, 16000, 6000, 64000, 64000, 4000, 1250},  /* S = 8: 4 + 4 CPU, feeds 750 */
-    {1, 0, 6000, 6000, 64000, 64000, 4000, 1500},   /* S = 3, under own: all 12 */
-    {1, -1, 64000, 6000, 64000, 64000, 4000, 1500}, /* supply unknown: all of it */
-    {1, 0, 64000, 64000, 40000, 10000, 4000, 1500}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
-    {0, 0, 64000, 64000, 40000, 12000, 4000, 1500}, /* 24 MiB: 12000 feeds 500 */
+    {0, -1, 64000, 24000, 64000, 32000, 0, 0, 0, false},      /* feeds 2000 and 2000 */
+    {0, -1, 64000, 12000, 64000, 64000, 0, 1000, 0, false},   /* CPU feeds 1000 */
+    {0, -1, 64000, 24000, 64000, 8000, 0, 1500, 0, false},    /* memory feeds 500 */
+    {0, -1, 0, 0, 0, 0, 0, 0, 0, false},                      /* unknown host: nothing stranded */
+    {0, 0, 64000, 6000, 64000, 64000, 4000, 1500, 0, false},  /* 12 CPU: 6000 feeds 500 */
+    {1, 0, 64000, 6000, 64000, 64000, 4000, 500, 0, false},   /* S = 32: 4 CPU, feeds 1500 */
+    {1, 0, 16000, 6000, 64000, 64000, 4000, 1250, 0, false},  /* S = 8: 4 + 4 CPU, feeds 750 */
+    {1, 0, 6000, 6000, 64000, 64000, 4000, 1500, 0, false},   /* S = 3, under own: all 12 */
+    {1, -1, 64000, 6000, 64000, 64000, 4000, 1500, 0, false}, /* supply unknown: all of it */
+    {1, 0, 64000, 64000, 40000, 10000, 4000, 1500, 0,
+     false}, /* memory S = 20: 16 + 4 MiB, feeds 500 */
+    {0, 0, 64000, 64000, 40000, 12000, 4000, 1500, 0, false}, /* 24 MiB: 12000 feeds 500 */
     /* This node has 4 CPU per milli-GPU (no spare), the other 60: S = 32. */
-    {0, 120000, 8000, 6000, 64000, 64000, 4000, 1500}, /* 12 CPU */
-    {1, 120000, 8000, 6000, 64000, 64000, 4000, 500},  /* the spare holds it all: 4 */
-    {2, 120000, 8000, 6000, 64000, 64000, 4000, 2000 - 6000 / (4 + 16.0 / 7)}, /* 4 + 8 x 8/28 */
-    {2, 116000, 12000, 6000, 64000, 64000, 4000, 600}, /* its spare 2: 4 + 2/7 */
-    {2, 0, 64000, 6000, 64000, 64000, 4000, 500},      /* alone, S = 32: its spare holds 16/7 */
-    {2, 16000, 16000, 6000, 64000, 64000, 4000, 1250}, /* S = 8: all 8, spare 4 holds 4: 8 */
-    {2, 0, 6000, 6000, 64000, 64000, 4000, 1500},      /* S = 3, under own: all 12 */
-    {2, -1, 64000, 6000, 64000, 64000, 4000, 1500},    /* supply unknown: all of it */
+    {0, 120000, 8000, 6000, 64000, 64000, 4000, 1500, 0, false}, /* 12 CPU */
+    {1, 120000, 8000, 6000, 64000, 64000, 4000, 500, 0, false},  /* the spare holds it all: 4 */
+    {2, 120000, 8000, 6000, 64000, 64000, 4000, 2000 - 6000 / (4 + 16.0 / 7), 0,
+     false},                                                     /* 4 + 8 x 8/28 */
+    {2, 116000, 12000, 6000, 64000, 64000, 4000, 600, 0, false}, /* its spare 2: 4 + 2/7 */
+    {2, 0, 64000, 6000, 64000, 64000, 4000, 500, 0,
+     false}, /* alone, S = 32: its spare holds 16/7 */
+    {2, 16000, 16000, 6000, 64000, 64000, 4000, 1250, 0,
+     false},                                                  /* S = 8: all 8, spare 4 holds 4: 8 */
+    {2, 0, 6000, 6000, 64000, 64000, 4000, 1500, 0, false},   /* S = 3, under own: all 12 */
+    {2, -1, 64000, 6000, 64000, 64000, 4000, 1500, 0, false}, /* supply unknown: all of it */
+    /* idle_ramp 0.25: an idle node carries the CPU-only part times
+     * clamp((u - 0.75) / 0.25, 0, 1); a busy one all of it. */
+    {2, 120000, 8000, 6000, 64000, 64000, 4000, 500, 0.25, true}, /* u = 2/7: none, 4 */
+    {2, 120000, 8000, 6000, 64000, 64000, 4000, 2000 - 6000 / (4 + 16.0 / 7), 0.25, false},
+    {2, 48000, 8000, 6000, 64000, 64000, 4000, 2000 - 6000 / 5.28, 0.25, true},  /* S 14, u 0.8 */
+    {2, 48000, 8000, 6000, 64000, 64000, 4000, 2000 - 6000 / 10.4, 0.25, false}, /* 4 + 6.4 */
+    {2, 8000, 8000, 6000, 64000, 64000, 4000, 1500, 0.25, true}, /* S 4, under own: all 12 */
 };
 
 START_TEST(balance_by_hand)
@@ -281,6 +294,9 @@ START_TEST(balance_by_hand)
     struct workload *w = workload_create(1.0);
     struct workload_params p = workload_params_default;
     p.ask_rule = balance_cases[_i].rule;
+    p.idle_ramp = balance_cases[_i].ramp;
+    if (balance_cases[_i].idle)
+        t.n.cpu_used_milli = 0;
     workload_set_params(w, &p);
     workload_set_measure(w, WORKLOAD_ONE_COPY);
     struct workload_shape half = shape(1, 50, 2000, NULL),
@@ -299,10 +315,12 @@ START_TEST(balance_by_hand)
     ck_assert_msg(fabs(f - B * balance_cases[_i].stranded) < 1e-9, "case %d: F = %f, want %f", _i,
                   f, B * balance_cases[_i].stranded);
     /* The memo keys what F reads: a twin with as much free CPU but twice
-     * the capacity, measured first, must not answer for this node. */
+     * the capacity, and idle where this node is not (or the reverse),
+     * measured first, must not answer for this node. */
     struct workload_memo *memo = workload_memo_create();
     struct policy_node twin = t.n;
     twin.cpu_milli = 2 * t.n.cpu_milli + 1000;
+    twin.cpu_used_milli = balance_cases[_i].idle ? 16000 : 0;
     workload_fragment_memo(w, memo, &twin, t.use, twin.cpu_milli - t.n.cpu_milli + cpu_used,
                            mem_used);
     double g = workload_fragment_memo(w, memo, &t.n, t.use, cpu_used, mem_used);
