@@ -32,9 +32,9 @@
  * whole nodes, which multi-GPU tasks need, are not pulled toward one-GPU
  * pods on a cluster that is not short of CPU. Without a supply the ask is
  * own + extra on every node. The replay's other asks (ask_rule 0: own +
- * extra everywhere, the rule before issue 20; 1: own plus what of extra
- * the supply less own cannot absorb) and idle_ramp 0 (no ramp) stay for
- * comparison.
+ * extra everywhere, the default until the fourteenth session; 1: own
+ * plus what of extra the supply less own cannot absorb) and idle_ramp 0
+ * (no ramp) stay for comparison.
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can
@@ -84,7 +84,7 @@
 #define WORKLOAD_GAP_WEIGHT 8     /* the same */
 #define WORKLOAD_GAP_COMMON 0.009 /* the same (issue 20: the ramp's centre) */
 #define WORKLOAD_CLAIM      2.625 /* the same (1 before: F counting the claimed capacity taken) */
-#define WORKLOAD_ASK_RULE   2     /* the balance's ask per node (below; 0 before issue 20) */
+#define WORKLOAD_ASK_RULE   2     /* the balance's ask per node (above; 0 until session 14) */
 #define WORKLOAD_IDLE_RAMP  0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
 #define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
