@@ -750,9 +750,12 @@ static double node_ask(double ask, double only, int64_t has, double gpu)
     return ask + fmax(0, only - fmax(0, (double)has / gpu - ask));
 }
 
-/* Nothing on the node yet: no pod's CPU, memory or GPU (before this pod). */
-static bool idle_node(const struct policy_node *node)
+/* Does the node carry the idle ask (ask_rule 2 with an idle ramp): nothing
+ * on it yet, no pod's CPU, memory or GPU (before this pod)? */
+static bool idle_node(const struct workload *w, const struct policy_node *node)
 {
+    if (w->p.ask_rule < 2 || w->p.idle_ramp <= 0)
+        return false;
     if (node->cpu_used_milli > 0 || node->mem_used_mib > 0)
         return false;
     for (int g = 0; g < node->ndev; g++)
@@ -763,10 +766,10 @@ static bool idle_node(const struct policy_node *node)
 
 /* The free capacity that the node's free CPU and memory could not feed if
  * every GPU of the pool (np of the node's devices) went to the node's ask
- * (node_ask: the mean ask unless ask_rule is 2). */
+ * (node_ask: the mean ask unless ask_rule is 2; idle: idle_node). */
 static double stranded(const struct workload *w, struct workload_memo *m,
                        const struct policy_node *node, const struct policy_device_backend *pool,
-                       int np, double total, int64_t cpu_free, int64_t mem_free)
+                       int np, double total, int64_t cpu_free, int64_t mem_free, bool idle)
 {
     double devmem = 0;
     struct ask tmp;
@@ -775,8 +778,6 @@ static double stranded(const struct workload *w, struct workload_memo *m,
             devmem += (double)node->dev[g].devmem / np;
     const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, pool, &tmp);
     double gpu = (double)node->ndev * POLICY_MILLI, fed = total;
-    bool gated = a->idle_cpu != a->cpu_only || a->idle_mem != a->mem_only;
-    bool idle = gated && idle_node(node);
     double cpu = node_ask(a->cpu, idle ? a->idle_cpu : a->cpu_only, node->cpu_milli, gpu);
     double mem = node_ask(a->mem, idle ? a->idle_mem : a->mem_only, node->mem_mib, gpu);
     if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free / cpu < fed)
@@ -898,7 +899,7 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
 static double measure_pool(const struct workload *w, struct workload_memo *m,
                            const struct policy_node *node, const struct policy_usage *u,
                            int64_t cpu_used, int64_t mem_used,
-                           const struct policy_device_backend *pool)
+                           const struct policy_device_backend *pool, bool idle)
 {
     double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0, claimed = 0;
     double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
@@ -965,20 +966,22 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         return 0;
     if (fgd)
         return f / wsum;
-    return f / wsum + w->p.balance * stranded(w, m, node, pool, np, total, cpu_free, mem_free) +
+    return f / wsum +
+           w->p.balance * stranded(w, m, node, pool, np, total, cpu_free, mem_free, idle) +
            w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed;
 }
 
-/* F itself: the sum over the node's pools (one on a node of one vendor). */
+/* F itself: the sum over the node's pools (one on a node of one vendor);
+ * idle: idle_node. */
 static double measure(const struct workload *w, struct workload_memo *m,
                       const struct policy_node *node, const struct policy_usage *u,
-                      int64_t cpu_used, int64_t mem_used)
+                      int64_t cpu_used, int64_t mem_used, bool idle)
 {
     const struct policy_device_backend *pools[POLICY_MAX_DEVICES];
     int npool = 0;
     if (node->vendor || node->ndev == 0)
         return measure_pool(w, m, node, u, cpu_used, mem_used,
-                            node->vendor ? node->vendor : policy_device_backends[0]);
+                            node->vendor ? node->vendor : policy_device_backends[0], idle);
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device_backend *b = policy_device_backend_of(&node->dev[g]);
         int k = 0;
@@ -989,7 +992,7 @@ static double measure(const struct workload *w, struct workload_memo *m,
     }
     double f = 0;
     for (int k = 0; k < npool; k++)
-        f += measure_pool(w, m, node, u, cpu_used, mem_used, pools[k]);
+        f += measure_pool(w, m, node, u, cpu_used, mem_used, pools[k], idle);
     return f;
 }
 
@@ -999,13 +1002,13 @@ static uint64_t mix(uint64_t h, uint64_t v)
 }
 
 /* Everything F depends on, hashed: the state, the node's host capacity
- * (node_ask) and, with an idle ramp, whether the node was idle before. */
+ * (node_ask) and idle (idle_node). */
 static uint64_t state_key(const struct workload *w, const struct policy_node *node,
-                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used)
+                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used,
+                          bool idle)
 {
     uint64_t h = mix(w->epoch, (uint64_t)(node->cpu_milli - cpu_used));
     h = mix(h, (uint64_t)(node->mem_mib - mem_used));
-    bool idle = w->p.ask_rule >= 2 && w->p.idle_ramp > 0 && idle_node(node);
     h = mix(h, (uint64_t)node->cpu_milli << 1 ^ idle);
     h = mix(h, (uint64_t)node->mem_mib);
     for (int g = 0; g < node->ndev; g++) {
@@ -1025,12 +1028,13 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
                               const struct policy_node *node, const struct policy_usage *u,
                               int64_t cpu_used, int64_t mem_used)
 {
+    bool idle = idle_node(w, node);
     if (!m)
-        return measure(w, NULL, node, u, cpu_used, mem_used);
-    uint64_t key = state_key(w, node, u, cpu_used, mem_used);
+        return measure(w, NULL, node, u, cpu_used, mem_used, idle);
+    uint64_t key = state_key(w, node, u, cpu_used, mem_used, idle);
     struct slot *s = &m->s[key & (WORKLOAD_MEMO_SLOTS - 1)];
     if (s->key != key) {
-        s->f = measure(w, m, node, u, cpu_used, mem_used);
+        s->f = measure(w, m, node, u, cpu_used, mem_used, idle);
         s->key = key;
     }
     return s->f;
