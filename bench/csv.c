@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include "base/err.h"
+#include "base/strconv.h"
+
 int csv_split(char *line, char **f, int max)
 {
     int n = 0;
@@ -23,4 +26,11 @@ int csv_column(char *const *hdr, int n, const char *name)
         if (strcmp(hdr[i], name) == 0)
             return i;
     return -1;
+}
+
+int csv_int(char *const *f, int n, int c, int64_t lo, int64_t hi, int64_t *v)
+{
+    if (c < 0 || c >= n)
+        return ERR_INVAL;
+    return strconv_int(f[c], strlen(f[c]), lo, hi, v);
 }

@@ -32,8 +32,11 @@
 #define NPOINTS     5
 #define LINE_MAX_   4096
 #define MAX_TASKS   1000000
-#define GPU_MEM     1000 /* MiB per GPU: a percentage of it is the task's milli-GPU */
-#define GPU_SLOTS   100  /* shares per GPU: never the binding limit (gpu_milli >= 10) */
+#define MAX_FIELDS  64
+#define CPU_MAX     100000000  /* milli-CPU of one row: 100,000 cores */
+#define MEM_MAX     1000000000 /* MiB of one row: about 954 TiB */
+#define GPU_MEM     1000       /* MiB per GPU: a percentage of it is the task's milli-GPU */
+#define GPU_SLOTS   100        /* shares per GPU: never the binding limit (gpu_milli >= 10) */
 #define CURVE_STEPS 1000
 
 static const int points[NPOINTS] = {80, 90, 100, 110, 120};
@@ -78,13 +81,13 @@ struct args {
 static FILE *open_csv(const char *path, const char *const *want, int nwant, int *col)
 {
     static char line[LINE_MAX_];
-    char *hdr[64];
+    char *hdr[MAX_FIELDS];
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "vgpu-replay: %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    int n = fgets(line, sizeof line, f) ? csv_split(line, hdr, 64) : 0;
+    int n = fgets(line, sizeof line, f) ? csv_split(line, hdr, MAX_FIELDS) : 0;
     for (int i = 0; i < nwant; i++) {
         col[i] = csv_column(hdr, n, want[i]);
         if (col[i] < 0 && i < 5) {
@@ -96,18 +99,58 @@ static FILE *open_csv(const char *path, const char *const *want, int nwant, int 
     return f;
 }
 
+/* The next data line of fp, split into f (*n fields): 1, 0 at the end, or
+ * -1 after a message naming path:line (a line over LINE_MAX_ bytes or
+ * holding a NUL byte, or more than MAX_FIELDS fields). Skips blank lines. */
+static int next_row(FILE *fp, const char *path, int *line, char *buf, char **f, int *n)
+{
+    while (fgets(buf, LINE_MAX_, fp)) {
+        size_t len = strlen(buf);
+        ++*line;
+        if (len > 0 && buf[len - 1] != '\n' && !feof(fp)) {
+            fprintf(stderr, "vgpu-replay: %s:%d: a line over %d bytes or with a NUL byte\n", path,
+                    *line, LINE_MAX_ - 2);
+            return -1;
+        }
+        if (buf[strspn(buf, "\r\n")] == '\0')
+            continue;
+        *n = csv_split(buf, f, MAX_FIELDS);
+        if (*n >= 0)
+            return 1;
+        fprintf(stderr, "vgpu-replay: %s:%d: more than %d fields\n", path, *line, MAX_FIELDS);
+        return -1;
+    }
+    return 0;
+}
+
+/* After the rows: -1 (a message is out), or whether any row was read. */
+static int rows_done(int rc, const char *path, int rows)
+{
+    if (rc == 0 && rows == 0)
+        fprintf(stderr, "vgpu-replay: %s: no rows under the header\n", path);
+    return rc < 0 || rows == 0 ? ERR_INVAL : 0;
+}
+
 static int load_nodes(const char *path, struct trace *t)
 {
     static const char *const want[] = {"sn", "cpu_milli", "memory_mib", "gpu", "model"};
-    char line[LINE_MAX_], *f[64];
-    int col[5], cap = 0;
+    char line[LINE_MAX_], *f[MAX_FIELDS];
+    int col[5], cap = 0, at = 1, n, rc;
     FILE *fp = open_csv(path, want, 5, col);
     if (!fp)
         return ERR_IO;
-    while (fgets(line, sizeof line, fp)) {
-        int n = csv_split(line, f, 64);
-        if (n <= col[4])
-            continue;
+    while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
+        int64_t cpu, mem, gpus;
+        if (col[0] >= n || col[4] >= n || csv_int(f, n, col[1], 0, CPU_MAX, &cpu) ||
+            csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
+            csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &gpus)) {
+            fprintf(stderr,
+                    "vgpu-replay: %s:%d: needs sn, model, cpu_milli (0..%d), memory_mib (0..%d) "
+                    "and gpu (0..%d) as integers\n",
+                    path, at, CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES);
+            rc = -1;
+            break;
+        }
         if (t->nnodes == cap) {
             cap = cap ? 2 * cap : 1024;
             t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)cap);
@@ -115,51 +158,75 @@ static int load_nodes(const char *path, struct trace *t)
         struct node_row *r = &t->nodes[t->nnodes++];
         snprintf(r->name, sizeof r->name, "%s", f[col[0]]);
         snprintf(r->model, sizeof r->model, "%s", f[col[4]]);
-        r->cpu = atoll(f[col[1]]);
-        r->mem = atoll(f[col[2]]);
-        r->gpus = atoi(f[col[3]]);
-        if (r->gpus < 0 || r->gpus > POLICY_MAX_DEVICES)
-            r->gpus = 0;
-        t->capacity += (int64_t)r->gpus * POLICY_MILLI;
+        r->cpu = cpu;
+        r->mem = mem;
+        r->gpus = (int)gpus;
+        t->capacity += gpus * POLICY_MILLI;
     }
     fclose(fp);
-    return t->nnodes ? 0 : ERR_INVAL;
+    return rows_done(rc, path, t->nnodes);
+}
+
+/* One task row into k: 0, or -1 after a message naming path:line. */
+static int task_row(char *const *f, int n, const int *col, const char *path, int at, struct task *k)
+{
+    int64_t cpu, mem, num, milli;
+    if (csv_int(f, n, col[1], 0, CPU_MAX, &cpu) || csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
+        csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &num) ||
+        csv_int(f, n, col[4], 0, POLICY_MILLI, &milli)) {
+        fprintf(stderr,
+                "vgpu-replay: %s:%d: needs cpu_milli (0..%d), memory_mib (0..%d), num_gpu "
+                "(0..%d) and gpu_milli (0..%d) as integers\n",
+                path, at, CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES, POLICY_MILLI);
+        return -1;
+    }
+    if (num == 1 && milli < 10) { /* its share is counted in whole percent */
+        fprintf(stderr, "vgpu-replay: %s:%d: a 1-GPU task needs gpu_milli 10..%d, not %lld\n", path,
+                at, POLICY_MILLI, (long long)milli);
+        return -1;
+    }
+    k->cpu = cpu;
+    k->mem = mem;
+    k->num_gpu = (int)num;
+    /* a task of several GPUs takes them whole */
+    k->milli = num == 0 ? 0 : num > 1 ? POLICY_MILLI : (int)milli;
+    k->spec[0] = '\0';
+    if (col[5] >= 0 && n > col[5]) {
+        snprintf(k->spec, sizeof k->spec, "%s", f[col[5]]);
+        for (char *p = k->spec; *p; p++)
+            if (*p == '|')
+                *p = ',';
+    }
+    return 0;
 }
 
 static int load_tasks(const char *path, struct trace *t)
 {
     static const char *const want[] = {"name",    "cpu_milli", "memory_mib",
                                        "num_gpu", "gpu_milli", "gpu_spec"};
-    char line[LINE_MAX_], *f[64];
-    int col[6], cap = 0;
+    char line[LINE_MAX_], *f[MAX_FIELDS];
+    int col[6], cap = 0, at = 1, n, rc;
     FILE *fp = open_csv(path, want, 6, col);
     if (!fp)
         return ERR_IO;
-    while (fgets(line, sizeof line, fp) && t->ntasks < MAX_TASKS) {
-        int n = csv_split(line, f, 64);
-        if (n <= col[4])
-            continue;
+    while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
+        if (t->ntasks == MAX_TASKS) {
+            fprintf(stderr, "vgpu-replay: %s:%d: more than %d tasks\n", path, at, MAX_TASKS);
+            rc = -1;
+            break;
+        }
         if (t->ntasks == cap) {
             cap = cap ? 2 * cap : 4096;
             t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)cap);
         }
-        struct task *k = &t->tasks[t->ntasks++];
-        k->cpu = atoll(f[col[1]]);
-        k->mem = atoll(f[col[2]]);
-        k->num_gpu = atoi(f[col[3]]);
-        k->milli = k->num_gpu > 0 ? atoi(f[col[4]]) : 0;
-        if (k->num_gpu > 1 || k->milli > POLICY_MILLI || k->milli <= 0)
-            k->milli = k->num_gpu > 0 ? POLICY_MILLI : 0;
-        k->spec[0] = '\0';
-        if (col[5] >= 0 && n > col[5]) {
-            snprintf(k->spec, sizeof k->spec, "%s", f[col[5]]);
-            for (char *p = k->spec; *p; p++)
-                if (*p == '|')
-                    *p = ',';
+        if (task_row(f, n, col, path, at, &t->tasks[t->ntasks])) {
+            rc = -1;
+            break;
         }
+        t->ntasks++;
     }
     fclose(fp);
-    return t->ntasks ? 0 : ERR_INVAL;
+    return rows_done(rc, path, t->ntasks);
 }
 
 /* ---- the workload of one seed ---- */
@@ -695,32 +762,23 @@ static void write_curve(const char *path, const double *sum, int seeds)
     fclose(f);
 }
 
-int main(int argc, char **argv)
+/* The seeds of the replay, their means printed (and the curve written). */
+static void replay(const struct args *a, const struct trace *t)
 {
-    base_init();
-    struct args a;
-    struct trace t = {0};
     char name[128];
-    if (parse_args(argc, argv, &a))
-        return 2;
-    log_set_level(LOG_LEVEL_WARN);
-    if (load_nodes(a.nodes, &t) || load_tasks(a.pods, &t)) {
-        fprintf(stderr, "vgpu-replay: no nodes or no tasks read\n");
-        return 2;
-    }
     struct outcome *o = mem_alloc(sizeof *o);
     double mean[NPOINTS] = {0}, *curve = mem_zalloc(sizeof *curve * (CURVE_STEPS + 1));
     int failed_gpu = 0, failed_cpu = 0, placed = 0;
     int why[POLICY_R_COUNT] = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int s = 0; s < a.seeds; s++) {
-        if (a.bound || a.packing)
-            bound_seed(&t, a.tune, a.seed + (uint64_t)s, a.packing, o);
+    for (int s = 0; s < a->seeds; s++) {
+        if (a->bound || a->packing)
+            bound_seed(t, a->tune, a->seed + (uint64_t)s, a->packing, o);
         else
-            run_seed(&t, &a, a.seed + (uint64_t)s, o);
+            run_seed(t, a, a->seed + (uint64_t)s, o);
         for (int i = 0; i < NPOINTS; i++)
-            mean[i] += o->at[i] / a.seeds;
+            mean[i] += o->at[i] / a->seeds;
         for (int i = 0; i <= CURVE_STEPS; i++)
             curve[i] += o->curve[i];
         failed_gpu += o->failed_gpu;
@@ -732,28 +790,41 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120\n");
-    printf("%s,%s%s,%d", trace_name(a.pods, name, sizeof name),
-           a.packing ? "share-packing"
-           : a.bound ? "upper-bound"
-           : a.fgd   ? "fgd"
-                     : a.policy,
-           a.source == SRC_ONLINE && !a.bound && !a.packing ? "-online" : "", a.seeds);
+    printf("%s,%s%s,%d", trace_name(a->pods, name, sizeof name),
+           a->packing ? "share-packing"
+           : a->bound ? "upper-bound"
+           : a->fgd   ? "fgd"
+                      : a->policy,
+           a->source == SRC_ONLINE && !a->bound && !a->packing ? "-online" : "", a->seeds);
     for (int i = 0; i < NPOINTS; i++)
         printf(",%.2f", mean[i]);
-    printf("\n# %d seeds in %.2f s (%.2f s per seed)", a.seeds, secs, secs / a.seeds);
-    if (a.packing) {
+    printf("\n# %d seeds in %.2f s (%.2f s per seed)", a->seeds, secs, secs / a->seeds);
+    if (a->packing) {
         printf("; capacity less a packing of the arrived shares, an estimate, bench/bound.h\n");
-    } else if (a.bound) {
+    } else if (a->bound) {
         printf("; a linear relaxation, bench/bound.h\n");
     } else {
-        printf("; gpu policy %s\n", a.gpu_policy);
-        print_failures(placed, failed_gpu, failed_cpu, why, a.seeds);
+        printf("; gpu policy %s\n", a->gpu_policy);
+        print_failures(placed, failed_gpu, failed_cpu, why, a->seeds);
     }
-    if (a.curve)
-        write_curve(a.curve, curve, a.seeds);
+    if (a->curve)
+        write_curve(a->curve, curve, a->seeds);
     free(curve);
     free(o);
+}
+
+int main(int argc, char **argv)
+{
+    base_init();
+    struct args a;
+    struct trace t = {0};
+    if (parse_args(argc, argv, &a))
+        return 2;
+    log_set_level(LOG_LEVEL_WARN);
+    int rc = load_nodes(a.nodes, &t) || load_tasks(a.pods, &t) ? 2 : 0; /* the loader said why */
+    if (rc == 0)
+        replay(&a, &t);
     free(t.nodes);
     free(t.tasks);
-    return 0;
+    return rc;
 }

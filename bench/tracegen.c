@@ -132,13 +132,6 @@ static struct row *push(struct rows *rs, const struct row *r)
 
 /* ---- input ---- */
 
-static int field_int(char *const *f, int n, int c, int64_t lo, int64_t hi, int64_t *v)
-{
-    if (c < 0 || c >= n)
-        return ERR_INVAL;
-    return strconv_int(f[c], strlen(f[c]), lo, hi, v);
-}
-
 static const char *field_str(char *const *f, int n, int c)
 {
     return c >= 0 && c < n ? f[c] : "";
@@ -200,9 +193,8 @@ static int pod_row(struct gen *g, char *const *f, int n, const int *col, const c
         snprintf(g->err, sizeof g->err, "%s: more than %d tasks", where, MAX_TASKS);
         return ERR_TOOBIG;
     }
-    if (field_int(f, n, col[1], 0, 100000000, &cpu) ||
-        field_int(f, n, col[2], 0, 1000000000, &mem) || field_int(f, n, col[3], 0, 8, &num) ||
-        field_int(f, n, col[4], 0, 1000, &milli)) {
+    if (csv_int(f, n, col[1], 0, 100000000, &cpu) || csv_int(f, n, col[2], 0, 1000000000, &mem) ||
+        csv_int(f, n, col[3], 0, 8, &num) || csv_int(f, n, col[4], 0, 1000, &milli)) {
         snprintf(g->err, sizeof g->err,
                  "%s: cpu_milli, memory_mib, num_gpu (0..8) and gpu_milli (0..1000) must be "
                  "integers",
@@ -258,8 +250,8 @@ static int node_row(struct gen *g, char *const *f, int n, const int *col, const 
         snprintf(g->err, sizeof g->err, "%s: more than %d nodes", where, MAX_NODES);
         return ERR_TOOBIG;
     }
-    if (field_int(f, n, col[0], 0, INT64_MAX / 2, &cpu) ||
-        field_int(f, n, col[1], 0, INT64_MAX / 2, &mem) || field_int(f, n, col[2], 0, 64, &gpus)) {
+    if (csv_int(f, n, col[0], 0, INT64_MAX / 2, &cpu) ||
+        csv_int(f, n, col[1], 0, INT64_MAX / 2, &mem) || csv_int(f, n, col[2], 0, 64, &gpus)) {
         snprintf(g->err, sizeof g->err,
                  "%s: cpu_milli, memory_mib and gpu (0..64) must be integers", where);
         return ERR_INVAL;

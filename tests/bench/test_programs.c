@@ -1,6 +1,7 @@
 /* Smoke tests of the measurement programs: each runs on a tiny input and its
  * output must parse. Their figures are never checked: timing is not a test. */
 #include <check.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,59 @@ START_TEST(replay_bad_input)
 }
 END_TEST
 
+/* A bad row in either file: exit 2, a message naming the file and line,
+ * and no figures. The other file is the good sample. */
+#define NODES_HDR "sn,cpu_milli,memory_mib,gpu,model\n"
+#define PODS_HDR  "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n"
+static const struct {
+    bool pods;        /* the bad file is the pods' (else the nodes') */
+    const char *text; /* its content (after printf: %s is 5000 x's) */
+    const char *want; /* in the message */
+} bad_rows[] = {
+    {false, NODES_HDR "n0,96000,393216,8,G2\nn1,96000,393216,many,G2\n", "nodes.csv:3: needs"},
+    {false, NODES_HDR "n0,96000,393216,65,G2\n", "nodes.csv:2: needs"},
+    {false, NODES_HDR "n0,-1,393216,8,G2\n", "nodes.csv:2: needs"},
+    {false, NODES_HDR "n0,96000,393216\n", "nodes.csv:2: needs"},
+    {false, NODES_HDR "\n\n", "nodes.csv: no rows under the header"},
+    {false, NODES_HDR "n0,96000,393216,8,%s\n", "nodes.csv:2: a line over"},
+    {true, PODS_HDR "p0,2000,8192,1,250,\np1,2000,8192,1,1001,\n", "pods.csv:3: needs"},
+    {true, PODS_HDR "p0,2000,8192,1,5,\n",
+     "pods.csv:2: a 1-GPU task needs gpu_milli 10..1000, not 5"},
+    {true, PODS_HDR "p0,2000,8192,99999999999999999999,1000,\n", "pods.csv:2: needs"},
+    {true, PODS_HDR "p0,2000,8192,1,250,%s\n", "pods.csv:2: a line over"},
+    {true,
+     PODS_HDR "p0,2000,8192,1,250"
+              ",x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x"
+              ",x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x"
+              ",x,x,x,x,x,x,x,x,x,x\n",
+     "pods.csv:2: more than 64 fields"},
+};
+
+START_TEST(replay_bad_rows)
+{
+    char path[128], cmd[2048], good[512], *xs = malloc(5001);
+    memset(xs, 'x', 5000);
+    xs[5000] = '\0';
+    snprintf(path, sizeof path, "/tmp/vs-bad-%d-%s", (int)getpid(),
+             bad_rows[_i].pods ? "pods.csv" : "nodes.csv");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, bad_rows[_i].text, xs);
+    fclose(f);
+    free(xs);
+    snprintf(good, sizeof good, "%s/replay/%s.csv", harness_env("VS_TEST_DATA"),
+             bad_rows[_i].pods ? "nodes" : "pods");
+    snprintf(cmd, sizeof cmd, "%s/vgpu-replay --nodes %s --pods %s --policy fragment-aware 2>&1",
+             harness_env("VS_BUILD"), bad_rows[_i].pods ? good : path,
+             bad_rows[_i].pods ? path : good);
+    int rc = run(cmd);
+    remove(path);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(strstr(out, bad_rows[_i].want) != NULL, "row %d: %s", _i, out);
+    ck_assert_ptr_null(strstr(out, "alloc_at_80"));
+}
+END_TEST
+
 /* vgpu-start-bench on a small cluster: the server loaded it all and
  * answered /readyz; the RESULT line parses. */
 START_TEST(start_bench_output_parses)
@@ -213,6 +267,7 @@ int main(void)
     tcase_add_test(tc, replay_bound_holds);
     tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
+    tcase_add_loop_test(tc, replay_bad_rows, 0, sizeof bad_rows / sizeof bad_rows[0]);
     tcase_add_test(tc, start_bench_output_parses);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
