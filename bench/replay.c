@@ -24,42 +24,17 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "bench/bound.h"
-#include "bench/csv.h"
+#include "bench/trace.h"
 #include "k8s/cache.h"
 #include "place/place.h"
 #include "policy/workload.h"
 
 #define NPOINTS     5
-#define LINE_MAX_   4096
-#define MAX_TASKS   1000000
-#define MAX_FIELDS  64
-#define CPU_MAX     100000000  /* milli-CPU of one row: 100,000 cores */
-#define MEM_MAX     1000000000 /* MiB of one row: about 954 TiB */
-#define GPU_MEM     1000       /* MiB per GPU: a percentage of it is the task's milli-GPU */
-#define GPU_SLOTS   100        /* shares per GPU: never the binding limit (gpu_milli >= 10) */
+#define GPU_MEM     1000 /* MiB per GPU: a percentage of it is the task's milli-GPU */
+#define GPU_SLOTS   100  /* shares per GPU: never the binding limit (gpu_milli >= 10) */
 #define CURVE_STEPS 1000
 
 static const int points[NPOINTS] = {80, 90, 100, 110, 120};
-
-struct node_row {
-    char name[64], model[32];
-    int64_t cpu, mem;
-    int gpus;
-};
-
-struct task {
-    int64_t cpu, mem;
-    int num_gpu, milli;
-    char spec[96]; /* comma list of models; "" = any */
-};
-
-struct trace {
-    struct node_row *nodes;
-    int nnodes;
-    struct task *tasks;
-    int ntasks;
-    int64_t capacity; /* milli-GPU */
-};
 
 enum source { SRC_TRACE, SRC_ONLINE };
 
@@ -74,160 +49,6 @@ struct args {
     double tune;
     struct workload_params params; /* --param name=value; the service's defaults */
 };
-
-/* ---- input ---- */
-
-/* Open path and map the wanted columns. Returns the file or NULL. */
-static FILE *open_csv(const char *path, const char *const *want, int nwant, int *col)
-{
-    static char line[LINE_MAX_];
-    char *hdr[MAX_FIELDS];
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "vgpu-replay: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    int n = fgets(line, sizeof line, f) ? csv_split(line, hdr, MAX_FIELDS) : 0;
-    for (int i = 0; i < nwant; i++) {
-        col[i] = csv_column(hdr, n, want[i]);
-        if (col[i] < 0 && i < 5) {
-            fprintf(stderr, "vgpu-replay: %s: no column \"%s\"\n", path, want[i]);
-            fclose(f);
-            return NULL;
-        }
-    }
-    return f;
-}
-
-/* The next data line of fp, split into f (*n fields): 1, 0 at the end, or
- * -1 after a message naming path:line (a line over LINE_MAX_ bytes or
- * holding a NUL byte, or more than MAX_FIELDS fields). Skips blank lines. */
-static int next_row(FILE *fp, const char *path, int *line, char *buf, char **f, int *n)
-{
-    while (fgets(buf, LINE_MAX_, fp)) {
-        size_t len = strlen(buf);
-        ++*line;
-        if (len > 0 && buf[len - 1] != '\n' && !feof(fp)) {
-            fprintf(stderr, "vgpu-replay: %s:%d: a line over %d bytes or with a NUL byte\n", path,
-                    *line, LINE_MAX_ - 2);
-            return -1;
-        }
-        if (buf[strspn(buf, "\r\n")] == '\0')
-            continue;
-        *n = csv_split(buf, f, MAX_FIELDS);
-        if (*n >= 0)
-            return 1;
-        fprintf(stderr, "vgpu-replay: %s:%d: more than %d fields\n", path, *line, MAX_FIELDS);
-        return -1;
-    }
-    return 0;
-}
-
-/* After the rows: -1 (a message is out), or whether any row was read. */
-static int rows_done(int rc, const char *path, int rows)
-{
-    if (rc == 0 && rows == 0)
-        fprintf(stderr, "vgpu-replay: %s: no rows under the header\n", path);
-    return rc < 0 || rows == 0 ? ERR_INVAL : 0;
-}
-
-static int load_nodes(const char *path, struct trace *t)
-{
-    static const char *const want[] = {"sn", "cpu_milli", "memory_mib", "gpu", "model"};
-    char line[LINE_MAX_], *f[MAX_FIELDS];
-    int col[5], cap = 0, at = 1, n, rc;
-    FILE *fp = open_csv(path, want, 5, col);
-    if (!fp)
-        return ERR_IO;
-    while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
-        int64_t cpu, mem, gpus;
-        if (col[0] >= n || col[4] >= n || csv_int(f, n, col[1], 0, CPU_MAX, &cpu) ||
-            csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
-            csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &gpus)) {
-            fprintf(stderr,
-                    "vgpu-replay: %s:%d: needs sn, model, cpu_milli (0..%d), memory_mib (0..%d) "
-                    "and gpu (0..%d) as integers\n",
-                    path, at, CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES);
-            rc = -1;
-            break;
-        }
-        if (t->nnodes == cap) {
-            cap = cap ? 2 * cap : 1024;
-            t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)cap);
-        }
-        struct node_row *r = &t->nodes[t->nnodes++];
-        snprintf(r->name, sizeof r->name, "%s", f[col[0]]);
-        snprintf(r->model, sizeof r->model, "%s", f[col[4]]);
-        r->cpu = cpu;
-        r->mem = mem;
-        r->gpus = (int)gpus;
-        t->capacity += gpus * POLICY_MILLI;
-    }
-    fclose(fp);
-    return rows_done(rc, path, t->nnodes);
-}
-
-/* One task row into k: 0, or -1 after a message naming path:line. */
-static int task_row(char *const *f, int n, const int *col, const char *path, int at, struct task *k)
-{
-    int64_t cpu, mem, num, milli;
-    if (csv_int(f, n, col[1], 0, CPU_MAX, &cpu) || csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
-        csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &num) ||
-        csv_int(f, n, col[4], 0, POLICY_MILLI, &milli)) {
-        fprintf(stderr,
-                "vgpu-replay: %s:%d: needs cpu_milli (0..%d), memory_mib (0..%d), num_gpu "
-                "(0..%d) and gpu_milli (0..%d) as integers\n",
-                path, at, CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES, POLICY_MILLI);
-        return -1;
-    }
-    if (num == 1 && milli < 10) { /* its share is counted in whole percent */
-        fprintf(stderr, "vgpu-replay: %s:%d: a 1-GPU task needs gpu_milli 10..%d, not %lld\n", path,
-                at, POLICY_MILLI, (long long)milli);
-        return -1;
-    }
-    k->cpu = cpu;
-    k->mem = mem;
-    k->num_gpu = (int)num;
-    /* a task of several GPUs takes them whole */
-    k->milli = num == 0 ? 0 : num > 1 ? POLICY_MILLI : (int)milli;
-    k->spec[0] = '\0';
-    if (col[5] >= 0 && n > col[5]) {
-        snprintf(k->spec, sizeof k->spec, "%s", f[col[5]]);
-        for (char *p = k->spec; *p; p++)
-            if (*p == '|')
-                *p = ',';
-    }
-    return 0;
-}
-
-static int load_tasks(const char *path, struct trace *t)
-{
-    static const char *const want[] = {"name",    "cpu_milli", "memory_mib",
-                                       "num_gpu", "gpu_milli", "gpu_spec"};
-    char line[LINE_MAX_], *f[MAX_FIELDS];
-    int col[6], cap = 0, at = 1, n, rc;
-    FILE *fp = open_csv(path, want, 6, col);
-    if (!fp)
-        return ERR_IO;
-    while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
-        if (t->ntasks == MAX_TASKS) {
-            fprintf(stderr, "vgpu-replay: %s:%d: more than %d tasks\n", path, at, MAX_TASKS);
-            rc = -1;
-            break;
-        }
-        if (t->ntasks == cap) {
-            cap = cap ? 2 * cap : 4096;
-            t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)cap);
-        }
-        if (task_row(f, n, col, path, at, &t->tasks[t->ntasks])) {
-            rc = -1;
-            break;
-        }
-        t->ntasks++;
-    }
-    fclose(fp);
-    return rows_done(rc, path, t->ntasks);
-}
 
 /* ---- the workload of one seed ---- */
 
@@ -256,7 +77,7 @@ static int *workload(const struct trace *t, double tune, uint64_t seed, int *n)
         w[k++] = i;
         total += demand(&t->tasks[i]);
     }
-    for (int tries = 0; tries < 10 * MAX_TASKS && k < MAX_TASKS; tries++) {
+    for (int tries = 0; tries < 10 * TRACE_MAX_TASKS && k < TRACE_MAX_TASKS; tries++) {
         int i = (int)(rng_next(&s) % (uint64_t)t->ntasks);
         if (total + demand(&t->tasks[i]) > limit)
             break;
@@ -821,10 +642,11 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &a))
         return 2;
     log_set_level(LOG_LEVEL_WARN);
-    int rc = load_nodes(a.nodes, &t) || load_tasks(a.pods, &t) ? 2 : 0; /* the loader said why */
+    int rc = trace_load_nodes(a.nodes, &t) || trace_load_tasks(a.pods, &t)
+                 ? 2
+                 : 0; /* the loader said why */
     if (rc == 0)
         replay(&a, &t);
-    free(t.nodes);
-    free(t.tasks);
+    trace_free(&t);
     return rc;
 }

@@ -1,0 +1,42 @@
+/* trace: the openb CSV files vgpu-replay reads (a node list and a task
+ * list), checked row by row. */
+#ifndef VS_BENCH_TRACE_H
+#define VS_BENCH_TRACE_H
+
+#include <stdint.h>
+
+#define TRACE_MAX_TASKS 1000000 /* rows one task list may hold (the replay draws no more) */
+
+struct node_row {
+    char name[64], model[32];
+    int64_t cpu, mem;
+    int gpus;
+};
+
+struct task {
+    int64_t cpu, mem;
+    int num_gpu, milli;
+    char spec[96]; /* comma list of models; "" = any */
+};
+
+struct trace {
+    struct node_row *nodes;
+    int nnodes;
+    struct task *tasks;
+    int ntasks;
+    int64_t capacity; /* milli-GPU */
+};
+
+/* Append the rows of the node list at path to t (columns sn, cpu_milli,
+ * memory_mib, gpu, model). Returns 0, ERR_IO when it cannot be opened, or
+ * ERR_INVAL for a missing column, no rows or a row it cannot read; each
+ * error is printed to stderr with the file (and line). t keeps what was
+ * read either way: trace_free releases it. */
+int trace_load_nodes(const char *path, struct trace *t);
+/* The same for the task list (name, cpu_milli, memory_mib, num_gpu,
+ * gpu_milli; gpu_spec optional). */
+int trace_load_tasks(const char *path, struct trace *t);
+/* Release what the loaders read (t itself is the caller's). */
+void trace_free(struct trace *t);
+
+#endif
