@@ -293,6 +293,18 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
     workload_add(w, &s, 1.0);
 }
 
+static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n);
+
+/* Has some observed shape asked for all the GPUs of node v, and could v,
+ * empty, host it? Then the demand for v's kind whole is measured. */
+static bool kind_measured(const struct workload *w, const struct policy_node *v)
+{
+    for (int i = 0; i < w->n; i++)
+        if (!w->e[i].prior && w->e[i].s.nums == v->ndev && eligible(w, &w->e[i], v))
+            return true;
+    return false;
+}
+
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)
 {
     double total = 0;
@@ -312,8 +324,8 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
                                    .mem_pct = 100,
                                    .cores = 100,
                                    .backend = policy_device_backend_of(&v->dev[0])};
-        if (find_shape(w, &s) < w->n)
-            continue; /* seen (its rate is measured), or this kind's prior is in */
+        if (find_shape(w, &s) < w->n || kind_measured(w, v))
+            continue; /* its whole-node demand is measured, or this kind's prior is in */
         workload_add(w, &s, weight);
         int i = find_shape(w, &s);
         if (i < w->n)

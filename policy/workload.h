@@ -213,8 +213,10 @@ bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_
  * workload (n: pods observed; a workload only seeded counts its weights as
  * pods): it fades as the learner sees more, and keeps idle whole nodes,
  * most of all those few nodes could replace (scarcity), while the large
- * shapes' rates are unknown. A kind some pod asked exactly is measured,
- * not assumed. Prior shapes are never pressed (the pressure rule is for
+ * shapes' rates are unknown. A kind some observed pod needs whole (it asks
+ * all the kind's GPUs, and the kind, empty, could host it) is measured, not
+ * assumed: that pod's shape stands for the kind's whole-node demand, at its
+ * measured rate. Prior shapes are never pressed (the pressure rule is for
  * measured rates). place.c adds them to every copy of the learner it
  * publishes; a trace's own workload has none. */
 #define WORKLOAD_LEARN_PRIOR 3

@@ -628,17 +628,26 @@ END_TEST
  * n seen, and taking a GPU of big wastes its other 3,000: while n is a few
  * pods that outweighs the 1500 and the pod goes to small; by 10 pods the
  * prior has faded below it and the pod goes to big again. learn_prior 0
- * is the learner before (big at once). */
+ * is the learner before (big at once). A kind some seen pod needs whole
+ * is measured, not assumed: after one more pod asking all 4 GPUs and 16
+ * cores (both kinds host it) neither kind has a prior and the pod goes to
+ * big at n = 3, as without one (that pod's shape costs the same on both).
+ * One asking all 4 GPUs of a model neither node has measures nothing: the
+ * priors stay and the pod goes to small. */
 static const struct {
     int seen;
     double prior;
-    int want; /* 0 small, 1 big */
+    int64_t whole_cpu;      /* cores of one more pod asking all 4 GPUs; 0: none */
+    const char *whole_type; /* its use-gputype; NULL: any */
+    int want;               /* 0 small, 1 big */
 } prior_cases[] = {
-    {3, WORKLOAD_LEARN_PRIOR, 0},
-    {5, WORKLOAD_LEARN_PRIOR, 0},
-    {10, WORKLOAD_LEARN_PRIOR, 1},
-    {100, WORKLOAD_LEARN_PRIOR, 1},
-    {3, 0, 1},
+    {3, WORKLOAD_LEARN_PRIOR, 0, NULL, 0},
+    {5, WORKLOAD_LEARN_PRIOR, 0, NULL, 0},
+    {10, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
+    {100, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
+    {3, 0, 0, NULL, 1},
+    {3, WORKLOAD_LEARN_PRIOR, 16000, NULL, 1},
+    {3, WORKLOAD_LEARN_PRIOR, 16000, "H100", 0},
 };
 
 START_TEST(learner_prior)
@@ -658,18 +667,27 @@ START_TEST(learner_prior)
     struct policy_pod p = pod(100, 16000);
     for (int i = 0; i < prior_cases[_i].seen; i++)
         workload_observe(learner, &p);
+    if (prior_cases[_i].whole_cpu) {
+        struct policy_pod whole = pod(100, prior_cases[_i].whole_cpu);
+        whole.ctr[0].nums = 4;
+        whole.use_type = prior_cases[_i].whole_type;
+        workload_observe(learner, &whole);
+    }
     struct workload *w = workload_copy(learner);
     workload_add_prior(w, nodes, 2);
     workload_set_scarcity(w, nodes, 2);
-    ck_assert_uint_eq(workload_size(w), 1); /* prior shapes are not counted */
+    /* prior shapes are not counted */
+    ck_assert_uint_eq(workload_size(w), prior_cases[_i].whole_cpu ? 2 : 1);
     struct policy_verdict v[2];
     struct policy_placement best;
     struct policy_opts o = opts("fragment-aware", w);
     ck_assert_int_eq(policy_choose(&p, nodes, 2, &o, v, &best), prior_cases[_i].want);
-    /* Prior shapes are never pressed, however short their hosts. */
+    /* Prior shapes are never pressed, however short their hosts (with no
+     * pod seen that needs a whole node, any bit would be a prior's). */
     uint64_t mask[WORKLOAD_MASK_WORDS];
     workload_pressed(w, nodes, 2, mask);
-    ck_assert_uint_eq(mask[0], 0);
+    if (!prior_cases[_i].whole_cpu)
+        ck_assert_uint_eq(mask[0], 0);
     workload_destroy(w);
     workload_destroy(learner);
 }
