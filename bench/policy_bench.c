@@ -1,6 +1,8 @@
 /* policy_bench: the engine alone, on one core. Prints ns per node evaluation
  * and the time to choose among N nodes x G GPUs with half the GPUs partly
- * used. A program that prints figures, never a test. */
+ * used, and the time of the pass the service runs on every copy of the
+ * learner it publishes (prior, scarcity, pressure: place.c holds the
+ * cache's read lock for it). A program that prints figures, never a test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "base/mem.h"
 #include "policy/device.h"
 #include "policy/policy.h"
+#include "policy/workload.h"
 
 static const char *const models[] = {"NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB",
                                      "NVIDIA-Tesla-T4"};
@@ -122,6 +125,49 @@ static void run(const char *label, struct cluster *c, const struct policy_pod *p
     free(t);
 }
 
+/* A learner full of shapes (WORKLOAD_MAX_SHAPES, 1 to g GPUs, cores and
+ * CPU varied, none asking a whole node) meets the nodes as place.c's
+ * publish does: the prior's whole-node shapes, scarcity, pressure. */
+static void run_publish(struct cluster *c, int reps)
+{
+    for (int i = 0; i < c->n; i++) { /* three host sizes per model: nine kinds for the prior */
+        c->nodes[i].cpu_milli = 64000 + 32000 * (i / 3 % 3);
+        c->nodes[i].mem_mib = 4 * c->nodes[i].cpu_milli;
+    }
+    struct workload *learner = workload_create(1.0);
+    for (int i = 0; i < WORKLOAD_MAX_SHAPES; i++) {
+        struct policy_pod p;
+        make_pod(&p, 1 + i % (c->g > 1 ? c->g - 1 : 1), 0, 5 + i % 96);
+        p.ctr[0].mem_pct = p.ctr[0].cores;
+        p.cpu_milli = 1000 * (1 + i / 96);
+        workload_observe(learner, &p);
+    }
+    double *t = mem_alloc(sizeof *t * (size_t)reps), *tp = mem_alloc(sizeof *tp * (size_t)reps);
+    for (int r = 0; r < reps; r++) {
+        uint64_t mask[WORKLOAD_MASK_WORDS];
+        struct workload *w = workload_copy(learner);
+        double t0 = now_ns();
+        workload_add_prior(w, c->ptrs, c->n);
+        workload_set_scarcity(w, c->ptrs, c->n);
+        workload_pressed(w, c->ptrs, c->n, mask);
+        workload_set_pressed(w, mask);
+        t[r] = now_ns() - t0;
+        t0 = now_ns(); /* the pressure alone, as place.c runs it every 16 binds */
+        workload_pressed(w, c->ptrs, c->n, mask);
+        tp[r] = now_ns() - t0;
+        workload_destroy(w);
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    qsort(tp, (size_t)reps, sizeof *tp, cmp_double);
+    printf("%-34s nodes=%d gpus=%d shapes=%zu  pass p50 %.3f ms  p99 %.3f ms  "
+           "pressure alone p50 %.3f ms\n",
+           "publish: prior, scarcity, pressure", c->n, c->g, workload_size(learner),
+           t[reps / 2] / 1e6, t[reps * 99 / 100] / 1e6, tp[reps / 2] / 1e6);
+    free(t);
+    free(tp);
+    workload_destroy(learner);
+}
+
 int main(int argc, char **argv)
 {
     base_init();
@@ -151,6 +197,7 @@ int main(int argc, char **argv)
     make_pod(&p, 2, 10240, 30);
     o.gpu.topology = true;
     run("2 GPUs topology-aware", &c, &p, &o, reps);
+    run_publish(&c, reps / 10 + 1);
     cluster_free(&c);
     return 0;
 }

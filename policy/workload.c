@@ -293,6 +293,64 @@ void workload_observe(struct workload *w, const struct policy_pod *pod)
     workload_add(w, &s, 1.0);
 }
 
+/* ---- kinds of node ---- */
+
+/* Nodes alike when empty: the same host size and the same devices in the
+ * same order. Whether an empty node could host a shape, and how many
+ * copies, is the same for every node of a kind, so the passes over all
+ * nodes that ask it (the prior, scarcity, pressure's hosts) ask it once
+ * per kind: a cluster of 5,000 nodes has a few dozen kinds. A node is
+ * matched against the first KINDS_SCAN kinds only (past them each node is
+ * a kind of its own: correct, only slower), so grouping costs at most
+ * KINDS_SCAN comparisons a node. */
+#define KINDS_SCAN 64
+
+struct kinds {
+    int n;
+    const struct policy_node **node; /* the first node of each kind */
+    int *count;                      /* nodes of each kind */
+};
+
+static bool same_kind(const struct policy_node *a, const struct policy_node *b)
+{
+    if (a->cpu_milli != b->cpu_milli || a->mem_mib != b->mem_mib || a->ndev != b->ndev)
+        return false;
+    for (int g = 0; g < a->ndev; g++) {
+        const struct policy_device *x = &a->dev[g], *y = &b->dev[g];
+        if (x->devmem != y->devmem || x->devcore != y->devcore || x->count != y->count ||
+            x->health != y->health || x->cordoned != y->cordoned ||
+            policy_device_backend_of(x) != policy_device_backend_of(y) ||
+            (x->type != y->type && strcmp(x->type ? x->type : "", y->type ? y->type : "") != 0))
+            return false;
+    }
+    return true;
+}
+
+/* Group nodes[0..n) by kind. Free k with kinds_free. */
+static void kinds_make(struct kinds *k, const struct policy_node *const *nodes, int n)
+{
+    k->n = 0;
+    k->node = mem_alloc(sizeof *k->node * (size_t)(n > 0 ? n : 1));
+    k->count = mem_alloc(sizeof *k->count * (size_t)(n > 0 ? n : 1));
+    for (int j = 0; j < n; j++) {
+        int i = 0, scan = k->n < KINDS_SCAN ? k->n : KINDS_SCAN;
+        while (i < scan && !same_kind(k->node[i], nodes[j]))
+            i++;
+        if (i == scan) {
+            i = k->n++;
+            k->node[i] = nodes[j];
+            k->count[i] = 0;
+        }
+        k->count[i]++;
+    }
+}
+
+static void kinds_free(struct kinds *k)
+{
+    free(k->node);
+    free(k->count);
+}
+
 static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n);
 
 /* Has some observed shape asked for all the GPUs of node v, and could v,
@@ -314,8 +372,10 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
     double weight = w->p.learn_prior * total / (w->seen > 0 ? w->seen : total);
     if (!(weight > 0))
         return;
-    for (int j = 0; j < n; j++) {
-        const struct policy_node *v = nodes[j];
+    struct kinds k;
+    kinds_make(&k, nodes, n);
+    for (int j = 0; j < k.n; j++) {
+        const struct policy_node *v = k.node[j];
         if (v->ndev < 2)
             continue;
         struct workload_shape s = {.cpu_milli = v->cpu_milli,
@@ -331,6 +391,7 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
         if (i < w->n)
             w->e[i].prior = true;
     }
+    kinds_free(&k);
 }
 
 /* ---- the measure ---- */
@@ -565,19 +626,22 @@ static void count_supply(struct workload *w, const struct policy_node *const *no
 
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
 {
+    struct kinds kd;
     count_models(w, nodes, n);
     count_supply(w, nodes, n);
+    kinds_make(&kd, nodes, n);
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         int k = 0;
-        for (int j = 0; j < n; j++)
-            k += eligible(w, e, nodes[j]);
+        for (int j = 0; j < kd.n; j++)
+            k += eligible(w, e, kd.node[j]) ? kd.count[j] : 0;
         double r = (double)n / (k > 0 ? k : n);
         e->scarce = w->p.scarcity == 0.5 ? sqrt(r) : pow(r, w->p.scarcity);
         e->reach = 0;
         for (int m = 0; m < w->nmodel; m++)
             e->reach += model_allowed(w, e, &w->model[m]) ? w->model[m].gpus : 0;
     }
+    kinds_free(&kd);
     set_claims(w);
     w->epoch++;
 }
@@ -593,21 +657,28 @@ static double weight_sum(const struct workload *w)
 
 /* ---- pressure ---- */
 
-/* Copies of multi-GPU shape e that fit node n as it is now, or empty. */
-static int copies_fit(const struct workload *w, const struct entry *e, const struct policy_node *n,
-                      bool empty)
+/* Cards of node n that multi-GPU class c could take (whole ones: healthy,
+ * not cordoned, of its pool and models, idle now or on n empty). The same
+ * for every class asking the same pool and models. */
+static int whole_cards(const struct wclass *c, const struct policy_node *n, bool empty)
 {
-    const struct wclass *c = &w->cls[e->cls];
-    const struct policy_usage idle = {0};
-    int usable = 0;
+    static const struct policy_usage idle;
+    int cards = 0;
     for (int g = 0; g < n->ndev; g++) {
         const struct policy_device *d = &n->dev[g];
         if (d->health && !d->cordoned && policy_device_backend_of(d) == c->backend &&
             (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
             gpu_fits(c, d, empty ? &idle : &n->use[g]))
-            usable++;
+            cards++;
     }
-    int64_t k = usable / e->s.nums;
+    return cards;
+}
+
+/* Copies of multi-GPU shape e that fit node n as it is now, or empty,
+ * given the cards whole_cards counts. */
+static int copies_fit(const struct entry *e, const struct policy_node *n, int cards, bool empty)
+{
+    int64_t k = cards / e->s.nums;
     int64_t cpu = n->cpu_milli - (empty ? 0 : n->cpu_used_milli);
     int64_t mem = n->mem_mib - (empty ? 0 : n->mem_used_mib);
     if (n->cpu_milli && e->s.cpu_milli > 0 && cpu / e->s.cpu_milli < k)
@@ -615,6 +686,13 @@ static int copies_fit(const struct workload *w, const struct entry *e, const str
     if (n->mem_mib && e->s.mem_mib > 0 && mem / e->s.mem_mib < k)
         k = mem / e->s.mem_mib;
     return k > 0 ? (int)k : 0;
+}
+
+/* Do classes a and b count the same cards (whole_cards)? */
+static bool same_cards(const struct wclass *a, const struct wclass *b)
+{
+    return a->backend == b->backend && a->any_model == b->any_model &&
+           (a->any_model || strcmp(a->models, b->models) == 0);
 }
 
 /* Milli-GPU one pod of shape s takes; devmem converts a MiB ask. */
@@ -629,6 +707,47 @@ static double demand(const struct workload_shape *s, double devmem)
     return share < POLICY_MILLI ? share : POLICY_MILLI;
 }
 
+/* The copies of each multi-GPU shape (multi[0..nmulti)) that fit the
+ * nodes now, and (hosts non-NULL) on the nodes empty, counted once per
+ * kind. group[k]: the first shape counting the same cards as shape k. */
+static void count_copies(const struct workload *w, const struct policy_node *const *nodes, int n,
+                         const int *multi, int nmulti, int *copies, int *hosts)
+{
+    int group[WORKLOAD_MAX_SHAPES], cards[WORKLOAD_MAX_SHAPES];
+    for (int k = 0; k < nmulti; k++) {
+        group[k] = 0;
+        while (!same_cards(&w->cls[w->e[multi[group[k]]].cls], &w->cls[w->e[multi[k]].cls]))
+            group[k]++;
+    }
+    for (int j = 0; j < n; j++) {
+        const struct policy_node *v = nodes[j];
+        int whole = 0; /* cards free of everything (any pool or model) */
+        for (int g = 0; g < v->ndev; g++)
+            whole += free_share(&v->dev[g], &v->use[g]) >= POLICY_MILLI;
+        for (int k = 0; k < nmulti && whole >= 2; k++) {
+            const struct entry *e = &w->e[multi[k]];
+            if (group[k] == k)
+                cards[k] = whole_cards(&w->cls[e->cls], v, false);
+            if (e->s.nums <= whole)
+                copies[multi[k]] += copies_fit(e, v, cards[group[k]], false);
+        }
+    }
+    if (!hosts)
+        return;
+    struct kinds kd;
+    kinds_make(&kd, nodes, n);
+    for (int j = 0; j < kd.n; j++) {
+        const struct policy_node *v = kd.node[j];
+        for (int k = 0; k < nmulti; k++) {
+            const struct entry *e = &w->e[multi[k]];
+            if (group[k] == k)
+                cards[k] = whole_cards(&w->cls[e->cls], v, true);
+            hosts[multi[k]] += kd.count[j] * copies_fit(e, v, cards[group[k]], true);
+        }
+    }
+    kinds_free(&kd);
+}
+
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       uint64_t mask[WORKLOAD_MASK_WORDS])
 {
@@ -640,24 +759,15 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
             multi[nmulti++] = i;
     for (int j = 0; j < n; j++) {
         const struct policy_node *v = nodes[j];
-        int whole = 0;
         for (int g = 0; g < v->ndev; g++) {
             const struct policy_usage idle = {0};
-            double f = free_share(&v->dev[g], &v->use[g]);
-            free += f;
+            free += free_share(&v->dev[g], &v->use[g]);
             cap += free_share(&v->dev[g], &idle);
-            whole += f >= POLICY_MILLI;
             devmem += (double)v->dev[g].devmem;
         }
         ndev += v->ndev;
-        for (int k = 0; k < nmulti; k++) {
-            const struct entry *e = &w->e[multi[k]];
-            if (w->p.press_rule && e->s.nums <= v->ndev)
-                hosts[multi[k]] += copies_fit(w, e, v, true);
-            if (e->s.nums <= whole)
-                copies[multi[k]] += copies_fit(w, e, v, false);
-        }
     }
+    count_copies(w, nodes, n, multi, nmulti, copies, w->p.press_rule ? hosts : NULL);
     wsum = weight_sum(w);
     for (int i = 0; i < w->n; i++)
         dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);

@@ -228,6 +228,78 @@ START_TEST(scarcity)
 }
 END_TEST
 
+/* Scarcity counts the nodes that could host a shape once per kind of node
+ * (nodes alike when empty). A shape asking half an A100 and 32 cores, and
+ * a cheap one (half a card, 1 core); the nodes: "small" (16 cores), "big"
+ * (64 cores) and twins of big, each changed in one way (the hungry shape
+ * asks 600 MiB of a card, so a card of 500 cannot take it, and 48000 MiB
+ * of the host's 64000). With the balance
+ * and the gap term off, F of small (which cannot host the hungry shape)
+ * is 1000 h / (c + h), h and c the two shapes' scarcity, sqrt(nodes /
+ * hosts): a twin whose change the grouping missed counts as a host it is
+ * not, or the other way round. */
+static const struct {
+    const char *change; /* in each twin */
+    int twins;
+    int hosts, cheap_hosts; /* among small, big and the twins */
+} kind_cases[] = {
+    {"none", 1, 2, 3},   {"none", 3, 4, 5},     {"model", 1, 1, 3}, {"health", 1, 1, 2},
+    {"health", 2, 1, 2}, {"cpu", 1, 2, 3},      {"cpu", 2, 3, 4},   {"memory", 1, 1, 3},
+    {"devmem", 1, 1, 3}, {"cordoned", 1, 2, 3},
+};
+
+START_TEST(scarcity_by_kind)
+{
+    struct tnode small, big, twin[3];
+    const struct policy_node *nodes[5];
+    const int free[] = {1000};
+    const char *change = kind_cases[_i].change;
+    int n = 2 + kind_cases[_i].twins;
+    node(&small, "small", free, 1, 16000);
+    node(&big, "big", free, 1, 16000);
+    big.n.cpu_milli = 64000;
+    big.n.cpu_used_milli = 0;
+    nodes[0] = &small.n;
+    nodes[1] = &big.n;
+    for (int t = 0; t < kind_cases[_i].twins; t++) {
+        node(&twin[t], "twin", free, 1, 16000);
+        twin[t].n.cpu_milli = 64000;
+        twin[t].n.cpu_used_milli = 0;
+        if (strcmp(change, "model") == 0)
+            twin[t].dev[0].type = "NVIDIA-T4";
+        else if (strcmp(change, "health") == 0)
+            twin[t].dev[0].health = false;
+        else if (strcmp(change, "cpu") == 0)
+            twin[t].n.cpu_milli = 48000;
+        else if (strcmp(change, "memory") == 0)
+            twin[t].n.mem_mib = 32000; /* under the hungry shape's 48000 MiB */
+        else if (strcmp(change, "devmem") == 0)
+            twin[t].dev[0].devmem = 500; /* under the hungry shape's 600 MiB */
+        else if (strcmp(change, "cordoned") == 0)
+            twin[t].dev[0].cordoned = true; /* eligible: the hosts are counted empty */
+        nodes[2 + t] = &twin[t].n;
+    }
+    struct workload_params par = workload_params_default;
+    par.balance = 0;
+    par.gap_weight = 0;
+    struct workload *w = workload_create(1.0);
+    workload_set_params(w, &par);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape cheap = shape(1, 50, 1000, NULL), hungry = shape(1, 50, 32000, "A100");
+    hungry.mem = 600;
+    hungry.mem_mib = 48000;
+    workload_add(w, &cheap, 1);
+    workload_add(w, &hungry, 1);
+    workload_set_scarcity(w, nodes, n);
+    double h = sqrt((double)n / kind_cases[_i].hosts);
+    double c = sqrt((double)n / kind_cases[_i].cheap_hosts);
+    double f = workload_fragment(w, &small.n, small.use, 0, 0);
+    ck_assert_msg(fabs(f - 1000 * h / (c + h)) < 1e-9, "%s x %d: F %.6f, want %.6f", change,
+                  kind_cases[_i].twins, f, 1000 * h / (c + h));
+    workload_destroy(w);
+}
+END_TEST
+
 /* Balance by hand: two idle cards (2000 free); a half card asking 2000 CPU
  * and 8000 MiB, and a CPU-only shape asking 4000 CPU and only_mem MiB,
  * weight 1 each. Both shapes fit in every case (one-copy waste 0), so F is
@@ -449,26 +521,35 @@ END_TEST
  *   rule: 20 x 1.33 + 1: short).
  * - 8 nodes, 1 lost, no 2-GPU node used, w4 50: 7 - 31000/1000 < 1:
  *   short (both rules).
- * - 8 nodes, all lost: no copy fits, nothing to keep (both rules). */
+ * - 8 nodes, all lost: no copy fits, nothing to keep (both rules).
+ * - The first case beside 4 idle nodes of 4 GPUs, all cordoned: no copy
+ *   fits them now or empty, so nothing changes (were they counted as
+ *   hosts of the 4-GPU shape, 5 copies lost: short). */
 static const struct {
     int n4, lost, full2;
     double w4;
     bool want, want_count;
+    int cordoned; /* more 4-GPU nodes, idle, every card cordoned */
 } proj_cases[] = {
-    {8, 1, 4, 50, false, true}, {8, 4, 0, 1, true, false},  {8, 0, 0, 50, false, true},
-    {8, 1, 0, 50, true, true},  {8, 8, 0, 1, false, false},
+    {8, 1, 4, 50, false, true, 0}, {8, 4, 0, 1, true, false, 0},  {8, 0, 0, 50, false, true, 0},
+    {8, 1, 0, 50, true, true, 0},  {8, 8, 0, 1, false, false, 0}, {8, 1, 4, 50, false, true, 4},
 };
 
 START_TEST(pressure_projected)
 {
-    struct tnode t[12];
-    const struct policy_node *nodes[12];
+    struct tnode t[16];
+    const struct policy_node *nodes[16];
     const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0};
     int n = 0;
     for (int i = 0; i < proj_cases[_i].n4; i++, n++)
         node(&t[n], "n4", i < proj_cases[_i].lost ? one : idle, 4, 8000);
     for (int i = 0; i < proj_cases[_i].full2; i++, n++)
         node(&t[n], "n2", full, 2, 8000);
+    for (int i = 0; i < proj_cases[_i].cordoned; i++, n++) {
+        node(&t[n], "n4c", idle, 4, 8000);
+        for (int g = 0; g < 4; g++)
+            t[n].dev[g].cordoned = true;
+    }
     for (int i = 0; i < n; i++)
         nodes[i] = &t[i].n;
     struct workload *w = workload_create(1.0);
@@ -702,6 +783,7 @@ int main(void)
     tcase_add_test(tc, memo_keys);
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
+    tcase_add_loop_test(tc, scarcity_by_kind, 0, sizeof kind_cases / sizeof kind_cases[0]);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
     tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
