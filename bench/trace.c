@@ -71,83 +71,96 @@ static int rows_done(int rc, const char *path, int rows)
     return rc < 0 || rows == 0 ? ERR_INVAL : 0;
 }
 
+const char *const trace_node_cols[5] = {"sn", "cpu_milli", "memory_mib", "gpu", "model"};
+const char *const trace_task_cols[6] = {"name",    "cpu_milli", "memory_mib",
+                                        "num_gpu", "gpu_milli", "gpu_spec"};
+
+int trace_node_parse(char *const *f, int n, const int *col, struct node_row *r, char *err,
+                     size_t cap)
+{
+    int64_t cpu, mem, gpus;
+    if (col[0] >= n || col[4] >= n || csv_int(f, n, col[1], 0, CPU_MAX, &cpu) ||
+        csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
+        csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &gpus)) {
+        snprintf(err, cap,
+                 "needs sn, model, cpu_milli (0..%d), memory_mib (0..%d) and gpu (0..%d) as "
+                 "integers",
+                 CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES);
+        return ERR_INVAL;
+    }
+    snprintf(r->name, sizeof r->name, "%s", f[col[0]]);
+    snprintf(r->model, sizeof r->model, "%s", f[col[4]]);
+    r->cpu = cpu;
+    r->mem = mem;
+    r->gpus = (int)gpus;
+    return 0;
+}
+
+int trace_task_parse(char *const *f, int n, const int *col, struct task *k, char *err, size_t cap)
+{
+    int64_t cpu, mem, num, milli;
+    const char *spec = col[5] >= 0 && col[5] < n ? f[col[5]] : "";
+    size_t len = strlen(spec);
+    if (csv_int(f, n, col[1], 0, CPU_MAX, &cpu) || csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
+        csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &num) ||
+        csv_int(f, n, col[4], 0, POLICY_MILLI, &milli)) {
+        snprintf(err, cap,
+                 "needs cpu_milli (0..%d), memory_mib (0..%d), num_gpu (0..%d) and gpu_milli "
+                 "(0..%d) as integers",
+                 CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES, POLICY_MILLI);
+        return ERR_INVAL;
+    }
+    if (num == 1 && milli < 10) { /* its share is counted in whole percent */
+        snprintf(err, cap, "a 1-GPU task needs gpu_milli 10..%d, not %lld", POLICY_MILLI,
+                 (long long)milli);
+        return ERR_INVAL;
+    }
+    if (len >= sizeof k->spec ||
+        strspn(spec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789|-_.") != len) {
+        snprintf(err, cap, "gpu_spec \"%.40s\" is not models joined by | (under %zu bytes)", spec,
+                 sizeof k->spec);
+        return ERR_INVAL;
+    }
+    k->cpu = cpu;
+    k->mem = mem;
+    k->num_gpu = (int)num;
+    k->milli = num == 0 ? 0 : num > 1 ? POLICY_MILLI : (int)milli;
+    for (size_t i = 0; i <= len; i++)
+        k->spec[i] = spec[i] == '|' ? ',' : spec[i];
+    return 0;
+}
+
 int trace_load_nodes(const char *path, struct trace *t)
 {
-    static const char *const want[] = {"sn", "cpu_milli", "memory_mib", "gpu", "model"};
-    char line[LINE_MAX_], *f[MAX_FIELDS];
+    char line[LINE_MAX_], *f[MAX_FIELDS], err[256];
     int col[5], cap = 0, at = 1, n, rc;
     FILE *fp = NULL;
-    if ((rc = open_csv(path, want, 5, col, &fp)))
+    if ((rc = open_csv(path, trace_node_cols, 5, col, &fp)))
         return rc;
     while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
-        int64_t cpu, mem, gpus;
-        if (col[0] >= n || col[4] >= n || csv_int(f, n, col[1], 0, CPU_MAX, &cpu) ||
-            csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
-            csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &gpus)) {
-            fprintf(stderr,
-                    "vgpu-replay: %s:%d: needs sn, model, cpu_milli (0..%d), memory_mib (0..%d) "
-                    "and gpu (0..%d) as integers\n",
-                    path, at, CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES);
-            rc = -1;
-            break;
-        }
         if (t->nnodes == cap) {
             cap = cap ? 2 * cap : 1024;
             t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)cap);
         }
-        struct node_row *r = &t->nodes[t->nnodes++];
-        snprintf(r->name, sizeof r->name, "%s", f[col[0]]);
-        snprintf(r->model, sizeof r->model, "%s", f[col[4]]);
-        r->cpu = cpu;
-        r->mem = mem;
-        r->gpus = (int)gpus;
-        t->capacity += gpus * POLICY_MILLI;
+        struct node_row *r = &t->nodes[t->nnodes];
+        if (trace_node_parse(f, n, col, r, err, sizeof err)) {
+            fprintf(stderr, "vgpu-replay: %s:%d: %s\n", path, at, err);
+            rc = -1;
+            break;
+        }
+        t->nnodes++;
+        t->capacity += r->gpus * POLICY_MILLI;
     }
     fclose(fp);
     return rows_done(rc, path, t->nnodes);
 }
 
-/* One task row into k: 0, or -1 after a message naming path:line. */
-static int task_row(char *const *f, int n, const int *col, const char *path, int at, struct task *k)
-{
-    int64_t cpu, mem, num, milli;
-    if (csv_int(f, n, col[1], 0, CPU_MAX, &cpu) || csv_int(f, n, col[2], 0, MEM_MAX, &mem) ||
-        csv_int(f, n, col[3], 0, POLICY_MAX_DEVICES, &num) ||
-        csv_int(f, n, col[4], 0, POLICY_MILLI, &milli)) {
-        fprintf(stderr,
-                "vgpu-replay: %s:%d: needs cpu_milli (0..%d), memory_mib (0..%d), num_gpu "
-                "(0..%d) and gpu_milli (0..%d) as integers\n",
-                path, at, CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES, POLICY_MILLI);
-        return -1;
-    }
-    if (num == 1 && milli < 10) { /* its share is counted in whole percent */
-        fprintf(stderr, "vgpu-replay: %s:%d: a 1-GPU task needs gpu_milli 10..%d, not %lld\n", path,
-                at, POLICY_MILLI, (long long)milli);
-        return -1;
-    }
-    k->cpu = cpu;
-    k->mem = mem;
-    k->num_gpu = (int)num;
-    /* a task of several GPUs takes them whole */
-    k->milli = num == 0 ? 0 : num > 1 ? POLICY_MILLI : (int)milli;
-    k->spec[0] = '\0';
-    if (col[5] >= 0 && n > col[5]) {
-        snprintf(k->spec, sizeof k->spec, "%s", f[col[5]]);
-        for (char *p = k->spec; *p; p++)
-            if (*p == '|')
-                *p = ',';
-    }
-    return 0;
-}
-
 int trace_load_tasks(const char *path, struct trace *t)
 {
-    static const char *const want[] = {"name",    "cpu_milli", "memory_mib",
-                                       "num_gpu", "gpu_milli", "gpu_spec"};
-    char line[LINE_MAX_], *f[MAX_FIELDS];
+    char line[LINE_MAX_], *f[MAX_FIELDS], err[256];
     int col[6], cap = 0, at = 1, n, rc;
     FILE *fp = NULL;
-    if ((rc = open_csv(path, want, 6, col, &fp)))
+    if ((rc = open_csv(path, trace_task_cols, 6, col, &fp)))
         return rc;
     while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
         if (t->ntasks == TRACE_MAX_TASKS) {
@@ -159,7 +172,8 @@ int trace_load_tasks(const char *path, struct trace *t)
             cap = cap ? 2 * cap : 4096;
             t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)cap);
         }
-        if (task_row(f, n, col, path, at, &t->tasks[t->ntasks])) {
+        if (trace_task_parse(f, n, col, &t->tasks[t->ntasks], err, sizeof err)) {
+            fprintf(stderr, "vgpu-replay: %s:%d: %s\n", path, at, err);
             rc = -1;
             break;
         }

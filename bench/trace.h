@@ -3,6 +3,7 @@
 #ifndef VS_BENCH_TRACE_H
 #define VS_BENCH_TRACE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TRACE_MAX_TASKS 1000000 /* rows one task list may hold (the replay draws no more) */
@@ -26,6 +27,22 @@ struct trace {
     int ntasks;
     int64_t capacity; /* milli-GPU */
 };
+
+/* The columns each list must have, in the order the col arrays below use
+ * (trace_task_cols' gpu_spec is optional: col[5] -1). */
+extern const char *const trace_node_cols[5]; /* sn, cpu_milli, memory_mib, gpu, model */
+extern const char *const trace_task_cols[6]; /* name, cpu_milli, memory_mib, num_gpu,
+                                                gpu_milli, gpu_spec */
+
+/* One row's rules, shared by vgpu-replay and vgpu-tracegen: fields
+ * f[0..n), col[i] the field of column i above. Fill r (or k) and return
+ * 0, or return ERR_INVAL with the reason in err (the caller names the file
+ * and line). A task of several GPUs takes them whole (k->milli 1000), a
+ * CPU-only task none; gpu_spec is models joined by '|' (k->spec has them
+ * joined by ','). */
+int trace_node_parse(char *const *f, int n, const int *col, struct node_row *r, char *err,
+                     size_t cap);
+int trace_task_parse(char *const *f, int n, const int *col, struct task *k, char *err, size_t cap);
 
 /* Append the rows of the node list at path to t (columns sn, cpu_milli,
  * memory_mib, gpu, model). Returns 0, ERR_IO when it cannot be opened, or

@@ -43,6 +43,7 @@
 #include "base/mem.h"
 #include "base/strconv.h"
 #include "bench/csv.h"
+#include "bench/trace.h"
 
 #define MAX_FILE   (256u << 20)
 #define MAX_TASKS  1000000
@@ -59,7 +60,7 @@ enum kind { K_CPU, K_SHARE, K_WHOLE, K_MULTI, K_COUNT };
 struct row {
     const char *spec, *qos, *phase, *created, *deleted, *scheduled;
     int64_t cpu, mem;
-    int num_gpu, milli; /* milli: as written */
+    int num_gpu, milli; /* as the replay reads them (trace_task_parse) */
     double key;         /* output order */
     bool gone, nospec;  /* removed; no spec any node satisfies */
 };
@@ -67,12 +68,6 @@ struct row {
 struct rows {
     struct row *v;
     int n, cap;
-};
-
-struct node {
-    const char *model;
-    int64_t cpu, mem;
-    int gpus;
 };
 
 struct opts {
@@ -85,7 +80,7 @@ struct gen {
     struct rows t;              /* the trace being built */
     struct rows pool[K_COUNT];  /* the base's tasks by kind: what draws come from */
     struct rows specs[K_COUNT]; /* tasks with a spec, by kind (--spec-from) */
-    struct node *nodes;
+    struct node_row *nodes;
     int nnodes;
     uint64_t rng;
     char err[512];
@@ -188,40 +183,26 @@ static int read_csv(struct gen *g, const char *path, char **text, const char *co
 
 static int pod_row(struct gen *g, char *const *f, int n, const int *col, const char *where)
 {
-    int64_t cpu, mem, num, milli;
+    struct task k;
+    char err[256];
     if (g->t.n >= MAX_TASKS) {
         snprintf(g->err, sizeof g->err, "%s: more than %d tasks", where, MAX_TASKS);
         return ERR_TOOBIG;
     }
-    if (csv_int(f, n, col[1], 0, 100000000, &cpu) || csv_int(f, n, col[2], 0, 1000000000, &mem) ||
-        csv_int(f, n, col[3], 0, 8, &num) || csv_int(f, n, col[4], 0, 1000, &milli)) {
-        snprintf(g->err, sizeof g->err,
-                 "%s: cpu_milli, memory_mib, num_gpu (0..8) and gpu_milli (0..1000) must be "
-                 "integers",
-                 where);
+    if (trace_task_parse(f, n, col, &k, err, sizeof err)) { /* the replay's rules */
+        snprintf(g->err, sizeof g->err, "%s: %s", where, err);
         return ERR_INVAL;
     }
-    if (num == 1 && milli == 0) {
-        snprintf(g->err, sizeof g->err, "%s: a 1-GPU task with gpu_milli 0", where);
-        return ERR_INVAL;
-    }
-    const char *spec = field_str(f, n, col[5]);
-    if (strspn(spec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789|-_.") !=
-        strlen(spec)) {
-        snprintf(g->err, sizeof g->err, "%s: gpu_spec \"%.40s\" is not models joined by |", where,
-                 spec);
-        return ERR_INVAL;
-    }
-    struct row r = {.spec = spec,
+    struct row r = {.spec = field_str(f, n, col[5]),
                     .qos = field_str(f, n, col[6]),
                     .phase = field_str(f, n, col[7]),
                     .created = field_str(f, n, col[8]),
                     .deleted = field_str(f, n, col[9]),
                     .scheduled = field_str(f, n, col[10]),
-                    .cpu = cpu,
-                    .mem = mem,
-                    .num_gpu = (int)num,
-                    .milli = num == 0 ? 0 : (int)milli,
+                    .cpu = k.cpu,
+                    .mem = k.mem,
+                    .num_gpu = k.num_gpu,
+                    .milli = k.milli,
                     .key = g->t.n};
     push(&g->t, &r);
     return 0;
@@ -245,21 +226,18 @@ static int spec_row(struct gen *g, char *const *f, int n, const int *col, const 
 
 static int node_row(struct gen *g, char *const *f, int n, const int *col, const char *where)
 {
-    int64_t cpu, mem, gpus;
+    char err[256];
     if (g->nnodes >= MAX_NODES) {
         snprintf(g->err, sizeof g->err, "%s: more than %d nodes", where, MAX_NODES);
         return ERR_TOOBIG;
     }
-    if (csv_int(f, n, col[0], 0, INT64_MAX / 2, &cpu) ||
-        csv_int(f, n, col[1], 0, INT64_MAX / 2, &mem) || csv_int(f, n, col[2], 0, 64, &gpus)) {
-        snprintf(g->err, sizeof g->err,
-                 "%s: cpu_milli, memory_mib and gpu (0..64) must be integers", where);
-        return ERR_INVAL;
-    }
     if (g->nnodes % 1024 == 0)
         g->nodes = mem_realloc(g->nodes, sizeof *g->nodes * (size_t)(g->nnodes + 1024));
-    g->nodes[g->nnodes++] =
-        (struct node){.model = field_str(f, n, col[3]), .cpu = cpu, .mem = mem, .gpus = (int)gpus};
+    if (trace_node_parse(f, n, col, &g->nodes[g->nnodes], err, sizeof err)) {
+        snprintf(g->err, sizeof g->err, "%s: %s", where, err);
+        return ERR_INVAL;
+    }
+    g->nnodes++;
     return 0;
 }
 
@@ -415,7 +393,7 @@ static bool spec_feasible(const struct gen *g, const struct row *r, const char *
     if (g->nnodes == 0)
         return true;
     for (int i = 0; i < g->nnodes; i++) {
-        const struct node *n = &g->nodes[i];
+        const struct node_row *n = &g->nodes[i];
         if (n->cpu >= r->cpu && n->mem >= r->mem && n->gpus >= r->num_gpu &&
             spec_has(spec, n->model))
             return true;
@@ -672,10 +650,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* The replay's columns (trace_task_cols), then the ones written back. */
 static const char *const pod_cols[] = {
     "name", "cpu_milli", "memory_mib",    "num_gpu",       "gpu_milli",     "gpu_spec",
     "qos",  "pod_phase", "creation_time", "deletion_time", "scheduled_time"};
-static const char *const node_cols[] = {"cpu_milli", "memory_mib", "gpu", "model"};
 
 int main(int argc, char **argv)
 {
@@ -693,7 +671,7 @@ int main(int argc, char **argv)
         rc = ERR_INVAL;
     }
     if (!rc && o.nodes)
-        rc = read_csv(&g, o.nodes, &nodes, node_cols, 4, 4, node_row);
+        rc = read_csv(&g, o.nodes, &nodes, trace_node_cols, 5, 5, node_row);
     if (!rc && o.spec_from)
         rc = read_csv(&g, o.spec_from, &specs, pod_cols, 11, 5, spec_row);
     if (rc)

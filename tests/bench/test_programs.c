@@ -166,6 +166,11 @@ static const struct {
     {true, PODS_HDR "p0,2000,8192,1,5,\n",
      "pods.csv:2: a 1-GPU task needs gpu_milli 10..1000, not 5"},
     {true, PODS_HDR "p0,2000,8192,99999999999999999999,1000,\n", "pods.csv:2: needs"},
+    {true, PODS_HDR "p0,2000,8192,1,250,T4|V100;rm\n", "pods.csv:2: gpu_spec \"T4|V100;rm\""},
+    {true,
+     PODS_HDR "p0,2000,8192,1,250,T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4"
+              "|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4|T4\n",
+     "pods.csv:2: gpu_spec \"T4|T4"},
     {true, PODS_HDR "p0,2000,8192,1,250,%s\n", "pods.csv:2: a line over"},
     {true,
      PODS_HDR "p0,2000,8192,1,250"

@@ -150,7 +150,7 @@ static const struct {
     const char *args, *says;
 } bad[] = {
     {"--pods /nonexistent/pods.csv", "/nonexistent/pods.csv"},
-    {"--pods @bad --cpu 100", "bad.csv:3: cpu_milli"},
+    {"--pods @bad --cpu 100", "bad.csv:3: needs cpu_milli"},
     {"--pods @nohdr", "no column \"num_gpu\""},
     {"--pods @pods --sharing 60 --multi 50", "pass 100"},
     {"--pods @pods --sharing 101", "--sharing \"101\""},
@@ -163,6 +163,9 @@ static const struct {
     {"--pods @pods --seed -1", "--seed"},
     {"--pods", "usage"},
     {"--pods @nul", "a NUL byte at offset 14"},
+    /* the replay's row rules (trace_task_parse), not a copy of them */
+    {"--pods @low", "low.csv:2: a 1-GPU task needs gpu_milli 10..1000, not 5"},
+    {"--pods @pods --constrained 20 --nodes @nosn", "no column \"sn\""},
 };
 
 /* Bad input: exit status 2 and a line that names the problem. */
@@ -179,9 +182,12 @@ START_TEST(bad_input_refused)
              "> %s/cpuonly.csv && "
              "printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\\n"
              "a,1000,10,1,500,H100\\nb,1000,10,1,1000,H100\\nc,1000,10,8,1000,H100\\n' "
-             "> %s/nospec.csv && printf 'name,cpu_milli\\000\\n' > %s/nul.csv",
+             "> %s/nospec.csv && printf 'name,cpu_milli\\000\\n' > %s/nul.csv && "
+             "printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\\na,1000,10,1,5\\n' > "
+             "%s/low.csv && printf 'cpu_milli,memory_mib,gpu,model\\n8000,1,8,G2\\n' > "
+             "%s/nosn.csv",
              dir, harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"), dir, dir, dir, dir, dir,
-             dir);
+             dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
     /* @name -> the file in dir */
     const char *in = bad[_i].args;
