@@ -88,6 +88,11 @@ int trace_node_parse(char *const *f, int n, const int *col, struct node_row *r, 
                  CPU_MAX, MEM_MAX, POLICY_MAX_DEVICES);
         return ERR_INVAL;
     }
+    if (strlen(f[col[0]]) >= sizeof r->name || strlen(f[col[4]]) >= sizeof r->model) {
+        snprintf(err, cap, "sn \"%.40s\" or model \"%.40s\" longer than %zu / %zu bytes", f[col[0]],
+                 f[col[4]], sizeof r->name - 1, sizeof r->model - 1);
+        return ERR_INVAL;
+    }
     snprintf(r->name, sizeof r->name, "%s", f[col[0]]);
     snprintf(r->model, sizeof r->model, "%s", f[col[4]]);
     r->cpu = cpu;

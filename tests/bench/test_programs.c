@@ -160,6 +160,8 @@ static const struct {
     {false, NODES_HDR "n0,96000,393216,65,G2\n", "nodes.csv:2: needs"},
     {false, NODES_HDR "n0,-1,393216,8,G2\n", "nodes.csv:2: needs"},
     {false, NODES_HDR "n0,96000,393216\n", "nodes.csv:2: needs"},
+    {false, NODES_HDR "n0,96000,393216,8,NVIDIA-GeForce-RTX-4090-24GB-Laptop\n",
+     "nodes.csv:2: sn \"n0\" or model \"NVIDIA-GeForce-RTX-4090-24GB-Laptop\" longer"},
     {false, NODES_HDR "\n\n", "nodes.csv: no rows under the header"},
     {false, NODES_HDR "n0,96000,393216,8,%s\n", "nodes.csv:2: a line over"},
     {true, PODS_HDR "p0,2000,8192,1,250,\np1,2000,8192,1,1001,\n", "pods.csv:3: needs"},
