@@ -353,13 +353,38 @@ static void kinds_free(struct kinds *k)
 
 static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n);
 
-/* Has some observed shape asked for all the GPUs of node v, and could v,
- * empty, host it? Then the demand for v's kind whole is measured. */
-static bool kind_measured(const struct workload *w, const struct policy_node *v)
+/* Could node j, empty, host a pod asking all of node v: its GPUs whole
+ * (any model of v's vendor), its CPU and its memory? */
+static bool hosts_whole(const struct policy_node *v, const struct policy_node *j)
 {
-    for (int i = 0; i < w->n; i++)
-        if (!w->e[i].prior && w->e[i].s.nums == v->ndev && eligible(w, &w->e[i], v))
+    const struct policy_device_backend *b = policy_device_backend_of(&v->dev[0]);
+    int cards = 0;
+    if ((j->cpu_milli && j->cpu_milli < v->cpu_milli) || (j->mem_mib && j->mem_mib < v->mem_mib))
+        return false;
+    for (int g = 0; g < j->ndev; g++)
+        cards += j->dev[g].health && policy_device_backend_of(&j->dev[g]) == b;
+    return cards >= v->ndev;
+}
+
+/* Is the demand for v's kind whole measured? When some observed shape asks
+ * all of v's GPUs and the kinds that could host it are exactly those that
+ * could host a pod asking all of v, that shape's measured rate keeps the
+ * same nodes the prior would. A shape other kinds could host as well (an
+ * 88-core 8-GPU pod, which 96-core nodes take, beside a 128-core kind) does
+ * not: its weight keeps whole nodes on all of them, not on this kind. */
+static bool kind_measured(const struct workload *w, const struct kinds *k,
+                          const struct policy_node *v)
+{
+    for (int i = 0; i < w->n; i++) {
+        const struct entry *e = &w->e[i];
+        int j = 0;
+        if (e->prior || e->s.nums != v->ndev)
+            continue;
+        while (j < k->n && eligible(w, e, k->node[j]) == hosts_whole(v, k->node[j]))
+            j++;
+        if (j == k->n)
             return true;
+    }
     return false;
 }
 
@@ -384,7 +409,7 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
                                    .mem_pct = 100,
                                    .cores = 100,
                                    .backend = policy_device_backend_of(&v->dev[0])};
-        if (find_shape(w, &s) < w->n || kind_measured(w, v))
+        if (find_shape(w, &s) < w->n || kind_measured(w, &k, v))
             continue; /* its whole-node demand is measured, or this kind's prior is in */
         workload_add(w, &s, weight);
         int i = find_shape(w, &s);

@@ -213,12 +213,14 @@ bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_
  * workload (n: pods observed; a workload only seeded counts its weights as
  * pods): it fades as the learner sees more, and keeps idle whole nodes,
  * most of all those few nodes could replace (scarcity), while the large
- * shapes' rates are unknown. A kind some observed pod needs whole (it asks
- * all the kind's GPUs, and the kind, empty, could host it) is measured, not
- * assumed: that pod's shape stands for the kind's whole-node demand, at its
- * measured rate. Prior shapes are never pressed (the pressure rule is for
- * measured rates). place.c adds them to every copy of the learner it
- * publishes; a trace's own workload has none. */
+ * shapes' rates are unknown. A kind is measured, not assumed, when some
+ * observed pod asks all its GPUs and exactly the kinds that could host a
+ * pod asking all of the kind could host it: that pod's shape then keeps the
+ * same nodes whole at its measured rate. (One that other kinds could host
+ * too, an 88-core 8-GPU pod beside a 128-core kind, keeps its whole nodes
+ * on all of them, so the kind keeps its prior.) Prior shapes are never
+ * pressed (the pressure rule is for measured rates). place.c adds them to
+ * every copy of the learner it publishes; a trace's own workload has none. */
 #define WORKLOAD_LEARN_PRIOR 3
 /* Add the whole-node shapes of `nodes` (learn_prior of params; 0: none).
  * Call before workload_set_scarcity. */

@@ -709,12 +709,15 @@ END_TEST
  * n seen, and taking a GPU of big wastes its other 3,000: while n is a few
  * pods that outweighs the 1500 and the pod goes to small; by 10 pods the
  * prior has faded below it and the pod goes to big again. learn_prior 0
- * is the learner before (big at once). A kind some seen pod needs whole
- * is measured, not assumed: after one more pod asking all 4 GPUs and 16
- * cores (both kinds host it) neither kind has a prior and the pod goes to
- * big at n = 3, as without one (that pod's shape costs the same on both).
- * One asking all 4 GPUs of a model neither node has measures nothing: the
- * priors stay and the pod goes to small. */
+ * is the learner before (big at once). A kind is measured, not assumed,
+ * when a seen pod asks all its GPUs and exactly the kinds that could host
+ * a pod asking all of it could host that pod. One more pod asking all 4
+ * GPUs and 16 cores: both kinds host it, as both host a pod asking all of
+ * small (24 cores), so small is measured; big's prior (64 cores, only big)
+ * stays, and the pod still goes to small. One asking 32 cores: only big
+ * hosts it, as only big hosts big's prior, so big is measured, small's
+ * prior stays (both nodes host it), and the pod goes to big. One asking a
+ * model neither node has measures nothing: the priors stay. */
 static const struct {
     int seen;
     double prior;
@@ -727,7 +730,8 @@ static const struct {
     {10, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
     {100, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
     {3, 0, 0, NULL, 1},
-    {3, WORKLOAD_LEARN_PRIOR, 16000, NULL, 1},
+    {3, WORKLOAD_LEARN_PRIOR, 16000, NULL, 0},
+    {3, WORKLOAD_LEARN_PRIOR, 32000, NULL, 1},
     {3, WORKLOAD_LEARN_PRIOR, 16000, "H100", 0},
 };
 
