@@ -135,57 +135,63 @@ int trace_task_parse(char *const *f, int n, const int *col, struct task *k, char
     return 0;
 }
 
-int trace_load_nodes(const char *path, struct trace *t)
+/* Append one row to t: 0, or ERR_* with the reason in err. */
+typedef int (*row_fn)(char *const *f, int n, const int *col, struct trace *t, char *err,
+                      size_t cap);
+
+static int node_append(char *const *f, int n, const int *col, struct trace *t, char *err,
+                       size_t cap)
+{
+    if (t->nnodes % 1024 == 0)
+        t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)(t->nnodes + 1024));
+    int rc = trace_node_parse(f, n, col, &t->nodes[t->nnodes], err, cap);
+    if (!rc)
+        t->capacity += t->nodes[t->nnodes++].gpus * POLICY_MILLI;
+    return rc;
+}
+
+static int task_append(char *const *f, int n, const int *col, struct trace *t, char *err,
+                       size_t cap)
+{
+    if (t->ntasks == TRACE_MAX_TASKS) {
+        snprintf(err, cap, "more than %d tasks", TRACE_MAX_TASKS);
+        return ERR_TOOBIG;
+    }
+    if (t->ntasks % 4096 == 0)
+        t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)(t->ntasks + 4096));
+    int rc = trace_task_parse(f, n, col, &t->tasks[t->ntasks], err, cap);
+    t->ntasks += !rc;
+    return rc;
+}
+
+/* Every row of path (columns cols) through row(); *rows counts them. */
+static int load(const char *path, const char *const *cols, int ncols, row_fn row, struct trace *t,
+                const int *rows)
 {
     char line[LINE_MAX_], *f[MAX_FIELDS], err[256];
-    int col[5], cap = 0, at = 1, n, rc;
+    int col[6], at = 1, n, rc;
     FILE *fp = NULL;
-    if ((rc = open_csv(path, trace_node_cols, 5, col, &fp)))
+    if ((rc = open_csv(path, cols, ncols, col, &fp)))
         return rc;
     while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
-        if (t->nnodes == cap) {
-            cap = cap ? 2 * cap : 1024;
-            t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)cap);
-        }
-        struct node_row *r = &t->nodes[t->nnodes];
-        if (trace_node_parse(f, n, col, r, err, sizeof err)) {
+        if (row(f, n, col, t, err, sizeof err)) {
             fprintf(stderr, "vgpu-replay: %s:%d: %s\n", path, at, err);
             rc = -1;
             break;
         }
-        t->nnodes++;
-        t->capacity += r->gpus * POLICY_MILLI;
     }
     fclose(fp);
-    return rows_done(rc, path, t->nnodes);
+    return rows_done(rc, path, *rows);
+}
+
+int trace_load_nodes(const char *path, struct trace *t)
+{
+    return load(path, trace_node_cols, 5, node_append, t, &t->nnodes);
 }
 
 int trace_load_tasks(const char *path, struct trace *t)
 {
-    char line[LINE_MAX_], *f[MAX_FIELDS], err[256];
-    int col[6], cap = 0, at = 1, n, rc;
-    FILE *fp = NULL;
-    if ((rc = open_csv(path, trace_task_cols, 6, col, &fp)))
-        return rc;
-    while ((rc = next_row(fp, path, &at, line, f, &n)) > 0) {
-        if (t->ntasks == TRACE_MAX_TASKS) {
-            fprintf(stderr, "vgpu-replay: %s:%d: more than %d tasks\n", path, at, TRACE_MAX_TASKS);
-            rc = -1;
-            break;
-        }
-        if (t->ntasks == cap) {
-            cap = cap ? 2 * cap : 4096;
-            t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)cap);
-        }
-        if (trace_task_parse(f, n, col, &t->tasks[t->ntasks], err, sizeof err)) {
-            fprintf(stderr, "vgpu-replay: %s:%d: %s\n", path, at, err);
-            rc = -1;
-            break;
-        }
-        t->ntasks++;
-    }
-    fclose(fp);
-    return rows_done(rc, path, t->ntasks);
+    return load(path, trace_task_cols, 6, task_append, t, &t->ntasks);
 }
 
 void trace_free(struct trace *t)

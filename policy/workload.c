@@ -351,36 +351,27 @@ static void kinds_free(struct kinds *k)
     free(k->count);
 }
 
+static bool fits_empty(const struct wclass *c, const struct workload_shape *s,
+                       const struct policy_node *n);
 static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n);
 
-/* Could node j, empty, host a pod asking all of node v: its GPUs whole
- * (any model of v's vendor), its CPU and its memory? */
-static bool hosts_whole(const struct policy_node *v, const struct policy_node *j)
-{
-    const struct policy_device_backend *b = policy_device_backend_of(&v->dev[0]);
-    int cards = 0;
-    if ((j->cpu_milli && j->cpu_milli < v->cpu_milli) || (j->mem_mib && j->mem_mib < v->mem_mib))
-        return false;
-    for (int g = 0; g < j->ndev; g++)
-        cards += j->dev[g].health && policy_device_backend_of(&j->dev[g]) == b;
-    return cards >= v->ndev;
-}
-
-/* Is the demand for v's kind whole measured? When some observed shape asks
- * all of v's GPUs and the kinds that could host it are exactly those that
- * could host a pod asking all of v, that shape's measured rate keeps the
+/* Is the demand for kind v whole (prior shape s) measured? When some
+ * observed shape asks all of v's GPUs and the kinds that could host it are
+ * exactly those that could host s, that shape's measured rate keeps the
  * same nodes the prior would. A shape other kinds could host as well (an
  * 88-core 8-GPU pod, which 96-core nodes take, beside a 128-core kind) does
  * not: its weight keeps whole nodes on all of them, not on this kind. */
 static bool kind_measured(const struct workload *w, const struct kinds *k,
-                          const struct policy_node *v)
+                          const struct workload_shape *s)
 {
+    const struct wclass whole = {
+        .backend = s->backend, .nums = s->nums, .mem_pct = 100, .cores = 100, .any_model = true};
     for (int i = 0; i < w->n; i++) {
         const struct entry *e = &w->e[i];
         int j = 0;
-        if (e->prior || e->s.nums != v->ndev)
+        if (e->prior || e->s.nums != s->nums)
             continue;
-        while (j < k->n && eligible(w, e, k->node[j]) == hosts_whole(v, k->node[j]))
+        while (j < k->n && eligible(w, e, k->node[j]) == fits_empty(&whole, s, k->node[j]))
             j++;
         if (j == k->n)
             return true;
@@ -409,7 +400,7 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
                                    .mem_pct = 100,
                                    .cores = 100,
                                    .backend = policy_device_backend_of(&v->dev[0])};
-        if (find_shape(w, &s) < w->n || kind_measured(w, &k, v))
+        if (find_shape(w, &s) < w->n || kind_measured(w, &k, &s))
             continue; /* its whole-node demand is measured, or this kind's prior is in */
         workload_add(w, &s, weight);
         int i = find_shape(w, &s);
@@ -554,22 +545,26 @@ static double copies_waste(const struct workload_shape *s, double gcopies, doubl
     return total - used > 0 ? total - used : 0;
 }
 
-/* Could node n, empty, host one copy of shape s? */
-static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n)
+/* Could node n, empty, host one copy of shape s, whose GPUs ask class c? */
+static bool fits_empty(const struct wclass *c, const struct workload_shape *s,
+                       const struct policy_node *n)
 {
     static const struct policy_usage idle;
     int usable = 0;
-    if ((n->cpu_milli && n->cpu_milli < e->s.cpu_milli) ||
-        (n->mem_mib && n->mem_mib < e->s.mem_mib))
+    if ((n->cpu_milli && n->cpu_milli < s->cpu_milli) || (n->mem_mib && n->mem_mib < s->mem_mib))
         return false;
     for (int g = 0; g < n->ndev; g++) {
         const char *type = n->dev[g].type ? n->dev[g].type : "";
-        const struct wclass *c = &w->cls[e->cls];
         if (n->dev[g].health && policy_device_backend_of(&n->dev[g]) == c->backend &&
             (c->any_model || policy_type_listed(c->models, type)) && gpu_fits(c, &n->dev[g], &idle))
             usable++;
     }
-    return usable >= e->s.nums;
+    return usable >= s->nums;
+}
+
+static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n)
+{
+    return fits_empty(&w->cls[e->cls], &e->s, n);
 }
 
 /* Count the healthy GPUs of each model on the nodes. */
@@ -732,67 +727,64 @@ static double demand(const struct workload_shape *s, double devmem)
     return share < POLICY_MILLI ? share : POLICY_MILLI;
 }
 
-/* The copies of each multi-GPU shape (multi[0..nmulti)) that fit the
- * nodes now, and (hosts non-NULL) on the nodes empty, counted once per
- * kind. group[k]: the first shape counting the same cards as shape k. */
-static void count_copies(const struct workload *w, const struct policy_node *const *nodes, int n,
-                         const int *multi, int nmulti, int *copies, int *hosts)
+/* group[k]: the first of the multi-GPU shapes multi[0..k] that counts the
+ * same cards as shape k (whole_cards is asked once per group). */
+static void card_groups(const struct workload *w, const int *multi, int nmulti, int *group)
 {
-    int group[WORKLOAD_MAX_SHAPES], cards[WORKLOAD_MAX_SHAPES];
     for (int k = 0; k < nmulti; k++) {
         group[k] = 0;
         while (!same_cards(&w->cls[w->e[multi[group[k]]].cls], &w->cls[w->e[multi[k]].cls]))
             group[k]++;
     }
-    for (int j = 0; j < n; j++) {
-        const struct policy_node *v = nodes[j];
-        int whole = 0; /* cards free of everything (any pool or model) */
-        for (int g = 0; g < v->ndev; g++)
-            whole += free_share(&v->dev[g], &v->use[g]) >= POLICY_MILLI;
-        for (int k = 0; k < nmulti && whole >= 2; k++) {
-            const struct entry *e = &w->e[multi[k]];
-            if (group[k] == k)
-                cards[k] = whole_cards(&w->cls[e->cls], v, false);
-            if (e->s.nums <= whole)
-                copies[multi[k]] += copies_fit(e, v, cards[group[k]], false);
-        }
+}
+
+/* Add the copies of each multi-GPU shape that fit node v now (whole: its
+ * cards free of everything) to copies, or, empty, count times to hosts. */
+static void add_copies(const struct workload *w, const struct policy_node *v, int whole, bool empty,
+                       int count, const int *multi, int nmulti, const int *group, int *to)
+{
+    int cards[WORKLOAD_MAX_SHAPES];
+    for (int k = 0; k < nmulti; k++) {
+        const struct entry *e = &w->e[multi[k]];
+        if (group[k] == k)
+            cards[k] = whole_cards(&w->cls[e->cls], v, empty);
+        if (empty || e->s.nums <= whole)
+            to[multi[k]] += count * copies_fit(e, v, cards[group[k]], empty);
     }
-    if (!hosts)
-        return;
-    struct kinds kd;
-    kinds_make(&kd, nodes, n);
-    for (int j = 0; j < kd.n; j++) {
-        const struct policy_node *v = kd.node[j];
-        for (int k = 0; k < nmulti; k++) {
-            const struct entry *e = &w->e[multi[k]];
-            if (group[k] == k)
-                cards[k] = whole_cards(&w->cls[e->cls], v, true);
-            hosts[multi[k]] += kd.count[j] * copies_fit(e, v, cards[group[k]], true);
-        }
-    }
-    kinds_free(&kd);
 }
 
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       uint64_t mask[WORKLOAD_MASK_WORDS])
 {
     int copies[WORKLOAD_MAX_SHAPES] = {0}, hosts[WORKLOAD_MAX_SHAPES] = {0};
-    int multi[WORKLOAD_MAX_SHAPES], nmulti = 0;
+    int multi[WORKLOAD_MAX_SHAPES], group[WORKLOAD_MAX_SHAPES], nmulti = 0;
     double free = 0, cap = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
     for (int i = 0; i < w->n; i++)
         if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
+    card_groups(w, multi, nmulti, group);
     for (int j = 0; j < n; j++) {
         const struct policy_node *v = nodes[j];
+        int whole = 0;
         for (int g = 0; g < v->ndev; g++) {
             const struct policy_usage idle = {0};
-            free += free_share(&v->dev[g], &v->use[g]);
+            double f = free_share(&v->dev[g], &v->use[g]);
+            free += f;
             cap += free_share(&v->dev[g], &idle);
+            whole += f >= POLICY_MILLI;
             devmem += (double)v->dev[g].devmem;
         }
         ndev += v->ndev;
+        if (whole >= 2) /* no multi-GPU copy fits fewer */
+            add_copies(w, v, whole, false, 1, multi, nmulti, group, copies);
     }
-    count_copies(w, nodes, n, multi, nmulti, copies, w->p.press_rule ? hosts : NULL);
+    if (w->p.press_rule) { /* copies on the nodes empty: once per kind */
+        struct kinds kd;
+        kinds_make(&kd, nodes, n);
+        for (int j = 0; j < kd.n; j++)
+            add_copies(w, kd.node[j], 0, true, kd.count[j], multi, nmulti, group, hosts);
+        kinds_free(&kd);
+    }
     wsum = weight_sum(w);
     for (int i = 0; i < w->n; i++)
         dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
