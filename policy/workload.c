@@ -366,17 +366,20 @@ static bool kind_measured(const struct workload *w, const struct kinds *k,
 {
     const struct wclass whole = {
         .backend = s->backend, .nums = s->nums, .mem_pct = 100, .cores = 100, .any_model = true};
-    for (int i = 0; i < w->n; i++) {
+    bool *hosts = mem_alloc(sizeof *hosts * (size_t)(k->n > 0 ? k->n : 1)), measured = false;
+    for (int j = 0; j < k->n; j++)
+        hosts[j] = fits_empty(&whole, s, k->node[j]);
+    for (int i = 0; i < w->n && !measured; i++) {
         const struct entry *e = &w->e[i];
         int j = 0;
         if (e->prior || e->s.nums != s->nums)
             continue;
-        while (j < k->n && eligible(w, e, k->node[j]) == fits_empty(&whole, s, k->node[j]))
+        while (j < k->n && eligible(w, e, k->node[j]) == hosts[j])
             j++;
-        if (j == k->n)
-            return true;
+        measured = j == k->n;
     }
-    return false;
+    free(hosts);
+    return measured;
 }
 
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -545,21 +548,32 @@ static double copies_waste(const struct workload_shape *s, double gcopies, doubl
     return total - used > 0 ? total - used : 0;
 }
 
+/* Cards of node n that one GPU of class c fits (healthy, of its pool and
+ * models), with the usage use (NULL: n empty); cordoned ones too unless
+ * cordon (scarcity asks what a node could ever host, the pressure what it
+ * can host now). */
+static int usable_cards(const struct wclass *c, const struct policy_node *n,
+                        const struct policy_usage *use, bool cordon)
+{
+    static const struct policy_usage idle;
+    int cards = 0;
+    for (int g = 0; g < n->ndev; g++) {
+        const struct policy_device *d = &n->dev[g];
+        if (d->health && !(cordon && d->cordoned) && policy_device_backend_of(d) == c->backend &&
+            (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
+            gpu_fits(c, d, use ? &use[g] : &idle))
+            cards++;
+    }
+    return cards;
+}
+
 /* Could node n, empty, host one copy of shape s, whose GPUs ask class c? */
 static bool fits_empty(const struct wclass *c, const struct workload_shape *s,
                        const struct policy_node *n)
 {
-    static const struct policy_usage idle;
-    int usable = 0;
     if ((n->cpu_milli && n->cpu_milli < s->cpu_milli) || (n->mem_mib && n->mem_mib < s->mem_mib))
         return false;
-    for (int g = 0; g < n->ndev; g++) {
-        const char *type = n->dev[g].type ? n->dev[g].type : "";
-        if (n->dev[g].health && policy_device_backend_of(&n->dev[g]) == c->backend &&
-            (c->any_model || policy_type_listed(c->models, type)) && gpu_fits(c, &n->dev[g], &idle))
-            usable++;
-    }
-    return usable >= s->nums;
+    return usable_cards(c, n, NULL, false) >= s->nums;
 }
 
 static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n)
@@ -677,25 +691,8 @@ static double weight_sum(const struct workload *w)
 
 /* ---- pressure ---- */
 
-/* Cards of node n that multi-GPU class c could take (whole ones: healthy,
- * not cordoned, of its pool and models, idle now or on n empty). The same
- * for every class asking the same pool and models. */
-static int whole_cards(const struct wclass *c, const struct policy_node *n, bool empty)
-{
-    static const struct policy_usage idle;
-    int cards = 0;
-    for (int g = 0; g < n->ndev; g++) {
-        const struct policy_device *d = &n->dev[g];
-        if (d->health && !d->cordoned && policy_device_backend_of(d) == c->backend &&
-            (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
-            gpu_fits(c, d, empty ? &idle : &n->use[g]))
-            cards++;
-    }
-    return cards;
-}
-
 /* Copies of multi-GPU shape e that fit node n as it is now, or empty,
- * given the cards whole_cards counts. */
+ * given the cards usable_cards counts for its class (cordoned ones not). */
 static int copies_fit(const struct entry *e, const struct policy_node *n, int cards, bool empty)
 {
     int64_t k = cards / e->s.nums;
@@ -708,7 +705,7 @@ static int copies_fit(const struct entry *e, const struct policy_node *n, int ca
     return k > 0 ? (int)k : 0;
 }
 
-/* Do classes a and b count the same cards (whole_cards)? */
+/* Do classes a and b count the same cards (usable_cards)? */
 static bool same_cards(const struct wclass *a, const struct wclass *b)
 {
     return a->backend == b->backend && a->any_model == b->any_model &&
@@ -728,7 +725,7 @@ static double demand(const struct workload_shape *s, double devmem)
 }
 
 /* group[k]: the first of the multi-GPU shapes multi[0..k] that counts the
- * same cards as shape k (whole_cards is asked once per group). */
+ * same cards as shape k (usable_cards is asked once per group). */
 static void card_groups(const struct workload *w, const int *multi, int nmulti, int *group)
 {
     for (int k = 0; k < nmulti; k++) {
@@ -747,7 +744,7 @@ static void add_copies(const struct workload *w, const struct policy_node *v, in
     for (int k = 0; k < nmulti; k++) {
         const struct entry *e = &w->e[multi[k]];
         if (group[k] == k)
-            cards[k] = whole_cards(&w->cls[e->cls], v, empty);
+            cards[k] = usable_cards(&w->cls[e->cls], v, empty ? NULL : v->use, true);
         if (empty || e->s.nums <= whole)
             to[multi[k]] += count * copies_fit(e, v, cards[group[k]], empty);
     }
