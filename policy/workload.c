@@ -16,6 +16,7 @@
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
 #define GAP_CACHE  16 /* (device size, model) pairs whose gap table a memo keeps */
 #define GAP_MAX    1000
+#define POOLS      16 /* device backends whose supply is counted apart */
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
 struct wclass {
@@ -52,9 +53,15 @@ struct workload {
     uint64_t epoch;
     struct workload_params p;
     double all_gpus; /* the sum of model[].gpus */
-    /* CPU and memory per milli-GPU of the nodes workload_set_scarcity saw
-     * (those that state them); 0: unknown */
-    double supply_cpu, supply_mem;
+    /* Per pool (a backend's row index): the CPU and memory of the nodes
+     * workload_set_scarcity saw (those that state them), each node's split
+     * over its pools by their devices (a node without devices: by the
+     * pools' parts of all devices), and that pool's milli-GPU; see
+     * count_supply. */
+    struct supply {
+        double cpu, cpu_gpu, mem, mem_gpu;
+    } supply[POOLS];
+    double all_cpu, all_mem; /* the sums of supply[].cpu and .mem */
     struct gmodel model[WORKLOAD_GPU_MODELS];
     struct entry e[WORKLOAD_MAX_SHAPES];
     struct wclass cls[WORKLOAD_MAX_SHAPES];
@@ -639,23 +646,56 @@ static void set_claims(struct workload *w)
     }
 }
 
-/* The nodes' CPU and memory per milli-GPU, over the nodes that state each. */
+/* The supply slot of pool b: its row index (the first row's past POOLS). */
+static int pool_slot(const struct policy_device_backend *b)
+{
+    int p = policy_device_backend_index(b);
+    return p >= 0 && p < POOLS ? p : 0;
+}
+
+/* Adds `part` of node n's CPU and memory to pool p (a row index) beside
+ * the pool's `gpus` milli-GPU of it. */
+static void supply_add(struct workload *w, int p, const struct policy_node *n, double part,
+                       double gpus)
+{
+    if (n->cpu_milli > 0) {
+        w->supply[p].cpu += part * (double)n->cpu_milli;
+        w->supply[p].cpu_gpu += gpus;
+    }
+    if (n->mem_mib > 0) {
+        w->supply[p].mem += part * (double)n->mem_mib;
+        w->supply[p].mem_gpu += gpus;
+    }
+}
+
+/* Each pool's CPU and memory (struct workload's supply). A node of two
+ * vendors lends each pool the part of its host its devices are; one
+ * without devices lends each pool the pool's part of all devices, so on a
+ * cluster of one vendor the pool holds every node's host entire. */
 static void count_supply(struct workload *w, const struct policy_node *const *nodes, int n)
 {
-    double cpu = 0, cpu_gpu = 0, mem = 0, mem_gpu = 0;
+    double gpus[POOLS] = {0}, all = 0;
+    memset(w->supply, 0, sizeof w->supply);
     for (int j = 0; j < n; j++) {
-        double gpu = (double)nodes[j]->ndev * POLICY_MILLI;
-        if (nodes[j]->cpu_milli > 0) {
-            cpu += (double)nodes[j]->cpu_milli;
-            cpu_gpu += gpu;
-        }
-        if (nodes[j]->mem_mib > 0) {
-            mem += (double)nodes[j]->mem_mib;
-            mem_gpu += gpu;
+        int on[POOLS] = {0};
+        for (int g = 0; g < nodes[j]->ndev; g++)
+            on[pool_slot(policy_device_backend_of(&nodes[j]->dev[g]))]++;
+        for (int p = 0; p < POOLS; p++) {
+            if (on[p])
+                supply_add(w, p, nodes[j], (double)on[p] / nodes[j]->ndev, on[p] * POLICY_MILLI);
+            gpus[p] += on[p];
+            all += on[p];
         }
     }
-    w->supply_cpu = cpu_gpu > 0 ? cpu / cpu_gpu : 0;
-    w->supply_mem = mem_gpu > 0 ? mem / mem_gpu : 0;
+    for (int j = 0; j < n && all > 0; j++)
+        for (int p = 0; p < POOLS && nodes[j]->ndev == 0; p++)
+            if (gpus[p] > 0)
+                supply_add(w, p, nodes[j], gpus[p] / all, 0);
+    w->all_cpu = w->all_mem = 0;
+    for (int p = 0; p < POOLS; p++) {
+        w->all_cpu += w->supply[p].cpu;
+        w->all_mem += w->supply[p].mem;
+    }
 }
 
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -851,8 +891,16 @@ static double ask_with(const struct workload *w, double own, double extra, doubl
     return own;
 }
 
-/* The workload's mean ask (weighted by popularity), kept in the memo when
- * there is one. */
+/* x / of, or 1 when `of` is 0 (nothing counted: all of it). */
+static double part(double x, double of)
+{
+    return of > 0 ? x / of : 1;
+}
+
+/* The workload's mean ask (weighted by popularity) on pool's devices, kept
+ * in the memo when there is one. The CPU-only shapes' ask lands on every
+ * pool; each pool carries the part of it its CPU is of all (its memory:
+ * of all memory). */
 static const struct ask *mean_ask(const struct workload *w, struct workload_memo *m, double devmem,
                                   const struct policy_device_backend *pool, struct ask *tmp)
 {
@@ -869,9 +917,12 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
     *a = (struct ask){.epoch = w->epoch, .pool = pool, .devmem = devmem};
+    const struct supply *sp = &w->supply[pool_slot(pool)];
     if (gpu > 0) {
-        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu, w->supply_cpu, &a->cpu_only, &a->idle_cpu);
-        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu, w->supply_mem, &a->mem_only, &a->idle_mem);
+        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu * part(sp->cpu, w->all_cpu),
+                          sp->cpu_gpu > 0 ? sp->cpu / sp->cpu_gpu : 0, &a->cpu_only, &a->idle_cpu);
+        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu * part(sp->mem, w->all_mem),
+                          sp->mem_gpu > 0 ? sp->mem / sp->mem_gpu : 0, &a->mem_only, &a->idle_mem);
     }
     return a;
 }

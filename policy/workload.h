@@ -22,19 +22,22 @@
  * CPU that ran out first (bench/README.md). The ask (WORKLOAD_ASK_RULE 2)
  * starts from the GPU shapes' own mean ask (own) and the CPU-only shapes'
  * ask per milli-GPU of GPU demand (extra), against the nodes' supply per
- * milli-GPU (workload_set_scarcity): per node, own plus what of extra x u
- * its own spare (its CPU per milli-GPU less own) cannot hold, u the part
- * of the cluster's spare that extra fills (at most 1). On a cluster short
- * of CPU, CPU-poor nodes carry the CPU-only demand and CPU-rich ones only
- * their GPUs' own. A node with nothing on it carries only clamp((u - 1 +
- * r) / r, 0, 1) of that, r = WORKLOAD_IDLE_RAMP: none while u is under
- * 1 - r, all from u = 1 (the CPU-only demand fills the spare), so idle
- * whole nodes, which multi-GPU tasks need, are not pulled toward one-GPU
- * pods on a cluster that is not short of CPU. Without a supply the ask is
- * own + extra on every node. The replay's other asks (ask_rule 0: own +
- * extra everywhere, the default until the fourteenth session; 1: own
- * plus what of extra the supply less own cannot absorb) and idle_ramp 0
- * (no ramp) stay for comparison.
+ * milli-GPU (workload_set_scarcity), both per pool: a pool's supply is the
+ * CPU of its nodes over its GPUs, and it carries the part of the CPU-only
+ * ask its CPU is of all (a node of two vendors lends each the part its
+ * devices are; a node without devices, each pool's part of all). Per node,
+ * own plus what of extra x u its own spare (its CPU per milli-GPU less own)
+ * cannot hold, u the part of the pool's spare that extra fills (at most
+ * 1). On a cluster short of CPU, CPU-poor nodes carry the CPU-only demand
+ * and CPU-rich ones only their GPUs' own. A node with nothing on it carries
+ * only clamp((u - 1 + r) / r, 0, 1) of that, r = WORKLOAD_IDLE_RAMP: none
+ * while u is under 1 - r, all from u = 1 (the CPU-only demand fills the
+ * spare), so idle whole nodes, which multi-GPU tasks need, are not pulled
+ * toward one-GPU pods on a cluster that is not short of CPU. Without a
+ * supply the ask is own + extra on every node. The replay's other asks
+ * (ask_rule 0: own + extra everywhere, the default until the fourteenth
+ * session; 1: own plus what of extra the supply less own cannot absorb) and
+ * idle_ramp 0 (no ramp) stay for comparison.
  *
  * Plus a gap term: WORKLOAD_GAP_WEIGHT times, summed over the partly used
  * GPUs, what of each one's free share no sum of common one-GPU shares can

@@ -150,12 +150,96 @@ START_TEST(test_shape_vendor)
 }
 END_TEST
 
+/* The balance's supply is counted per pool. A cluster of NVIDIA nodes, and
+ * the same cluster with a DCU twin of every node (and of every GPU-less
+ * node) whose workload adds the DCU twin of the NVIDIA shape and twice the
+ * CPU-only pods: each pool is the first cluster again, so an NVIDIA node's
+ * F must not change. Counted over the whole cluster, the CPU-only pods'
+ * ask per GPU doubled (all of it fell on each pool). Rows: ask_rule, the
+ * nodes' CPU and the measured one's free CPU, a GPU-less node's CPU (0:
+ * none), and whether CPU runs short (F > 0). */
+static const struct supply_case {
+    double rule;
+    int64_t cpu, cpu_free, bare;
+    bool short_of_cpu;
+} supply_cases[] = {
+    {0, 64000, 6000, 0, true},     {1, 16000, 6000, 0, true},   {2, 16000, 6000, 0, true},
+    {2, 12000, 6000, 40000, true}, {2, 64000, 6000, 0, true},   {1, 64000, 60000, 0, false},
+    {2, 8000, 6000, 20000, true},  {0, 64000, 64000, 0, false},
+};
+
+/* Two idle cards of `vendor` with c's CPU (free: c->cpu_free). */
+static void twin(struct tnode *t, const struct supply_case *c, const char *vendor, int ndev)
+{
+    static const struct pool_case empty = {"", 2, {{"nvidia", 0}, {"nvidia", 0}}, 0, {{0}}};
+    build(t, &empty, NULL);
+    for (int i = 0; i < 2; i++)
+        t->dev[i].backend = policy_device_backend_find(vendor);
+    t->n.ndev = ndev;
+    t->n.cpu_milli = ndev ? c->cpu : c->bare;
+    t->n.cpu_used_milli = ndev ? c->cpu - c->cpu_free : 0;
+}
+
+/* F of nodes[0] on the cluster nodes[0..n), the workload: a half card of
+ * each vendor in `vendors` and `cpu_only` weight of a 4-core CPU-only pod. */
+static double balance_on(const struct supply_case *c, const struct policy_node *const *nodes, int n,
+                         int nvendor, double cpu_only)
+{
+    static const char *const vendors[] = {"nvidia", "hygon"};
+    struct workload *w = workload_create(1.0);
+    struct workload_params p = workload_params_default;
+    p.ask_rule = c->rule;
+    workload_set_params(w, &p);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    for (int v = 0; v < nvendor; v++) {
+        struct workload_shape s = {.cpu_milli = 2000,
+                                   .mem_mib = 8000,
+                                   .nums = 1,
+                                   .mem_pct = 50,
+                                   .cores = 50,
+                                   .backend = policy_device_backend_find(vendors[v])};
+        workload_add(w, &s, 1);
+    }
+    struct workload_shape only = {.cpu_milli = 4000, .mem_mib = 1000};
+    workload_add(w, &only, cpu_only);
+    workload_set_scarcity(w, nodes, n);
+    const struct policy_node *m = nodes[0];
+    double f = workload_fragment(w, m, m->use, m->cpu_used_milli, m->mem_used_mib);
+    workload_destroy(w);
+    return f;
+}
+
+START_TEST(test_supply_per_pool)
+{
+    const struct supply_case *c = &supply_cases[_i];
+    static struct tnode nv[2], dcu[2], bare[2];
+    twin(&nv[0], c, "nvidia", 2);
+    twin(&nv[1], c, "nvidia", 2);
+    nv[1].n.cpu_used_milli = 0;
+    twin(&dcu[0], c, "hygon", 2);
+    twin(&dcu[1], c, "hygon", 2);
+    twin(&bare[0], c, "nvidia", 0);
+    twin(&bare[1], c, "nvidia", 0);
+    int k = c->bare ? 1 : 0;
+    const struct policy_node *alone[] = {&nv[0].n, &nv[1].n, &bare[0].n};
+    const struct policy_node *mixed[] = {&nv[0].n,  &nv[1].n,   &dcu[0].n,
+                                         &dcu[1].n, &bare[0].n, &bare[1].n};
+    double one = balance_on(c, alone, 2 + k, 1, 1);
+    double both = balance_on(c, mixed, 4 + 2 * k, 2, 2);
+    ck_assert_msg(fabs(one - both) < 1e-9, "case %d: NVIDIA alone F %.6f, beside DCUs %.6f", _i,
+                  one, both);
+    ck_assert_msg((one > 1e-9) == c->short_of_cpu, "case %d: F %.6f", _i, one);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pools");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, test_pool_sum, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_shape_vendor);
+    tcase_add_loop_test(tc, test_supply_per_pool, 0,
+                        (int)(sizeof supply_cases / sizeof supply_cases[0]));
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
