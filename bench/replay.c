@@ -47,6 +47,7 @@ struct args {
     int seeds;
     uint64_t seed;
     double tune;
+    double vendors;                /* --vendors: % of nodes and of GPU tasks that are Hygon DCU */
     struct workload_params params; /* --param name=value; the service's defaults */
 };
 
@@ -99,7 +100,18 @@ static int *workload(const struct trace *t, double tune, uint64_t seed, int *n)
 
 /* ---- the cluster ---- */
 
-static struct model_inventory *inventory(const struct node_row *r)
+/* The vendor of row i (a node of the list, a task of the trace) when pct %
+ * of them are Hygon DCU, spread evenly (every other one at 50); NULL:
+ * NVIDIA, the first row. A DCU node keeps its model name, so a task bound
+ * to models finds them on either vendor. */
+static const struct policy_device_backend *vendor_of(int i, double pct)
+{
+    bool dcu = floor((i + 1) * pct / 100) > floor(i * pct / 100);
+    return dcu ? policy_device_backend_find("hygon") : NULL;
+}
+
+static struct model_inventory *inventory(const struct node_row *r,
+                                         const struct policy_device_backend *b)
 {
     struct model_inventory *inv = mem_zalloc(sizeof *inv);
     size_t per = strlen(r->name) + 8, need = (size_t)r->gpus * per + strlen(r->model) + 16;
@@ -122,22 +134,28 @@ static struct model_inventory *inventory(const struct node_row *r)
                                              .count = GPU_SLOTS,
                                              .devcore = 100,
                                              .devmem = GPU_MEM,
-                                             .health = true};
+                                             .health = true,
+                                             .backend = b};
         s += sprintf(s, "%s-%d", r->name, i) + 1;
     }
     return inv;
 }
 
-/* A GPU task as the pod the README maps it to. */
-static void task_pod(const struct task *k, const char *uid, struct policy_pod *p)
+/* A GPU task as the pod the README maps it to, asking devices of b. */
+static void task_pod(const struct task *k, const char *uid, const struct policy_device_backend *b,
+                     struct policy_pod *p)
 {
     memset(p, 0, sizeof *p);
     p->uid = p->name = uid;
     p->ns = "openb";
     p->nctr = 1;
     int pct = k->num_gpu == 1 ? k->milli / 10 : 100;
-    p->ctr[0] = (struct policy_ctr){
-        .name = "task", .nums = k->num_gpu, .mem_pct = pct, .cores = pct, .priority = -1};
+    p->ctr[0] = (struct policy_ctr){.name = "task",
+                                    .nums = k->num_gpu,
+                                    .mem_pct = pct,
+                                    .cores = pct,
+                                    .backend = b,
+                                    .priority = -1};
     p->use_type = k->spec[0] ? k->spec : NULL;
     p->w = (struct policy_weights){1, 1, 1};
     p->cpu_milli = k->cpu;
@@ -146,10 +164,11 @@ static void task_pod(const struct task *k, const char *uid, struct policy_pod *p
 }
 
 /* The shape of a task as the workload counts it. */
-static void task_shape(const struct task *k, struct workload_shape *s)
+static void task_shape(const struct task *k, const struct policy_device_backend *b,
+                       struct workload_shape *s)
 {
     struct policy_pod p;
-    task_pod(k, "", &p);
+    task_pod(k, "", b, &p);
     if (k->num_gpu == 0)
         p.nctr = 0;
     workload_shape_of(&p, s);
@@ -158,14 +177,14 @@ static void task_shape(const struct task *k, struct workload_shape *s)
 /* The trace's own distribution, as the paper's FGD uses: every task of the
  * trace file, weight 1. */
 static struct workload *trace_workload(const struct trace *t, enum workload_measure m,
-                                       const struct workload_params *p)
+                                       const struct workload_params *p, double vendors)
 {
     struct workload *w = workload_create(1.0);
     struct workload_shape s;
     workload_set_measure(w, m);
     workload_set_params(w, p);
     for (int i = 0; i < t->ntasks; i++) {
-        task_shape(&t->tasks[i], &s);
+        task_shape(&t->tasks[i], vendor_of(i, vendors), &s);
         workload_add(w, &s, 1.0);
     }
     return w;
@@ -303,13 +322,13 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     eo.params = &a->params;
     policy_gpu_policy_parse(a->gpu_policy, &eo.policy.gpu, err, sizeof err);
     for (int i = 0; i < t->nnodes; i++) {
-        cache_node_put(c, inventory(&t->nodes[i]));
+        cache_node_put(c, inventory(&t->nodes[i], vendor_of(i, a->vendors)));
         names[i] = t->nodes[i].name;
     }
     cache_set_ready(c, true);
     struct place *x = place_create(c, &eo);
     if (a->source == SRC_TRACE) {
-        struct workload *wl = trace_workload(t, a->measure, &a->params);
+        struct workload *wl = trace_workload(t, a->measure, &a->params, a->vendors);
         if (a->measure != WORKLOAD_FGD) /* FGD weighs shapes by popularity alone */
             set_scarcity(wl, c, t);
         place_set_state(x, wl); /* the placer owns it now */
@@ -319,7 +338,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         char uid[32];
         struct policy_pod p;
         snprintf(uid, sizeof uid, "task-%d", i);
-        task_pod(k, uid, &p);
+        task_pod(k, uid, vendor_of(w[i], a->vendors), &p);
         if (k->num_gpu == 0)
             p.nctr = 0;
         if (a->source == SRC_ONLINE) /* learn as filter does, from nothing */
@@ -438,7 +457,7 @@ static int usage(void)
     fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
-                    "         [--bound] [--packing] [--param NAME=VALUE]...\n"
+                    "         [--bound] [--packing] [--param NAME=VALUE]... [--vendors PCT]\n"
                     "--policy fgd: the paper's FGD as published, a baseline (fragment-aware\n"
                     "with --measure fgd: one-copy, popularity weights, no extra terms).\n"
                     "policies: every node policy of the engine; the GPU policy follows it\n"
@@ -458,7 +477,10 @@ static int usage(void)
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"
                     "claim, gap_rule, learn_prior, gap_ramp, ask_rule, idle_ramp), for sweeps;\n"
-                    "the service always runs the defaults.\n");
+                    "the service always runs the defaults.\n"
+                    "--vendors PCT: a mixed-vendor cluster: PCT %% of the nodes (every\n"
+                    "other one at 50) carry Hygon DCUs instead, and PCT %% of the trace's\n"
+                    "GPU tasks ask DCUs; placing runs only.\n");
     return 2;
 }
 
@@ -511,6 +533,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->seed = strtoull(v, NULL, 10);
         else if (strcmp(k, "--tune") == 0)
             a->tune = atof(v);
+        else if (strcmp(k, "--vendors") == 0)
+            a->vendors = atof(v);
         else if (strcmp(k, "--measure") == 0 && parse_measure(v, &a->measure))
             a->measure_set = true;
         else if (strcmp(k, "--param") == 0 &&
@@ -535,8 +559,14 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     if (!a->gpu_policy) /* each node policy with its own GPU policy */
         a->gpu_policy = strcmp(a->policy, "spread") == 0 ? "spread" : "binpack";
-    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10)
+    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10 ||
+        !(a->vendors >= 0 && a->vendors <= 100))
         return usage();
+    if (a->vendors > 0 && (a->bound || a->packing)) {
+        fprintf(stderr, "vgpu-replay: --vendors applies to placing runs; --bound and --packing "
+                        "count one pool\n");
+        return 2;
+    }
     if (a->fgd && a->source == SRC_ONLINE) {
         fprintf(stderr, "vgpu-replay: --policy fgd measures against the trace's own "
                         "distribution (--workload trace), as the paper does\n");

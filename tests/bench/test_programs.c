@@ -21,7 +21,7 @@ static int run(const char *cmd)
 }
 
 /* The first row of vgpu-replay's output: the paper's header, then trace,
- * policy, seeds and five allocations. Returns a pointer past the row. */
+ * policy, seeds and five allocations. Returns a pointer to the row. */
 static const char *parse_row(const char *text, char *policy, double *at)
 {
     char trace[64];
@@ -42,6 +42,7 @@ static const char *const replay_args[] = {
     "--policy fragment-aware --workload online",
     "--policy fragment-aware --measure one-copy --gpu-policy spread",
     "--policy fgd",
+    "--policy fragment-aware --vendors 50",
 };
 
 START_TEST(replay_output_parses)
@@ -144,6 +145,32 @@ START_TEST(replay_bad_input)
     replay_refuses("--policy fragment-aware --measure one-copy --workload online",
                    "--measure applies to --workload trace");
     replay_refuses("--policy fgd --workload online", "--policy fgd measures against the trace");
+    replay_refuses("--policy binpack --vendors 101", "usage");
+    replay_refuses("--bound --vendors 50", "--vendors applies to placing runs");
+}
+END_TEST
+
+/* --vendors 100: every node and task Hygon DCU, one pool again; it places
+ * exactly as the all-NVIDIA cluster does, with either workload. */
+START_TEST(replay_vendors_one_pool)
+{
+    static const char *const wl[] = {"trace", "online"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[1024], rows[2][256];
+        for (int v = 0; v < 2; v++) {
+            snprintf(cmd, sizeof cmd,
+                     "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+                     "--policy fragment-aware --workload %s --seeds 2 --vendors %d",
+                     harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"),
+                     harness_env("VS_TEST_DATA"), wl[i], v * 100);
+            ck_assert_int_eq(run(cmd), 0);
+            char policy[64];
+            double at[5];
+            const char *row = parse_row(out, policy, at);
+            snprintf(rows[v], sizeof rows[v], "%.*s", (int)strcspn(row, "\n"), row);
+        }
+        ck_assert_str_eq(rows[0], rows[1]);
+    }
 }
 END_TEST
 
@@ -274,6 +301,7 @@ int main(void)
     tcase_add_test(tc, replay_bound_holds);
     tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
+    tcase_add_test(tc, replay_vendors_one_pool);
     tcase_add_loop_test(tc, replay_bad_rows, 0, sizeof bad_rows / sizeof bad_rows[0]);
     tcase_add_test(tc, start_bench_output_parses);
     suite_add_tcase(s, tc);
