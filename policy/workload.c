@@ -953,7 +953,9 @@ static bool idle_node(const struct workload *w, const struct policy_node *node)
 
 /* The free capacity that the node's free CPU and memory could not feed if
  * every GPU of the pool (np of the node's devices) went to the node's ask
- * (node_ask: the mean ask unless ask_rule is 2; idle: idle_node). */
+ * (node_ask: the mean ask unless ask_rule is 2; idle: idle_node). On a
+ * node of two vendors each pool feeds from the part of the free CPU and
+ * memory its devices are, so the pools do not both count all of it. */
 static double stranded(const struct workload *w, struct workload_memo *m,
                        const struct policy_node *node, const struct policy_device_backend *pool,
                        int np, double total, int64_t cpu_free, int64_t mem_free, bool idle)
@@ -967,10 +969,11 @@ static double stranded(const struct workload *w, struct workload_memo *m,
     double gpu = (double)node->ndev * POLICY_MILLI, fed = total;
     double cpu = node_ask(a->cpu, idle ? a->idle_cpu : a->cpu_only, node->cpu_milli, gpu);
     double mem = node_ask(a->mem, idle ? a->idle_mem : a->mem_only, node->mem_mib, gpu);
-    if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free / cpu < fed)
-        fed = (double)cpu_free / cpu;
-    if (node->mem_mib > 0 && mem > 0 && (double)mem_free / mem < fed)
-        fed = (double)mem_free / mem;
+    double mine = np < node->ndev ? (double)np / node->ndev : 1; /* the pool's part */
+    if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free * mine / cpu < fed)
+        fed = (double)cpu_free * mine / cpu;
+    if (node->mem_mib > 0 && mem > 0 && (double)mem_free * mine / mem < fed)
+        fed = (double)mem_free * mine / mem;
     return total - (fed > 0 ? fed : 0);
 }
 

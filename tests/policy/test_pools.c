@@ -232,12 +232,50 @@ START_TEST(test_supply_per_pool)
 }
 END_TEST
 
+/* On a node of two vendors the pools share its free CPU: two NVIDIA cards
+ * and two DCUs, idle, 10000 CPU free, a half card of each vendor asking
+ * 4000 CPU (8 CPU per milli-GPU, no supply counted). The 4000 milli-GPU
+ * need 32000 CPU; 10000 feeds 1250, so 2750 is stranded, as on a node of
+ * four NVIDIA cards asked the same. Each pool counting all the free CPU
+ * saw 10000 feed 1250 of its 2000: 1500 stranded in all. */
+START_TEST(test_balance_shares_host)
+{
+    static const struct pool_case two = {"",
+                                         4,
+                                         {{"nvidia", 0}, {"hygon", 0}, {"nvidia", 0}, {"hygon", 0}},
+                                         2,
+                                         {{"nvidia", 1, 50, 1}, {"hygon", 1, 50, 1}}};
+    static const struct pool_case one = {
+        "",
+        4,
+        {{"nvidia", 0}, {"nvidia", 0}, {"nvidia", 0}, {"nvidia", 0}},
+        1,
+        {{"nvidia", 1, 50, 2}}};
+    const struct pool_case *k[] = {&two, &one};
+    for (int i = 0; i < 2; i++) {
+        static struct tnode t;
+        struct workload *w = shapes(k[i]);
+        struct workload_params p = workload_params_default;
+        p.ask_rule = 0;
+        workload_set_params(w, &p);
+        workload_set_measure(w, WORKLOAD_ONE_COPY);
+        build(&t, k[i], NULL);
+        t.n.cpu_milli = 16000;
+        t.n.cpu_used_milli = 6000;
+        double f = frag(w, &t, i == 0);
+        ck_assert_msg(fabs(f - WORKLOAD_BALANCE * 2750) < 1e-6, "%s: F %.3f", i ? "one" : "two", f);
+        workload_destroy(w);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pools");
     TCase *tc = tcase_create("core");
     tcase_add_loop_test(tc, test_pool_sum, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_shape_vendor);
+    tcase_add_test(tc, test_balance_shares_host);
     tcase_add_loop_test(tc, test_supply_per_pool, 0,
                         (int)(sizeof supply_cases / sizeof supply_cases[0]));
     suite_add_tcase(s, tc);
