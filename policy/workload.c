@@ -653,17 +653,17 @@ static int pool_slot(const struct policy_device_backend *b)
     return p >= 0 && p < POOLS ? p : 0;
 }
 
-/* Adds `part` of node n's CPU and memory to pool p (a row index) beside
+/* Adds `share` of node n's CPU and memory to pool p (a row index) beside
  * the pool's `gpus` milli-GPU of it. */
-static void supply_add(struct workload *w, int p, const struct policy_node *n, double part,
+static void supply_add(struct workload *w, int p, const struct policy_node *n, double share,
                        double gpus)
 {
     if (n->cpu_milli > 0) {
-        w->supply[p].cpu += part * (double)n->cpu_milli;
+        w->supply[p].cpu += share * (double)n->cpu_milli;
         w->supply[p].cpu_gpu += gpus;
     }
     if (n->mem_mib > 0) {
-        w->supply[p].mem += part * (double)n->mem_mib;
+        w->supply[p].mem += share * (double)n->mem_mib;
         w->supply[p].mem_gpu += gpus;
     }
 }
