@@ -61,7 +61,6 @@ struct workload {
     struct supply {
         double cpu, cpu_gpu, mem, mem_gpu;
     } supply[POOLS];
-    double all_cpu, all_mem; /* the sums of supply[].cpu and .mem */
     struct gmodel model[WORKLOAD_GPU_MODELS];
     struct entry e[WORKLOAD_MAX_SHAPES];
     struct wclass cls[WORKLOAD_MAX_SHAPES];
@@ -684,18 +683,13 @@ static void count_supply(struct workload *w, const struct policy_node *const *no
             if (on[p])
                 supply_add(w, p, nodes[j], (double)on[p] / nodes[j]->ndev, on[p] * POLICY_MILLI);
             gpus[p] += on[p];
-            all += on[p];
         }
+        all += nodes[j]->ndev;
     }
     for (int j = 0; j < n && all > 0; j++)
         for (int p = 0; p < POOLS && nodes[j]->ndev == 0; p++)
             if (gpus[p] > 0)
                 supply_add(w, p, nodes[j], gpus[p] / all, 0);
-    w->all_cpu = w->all_mem = 0;
-    for (int p = 0; p < POOLS; p++) {
-        w->all_cpu += w->supply[p].cpu;
-        w->all_mem += w->supply[p].mem;
-    }
 }
 
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -918,10 +912,15 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
     }
     *a = (struct ask){.epoch = w->epoch, .pool = pool, .devmem = devmem};
     const struct supply *sp = &w->supply[pool_slot(pool)];
+    double all_cpu = 0, all_mem = 0;
+    for (int p = 0; p < POOLS; p++) {
+        all_cpu += w->supply[p].cpu;
+        all_mem += w->supply[p].mem;
+    }
     if (gpu > 0) {
-        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu * part(sp->cpu, w->all_cpu),
+        a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu * part(sp->cpu, all_cpu),
                           sp->cpu_gpu > 0 ? sp->cpu / sp->cpu_gpu : 0, &a->cpu_only, &a->idle_cpu);
-        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu * part(sp->mem, w->all_mem),
+        a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu * part(sp->mem, all_mem),
                           sp->mem_gpu > 0 ? sp->mem / sp->mem_gpu : 0, &a->mem_only, &a->idle_mem);
     }
     return a;
@@ -970,10 +969,11 @@ static double stranded(const struct workload *w, struct workload_memo *m,
     double cpu = node_ask(a->cpu, idle ? a->idle_cpu : a->cpu_only, node->cpu_milli, gpu);
     double mem = node_ask(a->mem, idle ? a->idle_mem : a->mem_only, node->mem_mib, gpu);
     double mine = np < node->ndev ? (double)np / node->ndev : 1; /* the pool's part */
-    if (node->cpu_milli > 0 && cpu > 0 && (double)cpu_free * mine / cpu < fed)
-        fed = (double)cpu_free * mine / cpu;
-    if (node->mem_mib > 0 && mem > 0 && (double)mem_free * mine / mem < fed)
-        fed = (double)mem_free * mine / mem;
+    double cpu_have = (double)cpu_free * mine, mem_have = (double)mem_free * mine;
+    if (node->cpu_milli > 0 && cpu > 0 && cpu_have / cpu < fed)
+        fed = cpu_have / cpu;
+    if (node->mem_mib > 0 && mem > 0 && mem_have / mem < fed)
+        fed = mem_have / mem;
     return total - (fed > 0 ? fed : 0);
 }
 
