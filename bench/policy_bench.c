@@ -144,16 +144,16 @@ static void run_publish(struct cluster *c, int reps)
     }
     double *t = mem_alloc(sizeof *t * (size_t)reps), *tp = mem_alloc(sizeof *tp * (size_t)reps);
     for (int r = 0; r < reps; r++) {
-        uint64_t mask[WORKLOAD_MASK_WORDS];
+        struct workload_press press;
         struct workload *w = workload_copy(learner);
         double t0 = now_ns();
         workload_add_prior(w, c->ptrs, c->n);
         workload_set_scarcity(w, c->ptrs, c->n);
-        workload_pressed(w, c->ptrs, c->n, mask);
-        workload_set_pressed(w, mask);
+        workload_pressed(w, c->ptrs, c->n, &press);
+        workload_set_pressed(w, &press);
         t[r] = now_ns() - t0;
         t0 = now_ns(); /* the pressure alone, as place.c runs it every 16 binds */
-        workload_pressed(w, c->ptrs, c->n, mask);
+        workload_pressed(w, c->ptrs, c->n, &press);
         tp[r] = now_ns() - t0;
         workload_destroy(w);
     }

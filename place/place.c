@@ -200,11 +200,11 @@ void place_seed(struct place *pl, const struct workload_shape *s, double weight)
  * cannot have seen yet, scarcity and pressure. */
 static void scarcity(void *ctx, const struct policy_node *const *v, int n)
 {
-    uint64_t mask[WORKLOAD_MASK_WORDS];
+    struct workload_press p;
     workload_add_prior(ctx, v, n);
     workload_set_scarcity(ctx, v, n);
-    workload_pressed(ctx, v, n, mask);
-    workload_set_pressed(ctx, mask);
+    workload_pressed(ctx, v, n, &p);
+    workload_set_pressed(ctx, &p);
 }
 
 /* Readers get a copy of the learner now, with the prior, scarcity and
@@ -224,13 +224,13 @@ static void publish(struct place *pl)
 
 struct press {
     const struct workload *w;
-    uint64_t mask[WORKLOAD_MASK_WORDS];
+    struct workload_press now;
 };
 
 static void pressed(void *ctx, const struct policy_node *const *v, int n)
 {
     struct press *p = ctx;
-    workload_pressed(p->w, v, n, p->mask);
+    workload_pressed(p->w, v, n, &p->now);
 }
 
 /* Every PRESS_EVERY placements: which multi-GPU shapes run short of hosts
@@ -249,7 +249,7 @@ static void placed(struct place *pl)
     if (p.w) { /* only pub_lock's holder replaces the state */
         cache_with_views(pl->cache, pressed, &p);
         next = workload_copy(p.w);
-        if (!workload_set_pressed(next, p.mask)) {
+        if (!workload_set_pressed(next, &p.now)) {
             workload_destroy(next);
             next = NULL;
         }

@@ -42,7 +42,8 @@ struct gmodel {
     const struct policy_device_backend *pool;
     double gpus;
     double devmem; /* MiB of its first card: converts MiB asks to milli-GPU */
-    double claim;  /* of the GPU demand, the part bound to it, over its part of the GPUs */
+    double bound;  /* of its pool's GPU demand, the part bound to it (set_claims) */
+    double claim;  /* bound, over its part of the pool's free capacity (claim_of) */
 };
 
 struct workload {
@@ -587,6 +588,16 @@ static bool eligible(const struct workload *w, const struct entry *e, const stru
     return fits_empty(&w->cls[e->cls], &e->s, n);
 }
 
+/* The index of model `type` of pool b among w's models, or -1. */
+static int model_find(const struct workload *w, const struct policy_device_backend *b,
+                      const char *type)
+{
+    for (int m = 0; m < w->nmodel; m++)
+        if (w->model[m].pool == b && strcmp(w->model[m].name, type) == 0)
+            return m;
+    return -1;
+}
+
 /* Count the healthy GPUs of each model on the nodes. */
 static void count_models(struct workload *w, const struct policy_node *const *nodes, int n)
 {
@@ -597,18 +608,16 @@ static void count_models(struct workload *w, const struct policy_node *const *no
             const struct policy_device *d = &nodes[j]->dev[g];
             const char *type = d->type ? d->type : "";
             const struct policy_device_backend *b = policy_device_backend_of(d);
-            int m = 0;
             if (!d->health)
                 continue;
-            while (m < w->nmodel && (w->model[m].pool != b || strcmp(w->model[m].name, type) != 0))
-                m++;
-            if (m == WORKLOAD_GPU_MODELS)
+            int m = model_find(w, b, type);
+            if (m < 0 && w->nmodel == WORKLOAD_GPU_MODELS)
                 continue; /* past the table: the gap term counts such cards as before */
-            if (m == w->nmodel) {
+            if (m < 0) {
+                m = w->nmodel++;
                 w->model[m] =
                     (struct gmodel){.pool = b, .devmem = d->devmem > 0 ? (double)d->devmem : 1};
                 snprintf(w->model[m].name, sizeof w->model[m].name, "%s", type);
-                w->nmodel++;
             }
             w->model[m].gpus++;
             w->all_gpus++;
@@ -624,24 +633,48 @@ static bool model_allowed(const struct workload *w, const struct entry *e, const
            (c->backend == m->pool && (c->any_model || policy_type_listed(c->models, m->name)));
 }
 
-/* Each model's claim: the GPU demand of the shapes that may not use every
- * model (spread over the models they may use by their GPUs), as a part of
- * all GPU demand, over the model's part of all GPUs. 1: at full arrival
- * such shapes alone would fill the model's cards; 0: nothing is bound to
- * it. Needs count_models and the shapes' reach. */
+/* The GPUs of pool's models. */
+static double pool_gpus(const struct workload *w, const struct policy_device_backend *pool)
+{
+    double g = 0;
+    for (int m = 0; m < w->nmodel; m++)
+        g += w->model[m].pool == pool ? w->model[m].gpus : 0;
+    return g;
+}
+
+/* A model's claim when its cards hold `free` of its pool's `pool_free`
+ * milli-GPU: the bound demand still to come to it (bound times what the
+ * pool's free capacity will take) over its free capacity; 0 when it has
+ * none (nothing left to take). In steps of an eighth of an octave, so the
+ * claims move seldom and the memos of F stay valid between steps. */
+static double claim_of(const struct gmodel *gm, double free, double pool_free)
+{
+    double c = free > 0 ? gm->bound * pool_free / free : 0;
+    return c > 0 ? exp2(round(8 * log2(c)) / 8) : 0;
+}
+
+/* Each model's bound part: the GPU demand of its pool's shapes that may
+ * not use every model of the pool (spread over the models they may use by
+ * their GPUs), as a part of the pool's GPU demand; and its claim on an
+ * empty cluster. Claim 1: at full arrival such shapes alone would fill the
+ * model's cards; 0: nothing is bound to it. Needs count_models and the
+ * shapes' reach. */
 static void set_claims(struct workload *w)
 {
     for (int m = 0; m < w->nmodel; m++) {
         struct gmodel *gm = &w->model[m];
-        double bound = 0, all = 0;
+        double bound = 0, all = 0, pool = pool_gpus(w, gm->pool);
         for (int i = 0; i < w->n; i++) {
             const struct entry *e = &w->e[i];
+            if (!e->s.nums || shape_pool(&e->s) != gm->pool)
+                continue;
             double d = e->w * demand(&e->s, gm->devmem);
             all += d;
-            if (e->s.nums && e->reach > 0 && e->reach < w->all_gpus && model_allowed(w, e, gm))
+            if (e->reach > 0 && e->reach < pool && model_allowed(w, e, gm))
                 bound += d * gm->gpus / e->reach;
         }
-        gm->claim = all > 0 && gm->gpus > 0 ? bound / all * w->all_gpus / gm->gpus : 0;
+        gm->bound = all > 0 ? bound / all : 0;
+        gm->claim = claim_of(gm, gm->gpus, pool);
     }
 }
 
@@ -784,9 +817,24 @@ static void add_copies(const struct workload *w, const struct policy_node *v, in
     }
 }
 
-void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
-                      uint64_t mask[WORKLOAD_MASK_WORDS])
+/* The model of healthy card d (-1: none of w's). *last: the previous
+ * card's, tried first (a node's cards mostly share one model). */
+static int model_of(const struct workload *w, const struct policy_device *d, int *last)
 {
+    const char *type = d->type ? d->type : "";
+    const struct policy_device_backend *b = policy_device_backend_of(d);
+    if (!d->health)
+        return -1;
+    if (*last < 0 || w->model[*last].pool != b || strcmp(w->model[*last].name, type) != 0)
+        *last = model_find(w, b, type);
+    return *last;
+}
+
+void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
+                      struct workload_press *out)
+{
+    uint64_t *mask = out->mask;
+    int last = -1;
     int copies[WORKLOAD_MAX_SHAPES] = {0}, hosts[WORKLOAD_MAX_SHAPES] = {0};
     int multi[WORKLOAD_MAX_SHAPES], group[WORKLOAD_MAX_SHAPES], nmulti = 0;
     double free = 0, cap = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
@@ -794,12 +842,16 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
         if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
     card_groups(w, multi, nmulti, group);
+    memset(out->free, 0, sizeof out->free);
     for (int j = 0; j < n; j++) {
         const struct policy_node *v = nodes[j];
         int whole = 0;
         for (int g = 0; g < v->ndev; g++) {
             const struct policy_usage idle = {0};
             double f = free_share(&v->dev[g], &v->use[g]);
+            int m = model_of(w, &v->dev[g], &last);
+            if (m >= 0)
+                out->free[m] += f;
             free += f;
             cap += free_share(&v->dev[g], &idle);
             whole += f >= POLICY_MILLI;
@@ -839,13 +891,29 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
     }
 }
 
-bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS])
+/* Each model's claim on the free capacity of now. */
+static bool set_free_claims(struct workload *w, const double *free)
+{
+    double pool_free[POOLS] = {0};
+    bool changed = false;
+    for (int m = 0; m < w->nmodel; m++)
+        pool_free[pool_slot(w->model[m].pool)] += free[m];
+    for (int m = 0; m < w->nmodel; m++) {
+        struct gmodel *gm = &w->model[m];
+        double c = claim_of(gm, free[m], pool_free[pool_slot(gm->pool)]);
+        changed |= c != gm->claim;
+        gm->claim = c;
+    }
+    return changed;
+}
+
+bool workload_set_pressed(struct workload *w, const struct workload_press *now)
 {
     double wsum = weight_sum(w);
-    bool changed = false;
+    bool changed = set_free_claims(w, now->free);
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
-        bool p = mask[i / 64] >> (i % 64) & 1;
+        bool p = now->mask[i / 64] >> (i % 64) & 1;
         double m = p && e->w > 0 ? w->p.press_floor * wsum / e->w : 1;
         m = m > 1 ? m : 1;
         changed |= m != e->press;

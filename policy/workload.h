@@ -59,13 +59,18 @@
  * (F falls now) and leaves 210 nobody takes.
  *
  * Plus a claim term: WORKLOAD_CLAIM times, over the node's GPUs, the
- * capacity in use times its model's claim: the part of all GPU demand that
- * shapes bound to some models (a use-gputype list that leaves a model of
- * the cluster out) bring to that model, over the model's part of the GPUs.
- * Claim 1: at full arrival the bound shapes alone would fill the model. A
- * pod that may go anywhere then prefers cards nobody is bound to; a pod
- * bound to the model pays the same on all its candidates. 0 on a workload
- * without model lists.
+ * capacity in use times its model's claim: the GPU demand still to come
+ * that shapes bound to some models (a use-gputype list that leaves a model
+ * of its pool out) bring to that model, over the model's free capacity.
+ * The demand to come: the model's part of its pool's GPU demand times the
+ * pool's free capacity (what arrives until the pool is full). Claim 1: the
+ * bound shapes alone would fill what is left of the model. A pod that may
+ * go anywhere then prefers cards nobody is bound to; a pod bound to the
+ * model pays the same on all its candidates. The claims follow the free
+ * capacity (workload_set_pressed, every pressure pass): a model its bound
+ * pods are filling claims more of what is left, one that others have been
+ * kept off while its bound pods stayed few claims less, so free pods use
+ * it at the end. 0 on a workload without model lists.
  *
  * The weights come from a list (a trace's own distribution) or are learned
  * online: a bounded histogram (WORKLOAD_MAX_SHAPES) whose old observations
@@ -196,14 +201,21 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
 #define WORKLOAD_PRESSURE_HORIZON 20
 #define WORKLOAD_PRESSURE_FLOOR   0.02
 #define WORKLOAD_MASK_WORDS       (WORKLOAD_MAX_SHAPES / 64)
-/* Which shapes of w are short of hosts on `nodes` (their usage now): a bit
- * per shape in mask. Reads w only. */
+/* What workload_pressed measures on the nodes for workload_set_pressed.
+ * Open value struct. */
+struct workload_press {
+    uint64_t mask[WORKLOAD_MASK_WORDS]; /* a bit per shape short of hosts */
+    double free[WORKLOAD_GPU_MODELS];   /* each model's free milli-GPU (w's order) */
+};
+/* Which shapes of w are short of hosts on `nodes` (their usage now), and
+ * the free capacity of each GPU model there. Reads w only. */
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
-                      uint64_t mask[WORKLOAD_MASK_WORDS]);
-/* Give the shapes in mask the floor (and the others none). Returns true
- * when that changed anything (and only then moves the epoch). Call again
- * after adding weight. */
-bool workload_set_pressed(struct workload *w, const uint64_t mask[WORKLOAD_MASK_WORDS]);
+                      struct workload_press *out);
+/* Give the shapes in p's mask the floor (and the others none), and each
+ * model the claim its free capacity makes. Returns true when that changed
+ * anything (and only then moves the epoch). Call again after adding
+ * weight. */
+bool workload_set_pressed(struct workload *w, const struct workload_press *p);
 
 /* Prior: the shapes an online learner has not seen. After n pods, a shape
  * none of them asked may still arrive at up to about 3 / n of the pods (the

@@ -497,10 +497,10 @@ START_TEST(pressure_by_hand)
     struct workload_params par = workload_params_default;
     par.press_rule = 0;
     workload_set_params(w, &par);
-    uint64_t mask[WORKLOAD_MASK_WORDS];
-    workload_pressed(w, nodes, 4, mask);
-    ck_assert_int_eq((int)(mask[0] & 1), 0); /* 1-GPU shapes are never pressed */
-    ck_assert_int_eq((int)(mask[0] >> 1 & 1), press_cases[_i].want);
+    struct workload_press p;
+    workload_pressed(w, nodes, 4, &p);
+    ck_assert_int_eq((int)(p.mask[0] & 1), 0); /* 1-GPU shapes are never pressed */
+    ck_assert_int_eq((int)(p.mask[0] >> 1 & 1), press_cases[_i].want);
     workload_destroy(w);
 }
 END_TEST
@@ -556,15 +556,15 @@ START_TEST(pressure_projected)
     struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
     workload_add(w, &whole, 999);
     workload_add(w, &four, proj_cases[_i].w4);
-    uint64_t mask[WORKLOAD_MASK_WORDS];
-    workload_pressed(w, nodes, n, mask);
-    ck_assert_int_eq((int)(mask[0] & 1), 0);
-    ck_assert_msg((int)(mask[0] >> 1 & 1) == proj_cases[_i].want, "case %d: projection", _i);
+    struct workload_press p;
+    workload_pressed(w, nodes, n, &p);
+    ck_assert_int_eq((int)(p.mask[0] & 1), 0);
+    ck_assert_msg((int)(p.mask[0] >> 1 & 1) == proj_cases[_i].want, "case %d: projection", _i);
     struct workload_params par = workload_params_default;
     par.press_rule = 0;
     workload_set_params(w, &par);
-    workload_pressed(w, nodes, n, mask);
-    ck_assert_msg((int)(mask[0] >> 1 & 1) == proj_cases[_i].want_count, "case %d: count", _i);
+    workload_pressed(w, nodes, n, &p);
+    ck_assert_msg((int)(p.mask[0] >> 1 & 1) == proj_cases[_i].want_count, "case %d: count", _i);
     workload_destroy(w);
 }
 END_TEST
@@ -582,16 +582,16 @@ START_TEST(pressure_weighs)
     struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
     workload_add(w, &whole, 999);
     workload_add(w, &four, 1);
-    uint64_t none[WORKLOAD_MASK_WORDS] = {0}, second[WORKLOAD_MASK_WORDS] = {2};
+    const struct workload_press none = {{0}}, second = {.mask = {2}};
     ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 3) < 1e-9);
     uint64_t epoch = workload_epoch(w);
-    ck_assert(workload_set_pressed(w, second));
+    ck_assert(workload_set_pressed(w, &second));
     ck_assert(workload_epoch(w) != epoch);
     ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 60000.0 / 1019) < 1e-9);
     epoch = workload_epoch(w);
-    ck_assert(!workload_set_pressed(w, second)); /* no change: memos stay valid */
+    ck_assert(!workload_set_pressed(w, &second)); /* no change: memos stay valid */
     ck_assert(workload_epoch(w) == epoch);
-    ck_assert(workload_set_pressed(w, none));
+    ck_assert(workload_set_pressed(w, &none));
     ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 3) < 1e-9);
     workload_destroy(w);
 }
@@ -769,10 +769,10 @@ START_TEST(learner_prior)
     ck_assert_int_eq(policy_choose(&p, nodes, 2, &o, v, &best), prior_cases[_i].want);
     /* Prior shapes are never pressed, however short their hosts (with no
      * pod seen that needs a whole node, any bit would be a prior's). */
-    uint64_t mask[WORKLOAD_MASK_WORDS];
-    workload_pressed(w, nodes, 2, mask);
+    struct workload_press press;
+    workload_pressed(w, nodes, 2, &press);
     if (!prior_cases[_i].whole_cpu)
-        ck_assert_uint_eq(mask[0], 0);
+        ck_assert_uint_eq(press.mask[0], 0);
     workload_destroy(w);
     workload_destroy(learner);
 }

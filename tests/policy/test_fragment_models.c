@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "policy/device.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
 #include "tests/support/harness.h"
@@ -122,16 +123,18 @@ END_TEST
 
 /* The claim term by hand: of all GPU demand (470 x 10 + 320 x 10 + 160 x
  * 0.7 = 8012) the T4-bound shape's 112 lands on T4 (it may use only T4's
- * one GPU), T4 holds 1 of the 2 GPUs: claim 112 / 8012 x 2 / 1 = 0.028. F
- * gains claim x the used capacity of the card; G2 claims nothing. */
+ * one GPU), T4 holds 1 of the 2 GPUs: claim 112 / 8012 x 2 / 1 = 0.02796,
+ * in eighth-octave steps 2^(-41/8) = 0.028656 (log2 x 8 = -41.28). F gains
+ * claim x the used capacity of the card; G2 claims nothing. */
+#define CLAIM_T4 0.028656376350145975
 static const struct {
     const char *type;
     int free;
     double part;
 } claim_cases[] = {
-    {"T4", 210, 112.0 / 8012 * 2 * 790},
+    {"T4", 210, CLAIM_T4 * 790},
     {"T4", 1000, 0},
-    {"T4", 0, 112.0 / 8012 * 2 * 1000},
+    {"T4", 0, CLAIM_T4 * 1000},
     {"G2", 210, 0},
 };
 
@@ -179,6 +182,89 @@ START_TEST(claim_steers)
     double without = v[0].score - v[1].score;
     ck_assert_msg(fabs(with - without - WORKLOAD_CLAIM * 1000) < 1e-6, "%f %f", with, without);
     workload_destroy(w);
+}
+END_TEST
+
+/* The claims follow the free capacity (every pressure pass): the bound
+ * demand still to come over what is left of the model. Whole-card shapes
+ * on any model and bound to T4, weight 1 each, on one T4 and one G2 card:
+ * T4's bound part of the demand is 1/2, so its claim is 1/2 x the free
+ * capacity of both cards over T4's, in eighth-octave steps, 0 when T4 has
+ * nothing left. F's claim part on a T4 card half used: claim x 500.
+ * changed: against the claim of the empty cluster, 1. */
+static const struct {
+    int t4_free, g2_free;
+    double claim;
+    bool changed;
+} free_cases[] = {
+    {1000, 1000, 1, false},
+    {1000, 990, 1, false},                 /* 0.995: the same step */
+    {500, 1000, 1.5422108254079407, true}, /* 1.5: 2^(5/8) */
+    {250, 1000, 2.5936791093020193, true}, /* 2.5: 2^(11/8) */
+    {1000, 500, 0.7711054127039704, true}, /* 0.75: 2^(-3/8) */
+    {1000, 0, 0.5, true},
+    {0, 1000, 0, true},
+};
+
+/* F's claim part on `probe` after a pressure pass over `nodes`: F with the
+ * claim's weight 1 less F with 0; *changed: what workload_set_pressed
+ * said. The shapes: a whole card on any model of their vendor, and one
+ * bound to T4 unless bound_vendor names another vendor, weight 1 each. */
+static double claim_part(const struct policy_node *const *nodes, int n, const struct tnode *probe,
+                         const char *bound_vendor, bool *changed)
+{
+    double f[2];
+    for (int k = 0; k < 2; k++) {
+        struct workload_params p = workload_params_default;
+        struct workload *w = workload_create(1.0);
+        struct workload_shape any = shape(100, ""), other = shape(100, bound_vendor ? "" : "T4");
+        struct workload_press now;
+        other.backend = bound_vendor ? policy_device_backend_find(bound_vendor) : NULL;
+        p.balance = 0;
+        p.gap_weight = 0;
+        p.claim = k;
+        workload_set_params(w, &p);
+        workload_add(w, &any, 1);
+        workload_add(w, &other, 1);
+        workload_set_scarcity(w, nodes, n);
+        workload_pressed(w, nodes, n, &now);
+        *changed = workload_set_pressed(w, &now);
+        f[k] = workload_fragment(w, &probe->n, probe->use, 0, 0);
+        workload_destroy(w);
+    }
+    return f[1] - f[0];
+}
+
+START_TEST(claim_follows_free)
+{
+    struct tnode t4, g2, probe;
+    bool changed;
+    node(&t4, T4, free_cases[_i].t4_free);
+    node(&g2, G2, free_cases[_i].g2_free);
+    node(&probe, T4, 500);
+    const struct policy_node *nodes[] = {&t4.n, &g2.n};
+    double part = claim_part(nodes, 2, &probe, NULL, &changed);
+    ck_assert_msg(fabs(part - free_cases[_i].claim * 500) < 1e-6, "case %d: part %f", _i, part);
+    ck_assert_int_eq(changed, free_cases[_i].changed);
+}
+END_TEST
+
+/* A vendor is not a model list: beside a DCU card, shapes on any NVIDIA
+ * model and on any DCU bind no NVIDIA model, so T4 claims nothing (each
+ * pool's shapes reach all of it), used or not. */
+START_TEST(claim_within_pool)
+{
+    struct tnode t4, dcu, probe;
+    bool changed;
+    for (int free = 0; free <= 1000; free += 500) {
+        node(&t4, T4, free);
+        node(&dcu, G2, 1000);
+        dcu.dev[0].backend = policy_device_backend_find("hygon");
+        node(&probe, T4, 500);
+        const struct policy_node *nodes[] = {&t4.n, &dcu.n};
+        ck_assert(fabs(claim_part(nodes, 2, &probe, "hygon", &changed)) < 1e-9);
+        ck_assert(!changed);
+    }
 }
 END_TEST
 
@@ -278,6 +364,8 @@ int main(void)
     tcase_add_loop_test(tc, gap_per_model, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, claim_by_hand, 0, sizeof claim_cases / sizeof claim_cases[0]);
     tcase_add_test(tc, claim_steers);
+    tcase_add_loop_test(tc, claim_follows_free, 0, sizeof free_cases / sizeof free_cases[0]);
+    tcase_add_test(tc, claim_within_pool);
     tcase_add_loop_test(tc, gap_by_demand, 0, sizeof demand_cases / sizeof demand_cases[0]);
     tcase_add_loop_test(tc, params_parse, 0, sizeof param_cases / sizeof param_cases[0]);
     suite_add_tcase(s, tc);
