@@ -16,7 +16,7 @@
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
 #define GAP_CACHE  16 /* (device size, model) pairs whose gap table a memo keeps */
 #define GAP_MAX    1000
-#define POOLS      16 /* device backends whose supply is counted apart */
+#define POOLS      POLICY_DEVICE_ROWS_MAX /* one supply per backend row */
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
 struct wclass {
@@ -678,11 +678,12 @@ static void set_claims(struct workload *w)
     }
 }
 
-/* The supply slot of pool b: its row index (the first row's past POOLS). */
+/* The supply slot of pool b: its row index (a row index is below
+ * POLICY_DEVICE_ROWS_MAX; a backend of no row: the first row's). */
 static int pool_slot(const struct policy_device_backend *b)
 {
     int p = policy_device_backend_index(b);
-    return p >= 0 && p < POOLS ? p : 0;
+    return p >= 0 ? p : 0;
 }
 
 /* Adds `share` of node n's CPU and memory to pool p (a row index) beside
