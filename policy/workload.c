@@ -422,9 +422,11 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
 
 /* ---- the measure ---- */
 
-/* Per model string: which classes may use it. Lives in the memo. */
+/* Per model string and pool: which classes may use it, and the model's
+ * claim. Lives in the memo. */
 struct typemask {
     const char *type;
+    const struct policy_device_backend *pool;
     uint64_t epoch;
     double claim; /* the model's (struct gmodel); 0 when not counted */
     uint64_t bits[WORKLOAD_MASK_WORDS];
@@ -476,24 +478,29 @@ void workload_memo_destroy(struct workload_memo *m)
     free(m);
 }
 
+static int model_find(const struct workload *w, const struct policy_device_backend *b,
+                      const char *type);
+
+/* Cards of model `type` in pool: the classes that may use them (of any
+ * pool; the measure reads only the pool's) and the model's claim (two
+ * vendors may name a model alike). */
 static const struct typemask *type_mask(const struct workload *w, struct workload_memo *m,
-                                        const char *type, struct typemask *tmp)
+                                        const char *type, const struct policy_device_backend *pool,
+                                        struct typemask *tmp)
 {
     for (int i = 0; m && i < TYPE_CACHE; i++)
-        if (m->types[i].type == type && m->types[i].epoch == w->epoch)
+        if (m->types[i].type == type && m->types[i].pool == pool && m->types[i].epoch == w->epoch)
             return &m->types[i];
     struct typemask *t = m ? &m->types[m->next_type++ % TYPE_CACHE] : tmp;
+    int gm = model_find(w, pool, type ? type : "");
     memset(t, 0, sizeof *t);
     t->type = type;
+    t->pool = pool;
     t->epoch = w->epoch;
     for (int k = 0; k < w->ncls; k++)
         if (w->cls[k].any_model || policy_type_listed(w->cls[k].models, type ? type : ""))
             t->bits[k / 64] |= 1ULL << (k % 64);
-    for (int i = 0; i < w->nmodel; i++)
-        if (strcmp(w->model[i].name, type ? type : "") == 0) {
-            t->claim = w->model[i].claim;
-            break;
-        }
+    t->claim = gm >= 0 ? w->model[gm].claim : 0;
     return t;
 }
 
@@ -1051,10 +1058,8 @@ static double stranded(const struct workload *w, struct workload_memo *m,
 static const struct gmodel *find_model(const struct workload *w, const char *type,
                                        const struct policy_device_backend *pool)
 {
-    for (int i = 0; w->p.gap_models > 0 && i < w->nmodel; i++)
-        if (w->model[i].pool == pool && strcmp(w->model[i].name, type ? type : "") == 0)
-            return &w->model[i];
-    return NULL;
+    int m = w->p.gap_models > 0 ? model_find(w, pool, type ? type : "") : -1;
+    return m >= 0 ? &w->model[m] : NULL;
 }
 
 /* The part of shape e's weight that lands on cards of model gm: its weight
@@ -1107,7 +1112,7 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
     double total = 0;
     struct typemask ttmp;
     const struct gmodel *gm = find_model(w, type, pool);
-    const struct typemask *tm = gm ? type_mask(w, m, type, &ttmp) : NULL;
+    const struct typemask *tm = gm ? type_mask(w, m, type, pool, &ttmp) : NULL;
     for (int i = 0; i < w->n; i++) {
         if (!in_pool(&w->e[i].s, pool))
             continue;
@@ -1177,7 +1182,7 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         np++;
         share[g] = free_share(&node->dev[g], &u[g]);
         total += share[g];
-        tm[g] = type_mask(w, m, node->dev[g].type, &tmp[g]);
+        tm[g] = type_mask(w, m, node->dev[g].type, pool, &tmp[g]);
         claimed += tm[g]->claim * (POLICY_MILLI - share[g]);
     }
     for (int k = 0; k < w->ncls; k++) {

@@ -206,6 +206,19 @@ static const struct {
     {0, 1000, 0, true},
 };
 
+/* An empty workload whose F has, of the extra terms, only the claim at
+ * weight `claim`. */
+static struct workload *claim_only(double claim)
+{
+    struct workload_params p = workload_params_default;
+    struct workload *w = workload_create(1.0);
+    p.balance = 0;
+    p.gap_weight = 0;
+    p.claim = claim;
+    workload_set_params(w, &p);
+    return w;
+}
+
 /* F's claim part on `probe` after a pressure pass over `nodes`: F with the
  * claim's weight 1 less F with 0; *changed: what workload_set_pressed
  * said. The shapes: a whole card on any model of their vendor, and one
@@ -215,15 +228,10 @@ static double claim_part(const struct policy_node *const *nodes, int n, const st
 {
     double f[2];
     for (int k = 0; k < 2; k++) {
-        struct workload_params p = workload_params_default;
-        struct workload *w = workload_create(1.0);
+        struct workload *w = claim_only(k);
         struct workload_shape any = shape(100, ""), other = shape(100, bound_vendor ? "" : "T4");
         struct workload_press now;
         other.backend = bound_vendor ? policy_device_backend_find(bound_vendor) : NULL;
-        p.balance = 0;
-        p.gap_weight = 0;
-        p.claim = k;
-        workload_set_params(w, &p);
         workload_add(w, &any, 1);
         workload_add(w, &other, 1);
         workload_set_scarcity(w, nodes, n);
@@ -265,6 +273,48 @@ START_TEST(claim_within_pool)
         ck_assert(fabs(claim_part(nodes, 2, &probe, "hygon", &changed)) < 1e-9);
         ck_assert(!changed);
     }
+}
+END_TEST
+
+/* Two vendors may name a model alike: NVIDIA T4 and G2 cards with a
+ * T4-bound NVIDIA shape beside a DCU card also called T4. NVIDIA's T4
+ * claims 1 (the bound half of NVIDIA's demand over T4's half of NVIDIA's
+ * GPUs); the DCU T4 claims nothing. F's claim part on a half-used card:
+ * 500 on the NVIDIA T4, 0 on the DCU one. */
+START_TEST(claim_per_pool_model)
+{
+    const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
+    struct tnode t4, g2, dt4, probe;
+    double part[2][2];
+    node(&t4, T4, 1000);
+    node(&g2, G2, 1000);
+    node(&dt4, T4, 1000);
+    dt4.dev[0].backend = dcu;
+    const struct policy_node *nodes[] = {&t4.n, &g2.n, &dt4.n};
+    for (int k = 0; k < 2; k++) {
+        struct workload *w = claim_only(k);
+        struct workload_shape any = shape(100, ""), bound = shape(100, "T4"),
+                              on_dcu = shape(100, "");
+        on_dcu.backend = dcu;
+        workload_add(w, &any, 1);
+        workload_add(w, &bound, 1);
+        workload_add(w, &on_dcu, 1);
+        workload_set_scarcity(w, nodes, 3);
+        for (int v = 0; v < 2; v++) {
+            struct workload_memo *m = workload_memo_create();
+            node(&probe, T4, 500);
+            probe.dev[0].backend = v ? dcu : NULL;
+            /* the NVIDIA card first, so a memo keyed by the string alone
+             * would hand the DCU card NVIDIA's claim */
+            workload_fragment_memo(w, m, &t4.n, t4.use, 0, 0);
+            part[v][k] = workload_fragment_memo(w, m, &probe.n, probe.use, 0, 0);
+            workload_memo_destroy(m);
+        }
+        workload_destroy(w);
+    }
+    ck_assert_msg(fabs(part[0][1] - part[0][0] - 500) < 1e-6, "NVIDIA T4: %f",
+                  part[0][1] - part[0][0]);
+    ck_assert_msg(fabs(part[1][1] - part[1][0]) < 1e-9, "DCU T4: %f", part[1][1] - part[1][0]);
 }
 END_TEST
 
@@ -366,6 +416,7 @@ int main(void)
     tcase_add_test(tc, claim_steers);
     tcase_add_loop_test(tc, claim_follows_free, 0, sizeof free_cases / sizeof free_cases[0]);
     tcase_add_test(tc, claim_within_pool);
+    tcase_add_test(tc, claim_per_pool_model);
     tcase_add_loop_test(tc, gap_by_demand, 0, sizeof demand_cases / sizeof demand_cases[0]);
     tcase_add_loop_test(tc, params_parse, 0, sizeof param_cases / sizeof param_cases[0]);
     suite_add_tcase(s, tc);
