@@ -501,6 +501,15 @@ static bool parse_measure(const char *v, enum workload_measure *m)
     return false;
 }
 
+/* A percentage, or -1 (refused by the range check) when v is not one
+ * number alone. */
+static double percent(const char *v)
+{
+    char *end;
+    double x = strtod(v, &end);
+    return end != v && *end == '\0' ? x : -1;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
     *a = (struct args){
@@ -534,7 +543,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         else if (strcmp(k, "--tune") == 0)
             a->tune = atof(v);
         else if (strcmp(k, "--vendors") == 0)
-            a->vendors = atof(v);
+            a->vendors = percent(v);
         else if (strcmp(k, "--measure") == 0 && parse_measure(v, &a->measure))
             a->measure_set = true;
         else if (strcmp(k, "--param") == 0 &&

@@ -146,6 +146,9 @@ START_TEST(replay_bad_input)
                    "--measure applies to --workload trace");
     replay_refuses("--policy fgd --workload online", "--policy fgd measures against the trace");
     replay_refuses("--policy binpack --vendors 101", "usage");
+    replay_refuses("--policy binpack --vendors abc", "usage");
+    replay_refuses("--policy binpack --vendors 50x", "usage");
+    replay_refuses("--policy binpack --vendors nan", "usage");
     replay_refuses("--bound --vendors 50", "--vendors applies to placing runs");
 }
 END_TEST
