@@ -94,6 +94,7 @@ const struct workload_params workload_params_default = {
     .gap_ramp = 1,
     .ask_rule = WORKLOAD_ASK_RULE,
     .idle_ramp = WORKLOAD_IDLE_RAMP,
+    .balance_short = 1,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -118,6 +119,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"gap_ramp", offsetof(struct workload_params, gap_ramp)},
         {"ask_rule", offsetof(struct workload_params, ask_rule)},
         {"idle_ramp", offsetof(struct workload_params, idle_ramp)},
+        {"balance_short", offsetof(struct workload_params, balance_short)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -448,6 +450,7 @@ struct ask {
     double cpu, mem;
     double cpu_only, mem_only;
     double idle_cpu, idle_mem;
+    double shortage; /* what the balance is multiplied by: max(1, u), ask_with */
 };
 
 /* What of a free share of x milli-GPU the common shares leave: left[x]. */
@@ -945,11 +948,16 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
  * own, and in *only the CPU-only ask each node is to carry before its own
  * spare: extra times the part u of the supply's spare (supply - own) that
  * extra fills, at most all of it (u 1 when nothing is spare); in *idle what
- * an idle node carries: *only times the idle ramp's part at u. */
+ * an idle node carries: *only times the idle ramp's part at u. In *shortage
+ * max(1, u) (balance_short; else 1): the pool is that many times short of
+ * the spare its CPU-only demand asks, so every milli-GPU its CPU or memory
+ * cannot feed weighs as much more (no spare at all counts as u 1, as the
+ * ask takes it). */
 static double ask_with(const struct workload *w, double own, double extra, double supply,
-                       double *only, double *idle)
+                       double *only, double *idle, double *shortage)
 {
     *only = *idle = 0;
+    *shortage = 1;
     if (w->p.ask_rule <= 0 || supply <= 0)
         return own + extra;
     if (w->p.ask_rule < 2)
@@ -958,6 +966,8 @@ static double ask_with(const struct workload *w, double own, double extra, doubl
     double r = w->p.idle_ramp;
     *only = extra * fmin(1, u);
     *idle = r > 0 ? *only * fmin(1, fmax(0, (u - 1 + r) / r)) : *only;
+    if (w->p.balance_short > 0)
+        *shortage = fmax(1, u);
     return own;
 }
 
@@ -986,7 +996,7 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         mem[k] += w->e[i].w * (double)w->e[i].s.mem_mib;
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    *a = (struct ask){.epoch = w->epoch, .pool = pool, .devmem = devmem};
+    *a = (struct ask){.epoch = w->epoch, .pool = pool, .devmem = devmem, .shortage = 1};
     const struct supply *sp = &w->supply[pool_slot(pool)];
     double all_cpu = 0, all_mem = 0;
     for (int p = 0; p < POOLS; p++) {
@@ -994,10 +1004,14 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         all_mem += w->supply[p].mem;
     }
     if (gpu > 0) {
+        double cpu_short, mem_short;
         a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu * part(sp->cpu, all_cpu),
-                          sp->cpu_gpu > 0 ? sp->cpu / sp->cpu_gpu : 0, &a->cpu_only, &a->idle_cpu);
+                          sp->cpu_gpu > 0 ? sp->cpu / sp->cpu_gpu : 0, &a->cpu_only, &a->idle_cpu,
+                          &cpu_short);
         a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu * part(sp->mem, all_mem),
-                          sp->mem_gpu > 0 ? sp->mem / sp->mem_gpu : 0, &a->mem_only, &a->idle_mem);
+                          sp->mem_gpu > 0 ? sp->mem / sp->mem_gpu : 0, &a->mem_only, &a->idle_mem,
+                          &mem_short);
+        a->shortage = fmax(cpu_short, mem_short);
     }
     return a;
 }
@@ -1050,7 +1064,7 @@ static double stranded(const struct workload *w, struct workload_memo *m,
         fed = cpu_have / cpu;
     if (node->mem_mib > 0 && mem > 0 && mem_have / mem < fed)
         fed = mem_have / mem;
-    return total - (fed > 0 ? fed : 0);
+    return a->shortage * (total - (fed > 0 ? fed : 0));
 }
 
 /* The model of the table (workload_set_scarcity) that cards of `type` in

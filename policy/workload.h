@@ -33,8 +33,12 @@
  * only clamp((u - 1 + r) / r, 0, 1) of that, r = WORKLOAD_IDLE_RAMP: none
  * while u is under 1 - r, all from u = 1 (the CPU-only demand fills the
  * spare), so idle whole nodes, which multi-GPU tasks need, are not pulled
- * toward one-GPU pods on a cluster that is not short of CPU. Without a
- * supply the ask is own + extra on every node. The replay's other asks
+ * toward one-GPU pods on a cluster that is not short of CPU. And where u
+ * is above 1 (the CPU-only demand asks u times the pool's spare: the pool
+ * is short of CPU; memory alike, the larger of the two counts) the balance
+ * weighs u times as much (balance_short), since there every milli-GPU the
+ * CPU cannot feed is lost for certain. Without a supply the ask is own +
+ * extra on every node. The replay's other asks
  * (ask_rule 0: own + extra everywhere, the default until the fourteenth
  * session; 1: own plus what of extra the supply less own cannot absorb) and
  * idle_ramp 0 (no ramp) stay for comparison.
@@ -119,6 +123,8 @@ struct workload_params {
     double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
+    double
+        balance_short; /* 1: the balance x max(1, u) on a pool short of CPU (ask_rule 2); 0: not */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or

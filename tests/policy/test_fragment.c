@@ -341,8 +341,8 @@ static const struct {
     {2, 116000, 12000, 6000, 64000, 64000, 4000, 600, 0, false}, /* its spare 2: 4 + 2/7 */
     {2, 0, 64000, 6000, 64000, 64000, 4000, 500, 0,
      false}, /* alone, S = 32: its spare holds 16/7 */
-    {2, 16000, 16000, 6000, 64000, 64000, 4000, 1250, 0,
-     false},                                                  /* S = 8: all 8, spare 4 holds 4: 8 */
+    {2, 16000, 16000, 6000, 64000, 64000, 4000, 2 * 1250, 0,
+     false}, /* S = 8: all 8, spare 4 holds 4: 8; u = 2 doubles it (balance_short) */
     {2, 0, 6000, 6000, 64000, 64000, 4000, 1500, 0, false},   /* S = 3, under own: all 12 */
     {2, -1, 64000, 6000, 64000, 64000, 4000, 1500, 0, false}, /* supply unknown: all of it */
     /* idle_ramp 0.25: an idle node carries the CPU-only part times
@@ -399,6 +399,63 @@ START_TEST(balance_by_hand)
     ck_assert_msg(fabs(g - f) < 1e-9, "case %d: memo F = %f, want %f", _i, g, f);
     workload_memo_destroy(memo);
     workload_destroy(w);
+}
+END_TEST
+
+/* The balance on a pool short of CPU or memory (balance_short): the setup
+ * of balance_by_hand (a half card of 4 CPU and 16 MiB per milli-GPU, a
+ * CPU-only shape of 8 CPU and only_mem / 500 MiB more per milli-GPU of GPU
+ * demand); this node of two cards, `cpu` cores of which 10 are in use, and
+ * another of two cards with `other` (0: unknown, not in the supply), both
+ * 64 GiB. F with balance_short 1 over F with 0 is max(1, u) under ask_rule
+ * 2, u = extra / (S - own) for CPU or memory, whichever is larger (1 when
+ * S is not above own), and 1 under other rules. */
+static const struct {
+    double rule;
+    int64_t cpu, other, only_mem;
+    double ratio;
+} shortage_cases[] = {
+    {2, 16000, 16000, 4000, 2},   /* S 8: u = 8 / 4 */
+    {2, 16000, 8000, 4000, 4},    /* S 6: u = 8 / 2 */
+    {2, 16000, 112000, 4000, 1},  /* S 32: u = 8 / 28, not short */
+    {2, 16000, 0, 4000, 2},       /* the other unknown: S 8 from this node alone */
+    {2, 16000, 112000, 24000, 3}, /* memory: S 32 MiB, own 16, extra 48: u = 3 */
+    {1, 16000, 16000, 4000, 1},   /* ask_rule 1: no shortage weight */
+    {2, 12000, 4000, 4000, 1},    /* S 4 = own: no spare, u taken as 1 */
+};
+
+START_TEST(balance_shortage)
+{
+    double f[2];
+    for (int on = 0; on < 2; on++) {
+        struct tnode t, other;
+        const int free[] = {1000, 1000};
+        node(&t, "n", free, 2, 0);
+        node(&other, "o", free, 2, 0);
+        t.n.cpu_milli = shortage_cases[_i].cpu;
+        t.n.mem_mib = other.n.mem_mib = 64000;
+        other.n.cpu_milli = shortage_cases[_i].other;
+        struct workload *w = workload_create(1.0);
+        struct workload_params p = workload_params_default;
+        p.ask_rule = shortage_cases[_i].rule;
+        p.idle_ramp = 0;
+        p.balance_short = on;
+        workload_set_params(w, &p);
+        workload_set_measure(w, WORKLOAD_ONE_COPY);
+        struct workload_shape half = shape(1, 50, 2000, NULL),
+                              cpu_only = {.cpu_milli = 4000,
+                                          .mem_mib = shortage_cases[_i].only_mem};
+        half.mem_mib = 8000;
+        workload_add(w, &half, 1);
+        workload_add(w, &cpu_only, 1);
+        const struct policy_node *nodes[] = {&t.n, &other.n};
+        workload_set_scarcity(w, nodes, 2);
+        f[on] = workload_fragment(w, &t.n, t.use, 10000, 0);
+        workload_destroy(w);
+    }
+    ck_assert_msg(f[0] > 0, "case %d: nothing stranded (F %f)", _i, f[0]);
+    ck_assert_msg(fabs(f[1] / f[0] - shortage_cases[_i].ratio) < 1e-9, "case %d: ratio %f, want %f",
+                  _i, f[1] / f[0], shortage_cases[_i].ratio);
 }
 END_TEST
 
@@ -789,6 +846,7 @@ int main(void)
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, scarcity_by_kind, 0, sizeof kind_cases / sizeof kind_cases[0]);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
+    tcase_add_loop_test(tc, balance_shortage, 0, sizeof shortage_cases / sizeof shortage_cases[0]);
     tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);
