@@ -951,8 +951,10 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
  * an idle node carries: *only times the idle ramp's part at u. In *shortage
  * max(1, u) (balance_short; else 1): the pool is that many times short of
  * the spare its CPU-only demand asks, so every milli-GPU its CPU or memory
- * cannot feed weighs as much more (no spare at all counts as u 1, as the
- * ask takes it). */
+ * cannot feed weighs as much more; at most WORKLOAD_SHORTAGE_MAX (a guard
+ * as the spare nears 0). No spare at all (the GPU pods alone ask more than
+ * the supply, so the ask already finds every node short) counts as u 1, as
+ * the ask takes it. */
 static double ask_with(const struct workload *w, double own, double extra, double supply,
                        double *only, double *idle, double *shortage)
 {
@@ -967,7 +969,7 @@ static double ask_with(const struct workload *w, double own, double extra, doubl
     *only = extra * fmin(1, u);
     *idle = r > 0 ? *only * fmin(1, fmax(0, (u - 1 + r) / r)) : *only;
     if (w->p.balance_short > 0)
-        *shortage = fmax(1, u);
+        *shortage = supply > own ? fmin(WORKLOAD_SHORTAGE_MAX, fmax(1, u)) : 1;
     return own;
 }
 

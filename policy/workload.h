@@ -36,9 +36,11 @@
  * toward one-GPU pods on a cluster that is not short of CPU. And where u
  * is above 1 (the CPU-only demand asks u times the pool's spare: the pool
  * is short of CPU; memory alike, the larger of the two counts) the balance
- * weighs u times as much (balance_short), since there every milli-GPU the
- * CPU cannot feed is lost for certain. Without a supply the ask is own +
- * extra on every node. The replay's other asks
+ * weighs u times as much (balance_short; at most WORKLOAD_SHORTAGE_MAX, a
+ * guard as the spare nears 0; a pool with no spare at all, whose GPU pods
+ * alone ask more than its CPU, keeps the weight 1), since there a milli-GPU
+ * the CPU cannot feed is all the likelier to stay idle. Without a supply
+ * the ask is own + extra on every node. The replay's other asks
  * (ask_rule 0: own + extra everywhere, the default until the fourteenth
  * session; 1: own plus what of extra the supply less own cannot absorb) and
  * idle_ramp 0 (no ramp) stay for comparison.
@@ -91,17 +93,18 @@
 
 #include "policy/policy.h"
 
-#define WORKLOAD_MAX_SHAPES 512
-#define WORKLOAD_BALANCE    1.75  /* chosen on openb traces (bench/README.md; 0.875 before) */
-#define WORKLOAD_GAP_WEIGHT 8     /* the same */
-#define WORKLOAD_GAP_COMMON 0.009 /* the same (issue 20: the ramp's centre) */
-#define WORKLOAD_CLAIM      2.625 /* the same (1 before: F counting the claimed capacity taken) */
-#define WORKLOAD_ASK_RULE   2     /* the balance's ask per node (above; 0 until session 14) */
-#define WORKLOAD_IDLE_RAMP  0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
-#define WORKLOAD_MODELS_MAX 64    /* bytes of a shape's model list */
-#define WORKLOAD_MEMO_SLOTS 65536 /* entries in one memo */
-#define WORKLOAD_GPU_MODELS 32    /* GPU models whose capacity the gap term weighs */
-#define WORKLOAD_TYPE_MAX   64    /* bytes of one model name kept */
+#define WORKLOAD_MAX_SHAPES   512
+#define WORKLOAD_BALANCE      1.75  /* chosen on openb traces (bench/README.md; 0.875 before) */
+#define WORKLOAD_GAP_WEIGHT   8     /* the same */
+#define WORKLOAD_GAP_COMMON   0.009 /* the same (issue 20: the ramp's centre) */
+#define WORKLOAD_CLAIM        2.625 /* the same (1 before: F counting the claimed capacity taken) */
+#define WORKLOAD_ASK_RULE     2     /* the balance's ask per node (above; 0 until session 14) */
+#define WORKLOAD_IDLE_RAMP    0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
+#define WORKLOAD_SHORTAGE_MAX 4     /* the balance's shortage weight at most (a guard) */
+#define WORKLOAD_MODELS_MAX   64    /* bytes of a shape's model list */
+#define WORKLOAD_MEMO_SLOTS   65536 /* entries in one memo */
+#define WORKLOAD_GPU_MODELS   32    /* GPU models whose capacity the gap term weighs */
+#define WORKLOAD_TYPE_MAX     64    /* bytes of one model name kept */
 
 /* The tuned values of the measure. Open value struct. Every workload starts
  * with workload_params_default (the constants of this header); the replay

@@ -408,8 +408,9 @@ END_TEST
  * demand); this node of two cards, `cpu` cores of which 10 are in use, and
  * another of two cards with `other` (0: unknown, not in the supply), both
  * 64 GiB. F with balance_short 1 over F with 0 is max(1, u) under ask_rule
- * 2, u = extra / (S - own) for CPU or memory, whichever is larger (1 when
- * S is not above own), and 1 under other rules. */
+ * 2, u = extra / (S - own) for CPU or memory, whichever is larger, at most
+ * WORKLOAD_SHORTAGE_MAX (4); 1 when S is not above own, and under other
+ * rules. */
 static const struct {
     double rule;
     int64_t cpu, other, only_mem;
@@ -421,6 +422,7 @@ static const struct {
     {2, 16000, 0, 4000, 2},       /* the other unknown: S 8 from this node alone */
     {2, 16000, 112000, 24000, 3}, /* memory: S 32 MiB, own 16, extra 48: u = 3 */
     {1, 16000, 16000, 4000, 1},   /* ask_rule 1: no shortage weight */
+    {2, 16000, 4000, 4000, 4},    /* S 5: u = 8, at most WORKLOAD_SHORTAGE_MAX */
     {2, 12000, 4000, 4000, 1},    /* S 4 = own: no spare, u taken as 1 */
 };
 
