@@ -147,10 +147,7 @@ static void run_publish(struct cluster *c, int reps)
         struct workload_press press;
         struct workload *w = workload_copy(learner);
         double t0 = now_ns();
-        workload_add_prior(w, c->ptrs, c->n);
-        workload_set_scarcity(w, c->ptrs, c->n);
-        workload_pressed(w, c->ptrs, c->n, &press);
-        workload_set_pressed(w, &press);
+        workload_meet(w, c->ptrs, c->n);
         t[r] = now_ns() - t0;
         t0 = now_ns(); /* the pressure alone, as place.c runs it every 16 binds */
         workload_pressed(w, c->ptrs, c->n, &press);

@@ -200,11 +200,7 @@ void place_seed(struct place *pl, const struct workload_shape *s, double weight)
  * cannot have seen yet, scarcity and pressure. */
 static void scarcity(void *ctx, const struct policy_node *const *v, int n)
 {
-    struct workload_press p;
-    workload_add_prior(ctx, v, n);
-    workload_set_scarcity(ctx, v, n);
-    workload_pressed(ctx, v, n, &p);
-    workload_set_pressed(ctx, &p);
+    workload_meet(ctx, v, n);
 }
 
 /* Readers get a copy of the learner now, with the prior, scarcity and

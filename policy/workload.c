@@ -391,7 +391,7 @@ static bool kind_measured(const struct workload *w, const struct kinds *k,
     return measured;
 }
 
-void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)
+static void add_prior(struct workload *w, const struct kinds *kinds)
 {
     double total = 0;
     for (int i = 0; i < w->n; i++)
@@ -400,8 +400,7 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
     double weight = w->p.learn_prior * total / (w->seen > 0 ? w->seen : total);
     if (!(weight > 0))
         return;
-    struct kinds k;
-    kinds_make(&k, nodes, n);
+    const struct kinds k = *kinds;
     for (int j = 0; j < k.n; j++) {
         const struct policy_node *v = k.node[j];
         if (v->ndev < 2)
@@ -419,6 +418,13 @@ void workload_add_prior(struct workload *w, const struct policy_node *const *nod
         if (i < w->n)
             w->e[i].prior = true;
     }
+}
+
+void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    struct kinds k;
+    kinds_make(&k, nodes, n);
+    add_prior(w, &k);
     kinds_free(&k);
 }
 
@@ -736,26 +742,32 @@ static void count_supply(struct workload *w, const struct policy_node *const *no
                 supply_add(w, p, nodes[j], gpus[p] / all, 0);
 }
 
-void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
+static void set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n,
+                         const struct kinds *kd)
 {
-    struct kinds kd;
     count_models(w, nodes, n);
     count_supply(w, nodes, n);
-    kinds_make(&kd, nodes, n);
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         int k = 0;
-        for (int j = 0; j < kd.n; j++)
-            k += eligible(w, e, kd.node[j]) ? kd.count[j] : 0;
+        for (int j = 0; j < kd->n; j++)
+            k += eligible(w, e, kd->node[j]) ? kd->count[j] : 0;
         double r = (double)n / (k > 0 ? k : n);
         e->scarce = w->p.scarcity == 0.5 ? sqrt(r) : pow(r, w->p.scarcity);
         e->reach = 0;
         for (int m = 0; m < w->nmodel; m++)
             e->reach += model_allowed(w, e, &w->model[m]) ? w->model[m].gpus : 0;
     }
-    kinds_free(&kd);
     set_claims(w);
     w->epoch++;
+}
+
+void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    struct kinds kd;
+    kinds_make(&kd, nodes, n);
+    set_scarcity(w, nodes, n, &kd);
+    kinds_free(&kd);
 }
 
 /* The sum of the shapes' weights (in the scaled units of e->w). */
@@ -841,8 +853,9 @@ static int model_of(const struct workload *w, const struct policy_device *d, int
     return *last;
 }
 
-void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
-                      struct workload_press *out)
+/* workload_pressed on the kinds of `nodes` (read only with press_rule). */
+static void pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
+                    const struct kinds *kd, struct workload_press *out)
 {
     uint64_t *mask = out->mask;
     int last = -1;
@@ -872,13 +885,9 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
         if (whole >= 2) /* no multi-GPU copy fits fewer */
             add_copies(w, v, whole, false, 1, multi, nmulti, group, copies);
     }
-    if (w->p.press_rule) { /* copies on the nodes empty: once per kind */
-        struct kinds kd;
-        kinds_make(&kd, nodes, n);
-        for (int j = 0; j < kd.n; j++)
-            add_copies(w, kd.node[j], 0, true, kd.count[j], multi, nmulti, group, hosts);
-        kinds_free(&kd);
-    }
+    if (w->p.press_rule) /* copies on the nodes empty: once per kind */
+        for (int j = 0; j < kd->n; j++)
+            add_copies(w, kd->node[j], 0, true, kd->count[j], multi, nmulti, group, hosts);
     wsum = weight_sum(w);
     for (int i = 0; i < w->n; i++)
         dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
@@ -900,6 +909,17 @@ void workload_pressed(const struct workload *w, const struct policy_node *const 
         if (copies[i] > 0 && short_)
             mask[i / 64] |= 1ULL << (i % 64);
     }
+}
+
+void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
+                      struct workload_press *out)
+{
+    struct kinds kd = {0};
+    if (w->p.press_rule)
+        kinds_make(&kd, nodes, n);
+    pressed(w, nodes, n, &kd, out);
+    if (w->p.press_rule)
+        kinds_free(&kd);
 }
 
 /* Each model's claim on the free capacity of now. */
@@ -933,6 +953,18 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *now)
     if (changed)
         w->epoch++;
     return changed;
+}
+
+void workload_meet(struct workload *w, const struct policy_node *const *nodes, int n)
+{
+    struct kinds kd;
+    struct workload_press press;
+    kinds_make(&kd, nodes, n);
+    add_prior(w, &kd);
+    set_scarcity(w, nodes, n, &kd);
+    pressed(w, nodes, n, &kd, &press);
+    workload_set_pressed(w, &press);
+    kinds_free(&kd);
 }
 
 double workload_fragment(const struct workload *w, const struct policy_node *node,

@@ -249,6 +249,11 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *p);
 /* Add the whole-node shapes of `nodes` (learn_prior of params; 0: none).
  * Call before workload_set_scarcity. */
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n);
+/* The four passes a copy of the learner makes over the nodes before it is
+ * published, in order (workload_add_prior, workload_set_scarcity,
+ * workload_pressed, workload_set_pressed), grouping the nodes by kind
+ * once for all of them. */
+void workload_meet(struct workload *w, const struct policy_node *const *nodes, int n);
 
 /* Shapes observed or added (workload_add_prior's are not counted). */
 size_t workload_size(const struct workload *w);
