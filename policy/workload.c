@@ -391,7 +391,7 @@ static bool kind_measured(const struct workload *w, const struct kinds *k,
     return measured;
 }
 
-static void add_prior(struct workload *w, const struct kinds *kinds)
+static void add_prior(struct workload *w, const struct kinds *k)
 {
     double total = 0;
     for (int i = 0; i < w->n; i++)
@@ -400,9 +400,8 @@ static void add_prior(struct workload *w, const struct kinds *kinds)
     double weight = w->p.learn_prior * total / (w->seen > 0 ? w->seen : total);
     if (!(weight > 0))
         return;
-    const struct kinds k = *kinds;
-    for (int j = 0; j < k.n; j++) {
-        const struct policy_node *v = k.node[j];
+    for (int j = 0; j < k->n; j++) {
+        const struct policy_node *v = k->node[j];
         if (v->ndev < 2)
             continue;
         struct workload_shape s = {.cpu_milli = v->cpu_milli,
@@ -411,7 +410,7 @@ static void add_prior(struct workload *w, const struct kinds *kinds)
                                    .mem_pct = 100,
                                    .cores = 100,
                                    .backend = policy_device_backend_of(&v->dev[0])};
-        if (find_shape(w, &s) < w->n || kind_measured(w, &k, &s))
+        if (find_shape(w, &s) < w->n || kind_measured(w, k, &s))
             continue; /* its whole-node demand is measured, or this kind's prior is in */
         workload_add(w, &s, weight);
         int i = find_shape(w, &s);
@@ -853,7 +852,7 @@ static int model_of(const struct workload *w, const struct policy_device *d, int
     return *last;
 }
 
-/* workload_pressed on the kinds of `nodes` (read only with press_rule). */
+/* workload_pressed on the kinds of `nodes` (kd). */
 static void pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                     const struct kinds *kd, struct workload_press *out)
 {
@@ -914,12 +913,10 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       struct workload_press *out)
 {
-    struct kinds kd = {0};
-    if (w->p.press_rule)
-        kinds_make(&kd, nodes, n);
+    struct kinds kd;
+    kinds_make(&kd, nodes, n);
     pressed(w, nodes, n, &kd, out);
-    if (w->p.press_rule)
-        kinds_free(&kd);
+    kinds_free(&kd);
 }
 
 /* Each model's claim on the free capacity of now. */
