@@ -197,8 +197,8 @@ void place_seed(struct place *pl, const struct workload_shape *s, double weight)
 }
 
 /* A snapshot of the learner meets the nodes: the whole-node shapes it
- * cannot have seen yet, scarcity and pressure. */
-static void scarcity(void *ctx, const struct policy_node *const *v, int n)
+ * cannot have seen yet, scarcity, pressure and the claims. */
+static void meet(void *ctx, const struct policy_node *const *v, int n)
 {
     workload_meet(ctx, v, n);
 }
@@ -213,7 +213,7 @@ static void publish(struct place *pl)
     pl->publish_at = pl->publish_at * 2 < LEARN_EVERY ? pl->publish_at * 2 : LEARN_EVERY;
     pthread_mutex_unlock(&pl->learn_lock);
     pthread_mutex_lock(&pl->pub_lock);
-    cache_with_views(pl->cache, scarcity, snap);
+    cache_with_views(pl->cache, meet, snap);
     install(pl, snap);
     pthread_mutex_unlock(&pl->pub_lock);
 }

@@ -982,8 +982,8 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
  * the spare its CPU-only demand asks, so every milli-GPU its CPU or memory
  * cannot feed weighs as much more; at most WORKLOAD_SHORTAGE_MAX (a guard
  * as the spare nears 0). No spare at all (the GPU pods alone ask more than
- * the supply, so the ask already finds every node short) counts as u 1, as
- * the ask takes it. */
+ * the supply, so the ask already finds every node short) is u 1 above, so
+ * the weight stays 1. */
 static double ask_with(const struct workload *w, double own, double extra, double supply,
                        double *only, double *idle, double *shortage)
 {
@@ -998,7 +998,7 @@ static double ask_with(const struct workload *w, double own, double extra, doubl
     *only = extra * fmin(1, u);
     *idle = r > 0 ? *only * fmin(1, fmax(0, (u - 1 + r) / r)) : *only;
     if (w->p.balance_short > 0)
-        *shortage = supply > own ? fmin(WORKLOAD_SHORTAGE_MAX, fmax(1, u)) : 1;
+        *shortage = fmin(WORKLOAD_SHORTAGE_MAX, fmax(1, u));
     return own;
 }
 

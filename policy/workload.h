@@ -126,8 +126,7 @@ struct workload_params {
     double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
-    double
-        balance_short; /* 1: the balance x max(1, u) on a pool short of CPU (ask_rule 2); 0: not */
+    double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or
