@@ -417,6 +417,14 @@ static void add_prior(struct workload *w, const struct kinds *k)
         if (i < w->n)
             w->e[i].prior = true;
     }
+    /* The rule of three bounds the rate of any unseen whole-node shape, not
+     * of each: the kinds without a measure share it. */
+    int shapes = 0;
+    for (int i = 0; i < w->n; i++)
+        shapes += w->e[i].prior;
+    for (int i = 0; i < w->n; i++)
+        if (w->e[i].prior)
+            w->e[i].w = weight / shapes / w->scale;
 }
 
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)

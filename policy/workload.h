@@ -122,7 +122,7 @@ struct workload_params {
     double gap_models;    /* 1: the gap term weighs share sizes per GPU model; 0: not */
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
-    double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a whole-node shape weighs this / pods seen */
+    double learn_prior;   /* WORKLOAD_LEARN_PRIOR: the whole-node shapes weigh this / pods seen */
     double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
@@ -232,9 +232,11 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *p);
  * remembers), and the unseen shapes that cost most when their hosts are
  * gone are those that need a whole node. workload_add_prior adds, for each
  * kind of node of 2 GPUs or more (its GPUs, CPU and memory, vendor), a
- * shape asking all of it, weighing WORKLOAD_LEARN_PRIOR / n of the
- * workload (n: pods observed; a workload only seeded counts its weights as
- * pods): it fades as the learner sees more, and keeps idle whole nodes,
+ * shape asking all of it; together they weigh WORKLOAD_LEARN_PRIOR / n of
+ * the workload, in equal parts (n: pods observed; a workload only seeded
+ * counts its weights as pods; the bound is on any unseen whole-node shape
+ * arriving, not on each: K kinds at 3 / n each would claim K times the
+ * bound). It fades as the learner sees more, and keeps idle whole nodes,
  * most of all those few nodes could replace (scarcity), while the large
  * shapes' rates are unknown. A kind is measured, not assumed, when some
  * observed pod asks all its GPUs and exactly the kinds that could host a

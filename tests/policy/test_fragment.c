@@ -764,19 +764,21 @@ END_TEST
  * card and 16 cores; one more arrives. Seen alone, big is its home: on
  * small it leaves 8 cores, and 3 free GPUs no such pod can use (F +1500
  * there, 0 on big). With the prior, the unseen 64-core shape, which only
- * big hosts (scarcity sqrt 2), weighs WORKLOAD_LEARN_PRIOR pods beside the
- * n seen, and taking a GPU of big wastes its other 3,000: while n is a few
- * pods that outweighs the 1500 and the pod goes to small; by 10 pods the
- * prior has faded below it and the pod goes to big again. learn_prior 0
- * is the learner before (big at once). A kind is measured, not assumed,
- * when a seen pod asks all its GPUs and exactly the kinds that could host
- * a pod asking all of it could host that pod. One more pod asking all 4
- * GPUs and 16 cores: both kinds host it, as both host a pod asking all of
- * small (24 cores), so small is measured; big's prior (64 cores, only big)
- * stays, and the pod still goes to small. One asking 32 cores: only big
- * hosts it, as only big hosts big's prior, so big is measured, small's
- * prior stays (both nodes host it), and the pod goes to big. One asking a
- * model neither node has measures nothing: the priors stay. */
+ * big hosts (scarcity sqrt 2), and the unseen 24-core one share
+ * WORKLOAD_LEARN_PRIOR pods beside the n seen, and taking a GPU of big
+ * wastes its other 3,000: at n = 3 that outweighs the 1500 and the pod goes
+ * to small; by 5 pods the shared prior has faded below it and the pod goes
+ * to big again. learn_prior 0 is the learner before (big at once). A kind
+ * is measured, not assumed, when a seen pod asks all its GPUs and exactly
+ * the kinds that could host a pod asking all of it could host that pod.
+ * One more pod asking all 4 GPUs and 16 cores: both kinds host it, as both
+ * host a pod asking all of small (24 cores), so small is measured; big's
+ * prior (64 cores, only big) stays and now has the whole bound to itself,
+ * so the pod still goes to small at n = 3 and at n = 5 (where the two
+ * priors sharing it sent it to big). One asking 32 cores: only big hosts
+ * it, as only big hosts big's prior, so big is measured, small's prior
+ * stays (both nodes host it), and the pod goes to big. One asking a model
+ * neither node has measures nothing: the priors stay and share. */
 static const struct {
     int seen;
     double prior;
@@ -785,13 +787,14 @@ static const struct {
     int want;               /* 0 small, 1 big */
 } prior_cases[] = {
     {3, WORKLOAD_LEARN_PRIOR, 0, NULL, 0},
-    {5, WORKLOAD_LEARN_PRIOR, 0, NULL, 0},
+    {5, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
     {10, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
     {100, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
     {3, 0, 0, NULL, 1},
     {3, WORKLOAD_LEARN_PRIOR, 16000, NULL, 0},
     {3, WORKLOAD_LEARN_PRIOR, 32000, NULL, 1},
-    {3, WORKLOAD_LEARN_PRIOR, 16000, "H100", 0},
+    {1, WORKLOAD_LEARN_PRIOR, 16000, "H100", 0},
+    {5, WORKLOAD_LEARN_PRIOR, 16000, NULL, 0},
 };
 
 START_TEST(learner_prior)
