@@ -391,6 +391,15 @@ static bool kind_measured(const struct workload *w, const struct kinds *k,
     return measured;
 }
 
+/* The prior shapes of pool b in w. */
+static int priors_in(const struct workload *w, const struct policy_device_backend *b)
+{
+    int n = 0;
+    for (int i = 0; i < w->n; i++)
+        n += w->e[i].prior && shape_pool(&w->e[i].s) == b;
+    return n;
+}
+
 static void add_prior(struct workload *w, const struct kinds *k)
 {
     double total = 0;
@@ -417,14 +426,11 @@ static void add_prior(struct workload *w, const struct kinds *k)
         if (i < w->n)
             w->e[i].prior = true;
     }
-    /* The rule of three bounds the rate of any unseen whole-node shape, not
-     * of each: the kinds without a measure share it. */
-    int shapes = 0;
-    for (int i = 0; i < w->n; i++)
-        shapes += w->e[i].prior;
+    /* The rule of three bounds the rate of any unseen whole-node shape of a
+     * pool, not of each: the pool's kinds without a measure share it. */
     for (int i = 0; i < w->n; i++)
         if (w->e[i].prior)
-            w->e[i].w = weight / shapes / w->scale;
+            w->e[i].w = weight / priors_in(w, shape_pool(&w->e[i].s)) / w->scale;
 }
 
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)

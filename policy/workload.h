@@ -232,11 +232,13 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *p);
  * remembers), and the unseen shapes that cost most when their hosts are
  * gone are those that need a whole node. workload_add_prior adds, for each
  * kind of node of 2 GPUs or more (its GPUs, CPU and memory, vendor), a
- * shape asking all of it; together they weigh WORKLOAD_LEARN_PRIOR / n of
- * the workload, in equal parts (n: pods observed; a workload only seeded
- * counts its weights as pods; the bound is on any unseen whole-node shape
- * arriving, not on each: K kinds at 3 / n each would claim K times the
- * bound). It fades as the learner sees more, and keeps idle whole nodes,
+ * shape asking all of it; a pool's (vendor's) together weigh
+ * WORKLOAD_LEARN_PRIOR / n of the workload, in equal parts (n: pods
+ * observed; a workload only seeded counts its weights as pods; the bound
+ * is on any unseen whole-node shape of the pool arriving, not on each: K
+ * kinds at 3 / n each would claim K times the bound; per pool, so another
+ * vendor's nodes leave a pool's priors as on a cluster of it alone). It
+ * fades as the learner sees more, and keeps idle whole nodes,
  * most of all those few nodes could replace (scarcity), while the large
  * shapes' rates are unknown. A kind is measured, not assumed, when some
  * observed pod asks all its GPUs and exactly the kinds that could host a

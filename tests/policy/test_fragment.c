@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/device.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
 #include "tests/support/harness.h"
@@ -778,13 +779,17 @@ END_TEST
  * priors sharing it sent it to big). One asking 32 cores: only big hosts
  * it, as only big hosts big's prior, so big is measured, small's prior
  * stays (both nodes host it), and the pod goes to big. One asking a model
- * neither node has measures nothing: the priors stay and share. */
+ * neither node has measures nothing: the priors stay and share. A DCU node
+ * beside them (its own pool, its own unseen whole-node shape) takes
+ * nothing from the NVIDIA kinds' share: at n = 3 the pod goes to small as
+ * without it (shared over all three kinds, big). */
 static const struct {
     int seen;
     double prior;
     int64_t whole_cpu;      /* cores of one more pod asking all 4 GPUs; 0: none */
     const char *whole_type; /* its use-gputype; NULL: any */
     int want;               /* 0 small, 1 big */
+    bool dcu;               /* a DCU node of 4 cards beside them */
 } prior_cases[] = {
     {3, WORKLOAD_LEARN_PRIOR, 0, NULL, 0},
     {5, WORKLOAD_LEARN_PRIOR, 0, NULL, 1},
@@ -795,18 +800,23 @@ static const struct {
     {3, WORKLOAD_LEARN_PRIOR, 32000, NULL, 1},
     {1, WORKLOAD_LEARN_PRIOR, 16000, "H100", 0},
     {5, WORKLOAD_LEARN_PRIOR, 16000, NULL, 0},
+    {3, WORKLOAD_LEARN_PRIOR, 0, NULL, 0, true},
 };
 
 START_TEST(learner_prior)
 {
-    struct tnode small, big;
+    struct tnode small, big, dcu;
     const int idle[] = {1000, 1000, 1000, 1000};
     node(&small, "small", idle, 4, 24000);
     node(&big, "big", idle, 4, 64000);
+    node(&dcu, "dcu", idle, 4, 16000);
+    for (int g = 0; g < 4; g++)
+        dcu.dev[g].backend = policy_device_backend_find("hygon");
     small.n.cpu_milli = 24000;
     big.n.cpu_milli = 64000;
     small.n.cpu_used_milli = big.n.cpu_used_milli = 0;
-    const struct policy_node *nodes[] = {&small.n, &big.n};
+    const struct policy_node *nodes[] = {&small.n, &big.n, &dcu.n};
+    int nn = prior_cases[_i].dcu ? 3 : 2;
     struct workload_params par = workload_params_default;
     par.learn_prior = prior_cases[_i].prior;
     struct workload *learner = workload_create(1.0);
@@ -821,18 +831,18 @@ START_TEST(learner_prior)
         workload_observe(learner, &whole);
     }
     struct workload *w = workload_copy(learner);
-    workload_add_prior(w, nodes, 2);
-    workload_set_scarcity(w, nodes, 2);
+    workload_add_prior(w, nodes, nn);
+    workload_set_scarcity(w, nodes, nn);
     /* prior shapes are not counted */
     ck_assert_uint_eq(workload_size(w), prior_cases[_i].whole_cpu ? 2 : 1);
-    struct policy_verdict v[2];
+    struct policy_verdict v[3];
     struct policy_placement best;
     struct policy_opts o = opts("fragment-aware", w);
-    ck_assert_int_eq(policy_choose(&p, nodes, 2, &o, v, &best), prior_cases[_i].want);
+    ck_assert_int_eq(policy_choose(&p, nodes, nn, &o, v, &best), prior_cases[_i].want);
     /* Prior shapes are never pressed, however short their hosts (with no
      * pod seen that needs a whole node, any bit would be a prior's). */
     struct workload_press press;
-    workload_pressed(w, nodes, 2, &press);
+    workload_pressed(w, nodes, nn, &press);
     if (!prior_cases[_i].whole_cpu)
         ck_assert_uint_eq(press.mask[0], 0);
     workload_destroy(w);
