@@ -122,7 +122,7 @@ struct workload_params {
     double gap_models;    /* 1: the gap term weighs share sizes per GPU model; 0: not */
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
-    double learn_prior;   /* WORKLOAD_LEARN_PRIOR: the whole-node shapes weigh this / pods seen */
+    double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a pool's whole-node shapes: this / pods seen */
     double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
