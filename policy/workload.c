@@ -421,13 +421,14 @@ static void add_prior(struct workload *w, const struct kinds *k)
                                    .backend = policy_device_backend_of(&v->dev[0])};
         if (find_shape(w, &s) < w->n || kind_measured(w, k, &s))
             continue; /* its whole-node demand is measured, or this kind's prior is in */
-        workload_add(w, &s, weight);
+        workload_add(w, &s, weight); /* in at the whole bound (it ranks for eviction so) */
         int i = find_shape(w, &s);
         if (i < w->n)
             w->e[i].prior = true;
     }
     /* The rule of three bounds the rate of any unseen whole-node shape of a
-     * pool, not of each: the pool's kinds without a measure share it. */
+     * pool, not of each: the pool's kinds without a measure share it (every
+     * prior of w, so a second call leaves the same weights). */
     for (int i = 0; i < w->n; i++)
         if (w->e[i].prior)
             w->e[i].w = weight / priors_in(w, shape_pool(&w->e[i].s)) / w->scale;
