@@ -391,13 +391,12 @@ static bool kind_measured(const struct workload *w, const struct kinds *k,
     return measured;
 }
 
-/* The prior shapes of pool b in w. */
-static int priors_in(const struct workload *w, const struct policy_device_backend *b)
+/* The slot of pool b (its supply, its priors): its row index (a row index is below
+ * POLICY_DEVICE_ROWS_MAX; a backend of no row: the first row's). */
+static int pool_slot(const struct policy_device_backend *b)
 {
-    int n = 0;
-    for (int i = 0; i < w->n; i++)
-        n += w->e[i].prior && shape_pool(&w->e[i].s) == b;
-    return n;
+    int p = policy_device_backend_index(b);
+    return p >= 0 ? p : 0;
 }
 
 static void add_prior(struct workload *w, const struct kinds *k)
@@ -429,9 +428,12 @@ static void add_prior(struct workload *w, const struct kinds *k)
     /* The rule of three bounds the rate of any unseen whole-node shape of a
      * pool, not of each: the pool's kinds without a measure share it (every
      * prior of w, so a second call leaves the same weights). */
+    int priors[POOLS] = {0};
+    for (int i = 0; i < w->n; i++)
+        priors[pool_slot(shape_pool(&w->e[i].s))] += w->e[i].prior;
     for (int i = 0; i < w->n; i++)
         if (w->e[i].prior)
-            w->e[i].w = weight / priors_in(w, shape_pool(&w->e[i].s)) / w->scale;
+            w->e[i].w = weight / priors[pool_slot(shape_pool(&w->e[i].s))] / w->scale;
 }
 
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -706,14 +708,6 @@ static void set_claims(struct workload *w)
         gm->bound = all > 0 ? bound / all : 0;
         gm->claim = claim_of(gm, gm->gpus, pool);
     }
-}
-
-/* The supply slot of pool b: its row index (a row index is below
- * POLICY_DEVICE_ROWS_MAX; a backend of no row: the first row's). */
-static int pool_slot(const struct policy_device_backend *b)
-{
-    int p = policy_device_backend_index(b);
-    return p >= 0 ? p : 0;
 }
 
 /* Adds `share` of node n's CPU and memory to pool p (a row index) beside
