@@ -2,6 +2,7 @@
 #include "policy/workload.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +68,24 @@ struct workload {
     struct wclass cls[WORKLOAD_MAX_SHAPES];
 };
 
+/* The last epoch given out. Process-wide: a copy starts with its
+ * original's epoch and both then change apart, so a per-object count would
+ * give two different states one epoch (and the memos and the filter's
+ * cache, keyed by it, each other's answers). */
+static _Atomic uint64_t last_epoch;
+
+/* w changed: a new epoch, never given to any workload before. */
+static void touch(struct workload *w)
+{
+    w->epoch = atomic_fetch_add(&last_epoch, 1) + 1;
+}
+
 struct workload *workload_create(double decay)
 {
     struct workload *w = mem_zalloc(sizeof *w);
     w->decay = decay > 0 && decay <= 1 ? decay : 1;
     w->scale = 1;
-    w->epoch = 1;
+    touch(w);
     w->p = workload_params_default;
     return w;
 }
@@ -143,7 +156,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
 void workload_set_params(struct workload *w, const struct workload_params *p)
 {
     w->p = *p;
-    w->epoch++;
+    touch(w);
 }
 
 void workload_destroy(struct workload *w)
@@ -161,7 +174,7 @@ struct workload *workload_copy(const struct workload *w)
 void workload_set_measure(struct workload *w, enum workload_measure m)
 {
     w->measure = m;
-    w->epoch++;
+    touch(w);
 }
 
 size_t workload_size(const struct workload *w)
@@ -265,7 +278,7 @@ void workload_add(struct workload *w, const struct workload_shape *s, double wei
     }
     w->e[i].w += weight / w->scale;
     w->e[i].prior = false;
-    w->epoch++;
+    touch(w);
 }
 
 void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s)
@@ -767,7 +780,7 @@ static void set_scarcity(struct workload *w, const struct policy_node *const *no
             e->reach += model_allowed(w, e, &w->model[m]) ? w->model[m].gpus : 0;
     }
     set_claims(w);
-    w->epoch++;
+    touch(w);
 }
 
 void workload_set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -957,7 +970,7 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *now)
         e->press = m;
     }
     if (changed)
-        w->epoch++;
+        touch(w);
     return changed;
 }
 

@@ -262,7 +262,9 @@ void workload_meet(struct workload *w, const struct policy_node *const *nodes, i
 size_t workload_size(const struct workload *w);
 /* The bytes one workload holds (a fixed size: WORKLOAD_MAX_SHAPES shapes). */
 size_t workload_bytes(void);
-/* Changes whenever a weight does; memo entries carry it. */
+/* Changes whenever a weight does, to a number no other state of any
+ * workload in the process had (a copy keeps it until either changes);
+ * memo entries and the filter's cache carry it. */
 uint64_t workload_epoch(const struct workload *w);
 
 /* F of `node` with GPU usage u and host usage cpu_used/mem_used. */

@@ -165,6 +165,31 @@ START_TEST(memo_keys)
 }
 END_TEST
 
+/* A copy keeps its original's epoch until either changes; then the two
+ * must never share one, or a memo filled on one answers for the other. */
+START_TEST(memo_copies)
+{
+    struct tnode t;
+    const int free[] = {400, 1000};
+    node(&t, "n", free, 2, 16000);
+    struct workload *w = two_shapes(WORKLOAD_COPIES, NULL);
+    struct workload *c = workload_copy(w);
+    ck_assert(workload_epoch(c) == workload_epoch(w));
+    struct workload_shape tiny = shape(1, 10, 100, NULL), big = shape(1, 90, 100, NULL);
+    workload_add(w, &tiny, 5); /* one change each: a per-object count gives both epoch + 1 */
+    workload_add(c, &big, 5);
+    ck_assert(workload_epoch(c) != workload_epoch(w));
+    struct workload_memo *m = workload_memo_create();
+    double fw = workload_fragment_memo(w, m, &t.n, t.use, 0, 0);
+    double fc = workload_fragment_memo(c, m, &t.n, t.use, 0, 0);
+    ck_assert(fabs(fw - workload_fragment(w, &t.n, t.use, 0, 0)) < 1e-9);
+    ck_assert(fabs(fc - workload_fragment(c, &t.n, t.use, 0, 0)) < 1e-9 && fabs(fc - fw) > 1);
+    workload_memo_destroy(m);
+    workload_destroy(c);
+    workload_destroy(w);
+}
+END_TEST
+
 START_TEST(learning)
 {
     struct workload *w = workload_create(0.5);
@@ -857,6 +882,7 @@ int main(void)
     tcase_add_loop_test(tc, fragment_by_hand, 0, sizeof frag_cases / sizeof frag_cases[0]);
     tcase_add_test(tc, multi_gpu_shape);
     tcase_add_test(tc, memo_keys);
+    tcase_add_test(tc, memo_copies);
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, scarcity_by_kind, 0, sizeof kind_cases / sizeof kind_cases[0]);
