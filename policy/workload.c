@@ -32,6 +32,7 @@ struct entry {
     double w;      /* true weight = w * scale */
     double scarce; /* scarcity multiplier, >= 1 */
     double press;  /* pressure multiplier, >= 1 (workload_set_pressed) */
+    double loss;   /* host loss per copy, in GPUs (workload_set_pressed); 0 unpressed */
     double reach;  /* GPUs of the models it may use (workload_set_scarcity); 0 unknown */
     int cls;
     bool prior; /* added by workload_add_prior, never observed: never pressed */
@@ -108,6 +109,7 @@ const struct workload_params workload_params_default = {
     .ask_rule = WORKLOAD_ASK_RULE,
     .idle_ramp = WORKLOAD_IDLE_RAMP,
     .balance_short = 1,
+    .host_loss = WORKLOAD_HOST_LOSS,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -133,6 +135,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"ask_rule", offsetof(struct workload_params, ask_rule)},
         {"idle_ramp", offsetof(struct workload_params, idle_ramp)},
         {"balance_short", offsetof(struct workload_params, balance_short)},
+        {"host_loss", offsetof(struct workload_params, host_loss)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -586,16 +589,25 @@ static void copies_on(const struct wclass *c, const struct policy_device *d,
     *cap += n * (per < share ? per : share);
 }
 
+/* Copies of shape s the node hosts: gcopies by its GPUs, fewer when its
+ * free CPU or memory runs out first. */
+static double copies_left(const struct workload_shape *s, double gcopies, int64_t cpu_free,
+                          int64_t mem_free)
+{
+    double k = gcopies;
+    if (s->cpu_milli > 0 && (double)(cpu_free / s->cpu_milli) < k)
+        k = (double)(cpu_free / s->cpu_milli);
+    if (s->mem_mib > 0 && (double)(mem_free / s->mem_mib) < k)
+        k = (double)(mem_free / s->mem_mib);
+    return k;
+}
+
 /* WORKLOAD_COPIES: the free capacity the shape's copies cannot consume when
  * GPUs, CPU and memory all bound how many fit. */
 static double copies_waste(const struct workload_shape *s, double gcopies, double gcap,
                            double total, int64_t cpu_free, int64_t mem_free)
 {
-    double n = gcopies;
-    if (s->cpu_milli > 0 && (double)(cpu_free / s->cpu_milli) < n)
-        n = (double)(cpu_free / s->cpu_milli);
-    if (s->mem_mib > 0 && (double)(mem_free / s->mem_mib) < n)
-        n = (double)(mem_free / s->mem_mib);
+    double n = copies_left(s, gcopies, cpu_free, mem_free);
     double used = gcopies > 0 ? gcap * n / gcopies : 0;
     return total - used > 0 ? total - used : 0;
 }
@@ -874,6 +886,21 @@ static int model_of(const struct workload *w, const struct policy_device *d, int
     return *last;
 }
 
+/* The part of the cluster still open to arrivals: the smaller of the free
+ * parts of its GPU capacity (free of cap) and of its CPU. */
+static double free_part(const struct policy_node *const *nodes, int n, double free, double cap)
+{
+    double cpu = 0, used = 0, part = cap > 0 ? free / cap : 0;
+    for (int j = 0; j < n; j++)
+        if (nodes[j]->cpu_milli > 0) {
+            cpu += (double)nodes[j]->cpu_milli;
+            used += (double)nodes[j]->cpu_used_milli;
+        }
+    if (cpu > 0 && (cpu - used) / cpu < part)
+        part = (cpu - used) / cpu;
+    return part > 0 ? part : 0;
+}
+
 /* workload_pressed on the kinds of `nodes` (kd). */
 static void pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                     const struct kinds *kd, struct workload_press *out)
@@ -913,22 +940,26 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
     for (int i = 0; i < w->n; i++)
         dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
     double pods = dsum > 0 ? free * wsum / dsum : 0; /* arrivals until the GPUs are full */
+    double open = free_part(nodes, n, free, cap);
     memset(mask, 0, sizeof(uint64_t) * WORKLOAD_MASK_WORDS);
+    memset(out->loss, 0, sizeof out->loss);
     for (int k = 0; k < nmulti; k++) {
         int i = multi[k];
         double expect = pods * w->e[i].w / wsum;
-        bool short_;
+        double need = w->p.press_reserve * expect + 1, left;
         if (w->p.press_rule) {
             /* copies lost per GPU filled so far, carried on to full */
             double used = cap - free;
             double rate = used > 0 ? (hosts[i] - copies[i]) / used : 0;
-            double left = copies[i] - rate * free;
-            short_ = left < w->p.press_reserve * expect + 1;
+            left = copies[i] - rate * free;
         } else {
-            short_ = copies[i] < w->p.press_horizon * expect + 1;
+            left = copies[i];
+            need = w->p.press_horizon * expect + 1;
         }
-        if (copies[i] > 0 && short_)
+        if (copies[i] > 0 && left < need) {
             mask[i / 64] |= 1ULL << (i % 64);
+            out->loss[i] = w->e[i].s.nums * open * fmin(1, (need - left) / copies[i]);
+        }
     }
 }
 
@@ -965,9 +996,11 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *now)
         struct entry *e = &w->e[i];
         bool p = now->mask[i / 64] >> (i % 64) & 1;
         double m = p && e->w > 0 ? w->p.press_floor * wsum / e->w : 1;
+        double loss = p ? now->loss[i] : 0;
         m = m > 1 ? m : 1;
-        changed |= m != e->press;
+        changed |= m != e->press || loss != e->loss;
         e->press = m;
+        e->loss = loss;
     }
     if (changed)
         touch(w);
@@ -1093,21 +1126,26 @@ static bool idle_node(const struct workload *w, const struct policy_node *node)
     return true;
 }
 
-/* The free capacity that the node's free CPU and memory could not feed if
- * every GPU of the pool (np of the node's devices) went to the node's ask
- * (node_ask: the mean ask unless ask_rule is 2; idle: idle_node). On a
- * node of two vendors each pool feeds from the part of the free CPU and
- * memory its devices are, so the pools do not both count all of it. */
-static double stranded(const struct workload *w, struct workload_memo *m,
-                       const struct policy_node *node, const struct policy_device_backend *pool,
-                       int np, double total, int64_t cpu_free, int64_t mem_free, bool idle)
+/* The mean ask on the node's devices of pool (np of them). */
+static const struct ask *pool_ask(const struct workload *w, struct workload_memo *m,
+                                  const struct policy_node *node,
+                                  const struct policy_device_backend *pool, int np, struct ask *tmp)
 {
     double devmem = 0;
-    struct ask tmp;
     for (int g = 0; g < node->ndev; g++)
         if (policy_device_backend_of(&node->dev[g]) == pool)
             devmem += (double)node->dev[g].devmem / np;
-    const struct ask *a = mean_ask(w, m, devmem > 0 ? devmem : 1, pool, &tmp);
+    return mean_ask(w, m, devmem > 0 ? devmem : 1, pool, tmp);
+}
+
+/* The free capacity that the node's free CPU and memory could not feed if
+ * every GPU of the pool (np of the node's devices) went to the node's ask
+ * (a: node_ask: the mean ask unless ask_rule is 2; idle: idle_node). On a
+ * node of two vendors each pool feeds from the part of the free CPU and
+ * memory its devices are, so the pools do not both count all of it. */
+static double stranded(const struct ask *a, const struct policy_node *node, int np, double total,
+                       int64_t cpu_free, int64_t mem_free, bool idle)
+{
     double gpu = (double)node->ndev * POLICY_MILLI, fed = total;
     double cpu = node_ask(a->cpu, idle ? a->idle_cpu : a->cpu_only, node->cpu_milli, gpu);
     double mem = node_ask(a->mem, idle ? a->idle_mem : a->mem_only, node->mem_mib, gpu);
@@ -1232,7 +1270,7 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
                            int64_t cpu_used, int64_t mem_used,
                            const struct policy_device_backend *pool, bool idle)
 {
-    double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0, claimed = 0;
+    double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0, claimed = 0, kept = 0, could = 0;
     double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
     bool gok[WORKLOAD_MAX_SHAPES];
     const struct typemask *tm[POLICY_MAX_DEVICES];
@@ -1292,14 +1330,22 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         }
         f += e->w * mult * waste;
         wsum += e->w * mult;
+        if (e->loss > 0) { /* the copies it hosts now and empty */
+            double k = host ? copies_left(&e->s, gcopies[e->cls], cpu_free, mem_free) : 0;
+            int cards = usable_cards(&w->cls[e->cls], node, NULL, true);
+            kept = fmax(kept, k * e->loss);
+            could = fmax(could, copies_fit(e, node, cards, true) * e->loss);
+        }
     }
     if (wsum <= 0)
         return 0;
     if (fgd)
         return f / wsum;
-    return f / wsum +
-           w->p.balance * stranded(w, m, node, pool, np, total, cpu_free, mem_free, idle) +
-           w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed;
+    struct ask asked;
+    const struct ask *a = pool_ask(w, m, node, pool, np, &asked);
+    return f / wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
+           w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed +
+           (a->shortage > 1 ? 0 : w->p.host_loss * POLICY_MILLI * (could - kept));
 }
 
 /* F itself: the sum over the node's pools (one on a node of one vendor);

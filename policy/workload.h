@@ -78,6 +78,24 @@
  * kept off while its bound pods stayed few claims less, so free pods use
  * it at the end. 0 on a workload without model lists.
  *
+ * Plus a host-loss term: WORKLOAD_HOST_LOSS times what the node's lost
+ * copies of the multi-GPU shapes pressed (workload_pressed, below) fail:
+ * the largest, over those shapes, of the copies the node would host empty
+ * times the GPUs a lost copy fails (the shape's loss), less the same
+ * largest of the copies it hosts now. 0 on an idle node; taking a copy
+ * raises F by what it was worth. A shape's loss:
+ * its GPUs x rho x open. rho: the part of today's copies the projection
+ * says will be missed, (expected arrivals + 1 - copies left at full) /
+ * copies now, at most 1. open: the smaller of the cluster's free parts of
+ * GPU capacity and of CPU (a copy lost when the cluster is full fails
+ * nothing a full cluster would have held). The largest, not the sum: a
+ * node's free GPUs serve one arrival, not one of each shape. None on a pool
+ * short of CPU (the balance's u above 1): there the CPU runs out before the
+ * GPUs, copies go to CPU that would be gone anyway, and keeping them only
+ * moves the CPU-only pods the balance places. It keeps the few whole nodes
+ * the largest shapes need from smaller pods that the balance or the gap
+ * term would send there before the cluster fills.
+ *
  * The weights come from a list (a trace's own distribution) or are learned
  * online: a bounded histogram (WORKLOAD_MAX_SHAPES) whose old observations
  * decay, so the distribution follows what the cluster sees now.
@@ -101,6 +119,7 @@
 #define WORKLOAD_ASK_RULE     2     /* the balance's ask per node (above; 0 until session 14) */
 #define WORKLOAD_IDLE_RAMP    0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
 #define WORKLOAD_SHORTAGE_MAX 4     /* the balance's shortage weight at most (a guard) */
+#define WORKLOAD_HOST_LOSS    1     /* the host-loss term: a lost copy costs the GPUs it fails */
 #define WORKLOAD_MODELS_MAX   64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS   65536 /* entries in one memo */
 #define WORKLOAD_GPU_MODELS   32    /* GPU models whose capacity the gap term weighs */
@@ -127,6 +146,7 @@ struct workload_params {
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
     double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */
+    double host_loss;     /* WORKLOAD_HOST_LOSS: the host-loss term's weight; 0 none */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or
@@ -214,15 +234,17 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
 struct workload_press {
     uint64_t mask[WORKLOAD_MASK_WORDS]; /* a bit per shape short of hosts */
     double free[WORKLOAD_GPU_MODELS];   /* each model's free milli-GPU (w's order) */
+    double loss[WORKLOAD_MAX_SHAPES];   /* GPUs a lost copy fails (the host-loss term) */
 };
-/* Which shapes of w are short of hosts on `nodes` (their usage now), and
- * the free capacity of each GPU model there. Reads w only. */
+/* Which shapes of w are short of hosts on `nodes` (their usage now), what
+ * a lost copy of each fails (the host-loss term), and the free capacity of
+ * each GPU model there. Reads w only. */
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       struct workload_press *out);
-/* Give the shapes in p's mask the floor (and the others none), and each
- * model the claim its free capacity makes. Returns true when that changed
- * anything (and only then moves the epoch). Call again after adding
- * weight. */
+/* Give the shapes in p's mask the floor and their loss (and the others
+ * none), and each model the claim its free capacity makes. Returns true
+ * when that changed anything (and only then moves the epoch). Call again
+ * after adding weight. */
 bool workload_set_pressed(struct workload *w, const struct workload_press *p);
 
 /* Prior: the shapes an online learner has not seen. After n pods, a shape

@@ -682,6 +682,95 @@ START_TEST(pressure_weighs)
 }
 END_TEST
 
+/* The host loss of a pressed shape, by hand: 8 nodes of 4 GPUs (16 cores,
+ * `cpu_free` of them free), one of them with a GPU taken, and `full2` nodes
+ * of 2 GPUs all taken; a whole-card shape (weight 999) and a 4-GPU one
+ * (weight 50), 1 core each. Free 31000 milli-GPU of 32000 + 2000 x full2,
+ * used U = 1000 + 2000 x full2; copies now 7, lost 1. Expected arrivals E
+ * = 31000 x 50 / (999 x 1000 + 50 x 4000); projected left L = 7 - 31000 /
+ * U. loss = 4 GPUs x rho x open, rho = min(1, (E + 1 - L) / 7), open the
+ * smaller of the free parts of the GPUs and of the CPU. */
+static const struct {
+    int full2;
+    int64_t cpu_free;
+    double open;
+} loss_cases[] = {
+    {1, 16000, 31.0 / 34}, /* rho 0.80: the GPUs' free part */
+    {1, 8000, 0.5},        /* half the CPU is used: its part */
+    {0, 16000, 31.0 / 32}, /* L = -24: rho 1 */
+};
+
+START_TEST(host_loss_by_hand)
+{
+    struct tnode t[9];
+    const struct policy_node *nodes[9];
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0};
+    int n = 0;
+    for (; n < 8; n++)
+        node(&t[n], "n4", n < 1 ? one : idle, 4, loss_cases[_i].cpu_free);
+    for (int i = 0; i < loss_cases[_i].full2; i++, n++)
+        node(&t[n], "n2", full, 2, loss_cases[_i].cpu_free);
+    for (int i = 0; i < n; i++)
+        nodes[i] = &t[i].n;
+    struct workload *w = workload_create(1.0);
+    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
+    workload_add(w, &whole, 999);
+    workload_add(w, &four, 50);
+    struct workload_press p;
+    workload_pressed(w, nodes, n, &p);
+    double e = 31000.0 * 50 / (999 * 1000 + 50 * 4000);
+    double left = 7 - 31000.0 / (1000 + 2000 * loss_cases[_i].full2);
+    double want = 4 * fmin(1, (e + 1 - left) / 7) * loss_cases[_i].open;
+    ck_assert_int_eq((int)(p.mask[0] & 3), 2);
+    ck_assert(p.loss[0] == 0);
+    ck_assert_msg(fabs(p.loss[1] - want) < 1e-9, "case %d: loss %f, want %f", _i, p.loss[1], want);
+    workload_destroy(w);
+}
+END_TEST
+
+/* The host-loss term in F: a half card (2 cores), a 4-GPU and a 2-GPU shape
+ * (1 core each), both pressed, a lost copy failing 2 and 0.5 GPUs. Two
+ * nodes of 4 GPUs and 16 cores; F gains WORKLOAD_HOST_LOSS x 1000 x (the
+ * largest loss of the copies the node would host empty - of those it hosts
+ * now). Empty, each hosts a 4-GPU copy (2) and two 2-GPU copies (1): 2. The
+ * idle one hosts them now: nothing. The one with a GPU taken hosts one
+ * 2-GPU copy (0.5): 1500. With a CPU-only shape of 4 cores at weight 11 the
+ * pool is short of CPU: supply 4 cores per GPU, own ask 4000 / 6500, extra
+ * 44000 / 6500, u = 44000 / (26000 - 4000) = 2: no term; at weight 5, u =
+ * 20000 / 22000: the term as without it. */
+START_TEST(host_loss_in_f)
+{
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000};
+    const double only_w[] = {0, 5, 11}, on[] = {1, 1, 0};
+    for (int c = 0; c < 3; c++) {
+        struct tnode a, b;
+        node(&a, "a", idle, 4, 16000);
+        node(&b, "b", one, 4, 16000);
+        struct workload *w = workload_create(1.0);
+        struct workload_shape half = shape(1, 50, 2000, NULL), four = shape(4, 100, 1000, NULL),
+                              two = shape(2, 100, 1000, NULL), cpu_only = {.cpu_milli = 4000};
+        half.mem_mib = 8000;
+        workload_add(w, &half, 1);
+        workload_add(w, &four, 1);
+        workload_add(w, &two, 1);
+        if (only_w[c] > 0)
+            workload_add(w, &cpu_only, only_w[c]);
+        const struct policy_node *nodes[] = {&a.n, &b.n};
+        workload_set_scarcity(w, nodes, 2);
+        double fa = workload_fragment(w, &a.n, a.use, 0, 0);
+        double fb = workload_fragment(w, &b.n, b.use, 0, 0);
+        struct workload_press p = {.mask = {6}};
+        p.loss[1] = 2;
+        p.loss[2] = 0.5;
+        ck_assert(workload_set_pressed(w, &p));
+        double gb = fb + on[c] * WORKLOAD_HOST_LOSS * 1500;
+        ck_assert_msg(fabs(workload_fragment(w, &a.n, a.use, 0, 0) - fa) < 1e-6, "case %d", c);
+        ck_assert_msg(fabs(workload_fragment(w, &b.n, b.use, 0, 0) - gb) < 1e-6, "case %d", c);
+        workload_destroy(w);
+    }
+}
+END_TEST
+
 /* ---- the node policy ---- */
 
 static struct policy_pod pod(int pct, int64_t cpu)
@@ -892,6 +981,8 @@ int main(void)
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);
     tcase_add_test(tc, pressure_weighs);
+    tcase_add_loop_test(tc, host_loss_by_hand, 0, sizeof loss_cases / sizeof loss_cases[0]);
+    tcase_add_test(tc, host_loss_in_f);
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
