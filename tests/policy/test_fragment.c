@@ -852,6 +852,41 @@ START_TEST(fragment_picks_the_gpu)
 END_TEST
 
 /* A CPU-only pod goes where its CPU strands no GPU: the full node. */
+/* The host-loss term at work: a whole-card pod asking 3 cores, an idle
+ * node of 4 GPUs (16 cores) and one with a GPU taken and 4 cores free.
+ * Without the term the pod goes to the idle node: on the other it would
+ * leave 2 GPUs with 1 core (the balance). With the 4-GPU shape pressed
+ * and a lost copy failing its 4 GPUs, taking the idle node's copy costs
+ * more: it goes to the busy node. */
+START_TEST(fragment_keeps_last_host)
+{
+    struct tnode idle, busy;
+    const int fi[] = {1000, 1000, 1000, 1000}, fb[] = {0, 1000, 1000, 1000};
+    node(&idle, "idle", fi, 4, 16000);
+    node(&busy, "busy", fb, 4, 4000);
+    const struct policy_node *nodes[] = {&idle.n, &busy.n};
+    double idle_score[2];
+    for (int loss = 0; loss < 2; loss++) {
+        struct workload *w = workload_create(1.0);
+        struct workload_shape one = shape(1, 100, 3000, NULL), four = shape(4, 100, 1000, NULL);
+        workload_add(w, &one, 10);
+        workload_add(w, &four, 1);
+        struct workload_press p = {.mask = {2}};
+        p.loss[1] = 4.0 * loss;
+        workload_set_pressed(w, &p);
+        struct policy_pod pd = pod(100, 3000);
+        struct policy_verdict v[2];
+        struct policy_placement best;
+        struct policy_opts o = opts("fragment-aware", w);
+        ck_assert_int_eq(policy_choose(&pd, nodes, 2, &o, v, &best), loss);
+        idle_score[loss] = v[0].score;
+        workload_destroy(w);
+    }
+    /* the idle node's one copy, 4 GPUs lost */
+    ck_assert(fabs(idle_score[1] - idle_score[0] - WORKLOAD_HOST_LOSS * 4000) < 1e-6);
+}
+END_TEST
+
 START_TEST(cpu_pods_steered)
 {
     struct tnode gpus, full;
@@ -986,6 +1021,7 @@ int main(void)
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
+    tcase_add_test(tc, fragment_keeps_last_host);
     tcase_add_loop_test(tc, learner_prior, 0, sizeof prior_cases / sizeof prior_cases[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
