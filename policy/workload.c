@@ -488,7 +488,8 @@ struct ask {
     double cpu, mem;
     double cpu_only, mem_only;
     double idle_cpu, idle_mem;
-    double shortage; /* what the balance is multiplied by: max(1, u), ask_with */
+    double u;        /* how short of CPU or memory the pool is (ask_with; the larger) */
+    double shortage; /* what the balance is multiplied by: max(1, u) (balance_short) */
 };
 
 /* What of a free share of x milli-GPU the common shares leave: left[x]. */
@@ -591,8 +592,8 @@ static void copies_on(const struct wclass *c, const struct policy_device *d,
 
 /* Copies of shape s the node hosts: gcopies by its GPUs, fewer when its
  * free CPU or memory runs out first. */
-static double copies_left(const struct workload_shape *s, double gcopies, int64_t cpu_free,
-                          int64_t mem_free)
+static double copies_now(const struct workload_shape *s, double gcopies, int64_t cpu_free,
+                         int64_t mem_free)
 {
     double k = gcopies;
     if (s->cpu_milli > 0 && (double)(cpu_free / s->cpu_milli) < k)
@@ -607,7 +608,7 @@ static double copies_left(const struct workload_shape *s, double gcopies, int64_
 static double copies_waste(const struct workload_shape *s, double gcopies, double gcap,
                            double total, int64_t cpu_free, int64_t mem_free)
 {
-    double n = copies_left(s, gcopies, cpu_free, mem_free);
+    double n = copies_now(s, gcopies, cpu_free, mem_free);
     double used = gcopies > 0 ? gcap * n / gcopies : 0;
     return total - used > 0 ? total - used : 0;
 }
@@ -887,15 +888,10 @@ static int model_of(const struct workload *w, const struct policy_device *d, int
 }
 
 /* The part of the cluster still open to arrivals: the smaller of the free
- * parts of its GPU capacity (free of cap) and of its CPU. */
-static double free_part(const struct policy_node *const *nodes, int n, double free, double cap)
+ * parts of its GPU capacity (free of cap) and of its CPU (used of cpu). */
+static double free_part(double free, double cap, double used, double cpu)
 {
-    double cpu = 0, used = 0, part = cap > 0 ? free / cap : 0;
-    for (int j = 0; j < n; j++)
-        if (nodes[j]->cpu_milli > 0) {
-            cpu += (double)nodes[j]->cpu_milli;
-            used += (double)nodes[j]->cpu_used_milli;
-        }
+    double part = cap > 0 ? free / cap : 0;
     if (cpu > 0 && (cpu - used) / cpu < part)
         part = (cpu - used) / cpu;
     return part > 0 ? part : 0;
@@ -909,7 +905,7 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
     int last = -1;
     int copies[WORKLOAD_MAX_SHAPES] = {0}, hosts[WORKLOAD_MAX_SHAPES] = {0};
     int multi[WORKLOAD_MAX_SHAPES], group[WORKLOAD_MAX_SHAPES], nmulti = 0;
-    double free = 0, cap = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0;
+    double free = 0, cap = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0, cpu = 0, cpu_used = 0;
     for (int i = 0; i < w->n; i++)
         if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
@@ -930,6 +926,10 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
             devmem += (double)v->dev[g].devmem;
         }
         ndev += v->ndev;
+        if (v->cpu_milli > 0) {
+            cpu += (double)v->cpu_milli;
+            cpu_used += (double)v->cpu_used_milli;
+        }
         if (whole >= 2) /* no multi-GPU copy fits fewer */
             add_copies(w, v, whole, false, 1, multi, nmulti, group, copies);
     }
@@ -940,18 +940,19 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
     for (int i = 0; i < w->n; i++)
         dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
     double pods = dsum > 0 ? free * wsum / dsum : 0; /* arrivals until the GPUs are full */
-    double open = free_part(nodes, n, free, cap);
+    double open = free_part(free, cap, cpu_used, cpu);
     memset(mask, 0, sizeof(uint64_t) * WORKLOAD_MASK_WORDS);
     memset(out->loss, 0, sizeof out->loss);
     for (int k = 0; k < nmulti; k++) {
         int i = multi[k];
         double expect = pods * w->e[i].w / wsum;
-        double need = w->p.press_reserve * expect + 1, left;
+        double need, left;
         if (w->p.press_rule) {
             /* copies lost per GPU filled so far, carried on to full */
             double used = cap - free;
             double rate = used > 0 ? (hosts[i] - copies[i]) / used : 0;
             left = copies[i] - rate * free;
+            need = w->p.press_reserve * expect + 1;
         } else {
             left = copies[i];
             need = w->p.press_horizon * expect + 1;
@@ -1032,28 +1033,23 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
  * own, and in *only the CPU-only ask each node is to carry before its own
  * spare: extra times the part u of the supply's spare (supply - own) that
  * extra fills, at most all of it (u 1 when nothing is spare); in *idle what
- * an idle node carries: *only times the idle ramp's part at u. In *shortage
- * max(1, u) (balance_short; else 1): the pool is that many times short of
- * the spare its CPU-only demand asks, so every milli-GPU its CPU or memory
- * cannot feed weighs as much more; at most WORKLOAD_SHORTAGE_MAX (a guard
- * as the spare nears 0). No spare at all (the GPU pods alone ask more than
- * the supply, so the ask already finds every node short) is u 1 above, so
- * the weight stays 1. */
+ * an idle node carries: *only times the idle ramp's part at u. In *u that
+ * u (0 under other rules or without a supply): above 1 the pool is u times
+ * short of the spare its CPU-only demand asks. No spare at all (the GPU
+ * pods alone ask more than the supply, so the ask already finds every node
+ * short) is u 1. */
 static double ask_with(const struct workload *w, double own, double extra, double supply,
-                       double *only, double *idle, double *shortage)
+                       double *only, double *idle, double *u)
 {
-    *only = *idle = 0;
-    *shortage = 1;
+    *only = *idle = *u = 0;
     if (w->p.ask_rule <= 0 || supply <= 0)
         return own + extra;
     if (w->p.ask_rule < 2)
         return own + fmax(0, extra - fmax(0, supply - own));
-    double u = supply > own ? extra / (supply - own) : 1;
     double r = w->p.idle_ramp;
-    *only = extra * fmin(1, u);
-    *idle = r > 0 ? *only * fmin(1, fmax(0, (u - 1 + r) / r)) : *only;
-    if (w->p.balance_short > 0)
-        *shortage = fmin(WORKLOAD_SHORTAGE_MAX, fmax(1, u));
+    *u = supply > own ? extra / (supply - own) : 1;
+    *only = extra * fmin(1, *u);
+    *idle = r > 0 ? *only * fmin(1, fmax(0, (*u - 1 + r) / r)) : *only;
     return own;
 }
 
@@ -1090,14 +1086,19 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         all_mem += w->supply[p].mem;
     }
     if (gpu > 0) {
-        double cpu_short, mem_short;
+        double cpu_u, mem_u;
         a->cpu = ask_with(w, cpu[0] / gpu, cpu[1] / gpu * part(sp->cpu, all_cpu),
                           sp->cpu_gpu > 0 ? sp->cpu / sp->cpu_gpu : 0, &a->cpu_only, &a->idle_cpu,
-                          &cpu_short);
+                          &cpu_u);
         a->mem = ask_with(w, mem[0] / gpu, mem[1] / gpu * part(sp->mem, all_mem),
                           sp->mem_gpu > 0 ? sp->mem / sp->mem_gpu : 0, &a->mem_only, &a->idle_mem,
-                          &mem_short);
-        a->shortage = fmax(cpu_short, mem_short);
+                          &mem_u);
+        a->u = fmax(cpu_u, mem_u);
+        /* the pool is u times short: every milli-GPU its CPU or memory cannot
+         * feed weighs as much more; at most WORKLOAD_SHORTAGE_MAX (a guard as
+         * the spare nears 0) */
+        if (w->p.balance_short > 0)
+            a->shortage = fmin(WORKLOAD_SHORTAGE_MAX, fmax(1, a->u));
     }
     return a;
 }
@@ -1316,6 +1317,10 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     }
     int64_t cpu_free = node->cpu_milli > 0 ? node->cpu_milli - cpu_used : INT64_MAX;
     int64_t mem_free = node->mem_mib > 0 ? node->mem_mib - mem_used : INT64_MAX;
+    struct ask asked;
+    const struct ask *a = fgd ? NULL : pool_ask(w, m, node, pool, np, &asked);
+    /* the host-loss term: none on a pool short of CPU */
+    bool losses = a && a->u <= 1 && w->p.host_loss > 0;
     for (int i = 0; i < w->n; i++) {
         const struct entry *e = &w->e[i];
         if (!in_pool(&e->s, pool))
@@ -1330,8 +1335,8 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         }
         f += e->w * mult * waste;
         wsum += e->w * mult;
-        if (e->loss > 0) { /* the copies it hosts now and empty */
-            double k = host ? copies_left(&e->s, gcopies[e->cls], cpu_free, mem_free) : 0;
+        if (losses && e->loss > 0) { /* the copies it hosts now and empty */
+            double k = host ? copies_now(&e->s, gcopies[e->cls], cpu_free, mem_free) : 0;
             int cards = usable_cards(&w->cls[e->cls], node, NULL, true);
             kept = fmax(kept, k * e->loss);
             could = fmax(could, copies_fit(e, node, cards, true) * e->loss);
@@ -1341,11 +1346,9 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         return 0;
     if (fgd)
         return f / wsum;
-    struct ask asked;
-    const struct ask *a = pool_ask(w, m, node, pool, np, &asked);
     return f / wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
            w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed +
-           (a->shortage > 1 ? 0 : w->p.host_loss * POLICY_MILLI * (could - kept));
+           w->p.host_loss * POLICY_MILLI * (could - kept);
 }
 
 /* F itself: the sum over the node's pools (one on a node of one vendor);
