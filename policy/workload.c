@@ -887,17 +887,78 @@ static int model_of(const struct workload *w, const struct policy_device *d, int
     return *last;
 }
 
-/* The part of the cluster still open to arrivals: the smaller of the free
- * parts of its GPU capacity (free of cap) and of its CPU (used of cpu). */
-static double free_part(double free, double cap, double used, double cpu)
+/* What pressed adds up for one pool (a backend row): its GPUs' free and
+ * total milli-GPU, device memory and count, the CPU its nodes lend it (as
+ * count_supply: a node of two vendors lends each pool its devices' part,
+ * one without devices each pool its part of all devices) and the demand
+ * of its shapes (weight x milli-GPU). */
+struct pool_sum {
+    double free, cap, devmem, ndev, cpu, cpu_used, dsum;
+};
+
+/* The part of pool s still open to arrivals: the smaller of the free parts
+ * of its GPU capacity and of its CPU. */
+static double free_part(const struct pool_sum *s)
 {
-    double part = cap > 0 ? free / cap : 0;
-    if (cpu > 0 && (cpu - used) / cpu < part)
-        part = (cpu - used) / cpu;
+    double part = s->cap > 0 ? s->free / s->cap : 0;
+    if (s->cpu > 0 && (s->cpu - s->cpu_used) / s->cpu < part)
+        part = (s->cpu - s->cpu_used) / s->cpu;
     return part > 0 ? part : 0;
 }
 
-/* workload_pressed on the kinds of `nodes` (kd). */
+/* Add node v's cards to their pools in ps (and each model's free
+ * milli-GPU to free); its CPU, lent as struct pool_sum says, to ps, or,
+ * without devices, to *spare. Returns its wholly free cards. */
+static int sum_node(const struct workload *w, const struct policy_node *v, struct pool_sum *ps,
+                    double *free, struct pool_sum *spare, int *last)
+{
+    int whole = 0, on[POOLS] = {0};
+    for (int g = 0; g < v->ndev; g++) {
+        const struct policy_usage idle = {0};
+        int p = pool_slot(policy_device_backend_of(&v->dev[g]));
+        double f = free_share(&v->dev[g], &v->use[g]);
+        int m = model_of(w, &v->dev[g], last);
+        if (m >= 0)
+            free[m] += f;
+        ps[p].free += f;
+        ps[p].cap += free_share(&v->dev[g], &idle);
+        ps[p].devmem += (double)v->dev[g].devmem;
+        ps[p].ndev++;
+        on[p]++;
+        whole += f >= POLICY_MILLI;
+    }
+    if (v->cpu_milli > 0 && v->ndev == 0) {
+        spare->cpu += (double)v->cpu_milli;
+        spare->cpu_used += (double)v->cpu_used_milli;
+    }
+    for (int p = 0; p < POOLS && v->cpu_milli > 0 && v->ndev > 0; p++) {
+        double part = (double)on[p] / v->ndev;
+        ps[p].cpu += (double)v->cpu_milli * part;
+        ps[p].cpu_used += (double)v->cpu_used_milli * part;
+    }
+    return whole;
+}
+
+/* Lend the CPU of the nodes without devices (spare) to the pools, each its
+ * part of all devices, and add each pool's demand. */
+static void sum_pools(const struct workload *w, struct pool_sum *ps, const struct pool_sum *spare)
+{
+    double all = 0;
+    for (int p = 0; p < POOLS; p++)
+        all += ps[p].ndev;
+    for (int p = 0; p < POOLS && all > 0; p++) {
+        ps[p].cpu += spare->cpu * (ps[p].ndev / all);
+        ps[p].cpu_used += spare->cpu_used * (ps[p].ndev / all);
+    }
+    for (int i = 0; i < w->n; i++) {
+        struct pool_sum *s = &ps[pool_slot(shape_pool(&w->e[i].s))];
+        s->dsum += w->e[i].w * demand(&w->e[i].s, s->ndev > 0 ? s->devmem / s->ndev : 1);
+    }
+}
+
+/* workload_pressed on the kinds of `nodes` (kd). Each shape is measured
+ * against its own pool: the arrivals until that pool's GPUs are full, the
+ * copies lost per GPU of it filled, the part of it still open. */
 static void pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                     const struct kinds *kd, struct workload_press *out)
 {
@@ -905,53 +966,36 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
     int last = -1;
     int copies[WORKLOAD_MAX_SHAPES] = {0}, hosts[WORKLOAD_MAX_SHAPES] = {0};
     int multi[WORKLOAD_MAX_SHAPES], group[WORKLOAD_MAX_SHAPES], nmulti = 0;
-    double free = 0, cap = 0, devmem = 0, ndev = 0, wsum = 0, dsum = 0, cpu = 0, cpu_used = 0;
+    struct pool_sum ps[POOLS] = {{0}}, spare = {0};
     for (int i = 0; i < w->n; i++)
         if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
     card_groups(w, multi, nmulti, group);
     memset(out->free, 0, sizeof out->free);
     for (int j = 0; j < n; j++) {
-        const struct policy_node *v = nodes[j];
-        int whole = 0;
-        for (int g = 0; g < v->ndev; g++) {
-            const struct policy_usage idle = {0};
-            double f = free_share(&v->dev[g], &v->use[g]);
-            int m = model_of(w, &v->dev[g], &last);
-            if (m >= 0)
-                out->free[m] += f;
-            free += f;
-            cap += free_share(&v->dev[g], &idle);
-            whole += f >= POLICY_MILLI;
-            devmem += (double)v->dev[g].devmem;
-        }
-        ndev += v->ndev;
-        if (v->cpu_milli > 0) {
-            cpu += (double)v->cpu_milli;
-            cpu_used += (double)v->cpu_used_milli;
-        }
+        int whole = sum_node(w, nodes[j], ps, out->free, &spare, &last);
         if (whole >= 2) /* no multi-GPU copy fits fewer */
-            add_copies(w, v, whole, false, 1, multi, nmulti, group, copies);
+            add_copies(w, nodes[j], whole, false, 1, multi, nmulti, group, copies);
     }
     if (w->p.press_rule) /* copies on the nodes empty: once per kind */
         for (int j = 0; j < kd->n; j++)
             add_copies(w, kd->node[j], 0, true, kd->count[j], multi, nmulti, group, hosts);
-    wsum = weight_sum(w);
-    for (int i = 0; i < w->n; i++)
-        dsum += w->e[i].w * demand(&w->e[i].s, ndev > 0 ? devmem / ndev : 1);
-    double pods = dsum > 0 ? free * wsum / dsum : 0; /* arrivals until the GPUs are full */
-    double open = free_part(free, cap, cpu_used, cpu);
+    sum_pools(w, ps, &spare);
+    double wsum = weight_sum(w);
     memset(mask, 0, sizeof(uint64_t) * WORKLOAD_MASK_WORDS);
     memset(out->loss, 0, sizeof out->loss);
     for (int k = 0; k < nmulti; k++) {
         int i = multi[k];
+        const struct pool_sum *s = &ps[pool_slot(shape_pool(&w->e[i].s))];
+        /* arrivals until the pool's GPUs are full, and this shape's part */
+        double pods = s->dsum > 0 ? s->free * wsum / s->dsum : 0;
         double expect = pods * w->e[i].w / wsum;
         double need, left;
         if (w->p.press_rule) {
             /* copies lost per GPU filled so far, carried on to full */
-            double used = cap - free;
+            double used = s->cap - s->free;
             double rate = used > 0 ? (hosts[i] - copies[i]) / used : 0;
-            left = copies[i] - rate * free;
+            left = copies[i] - rate * s->free;
             need = w->p.press_reserve * expect + 1;
         } else {
             left = copies[i];
@@ -959,7 +1003,7 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
         }
         if (copies[i] > 0 && left < need) {
             mask[i / 64] |= 1ULL << (i % 64);
-            out->loss[i] = w->e[i].s.nums * open * fmin(1, (need - left) / copies[i]);
+            out->loss[i] = w->e[i].s.nums * free_part(s) * fmin(1, (need - left) / copies[i]);
         }
     }
 }

@@ -689,39 +689,56 @@ END_TEST
  * used U = 1000 + 2000 x full2; copies now 7, lost 1. Expected arrivals E
  * = 31000 x 50 / (999 x 1000 + 50 x 4000); projected left L = 7 - 31000 /
  * U. loss = 4 GPUs x rho x open, rho = min(1, (E + 1 - L) / 7), open the
- * smaller of the free parts of the GPUs and of the CPU. */
+ * smaller of the free parts of the GPUs and of the CPU. With `dcu` more
+ * nodes of 4 DCU cards, every card and core taken, and a whole-card DCU
+ * shape of weight 999: the same loss (each pool is measured apart; summed
+ * across pools, the DCU cards halve E and lower the open part). */
 static const struct {
     int full2;
     int64_t cpu_free;
     double open;
+    int dcu;
 } loss_cases[] = {
-    {1, 16000, 31.0 / 34}, /* rho 0.80: the GPUs' free part */
-    {1, 8000, 0.5},        /* half the CPU is used: its part */
-    {0, 16000, 31.0 / 32}, /* L = -24: rho 1 */
+    {1, 16000, 31.0 / 34, 0}, /* rho 0.80: the GPUs' free part */
+    {1, 8000, 0.5, 0},        /* half the CPU is used: its part */
+    {0, 16000, 31.0 / 32, 0}, /* L = -24: rho 1 */
+    {1, 16000, 31.0 / 34, 4}, /* a full DCU pool beside it */
+    {1, 8000, 0.5, 4},
 };
 
 START_TEST(host_loss_by_hand)
 {
-    struct tnode t[9];
-    const struct policy_node *nodes[9];
-    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0};
+    struct tnode t[13];
+    const struct policy_node *nodes[13];
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0},
+              taken[] = {0, 0, 0, 0};
+    const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
     int n = 0;
     for (; n < 8; n++)
         node(&t[n], "n4", n < 1 ? one : idle, 4, loss_cases[_i].cpu_free);
     for (int i = 0; i < loss_cases[_i].full2; i++, n++)
         node(&t[n], "n2", full, 2, loss_cases[_i].cpu_free);
+    for (int i = 0; i < loss_cases[_i].dcu; i++, n++) {
+        node(&t[n], "d4", taken, 4, 0);
+        for (int g = 0; g < 4; g++)
+            t[n].dev[g].backend = dcu;
+    }
     for (int i = 0; i < n; i++)
         nodes[i] = &t[i].n;
     struct workload *w = workload_create(1.0);
-    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
+    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL),
+                          dcu_whole = shape(1, 100, 1000, NULL);
+    dcu_whole.backend = dcu;
     workload_add(w, &whole, 999);
     workload_add(w, &four, 50);
+    if (loss_cases[_i].dcu)
+        workload_add(w, &dcu_whole, 999);
     struct workload_press p;
     workload_pressed(w, nodes, n, &p);
     double e = 31000.0 * 50 / (999 * 1000 + 50 * 4000);
     double left = 7 - 31000.0 / (1000 + 2000 * loss_cases[_i].full2);
     double want = 4 * fmin(1, (e + 1 - left) / 7) * loss_cases[_i].open;
-    ck_assert_int_eq((int)(p.mask[0] & 3), 2);
+    ck_assert_int_eq((int)(p.mask[0] & 7), 2);
     ck_assert(p.loss[0] == 0);
     ck_assert_msg(fabs(p.loss[1] - want) < 1e-9, "case %d: loss %f, want %f", _i, p.loss[1], want);
     workload_destroy(w);
