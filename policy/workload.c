@@ -263,7 +263,8 @@ static int find_shape(const struct workload *w, const struct workload_shape *s)
     return i;
 }
 
-void workload_add(struct workload *w, const struct workload_shape *s, double weight)
+/* workload_add; returns the shape's index. */
+static int add_shape(struct workload *w, const struct workload_shape *s, double weight)
 {
     int i = find_shape(w, s);
     if (i == w->n) {
@@ -282,6 +283,12 @@ void workload_add(struct workload *w, const struct workload_shape *s, double wei
     w->e[i].w += weight / w->scale;
     w->e[i].prior = false;
     touch(w);
+    return i;
+}
+
+void workload_add(struct workload *w, const struct workload_shape *s, double weight)
+{
+    add_shape(w, s, weight);
 }
 
 void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s)
@@ -436,10 +443,8 @@ static void add_prior(struct workload *w, const struct kinds *k)
                                    .backend = policy_device_backend_of(&v->dev[0])};
         if (find_shape(w, &s) < w->n || kind_measured(w, k, &s))
             continue; /* its whole-node demand is measured, or this kind's prior is in */
-        workload_add(w, &s, weight); /* in at the whole bound (it ranks for eviction so) */
-        int i = find_shape(w, &s);
-        if (i < w->n)
-            w->e[i].prior = true;
+        /* in at the whole bound (it ranks for eviction so) */
+        w->e[add_shape(w, &s, weight)].prior = true;
     }
     /* The rule of three bounds the rate of any unseen whole-node shape of a
      * pool, not of each: the pool's kinds without a measure share it (every
