@@ -756,10 +756,19 @@ static void supply_add(struct workload *w, int p, const struct policy_node *n, d
     }
 }
 
-/* Each pool's CPU and memory (struct workload's supply). A node of two
- * vendors lends each pool the part of its host its devices are; one
- * without devices lends each pool the pool's part of all devices, so on a
- * cluster of one vendor the pool holds every node's host entire. */
+/* The part of node n's host (CPU, memory) it lends pool p, on[p] of its
+ * devices being p's: on a node with devices, the part of them that is p's;
+ * on one without, p's part of the cluster's devices (gpus of all). So a
+ * cluster of one vendor lends its pool every host entire. */
+static double host_part(const struct policy_node *n, int on, double gpus, double all)
+{
+    if (n->ndev > 0)
+        return (double)on / n->ndev;
+    return all > 0 ? gpus / all : 0;
+}
+
+/* Each pool's CPU and memory (struct workload's supply), each node's host
+ * lent as host_part says. */
 static void count_supply(struct workload *w, const struct policy_node *const *nodes, int n)
 {
     double gpus[POOLS] = {0}, all = 0;
@@ -770,7 +779,7 @@ static void count_supply(struct workload *w, const struct policy_node *const *no
             on[pool_slot(policy_device_backend_of(&nodes[j]->dev[g]))]++;
         for (int p = 0; p < POOLS; p++) {
             if (on[p])
-                supply_add(w, p, nodes[j], (double)on[p] / nodes[j]->ndev, on[p] * POLICY_MILLI);
+                supply_add(w, p, nodes[j], host_part(nodes[j], on[p], 0, 0), on[p] * POLICY_MILLI);
             gpus[p] += on[p];
         }
         all += nodes[j]->ndev;
@@ -778,7 +787,7 @@ static void count_supply(struct workload *w, const struct policy_node *const *no
     for (int j = 0; j < n && all > 0; j++)
         for (int p = 0; p < POOLS && nodes[j]->ndev == 0; p++)
             if (gpus[p] > 0)
-                supply_add(w, p, nodes[j], gpus[p] / all, 0);
+                supply_add(w, p, nodes[j], host_part(nodes[j], 0, gpus[p], all), 0);
 }
 
 static void set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n,
@@ -893,10 +902,8 @@ static int model_of(const struct workload *w, const struct policy_device *d, int
 }
 
 /* What pressed adds up for one pool (a backend row): its GPUs' free and
- * total milli-GPU, device memory and count, the CPU its nodes lend it (as
- * count_supply: a node of two vendors lends each pool its devices' part,
- * one without devices each pool its part of all devices) and the demand
- * of its shapes (weight x milli-GPU). */
+ * total milli-GPU, device memory and count, the CPU its nodes lend it
+ * (host_part) and the demand of its shapes (weight x milli-GPU). */
 struct pool_sum {
     double free, cap, devmem, ndev, cpu, cpu_used, dsum;
 };
@@ -911,11 +918,19 @@ static double free_part(const struct pool_sum *s)
     return part > 0 ? part : 0;
 }
 
-/* Add node v's cards to their pools in ps (and each model's free
- * milli-GPU to free); its CPU, lent as struct pool_sum says, to ps, or,
- * without devices, to *spare. Returns its wholly free cards. */
+/* Add to pool p of ps the CPU node v lends it (host_part). */
+static void lend_cpu(struct pool_sum *ps, int p, const struct policy_node *v, double part)
+{
+    if (v->cpu_milli > 0) {
+        ps[p].cpu += (double)v->cpu_milli * part;
+        ps[p].cpu_used += (double)v->cpu_used_milli * part;
+    }
+}
+
+/* Add node v's cards and the CPU it lends to their pools in ps (and each
+ * model's free milli-GPU to free). Returns its wholly free cards. */
 static int sum_node(const struct workload *w, const struct policy_node *v, struct pool_sum *ps,
-                    double *free, struct pool_sum *spare, int *last)
+                    double *free, int *last)
 {
     int whole = 0, on[POOLS] = {0};
     for (int g = 0; g < v->ndev; g++) {
@@ -932,29 +947,22 @@ static int sum_node(const struct workload *w, const struct policy_node *v, struc
         on[p]++;
         whole += f >= POLICY_MILLI;
     }
-    if (v->cpu_milli > 0 && v->ndev == 0) {
-        spare->cpu += (double)v->cpu_milli;
-        spare->cpu_used += (double)v->cpu_used_milli;
-    }
-    for (int p = 0; p < POOLS && v->cpu_milli > 0 && v->ndev > 0; p++) {
-        double part = (double)on[p] / v->ndev;
-        ps[p].cpu += (double)v->cpu_milli * part;
-        ps[p].cpu_used += (double)v->cpu_used_milli * part;
-    }
+    for (int p = 0; p < POOLS && v->ndev > 0; p++)
+        lend_cpu(ps, p, v, host_part(v, on[p], 0, 0));
     return whole;
 }
 
-/* Lend the CPU of the nodes without devices (spare) to the pools, each its
- * part of all devices, and add each pool's demand. */
-static void sum_pools(const struct workload *w, struct pool_sum *ps, const struct pool_sum *spare)
+/* After sum_node on every node: the CPU of the nodes without devices
+ * (host_part), and each pool's demand. */
+static void sum_pools(const struct workload *w, const struct policy_node *const *nodes, int n,
+                      struct pool_sum *ps)
 {
     double all = 0;
     for (int p = 0; p < POOLS; p++)
         all += ps[p].ndev;
-    for (int p = 0; p < POOLS && all > 0; p++) {
-        ps[p].cpu += spare->cpu * (ps[p].ndev / all);
-        ps[p].cpu_used += spare->cpu_used * (ps[p].ndev / all);
-    }
+    for (int j = 0; j < n; j++)
+        for (int p = 0; p < POOLS && nodes[j]->ndev == 0; p++)
+            lend_cpu(ps, p, nodes[j], host_part(nodes[j], 0, ps[p].ndev, all));
     for (int i = 0; i < w->n; i++) {
         struct pool_sum *s = &ps[pool_slot(shape_pool(&w->e[i].s))];
         s->dsum += w->e[i].w * demand(&w->e[i].s, s->ndev > 0 ? s->devmem / s->ndev : 1);
@@ -971,21 +979,21 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
     int last = -1;
     int copies[WORKLOAD_MAX_SHAPES] = {0}, hosts[WORKLOAD_MAX_SHAPES] = {0};
     int multi[WORKLOAD_MAX_SHAPES], group[WORKLOAD_MAX_SHAPES], nmulti = 0;
-    struct pool_sum ps[POOLS] = {{0}}, spare = {0};
+    struct pool_sum ps[POOLS] = {{0}};
     for (int i = 0; i < w->n; i++)
         if (w->e[i].s.nums > 1 && !w->e[i].prior)
             multi[nmulti++] = i;
     card_groups(w, multi, nmulti, group);
     memset(out->free, 0, sizeof out->free);
     for (int j = 0; j < n; j++) {
-        int whole = sum_node(w, nodes[j], ps, out->free, &spare, &last);
+        int whole = sum_node(w, nodes[j], ps, out->free, &last);
         if (whole >= 2) /* no multi-GPU copy fits fewer */
             add_copies(w, nodes[j], whole, false, 1, multi, nmulti, group, copies);
     }
     if (w->p.press_rule) /* copies on the nodes empty: once per kind */
         for (int j = 0; j < kd->n; j++)
             add_copies(w, kd->node[j], 0, true, kd->count[j], multi, nmulti, group, hosts);
-    sum_pools(w, ps, &spare);
+    sum_pools(w, nodes, n, ps);
     double wsum = weight_sum(w);
     memset(mask, 0, sizeof(uint64_t) * WORKLOAD_MASK_WORDS);
     memset(out->loss, 0, sizeof out->loss);

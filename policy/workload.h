@@ -86,9 +86,10 @@
  * raises F by what it was worth. A shape's loss:
  * its GPUs x rho x open. rho: the part of today's copies the projection
  * says will be missed, (expected arrivals + 1 - copies left at full) /
- * copies now, at most 1. open: the smaller of the cluster's free parts of
- * GPU capacity and of CPU (a copy lost when the cluster is full fails
- * nothing a full cluster would have held). The largest, not the sum: a
+ * copies now, at most 1. open: the smaller of the free parts of the
+ * shape's pool's GPU capacity and of the CPU its nodes lend it (a copy
+ * lost when the pool is full fails nothing a full pool would have held);
+ * the arrivals and the copies lost are the pool's too. The largest, not the sum: a
  * node's free GPUs serve one arrival, not one of each shape. None on a pool
  * short of CPU (the balance's u above 1): there the CPU runs out before the
  * GPUs, copies go to CPU that would be gone anyway, and keeping them only

@@ -620,16 +620,37 @@ static const struct {
     {8, 1, 0, 50, true, true, 0},  {8, 8, 0, 1, false, false, 0}, {8, 1, 4, 50, false, true, 4},
 };
 
+/* The pressure tests' cluster from t[0]: n4 nodes of 4 GPUs, the first
+ * `lost` with one GPU taken, then full2 nodes of 2 GPUs all taken,
+ * cpu_free cores free on each. Returns how many. */
+static int press_nodes(struct tnode *t, int n4, int lost, int full2, int64_t cpu_free)
+{
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0};
+    int n = 0;
+    for (int i = 0; i < n4; i++, n++)
+        node(&t[n], "n4", i < lost ? one : idle, 4, cpu_free);
+    for (int i = 0; i < full2; i++, n++)
+        node(&t[n], "n2", full, 2, cpu_free);
+    return n;
+}
+
+/* The pressure tests' workload: a whole-card shape (weight 999) and a
+ * 4-GPU one (weight w4), 1 core each. */
+static struct workload *whole_and_four(double w4)
+{
+    struct workload *w = workload_create(1.0);
+    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
+    workload_add(w, &whole, 999);
+    workload_add(w, &four, w4);
+    return w;
+}
+
 START_TEST(pressure_projected)
 {
     struct tnode t[16];
     const struct policy_node *nodes[16];
-    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0};
-    int n = 0;
-    for (int i = 0; i < proj_cases[_i].n4; i++, n++)
-        node(&t[n], "n4", i < proj_cases[_i].lost ? one : idle, 4, 8000);
-    for (int i = 0; i < proj_cases[_i].full2; i++, n++)
-        node(&t[n], "n2", full, 2, 8000);
+    const int idle[] = {1000, 1000, 1000, 1000};
+    int n = press_nodes(t, proj_cases[_i].n4, proj_cases[_i].lost, proj_cases[_i].full2, 8000);
     for (int i = 0; i < proj_cases[_i].cordoned; i++, n++) {
         node(&t[n], "n4c", idle, 4, 8000);
         for (int g = 0; g < 4; g++)
@@ -637,10 +658,7 @@ START_TEST(pressure_projected)
     }
     for (int i = 0; i < n; i++)
         nodes[i] = &t[i].n;
-    struct workload *w = workload_create(1.0);
-    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL);
-    workload_add(w, &whole, 999);
-    workload_add(w, &four, proj_cases[_i].w4);
+    struct workload *w = whole_and_four(proj_cases[_i].w4);
     struct workload_press p;
     workload_pressed(w, nodes, n, &p);
     ck_assert_int_eq((int)(p.mask[0] & 1), 0);
@@ -710,14 +728,9 @@ START_TEST(host_loss_by_hand)
 {
     struct tnode t[13];
     const struct policy_node *nodes[13];
-    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000}, full[] = {0, 0},
-              taken[] = {0, 0, 0, 0};
+    const int taken[] = {0, 0, 0, 0};
     const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
-    int n = 0;
-    for (; n < 8; n++)
-        node(&t[n], "n4", n < 1 ? one : idle, 4, loss_cases[_i].cpu_free);
-    for (int i = 0; i < loss_cases[_i].full2; i++, n++)
-        node(&t[n], "n2", full, 2, loss_cases[_i].cpu_free);
+    int n = press_nodes(t, 8, 1, loss_cases[_i].full2, loss_cases[_i].cpu_free);
     for (int i = 0; i < loss_cases[_i].dcu; i++, n++) {
         node(&t[n], "d4", taken, 4, 0);
         for (int g = 0; g < 4; g++)
@@ -725,12 +738,9 @@ START_TEST(host_loss_by_hand)
     }
     for (int i = 0; i < n; i++)
         nodes[i] = &t[i].n;
-    struct workload *w = workload_create(1.0);
-    struct workload_shape whole = shape(1, 100, 1000, NULL), four = shape(4, 100, 1000, NULL),
-                          dcu_whole = shape(1, 100, 1000, NULL);
+    struct workload *w = whole_and_four(50);
+    struct workload_shape dcu_whole = shape(1, 100, 1000, NULL);
     dcu_whole.backend = dcu;
-    workload_add(w, &whole, 999);
-    workload_add(w, &four, 50);
     if (loss_cases[_i].dcu)
         workload_add(w, &dcu_whole, 999);
     struct workload_press p;
