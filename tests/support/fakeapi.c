@@ -901,9 +901,11 @@ out:
     return st;
 }
 
-/* Route one complete request. Returns the status and *out (new). */
+/* Route one complete request. Returns the status and *out (new). A call
+ * on a stored object is logged (as tag) in the same hold of the lock as its
+ * change, and *logged set; the caller logs the others. */
 static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method, const char *url,
-                 const char *body, char **out, bool *watch)
+                 const char *body, const char *tag, char **out, bool *watch, bool *logged)
 {
     char path[1024], msg[1024], key[600], *parts[12], *save = NULL;
     int n = 0, st = 404;
@@ -911,7 +913,7 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
     for (char *t = strtok_r(path, "/", &save); t && n < 12; t = strtok_r(NULL, "/", &save))
         parts[n++] = t;
     *out = NULL;
-    *watch = false;
+    *watch = *logged = false;
     snprintf(msg, sizeof msg, "the server could not find the requested resource");
     bool get = strcmp(method, "GET") == 0;
     int kind = -1;
@@ -1004,6 +1006,9 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
         st = 405;
         snprintf(msg, sizeof msg, "method %s not allowed here", method);
     }
+    /* logged with the change: whoever sees the new state sees the call */
+    log_call(f, tag, url, st, body);
+    *logged = true;
     pthread_mutex_unlock(&f->lock);
 status:
     if (!*out)
@@ -1070,15 +1075,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (r->body.toobig)
         return fail(f, c, method, url, 413, "request body too large", NULL);
     char *out = NULL;
-    bool watch = false;
-    int st = route(f, c, verb, url, body, &out, &watch);
+    bool watch = false, logged = false;
+    int st = route(f, c, verb, url, body, method, &out, &watch, &logged);
     if (watch) {
         free(out);
         return st == 200 ? MHD_YES : MHD_NO;
     }
-    pthread_mutex_lock(&f->lock);
-    log_call(f, method, url, st, body);
-    pthread_mutex_unlock(&f->lock);
+    if (!logged) {
+        pthread_mutex_lock(&f->lock);
+        log_call(f, method, url, st, body);
+        pthread_mutex_unlock(&f->lock);
+    }
     enum MHD_Result ok = reply(c, st, out);
     free(out);
     return ok;
