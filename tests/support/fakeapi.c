@@ -902,8 +902,8 @@ out:
 }
 
 /* Route one complete request. Returns the status and *out (new). A call
- * on a stored object is logged (as tag) in the same hold of the lock as its
- * change, and *logged set; the caller logs the others. */
+ * on one stored object, or an event, is logged (as tag) in the same hold
+ * of the lock as its change, and *logged set; the caller logs the others. */
 static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method, const char *url,
                  const char *body, const char *tag, char **out, bool *watch, bool *logged)
 {
@@ -958,6 +958,8 @@ static int route(struct fakeapi *f, struct MHD_Connection *c, const char *method
             f->nevents++;
         } else
             cJSON_Delete(e);
+        log_call(f, tag, url, 201, body);
+        *logged = true;
         pthread_mutex_unlock(&f->lock);
         *out = mem_strdup(body);
         return 201;
