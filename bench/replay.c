@@ -259,6 +259,37 @@ static void dump_state(struct cache *c, const struct trace *t)
                 models[m], free_by[m] / POLICY_MILLI, starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
 }
 
+/* Diagnostics (--dump), at 100 % arrival: the free GPU capacity by what
+ * could still use it (whole cards, and of them those on nodes with under
+ * 4 cores or 8 GiB free; gaps on partly used cards by size), beside the
+ * one-GPU shares under 0.2 of a card that arrived (tiny, milli-GPU): only
+ * they fit a gap under 0.2. */
+static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
+{
+    double whole = 0, starved = 0, gap[3] = {0};
+    cache_rdlock(c);
+    for (int i = 0; i < t->nnodes; i++) {
+        const struct policy_node *v = cache_view(c, t->nodes[i].name);
+        bool poor = v->cpu_milli - v->cpu_used_milli < 4000 || v->mem_mib - v->mem_used_mib < 8192;
+        for (int g = 0; g < v->ndev; g++) {
+            double f = (GPU_MEM - (double)v->use[g].mem) / GPU_MEM;
+            if (f >= 1) {
+                whole++;
+                starved += poor;
+            } else if (f > 0) {
+                gap[f < 0.2 ? 0 : f < 0.5 ? 1 : 2] += f;
+            }
+        }
+    }
+    cache_unlock(c);
+    fprintf(stderr,
+            "at 100 %%: free GPUs %.1f of %.0f: whole cards %.0f (%.0f on nodes under 4 cores or "
+            "8 GiB free), gaps under 0.2 %.1f, 0.2-0.5 %.1f, over 0.5 %.1f; shares under 0.2 "
+            "arrived %.1f GPUs\n",
+            whole + gap[0] + gap[1] + gap[2], (double)t->capacity / POLICY_MILLI, whole, starved,
+            gap[0], gap[1], gap[2], (double)tiny / POLICY_MILLI);
+}
+
 /* Diagnostics (--dump), at arrival arr: the nodes of 4 or more GPUs with
  * every GPU free, by model, and of them those that could host k (its GPUs,
  * CPU and memory); k NULL: a progress line, else k just failed. */
@@ -313,7 +344,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     char err[256];
     int n = 0, *w = workload(t, a->tune, seed, &n), next = 0, step = 0;
     const char **names = mem_alloc(sizeof *names * (size_t)t->nnodes);
-    int64_t arrived = 0, allocated = 0;
+    int64_t arrived = 0, allocated = 0, tiny = 0;
 
     memset(o, 0, sizeof *o);
     eo.policy.node_policy = policy_node_policy_find(a->policy);
@@ -374,10 +405,14 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         o->placed += ok;
         arrived += demand(k);
         allocated += ok ? demand(k) : 0;
+        tiny += k->num_gpu == 1 && k->milli < 200 ? k->milli : 0;
         double arr = 100.0 * (double)arrived / (double)t->capacity;
         double alloc = 100.0 * (double)allocated / (double)t->capacity;
-        while (next < NPOINTS && arr >= points[next])
+        while (next < NPOINTS && arr >= points[next]) {
+            if (a->dump && points[next] == 100)
+                dump_gaps(c, t, tiny);
             o->at[next++] = alloc;
+        }
         while (step <= CURVE_STEPS && arr >= step / 10.0) {
             if (a->dump && step % 50 == 0)
                 dump_idle(c, t, NULL, arr);
@@ -471,8 +506,8 @@ static int usage(void)
                     "packing of the arrived shares leaves (an estimate of what a scheduler\n"
                     "that places every fitting pod could hold, see bench/bound.h).\n"
                     "--dump (stderr): every 5 %% of arrival and at each failed GPU task up\n"
-                    "to 121 %%, the idle nodes of 4+ GPUs by model; at the end, where the\n"
-                    "free GPUs are.\n"
+                    "to 121 %%, the idle nodes of 4+ GPUs by model; at 100 %%, the free GPUs\n"
+                    "as whole cards and gaps by size; at the end, where the free GPUs are.\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"

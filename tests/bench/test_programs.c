@@ -122,6 +122,39 @@ START_TEST(replay_packing_parses)
 }
 END_TEST
 
+/* --dump at 100 % arrival: the free GPUs split into whole cards and gaps
+ * by size add up to the free total, and that total is what the row's
+ * allocation at 100 % leaves of the capacity (the line is printed at that
+ * same instant). */
+START_TEST(replay_dump_adds_up)
+{
+    static const char *const args[] = {"--policy fgd", "--policy fragment-aware",
+                                       "--policy fragment-aware --workload online"};
+    char cmd[2048], policy[64];
+    double at[5], free, cap, whole, poor, gap[3], tiny;
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv %s --dump 2>&1",
+             harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+             args[_i]);
+    ck_assert_int_eq(run(cmd), 0);
+    const char *line = strstr(out, "at 100 %: ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_eq(
+        sscanf(line,
+               "at 100 %%: free GPUs %lf of %lf: whole cards %lf (%lf on nodes under 4 "
+               "cores or 8 GiB free), gaps under 0.2 %lf, 0.2-0.5 %lf, over 0.5 %lf; "
+               "shares under 0.2 arrived %lf GPUs",
+               &free, &cap, &whole, &poor, &gap[0], &gap[1], &gap[2], &tiny),
+        8);
+    const char *header = strstr(out, PAPER_HEADER);
+    ck_assert_ptr_nonnull(header);
+    parse_row(header, policy, at);
+    ck_assert_double_eq_tol(whole + gap[0] + gap[1] + gap[2], free, 0.2);
+    ck_assert_double_eq_tol(free, cap * (100 - at[2]) / 100, 0.06);
+    ck_assert(poor <= whole && tiny >= 0 && free > 0);
+}
+END_TEST
+
 /* vgpu-replay on the small sample with `args` exits 2 naming `want`. */
 static void replay_refuses(const char *args, const char *want)
 {
@@ -302,6 +335,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
     tcase_add_test(tc, replay_bound_holds);
+    tcase_add_loop_test(tc, replay_dump_adds_up, 0, 3);
     tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
     tcase_add_test(tc, replay_vendors_one_pool);
