@@ -672,9 +672,10 @@ START_TEST(pressure_projected)
 }
 END_TEST
 
-/* A pressed shape weighs 2 % of the total: on {0, 1000, 1000, 1000}, one-copy
- * measure, the 4-GPU shape wastes 3000: F = 3000 x 1/1000 = 3 unpressed,
- * 3000 x 20 / (999 + 20) pressed (weight 1 raised to 0.02 x 1000). */
+/* A pressed shape weighs WORKLOAD_PRESSURE_FLOOR of the total: on {0, 1000,
+ * 1000, 1000}, one-copy measure, the 4-GPU shape wastes 3000: F = 3000 x
+ * 1/1000 = 3 unpressed, 3000 x m / (999 + m) pressed (weight 1 raised to
+ * m = the floor x 1000; 15 at the floor 0.015). */
 START_TEST(pressure_weighs)
 {
     struct tnode t;
@@ -690,7 +691,9 @@ START_TEST(pressure_weighs)
     uint64_t epoch = workload_epoch(w);
     ck_assert(workload_set_pressed(w, &second));
     ck_assert(workload_epoch(w) != epoch);
-    ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 60000.0 / 1019) < 1e-9);
+    const double m = WORKLOAD_PRESSURE_FLOOR * 1000;
+    ck_assert(m > 1); /* the floor raises this shape's weight of 1 */
+    ck_assert(fabs(workload_fragment(w, &t.n, t.use, 0, 0) - 3000 * m / (999 + m)) < 1e-9);
     epoch = workload_epoch(w);
     ck_assert(!workload_set_pressed(w, &second)); /* no change: memos stay valid */
     ck_assert(workload_epoch(w) == epoch);
