@@ -230,6 +230,13 @@ static int least_allocated(struct cache *c, const struct trace *t, const struct 
     return bi;
 }
 
+/* Diagnostics: does node v lack the host for another pod (under 4 cores or
+ * 8 GiB free), so that its free GPUs are stranded? */
+static bool host_poor(const struct policy_node *v)
+{
+    return v->cpu_milli - v->cpu_used_milli < 4000 || v->mem_mib - v->mem_used_mib < 8192;
+}
+
 /* Diagnostics: where the free GPU capacity sits at the end, by model. */
 static void dump_state(struct cache *c, const struct trace *t)
 {
@@ -249,13 +256,14 @@ static void dump_state(struct cache *c, const struct trace *t)
             f += GPU_MEM - (double)v->use[g].mem;
         free_by[m] += f;
         cpu_by[m] += (double)(v->cpu_milli - v->cpu_used_milli);
-        if (f > 0 && v->cpu_milli - v->cpu_used_milli < 4000)
+        if (f > 0 && host_poor(v))
             starved[m] += f;
     }
     cache_unlock(c);
     for (int m = 0; m < nm; m++)
         fprintf(stderr,
-                "%-8s free GPU %7.1f  on nodes with < 4 cores free %7.1f  free cores %8.1f\n",
+                "%-8s free GPU %7.1f  on nodes under 4 cores or 8 GiB free %7.1f  free cores "
+                "%8.1f\n",
                 models[m], free_by[m] / POLICY_MILLI, starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
 }
 
@@ -270,7 +278,7 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
     cache_rdlock(c);
     for (int i = 0; i < t->nnodes; i++) {
         const struct policy_node *v = cache_view(c, t->nodes[i].name);
-        bool poor = v->cpu_milli - v->cpu_used_milli < 4000 || v->mem_mib - v->mem_used_mib < 8192;
+        bool poor = host_poor(v);
         for (int g = 0; g < v->ndev; g++) {
             double f = (GPU_MEM - (double)v->use[g].mem) / GPU_MEM;
             if (f >= 1) {
