@@ -1238,23 +1238,74 @@ static double lands(const struct workload *w, const struct entry *e, const struc
     return reach > 0 ? e->w * gm->gpus / reach : e->w;
 }
 
-/* Adds to sum[x], for every free share x, what of it no sum of the sizes
- * common at threshold t fills (size_w: weight per share size; mass: the
- * milli-GPU of the shares below a card; total: all weight). */
-static void add_left(const struct workload *w, const double *size_w, double mass, double total,
-                     double t, double *sum)
+/* How common share size d is: its part of the shares' milli-GPU (gap_rule
+ * 1) or of all weight (0); common at threshold t when at least t. */
+static double size_part(const struct workload *w, const double *size_w, int d, double mass,
+                        double total)
 {
-    bool reach[GAP_MAX + 1] = {true};
-    for (int d = 1; d <= GAP_MAX; d++) {
-        if (size_w[d] <= 0 ||
-            (w->p.gap_rule > 0 ? d == GAP_MAX || size_w[d] * d < t * mass : size_w[d] < t * total))
-            continue;
-        for (int x = d; x <= GAP_MAX; x++)
-            reach[x] |= reach[x - d];
-    }
+    if (w->p.gap_rule > 0)
+        return d == GAP_MAX || mass <= 0 ? 0 : size_w[d] * d / mass;
+    return total > 0 ? size_w[d] / total : 0;
+}
+
+/* Adds share size d, repeats allowed, to the sums reach[] marks. */
+static void reach_add(bool *reach, int d)
+{
+    for (int x = d; x <= GAP_MAX; x++)
+        reach[x] |= reach[x - d];
+}
+
+/* Adds to sum[x], for every free share x, weight times what of it is left
+ * below the largest sum reach[] marks. */
+static void add_left(const bool *reach, double weight, double *sum)
+{
     for (int x = 0, best = 0; x <= GAP_MAX; x++) {
         best = reach[x] ? x : best;
-        sum[x] += x - best;
+        sum[x] += weight * (x - best);
+    }
+}
+
+struct cut {
+    double at; /* log2 of a size's part */
+    int d;     /* the size */
+};
+
+static int cut_later(const void *a, const void *b)
+{
+    double x = ((const struct cut *)a)->at, y = ((const struct cut *)b)->at;
+    return (x < y) - (x > y);
+}
+
+/* The gaps at one threshold (gap_ramp 0), or the ramp: their mean over
+ * every threshold from half to twice gap_common, evenly in log2. Walking
+ * the threshold down, a size turns common where it meets the size's own
+ * part and stays common, so one pass per stretch between such points,
+ * weighed by the stretch's length, gives the mean exactly. */
+static void add_gaps(const struct workload *w, const double *size_w, double mass, double total,
+                     double *sum)
+{
+    bool reach[GAP_MAX + 1] = {true};
+    struct cut cut[GAP_MAX];
+    double hi = log2(w->p.gap_common) + (w->p.gap_ramp > 0), lo = hi - 2 * (w->p.gap_ramp > 0);
+    int n = 0;
+    for (int d = 1; d <= GAP_MAX; d++) {
+        double r = size_w[d] > 0 ? size_part(w, size_w, d, mass, total) : 0;
+        if (r > 0 && log2(r) >= hi)
+            reach_add(reach, d);
+        else if (r > 0 && log2(r) > lo)
+            cut[n++] = (struct cut){log2(r), d};
+    }
+    if (hi <= lo) { /* one threshold */
+        add_left(reach, 1, sum);
+        return;
+    }
+    qsort(cut, (size_t)n, sizeof *cut, cut_later);
+    for (int i = 0; i <= n; i++) {
+        double to = i < n ? cut[i].at : lo;
+        add_left(reach, (hi - to) / 2, sum);
+        hi = to;
+        if (i < n)
+            reach_add(reach, cut[i].d);
     }
 }
 
@@ -1288,13 +1339,10 @@ static const struct gaps *gap_table(const struct workload *w, struct workload_me
     double mass = 0; /* of the shares below a card */
     for (int d = 1; d < GAP_MAX; d++)
         mass += size_w[d] * d;
-    int steps = w->p.gap_ramp > 0 ? 5 : 1; /* the ramp: gap_common x 2^-1 .. 2^1 */
     double sum[GAP_MAX + 1] = {0};
-    for (int k = 0; k < steps; k++)
-        add_left(w, size_w, mass, total, w->p.gap_common * (steps > 1 ? pow(2, (k - 2) / 2.0) : 1),
-                 sum);
+    add_gaps(w, size_w, mass, total, sum);
     for (int x = 0; x <= GAP_MAX; x++)
-        g->left[x] = (int16_t)(sum[x] / steps + 0.5);
+        g->left[x] = (int16_t)(sum[x] + 0.5);
     g->epoch = w->epoch;
     g->pool = pool;
     g->type = type;

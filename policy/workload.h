@@ -52,9 +52,12 @@
  * WORKLOAD_GAP_COMMON of the milli-GPU that shares below a whole card
  * bring to model M: a size is counted by the capacity its pods could
  * fill, so a rare small share cannot make every gap look fillable). The
- * threshold is a ramp: the gaps are averaged over five thresholds from
- * half to twice WORKLOAD_GAP_COMMON, so a size near the line counts in
- * part and no small change of the mix flips a gap at once. What
+ * threshold is a ramp: the gaps are averaged over every threshold from
+ * half to twice WORKLOAD_GAP_COMMON, evenly in log scale (exactly: the
+ * common sizes change only where a threshold meets a size's own part), so
+ * a size counts by how much of the ramp it clears and a gap moves smoothly
+ * with the mix and the constant (five thresholds until the twenty-sixth
+ * session). What
  * of a shape lands on M: its weight times M's part of the GPUs the shape
  * may use (0 when its model list excludes M; M's GPUs / all GPUs for a
  * shape that takes any model), so a share size only T4-bound tasks ask is
@@ -143,7 +146,7 @@ struct workload_params {
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
     double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a pool's whole-node shapes: this / pods seen */
-    double gap_ramp;      /* 1: 5 thresholds, gap_common / 2 .. x 2, gaps averaged; 0: one */
+    double gap_ramp;      /* 1: every threshold, gap_common / 2 .. x 2, gaps averaged; 0: one */
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
     double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */

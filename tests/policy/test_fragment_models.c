@@ -324,11 +324,13 @@ END_TEST
  * a 470, a 210 gap all 210. By count (2.4 % of the pods, over the
  * threshold; the rule before issue 20) it is:
  * 470 + 60 fills 530, 60 x 3 leaves 30 of 210.
- * The ramp (gap_ramp 1): five thresholds from half to twice gap_common,
- * the gaps averaged. At gap_common 0.5 % the 60 share (0.38 % of the
- * demand) counts under two of them (0.25 % and 0.35 %): a 530 gap keeps
- * (2 x 0 + 3 x 60) / 5 = 36, a 210 gap (2 x 30 + 3 x 210) / 5 = 138; the
- * step at 0.5 % leaves 60 and 210. */
+ * The ramp (gap_ramp 1): every threshold from half to twice gap_common,
+ * evenly in log2, the gaps averaged. At gap_common 0.5 % the 60 share
+ * (30 / 7930 = 0.378 % of the demand) counts under the thresholds from
+ * 0.25 % to 0.378 %: (log2 0.378 - log2 0.25) / 2 = 0.299 of the ramp. A
+ * 530 gap keeps 0.701 x 60 = 42.1, a 210 gap 0.299 x 30 + 0.701 x 210 =
+ * 156.2 (the table keeps whole milli-GPU: 42, 156); the step at 0.5 %
+ * leaves 60 and 210. */
 static const struct {
     double rule, ramp, common;
     int free, left;
@@ -338,8 +340,8 @@ static const struct {
     {1, 0, WORKLOAD_GAP_COMMON, 210, 210},
     {0, 0, WORKLOAD_GAP_COMMON, 210, 30},
     {1, 0, WORKLOAD_GAP_COMMON, 1000, 0},
-    {1, 1, 0.005, 530, 36},
-    {1, 1, 0.005, 210, 138},
+    {1, 1, 0.005, 530, 42},
+    {1, 1, 0.005, 210, 156},
     {1, 0, 0.005, 530, 60},
     {1, 0, 0.005, 210, 210},
 };
