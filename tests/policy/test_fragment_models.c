@@ -342,6 +342,9 @@ static const struct {
     {1, 0, WORKLOAD_GAP_COMMON, 1000, 0},
     {1, 1, 0.005, 530, 42},
     {1, 1, 0.005, 210, 156},
+    {1, 1, WORKLOAD_GAP_COMMON, 530, 60}, /* 0.378 % is below the whole ramp */
+    {1, 1, 0.0015, 530, 0},               /* and above all of it */
+    {1, 1, 0.0015, 210, 30},
     {1, 0, 0.005, 530, 60},
     {1, 0, 0.005, 210, 210},
 };
