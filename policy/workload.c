@@ -1286,23 +1286,26 @@ static void add_gaps(const struct workload *w, const double *size_w, double mass
 {
     bool reach[GAP_MAX + 1] = {true};
     struct cut cut[GAP_MAX];
-    double hi = log2(w->p.gap_common) + (w->p.gap_ramp > 0), lo = hi - 2 * (w->p.gap_ramp > 0);
+    double half = w->p.gap_ramp > 0 ? 1 : 0; /* the ramp's half width, in log2 */
+    double hi = log2(w->p.gap_common) + half, lo = hi - 2 * half;
     int n = 0;
     for (int d = 1; d <= GAP_MAX; d++) {
         double r = size_w[d] > 0 ? size_part(w, size_w, d, mass, total) : 0;
-        if (r > 0 && log2(r) >= hi)
+        double at = r > 0 ? log2(r) : -INFINITY;
+        if (r > 0 && at >= hi)
             reach_add(reach, d);
-        else if (r > 0 && log2(r) > lo)
-            cut[n++] = (struct cut){log2(r), d};
+        else if (at > lo)
+            cut[n++] = (struct cut){at, d};
     }
-    if (hi <= lo) { /* one threshold */
+    if (half == 0) {
         add_left(reach, 1, sum);
         return;
     }
     qsort(cut, (size_t)n, sizeof *cut, cut_later);
     for (int i = 0; i <= n; i++) {
         double to = i < n ? cut[i].at : lo;
-        add_left(reach, (hi - to) / 2, sum);
+        if (to < hi) /* sizes with equal parts share one stretch */
+            add_left(reach, (hi - to) / 2, sum);
         hi = to;
         if (i < n)
             reach_add(reach, cut[i].d);
