@@ -927,10 +927,33 @@ static void lend_cpu(struct pool_sum *ps, int p, const struct policy_node *v, do
     }
 }
 
-/* Add node v's cards and the CPU it lends to their pools in ps (and each
- * model's free milli-GPU to free). Returns its wholly free cards. */
+static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
+                                    double devmem, const char *type,
+                                    const struct policy_device_backend *pool, struct gaps *tmp);
+
+/* Of the free share f of card d (model m), what arrivals can use: f less
+ * what no sum of the common shares fills (the gap table's left); a whole
+ * card all of it. tab[m]: the model's gap table for one pressure pass,
+ * built on first use (devmem 0 until then); a card of another size than
+ * the model's first gets its own. */
+static double usable(const struct workload *w, struct gaps *tab, int m,
+                     const struct policy_device *d, double f)
+{
+    struct gaps tmp;
+    const struct gaps *g = &tab[m];
+    if (f <= 0 || f >= GAP_MAX)
+        return f;
+    if (g->devmem != (double)d->devmem)
+        g = gap_table(w, NULL, (double)d->devmem, d->type, policy_device_backend_of(d),
+                      g->devmem == 0 ? &tab[m] : &tmp);
+    return f - g->left[(int)(f + 0.5)];
+}
+
+/* Add node v's cards and the CPU it lends to their pools in ps, and to
+ * free each model's free milli-GPU: what arrivals can use of it (usable)
+ * when tab is given, all of it when NULL. Returns its wholly free cards. */
 static int sum_node(const struct workload *w, const struct policy_node *v, struct pool_sum *ps,
-                    double *free, int *last)
+                    double *free, struct gaps *tab, int *last)
 {
     int whole = 0, on[POOLS] = {0};
     for (int g = 0; g < v->ndev; g++) {
@@ -939,7 +962,7 @@ static int sum_node(const struct workload *w, const struct policy_node *v, struc
         double f = free_share(&v->dev[g], &v->use[g]);
         int m = model_of(w, &v->dev[g], last);
         if (m >= 0)
-            free[m] += f;
+            free[m] += tab ? usable(w, tab, m, &v->dev[g], f) : f;
         ps[p].free += f;
         ps[p].cap += free_share(&v->dev[g], &idle);
         ps[p].devmem += (double)v->dev[g].devmem;
@@ -969,6 +992,15 @@ static void sum_pools(const struct workload *w, const struct policy_node *const 
     }
 }
 
+/* Does some model of w have shapes bound to it (a claim to measure)? */
+static bool claims(const struct workload *w)
+{
+    for (int m = 0; m < w->nmodel; m++)
+        if (w->model[m].bound > 0)
+            return true;
+    return false;
+}
+
 /* workload_pressed on the kinds of `nodes` (kd). Each shape is measured
  * against its own pool: the arrivals until that pool's GPUs are full, the
  * copies lost per GPU of it filled, the part of it still open. */
@@ -985,11 +1017,13 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
             multi[nmulti++] = i;
     card_groups(w, multi, nmulti, group);
     memset(out->free, 0, sizeof out->free);
+    struct gaps *tab = claims(w) ? mem_zalloc(sizeof *tab * (size_t)w->nmodel) : NULL;
     for (int j = 0; j < n; j++) {
-        int whole = sum_node(w, nodes[j], ps, out->free, &last);
+        int whole = sum_node(w, nodes[j], ps, out->free, tab, &last);
         if (whole >= 2) /* no multi-GPU copy fits fewer */
             add_copies(w, nodes[j], whole, false, 1, multi, nmulti, group, copies);
     }
+    free(tab);
     if (w->p.press_rule) /* copies on the nodes empty: once per kind */
         for (int j = 0; j < kd->n; j++)
             add_copies(w, kd->node[j], 0, true, kd->count[j], multi, nmulti, group, hosts);

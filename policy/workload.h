@@ -79,7 +79,11 @@
  * capacity (workload_set_pressed, every pressure pass): a model its bound
  * pods are filling claims more of what is left, one that others have been
  * kept off while its bound pods stayed few claims less, so free pods use
- * it at the end. 0 on a workload without model lists.
+ * it at the end. Free capacity here is what arrivals can use: a partly
+ * used card counts its free share less what no sum of the common shares
+ * fills (the gap term's left, above), so a model whose cards are down to
+ * gaps nobody takes claims as a model that is full, not as one with room.
+ * 0 on a workload without model lists.
  *
  * Plus a host-loss term: WORKLOAD_HOST_LOSS times what the node's lost
  * copies of the multi-GPU shapes pressed (workload_pressed, below) fail:
@@ -237,12 +241,13 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
  * Open value struct. */
 struct workload_press {
     uint64_t mask[WORKLOAD_MASK_WORDS]; /* a bit per shape short of hosts */
-    double free[WORKLOAD_GPU_MODELS];   /* each model's free milli-GPU (w's order) */
+    double free[WORKLOAD_GPU_MODELS];   /* each model's usable free milli-GPU (w's order) */
     double loss[WORKLOAD_MAX_SHAPES];   /* GPUs a lost copy fails (the host-loss term) */
 };
 /* Which shapes of w are short of hosts on `nodes` (their usage now), what
  * a lost copy of each fails (the host-loss term), and the free capacity of
- * each GPU model there. Reads w only. */
+ * each GPU model there that arrivals can use (when some model has shapes
+ * bound to it; all of it otherwise, the claims being 0). Reads w only. */
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       struct workload_press *out);
 /* Give the shapes in p's mask the floor and their loss (and the others

@@ -186,23 +186,25 @@ START_TEST(claim_steers)
 END_TEST
 
 /* The claims follow the free capacity (every pressure pass): the bound
- * demand still to come over what is left of the model. Whole-card shapes
- * on any model and bound to T4, weight 1 each, on one T4 and one G2 card:
- * T4's bound part of the demand is 1/2, so its claim is 1/2 x the free
- * capacity of both cards over T4's, in eighth-octave steps, 0 when T4 has
- * nothing left. F's claim part on a T4 card half used: claim x 500.
- * changed: against the claim of the empty cluster, 1. */
+ * demand still to come over what is left of the model that arrivals can
+ * use. Shares of 250 on any model and whole cards bound to T4, weight 1
+ * each, on one T4 and one G2 card: T4's bound part of the demand is
+ * 1000 / 1250, so its claim is 0.8 x the usable free capacity of both
+ * cards over T4's, in eighth-octave steps, 0 when T4 has none. Usable: a
+ * card's free share down to a multiple of 250 (what 250s fill), a whole
+ * card all of it. F's claim part on a T4 card half used: claim x 500.
+ * changed: against the claim of the empty cluster, 1.6. */
 static const struct {
     int t4_free, g2_free;
     double claim;
     bool changed;
 } free_cases[] = {
-    {1000, 1000, 1, false},
-    {1000, 990, 1, false},                 /* 0.995: the same step */
-    {500, 1000, 1.5422108254079407, true}, /* 1.5: 2^(5/8) */
-    {250, 1000, 2.5936791093020193, true}, /* 2.5: 2^(11/8) */
-    {1000, 500, 0.7711054127039704, true}, /* 0.75: 2^(-3/8) */
-    {1000, 0, 0.5, true},
+    {1000, 1000, 1.5422108254079407, false}, /* 1.6: 2^(5/8) */
+    {1000, 990, 1.4142135623730951, true},   /* G2 holds 750: 1.4, 2^(4/8); 1.59 raw */
+    {500, 1000, 2.3784142300054421, true},   /* 2.4: 2^(10/8) */
+    {400, 1000, 4, true},                    /* T4 holds 250: 4; 2.8 raw */
+    {200, 1000, 0, true},                    /* T4 holds nothing its pods use; 4.8 raw */
+    {1000, 0, 0.7711054127039704, true},     /* 0.8: 2^(-3/8) */
     {0, 1000, 0, true},
 };
 
@@ -221,15 +223,17 @@ static struct workload *claim_only(double claim)
 
 /* F's claim part on `probe` after a pressure pass over `nodes`: F with the
  * claim's weight 1 less F with 0; *changed: what workload_set_pressed
- * said. The shapes: a whole card on any model of their vendor, and one
- * bound to T4 unless bound_vendor names another vendor, weight 1 each. */
+ * said. The shapes: any_pct % of a card on any model of their vendor, and
+ * a whole card bound to T4 unless bound_vendor names another vendor,
+ * weight 1 each. */
 static double claim_part(const struct policy_node *const *nodes, int n, const struct tnode *probe,
-                         const char *bound_vendor, bool *changed)
+                         int any_pct, const char *bound_vendor, bool *changed)
 {
     double f[2];
     for (int k = 0; k < 2; k++) {
         struct workload *w = claim_only(k);
-        struct workload_shape any = shape(100, ""), other = shape(100, bound_vendor ? "" : "T4");
+        struct workload_shape any = shape(any_pct, ""),
+                              other = shape(100, bound_vendor ? "" : "T4");
         struct workload_press now;
         other.backend = bound_vendor ? policy_device_backend_find(bound_vendor) : NULL;
         workload_add(w, &any, 1);
@@ -251,7 +255,7 @@ START_TEST(claim_follows_free)
     node(&g2, G2, free_cases[_i].g2_free);
     node(&probe, T4, 500);
     const struct policy_node *nodes[] = {&t4.n, &g2.n};
-    double part = claim_part(nodes, 2, &probe, NULL, &changed);
+    double part = claim_part(nodes, 2, &probe, 25, NULL, &changed);
     ck_assert_msg(fabs(part - free_cases[_i].claim * 500) < 1e-6, "case %d: part %f", _i, part);
     ck_assert_int_eq(changed, free_cases[_i].changed);
 }
@@ -270,7 +274,7 @@ START_TEST(claim_within_pool)
         dcu.dev[0].backend = policy_device_backend_find("hygon");
         node(&probe, T4, 500);
         const struct policy_node *nodes[] = {&t4.n, &dcu.n};
-        ck_assert(fabs(claim_part(nodes, 2, &probe, "hygon", &changed)) < 1e-9);
+        ck_assert(fabs(claim_part(nodes, 2, &probe, 100, "hygon", &changed)) < 1e-9);
         ck_assert(!changed);
     }
 }
