@@ -506,12 +506,18 @@ struct gaps {
     int16_t left[GAP_MAX + 1];
 };
 
+/* Gap tables kept for reuse (each keyed by its epoch, card size, pool
+ * and model), the oldest replaced first. */
+struct gap_ring {
+    struct gaps g[GAP_CACHE];
+    unsigned next;
+};
+
 struct workload_memo {
     struct typemask types[TYPE_CACHE];
     int next_type;
     struct ask ask; /* the last one computed */
-    struct gaps gaps[GAP_CACHE];
-    int next_gaps;
+    struct gap_ring gaps;
     struct slot s[WORKLOAD_MEMO_SLOTS];
 };
 
@@ -927,33 +933,29 @@ static void lend_cpu(struct pool_sum *ps, int p, const struct policy_node *v, do
     }
 }
 
-static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
-                                    double devmem, const char *type,
-                                    const struct policy_device_backend *pool, struct gaps *tmp);
+static const struct gaps *gap_table(const struct workload *w, struct gap_ring *ring, double devmem,
+                                    const char *type, const struct policy_device_backend *pool,
+                                    struct gaps *tmp);
 
-/* Of the free share f of card d (model m), what arrivals can use: f less
- * what no sum of the common shares fills (the gap table's left); a whole
- * card all of it. tab[m]: the model's gap table for one pressure pass,
- * built on first use (devmem 0 until then); a card of another size than
- * the model's first gets its own. */
-static double usable(const struct workload *w, struct gaps *tab, int m,
-                     const struct policy_device *d, double f)
+/* Of the free share f of card d, what arrivals can use: f less what no
+ * sum of the common shares fills (the gap table's left, kept in ring); a
+ * whole card all of it. */
+static double usable(const struct workload *w, struct gap_ring *ring, const struct policy_device *d,
+                     double f)
 {
     struct gaps tmp;
-    const struct gaps *g = &tab[m];
     if (f <= 0 || f >= GAP_MAX)
         return f;
-    if (g->devmem != (double)d->devmem)
-        g = gap_table(w, NULL, (double)d->devmem, d->type, policy_device_backend_of(d),
-                      g->devmem == 0 ? &tab[m] : &tmp);
+    const struct gaps *g =
+        gap_table(w, ring, (double)d->devmem, d->type, policy_device_backend_of(d), &tmp);
     return f - g->left[(int)(f + 0.5)];
 }
 
 /* Add node v's cards and the CPU it lends to their pools in ps, and to
  * free each model's free milli-GPU: what arrivals can use of it (usable)
- * when tab is given, all of it when NULL. Returns its wholly free cards. */
+ * when ring is given, all of it when NULL. Returns its wholly free cards. */
 static int sum_node(const struct workload *w, const struct policy_node *v, struct pool_sum *ps,
-                    double *free, struct gaps *tab, int *last)
+                    double *free, struct gap_ring *ring, int *last)
 {
     int whole = 0, on[POOLS] = {0};
     for (int g = 0; g < v->ndev; g++) {
@@ -962,7 +964,7 @@ static int sum_node(const struct workload *w, const struct policy_node *v, struc
         double f = free_share(&v->dev[g], &v->use[g]);
         int m = model_of(w, &v->dev[g], last);
         if (m >= 0)
-            free[m] += tab ? usable(w, tab, m, &v->dev[g], f) : f;
+            free[m] += ring ? usable(w, ring, &v->dev[g], f) : f;
         ps[p].free += f;
         ps[p].cap += free_share(&v->dev[g], &idle);
         ps[p].devmem += (double)v->dev[g].devmem;
@@ -1017,13 +1019,13 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
             multi[nmulti++] = i;
     card_groups(w, multi, nmulti, group);
     memset(out->free, 0, sizeof out->free);
-    struct gaps *tab = claims(w) ? mem_zalloc(sizeof *tab * (size_t)w->nmodel) : NULL;
+    struct gap_ring *ring = claims(w) ? mem_zalloc(sizeof *ring) : NULL;
     for (int j = 0; j < n; j++) {
-        int whole = sum_node(w, nodes[j], ps, out->free, tab, &last);
+        int whole = sum_node(w, nodes[j], ps, out->free, ring, &last);
         if (whole >= 2) /* no multi-GPU copy fits fewer */
             add_copies(w, nodes[j], whole, false, 1, multi, nmulti, group, copies);
     }
-    free(tab);
+    free(ring);
     if (w->p.press_rule) /* copies on the nodes empty: once per kind */
         for (int j = 0; j < kd->n; j++)
             add_copies(w, kd->node[j], 0, true, kd->count[j], multi, nmulti, group, hosts);
@@ -1326,7 +1328,7 @@ static void add_gaps(const struct workload *w, const double *size_w, double mass
     for (int d = 1; d <= GAP_MAX; d++) {
         double r = size_w[d] > 0 ? size_part(w, size_w, d, mass, total) : 0;
         double at = r > 0 ? log2(r) : -INFINITY;
-        if (r > 0 && at >= hi)
+        if (at >= hi)
             reach_add(reach, d);
         else if (at > lo)
             cut[n++] = (struct cut){at, d};
@@ -1346,24 +1348,25 @@ static void add_gaps(const struct workload *w, const double *size_w, double mass
     }
 }
 
-/* The gap table for cards of devmem MiB and model `type`, kept in the memo
+/* The gap table for cards of devmem MiB and model `type`, kept in ring
  * when there is one: which sums of common share sizes (repeats allowed)
  * reach each size, and what is left of a free share below the largest such
  * sum. */
-static const struct gaps *gap_table(const struct workload *w, struct workload_memo *m,
-                                    double devmem, const char *type,
-                                    const struct policy_device_backend *pool, struct gaps *tmp)
+static const struct gaps *gap_table(const struct workload *w, struct gap_ring *ring, double devmem,
+                                    const char *type, const struct policy_device_backend *pool,
+                                    struct gaps *tmp)
 {
-    for (int i = 0; m && i < GAP_CACHE; i++)
-        if (m->gaps[i].epoch == w->epoch && m->gaps[i].devmem == devmem &&
-            m->gaps[i].pool == pool && m->gaps[i].type == type)
-            return &m->gaps[i];
-    struct gaps *g = m ? &m->gaps[m->next_gaps++ % GAP_CACHE] : tmp;
+    for (int i = 0; ring && i < GAP_CACHE; i++) {
+        const struct gaps *g = &ring->g[i];
+        if (g->epoch == w->epoch && g->devmem == devmem && g->pool == pool && g->type == type)
+            return g;
+    }
+    struct gaps *g = ring ? &ring->g[ring->next++ % GAP_CACHE] : tmp;
     double size_w[GAP_MAX + 1] = {0}; /* weight of the one-GPU shapes asking each share */
     double total = 0;
     struct typemask ttmp;
     const struct gmodel *gm = find_model(w, type, pool);
-    const struct typemask *tm = gm ? type_mask(w, m, type, pool, &ttmp) : NULL;
+    const struct typemask *tm = gm ? type_mask(w, NULL, type, pool, &ttmp) : NULL;
     for (int i = 0; i < w->n; i++) {
         if (!in_pool(&w->e[i].s, pool))
             continue;
@@ -1400,7 +1403,8 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
         if (share[i] <= 0 || share[i] >= GAP_MAX)
             continue;
         if (!g || g->devmem != (double)node->dev[i].devmem || g->type != node->dev[i].type)
-            g = gap_table(w, m, (double)node->dev[i].devmem, node->dev[i].type, pool, &tmp);
+            g = gap_table(w, m ? &m->gaps : NULL, (double)node->dev[i].devmem, node->dev[i].type,
+                          pool, &tmp);
         left += g->left[(int)(share[i] + 0.5)];
     }
     return left;
