@@ -48,6 +48,8 @@ struct args {
     uint64_t seed;
     double tune;
     double vendors;                /* --vendors: % of nodes and of GPU tasks that are Hygon DCU */
+    double restart;                /* --restart[-seeded]: % of arrival; 0: none */
+    bool restart_seeded;           /* the new learner counts the pods placed so far */
     struct workload_params params; /* --param name=value; the service's defaults */
 };
 
@@ -345,6 +347,40 @@ struct outcome {
     int why[POLICY_R_COUNT]; /* failed GPU tasks that some node refused for this reason */
 };
 
+/* Task w[i] as the pod the service would see (uid "task-<i>"; uid is the
+ * caller's, at least 32 bytes). */
+static void arrival_pod(const struct trace *t, const struct args *a, const int *w, int i, char *uid,
+                        struct policy_pod *p)
+{
+    const struct task *k = &t->tasks[w[i]];
+    snprintf(uid, 32, "task-%d", i);
+    task_pod(k, uid, vendor_of(w[i], a->vendors), p);
+    if (k->num_gpu == 0)
+        p->nctr = 0;
+}
+
+/* The service restarting at arrival i: a new placer on the same cluster,
+ * its learner from nothing or, seeded, first counting the tasks placed so
+ * far (placed[j] for j < i), as the watch's first list would hand it the
+ * pods running. Returns the new placer; x is destroyed. */
+static struct place *restart(struct place *x, struct cache *c, const struct place_opts *eo,
+                             const struct trace *t, const struct args *a, const int *w,
+                             const bool *placed, int i)
+{
+    place_destroy(x);
+    x = place_create(c, eo);
+    for (int j = 0; j < i && a->restart_seeded; j++) {
+        char uid[32];
+        struct policy_pod p;
+        if (!placed[j])
+            continue;
+        arrival_pod(t, a, w, j, uid, &p);
+        if (policy_pod_wants_gpu(&p) || place_cpu_pods_matter(x, &p))
+            place_observe(x, &p); /* as place_observe_bound counts the pods running */
+    }
+    return x;
+}
+
 static void run_seed(const struct trace *t, const struct args *a, uint64_t seed, struct outcome *o)
 {
     struct cache *c = cache_create();
@@ -353,6 +389,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     int n = 0, *w = workload(t, a->tune, seed, &n), next = 0, step = 0;
     const char **names = mem_alloc(sizeof *names * (size_t)t->nnodes);
     int64_t arrived = 0, allocated = 0, tiny = 0;
+    bool restarted = false;
 
     memset(o, 0, sizeof *o);
     eo.policy.node_policy = policy_node_policy_find(a->policy);
@@ -372,14 +409,17 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
             set_scarcity(wl, c, t);
         place_set_state(x, wl); /* the placer owns it now */
     }
+    bool *placed = mem_zalloc(sizeof *placed * (size_t)n);
     for (int i = 0; i < n; i++) {
         const struct task *k = &t->tasks[w[i]];
         char uid[32];
         struct policy_pod p;
-        snprintf(uid, sizeof uid, "task-%d", i);
-        task_pod(k, uid, vendor_of(w[i], a->vendors), &p);
-        if (k->num_gpu == 0)
-            p.nctr = 0;
+        if (a->restart > 0 && arrived * 100 >= (int64_t)(a->restart * (double)t->capacity) &&
+            !restarted) {
+            x = restart(x, c, &eo, t, a, w, placed, i);
+            restarted = true;
+        }
+        arrival_pod(t, a, w, i, uid, &p);
         if (a->source == SRC_ONLINE) /* learn as filter does, from nothing */
             place_observe(x, &p);
         bool ok;
@@ -411,6 +451,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
             }
         }
         o->placed += ok;
+        placed[i] = ok;
         arrived += demand(k);
         allocated += ok ? demand(k) : 0;
         tiny += k->num_gpu == 1 && k->milli < 200 ? k->milli : 0;
@@ -435,6 +476,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         dump_state(c, t);
     place_destroy(x);
     cache_destroy(c);
+    free(placed);
     free(names);
     free(w);
 }
@@ -501,6 +543,7 @@ static int usage(void)
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
                     "         [--bound] [--packing] [--param NAME=VALUE]... [--vendors PCT]\n"
+                    "         [--restart PCT | --restart-seeded PCT]\n"
                     "--policy fgd: the paper's FGD as published, a baseline (fragment-aware\n"
                     "with --measure fgd: one-copy, popularity weights, no extra terms).\n"
                     "policies: every node policy of the engine; the GPU policy follows it\n"
@@ -524,7 +567,12 @@ static int usage(void)
                     "the service always runs the defaults.\n"
                     "--vendors PCT: a mixed-vendor cluster: PCT %% of the nodes (every\n"
                     "other one at 50) carry Hygon DCUs instead, and PCT %% of the trace's\n"
-                    "GPU tasks ask DCUs; placing runs only.\n");
+                    "GPU tasks ask DCUs; placing runs only.\n"
+                    "--restart PCT (--workload online): when arrival reaches PCT %%, the\n"
+                    "service restarts: the placer and its learner start again from nothing\n"
+                    "on the cluster as it is. --restart-seeded PCT: the same, the new\n"
+                    "learner first counting the pods placed so far, as the service does\n"
+                    "with the pods its watch finds running.\n");
     return 2;
 }
 
@@ -588,7 +636,10 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->tune = atof(v);
         else if (strcmp(k, "--vendors") == 0)
             a->vendors = percent(v);
-        else if (strcmp(k, "--measure") == 0 && parse_measure(v, &a->measure))
+        else if (strcmp(k, "--restart") == 0 || strcmp(k, "--restart-seeded") == 0) {
+            a->restart = percent(v);
+            a->restart_seeded = strcmp(k, "--restart-seeded") == 0;
+        } else if (strcmp(k, "--measure") == 0 && parse_measure(v, &a->measure))
             a->measure_set = true;
         else if (strcmp(k, "--param") == 0 &&
                  workload_param_set(&a->params, v, perr, sizeof perr)) {
@@ -618,6 +669,12 @@ static int parse_args(int argc, char **argv, struct args *a)
     if (a->vendors > 0 && (a->bound || a->packing)) {
         fprintf(stderr, "vgpu-replay: --vendors applies to placing runs; --bound and --packing "
                         "count one pool\n");
+        return 2;
+    }
+    if (a->restart != 0 && (a->source != SRC_ONLINE || a->bound || a->packing ||
+                            !(a->restart > 0 && a->restart <= 120))) {
+        fprintf(stderr, "vgpu-replay: --restart and --restart-seeded take a percentage of "
+                        "arrival in (0, 120] and apply to placing runs with --workload online\n");
         return 2;
     }
     if (a->fgd && a->source == SRC_ONLINE) {

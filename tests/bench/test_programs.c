@@ -43,6 +43,8 @@ static const char *const replay_args[] = {
     "--policy fragment-aware --measure one-copy --gpu-policy spread",
     "--policy fgd",
     "--policy fragment-aware --vendors 50",
+    "--policy fragment-aware --workload online --restart 50",
+    "--policy fragment-aware --workload online --restart-seeded 50",
 };
 
 START_TEST(replay_output_parses)
@@ -183,6 +185,37 @@ START_TEST(replay_bad_input)
     replay_refuses("--policy binpack --vendors 50x", "usage");
     replay_refuses("--policy binpack --vendors nan", "usage");
     replay_refuses("--bound --vendors 50", "--vendors applies to placing runs");
+    replay_refuses("--policy fragment-aware --restart 50",
+                   "apply to placing runs with --workload online");
+    replay_refuses("--policy fragment-aware --workload online --restart-seeded 121",
+                   "a percentage of arrival in (0, 120]");
+    replay_refuses("--policy fragment-aware --workload online --restart -5", "(0, 120]");
+    replay_refuses("--policy fragment-aware --workload online --restart 5x", "(0, 120]");
+    replay_refuses("--bound --workload online --restart 50", "placing runs");
+}
+END_TEST
+
+/* A restart acts from its point on: at 120 % (after the last point is
+ * taken) the row is the run's without one, cold or seeded. */
+START_TEST(replay_restart_from_its_point)
+{
+    static const char *const how[] = {"", "--restart 120", "--restart-seeded 120"};
+    double base[5];
+    for (int i = 0; i < 3; i++) {
+        char cmd[1024], policy[64];
+        double at[5];
+        snprintf(cmd, sizeof cmd,
+                 "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+                 "--policy fragment-aware --workload online --seeds 2 %s",
+                 harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+                 how[i]);
+        ck_assert_int_eq(run(cmd), 0);
+        parse_row(out, policy, at);
+        for (int p = 0; p < 5 && i == 0; p++)
+            base[p] = at[p];
+        for (int p = 0; p < 5; p++)
+            ck_assert_msg(at[p] == base[p], "%s: point %d %f, want %f", how[i], p, at[p], base[p]);
+    }
 }
 END_TEST
 
@@ -338,6 +371,7 @@ int main(void)
     tcase_add_loop_test(tc, replay_dump_adds_up, 0, 3);
     tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
+    tcase_add_test(tc, replay_restart_from_its_point);
     tcase_add_test(tc, replay_vendors_one_pool);
     tcase_add_loop_test(tc, replay_bad_rows, 0, sizeof bad_rows / sizeof bad_rows[0]);
     tcase_add_test(tc, start_bench_output_parses);
