@@ -60,6 +60,7 @@ struct tpod {
     char *node;      /* spec.nodeName, or NULL */
     char *nominated; /* status.nominatedNodeName while not bound, or NULL */
     bool ended;      /* Succeeded, Failed or being deleted */
+    bool told_bound; /* o.bound was called for it */
     bool seen;
 };
 
@@ -489,9 +490,13 @@ static void pod_apply(struct watch *w, const cJSON *item)
         if (lock_useless(w, n))
             queue_orphan(w, n);
     bool nominate = nomination(t, &pi);
+    bool bound = !t->told_bound && !pi.terminal && t->node;
+    t->told_bound |= bound;
     pthread_mutex_unlock(&w->lock);
     if (nominate && w->o.nominated)
         w->o.nominated(w->o.nominated_ctx, item, pi.nominated);
+    if (bound && w->o.bound)
+        w->o.bound(w->o.bound_ctx, item);
 }
 
 static void pod_forget_locked(struct watch *w, struct tpod *t)

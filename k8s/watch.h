@@ -100,6 +100,13 @@ struct watch_options {
      * the cache's lock. May be NULL. */
     void (*nominated)(void *ctx, const cJSON *pod, const char *node);
     void *nominated_ctx;
+    /* A pod seen bound to a node (spec.nodeName) and not ended, once per
+     * pod: every one running at the first list, then each as it is bound
+     * (by anyone). pod is its JSON, borrowed for the call. Called from the
+     * pod thread with no watch lock held; may take the cache's lock. May
+     * be NULL. */
+    void (*bound)(void *ctx, const cJSON *pod);
+    void *bound_ctx;
 };
 
 struct watch;

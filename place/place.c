@@ -299,7 +299,9 @@ out:
     return rc;
 }
 
-void place_observe(struct place *pl, const struct policy_pod *pod)
+/* Count pod into the learner once per uid; returns whether a new copy is
+ * due. */
+static bool learn(struct place *pl, const struct policy_pod *pod)
 {
     uint64_t h = hash_fnv_str(HASH_FNV_INIT, pod->uid) | 1;
     pthread_mutex_lock(&pl->learn_lock);
@@ -311,8 +313,26 @@ void place_observe(struct place *pl, const struct policy_pod *pod)
     }
     bool due = !counted && ++pl->since >= pl->publish_at;
     pthread_mutex_unlock(&pl->learn_lock);
-    if (due)
+    return due;
+}
+
+void place_observe(struct place *pl, const struct policy_pod *pod)
+{
+    if (learn(pl, pod))
         publish(pl);
+}
+
+bool place_observe_bound(struct place *pl, const cJSON *json)
+{
+    struct policy_pod *pod = mem_alloc(sizeof *pod);
+    struct model_defaults d = place_defaults(pl);
+    char err[256];
+    bool ok = model_pod_parse(json, &d, pod, err, sizeof err) == 0 && pod->uid && *pod->uid &&
+              (policy_pod_wants_gpu(pod) || place_cpu_pods_matter(pl, pod));
+    if (ok)
+        learn(pl, pod); /* the next filter publishes: no pass over the nodes per list page */
+    free(pod);
+    return ok;
 }
 
 void place_stats(struct place *pl, struct place_stats *out)

@@ -158,6 +158,15 @@ void place_seed(struct place *p, const struct workload_shape *s, double weight);
  * however often it comes; a new copy is published after the first 16 pods,
  * then at gaps that double up to 512. */
 void place_observe(struct place *p, const struct policy_pod *pod);
+/* Count a pod that is already bound to a node (pod: its JSON, borrowed) as
+ * filter would have: the pods running when the service starts and those
+ * another replica binds, so a restart or a failover does not learn from
+ * nothing on a full cluster. Once per uid together with place_observe. A
+ * pod that does not parse, or that asks no GPU where CPU-only pods do not
+ * matter (place_cpu_pods_matter), is left out. Publishes nothing itself
+ * (the watch's first list may hold 100,000 pods): the next place_observe
+ * that is due does. Returns whether it counted. */
+bool place_observe_bound(struct place *p, const cJSON *pod);
 /* Shapes learned or seeded in the workload readers see now (not the
  * prior's whole-node shapes): 0 before the first copy. */
 size_t place_workload_shapes(struct place *p);

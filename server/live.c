@@ -24,6 +24,7 @@
 #include "k8s/lease.h"
 #include "k8s/upkeep.h"
 #include "k8s/watch.h"
+#include "place/place.h"
 
 struct live {
     struct kube *kube;
@@ -139,8 +140,14 @@ static int follow(struct live *l, const struct config *c, char *err, size_t cap)
     return 0;
 }
 
+/* The watch saw a pod bound: the learner counts it. */
+static void bound(void *ctx, const cJSON *pod)
+{
+    place_observe_bound(ctx, pod);
+}
+
 int live_start(const struct config *c, struct cache *cache, struct metrics *metrics,
-               struct live **out, char *err, size_t cap)
+               struct place *learner, struct live **out, char *err, size_t cap)
 {
     struct kubeconfig kc = {0};
     struct live *l = mem_zalloc(sizeof *l);
@@ -186,6 +193,8 @@ int live_start(const struct config *c, struct cache *cache, struct metrics *metr
         goto out;
     }
     struct watch_options wo = {.node_selector = c->node_selector,
+                               .bound = learner ? bound : NULL,
+                               .bound_ctx = learner,
                                .handshake = true,
                                .upkeep = l->upkeep,
                                .count = count,

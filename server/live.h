@@ -28,13 +28,15 @@ struct live;
 void live_register_metrics(struct metrics *m);
 
 /* Connect (the client checks its credentials' files) and start the
- * upkeep and watch threads. cache and metrics are borrowed and must outlive it. Returns 0
+ * upkeep and watch threads. cache and metrics are borrowed and must outlive it;
+ * so is learner (may be NULL), which counts every pod the watch sees bound
+ * (place_observe_bound), those running at the first list included. Returns 0
  * and *out; ERR_NOTFOUND when there is no API server to use (no
  * --kubeconfig, no $KUBECONFIG, not in a pod); ERR_UNSUPPORTED for a
  * kubeconfig that needs a credential plugin; other errors for files that
  * cannot be read; err says which. */
 int live_start(const struct config *c, struct cache *cache, struct metrics *metrics,
-               struct live **out, char *err, size_t cap);
+               struct place *learner, struct live **out, char *err, size_t cap);
 
 /* The binder for extender_create; borrowed, valid until live_stop. */
 const struct extender_binder *live_binder(const struct live *l);

@@ -493,7 +493,7 @@ static int load_cluster(struct service *s, char *err, size_t cap)
     struct snapshot_stats st;
     if (!s->cfg.snapshot[0]) {
         live_register_metrics(s->metrics);
-        return live_start(&s->cfg, s->cache, s->metrics, &s->live, err, cap);
+        return live_start(&s->cfg, s->cache, s->metrics, s->place, &s->live, err, cap);
     }
     int rc = snapshot_load(s->cache, s->cfg.snapshot, &st, err, cap); /* an arena per item */
     if (rc)
@@ -590,10 +590,10 @@ int service_create(const struct config *c, struct service **out, char *err, size
     cache_set_mem_factor(s->cache, s->dev.mem_factor);
     devconfig_describe(&s->dev, line, sizeof line);
     LOG_INFO("%s", line);
+    s->place = place_create(s->cache, &eo); /* before the watch: it learns the first list */
     rc = load_cluster(s, err, cap);
     if (rc)
         goto out;
-    s->place = place_create(s->cache, &eo);
     s->ext = extender_create(s->place, s->live ? live_binder(s->live) : NULL, s->metrics);
     if (s->cfg.web_ui != CONFIG_UI_OFF) {
         s->verdicts = verdicts_create(VERDICTS_MAX);

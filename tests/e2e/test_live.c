@@ -1321,6 +1321,63 @@ START_TEST(live_mig)
 }
 END_TEST
 
+/* ---- the learner starts from the pods already running ---- */
+
+/* A pod ns/name asking one GPU of mem MiB; bound to node n1's card card
+ * when card >= 0, else pending; phase as given. */
+static void put_gpu_pod(struct fakeapi *f, const char *name, int mem, int card, const char *phase)
+{
+    char json[2048], bound[512] = "";
+    if (card >= 0)
+        snprintf(bound, sizeof bound,
+                 "\"annotations\":{\"hami.io/vgpu-node\":\"n1\","
+                 "\"hami.io/vgpu-devices-allocated\":\"n1-g%d,NVIDIA,%d,0:;\"},",
+                 card, mem);
+    snprintf(json, sizeof json,
+             "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\",%s"
+             "\"uid\":\"uid-%s\"},\"spec\":{%s\"containers\":[{\"name\":\"c\","
+             "\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\","
+             "\"nvidia.com/gpumem\":\"%d\"}}}]},\"status\":{\"phase\":\"%s\"}}",
+             name, bound, name, card >= 0 ? "\"nodeName\":\"n1\"," : "", mem, phase);
+    ck_assert_int_gt(fakeapi_put(f, "pods", json), 0);
+}
+
+/* A service (re)started on a cluster that already runs GPU pods learns
+ * them from the first list: its first filter, of one new pod, publishes
+ * the workload fragment-aware measures against (due after 16 pods), and it
+ * holds the running pods' two shapes. Alone, the new pod would publish
+ * nothing. Pods that ended and pods not bound yet do not count: they ask
+ * a third shape. */
+START_TEST(live_learns_running_pods)
+{
+    struct env e;
+    char name[32];
+    env_start(&e);
+    put_node(e.f, "n1", 2, 20, 24000, "", "", 2);
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "a-ended-%d", i);
+        put_gpu_pod(e.f, name, 3000, i % 2, "Succeeded");
+        snprintf(name, sizeof name, "a-pending-%d", i);
+        put_gpu_pod(e.f, name, 3000, -1, "Pending");
+    }
+    for (int i = 0; i < 20; i++) { /* two shapes, 1000 and 2000 MiB, on both cards */
+        snprintf(name, sizeof name, "run-%02d", i);
+        put_gpu_pod(e.f, name, 1000 * (1 + i % 2), (i / 2) % 2, "Running");
+    }
+    put_gpu_pod(e.f, "new", 1000, -1, "Pending");
+    const char *const flags[] = {"--node-scheduler-policy", "fragment-aware", NULL};
+    env_run(&e, flags);
+    ck_assert_int_eq(harness_metric(e.port, "vgpu_scheduler_workload_shapes"), 0);
+    const char *names[] = {"n1"};
+    char node[64], why[512];
+    ck_assert(do_filter(NULL, &e, "new", names, 1, node, sizeof node, why, sizeof why));
+    ck_assert_msg(node[0], "new pod not placed: %s", why);
+    long shapes = harness_metric(e.port, "vgpu_scheduler_workload_shapes");
+    ck_assert_msg(shapes == 2, "%ld shapes learned from the running pods, want 2", shapes);
+    env_stop(&e);
+}
+END_TEST
+
 int main(void)
 {
     const struct {
@@ -1338,6 +1395,7 @@ int main(void)
         {"untrusted", live_untrusted_annotations},
         {"init-done", live_init_gives_back},
         {"mig", live_mig},
+        {"learns-running", live_learns_running_pods},
     };
     Suite *s = suite_create("e2e-live");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
