@@ -33,6 +33,7 @@
 #include "k8s/pdb.h"
 #include "k8s/snapshot.h"
 #include "k8s/watch.h"
+#include "place/place.h"
 
 enum { CUT_ALL = 128, CUT_SOME = 8, PIECE_RUNS = 4, PIECE_MAX = 32 };
 #define PIECES SIZE_MAX
@@ -166,12 +167,26 @@ static void check_restored(void)
 }
 #endif
 
+/* Counts every pod a watch hands it as bound, as the service's placer does
+ * (place_observe_bound): a pod of any shape the stream holds. Kept for the
+ * run; its cache is its own (counting reads none). */
+static struct place *learner;
+
+static void bound(void *ctx, const cJSON *pod)
+{
+    place_observe_bound(ctx, pod);
+}
+
 /* Feed the stream to a new idle watch over c: whole (pieces false), else
  * byte by byte up to CUT_ALL bytes and in drawn pieces beyond. */
 static int watch_run(struct cache *c, int kind, const uint8_t *p, size_t n, bool pieces, char *rv,
                      size_t cap)
 {
-    struct watch_options o = {.handshake = true};
+    if (!learner) {
+        struct place_opts po = {.mode = PLACE_SINGLE, .defaults = {.mem_factor = 1}};
+        learner = place_create(cache_create(), &po);
+    }
+    struct watch_options o = {.handshake = true, .bound = bound, .bound_ctx = learner};
     struct watch *w = watch_create_idle(c, &o);
     struct kube_lines l = {0};
     int rc = 0;
