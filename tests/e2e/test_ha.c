@@ -664,6 +664,40 @@ START_TEST(ha_sigterm)
 }
 END_TEST
 
+/* ---- the standby learns what the leader binds ---- */
+
+/* A binds 20 pods of two shapes; B is never asked about them but counts
+ * them as its watch sees them bound, so its first filter (one new pod of
+ * one of those shapes) publishes a workload of both: it would take over
+ * warm. Without that, one pod alone publishes nothing (0 shapes). */
+START_TEST(ha_standby_learns)
+{
+    struct env e;
+    struct elector el;
+    char why[2048], name[16], node[64];
+    env_start(&e);
+    elector_start(&el, e.f);
+    elector_hold(&el, "vs-a_1");
+    env_run(&e, 0);
+    env_run(&e, 1);
+    ck_assert(wait_leader(&e, 0, 1, 5000));
+    ck_assert_msg(wait_answered(e.f, 5000), "no handshake requests");
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        harness_put_gpu_pod(e.f, name, 1000 * (1 + i % 2), 10);
+        ck_assert_msg(schedule(e.f, e.port[0], name, why, sizeof why) == 1, "%s via A: %s", name,
+                      why);
+    }
+    ck_assert_msg(wait_usage_right(e.f, e.port[1], 5000, why, sizeof why) == 0, "B: %s", why);
+    ck_assert_int_eq(metric(e.port[1], "vgpu_scheduler_workload_shapes"), 0);
+    harness_put_gpu_pod(e.f, "new", 1000, 10);
+    ck_assert_int_eq(do_filter(e.f, e.port[1], "new", node, sizeof node, why, sizeof why), 1);
+    ck_assert_int_eq(metric(e.port[1], "vgpu_scheduler_workload_shapes"), 2);
+    elector_stop(&el);
+    env_stop(&e);
+}
+END_TEST
+
 /* ---- kill -9 of the leader mid-run; its Lease runs out; B takes over ---- */
 
 #define RUN_PODS 500
@@ -840,6 +874,7 @@ int main(void)
     tcase_add_test(tc, ha_one_writer);
     tcase_add_test(tc, ha_bad_lease);
     tcase_add_test(tc, ha_sigterm);
+    tcase_add_test(tc, ha_standby_learns);
     tcase_add_loop_test(tc, ha_kill9, 0, 3);
     tcase_add_test(tc, ha_partition);
     suite_add_tcase(s, tc);
