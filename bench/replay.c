@@ -375,7 +375,7 @@ static struct place *restart(struct place *x, struct cache *c, const struct plac
         if (!placed[j])
             continue;
         arrival_pod(t, a, w, j, uid, &p);
-        if (policy_pod_wants_gpu(&p) || place_cpu_pods_matter(x, &p))
+        if (place_pod_matters(x, &p))
             place_observe(x, &p); /* as place_observe_bound counts the pods running */
     }
     return x;

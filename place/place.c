@@ -328,7 +328,7 @@ bool place_observe_bound(struct place *pl, const cJSON *json)
     struct model_defaults d = place_defaults(pl);
     char err[256];
     bool ok = model_pod_parse(json, &d, pod, err, sizeof err) == 0 && pod->uid && *pod->uid &&
-              (policy_pod_wants_gpu(pod) || place_cpu_pods_matter(pl, pod));
+              place_pod_matters(pl, pod);
     if (ok)
         learn(pl, pod); /* the next filter publishes: no pass over the nodes per list page */
     free(pod);
@@ -407,11 +407,11 @@ char **place_node_names(struct place *pl, size_t *n)
     return cache_node_names(pl->cache, n);
 }
 
-bool place_cpu_pods_matter(const struct place *pl, const struct policy_pod *pod)
+bool place_pod_matters(const struct place *pl, const struct policy_pod *pod)
 {
     const struct policy_node_policy *np =
         pod->node_policy ? pod->node_policy : pl->o.policy.node_policy;
-    return np && np->cpu_pods;
+    return policy_pod_wants_gpu(pod) || (np && np->cpu_pods);
 }
 
 /* This thread's memos (NULL past WORKLOAD_THREADS threads: no memo). */

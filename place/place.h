@@ -97,8 +97,10 @@ struct model_defaults place_defaults(const struct place *p);
 /* Swap the request defaults at once; requests being read keep the set they
  * took. default_mem >= 0, default_cores 0..100, mem_factor 1..2^20. */
 void place_set_defaults(struct place *p, struct model_defaults d);
-/* Does the pod's node policy place pods that ask no GPU? */
-bool place_cpu_pods_matter(const struct place *p, const struct policy_pod *pod);
+/* Does the placer act on pod (place it, learn it): it asks GPUs, or its
+ * node policy places pods that ask none (their CPU and memory can strand
+ * GPUs)? */
+bool place_pod_matters(const struct place *p, const struct policy_pod *pod);
 /* The cache holds the whole cluster (cache_ready). */
 bool place_ready(struct place *p);
 /* The names of every node, as cache_node_names (caller frees). */
@@ -162,8 +164,8 @@ void place_observe(struct place *p, const struct policy_pod *pod);
  * filter would have: the pods running when the service starts and those
  * another replica binds, so a restart or a failover does not learn from
  * nothing on a full cluster. Once per uid together with place_observe. A
- * pod that does not parse, or that asks no GPU where CPU-only pods do not
- * matter (place_cpu_pods_matter), is left out. Publishes nothing itself
+ * pod that does not parse, or that does not matter (place_pod_matters),
+ * is left out. Publishes nothing itself
  * (the watch's first list may hold 100,000 pods): the next place_observe
  * that is due does. Returns whether it counted. */
 bool place_observe_bound(struct place *p, const cJSON *pod);

@@ -423,7 +423,7 @@ int extender_filter(struct extender *x, const char *body, size_t len, double now
         goto out;
     }
     if (!policy_pod_wants_gpu(&r.p.pod)) {
-        if (place_cpu_pods_matter(x->pl, &r.p.pod))
+        if (place_pod_matters(x->pl, &r.p.pod))
             place_observe(x->pl, &r.p.pod);
         for (size_t i = 0; i < r.p.n; i++)
             r.p.c[i].state = PLACE_FITS;
@@ -480,7 +480,7 @@ int extender_prioritize(struct extender *x, const char *body, size_t len, double
         count_error(x, r.pod_ok ? "bad_request" : "bad_pod");
         LOG_WARN("prioritize: %s; every node scores 0", r.p.err);
         rc = 0;
-    } else if (policy_pod_wants_gpu(&r.p.pod) || place_cpu_pods_matter(x->pl, &r.p.pod)) {
+    } else if (place_pod_matters(x->pl, &r.p.pod)) {
         /* A pod without GPUs reaches us only when managedResources is empty;
          * a policy that places CPU-only pods steers it here. */
         place_evaluate(x->pl, &r.p, NULL, NULL, 0);

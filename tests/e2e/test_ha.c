@@ -627,6 +627,18 @@ START_TEST(ha_bad_lease)
 }
 END_TEST
 
+/* Start the elector holding the Lease for `holder` (A's), then both
+ * replicas; A leads and has asked the nodes' handshakes. */
+static void run_a_leading(struct env *e, struct elector *el, const char *holder)
+{
+    elector_start(el, e->f);
+    elector_hold(el, holder);
+    env_run(e, 0);
+    env_run(e, 1);
+    ck_assert(wait_leader(e, 0, 1, 5000));
+    ck_assert_msg(wait_answered(e->f, 5000), "no handshake requests");
+}
+
 /* ---- SIGTERM of the leader: kube-scheduler releases, B takes over ---- */
 
 START_TEST(ha_sigterm)
@@ -636,12 +648,7 @@ START_TEST(ha_sigterm)
     char why[2048];
     long n[2];
     env_start(&e);
-    elector_start(&el, e.f);
-    elector_hold(&el, "vs-a_1");
-    env_run(&e, 0);
-    env_run(&e, 1);
-    ck_assert(wait_leader(&e, 0, 1, 5000));
-    ck_assert_msg(wait_answered(e.f, 5000), "no handshake requests");
+    run_a_leading(&e, &el, "vs-a_1");
     harness_put_gpu_pod(e.f, "p1", 2000, 10);
     ck_assert_msg(schedule(e.f, e.port[0], "p1", why, sizeof why) == 1, "p1 via A: %s", why);
 
@@ -676,12 +683,7 @@ START_TEST(ha_standby_learns)
     struct elector el;
     char why[2048], name[16], node[64];
     env_start(&e);
-    elector_start(&el, e.f);
-    elector_hold(&el, "vs-a_1");
-    env_run(&e, 0);
-    env_run(&e, 1);
-    ck_assert(wait_leader(&e, 0, 1, 5000));
-    ck_assert_msg(wait_answered(e.f, 5000), "no handshake requests");
+    run_a_leading(&e, &el, "vs-a_1");
     for (int i = 0; i < 20; i++) {
         snprintf(name, sizeof name, "p%d", i);
         harness_put_gpu_pod(e.f, name, 1000 * (1 + i % 2), 10);
@@ -824,12 +826,7 @@ START_TEST(ha_partition)
     struct elector el;
     struct reporter rep = {0};
     env_start(&e);
-    elector_start(&el, e.f);
-    elector_hold(&el, "vs-a_5");
-    env_run(&e, 0);
-    env_run(&e, 1);
-    ck_assert(wait_leader(&e, 0, 1, 5000));
-    ck_assert_msg(wait_answered(e.f, 5000), "no handshake requests");
+    run_a_leading(&e, &el, "vs-a_5");
     rep.f = e.f;
     pthread_create(&rep.th, NULL, reporter_run, &rep);
     nap_ms(500);
