@@ -109,6 +109,7 @@ const struct workload_params workload_params_default = {
     .ask_rule = WORKLOAD_ASK_RULE,
     .idle_ramp = WORKLOAD_IDLE_RAMP,
     .balance_short = 1,
+    .node_short = WORKLOAD_NODE_SHORT,
     .host_loss = WORKLOAD_HOST_LOSS,
 };
 
@@ -135,6 +136,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"ask_rule", offsetof(struct workload_params, ask_rule)},
         {"idle_ramp", offsetof(struct workload_params, idle_ramp)},
         {"balance_short", offsetof(struct workload_params, balance_short)},
+        {"node_short", offsetof(struct workload_params, node_short)},
         {"host_loss", offsetof(struct workload_params, host_loss)},
     };
     const char *eq = strchr(arg, '=');
@@ -493,8 +495,9 @@ struct ask {
     double cpu, mem;
     double cpu_only, mem_only;
     double idle_cpu, idle_mem;
-    double u;        /* how short of CPU or memory the pool is (ask_with; the larger) */
-    double shortage; /* what the balance is multiplied by: max(1, u) (balance_short) */
+    double u;         /* how short of CPU or memory the pool is (ask_with; the larger) */
+    double shortage;  /* what the balance is multiplied by: max(1, u) (balance_short) */
+    double node_peak; /* a node without spare weighs 1 + this: node_short x (1 - u), u under 1 */
 };
 
 /* What of a free share of x milli-GPU the common shares leave: left[x]. */
@@ -1192,6 +1195,8 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
          * the spare nears 0) */
         if (w->p.balance_short > 0)
             a->shortage = fmin(WORKLOAD_SHORTAGE_MAX, fmax(1, a->u));
+        if (w->p.ask_rule >= 2)
+            a->node_peak = w->p.node_short * fmax(0, 1 - a->u);
     }
     return a;
 }
@@ -1232,6 +1237,31 @@ static const struct ask *pool_ask(const struct workload *w, struct workload_memo
     return mean_ask(w, m, devmem > 0 ? devmem : 1, pool, tmp);
 }
 
+/* The weight of one resource on a node with `has` of it per milli-GPU:
+ * 1 + peak where its spare beyond the GPU pods' ask (own) is 0, falling
+ * linearly to 1 as the spare moves by the CPU-only ask `only` either way. */
+static double node_short(double peak, double has, double own, double only)
+{
+    if (peak <= 0 || only <= 0)
+        return 1;
+    return 1 + peak * fmax(0, 1 - fabs(has - own) / only);
+}
+
+/* What the balance is multiplied by on this node (gpu: its milli-GPU): the
+ * pool's shortage, or the node's own where that is larger. */
+static double node_weight(const struct ask *a, const struct policy_node *node, double gpu)
+{
+    if (gpu <= 0)
+        return a->shortage;
+    double cpu = node->cpu_milli > 0
+                     ? node_short(a->node_peak, (double)node->cpu_milli / gpu, a->cpu, a->cpu_only)
+                     : 1;
+    double mem = node->mem_mib > 0
+                     ? node_short(a->node_peak, (double)node->mem_mib / gpu, a->mem, a->mem_only)
+                     : 1;
+    return fmax(a->shortage, fmax(cpu, mem));
+}
+
 /* The free capacity that the node's free CPU and memory could not feed if
  * every GPU of the pool (np of the node's devices) went to the node's ask
  * (a: node_ask: the mean ask unless ask_rule is 2; idle: idle_node). On a
@@ -1249,7 +1279,7 @@ static double stranded(const struct ask *a, const struct policy_node *node, int 
         fed = cpu_have / cpu;
     if (node->mem_mib > 0 && mem > 0 && mem_have / mem < fed)
         fed = mem_have / mem;
-    return a->shortage * (total - (fed > 0 ? fed : 0));
+    return node_weight(a, node, gpu) * (total - (fed > 0 ? fed : 0));
 }
 
 /* The model of the table (workload_set_scarcity) that cards of `type` in

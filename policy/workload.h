@@ -39,7 +39,17 @@
  * weighs u times as much (balance_short; at most WORKLOAD_SHORTAGE_MAX, a
  * guard as the spare nears 0; a pool with no spare at all, whose GPU pods
  * alone ask more than its CPU, keeps the weight 1), since there a milli-GPU
- * the CPU cannot feed is all the likelier to stay idle. Without a supply
+ * the CPU cannot feed is all the likelier to stay idle. A node can be short
+ * where its pool is not: one whose own spare (its CPU per milli-GPU less
+ * own) is about nil strands GPUs to every CPU-only pod it takes, while the
+ * pool has room for them elsewhere. So on a pool with spare (u under 1) a
+ * node weighs up to 1 + WORKLOAD_NODE_SHORT x (1 - u) (node_short): all of
+ * it at a spare of 0, falling linearly to 1 as the spare moves by the
+ * CPU-only ask the node is to carry either way (with that much more it
+ * carries its part; with that much less the GPU pods alone strand its GPUs,
+ * whatever the CPU-only pods do); memory alike, the larger counts. It fades
+ * as the pool nears short (u 1), where the pool's own weight takes over, so
+ * the weight is continuous in both the node's spare and u. Without a supply
  * the ask is own + extra on every node. The replay's other asks
  * (ask_rule 0: own + extra everywhere, the default until the fourteenth
  * session; 1: own plus what of extra the supply less own cannot absorb) and
@@ -123,10 +133,11 @@
 #define WORKLOAD_BALANCE      1.75  /* chosen on openb traces (bench/README.md; 0.875 before) */
 #define WORKLOAD_GAP_WEIGHT   8     /* the same */
 #define WORKLOAD_GAP_COMMON   0.009 /* the same (issue 20: the ramp's centre) */
-#define WORKLOAD_CLAIM        2.625 /* the same (1 before: F counting the claimed capacity taken) */
+#define WORKLOAD_CLAIM        3.125 /* the same (2.625 until the twenty-ninth session; 1 at first) */
 #define WORKLOAD_ASK_RULE     2     /* the balance's ask per node (above; 0 until session 14) */
 #define WORKLOAD_IDLE_RAMP    0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
 #define WORKLOAD_SHORTAGE_MAX 4     /* the balance's shortage weight at most (a guard) */
+#define WORKLOAD_NODE_SHORT   6     /* a node short where its pool is not: 1 + this x (1 - u) */
 #define WORKLOAD_HOST_LOSS    1     /* the host-loss term: a lost copy costs the GPUs it fails */
 #define WORKLOAD_MODELS_MAX   64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS   65536 /* entries in one memo */
@@ -154,6 +165,7 @@ struct workload_params {
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
     double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */
+    double node_short;    /* WORKLOAD_NODE_SHORT (ask_rule 2); 0: the pool's weight on every node */
     double host_loss;     /* WORKLOAD_HOST_LOSS: the host-loss term's weight; 0 none */
 };
 extern const struct workload_params workload_params_default;

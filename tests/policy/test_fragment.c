@@ -393,6 +393,7 @@ START_TEST(balance_by_hand)
     struct workload_params p = workload_params_default;
     p.ask_rule = balance_cases[_i].rule;
     p.idle_ramp = balance_cases[_i].ramp;
+    p.node_short = 0; /* the node's own weight: balance_node_short */
     if (balance_cases[_i].idle)
         t.n.cpu_used_milli = 0;
     workload_set_params(w, &p);
@@ -468,6 +469,7 @@ START_TEST(balance_shortage)
         p.ask_rule = shortage_cases[_i].rule;
         p.idle_ramp = 0;
         p.balance_short = on;
+        p.node_short = 0; /* the node's own weight: balance_node_short */
         workload_set_params(w, &p);
         workload_set_measure(w, WORKLOAD_ONE_COPY);
         struct workload_shape half = shape(1, 50, 2000, NULL),
@@ -484,6 +486,69 @@ START_TEST(balance_shortage)
     ck_assert_msg(f[0] > 0, "case %d: nothing stranded (F %f)", _i, f[0]);
     ck_assert_msg(fabs(f[1] / f[0] - shortage_cases[_i].ratio) < 1e-9, "case %d: ratio %f, want %f",
                   _i, f[1] / f[0], shortage_cases[_i].ratio);
+}
+END_TEST
+
+/* The node's own shortage (node_short): the setup of balance_shortage (a
+ * half card of 4 CPU and 16 MiB per milli-GPU; a CPU-only shape of 8 CPU
+ * and only_mem / 500 MiB more per milli-GPU of GPU demand); this node of two
+ * cards with `cpu` cores (`used` of them in use) and `mem` MiB, another of
+ * two cards with `other` cores and `other_mem` MiB. F with node_short 4
+ * over F with 0: max(the pool's weight, 1 + 4 (1 - u) t), t = 1 - |s| /
+ * only at least 0, s the node's spare per milli-GPU (cpu / 2000 - 4),
+ * only = 8 min(1, u) the CPU-only part it carries; memory alike, the
+ * larger counts; u the larger of CPU's and memory's. */
+static const struct {
+    double rule;
+    int64_t cpu, used, other, mem, other_mem, only_mem;
+    double ratio;
+} node_short_cases[] = {
+    {2, 8000, 0, 56000, 64000, 64000, 0, 7.0 / 3},         /* S 16, u 2/3: s 0, 1 + 4/3 */
+    {2, 12000, 0, 52000, 64000, 64000, 0, 11.0 / 6},       /* s 2 of only 16/3: t 5/8 */
+    {2, 4000, 0, 60000, 64000, 64000, 0, 11.0 / 6},        /* s -2: t 5/8 as well */
+    {2, 24000, 20000, 40000, 64000, 64000, 0, 1},          /* s 8 above only: the pool's 1 */
+    {2, 8000, 0, 48000, 64000, 64000, 0, 1.8},             /* S 14, u 0.8: 1 + 4 x 0.2 */
+    {2, 8000, 0, 8000, 64000, 64000, 0, 1},                /* S 4: no spare in the pool, 1 */
+    {2, 16000, 8000, 16000, 64000, 64000, 0, 1},           /* u 2: the pool's weight 2 both ways */
+    {1, 8000, 4000, 56000, 64000, 64000, 0, 1},            /* ask_rule 1: no node weight */
+    {2, 24000, 20000, 40000, 32000, 96000, 4000, 7.0 / 3}, /* memory: s 0, u 2/3 (CPU's) */
+};
+
+START_TEST(balance_node_short)
+{
+    double f[2];
+    for (int on = 0; on < 2; on++) {
+        struct tnode t, other;
+        const int free[] = {1000, 1000};
+        node(&t, "n", free, 2, 0);
+        node(&other, "o", free, 2, 0);
+        t.n.cpu_milli = node_short_cases[_i].cpu;
+        t.n.cpu_used_milli = node_short_cases[_i].used;
+        t.n.mem_mib = node_short_cases[_i].mem;
+        other.n.cpu_milli = node_short_cases[_i].other;
+        other.n.cpu_used_milli = 0;
+        other.n.mem_mib = node_short_cases[_i].other_mem;
+        struct workload *w = workload_create(1.0);
+        struct workload_params p = workload_params_default;
+        p.ask_rule = node_short_cases[_i].rule;
+        p.idle_ramp = 0;
+        p.node_short = on ? 4 : 0;
+        workload_set_params(w, &p);
+        workload_set_measure(w, WORKLOAD_ONE_COPY);
+        struct workload_shape half = shape(1, 50, 2000, NULL),
+                              cpu_only = {.cpu_milli = 4000,
+                                          .mem_mib = node_short_cases[_i].only_mem};
+        half.mem_mib = 8000;
+        workload_add(w, &half, 1);
+        workload_add(w, &cpu_only, 1);
+        const struct policy_node *nodes[] = {&t.n, &other.n};
+        workload_set_scarcity(w, nodes, 2);
+        f[on] = workload_fragment(w, &t.n, t.use, node_short_cases[_i].used, 0);
+        workload_destroy(w);
+    }
+    ck_assert_msg(f[0] > 0, "case %d: nothing stranded (F %f)", _i, f[0]);
+    ck_assert_msg(fabs(f[1] / f[0] - node_short_cases[_i].ratio) < 1e-9,
+                  "case %d: ratio %f, want %f", _i, f[1] / f[0], node_short_cases[_i].ratio);
 }
 END_TEST
 
@@ -1042,6 +1107,8 @@ int main(void)
     tcase_add_loop_test(tc, scarcity_by_kind, 0, sizeof kind_cases / sizeof kind_cases[0]);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
     tcase_add_loop_test(tc, balance_shortage, 0, sizeof shortage_cases / sizeof shortage_cases[0]);
+    tcase_add_loop_test(tc, balance_node_short, 0,
+                        sizeof node_short_cases / sizeof node_short_cases[0]);
     tcase_add_loop_test(tc, gap_by_hand, 0, sizeof gap_cases / sizeof gap_cases[0]);
     tcase_add_loop_test(tc, pressure_by_hand, 0, sizeof press_cases / sizeof press_cases[0]);
     tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);
