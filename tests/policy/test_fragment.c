@@ -429,6 +429,47 @@ START_TEST(balance_by_hand)
 }
 END_TEST
 
+/* Two nodes of two idle cards: `cpu` cores of which `used` are in use and
+ * `mem` MiB, and another with `other` cores (none in use) and `other_mem`;
+ * the workload of balance_by_hand (a half card of 2 cores and 8000 MiB, a
+ * CPU-only shape of 4 cores and only_mem MiB). Returns F of the first. */
+struct two_hosts {
+    double rule;
+    int64_t cpu, used, other, mem, other_mem, only_mem;
+};
+
+static double two_hosts_f(const struct two_hosts *c, double balance_short, double node_short)
+{
+    struct tnode t, other;
+    const int free[] = {1000, 1000};
+    node(&t, "n", free, 2, 0);
+    node(&other, "o", free, 2, 0);
+    t.n.cpu_milli = c->cpu;
+    t.n.cpu_used_milli = c->used;
+    t.n.mem_mib = c->mem;
+    other.n.cpu_milli = c->other;
+    other.n.cpu_used_milli = 0;
+    other.n.mem_mib = c->other_mem;
+    struct workload *w = workload_create(1.0);
+    struct workload_params p = workload_params_default;
+    p.ask_rule = c->rule;
+    p.idle_ramp = 0;
+    p.balance_short = balance_short;
+    p.node_short = node_short;
+    workload_set_params(w, &p);
+    workload_set_measure(w, WORKLOAD_ONE_COPY);
+    struct workload_shape half = shape(1, 50, 2000, NULL),
+                          cpu_only = {.cpu_milli = 4000, .mem_mib = c->only_mem};
+    half.mem_mib = 8000;
+    workload_add(w, &half, 1);
+    workload_add(w, &cpu_only, 1);
+    const struct policy_node *nodes[] = {&t.n, &other.n};
+    workload_set_scarcity(w, nodes, 2);
+    double f = workload_fragment(w, &t.n, t.use, c->used, 0);
+    workload_destroy(w);
+    return f;
+}
+
 /* The balance on a pool short of CPU or memory (balance_short): the setup
  * of balance_by_hand (a half card of 4 CPU and 16 MiB per milli-GPU, a
  * CPU-only shape of 8 CPU and only_mem / 500 MiB more per milli-GPU of GPU
@@ -455,100 +496,50 @@ static const struct {
 
 START_TEST(balance_shortage)
 {
-    double f[2];
-    for (int on = 0; on < 2; on++) {
-        struct tnode t, other;
-        const int free[] = {1000, 1000};
-        node(&t, "n", free, 2, 0);
-        node(&other, "o", free, 2, 0);
-        t.n.cpu_milli = shortage_cases[_i].cpu;
-        t.n.mem_mib = other.n.mem_mib = 64000;
-        other.n.cpu_milli = shortage_cases[_i].other;
-        struct workload *w = workload_create(1.0);
-        struct workload_params p = workload_params_default;
-        p.ask_rule = shortage_cases[_i].rule;
-        p.idle_ramp = 0;
-        p.balance_short = on;
-        p.node_short = 0; /* the node's own weight: balance_node_short */
-        workload_set_params(w, &p);
-        workload_set_measure(w, WORKLOAD_ONE_COPY);
-        struct workload_shape half = shape(1, 50, 2000, NULL),
-                              cpu_only = {.cpu_milli = 4000,
-                                          .mem_mib = shortage_cases[_i].only_mem};
-        half.mem_mib = 8000;
-        workload_add(w, &half, 1);
-        workload_add(w, &cpu_only, 1);
-        const struct policy_node *nodes[] = {&t.n, &other.n};
-        workload_set_scarcity(w, nodes, 2);
-        f[on] = workload_fragment(w, &t.n, t.use, 10000, 0);
-        workload_destroy(w);
-    }
-    ck_assert_msg(f[0] > 0, "case %d: nothing stranded (F %f)", _i, f[0]);
-    ck_assert_msg(fabs(f[1] / f[0] - shortage_cases[_i].ratio) < 1e-9, "case %d: ratio %f, want %f",
-                  _i, f[1] / f[0], shortage_cases[_i].ratio);
+    const struct two_hosts c = {shortage_cases[_i].rule,
+                                shortage_cases[_i].cpu,
+                                10000,
+                                shortage_cases[_i].other,
+                                64000,
+                                64000,
+                                shortage_cases[_i].only_mem};
+    /* the node's own weight off: balance_node_short */
+    double f0 = two_hosts_f(&c, 0, 0), f1 = two_hosts_f(&c, 1, 0);
+    ck_assert_msg(f0 > 0, "case %d: nothing stranded (F %f)", _i, f0);
+    ck_assert_msg(fabs(f1 / f0 - shortage_cases[_i].ratio) < 1e-9, "case %d: ratio %f, want %f", _i,
+                  f1 / f0, shortage_cases[_i].ratio);
 }
 END_TEST
 
-/* The node's own shortage (node_short): the setup of balance_shortage (a
- * half card of 4 CPU and 16 MiB per milli-GPU; a CPU-only shape of 8 CPU
- * and only_mem / 500 MiB more per milli-GPU of GPU demand); this node of two
- * cards with `cpu` cores (`used` of them in use) and `mem` MiB, another of
- * two cards with `other` cores and `other_mem` MiB. F with node_short 4
- * over F with 0: max(the pool's weight, 1 + 4 (1 - u) t), t = 1 - |s| /
- * only at least 0, s the node's spare per milli-GPU (cpu / 2000 - 4),
- * only = 8 min(1, u) the CPU-only part it carries; memory alike, the
- * larger counts; u the larger of CPU's and memory's. */
+/* The node's own shortage (node_short), on two_hosts_f's setup: per
+ * milli-GPU the half card asks 4 CPU and 16 MiB, the CPU-only shape 8 CPU
+ * and only_mem / 500 MiB more. F with node_short 4 over F with 0: max(the
+ * pool's weight, 1 + 4 (1 - u) t), t = 1 - |s| / only at least 0, s the
+ * node's spare per milli-GPU (cpu / 2000 - 4), only = 8 min(1, u) the
+ * CPU-only part it carries; memory alike, the larger counts; u the larger
+ * of CPU's and memory's. */
 static const struct {
-    double rule;
-    int64_t cpu, used, other, mem, other_mem, only_mem;
+    struct two_hosts hosts;
     double ratio;
 } node_short_cases[] = {
-    {2, 8000, 0, 56000, 64000, 64000, 0, 7.0 / 3},         /* S 16, u 2/3: s 0, 1 + 4/3 */
-    {2, 12000, 0, 52000, 64000, 64000, 0, 11.0 / 6},       /* s 2 of only 16/3: t 5/8 */
-    {2, 4000, 0, 60000, 64000, 64000, 0, 11.0 / 6},        /* s -2: t 5/8 as well */
-    {2, 24000, 20000, 40000, 64000, 64000, 0, 1},          /* s 8 above only: the pool's 1 */
-    {2, 8000, 0, 48000, 64000, 64000, 0, 1.8},             /* S 14, u 0.8: 1 + 4 x 0.2 */
-    {2, 8000, 0, 8000, 64000, 64000, 0, 1},                /* S 4: no spare in the pool, 1 */
-    {2, 16000, 8000, 16000, 64000, 64000, 0, 1},           /* u 2: the pool's weight 2 both ways */
-    {1, 8000, 4000, 56000, 64000, 64000, 0, 1},            /* ask_rule 1: no node weight */
-    {2, 24000, 20000, 40000, 32000, 96000, 4000, 7.0 / 3}, /* memory: s 0, u 2/3 (CPU's) */
+    {{2, 8000, 0, 56000, 64000, 64000, 0}, 7.0 / 3},   /* S 16, u 2/3: s 0, 1 + 4/3 */
+    {{2, 12000, 0, 52000, 64000, 64000, 0}, 11.0 / 6}, /* s 2 of only 16/3: t 5/8 */
+    {{2, 4000, 0, 60000, 64000, 64000, 0}, 11.0 / 6},  /* s -2: t 5/8 as well */
+    {{2, 24000, 20000, 40000, 64000, 64000, 0}, 1},    /* s 8 above only: the pool's 1 */
+    {{2, 8000, 0, 48000, 64000, 64000, 0}, 1.8},       /* S 14, u 0.8: 1 + 4 x 0.2 */
+    {{2, 8000, 0, 8000, 64000, 64000, 0}, 1},          /* S 4: no spare in the pool, 1 */
+    {{2, 16000, 8000, 16000, 64000, 64000, 0}, 1},     /* u 2: the pool's weight 2 both ways */
+    {{1, 8000, 4000, 56000, 64000, 64000, 0}, 1},      /* ask_rule 1: no node weight */
+    {{2, 24000, 20000, 40000, 32000, 96000, 4000}, 7.0 / 3}, /* memory: s 0, u 2/3 (CPU's) */
 };
 
 START_TEST(balance_node_short)
 {
-    double f[2];
-    for (int on = 0; on < 2; on++) {
-        struct tnode t, other;
-        const int free[] = {1000, 1000};
-        node(&t, "n", free, 2, 0);
-        node(&other, "o", free, 2, 0);
-        t.n.cpu_milli = node_short_cases[_i].cpu;
-        t.n.cpu_used_milli = node_short_cases[_i].used;
-        t.n.mem_mib = node_short_cases[_i].mem;
-        other.n.cpu_milli = node_short_cases[_i].other;
-        other.n.cpu_used_milli = 0;
-        other.n.mem_mib = node_short_cases[_i].other_mem;
-        struct workload *w = workload_create(1.0);
-        struct workload_params p = workload_params_default;
-        p.ask_rule = node_short_cases[_i].rule;
-        p.idle_ramp = 0;
-        p.node_short = on ? 4 : 0;
-        workload_set_params(w, &p);
-        workload_set_measure(w, WORKLOAD_ONE_COPY);
-        struct workload_shape half = shape(1, 50, 2000, NULL),
-                              cpu_only = {.cpu_milli = 4000,
-                                          .mem_mib = node_short_cases[_i].only_mem};
-        half.mem_mib = 8000;
-        workload_add(w, &half, 1);
-        workload_add(w, &cpu_only, 1);
-        const struct policy_node *nodes[] = {&t.n, &other.n};
-        workload_set_scarcity(w, nodes, 2);
-        f[on] = workload_fragment(w, &t.n, t.use, node_short_cases[_i].used, 0);
-        workload_destroy(w);
-    }
-    ck_assert_msg(f[0] > 0, "case %d: nothing stranded (F %f)", _i, f[0]);
-    ck_assert_msg(fabs(f[1] / f[0] - node_short_cases[_i].ratio) < 1e-9,
-                  "case %d: ratio %f, want %f", _i, f[1] / f[0], node_short_cases[_i].ratio);
+    const struct two_hosts *c = &node_short_cases[_i].hosts;
+    double f0 = two_hosts_f(c, 1, 0), f1 = two_hosts_f(c, 1, 4);
+    ck_assert_msg(f0 > 0, "case %d: nothing stranded (F %f)", _i, f0);
+    ck_assert_msg(fabs(f1 / f0 - node_short_cases[_i].ratio) < 1e-9, "case %d: ratio %f, want %f",
+                  _i, f1 / f0, node_short_cases[_i].ratio);
 }
 END_TEST
 
