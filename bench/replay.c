@@ -563,7 +563,7 @@ static int usage(void)
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"
                     "claim, gap_rule, learn_prior, gap_ramp, ask_rule, idle_ramp,\n"
-                    "balance_short, host_loss), for sweeps;\n"
+                    "balance_short, node_short, host_loss), for sweeps;\n"
                     "the service always runs the defaults.\n"
                     "--vendors PCT: a mixed-vendor cluster: PCT %% of the nodes (every\n"
                     "other one at 50) carry Hygon DCUs instead, and PCT %% of the trace's\n"
