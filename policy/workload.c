@@ -1242,16 +1242,17 @@ static const struct ask *pool_ask(const struct workload *w, struct workload_memo
  * linearly to 1 as the spare moves by the CPU-only ask `only` either way. */
 static double node_short(double peak, double has, double own, double only)
 {
-    if (peak <= 0 || only <= 0)
+    if (only <= 0)
         return 1;
     return 1 + peak * fmax(0, 1 - fabs(has - own) / only);
 }
 
 /* What the balance is multiplied by on this node (gpu: its milli-GPU): the
- * pool's shortage, or the node's own where that is larger. */
+ * pool's shortage, or the node's own where that is larger (none on a pool
+ * short of CPU, where the peak is 0). */
 static double node_weight(const struct ask *a, const struct policy_node *node, double gpu)
 {
-    if (gpu <= 0)
+    if (gpu <= 0 || a->node_peak <= 0)
         return a->shortage;
     double cpu = node->cpu_milli > 0
                      ? node_short(a->node_peak, (double)node->cpu_milli / gpu, a->cpu, a->cpu_only)
