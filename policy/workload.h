@@ -130,7 +130,7 @@
 #include "policy/policy.h"
 
 #define WORKLOAD_MAX_SHAPES   512
-#define WORKLOAD_BALANCE      1.75  /* chosen on openb traces (bench/README.md; 0.875 before) */
+#define WORKLOAD_BALANCE      2.0   /* mid-plateau on openb traces (bench/README.md; was 1.75) */
 #define WORKLOAD_GAP_WEIGHT   8     /* the same */
 #define WORKLOAD_GAP_COMMON   0.009 /* the same (issue 20: the ramp's centre) */
 #define WORKLOAD_CLAIM        3.125 /* the same (2.625 until the twenty-ninth session; 1 at first) */

@@ -1054,6 +1054,7 @@ START_TEST(learner_prior)
     int nn = prior_cases[_i].dcu ? 3 : 2;
     struct workload_params par = workload_params_default;
     par.learn_prior = prior_cases[_i].prior;
+    par.balance = 1.75; /* the crossings at n = 3 and 5 above are for this balance */
     struct workload *learner = workload_create(1.0);
     workload_set_params(learner, &par);
     struct policy_pod p = pod(100, 16000);
