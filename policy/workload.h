@@ -133,7 +133,7 @@
 #define WORKLOAD_BALANCE      2.0   /* mid-plateau on openb traces (bench/README.md; was 1.75) */
 #define WORKLOAD_GAP_WEIGHT   8     /* the same */
 #define WORKLOAD_GAP_COMMON   0.009 /* the same (issue 20: the ramp's centre) */
-#define WORKLOAD_CLAIM        3.125 /* the same (2.625 until the twenty-ninth session; 1 at first) */
+#define WORKLOAD_CLAIM        3.5   /* the same (3.125 with balance 1.75; 1 at first) */
 #define WORKLOAD_ASK_RULE     2     /* the balance's ask per node (above; 0 until session 14) */
 #define WORKLOAD_IDLE_RAMP    0.25  /* the same: idle nodes' CPU-only ask from u = 0.75 */
 #define WORKLOAD_SHORTAGE_MAX 4     /* the balance's shortage weight at most (a guard) */
