@@ -130,7 +130,7 @@
 #include "policy/policy.h"
 
 #define WORKLOAD_MAX_SHAPES   512
-#define WORKLOAD_BALANCE      2.0   /* mid-plateau on openb traces (bench/README.md; was 1.75) */
+#define WORKLOAD_BALANCE      2.0   /* chosen on openb traces (bench/README.md; 1.75 before) */
 #define WORKLOAD_GAP_WEIGHT   8     /* the same */
 #define WORKLOAD_GAP_COMMON   0.009 /* the same (issue 20: the ramp's centre) */
 #define WORKLOAD_CLAIM        3.5   /* the same (3.125 with balance 1.75; 1 at first) */
