@@ -693,7 +693,8 @@ START_TEST(ha_standby_learns)
     ck_assert_msg(wait_usage_right(e.f, e.port[1], 5000, why, sizeof why) == 0, "B: %s", why);
     ck_assert_int_eq(metric(e.port[1], "vgpu_scheduler_workload_shapes"), 0);
     harness_put_gpu_pod(e.f, "new", 1000, 10);
-    ck_assert_int_eq(do_filter(e.f, e.port[1], "new", node, sizeof node, why, sizeof why), 1);
+    ck_assert_msg(do_filter(e.f, e.port[1], "new", node, sizeof node, why, sizeof why) == 1,
+                  "new via B: %s", why);
     ck_assert_int_eq(metric(e.port[1], "vgpu_scheduler_workload_shapes"), 2);
     elector_stop(&el);
     env_stop(&e);
