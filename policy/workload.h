@@ -131,7 +131,7 @@
 
 #define WORKLOAD_MAX_SHAPES   512
 #define WORKLOAD_BALANCE      2.0   /* chosen on openb traces (bench/README.md; 1.75 before) */
-#define WORKLOAD_GAP_WEIGHT   12    /* the same (8 until session 32) */
+#define WORKLOAD_GAP_WEIGHT   8     /* the same */
 #define WORKLOAD_GAP_COMMON   0.009 /* the same (issue 20: the ramp's centre) */
 #define WORKLOAD_CLAIM        3.5   /* the same (3.125 with balance 1.75; 1 at first) */
 #define WORKLOAD_ASK_RULE     2     /* the balance's ask per node (above; 0 until session 14) */
