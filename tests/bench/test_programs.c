@@ -361,6 +361,67 @@ START_TEST(start_bench_output_parses)
 }
 END_TEST
 
+/* bench/fragment-eval.sh --report judges the goal (100 % >= FGD + 0.5) on
+ * the unrounded means: 97.138 against 96.644 is +0.494, short, though the
+ * means rounded first would read 97.14 - 96.64 = +0.50. One seed each, a
+ * stand-in replay (the report runs nothing; it only names the results'
+ * folder by the binary's checksum). */
+static const struct {
+    double fgd, fa; /* allocation at 100 % */
+    const char *want;
+} eval_rows[] = {
+    {96.644, 97.138, "| t | trace workload | +0.00 | +0.00 | +0.49 | +0.00 | +0.00 | **no** |"},
+    {96.644, 97.145, "| t | trace workload | +0.00 | +0.00 | +0.50 | +0.00 | +0.00 | yes |"},
+    {96.640, 97.140, "| t | trace workload | +0.00 | +0.00 | +0.50 | +0.00 | +0.00 | yes |"},
+};
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(fragment_eval_judges_unrounded)
+{
+    char dir[] = "/tmp/vs-eval-XXXXXX", cmd[2048], text[256], raw[600];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/data %s/build && chmod 755 %s", dir, dir, dir);
+    ck_assert_int_eq(run(cmd), 0);
+    snprintf(raw, sizeof raw, "%s/data", dir);
+    put_file(raw, "openb_node_list_gpu_node.csv", "unused\n");
+    put_file(raw, "paper_results.csv", "trace,policy,seeds,a,b,c,d,e\n");
+    snprintf(raw, sizeof raw, "%s/build", dir);
+    put_file(raw, "vgpu-replay", "#!/bin/sh\nexit 1\n");
+    put_file(dir, "t.csv", "unused\n");
+    snprintf(cmd, sizeof cmd, "chmod 755 %s/build/vgpu-replay && cksum <%s/build/vgpu-replay", dir,
+             dir);
+    ck_assert_int_eq(run(cmd), 0);
+    unsigned long key = strtoul(out, NULL, 10);
+    snprintf(raw, sizeof raw, "%s/out/%lu", dir, key);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", raw);
+    ck_assert_int_eq(run(cmd), 0);
+    snprintf(text, sizeof text, PAPER_HEADER "\nt,fgd,1,80,90,%.3f,97,97\n", eval_rows[_i].fgd);
+    put_file(raw, "t.fgd.0", text);
+    snprintf(text, sizeof text, PAPER_HEADER "\nt,fragment-aware,1,80,90,%.3f,97,97\n",
+             eval_rows[_i].fa);
+    put_file(raw, "t.trace.0", text);
+    snprintf(cmd, sizeof cmd,
+             "%s/bench/fragment-eval.sh --report --seeds 1 --build %s/build --data %s/data "
+             "--out %s/out --variants 'fgd trace' %s/t.csv 2>&1",
+             harness_env("VS_SOURCE"), dir, dir, dir, dir);
+    int rc = run(cmd);
+    ck_assert_msg(rc == 0, "%d: %s", rc, out);
+    ck_assert_msg(strstr(out, eval_rows[_i].want) != NULL, "want %s in %s", eval_rows[_i].want,
+                  out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(run(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bench-programs");
@@ -375,6 +436,8 @@ int main(void)
     tcase_add_test(tc, replay_vendors_one_pool);
     tcase_add_loop_test(tc, replay_bad_rows, 0, sizeof bad_rows / sizeof bad_rows[0]);
     tcase_add_test(tc, start_bench_output_parses);
+    tcase_add_loop_test(tc, fragment_eval_judges_unrounded, 0,
+                        sizeof eval_rows / sizeof eval_rows[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
