@@ -142,14 +142,11 @@ function load(t, v,    s, f, line, n, a, ok) {
         close(f)
         cnt[t, v] += ok
     }
-    for (i = 1; i <= 5; i++) {
-        mean[t, v, i] = cnt[t, v] ? sum[t, v, i] / cnt[t, v] : ""
-        val[t, v, i] = cnt[t, v] ? r2(mean[t, v, i]) : ""
-    }
+    for (i = 1; i <= 5; i++) mean[t, v, i] = cnt[t, v] ? sum[t, v, i] / cnt[t, v] : ""
 }
 function row(t, label, v,    i, s) {
     s = "| " t " | " label
-    for (i = 1; i <= 5; i++) s = s " | " (val[t, v, i] == "" ? "-" : sprintf("%.2f", val[t, v, i]))
+    for (i = 1; i <= 5; i++) s = s " | " (mean[t, v, i] == "" ? "-" : sprintf("%.2f", mean[t, v, i]))
     if (v == "paper") s = s " | |"
     else s = s " | " (cnt[t, v] ? sprintf("%.1f", tmax[t, v]) : "-") " (" cnt[t, v] " seeds) |"
     print s
@@ -157,7 +154,7 @@ function row(t, label, v,    i, s) {
 # margins over the reference, "met?": from the unrounded means (a mean
 # rounded to two places before the subtraction could meet 0.5 by 0.005)
 function verdict(t, v, ref,    i, m, s, met) {
-    if (!cnt[t, v] || val[t, ref, 3] == "") return "| " t " | " v " | - | - | - | - | - | no data |"
+    if (!cnt[t, v] || mean[t, ref, 3] == "") return "| " t " | " v " | - | - | - | - | - | no data |"
     met = 1; near = 0; s = "| " t " | " (v == "trace" ? "trace workload" : "online")
     for (i = 1; i <= 5; i++) {
         m = mean[t, v, i] - mean[t, ref, i]
@@ -172,7 +169,7 @@ function verdict(t, v, ref,    i, m, s, met) {
 BEGIN {
     while ((getline line < paper) > 0) {
         split(line, a, ",")
-        if (a[2] == "FGD") for (i = 1; i <= 5; i++) val[a[1], "paper", i] = mean[a[1], "paper", i] = a[i + 3] + 0
+        if (a[2] == "FGD") for (i = 1; i <= 5; i++) mean[a[1], "paper", i] = a[i + 3] + 0
     }
 }
 { half[NR] = $1; n = split($2, p, "/"); t = p[n]; sub(/\.csv$/, "", t); sub(/^openb_pod_list_/, "", t); tr[NR] = t }
@@ -189,7 +186,7 @@ END {
         for (k = 1; k <= NR; k++) {
             if (half[k] != halves[h]) continue
             t = tr[k]
-            if (val[t, "paper", 3] != "") row(t, "paper: FGD", "paper")
+            if (mean[t, "paper", 3] != "") row(t, "paper: FGD", "paper")
             row(t, "FGD (baseline, `--policy fgd`)", "fgd")
             row(t, "fragment-aware, trace workload", "trace")
             row(t, "fragment-aware, learned online", "online")
@@ -200,7 +197,7 @@ END {
         print "|---|---|---|---|---|---|---|---|"
         for (k = 1; k <= NR; k++) {
             if (half[k] != halves[h]) continue
-            t = tr[k]; ref = val[t, "paper", 3] != "" ? "paper" : "fgd"
+            t = tr[k]; ref = mean[t, "paper", 3] != "" ? "paper" : "fgd"
             print verdict(t, "trace", ref)
             print verdict(t, "online", ref)
         }
@@ -210,13 +207,13 @@ END {
         first = 1
         for (k = 1; k <= NR; k++) {
             t = tr[k]
-            if (half[k] != halves[h] || val[t, "paper", 3] == "" || !cnt[t, "fgd"]) continue
+            if (half[k] != halves[h] || mean[t, "paper", 3] == "" || !cnt[t, "fgd"]) continue
             if (first) {
                 printf "\nBaseline vs the paper'"'"'s FGD (points):\n\n| trace | 80 %% | 90 %% | 100 %% | 110 %% | 120 %% |\n|---|---|---|---|---|---|\n"
                 first = 0
             }
             s = "| " t
-            for (i = 1; i <= 5; i++) s = s " | " sprintf("%+.2f", val[t, "fgd", i] - val[t, "paper", i])
+            for (i = 1; i <= 5; i++) s = s " | " sprintf("%+.2f", mean[t, "fgd", i] - mean[t, "paper", i])
             print s " |"
         }
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "tests/support/harness.h"
 
@@ -375,50 +376,38 @@ static const struct {
     {96.640, 97.140, "| t | trace workload | +0.00 | +0.00 | +0.50 | +0.00 | +0.00 | yes |"},
 };
 
-static void put_file(const char *dir, const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 START_TEST(fragment_eval_judges_unrounded)
 {
-    char dir[] = "/tmp/vs-eval-XXXXXX", cmd[2048], text[256], raw[600];
+    char dir[] = "/tmp/vs-eval-XXXXXX", sub[600], cmd[2048], text[256];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(cmd, sizeof cmd, "mkdir -p %s/data %s/build && chmod 755 %s", dir, dir, dir);
+    snprintf(sub, sizeof sub, "%s/data", dir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    harness_write(sub, "openb_node_list_gpu_node.csv", "unused\n", NULL, 0);
+    harness_write(sub, "paper_results.csv", "trace,policy,seeds,a,b,c,d,e\n", NULL, 0);
+    snprintf(sub, sizeof sub, "%s/build", dir);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    harness_write(sub, "vgpu-replay", "#!/bin/sh\nexit 1\n", cmd, sizeof cmd);
+    ck_assert_int_eq(chmod(cmd, 0755), 0);
+    harness_write(dir, "t.csv", "unused\n", NULL, 0);
+    /* the report's folder: OUT/<cksum of the replay binary> */
+    snprintf(cmd, sizeof cmd, "cksum <%s/build/vgpu-replay", dir);
     ck_assert_int_eq(run(cmd), 0);
-    snprintf(raw, sizeof raw, "%s/data", dir);
-    put_file(raw, "openb_node_list_gpu_node.csv", "unused\n");
-    put_file(raw, "paper_results.csv", "trace,policy,seeds,a,b,c,d,e\n");
-    snprintf(raw, sizeof raw, "%s/build", dir);
-    put_file(raw, "vgpu-replay", "#!/bin/sh\nexit 1\n");
-    put_file(dir, "t.csv", "unused\n");
-    snprintf(cmd, sizeof cmd, "chmod 755 %s/build/vgpu-replay && cksum <%s/build/vgpu-replay", dir,
-             dir);
-    ck_assert_int_eq(run(cmd), 0);
-    unsigned long key = strtoul(out, NULL, 10);
-    snprintf(raw, sizeof raw, "%s/out/%lu", dir, key);
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", raw);
+    snprintf(sub, sizeof sub, "%s/out/%lu", dir, strtoul(out, NULL, 10));
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", sub);
     ck_assert_int_eq(run(cmd), 0);
     snprintf(text, sizeof text, PAPER_HEADER "\nt,fgd,1,80,90,%.3f,97,97\n", eval_rows[_i].fgd);
-    put_file(raw, "t.fgd.0", text);
+    harness_write(sub, "t.fgd.0", text, NULL, 0);
     snprintf(text, sizeof text, PAPER_HEADER "\nt,fragment-aware,1,80,90,%.3f,97,97\n",
              eval_rows[_i].fa);
-    put_file(raw, "t.trace.0", text);
+    harness_write(sub, "t.trace.0", text, NULL, 0);
     snprintf(cmd, sizeof cmd,
              "%s/bench/fragment-eval.sh --report --seeds 1 --build %s/build --data %s/data "
-             "--out %s/out --variants 'fgd trace' %s/t.csv 2>&1",
-             harness_env("VS_SOURCE"), dir, dir, dir, dir);
+             "--out %s/out --variants 'fgd trace' %s/t.csv 2>&1; rc=$?; rm -rf %s; exit $rc",
+             harness_env("VS_SOURCE"), dir, dir, dir, dir, dir);
     int rc = run(cmd);
     ck_assert_msg(rc == 0, "%d: %s", rc, out);
     ck_assert_msg(strstr(out, eval_rows[_i].want) != NULL, "want %s in %s", eval_rows[_i].want,
                   out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(run(cmd), 0);
 }
 END_TEST
 

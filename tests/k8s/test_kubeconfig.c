@@ -30,11 +30,7 @@ static void teardown(void)
 
 static void write_file(const char *name, const char *text, char *path, size_t cap)
 {
-    snprintf(path, cap, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
+    harness_write(dir, name, text, path, cap);
 }
 
 #define HEAD                                                                                       \

@@ -520,6 +520,20 @@ char *harness_read(const char *path, size_t *len)
     return s;
 }
 
+void harness_write(const char *dir, const char *name, const char *text, char *path, size_t cap)
+{
+    char own[1024];
+    if (!path) {
+        path = own;
+        cap = sizeof own;
+    }
+    ck_assert_int_lt(snprintf(path, cap, "%s/%s", dir, name), (int)cap);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
 void harness_data_path(const char *rel, char *path, size_t cap)
 {
     const char *d = getenv("VS_TEST_DATA");

@@ -107,6 +107,9 @@ long harness_metric(int port, const char *series);
 /* The file at path, whole and NUL-terminated (*len its length, len may be
  * NULL); fails the test when it cannot be read. Caller frees. */
 char *harness_read(const char *path, size_t *len);
+/* Write text to dir/name (its path into path, which may be NULL); fails the
+ * test when it cannot. */
+void harness_write(const char *dir, const char *name, const char *text, char *path, size_t cap);
 /* A fixture file under VS_TEST_DATA (or tests/data), as harness_read.
  * Caller frees. */
 char *harness_slurp(const char *rel);
