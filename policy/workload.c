@@ -1344,7 +1344,8 @@ static int cut_later(const void *a, const void *b)
 }
 
 /* The gaps at one threshold (gap_ramp 0), or the ramp: their mean over
- * every threshold from half to twice gap_common, evenly in log2. Walking
+ * every threshold from gap_common / 2^w to x 2^w (w = gap_ramp; 1: half
+ * to twice), evenly in log2. Walking
  * the threshold down, a size turns common where it meets the size's own
  * part and stays common, so one pass per stretch between such points,
  * weighed by the stretch's length, gives the mean exactly. */
@@ -1353,7 +1354,7 @@ static void add_gaps(const struct workload *w, const double *size_w, double mass
 {
     bool reach[GAP_MAX + 1] = {true};
     struct cut cut[GAP_MAX];
-    double half = w->p.gap_ramp > 0 ? 1 : 0; /* the ramp's half width, in log2 */
+    double half = w->p.gap_ramp; /* the ramp's half width, in log2 */
     double hi = log2(w->p.gap_common) + half, lo = hi - 2 * half;
     int n = 0;
     for (int d = 1; d <= GAP_MAX; d++) {
@@ -1372,7 +1373,7 @@ static void add_gaps(const struct workload *w, const double *size_w, double mass
     for (int i = 0; i <= n; i++) {
         double to = i < n ? cut[i].at : lo;
         if (to < hi) /* sizes with equal parts share one stretch */
-            add_left(reach, (hi - to) / 2, sum);
+            add_left(reach, (hi - to) / (2 * half), sum);
         hi = to;
         if (i < n)
             reach_add(reach, cut[i].d);

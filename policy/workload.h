@@ -161,7 +161,7 @@ struct workload_params {
     double claim;         /* WORKLOAD_CLAIM */
     double gap_rule;      /* 1: common by demand (below); 0: by count, as before issue 20 */
     double learn_prior;   /* WORKLOAD_LEARN_PRIOR: a pool's whole-node shapes: this / pods seen */
-    double gap_ramp;      /* 1: every threshold, gap_common / 2 .. x 2, gaps averaged; 0: one */
+    double gap_ramp;      /* the ramp's half width w in log2: gap_common / 2^w .. x 2^w; 0: one */
     double ask_rule;      /* WORKLOAD_ASK_RULE: 0 all pods'; 1 beyond the supply; 2 per node */
     double idle_ramp;     /* WORKLOAD_IDLE_RAMP (ask_rule 2); 0: idle nodes as the others */
     double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */

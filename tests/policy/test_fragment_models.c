@@ -335,7 +335,9 @@ END_TEST
  * 0.25 % to 0.378 %: (log2 0.378 - log2 0.25) / 2 = 0.299 of the ramp. A
  * 530 gap keeps 0.701 x 60 = 42.1, a 210 gap 0.299 x 30 + 0.701 x 210 =
  * 156.2 (the table keeps whole milli-GPU: 42, 156); the step at 0.5 %
- * leaves 60 and 210. */
+ * leaves 60 and 210. A ramp twice as wide (gap_ramp 2: 0.125 % to 2 %)
+ * counts it under (log2 0.378 - log2 0.125) / 4 = 0.399 of the
+ * thresholds: 0.601 x 60 = 36.0 and 0.399 x 30 + 0.601 x 210 = 138.1. */
 static const struct {
     double rule, ramp, common;
     int free, left;
@@ -352,6 +354,8 @@ static const struct {
     {1, 1, 0.0015, 210, 30},
     {1, 0, 0.005, 530, 60},
     {1, 0, 0.005, 210, 210},
+    {1, 2, 0.005, 530, 36},
+    {1, 2, 0.005, 210, 138},
 };
 
 START_TEST(gap_by_demand)
