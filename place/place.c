@@ -21,9 +21,6 @@
 
 #define FILTER_TRIES     3       /* choose again when a concurrent filter took the room */
 #define WORKLOAD_THREADS 512     /* threads that may keep a memo */
-#define LEARN_DECAY      0.999   /* the online histogram forgets with a ~700-pod half-life */
-#define LEARN_EVERY      512     /* observations between snapshots readers see */
-#define LEARN_FIRST      16      /* ... the first time; the gap doubles up to LEARN_EVERY */
 #define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
 #define SEEN_SLOTS       8192    /* recent pods remembered so re-filters do not count again */
 #define PRESS_EVERY      16 /* placements between looks at the hosts multi-GPU shapes have left */
@@ -99,6 +96,7 @@ struct place {
     struct workload *learner;
     int since;                 /* observations since the last snapshot */
     int publish_at;            /* ... at which the next one is taken */
+    int publish_every;         /* ... at most (params' learn_every) */
     unsigned placed;           /* placements, for PRESS_EVERY */
     unsigned long observed;    /* pods counted (place_stats) */
     uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
@@ -144,10 +142,11 @@ struct place *place_create(struct cache *cache, const struct place_opts *opts)
     pthread_mutex_init(&pl->learn_lock, NULL);
     pthread_mutex_init(&pl->pub_lock, NULL);
     pthread_key_create(&pl->tkey, NULL);
-    pl->learner = workload_create(LEARN_DECAY);
-    if (opts->params)
-        workload_set_params(pl->learner, opts->params);
-    pl->publish_at = LEARN_FIRST;
+    const struct workload_params *par = opts->params ? opts->params : &workload_params_default;
+    pl->learner = workload_create(par->learn_decay);
+    workload_set_params(pl->learner, par);
+    pl->publish_at = par->learn_first >= 1 ? (int)par->learn_first : 1;
+    pl->publish_every = par->learn_every >= 1 ? (int)par->learn_every : 1;
     return pl;
 }
 
@@ -210,7 +209,8 @@ static void publish(struct place *pl)
     pthread_mutex_lock(&pl->learn_lock);
     struct workload *snap = workload_copy(pl->learner);
     pl->since = 0;
-    pl->publish_at = pl->publish_at * 2 < LEARN_EVERY ? pl->publish_at * 2 : LEARN_EVERY;
+    pl->publish_at =
+        pl->publish_at * 2 < pl->publish_every ? pl->publish_at * 2 : pl->publish_every;
     pthread_mutex_unlock(&pl->learn_lock);
     pthread_mutex_lock(&pl->pub_lock);
     cache_with_views(pl->cache, meet, snap);

@@ -111,6 +111,9 @@ const struct workload_params workload_params_default = {
     .balance_short = 1,
     .node_short = WORKLOAD_NODE_SHORT,
     .host_loss = WORKLOAD_HOST_LOSS,
+    .learn_decay = WORKLOAD_LEARN_DECAY,
+    .learn_first = WORKLOAD_LEARN_FIRST,
+    .learn_every = WORKLOAD_LEARN_EVERY,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -138,6 +141,9 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"balance_short", offsetof(struct workload_params, balance_short)},
         {"node_short", offsetof(struct workload_params, node_short)},
         {"host_loss", offsetof(struct workload_params, host_loss)},
+        {"learn_decay", offsetof(struct workload_params, learn_decay)},
+        {"learn_first", offsetof(struct workload_params, learn_first)},
+        {"learn_every", offsetof(struct workload_params, learn_every)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);

@@ -167,6 +167,10 @@ struct workload_params {
     double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */
     double node_short;    /* WORKLOAD_NODE_SHORT (ask_rule 2); 0: the pool's weight on every node */
     double host_loss;     /* WORKLOAD_HOST_LOSS: the host-loss term's weight; 0 none */
+    /* The service's online learner (place/place.c; not the policy's own) */
+    double learn_decay; /* WORKLOAD_LEARN_DECAY: each pod seen multiplies the others' weights */
+    double learn_first; /* WORKLOAD_LEARN_FIRST: pods before the first snapshot readers see */
+    double learn_every; /* WORKLOAD_LEARN_EVERY: ... between snapshots, the gap doubling to it */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or
@@ -292,6 +296,14 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *p);
  * pressed (the pressure rule is for measured rates). place.c adds them to
  * every copy of the learner it publishes; a trace's own workload has none. */
 #define WORKLOAD_LEARN_PRIOR 3
+/* The online learner's memory and how often readers get a copy of it
+ * (place/place.c): each pod seen multiplies every other shape's weight by
+ * the decay (0.999: a ~700-pod half-life); the first copy comes after
+ * LEARN_FIRST pods, the gap doubling up to LEARN_EVERY (bench/README.md,
+ * "Learning online through the service's own path"). */
+#define WORKLOAD_LEARN_DECAY 0.999
+#define WORKLOAD_LEARN_FIRST 16
+#define WORKLOAD_LEARN_EVERY 512
 /* Add the whole-node shapes of `nodes` (learn_prior of params; 0: none).
  * Call before workload_set_scarcity. */
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n);

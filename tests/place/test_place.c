@@ -11,6 +11,7 @@
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
 #include "place/place.h"
+#include "policy/workload.h"
 #include "tests/support/harness.h"
 
 #define NOW 100.0
@@ -30,7 +31,9 @@ static struct cache *cluster(void)
     return c;
 }
 
-static struct place *placer(struct cache *c, enum place_mode mode)
+/* par: the learner's tuned values (NULL: the defaults). */
+static struct place *placer_with(struct cache *c, enum place_mode mode,
+                                 const struct workload_params *par)
 {
     struct place_opts o = {
         .mode = mode,
@@ -38,8 +41,14 @@ static struct place *placer(struct cache *c, enum place_mode mode)
                    .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}}},
         .defaults = {.mem_factor = 1},
         .ttl = TTL,
+        .params = par,
     };
     return place_create(c, &o);
+}
+
+static struct place *placer(struct cache *c, enum place_mode mode)
+{
+    return placer_with(c, mode, NULL);
 }
 
 /* The Pod JSON of one container asking one GPU with mem MiB. */
@@ -311,21 +320,31 @@ START_TEST(memo_reuse)
 }
 END_TEST
 
+/* The learner's first copy comes after learn_first distinct pods: the
+ * default (16, no params given) and one set through the params. */
+static const struct {
+    double first; /* 0: no params */
+    unsigned pods;
+} learner_cases[] = {{0, WORKLOAD_LEARN_FIRST}, {4, 4}, {WORKLOAD_LEARN_FIRST, 16}};
+
 START_TEST(learner)
 {
     struct cache *c = cluster();
-    struct place *pl = placer(c, PLACE_ALL);
+    struct workload_params par = workload_params_default;
+    par.learn_first = learner_cases[_i].first;
+    unsigned n = learner_cases[_i].pods;
+    struct place *pl = placer_with(c, PLACE_ALL, par.learn_first > 0 ? &par : NULL);
     struct place_req r;
     char json[1024], uid[16];
 
     ck_assert_uint_eq(place_workload_shapes(pl), 0);
-    for (int i = 0; i < 15; i++) {
-        snprintf(uid, sizeof uid, "l-%d", i);
+    for (unsigned i = 0; i + 1 < n; i++) {
+        snprintf(uid, sizeof uid, "l-%u", i);
         req_make(&r, uid, 1000 * (1 + i % 3), json, sizeof json);
         place_filter(pl, &r, json, NOW);
         req_done(&r);
     }
-    /* the same pod again counts once: still no copy after 15 */
+    /* the same pod again counts once: still no copy after n - 1 */
     for (int i = 0; i < 5; i++) {
         req_make(&r, "l-0", 1000, json, sizeof json);
         place_filter(pl, &r, json, NOW);
@@ -334,13 +353,13 @@ START_TEST(learner)
     ck_assert_uint_eq(place_workload_shapes(pl), 0);
     struct place_stats st;
     place_stats(pl, &st);
-    ck_assert_uint_eq(st.observed, 15);
-    req_make(&r, "l-15", 1000, json, sizeof json);
-    place_filter(pl, &r, json, NOW); /* the 16th pod: the first copy */
+    ck_assert_uint_eq(st.observed, n - 1);
+    req_make(&r, "l-last", 1000, json, sizeof json);
+    place_filter(pl, &r, json, NOW); /* the nth pod: the first copy */
     req_done(&r);
     ck_assert_uint_eq(place_workload_shapes(pl), 3);
     place_stats(pl, &st);
-    ck_assert_uint_eq(st.observed, 16);
+    ck_assert_uint_eq(st.observed, n);
     place_destroy(pl);
     cache_destroy(c);
 }
@@ -355,7 +374,7 @@ int main(void)
     tcase_add_test(tc, refilter_and_expiry);
     tcase_add_test(tc, bind_reserve);
     tcase_add_test(tc, memo_reuse);
-    tcase_add_test(tc, learner);
+    tcase_add_loop_test(tc, learner, 0, (int)(sizeof learner_cases / sizeof *learner_cases));
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }
