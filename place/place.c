@@ -23,7 +23,6 @@
 #define WORKLOAD_THREADS 512     /* threads that may keep a memo */
 #define VERDICT_NODES    1000000 /* nodes whose verdicts a thread memoises */
 #define SEEN_SLOTS       8192    /* recent pods remembered so re-filters do not count again */
-#define PRESS_EVERY      16 /* placements between looks at the hosts multi-GPU shapes have left */
 
 /* A verdict remembered for (pod signature, node, node version). */
 struct vslot {
@@ -97,7 +96,8 @@ struct place {
     int since;                 /* observations since the last snapshot */
     int publish_at;            /* ... at which the next one is taken */
     int publish_every;         /* ... at most (params' learn_every) */
-    unsigned placed;           /* placements, for PRESS_EVERY */
+    unsigned placed;           /* placements, for press_every */
+    unsigned press_every;      /* params' press_every */
     unsigned long observed;    /* pods counted (place_stats) */
     uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
     pthread_key_t tkey;
@@ -147,6 +147,7 @@ struct place *place_create(struct cache *cache, const struct place_opts *opts)
     workload_set_params(pl->learner, par);
     pl->publish_at = par->learn_first >= 1 ? (int)par->learn_first : 1;
     pl->publish_every = par->learn_every >= 1 ? (int)par->learn_every : 1;
+    pl->press_every = par->press_every >= 1 ? (unsigned)par->press_every : 1;
     return pl;
 }
 
@@ -229,13 +230,13 @@ static void pressed(void *ctx, const struct policy_node *const *v, int n)
     workload_pressed(p->w, v, n, &p->now);
 }
 
-/* Every PRESS_EVERY placements: which multi-GPU shapes run short of hosts
+/* Every press_every placements: which multi-GPU shapes run short of hosts
  * now. A new copy of the state only when that changed, so the memos of F
  * stay valid otherwise. */
 static void placed(struct place *pl)
 {
     pthread_mutex_lock(&pl->learn_lock);
-    bool due = ++pl->placed % PRESS_EVERY == 0;
+    bool due = ++pl->placed % pl->press_every == 0;
     pthread_mutex_unlock(&pl->learn_lock);
     if (!due)
         return;

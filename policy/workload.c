@@ -114,6 +114,7 @@ const struct workload_params workload_params_default = {
     .learn_decay = WORKLOAD_LEARN_DECAY,
     .learn_first = WORKLOAD_LEARN_FIRST,
     .learn_every = WORKLOAD_LEARN_EVERY,
+    .press_every = WORKLOAD_PRESS_EVERY,
 };
 
 int workload_param_set(struct workload_params *p, const char *arg, char *err, size_t cap)
@@ -144,6 +145,7 @@ int workload_param_set(struct workload_params *p, const char *arg, char *err, si
         {"learn_decay", offsetof(struct workload_params, learn_decay)},
         {"learn_first", offsetof(struct workload_params, learn_first)},
         {"learn_every", offsetof(struct workload_params, learn_every)},
+        {"press_every", offsetof(struct workload_params, press_every)},
     };
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);

@@ -171,6 +171,7 @@ struct workload_params {
     double learn_decay; /* WORKLOAD_LEARN_DECAY: each pod seen multiplies the others' weights */
     double learn_first; /* WORKLOAD_LEARN_FIRST: pods before the first snapshot readers see */
     double learn_every; /* WORKLOAD_LEARN_EVERY: ... between snapshots, the gap doubling to it */
+    double press_every; /* WORKLOAD_PRESS_EVERY: placements between pressure passes (place.c) */
 };
 extern const struct workload_params workload_params_default;
 /* Set one value from "name=value" (names as the fields). Returns 0, or
@@ -304,6 +305,9 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *p);
 #define WORKLOAD_LEARN_DECAY 0.999
 #define WORKLOAD_LEARN_FIRST 16
 #define WORKLOAD_LEARN_EVERY 512
+/* The service looks again at which multi-GPU shapes run short of hosts
+ * (workload_pressed) every this many placements (and at each copy). */
+#define WORKLOAD_PRESS_EVERY 16
 /* Add the whole-node shapes of `nodes` (learn_prior of params; 0: none).
  * Call before workload_set_scarcity. */
 void workload_add_prior(struct workload *w, const struct policy_node *const *nodes, int n);
