@@ -167,7 +167,8 @@ struct workload_params {
     double balance_short; /* 1: the balance x max(1, u) where CPU is short (ask_rule 2) */
     double node_short;    /* WORKLOAD_NODE_SHORT (ask_rule 2); 0: the pool's weight on every node */
     double host_loss;     /* WORKLOAD_HOST_LOSS: the host-loss term's weight; 0 none */
-    /* The service's online learner (place/place.c; not the policy's own) */
+    /* Read by the service's placer (place/place.c), not the policy: its
+     * online learner's memory and copy cadence, its pressure cadence */
     double learn_decay; /* WORKLOAD_LEARN_DECAY: each pod seen multiplies the others' weights */
     double learn_first; /* WORKLOAD_LEARN_FIRST: pods before the first snapshot readers see */
     double learn_every; /* WORKLOAD_LEARN_EVERY: ... between snapshots, the gap doubling to it */
