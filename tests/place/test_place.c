@@ -320,19 +320,26 @@ START_TEST(memo_reuse)
 }
 END_TEST
 
-/* The learner's first copy comes after learn_first distinct pods: the
- * default (16, no params given) and one set through the params. */
+/* The learner's first copy comes after learn_first distinct pods, the
+ * next after twice as many more, or learn_every if fewer: the defaults
+ * (16, then 32; no params given) and values set through the params. */
 static const struct {
-    double first; /* 0: no params */
-    unsigned pods;
-} learner_cases[] = {{0, WORKLOAD_LEARN_FIRST}, {4, 4}, {WORKLOAD_LEARN_FIRST, 16}};
+    double first, every; /* 0, 0: no params */
+    unsigned pods, next;
+} learner_cases[] = {
+    {0, 0, WORKLOAD_LEARN_FIRST, 2 * WORKLOAD_LEARN_FIRST},
+    {4, WORKLOAD_LEARN_EVERY, 4, 8},
+    {4, 6, 4, 6},
+    {WORKLOAD_LEARN_FIRST, WORKLOAD_LEARN_EVERY, 16, 32},
+};
 
 START_TEST(learner)
 {
     struct cache *c = cluster();
     struct workload_params par = workload_params_default;
     par.learn_first = learner_cases[_i].first;
-    unsigned n = learner_cases[_i].pods;
+    par.learn_every = learner_cases[_i].every;
+    unsigned n = learner_cases[_i].pods, next = 0;
     struct place *pl = placer_with(c, PLACE_ALL, par.learn_first > 0 ? &par : NULL);
     struct place_req r;
     char json[1024], uid[16];
@@ -360,6 +367,15 @@ START_TEST(learner)
     ck_assert_uint_eq(place_workload_shapes(pl), 3);
     place_stats(pl, &st);
     ck_assert_uint_eq(st.observed, n);
+    /* a fourth shape shows in the next copy */
+    while (place_workload_shapes(pl) == 3 && next < 100) {
+        snprintf(uid, sizeof uid, "m-%u", next++);
+        req_make(&r, uid, 4000, json, sizeof json);
+        place_filter(pl, &r, json, NOW);
+        req_done(&r);
+    }
+    ck_assert_uint_eq(place_workload_shapes(pl), 4);
+    ck_assert_uint_eq(next, learner_cases[_i].next);
     place_destroy(pl);
     cache_destroy(c);
 }
