@@ -132,6 +132,13 @@ static size_t work_reserve(struct work *w, size_t n)
            w->cap * (sizeof *w->views + sizeof *w->v + sizeof *w->map + sizeof *w->unres);
 }
 
+/* A cadence from the params: at least 1 (0 would act on every pod, and
+ * the doubling would never leave 0). */
+static int every(double n)
+{
+    return n >= 1 ? (int)n : 1;
+}
+
 struct place *place_create(struct cache *cache, const struct place_opts *opts)
 {
     struct place *pl = mem_zalloc(sizeof *pl);
@@ -145,9 +152,9 @@ struct place *place_create(struct cache *cache, const struct place_opts *opts)
     const struct workload_params *par = opts->params ? opts->params : &workload_params_default;
     pl->learner = workload_create(par->learn_decay);
     workload_set_params(pl->learner, par);
-    pl->publish_at = par->learn_first >= 1 ? (int)par->learn_first : 1;
-    pl->publish_every = par->learn_every >= 1 ? (int)par->learn_every : 1;
-    pl->press_every = par->press_every >= 1 ? (unsigned)par->press_every : 1;
+    pl->publish_at = every(par->learn_first);
+    pl->publish_every = every(par->learn_every);
+    pl->press_every = (unsigned)every(par->press_every);
     return pl;
 }
 
