@@ -239,20 +239,52 @@ static bool host_poor(const struct policy_node *v)
     return v->cpu_milli - v->cpu_used_milli < 4000 || v->mem_mib - v->mem_used_mib < 8192;
 }
 
+#define DUMP_KINDS 16 /* groups of nodes the dumps tell apart */
+
+/* The dumps' groups of nodes: by model, and by vendor on a mixed cluster
+ * (a DCU node keeps its model's name). Past DUMP_KINDS groups the last
+ * one, renamed "other", takes the rest. */
+struct dump_kinds {
+    const char *model[DUMP_KINDS];
+    const struct policy_device_backend *vendor[DUMP_KINDS];
+    int n;
+};
+
+/* The group of node v, listed as row r. */
+static int dump_kind(struct dump_kinds *k, const struct node_row *r, const struct policy_node *v)
+{
+    const struct policy_device_backend *b = v->ndev > 0 ? v->dev[0].backend : NULL;
+    for (int m = 0; m < k->n; m++)
+        if (k->vendor[m] == b && strcmp(k->model[m], r->model) == 0)
+            return m;
+    if (k->n == DUMP_KINDS) {
+        k->model[DUMP_KINDS - 1] = "other";
+        k->vendor[DUMP_KINDS - 1] = NULL;
+        return DUMP_KINDS - 1;
+    }
+    k->model[k->n] = r->model;
+    k->vendor[k->n] = b;
+    return k->n++;
+}
+
+/* Group m's name into buf: "G3", or "G3/hygon" for another vendor's. */
+static const char *dump_kind_name(const struct dump_kinds *k, int m, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s%s", k->model[m], k->vendor[m] ? "/" : "",
+             k->vendor[m] ? k->vendor[m]->name : "");
+    return buf;
+}
+
 /* Diagnostics: where the free GPU capacity sits at the end, by model. */
 static void dump_state(struct cache *c, const struct trace *t)
 {
-    double free_by[16] = {0}, cpu_by[16] = {0}, starved[16] = {0};
-    const char *models[16];
-    int nm = 0;
+    double free_by[DUMP_KINDS] = {0}, cpu_by[DUMP_KINDS] = {0}, starved[DUMP_KINDS] = {0};
+    struct dump_kinds kinds = {.n = 0};
+    char name[64];
     cache_rdlock(c);
     for (int i = 0; i < t->nnodes; i++) {
         const struct policy_node *v = cache_view(c, t->nodes[i].name);
-        int m = 0;
-        while (m < nm && strcmp(models[m], t->nodes[i].model) != 0)
-            m++;
-        if (m == nm && nm < 16)
-            models[nm++] = t->nodes[i].model;
+        int m = dump_kind(&kinds, &t->nodes[i], v);
         double f = 0;
         for (int g = 0; g < v->ndev; g++)
             f += GPU_MEM - (double)v->use[g].mem;
@@ -262,11 +294,12 @@ static void dump_state(struct cache *c, const struct trace *t)
             starved[m] += f;
     }
     cache_unlock(c);
-    for (int m = 0; m < nm; m++)
+    for (int m = 0; m < kinds.n; m++)
         fprintf(stderr,
                 "%-8s free GPU %7.1f  on nodes under 4 cores or 8 GiB free %7.1f  free cores "
                 "%8.1f\n",
-                models[m], free_by[m] / POLICY_MILLI, starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
+                dump_kind_name(&kinds, m, name, sizeof name), free_by[m] / POLICY_MILLI,
+                starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
 }
 
 /* Diagnostics (--dump), at 100 % arrival: the free GPU capacity by what
@@ -300,31 +333,40 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
             gap[0], gap[1], gap[2], (double)tiny / POLICY_MILLI);
 }
 
+/* Could idle node v host task q asking devices of b: its GPUs, CPU and
+ * memory, the vendor and the model list. */
+static bool idle_hosts(const struct policy_node *v, const struct task *q,
+                       const struct policy_device_backend *b)
+{
+    const struct policy_device_backend *vb = v->ndev > 0 ? v->dev[0].backend : NULL;
+    return v->ndev >= q->num_gpu && v->cpu_milli - v->cpu_used_milli >= q->cpu &&
+           v->mem_mib - v->mem_used_mib >= q->mem && vb == b &&
+           (!q->spec[0] || (v->ndev > 0 && policy_type_listed(q->spec, v->dev[0].type)));
+}
+
 /* Diagnostics (--dump), at arrival arr: the nodes of 4 or more GPUs with
- * every GPU free, by model, and of them those that could host k (its GPUs,
- * CPU and memory); k NULL: a progress line, else k just failed. */
-static void dump_idle(struct cache *c, const struct trace *t, const struct task *k, double arr)
+ * every GPU free, by model (dump_kind), and of them those that could host
+ * k asking devices of b (idle_hosts); k NULL: a progress line, else k just
+ * failed. */
+static void dump_idle(struct cache *c, const struct trace *t, const struct task *k,
+                      const struct policy_device_backend *b, double arr)
 {
     static const struct task none;
     const struct task *q = k ? k : &none;
-    int idle[16] = {0}, nm = 0, fits = 0;
-    const char *models[16];
+    int idle[DUMP_KINDS] = {0}, fits = 0;
+    struct dump_kinds kinds = {.n = 0};
+    char name[64];
     cache_rdlock(c);
     for (int i = 0; i < t->nnodes; i++) {
         const struct policy_node *v = cache_view(c, t->nodes[i].name);
         if (t->nodes[i].gpus < 4)
             continue;
-        int m = 0;
-        while (m < nm && strcmp(models[m], t->nodes[i].model) != 0)
-            m++;
-        if (m == nm && nm < 16)
-            models[nm++] = t->nodes[i].model;
+        int m = dump_kind(&kinds, &t->nodes[i], v);
         bool used = false;
         for (int g = 0; g < v->ndev; g++)
             used |= v->use[g].used > 0;
-        idle[m < 16 ? m : 15] += !used;
-        fits += !used && v->ndev >= q->num_gpu && v->cpu_milli - v->cpu_used_milli >= q->cpu &&
-                v->mem_mib - v->mem_used_mib >= q->mem;
+        idle[m] += !used;
+        fits += !used && idle_hosts(v, q, b);
     }
     cache_unlock(c);
     if (k)
@@ -333,8 +375,8 @@ static void dump_idle(struct cache *c, const struct trace *t, const struct task 
     else
         fprintf(stderr, "arrival %6.2f %%: ", arr);
     fprintf(stderr, "idle nodes of 4+ GPUs that fit it %d, by model:", fits);
-    for (int m = 0; m < nm; m++)
-        fprintf(stderr, " %s %d", models[m], idle[m]);
+    for (int m = 0; m < kinds.n; m++)
+        fprintf(stderr, " %s %d", dump_kind_name(&kinds, m, name, sizeof name), idle[m]);
     fprintf(stderr, "\n");
 }
 
@@ -431,7 +473,8 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
             } else if (!ok) {
                 o->failed_gpu++;
                 if (a->dump && arrived * 100 < 121 * t->capacity)
-                    dump_idle(c, t, k, 100.0 * (double)arrived / (double)t->capacity);
+                    dump_idle(c, t, k, p.ctr[0].backend,
+                              100.0 * (double)arrived / (double)t->capacity);
                 for (int r = 0; r < POLICY_R_COUNT; r++)
                     o->why[r] += why.cnt[r] ? 1 : 0;
             }
@@ -464,7 +507,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         }
         while (step <= CURVE_STEPS && arr >= step / 10.0) {
             if (a->dump && step % 50 == 0)
-                dump_idle(c, t, NULL, arr);
+                dump_idle(c, t, NULL, NULL, arr);
             o->curve[step++] = alloc;
         }
     }
@@ -557,8 +600,9 @@ static int usage(void)
                     "packing of the arrived shares leaves (an estimate of what a scheduler\n"
                     "that places every fitting pod could hold, see bench/bound.h).\n"
                     "--dump (stderr): every 5 %% of arrival and at each failed GPU task up\n"
-                    "to 121 %%, the idle nodes of 4+ GPUs by model; at 100 %%, the free GPUs\n"
-                    "as whole cards and gaps by size; at the end, where the free GPUs are.\n"
+                    "to 121 %%, the idle nodes of 4+ GPUs by model (G3/hygon: another\n"
+                    "vendor's) and how many could host the failed task; at 100 %%, the free\n"
+                    "GPUs as whole cards and gaps by size; at the end, where they are.\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"

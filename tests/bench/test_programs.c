@@ -158,6 +158,63 @@ START_TEST(replay_dump_adds_up)
 }
 END_TEST
 
+/* --dump at each failed GPU task: an idle node that could host it (its
+ * GPUs, CPU, memory, vendor and model list) would have taken it, so every
+ * such line counts none; the idle nodes are grouped by vendor as well as
+ * model on a mixed cluster. Before the fix the count ignored the vendor
+ * and the model list (10 of fgd's 15 lines at --vendors 50 named hosts). */
+static const struct {
+    const char *args;
+    bool mixed;
+} dump_fail_rows[] = {
+    {"--policy fgd", false},
+    {"--policy fgd --vendors 50", true},
+    {"--policy fragment-aware --vendors 50", true},
+};
+
+START_TEST(replay_dump_failed_fit_none)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv %s --dump 2>&1",
+             harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+             dump_fail_rows[_i].args);
+    ck_assert_int_eq(run(cmd), 0);
+    int lines = 0;
+    for (const char *l = strstr(out, "failed at"); l; l = strstr(l + 1, "failed at")) {
+        const char *n = strstr(l, "that fit it ");
+        ck_assert_ptr_nonnull(n);
+        ck_assert_msg(strtol(n + strlen("that fit it "), NULL, 10) == 0, "%.200s", l);
+        lines++;
+    }
+    ck_assert_int_gt(lines, 0);
+    ck_assert_int_eq(strstr(out, "G2/hygon ") != NULL, dump_fail_rows[_i].mixed);
+}
+END_TEST
+
+/* --dump on a cluster of more models than it tells apart: the rest are
+ * counted as "other" (past 16 the end-of-run table wrote past its arrays). */
+START_TEST(replay_dump_many_models)
+{
+    char dir[] = "/tmp/vs-models-XXXXXX", nodes[600], cmd[2048];
+    char text[4096] = "sn,cpu_milli,memory_mib,gpu,model\n";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    for (int i = 0; i < 24; i++) {
+        size_t k = strlen(text);
+        snprintf(text + k, sizeof text - k, "n%02d,96000,393216,8,M%02d\n", i, i);
+    }
+    harness_write(dir, "nodes.csv", text, nodes, sizeof nodes);
+    snprintf(cmd, sizeof cmd,
+             "%s/vgpu-replay --nodes %s --pods %s/replay/pods.csv --policy binpack --dump 2>&1; "
+             "rc=$?; rm -rf %s; exit $rc",
+             harness_env("VS_BUILD"), nodes, harness_env("VS_TEST_DATA"), dir);
+    ck_assert_int_eq(run(cmd), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\nM00 "));
+    ck_assert_ptr_nonnull(strstr(out, "\nother "));
+    ck_assert_ptr_null(strstr(out, "\nM20 "));
+}
+END_TEST
+
 /* vgpu-replay on the small sample with `args` exits 2 naming `want`. */
 static void replay_refuses(const char *args, const char *want)
 {
@@ -419,6 +476,9 @@ int main(void)
     tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
     tcase_add_test(tc, replay_bound_holds);
     tcase_add_loop_test(tc, replay_dump_adds_up, 0, 3);
+    tcase_add_loop_test(tc, replay_dump_failed_fit_none, 0,
+                        sizeof dump_fail_rows / sizeof dump_fail_rows[0]);
+    tcase_add_test(tc, replay_dump_many_models);
     tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
     tcase_add_test(tc, replay_restart_from_its_point);
