@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "bench/bound.h"
+#include "bench/stats.h"
 #include "bench/trace.h"
 #include "k8s/cache.h"
 #include "place/place.h"
@@ -45,6 +46,7 @@ struct args {
     enum source source;
     bool dump, bound, packing, fgd; /* fgd: --policy fgd */
     int seeds;
+    int scale; /* --scale: nodes and tasks this many times (trace_scale) */
     uint64_t seed;
     double tune;
     double vendors;                /* --vendors: % of nodes and of GPU tasks that are Hygon DCU */
@@ -387,6 +389,8 @@ struct outcome {
     double curve[CURVE_STEPS + 1]; /* allocation when arrival reaches i/10 % */
     int failed_gpu, failed_cpu, placed;
     int why[POLICY_R_COUNT]; /* failed GPU tasks that some node refused for this reason */
+    double *ms;              /* each place_pod call's time, milliseconds (run_seed's, owned) */
+    int nms;
 };
 
 /* Task w[i] as the pod the service would see (uid "task-<i>"; uid is the
@@ -434,6 +438,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     bool restarted = false;
 
     memset(o, 0, sizeof *o);
+    o->ms = mem_alloc(sizeof *o->ms * (size_t)(n > 0 ? n : 1));
     eo.policy.node_policy = policy_node_policy_find(a->policy);
     eo.policy.seed = seed;
     eo.policy.check_host = true;
@@ -467,7 +472,9 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         bool ok;
         if (k->num_gpu > 0 || eo.policy.node_policy->cpu_pods) {
             struct policy_reasons why = {{0}};
+            double t0 = stats_now_ms();
             ok = place_pod(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
+            o->ms[o->nms++] = stats_now_ms() - t0;
             if (!ok && k->num_gpu == 0) {
                 o->failed_cpu++;
             } else if (!ok) {
@@ -584,6 +591,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
+                    "         [--scale K]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
                     "         [--bound] [--packing] [--param NAME=VALUE]... [--vendors PCT]\n"
                     "         [--restart PCT | --restart-seeded PCT]\n"
@@ -603,6 +611,9 @@ static int usage(void)
                     "to 121 %%, the idle nodes of 4+ GPUs by model (G3/hygon: another\n"
                     "vendor's) and how many could host the failed task; at 100 %%, the free\n"
                     "GPUs as whole cards and gaps by size; at the end, where they are.\n"
+                    "--scale K: the cluster and the trace K times over (1-64; node copies\n"
+                    "named <name>#<i>), the same mix on K times the nodes: how placing\n"
+                    "scales (the last line: what placing one task took).\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"
@@ -649,8 +660,11 @@ static double percent(const char *v)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){
-        .policy = "binpack", .seeds = 1, .tune = 1.3, .params = workload_params_default};
+    *a = (struct args){.policy = "binpack",
+                       .seeds = 1,
+                       .scale = 1,
+                       .tune = 1.3,
+                       .params = workload_params_default};
     char perr[160];
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -677,7 +691,11 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->seeds = atoi(v);
         else if (strcmp(k, "--seed") == 0)
             a->seed = strtoull(v, NULL, 10);
-        else if (strcmp(k, "--tune") == 0)
+        else if (strcmp(k, "--scale") == 0) {
+            char *end;
+            long x = strtol(v, &end, 10);
+            a->scale = *end || x < 1 || x > TRACE_MAX_SCALE ? 0 : (int)x;
+        } else if (strcmp(k, "--tune") == 0)
             a->tune = atof(v);
         else if (strcmp(k, "--vendors") == 0)
             a->vendors = percent(v);
@@ -708,8 +726,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     if (!a->gpu_policy) /* each node policy with its own GPU policy */
         a->gpu_policy = strcmp(a->policy, "spread") == 0 ? "spread" : "binpack";
-    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->tune < 0.1 || a->tune > 10 ||
-        !(a->vendors >= 0 && a->vendors <= 100))
+    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->scale < 1 || a->tune < 0.1 ||
+        a->tune > 10 || !(a->vendors >= 0 && a->vendors <= 100))
         return usage();
     if (a->vendors > 0 && (a->bound || a->packing)) {
         fprintf(stderr, "vgpu-replay: --vendors applies to placing runs; --bound and --packing "
@@ -768,6 +786,17 @@ static void write_curve(const char *path, const double *sum, int seeds)
     fclose(f);
 }
 
+/* What placing one task took (ms[0..n), sorted here): the engine's
+ * filter and reserve in process, without HTTP or JSON. */
+static void print_times(double *ms, int n, int nodes)
+{
+    if (n <= 0)
+        return;
+    double p50 = stats_pct(ms, n, 0.5), p99 = stats_pct(ms, n, 0.99), max = ms[n - 1];
+    printf("# place per task: p50 %.3f ms, p99 %.3f ms, max %.2f ms (%d tasks, %d nodes)\n", p50,
+           p99, max, n, nodes);
+}
+
 /* The seeds of the replay, their means printed (and the curve written). */
 static void replay(const struct args *a, const struct trace *t)
 {
@@ -775,7 +804,8 @@ static void replay(const struct args *a, const struct trace *t)
     struct outcome *o = mem_alloc(sizeof *o);
     double mean[NPOINTS] = {0}, *curve = mem_zalloc(sizeof *curve * (CURVE_STEPS + 1));
     int failed_gpu = 0, failed_cpu = 0, placed = 0;
-    int why[POLICY_R_COUNT] = {0};
+    int why[POLICY_R_COUNT] = {0}, nms = 0;
+    double *ms = NULL;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int s = 0; s < a->seeds; s++) {
@@ -792,6 +822,12 @@ static void replay(const struct args *a, const struct trace *t)
         placed += o->placed;
         for (int r = 0; r < POLICY_R_COUNT; r++)
             why[r] += o->why[r];
+        if (o->nms > 0) { /* placing runs only */
+            ms = mem_realloc(ms, sizeof *ms * (size_t)(nms + o->nms));
+            memcpy(ms + nms, o->ms, sizeof *ms * (size_t)o->nms);
+            nms += o->nms;
+        }
+        free(o->ms);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -812,9 +848,11 @@ static void replay(const struct args *a, const struct trace *t)
     } else {
         printf("; gpu policy %s\n", a->gpu_policy);
         print_failures(placed, failed_gpu, failed_cpu, why, a->seeds);
+        print_times(ms, nms, t->nnodes);
     }
     if (a->curve)
         write_curve(a->curve, curve, a->seeds);
+    free(ms);
     free(curve);
     free(o);
 }
@@ -827,9 +865,14 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &a))
         return 2;
     log_set_level(LOG_LEVEL_WARN);
+    char err[256];
     int rc = trace_load_nodes(a.nodes, &t) || trace_load_tasks(a.pods, &t)
                  ? 2
                  : 0; /* the loader said why */
+    if (rc == 0 && trace_scale(&t, a.scale, err, sizeof err)) {
+        fprintf(stderr, "vgpu-replay: --scale: %s\n", err);
+        rc = 2;
+    }
     if (rc == 0)
         replay(&a, &t);
     trace_free(&t);

@@ -194,6 +194,39 @@ int trace_load_tasks(const char *path, struct trace *t)
     return load(path, trace_task_cols, 6, task_append, t, &t->ntasks);
 }
 
+int trace_scale(struct trace *t, int k, char *err, size_t cap)
+{
+    if (k < 1 || k > TRACE_MAX_SCALE) {
+        snprintf(err, cap, "scale %d: from 1 to %d", k, TRACE_MAX_SCALE);
+        return ERR_INVAL;
+    }
+    if ((int64_t)t->ntasks * k > TRACE_MAX_TASKS) {
+        snprintf(err, cap, "%d tasks x %d: more than %d", t->ntasks, k, TRACE_MAX_TASKS);
+        return ERR_TOOBIG;
+    }
+    for (int i = 0; i < t->nnodes; i++)
+        if (strlen(t->nodes[i].name) > 59) {
+            snprintf(err, cap, "node %s: name too long to copy", t->nodes[i].name);
+            return ERR_INVAL;
+        }
+    int n = t->nnodes, m = t->ntasks;
+    t->nodes = mem_realloc(t->nodes, sizeof *t->nodes * (size_t)(n * k + 1));
+    t->tasks = mem_realloc(t->tasks, sizeof *t->tasks * (size_t)(m * k + 1));
+    for (int c = 1; c < k; c++) {
+        for (int i = 0; i < n; i++) {
+            const struct node_row *o = &t->nodes[i];
+            struct node_row r = *o;
+            snprintf(r.name, sizeof r.name, "%.59s#%d", o->name, c % 100);
+            t->nodes[c * n + i] = r;
+        }
+        memcpy(t->tasks + (size_t)c * (size_t)m, t->tasks, sizeof *t->tasks * (size_t)m);
+    }
+    t->nnodes = n * k;
+    t->ntasks = m * k;
+    t->capacity *= k;
+    return 0;
+}
+
 void trace_free(struct trace *t)
 {
     free(t->nodes);

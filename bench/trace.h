@@ -53,6 +53,12 @@ int trace_load_nodes(const char *path, struct trace *t);
 /* The same for the task list (name, cpu_milli, memory_mib, num_gpu,
  * gpu_milli; gpu_spec optional). */
 int trace_load_tasks(const char *path, struct trace *t);
+/* A cluster k times as large (1 <= k <= TRACE_MAX_SCALE): every node
+ * k times (copy i > 0 named "<name>#<i>", which no node list's name can
+ * be) and every task k times, so the mix stays the trace's. 0, or ERR_INVAL
+ * / ERR_TOOBIG with the reason in err; t is unchanged then. */
+#define TRACE_MAX_SCALE 64
+int trace_scale(struct trace *t, int k, char *err, size_t cap);
 /* Release what the loaders read (t itself is the caller's). */
 void trace_free(struct trace *t);
 

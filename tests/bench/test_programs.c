@@ -46,6 +46,7 @@ static const char *const replay_args[] = {
     "--policy fragment-aware --vendors 50",
     "--policy fragment-aware --workload online --restart 50",
     "--policy fragment-aware --workload online --restart-seeded 50",
+    "--policy fragment-aware --workload online --scale 3",
 };
 
 START_TEST(replay_output_parses)
@@ -69,6 +70,13 @@ START_TEST(replay_output_parses)
     }
     ck_assert_ptr_nonnull(strstr(row, "\n# "));
     ck_assert_ptr_nonnull(strstr(row, "seeds in"));
+    /* what placing took, on the sample's 24 nodes (--scale 3: 72) */
+    const char *times = strstr(row, "# place per task: p50 ");
+    int tasks = 0, nodes = 0;
+    ck_assert_ptr_nonnull(times);
+    ck_assert_int_eq(sscanf(strchr(times, '('), "(%d tasks, %d nodes)", &tasks, &nodes), 2);
+    ck_assert_int_eq(nodes, strstr(replay_args[_i], "--scale 3") ? 72 : 24);
+    ck_assert_int_gt(tasks, 0);
     FILE *f = fopen(curve, "r");
     ck_assert_ptr_nonnull(f);
     char line[128];
@@ -250,6 +258,9 @@ START_TEST(replay_bad_input)
     replay_refuses("--policy fragment-aware --workload online --restart -5", "(0, 120]");
     replay_refuses("--policy fragment-aware --workload online --restart 5x", "(0, 120]");
     replay_refuses("--bound --workload online --restart 50", "placing runs");
+    replay_refuses("--policy binpack --scale 0", "usage");
+    replay_refuses("--policy binpack --scale 65", "usage");
+    replay_refuses("--policy binpack --scale 2x", "usage");
 }
 END_TEST
 
