@@ -492,6 +492,16 @@ struct slot {
     double f;
 };
 
+/* A node by its id, for the view stamped gen (policy.h: the stamp
+ * versions everything F reads of the node): its node_key, and F of the
+ * node as it is (its own usage) under the workload of epoch (0: none yet),
+ * found without hashing its state. */
+struct nslot {
+    uint64_t gen, key, epoch;
+    int32_t id;
+    double f;
+};
+
 /* The workload's mean ask: CPU and memory per milli-GPU; with ask_rule 2
  * the GPU shapes' own, plus per node the part of the CPU-only shapes'
  * counted ask (cpu_only, mem_only; on an idle node idle_cpu, idle_mem) its
@@ -530,6 +540,7 @@ struct workload_memo {
     struct ask ask; /* the last one computed */
     struct gap_ring gaps;
     struct slot s[WORKLOAD_MEMO_SLOTS];
+    struct nslot n[WORKLOAD_MEMO_NODES];
 };
 
 struct workload_memo *workload_memo_create(void)
@@ -1562,21 +1573,18 @@ static double measure(const struct workload *w, struct workload_memo *m,
     return f;
 }
 
+/* h, already spread, takes in v: one bijection per value, so two
+ * sequences that differ anywhere end apart but by chance (2^-64). */
 static uint64_t mix(uint64_t h, uint64_t v)
 {
-    return hash_mix(h ^ hash_mix(v));
+    return hash_mix(h ^ v);
 }
 
-/* Everything F depends on, hashed: the state, the node's host capacity
- * (node_ask) and idle (idle_node). */
-static uint64_t state_key(const struct workload *w, const struct policy_node *node,
-                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used,
-                          bool idle)
+/* What F reads of a node that its usage leaves alone, hashed: the host's
+ * size and each card's model, vendor, size, health and slots. */
+static uint64_t node_key(const struct policy_node *node)
 {
-    uint64_t h = mix(w->epoch, (uint64_t)(node->cpu_milli - cpu_used));
-    h = mix(h, (uint64_t)(node->mem_mib - mem_used));
-    h = mix(h, (uint64_t)node->cpu_milli << 1 ^ idle);
-    h = mix(h, (uint64_t)node->mem_mib);
+    uint64_t h = mix(hash_mix((uint64_t)node->cpu_milli), (uint64_t)node->mem_mib);
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device *d = &node->dev[g];
         h = mix(h, (uint64_t)(uintptr_t)d->type);
@@ -1584,24 +1592,60 @@ static uint64_t state_key(const struct workload *w, const struct policy_node *no
             h = mix(h, (uint64_t)(uintptr_t)d->backend);
         h = mix(h, (uint64_t)d->devmem << 20 ^ (uint64_t)d->devcore << 4 ^
                        (uint64_t)d->health << 1 ^ (uint64_t)d->cordoned);
+        h = mix(h, (uint64_t)(uint32_t)d->count);
+    }
+    return h;
+}
+
+/* Everything F depends on, hashed: the workload, the node (nk, node_key),
+ * its usage and idle (idle_node). */
+static uint64_t state_key(const struct workload *w, const struct policy_node *node, uint64_t nk,
+                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used,
+                          bool idle)
+{
+    uint64_t h = mix(hash_mix(w->epoch), nk);
+    h = mix(h, (uint64_t)(node->cpu_milli - cpu_used) << 1 ^ idle);
+    h = mix(h, (uint64_t)(node->mem_mib - mem_used));
+    for (int g = 0; g < node->ndev; g++) {
         h = mix(h, (uint64_t)u[g].mem << 32 ^ (uint64_t)(uint32_t)u[g].cores);
-        h = mix(h, (uint64_t)(uint32_t)u[g].used << 32 ^ (uint64_t)(uint32_t)d->count);
+        h = mix(h, (uint64_t)(uint32_t)u[g].used);
     }
     return h | 1; /* 0 marks an empty slot */
+}
+
+/* The memo's entry for node (NULL: the view is not stamped), made anew
+ * when the node or its stamp is not the entry's. */
+static struct nslot *node_slot(struct workload_memo *m, const struct policy_node *node)
+{
+    if (!node->gen || node->id < 0)
+        return NULL;
+    struct nslot *n = &m->n[node->id & (WORKLOAD_MEMO_NODES - 1)];
+    if (n->gen != node->gen || n->id != node->id)
+        *n = (struct nslot){.gen = node->gen, .key = node_key(node), .id = node->id};
+    return n;
 }
 
 double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
                               const struct policy_node *node, const struct policy_usage *u,
                               int64_t cpu_used, int64_t mem_used)
 {
-    bool idle = idle_node(w, node);
     if (!m)
-        return measure(w, NULL, node, u, cpu_used, mem_used, idle);
-    uint64_t key = state_key(w, node, u, cpu_used, mem_used, idle);
+        return measure(w, NULL, node, u, cpu_used, mem_used, idle_node(w, node));
+    bool as_is =
+        u == node->use && cpu_used == node->cpu_used_milli && mem_used == node->mem_used_mib;
+    struct nslot *n = node_slot(m, node);
+    if (n && as_is && n->epoch == w->epoch)
+        return n->f;
+    bool idle = idle_node(w, node);
+    uint64_t key = state_key(w, node, n ? n->key : node_key(node), u, cpu_used, mem_used, idle);
     struct slot *s = &m->s[key & (WORKLOAD_MEMO_SLOTS - 1)];
     if (s->key != key) {
         s->f = measure(w, m, node, u, cpu_used, mem_used, idle);
         s->key = key;
+    }
+    if (n && as_is) {
+        n->epoch = w->epoch;
+        n->f = s->f;
     }
     return s->f;
 }

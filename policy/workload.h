@@ -141,6 +141,7 @@
 #define WORKLOAD_HOST_LOSS    1     /* the host-loss term: a lost copy costs the GPUs it fails */
 #define WORKLOAD_MODELS_MAX   64    /* bytes of a shape's model list */
 #define WORKLOAD_MEMO_SLOTS   65536 /* entries in one memo */
+#define WORKLOAD_MEMO_NODES   8192  /* nodes as they are one memo keeps (by id) */
 #define WORKLOAD_GPU_MODELS   32    /* GPU models whose capacity the gap term weighs */
 #define WORKLOAD_TYPE_MAX     64    /* bytes of one model name kept */
 
@@ -332,7 +333,10 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used);
 
 /* A memo of F by node state: nodes in equal states share one evaluation.
- * Direct-mapped, WORKLOAD_MEMO_SLOTS entries, owned by one thread. */
+ * Direct-mapped, WORKLOAD_MEMO_SLOTS entries, owned by one thread. It also
+ * keeps F of nodes as they are (usage node->use, gen not 0) by node id and
+ * the view's stamp, found without hashing the state: stamps are one
+ * cache's, so a memo serves the views of one cache. */
 struct workload_memo;
 struct workload_memo *workload_memo_create(void);
 void workload_memo_destroy(struct workload_memo *m);

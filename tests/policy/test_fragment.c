@@ -165,6 +165,48 @@ START_TEST(memo_keys)
 }
 END_TEST
 
+/* A stamped view (gen, id) as it is is found by its stamp, without its
+ * state hashed: a usage changed under the same stamp (which the cache never
+ * does) still reads the stamp's F, a new stamp or epoch reads the state's;
+ * a usage other than the view's own is hashed whatever the stamp, and two
+ * nodes of one stamp number are told apart by id. */
+START_TEST(memo_by_stamp)
+{
+    struct tnode t, other;
+    const int free[] = {400, 1000}, more[] = {1000, 1000};
+    node(&t, "n", free, 2, 16000);
+    node(&other, "o", more, 2, 16000);
+    t.n.gen = other.n.gen = 7;
+    t.n.id = 3;
+    other.n.id = 3 + WORKLOAD_MEMO_NODES; /* the same entry of the memo */
+    struct workload *w = two_shapes(WORKLOAD_COPIES, NULL);
+    struct workload_memo *m = workload_memo_create();
+    double a = workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0);
+    double o = workload_fragment_memo(w, m, &other.n, other.use, other.n.cpu_used_milli, 0);
+    ck_assert(fabs(a - workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0)) < 1e-9);
+    ck_assert(fabs(o - workload_fragment(w, &other.n, other.use, other.n.cpu_used_milli, 0)) <
+              1e-9);
+    ck_assert(fabs(a - o) > 1);
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - a) < 1e-9);
+    t.use[1] = t.use[0]; /* both cards 400 free, the stamp kept */
+    double fresh = workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0);
+    ck_assert(fabs(fresh - a) > 1);
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - a) < 1e-9);
+    struct policy_usage after[2] = {t.use[0], t.use[1]};
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, after, t.n.cpu_used_milli, 0) - fresh) <
+              1e-9);
+    t.n.gen = 8;
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - fresh) <
+              1e-9);
+    struct workload_shape tiny = shape(1, 10, 100, NULL);
+    workload_add(w, &tiny, 1); /* a new epoch */
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) -
+                   workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0)) < 1e-9);
+    workload_memo_destroy(m);
+    workload_destroy(w);
+}
+END_TEST
+
 /* A copy keeps its original's epoch until either changes; then the two
  * must never share one, or a memo filled on one answers for the other. */
 START_TEST(memo_copies)
@@ -1093,6 +1135,7 @@ int main(void)
     tcase_add_loop_test(tc, fragment_by_hand, 0, sizeof frag_cases / sizeof frag_cases[0]);
     tcase_add_test(tc, multi_gpu_shape);
     tcase_add_test(tc, memo_keys);
+    tcase_add_test(tc, memo_by_stamp);
     tcase_add_test(tc, memo_copies);
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
