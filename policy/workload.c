@@ -53,7 +53,10 @@ struct workload {
     double seen; /* pods observed (workload_observe), never decayed */
     enum workload_measure measure;
     int n, ncls, nmodel;
-    uint64_t epoch;
+    uint64_t epoch;  /* changes whenever anything F reads does */
+    uint64_t fepoch; /* ... but the pressed shapes' losses alone (F's memos: the rest) */
+    int lossy;       /* shapes whose loss is above 0, ... */
+    int16_t lossy_at[WORKLOAD_MAX_SHAPES]; /* ... their indices (entries never move) */
     struct workload_params p;
     double all_gpus; /* the sum of model[].gpus */
     /* Per pool (a backend's row index): the CPU and memory of the nodes
@@ -77,6 +80,13 @@ static _Atomic uint64_t last_epoch;
 
 /* w changed: a new epoch, never given to any workload before. */
 static void touch(struct workload *w)
+{
+    w->epoch = w->fepoch = atomic_fetch_add(&last_epoch, 1) + 1;
+}
+
+/* Only the pressed shapes' losses changed: what the memos keep of F but
+ * the host-loss term stays good (fepoch), the rest of F does not. */
+static void touch_losses(struct workload *w)
 {
     w->epoch = atomic_fetch_add(&last_epoch, 1) + 1;
 }
@@ -487,9 +497,12 @@ struct typemask {
     uint64_t bits[WORKLOAD_MASK_WORDS];
 };
 
+/* F of one state: keyed by the state and fepoch, the host-loss term apart
+ * (loss, good for epoch), so a pressure pass that moves only the losses
+ * re-measures that term alone. */
 struct slot {
-    uint64_t key;
-    double f;
+    uint64_t key, epoch;
+    double f, loss;
 };
 
 /* A node by its id, for the view stamped gen (policy.h: the stamp
@@ -564,14 +577,14 @@ static const struct typemask *type_mask(const struct workload *w, struct workloa
                                         struct typemask *tmp)
 {
     for (int i = 0; m && i < TYPE_CACHE; i++)
-        if (m->types[i].type == type && m->types[i].pool == pool && m->types[i].epoch == w->epoch)
+        if (m->types[i].type == type && m->types[i].pool == pool && m->types[i].epoch == w->fepoch)
             return &m->types[i];
     struct typemask *t = m ? &m->types[m->next_type++ % TYPE_CACHE] : tmp;
     int gm = model_find(w, pool, type ? type : "");
     memset(t, 0, sizeof *t);
     t->type = type;
     t->pool = pool;
-    t->epoch = w->epoch;
+    t->epoch = w->fepoch;
     for (int k = 0; k < w->ncls; k++)
         if (w->cls[k].any_model || policy_type_listed(w->cls[k].models, type ? type : ""))
             t->bits[k / 64] |= 1ULL << (k % 64);
@@ -1107,20 +1120,26 @@ static bool set_free_claims(struct workload *w, const double *free)
 bool workload_set_pressed(struct workload *w, const struct workload_press *now)
 {
     double wsum = weight_sum(w);
-    bool changed = set_free_claims(w, now->free);
+    bool changed = set_free_claims(w, now->free), losses = false;
+    w->lossy = 0;
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
         bool p = now->mask[i / 64] >> (i % 64) & 1;
         double m = p && e->w > 0 ? w->p.press_floor * wsum / e->w : 1;
         double loss = p ? now->loss[i] : 0;
         m = m > 1 ? m : 1;
-        changed |= m != e->press || loss != e->loss;
+        changed |= m != e->press;
+        losses |= loss != e->loss;
         e->press = m;
         e->loss = loss;
+        if (loss > 0)
+            w->lossy_at[w->lossy++] = (int16_t)i;
     }
     if (changed)
         touch(w);
-    return changed;
+    else if (losses)
+        touch_losses(w);
+    return changed || losses;
 }
 
 void workload_meet(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -1181,7 +1200,7 @@ static double part(double x, double of)
 static const struct ask *mean_ask(const struct workload *w, struct workload_memo *m, double devmem,
                                   const struct policy_device_backend *pool, struct ask *tmp)
 {
-    if (m && m->ask.epoch == w->epoch && m->ask.devmem == devmem && m->ask.pool == pool)
+    if (m && m->ask.epoch == w->fepoch && m->ask.devmem == devmem && m->ask.pool == pool)
         return &m->ask;
     struct ask *a = m ? &m->ask : tmp;
     double cpu[2] = {0}, mem[2] = {0}, gpu = 0; /* [0] GPU shapes, [1] CPU-only ones */
@@ -1193,7 +1212,7 @@ static const struct ask *mean_ask(const struct workload *w, struct workload_memo
         mem[k] += w->e[i].w * (double)w->e[i].s.mem_mib;
         gpu += w->e[i].w * demand(&w->e[i].s, devmem);
     }
-    *a = (struct ask){.epoch = w->epoch, .pool = pool, .devmem = devmem, .shortage = 1};
+    *a = (struct ask){.epoch = w->fepoch, .pool = pool, .devmem = devmem, .shortage = 1};
     const struct supply *sp = &w->supply[pool_slot(pool)];
     double all_cpu = 0, all_mem = 0;
     for (int p = 0; p < POOLS; p++) {
@@ -1409,7 +1428,7 @@ static const struct gaps *gap_table(const struct workload *w, struct gap_ring *r
 {
     for (int i = 0; ring && i < GAP_CACHE; i++) {
         const struct gaps *g = &ring->g[i];
-        if (g->epoch == w->epoch && g->devmem == devmem && g->pool == pool && g->type == type)
+        if (g->epoch == w->fepoch && g->devmem == devmem && g->pool == pool && g->type == type)
             return g;
     }
     struct gaps *g = ring ? &ring->g[ring->next++ % GAP_CACHE] : tmp;
@@ -1434,7 +1453,7 @@ static const struct gaps *gap_table(const struct workload *w, struct gap_ring *r
     add_gaps(w, size_w, mass, total, sum);
     for (int x = 0; x <= GAP_MAX; x++)
         g->left[x] = (int16_t)(sum[x] + 0.5);
-    g->epoch = w->epoch;
+    g->epoch = w->fepoch;
     g->pool = pool;
     g->type = type;
     g->devmem = devmem;
@@ -1463,18 +1482,37 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
 
 /* F of one pool: the node's devices of vendor `pool`, against the shapes
  * asking it. */
+/* What the shapes of pool weigh in F (measure_pool's wsum). */
+static double pool_weight(const struct workload *w, const struct policy_device_backend *pool,
+                          bool fgd)
+{
+    double wsum = 0;
+    for (int i = 0; i < w->n; i++)
+        if (in_pool(&w->e[i].s, pool))
+            wsum += w->e[i].w * (fgd ? 1 : w->e[i].scarce * w->e[i].press);
+    return wsum;
+}
+
 static double measure_pool(const struct workload *w, struct workload_memo *m,
                            const struct policy_node *node, const struct policy_usage *u,
                            int64_t cpu_used, int64_t mem_used,
-                           const struct policy_device_backend *pool, bool idle)
+                           const struct policy_device_backend *pool, bool idle, bool core,
+                           double *loss)
 {
     double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0, claimed = 0, kept = 0, could = 0;
     double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
-    bool gok[WORKLOAD_MAX_SHAPES];
+    bool gok[WORKLOAD_MAX_SHAPES], need[WORKLOAD_MAX_SHAPES];
     const struct typemask *tm[POLICY_MAX_DEVICES];
     struct typemask tmp[POLICY_MAX_DEVICES];
     int nd = node->ndev, np = 0;
     bool fgd = w->measure == WORKLOAD_FGD;
+
+    *loss = 0;
+    if (!core) { /* the classes of the shapes with a loss only */
+        memset(need, 0, sizeof need[0] * (size_t)w->ncls);
+        for (int j = 0; j < w->lossy; j++)
+            need[w->e[w->lossy_at[j]].cls] = true;
+    }
 
     for (int g = 0; g < nd; g++) {
         if (policy_device_backend_of(&node->dev[g]) != pool) {
@@ -1490,8 +1528,8 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     }
     for (int k = 0; k < w->ncls; k++) {
         int usable = 0;
-        if (w->cls[k].nums && w->cls[k].backend != pool)
-            continue; /* another pool's: never read below */
+        if ((w->cls[k].nums && w->cls[k].backend != pool) || (!core && !need[k]))
+            continue; /* another pool's, or no loss reads it: never read below */
         gfrag[k] = 0;
         gcopies[k] = 0;
         gcap[k] = 0;
@@ -1518,47 +1556,57 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     const struct ask *a = fgd ? NULL : pool_ask(w, m, node, pool, np, &asked);
     /* the host-loss term: none on a pool short of CPU */
     bool losses = a && a->u <= 1 && w->p.host_loss > 0;
-    for (int i = 0; i < w->n; i++) {
+    for (int j = 0; j < (core ? w->n : w->lossy); j++) { /* !core: the shapes with a loss */
+        int i = core ? j : w->lossy_at[j];
         const struct entry *e = &w->e[i];
         if (!in_pool(&e->s, pool))
             continue;
+        double mult = fgd ? 1 : e->scarce * e->press;
+        bool lossy = losses && e->loss > 0;
+        wsum += e->w * mult;
+        if (!lossy && !core)
+            continue;
         bool host = e->s.cpu_milli <= cpu_free && e->s.mem_mib <= mem_free && gok[e->cls];
         double waste = !host ? total : !e->s.nums ? 0 : gfrag[e->cls];
-        double mult = fgd ? 1 : e->scarce * e->press;
-        if (host && e->s.nums && w->measure != WORKLOAD_ONE_COPY && !fgd) {
+        if (core && host && e->s.nums && w->measure != WORKLOAD_ONE_COPY && !fgd) {
             double cw =
                 copies_waste(&e->s, gcopies[e->cls], gcap[e->cls], total, cpu_free, mem_free);
             waste = w->measure == WORKLOAD_COPIES ? cw : (1 - w->p.blend) * waste + w->p.blend * cw;
         }
         f += e->w * mult * waste;
-        wsum += e->w * mult;
-        if (losses && e->loss > 0) { /* the copies it hosts now and empty */
+        if (lossy) { /* the copies it hosts now and empty */
             double k = host ? copies_now(&e->s, gcopies[e->cls], cpu_free, mem_free) : 0;
             int cards = usable_cards(&w->cls[e->cls], node, NULL, true);
             kept = fmax(kept, k * e->loss);
             could = fmax(could, copies_fit(e, node, cards, true) * e->loss);
         }
     }
+    if (!core && wsum <= 0) /* the shapes with a loss weigh nothing: do the others? */
+        wsum = pool_weight(w, pool, fgd);
     if (wsum <= 0)
+        return 0;
+    *loss = w->p.host_loss * POLICY_MILLI * (could - kept);
+    if (!core)
         return 0;
     if (fgd)
         return f / wsum;
     return f / wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
-           w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed +
-           w->p.host_loss * POLICY_MILLI * (could - kept);
+           w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed;
 }
 
 /* F itself: the sum over the node's pools (one on a node of one vendor);
- * idle: idle_node. */
+ * idle: idle_node. The host-loss term goes to *loss, the rest is returned
+ * (0 unless core: then only *loss is measured). */
 static double measure(const struct workload *w, struct workload_memo *m,
                       const struct policy_node *node, const struct policy_usage *u,
-                      int64_t cpu_used, int64_t mem_used, bool idle)
+                      int64_t cpu_used, int64_t mem_used, bool idle, bool core, double *loss)
 {
     const struct policy_device_backend *pools[POLICY_MAX_DEVICES];
     int npool = 0;
     if (node->vendor || node->ndev == 0)
         return measure_pool(w, m, node, u, cpu_used, mem_used,
-                            node->vendor ? node->vendor : policy_device_backends[0], idle);
+                            node->vendor ? node->vendor : policy_device_backends[0], idle, core,
+                            loss);
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device_backend *b = policy_device_backend_of(&node->dev[g]);
         int k = 0;
@@ -1567,9 +1615,12 @@ static double measure(const struct workload *w, struct workload_memo *m,
         if (k == npool)
             pools[npool++] = b;
     }
-    double f = 0;
-    for (int k = 0; k < npool; k++)
-        f += measure_pool(w, m, node, u, cpu_used, mem_used, pools[k], idle);
+    double f = 0, l;
+    *loss = 0;
+    for (int k = 0; k < npool; k++) {
+        f += measure_pool(w, m, node, u, cpu_used, mem_used, pools[k], idle, core, &l);
+        *loss += l;
+    }
     return f;
 }
 
@@ -1603,7 +1654,7 @@ static uint64_t state_key(const struct workload *w, const struct policy_node *no
                           const struct policy_usage *u, int64_t cpu_used, int64_t mem_used,
                           bool idle)
 {
-    uint64_t h = mix(hash_mix(w->epoch), nk);
+    uint64_t h = mix(hash_mix(w->fepoch), nk);
     h = mix(h, (uint64_t)(node->cpu_milli - cpu_used) << 1 ^ idle);
     h = mix(h, (uint64_t)(node->mem_mib - mem_used));
     for (int g = 0; g < node->ndev; g++) {
@@ -1629,8 +1680,11 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
                               const struct policy_node *node, const struct policy_usage *u,
                               int64_t cpu_used, int64_t mem_used)
 {
-    if (!m)
-        return measure(w, NULL, node, u, cpu_used, mem_used, idle_node(w, node));
+    double loss;
+    if (!m) {
+        double f = measure(w, NULL, node, u, cpu_used, mem_used, idle_node(w, node), true, &loss);
+        return f + loss;
+    }
     bool as_is =
         u == node->use && cpu_used == node->cpu_used_milli && mem_used == node->mem_used_mib;
     struct nslot *n = node_slot(m, node);
@@ -1640,14 +1694,21 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
     uint64_t key = state_key(w, node, n ? n->key : node_key(node), u, cpu_used, mem_used, idle);
     struct slot *s = &m->s[key & (WORKLOAD_MEMO_SLOTS - 1)];
     if (s->key != key) {
-        s->f = measure(w, m, node, u, cpu_used, mem_used, idle);
+        s->f = measure(w, m, node, u, cpu_used, mem_used, idle, true, &s->loss);
         s->key = key;
+        s->epoch = w->epoch;
+    } else if (s->epoch != w->epoch) { /* only the losses changed since (fepoch, key) */
+        s->loss = 0;
+        if (w->lossy)
+            measure(w, m, node, u, cpu_used, mem_used, idle, false, &s->loss);
+        s->epoch = w->epoch;
     }
+    double f = s->f + s->loss;
     if (n && as_is) {
         n->epoch = w->epoch;
-        n->f = s->f;
+        n->f = f;
     }
-    return s->f;
+    return f;
 }
 
 size_t workload_bytes(void)

@@ -333,7 +333,10 @@ double workload_fragment(const struct workload *w, const struct policy_node *nod
                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used);
 
 /* A memo of F by node state: nodes in equal states share one evaluation.
- * Direct-mapped, WORKLOAD_MEMO_SLOTS entries, owned by one thread. It also
+ * Direct-mapped, WORKLOAD_MEMO_SLOTS entries, owned by one thread. The
+ * host-loss term is kept apart: a pressure pass that moves only the
+ * pressed shapes' losses (workload_set_pressed; the epoch changes, the rest
+ * of F does not) has that term alone measured again. It also
  * keeps F of nodes as they are (usage node->use, gen not 0) by node id and
  * the view's stamp, found without hashing the state: stamps are one
  * cache's, so a memo serves the views of one cache. */

@@ -899,6 +899,50 @@ START_TEST(host_loss_in_f)
 }
 END_TEST
 
+/* The memo keeps F apart from its host-loss term: a pressure pass that
+ * moves only the losses (same shapes pressed) gives a new epoch, and the
+ * memo answers with the new term (host_loss_in_f's nodes: the busier one
+ * hosts one 2-GPU copy of 2 empty ones, the idle one the 4-GPU copy it
+ * could); losses all 0 leave F without the term. */
+START_TEST(host_loss_memo)
+{
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000};
+    const double four_loss[] = {2, 4, 1, 0}, two_loss[] = {0.5, 0.5, 1.5, 0};
+    struct tnode a, b;
+    node(&a, "a", idle, 4, 16000);
+    node(&b, "b", one, 4, 16000);
+    struct workload *w = workload_create(1.0);
+    struct workload_shape half = shape(1, 50, 2000, NULL), four = shape(4, 100, 1000, NULL),
+                          two = shape(2, 100, 1000, NULL);
+    half.mem_mib = 8000;
+    workload_add(w, &half, 1);
+    workload_add(w, &four, 1);
+    workload_add(w, &two, 1);
+    const struct policy_node *nodes[] = {&a.n, &b.n};
+    workload_set_scarcity(w, nodes, 2);
+    double fa = workload_fragment(w, &a.n, a.use, 0, 0);
+    double fb = workload_fragment(w, &b.n, b.use, 0, 0);
+    struct workload_memo *m = workload_memo_create();
+    uint64_t last = workload_epoch(w);
+    for (size_t c = 0; c < sizeof four_loss / sizeof four_loss[0]; c++) {
+        struct workload_press p = {.mask = {6}};
+        p.loss[1] = four_loss[c];
+        p.loss[2] = two_loss[c];
+        ck_assert(workload_set_pressed(w, &p));
+        ck_assert(workload_epoch(w) != last);
+        last = workload_epoch(w);
+        double want =
+            fb + WORKLOAD_HOST_LOSS * 1000 * (fmax(four_loss[c], 2 * two_loss[c]) - two_loss[c]);
+        double got = workload_fragment_memo(w, m, &b.n, b.use, 0, 0);
+        ck_assert_msg(fabs(got - want) < 1e-6, "case %zu: %f, want %f", c, got, want);
+        ck_assert_msg(fabs(workload_fragment_memo(w, m, &a.n, a.use, 0, 0) - fa) < 1e-6, "case %zu",
+                      c);
+    }
+    workload_memo_destroy(m);
+    workload_destroy(w);
+}
+END_TEST
+
 /* ---- the node policy ---- */
 
 static struct policy_pod pod(int pct, int64_t cpu)
@@ -1150,6 +1194,7 @@ int main(void)
     tcase_add_test(tc, pressure_weighs);
     tcase_add_loop_test(tc, host_loss_by_hand, 0, sizeof loss_cases / sizeof loss_cases[0]);
     tcase_add_test(tc, host_loss_in_f);
+    tcase_add_test(tc, host_loss_memo);
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
