@@ -54,7 +54,7 @@ struct workload {
     enum workload_measure measure;
     int n, ncls, nmodel;
     uint64_t epoch;  /* changes whenever anything F reads does */
-    uint64_t fepoch; /* ... but the pressed shapes' losses alone (F's memos: the rest) */
+    uint64_t fepoch; /* the same, but not when only the losses change: F's memos' key */
     int lossy;       /* shapes whose loss is above 0, ... */
     int16_t lossy_at[WORKLOAD_MAX_SHAPES]; /* ... their indices (entries never move) */
     struct workload_params p;
@@ -84,8 +84,8 @@ static void touch(struct workload *w)
     w->epoch = w->fepoch = atomic_fetch_add(&last_epoch, 1) + 1;
 }
 
-/* Only the pressed shapes' losses changed: what the memos keep of F but
- * the host-loss term stays good (fepoch), the rest of F does not. */
+/* Only the pressed shapes' losses changed: a new epoch, the same fepoch
+ * (what the memos keep of F but its host-loss term is still good). */
 static void touch_losses(struct workload *w)
 {
     w->epoch = atomic_fetch_add(&last_epoch, 1) + 1;
@@ -1480,8 +1480,6 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
     return left;
 }
 
-/* F of one pool: the node's devices of vendor `pool`, against the shapes
- * asking it. */
 /* What the shapes of pool weigh in F (measure_pool's wsum). */
 static double pool_weight(const struct workload *w, const struct policy_device_backend *pool,
                           bool fgd)
@@ -1493,6 +1491,9 @@ static double pool_weight(const struct workload *w, const struct policy_device_b
     return wsum;
 }
 
+/* F of one pool: the node's devices of vendor `pool`, against the shapes
+ * asking it; the host-loss term to *loss. core false: that term alone,
+ * over the shapes with a loss (0 returned). */
 static double measure_pool(const struct workload *w, struct workload_memo *m,
                            const struct policy_node *node, const struct policy_usage *u,
                            int64_t cpu_used, int64_t mem_used,
@@ -1581,6 +1582,8 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
             could = fmax(could, copies_fit(e, node, cards, true) * e->loss);
         }
     }
+    if (!core && could == kept)
+        return 0;           /* no term (*loss is 0) */
     if (!core && wsum <= 0) /* the shapes with a loss weigh nothing: do the others? */
         wsum = pool_weight(w, pool, fgd);
     if (wsum <= 0)
