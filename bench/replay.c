@@ -335,26 +335,15 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
             gap[0], gap[1], gap[2], (double)tiny / POLICY_MILLI);
 }
 
-/* Could idle node v host task q asking devices of b: its GPUs, CPU and
- * memory, the vendor and the model list. */
-static bool idle_hosts(const struct policy_node *v, const struct task *q,
-                       const struct policy_device_backend *b)
-{
-    const struct policy_device_backend *vb = v->ndev > 0 ? v->dev[0].backend : NULL;
-    return v->ndev >= q->num_gpu && v->cpu_milli - v->cpu_used_milli >= q->cpu &&
-           v->mem_mib - v->mem_used_mib >= q->mem && vb == b &&
-           (!q->spec[0] || (v->ndev > 0 && policy_type_listed(q->spec, v->dev[0].type)));
-}
-
 /* Diagnostics (--dump), at arrival arr: the nodes of 4 or more GPUs with
- * every GPU free, by model (dump_kind), and of them those that could host
- * k asking devices of b (idle_hosts); k NULL: a progress line, else k just
+ * every GPU free, by model (dump_kind), and of them those the engine would
+ * fit task k on (pod, under o); k NULL: a progress line, else k just
  * failed. */
 static void dump_idle(struct cache *c, const struct trace *t, const struct task *k,
-                      const struct policy_device_backend *b, double arr)
+                      const struct policy_pod *pod, const struct policy_opts *o, double arr)
 {
-    static const struct task none;
-    const struct task *q = k ? k : &none;
+    struct policy_placement *pl = k ? mem_alloc(sizeof *pl) : NULL;
+    struct policy_reasons why;
     int idle[DUMP_KINDS] = {0}, fits = 0;
     struct dump_kinds kinds = {.n = 0};
     char name[64];
@@ -368,15 +357,17 @@ static void dump_idle(struct cache *c, const struct trace *t, const struct task 
         for (int g = 0; g < v->ndev; g++)
             used |= v->use[g].used > 0;
         idle[m] += !used;
-        fits += !used && idle_hosts(v, q, b);
+        fits += !used && pl && policy_fit(pod, v, o, pl, &why);
     }
     cache_unlock(c);
+    free(pl);
     if (k)
-        fprintf(stderr, "failed at %6.2f %%: %d x %4d milli, cpu %lld mem %lld spec '%s'; ", arr,
-                k->num_gpu, k->milli, (long long)k->cpu, (long long)k->mem, k->spec);
+        fprintf(stderr,
+                "failed at %6.2f %%: %d x %4d milli, cpu %lld mem %lld spec '%s'; idle nodes of "
+                "4+ GPUs that fit it %d, by model:",
+                arr, k->num_gpu, k->milli, (long long)k->cpu, (long long)k->mem, k->spec, fits);
     else
-        fprintf(stderr, "arrival %6.2f %%: ", arr);
-    fprintf(stderr, "idle nodes of 4+ GPUs that fit it %d, by model:", fits);
+        fprintf(stderr, "arrival %6.2f %%: idle nodes of 4+ GPUs by model:", arr);
     for (int m = 0; m < kinds.n; m++)
         fprintf(stderr, " %s %d", dump_kind_name(&kinds, m, name, sizeof name), idle[m]);
     fprintf(stderr, "\n");
@@ -480,7 +471,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
             } else if (!ok) {
                 o->failed_gpu++;
                 if (a->dump && arrived * 100 < 121 * t->capacity)
-                    dump_idle(c, t, k, p.ctr[0].backend,
+                    dump_idle(c, t, k, &p, &eo.policy,
                               100.0 * (double)arrived / (double)t->capacity);
                 for (int r = 0; r < POLICY_R_COUNT; r++)
                     o->why[r] += why.cnt[r] ? 1 : 0;
@@ -514,7 +505,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         }
         while (step <= CURVE_STEPS && arr >= step / 10.0) {
             if (a->dump && step % 50 == 0)
-                dump_idle(c, t, NULL, NULL, arr);
+                dump_idle(c, t, NULL, NULL, NULL, arr);
             o->curve[step++] = alloc;
         }
     }

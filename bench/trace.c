@@ -216,7 +216,7 @@ int trace_scale(struct trace *t, int k, char *err, size_t cap)
         for (int i = 0; i < n; i++) {
             const struct node_row *o = &t->nodes[i];
             struct node_row r = *o;
-            snprintf(r.name, sizeof r.name, "%.59s#%d", o->name, c % 100);
+            snprintf(r.name, sizeof r.name, "%.59s#%d", o->name, c % 100); /* c < 64 */
             t->nodes[c * n + i] = r;
         }
         memcpy(t->tasks + (size_t)c * (size_t)m, t->tasks, sizeof *t->tasks * (size_t)m);

@@ -1,11 +1,14 @@
-/* bench/csv: splitting the traces' lines and finding their columns. */
+/* bench/csv: splitting the traces' lines and finding their columns; and
+ * bench/trace's scaling of a loaded trace (vgpu-replay --scale). */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "bench/csv.h"
+#include "bench/trace.h"
 #include "tests/support/harness.h"
 
 static const struct {
@@ -77,6 +80,55 @@ START_TEST(test_int)
 }
 END_TEST
 
+/* trace_scale: k copies of 2 nodes and 3 tasks; refusals leave the trace
+ * as it was. */
+static const struct {
+    int k, ntasks, name_len, rc;
+} scales[] = {
+    {1, 3, 8, 0},
+    {3, 3, 8, 0},
+    {TRACE_MAX_SCALE, 3, 59, 0},
+    {0, 3, 8, ERR_INVAL},
+    {TRACE_MAX_SCALE + 1, 3, 8, ERR_INVAL},
+    {2, 3, 60, ERR_INVAL},                       /* no room for "#<i>" */
+    {2, TRACE_MAX_TASKS / 2 + 1, 8, ERR_TOOBIG}, /* counted before anything is copied */
+};
+
+START_TEST(test_scale)
+{
+    struct trace t = {0};
+    char err[256] = "";
+    t.nnodes = 2;
+    t.nodes = calloc(2, sizeof *t.nodes);
+    t.tasks = calloc(3, sizeof *t.tasks);
+    t.ntasks = scales[_i].ntasks;
+    for (int i = 0; i < 2; i++) {
+        memset(t.nodes[i].name, 'a' + i, (size_t)scales[_i].name_len);
+        t.nodes[i].gpus = 8;
+    }
+    for (int i = 0; i < 3; i++)
+        t.tasks[i].cpu = 1000 * (i + 1);
+    t.capacity = 16000;
+    int k = scales[_i].k, rc = trace_scale(&t, k, err, sizeof err);
+    ck_assert_int_eq(rc, scales[_i].rc);
+    if (rc) {
+        ck_assert(err[0] && t.nnodes == 2 && t.ntasks == scales[_i].ntasks && t.capacity == 16000);
+    } else {
+        ck_assert_int_eq(t.nnodes, 2 * k);
+        ck_assert_int_eq(t.ntasks, 3 * k);
+        ck_assert(t.capacity == 16000 * (int64_t)k);
+        for (int c = 1; c < k; c++) {
+            char want[80];
+            snprintf(want, sizeof want, "%s#%d", t.nodes[1].name, c);
+            ck_assert_str_eq(t.nodes[c * 2 + 1].name, want);
+            ck_assert(t.nodes[c * 2 + 1].gpus == 8 && t.tasks[c * 3 + 2].cpu == 3000);
+        }
+    }
+    t.ntasks = 0; /* the refused count was never allocated */
+    trace_free(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("csv");
@@ -84,6 +136,7 @@ int main(void)
     tcase_add_loop_test(tc, test_split, 0, sizeof splits / sizeof splits[0]);
     tcase_add_test(tc, test_column);
     tcase_add_loop_test(tc, test_int, 0, sizeof ints / sizeof ints[0]);
+    tcase_add_loop_test(tc, test_scale, 0, sizeof scales / sizeof scales[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }

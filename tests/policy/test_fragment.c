@@ -903,11 +903,13 @@ END_TEST
  * moves only the losses (same shapes pressed) gives a new epoch, and the
  * memo answers with the new term (host_loss_in_f's nodes: the busier one
  * hosts one 2-GPU copy of 2 empty ones, the idle one the 4-GPU copy it
- * could); losses all 0 leave F without the term. */
+ * could); losses all 0 leave F without the term. Loop 1: the 4-GPU shape
+ * weighs nothing, so its loss alone (the last case) weighs the rest of
+ * the pool to know F has shapes at all. */
 START_TEST(host_loss_memo)
 {
     const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000};
-    const double four_loss[] = {2, 4, 1, 0}, two_loss[] = {0.5, 0.5, 1.5, 0};
+    const double four_loss[] = {2, 4, 1, 0, 3}, two_loss[] = {0.5, 0.5, 1.5, 0, 0};
     struct tnode a, b;
     node(&a, "a", idle, 4, 16000);
     node(&b, "b", one, 4, 16000);
@@ -916,7 +918,7 @@ START_TEST(host_loss_memo)
                           two = shape(2, 100, 1000, NULL);
     half.mem_mib = 8000;
     workload_add(w, &half, 1);
-    workload_add(w, &four, 1);
+    workload_add(w, &four, _i == 0 ? 1 : 0);
     workload_add(w, &two, 1);
     const struct policy_node *nodes[] = {&a.n, &b.n};
     workload_set_scarcity(w, nodes, 2);
@@ -1194,7 +1196,7 @@ int main(void)
     tcase_add_test(tc, pressure_weighs);
     tcase_add_loop_test(tc, host_loss_by_hand, 0, sizeof loss_cases / sizeof loss_cases[0]);
     tcase_add_test(tc, host_loss_in_f);
-    tcase_add_test(tc, host_loss_memo);
+    tcase_add_loop_test(tc, host_loss_memo, 0, 2);
     tcase_add_test(tc, fragment_beats_binpack);
     tcase_add_test(tc, fragment_picks_the_gpu);
     tcase_add_test(tc, cpu_pods_steered);
