@@ -16,6 +16,7 @@
 
 #define TYPE_CACHE 16 /* device model strings remembered per memo */
 #define GAP_CACHE  16 /* (device size, model) pairs whose gap table a memo keeps */
+#define PLAN_CACHE 4  /* pools whose shapes a memo keeps weighed */
 #define GAP_MAX    1000
 #define POOLS      POLICY_DEVICE_ROWS_MAX /* one supply per backend row */
 
@@ -547,9 +548,25 @@ struct gap_ring {
     unsigned next;
 };
 
+/* A pool's shapes as F weighs them (plan_of). */
+struct plan {
+    uint64_t fepoch;
+    const struct policy_device_backend *pool;
+    int n;
+    double wsum; /* what they weigh in F */
+    struct pshape {
+        double wm; /* weight times multipliers */
+        int64_t cpu, mem;
+        int32_t cls;
+        bool gpu; /* asks GPUs */
+    } s[WORKLOAD_MAX_SHAPES];
+};
+
 struct workload_memo {
     struct typemask types[TYPE_CACHE];
     int next_type;
+    struct plan plans[PLAN_CACHE];
+    int next_plan;
     struct ask ask; /* the last one computed */
     struct gap_ring gaps;
     struct slot s[WORKLOAD_MEMO_SLOTS];
@@ -615,13 +632,15 @@ static bool gpu_fits(const struct wclass *c, const struct policy_device *d,
     return !(d->devcore == 100 && c->cores == 100 && u->used > 0);
 }
 
-/* How many copies of a one-GPU class fit on this GPU, and the capacity they
- * take (its share of the card each). */
-static void copies_on(const struct wclass *c, const struct policy_device *d,
-                      const struct policy_usage *u, double share, double *copies, double *cap)
+/* How many copies of a one-GPU class fit on this GPU (returned) and the
+ * capacity they take (*cap: its share of the card each); none of a
+ * multi-GPU class. */
+static double copies_on(const struct wclass *c, const struct policy_device *d,
+                        const struct policy_usage *u, double share, double *cap)
 {
+    *cap = 0;
     if (c->nums > 1)
-        return;
+        return 0;
     double need_mem = c->mem ? (double)c->mem : (double)d->devmem * c->mem_pct / 100.0;
     double per = POLICY_MILLI * need_mem / (double)d->devmem;
     double per_core = POLICY_MILLI / 100.0 * c->cores * 100.0 / (double)d->devcore;
@@ -632,29 +651,29 @@ static void copies_on(const struct wclass *c, const struct policy_device *d,
         n = d->count - u->used;
     if (c->cores >= 100 || per >= POLICY_MILLI)
         n = n > 0 ? 1 : 0;
-    *copies += n;
-    *cap += n * (per < share ? per : share);
+    *cap = n * (per < share ? per : share);
+    return n;
 }
 
-/* Copies of shape s the node hosts: gcopies by its GPUs, fewer when its
- * free CPU or memory runs out first. */
-static double copies_now(const struct workload_shape *s, double gcopies, int64_t cpu_free,
+/* Copies of a shape asking cpu and mem of its host that the node hosts:
+ * gcopies by its GPUs, fewer when its free CPU or memory runs out first. */
+static double copies_now(int64_t cpu, int64_t mem, double gcopies, int64_t cpu_free,
                          int64_t mem_free)
 {
     double k = gcopies;
-    if (s->cpu_milli > 0 && (double)(cpu_free / s->cpu_milli) < k)
-        k = (double)(cpu_free / s->cpu_milli);
-    if (s->mem_mib > 0 && (double)(mem_free / s->mem_mib) < k)
-        k = (double)(mem_free / s->mem_mib);
+    if (cpu > 0 && (double)(cpu_free / cpu) < k)
+        k = (double)(cpu_free / cpu);
+    if (mem > 0 && (double)(mem_free / mem) < k)
+        k = (double)(mem_free / mem);
     return k;
 }
 
 /* WORKLOAD_COPIES: the free capacity the shape's copies cannot consume when
  * GPUs, CPU and memory all bound how many fit. */
-static double copies_waste(const struct workload_shape *s, double gcopies, double gcap,
-                           double total, int64_t cpu_free, int64_t mem_free)
+static double copies_waste(int64_t cpu, int64_t mem, double gcopies, double gcap, double total,
+                           int64_t cpu_free, int64_t mem_free)
 {
-    double n = copies_now(s, gcopies, cpu_free, mem_free);
+    double n = copies_now(cpu, mem, gcopies, cpu_free, mem_free);
     double used = gcopies > 0 ? gcap * n / gcopies : 0;
     return total - used > 0 ? total - used : 0;
 }
@@ -1480,42 +1499,178 @@ static double gaps_left(const struct workload *w, struct workload_memo *m,
     return left;
 }
 
-/* What the shapes of pool weigh in F (measure_pool's wsum). */
-static double pool_weight(const struct workload *w, const struct policy_device_backend *pool,
-                          bool fgd)
+/* The pool's shapes as F weighs them under one fepoch, in the histogram's
+ * order (F's sums keep it, so they round as one pass over the entries
+ * would): what each weighs, its host ask and class. */
+static const struct plan *plan_of(const struct workload *w, struct workload_memo *m,
+                                  const struct policy_device_backend *pool, struct plan *tmp)
 {
-    double wsum = 0;
-    for (int i = 0; i < w->n; i++)
-        if (in_pool(&w->e[i].s, pool))
-            wsum += w->e[i].w * (fgd ? 1 : w->e[i].scarce * w->e[i].press);
-    return wsum;
+    for (int i = 0; m && i < PLAN_CACHE; i++)
+        if (m->plans[i].pool == pool && m->plans[i].fepoch == w->fepoch)
+            return &m->plans[i];
+    struct plan *p = m ? &m->plans[m->next_plan++ % PLAN_CACHE] : tmp;
+    bool fgd = w->measure == WORKLOAD_FGD;
+    p->fepoch = w->fepoch;
+    p->pool = pool;
+    p->n = 0;
+    p->wsum = 0;
+    for (int i = 0; i < w->n; i++) {
+        const struct entry *e = &w->e[i];
+        if (!in_pool(&e->s, pool))
+            continue;
+        double wm = e->w * (fgd ? 1 : e->scarce * e->press);
+        p->wsum += wm;
+        p->s[p->n++] = (struct pshape){wm, e->s.cpu_milli, e->s.mem_mib, e->cls, e->s.nums > 0};
+    }
+    return p;
+}
+
+/* Per class of the pool (all, or those of the shapes with a loss when
+ * !core): the free share its GPUs cannot use (frag), the copies its GPUs
+ * host (copies, cap: the capacity they take) and whether a copy fits (ok). */
+struct cards {
+    double frag[WORKLOAD_MAX_SHAPES], copies[WORKLOAD_MAX_SHAPES], cap[WORKLOAD_MAX_SHAPES];
+    bool ok[WORKLOAD_MAX_SHAPES];
+};
+
+/* Do cards a and b answer every class alike (gpu_fits, copies_on)? */
+static bool same_card(const struct policy_node *node, const struct policy_usage *u,
+                      const double *share, const struct typemask *const *tm, int a, int b)
+{
+    const struct policy_device *x = &node->dev[a], *y = &node->dev[b];
+    return tm[a] == tm[b] && share[a] == share[b] && x->devmem == y->devmem &&
+           x->devcore == y->devcore && x->count == y->count && u[a].used == u[b].used &&
+           u[a].mem == u[b].mem && u[a].cores == u[b].cores;
+}
+
+static void count_cards(const struct workload *w, const struct policy_node *node,
+                        const struct policy_usage *u, const struct policy_device_backend *pool,
+                        const double *share, const struct typemask *const *tm, bool core,
+                        struct cards *c)
+{
+    bool need[WORKLOAD_MAX_SHAPES], fits[POLICY_MAX_DEVICES];
+    double n[POLICY_MAX_DEVICES], cap[POLICY_MAX_DEVICES];
+    int first[POLICY_MAX_DEVICES]; /* the first card alike (same_card): asked once */
+    if (!core) {                   /* the classes of the shapes with a loss only */
+        memset(need, 0, sizeof need[0] * (size_t)w->ncls);
+        for (int j = 0; j < w->lossy; j++)
+            need[w->e[w->lossy_at[j]].cls] = true;
+    }
+    for (int g = 0; g < node->ndev; g++) {
+        first[g] = g;
+        for (int h = 0; h < g && first[g] == g && share[g] > 0; h++)
+            if (share[h] > 0 && same_card(node, u, share, tm, g, h))
+                first[g] = h;
+    }
+    for (int k = 0; k < w->ncls; k++) {
+        int usable = 0;
+        if ((w->cls[k].nums && w->cls[k].backend != pool) || (!core && !need[k]))
+            continue; /* another pool's, or no loss reads it: never read */
+        c->frag[k] = c->copies[k] = c->cap[k] = 0;
+        for (int g = 0; g < node->ndev; g++) {
+            if (share[g] <= 0)
+                continue;
+            int h = first[g];
+            if (h == g) {
+                fits[g] = (tm[g]->bits[k / 64] >> (k % 64) & 1) &&
+                          gpu_fits(&w->cls[k], &node->dev[g], &u[g]);
+                n[g] = fits[g] ? copies_on(&w->cls[k], &node->dev[g], &u[g], share[g], &cap[g]) : 0;
+            }
+            if (fits[h]) {
+                usable++;
+                c->copies[k] += n[h];
+                c->cap[k] += cap[h];
+            } else {
+                c->frag[k] += share[g];
+            }
+        }
+        c->ok[k] = usable >= w->cls[k].nums;
+        if (w->cls[k].nums > 1) { /* whole cards, nums at a time */
+            c->copies[k] = (double)(usable / w->cls[k].nums);
+            c->cap[k] = c->copies[k] * w->cls[k].nums * (double)POLICY_MILLI;
+        }
+    }
+}
+
+/* The shapes' waste: what of the free capacity (total) each cannot use,
+ * weighted. */
+static double shapes_waste(const struct workload *w, const struct plan *p, const struct cards *c,
+                           double total, int64_t cpu_free, int64_t mem_free)
+{
+    bool copies = w->measure != WORKLOAD_ONE_COPY && w->measure != WORKLOAD_FGD;
+    double f = 0;
+    for (int j = 0; j < p->n; j++) {
+        const struct pshape *s = &p->s[j];
+        bool host = s->cpu <= cpu_free && s->mem <= mem_free && c->ok[s->cls];
+        double waste = !host ? total : !s->gpu ? 0 : c->frag[s->cls];
+        if (host && s->gpu && copies) {
+            double cw = copies_waste(s->cpu, s->mem, c->copies[s->cls], c->cap[s->cls], total,
+                                     cpu_free, mem_free);
+            waste = w->measure == WORKLOAD_COPIES ? cw : (1 - w->p.blend) * waste + w->p.blend * cw;
+        }
+        f += s->wm * waste;
+    }
+    return f;
+}
+
+/* usable_cards of class k on the node empty, cordoned cards not, by the
+ * pool's type masks (tm: NULL for another pool's cards) rather than the
+ * model list. */
+static int empty_cards(const struct workload *w, int k, const struct policy_node *node,
+                       const struct typemask *const *tm)
+{
+    static const struct policy_usage idle;
+    int cards = 0;
+    for (int g = 0; g < node->ndev; g++) {
+        const struct policy_device *d = &node->dev[g];
+        if (tm[g] && d->health && !d->cordoned && (tm[g]->bits[k / 64] >> (k % 64) & 1) &&
+            gpu_fits(&w->cls[k], d, &idle))
+            cards++;
+    }
+    return cards;
+}
+
+/* The host-loss term: over the pool's shapes with a loss, the most GPUs
+ * the copies the node could host empty fail beyond those it hosts now. */
+static double host_loss(const struct workload *w, const struct policy_node *node,
+                        const struct policy_device_backend *pool, const struct typemask *const *tm,
+                        const struct cards *c, int64_t cpu_free, int64_t mem_free)
+{
+    double kept = 0, could = 0;
+    for (int j = 0; j < w->lossy; j++) {
+        const struct entry *e = &w->e[w->lossy_at[j]];
+        if (!in_pool(&e->s, pool))
+            continue;
+        bool host = e->s.cpu_milli <= cpu_free && e->s.mem_mib <= mem_free && c->ok[e->cls];
+        double k =
+            host ? copies_now(e->s.cpu_milli, e->s.mem_mib, c->copies[e->cls], cpu_free, mem_free)
+                 : 0;
+        int cards = empty_cards(w, e->cls, node, tm);
+        kept = fmax(kept, k * e->loss);
+        could = fmax(could, copies_fit(e, node, cards, true) * e->loss);
+    }
+    return w->p.host_loss * POLICY_MILLI * (could - kept);
 }
 
 /* F of one pool: the node's devices of vendor `pool`, against the shapes
- * asking it; the host-loss term to *loss. core false: that term alone,
- * over the shapes with a loss (0 returned). */
+ * asking it; the host-loss term to *loss. core false: that term alone
+ * (0 returned). */
 static double measure_pool(const struct workload *w, struct workload_memo *m,
                            const struct policy_node *node, const struct policy_usage *u,
                            int64_t cpu_used, int64_t mem_used,
                            const struct policy_device_backend *pool, bool idle, bool core,
                            double *loss)
 {
-    double share[POLICY_MAX_DEVICES], total = 0, f = 0, wsum = 0, claimed = 0, kept = 0, could = 0;
-    double gfrag[WORKLOAD_MAX_SHAPES], gcopies[WORKLOAD_MAX_SHAPES], gcap[WORKLOAD_MAX_SHAPES];
-    bool gok[WORKLOAD_MAX_SHAPES], need[WORKLOAD_MAX_SHAPES];
+    double share[POLICY_MAX_DEVICES], total = 0, claimed = 0;
     const struct typemask *tm[POLICY_MAX_DEVICES];
     struct typemask tmp[POLICY_MAX_DEVICES];
-    int nd = node->ndev, np = 0;
+    struct plan own;
+    struct cards c;
+    int np = 0;
     bool fgd = w->measure == WORKLOAD_FGD;
 
     *loss = 0;
-    if (!core) { /* the classes of the shapes with a loss only */
-        memset(need, 0, sizeof need[0] * (size_t)w->ncls);
-        for (int j = 0; j < w->lossy; j++)
-            need[w->e[w->lossy_at[j]].cls] = true;
-    }
-
-    for (int g = 0; g < nd; g++) {
+    for (int g = 0; g < node->ndev; g++) {
         if (policy_device_backend_of(&node->dev[g]) != pool) {
             share[g] = 0;
             tm[g] = NULL;
@@ -1527,73 +1682,23 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         tm[g] = type_mask(w, m, node->dev[g].type, pool, &tmp[g]);
         claimed += tm[g]->claim * (POLICY_MILLI - share[g]);
     }
-    for (int k = 0; k < w->ncls; k++) {
-        int usable = 0;
-        if ((w->cls[k].nums && w->cls[k].backend != pool) || (!core && !need[k]))
-            continue; /* another pool's, or no loss reads it: never read below */
-        gfrag[k] = 0;
-        gcopies[k] = 0;
-        gcap[k] = 0;
-        for (int g = 0; g < nd; g++) {
-            if (share[g] <= 0)
-                continue;
-            if ((tm[g]->bits[k / 64] >> (k % 64) & 1) &&
-                gpu_fits(&w->cls[k], &node->dev[g], &u[g])) {
-                usable++;
-                copies_on(&w->cls[k], &node->dev[g], &u[g], share[g], &gcopies[k], &gcap[k]);
-            } else {
-                gfrag[k] += share[g];
-            }
-        }
-        gok[k] = usable >= w->cls[k].nums;
-        if (w->cls[k].nums > 1) { /* whole cards, nums at a time */
-            gcopies[k] = (double)(usable / w->cls[k].nums);
-            gcap[k] = gcopies[k] * w->cls[k].nums * (double)POLICY_MILLI;
-        }
-    }
+    const struct plan *p = plan_of(w, m, pool, m ? NULL : &own);
+    if (p->wsum <= 0)
+        return 0;
+    count_cards(w, node, u, pool, share, tm, core, &c);
     int64_t cpu_free = node->cpu_milli > 0 ? node->cpu_milli - cpu_used : INT64_MAX;
     int64_t mem_free = node->mem_mib > 0 ? node->mem_mib - mem_used : INT64_MAX;
     struct ask asked;
     const struct ask *a = fgd ? NULL : pool_ask(w, m, node, pool, np, &asked);
     /* the host-loss term: none on a pool short of CPU */
-    bool losses = a && a->u <= 1 && w->p.host_loss > 0;
-    for (int j = 0; j < (core ? w->n : w->lossy); j++) { /* !core: the shapes with a loss */
-        int i = core ? j : w->lossy_at[j];
-        const struct entry *e = &w->e[i];
-        if (!in_pool(&e->s, pool))
-            continue;
-        double mult = fgd ? 1 : e->scarce * e->press;
-        bool lossy = losses && e->loss > 0;
-        wsum += e->w * mult;
-        if (!lossy && !core)
-            continue;
-        bool host = e->s.cpu_milli <= cpu_free && e->s.mem_mib <= mem_free && gok[e->cls];
-        double waste = !host ? total : !e->s.nums ? 0 : gfrag[e->cls];
-        if (core && host && e->s.nums && w->measure != WORKLOAD_ONE_COPY && !fgd) {
-            double cw =
-                copies_waste(&e->s, gcopies[e->cls], gcap[e->cls], total, cpu_free, mem_free);
-            waste = w->measure == WORKLOAD_COPIES ? cw : (1 - w->p.blend) * waste + w->p.blend * cw;
-        }
-        f += e->w * mult * waste;
-        if (lossy) { /* the copies it hosts now and empty */
-            double k = host ? copies_now(&e->s, gcopies[e->cls], cpu_free, mem_free) : 0;
-            int cards = usable_cards(&w->cls[e->cls], node, NULL, true);
-            kept = fmax(kept, k * e->loss);
-            could = fmax(could, copies_fit(e, node, cards, true) * e->loss);
-        }
-    }
-    if (!core && could == kept)
-        return 0;           /* no term (*loss is 0) */
-    if (!core && wsum <= 0) /* the shapes with a loss weigh nothing: do the others? */
-        wsum = pool_weight(w, pool, fgd);
-    if (wsum <= 0)
-        return 0;
-    *loss = w->p.host_loss * POLICY_MILLI * (could - kept);
+    if (a && a->u <= 1 && w->p.host_loss > 0 && w->lossy)
+        *loss = host_loss(w, node, pool, tm, &c, cpu_free, mem_free);
     if (!core)
         return 0;
+    double f = shapes_waste(w, p, &c, total, cpu_free, mem_free);
     if (fgd)
-        return f / wsum;
-    return f / wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
+        return f / p->wsum;
+    return f / p->wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
            w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed;
 }
 
