@@ -55,7 +55,9 @@ struct workload {
     enum workload_measure measure;
     int n, ncls, nmodel;
     uint64_t epoch;  /* changes whenever anything F reads does */
-    uint64_t fepoch; /* the same, but not when only the losses change: F's memos' key */
+    uint64_t fepoch; /* the same, but not when only losses or claims do: F's memos' key */
+    uint64_t lepoch; /* changes with the losses (and fepoch) */
+    uint64_t cepoch; /* changes with the models' claims (and fepoch) */
     int lossy;       /* shapes whose loss is above 0, ... */
     int16_t lossy_at[WORKLOAD_MAX_SHAPES]; /* ... their indices (entries never move) */
     struct workload_params p;
@@ -82,14 +84,17 @@ static _Atomic uint64_t last_epoch;
 /* w changed: a new epoch, never given to any workload before. */
 static void touch(struct workload *w)
 {
-    w->epoch = w->fepoch = atomic_fetch_add(&last_epoch, 1) + 1;
+    w->epoch = w->fepoch = w->lepoch = w->cepoch = atomic_fetch_add(&last_epoch, 1) + 1;
 }
 
-/* Only the pressed shapes' losses changed: a new epoch, the same fepoch
- * (what the memos keep of F but its host-loss term is still good). */
-static void touch_losses(struct workload *w)
+/* Only the models' claims or the pressed shapes' losses changed: a new
+ * epoch, the same fepoch (what the memos keep of F but those two terms is
+ * still good). */
+static void touch_terms(struct workload *w, bool claims, bool losses)
 {
     w->epoch = atomic_fetch_add(&last_epoch, 1) + 1;
+    w->cepoch = claims ? w->epoch : w->cepoch;
+    w->lepoch = losses ? w->epoch : w->lepoch;
 }
 
 struct workload *workload_create(double decay)
@@ -494,16 +499,17 @@ struct typemask {
     const char *type;
     const struct policy_device_backend *pool;
     uint64_t epoch;
-    double claim; /* the model's (struct gmodel); 0 when not counted */
+    int model; /* the model's index in w->model; -1 when not counted */
     uint64_t bits[WORKLOAD_MASK_WORDS];
 };
 
-/* F of one state: keyed by the state and fepoch, the host-loss term apart
- * (loss, good for epoch), so a pressure pass that moves only the losses
- * re-measures that term alone. */
+/* F of one state: keyed by the state and fepoch, the claim and host-loss
+ * terms apart (good for cepoch and lepoch), so a pressure pass that moves
+ * only those re-measures them alone. F = rest + claim + loss; claim is NAN
+ * on a node of several pools (rest holds it: not re-measured alone). */
 struct slot {
-    uint64_t key, epoch;
-    double f, loss;
+    uint64_t key, cepoch, lepoch;
+    double rest, claim, loss;
 };
 
 /* A node by its id, for the view stamped gen (policy.h: the stamp
@@ -587,8 +593,8 @@ static int model_find(const struct workload *w, const struct policy_device_backe
                       const char *type);
 
 /* Cards of model `type` in pool: the classes that may use them (of any
- * pool; the measure reads only the pool's) and the model's claim (two
- * vendors may name a model alike). */
+ * pool; the measure reads only the pool's) and the model (two vendors may
+ * name a model alike). */
 static const struct typemask *type_mask(const struct workload *w, struct workload_memo *m,
                                         const char *type, const struct policy_device_backend *pool,
                                         struct typemask *tmp)
@@ -597,7 +603,6 @@ static const struct typemask *type_mask(const struct workload *w, struct workloa
         if (m->types[i].type == type && m->types[i].pool == pool && m->types[i].epoch == w->fepoch)
             return &m->types[i];
     struct typemask *t = m ? &m->types[m->next_type++ % TYPE_CACHE] : tmp;
-    int gm = model_find(w, pool, type ? type : "");
     memset(t, 0, sizeof *t);
     t->type = type;
     t->pool = pool;
@@ -605,8 +610,15 @@ static const struct typemask *type_mask(const struct workload *w, struct workloa
     for (int k = 0; k < w->ncls; k++)
         if (w->cls[k].any_model || policy_type_listed(w->cls[k].models, type ? type : ""))
             t->bits[k / 64] |= 1ULL << (k % 64);
-    t->claim = gm >= 0 ? w->model[gm].claim : 0;
+    t->model = model_find(w, pool, type ? type : "");
     return t;
+}
+
+/* The claim of the model of cards of mask t (read as it is now: claims
+ * change apart from fepoch, which t is keyed by). */
+static double claim_of_mask(const struct workload *w, const struct typemask *t)
+{
+    return t->model >= 0 ? w->model[t->model].claim : 0;
 }
 
 /* The free share of a GPU in milli-GPU: the smaller of memory and cores. */
@@ -1139,7 +1151,7 @@ static bool set_free_claims(struct workload *w, const double *free)
 bool workload_set_pressed(struct workload *w, const struct workload_press *now)
 {
     double wsum = weight_sum(w);
-    bool changed = set_free_claims(w, now->free), losses = false;
+    bool claims = set_free_claims(w, now->free), changed = false, losses = false;
     w->lossy = 0;
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
@@ -1156,9 +1168,9 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *now)
     }
     if (changed)
         touch(w);
-    else if (losses)
-        touch_losses(w);
-    return changed || losses;
+    else if (claims || losses)
+        touch_terms(w, claims, losses);
+    return changed || claims || losses;
 }
 
 void workload_meet(struct workload *w, const struct policy_node *const *nodes, int n)
@@ -1652,24 +1664,17 @@ static double host_loss(const struct workload *w, const struct policy_node *node
     return w->p.host_loss * POLICY_MILLI * (could - kept);
 }
 
-/* F of one pool: the node's devices of vendor `pool`, against the shapes
- * asking it; the host-loss term to *loss. core false: that term alone
- * (0 returned). */
-static double measure_pool(const struct workload *w, struct workload_memo *m,
-                           const struct policy_node *node, const struct policy_usage *u,
-                           int64_t cpu_used, int64_t mem_used,
-                           const struct policy_device_backend *pool, bool idle, bool core,
-                           double *loss)
+/* The node's cards of pool: each one's free share (0 for another pool's)
+ * and type mask (NULL for another pool's, else in tmp or the memo), their
+ * sum (*total) and the claim term's sum (*claimed); returns their count. */
+static int pool_cards(const struct workload *w, struct workload_memo *m,
+                      const struct policy_node *node, const struct policy_usage *u,
+                      const struct policy_device_backend *pool, double *share,
+                      const struct typemask **tm, struct typemask *tmp, double *total,
+                      double *claimed)
 {
-    double share[POLICY_MAX_DEVICES], total = 0, claimed = 0;
-    const struct typemask *tm[POLICY_MAX_DEVICES];
-    struct typemask tmp[POLICY_MAX_DEVICES];
-    struct plan own;
-    struct cards c;
     int np = 0;
-    bool fgd = w->measure == WORKLOAD_FGD;
-
-    *loss = 0;
+    *total = *claimed = 0;
     for (int g = 0; g < node->ndev; g++) {
         if (policy_device_backend_of(&node->dev[g]) != pool) {
             share[g] = 0;
@@ -1678,10 +1683,32 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
         }
         np++;
         share[g] = free_share(&node->dev[g], &u[g]);
-        total += share[g];
+        *total += share[g];
         tm[g] = type_mask(w, m, node->dev[g].type, pool, &tmp[g]);
-        claimed += tm[g]->claim * (POLICY_MILLI - share[g]);
+        *claimed += claim_of_mask(w, tm[g]) * (POLICY_MILLI - share[g]);
     }
+    return np;
+}
+
+/* F of one pool: the node's devices of vendor `pool`, against the shapes
+ * asking it; the claim term to *claim and the host-loss term to *loss
+ * (F = returned + *claim + *loss). core false: the host-loss term alone
+ * (0 returned). */
+static double measure_pool(const struct workload *w, struct workload_memo *m,
+                           const struct policy_node *node, const struct policy_usage *u,
+                           int64_t cpu_used, int64_t mem_used,
+                           const struct policy_device_backend *pool, bool idle, bool core,
+                           double *claim, double *loss)
+{
+    double share[POLICY_MAX_DEVICES], total, claimed;
+    const struct typemask *tm[POLICY_MAX_DEVICES];
+    struct typemask tmp[POLICY_MAX_DEVICES];
+    struct plan own;
+    struct cards c;
+    bool fgd = w->measure == WORKLOAD_FGD;
+
+    *claim = *loss = 0;
+    int np = pool_cards(w, m, node, u, pool, share, tm, tmp, &total, &claimed);
     const struct plan *p = plan_of(w, m, pool, m ? NULL : &own);
     if (p->wsum <= 0)
         return 0;
@@ -1698,23 +1725,34 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     double f = shapes_waste(w, p, &c, total, cpu_free, mem_free);
     if (fgd)
         return f / p->wsum;
+    *claim = w->p.claim * claimed;
     return f / p->wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
-           w->p.gap_weight * gaps_left(w, m, node, pool, share) + w->p.claim * claimed;
+           w->p.gap_weight * gaps_left(w, m, node, pool, share);
 }
 
-/* F itself: the sum over the node's pools (one on a node of one vendor);
- * idle: idle_node. The host-loss term goes to *loss, the rest is returned
- * (0 unless core: then only *loss is measured). */
-static double measure(const struct workload *w, struct workload_memo *m,
-                      const struct policy_node *node, const struct policy_usage *u,
-                      int64_t cpu_used, int64_t mem_used, bool idle, bool core, double *loss)
+/* The claim term of a node of one pool alone (measure_pool's *claim). */
+static double claim_pool(const struct workload *w, struct workload_memo *m,
+                         const struct policy_node *node, const struct policy_usage *u,
+                         const struct policy_device_backend *pool)
 {
-    const struct policy_device_backend *pools[POLICY_MAX_DEVICES];
+    double share[POLICY_MAX_DEVICES], total, claimed;
+    const struct typemask *tm[POLICY_MAX_DEVICES];
+    struct typemask tmp[POLICY_MAX_DEVICES];
+    struct plan own;
+    pool_cards(w, m, node, u, pool, share, tm, tmp, &total, &claimed);
+    if (w->measure == WORKLOAD_FGD || plan_of(w, m, pool, m ? NULL : &own)->wsum <= 0)
+        return 0;
+    return w->p.claim * claimed;
+}
+
+/* The node's pools (one on a node of one vendor), into pools; their count. */
+static int node_pools(const struct policy_node *node, const struct policy_device_backend **pools)
+{
     int npool = 0;
-    if (node->vendor || node->ndev == 0)
-        return measure_pool(w, m, node, u, cpu_used, mem_used,
-                            node->vendor ? node->vendor : policy_device_backends[0], idle, core,
-                            loss);
+    if (node->vendor || node->ndev == 0) {
+        pools[0] = node->vendor ? node->vendor : policy_device_backends[0];
+        return 1;
+    }
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device_backend *b = policy_device_backend_of(&node->dev[g]);
         int k = 0;
@@ -1723,12 +1761,29 @@ static double measure(const struct workload *w, struct workload_memo *m,
         if (k == npool)
             pools[npool++] = b;
     }
-    double f = 0, l;
+    return npool;
+}
+
+/* F itself: the sum over the node's pools; idle: idle_node. F = returned +
+ * *claim + *loss, the claim term apart on a node of one pool (NAN on one of
+ * several: in the returned part). core false: only *loss is measured. */
+static double measure(const struct workload *w, struct workload_memo *m,
+                      const struct policy_node *node, const struct policy_usage *u,
+                      int64_t cpu_used, int64_t mem_used, bool idle, bool core, double *claim,
+                      double *loss)
+{
+    const struct policy_device_backend *pools[POLICY_MAX_DEVICES];
+    int npool = node_pools(node, pools);
+    if (npool == 1)
+        return measure_pool(w, m, node, u, cpu_used, mem_used, pools[0], idle, core, claim, loss);
+    double f = 0, c, l;
     *loss = 0;
     for (int k = 0; k < npool; k++) {
-        f += measure_pool(w, m, node, u, cpu_used, mem_used, pools[k], idle, core, &l);
+        double r = measure_pool(w, m, node, u, cpu_used, mem_used, pools[k], idle, core, &c, &l);
+        f += r + c;
         *loss += l;
     }
+    *claim = NAN;
     return f;
 }
 
@@ -1784,14 +1839,26 @@ static struct nslot *node_slot(struct workload_memo *m, const struct policy_node
     return n;
 }
 
+/* Measure slot s anew: the state's F under w, all three parts. */
+static void fill(const struct workload *w, struct workload_memo *m, struct slot *s, uint64_t key,
+                 const struct policy_node *node, const struct policy_usage *u, int64_t cpu_used,
+                 int64_t mem_used, bool idle)
+{
+    s->rest = measure(w, m, node, u, cpu_used, mem_used, idle, true, &s->claim, &s->loss);
+    s->key = key;
+    s->cepoch = w->cepoch;
+    s->lepoch = w->lepoch;
+}
+
 double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
                               const struct policy_node *node, const struct policy_usage *u,
                               int64_t cpu_used, int64_t mem_used)
 {
-    double loss;
+    double claim, loss;
     if (!m) {
-        double f = measure(w, NULL, node, u, cpu_used, mem_used, idle_node(w, node), true, &loss);
-        return f + loss;
+        double f =
+            measure(w, NULL, node, u, cpu_used, mem_used, idle_node(w, node), true, &claim, &loss);
+        return (isnan(claim) ? f : f + claim) + loss;
     }
     bool as_is =
         u == node->use && cpu_used == node->cpu_used_milli && mem_used == node->mem_used_mib;
@@ -1801,17 +1868,21 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
     bool idle = idle_node(w, node);
     uint64_t key = state_key(w, node, n ? n->key : node_key(node), u, cpu_used, mem_used, idle);
     struct slot *s = &m->s[key & (WORKLOAD_MEMO_SLOTS - 1)];
-    if (s->key != key) {
-        s->f = measure(w, m, node, u, cpu_used, mem_used, idle, true, &s->loss);
-        s->key = key;
-        s->epoch = w->epoch;
-    } else if (s->epoch != w->epoch) { /* only the losses changed since (fepoch, key) */
-        s->loss = 0;
-        if (w->lossy)
-            measure(w, m, node, u, cpu_used, mem_used, idle, false, &s->loss);
-        s->epoch = w->epoch;
+    if (s->key != key || (s->cepoch != w->cepoch && isnan(s->claim))) {
+        fill(w, m, s, key, node, u, cpu_used, mem_used, idle);
+    } else { /* (fepoch, state) as measured: only claims or losses may have moved */
+        const struct policy_device_backend *pools[POLICY_MAX_DEVICES];
+        if (s->cepoch != w->cepoch && node_pools(node, pools) == 1)
+            s->claim = claim_pool(w, m, node, u, pools[0]);
+        if (s->lepoch != w->lepoch) {
+            s->loss = 0;
+            if (w->lossy)
+                measure(w, m, node, u, cpu_used, mem_used, idle, false, &claim, &s->loss);
+        }
+        s->cepoch = w->cepoch;
+        s->lepoch = w->lepoch;
     }
-    double f = s->f + s->loss;
+    double f = (isnan(s->claim) ? s->rest : s->rest + s->claim) + s->loss;
     if (n && as_is) {
         n->epoch = w->epoch;
         n->f = f;

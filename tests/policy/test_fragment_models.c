@@ -262,6 +262,57 @@ START_TEST(claim_follows_free)
 }
 END_TEST
 
+/* Claims move apart from the rest of F (a pressure pass whose only change
+ * is the claims keeps the memo's measure and re-measures the claim term):
+ * through free_cases' pressure passes in turn on one workload, F through
+ * one memo equals F measured afresh, on a T4 probe and on a probe of two
+ * pools (a T4 and a DCU card: its claim is not kept apart). */
+START_TEST(claim_memo)
+{
+    const struct policy_device_backend *dcu = policy_device_backend_find("hygon");
+    struct tnode t4, g2, probe;
+    struct policy_device two_dev[2];
+    struct policy_usage two_use[2];
+    struct policy_node two;
+    struct workload *w = claim_only(1);
+    struct workload_shape any = shape(25, ""), bound = shape(100, "T4");
+    struct workload_memo *m = workload_memo_create();
+    double last = -1;
+    int moved = 0;
+    node(&probe, T4, 500);
+    two = probe.n;
+    two_dev[0] = two_dev[1] = probe.dev[0];
+    two_dev[1].backend = dcu;
+    two_use[0] = two_use[1] = probe.use[0];
+    two.ndev = 2;
+    two.dev = two_dev;
+    two.use = two_use;
+    workload_add(w, &any, 1);
+    workload_add(w, &bound, 1);
+    for (size_t c = 0; c < sizeof free_cases / sizeof free_cases[0]; c++) {
+        struct workload_press now;
+        node(&t4, T4, free_cases[c].t4_free);
+        node(&g2, G2, free_cases[c].g2_free);
+        const struct policy_node *nodes[] = {&t4.n, &g2.n};
+        if (c == 0)
+            workload_set_scarcity(w, nodes, 2);
+        workload_pressed(w, nodes, 2, &now);
+        workload_set_pressed(w, &now);
+        double f = workload_fragment(w, &probe.n, probe.use, 0, 0);
+        double got = workload_fragment_memo(w, m, &probe.n, probe.use, 0, 0);
+        ck_assert_msg(fabs(got - f) < 1e-9, "case %zu: %f, want %f", c, got, f);
+        got = workload_fragment_memo(w, m, &two, two_use, 0, 0);
+        f = workload_fragment(w, &two, two_use, 0, 0);
+        ck_assert_msg(fabs(got - f) < 1e-9, "case %zu, two pools: %f, want %f", c, got, f);
+        moved += fabs(f - last) > 1e-6;
+        last = f;
+    }
+    ck_assert_int_ge(moved, 4); /* the claims moved F: the memo had to follow */
+    workload_memo_destroy(m);
+    workload_destroy(w);
+}
+END_TEST
+
 /* A vendor is not a model list: beside a DCU card, shapes on any NVIDIA
  * model and on any DCU bind no NVIDIA model, so T4 claims nothing (each
  * pool's shapes reach all of it), used or not. */
@@ -436,6 +487,7 @@ int main(void)
     tcase_add_loop_test(tc, claim_by_hand, 0, sizeof claim_cases / sizeof claim_cases[0]);
     tcase_add_test(tc, claim_steers);
     tcase_add_loop_test(tc, claim_follows_free, 0, sizeof free_cases / sizeof free_cases[0]);
+    tcase_add_test(tc, claim_memo);
     tcase_add_test(tc, claim_within_pool);
     tcase_add_test(tc, claim_per_pool_model);
     tcase_add_loop_test(tc, gap_by_demand, 0, sizeof demand_cases / sizeof demand_cases[0]);
