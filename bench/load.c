@@ -53,11 +53,12 @@
 
 struct args {
     int nodes, gpus, clients, pods, seconds, existing, threads;
-    long long quota; /* MiB (and %) the pods' namespace may hold; 0: no ResourceQuota */
-    int ui_poll_ms;  /* > 0: a web view open, polling this often (server/ui.h) */
-    double churn;    /* > 0: live on an in-process API server, pods changing this often per s */
-    int churn_pods;  /* --churn: the running pods kept changing; -1: nodes x gpus / 4 */
-    int duration;    /* --churn: one phase this long (s), resident memory every rss_every s */
+    int filter_threads; /* the service's --filter-threads (0: its default) */
+    long long quota;    /* MiB (and %) the pods' namespace may hold; 0: no ResourceQuota */
+    int ui_poll_ms;     /* > 0: a web view open, polling this often (server/ui.h) */
+    double churn;       /* > 0: live on an in-process API server, pods changing this often per s */
+    int churn_pods;     /* --churn: the running pods kept changing; -1: nodes x gpus / 4 */
+    int duration;       /* --churn: one phase this long (s), resident memory every rss_every s */
     int rss_every;
     const char *mode, *url, *bin, *policy, *vendors;
 };
@@ -282,10 +283,11 @@ static int write_cluster(const char *path, const struct args *a, struct buf *ite
 static pid_t start_server(const struct args *a, const char *snap, const char *kubeconfig,
                           const char *log, int *port)
 {
-    char threads[16];
+    char threads[16], filter_threads[16];
     const char *argv[24];
     int n = 0;
     snprintf(threads, sizeof threads, "%d", a->threads);
+    snprintf(filter_threads, sizeof filter_threads, "%d", a->filter_threads);
     argv[n++] = a->bin;
     if (snap) {
         argv[n++] = "--snapshot";
@@ -296,8 +298,14 @@ static pid_t start_server(const struct args *a, const char *snap, const char *ku
         for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
             argv[n++] = live[i];
     }
-    const char *rest[] = {
-        "--http_bind", "127.0.0.1:0", "--threads", threads, "--node-scheduler-policy", a->policy};
+    const char *rest[] = {"--http_bind",
+                          "127.0.0.1:0",
+                          "--threads",
+                          threads,
+                          "--filter-threads",
+                          filter_threads,
+                          "--node-scheduler-policy",
+                          a->policy};
     for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
         argv[n++] = rest[i];
     argv[n] = NULL;
@@ -1117,6 +1125,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: vgpu-bench --nodes N [--gpus 8] [--mode names|nodes] [--clients C]\n"
             "         [--pods P] [--seconds S] [--existing-pods K] [--threads T]\n"
+            "         [--filter-threads F]\n"
             "         [--policy binpack] [--vendors nvidia|mixed] [--url URL] [--bin PATH]\n"
             "         [--quota MIB] [--ui-poll MS]\n"
             "       vgpu-bench --churn RATE [--churn-pods K] [--duration S] [--rss-every S]\n"
@@ -1179,6 +1188,8 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->existing = atoi(v);
         else if (!strcmp(k, "--threads"))
             a->threads = atoi(v);
+        else if (!strcmp(k, "--filter-threads"))
+            a->filter_threads = atoi(v);
         else if (!strcmp(k, "--policy"))
             a->policy = v;
         else if (!strcmp(k, "--vendors"))
@@ -1214,8 +1225,9 @@ static int parse_args(int argc, char **argv, struct args *a)
     if ((argc - 1) % 2 || a->nodes < 1 || a->nodes > 100000 || a->gpus < 1 || a->gpus > 16 ||
         a->clients < (a->churn > 0 ? 0 : 1) || a->clients > MAX_CLIENTS || a->pods < 1 ||
         a->pods > 10000000 || a->seconds < 1 || a->seconds > 3600 || a->threads < 1 ||
-        a->threads > 256 || a->quota < 0 || a->quota > (1LL << 50) || a->ui_poll_ms < 0 ||
-        a->ui_poll_ms > 60000 || (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
+        a->threads > 256 || a->filter_threads < 0 || a->filter_threads > 16 || a->quota < 0 ||
+        a->quota > (1LL << 50) || a->ui_poll_ms < 0 || a->ui_poll_ms > 60000 ||
+        (strcmp(a->mode, "names") && strcmp(a->mode, "nodes")) ||
         (strcmp(a->vendors, "nvidia") && strcmp(a->vendors, "mixed")))
         return usage();
     return 0;

@@ -46,7 +46,8 @@ struct args {
     enum source source;
     bool dump, bound, packing, fgd; /* fgd: --policy fgd */
     int seeds;
-    int scale; /* --scale: nodes and tasks this many times (trace_scale) */
+    int scale;   /* --scale: nodes and tasks this many times (trace_scale) */
+    int threads; /* --filter-threads: place_opts.filter_threads */
     uint64_t seed;
     double tune;
     double vendors;                /* --vendors: % of nodes and of GPU tasks that are Hygon DCU */
@@ -434,6 +435,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     eo.policy.seed = seed;
     eo.policy.check_host = true;
     eo.params = &a->params;
+    eo.filter_threads = a->threads;
     policy_gpu_policy_parse(a->gpu_policy, &eo.policy.gpu, err, sizeof err);
     for (int i = 0; i < t->nnodes; i++) {
         cache_node_put(c, inventory(&t->nodes[i], vendor_of(i, a->vendors)));
@@ -582,7 +584,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: vgpu-replay --nodes NODES.csv --pods PODS.csv --policy NAME\n"
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
-                    "         [--scale K]\n"
+                    "         [--scale K] [--filter-threads N]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
                     "         [--bound] [--packing] [--param NAME=VALUE]... [--vendors PCT]\n"
                     "         [--restart PCT | --restart-seeded PCT]\n"
@@ -605,6 +607,8 @@ static int usage(void)
                     "--scale K: the cluster and the trace K times over (1-64; node copies\n"
                     "named <name>#<i>), the same mix on K times the nodes: how placing\n"
                     "scales (the last line: what placing one task took).\n"
+                    "--filter-threads N: threads that judge one task's nodes together\n"
+                    "(1-16; the service's --filter-threads; 1, the default: one).\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
                     "struct workload_params: balance, gap_weight, gap_common, press_horizon,\n"
                     "press_floor, press_rule, press_reserve, scarcity, blend, gap_models,\n"
@@ -654,6 +658,7 @@ static int parse_args(int argc, char **argv, struct args *a)
     *a = (struct args){.policy = "binpack",
                        .seeds = 1,
                        .scale = 1,
+                       .threads = 1,
                        .tune = 1.3,
                        .params = workload_params_default};
     char perr[160];
@@ -686,6 +691,10 @@ static int parse_args(int argc, char **argv, struct args *a)
             char *end;
             long x = strtol(v, &end, 10);
             a->scale = *end || x < 1 || x > TRACE_MAX_SCALE ? 0 : (int)x;
+        } else if (strcmp(k, "--filter-threads") == 0) {
+            char *end;
+            long x = strtol(v, &end, 10);
+            a->threads = *end || end == v || x < 1 || x > PLACE_HELPERS_MAX + 1 ? 0 : (int)x;
         } else if (strcmp(k, "--tune") == 0)
             a->tune = atof(v);
         else if (strcmp(k, "--vendors") == 0)
@@ -717,8 +726,8 @@ static int parse_args(int argc, char **argv, struct args *a)
     }
     if (!a->gpu_policy) /* each node policy with its own GPU policy */
         a->gpu_policy = strcmp(a->policy, "spread") == 0 ? "spread" : "binpack";
-    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->scale < 1 || a->tune < 0.1 ||
-        a->tune > 10 || !(a->vendors >= 0 && a->vendors <= 100))
+    if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->scale < 1 ||
+        a->threads < 1 || a->tune < 0.1 || a->tune > 10 || !(a->vendors >= 0 && a->vendors <= 100))
         return usage();
     if (a->vendors > 0 && (a->bound || a->packing)) {
         fprintf(stderr, "vgpu-replay: --vendors applies to placing runs; --bound and --packing "

@@ -41,6 +41,35 @@ struct work {
     size_t cap;                    /* entries of each array */
 };
 
+/* One filter's candidates, judged in parts: a node is judged with the
+ * memos of the part (thread) that owns it, node id modulo `parts` (0, the
+ * filter's own thread; i, helper i - 1), so its memos stay with one
+ * thread. */
+struct cands {
+    struct place_req *r;
+    const struct policy_node *const *views;
+    size_t m;
+    struct policy_verdict *v; /* each part writes its nodes' entries only */
+    bool *unres;              /* likewise */
+    int parts;
+};
+
+/* A thread that judges a part of a filter beside the filter's own. Its
+ * memos (t) are touched by it while it works and by the holder of
+ * help_lock (which lends them) otherwise. */
+struct helper {
+    struct place *pl;
+    struct tstate *t; /* NULL past WORKLOAD_THREADS threads: no memo */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    enum { HELPER_IDLE, HELPER_WORK, HELPER_QUIT } st; /* under mu */
+    struct cands job;                                  /* when HELPER_WORK */
+    int part;                                          /* likewise */
+    struct policy_opts o;                              /* likewise: its memo */
+    struct policy_placement best;                      /* its scratch */
+};
+
 /* What one thread (an HTTP worker) keeps between placements. */
 struct tstate {
     struct workload_memo *frag; /* made on first use */
@@ -67,14 +96,18 @@ struct tstate {
  * hold pub_lock, read the cache (cache_with_views) and release it before
  * install takes state_lock for writing. The cache calls back into this
  * layer under its lock only through cache_with_views' callback and
- * cache_reserve's fit, which take no lock.
+ * cache_reserve's fit, which take no lock. help_lock (the filter helpers)
+ * is taken by trylock only, under the cache's read lock (judge), and a
+ * helper's own mutex under it; the helpers judge under their filter's
+ * locks and take none of these.
  *
  * One filter (place_filter), against the cache:
  *  1. cache_due (read lock): only when the pod holds a reservation of its
  *     own or an expiry is due, one cache_reserve that expires, forgets the
  *     old reservation and stores the pending spec (write lock), so that
  *     evaluation sees what it saw when filter expired and forgot first;
- *  2. evaluate (read lock, state_lock around it);
+ *  2. evaluate (read lock, state_lock around it), its candidates judged
+ *     by helper threads too when it runs alone and is large (judge);
  *  3. one cache_reserve (write lock): forget, pending spec, reserve on the
  *     chosen node, refitted there (fit_encode). A reservation that lost
  *     the room to a concurrent filter goes back to 2 (FILTER_TRIES).
@@ -103,6 +136,13 @@ struct place {
     pthread_key_t tkey;
     struct tstate *tstates[WORKLOAD_THREADS];
     int ntstates;
+    /* The helpers (o.filter_threads - 1), all lent to one filter at a
+     * time: the holder of help_lock (taken by trylock only). */
+    struct helper *helpers;
+    int nhelpers;
+    pthread_mutex_t help_lock;
+    atomic_int judging; /* filters judging now: a split waits for one alone */
+    atomic_ulong split; /* filters judged in parts (place_stats) */
 };
 
 static void work_free(struct work *w)
@@ -139,6 +179,50 @@ static int every(double n)
     return n >= 1 ? (int)n : 1;
 }
 
+static void *helper_main(void *arg);
+
+static struct tstate *tstate_new(struct place *pl);
+
+/* Start o.filter_threads - 1 helpers (fewer when threads run out: a
+ * filter is judged by those there are). */
+static void helpers_start(struct place *pl)
+{
+    int want = pl->o.filter_threads - 1;
+    want = want < 0 ? 0 : want > PLACE_HELPERS_MAX ? PLACE_HELPERS_MAX : want;
+    pthread_mutex_init(&pl->help_lock, NULL);
+    pl->helpers = want ? mem_zalloc(sizeof *pl->helpers * (size_t)want) : NULL;
+    for (int i = 0; i < want; i++) {
+        struct helper *h = &pl->helpers[pl->nhelpers];
+        h->pl = pl;
+        h->t = tstate_new(pl);
+        pthread_mutex_init(&h->mu, NULL);
+        pthread_cond_init(&h->cv, NULL);
+        if (pthread_create(&h->th, NULL, helper_main, h) != 0) {
+            LOG_WARN("place: %d of %d filter helper threads started", pl->nhelpers, want);
+            pthread_mutex_destroy(&h->mu);
+            pthread_cond_destroy(&h->cv);
+            break;
+        }
+        pl->nhelpers++;
+    }
+}
+
+static void helpers_stop(struct place *pl)
+{
+    for (int i = 0; i < pl->nhelpers; i++) {
+        struct helper *h = &pl->helpers[i];
+        pthread_mutex_lock(&h->mu);
+        h->st = HELPER_QUIT;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+        pthread_join(h->th, NULL);
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->cv);
+    }
+    free(pl->helpers);
+    pthread_mutex_destroy(&pl->help_lock);
+}
+
 struct place *place_create(struct cache *cache, const struct place_opts *opts)
 {
     struct place *pl = mem_zalloc(sizeof *pl);
@@ -155,6 +239,7 @@ struct place *place_create(struct cache *cache, const struct place_opts *opts)
     pl->publish_at = every(par->learn_first);
     pl->publish_every = every(par->learn_every);
     pl->press_every = (unsigned)every(par->press_every);
+    helpers_start(pl);
     return pl;
 }
 
@@ -162,6 +247,7 @@ void place_destroy(struct place *pl)
 {
     if (!pl)
         return;
+    helpers_stop(pl);
     for (int i = 0; i < pl->ntstates; i++) {
         workload_memo_destroy(pl->tstates[i]->frag);
         free(pl->tstates[i]->slot);
@@ -354,6 +440,7 @@ void place_stats(struct place *pl, struct place_stats *out)
     }
     out->observed = pl->observed;
     pthread_mutex_unlock(&pl->learn_lock);
+    out->split = atomic_load_explicit(&pl->split, memory_order_relaxed);
     out->seen_bytes = sizeof pl->seen;
     pthread_rwlock_rdlock(&pl->state_lock);
     out->workload_bytes = workload_bytes() * (pl->state ? 2 : 1);
@@ -422,19 +509,26 @@ bool place_pod_matters(const struct place *pl, const struct policy_pod *pod)
     return policy_pod_wants_gpu(pod) || (np && np->cpu_pods);
 }
 
-/* This thread's memos (NULL past WORKLOAD_THREADS threads: no memo). */
-static struct tstate *thread_state(struct place *pl)
+/* New memos, counted in place_stats and freed with pl (NULL past
+ * WORKLOAD_THREADS of them). */
+static struct tstate *tstate_new(struct place *pl)
 {
-    struct tstate *t = pthread_getspecific(pl->tkey);
-    if (t)
-        return t;
+    struct tstate *t = NULL;
     pthread_mutex_lock(&pl->learn_lock);
     if (pl->ntstates < WORKLOAD_THREADS) {
         t = mem_zalloc(sizeof *t);
         pl->tstates[pl->ntstates++] = t;
-        pthread_setspecific(pl->tkey, t);
     }
     pthread_mutex_unlock(&pl->learn_lock);
+    return t;
+}
+
+/* This thread's memos (NULL past WORKLOAD_THREADS threads: no memo). */
+static struct tstate *thread_state(struct place *pl)
+{
+    struct tstate *t = pthread_getspecific(pl->tkey);
+    if (!t && (t = tstate_new(pl)))
+        pthread_setspecific(pl->tkey, t);
     return t;
 }
 
@@ -541,39 +635,169 @@ static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
     return &t->slot[n->id];
 }
 
-/* Verdicts for views[0..m), from this thread's memo where the pod's
- * signature and the node's version match what was judged before (only the
- * nodes that changed since are fitted again); then the chosen node. Its
- * placement is left in *best only when `placement` asks for it (simulate:
- * filter reserves by fitting again under the write lock). Under the
- * cache's read lock. */
-static int judge(struct tstate *t, struct place_req *r, const struct policy_node **views, size_t m,
-                 const struct policy_opts *o, struct policy_verdict *v, bool *unres,
-                 struct policy_placement *best, bool placement)
+/* The verdict memo's key of node n for a pod of signature sig. */
+static uint64_t verdict_key(uint64_t sig, const struct policy_node *n)
 {
-    uint64_t sig = policy_pod_signature(&r->pod, o);
-    unsigned long reused = 0;
-    for (size_t j = 0; j < m; j++) {
+    return sig ^ n->gen * 0xff51afd7ed558ccdULL;
+}
+
+/* Which part (thread) owns node n's memos when a filter is judged in parts. */
+static int owner(const struct policy_node *n, int parts)
+{
+    return parts > 1 && n->id >= 0 ? n->id % parts : 0;
+}
+
+/* The verdicts of part `part` of x (-1: all), each node's with the memos
+ * t[i] and options o[i] (the filter's, with t[i]'s memo of F) of its owner
+ * i (of the part's, t[0] and o[0]): from the verdict memo where the pod's
+ * signature and the node's version match what was judged before (only the
+ * nodes that changed since are fitted again). best: scratch. */
+static void judge_part(const struct cands *x, int part, struct tstate *const *t,
+                       const struct policy_opts *o, struct policy_placement *best)
+{
+    const struct policy_node *const *views = x->views;
+    const struct policy_pod *pod = &x->r->pod;
+    struct policy_verdict *v = x->v;
+    bool tally = x->r->tally != NULL;
+    int parts = x->parts;
+    uint64_t sig = policy_pod_signature(pod, o);
+    unsigned long reused[1 + PLACE_HELPERS_MAX] = {0}, fitted[1 + PLACE_HELPERS_MAX] = {0};
+    for (size_t j = 0; j < x->m; j++) {
         const struct policy_node *n = views[j];
-        struct vslot *sl = n->gen ? slot_of(t, n) : NULL;
-        uint64_t key = sig ^ n->gen * 0xff51afd7ed558ccdULL;
-        if (sl && sl->key == key && (sl->unres >= 0 || r->tally || sl->v.fits)) {
+        int own = owner(n, parts), i = part < 0 ? own : 0;
+        if (part >= 0 && own != part)
+            continue;
+        struct vslot *sl = n->gen ? slot_of(t[i], n) : NULL;
+        uint64_t key = verdict_key(sig, n);
+        if (sl && sl->key == key && (sl->unres >= 0 || tally || sl->v.fits)) {
             v[j] = sl->v;
-            unres[j] = sl->unres > 0;
-            reused++;
+            x->unres[j] = sl->unres > 0;
+            reused[i]++;
             continue;
         }
-        v[j].fits = policy_fit(&r->pod, n, o, best, &v[j].why);
+        v[j].fits = policy_fit(pod, n, &o[i], best, &v[j].why);
         v[j].score = v[j].fits ? best->score : 0;
-        int8_t u = v[j].fits ? 0 : r->tally ? -1 : policy_unresolvable(&r->pod, n, o);
-        unres[j] = u > 0;
+        int8_t u = v[j].fits ? 0 : tally ? -1 : policy_unresolvable(pod, n, &o[i]);
+        x->unres[j] = u > 0;
         if (sl)
             *sl = (struct vslot){key, v[j], u};
+        fitted[i]++;
     }
-    if (t) {
-        atomic_fetch_add_explicit(&t->reused, reused, memory_order_relaxed);
-        atomic_fetch_add_explicit(&t->fitted, m - reused, memory_order_relaxed);
+    for (int i = 0; i < (part < 0 ? parts : 1); i++)
+        if (t[i]) {
+            atomic_fetch_add_explicit(&t[i]->reused, reused[i], memory_order_relaxed);
+            atomic_fetch_add_explicit(&t[i]->fitted, fitted[i], memory_order_relaxed);
+        }
+}
+
+static void *helper_main(void *arg)
+{
+    struct helper *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (h->st == HELPER_IDLE)
+            pthread_cond_wait(&h->cv, &h->mu);
+        if (h->st == HELPER_QUIT)
+            break;
+        pthread_mutex_unlock(&h->mu);
+        judge_part(&h->job, h->part, &h->t, &h->o, &h->best);
+        pthread_mutex_lock(&h->mu);
+        h->st = HELPER_IDLE;
+        pthread_cond_signal(&h->cv);
     }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Into how many parts a filter of m candidates is judged: 1, or with every
+ * helper when this filter runs alone and is large (help_lock then held). */
+static int parts_of(struct place *pl, size_t m)
+{
+    if (pl->nhelpers == 0 || m < PLACE_SPLIT_MIN || atomic_load(&pl->judging) > 1 ||
+        pthread_mutex_trylock(&pl->help_lock) != 0)
+        return 1;
+    return 1 + pl->nhelpers;
+}
+
+/* Each part's memos (t[i]) and options (o[i]: the filter's, with the
+ * memo of F of t[i]; made on first use). */
+static void owners(struct place *pl, struct tstate *t, const struct policy_opts *o, int parts,
+                   struct tstate **ts, struct policy_opts *os)
+{
+    for (int i = 0; i < parts; i++) {
+        ts[i] = i ? pl->helpers[i - 1].t : t;
+        os[i] = *o;
+        if (i && ts[i] && o->scratch && !ts[i]->frag)
+            ts[i]->frag = workload_memo_create();
+        if (i)
+            os[i].scratch = ts[i] && o->scratch ? ts[i]->frag : NULL;
+    }
+}
+
+/* Would the verdict memos answer all but a few of x's candidates (fewer
+ * than PLACE_SPLIT_WORK, estimated from the first PLACE_SPLIT_SAMPLE)?
+ * Then waking the helpers would cost more than it saves. */
+static bool memoised(const struct cands *x, struct tstate *const *ts, const struct policy_opts *o)
+{
+    uint64_t sig = policy_pod_signature(&x->r->pod, o);
+    size_t n = x->m < PLACE_SPLIT_SAMPLE ? x->m : PLACE_SPLIT_SAMPLE, miss = 0;
+    for (size_t j = 0; j < n; j++) {
+        const struct policy_node *v = x->views[j];
+        struct vslot *sl = v->gen ? slot_of(ts[owner(v, x->parts)], v) : NULL;
+        miss += !sl || sl->key != verdict_key(sig, v);
+    }
+    return miss * x->m < PLACE_SPLIT_WORK * n;
+}
+
+/* Hand the parts 1.. of x to the helpers, judge part 0, wait for them. */
+static void judge_apart(struct place *pl, const struct cands *x, struct tstate *const *ts,
+                        const struct policy_opts *os, struct policy_placement *best)
+{
+    for (int i = 1; i < x->parts; i++) {
+        struct helper *h = &pl->helpers[i - 1];
+        pthread_mutex_lock(&h->mu);
+        h->job = *x;
+        h->part = i;
+        h->o = os[i];
+        h->st = HELPER_WORK;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
+    }
+    judge_part(x, 0, ts, os, best);
+    for (int i = 1; i < x->parts; i++) {
+        struct helper *h = &pl->helpers[i - 1];
+        pthread_mutex_lock(&h->mu);
+        while (h->st == HELPER_WORK)
+            pthread_cond_wait(&h->cv, &h->mu);
+        pthread_mutex_unlock(&h->mu);
+    }
+    atomic_fetch_add_explicit(&pl->split, 1, memory_order_relaxed);
+}
+
+/* Verdicts for views[0..m): with the helpers when the filter runs alone,
+ * is large and the memos would not answer it (each part then on its own
+ * thread), else on this thread (each part with its owner's memos, lent by
+ * the idle helpers). Then the chosen node. Its placement is left in *best
+ * only when `placement` asks for it (simulate: filter reserves by fitting
+ * again under the write lock). Under the cache's read lock. */
+static int judge(struct place *pl, struct tstate *t, struct place_req *r,
+                 const struct policy_node **views, size_t m, const struct policy_opts *o,
+                 struct policy_verdict *v, bool *unres, struct policy_placement *best,
+                 bool placement)
+{
+    struct tstate *ts[1 + PLACE_HELPERS_MAX];
+    struct policy_opts os[1 + PLACE_HELPERS_MAX];
+    struct cands x = {r, views, m, v, unres, 1};
+    atomic_fetch_add(&pl->judging, 1);
+    x.parts = parts_of(pl, m);
+    owners(pl, t, o, x.parts, ts, os);
+    if (x.parts > 1 && !memoised(&x, ts, o))
+        judge_apart(pl, &x, ts, os, best);
+    else
+        judge_part(&x, -1, ts, os, best);
+    if (x.parts > 1)
+        pthread_mutex_unlock(&pl->help_lock);
+    atomic_fetch_sub(&pl->judging, 1);
     int k = policy_pick_best(&r->pod, views, (int)m, o, v);
     struct policy_reasons why;
     if (k >= 0 && placement && !policy_fit(&r->pod, views[k], o, best, &why))
@@ -663,7 +887,7 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
         w->views[m] = view;
         w->map[m++] = i;
     }
-    k = judge(t, r, w->views, m, &o, w->v, w->unres, w->best, devices != NULL);
+    k = judge(pl, t, r, w->views, m, &o, w->v, w->unres, w->best, devices != NULL);
     for (size_t j = 0; j < m; j++) {
         struct place_cand *c = &r->c[w->map[j]];
         if (w->v[j].fits) {

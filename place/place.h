@@ -42,7 +42,20 @@ struct place_opts {
     /* The learned workload's tuned values (borrowed, read at create);
      * NULL: workload_params_default. The replay's sweeps set them. */
     const struct workload_params *params;
+    /* Threads that judge one filter's candidates together, the filter's
+     * own included (PLACE_HELPERS_MAX + 1 at most); <= 1: its own alone.
+     * Only a filter that runs alone, has PLACE_SPLIT_MIN candidates or
+     * more and about PLACE_SPLIT_WORK of them to fit (the verdict memos
+     * answer the rest; estimated from the first PLACE_SPLIT_SAMPLE) is
+     * split, so concurrent filters do not crowd the cores and a cheap one
+     * does not wait for threads to wake. The verdicts are the same. */
+    int filter_threads;
 };
+
+#define PLACE_HELPERS_MAX  15
+#define PLACE_SPLIT_MIN    512
+#define PLACE_SPLIT_WORK   128
+#define PLACE_SPLIT_SAMPLE 64
 
 /* What became of one candidate. */
 enum place_state { PLACE_NONE, PLACE_UNKNOWN, PLACE_FITS, PLACE_FAILS, PLACE_UNRESOLVABLE };
@@ -188,6 +201,7 @@ struct place_stats {
     size_t seen_bytes;      /* the uids recently counted by the learner (a fixed ring) */
     size_t workload_bytes;  /* the learner's workload and the one published (fixed sizes) */
     unsigned long observed; /* pods counted into the learned workload (once per uid) */
+    unsigned long split;    /* filters judged by several threads (filter_threads) */
 };
 void place_stats(struct place *p, struct place_stats *out);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape

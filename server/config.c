@@ -112,6 +112,11 @@ static const struct option options[] = {
      .def = "16", .min = 1, .max = 1024, .arg = "N",
      .help = "Threads that serve /bind apart from the HTTP workers: a bind waits on the API "
              "server and on node locks, and must not hold up filters. More wait in order."},
+    {.name = "filter-threads", .type = T_INT, .scope = CONFIG_SERVE, FIELD(filter_threads),
+     .def = "0", .min = 0, .max = 16, .arg = "N",
+     .help = "Threads that judge one filter's nodes together (its own HTTP worker and "
+             "helpers), when it is the only filter running and has 512 nodes or more; 0: the "
+             "online cores, at most 4."},
     {.name = "seed", .type = T_U64, .scope = BOTH, FIELD(seed), .def = "0", .arg = "N",
      .help = "Seed for breaking ties between equally good nodes."},
     {.name = "kubeconfig", .type = T_STR, .scope = CONFIG_SERVE, FIELD(kubeconfig), .def = "",
@@ -595,10 +600,11 @@ int config_parse(struct config *c, enum config_scope scope, int argc, char **arg
         if (rc)
             goto out;
     }
-    if (c->threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->threads = n < 1 ? 1 : n > 256 ? 256 : (int)n;
-    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (c->threads == 0)
+        c->threads = cores < 1 ? 1 : cores > 256 ? 256 : (int)cores;
+    if (c->filter_threads == 0)
+        c->filter_threads = cores < 1 ? 1 : cores > 4 ? 4 : (int)cores;
     if (!c->help && (!c->cert_file[0] != !c->key_file[0])) {
         snprintf(err, cap, "--%s: needs --%s too", c->cert_file[0] ? "cert_file" : "key_file",
                  c->cert_file[0] ? "key_file" : "cert_file");

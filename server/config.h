@@ -50,8 +50,9 @@ struct config {
     char workload_file[CONFIG_PATH_MAX]; /* "" = none: learn from pods alone */
     int filter_mode;                     /* enum config_filter_mode */
     int64_t reservation_ttl_ms;
-    int threads;      /* 1..256; "0" on the command line becomes the online cores */
-    int bind_threads; /* 1..1024: threads of /bind (http_route_offload) */
+    int threads;        /* 1..256; "0" on the command line becomes the online cores */
+    int bind_threads;   /* 1..1024: threads of /bind (http_route_offload) */
+    int filter_threads; /* 1..16; "0" becomes the online cores, at most 4 */
     uint64_t seed;
     char pod[CONFIG_PATH_MAX];    /* simulate: the pod's JSON file */
     char nodes[CONFIG_NODES_MAX]; /* simulate: "a,b,c"; "" = every node */

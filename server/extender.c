@@ -51,6 +51,7 @@ int extender_opts_from_config(const struct config *c, struct place_opts *o, char
     o->lock_timeout = (double)c->node_lock_timeout_ms / 1000.0;
     o->oversub_guard = c->oversub_priority[0] != '\0';
     o->oversub_priority = o->oversub_guard ? (int32_t)strtol(c->oversub_priority, NULL, 10) : 0;
+    o->filter_threads = c->filter_threads;
     if (!o->policy.node_policy) {
         snprintf(err, cap, "--node-scheduler-policy: unknown policy \"%s\"", c->node_policy);
         return ERR_INVAL;

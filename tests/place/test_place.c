@@ -3,12 +3,14 @@
  * without GPUs): choose and reserve, refusals with reasons, the cache's
  * write lock taken once per filter, the verdict memo, the learner. */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "k8s/cache.h"
+#include "k8s/model.h"
 #include "k8s/snapshot.h"
 #include "place/place.h"
 #include "policy/workload.h"
@@ -381,6 +383,135 @@ START_TEST(learner)
 }
 END_TEST
 
+/* Node i of split_filter's cluster: 1, 2, 4 or 8 GPUs (A100s of 40000 MiB
+ * on every third node, else T4s of 16000), 32 cores, 128 GiB. */
+static struct model_inventory *many_node(int i)
+{
+    static const int gpus[] = {1, 2, 4, 8};
+    char json[4096], devs[2048], err[256];
+    size_t k = 0;
+    int nd = gpus[i % 4];
+    bool a100 = i % 3 == 0;
+    for (int g = 0; g < nd; g++)
+        k += (size_t)snprintf(devs + k, sizeof devs - k,
+                              "%s{\\\"id\\\":\\\"n%d-g%d\\\",\\\"count\\\":10,"
+                              "\\\"devmem\\\":%d,\\\"devcore\\\":100,\\\"type\\\":"
+                              "\\\"%s\\\",\\\"health\\\":true,\\\"index\\\":%d}",
+                              g ? "," : "", i, g, a100 ? 40000 : 16000, a100 ? "A100" : "T4", g);
+    snprintf(json, sizeof json,
+             "{\"kind\":\"Node\",\"metadata\":{\"name\":\"n%d\",\"resourceVersion\":\"1\","
+             "\"annotations\":{\"hami.io/node-nvidia-register\":\"[%s]\"}},"
+             "\"status\":{\"allocatable\":{\"cpu\":\"32\",\"memory\":\"128Gi\"}}}",
+             i, devs);
+    cJSON *j = cJSON_Parse(json);
+    struct model_inventory *inv = NULL;
+    ck_assert_msg(model_node_parse(j, &inv, err, sizeof err) == 0, "node %d: %s", i, err);
+    cJSON_Delete(j);
+    return inv;
+}
+
+#define SPLIT_NODES (PLACE_SPLIT_MIN + 88)
+
+/* A fragment-aware placer over split_filter's cluster, judging with
+ * `threads` threads, its workload the shapes the test places. */
+static struct place *split_placer(struct cache **c, int threads)
+{
+    *c = cache_create();
+    for (int i = 0; i < SPLIT_NODES; i++)
+        cache_node_put(*c, many_node(i));
+    cache_set_ready(*c, true);
+    struct place_opts o = {
+        .mode = PLACE_SINGLE,
+        .policy = {.node_policy = policy_node_policy_find("fragment-aware"),
+                   .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}},
+                   .check_host = true},
+        .defaults = {.mem_factor = 1},
+        .ttl = TTL,
+        .filter_threads = threads,
+    };
+    struct place *pl = place_create(*c, &o);
+    struct workload *w = workload_create(1.0);
+    for (int s = 0; s < 5; s++) {
+        struct workload_shape sh = {.cpu_milli = 2000 * (s + 1),
+                                    .nums = s == 4 ? 2 : 1,
+                                    .mem_pct = s == 4 ? 100 : 25 * (s + 1),
+                                    .cores = s == 4 ? 100 : 25 * (s + 1)};
+        workload_add(w, &sh, 5 - s);
+    }
+    place_set_state(pl, w);
+    return pl;
+}
+
+/* One filter judged by three threads (its own and two helpers, each the
+ * nodes of its id modulo 3, with memos of its own) places every pod where
+ * one thread does: 400 pods of five shapes on 600 nodes of 1-8 GPUs, until
+ * the cluster is full; the placer with helpers split its filters. */
+START_TEST(split_filter)
+{
+    struct cache *c1, *c3;
+    struct place *one = split_placer(&c1, 1), *three = split_placer(&c3, 3);
+    const char *all[SPLIT_NODES];
+    char nbuf[SPLIT_NODES][16], uid[32];
+    int placed = 0;
+    for (int i = 0; i < SPLIT_NODES; i++) {
+        snprintf(nbuf[i], sizeof nbuf[i], "n%d", i);
+        all[i] = nbuf[i];
+    }
+    for (int i = 0; i < 400; i++) {
+        int s = i % 5;
+        struct policy_pod p;
+        memset(&p, 0, sizeof p);
+        snprintf(uid, sizeof uid, "p-%d", i);
+        p.uid = p.name = uid;
+        p.ns = "default";
+        p.nctr = 1;
+        p.ctr[0] = (struct policy_ctr){.name = "c",
+                                       .nums = s == 4 ? 2 : 1,
+                                       .mem_pct = s == 4 ? 100 : 25 * (s + 1),
+                                       .cores = s == 4 ? 100 : 25 * (s + 1),
+                                       .priority = -1};
+        p.w = (struct policy_weights){1, 1, 1};
+        p.cpu_milli = 2000 * (s + 1);
+        p.quota_mem = p.quota_cores = -1;
+        int k1 = place_pod(one, &p, all, SPLIT_NODES, NOW, NULL);
+        int k3 = place_pod(three, &p, all, SPLIT_NODES, NOW, NULL);
+        ck_assert_msg(k1 == k3, "pod %d: %d alone, %d in parts", i, k1, k3);
+        placed += k1 >= 0;
+    }
+    struct place_stats st1, st3;
+    place_stats(one, &st1);
+    place_stats(three, &st3);
+    ck_assert_int_gt(placed, 300);
+    ck_assert_uint_eq(st1.split, 0);
+    ck_assert_uint_eq(st3.split, 400); /* five shapes in turn: each node's memo misses */
+    /* one shape over and over: the memos answer all but the node that
+     * changed, so the filter is judged on its own thread, with the helpers'
+     * memos for their nodes, and places as before */
+    for (int i = 0; i < 20; i++) {
+        struct policy_pod p;
+        memset(&p, 0, sizeof p);
+        snprintf(uid, sizeof uid, "q-%d", i);
+        p.uid = p.name = uid;
+        p.ns = "default";
+        p.nctr = 1;
+        p.ctr[0] = (struct policy_ctr){.name = "c", .nums = 1, .mem_pct = 5, .cores = 5};
+        p.w = (struct policy_weights){1, 1, 1};
+        p.quota_mem = p.quota_cores = -1;
+        int k1 = place_pod(one, &p, all, SPLIT_NODES, NOW, NULL);
+        int k3 = place_pod(three, &p, all, SPLIT_NODES, NOW, NULL);
+        ck_assert_msg(k1 == k3 && k1 >= 0, "pod q-%d: %d alone, %d in parts", i, k1, k3);
+    }
+    place_stats(three, &st3);
+    ck_assert_uint_le(st3.split, 401); /* the first of them misses everywhere */
+    place_stats(one, &st1);
+    ck_assert_uint_eq(st1.fitted + st1.reused, st3.fitted + st3.reused);
+    place_destroy(one);
+    place_destroy(three);
+    cache_destroy(c1);
+    cache_destroy(c3);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("place");
@@ -391,6 +522,7 @@ int main(void)
     tcase_add_test(tc, bind_reserve);
     tcase_add_test(tc, memo_reuse);
     tcase_add_loop_test(tc, learner, 0, (int)(sizeof learner_cases / sizeof *learner_cases));
+    tcase_add_test(tc, split_filter);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, false);
 }

@@ -41,6 +41,8 @@ static const char *show(const struct config *c, const char *field, char *out, si
         snprintf(out, cap, "%d", c->threads);
     else if (strcmp(field, "bind_threads") == 0)
         snprintf(out, cap, "%d", c->bind_threads);
+    else if (strcmp(field, "filter_threads") == 0)
+        snprintf(out, cap, "%d", c->filter_threads);
     else if (strcmp(field, "seed") == 0)
         snprintf(out, cap, "%llu", (unsigned long long)c->seed);
     else if (strcmp(field, "pod") == 0)
@@ -177,6 +179,17 @@ static const struct {
      ERR_INVAL,
      NULL,
      "--bind-threads: \"many\" is not an integer (1..1024)"},
+    {CONFIG_SERVE, {"--filter-threads", "2"}, 0, "filter_threads", "2"},
+    {CONFIG_SERVE,
+     {"--filter-threads", "17"},
+     ERR_RANGE,
+     NULL,
+     "--filter-threads: \"17\" is out of range (0..16)"},
+    {CONFIG_SERVE,
+     {"--filter-threads", "-1"},
+     ERR_RANGE,
+     NULL,
+     "--filter-threads: \"-1\" is out of range (0..16)"},
     {CONFIG_SERVE, {"--threads=256"}, 0, "threads", "256"},
     {CONFIG_SERVE,
      {"--threads", "abc"},
