@@ -261,6 +261,9 @@ START_TEST(replay_bad_input)
     replay_refuses("--policy binpack --scale 0", "usage");
     replay_refuses("--policy binpack --scale 65", "usage");
     replay_refuses("--policy binpack --scale 2x", "usage");
+    replay_refuses("--policy binpack --filter-threads 0", "usage");
+    replay_refuses("--policy binpack --filter-threads 17", "usage");
+    replay_refuses("--policy binpack --filter-threads 2x", "usage");
 }
 END_TEST
 
