@@ -442,6 +442,33 @@ static struct place *split_placer(struct cache **c, int threads)
     return pl;
 }
 
+/* A pod of one container asking nums GPUs of pct % each (memory and
+ * cores) and cpu millicores. */
+static struct policy_pod split_pod(const char *uid, int nums, int pct, int64_t cpu)
+{
+    struct policy_pod p;
+    memset(&p, 0, sizeof p);
+    p.uid = p.name = uid;
+    p.ns = "default";
+    p.nctr = 1;
+    p.ctr[0] = (struct policy_ctr){
+        .name = "c", .nums = nums, .mem_pct = pct, .cores = pct, .priority = -1};
+    p.w = (struct policy_weights){1, 1, 1};
+    p.cpu_milli = cpu;
+    p.quota_mem = p.quota_cores = -1;
+    return p;
+}
+
+/* Place p with both placers; they must choose the same node. */
+static int place_both(struct place *one, struct place *three, const struct policy_pod *p,
+                      const char *const *all)
+{
+    int k1 = place_pod(one, p, all, SPLIT_NODES, NOW, NULL);
+    int k3 = place_pod(three, p, all, SPLIT_NODES, NOW, NULL);
+    ck_assert_msg(k1 == k3, "pod %s: %d alone, %d in parts", p->uid, k1, k3);
+    return k1;
+}
+
 /* One filter judged by three threads (its own and two helpers, each the
  * nodes of its id modulo 3, with memos of its own) places every pod where
  * one thread does: 400 pods of five shapes on 600 nodes of 1-8 GPUs, until
@@ -459,24 +486,10 @@ START_TEST(split_filter)
     }
     for (int i = 0; i < 400; i++) {
         int s = i % 5;
-        struct policy_pod p;
-        memset(&p, 0, sizeof p);
         snprintf(uid, sizeof uid, "p-%d", i);
-        p.uid = p.name = uid;
-        p.ns = "default";
-        p.nctr = 1;
-        p.ctr[0] = (struct policy_ctr){.name = "c",
-                                       .nums = s == 4 ? 2 : 1,
-                                       .mem_pct = s == 4 ? 100 : 25 * (s + 1),
-                                       .cores = s == 4 ? 100 : 25 * (s + 1),
-                                       .priority = -1};
-        p.w = (struct policy_weights){1, 1, 1};
-        p.cpu_milli = 2000 * (s + 1);
-        p.quota_mem = p.quota_cores = -1;
-        int k1 = place_pod(one, &p, all, SPLIT_NODES, NOW, NULL);
-        int k3 = place_pod(three, &p, all, SPLIT_NODES, NOW, NULL);
-        ck_assert_msg(k1 == k3, "pod %d: %d alone, %d in parts", i, k1, k3);
-        placed += k1 >= 0;
+        struct policy_pod p =
+            split_pod(uid, s == 4 ? 2 : 1, s == 4 ? 100 : 25 * (s + 1), 2000 * (s + 1));
+        placed += place_both(one, three, &p, all) >= 0;
     }
     struct place_stats st1, st3;
     place_stats(one, &st1);
@@ -488,18 +501,9 @@ START_TEST(split_filter)
      * changed, so the filter is judged on its own thread, with the helpers'
      * memos for their nodes, and places as before */
     for (int i = 0; i < 20; i++) {
-        struct policy_pod p;
-        memset(&p, 0, sizeof p);
         snprintf(uid, sizeof uid, "q-%d", i);
-        p.uid = p.name = uid;
-        p.ns = "default";
-        p.nctr = 1;
-        p.ctr[0] = (struct policy_ctr){.name = "c", .nums = 1, .mem_pct = 5, .cores = 5};
-        p.w = (struct policy_weights){1, 1, 1};
-        p.quota_mem = p.quota_cores = -1;
-        int k1 = place_pod(one, &p, all, SPLIT_NODES, NOW, NULL);
-        int k3 = place_pod(three, &p, all, SPLIT_NODES, NOW, NULL);
-        ck_assert_msg(k1 == k3 && k1 >= 0, "pod q-%d: %d alone, %d in parts", i, k1, k3);
+        struct policy_pod p = split_pod(uid, 1, 5, 0);
+        ck_assert_int_ge(place_both(one, three, &p, all), 0);
     }
     place_stats(three, &st3);
     ck_assert_uint_le(st3.split, 401); /* the first of them misses everywhere */
