@@ -298,16 +298,14 @@ static pid_t start_server(const struct args *a, const char *snap, const char *ku
         for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
             argv[n++] = live[i];
     }
-    const char *rest[] = {"--http_bind",
-                          "127.0.0.1:0",
-                          "--threads",
-                          threads,
-                          "--filter-threads",
-                          filter_threads,
-                          "--node-scheduler-policy",
-                          a->policy};
+    const char *rest[] = {
+        "--http_bind", "127.0.0.1:0", "--threads", threads, "--node-scheduler-policy", a->policy};
     for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
         argv[n++] = rest[i];
+    if (a->filter_threads) { /* only when asked: a --bin older than the flag runs too */
+        argv[n++] = "--filter-threads";
+        argv[n++] = filter_threads;
+    }
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
