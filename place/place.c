@@ -42,7 +42,7 @@ struct work {
 };
 
 /* One filter's candidates, judged in parts: a node is judged with the
- * memos of the part (thread) that owns it, node id modulo `parts` (0, the
+ * memos of the part (thread) that owns it, by its node id (owner: 0, the
  * filter's own thread; i, helper i - 1), so its memos stay with one
  * thread. */
 struct cands {
@@ -641,10 +641,14 @@ static uint64_t verdict_key(uint64_t sig, const struct policy_node *n)
     return sig ^ n->gen * 0xff51afd7ed558ccdULL;
 }
 
-/* Which part (thread) owns node n's memos when a filter is judged in parts. */
+/* Which part (thread) owns node n's memos when a filter is judged in parts:
+ * its id spread over [0, parts) by a multiply and a shift (no division per
+ * node on the filter's path). */
 static int owner(const struct policy_node *n, int parts)
 {
-    return parts > 1 && n->id >= 0 ? n->id % parts : 0;
+    if (parts <= 1 || n->id < 0)
+        return 0;
+    return (int)((uint64_t)((uint32_t)n->id * 2654435761u) * (uint64_t)parts >> 32);
 }
 
 /* The verdicts of part `part` of x (-1: all), each node's with the memos

@@ -470,7 +470,7 @@ static int place_both(struct place *one, struct place *three, const struct polic
 }
 
 /* One filter judged by three threads (its own and two helpers, each the
- * nodes of its id modulo 3, with memos of its own) places every pod where
+ * nodes its id gives it, with memos of its own) places every pod where
  * one thread does: 400 pods of five shapes on 600 nodes of 1-8 GPUs, until
  * the cluster is full; the placer with helpers split its filters. */
 START_TEST(split_filter)
