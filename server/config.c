@@ -115,8 +115,8 @@ static const struct option options[] = {
     {.name = "filter-threads", .type = T_INT, .scope = CONFIG_SERVE, FIELD(filter_threads),
      .def = "0", .min = 0, .max = 16, .arg = "N",
      .help = "Threads that judge one filter's nodes together (its own HTTP worker and "
-             "helpers), when it is the only filter running and has 512 nodes or more; 0: the "
-             "online cores, at most 4."},
+             "helpers), when it is the only filter running, has 512 nodes or more and about 128 "
+             "or more of them to judge afresh (not from its memos); 0: the online cores, at most 4."},
     {.name = "seed", .type = T_U64, .scope = BOTH, FIELD(seed), .def = "0", .arg = "N",
      .help = "Seed for breaking ties between equally good nodes."},
     {.name = "kubeconfig", .type = T_STR, .scope = CONFIG_SERVE, FIELD(kubeconfig), .def = "",
