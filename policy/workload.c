@@ -1690,6 +1690,20 @@ static int pool_cards(const struct workload *w, struct workload_memo *m,
     return np;
 }
 
+/* The claim term of a pool whose cards' claims sum to claimed: none
+ * under FGD's measure or when the pool's shapes weigh nothing. */
+static double claim_term(const struct workload *w, const struct plan *p, double claimed)
+{
+    return w->measure == WORKLOAD_FGD || p->wsum <= 0 ? 0 : w->p.claim * claimed;
+}
+
+/* F of a state from its parts (measure): the claim term apart, or NAN
+ * when it is inside rest; the sums as one pass of measure_pool makes them. */
+static double f_of(double rest, double claim, double loss)
+{
+    return (isnan(claim) ? rest : rest + claim) + loss;
+}
+
 /* F of one pool: the node's devices of vendor `pool`, against the shapes
  * asking it; the claim term to *claim and the host-loss term to *loss
  * (F = returned + *claim + *loss). core false: the host-loss term alone
@@ -1707,9 +1721,10 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     struct cards c;
     bool fgd = w->measure == WORKLOAD_FGD;
 
-    *claim = *loss = 0;
+    *loss = 0;
     int np = pool_cards(w, m, node, u, pool, share, tm, tmp, &total, &claimed);
     const struct plan *p = plan_of(w, m, pool, m ? NULL : &own);
+    *claim = claim_term(w, p, claimed);
     if (p->wsum <= 0)
         return 0;
     count_cards(w, node, u, pool, share, tm, core, &c);
@@ -1725,7 +1740,6 @@ static double measure_pool(const struct workload *w, struct workload_memo *m,
     double f = shapes_waste(w, p, &c, total, cpu_free, mem_free);
     if (fgd)
         return f / p->wsum;
-    *claim = w->p.claim * claimed;
     return f / p->wsum + w->p.balance * stranded(a, node, np, total, cpu_free, mem_free, idle) +
            w->p.gap_weight * gaps_left(w, m, node, pool, share);
 }
@@ -1740,9 +1754,7 @@ static double claim_pool(const struct workload *w, struct workload_memo *m,
     struct typemask tmp[POLICY_MAX_DEVICES];
     struct plan own;
     pool_cards(w, m, node, u, pool, share, tm, tmp, &total, &claimed);
-    if (w->measure == WORKLOAD_FGD || plan_of(w, m, pool, m ? NULL : &own)->wsum <= 0)
-        return 0;
-    return w->p.claim * claimed;
+    return claim_term(w, plan_of(w, m, pool, m ? NULL : &own), claimed);
 }
 
 /* The node's pools (one on a node of one vendor), into pools; their count. */
@@ -1856,9 +1868,9 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
 {
     double claim, loss;
     if (!m) {
-        double f =
+        double rest =
             measure(w, NULL, node, u, cpu_used, mem_used, idle_node(w, node), true, &claim, &loss);
-        return (isnan(claim) ? f : f + claim) + loss;
+        return f_of(rest, claim, loss);
     }
     bool as_is =
         u == node->use && cpu_used == node->cpu_used_milli && mem_used == node->mem_used_mib;
@@ -1882,7 +1894,7 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
         s->cepoch = w->cepoch;
         s->lepoch = w->lepoch;
     }
-    double f = (isnan(s->claim) ? s->rest : s->rest + s->claim) + s->loss;
+    double f = f_of(s->rest, s->claim, s->loss);
     if (n && as_is) {
         n->epoch = w->epoch;
         n->f = f;
