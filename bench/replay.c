@@ -7,7 +7,8 @@
  * 80/90/100/110/120 % of it, averaged over seeds.
  *
  * GPU tasks go through place_pod(): the cache, the engine and the
- * choose-and-reserve path /filter uses. CPU-only tasks are placed the way
+ * choose-and-reserve path /filter uses; a task placed is then bound with
+ * place_bound(), as /bind does. CPU-only tasks are placed the way
  * kube-scheduler's default scoring would (NodeResourcesFit, LeastAllocated
  * over cpu and memory), since they never reach a GPU extender.
  *
@@ -376,13 +377,18 @@ static void dump_idle(struct cache *c, const struct trace *t, const struct task 
 
 /* ---- one seed ---- */
 
+/* Milliseconds each call took, one entry per call. */
+struct times {
+    double *ms;
+    int n;
+};
+
 struct outcome {
     double at[NPOINTS];
     double curve[CURVE_STEPS + 1]; /* allocation when arrival reaches i/10 % */
     int failed_gpu, failed_cpu, placed;
-    int why[POLICY_R_COUNT]; /* failed GPU tasks that some node refused for this reason */
-    double *ms;              /* each place_pod call's time, milliseconds (run_seed's, owned) */
-    int nms;
+    int why[POLICY_R_COUNT];   /* failed GPU tasks that some node refused for this reason */
+    struct times filter, bind; /* (run_seed's, owned) */
 };
 
 /* Task w[i] as the pod the service would see (uid "task-<i>"; uid is the
@@ -430,7 +436,8 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     bool restarted = false;
 
     memset(o, 0, sizeof *o);
-    o->ms = mem_alloc(sizeof *o->ms * (size_t)(n > 0 ? n : 1));
+    o->filter.ms = mem_alloc(sizeof *o->filter.ms * (size_t)(n > 0 ? n : 1));
+    o->bind.ms = mem_alloc(sizeof *o->bind.ms * (size_t)(n > 0 ? n : 1));
     eo.policy.node_policy = policy_node_policy_find(a->policy);
     eo.policy.seed = seed;
     eo.policy.check_host = true;
@@ -460,14 +467,19 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
             restarted = true;
         }
         arrival_pod(t, a, w, i, uid, &p);
+        double t0 = stats_now_ms();
         if (a->source == SRC_ONLINE) /* learn as filter does, from nothing */
             place_observe(x, &p);
         bool ok;
         if (k->num_gpu > 0 || eo.policy.node_policy->cpu_pods) {
             struct policy_reasons why = {{0}};
-            double t0 = stats_now_ms();
             ok = place_pod(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
-            o->ms[o->nms++] = stats_now_ms() - t0;
+            o->filter.ms[o->filter.n++] = stats_now_ms() - t0;
+            if (ok) { /* the bind that follows a filter's choice */
+                t0 = stats_now_ms();
+                place_bound(x, uid);
+                o->bind.ms[o->bind.n++] = stats_now_ms() - t0;
+            }
             if (!ok && k->num_gpu == 0) {
                 o->failed_cpu++;
             } else if (!ok) {
@@ -786,15 +798,29 @@ static void write_curve(const char *path, const double *sum, int seeds)
     fclose(f);
 }
 
-/* What placing one task took (ms[0..n), sorted here): the engine's
- * filter and reserve in process, without HTTP or JSON. */
-static void print_times(double *ms, int n, int nodes)
+/* Append one seed's times to all's; frees one's. */
+static void times_add(struct times *all, struct times *one)
 {
-    if (n <= 0)
+    if (one->n > 0) { /* placing runs only */
+        all->ms = mem_realloc(all->ms, sizeof *all->ms * (size_t)(all->n + one->n));
+        memcpy(all->ms + all->n, one->ms, sizeof *all->ms * (size_t)one->n);
+        all->n += one->n;
+    }
+    free(one->ms);
+    *one = (struct times){0};
+}
+
+/* What each call took (x->ms, sorted here), in process, without HTTP or
+ * JSON: "place" the filter's part (learning the pod, choosing and
+ * reserving), "bind" the bind's (the commit and, every press_every binds,
+ * the pressure pass). */
+static void print_times(const char *what, struct times *x, int nodes)
+{
+    if (x->n <= 0)
         return;
-    double p50 = stats_pct(ms, n, 0.5), p99 = stats_pct(ms, n, 0.99), max = ms[n - 1];
-    printf("# place per task: p50 %.3f ms, p99 %.3f ms, max %.2f ms (%d tasks, %d nodes)\n", p50,
-           p99, max, n, nodes);
+    double p50 = stats_pct(x->ms, x->n, 0.5), p99 = stats_pct(x->ms, x->n, 0.99);
+    printf("# %s per task: p50 %.3f ms, p99 %.3f ms, max %.2f ms (%d tasks, %d nodes)\n", what, p50,
+           p99, x->ms[x->n - 1], x->n, nodes);
 }
 
 /* The seeds of the replay, their means printed (and the curve written). */
@@ -804,8 +830,8 @@ static void replay(const struct args *a, const struct trace *t)
     struct outcome *o = mem_alloc(sizeof *o);
     double mean[NPOINTS] = {0}, *curve = mem_zalloc(sizeof *curve * (CURVE_STEPS + 1));
     int failed_gpu = 0, failed_cpu = 0, placed = 0;
-    int why[POLICY_R_COUNT] = {0}, nms = 0;
-    double *ms = NULL;
+    int why[POLICY_R_COUNT] = {0};
+    struct times filter = {0}, bind = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int s = 0; s < a->seeds; s++) {
@@ -822,12 +848,8 @@ static void replay(const struct args *a, const struct trace *t)
         placed += o->placed;
         for (int r = 0; r < POLICY_R_COUNT; r++)
             why[r] += o->why[r];
-        if (o->nms > 0) { /* placing runs only */
-            ms = mem_realloc(ms, sizeof *ms * (size_t)(nms + o->nms));
-            memcpy(ms + nms, o->ms, sizeof *ms * (size_t)o->nms);
-            nms += o->nms;
-        }
-        free(o->ms);
+        times_add(&filter, &o->filter);
+        times_add(&bind, &o->bind);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -848,11 +870,13 @@ static void replay(const struct args *a, const struct trace *t)
     } else {
         printf("; gpu policy %s\n", a->gpu_policy);
         print_failures(placed, failed_gpu, failed_cpu, why, a->seeds);
-        print_times(ms, nms, t->nnodes);
+        print_times("place", &filter, t->nnodes);
+        print_times("bind", &bind, t->nnodes);
     }
     if (a->curve)
         write_curve(a->curve, curve, a->seeds);
-    free(ms);
+    free(filter.ms);
+    free(bind.ms);
     free(curve);
     free(o);
 }

@@ -1098,10 +1098,6 @@ int place_pod(struct place *pl, const struct policy_pod *pod, const char *const 
     for (size_t i = 0; i < n; i++)
         r.c[i].name = names[i];
     int k = choose_and_reserve(pl, &r, NULL, 0, now);
-    if (k >= 0 && pl->o.mode == PLACE_SINGLE)
-        cache_commit(pl->cache, pod->uid);
-    if (k >= 0)
-        placed(pl);
     free(r.c);
     place_req_free(&r);
     return k;

@@ -133,10 +133,10 @@ int place_filter(struct place *p, struct place_req *r, const char *pod_json, dou
  * mig is not NULL too, its MIG allocation there ("" for none); cap bytes
  * each. */
 int place_evaluate(struct place *p, struct place_req *r, char *devices, char *mig, size_t cap);
-/* Place a parsed pod among `names` exactly as filter does and, in single
- * mode, commit the reservation as a successful bind would (the replay).
- * Returns the chosen index or -1; the reasons of every node that did not
- * fit are added to tally when not NULL. */
+/* Place a parsed pod among `names` exactly as filter does (the replay),
+ * in single mode reserving the chosen node; place_bound then commits it as
+ * a successful bind would. Returns the chosen index or -1; the reasons of
+ * every node that did not fit are added to tally when not NULL. */
 int place_pod(struct place *p, const struct policy_pod *pod, const char *const *names, size_t n,
               double now, struct policy_reasons *tally);
 

@@ -77,6 +77,13 @@ START_TEST(replay_output_parses)
     ck_assert_int_eq(sscanf(strchr(times, '('), "(%d tasks, %d nodes)", &tasks, &nodes), 2);
     ck_assert_int_eq(nodes, strstr(replay_args[_i], "--scale 3") ? 72 : 24);
     ck_assert_int_gt(tasks, 0);
+    /* the binds that followed, timed apart: one per task placed */
+    const char *binds = strstr(row, "# bind per task: p50 ");
+    int bound = 0;
+    ck_assert_ptr_nonnull(binds);
+    ck_assert_int_eq(sscanf(strchr(binds, '('), "(%d tasks, %d nodes)", &bound, &nodes), 2);
+    ck_assert_int_gt(bound, 0);
+    ck_assert_int_le(bound, tasks);
     FILE *f = fopen(curve, "r");
     ck_assert_ptr_nonnull(f);
     char line[128];

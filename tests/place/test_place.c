@@ -466,6 +466,10 @@ static int place_both(struct place *one, struct place *three, const struct polic
     int k1 = place_pod(one, p, all, SPLIT_NODES, NOW, NULL);
     int k3 = place_pod(three, p, all, SPLIT_NODES, NOW, NULL);
     ck_assert_msg(k1 == k3, "pod %s: %d alone, %d in parts", p->uid, k1, k3);
+    if (k1 >= 0) { /* bound, as the service's bind follows its filter */
+        place_bound(one, p->uid);
+        place_bound(three, p->uid);
+    }
     return k1;
 }
 

@@ -162,6 +162,7 @@ START_TEST(state_before_cache)
     cJSON *j = cJSON_Parse(POD("u-3"));
     ck_assert_int_eq(model_pod_parse(j, &o.defaults, p, err, sizeof err), 0);
     ck_assert_int_ge(place_pod(pl, p, names, 2, 100, NULL), 0);
+    place_bound(pl, p->uid); /* the commit and the pressure pass's locks */
     ck_assert_msg(inversions == 0, "%d inversions, the first: %s", inversions, first_inversion);
     ck_assert_int_gt(nested, 0); /* the wrapper saw the locks nest the right way */
     cJSON_Delete(j);
