@@ -387,8 +387,8 @@ struct outcome {
     double at[NPOINTS];
     double curve[CURVE_STEPS + 1]; /* allocation when arrival reaches i/10 % */
     int failed_gpu, failed_cpu, placed;
-    int why[POLICY_R_COUNT];   /* failed GPU tasks that some node refused for this reason */
-    struct times filter, bind; /* (run_seed's, owned) */
+    int why[POLICY_R_COUNT];        /* failed GPU tasks that some node refused for this reason */
+    struct times filter, cpu, bind; /* (run_seed's, owned) */
 };
 
 /* Task w[i] as the pod the service would see (uid "task-<i>"; uid is the
@@ -437,6 +437,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
 
     memset(o, 0, sizeof *o);
     o->filter.ms = mem_alloc(sizeof *o->filter.ms * (size_t)(n > 0 ? n : 1));
+    o->cpu.ms = mem_alloc(sizeof *o->cpu.ms * (size_t)(n > 0 ? n : 1));
     o->bind.ms = mem_alloc(sizeof *o->bind.ms * (size_t)(n > 0 ? n : 1));
     eo.policy.node_policy = policy_node_policy_find(a->policy);
     eo.policy.seed = seed;
@@ -474,7 +475,8 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         if (k->num_gpu > 0 || eo.policy.node_policy->cpu_pods) {
             struct policy_reasons why = {{0}};
             ok = place_pod(x, &p, names, (size_t)t->nnodes, 0, &why) >= 0;
-            o->filter.ms[o->filter.n++] = stats_now_ms() - t0;
+            struct times *took = k->num_gpu > 0 ? &o->filter : &o->cpu;
+            took->ms[took->n++] = stats_now_ms() - t0;
             if (ok) { /* the bind that follows a filter's choice */
                 t0 = stats_now_ms();
                 place_bound(x, uid);
@@ -618,7 +620,8 @@ static int usage(void)
                     "GPUs as whole cards and gaps by size; at the end, where they are.\n"
                     "--scale K: the cluster and the trace K times over (1-64; node copies\n"
                     "named <name>#<i>), the same mix on K times the nodes: how placing\n"
-                    "scales (the last line: what placing one task took).\n"
+                    "scales (the last lines: what the service's filter took per GPU task,\n"
+                    "its prioritize per CPU-only task, its bind per task placed).\n"
                     "--filter-threads N: threads that judge one task's nodes together\n"
                     "(1-16; the service's --filter-threads; 1, the default: one).\n"
                     "--param: one of fragment-aware's tuned values (policy/workload.h,\n"
@@ -811,16 +814,18 @@ static void times_add(struct times *all, struct times *one)
 }
 
 /* What each call took (x->ms, sorted here), in process, without HTTP or
- * JSON: "place" the filter's part (learning the pod, choosing and
- * reserving), "bind" the bind's (the commit and, every press_every binds,
- * the pressure pass). */
+ * JSON: for a GPU task what /filter does (learning the pod, choosing and
+ * reserving); for a CPU-only task what /prioritize does for it (the
+ * service's filter only learns it: README, "For CPU-only pods to be
+ * steered"); for every task placed what /bind does (the commit and, every
+ * press_every binds, the pressure pass). */
 static void print_times(const char *what, struct times *x, int nodes)
 {
     if (x->n <= 0)
         return;
     double p50 = stats_pct(x->ms, x->n, 0.5), p99 = stats_pct(x->ms, x->n, 0.99);
-    printf("# %s per task: p50 %.3f ms, p99 %.3f ms, max %.2f ms (%d tasks, %d nodes)\n", what, p50,
-           p99, x->ms[x->n - 1], x->n, nodes);
+    printf("# %s: p50 %.3f ms, p99 %.3f ms, max %.2f ms (%d tasks, %d nodes)\n", what, p50, p99,
+           x->ms[x->n - 1], x->n, nodes);
 }
 
 /* The seeds of the replay, their means printed (and the curve written). */
@@ -831,7 +836,7 @@ static void replay(const struct args *a, const struct trace *t)
     double mean[NPOINTS] = {0}, *curve = mem_zalloc(sizeof *curve * (CURVE_STEPS + 1));
     int failed_gpu = 0, failed_cpu = 0, placed = 0;
     int why[POLICY_R_COUNT] = {0};
-    struct times filter = {0}, bind = {0};
+    struct times filter = {0}, cpu = {0}, bind = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int s = 0; s < a->seeds; s++) {
@@ -849,6 +854,7 @@ static void replay(const struct args *a, const struct trace *t)
         for (int r = 0; r < POLICY_R_COUNT; r++)
             why[r] += o->why[r];
         times_add(&filter, &o->filter);
+        times_add(&cpu, &o->cpu);
         times_add(&bind, &o->bind);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -870,12 +876,14 @@ static void replay(const struct args *a, const struct trace *t)
     } else {
         printf("; gpu policy %s\n", a->gpu_policy);
         print_failures(placed, failed_gpu, failed_cpu, why, a->seeds);
-        print_times("place", &filter, t->nnodes);
-        print_times("bind", &bind, t->nnodes);
+        print_times("filter per GPU task", &filter, t->nnodes);
+        print_times("prioritize per CPU-only task", &cpu, t->nnodes);
+        print_times("bind per task placed", &bind, t->nnodes);
     }
     if (a->curve)
         write_curve(a->curve, curve, a->seeds);
     free(filter.ms);
+    free(cpu.ms);
     free(bind.ms);
     free(curve);
     free(o);

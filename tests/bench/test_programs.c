@@ -71,14 +71,14 @@ START_TEST(replay_output_parses)
     ck_assert_ptr_nonnull(strstr(row, "\n# "));
     ck_assert_ptr_nonnull(strstr(row, "seeds in"));
     /* what placing took, on the sample's 24 nodes (--scale 3: 72) */
-    const char *times = strstr(row, "# place per task: p50 ");
+    const char *times = strstr(row, "# filter per GPU task: p50 ");
     int tasks = 0, nodes = 0;
     ck_assert_ptr_nonnull(times);
     ck_assert_int_eq(sscanf(strchr(times, '('), "(%d tasks, %d nodes)", &tasks, &nodes), 2);
     ck_assert_int_eq(nodes, strstr(replay_args[_i], "--scale 3") ? 72 : 24);
     ck_assert_int_gt(tasks, 0);
     /* the binds that followed, timed apart: one per task placed */
-    const char *binds = strstr(row, "# bind per task: p50 ");
+    const char *binds = strstr(row, "# bind per task placed: p50 ");
     int bound = 0;
     ck_assert_ptr_nonnull(binds);
     ck_assert_int_eq(sscanf(strchr(binds, '('), "(%d tasks, %d nodes)", &bound, &nodes), 2);
