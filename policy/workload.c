@@ -14,11 +14,12 @@
 #include "base/mem.h"
 #include "policy/device.h"
 
-#define TYPE_CACHE 16 /* device model strings remembered per memo */
-#define GAP_CACHE  16 /* (device size, model) pairs whose gap table a memo keeps */
-#define PLAN_CACHE 4  /* pools whose shapes a memo keeps weighed */
-#define GAP_MAX    1000
-#define POOLS      POLICY_DEVICE_ROWS_MAX /* one supply per backend row */
+#define TYPE_CACHE  16 /* device model strings remembered per memo */
+#define GAP_CACHE   16 /* (device size, model) pairs whose gap table a memo keeps */
+#define PLAN_CACHE  4  /* pools whose shapes a memo keeps weighed */
+#define COUNT_BLOCK 16 /* classes count_cards asks of the cards at a time (on the stack) */
+#define GAP_MAX     1000
+#define POOLS       POLICY_DEVICE_ROWS_MAX /* one supply per backend row */
 
 /* Shapes that ask the same of each GPU: one GPU evaluation serves them all. */
 struct wclass {
@@ -1555,53 +1556,77 @@ static bool same_card(const struct policy_node *node, const struct policy_usage 
            u[a].mem == u[b].mem && u[a].cores == u[b].cores;
 }
 
+/* One card's answers for a block of classes (count_block): does one GPU of
+ * each fit, how many copies and the capacity they take (0 when none fits). */
+struct row {
+    double n[COUNT_BLOCK], cap[COUNT_BLOCK];
+    bool fit[COUNT_BLOCK];
+};
+
+/* count_cards for the nb classes ks: card by card in card order, each
+ * class's sums one add per card as the class-by-class loop made them (a
+ * card that adds nothing adds 0.0), so the classes' adds are independent
+ * of each other; a card alike to an earlier one (first) is not asked. */
+static void count_block(const struct workload *w, const struct policy_node *node,
+                        const struct policy_usage *u, const double *share,
+                        const struct typemask *const *tm, const int *first, const int *ks, int nb,
+                        struct cards *c)
+{
+    struct row rows[POLICY_MAX_DEVICES]; /* by the card first asked */
+    double frag[COUNT_BLOCK] = {0}, copies[COUNT_BLOCK] = {0}, cap[COUNT_BLOCK] = {0};
+    int usable[COUNT_BLOCK] = {0};
+    for (int g = 0; g < node->ndev; g++) {
+        if (share[g] <= 0)
+            continue;
+        struct row *r = &rows[first[g]];
+        for (int i = 0; first[g] == g && i < nb; i++) {
+            const struct wclass *cls = &w->cls[ks[i]];
+            r->fit[i] = (tm[g]->bits[ks[i] / 64] >> (ks[i] % 64) & 1) &&
+                        gpu_fits(cls, &node->dev[g], &u[g]);
+            r->cap[i] = 0;
+            r->n[i] = r->fit[i] ? copies_on(cls, &node->dev[g], &u[g], share[g], &r->cap[i]) : 0;
+        }
+        for (int i = 0; i < nb; i++) {
+            frag[i] += r->fit[i] ? 0.0 : share[g];
+            copies[i] += r->n[i];
+            cap[i] += r->cap[i];
+            usable[i] += r->fit[i];
+        }
+    }
+    for (int i = 0; i < nb; i++) {
+        int k = ks[i], nums = w->cls[k].nums;
+        c->ok[k] = usable[i] >= nums;
+        c->frag[k] = frag[i];
+        c->copies[k] = nums > 1 ? (double)(usable[i] / nums) : copies[i]; /* whole cards */
+        c->cap[k] = nums > 1 ? c->copies[k] * nums * (double)POLICY_MILLI : cap[i];
+    }
+}
+
 static void count_cards(const struct workload *w, const struct policy_node *node,
                         const struct policy_usage *u, const struct policy_device_backend *pool,
                         const double *share, const struct typemask *const *tm, bool core,
                         struct cards *c)
 {
-    bool need[WORKLOAD_MAX_SHAPES], fits[POLICY_MAX_DEVICES];
-    double n[POLICY_MAX_DEVICES], cap[POLICY_MAX_DEVICES];
+    bool need[WORKLOAD_MAX_SHAPES];
+    int ks[WORKLOAD_MAX_SHAPES], nk = 0;
     int first[POLICY_MAX_DEVICES]; /* the first card alike (same_card): asked once */
     if (!core) {                   /* the classes of the shapes with a loss only */
         memset(need, 0, sizeof need[0] * (size_t)w->ncls);
         for (int j = 0; j < w->lossy; j++)
             need[w->e[w->lossy_at[j]].cls] = true;
     }
+    for (int k = 0; k < w->ncls; k++) /* not another pool's, and read by some term */
+        if (!(w->cls[k].nums && w->cls[k].backend != pool) && (core || need[k]))
+            ks[nk++] = k;
     for (int g = 0; g < node->ndev; g++) {
         first[g] = g;
         for (int h = 0; h < g && first[g] == g && share[g] > 0; h++)
             if (share[h] > 0 && same_card(node, u, share, tm, g, h))
                 first[g] = h;
     }
-    for (int k = 0; k < w->ncls; k++) {
-        int usable = 0;
-        if ((w->cls[k].nums && w->cls[k].backend != pool) || (!core && !need[k]))
-            continue; /* another pool's, or no loss reads it: never read */
-        c->frag[k] = c->copies[k] = c->cap[k] = 0;
-        for (int g = 0; g < node->ndev; g++) {
-            if (share[g] <= 0)
-                continue;
-            int h = first[g];
-            if (h == g) {
-                fits[g] = (tm[g]->bits[k / 64] >> (k % 64) & 1) &&
-                          gpu_fits(&w->cls[k], &node->dev[g], &u[g]);
-                n[g] = fits[g] ? copies_on(&w->cls[k], &node->dev[g], &u[g], share[g], &cap[g]) : 0;
-            }
-            if (fits[h]) {
-                usable++;
-                c->copies[k] += n[h];
-                c->cap[k] += cap[h];
-            } else {
-                c->frag[k] += share[g];
-            }
-        }
-        c->ok[k] = usable >= w->cls[k].nums;
-        if (w->cls[k].nums > 1) { /* whole cards, nums at a time */
-            c->copies[k] = (double)(usable / w->cls[k].nums);
-            c->cap[k] = c->copies[k] * w->cls[k].nums * (double)POLICY_MILLI;
-        }
-    }
+    for (int b = 0; b < nk; b += COUNT_BLOCK)
+        count_block(w, node, u, share, tm, first, ks + b,
+                    nk - b < COUNT_BLOCK ? nk - b : COUNT_BLOCK, c);
 }
 
 /* The shapes' waste: what of the free capacity (total) each cannot use,
