@@ -514,11 +514,11 @@ struct slot {
 };
 
 /* A node by its id, for the view stamped gen (policy.h: the stamp
- * versions everything F reads of the node): its node_key, and F of the
- * node as it is (its own usage) under the workload of epoch (0: none yet),
- * found without hashing its state. */
+ * versions everything F reads of the node): its node_key, its cards' usage
+ * keyed (cards_key), and F of the node as it is (its own usage) under the
+ * workload of epoch (0: none yet), found without hashing its state. */
 struct nslot {
-    uint64_t gen, key, epoch;
+    uint64_t gen, key, cards, epoch;
     int32_t id;
     double f;
 };
@@ -1848,20 +1848,41 @@ static uint64_t node_key(const struct policy_node *node)
     return h;
 }
 
-/* Everything F depends on, hashed: the workload, the node (nk, node_key),
- * its usage and idle (idle_node). */
-static uint64_t state_key(const struct workload *w, const struct policy_node *node, uint64_t nk,
-                          const struct policy_usage *u, int64_t cpu_used, int64_t mem_used,
-                          bool idle)
+/* Card g's usage, hashed on its own: a state's cards are keyed by the sum
+ * of theirs, so a state that differs from the node's own usage in a card
+ * or two is keyed from the node's sum (nslot) in a few rounds. */
+static uint64_t card_key(int g, const struct policy_usage *u)
 {
-    uint64_t h = mix(hash_mix(w->fepoch), nk);
+    return mix(hash_mix((uint64_t)g * 0x9e3779b97f4a7c15ULL ^ (uint64_t)u->mem),
+               (uint64_t)(uint32_t)u->cores << 32 | (uint32_t)u->used);
+}
+
+/* card_key summed over the node's cards with usage u. */
+static uint64_t cards_key(const struct policy_node *node, const struct policy_usage *u)
+{
+    uint64_t sum = 0;
+    for (int g = 0; g < node->ndev; g++)
+        sum += card_key(g, &u[g]);
+    return sum;
+}
+
+/* Everything F depends on, hashed: the workload, the node (n's node_key,
+ * or node_key), its usage (cards: from n's sum of the node's own, the
+ * cards u changes swapped) and idle (idle_node). */
+static uint64_t state_key(const struct workload *w, const struct policy_node *node,
+                          const struct nslot *n, const struct policy_usage *u, int64_t cpu_used,
+                          int64_t mem_used, bool idle)
+{
+    uint64_t cards = n ? n->cards : cards_key(node, u);
+    for (int g = 0; n && u != node->use && g < node->ndev; g++) {
+        const struct policy_usage *a = &node->use[g], *b = &u[g];
+        if (a->mem != b->mem || a->cores != b->cores || a->used != b->used)
+            cards += card_key(g, b) - card_key(g, a);
+    }
+    uint64_t h = mix(hash_mix(w->fepoch), n ? n->key : node_key(node));
     h = mix(h, (uint64_t)(node->cpu_milli - cpu_used) << 1 ^ idle);
     h = mix(h, (uint64_t)(node->mem_mib - mem_used));
-    for (int g = 0; g < node->ndev; g++) {
-        h = mix(h, (uint64_t)u[g].mem << 32 ^ (uint64_t)(uint32_t)u[g].cores);
-        h = mix(h, (uint64_t)(uint32_t)u[g].used);
-    }
-    return h | 1; /* 0 marks an empty slot */
+    return mix(h, cards) | 1; /* 0 marks an empty slot */
 }
 
 /* The memo's entry for node (NULL: the view is not stamped), made anew
@@ -1872,7 +1893,10 @@ static struct nslot *node_slot(struct workload_memo *m, const struct policy_node
         return NULL;
     struct nslot *n = &m->n[node->id & (WORKLOAD_MEMO_NODES - 1)];
     if (n->gen != node->gen || n->id != node->id)
-        *n = (struct nslot){.gen = node->gen, .key = node_key(node), .id = node->id};
+        *n = (struct nslot){.gen = node->gen,
+                            .key = node_key(node),
+                            .cards = cards_key(node, node->use),
+                            .id = node->id};
     return n;
 }
 
@@ -1903,7 +1927,7 @@ double workload_fragment_memo(const struct workload *w, struct workload_memo *m,
     if (n && as_is && n->epoch == w->epoch)
         return n->f;
     bool idle = idle_node(w, node);
-    uint64_t key = state_key(w, node, n ? n->key : node_key(node), u, cpu_used, mem_used, idle);
+    uint64_t key = state_key(w, node, n, u, cpu_used, mem_used, idle);
     struct slot *s = &m->s[key & (WORKLOAD_MEMO_SLOTS - 1)];
     if (s->key != key || (s->cepoch != w->cepoch && isnan(s->claim))) {
         fill(w, m, s, key, node, u, cpu_used, mem_used, idle);

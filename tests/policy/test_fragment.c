@@ -168,7 +168,9 @@ END_TEST
 /* A stamped view (gen, id) as it is is found by its stamp, without its
  * state hashed: a usage changed under the same stamp (which the cache never
  * does) still reads the stamp's F, a new stamp or epoch reads the state's;
- * a usage other than the view's own is hashed whatever the stamp, and two
+ * a usage other than the view's own (an after-state) is keyed from the
+ * stamp's cards with the cards it changes swapped: each card it changes
+ * reads its own F, a copy of the view's own usage reads the view's; two
  * nodes of one stamp number are told apart by id. */
 START_TEST(memo_by_stamp)
 {
@@ -188,13 +190,18 @@ START_TEST(memo_by_stamp)
               1e-9);
     ck_assert(fabs(a - o) > 1);
     ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - a) < 1e-9);
-    t.use[1] = t.use[0]; /* both cards 400 free, the stamp kept */
-    double fresh = workload_fragment(w, &t.n, t.use, t.n.cpu_used_milli, 0);
-    ck_assert(fabs(fresh - a) > 1);
+    struct policy_usage after[2] = {t.use[0], t.use[0]}; /* both cards 400 free */
+    struct policy_usage first[2] = {t.use[1], t.use[1]}; /* both 1000 free */
+    struct policy_usage same[2] = {t.use[0], t.use[1]};
+    int64_t cpu = t.n.cpu_used_milli;
+    double fresh = workload_fragment(w, &t.n, after, cpu, 0);
+    double fresh_first = workload_fragment(w, &t.n, first, cpu, 0);
+    ck_assert(fabs(fresh - a) > 1 && fabs(fresh_first - a) > 1 && fabs(fresh - fresh_first) > 1);
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, after, cpu, 0) - fresh) < 1e-9);
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, first, cpu, 0) - fresh_first) < 1e-9);
+    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, same, cpu, 0) - a) < 1e-9);
+    t.use[1] = t.use[0]; /* as after, the stamp kept */
     ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - a) < 1e-9);
-    struct policy_usage after[2] = {t.use[0], t.use[1]};
-    ck_assert(fabs(workload_fragment_memo(w, m, &t.n, after, t.n.cpu_used_milli, 0) - fresh) <
-              1e-9);
     t.n.gen = 8;
     ck_assert(fabs(workload_fragment_memo(w, m, &t.n, t.use, t.n.cpu_used_milli, 0) - fresh) <
               1e-9);
