@@ -383,6 +383,12 @@ struct times {
     int n;
 };
 
+/* Room for n calls' times (at least one entry). */
+static struct times times_make(int n)
+{
+    return (struct times){mem_alloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), 0};
+}
+
 struct outcome {
     double at[NPOINTS];
     double curve[CURVE_STEPS + 1]; /* allocation when arrival reaches i/10 % */
@@ -436,9 +442,9 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     bool restarted = false;
 
     memset(o, 0, sizeof *o);
-    o->filter.ms = mem_alloc(sizeof *o->filter.ms * (size_t)(n > 0 ? n : 1));
-    o->cpu.ms = mem_alloc(sizeof *o->cpu.ms * (size_t)(n > 0 ? n : 1));
-    o->bind.ms = mem_alloc(sizeof *o->bind.ms * (size_t)(n > 0 ? n : 1));
+    o->filter = times_make(n);
+    o->cpu = times_make(n);
+    o->bind = times_make(n);
     eo.policy.node_policy = policy_node_policy_find(a->policy);
     eo.policy.seed = seed;
     eo.policy.check_host = true;
