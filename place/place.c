@@ -47,6 +47,7 @@ struct work {
  * thread. */
 struct cands {
     struct place_req *r;
+    uint64_t sig; /* the pod's signature (the verdict memo's key), once per filter */
     const struct policy_node *const *views;
     size_t m;
     struct policy_verdict *v; /* each part writes its nodes' entries only */
@@ -664,7 +665,7 @@ static void judge_part(const struct cands *x, int part, struct tstate *const *t,
     struct policy_verdict *v = x->v;
     bool tally = x->r->tally != NULL;
     int parts = x->parts;
-    uint64_t sig = policy_pod_signature(pod, o);
+    uint64_t sig = x->sig;
     unsigned long reused[1 + PLACE_HELPERS_MAX] = {0}, fitted[1 + PLACE_HELPERS_MAX] = {0};
     for (size_t j = 0; j < x->m; j++) {
         const struct policy_node *n = views[j];
@@ -741,14 +742,13 @@ static void owners(struct place *pl, struct tstate *t, const struct policy_opts 
 /* Would the verdict memos answer all but a few of x's candidates (fewer
  * than PLACE_SPLIT_WORK, estimated from the first PLACE_SPLIT_SAMPLE)?
  * Then waking the helpers would cost more than it saves. */
-static bool memoised(const struct cands *x, struct tstate *const *ts, const struct policy_opts *o)
+static bool memoised(const struct cands *x, struct tstate *const *ts)
 {
-    uint64_t sig = policy_pod_signature(&x->r->pod, o);
     size_t n = x->m < PLACE_SPLIT_SAMPLE ? x->m : PLACE_SPLIT_SAMPLE, miss = 0;
     for (size_t j = 0; j < n; j++) {
         const struct policy_node *v = x->views[j];
         struct vslot *sl = v->gen ? slot_of(ts[owner(v, x->parts)], v) : NULL;
-        miss += !sl || sl->key != verdict_key(sig, v);
+        miss += !sl || sl->key != verdict_key(x->sig, v);
     }
     return miss * x->m < PLACE_SPLIT_WORK * n;
 }
@@ -791,11 +791,11 @@ static int judge(struct place *pl, struct tstate *t, struct place_req *r,
 {
     struct tstate *ts[1 + PLACE_HELPERS_MAX];
     struct policy_opts os[1 + PLACE_HELPERS_MAX];
-    struct cands x = {r, views, m, v, unres, 1};
+    struct cands x = {r, policy_pod_signature(&r->pod, o), views, m, v, unres, 1};
     atomic_fetch_add(&pl->judging, 1);
     x.parts = parts_of(pl, m);
     owners(pl, t, o, x.parts, ts, os);
-    if (x.parts > 1 && !memoised(&x, ts, o))
+    if (x.parts > 1 && !memoised(&x, ts))
         judge_apart(pl, &x, ts, os, best);
     else
         judge_part(&x, -1, ts, os, best);
