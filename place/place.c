@@ -131,6 +131,8 @@ struct place {
     int publish_at;            /* ... at which the next one is taken */
     int publish_every;         /* ... at most (params' learn_every) */
     unsigned placed;           /* placements, for press_every */
+    atomic_bool learned;       /* some pod was judged by a policy that learns: until then
+                                  nothing reads the pressure, and its pass is skipped */
     unsigned press_every;      /* params' press_every */
     unsigned long observed;    /* pods counted (place_stats) */
     uint64_t seen[SEEN_SLOTS]; /* uid hashes already counted: a pod counts once */
@@ -142,8 +144,9 @@ struct place {
     struct helper *helpers;
     int nhelpers;
     pthread_mutex_t help_lock;
-    atomic_int judging; /* filters judging now: a split waits for one alone */
-    atomic_ulong split; /* filters judged in parts (place_stats) */
+    atomic_int judging;   /* filters judging now: a split waits for one alone */
+    atomic_ulong split;   /* filters judged in parts (place_stats) */
+    atomic_ulong pressed; /* pressure passes run (place_stats) */
 };
 
 static void work_free(struct work *w)
@@ -326,19 +329,23 @@ static void pressed(void *ctx, const struct policy_node *const *v, int n)
 
 /* Every press_every placements: which multi-GPU shapes run short of hosts
  * now. A new copy of the state only when that changed, so the memos of F
- * stay valid otherwise. */
+ * stay valid otherwise. Skipped while no pod was judged by a policy that
+ * learns (binpack or spread alone: nothing reads it; a first such pod
+ * finds the pressure of the last snapshot, at most publish_every pods
+ * old). */
 static void placed(struct place *pl)
 {
     pthread_mutex_lock(&pl->learn_lock);
     bool due = ++pl->placed % pl->press_every == 0;
     pthread_mutex_unlock(&pl->learn_lock);
-    if (!due)
+    if (!due || !atomic_load_explicit(&pl->learned, memory_order_relaxed))
         return;
     pthread_mutex_lock(&pl->pub_lock);
     struct press p = {.w = pl->state};
     struct workload *next = NULL;
     if (p.w) { /* only pub_lock's holder replaces the state */
         cache_with_views(pl->cache, pressed, &p);
+        atomic_fetch_add_explicit(&pl->pressed, 1, memory_order_relaxed);
         next = workload_copy(p.w);
         if (!workload_set_pressed(next, &p.now)) {
             workload_destroy(next);
@@ -442,6 +449,7 @@ void place_stats(struct place *pl, struct place_stats *out)
     out->observed = pl->observed;
     pthread_mutex_unlock(&pl->learn_lock);
     out->split = atomic_load_explicit(&pl->split, memory_order_relaxed);
+    out->pressed = atomic_load_explicit(&pl->pressed, memory_order_relaxed);
     out->seen_bytes = sizeof pl->seen;
     pthread_rwlock_rdlock(&pl->state_lock);
     out->workload_bytes = workload_bytes() * (pl->state ? 2 : 1);
@@ -503,10 +511,16 @@ char **place_node_names(struct place *pl, size_t *n)
     return cache_node_names(pl->cache, n);
 }
 
+/* The node policy that judges pod: its own or the service's. */
+static const struct policy_node_policy *pod_policy(const struct place *pl,
+                                                   const struct policy_pod *pod)
+{
+    return pod->node_policy ? pod->node_policy : pl->o.policy.node_policy;
+}
+
 bool place_pod_matters(const struct place *pl, const struct policy_pod *pod)
 {
-    const struct policy_node_policy *np =
-        pod->node_policy ? pod->node_policy : pl->o.policy.node_policy;
+    const struct policy_node_policy *np = pod_policy(pl, pod);
     return policy_pod_wants_gpu(pod) || (np && np->cpu_pods);
 }
 
@@ -872,6 +886,9 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
     int k, chosen = -1;
     struct policy_opts o;
 
+    const struct policy_node_policy *np = pod_policy(pl, &r->pod);
+    if (np && np->learns && !atomic_load_explicit(&pl->learned, memory_order_relaxed))
+        atomic_store(&pl->learned, true);
     opts_acquire(pl, &o); /* state_lock before the cache's lock: see struct place */
     cache_rdlock(pl->cache);
     quota_apply(pl, &r->pod, note, sizeof note);

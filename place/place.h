@@ -202,6 +202,8 @@ struct place_stats {
     size_t workload_bytes;  /* the learner's workload and the one published (fixed sizes) */
     unsigned long observed; /* pods counted into the learned workload (once per uid) */
     unsigned long split;    /* filters judged by several threads (filter_threads) */
+    unsigned long pressed;  /* pressure passes run: every press_every binds, once some pod
+                               was judged by a policy that learns (fragment-aware) */
 };
 void place_stats(struct place *p, struct place_stats *out);
 /* Seed from a file: a JSON list of {"weight": N, "pod": <Pod>} (the shape

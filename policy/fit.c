@@ -755,9 +755,9 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
                         g->keys[2],     g->mutex, g->topology};
     h = hash_fnv(h, flags, sizeof flags);
     h = hash_fnv(h, &pod->w, sizeof pod->w);
-    const void *np = node_policy_of(pod, opts);
+    const struct policy_node_policy *np = node_policy_of(pod, opts);
     h = hash_fnv(h, &np, sizeof np);
-    uint64_t tail[2] = {opts->state_epoch, opts->check_host};
+    uint64_t tail[2] = {np && np->learns ? opts->state_epoch : 0, opts->check_host};
     return hash_mix(hash_fnv(h, tail, sizeof tail));
 }
 

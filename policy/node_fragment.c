@@ -95,6 +95,7 @@ const struct policy_node_policy policy_fragment = {
     .name = "fragment-aware",
     .prefer_low = true,
     .cpu_pods = true,
+    .learns = true,
     .score = score,
     .priority_cards = true,
     .priority = priority,

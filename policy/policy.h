@@ -210,6 +210,8 @@ struct policy_node_policy {
     const char *name;
     bool prefer_low; /* the lowest score wins (spread) */
     bool cpu_pods;   /* also places pods that ask no GPU (they matter to it) */
+    bool learns;     /* scores by the learned workload (opts->state); the others never
+                        read it, so their verdicts outlive its changes */
     /* The node's score with this pod placed; usage before is node->use,
      * after is pl->after. */
     double (*score)(const struct policy_node *node, const struct policy_placement *pl,

@@ -322,6 +322,40 @@ START_TEST(memo_reuse)
 }
 END_TEST
 
+/* A new learned workload (a snapshot, a pressure change) keeps the
+ * verdicts of pods whose policy never reads it and only theirs: a pod of
+ * each node policy (its own, as by annotation) is judged, judged again
+ * from the memo, then once more after place_set_state. */
+static const struct {
+    const char *policy;
+    unsigned long refits; /* of the 3 known nodes, after the new workload */
+} epoch_cases[] = {{"binpack", 0}, {"spread", 0}, {"fragment-aware", 3}};
+
+START_TEST(memo_outlives_workload)
+{
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_ALL); /* reserves nothing: no node changes */
+    struct place_req r;
+    struct place_stats st;
+    char json[1024], uid[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(uid, sizeof uid, "e-%d", i);
+        req_make(&r, uid, 1000, json, sizeof json);
+        r.pod.node_policy = policy_node_policy_find(epoch_cases[_i].policy);
+        if (i == 2)
+            place_set_state(pl, workload_create(1.0));
+        place_filter(pl, &r, json, NOW);
+        ck_assert_int_eq(r.c[0].state, PLACE_FITS);
+        req_done(&r);
+    }
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.fitted, 3 + epoch_cases[_i].refits);
+    ck_assert_uint_eq(st.reused, 6 - epoch_cases[_i].refits);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
 /* The learner's first copy comes after learn_first distinct pods, the
  * next after twice as many more, or learn_every if fewer: the defaults
  * (16, then 32; no params given) and values set through the params. */
@@ -412,9 +446,9 @@ static struct model_inventory *many_node(int i)
 
 #define SPLIT_NODES (PLACE_SPLIT_MIN + 88)
 
-/* A fragment-aware placer over split_filter's cluster, judging with
- * `threads` threads, its workload the shapes the test places. */
-static struct place *split_placer(struct cache **c, int threads)
+/* A placer of node policy `policy` over split_filter's cluster, judging
+ * with `threads` threads, its workload the shapes the test places. */
+static struct place *split_placer(struct cache **c, int threads, const char *policy)
 {
     *c = cache_create();
     for (int i = 0; i < SPLIT_NODES; i++)
@@ -422,7 +456,7 @@ static struct place *split_placer(struct cache **c, int threads)
     cache_set_ready(*c, true);
     struct place_opts o = {
         .mode = PLACE_SINGLE,
-        .policy = {.node_policy = policy_node_policy_find("fragment-aware"),
+        .policy = {.node_policy = policy_node_policy_find(policy),
                    .gpu = {.nkeys = 1, .keys = {POLICY_KEY_BINPACK}},
                    .check_host = true},
         .defaults = {.mem_factor = 1},
@@ -480,7 +514,8 @@ static int place_both(struct place *one, struct place *three, const struct polic
 START_TEST(split_filter)
 {
     struct cache *c1, *c3;
-    struct place *one = split_placer(&c1, 1), *three = split_placer(&c3, 3);
+    struct place *one = split_placer(&c1, 1, "fragment-aware"),
+                 *three = split_placer(&c3, 3, "fragment-aware");
     const char *all[SPLIT_NODES];
     char nbuf[SPLIT_NODES][16], uid[32];
     int placed = 0;
@@ -520,6 +555,36 @@ START_TEST(split_filter)
 }
 END_TEST
 
+/* The pressure pass (every press_every binds, default 16) runs only once
+ * some pod was judged by a policy that learns: a binpack placer skips it
+ * for 32 binds; after one pod that asks fragment-aware, the next 16 binds
+ * run it once. */
+START_TEST(pressure_when_learning)
+{
+    struct cache *c;
+    struct place *pl = split_placer(&c, 1, "binpack");
+    const char *all[SPLIT_NODES];
+    char nbuf[SPLIT_NODES][16], uid[32];
+    struct place_stats st;
+    for (int i = 0; i < SPLIT_NODES; i++) {
+        snprintf(nbuf[i], sizeof nbuf[i], "n%d", i);
+        all[i] = nbuf[i];
+    }
+    for (int i = 0; i < 48; i++) {
+        snprintf(uid, sizeof uid, "p-%d", i);
+        struct policy_pod p = split_pod(uid, 1, 25, 2000);
+        if (i == 32)
+            p.node_policy = policy_node_policy_find("fragment-aware");
+        ck_assert_int_ge(place_pod(pl, &p, all, SPLIT_NODES, NOW, NULL), 0);
+        place_bound(pl, uid);
+        place_stats(pl, &st);
+        ck_assert_uint_eq(st.pressed, i < 47 ? 0 : 1);
+    }
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("place");
@@ -528,6 +593,9 @@ int main(void)
     tcase_add_test(tc, one_write_per_filter);
     tcase_add_test(tc, refilter_and_expiry);
     tcase_add_test(tc, bind_reserve);
+    tcase_add_loop_test(tc, memo_outlives_workload, 0,
+                        (int)(sizeof epoch_cases / sizeof *epoch_cases));
+    tcase_add_test(tc, pressure_when_learning);
     tcase_add_test(tc, memo_reuse);
     tcase_add_loop_test(tc, learner, 0, (int)(sizeof learner_cases / sizeof *learner_cases));
     tcase_add_test(tc, split_filter);
