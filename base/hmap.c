@@ -73,6 +73,27 @@ void *hmap_get(const struct hmap *m, const char *key)
     return m->s[find(m, key, hash_str(key))].val;
 }
 
+/* hmap_get_many's look-ahead: a key's slot is fetched AHEAD look-ups
+ * before its own, its key string (the string compare's) half as many. */
+#define AHEAD 16
+
+void hmap_get_many(const struct hmap *m, const char *const *keys, size_t n, void **vals)
+{
+    uint64_t h[AHEAD]; /* of keys i - AHEAD .. i - 1, key j's at j % AHEAD */
+    for (size_t i = 0; i < n + AHEAD; i++) {
+        size_t k = i - AHEAD; /* looked up now, its place in h then reused */
+        if (i >= AHEAD)
+            vals[k] = keys[k] ? m->s[find(m, keys[k], h[k % AHEAD])].val : NULL;
+        k = i - AHEAD / 2;
+        if (i >= AHEAD / 2 && k < n)
+            __builtin_prefetch(m->s[h[k % AHEAD] & (m->cap - 1)].key);
+        if (i < n) {
+            h[i % AHEAD] = keys[i] ? hash_str(keys[i]) : 0;
+            __builtin_prefetch(&m->s[h[i % AHEAD] & (m->cap - 1)]);
+        }
+    }
+}
+
 void *hmap_put(struct hmap *m, const char *key, void *val)
 {
     if ((m->n + 1) * 4 > m->cap * 3)

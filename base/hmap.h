@@ -15,6 +15,11 @@ struct hmap *hmap_create(void);
 void hmap_destroy(struct hmap *m);
 /* The value under key, or NULL (also for a NULL key). */
 void *hmap_get(const struct hmap *m, const char *key);
+/* vals[i] = hmap_get(m, keys[i]) for i < n, each key's slot and stored
+ * key fetched from memory while earlier keys are looked up: a batch of
+ * look-ups in a map larger than the caches waits on memory once per batch
+ * rather than once per key. */
+void hmap_get_many(const struct hmap *m, const char *const *keys, size_t n, void **vals);
 /* Insert or replace; returns the value replaced, or NULL. key must not be
  * NULL (callers check what they take from the network). */
 void *hmap_put(struct hmap *m, const char *key, void *val);

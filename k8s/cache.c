@@ -1177,6 +1177,18 @@ const struct policy_node *cache_view(struct cache *c, const char *name)
     return n ? &n->view : NULL;
 }
 
+void cache_views(struct cache *c, const char *const *names, size_t n,
+                 const struct policy_node **views)
+{
+    void *got[256];
+    for (size_t at = 0; at < n; at += 256) {
+        size_t k = n - at < 256 ? n - at : 256;
+        hmap_get_many(c->nodes, names + at, k, got);
+        for (size_t i = 0; i < k; i++)
+            views[at + i] = got[i] ? &((const struct cnode *)got[i])->view : NULL;
+    }
+}
+
 const char *cache_view_labels(const struct policy_node *view)
 {
     return ((const struct cnode *)(const void *)view)->inv->labels;

@@ -100,6 +100,10 @@ void cache_rdlock(struct cache *c);
 void cache_unlock(struct cache *c);
 /* Under the read lock: the node's view, or NULL. Borrowed until unlock. */
 const struct policy_node *cache_view(struct cache *c, const char *name);
+/* Under the read lock: views[i] = cache_view(c, names[i]) for i < n, the
+ * look-ups overlapped (hmap_get_many): a filter's candidates. */
+void cache_views(struct cache *c, const char *const *names, size_t n,
+                 const struct policy_node **views);
 /* Under the read lock: the hami.io/mutex.lock value of a node given by its
  * view (from cache_view), or NULL. */
 const char *cache_view_lock(const struct policy_node *view);

@@ -33,6 +33,7 @@ struct vslot {
 
 /* One placement's arrays, an entry per candidate. */
 struct work {
+    const char **names; /* the candidates' */
     const struct policy_node **views;
     struct policy_verdict *v;
     size_t *map;
@@ -151,6 +152,7 @@ struct place {
 
 static void work_free(struct work *w)
 {
+    free(w->names);
     free(w->views);
     free(w->v);
     free(w->map);
@@ -166,14 +168,15 @@ static size_t work_reserve(struct work *w, size_t n)
         w->best = mem_alloc(sizeof *w->best);
     if (n > w->cap) {
         size_t want = n > 2 * w->cap ? n : 2 * w->cap;
+        w->names = mem_realloc(w->names, sizeof *w->names * want);
         w->views = mem_realloc(w->views, sizeof *w->views * want);
         w->v = mem_realloc(w->v, sizeof *w->v * want);
         w->map = mem_realloc(w->map, sizeof *w->map * want);
         w->unres = mem_realloc(w->unres, sizeof *w->unres * want);
         w->cap = want;
     }
-    return sizeof *w->best +
-           w->cap * (sizeof *w->views + sizeof *w->v + sizeof *w->map + sizeof *w->unres);
+    return sizeof *w->best + w->cap * (sizeof *w->names + sizeof *w->views + sizeof *w->v +
+                                       sizeof *w->map + sizeof *w->unres);
 }
 
 /* A cadence from the params: at least 1 (0 would act on every pod, and
@@ -892,10 +895,13 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
     opts_acquire(pl, &o); /* state_lock before the cache's lock: see struct place */
     cache_rdlock(pl->cache);
     quota_apply(pl, &r->pod, note, sizeof note);
+    /* Candidates are names only, also in full-Nodes mode: the cluster
+     * source alone says what a node has. */
+    for (size_t i = 0; i < r->n; i++)
+        w->names[i] = r->c[i].name;
+    cache_views(pl->cache, w->names, r->n, w->views);
     for (size_t i = 0; i < r->n; i++) {
-        /* Candidates are names only, also in full-Nodes mode: the cluster
-         * source alone says what a node has. */
-        const struct policy_node *view = cache_view(pl->cache, r->c[i].name);
+        const struct policy_node *view = w->views[i]; /* kept ones move down to m <= i */
         if (!view) {
             r->c[i].state = PLACE_UNKNOWN;
             add_reason(r, &r->c[i],

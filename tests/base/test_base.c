@@ -1,6 +1,6 @@
 /* base/file and base/list: whole files under, at and over the limit,
  * missing files, files of unknown size; the elements of a list, trimmed or
- * not. */
+ * not. base/hmap: a batch of look-ups answers as one look-up each. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/hmap.h"
 #include "base/list.h"
 #include "tests/support/harness.h"
 
@@ -122,6 +123,50 @@ START_TEST(test_null)
 }
 END_TEST
 
+/* Maps of n keys, around hmap_get_many's look-ahead (16) and beyond. */
+static const size_t map_sizes[] = {0, 1, 15, 16, 17, 300, 1000};
+
+/* Look up, in one batch and one by one, every key stored and as many
+ * never stored, in an order that is not the map's, a NULL key among them;
+ * again after every third key is deleted. */
+START_TEST(test_get_many)
+{
+    size_t n = map_sizes[_i], q = 2 * n + 1;
+    struct hmap *m = hmap_create();
+    char(*keys)[32] = calloc(q, sizeof *keys);
+    const char **ask = calloc(q, sizeof *ask);
+    void **got = calloc(q, sizeof *got);
+    int *vals = calloc(n + 1, sizeof *vals);
+    for (size_t i = 0; i < 2 * n; i++) {
+        snprintf(keys[i], sizeof keys[i], "node-%zu", i);
+        if (i < n)
+            hmap_put(m, keys[i], &vals[i]);
+        ask[(i * 7919) % (2 * n)] = keys[i]; /* 7919 prime: a permutation unless n divides it */
+    }
+    for (size_t i = 0; i < 2 * n; i++)
+        if (!ask[i])
+            ask[i] = keys[i];
+    ask[2 * n] = NULL;
+    for (int round = 0; round < 2; round++) {
+        hmap_get_many(m, ask, q, got);
+        for (size_t i = 0; i < q; i++)
+            ck_assert_msg(got[i] == hmap_get(m, ask[i]), "n %zu, round %d, key %s", n, round,
+                          ask[i] ? ask[i] : "NULL");
+        for (size_t i = 0; i < n; i += 3)
+            hmap_del(m, keys[i]);
+    }
+    size_t found = 0;
+    for (size_t i = 0; i < q; i++)
+        found += got[i] != NULL;
+    ck_assert_uint_eq(found, n - (n + 2) / 3); /* what the deletes left */
+    hmap_destroy(m);
+    free(vals);
+    free(got);
+    free(ask);
+    free(keys);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("base");
@@ -133,6 +178,9 @@ int main(void)
     tc = tcase_create("list");
     tcase_add_loop_test(tc, test_walk, 0, sizeof lists / sizeof lists[0]);
     tcase_add_test(tc, test_null);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hmap");
+    tcase_add_loop_test(tc, test_get_many, 0, sizeof map_sizes / sizeof map_sizes[0]);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
