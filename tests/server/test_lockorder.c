@@ -14,6 +14,7 @@
 
 #include "k8s/snapshot.h"
 #include "place/place.h"
+#include "policy/workload.h"
 #include "server/extender.h"
 #include "tests/support/harness.h"
 
@@ -162,7 +163,25 @@ START_TEST(state_before_cache)
     cJSON *j = cJSON_Parse(POD("u-3"));
     ck_assert_int_eq(model_pod_parse(j, &o.defaults, p, err, sizeof err), 0);
     ck_assert_int_ge(place_pod(pl, p, names, 2, 100, NULL), 0);
-    place_bound(pl, p->uid); /* the commit and the pressure pass's locks */
+    place_bound(pl, p->uid); /* the commit's locks */
+    /* the pressure pass's: it runs every 16 binds once a pod was judged by
+     * fragment-aware, on a learned workload */
+    struct workload *w = workload_create(1.0);
+    struct workload_shape sh = {.cpu_milli = 1000, .nums = 2, .mem_pct = 100, .cores = 100};
+    workload_add(w, &sh, 1);
+    place_set_state(pl, w);
+    p->node_policy = policy_node_policy_find("fragment-aware");
+    p->ctr[0].mem = 100;
+    char uid[16];
+    struct place_stats ps;
+    for (int i = 0; i < 16; i++) {
+        snprintf(uid, sizeof uid, "f-%d", i);
+        p->uid = uid;
+        ck_assert_int_ge(place_pod(pl, p, names, 2, 100, NULL), 0);
+        place_bound(pl, uid);
+    }
+    place_stats(pl, &ps);
+    ck_assert_uint_ge(ps.pressed, 1);
     ck_assert_msg(inversions == 0, "%d inversions, the first: %s", inversions, first_inversion);
     ck_assert_int_gt(nested, 0); /* the wrapper saw the locks nest the right way */
     cJSON_Delete(j);
