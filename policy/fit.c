@@ -606,19 +606,21 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         take_max(pl->after, work, node->ndev);
         inits = true;
     }
-    memcpy(work, start, bytes);
+    /* Without a plain init container the app containers' usage is the
+     * maximum itself: they fit straight into pl->after (the hot path of a
+     * filter; on a failure it is left part-filled: policy_fit's *out). */
+    struct policy_usage *apps = inits ? work : pl->after;
+    memcpy(apps, start, bytes);
     fc.pod_mem = side_mem;
     fc.pod_cores = side_cores;
     for (int i = ninit; i < pod->nctr; i++) {
         if (pod->ctr[i].nums == 0)
             continue;
-        if (!fit_add(&fc, i, work, pl, why))
+        if (!fit_add(&fc, i, apps, pl, why))
             return false;
     }
     if (inits)
         take_max(pl->after, work, node->ndev);
-    else /* work only added to side: it is the maximum (and the hot path of a filter) */
-        memcpy(pl->after, work, bytes);
     if (moved)
         sort_picks(pl);
     return true;

@@ -278,7 +278,8 @@ bool policy_pod_wants_gpu(const struct policy_pod *pod);
  * element of the comma list `list`? */
 bool policy_type_listed(const char *list, const char *type);
 
-/* Fit pod on node. Returns true and fills *out, or false and fills *why. */
+/* Fit pod on node. Returns true and fills *out, or false and fills *why
+ * (*out then holds nothing of use). */
 bool policy_fit(const struct policy_pod *pod, const struct policy_node *node,
                 const struct policy_opts *opts, struct policy_placement *out,
                 struct policy_reasons *why);
