@@ -1701,15 +1701,18 @@ static int pool_cards(const struct workload *w, struct workload_memo *m,
     int np = 0;
     *total = *claimed = 0;
     for (int g = 0; g < node->ndev; g++) {
-        if (policy_device_backend_of(&node->dev[g]) != pool) {
+        const struct policy_device *d = &node->dev[g];
+        if ((node->vendor ? node->vendor : policy_device_backend_of(d)) != pool) {
             share[g] = 0;
             tm[g] = NULL;
             continue;
         }
         np++;
-        share[g] = free_share(&node->dev[g], &u[g]);
+        share[g] = free_share(d, &u[g]);
         *total += share[g];
-        tm[g] = type_mask(w, m, node->dev[g].type, pool, &tmp[g]);
+        /* a card of the model of the one before it: the same mask */
+        bool as_before = g > 0 && tm[g - 1] && d->type == node->dev[g - 1].type;
+        tm[g] = as_before ? tm[g - 1] : type_mask(w, m, d->type, pool, &tmp[g]);
         *claimed += claim_of_mask(w, tm[g]) * (POLICY_MILLI - share[g]);
     }
     return np;
