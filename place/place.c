@@ -915,6 +915,8 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
         w->map[m++] = i;
     }
     k = judge(pl, t, r, w->views, m, &o, w->v, w->unres, w->best, devices != NULL);
+    const struct policy_reasons *said = NULL; /* the last reason's counts: its text is */
+    size_t said_at = 0;                       /* at r->why's said_at */
     for (size_t j = 0; j < m; j++) {
         struct place_cand *c = &r->c[w->map[j]];
         if (w->v[j].fits) {
@@ -929,10 +931,16 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
             continue;
         }
         c->state = w->unres[j] ? PLACE_UNRESOLVABLE : PLACE_FAILS;
+        if (said && memcmp(said, &w->v[j].why, sizeof *said) == 0) {
+            c->why = said_at; /* the same counts: the same words (a full cluster's nodes) */
+            continue;
+        }
         size_t len = policy_reasons_format(&w->v[j].why, text, sizeof text);
         if (w->v[j].why.cnt[POLICY_R_QUOTA_NOT_FIT] && len < sizeof text)
             snprintf(text + len, sizeof text - len, "%s", note);
         add_reason(r, c, text);
+        said = &w->v[j].why;
+        said_at = c->why;
     }
     if (k >= 0) {
         chosen = (int)w->map[k];

@@ -555,6 +555,59 @@ START_TEST(split_filter)
 }
 END_TEST
 
+/* Each failing node's reason is the words of its own counts, also where
+ * nodes of the same counts follow each other (their text is shared): a
+ * 1-GPU pod of 30,000 MiB among T4 nodes of 1, 2, 4 and 8 cards (each
+ * "k/k CardInsufficientMemory") in an order that repeats and alternates,
+ * one A100 node fitting. */
+START_TEST(reasons_per_node)
+{
+    static const int order[] = {1, 5, 13, 2, 10, 17, 7, 11, 0, 4, 8, 14};
+    enum { N = sizeof order / sizeof *order };
+    struct cache *c = cache_create();
+    for (int i = 0; i < 18; i++)
+        cache_node_put(c, many_node(i));
+    cache_set_ready(c, true);
+    struct place *pl = placer(c, PLACE_ALL);
+    char json[1024], nbuf[N][16], err[256], want[1024];
+    struct place_req r;
+    place_req_init(&r);
+    pod_json(json, sizeof json, "r-1", 30000);
+    cJSON *pod = cJSON_Parse(json);
+    struct model_defaults def = {.mem_factor = 1};
+    ck_assert_int_eq(model_pod_parse(pod, &def, &r.pod, err, sizeof err), 0);
+    r.n = N;
+    r.c = calloc(N, sizeof *r.c);
+    for (int i = 0; i < N; i++) {
+        snprintf(nbuf[i], sizeof nbuf[i], "n%d", order[i]);
+        r.c[i].name = nbuf[i];
+    }
+    ck_assert_int_eq(place_filter(pl, &r, json, NOW), 8); /* n0, the A100 */
+    cache_rdlock(c);
+    int failed = 0;
+    for (int i = 0; i < N; i++) {
+        struct policy_placement best;
+        struct policy_reasons why;
+        bool fits =
+            policy_fit(&r.pod, cache_view(c, nbuf[i]), &place_options(pl)->policy, &best, &why);
+        ck_assert_int_eq(r.c[i].state == PLACE_FITS, fits);
+        if (fits)
+            continue;
+        policy_reasons_format(&why, want, sizeof want);
+        ck_assert_str_eq(place_reason(&r, &r.c[i]), want);
+        failed++;
+    }
+    cache_unlock(c);
+    ck_assert_int_eq(failed, N - 1);
+    ck_assert_str_ne(place_reason(&r, &r.c[2]), place_reason(&r, &r.c[3])); /* 2 and 4 cards */
+    free(r.c);
+    place_req_free(&r);
+    cJSON_Delete(pod);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
 /* The pressure pass (every press_every binds, default 16) runs only once
  * some pod was judged by a policy that learns: a binpack placer skips it
  * for 32 binds; after one pod that asks fragment-aware, the next 16 binds
@@ -596,6 +649,7 @@ int main(void)
     tcase_add_loop_test(tc, memo_outlives_workload, 0,
                         (int)(sizeof epoch_cases / sizeof *epoch_cases));
     tcase_add_test(tc, pressure_when_learning);
+    tcase_add_test(tc, reasons_per_node);
     tcase_add_test(tc, memo_reuse);
     tcase_add_loop_test(tc, learner, 0, (int)(sizeof learner_cases / sizeof *learner_cases));
     tcase_add_test(tc, split_filter);
