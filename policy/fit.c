@@ -531,14 +531,19 @@ static void sort_picks(struct policy_placement *pl)
     }
 }
 
-/* Fit container i on work (which takes its picks). */
-static bool fit_add(struct fitctx *fc, int i, struct policy_usage *work,
-                    struct policy_placement *pl, struct policy_reasons *why)
+/* Fit container i on usage u; when it fits, dst becomes u with its picks
+ * (u copied first unless it is dst: a node where it fails copies
+ * nothing). */
+static bool fit_add(struct fitctx *fc, int i, const struct policy_usage *u,
+                    struct policy_usage *dst, struct policy_placement *pl,
+                    struct policy_reasons *why)
 {
     int from = pl->npick;
-    if (!fit_container(fc, i, work, pl, why))
+    if (!fit_container(fc, i, u, pl, why))
         return false;
-    add_picks(fc->node, work, pl, from);
+    if (u != dst)
+        memcpy(dst, u, (size_t)fc->node->ndev * sizeof *dst);
+    add_picks(fc->node, dst, pl, from);
     return true;
 }
 
@@ -586,7 +591,7 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
             start = side;
         }
         moved = moved || i > 0;
-        if (!fit_add(&fc, i, side, pl, why))
+        if (!fit_add(&fc, i, side, side, pl, why))
             return false;
     }
     /* The quota counts as usage does (HAMi's collapse): sidecars plus the
@@ -600,25 +605,28 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
         fc.pod_cores = side_cores;
         if (!inits)
             memcpy(pl->after, start, bytes);
-        memcpy(work, start, bytes);
-        if (!fit_add(&fc, i, work, pl, why))
+        if (!fit_add(&fc, i, start, work, pl, why))
             return false;
         take_max(pl->after, work, node->ndev);
         inits = true;
     }
     /* Without a plain init container the app containers' usage is the
      * maximum itself: they fit straight into pl->after (the hot path of a
-     * filter; on a failure it is left part-filled: policy_fit's *out). */
+     * filter; on a failure it is left part-filled: policy_fit's *out),
+     * from start until the first of them fits. */
     struct policy_usage *apps = inits ? work : pl->after;
-    memcpy(apps, start, bytes);
+    const struct policy_usage *cur = start;
     fc.pod_mem = side_mem;
     fc.pod_cores = side_cores;
     for (int i = ninit; i < pod->nctr; i++) {
         if (pod->ctr[i].nums == 0)
             continue;
-        if (!fit_add(&fc, i, apps, pl, why))
+        if (!fit_add(&fc, i, cur, apps, pl, why))
             return false;
+        cur = apps;
     }
+    if (cur != apps) /* no app container asks a device */
+        memcpy(apps, cur, bytes);
     if (inits)
         take_max(pl->after, work, node->ndev);
     if (moved)
