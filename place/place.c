@@ -49,6 +49,7 @@ struct work {
 struct cands {
     struct place_req *r;
     uint64_t sig; /* the pod's signature (the verdict memo's key), once per filter */
+    int kind;     /* the pod's table of verdict memos (memo_kind) */
     const struct policy_node *const *views;
     size_t m;
     struct policy_verdict *v; /* each part writes its nodes' entries only */
@@ -72,11 +73,17 @@ struct helper {
     struct policy_placement best;                      /* its scratch */
 };
 
+/* Verdict memos per thread: one table per kind of pod (memo_kind: the
+ * device backend row its first GPU container asks, and whether it names a
+ * sharing mode such as MIG), so pods of different vendors or modes in
+ * turn, which fit apart sets of devices, keep each other's verdicts. */
+#define MEMO_KINDS 24
+
 /* What one thread (an HTTP worker) keeps between placements. */
 struct tstate {
-    struct workload_memo *frag; /* made on first use */
-    struct vslot *slot;         /* indexed by node id */
-    int nslot;
+    struct workload_memo *frag;     /* made on first use */
+    struct vslot *slot[MEMO_KINDS]; /* each indexed by node id */
+    int nslot[MEMO_KINDS];
     struct work work;  /* reused: no allocation per placement once grown */
     size_t work_bytes; /* what work holds */
     /* Verdicts fitted and taken from the memo: written by this thread
@@ -257,7 +264,8 @@ void place_destroy(struct place *pl)
     helpers_stop(pl);
     for (int i = 0; i < pl->ntstates; i++) {
         workload_memo_destroy(pl->tstates[i]->frag);
-        free(pl->tstates[i]->slot);
+        for (int k = 0; k < MEMO_KINDS; k++)
+            free(pl->tstates[i]->slot[k]);
         work_free(&pl->tstates[i]->work);
         free(pl->tstates[i]);
     }
@@ -633,24 +641,36 @@ static bool node_oversubscribed(struct place *pl, struct place_req *r, struct pl
 /* What the thread keeps, for place_stats. */
 static void count_bytes(struct tstate *t)
 {
-    size_t b = sizeof *t->slot * (size_t)t->nslot + t->work_bytes;
+    size_t b = t->work_bytes;
+    for (int k = 0; k < MEMO_KINDS; k++)
+        b += sizeof *t->slot[k] * (size_t)t->nslot[k];
     atomic_store_explicit(&t->bytes, b, memory_order_relaxed);
 }
 
-/* The thread's memo slot of a node: one per node id, the table grown on
- * demand (up to VERDICT_NODES). */
-static struct vslot *slot_of(struct tstate *t, const struct policy_node *n)
+/* The table of verdict memos of pod's kind (MEMO_KINDS): 0 for a pod
+ * asking no device (or of a row past the tables), else 1 + 2 x its row +
+ * whether it names a sharing mode (nvidia.com/vgpu-mode). */
+static int memo_kind(const struct policy_pod *pod)
+{
+    int b = policy_device_backend_index(policy_pod_backend(pod));
+    int k = b < 0 ? 0 : 1 + 2 * b + (pod->vgpu_mode && *pod->vgpu_mode);
+    return k < MEMO_KINDS ? k : 0;
+}
+
+/* The thread's memo slot of a node for pods of kind k: one per node id,
+ * the table grown on demand (up to VERDICT_NODES). */
+static struct vslot *slot_of(struct tstate *t, int k, const struct policy_node *n)
 {
     if (!t || n->id < 0 || n->id >= VERDICT_NODES)
         return NULL;
-    if (n->id >= t->nslot) {
-        int want = n->id + 1 > 2 * t->nslot ? n->id + 1 : 2 * t->nslot;
-        t->slot = mem_realloc(t->slot, sizeof *t->slot * (size_t)want);
-        memset(t->slot + t->nslot, 0, sizeof *t->slot * (size_t)(want - t->nslot));
-        t->nslot = want;
+    if (n->id >= t->nslot[k]) {
+        int have = t->nslot[k], want = n->id + 1 > 2 * have ? n->id + 1 : 2 * have;
+        t->slot[k] = mem_realloc(t->slot[k], sizeof *t->slot[k] * (size_t)want);
+        memset(t->slot[k] + have, 0, sizeof *t->slot[k] * (size_t)(want - have));
+        t->nslot[k] = want;
         count_bytes(t);
     }
-    return &t->slot[n->id];
+    return &t->slot[k][n->id];
 }
 
 /* The verdict memo's key of node n for a pod of signature sig. */
@@ -689,7 +709,7 @@ static void judge_part(const struct cands *x, int part, struct tstate *const *t,
         int own = owner(n, parts), i = part < 0 ? own : 0;
         if (part >= 0 && own != part)
             continue;
-        struct vslot *sl = n->gen ? slot_of(t[i], n) : NULL;
+        struct vslot *sl = n->gen ? slot_of(t[i], x->kind, n) : NULL;
         uint64_t key = verdict_key(sig, n);
         if (sl && sl->key == key && (sl->unres >= 0 || tally || sl->v.fits)) {
             v[j] = sl->v;
@@ -764,7 +784,7 @@ static bool memoised(const struct cands *x, struct tstate *const *ts)
     size_t n = x->m < PLACE_SPLIT_SAMPLE ? x->m : PLACE_SPLIT_SAMPLE, miss = 0;
     for (size_t j = 0; j < n; j++) {
         const struct policy_node *v = x->views[j];
-        struct vslot *sl = v->gen ? slot_of(ts[owner(v, x->parts)], v) : NULL;
+        struct vslot *sl = v->gen ? slot_of(ts[owner(v, x->parts)], x->kind, v) : NULL;
         miss += !sl || sl->key != verdict_key(x->sig, v);
     }
     return miss * x->m < PLACE_SPLIT_WORK * n;
@@ -808,7 +828,8 @@ static int judge(struct place *pl, struct tstate *t, struct place_req *r,
 {
     struct tstate *ts[1 + PLACE_HELPERS_MAX];
     struct policy_opts os[1 + PLACE_HELPERS_MAX];
-    struct cands x = {r, policy_pod_signature(&r->pod, o), views, m, v, unres, 1};
+    struct cands x = {r, policy_pod_signature(&r->pod, o), memo_kind(&r->pod), views, m, v, unres,
+                      1};
     atomic_fetch_add(&pl->judging, 1);
     x.parts = parts_of(pl, m);
     owners(pl, t, o, x.parts, ts, os);

@@ -356,6 +356,51 @@ START_TEST(memo_outlives_workload)
 }
 END_TEST
 
+/* Pods of other vendors or sharing modes in turn keep each other's
+ * verdicts: each kind has a memo table of its own. An NVIDIA pod, a DCU
+ * pod (which fits none of the cluster's NVIDIA nodes) and an NVIDIA pod
+ * asking MIG (no MIG card there), each judged twice in turn. */
+static const char *const kind_pods[] = {
+    NULL, /* pod_json's */
+    "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\",\"uid\":\"%s\"},"
+    "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+    "\"hygon.com/dcunum\":\"1\",\"hygon.com/dcumem\":\"1000\"}}}]}}",
+    "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"default\",\"uid\":\"%s\","
+    "\"annotations\":{\"nvidia.com/vgpu-mode\":\"mig\"}},"
+    "\"spec\":{\"containers\":[{\"name\":\"c\",\"resources\":{\"limits\":{"
+    "\"nvidia.com/gpu\":\"1\",\"nvidia.com/gpumem\":\"1000\"}}}]}}",
+};
+
+START_TEST(memo_per_kind)
+{
+    enum { KINDS = sizeof kind_pods / sizeof *kind_pods };
+    struct cache *c = cluster();
+    struct place *pl = placer(c, PLACE_ALL); /* reserves nothing: no node changes */
+    struct place_req r;
+    struct place_stats st;
+    char json[1024], uid[16], err[256];
+    for (int i = 0; i < 2 * KINDS; i++) {
+        snprintf(uid, sizeof uid, "v-%d", i);
+        req_make(&r, uid, 1000, json, sizeof json);
+        if (kind_pods[i % KINDS]) { /* the same request, another pod */
+            cJSON_Delete(tree);
+            snprintf(json, sizeof json, kind_pods[i % KINDS], uid, uid);
+            tree = cJSON_Parse(json);
+            struct model_defaults def = {.mem_factor = 1};
+            ck_assert_int_eq(model_pod_parse(tree, &def, &r.pod, err, sizeof err), 0);
+        }
+        place_filter(pl, &r, json, NOW);
+        ck_assert_int_eq(r.c[0].state == PLACE_FITS, i % KINDS == 0);
+        req_done(&r);
+    }
+    place_stats(pl, &st);
+    ck_assert_uint_eq(st.fitted, 3 * KINDS); /* gpu-a, gpu-b, cpu-1 for each kind once */
+    ck_assert_uint_eq(st.reused, 3 * KINDS);
+    place_destroy(pl);
+    cache_destroy(c);
+}
+END_TEST
+
 /* The learner's first copy comes after learn_first distinct pods, the
  * next after twice as many more, or learn_every if fewer: the defaults
  * (16, then 32; no params given) and values set through the params. */
@@ -650,6 +695,7 @@ int main(void)
                         (int)(sizeof epoch_cases / sizeof *epoch_cases));
     tcase_add_test(tc, pressure_when_learning);
     tcase_add_test(tc, reasons_per_node);
+    tcase_add_test(tc, memo_per_kind);
     tcase_add_test(tc, memo_reuse);
     tcase_add_loop_test(tc, learner, 0, (int)(sizeof learner_cases / sizeof *learner_cases));
     tcase_add_test(tc, split_filter);
