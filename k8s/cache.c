@@ -1180,7 +1180,7 @@ const struct policy_node *cache_view(struct cache *c, const char *name)
 void cache_views(struct cache *c, const char *const *names, size_t n,
                  const struct policy_node **views)
 {
-    void *got[256];
+    void *got[256]; /* in batches of 256, each starting its look-ahead anew */
     for (size_t at = 0; at < n; at += 256) {
         size_t k = n - at < 256 ? n - at : 256;
         hmap_get_many(c->nodes, names + at, k, got);
