@@ -91,6 +91,17 @@ static void count_error(struct extender *x, const char *reason)
 static void put_str(struct buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
+    char lit[128]; /* a short string that needs no escape: one append */
+    size_t n = 0;
+    while (n < sizeof lit - 2 && s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\')
+        n++;
+    if (!s[n]) {
+        lit[0] = '"';
+        memcpy(lit + 1, s, n);
+        lit[n + 1] = '"';
+        buf_append(b, lit, n + 2);
+        return;
+    }
     const char *run = s;
     buf_append(b, "\"", 1);
     for (; *s; s++) {
@@ -305,9 +316,33 @@ static bool included(const struct req *r, size_t i, int chosen, enum place_mode 
     return mode == PLACE_ALL ? r->p.c[i].state == PLACE_FITS : (int)i == chosen;
 }
 
+/* The reason put_failed wrote last: where its literal is in the answer. */
+struct said {
+    const char *text;
+    size_t at, len;
+};
+
+/* Append "name":"reason" for candidate c, a reason the candidate before
+ * shared (place/: equal counts, one text) copied from the answer. */
+static void put_failed(struct buf *out, const struct place_req *p, const struct place_cand *c,
+                       struct said *last)
+{
+    const char *why = place_reason(p, c);
+    put_str(out, c->name);
+    buf_puts(out, ":");
+    if (why == last->text && buf_reserve(out, last->len) == 0) {
+        buf_append(out, out->data + last->at, last->len); /* reserved: data stays */
+        return;
+    }
+    *last = (struct said){why, out->len, 0};
+    put_str(out, why);
+    last->len = out->len - last->at;
+}
+
 static void write_failed(struct buf *out, const struct req *r, bool unresolvable)
 {
     bool first = true;
+    struct said last = {0};
     buf_puts(out, "{");
     for (size_t i = 0; i < r->p.n; i++) {
         uint8_t s = r->p.c[i].state;
@@ -317,9 +352,7 @@ static void write_failed(struct buf *out, const struct req *r, bool unresolvable
         if (!first)
             buf_puts(out, ",");
         first = false;
-        put_str(out, r->p.c[i].name);
-        buf_puts(out, ":");
-        put_str(out, place_reason(&r->p, &r->p.c[i]));
+        put_failed(out, &r->p, &r->p.c[i], &last);
     }
     buf_puts(out, "}");
 }
@@ -604,14 +637,13 @@ int extender_simulate(struct extender *x, const char *pod_json, size_t len,
     cJSON_free(text);
     cJSON_Delete(ann);
     buf_puts(out, ",\"failedNodes\":{");
+    struct said last = {0};
     for (size_t i = 0, first = 1; i < r.p.n; i++) {
         if (r.p.c[i].state == PLACE_FITS || r.p.c[i].state == PLACE_NONE)
             continue;
         buf_puts(out, first ? "" : ",");
         first = 0;
-        put_str(out, r.p.c[i].name);
-        buf_puts(out, ":");
-        put_str(out, place_reason(&r.p, &r.p.c[i]));
+        put_failed(out, &r.p, &r.p.c[i], &last);
     }
     buf_puts(out, "},\"scores\":{");
     for (size_t i = 0, first = 1; i < r.p.n; i++) {

@@ -281,6 +281,46 @@ START_TEST(unbound_reservation_expires)
 }
 END_TEST
 
+/* The reason of a failed node in either map of a filter's answer. */
+static const char *failed_reason(const cJSON *f, const char *node)
+{
+    const char *maps[] = {"FailedNodes", "FailedAndUnresolvableNodes"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(f, maps[i]), node);
+        if (v)
+            return cJSON_GetStringValue(v);
+    }
+    return NULL;
+}
+
+/* Nodes failing with equal counts share one reason text (written once,
+ * copied after); every failed node is listed with its own reason, a name
+ * that needs escaping too: 50,000 MiB fits neither gpu-a's two A100s nor
+ * gpu-b's two T4s (2/2 CardInsufficientMemory each). */
+START_TEST(failed_reasons)
+{
+    struct harness *h = start(NULL, NULL);
+    const char *const names[] = {"gpu-a", "gpu-b", "cpu-1", "x\"y\\z", NULL};
+    char *body = args_names(make_pod("p9", "u-9", 1, 50000, 20, NULL), names);
+    cJSON *f = post(harness_port(h), "/filter", body, 200);
+    free(body);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "NodeNames")), 0);
+    const char *a = failed_reason(f, "gpu-a"), *b = failed_reason(f, "gpu-b");
+    const char *c = failed_reason(f, "cpu-1"), *x = failed_reason(f, "x\"y\\z");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_str_eq(a, "2/2 CardInsufficientMemory");
+    ck_assert_str_eq(b, a);
+    ck_assert_str_ne(c, a);
+    ck_assert_ptr_nonnull(strstr(x, "not in the scheduler's cache"));
+    cJSON_Delete(f);
+    ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
+    harness_free(h);
+}
+END_TEST
+
 START_TEST(filter_mode_all)
 {
     struct harness *h = start("--filter-mode", "all");
@@ -664,6 +704,7 @@ int main(void)
     TCase *tc = tcase_create("extender");
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, filter_then_bind);
+    tcase_add_test(tc, failed_reasons);
     tcase_add_test(tc, refilter_replaces);
     tcase_add_test(tc, bind_elsewhere);
     tcase_add_test(tc, bind_after_restart);
