@@ -700,11 +700,19 @@ static int usable_cards(const struct wclass *c, const struct policy_node *n,
 {
     static const struct policy_usage idle;
     int cards = 0;
+    const char *type = NULL; /* the last model matched against c's list, and its answer */
+    bool matched = false, listed = false;
     for (int g = 0; g < n->ndev; g++) {
         const struct policy_device *d = &n->dev[g];
-        if (d->health && !(cordon && d->cordoned) && policy_device_backend_of(d) == c->backend &&
-            (c->any_model || policy_type_listed(c->models, d->type ? d->type : "")) &&
-            gpu_fits(c, d, use ? &use[g] : &idle))
+        if (!d->health || (cordon && d->cordoned) ||
+            (n->vendor ? n->vendor : policy_device_backend_of(d)) != c->backend)
+            continue;
+        if (!c->any_model && (!matched || d->type != type)) { /* a node's cards share a model */
+            type = d->type;
+            listed = policy_type_listed(c->models, type ? type : "");
+            matched = true;
+        }
+        if ((c->any_model || listed) && gpu_fits(c, d, use ? &use[g] : &idle))
             cards++;
     }
     return cards;

@@ -303,6 +303,43 @@ START_TEST(scarcity)
 }
 END_TEST
 
+/* A node's cards are matched against a shape's model list card by card,
+ * also where models alternate: a 3-GPU shape bound to A100 cannot go on
+ * A100, T4, A100, T4 (two A100s) and can on A100, T4, A100, A100. Its
+ * scarcity over {that node, a node of three A100s} is sqrt(2) (one host)
+ * for the first and 1 (two) for the second, so F of the shared node
+ * differs between the two; against nodes whose models come sorted
+ * (A100, A100, T4, T4 and A100, A100, A100, T4) it is the same. */
+START_TEST(scarcity_alternating_models)
+{
+    static const char *const T4 = "NVIDIA-T4";
+    static const char *const orders[4][4] = {
+        {"A", "T", "A", "T"}, {"A", "A", "T", "T"}, {"A", "T", "A", "A"}, {"A", "A", "A", "T"}};
+    const int free[] = {1000, 1000, 1000, 1000};
+    double f[4];
+    for (int o = 0; o < 4; o++) {
+        struct tnode t, three;
+        node(&t, "t", free, 4, 16000);
+        node(&three, "three", free, 4, 16000);
+        for (int g = 0; g < 4; g++) {
+            t.dev[g].type = orders[o][g][0] == 'A' ? A100 : T4;
+            three.dev[g].type = g < 3 ? A100 : T4;
+        }
+        const struct policy_node *nodes[] = {&t.n, &three.n};
+        struct workload *w = workload_create(1.0);
+        struct workload_shape s3 = shape(3, 100, 1000, "A100"), cheap = shape(1, 50, 1000, NULL);
+        workload_add(w, &s3, 1);
+        workload_add(w, &cheap, 1);
+        workload_set_scarcity(w, nodes, 2);
+        f[o] = workload_fragment(w, &three.n, three.use, 0, 0);
+        workload_destroy(w);
+    }
+    ck_assert(f[0] == f[1]);
+    ck_assert(f[2] == f[3]);
+    ck_assert(f[0] != f[2]);
+}
+END_TEST
+
 /* Scarcity counts the nodes that could host a shape once per kind of node
  * (nodes alike when empty). A shape asking half an A100 and 32 cores, and
  * a cheap one (half a card, 1 core); the nodes: "small" (16 cores), "big"
@@ -1188,6 +1225,7 @@ int main(void)
     tcase_add_loop_test(tc, fragment_by_hand, 0, sizeof frag_cases / sizeof frag_cases[0]);
     tcase_add_test(tc, multi_gpu_shape);
     tcase_add_test(tc, memo_keys);
+    tcase_add_test(tc, scarcity_alternating_models);
     tcase_add_test(tc, memo_by_stamp);
     tcase_add_test(tc, memo_copies);
     tcase_add_test(tc, learning);
