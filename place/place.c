@@ -522,16 +522,9 @@ char **place_node_names(struct place *pl, size_t *n)
     return cache_node_names(pl->cache, n);
 }
 
-/* The node policy that judges pod: its own or the service's. */
-static const struct policy_node_policy *pod_policy(const struct place *pl,
-                                                   const struct policy_pod *pod)
-{
-    return pod->node_policy ? pod->node_policy : pl->o.policy.node_policy;
-}
-
 bool place_pod_matters(const struct place *pl, const struct policy_pod *pod)
 {
-    const struct policy_node_policy *np = pod_policy(pl, pod);
+    const struct policy_node_policy *np = policy_node_policy_of(pod, &pl->o.policy);
     return policy_pod_wants_gpu(pod) || (np && np->cpu_pods);
 }
 
@@ -910,7 +903,7 @@ static int evaluate(struct place *pl, struct place_req *r, double lock_now, char
     int k, chosen = -1;
     struct policy_opts o;
 
-    const struct policy_node_policy *np = pod_policy(pl, &r->pod);
+    const struct policy_node_policy *np = policy_node_policy_of(&r->pod, &pl->o.policy);
     if (np && np->learns && !atomic_load_explicit(&pl->learned, memory_order_relaxed))
         atomic_store(&pl->learned, true);
     opts_acquire(pl, &o); /* state_lock before the cache's lock: see struct place */

@@ -512,7 +512,7 @@ static bool host_fits(const struct policy_pod *pod, const struct policy_node *no
     return false;
 }
 
-static const struct policy_node_policy *node_policy_of(const struct policy_pod *pod,
+const struct policy_node_policy *policy_node_policy_of(const struct policy_pod *pod,
                                                        const struct policy_opts *opts)
 {
     return pod->node_policy ? pod->node_policy : opts->node_policy;
@@ -562,7 +562,7 @@ static bool fit_on(const struct policy_pod *pod, const struct policy_node *node,
     struct fitctx fc;
     fc.memo = memo;
     fc.opts = opts;
-    fc.np = node_policy_of(pod, opts);
+    fc.np = policy_node_policy_of(pod, opts);
     fc.pod = pod;
     fc.node = node;
     fc.gpu = pod->gpu_set ? pod->gpu : opts->gpu;
@@ -656,7 +656,7 @@ static bool fit_scored(const struct policy_pod *pod, const struct policy_node *n
     }
     if (!fit_on(pod, node, opts, node->use, memo, out, why))
         return false;
-    const struct policy_node_policy *np = node_policy_of(pod, opts);
+    const struct policy_node_policy *np = policy_node_policy_of(pod, opts);
     out->score = np->score(node, out, pod, opts);
     if (out->npick && np->score == policy_score_before) { /* HAMi's node score: the row's part */
         const struct policy_device_backend *b = node->dev[out->pick[0].dev].backend;
@@ -698,7 +698,7 @@ static uint64_t tie_key(const char *name, uint64_t seed)
 int policy_pick_best(const struct policy_pod *pod, const struct policy_node *const *nodes, int n,
                      const struct policy_opts *opts, const struct policy_verdict *verdicts)
 {
-    const struct policy_node_policy *np = node_policy_of(pod, opts);
+    const struct policy_node_policy *np = policy_node_policy_of(pod, opts);
     int bi = -1;
     uint64_t bkey = 0;
     for (int i = 0; i < n; i++) {
@@ -765,7 +765,7 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
                         g->keys[2],     g->mutex, g->topology};
     h = hash_fnv(h, flags, sizeof flags);
     h = hash_fnv(h, &pod->w, sizeof pod->w);
-    const struct policy_node_policy *np = node_policy_of(pod, opts);
+    const struct policy_node_policy *np = policy_node_policy_of(pod, opts);
     h = hash_fnv(h, &np, sizeof np);
     uint64_t tail[2] = {np && np->learns ? opts->state_epoch : 0, opts->check_host};
     return hash_mix(hash_fnv(h, tail, sizeof tail));
@@ -773,5 +773,5 @@ uint64_t policy_pod_signature(const struct policy_pod *pod, const struct policy_
 
 int policy_priority(const struct policy_pod *pod, const struct policy_opts *opts, double score)
 {
-    return node_policy_of(pod, opts)->priority(score);
+    return policy_node_policy_of(pod, opts)->priority(score);
 }

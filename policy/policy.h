@@ -246,6 +246,9 @@ struct policy_opts {
 
 /* The node policy named `name` (exact), or NULL. */
 const struct policy_node_policy *policy_node_policy_find(const char *name);
+/* The node policy that judges pod: its own (annotation) or opts'. */
+const struct policy_node_policy *policy_node_policy_of(const struct policy_pod *pod,
+                                                       const struct policy_opts *opts);
 /* Names of every node policy, NULL-terminated; static. */
 const char *const *policy_node_policy_names(void);
 

@@ -691,6 +691,14 @@ static double copies_waste(int64_t cpu, int64_t mem, double gcopies, double gcap
     return total - used > 0 ? total - used : 0;
 }
 
+/* The backend of card d of node n: the node's own when all its cards
+ * share one (policy_node.vendor: no look-up per card). */
+static const struct policy_device_backend *card_pool(const struct policy_node *n,
+                                                     const struct policy_device *d)
+{
+    return n->vendor ? n->vendor : policy_device_backend_of(d);
+}
+
 /* Cards of node n that one GPU of class c fits (healthy, of its pool and
  * models), with the usage use (NULL: n empty); cordoned ones too unless
  * cordon (scarcity asks what a node could ever host, the pressure what it
@@ -704,8 +712,7 @@ static int usable_cards(const struct wclass *c, const struct policy_node *n,
     bool matched = false, listed = false;
     for (int g = 0; g < n->ndev; g++) {
         const struct policy_device *d = &n->dev[g];
-        if (!d->health || (cordon && d->cordoned) ||
-            (n->vendor ? n->vendor : policy_device_backend_of(d)) != c->backend)
+        if (!d->health || (cordon && d->cordoned) || card_pool(n, d) != c->backend)
             continue;
         if (!c->any_model && (!matched || d->type != type)) { /* a node's cards share a model */
             type = d->type;
@@ -1310,7 +1317,7 @@ static const struct ask *pool_ask(const struct workload *w, struct workload_memo
 {
     double devmem = 0;
     for (int g = 0; g < node->ndev; g++)
-        if (policy_device_backend_of(&node->dev[g]) == pool)
+        if (card_pool(node, &node->dev[g]) == pool)
             devmem += (double)node->dev[g].devmem / np;
     return mean_ask(w, m, devmem > 0 ? devmem : 1, pool, tmp);
 }
@@ -1710,7 +1717,7 @@ static int pool_cards(const struct workload *w, struct workload_memo *m,
     *total = *claimed = 0;
     for (int g = 0; g < node->ndev; g++) {
         const struct policy_device *d = &node->dev[g];
-        if ((node->vendor ? node->vendor : policy_device_backend_of(d)) != pool) {
+        if (card_pool(node, d) != pool) {
             share[g] = 0;
             tm[g] = NULL;
             continue;
