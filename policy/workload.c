@@ -33,6 +33,7 @@ struct entry {
     struct workload_shape s;
     double w;      /* true weight = w * scale */
     double scarce; /* scarcity multiplier, >= 1 */
+    double sized;  /* the same by the hosts' size alone, model lists aside (the host loss) */
     double press;  /* pressure multiplier, >= 1 (workload_set_pressed) */
     double loss;   /* host loss per copy, in GPUs (workload_set_pressed); 0 unpressed */
     double reach;  /* GPUs of the models it may use (workload_set_scarcity); 0 unknown */
@@ -303,7 +304,7 @@ static int add_shape(struct workload *w, const struct workload_shape *s, double 
         } else {
             w->n++;
         }
-        w->e[i] = (struct entry){.s = *s, .scarce = 1, .press = 1};
+        w->e[i] = (struct entry){.s = *s, .scarce = 1, .sized = 1, .press = 1};
         w->e[i].s.models[WORKLOAD_MODELS_MAX - 1] = '\0';
         classify(w);
     }
@@ -725,18 +726,36 @@ static int usable_cards(const struct wclass *c, const struct policy_node *n,
     return cards;
 }
 
+/* Are node n's CPU and memory, all of them, enough for one pod of shape s? */
+static bool host_room(const struct workload_shape *s, const struct policy_node *n)
+{
+    return !(n->cpu_milli && n->cpu_milli < s->cpu_milli) &&
+           !(n->mem_mib && n->mem_mib < s->mem_mib);
+}
+
 /* Could node n, empty, host one copy of shape s, whose GPUs ask class c? */
 static bool fits_empty(const struct wclass *c, const struct workload_shape *s,
                        const struct policy_node *n)
 {
-    if ((n->cpu_milli && n->cpu_milli < s->cpu_milli) || (n->mem_mib && n->mem_mib < s->mem_mib))
-        return false;
-    return usable_cards(c, n, NULL, false) >= s->nums;
+    return host_room(s, n) && usable_cards(c, n, NULL, false) >= s->nums;
 }
 
 static bool eligible(const struct workload *w, const struct entry *e, const struct policy_node *n)
 {
     return fits_empty(&w->cls[e->cls], &e->s, n);
+}
+
+/* Could node n, empty, host e by its size, whatever e's model list: 0 it
+ * has too few cards of e's pool, 1 enough cards but too little CPU or
+ * memory, 2 it could. */
+static int host_by_size(const struct workload *w, const struct entry *e,
+                        const struct policy_node *n)
+{
+    struct wclass any = w->cls[e->cls];
+    any.any_model = true;
+    if (usable_cards(&any, n, NULL, false) < e->s.nums)
+        return 0;
+    return host_room(&e->s, n) ? 2 : 1;
 }
 
 /* The index of model `type` of pool b among w's models, or -1. */
@@ -878,6 +897,14 @@ static void count_supply(struct workload *w, const struct policy_node *const *no
                 supply_add(w, p, nodes[j], host_part(nodes[j], 0, gpus[p], all), 0);
 }
 
+/* The scarcity multiplier of a shape k of n nodes could host: (n / k) to
+ * the scarcity exponent (1 when none could). */
+static double scarcity(const struct workload *w, int n, int k)
+{
+    double r = (double)n / (k > 0 ? k : n);
+    return w->p.scarcity == 0.5 ? sqrt(r) : pow(r, w->p.scarcity);
+}
+
 static void set_scarcity(struct workload *w, const struct policy_node *const *nodes, int n,
                          const struct kinds *kd)
 {
@@ -885,11 +912,15 @@ static void set_scarcity(struct workload *w, const struct policy_node *const *no
     count_supply(w, nodes, n);
     for (int i = 0; i < w->n; i++) {
         struct entry *e = &w->e[i];
-        int k = 0;
-        for (int j = 0; j < kd->n; j++)
+        int k = 0, cards = 0, big = 0;
+        for (int j = 0; j < kd->n; j++) {
             k += eligible(w, e, kd->node[j]) ? kd->count[j] : 0;
-        double r = (double)n / (k > 0 ? k : n);
-        e->scarce = w->p.scarcity == 0.5 ? sqrt(r) : pow(r, w->p.scarcity);
+            int by_size = e->s.nums > 1 ? host_by_size(w, e, kd->node[j]) : 0;
+            cards += by_size > 0 ? kd->count[j] : 0;
+            big += by_size > 1 ? kd->count[j] : 0;
+        }
+        e->scarce = scarcity(w, n, k);
+        e->sized = cards > 0 ? scarcity(w, cards, big) : 1;
         e->reach = 0;
         for (int m = 0; m < w->nmodel; m++)
             e->reach += model_allowed(w, e, &w->model[m]) ? w->model[m].gpus : 0;
@@ -1134,7 +1165,8 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
         }
         if (copies[i] > 0 && left < need) {
             mask[i / 64] |= 1ULL << (i % 64);
-            out->loss[i] = w->e[i].s.nums * free_part(s) * fmin(1, (need - left) / copies[i]);
+            out->loss[i] =
+                w->e[i].s.nums * free_part(s) * fmin(1, (need - left) / copies[i]) * w->e[i].sized;
         }
     }
 }

@@ -101,12 +101,18 @@
  * times the GPUs a lost copy fails (the shape's loss), less the same
  * largest of the copies it hosts now. 0 on an idle node; taking a copy
  * raises F by what it was worth. A shape's loss:
- * its GPUs x rho x open. rho: the part of today's copies the projection
+ * its GPUs x rho x open x sized. rho: the part of today's copies the projection
  * says will be missed, (expected arrivals + 1 - copies left at full) /
  * copies now, at most 1. open: the smaller of the free parts of the
  * shape's pool's GPU capacity and of the CPU its nodes lend it (a copy
  * lost when the pool is full fails nothing a full pool would have held);
- * the arrivals and the copies lost are the pool's too. The largest, not the sum: a
+ * the arrivals and the copies lost are the pool's too. sized: (the
+ * pool's nodes with enough cards for the shape / those of them with its CPU
+ * and memory too)^scarcity exponent, model lists aside (the claim term
+ * weighs those): the projection counts each shape's own arrivals, and the
+ * shapes that only a few large nodes can run take those nodes together, so
+ * a copy lost there fails more than one shape's projection says (8-GPU
+ * 120-core pods on openb's 39 G3 nodes: about 4). The largest, not the sum: a
  * node's free GPUs serve one arrival, not one of each shape. None on a pool
  * short of CPU (the balance's u above 1): there the CPU runs out before the
  * GPUs, copies go to CPU that would be gone anyway, and keeping them only

@@ -900,6 +900,59 @@ START_TEST(host_loss_by_hand)
 }
 END_TEST
 
+/* A lost copy of a shape few nodes are big enough for costs more: the loss
+ * is multiplied by (nodes with enough cards of its pool / those also with
+ * the CPU and memory) ^ the scarcity exponent, model lists aside (the claim
+ * term weighs those). host_loss_by_hand's first case, a 4-GPU shape asking
+ * `cpu`, beside `small` idle 4-GPU nodes of 8 cores (of model
+ * `small_model`), and the shape bound to `models`: the loss after
+ * workload_set_scarcity against the loss before (multiplier 1). */
+static const struct {
+    int small;
+    int64_t cpu;
+    const char *small_model, *models;
+    double want; /* the multiplier */
+} sized_cases[] = {
+    {0, 12000, NULL, NULL, 1},                               /* every node big enough */
+    {8, 12000, NULL, NULL, 1.4142135623731},                 /* 16 with 4 cards, 8 of them big */
+    {4, 12000, NULL, NULL, 1.2247448713916},                 /* 12 and 8 */
+    {8, 4000, NULL, NULL, 1},                                /* small nodes big enough for it too */
+    {8, 12000, "NVIDIA-T4", "NVIDIA-A100", 1.4142135623731}, /* a list changes nothing */
+    {8, 4000, "NVIDIA-T4", "NVIDIA-A100", 1},                /* bound by its list, not its size */
+};
+
+START_TEST(host_loss_by_size)
+{
+    struct tnode t[17];
+    const struct policy_node *nodes[17];
+    const int idle[] = {1000, 1000, 1000, 1000};
+    int n = press_nodes(t, 8, 1, 1, 16000);
+    for (int i = 0; i < sized_cases[_i].small; i++, n++) {
+        node(&t[n], "s4", idle, 4, 0);
+        t[n].n.cpu_milli = 8000;
+        t[n].n.cpu_used_milli = 0;
+        for (int g = 0; g < 4 && sized_cases[_i].small_model; g++)
+            t[n].dev[g].type = sized_cases[_i].small_model;
+    }
+    for (int i = 0; i < n; i++)
+        nodes[i] = &t[i].n;
+    struct workload *w = workload_create(1.0);
+    struct workload_shape whole = shape(1, 100, 1000, NULL),
+                          four = shape(4, 100, sized_cases[_i].cpu, sized_cases[_i].models);
+    workload_add(w, &whole, 999);
+    workload_add(w, &four, 50);
+    struct workload_press before, after;
+    workload_pressed(w, nodes, n, &before);
+    workload_set_scarcity(w, nodes, n);
+    workload_pressed(w, nodes, n, &after);
+    ck_assert_msg(before.loss[1] > 0, "case %d: the 4-GPU shape is not pressed", _i);
+    ck_assert_msg(fabs(after.loss[1] / before.loss[1] - sized_cases[_i].want) < 1e-9,
+                  "case %d: loss x %f, want x %f", _i, after.loss[1] / before.loss[1],
+                  sized_cases[_i].want);
+    workload_destroy(w);
+}
+END_TEST
+
 /* The host-loss term in F: a half card (2 cores), a 4-GPU and a 2-GPU shape
  * (1 core each), both pressed, a lost copy failing 2 and 0.5 GPUs. Two
  * nodes of 4 GPUs and 16 cores; F gains WORKLOAD_HOST_LOSS x 1000 x (the
@@ -1240,6 +1293,7 @@ int main(void)
     tcase_add_loop_test(tc, pressure_projected, 0, sizeof proj_cases / sizeof proj_cases[0]);
     tcase_add_test(tc, pressure_weighs);
     tcase_add_loop_test(tc, host_loss_by_hand, 0, sizeof loss_cases / sizeof loss_cases[0]);
+    tcase_add_loop_test(tc, host_loss_by_size, 0, sizeof sized_cases / sizeof sized_cases[0]);
     tcase_add_test(tc, host_loss_in_f);
     tcase_add_loop_test(tc, host_loss_memo, 0, 2);
     tcase_add_test(tc, fragment_beats_binpack);
