@@ -34,11 +34,12 @@ struct entry {
     double w;      /* true weight = w * scale */
     double scarce; /* scarcity multiplier, >= 1 */
     double sized;  /* the same by the hosts' size alone, model lists aside (the host loss) */
+    double small;  /* the part of the nodes with cards enough for it too small for it */
     double press;  /* pressure multiplier, >= 1 (workload_set_pressed) */
     double loss;   /* host loss per copy, in GPUs (workload_set_pressed); 0 unpressed */
     double reach;  /* GPUs of the models it may use (workload_set_scarcity); 0 unknown */
     int cls;
-    bool prior; /* added by workload_add_prior, never observed: never pressed */
+    bool prior; /* added by workload_add_prior, never observed: a host loss, never pressed */
 };
 
 /* A GPU model of the cluster and its healthy GPUs (workload_set_scarcity). */
@@ -921,6 +922,7 @@ static void set_scarcity(struct workload *w, const struct policy_node *const *no
         }
         e->scarce = scarcity(w, n, k);
         e->sized = cards > 0 ? scarcity(w, cards, big) : 1;
+        e->small = cards > 0 ? 1 - (double)big / cards : 0;
         e->reach = 0;
         for (int m = 0; m < w->nmodel; m++)
             e->reach += model_allowed(w, e, &w->model[m]) ? w->model[m].gpus : 0;
@@ -1128,7 +1130,7 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
     int multi[WORKLOAD_MAX_SHAPES], group[WORKLOAD_MAX_SHAPES], nmulti = 0;
     struct pool_sum ps[POOLS] = {{0}};
     for (int i = 0; i < w->n; i++)
-        if (w->e[i].s.nums > 1 && !w->e[i].prior)
+        if (w->e[i].s.nums > 1)
             multi[nmulti++] = i;
     card_groups(w, multi, nmulti, group);
     memset(out->free, 0, sizeof out->free);
@@ -1164,9 +1166,11 @@ static void pressed(const struct workload *w, const struct policy_node *const *n
             need = w->p.press_horizon * expect + 1;
         }
         if (copies[i] > 0 && left < need) {
-            mask[i / 64] |= 1ULL << (i % 64);
-            out->loss[i] =
-                w->e[i].s.nums * free_part(s) * fmin(1, (need - left) / copies[i]) * w->e[i].sized;
+            const struct entry *e = &w->e[i];
+            if (!e->prior) /* a prior's rate is a bound, not a measure: no floor */
+                mask[i / 64] |= 1ULL << (i % 64);
+            out->loss[i] = e->s.nums * free_part(s) * fmin(1, (need - left) / copies[i]) *
+                           e->sized * (e->prior ? e->small : 1);
         }
     }
 }
@@ -1205,7 +1209,7 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *now)
         struct entry *e = &w->e[i];
         bool p = now->mask[i / 64] >> (i % 64) & 1;
         double m = p && e->w > 0 ? w->p.press_floor * wsum / e->w : 1;
-        double loss = p ? now->loss[i] : 0;
+        double loss = p || e->prior ? now->loss[i] : 0;
         m = m > 1 ? m : 1;
         changed |= m != e->press;
         losses |= loss != e->loss;

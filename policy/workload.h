@@ -302,8 +302,13 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *p);
  * same nodes whole at its measured rate. (One that other kinds could host
  * too, an 88-core 8-GPU pod beside a 128-core kind, keeps its whole nodes
  * on all of them, so the kind keeps its prior.) Prior shapes are never
- * pressed (the pressure rule is for measured rates). place.c adds them to
- * every copy of the learner it publishes; a trace's own workload has none. */
+ * pressed (the pressure's floor is for measured rates; a prior's is a
+ * bound), but one short of hosts carries the host loss (above), times the
+ * part of the nodes with cards enough for it that are too small for it: an
+ * unseen pod of a kind most nodes could stand in for fails nothing when
+ * one of its hosts goes, one of a kind only a few large nodes match does.
+ * place.c adds them to every copy of the learner it publishes; a trace's
+ * own workload has none. */
 #define WORKLOAD_LEARN_PRIOR 3
 /* The online learner's memory and how often readers get a copy of it
  * (place/place.c): each pod seen multiplies every other shape's weight by

@@ -1203,6 +1203,47 @@ END_TEST
  * beside them (its own pool, its own unseen whole-node shape) takes
  * nothing from the NVIDIA kinds' share: at n = 3 the pod goes to small as
  * without it (shared over all three kinds, big). */
+/* The learner's priors carry the host loss, never the pressure's floor,
+ * times the part of the nodes with cards enough for the prior that are too
+ * small for it (an unseen pod of a kind most nodes can stand in for fails
+ * nothing when one host goes). Six nodes of 4 GPUs and 24 cores and two of
+ * 64 cores, `lost` of those with a GPU taken, every core free; 1,000 pods
+ * of 1 GPU and 16 cores seen (the priors weigh 3 / 1000: under one arrival
+ * expected). Big's prior (4 GPUs, 64 cores): copies 2 - lost of 2, short
+ * once one is lost (rho 1: the copies lost per GPU filled, carried on to
+ * full, leave none); loss = 4 GPUs x open (31 / 32 of the
+ * GPUs free) x sized (sqrt(8 / 2)) x small (6 / 8) = 5.8125. Small's prior
+ * (24 cores): every node with 4 cards is big enough, small 0: no loss. */
+START_TEST(prior_host_loss)
+{
+    struct tnode t[8];
+    const struct policy_node *nodes[8];
+    const int idle[] = {1000, 1000, 1000, 1000}, one[] = {0, 1000, 1000, 1000};
+    for (int i = 0; i < 8; i++) {
+        bool big = i >= 6;
+        node(&t[i], big ? "big" : "small", big && i - 6 < _i ? one : idle, 4, 0);
+        t[i].n.cpu_milli = big ? 64000 : 24000;
+        t[i].n.cpu_used_milli = 0;
+        nodes[i] = &t[i].n;
+    }
+    struct workload *w = workload_create(1.0);
+    struct policy_pod p = pod(100, 16000);
+    for (int i = 0; i < 1000; i++)
+        workload_observe(w, &p);
+    workload_add_prior(w, nodes, 8);
+    workload_set_scarcity(w, nodes, 8);
+    struct workload_press press;
+    workload_pressed(w, nodes, 8, &press);
+    ck_assert_uint_eq(press.mask[0], 0); /* priors are never pressed */
+    ck_assert(press.loss[0] == 0);       /* the seen 1-GPU shape */
+    ck_assert_msg(press.loss[1] == 0, "small's prior: loss %f", press.loss[1]);
+    double want = _i ? 4 * 31.0 / 32 * 2 * 0.75 : 0;
+    ck_assert_msg(fabs(press.loss[2] - want) < 1e-9, "lost %d: big's prior loss %f, want %f", _i,
+                  press.loss[2], want);
+    workload_destroy(w);
+}
+END_TEST
+
 static const struct {
     int seen;
     double prior;
@@ -1301,6 +1342,7 @@ int main(void)
     tcase_add_test(tc, cpu_pods_steered);
     tcase_add_test(tc, fragment_keeps_last_host);
     tcase_add_loop_test(tc, learner_prior, 0, sizeof prior_cases / sizeof prior_cases[0]);
+    tcase_add_loop_test(tc, prior_host_loss, 0, 2);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
