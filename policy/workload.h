@@ -265,7 +265,7 @@ void workload_set_scarcity(struct workload *w, const struct policy_node *const *
 /* What workload_pressed measures on the nodes for workload_set_pressed.
  * Open value struct. */
 struct workload_press {
-    uint64_t mask[WORKLOAD_MASK_WORDS]; /* a bit per shape short of hosts */
+    uint64_t mask[WORKLOAD_MASK_WORDS]; /* a bit per shape short of hosts, priors aside */
     double free[WORKLOAD_GPU_MODELS];   /* each model's usable free milli-GPU (w's order) */
     double loss[WORKLOAD_MAX_SHAPES];   /* GPUs a lost copy fails (the host-loss term) */
 };
@@ -275,10 +275,11 @@ struct workload_press {
  * bound to it; all of it otherwise, the claims being 0). Reads w only. */
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       struct workload_press *out);
-/* Give the shapes in p's mask the floor and their loss (and the others
- * none), and each model the claim its free capacity makes. Returns true
- * when that changed anything (and only then moves the epoch). Call again
- * after adding weight. */
+/* Give the shapes in p's mask the floor and their loss, the learner's
+ * priors their loss alone (never the floor), and the others none; and
+ * each model the claim its free capacity makes. Returns true when that
+ * changed anything (and only then moves the epoch). Call again after
+ * adding weight. */
 bool workload_set_pressed(struct workload *w, const struct workload_press *p);
 
 /* Prior: the shapes an online learner has not seen. After n pods, a shape
