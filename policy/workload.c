@@ -1209,7 +1209,7 @@ bool workload_set_pressed(struct workload *w, const struct workload_press *now)
         struct entry *e = &w->e[i];
         bool p = now->mask[i / 64] >> (i % 64) & 1;
         double m = p && e->w > 0 ? w->p.press_floor * wsum / e->w : 1;
-        double loss = p || e->prior ? now->loss[i] : 0;
+        double loss = now->loss[i]; /* what pressed measured: priors' without the floor */
         m = m > 1 ? m : 1;
         changed |= m != e->press;
         losses |= loss != e->loss;

@@ -275,8 +275,9 @@ struct workload_press {
  * bound to it; all of it otherwise, the claims being 0). Reads w only. */
 void workload_pressed(const struct workload *w, const struct policy_node *const *nodes, int n,
                       struct workload_press *out);
-/* Give the shapes in p's mask the floor and their loss, the learner's
- * priors their loss alone (never the floor), and the others none; and
+/* Give the shapes in p's mask the floor (the others none), every shape
+ * the loss p gives it (workload_pressed gives one to the shapes short of
+ * hosts, the learner's priors among them, which it never masks), and
  * each model the claim its free capacity makes. Returns true when that
  * changed anything (and only then moves the epoch). Call again after
  * adding weight. */

@@ -87,13 +87,19 @@ static void count_error(struct extender *x, const char *reason)
         metrics_error(x->m, reason);
 }
 
+/* Does byte ch go into a JSON string literal as it is? */
+static bool plain(char ch)
+{
+    return (unsigned char)ch >= 0x20 && ch != '"' && ch != '\\';
+}
+
 /* Append s as a JSON string literal. */
 static void put_str(struct buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     char lit[128]; /* a short string that needs no escape: one append */
     size_t n = 0;
-    while (n < sizeof lit - 2 && s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\')
+    while (n < sizeof lit - 2 && s[n] && plain(s[n]))
         n++;
     if (!s[n]) {
         lit[0] = '"';
@@ -106,7 +112,7 @@ static void put_str(struct buf *b, const char *s)
     buf_append(b, "\"", 1);
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
+        if (plain(*s))
             continue;
         buf_append(b, run, (size_t)(s - run));
         char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
