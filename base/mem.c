@@ -17,6 +17,7 @@ static void *check(void *p, size_t n)
 void mem_policy(void)
 {
     mallopt(M_MMAP_THRESHOLD, (int)MEM_MAP_MIN);
+    mallopt(M_TRIM_THRESHOLD, (int)MEM_TRIM_MIN);
 }
 
 void *mem_alloc(size_t n)

@@ -17,8 +17,15 @@
  * with the GPUs) then stayed in each worker thread's heap after it was
  * sent. 1 MiB is above a filter's arrays at 5,000 nodes (the verdicts take
  * 280 KB), which would otherwise be mapped and faulted in on every filter.
- * Called by base_init, before any thread starts. */
-#define MEM_MAP_MIN ((size_t)1 << 20)
+ * Setting that threshold also fixes the trim threshold at glibc's 128 KiB:
+ * a heap whose free top passed it was shrunk after each filter (the
+ * candidates' 200 KB at 5,000 nodes, the reasons' text), and grown and
+ * faulted in again by the next (a tenth of a production-mix replay's time,
+ * the shrink a TLB shootdown on every core). So a heap keeps up to
+ * MEM_TRIM_MIN free at its top. Called by base_init, before any thread
+ * starts. */
+#define MEM_MAP_MIN  ((size_t)1 << 20)
+#define MEM_TRIM_MIN ((size_t)4 << 20)
 void mem_policy(void);
 
 /* Return new memory; caller frees with free(). Never return NULL. */
