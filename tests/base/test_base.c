@@ -169,17 +169,10 @@ START_TEST(test_get_many)
 }
 END_TEST
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 /* After mem_policy, a block under MEM_MAP_MIN freed at the top of the heap
  * stays in it (glibc's 128 KiB trim threshold gave it back, and the next
- * filter faulted it in again); a block past MEM_TRIM_MIN goes back. */
+ * filter faulted it in again); more than MEM_TRIM_MIN freed at once goes
+ * back. */
 START_TEST(test_heap_kept)
 {
 #ifdef UNDER_ASAN

@@ -29,14 +29,6 @@
 #define GPUS   8
 #define SCRAPE 12
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 static void write_snapshot(const char *path)
 {
     FILE *f = fopen(path, "w");

@@ -21,6 +21,16 @@
 
 #define HARNESS_START_MS 10000 /* longest wait for the "listening on" line */
 
+/* Defined when built with AddressSanitizer, whose allocator is not glibc's
+ * (tests of resident memory or of the heap skip themselves). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 struct harness;
 
 /* Start $VS_BIN with args (NULL-terminated; NULL = none) followed by
