@@ -1179,30 +1179,6 @@ START_TEST(cpu_pods_steered)
 }
 END_TEST
 
-/* What an online learner does not know yet. Two idle kinds of node, 4 GPUs
- * each: "small" with 24 cores, "big" with 64 (the only host of a pod
- * asking more than 24). The learner has seen n pods of one shape, a whole
- * card and 16 cores; one more arrives. Seen alone, big is its home: on
- * small it leaves 8 cores, and 3 free GPUs no such pod can use (F +1500
- * there, 0 on big). With the prior, the unseen 64-core shape, which only
- * big hosts (scarcity sqrt 2), and the unseen 24-core one share
- * WORKLOAD_LEARN_PRIOR pods beside the n seen, and taking a GPU of big
- * wastes its other 3,000: at n = 3 that outweighs the 1500 and the pod goes
- * to small; by 5 pods the shared prior has faded below it and the pod goes
- * to big again. learn_prior 0 is the learner before (big at once). A kind
- * is measured, not assumed, when a seen pod asks all its GPUs and exactly
- * the kinds that could host a pod asking all of it could host that pod.
- * One more pod asking all 4 GPUs and 16 cores: both kinds host it, as both
- * host a pod asking all of small (24 cores), so small is measured; big's
- * prior (64 cores, only big) stays and now has the whole bound to itself,
- * so the pod still goes to small at n = 3 and at n = 5 (where the two
- * priors sharing it sent it to big). One asking 32 cores: only big hosts
- * it, as only big hosts big's prior, so big is measured, small's prior
- * stays (both nodes host it), and the pod goes to big. One asking a model
- * neither node has measures nothing: the priors stay and share. A DCU node
- * beside them (its own pool, its own unseen whole-node shape) takes
- * nothing from the NVIDIA kinds' share: at n = 3 the pod goes to small as
- * without it (shared over all three kinds, big). */
 /* The learner's priors carry the host loss, never the pressure's floor,
  * times the part of the nodes with cards enough for the prior that are too
  * small for it (an unseen pod of a kind most nodes can stand in for fails
@@ -1244,6 +1220,30 @@ START_TEST(prior_host_loss)
 }
 END_TEST
 
+/* What an online learner does not know yet. Two idle kinds of node, 4 GPUs
+ * each: "small" with 24 cores, "big" with 64 (the only host of a pod
+ * asking more than 24). The learner has seen n pods of one shape, a whole
+ * card and 16 cores; one more arrives. Seen alone, big is its home: on
+ * small it leaves 8 cores, and 3 free GPUs no such pod can use (F +1500
+ * there, 0 on big). With the prior, the unseen 64-core shape, which only
+ * big hosts (scarcity sqrt 2), and the unseen 24-core one share
+ * WORKLOAD_LEARN_PRIOR pods beside the n seen, and taking a GPU of big
+ * wastes its other 3,000: at n = 3 that outweighs the 1500 and the pod goes
+ * to small; by 5 pods the shared prior has faded below it and the pod goes
+ * to big again. learn_prior 0 is the learner before (big at once). A kind
+ * is measured, not assumed, when a seen pod asks all its GPUs and exactly
+ * the kinds that could host a pod asking all of it could host that pod.
+ * One more pod asking all 4 GPUs and 16 cores: both kinds host it, as both
+ * host a pod asking all of small (24 cores), so small is measured; big's
+ * prior (64 cores, only big) stays and now has the whole bound to itself,
+ * so the pod still goes to small at n = 3 and at n = 5 (where the two
+ * priors sharing it sent it to big). One asking 32 cores: only big hosts
+ * it, as only big hosts big's prior, so big is measured, small's prior
+ * stays (both nodes host it), and the pod goes to big. One asking a model
+ * neither node has measures nothing: the priors stay and share. A DCU node
+ * beside them (its own pool, its own unseen whole-node shape) takes
+ * nothing from the NVIDIA kinds' share: at n = 3 the pod goes to small as
+ * without it (shared over all three kinds, big). */
 static const struct {
     int seen;
     double prior;
