@@ -110,10 +110,10 @@ static void put_str(struct buf *b, const char *s)
     }
     const char *run = s;
     buf_append(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
+    for (s += n; *s; s++) { /* the n before are plain: not asked again */
         if (plain(*s))
             continue;
+        unsigned char ch = (unsigned char)*s;
         buf_append(b, run, (size_t)(s - run));
         char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
         if (ch == '"' || ch == '\\')

@@ -300,7 +300,10 @@ static const char *failed_reason(const cJSON *f, const char *node)
 START_TEST(failed_reasons)
 {
     struct harness *h = start(NULL, NULL);
-    const char *const names[] = {"gpu-a", "gpu-b", "cpu-1", "x\"y\\z", NULL};
+    char longer[160]; /* a plain run past the writer's 126-byte fast path, then a quote */
+    memset(longer, 'n', 140);
+    memcpy(longer + 140, "\"q", 3);
+    const char *const names[] = {"gpu-a", "gpu-b", "cpu-1", "x\"y\\z", longer, NULL};
     char *body = args_names(make_pod("p9", "u-9", 1, 50000, 20, NULL), names);
     cJSON *f = post(harness_port(h), "/filter", body, 200);
     free(body);
@@ -315,6 +318,9 @@ START_TEST(failed_reasons)
     ck_assert_str_eq(b, a);
     ck_assert_str_ne(c, a);
     ck_assert_ptr_nonnull(strstr(x, "not in the scheduler's cache"));
+    const char *l = failed_reason(f, longer);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_str_eq(l, x);
     cJSON_Delete(f);
     ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
     harness_free(h);
