@@ -11,7 +11,7 @@
 #
 #   bench/fragment-eval.sh [--seeds 10] [--jobs 2] [--build build]
 #       [--data ../shared/data/openb] [--out build/eval] [--extra 'ARGS']
-#       [--variants 'fgd trace online'] [--report] train|test|all|POD.csv...
+#       [--variants 'fgd trace online'] [--report] train|test|all|fresh|POD.csv...
 #
 # One vgpu-replay per trace x variant x seed, --jobs at a time under nice;
 # each result is kept in OUT/<hash of vgpu-replay>/ so a rerun with the same
@@ -20,6 +20,8 @@
 # --variants runs only some of the three (the tables show what is there);
 # --report runs nothing and prints the tables of what is there.
 # Tables go to stdout; per-seed times in the "s/seed" column (max over seeds).
+# all is train and test; the fresh set (bench/heldout-traces.sh) runs only
+# when named, to report a landed build.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,11 +43,11 @@ while [ $# -gt 0 ]; do
     --extra) extra=$2; shift 2 ;;
     --variants) variants=$2; shift 2 ;;
     --report) report=1; shift ;;
-    -*) echo "usage: $0 [--seeds N] [--jobs J] [--build DIR] [--data DIR] [--out DIR] [--extra ARGS] [--variants 'fgd trace online'] [--report] train|test|all|POD.csv..." >&2; exit 2 ;;
+    -*) echo "usage: $0 [--seeds N] [--jobs J] [--build DIR] [--data DIR] [--out DIR] [--extra ARGS] [--variants 'fgd trace online'] [--report] train|test|all|fresh|POD.csv..." >&2; exit 2 ;;
     *) break ;;
     esac
 done
-[ $# -gt 0 ] || { echo "$0: name train, test, all or pod files" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "$0: name train, test, all, fresh or pod files" >&2; exit 2; }
 case $seeds in '' | *[!0-9]*) echo "$0: --seeds N" >&2; exit 2 ;; esac
 case $jobs in '' | *[!0-9]* | 0) echo "$0: --jobs J (1 or more)" >&2; exit 2 ;; esac
 for v in $variants; do
@@ -72,7 +74,7 @@ trap 'rm -f "$list" "$list.jobs"' EXIT
 need_gen=
 for a in "$@"; do
     case $a in
-    train | test)
+    train | test | fresh)
         need_gen=1
         "$here/bench/heldout-traces.sh" --list "$a" --data "$data" --out "$build/traces" |
             sed "s/^/$a /" >>"$list" ;;
@@ -175,8 +177,8 @@ BEGIN {
 { half[NR] = $1; n = split($2, p, "/"); t = p[n]; sub(/\.csv$/, "", t); sub(/^openb_pod_list_/, "", t); tr[NR] = t }
 END {
     for (k = 1; k <= NR; k++) { load(tr[k], "fgd"); load(tr[k], "trace"); load(tr[k], "online") }
-    split("train test other", halves, " ")
-    for (h = 1; h <= 3; h++) {
+    split("train test fresh other", halves, " ")
+    for (h = 1; h <= 4; h++) {
         any = 0
         for (k = 1; k <= NR; k++) any += half[k] == halves[h]
         if (!any) continue
