@@ -475,6 +475,14 @@ size_t place_workload_shapes(struct place *pl)
     return n;
 }
 
+int place_workload_items(struct place *pl, struct workload_item *out, int max)
+{
+    pthread_rwlock_rdlock(&pl->state_lock);
+    int n = pl->state ? workload_items(pl->state, out, max) : 0;
+    pthread_rwlock_unlock(&pl->state_lock);
+    return n;
+}
+
 int place_node_fragment(struct place *pl, const char *node, double *f)
 {
     int rc = ERR_NOTFOUND;

@@ -167,6 +167,7 @@ int place_assume(struct cache *c, const struct policy_pod *pod, const char *node
  * (from --workload-file). Thread-safe. */
 struct workload;
 struct workload_shape;
+struct workload_item;
 void place_set_state(struct place *p, struct workload *w);
 void place_seed(struct place *p, const struct workload_shape *s, double weight);
 /* Count a pod into the learned workload as filter does: once per pod uid
@@ -185,6 +186,10 @@ bool place_observe_bound(struct place *p, const cJSON *pod);
 /* Shapes learned or seeded in the workload readers see now (not the
  * prior's whole-node shapes): 0 before the first copy. */
 size_t place_workload_shapes(struct place *p);
+/* The workload readers see now, heaviest shape first, priors included
+ * (workload_items): up to max into out (caller's); returns how many, 0
+ * before the first copy. Takes the state lock briefly. */
+int place_workload_items(struct place *p, struct workload_item *out, int max);
 /* The fragmentation of node now (workload.h: the free GPU capacity, in
  * milli-GPU, the workload could not use), as fragment-aware measures it
  * against the workload readers see. Returns 0 with *f set; ERR_NOTFOUND

@@ -217,6 +217,29 @@ size_t workload_size(const struct workload *w)
     return n;
 }
 
+int workload_items(const struct workload *w, struct workload_item *out, int max)
+{
+    int16_t order[WORKLOAD_MAX_SHAPES];
+    double total = 0;
+    int n = 0;
+    for (int i = 0; i < w->n; i++) {
+        if (!(w->e[i].w > 0))
+            continue;
+        total += w->e[i].w;
+        int j = n++; /* insertion: heaviest first, equal ones in table order */
+        for (; j > 0 && w->e[order[j - 1]].w < w->e[i].w; j--)
+            order[j] = order[j - 1];
+        order[j] = (int16_t)i;
+    }
+    if (n > max)
+        n = max < 0 ? 0 : max;
+    for (int k = 0; k < n; k++) {
+        const struct entry *e = &w->e[order[k]];
+        out[k] = (struct workload_item){e->s, e->w / total, e->press, e->loss, e->prior};
+    }
+    return n;
+}
+
 uint64_t workload_epoch(const struct workload *w)
 {
     return w->epoch;

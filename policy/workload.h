@@ -334,6 +334,17 @@ void workload_meet(struct workload *w, const struct policy_node *const *nodes, i
 
 /* Shapes observed or added (workload_add_prior's are not counted). */
 size_t workload_size(const struct workload *w);
+/* One shape of a workload as an operator reads it (workload_items). */
+struct workload_item {
+    struct workload_shape s;
+    double share; /* of the workload's weight, priors included: (0, 1] */
+    double press; /* the pressure multiplier: 1, or above when its hosts run out */
+    double loss;  /* GPUs failing one copy would cost (the host loss); 0: none */
+    bool prior;   /* a whole-node prior (workload_add_prior), never observed */
+};
+/* The heaviest max of w's shapes into out, heaviest first (equal weights in
+ * the order they were added); returns how many. */
+int workload_items(const struct workload *w, struct workload_item *out, int max);
 /* The bytes one workload holds (a fixed size: WORKLOAD_MAX_SHAPES shapes). */
 size_t workload_bytes(void);
 /* Changes whenever a weight does, to a number no other state of any

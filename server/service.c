@@ -20,6 +20,8 @@
 #include "k8s/cache.h"
 #include "k8s/snapshot.h"
 #include "place/place.h"
+#include "policy/device.h"
+#include "policy/workload.h"
 #include "server/devconfig.h"
 #include "server/extender.h"
 #include "server/hamimetrics.h"
@@ -296,6 +298,37 @@ static int on_metrics(void *ctx, const struct http_request *req, struct http_res
     return 0;
 }
 
+/* /inspect's "workload": the shapes fragment-aware measures against, as
+ * the scheduler reads them (MiB after memoryFactor), heaviest first; []
+ * before the learner's first copy. */
+static cJSON *workload_json(struct place *pl)
+{
+    struct workload_item *it = mem_alloc(sizeof *it * WORKLOAD_MAX_SHAPES);
+    int n = place_workload_items(pl, it, WORKLOAD_MAX_SHAPES);
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        const struct workload_shape *sh = &it[i].s;
+        const struct policy_device_backend *b =
+            sh->backend ? sh->backend : policy_device_backend_default();
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "share", it[i].share);
+        cJSON_AddBoolToObject(o, "prior", it[i].prior);
+        cJSON_AddStringToObject(o, "vendor", sh->nums ? b->name : "");
+        cJSON_AddNumberToObject(o, "gpus", sh->nums);
+        cJSON_AddNumberToObject(o, "gpuMemMiB", sh->mem);
+        cJSON_AddNumberToObject(o, "gpuMemPercent", sh->mem_pct);
+        cJSON_AddNumberToObject(o, "gpuCores", sh->cores);
+        cJSON_AddNumberToObject(o, "cpuMilli", (double)sh->cpu_milli);
+        cJSON_AddNumberToObject(o, "memoryMiB", (double)sh->mem_mib);
+        cJSON_AddStringToObject(o, "models", sh->models);
+        cJSON_AddNumberToObject(o, "pressure", it[i].press);
+        cJSON_AddNumberToObject(o, "hostLossGPUs", it[i].loss);
+        cJSON_AddItemToArray(a, o);
+    }
+    free(it);
+    return a;
+}
+
 static int on_inspect(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct service *s = ctx;
@@ -307,6 +340,7 @@ static int on_inspect(void *ctx, const struct http_request *req, struct http_res
     cJSON_AddItemToObject(j, "deviceConfig", devconfig_json(&s->dev));
     pthread_mutex_unlock(&s->dev_mu);
     cJSON_AddItemToObject(j, "leadership", live_inspect(s->live, now));
+    cJSON_AddItemToObject(j, "workload", workload_json(s->place));
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     resp->content_type = "application/json";

@@ -622,6 +622,37 @@ START_TEST(concurrent_filter_bind)
 }
 END_TEST
 
+/* /inspect's "workload": checks that every entry's share is in (0, 1],
+ * that they come heaviest first and sum to 1; puts the entries that are not
+ * priors (those the pods or the file gave) in out, up to max, and returns
+ * how many there are. */
+static int learned(const cJSON *ins, const cJSON **out, int max)
+{
+    const cJSON *a = cJSON_GetObjectItem(ins, "workload"), *e;
+    ck_assert(cJSON_IsArray(a));
+    double sum = 0, last = 2;
+    int n = 0;
+    cJSON_ArrayForEach(e, a)
+    {
+        double share = cJSON_GetObjectItem(e, "share")->valuedouble;
+        ck_assert(share > 0 && share <= last);
+        sum += last = share;
+        if (cJSON_IsFalse(cJSON_GetObjectItem(e, "prior")) && n < max)
+            out[n++] = e;
+    }
+    if (cJSON_GetArraySize(a) > 0)
+        ck_assert_double_eq_tol(sum, 1, 1e-9);
+    return n;
+}
+
+/* A number of a /inspect "workload" entry. */
+static double field(const cJSON *e, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItem(e, name);
+    ck_assert_msg(cJSON_IsNumber(v), "%s", name);
+    return v->valuedouble;
+}
+
 /* fragment-aware, seeded from a workload file: the 40 % pod goes where it
  * fills a gap (GPU-a-0 has 10,000 MiB and 50 % cores left) rather than
  * breaking a whole card, and binds. */
@@ -636,6 +667,23 @@ START_TEST(fragment_aware_serves)
     struct harness *h = harness_start(args);
     ck_assert_ptr_nonnull(h);
     int port = harness_port(h);
+    /* /inspect lists the file's four shapes, heaviest first, in its
+     * proportions (60 : 25 : 10 : 5), as the scheduler reads them. */
+    cJSON *ins = inspect(port);
+    const cJSON *w[8];
+    ck_assert_int_eq(learned(ins, w, 8), 4);
+    ck_assert_str_eq(cJSON_GetObjectItem(w[0], "vendor")->valuestring, "nvidia");
+    ck_assert_int_eq(field(w[0], "gpus"), 1);
+    ck_assert_int_eq(field(w[0], "gpuMemMiB"), 10240);
+    ck_assert_int_eq(field(w[0], "gpuCores"), 30);
+    ck_assert_int_eq(field(w[0], "cpuMilli"), 4000);
+    ck_assert_int_eq(field(w[0], "memoryMiB"), 16384);
+    ck_assert_int_eq(field(w[1], "gpuMemPercent"), 50);
+    ck_assert_int_eq(field(w[2], "gpus"), 4);
+    ck_assert_int_eq(field(w[3], "gpus"), 8);
+    ck_assert_double_eq_tol(field(w[0], "share") / field(w[1], "share"), 60.0 / 25, 1e-9);
+    ck_assert_double_eq_tol(field(w[2], "share") / field(w[3], "share"), 10.0 / 5, 1e-9);
+    cJSON_Delete(ins);
     cJSON *f = filter(port, "frag", "u-frag", 1, 10000, 40);
     ck_assert_str_eq(err_of(f), "");
     ck_assert_str_eq(chosen(f), "gpu-a");
@@ -644,7 +692,7 @@ START_TEST(fragment_aware_serves)
     ck_assert_str_eq(e, "");
     free(e);
     char state[32];
-    cJSON *ins = inspect(port);
+    ins = inspect(port);
     ck_assert_int_eq(gpu_mem(ins, "GPU-a-0", "u-frag", state), 40000);
     ck_assert_str_eq(state, "bound");
     cJSON_Delete(ins);
@@ -696,8 +744,18 @@ START_TEST(learned_workload_published)
     cJSON_Delete(filter(port, "w0", "u-w0", 1, 2000, 10)); /* the same pod again */
     cJSON_Delete(filter(port, "w1", "u-w1", 1, 1000, 10));
     ck_assert_int_eq(workload_shapes(port), 0);
+    const cJSON *e[4];
+    cJSON *ins = inspect(port);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ins, "workload")), 0);
+    cJSON_Delete(ins);
     cJSON_Delete(filter(port, "w15", "u-w15", 1, 1000, 10));
     ck_assert_int_eq(workload_shapes(port), 2);
+    /* /inspect shows the two shapes learned, 8 pods each */
+    ins = inspect(port);
+    ck_assert_int_eq(learned(ins, e, 4), 2);
+    ck_assert_int_eq(field(e[0], "gpuMemMiB") + field(e[1], "gpuMemMiB"), 3000);
+    ck_assert_double_eq_tol(field(e[0], "share") / field(e[1], "share"), 1, 0.01);
+    cJSON_Delete(ins);
     ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
     harness_free(h);
 }

@@ -239,6 +239,48 @@ START_TEST(memo_copies)
 }
 END_TEST
 
+/* workload_items: the heaviest shapes first (equal weights in the order
+ * added), each with its part of the whole weight; the same shape added
+ * twice is one entry. Shape k asks 10 x (k + 1) % of one card. */
+static const struct {
+    int nadd;
+    struct {
+        int k;
+        double w;
+    } add[4];
+    int max, want_n;
+    int want_k[3];
+    double want_share[3];
+} item_cases[] = {
+    {3, {{0, 3}, {1, 1}, {2, 2}}, 8, 3, {0, 2, 1}, {0.5, 1.0 / 3, 1.0 / 6}},
+    {3, {{0, 1}, {1, 1}, {2, 1}}, 8, 3, {0, 1, 2}, {1.0 / 3, 1.0 / 3, 1.0 / 3}},
+    {3, {{0, 1}, {1, 2}, {0, 2}}, 8, 2, {0, 1}, {0.6, 0.4}},
+    {4, {{0, 1}, {1, 4}, {2, 3}, {3, 2}}, 2, 2, {1, 2}, {0.4, 0.3}},
+    {2, {{0, 1}, {1, 1}}, 0, 0, {0}, {0}},
+    {0, {{0, 0}}, 8, 0, {0}, {0}},
+};
+
+START_TEST(items_heaviest_first)
+{
+    struct workload *w = workload_create(1.0);
+    for (int i = 0; i < item_cases[_i].nadd; i++) {
+        struct workload_shape sh = shape(1, 10 * (item_cases[_i].add[i].k + 1), 1000, NULL);
+        workload_add(w, &sh, item_cases[_i].add[i].w);
+    }
+    struct workload_item it[8];
+    int n = workload_items(w, it, item_cases[_i].max);
+    ck_assert_int_eq(n, item_cases[_i].want_n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(it[i].s.mem_pct, 10 * (item_cases[_i].want_k[i] + 1));
+        ck_assert_double_eq_tol(it[i].share, item_cases[_i].want_share[i], 1e-12);
+        ck_assert(!it[i].prior);
+        ck_assert_double_eq(it[i].press, 1);
+        ck_assert_double_eq(it[i].loss, 0);
+    }
+    workload_destroy(w);
+}
+END_TEST
+
 START_TEST(learning)
 {
     struct workload *w = workload_create(0.5);
@@ -1322,6 +1364,7 @@ int main(void)
     tcase_add_test(tc, scarcity_alternating_models);
     tcase_add_test(tc, memo_by_stamp);
     tcase_add_test(tc, memo_copies);
+    tcase_add_loop_test(tc, items_heaviest_first, 0, sizeof item_cases / sizeof item_cases[0]);
     tcase_add_test(tc, learning);
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, scarcity_by_kind, 0, sizeof kind_cases / sizeof kind_cases[0]);
