@@ -117,6 +117,13 @@ void model_inventory_free(struct model_inventory *inv);
  * their limit). */
 int model_pod_parse(const cJSON *pod, const struct model_defaults *d, struct policy_pod *out,
                     char *err, size_t cap);
+/* The defaults model_pod_parse applies to a container asking row b's
+ * devices: d for rows that take the device config's (config_defaults),
+ * HAMi's own otherwise, with the row's default cores; mem_factor is what a
+ * memory request is multiplied by (memoryFactor, or the row's mem_unit),
+ * at least 1. */
+struct model_defaults model_row_defaults(const struct policy_device_backend *b,
+                                         const struct model_defaults *d);
 
 /* What bind needs of a pod, for the pending store (k8s/cache.h): a new
  * JSON pod (caller frees with cJSON_free) holding only what

@@ -153,6 +153,16 @@ static const struct policy_device_backend *pod_backend(const cJSON *init, const 
     return policy_device_backend_default();
 }
 
+struct model_defaults model_row_defaults(const struct policy_device_backend *b,
+                                         const struct model_defaults *d)
+{
+    if (!b->config_defaults) /* the device config's defaults are NVIDIA's */
+        return (struct model_defaults){hami_defaults.default_mem, b->default_cores,
+                                       b->mem_unit > 1 ? b->mem_unit : 1};
+    return (struct model_defaults){d->default_mem, d->default_cores,
+                                   d->mem_factor > 1 ? d->mem_factor : 1};
+}
+
 static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct policy_ctr *out,
                      char *err, size_t cap)
 {
@@ -189,11 +199,8 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
                       err, cap)))
         return rc;
 
-    if (!b->config_defaults) /* the device config's defaults are NVIDIA's */
-        d = &hami_defaults;
-    int32_t factor = d->mem_factor > 1 ? d->mem_factor : 1;
-    if (!b->config_defaults && b->mem_unit > 1) /* the vendor's own unit (Cambricon: 256 MiB) */
-        factor = b->mem_unit;
+    struct model_defaults rd = model_row_defaults(b, d);
+    int32_t factor = rd.mem_factor; /* memoryFactor, or the vendor's unit (Cambricon: 256 MiB) */
     if (mem < 0 || mem > INT32_MAX / factor) {
         json_err(err, cap, "%s %lld is out of range 0..%d", policy_device_res(b, POLICY_RES_MEM),
                  (long long)mem, INT32_MAX / factor);
@@ -212,8 +219,8 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
     if (pct <= 0)
         has_pct = false; /* HAMi: a non-positive percentage is unset */
     if (mem == 0 && !has_pct) {
-        if (d->default_mem)
-            mem = d->default_mem;
+        if (rd.default_mem)
+            mem = rd.default_mem;
         else
             pct = 100, has_pct = true;
     }
@@ -226,9 +233,7 @@ static int ctr_parse(const cJSON *c, const struct model_defaults *d, struct poli
                  (long long)cores);
         return ERR_RANGE;
     }
-    out->cores = has_cores            ? (int32_t)(cores > 100 ? 100 : cores)
-                 : b->config_defaults ? d->default_cores
-                                      : b->default_cores;
+    out->cores = has_cores ? (int32_t)(cores > 100 ? 100 : cores) : rd.default_cores;
     if (has_prio && prio != 0 && prio != 1) {
         json_err(err, cap, "%s %lld is not 0 (high) or 1 (low)",
                  policy_device_res(b, POLICY_RES_PRIORITY), (long long)prio);

@@ -12,6 +12,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "k8s/model.h"
 #include "k8s/nodelock.h"
 #include "policy/codec.h"
 #include "policy/device.h"
@@ -409,6 +410,102 @@ out:
     cJSON_Delete(root);
     free(text);
     free(pod);
+    return rc;
+}
+
+/* Sets limits' row-b resource r to v; false when the row has none. */
+static bool put_res(cJSON *limits, const struct policy_device_backend *b, enum policy_res r,
+                    int64_t v)
+{
+    const char *name = policy_device_res(b, r);
+    char q[24];
+    snprintf(q, sizeof q, "%lld", (long long)v);
+    return name && cJSON_AddStringToObject(limits, name, q);
+}
+
+/* The device limits model_pod_parse reads back as shape s's ask (rd: its
+ * row's defaults, model_row_defaults); false when the row's names or the
+ * memory factor cannot say it. */
+static bool put_gpus(cJSON *limits, const struct workload_shape *s,
+                     const struct policy_device_backend *b, const struct model_defaults *rd)
+{
+    if (!put_res(limits, b, POLICY_RES_COUNT, s->nums))
+        return false;
+    if (s->mem > 0) {
+        if (s->mem % rd->mem_factor || !put_res(limits, b, POLICY_RES_MEM, s->mem / rd->mem_factor))
+            return false;
+    } else if (!put_res(limits, b, POLICY_RES_MEM_PCT, s->mem_pct) &&
+               !(s->mem_pct == 100 && rd->default_mem == 0)) {
+        return false; /* no percentage resource, and the default is not the whole card */
+    }
+    return put_res(limits, b, POLICY_RES_CORES, s->cores) || s->cores == rd->default_cores;
+}
+
+/* A Pod, named name, that model_pod_parse with defaults d reads as shape s
+ * (its first container's ask, its host requests, its model list); NULL when
+ * it cannot be written (put_gpus; a model list on a row without the
+ * annotation). Caller frees. */
+static cJSON *shape_pod(const struct workload_shape *s, const struct model_defaults *d,
+                        const char *name)
+{
+    const struct policy_device_backend *b =
+        s->backend ? s->backend : policy_device_backend_default();
+    struct model_defaults rd = model_row_defaults(b, d);
+    char q[32];
+    cJSON *pod = cJSON_CreateObject(), *c = cJSON_CreateObject();
+    cJSON *meta = cJSON_AddObjectToObject(pod, "metadata");
+    cJSON_AddStringToObject(meta, "name", name);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(pod, "spec"), "containers"),
+                         c);
+    cJSON_AddStringToObject(c, "name", "main");
+    cJSON *res = cJSON_AddObjectToObject(c, "resources");
+    cJSON *limits = cJSON_AddObjectToObject(res, "limits");
+    cJSON *requests = cJSON_AddObjectToObject(res, "requests");
+    snprintf(q, sizeof q, "%lldm", (long long)s->cpu_milli);
+    cJSON_AddStringToObject(requests, "cpu", q);
+    snprintf(q, sizeof q, "%lldMi", (long long)s->mem_mib);
+    cJSON_AddStringToObject(requests, "memory", q);
+    bool ok = s->nums == 0 || put_gpus(limits, s, b, &rd);
+    if (ok && s->models[0])
+        ok =
+            b->ann_use_type && cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "annotations"),
+                                                       b->ann_use_type, s->models);
+    if (!ok) {
+        cJSON_Delete(pod);
+        return NULL;
+    }
+    return pod;
+}
+
+int place_workload_file(struct place *pl, struct buf *out, int *skipped)
+{
+    struct workload_item *it = mem_alloc(sizeof *it * WORKLOAD_MAX_SHAPES);
+    int n = place_workload_items(pl, it, WORKLOAD_MAX_SHAPES), rc = 0;
+    struct model_defaults d = place_defaults(pl);
+    char name[32];
+    bool first = true;
+    *skipped = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (it[i].prior)
+            continue;
+        snprintf(name, sizeof name, "shape-%d", i + 1);
+        cJSON *pod = shape_pod(&it[i].s, &d, name), *e = cJSON_CreateObject();
+        if (!pod) {
+            (*skipped)++;
+            cJSON_Delete(e);
+            continue;
+        }
+        cJSON_AddNumberToObject(e, "weight", it[i].weight < 1e9 ? it[i].weight : 1e9);
+        cJSON_AddItemToObject(e, "pod", pod);
+        char *text = cJSON_PrintUnformatted(e);
+        rc = text ? buf_printf(out, "%s%s\n", first ? "[" : ",", text) : ERR_TOOBIG;
+        first = false;
+        cJSON_free(text);
+        cJSON_Delete(e);
+    }
+    if (rc == 0)
+        rc = buf_puts(out, first ? "[]\n" : "]\n");
+    free(it);
     return rc;
 }
 

@@ -215,5 +215,13 @@ void place_stats(struct place *p, struct place_stats *out);
  * of each pod, with HAMi's defaults). Published at once. Returns 0, or
  * ERR_IO / ERR_INVAL / ERR_TOOBIG naming the entry in err. */
 int place_seed_file(struct place *p, const char *path, char *err, size_t cap);
+/* The workload readers see now as a seed file place_seed_file reads back
+ * to the same shapes and weights (priors left out: they are worked out
+ * anew), appended to out: a JSON list of {"weight": N, "pod": <Pod>}, one
+ * entry a line, heaviest first; N in pods seen (decayed), or the seed
+ * file's units. *skipped: shapes left out because today's resource names
+ * or memory factor cannot say them (a device config reloaded since). Returns
+ * 0, or ERR_TOOBIG when out cannot grow. */
+int place_workload_file(struct place *p, struct buf *out, int *skipped);
 
 #endif

@@ -235,7 +235,8 @@ int workload_items(const struct workload *w, struct workload_item *out, int max)
         n = max < 0 ? 0 : max;
     for (int k = 0; k < n; k++) {
         const struct entry *e = &w->e[order[k]];
-        out[k] = (struct workload_item){e->s, e->w / total, e->press, e->loss, e->prior};
+        out[k] = (struct workload_item){e->s,     e->w * w->scale, e->w / total,
+                                        e->press, e->loss,         e->prior};
     }
     return n;
 }

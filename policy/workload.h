@@ -337,10 +337,11 @@ size_t workload_size(const struct workload *w);
 /* One shape of a workload as an operator reads it (workload_items). */
 struct workload_item {
     struct workload_shape s;
-    double share; /* of the workload's weight, priors included: (0, 1] */
-    double press; /* the pressure multiplier: 1, or above when its hosts run out */
-    double loss;  /* GPUs failing one copy would cost (the host loss); 0: none */
-    bool prior;   /* a whole-node prior (workload_add_prior), never observed */
+    double weight; /* in pods seen (each older one decayed), or a seed file's units */
+    double share;  /* of the workload's weight, priors included: (0, 1] */
+    double press;  /* the pressure multiplier: 1, or above when its hosts run out */
+    double loss;   /* GPUs failing one copy would cost (the host loss); 0: none */
+    bool prior;    /* a whole-node prior (workload_add_prior), never observed */
 };
 /* The heaviest max of w's shapes into out, heaviest first (equal weights in
  * the order they were added); returns how many. */

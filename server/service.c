@@ -329,6 +329,22 @@ static cJSON *workload_json(struct place *pl)
     return a;
 }
 
+/* GET /workload: the workload as a --workload-file (place_workload_file),
+ * to seed a restart on an empty cluster or another cluster with it. */
+static int on_workload(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct service *s = ctx;
+    int skipped;
+    (void)req;
+    resp->content_type = "application/json";
+    int rc = place_workload_file(s->place, &resp->body, &skipped);
+    if (rc == 0 && skipped)
+        LOG_WARN("/workload left out %d shapes that today's resource names or memory factor "
+                 "cannot say (the device config changed since they were seen)",
+                 skipped);
+    return rc;
+}
+
 static int on_inspect(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct service *s = ctx;
@@ -428,6 +444,7 @@ static int add_routes(struct service *s)
         {"GET", "/readyz", 0, on_readyz, false, false, true},
         {"GET", "/metrics", 0, on_metrics, true},
         {"GET", "/inspect", 0, on_inspect, true},
+        {"GET", "/workload", 0, on_workload, true},
         {"POST", "/filter", HTTP_BODY_MAX_EXTENDER, on_filter, true},
         {"POST", "/prioritize", HTTP_BODY_MAX_EXTENDER, on_prioritize, true},
         {"POST", "/bind", HTTP_BODY_MAX_EXTENDER, on_bind, true, false, false, true},

@@ -684,6 +684,18 @@ START_TEST(fragment_aware_serves)
     ck_assert_double_eq_tol(field(w[0], "share") / field(w[1], "share"), 60.0 / 25, 1e-9);
     ck_assert_double_eq_tol(field(w[2], "share") / field(w[3], "share"), 10.0 / 5, 1e-9);
     cJSON_Delete(ins);
+    /* /workload writes them back as a workload file, heaviest first, in
+     * the file's weights (tests/place: read back to the same shapes) */
+    cJSON *file = harness_get_json(port, "/workload"), *entry;
+    ck_assert_int_eq(cJSON_GetArraySize(file), 4);
+    double want[] = {60, 25, 10, 5};
+    int k = 0;
+    cJSON_ArrayForEach(entry, file)
+    {
+        ck_assert_double_eq(field(entry, "weight"), want[k++]);
+        ck_assert(cJSON_IsObject(cJSON_GetObjectItem(entry, "pod")));
+    }
+    cJSON_Delete(file);
     cJSON *f = filter(port, "frag", "u-frag", 1, 10000, 40);
     ck_assert_str_eq(err_of(f), "");
     ck_assert_str_eq(chosen(f), "gpu-a");
@@ -748,6 +760,9 @@ START_TEST(learned_workload_published)
     cJSON *ins = inspect(port);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ins, "workload")), 0);
     cJSON_Delete(ins);
+    ins = harness_get_json(port, "/workload");
+    ck_assert(cJSON_IsArray(ins) && cJSON_GetArraySize(ins) == 0);
+    cJSON_Delete(ins);
     cJSON_Delete(filter(port, "w15", "u-w15", 1, 1000, 10));
     ck_assert_int_eq(workload_shapes(port), 2);
     /* /inspect shows the two shapes learned, 8 pods each */
@@ -755,6 +770,12 @@ START_TEST(learned_workload_published)
     ck_assert_int_eq(learned(ins, e, 4), 2);
     ck_assert_int_eq(field(e[0], "gpuMemMiB") + field(e[1], "gpuMemMiB"), 3000);
     ck_assert_double_eq_tol(field(e[0], "share") / field(e[1], "share"), 1, 0.01);
+    cJSON_Delete(ins);
+    ins = harness_get_json(port, "/workload"); /* in pods seen, older ones decayed */
+    ck_assert_int_eq(cJSON_GetArraySize(ins), 2);
+    ck_assert_double_eq_tol(field(cJSON_GetArrayItem(ins, 0), "weight") +
+                                field(cJSON_GetArrayItem(ins, 1), "weight"),
+                            16, 0.2);
     cJSON_Delete(ins);
     ck_assert_int_eq(harness_stop(h, SIGTERM, 5000), 0);
     harness_free(h);

@@ -533,6 +533,7 @@ START_TEST(test_client_ca)
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/prioritize", FILTER_POD, NULL), 403);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/bind", "{}", NULL), 403);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/inspect", NULL, NULL), 403);
+    ck_assert_int_eq(once(ca, NULL, NULL, port, "/workload", NULL, NULL), 403);
     /* node names and GPU UUIDs: only for the client CA on the main port */
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/metrics", NULL, NULL), 403);
     ck_assert_int_eq(once(ca, NULL, NULL, port, "/healthz", NULL, NULL), 200);
@@ -566,7 +567,7 @@ START_TEST(test_client_ca)
     client_free(&c);
 
     ck_assert_int_eq(once(ca, crt, key, port, "/metrics", NULL, &body), 200);
-    ck_assert_msg(strstr(body, "errors_total{reason=\"client_cert_refused\"} 6") &&
+    ck_assert_msg(strstr(body, "errors_total{reason=\"client_cert_refused\"} 7") &&
                       strstr(body, "hami_gpu_memory_limit_bytes{node=\"gpu-a\""),
                   "%s", body);
     free(body);

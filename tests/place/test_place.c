@@ -683,12 +683,111 @@ START_TEST(pressure_when_learning)
 }
 END_TEST
 
+/* One container's pod for a seed file: limits (JSON members), requests and
+ * annotations (JSON object, or NULL). */
+#define SEED_POD(lim, req, ann)                                                                    \
+    "{\"weight\": %s, \"pod\": {\"metadata\": {\"name\": \"p\"" ann                                \
+    "}, \"spec\": {\"containers\": "                                                               \
+    "[{\"name\": \"c\", \"resources\": {\"limits\": {" lim "}, \"requests\": {" req "}}}]}}}"
+
+/* The seed file place_workload_file writes is read back to the same shapes
+ * and weights: pods of every row that reads its own resources (NVIDIA by
+ * MiB with a model list, by percentage and whole; Hygon; Cambricon in its
+ * 256 MiB units; an Ascend template; CPU only), with memoryFactor 4. A
+ * shape whose memory today's factor cannot say (1,001 MiB seen under
+ * factor 1, written under 4) is left out and counted. */
+START_TEST(workload_file_round_trip)
+{
+    static const char *const seed[] = {
+        SEED_POD("\"nvidia.com/gpu\": \"1\", \"nvidia.com/gpumem\": \"750\", "
+                 "\"nvidia.com/gpucores\": \"20\"",
+                 "\"cpu\": \"2\", \"memory\": \"4Gi\"",
+                 ", \"annotations\": {\"nvidia.com/use-gputype\": \"A100,T4\"}"),
+        SEED_POD("\"nvidia.com/gpu\": \"1\", \"nvidia.com/gpumem-percentage\": \"25\"",
+                 "\"cpu\": \"500m\"", ""),
+        SEED_POD("\"nvidia.com/gpu\": \"2\"", "\"memory\": \"8Gi\"", ""),
+        SEED_POD("\"hygon.com/dcunum\": \"1\", \"hygon.com/dcumem\": \"2048\", "
+                 "\"hygon.com/dcucores\": \"30\"",
+                 "\"cpu\": \"1\"", ""),
+        SEED_POD("\"cambricon.com/vmlu\": \"1\", \"cambricon.com/mlu.smlu.vmemory\": \"4\", "
+                 "\"cambricon.com/mlu.smlu.vcore\": \"20\"",
+                 "\"cpu\": \"1\"", ""),
+        SEED_POD("\"huawei.com/Ascend910B3\": \"1\", \"huawei.com/Ascend910B3-memory\": \"6000\"",
+                 "\"cpu\": \"4\"", ""),
+        SEED_POD("", "\"cpu\": \"250m\", \"memory\": \"1Gi\"", ""),
+    };
+    static const char *const weights[] = {"7", "0.5", "3", "2", "1.25", "1", "4"};
+    enum { N = sizeof seed / sizeof *seed };
+    char dir[] = "/tmp/vs-wl-XXXXXX", path[600], err[256], entry[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct buf text = BUF_INIT(1 << 20);
+    buf_puts(&text, "[");
+    for (int i = 0; i < N; i++) {
+        snprintf(entry, sizeof entry, seed[i], weights[i]);
+        buf_printf(&text, "%s%s\n", i ? "," : "", entry);
+    }
+    buf_puts(&text, "]");
+    harness_write(dir, "in.json", buf_str(&text), path, sizeof path);
+    struct cache *c = cluster();
+    struct place *a = placer(c, PLACE_ALL), *b = placer(c, PLACE_ALL);
+    struct model_defaults d = {.mem_factor = 4};
+    place_set_defaults(a, d);
+    place_set_defaults(b, d);
+    ck_assert_msg(place_seed_file(a, path, err, sizeof err) == 0, "%s", err);
+
+    struct buf out = BUF_INIT(1 << 20);
+    int skipped = -1;
+    ck_assert_int_eq(place_workload_file(a, &out, &skipped), 0);
+    ck_assert_int_eq(skipped, 0);
+    harness_write(dir, "out.json", buf_str(&out), path, sizeof path);
+    ck_assert_msg(place_seed_file(b, path, err, sizeof err) == 0, "%s: %s", err, buf_str(&out));
+    struct workload_item ia[16], ib[16];
+    int na = place_workload_items(a, ia, 16), nb = place_workload_items(b, ib, 16), seen = 0;
+    for (int i = 0, j = 0; i < na; i++) {
+        if (ia[i].prior)
+            continue;
+        while (j < nb && ib[j].prior)
+            j++;
+        ck_assert_int_lt(j, nb);
+        ck_assert_msg(memcmp(&ia[i].s, &ib[j].s, sizeof ia[i].s) == 0, "shape %d: %s", i,
+                      buf_str(&out));
+        ck_assert_double_eq(ia[i].weight, ib[j].weight);
+        seen++, j++;
+    }
+    ck_assert_int_eq(seen, N);
+    ck_assert(strstr(buf_str(&out), "\"nvidia.com/gpumem\":\"750\"")); /* 3,000 MiB / 4 */
+
+    /* 1,001 MiB seen under memoryFactor 1 cannot be written under 4 */
+    buf_free(&text);
+    struct place *m = placer(c, PLACE_ALL);
+    snprintf(entry, sizeof entry,
+             "[" SEED_POD("\"nvidia.com/gpu\": \"1\", \"nvidia.com/gpumem\": \"1001\"", "", "") "]",
+             "1");
+    harness_write(dir, "odd.json", entry, path, sizeof path);
+    ck_assert_msg(place_seed_file(m, path, err, sizeof err) == 0, "%s", err);
+    place_set_defaults(m, d);
+    buf_reset(&out);
+    ck_assert_int_eq(place_workload_file(m, &out, &skipped), 0);
+    ck_assert_int_eq(skipped, 1);
+    ck_assert_str_eq(buf_str(&out), "[]\n");
+
+    buf_free(&out);
+    place_destroy(m);
+    place_destroy(b);
+    place_destroy(a);
+    cache_destroy(c);
+    snprintf(entry, sizeof entry, "rm -rf %s", dir);
+    ck_assert_int_eq(system(entry), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("place");
     TCase *tc = tcase_create("place");
     tcase_add_loop_test(tc, filter_cases, 0, (int)(sizeof cases / sizeof *cases));
     tcase_add_test(tc, one_write_per_filter);
+    tcase_add_test(tc, workload_file_round_trip);
     tcase_add_test(tc, refilter_and_expiry);
     tcase_add_test(tc, bind_reserve);
     tcase_add_loop_test(tc, memo_outlives_workload, 0,
