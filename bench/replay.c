@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/init.h"
 #include "base/log.h"
@@ -54,6 +55,8 @@ struct args {
     double vendors;                /* --vendors: % of nodes and of GPU tasks that are Hygon DCU */
     double restart;                /* --restart[-seeded]: % of arrival; 0: none */
     bool restart_seeded;           /* the new learner counts the pods placed so far */
+    const char *seed_file;         /* --workload-file: online, seeded first (the service's) */
+    const char *out_file;          /* --workload-out: the learner's workload at the end */
     struct workload_params params; /* --param name=value; the service's defaults */
 };
 
@@ -431,7 +434,26 @@ static struct place *restart(struct place *x, struct cache *c, const struct plac
     return x;
 }
 
-static void run_seed(const struct trace *t, const struct args *a, uint64_t seed, struct outcome *o)
+/* --workload-out: x's workload as GET /workload writes it. */
+static int write_workload(struct place *x, const char *path)
+{
+    struct buf b = BUF_INIT(64u << 20);
+    int skipped, rc = place_workload_file(x, &b, &skipped);
+    FILE *f = rc ? NULL : fopen(path, "w");
+    if (!rc && (!f || fwrite(b.data, 1, b.len, f) != b.len))
+        rc = ERR_IO;
+    if (f && fclose(f))
+        rc = ERR_IO;
+    if (rc)
+        fprintf(stderr, "vgpu-replay: --workload-out %s: %s\n", path,
+                rc == ERR_IO ? strerror(errno) : err_name(rc));
+    buf_free(&b);
+    return rc;
+}
+
+/* One seed's run into o. Returns 0, or an error already printed (the
+ * --workload-file or --workload-out file). */
+static int run_seed(const struct trace *t, const struct args *a, uint64_t seed, struct outcome *o)
 {
     struct cache *c = cache_create();
     struct place_opts eo = {.mode = PLACE_SINGLE, .ttl = 1e12, .defaults = {.mem_factor = 1}};
@@ -457,6 +479,9 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
     }
     cache_set_ready(c, true);
     struct place *x = place_create(c, &eo);
+    int rc = a->seed_file ? place_seed_file(x, a->seed_file, err, sizeof err) : 0;
+    if (rc)
+        fprintf(stderr, "vgpu-replay: --workload-file %s\n", err);
     if (a->source == SRC_TRACE) {
         struct workload *wl = trace_workload(t, a->measure, &a->params, a->vendors);
         if (a->measure != WORKLOAD_FGD) /* FGD weighs shapes by popularity alone */
@@ -464,7 +489,7 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         place_set_state(x, wl); /* the placer owns it now */
     }
     bool *placed = mem_zalloc(sizeof *placed * (size_t)n);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; rc == 0 && i < n; i++) {
         const struct task *k = &t->tasks[w[i]];
         char uid[32];
         struct policy_pod p;
@@ -537,11 +562,14 @@ static void run_seed(const struct trace *t, const struct args *a, uint64_t seed,
         o->at[next] = NAN;
     if (a->dump)
         dump_state(c, t);
+    if (rc == 0 && a->out_file)
+        rc = write_workload(x, a->out_file);
     place_destroy(x);
     cache_destroy(c);
     free(placed);
     free(names);
     free(w);
+    return rc;
 }
 
 /* ---- the upper bound ---- */
@@ -608,6 +636,7 @@ static int usage(void)
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
                     "         [--bound] [--packing] [--param NAME=VALUE]... [--vendors PCT]\n"
                     "         [--restart PCT | --restart-seeded PCT]\n"
+                    "         [--workload-file FILE] [--workload-out FILE]\n"
                     "--policy fgd: the paper's FGD as published, a baseline (fragment-aware\n"
                     "with --measure fgd: one-copy, popularity weights, no extra terms).\n"
                     "policies: every node policy of the engine; the GPU policy follows it\n"
@@ -644,7 +673,11 @@ static int usage(void)
                     "service restarts: the placer and its learner start again from nothing\n"
                     "on the cluster as it is. --restart-seeded PCT: the same, the new\n"
                     "learner first counting the pods placed so far, as the service does\n"
-                    "with the pods its watch finds running.\n");
+                    "with the pods its watch finds running.\n"
+                    "--workload-file FILE (--workload online): the learner seeded from\n"
+                    "FILE first, as the service's --workload-file. --workload-out FILE\n"
+                    "(online, one seed): the learner's workload after the run, as the\n"
+                    "service's GET /workload writes it.\n");
     return 2;
 }
 
@@ -720,6 +753,10 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->tune = atof(v);
         else if (strcmp(k, "--vendors") == 0)
             a->vendors = percent(v);
+        else if (strcmp(k, "--workload-file") == 0)
+            a->seed_file = v;
+        else if (strcmp(k, "--workload-out") == 0)
+            a->out_file = v;
         else if (strcmp(k, "--restart") == 0 || strcmp(k, "--restart-seeded") == 0) {
             a->restart = percent(v);
             a->restart_seeded = strcmp(k, "--restart-seeded") == 0;
@@ -759,6 +796,12 @@ static int parse_args(int argc, char **argv, struct args *a)
                             !(a->restart > 0 && a->restart <= 120))) {
         fprintf(stderr, "vgpu-replay: --restart and --restart-seeded take a percentage of "
                         "arrival in (0, 120] and apply to placing runs with --workload online\n");
+        return 2;
+    }
+    if ((a->seed_file || a->out_file) && (a->source != SRC_ONLINE || a->bound || a->packing ||
+                                          a->restart != 0 || (a->out_file && a->seeds != 1))) {
+        fprintf(stderr, "vgpu-replay: --workload-file and --workload-out apply to placing runs "
+                        "with --workload online and no --restart; --workload-out to one seed\n");
         return 2;
     }
     if (a->fgd && a->source == SRC_ONLINE) {
@@ -834,8 +877,9 @@ static void print_times(const char *what, struct times *x, int nodes)
            x->ms[x->n - 1], x->n, nodes);
 }
 
-/* The seeds of the replay, their means printed (and the curve written). */
-static void replay(const struct args *a, const struct trace *t)
+/* The seeds of the replay, their means printed (and the curve written).
+ * Returns 0, or 2 when a seed's run failed (it said why). */
+static int replay(const struct args *a, const struct trace *t)
 {
     char name[128];
     struct outcome *o = mem_alloc(sizeof *o);
@@ -845,11 +889,14 @@ static void replay(const struct args *a, const struct trace *t)
     struct times filter = {0}, cpu = {0}, bind = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int s = 0; s < a->seeds; s++) {
+    int rc = 0;
+    for (int s = 0; rc == 0 && s < a->seeds; s++) {
         if (a->bound || a->packing)
             bound_seed(t, a->tune, a->seed + (uint64_t)s, a->packing, o);
         else
-            run_seed(t, a, a->seed + (uint64_t)s, o);
+            rc = run_seed(t, a, a->seed + (uint64_t)s, o) ? 2 : 0;
+        if (rc)
+            break;
         for (int i = 0; i < NPOINTS; i++)
             mean[i] += o->at[i] / a->seeds;
         for (int i = 0; i <= CURVE_STEPS; i++)
@@ -865,6 +912,8 @@ static void replay(const struct args *a, const struct trace *t)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc)
+        goto out;
     printf("trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120\n");
     printf("%s,%s%s,%d", trace_name(a->pods, name, sizeof name),
            a->packing ? "share-packing"
@@ -888,11 +937,13 @@ static void replay(const struct args *a, const struct trace *t)
     }
     if (a->curve)
         write_curve(a->curve, curve, a->seeds);
+out:
     free(filter.ms);
     free(cpu.ms);
     free(bind.ms);
     free(curve);
     free(o);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -912,7 +963,7 @@ int main(int argc, char **argv)
         rc = 2;
     }
     if (rc == 0)
-        replay(&a, &t);
+        rc = replay(&a, &t);
     trace_free(&t);
     return rc;
 }

@@ -8,6 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
 #include "tests/support/harness.h"
 
 #define PAPER_HEADER                                                                               \
@@ -271,6 +275,40 @@ START_TEST(replay_bad_input)
     replay_refuses("--policy binpack --filter-threads 0", "usage");
     replay_refuses("--policy binpack --filter-threads 17", "usage");
     replay_refuses("--policy binpack --filter-threads 2x", "usage");
+    replay_refuses("--policy fragment-aware --workload-file /dev/null",
+                   "apply to placing runs with --workload online");
+    replay_refuses("--policy fragment-aware --workload online --seeds 2 --workload-out /tmp/x",
+                   "--workload-out to one seed");
+    replay_refuses("--policy fragment-aware --workload online --workload-file /nonexistent.json",
+                   "--workload-file /nonexistent.json");
+    replay_refuses("--policy fragment-aware --workload online --workload-out /nonexistent/w.json",
+                   "--workload-out /nonexistent/w.json: No such file");
+}
+END_TEST
+
+/* --workload-out writes the learner's workload as GET /workload does, and
+ * --workload-file reads it back into the next run's learner. */
+START_TEST(replay_workload_out_and_in)
+{
+    char dir[] = "/tmp/vs-replay-wl-XXXXXX", cmd[2048], path[600];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/w.json", dir);
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+                 "--policy fragment-aware --workload online --seeds 1 --workload-%s %s",
+                 harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"), harness_env("VS_TEST_DATA"),
+                 i ? "file" : "out", path);
+        ck_assert_msg(run(cmd) == 0, "%s", out);
+    }
+    char *text = harness_read(path, NULL);
+    cJSON *list = cJSON_Parse(text);
+    ck_assert_msg(cJSON_IsArray(list) && cJSON_GetArraySize(list) > 0, "%s", text);
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "weight")));
+    cJSON_Delete(list);
+    free(text);
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -503,6 +541,7 @@ int main(void)
     tcase_add_test(tc, replay_packing_parses);
     tcase_add_test(tc, replay_bad_input);
     tcase_add_test(tc, replay_restart_from_its_point);
+    tcase_add_test(tc, replay_workload_out_and_in);
     tcase_add_test(tc, replay_vendors_one_pool);
     tcase_add_loop_test(tc, replay_bad_rows, 0, sizeof bad_rows / sizeof bad_rows[0]);
     tcase_add_test(tc, start_bench_output_parses);
