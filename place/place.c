@@ -301,7 +301,7 @@ void place_set_state(struct place *pl, struct workload *w)
 void place_seed(struct place *pl, const struct workload_shape *s, double weight)
 {
     pthread_mutex_lock(&pl->learn_lock);
-    workload_add(pl->learner, s, weight);
+    workload_seed(pl->learner, s, weight);
     pthread_mutex_unlock(&pl->learn_lock);
 }
 

@@ -163,8 +163,8 @@ int place_assume(struct cache *c, const struct policy_pod *pod, const char *node
  * learns it from every pod it filters; readers see a copy refreshed as
  * place_observe says. place_set_state replaces the copy now (takes
  * ownership of w; for programs that bring their own distribution, like the
- * replay); place_seed adds weight to a shape of the learned histogram
- * (from --workload-file). Thread-safe. */
+ * replay); place_seed adds weight pods of a shape to the learned histogram,
+ * counted as seen (from --workload-file; workload_seed). Thread-safe. */
 struct workload;
 struct workload_shape;
 struct workload_item;

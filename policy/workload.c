@@ -344,6 +344,12 @@ void workload_add(struct workload *w, const struct workload_shape *s, double wei
     add_shape(w, s, weight);
 }
 
+void workload_seed(struct workload *w, const struct workload_shape *s, double weight)
+{
+    add_shape(w, s, weight);
+    w->seen += weight;
+}
+
 void workload_shape_of(const struct policy_pod *pod, struct workload_shape *s)
 {
     memset(s, 0, sizeof *s);

@@ -214,6 +214,11 @@ struct workload *workload_copy(const struct workload *w);
 /* Add weight to a shape (after decaying the others when observing). When
  * the table is full the lightest shape makes room. */
 void workload_add(struct workload *w, const struct workload_shape *s, double weight);
+/* A shape stated rather than observed (a seed file's entry): weight pods
+ * of it, counted as pods seen too, so the whole-node priors (learn_prior /
+ * pods seen of the workload) weigh what they would after as many
+ * observations. Nothing decays. */
+void workload_seed(struct workload *w, const struct workload_shape *s, double weight);
 /* Observe one pod: its shape gains weight 1, every other one decays. */
 void workload_observe(struct workload *w, const struct policy_pod *pod);
 /* The shape of a pod: host resources, and the first GPU container's ask

@@ -315,6 +315,41 @@ START_TEST(learning)
 }
 END_TEST
 
+/* A seed's pods count as seen: 100 pods seeded then 16 observed (decay
+ * 0.999) give the node's whole-node prior learn_prior x total / 116 (about
+ * 2.96 pods' weight); with the seed added as weight alone, / 16 (21.4). */
+START_TEST(seed_counts_as_seen)
+{
+    struct tnode t;
+    const int idle[] = {1000, 1000, 1000, 1000};
+    node(&t, "n", idle, 4, 16000);
+    const struct policy_node *nodes[] = {&t.n};
+    for (int seeded = 0; seeded < 2; seeded++) {
+        struct workload *w = workload_create(0.999);
+        struct workload_shape half = shape(1, 50, 1000, NULL);
+        if (seeded)
+            workload_seed(w, &half, 100);
+        else
+            workload_add(w, &half, 100);
+        struct policy_pod p;
+        memset(&p, 0, sizeof p);
+        p.cpu_milli = 1000;
+        p.nctr = 1;
+        p.ctr[0] = (struct policy_ctr){.nums = 1, .mem_pct = 50, .cores = 50};
+        for (int i = 0; i < 16; i++)
+            workload_observe(w, &p);
+        workload_add_prior(w, nodes, 1);
+        struct workload_item it[4];
+        ck_assert_int_eq(workload_items(w, it, 4), 2);
+        ck_assert(!it[0].prior && it[1].prior);
+        double want = WORKLOAD_LEARN_PRIOR * it[0].weight / (seeded ? 116 : 16);
+        ck_assert_msg(fabs(it[1].weight - want) < 1e-9, "seeded %d: prior %f, want %f", seeded,
+                      it[1].weight, want);
+        workload_destroy(w);
+    }
+}
+END_TEST
+
 START_TEST(scarcity)
 {
     struct tnode small, big;
@@ -1366,6 +1401,7 @@ int main(void)
     tcase_add_test(tc, memo_copies);
     tcase_add_loop_test(tc, items_heaviest_first, 0, sizeof item_cases / sizeof item_cases[0]);
     tcase_add_test(tc, learning);
+    tcase_add_test(tc, seed_counts_as_seen);
     tcase_add_test(tc, scarcity);
     tcase_add_loop_test(tc, scarcity_by_kind, 0, sizeof kind_cases / sizeof kind_cases[0]);
     tcase_add_loop_test(tc, balance_by_hand, 0, sizeof balance_cases / sizeof balance_cases[0]);
