@@ -219,9 +219,10 @@ int place_seed_file(struct place *p, const char *path, char *err, size_t cap);
  * to the same shapes and weights (priors left out: they are worked out
  * anew), appended to out: a JSON list of {"weight": N, "pod": <Pod>}, one
  * entry a line, heaviest first; N in pods seen (decayed), or the seed
- * file's units. *skipped: shapes left out because today's resource names
- * or memory factor cannot say them (a device config reloaded since). Returns
- * 0, or ERR_TOOBIG when out cannot grow. */
+ * file's units (past 1e9, the file's limit, written as 1e9). *skipped:
+ * shapes left out because today's resource names or memory factor cannot
+ * say them (a device config reloaded since). Returns 0, or ERR_TOOBIG when
+ * out cannot grow. */
 int place_workload_file(struct place *p, struct buf *out, int *skipped);
 
 #endif
