@@ -480,14 +480,14 @@ static cJSON *shape_pod(const struct workload_shape *s, const struct model_defau
 int place_workload_file(struct place *pl, struct buf *out, int *skipped)
 {
     struct workload_item *it = mem_alloc(sizeof *it * WORKLOAD_MAX_SHAPES);
-    int n = place_workload_items(pl, it, WORKLOAD_MAX_SHAPES), rc = 0;
+    pthread_mutex_lock(&pl->learn_lock); /* the learner itself: a standby publishes nothing */
+    int n = workload_items(pl->learner, it, WORKLOAD_MAX_SHAPES), rc = 0;
+    pthread_mutex_unlock(&pl->learn_lock);
     struct model_defaults d = place_defaults(pl);
     char name[32];
     bool first = true;
     *skipped = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
-        if (it[i].prior)
-            continue;
         snprintf(name, sizeof name, "shape-%d", i + 1);
         cJSON *pod = shape_pod(&it[i].s, &d, name), *e = cJSON_CreateObject();
         if (!pod) {

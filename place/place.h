@@ -215,9 +215,11 @@ void place_stats(struct place *p, struct place_stats *out);
  * of each pod, with HAMi's defaults). Published at once. Returns 0, or
  * ERR_IO / ERR_INVAL / ERR_TOOBIG naming the entry in err. */
 int place_seed_file(struct place *p, const char *path, char *err, size_t cap);
-/* The workload readers see now as a seed file place_seed_file reads back
- * to the same shapes and weights (priors left out: they are worked out
- * anew), appended to out: a JSON list of {"weight": N, "pod": <Pod>}, one
+/* The learner's workload now (the pods counted so far, published or not:
+ * a standby that filters nothing publishes nothing, but counts the pods
+ * bound) as a seed file place_seed_file reads back to the same shapes and
+ * weights (the priors are not the learner's: worked out anew), appended
+ * to out: a JSON list of {"weight": N, "pod": <Pod>}, one
  * entry a line, heaviest first; N in pods seen (decayed), or the seed
  * file's units (past 1e9, the file's limit, written as 1e9). *skipped:
  * shapes left out because today's resource names or memory factor cannot

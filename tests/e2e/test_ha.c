@@ -700,6 +700,10 @@ START_TEST(ha_standby_learns)
     }
     ck_assert_msg(wait_usage_right(e.f, e.port[1], 5000, why, sizeof why) == 0, "B: %s", why);
     ck_assert_int_eq(metric(e.port[1], "vgpu_scheduler_workload_shapes"), 0);
+    /* published nothing, yet B's /workload holds the two shapes its watch counted */
+    cJSON *wl = harness_get_json(e.port[1], "/workload");
+    ck_assert_int_eq(cJSON_GetArraySize(wl), 2);
+    cJSON_Delete(wl);
     harness_put_gpu_pod(e.f, "new", 1000, 10);
     /* A's last binds (up to one per node) still hold their node locks */
     ck_assert_msg(place(e.f, e.port[1], "new", false, node, sizeof node, why, sizeof why) == 1,
