@@ -564,6 +564,12 @@ static int run_seed(const struct trace *t, const struct args *a, uint64_t seed, 
         dump_state(c, t);
     if (rc == 0 && a->out_file)
         rc = write_workload(x, a->out_file);
+    if (rc) { /* no outcome: its times go with it */
+        free(o->filter.ms);
+        free(o->cpu.ms);
+        free(o->bind.ms);
+        o->filter = o->cpu = o->bind = (struct times){0};
+    }
     place_destroy(x);
     cache_destroy(c);
     free(placed);
