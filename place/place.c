@@ -489,12 +489,12 @@ int place_workload_file(struct place *pl, struct buf *out, int *skipped)
     *skipped = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         snprintf(name, sizeof name, "shape-%d", i + 1);
-        cJSON *pod = shape_pod(&it[i].s, &d, name), *e = cJSON_CreateObject();
+        cJSON *pod = shape_pod(&it[i].s, &d, name), *e;
         if (!pod) {
             (*skipped)++;
-            cJSON_Delete(e);
             continue;
         }
+        e = cJSON_CreateObject();
         cJSON_AddNumberToObject(e, "weight", it[i].weight < 1e9 ? it[i].weight : 1e9);
         cJSON_AddItemToObject(e, "pod", pod);
         char *text = cJSON_PrintUnformatted(e);
