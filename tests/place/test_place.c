@@ -691,9 +691,9 @@ END_TEST
     "[{\"name\": \"c\", \"resources\": {\"limits\": {" lim "}, \"requests\": {" req "}}}]}}}"
 
 /* The seed file place_workload_file writes is read back to the same shapes
- * and weights: pods of every row that reads its own resources (NVIDIA by
- * MiB with a model list, by percentage and whole; Hygon; Cambricon in its
- * 256 MiB units; an Ascend template; CPU only), with memoryFactor 4. A
+ * and weights: pods of every device row (NVIDIA by MiB with a model list,
+ * by percentage and whole; Hygon; Cambricon in its 256 MiB units; each
+ * Ascend chip's template; CPU only), with memoryFactor 4. A
  * shape whose memory today's factor cannot say (1,001 MiB seen under
  * factor 1, written under 4) is left out and counted. */
 START_TEST(workload_file_round_trip)
@@ -714,9 +714,23 @@ START_TEST(workload_file_round_trip)
                  "\"cpu\": \"1\"", ""),
         SEED_POD("\"huawei.com/Ascend910B3\": \"1\", \"huawei.com/Ascend910B3-memory\": \"6000\"",
                  "\"cpu\": \"4\"", ""),
+        SEED_POD("\"huawei.com/Ascend910A\": \"1\", \"huawei.com/Ascend910A-memory\": \"2000\"",
+                 "\"cpu\": \"2\"", ""),
+        SEED_POD("\"huawei.com/Ascend910B2\": \"2\", \"huawei.com/Ascend910B2-memory\": \"3000\"",
+                 "\"cpu\": \"3\"", ""),
+        SEED_POD(
+            "\"huawei.com/Ascend910B4-1\": \"1\", \"huawei.com/Ascend910B4-1-memory\": \"4000\"",
+            "\"cpu\": \"4\"", ""),
+        SEED_POD("\"huawei.com/Ascend910B4\": \"2\", \"huawei.com/Ascend910B4-memory\": \"5000\"",
+                 "\"cpu\": \"5\"", ""),
+        SEED_POD("\"huawei.com/Ascend310P\": \"1\", \"huawei.com/Ascend310P-memory\": \"6000\"",
+                 "\"cpu\": \"6\"", ""),
+        SEED_POD("\"huawei.com/Ascend910C\": \"2\", \"huawei.com/Ascend910C-memory\": \"7000\"",
+                 "\"cpu\": \"7\"", ""),
         SEED_POD("", "\"cpu\": \"250m\", \"memory\": \"1Gi\"", ""),
     };
-    static const char *const weights[] = {"7", "0.5", "3", "2", "1.25", "1", "4"};
+    static const char *const weights[] = {"7",   "0.5", "3",   "2",    "1.25", "1", "4",
+                                          "1.5", "2.5", "3.5", "0.25", "0.75", "6", "5"};
     enum { N = sizeof seed / sizeof *seed };
     char dir[] = "/tmp/vs-wl-XXXXXX", path[600], err[256], entry[1024];
     ck_assert_ptr_nonnull(mkdtemp(dir));
