@@ -309,14 +309,45 @@ static void dump_state(struct cache *c, const struct trace *t)
                 starved[m] / POLICY_MILLI, cpu_by[m] / 1000);
 }
 
+#define DUMP_USED 6 /* the partly used cards' groups dump_used names */
+
+/* Diagnostics (--dump), at 100 % arrival: the partly used cards grouped by
+ * the share of a card in use (milli-GPU; cards[u] of them hold u), the
+ * DUMP_USED groups with the most free capacity first, then the rest in
+ * one sum: which shares the gaps are left beside (a card at 0.81 used
+ * keeps a gap only a share of 0.19 or less fits). */
+static void dump_used(const int *cards)
+{
+    bool named[GPU_MEM] = {false};
+    double rest = 0;
+    fprintf(stderr, "at 100 %%: partly used cards by share used (cards, free GPUs):");
+    for (int k = 0; k < DUMP_USED; k++) {
+        int best = -1;
+        for (int u = 1; u < GPU_MEM; u++)
+            if (!named[u] && cards[u] > 0 &&
+                (best < 0 || cards[u] * (GPU_MEM - u) > cards[best] * (GPU_MEM - best)))
+                best = u;
+        if (best < 0)
+            break;
+        named[best] = true;
+        fprintf(stderr, " %.3f: %d, %.2f;", (double)best / GPU_MEM, cards[best],
+                (double)cards[best] * (GPU_MEM - best) / GPU_MEM);
+    }
+    for (int u = 1; u < GPU_MEM; u++)
+        rest += named[u] ? 0 : (double)cards[u] * (GPU_MEM - u) / GPU_MEM;
+    fprintf(stderr, " the rest %.2f\n", rest);
+}
+
 /* Diagnostics (--dump), at 100 % arrival: the free GPU capacity by what
  * could still use it (whole cards, and of them those on nodes with under
  * 4 cores or 8 GiB free; gaps on partly used cards by size), beside the
  * one-GPU shares under 0.2 of a card that arrived (tiny, milli-GPU): only
- * they fit a gap under 0.2. */
+ * they fit a gap under 0.2; then the partly used cards by share used
+ * (dump_used). */
 static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
 {
     double whole = 0, starved = 0, gap[3] = {0};
+    int cards[GPU_MEM] = {0};
     cache_rdlock(c);
     for (int i = 0; i < t->nnodes; i++) {
         const struct policy_node *v = cache_view(c, t->nodes[i].name);
@@ -328,6 +359,7 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
                 starved += poor;
             } else if (f > 0) {
                 gap[f < 0.2 ? 0 : f < 0.5 ? 1 : 2] += f;
+                cards[v->use[g].mem]++;
             }
         }
     }
@@ -338,6 +370,7 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
             "arrived %.1f GPUs\n",
             whole + gap[0] + gap[1] + gap[2], (double)t->capacity / POLICY_MILLI, whole, starved,
             gap[0], gap[1], gap[2], (double)tiny / POLICY_MILLI);
+    dump_used(cards);
 }
 
 /* Diagnostics (--dump), at arrival arr: the nodes of 4 or more GPUs with
@@ -658,7 +691,9 @@ static int usage(void)
                     "--dump (stderr): every 5 %% of arrival and at each failed GPU task up\n"
                     "to 121 %%, the idle nodes of 4+ GPUs by model (G3/hygon: another\n"
                     "vendor's) and how many could host the failed task; at 100 %%, the free\n"
-                    "GPUs as whole cards and gaps by size; at the end, where they are.\n"
+                    "GPUs as whole cards and gaps by size, and the partly used cards by\n"
+                    "the share in use (the six groups with the most free first); at the\n"
+                    "end, where they are.\n"
                     "--scale K: the cluster and the trace K times over (1-64; node copies\n"
                     "named <name>#<i>), the same mix on K times the nodes: how placing\n"
                     "scales (the last lines: what the service's filter took per GPU task,\n"

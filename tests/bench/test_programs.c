@@ -174,6 +174,25 @@ START_TEST(replay_dump_adds_up)
     ck_assert_double_eq_tol(whole + gap[0] + gap[1] + gap[2], free, 0.2);
     ck_assert_double_eq_tol(free, cap * (100 - at[2]) / 100, 0.06);
     ck_assert(poor <= whole && tiny >= 0 && free > 0);
+    /* the partly used cards by share used, most free first: their free
+     * capacity is what whole cards leave of the free total */
+    const char *used = strstr(out, "at 100 %: partly used cards by share used (cards, free GPUs):");
+    ck_assert_ptr_nonnull(used);
+    used = strchr(used, ':') + 1;
+    used = strchr(used, ':') + 1;
+    double share, gaps = 0, f, rest, last = 1e9;
+    int cards, n = 0, k;
+    while (sscanf(used, " %lf: %d, %lf;%n", &share, &cards, &f, &k) == 3) {
+        ck_assert(share > 0 && share < 1 && cards > 0 && f <= last + 0.005);
+        ck_assert_double_eq_tol(f, cards * (1 - share), 0.006);
+        gaps += f;
+        last = f;
+        used += k;
+        n++;
+    }
+    ck_assert_int_eq(sscanf(used, " the rest %lf", &rest), 1);
+    ck_assert(n >= 1 && n <= 6 && rest >= 0);
+    ck_assert_double_eq_tol(gaps + rest, free - whole, 0.09); /* free to 0.1, the rest to 0.01 */
 }
 END_TEST
 
