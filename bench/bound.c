@@ -16,6 +16,9 @@
 #define PER_SET     (NFUNCS + 2)
 #define MAX_PIVOTS  200000
 
+#define SHARE_SIZES   64   /* share sizes bound_share_cards takes */
+#define SHARE_CONFIGS 4096 /* ... and fullest card contents of them */
+
 struct cls {
     const char *model;
     int64_t cpu, mem;
@@ -161,7 +164,7 @@ double bound_allocation(const struct bound_node *nodes, int nnodes, const struct
             u[i] = k[i].t.count;
         }
         struct lp p = {rows, nk, a, b, cost, u};
-        lp_solve(&p, y, MAX_PIVOTS);
+        lp_solve(&p, y, NULL, MAX_PIVOTS);
         result = (double)POLICY_MILLI * lp_dual_bound(&p, y);
         free(a);
         free(b);
@@ -174,14 +177,20 @@ double bound_allocation(const struct bound_node *nodes, int nnodes, const struct
     return result;
 }
 
-double bound_share_waste(const struct bound_task *tasks, int ntasks)
+/* The arrived one-GPU shares by size (milli-GPU), counts rounded. */
+static void shares_wanted(const struct bound_task *tasks, int ntasks, double *want)
 {
-    static_assert(POLICY_MILLI == 1000, "the tables below are per milli-GPU");
-    double want[POLICY_MILLI] = {0}, room[POLICY_MILLI] = {0}; /* GPUs open with r free */
     for (int i = 0; i < ntasks; i++)
         if (tasks[i].num_gpu == 1 && tasks[i].milli > 0 && tasks[i].milli < POLICY_MILLI &&
             tasks[i].count > 0)
             want[tasks[i].milli] += floor(tasks[i].count + 0.5);
+}
+
+double bound_share_waste(const struct bound_task *tasks, int ntasks)
+{
+    static_assert(POLICY_MILLI == 1000, "the tables below are per milli-GPU");
+    double want[POLICY_MILLI] = {0}, room[POLICY_MILLI] = {0}; /* GPUs open with r free */
+    shares_wanted(tasks, ntasks, want);
     for (int s = POLICY_MILLI - 1; s > 0; s--) {
         while (want[s] > 0) {
             int r = s;
@@ -204,4 +213,78 @@ double bound_share_waste(const struct bound_task *tasks, int ntasks)
     for (int r = 1; r < POLICY_MILLI; r++)
         waste += room[r] * r;
     return waste;
+}
+
+/* The fullest contents of one card from share sizes size[at..] (largest
+ * first) in room milli-GPU, the counts of size[0..at) in cnt: one row of
+ * nsz counts each into a from row n on, no size fitting in what is left
+ * (a card with less could take one more, so it never prices higher).
+ * Returns the rows written so far, or -1 past SHARE_CONFIGS. */
+static int fullest(const int *size, int nsz, int at, int room, int *cnt, double *a, int n)
+{
+    if (at == nsz) {
+        if (room >= size[nsz - 1])
+            return n;
+        if (n == SHARE_CONFIGS)
+            return -1;
+        for (int j = 0; j < nsz; j++)
+            a[(size_t)n * nsz + j] = cnt[j];
+        return n + 1;
+    }
+    for (cnt[at] = room / size[at]; cnt[at] >= 0 && n >= 0; cnt[at]--)
+        n = fullest(size, nsz, at + 1, room - cnt[at] * size[at], cnt, a, n);
+    return n;
+}
+
+/* sum n_j y_j over the largest content price (at least 1) of the rows of
+ * a: with y scaled so, every card prices at most 1. */
+static double certified(const double *a, int rows, int nsz, const double *n, const double *y)
+{
+    double worst = 1, sum = 0;
+    for (int r = 0; r < rows; r++) {
+        double price = 0;
+        for (int j = 0; j < nsz; j++)
+            price += a[(size_t)r * nsz + j] * fmax(y[j], 0);
+        worst = fmax(worst, price);
+    }
+    for (int j = 0; j < nsz; j++)
+        sum += n[j] * fmax(y[j], 0);
+    return sum / worst;
+}
+
+double bound_share_cards(const struct bound_task *tasks, int ntasks)
+{
+    double want[POLICY_MILLI] = {0}, n[SHARE_SIZES], vol = 0;
+    int size[SHARE_SIZES], cnt[SHARE_SIZES], nsz = 0;
+    shares_wanted(tasks, ntasks, want);
+    for (int s = POLICY_MILLI - 1; s > 0; s--) {
+        if (want[s] == 0)
+            continue;
+        if (nsz == SHARE_SIZES)
+            return -1;
+        size[nsz] = s;
+        n[nsz++] = want[s];
+        vol += want[s] * s / POLICY_MILLI;
+    }
+    if (nsz == 0)
+        return 0;
+    double *a = mem_alloc(sizeof *a * SHARE_CONFIGS * (size_t)nsz);
+    int rows = fullest(size, nsz, 0, POLICY_MILLI, cnt, a, 0);
+    double result = -1;
+    if (rows > 0) {
+        double *b = mem_alloc(sizeof *b * (size_t)rows), *y = mem_alloc(sizeof *y * (size_t)rows);
+        double u[SHARE_SIZES], price[SHARE_SIZES];
+        for (int r = 0; r < rows; r++)
+            b[r] = 1;
+        for (int j = 0; j < nsz; j++)
+            u[j] = 1; /* a card of one share prices it at most 1 */
+        struct lp p = {rows, nsz, a, b, n, u};
+        lp_solve(&p, y, price, MAX_PIVOTS);
+        /* whole cards; never fewer than the shares' sum fills */
+        result = fmax(ceil(certified(a, rows, nsz, n, price) - 1e-6), ceil(vol - 1e-9));
+        free(b);
+        free(y);
+    }
+    free(a);
+    return result;
 }

@@ -115,7 +115,17 @@ static void pivot(struct tab *s, int r, int e)
         s->d[j] -= f * row[j];
 }
 
-double lp_solve(const struct lp *p, double *y, int max_pivots)
+/* The structural variables' values at the tableau's basis. */
+static void point(const struct tab *s, int cols, double *x)
+{
+    for (int j = 0; j < cols; j++)
+        x[j] = s->upper[j] ? s->ub[j] : 0;
+    for (int r = 0; r < s->m; r++)
+        if (s->basis[r] < cols)
+            x[s->basis[r]] = s->beta[r];
+}
+
+double lp_solve(const struct lp *p, double *y, double *x, int max_pivots)
 {
     if (p->rows < 1 || p->cols < 1)
         return -1;
@@ -155,6 +165,8 @@ double lp_solve(const struct lp *p, double *y, int max_pivots)
     }
     for (int r = 0; r < s.m; r++)
         y[r] = ok && -s.d[p->cols + r] > 0 ? -s.d[p->cols + r] : 0;
+    if (x)
+        point(&s, p->cols, x);
     free(basic);
     tab_free(&s);
     return ok ? value : -1;

@@ -21,10 +21,13 @@ struct lp {
 };
 
 /* Solve; y (rows entries, caller's) receives the multipliers of A's rows,
- * each >= 0. Returns the optimum c.x the simplex reached, or -1 when the
- * problem is malformed (b < 0, u < 0, sizes < 1). max_pivots bounds the
- * work; on reaching it the multipliers are those of the last basis. */
-double lp_solve(const struct lp *p, double *y, int max_pivots);
+ * each >= 0, and x (cols entries, caller's; NULL: not wanted) the point
+ * the simplex reached (within 0..u; A x <= b up to rounding: a caller
+ * that relies on it checks). Returns the optimum c.x the simplex reached,
+ * or -1 when the problem is malformed (b < 0, u < 0, sizes < 1).
+ * max_pivots bounds the work; on reaching it the multipliers and the point
+ * are those of the last basis. */
+double lp_solve(const struct lp *p, double *y, double *x, int max_pivots);
 
 /* sum_r y_r b_r + sum_j u_j max(0, c_j - sum_r y_r A_rj) for y >= 0 (negative
  * entries count as 0): no feasible x has c.x above it. */

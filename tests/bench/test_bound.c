@@ -25,10 +25,16 @@ static const struct {
 START_TEST(lp_hand_optima)
 {
     struct lp p = {2, 2, lps[_i].a, lps[_i].b, lps[_i].c, lps[_i].u};
-    double y[2];
-    double v = lp_solve(&p, y, 1000);
+    double y[2], x[2];
+    double v = lp_solve(&p, y, x, 1000);
     ck_assert_msg(NEAR(v, lps[_i].best), "case %d: %g, want %g", _i, v, lps[_i].best);
     ck_assert(y[0] >= 0 && y[1] >= 0);
+    /* The point reached: within its bounds and the rows, worth the optimum. */
+    ck_assert(NEAR(lps[_i].c[0] * x[0] + lps[_i].c[1] * x[1], v));
+    for (int j = 0; j < 2; j++)
+        ck_assert(x[j] >= 0 && x[j] <= lps[_i].u[j] + 1e-9);
+    for (int r = 0; r < 2; r++)
+        ck_assert(lps[_i].a[2 * r] * x[0] + lps[_i].a[2 * r + 1] * x[1] <= lps[_i].b[r] + 1e-9);
     /* At the optimum the certificate is tight. */
     ck_assert_msg(NEAR(lp_dual_bound(&p, y), lps[_i].best), "bound %g", lp_dual_bound(&p, y));
 }
@@ -38,9 +44,9 @@ START_TEST(lp_bad_input)
 {
     double a[1] = {1}, b[1] = {-1}, c[1] = {1}, u[1] = {1}, y[1];
     struct lp p = {1, 1, a, b, c, u};
-    ck_assert(lp_solve(&p, y, 10) < 0); /* b < 0: x = 0 not feasible */
+    ck_assert(lp_solve(&p, y, NULL, 10) < 0); /* b < 0: x = 0 not feasible */
     p.rows = 0;
-    ck_assert(lp_solve(&p, y, 10) < 0);
+    ck_assert(lp_solve(&p, y, NULL, 10) < 0);
 }
 END_TEST
 
@@ -61,7 +67,7 @@ START_TEST(lp_random_problems)
             u[j] = rand_r(&seed) % 5;
         }
         struct lp p = {m, n, a, b, c, u};
-        double v = lp_solve(&p, y, 1000), bound = lp_dual_bound(&p, y);
+        double v = lp_solve(&p, y, NULL, 1000), bound = lp_dual_bound(&p, y);
         ck_assert_msg(NEAR(v, bound), "problem %d: solved %g, certified %g", t, v, bound);
         for (int s = 0; s < 2000; s++) {
             double val = 0;
@@ -126,29 +132,31 @@ START_TEST(bound_small_clusters)
 }
 END_TEST
 
-/* What a best-fit-decreasing packing of the shares leaves, worked out by
- * hand (milli-GPU). */
+/* What a best-fit-decreasing packing of the shares leaves (milli-GPU), and
+ * the fewest cards any packing of them takes, worked out by hand. */
 static const struct {
     const char *why;
     struct bound_task tasks[4];
     int ntasks;
-    double waste;
+    double waste, cards;
 } packings[] = {
     {"an 0.81 share and an 0.19 one fill a card",
      {{0, 0, 1, 810, "", 1}, {0, 0, 1, 190, "", 1}},
      2,
-     0},
-    {"each 0.81 share leaves 0.19", {{0, 0, 1, 810, "", 3}}, 1, 570},
-    {"two 0.47 shares leave 0.06", {{0, 0, 1, 470, "", 2}}, 1, 60},
-    {"three 0.32 shares leave 0.04", {{0, 0, 1, 320, "", 3}}, 1, 40},
+     0,
+     1},
+    {"each 0.81 share leaves 0.19", {{0, 0, 1, 810, "", 3}}, 1, 570, 3},
+    {"two 0.47 shares leave 0.06", {{0, 0, 1, 470, "", 2}}, 1, 60, 1},
+    {"three 0.32 shares leave 0.04", {{0, 0, 1, 320, "", 3}}, 1, 40, 1},
     /* the 0.16 joins one 0.81 share (best fit), the other keeps its 0.19 */
-    {"a small share fills one sliver", {{0, 0, 1, 810, "", 2}, {0, 0, 1, 160, "", 1}}, 2, 220},
+    {"a small share fills one sliver", {{0, 0, 1, 810, "", 2}, {0, 0, 1, 160, "", 1}}, 2, 220, 2},
     /* 0.7 opens a card (0.3 left), 0.6 another (0.4 left); 0.4 takes the
      * 0.4 (the least room that holds it), 0.3 the 0.3 */
     {"best fit, largest first",
      {{0, 0, 1, 300, "", 1}, {0, 0, 1, 400, "", 1}, {0, 0, 1, 600, "", 1}, {0, 0, 1, 700, "", 1}},
      4,
-     0},
+     0,
+     2},
     /* 0.55 x 2: rooms 0.45, 0.45; the second 0.2 goes where the first
      * left 0.25 (the least room that holds it): 0.45, 0.05; then the 0.15
      * shares fill the 0.45. Filling both rooms to 0.25 instead would have
@@ -156,13 +164,22 @@ static const struct {
     {"one at a time while a card could take another",
      {{0, 0, 1, 550, "", 2}, {0, 0, 1, 200, "", 2}, {0, 0, 1, 150, "", 3}},
      3,
-     50},
-    {"three halves: two cards", {{0, 0, 1, 500, "", 3}}, 1, 500},
+     50,
+     2},
+    /* best fit: 0.45 + 0.45, 0.35 + 0.35 + 0.2, the last 0.2 alone (3
+     * cards); 0.45 + 0.35 + 0.2 twice fills 2 */
+    {"best fit is not the fewest cards",
+     {{0, 0, 1, 450, "", 2}, {0, 0, 1, 350, "", 2}, {0, 0, 1, 200, "", 2}},
+     3,
+     1000,
+     2},
+    {"three halves: two cards", {{0, 0, 1, 500, "", 3}}, 1, 500, 2},
     {"whole cards, multi-GPU and CPU-only tasks do not count",
      {{0, 0, 1, 1000, "", 5}, {0, 0, 8, 0, "", 2}, {0, 0, 0, 0, "", 4}},
      3,
+     0,
      0},
-    {"nothing arrived", {{0, 0, 1, 470, "", 0}}, 1, 0},
+    {"nothing arrived", {{0, 0, 1, 470, "", 0}}, 1, 0, 0},
 };
 
 START_TEST(share_waste_by_hand)
@@ -170,6 +187,51 @@ START_TEST(share_waste_by_hand)
     double w = bound_share_waste(packings[_i].tasks, packings[_i].ntasks);
     ck_assert_msg(NEAR(w, packings[_i].waste), "%s: %g, want %g", packings[_i].why, w,
                   packings[_i].waste);
+}
+END_TEST
+
+START_TEST(share_cards_by_hand)
+{
+    double c = bound_share_cards(packings[_i].tasks, packings[_i].ntasks);
+    ck_assert_msg(NEAR(c, packings[_i].cards), "%s: %g, want %g", packings[_i].why, c,
+                  packings[_i].cards);
+}
+END_TEST
+
+/* Random sets of shares: the fewest cards lie between what their sum
+ * fills and what best fit opens, and count every share over half a card
+ * (no two share one). */
+START_TEST(share_cards_between)
+{
+    unsigned seed = 11;
+    static const int sizes[] = {50, 110, 160, 230, 320, 370, 470, 550, 650, 810};
+    for (int t = 0; t < 100; t++) {
+        struct bound_task k[10];
+        double vol = 0, big = 0;
+        for (int i = 0; i < 10; i++) {
+            k[i] = (struct bound_task){0, 0, 1, sizes[i], "", rand_r(&seed) % 12};
+            vol += k[i].count * sizes[i] / 1000.0;
+            big += sizes[i] > 500 ? k[i].count : 0;
+        }
+        double c = bound_share_cards(k, 10), bfd = vol + bound_share_waste(k, 10) / 1000;
+        ck_assert_msg(c >= ceil(vol - 1e-9) && c >= big && c <= bfd + 1e-6,
+                      "set %d: %g cards, sum %g, best fit %g", t, c, vol, bfd);
+    }
+}
+END_TEST
+
+/* Past 64 share sizes, or past the fullest contents the bound works
+ * through: no bound (-1) rather than a slow one. */
+START_TEST(share_cards_too_many)
+{
+    struct bound_task k[65];
+    for (int i = 0; i < 65; i++)
+        k[i] = (struct bound_task){0, 0, 1, 300 + i, "", 1};
+    ck_assert(bound_share_cards(k, 65) < 0);
+    for (int i = 0; i < 40; i++) /* 0.01 to 0.4: far more than 4,096 fullest cards */
+        k[i] = (struct bound_task){0, 0, 1, 10 * (i + 1), "", 1};
+    ck_assert(bound_share_cards(k, 40) < 0);
+    ck_assert(NEAR(bound_share_cards(k, 1), 1)); /* one size alone: one content */
 }
 END_TEST
 
@@ -190,6 +252,9 @@ int main(void)
     tcase_add_loop_test(tc, bound_small_clusters, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, bound_bad_input);
     tcase_add_loop_test(tc, share_waste_by_hand, 0, sizeof packings / sizeof packings[0]);
+    tcase_add_loop_test(tc, share_cards_by_hand, 0, sizeof packings / sizeof packings[0]);
+    tcase_add_test(tc, share_cards_between);
+    tcase_add_test(tc, share_cards_too_many);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
