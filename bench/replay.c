@@ -41,12 +41,17 @@ static const int points[NPOINTS] = {80, 90, 100, 110, 120};
 
 enum source { SRC_TRACE, SRC_ONLINE };
 
+/* What a run prints instead of placing (bench/bound.h): nothing (it
+ * places), the bound, the packing estimate, the floor of the shares. */
+enum limit { LIMIT_NONE, LIMIT_BOUND, LIMIT_PACKING, LIMIT_FLOOR };
+
 struct args {
     const char *nodes, *pods, *policy, *gpu_policy, *curve;
     enum workload_measure measure;
     bool measure_set; /* --measure given: the trace's distribution only */
     enum source source;
-    bool dump, bound, packing, fgd; /* fgd: --policy fgd */
+    bool dump, fgd; /* fgd: --policy fgd */
+    enum limit limit;
     int seeds;
     int scale;   /* --scale: nodes and tasks this many times (trace_scale) */
     int threads; /* --filter-threads: place_opts.filter_threads */
@@ -338,16 +343,46 @@ static void dump_used(const int *cards)
     fprintf(stderr, " the rest %.2f\n", rest);
 }
 
+/* Diagnostics (--dump), at 100 % arrival: the cards the placed one-GPU
+ * shares take (share_cards: every card in use but those one task holds
+ * whole) against the fewest that could hold them (bound_share_cards over
+ * the first n arrivals of w that were placed): the cards a better packing
+ * of the same shares would have left to whole-GPU tasks. */
+static void dump_share_cards(const struct trace *t, const int *w, const bool *placed, int n,
+                             int share_cards)
+{
+    struct bound_task *k = mem_zalloc(sizeof *k * (size_t)t->ntasks);
+    double shares = 0;
+    for (int i = 0; i < t->ntasks; i++)
+        k[i] = (struct bound_task){0, 0, t->tasks[i].num_gpu, t->tasks[i].milli, "", 0};
+    for (int i = 0; i < n; i++)
+        if (placed[i] && t->tasks[w[i]].num_gpu == 1 && t->tasks[w[i]].milli < POLICY_MILLI) {
+            k[w[i]].count++;
+            shares += t->tasks[w[i]].milli;
+        }
+    double fewest = bound_share_cards(k, t->ntasks);
+    free(k);
+    fprintf(stderr, "at 100 %%: the one-GPU shares placed (%.1f GPUs) take %d cards; ",
+            shares / POLICY_MILLI, share_cards);
+    if (fewest < 0)
+        fprintf(stderr, "too many share sizes to say how few could hold them\n");
+    else
+        fprintf(stderr, "the fewest that hold them: %.0f (%.0f more for whole GPUs)\n", fewest,
+                share_cards - fewest);
+}
+
 /* Diagnostics (--dump), at 100 % arrival: the free GPU capacity by what
  * could still use it (whole cards, and of them those on nodes with under
  * 4 cores or 8 GiB free; gaps on partly used cards by size), beside the
  * one-GPU shares under 0.2 of a card that arrived (tiny, milli-GPU): only
  * they fit a gap under 0.2; then the partly used cards by share used
- * (dump_used). */
-static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
+ * (dump_used) and the cards the shares placed so far (the first n
+ * arrivals of w, placed) take (dump_share_cards). */
+static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny, const int *w,
+                      const bool *placed, int n)
 {
     double whole = 0, starved = 0, gap[3] = {0};
-    int cards[GPU_MEM] = {0};
+    int cards[GPU_MEM] = {0}, share_cards = 0;
     cache_rdlock(c);
     for (int i = 0; i < t->nnodes; i++) {
         const struct policy_node *v = cache_view(c, t->nodes[i].name);
@@ -361,6 +396,7 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
                 gap[f < 0.2 ? 0 : f < 0.5 ? 1 : 2] += f;
                 cards[v->use[g].mem]++;
             }
+            share_cards += v->use[g].used > 1 || (v->use[g].used == 1 && f > 0);
         }
     }
     cache_unlock(c);
@@ -371,6 +407,7 @@ static void dump_gaps(struct cache *c, const struct trace *t, int64_t tiny)
             whole + gap[0] + gap[1] + gap[2], (double)t->capacity / POLICY_MILLI, whole, starved,
             gap[0], gap[1], gap[2], (double)tiny / POLICY_MILLI);
     dump_used(cards);
+    dump_share_cards(t, w, placed, n, share_cards);
 }
 
 /* Diagnostics (--dump), at arrival arr: the nodes of 4 or more GPUs with
@@ -580,7 +617,7 @@ static int run_seed(const struct trace *t, const struct args *a, uint64_t seed, 
         double alloc = 100.0 * (double)allocated / (double)t->capacity;
         while (next < NPOINTS && arr >= points[next]) {
             if (a->dump && points[next] == 100)
-                dump_gaps(c, t, tiny);
+                dump_gaps(c, t, tiny, w, placed, i + 1);
             o->at[next++] = alloc;
         }
         while (step <= CURVE_STEPS && arr >= step / 10.0) {
@@ -613,11 +650,25 @@ static int run_seed(const struct trace *t, const struct args *a, uint64_t seed, 
 
 /* ---- the upper bound ---- */
 
-/* Instead of placing: at each point, the bound (bench/bound.h) on what any
- * placement of the tasks arrived by then could allocate; with packing, the
- * capacity less what a packing of the arrived shares leaves (an estimate,
- * bound_share_waste), and never more than arrived. */
-static void bound_seed(const struct trace *t, double tune, uint64_t seed, bool packing,
+/* The capacity less the room the shares of tasks (counted as arrived)
+ * leave: by a best-fit packing (an estimate) or at least (the floor); -1
+ * when the floor has no bound for them. */
+static double share_limit(const struct trace *t, const struct bound_task *tasks, enum limit l)
+{
+    if (l == LIMIT_PACKING)
+        return (double)t->capacity - bound_share_waste(tasks, t->ntasks);
+    double cards = bound_share_cards(tasks, t->ntasks), shares = 0;
+    for (int i = 0; i < t->ntasks; i++)
+        if (tasks[i].num_gpu == 1 && tasks[i].milli < POLICY_MILLI)
+            shares += floor(tasks[i].count + 0.5) * tasks[i].milli;
+    return cards < 0 ? -1 : (double)t->capacity - (cards * POLICY_MILLI - shares);
+}
+
+/* Instead of placing: at each point, what limit l says of the tasks
+ * arrived by then: the bound (bench/bound.h) on what any placement of them
+ * could allocate, or share_limit's packing or floor, never more than
+ * arrived. */
+static void bound_seed(const struct trace *t, double tune, uint64_t seed, enum limit l,
                        struct outcome *o)
 {
     int n = 0, *w = workload(t, tune, seed, &n), next = 0;
@@ -637,9 +688,9 @@ static void bound_seed(const struct trace *t, double tune, uint64_t seed, bool p
         tasks[w[i]].count++;
         arrived += demand(&t->tasks[w[i]]);
         while (next < NPOINTS && 100.0 * (double)arrived / (double)t->capacity >= points[next]) {
-            double b = packing ? (double)t->capacity - bound_share_waste(tasks, t->ntasks)
-                               : bound_allocation(nodes, t->nnodes, tasks, t->ntasks);
-            if (packing && b > (double)arrived)
+            double b = l == LIMIT_BOUND ? bound_allocation(nodes, t->nnodes, tasks, t->ntasks)
+                                        : share_limit(t, tasks, l);
+            if (l != LIMIT_BOUND && b > (double)arrived)
                 b = (double)arrived;
             o->at[next++] = b < 0 ? NAN : 100.0 * b / (double)t->capacity;
         }
@@ -673,7 +724,8 @@ static int usage(void)
                     "         [--gpu-policy P] [--seeds N] [--seed S] [--tune 1.3] [--curve FILE]\n"
                     "         [--scale K] [--filter-threads N]\n"
                     "         [--workload trace|online] [--measure both|one-copy|copies] [--dump]\n"
-                    "         [--bound] [--packing] [--param NAME=VALUE]... [--vendors PCT]\n"
+                    "         [--bound | --packing | --share-floor] [--param NAME=VALUE]...\n"
+                    "         [--vendors PCT]\n"
                     "         [--restart PCT | --restart-seeded PCT]\n"
                     "         [--workload-file FILE] [--workload-out FILE]\n"
                     "--policy fgd: the paper's FGD as published, a baseline (fragment-aware\n"
@@ -688,6 +740,10 @@ static int usage(void)
                     "--packing: no placing; the capacity less what a best-fit-decreasing\n"
                     "packing of the arrived shares leaves (an estimate of what a scheduler\n"
                     "that places every fitting pod could hold, see bench/bound.h).\n"
+                    "--share-floor: no placing; the capacity less the least room any\n"
+                    "packing of the arrived shares leaves (the cutting stock bound): what\n"
+                    "no scheduler that places every arrived share can exceed; - where the\n"
+                    "shares have too many sizes for it.\n"
                     "--dump (stderr): every 5 %% of arrival and at each failed GPU task up\n"
                     "to 121 %%, the idle nodes of 4+ GPUs by model (G3/hygon: another\n"
                     "vendor's) and how many could host the failed task; at 100 %%, the free\n"
@@ -759,10 +815,20 @@ static int parse_args(int argc, char **argv, struct args *a)
     char perr[160];
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(k, "--dump") == 0 || strcmp(k, "--bound") == 0 || strcmp(k, "--packing") == 0) {
-            a->dump |= strcmp(k, "--dump") == 0;
-            a->bound |= strcmp(k, "--bound") == 0;
-            a->packing |= strcmp(k, "--packing") == 0;
+        if (strcmp(k, "--dump") == 0) {
+            a->dump = true;
+            continue;
+        }
+        enum limit l = strcmp(k, "--bound") == 0         ? LIMIT_BOUND
+                       : strcmp(k, "--packing") == 0     ? LIMIT_PACKING
+                       : strcmp(k, "--share-floor") == 0 ? LIMIT_FLOOR
+                                                         : LIMIT_NONE;
+        if (l != LIMIT_NONE) {
+            if (a->limit != LIMIT_NONE && a->limit != l) {
+                fprintf(stderr, "vgpu-replay: one of --bound, --packing, --share-floor\n");
+                return 2;
+            }
+            a->limit = l;
             continue;
         }
         if (!v)
@@ -828,18 +894,18 @@ static int parse_args(int argc, char **argv, struct args *a)
     if (!a->nodes || !a->pods || a->seeds < 1 || a->seeds > 1000 || a->scale < 1 ||
         a->threads < 1 || a->tune < 0.1 || a->tune > 10 || !(a->vendors >= 0 && a->vendors <= 100))
         return usage();
-    if (a->vendors > 0 && (a->bound || a->packing)) {
-        fprintf(stderr, "vgpu-replay: --vendors applies to placing runs; --bound and --packing "
-                        "count one pool\n");
+    if (a->vendors > 0 && a->limit != LIMIT_NONE) {
+        fprintf(stderr, "vgpu-replay: --vendors applies to placing runs; --bound, --packing and "
+                        "--share-floor count one pool\n");
         return 2;
     }
-    if (a->restart != 0 && (a->source != SRC_ONLINE || a->bound || a->packing ||
+    if (a->restart != 0 && (a->source != SRC_ONLINE || a->limit != LIMIT_NONE ||
                             !(a->restart > 0 && a->restart <= 120))) {
         fprintf(stderr, "vgpu-replay: --restart and --restart-seeded take a percentage of "
                         "arrival in (0, 120] and apply to placing runs with --workload online\n");
         return 2;
     }
-    if ((a->seed_file || a->out_file) && (a->source != SRC_ONLINE || a->bound || a->packing ||
+    if ((a->seed_file || a->out_file) && (a->source != SRC_ONLINE || a->limit != LIMIT_NONE ||
                                           a->restart != 0 || (a->out_file && a->seeds != 1))) {
         fprintf(stderr, "vgpu-replay: --workload-file and --workload-out apply to placing runs "
                         "with --workload online and no --restart; --workload-out to one seed\n");
@@ -932,8 +998,8 @@ static int replay(const struct args *a, const struct trace *t)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = 0;
     for (int s = 0; rc == 0 && s < a->seeds; s++) {
-        if (a->bound || a->packing)
-            bound_seed(t, a->tune, a->seed + (uint64_t)s, a->packing, o);
+        if (a->limit != LIMIT_NONE)
+            bound_seed(t, a->tune, a->seed + (uint64_t)s, a->limit, o);
         else
             rc = run_seed(t, a, a->seed + (uint64_t)s, o) ? 2 : 0;
         if (rc)
@@ -957,17 +1023,21 @@ static int replay(const struct args *a, const struct trace *t)
         goto out;
     printf("trace,policy,seeds,alloc_at_80,alloc_at_90,alloc_at_100,alloc_at_110,alloc_at_120\n");
     printf("%s,%s%s,%d", trace_name(a->pods, name, sizeof name),
-           a->packing ? "share-packing"
-           : a->bound ? "upper-bound"
-           : a->fgd   ? "fgd"
-                      : a->policy,
-           a->source == SRC_ONLINE && !a->bound && !a->packing ? "-online" : "", a->seeds);
+           a->limit == LIMIT_PACKING ? "share-packing"
+           : a->limit == LIMIT_FLOOR ? "share-floor"
+           : a->limit == LIMIT_BOUND ? "upper-bound"
+           : a->fgd                  ? "fgd"
+                                     : a->policy,
+           a->source == SRC_ONLINE && a->limit == LIMIT_NONE ? "-online" : "", a->seeds);
     for (int i = 0; i < NPOINTS; i++)
         printf(",%.2f", mean[i]);
     printf("\n# %d seeds in %.2f s (%.2f s per seed)", a->seeds, secs, secs / a->seeds);
-    if (a->packing) {
+    if (a->limit == LIMIT_PACKING) {
         printf("; capacity less a packing of the arrived shares, an estimate, bench/bound.h\n");
-    } else if (a->bound) {
+    } else if (a->limit == LIMIT_FLOOR) {
+        printf("; capacity less the least room any packing of the arrived shares leaves: a "
+               "bound for schedulers that place every share, bench/bound.h\n");
+    } else if (a->limit == LIMIT_BOUND) {
         printf("; a linear relaxation, bench/bound.h\n");
     } else {
         printf("; gpu policy %s\n", a->gpu_policy);

@@ -144,6 +144,31 @@ START_TEST(replay_packing_parses)
 }
 END_TEST
 
+/* --share-floor: the least room any packing leaves is at most what best
+ * fit leaves, so the floor lies at or above the packing estimate at every
+ * point of the same arrivals, and within the capacity. */
+START_TEST(replay_share_floor_above_packing)
+{
+    char cmd[2048], policy[64];
+    double packing[5], floor[5];
+    const char *fmt = "%s/vgpu-replay --nodes %s/replay/nodes.csv --pods %s/replay/pods.csv "
+                      "--seeds 3 --tune 1.6 %s";
+    snprintf(cmd, sizeof cmd, fmt, harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"),
+             harness_env("VS_TEST_DATA"), "--packing");
+    ck_assert_int_eq(run(cmd), 0);
+    parse_row(out, policy, packing);
+    snprintf(cmd, sizeof cmd, fmt, harness_env("VS_BUILD"), harness_env("VS_TEST_DATA"),
+             harness_env("VS_TEST_DATA"), "--share-floor");
+    ck_assert_int_eq(run(cmd), 0);
+    const char *row = parse_row(out, policy, floor);
+    ck_assert_str_eq(policy, "share-floor");
+    ck_assert_ptr_nonnull(strstr(row, "place every share"));
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(floor[i] >= packing[i] - 0.005 && floor[i] <= 100.0001,
+                      "point %d: floor %.2f, packing %.2f", i, floor[i], packing[i]);
+}
+END_TEST
+
 /* --dump at 100 % arrival: the free GPUs split into whole cards and gaps
  * by size add up to the free total, and that total is what the row's
  * allocation at 100 % leaves of the capacity (the line is printed at that
@@ -193,6 +218,17 @@ START_TEST(replay_dump_adds_up)
     ck_assert_int_eq(sscanf(used, " the rest %lf", &rest), 1);
     ck_assert(n >= 1 && n <= 6 && rest >= 0);
     ck_assert_double_eq_tol(gaps + rest, free - whole, 0.09); /* free to 0.1, the rest to 0.01 */
+    /* the cards the shares take hold them and the gaps; no fewer could */
+    double shares, taken, fewest;
+    const char *sc = strstr(out, "at 100 %: the one-GPU shares placed (");
+    ck_assert_ptr_nonnull(sc);
+    ck_assert_int_eq(sscanf(sc,
+                            "at 100 %%: the one-GPU shares placed (%lf GPUs) take %lf cards; the "
+                            "fewest that hold them: %lf",
+                            &shares, &taken, &fewest),
+                     3);
+    ck_assert_double_eq_tol(taken - shares, free - whole, 0.11);
+    ck_assert(fewest <= taken && fewest >= shares - 0.05);
 }
 END_TEST
 
@@ -281,6 +317,8 @@ START_TEST(replay_bad_input)
     replay_refuses("--policy binpack --vendors 50x", "usage");
     replay_refuses("--policy binpack --vendors nan", "usage");
     replay_refuses("--bound --vendors 50", "--vendors applies to placing runs");
+    replay_refuses("--share-floor --vendors 50", "--vendors applies to placing runs");
+    replay_refuses("--bound --share-floor", "one of --bound, --packing, --share-floor");
     replay_refuses("--policy fragment-aware --restart 50",
                    "apply to placing runs with --workload online");
     replay_refuses("--policy fragment-aware --workload online --restart-seeded 121",
@@ -553,6 +591,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, replay_output_parses, 0, sizeof replay_args / sizeof replay_args[0]);
     tcase_add_test(tc, replay_bound_holds);
+    tcase_add_test(tc, replay_share_floor_above_packing);
     tcase_add_loop_test(tc, replay_dump_adds_up, 0, 3);
     tcase_add_loop_test(tc, replay_dump_failed_fit_none, 0,
                         sizeof dump_fail_rows / sizeof dump_fail_rows[0]);
