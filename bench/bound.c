@@ -16,7 +16,7 @@
 #define PER_SET     (NFUNCS + 2)
 #define MAX_PIVOTS  200000
 
-#define SHARE_SIZES   64   /* share sizes bound_share_cards takes */
+#define SHARE_SIZES   64   /* share sizes bound_share_floor takes */
 #define SHARE_CONFIGS 4096 /* ... and fullest card contents of them */
 
 struct cls {
@@ -252,9 +252,9 @@ static double certified(const double *a, int rows, int nsz, const double *n, con
     return sum / worst;
 }
 
-double bound_share_cards(const struct bound_task *tasks, int ntasks)
+double bound_share_floor(const struct bound_task *tasks, int ntasks)
 {
-    double want[POLICY_MILLI] = {0}, n[SHARE_SIZES], vol = 0;
+    double want[POLICY_MILLI] = {0}, n[SHARE_SIZES], sum = 0; /* sum: milli-GPU */
     int size[SHARE_SIZES], cnt[SHARE_SIZES], nsz = 0;
     shares_wanted(tasks, ntasks, want);
     for (int s = POLICY_MILLI - 1; s > 0; s--) {
@@ -264,7 +264,7 @@ double bound_share_cards(const struct bound_task *tasks, int ntasks)
             return -1;
         size[nsz] = s;
         n[nsz++] = want[s];
-        vol += want[s] * s / POLICY_MILLI;
+        sum += want[s] * s;
     }
     if (nsz == 0)
         return 0;
@@ -280,8 +280,10 @@ double bound_share_cards(const struct bound_task *tasks, int ntasks)
             u[j] = 1; /* a card of one share prices it at most 1 */
         struct lp p = {rows, nsz, a, b, n, u};
         lp_solve(&p, y, price, MAX_PIVOTS);
-        /* whole cards; never fewer than the shares' sum fills */
-        result = fmax(ceil(certified(a, rows, nsz, n, price) - 1e-6), ceil(vol - 1e-9));
+        /* whole cards, never fewer than the shares' sum fills, less the sum */
+        double cards =
+            fmax(ceil(certified(a, rows, nsz, n, price) - 1e-6), ceil(sum / POLICY_MILLI - 1e-9));
+        result = cards * POLICY_MILLI - sum;
         free(b);
         free(y);
     }

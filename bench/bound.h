@@ -63,18 +63,19 @@ double bound_allocation(const struct bound_node *nodes, int nnodes, const struct
  * it per point (bench/README.md, issue 20's multi-GPU variants). */
 double bound_share_waste(const struct bound_task *tasks, int ntasks);
 
-/* The fewest GPUs that hold every arrived one-GPU share (the shares as
- * bound_share_waste counts them), a lower bound certified by the cutting
- * stock relaxation: prices y_s >= 0 per share size such that no card's
- * contents price above 1 make sum n_s y_s a bound on the cards (weak
- * duality; bench/lp.h finds the prices, they are checked and scaled here
- * against every fullest card, so an unfinished solve only weakens it).
- * Exact on the openb share sizes so far: equal to an integer optimum of
- * the cutting stock problem (glpsol) on the arrivals checked by hand.
- * Cards times POLICY_MILLI less the shares' sum is the least room any
- * packing of them leaves: capacity minus that is what no scheduler that
- * places every arrived share can exceed. -1 past SHARE_SIZES share sizes
- * or SHARE_CONFIGS fullest card contents (the work is per content). */
-double bound_share_cards(const struct bound_task *tasks, int ntasks);
+/* The least room any packing of the arrived one-GPU shares (as
+ * bound_share_waste counts them) leaves on the GPUs it takes, in
+ * milli-GPU: a lower bound on the GPUs that hold them all, times
+ * POLICY_MILLI, less the shares' sum. The bound on the GPUs is the cutting
+ * stock relaxation, certified by weak duality: prices y_s >= 0 per share
+ * size such that no card's contents price above 1 make sum n_s y_s a bound
+ * on the cards (bench/lp.h finds the prices; they are checked and scaled
+ * here against every fullest card content, so an unfinished solve only
+ * weakens it). Exact on the openb share sizes so far: it equals an integer
+ * optimum of the cutting stock problem (glpsol) on every arrival checked.
+ * Capacity less this room is what no scheduler that places every arrived
+ * share can exceed (vgpu-replay --share-floor). -1 past SHARE_SIZES share
+ * sizes or SHARE_CONFIGS fullest card contents (the work is per content). */
+double bound_share_floor(const struct bound_task *tasks, int ntasks);
 
 #endif

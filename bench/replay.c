@@ -345,7 +345,7 @@ static void dump_used(const int *cards)
 
 /* Diagnostics (--dump), at 100 % arrival: the cards the placed one-GPU
  * shares take (share_cards: every card in use but those one task holds
- * whole) against the fewest that could hold them (bound_share_cards over
+ * whole) against the fewest that could hold them (bound_share_floor over
  * the first n arrivals of w that were placed): the cards a better packing
  * of the same shares would have left to whole-GPU tasks. */
 static void dump_share_cards(const struct trace *t, const int *w, const bool *placed, int n,
@@ -360,11 +360,11 @@ static void dump_share_cards(const struct trace *t, const int *w, const bool *pl
             k[w[i]].count++;
             shares += t->tasks[w[i]].milli;
         }
-    double fewest = bound_share_cards(k, t->ntasks);
+    double room = bound_share_floor(k, t->ntasks), fewest = (room + shares) / POLICY_MILLI;
     free(k);
     fprintf(stderr, "at 100 %%: the one-GPU shares placed (%.1f GPUs) take %d cards; ",
             shares / POLICY_MILLI, share_cards);
-    if (fewest < 0)
+    if (room < 0)
         fprintf(stderr, "too many share sizes to say how few could hold them\n");
     else
         fprintf(stderr, "the fewest that hold them: %.0f (%.0f more for whole GPUs)\n", fewest,
@@ -655,13 +655,9 @@ static int run_seed(const struct trace *t, const struct args *a, uint64_t seed, 
  * when the floor has no bound for them. */
 static double share_limit(const struct trace *t, const struct bound_task *tasks, enum limit l)
 {
-    if (l == LIMIT_PACKING)
-        return (double)t->capacity - bound_share_waste(tasks, t->ntasks);
-    double cards = bound_share_cards(tasks, t->ntasks), shares = 0;
-    for (int i = 0; i < t->ntasks; i++)
-        if (tasks[i].num_gpu == 1 && tasks[i].milli < POLICY_MILLI)
-            shares += floor(tasks[i].count + 0.5) * tasks[i].milli;
-    return cards < 0 ? -1 : (double)t->capacity - (cards * POLICY_MILLI - shares);
+    double room = l == LIMIT_PACKING ? bound_share_waste(tasks, t->ntasks)
+                                     : bound_share_floor(tasks, t->ntasks);
+    return room < 0 ? -1 : (double)t->capacity - room;
 }
 
 /* Instead of placing: at each point, what limit l says of the tasks

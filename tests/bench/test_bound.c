@@ -190,18 +190,28 @@ START_TEST(share_waste_by_hand)
 }
 END_TEST
 
-START_TEST(share_cards_by_hand)
+/* The shares' sum in milli-GPU. */
+static double shares_sum(const struct bound_task *k, int n)
 {
-    double c = bound_share_cards(packings[_i].tasks, packings[_i].ntasks);
-    ck_assert_msg(NEAR(c, packings[_i].cards), "%s: %g, want %g", packings[_i].why, c,
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += k[i].num_gpu == 1 && k[i].milli < 1000 ? k[i].count * k[i].milli : 0;
+    return sum;
+}
+
+START_TEST(share_floor_by_hand)
+{
+    double room = bound_share_floor(packings[_i].tasks, packings[_i].ntasks);
+    double want = packings[_i].cards * 1000 - shares_sum(packings[_i].tasks, packings[_i].ntasks);
+    ck_assert_msg(NEAR(room, want), "%s: %g, want %g (%g cards)", packings[_i].why, room, want,
                   packings[_i].cards);
 }
 END_TEST
 
-/* Random sets of shares: the fewest cards lie between what their sum
- * fills and what best fit opens, and count every share over half a card
- * (no two share one). */
-START_TEST(share_cards_between)
+/* Random sets of shares: the fewest cards (the floor's room plus the
+ * shares) lie between what their sum fills and what best fit opens, and
+ * count every share over half a card (no two share one). */
+START_TEST(share_floor_between)
 {
     unsigned seed = 11;
     static const int sizes[] = {50, 110, 160, 230, 320, 370, 470, 550, 650, 810};
@@ -213,8 +223,10 @@ START_TEST(share_cards_between)
             vol += k[i].count * sizes[i] / 1000.0;
             big += sizes[i] > 500 ? k[i].count : 0;
         }
-        double c = bound_share_cards(k, 10), bfd = vol + bound_share_waste(k, 10) / 1000;
-        ck_assert_msg(c >= ceil(vol - 1e-9) && c >= big && c <= bfd + 1e-6,
+        double c = vol + bound_share_floor(k, 10) / 1000,
+               bfd = vol + bound_share_waste(k, 10) / 1000;
+        ck_assert_msg(c >= ceil(vol - 1e-9) - 1e-6 && c >= big - 1e-6 && c <= bfd + 1e-6 &&
+                          NEAR(c, round(c)),
                       "set %d: %g cards, sum %g, best fit %g", t, c, vol, bfd);
     }
 }
@@ -222,16 +234,16 @@ END_TEST
 
 /* Past 64 share sizes, or past the fullest contents the bound works
  * through: no bound (-1) rather than a slow one. */
-START_TEST(share_cards_too_many)
+START_TEST(share_floor_too_many)
 {
     struct bound_task k[65];
     for (int i = 0; i < 65; i++)
         k[i] = (struct bound_task){0, 0, 1, 300 + i, "", 1};
-    ck_assert(bound_share_cards(k, 65) < 0);
+    ck_assert(bound_share_floor(k, 65) < 0);
     for (int i = 0; i < 40; i++) /* 0.01 to 0.4: far more than 4,096 fullest cards */
         k[i] = (struct bound_task){0, 0, 1, 10 * (i + 1), "", 1};
-    ck_assert(bound_share_cards(k, 40) < 0);
-    ck_assert(NEAR(bound_share_cards(k, 1), 1)); /* one size alone: one content */
+    ck_assert(bound_share_floor(k, 40) < 0);
+    ck_assert(NEAR(bound_share_floor(k, 1), 990)); /* one size alone: one content */
 }
 END_TEST
 
@@ -252,9 +264,9 @@ int main(void)
     tcase_add_loop_test(tc, bound_small_clusters, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, bound_bad_input);
     tcase_add_loop_test(tc, share_waste_by_hand, 0, sizeof packings / sizeof packings[0]);
-    tcase_add_loop_test(tc, share_cards_by_hand, 0, sizeof packings / sizeof packings[0]);
-    tcase_add_test(tc, share_cards_between);
-    tcase_add_test(tc, share_cards_too_many);
+    tcase_add_loop_test(tc, share_floor_by_hand, 0, sizeof packings / sizeof packings[0]);
+    tcase_add_test(tc, share_floor_between);
+    tcase_add_test(tc, share_floor_too_many);
     suite_add_tcase(s, tc);
     return harness_run_suite(s, true);
 }
