@@ -1,23 +1,26 @@
 #!/bin/sh
 # Issue 20's evaluation: on every trace of a half of the train/test split
 # (bench/heldout-traces.sh), N seeds of the paper's FGD (vgpu-replay --policy
-# fgd), fragment-aware with the trace's workload, and fragment-aware learned
-# online; markdown tables of allocation at 80..120 % arrival, the margin over
-# FGD (the paper's row for the 9 public traces, the fgd baseline for the
-# generated ones) and whether the goal is met: at 100 % >= FGD + 0.5, at
+# fgd), fragment-aware with the trace's workload, fragment-aware learned
+# online, and the share floor (vgpu-replay --share-floor: the most a
+# scheduler that places every arrived share could hold); markdown tables
+# of allocation at 80..120 % arrival (the floor read at 80-100 %: past
+# that it keeps charging the room of shares a scheduler refuses), the margin
+# over FGD (the paper's row for the 9 public traces, the fgd baseline for
+# the generated ones) and whether the goal is met: at 100 % >= FGD + 0.5, at
 # 80/90/110/120 % never below FGD (on the unrounded means; the tables show two
 # places; "yes~" marks a miss shown as 0.01-0.03 points away from 100 %, seed
 # noise, counted as met).
 #
 #   bench/fragment-eval.sh [--seeds 10] [--jobs 2] [--build build]
 #       [--data ../shared/data/openb] [--out build/eval] [--extra 'ARGS']
-#       [--variants 'fgd trace online'] [--report] train|test|all|fresh|POD.csv...
+#       [--variants 'fgd trace online floor'] [--report] train|test|all|fresh|POD.csv...
 #
 # One vgpu-replay per trace x variant x seed, --jobs at a time under nice;
 # each result is kept in OUT/<hash of vgpu-replay>/ so a rerun with the same
 # binary only runs what is missing (a rebuilt binary starts afresh). --extra
 # passes options to the two fragment-aware variants (P's tuning flags);
-# --variants runs only some of the three (the tables show what is there);
+# --variants runs only some of the four (the tables show what is there);
 # --report runs nothing and prints the tables of what is there.
 # Tables go to stdout; per-seed times in the "s/seed" column (max over seeds).
 # all is train and test; the fresh set (bench/heldout-traces.sh) runs only
@@ -31,7 +34,7 @@ out=
 seeds=10
 jobs=2
 extra=
-variants='fgd trace online'
+variants='fgd trace online floor'
 report=
 while [ $# -gt 0 ]; do
     case $1 in
@@ -43,7 +46,7 @@ while [ $# -gt 0 ]; do
     --extra) extra=$2; shift 2 ;;
     --variants) variants=$2; shift 2 ;;
     --report) report=1; shift ;;
-    -*) echo "usage: $0 [--seeds N] [--jobs J] [--build DIR] [--data DIR] [--out DIR] [--extra ARGS] [--variants 'fgd trace online'] [--report] train|test|all|fresh|POD.csv..." >&2; exit 2 ;;
+    -*) echo "usage: $0 [--seeds N] [--jobs J] [--build DIR] [--data DIR] [--out DIR] [--extra ARGS] [--variants 'fgd trace online floor'] [--report] train|test|all|fresh|POD.csv..." >&2; exit 2 ;;
     *) break ;;
     esac
 done
@@ -51,7 +54,7 @@ done
 case $seeds in '' | *[!0-9]*) echo "$0: --seeds N" >&2; exit 2 ;; esac
 case $jobs in '' | *[!0-9]* | 0) echo "$0: --jobs J (1 or more)" >&2; exit 2 ;; esac
 for v in $variants; do
-    case $v in fgd | trace | online) ;; *) echo "$0: --variants: fgd, trace or online, not $v" >&2; exit 2 ;; esac
+    case $v in fgd | trace | online | floor) ;; *) echo "$0: --variants: fgd, trace, online or floor, not $v" >&2; exit 2 ;; esac
 done
 replay=$build/vgpu-replay
 [ -x "$replay" ] || { echo "$0: $replay missing: build first" >&2; exit 2; }
@@ -115,6 +118,7 @@ xargs -r -P "$jobs" -L 1 sh -c '
     pods=$1 v=$2 s=$3 f=$4
     case $v in
     fgd) args="--policy fgd" ;;
+    floor) args="--share-floor" ;;
     trace) args="--policy fragment-aware $EXTRA" ;;
     online) args="--policy fragment-aware --workload online $EXTRA" ;;
     esac
@@ -176,7 +180,7 @@ BEGIN {
 }
 { half[NR] = $1; n = split($2, p, "/"); t = p[n]; sub(/\.csv$/, "", t); sub(/^openb_pod_list_/, "", t); tr[NR] = t }
 END {
-    for (k = 1; k <= NR; k++) { load(tr[k], "fgd"); load(tr[k], "trace"); load(tr[k], "online") }
+    for (k = 1; k <= NR; k++) { load(tr[k], "fgd"); load(tr[k], "trace"); load(tr[k], "online"); load(tr[k], "floor") }
     split("train test fresh other", halves, " ")
     for (h = 1; h <= 4; h++) {
         any = 0
@@ -192,6 +196,7 @@ END {
             row(t, "FGD (baseline, `--policy fgd`)", "fgd")
             row(t, "fragment-aware, trace workload", "trace")
             row(t, "fragment-aware, learned online", "online")
+            if (cnt[t, "floor"]) row(t, "share floor (`--share-floor`; read at 80-100 %)", "floor")
         }
         delete nmet; delete ntr; delete msum
         printf "\n### %s traces: margin over FGD (points; the paper'"'"'s FGD for public traces, the baseline for generated ones)\n\n", halves[h]

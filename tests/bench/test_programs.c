@@ -537,9 +537,10 @@ END_TEST
 
 /* bench/fragment-eval.sh --report judges the goal (100 % >= FGD + 0.5) on
  * the unrounded means: 97.138 against 96.644 is +0.494, short, though the
- * means rounded first would read 97.14 - 96.64 = +0.50. One seed each, a
- * stand-in replay (the report runs nothing; it only names the results'
- * folder by the binary's checksum). */
+ * means rounded first would read 97.14 - 96.64 = +0.50; the share floor
+ * gets a row of its own, unjudged. One seed each, a stand-in replay (the
+ * report runs nothing; it only names the results' folder by the binary's
+ * checksum). */
 static const struct {
     double fgd, fa; /* allocation at 100 % */
     const char *want;
@@ -573,14 +574,18 @@ START_TEST(fragment_eval_judges_unrounded)
     snprintf(text, sizeof text, PAPER_HEADER "\nt,fragment-aware,1,80,90,%.3f,97,97\n",
              eval_rows[_i].fa);
     harness_write(sub, "t.trace.0", text, NULL, 0);
+    harness_write(sub, "t.floor.0", PAPER_HEADER "\nt,share-floor,1,80,90,97.5,97,96\n", NULL, 0);
     snprintf(cmd, sizeof cmd,
              "%s/bench/fragment-eval.sh --report --seeds 1 --build %s/build --data %s/data "
-             "--out %s/out --variants 'fgd trace' %s/t.csv 2>&1; rc=$?; rm -rf %s; exit $rc",
+             "--out %s/out --variants 'fgd trace floor' %s/t.csv 2>&1; rc=$?; rm -rf %s; exit $rc",
              harness_env("VS_SOURCE"), dir, dir, dir, dir, dir);
     int rc = run(cmd);
     ck_assert_msg(rc == 0, "%d: %s", rc, out);
     ck_assert_msg(strstr(out, eval_rows[_i].want) != NULL, "want %s in %s", eval_rows[_i].want,
                   out);
+    /* the share floor: a row of its own, not judged */
+    ck_assert_ptr_nonnull(strstr(out, "| t | share floor (`--share-floor`; read at 80-100 %) | "
+                                      "80.00 | 90.00 | 97.50 | 97.00 | 96.00 |"));
 }
 END_TEST
 
