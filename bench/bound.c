@@ -16,8 +16,11 @@
 #define PER_SET     (NFUNCS + 2)
 #define MAX_PIVOTS  200000
 
-#define SHARE_SIZES   64   /* share sizes bound_share_floor takes */
-#define SHARE_CONFIGS 4096 /* ... and fullest card contents of them */
+#define SHARE_SIZES 64 /* share sizes bound_share_floor takes */
+/* ... and fullest card contents of them: the LP's rows, whose tableau is
+ * rows^2 doubles (136 MB at the limit; the openb traces' 20 sizes make at
+ * most 1,871 contents, 28 MB) */
+#define SHARE_CONFIGS 4096
 
 struct cls {
     const char *model;
