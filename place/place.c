@@ -480,9 +480,14 @@ static cJSON *shape_pod(const struct workload_shape *s, const struct model_defau
 int place_workload_file(struct place *pl, struct buf *out, int *skipped)
 {
     struct workload_item *it = mem_alloc(sizeof *it * WORKLOAD_MAX_SHAPES);
-    pthread_mutex_lock(&pl->learn_lock); /* the learner itself: a standby publishes nothing */
-    int n = workload_items(pl->learner, it, WORKLOAD_MAX_SHAPES), rc = 0;
+    /* the learner itself (a standby publishes nothing), copied as publish
+     * does so that filters, which count their pods under learn_lock, never
+     * wait for the sort */
+    pthread_mutex_lock(&pl->learn_lock);
+    struct workload *snap = workload_copy(pl->learner);
     pthread_mutex_unlock(&pl->learn_lock);
+    int n = workload_items(snap, it, WORKLOAD_MAX_SHAPES), rc = 0;
+    workload_destroy(snap);
     struct model_defaults d = place_defaults(pl);
     char name[32];
     bool first = true;
